@@ -1,0 +1,65 @@
+"""Domain errors and the one place that turns them into HTTP problems (RFC 9457)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GeoPatrolError(Exception):
+    """Base of every error a person can act on; carries its HTTP status and problem title."""
+
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = {key: value for key, value in extra.items() if value is not None}
+
+    def problem(self, *, instance: str | None = None) -> dict[str, Any]:
+        """Return the application/problem+json body for this error."""
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(GeoPatrolError):
+    """A request parameter or body field is wrong; `field` names it."""
+
+    status = 422
+    title = "Invalid input"
+
+
+class ImportFileError(GeoPatrolError):
+    """An imported file cannot be read; `feature` (1-based) and `field` say where."""
+
+    status = 422
+    title = "Invalid file"
+
+
+class NotFound(GeoPatrolError):
+    """The object does not exist (or the caller may not know that it does)."""
+
+    status = 404
+    title = "Not found"
+
+
+class DatabaseUnavailable(GeoPatrolError):
+    """The database cannot be reached."""
+
+    status = 503
+    title = "Database unavailable"
+
+
+class EmbeddedDatabaseError(GeoPatrolError):
+    """The private local PostgreSQL cluster cannot be created or started."""
+
+    status = 500
+    title = "Embedded database error"

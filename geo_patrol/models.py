@@ -1,0 +1,256 @@
+"""Tables. Geometry is stored in EPSG:4326 (lon/lat); every spatial predicate has a GiST index."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from geo_patrol.db import Base
+
+LEVELS = ("province", "city", "county", "town", "village", "grid")
+LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+SRID = 4326
+
+
+def _geometry(kind: str) -> Geometry:
+    """A 4326 geometry column whose GiST index is declared explicitly in __table_args__."""
+    return Geometry(geometry_type=kind, srid=SRID, spatial_index=False)
+
+
+class Jurisdiction(Base):
+    """One version of an administrative area's boundary.
+
+    Boundaries change (towns merge, villages are redrawn). Like MapIt's generations, an import
+    never edits a boundary in place: a changed boundary closes the version in force
+    (valid_to = the import time) and adds a new one, so an incident reported last year is
+    still routed by the boundary that was in force then. `code` (GB/T 2260 and the longer
+    town/village codes) is the stable identity across versions; `parent_code` links levels.
+    """
+
+    __tablename__ = "jurisdictions"
+    __table_args__ = (
+        CheckConstraint(f"level IN {LEVELS!r}", name="level"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="validity"),
+        UniqueConstraint("code", "valid_from"),
+        Index("ix_jurisdictions_geom", "geom", postgresql_using="gist"),
+        Index(
+            "ix_jurisdictions_code_in_force",
+            "code",
+            unique=True,
+            postgresql_where=text("valid_to IS NULL"),
+        ),
+        Index("ix_jurisdictions_parent_code", "parent_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+    geom: Mapped[WKBElement] = mapped_column(_geometry("MULTIPOLYGON"))
+    geom_hash: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class JurisdictionPart(Base):
+    """A small piece of a jurisdiction (ST_Subdivide), for fast point-in-polygon joins.
+
+    A county polygon has thousands of vertices; an index probe returns its whole bounding box
+    and the containment test then walks every vertex. Subdivided parts of at most 255 vertices
+    keep both cheap. A database trigger keeps the parts in step with `jurisdictions`.
+    """
+
+    __tablename__ = "jurisdiction_parts"
+    __table_args__ = (Index("ix_jurisdiction_parts_geom", "geom", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(
+        ForeignKey("jurisdictions.id", ondelete="CASCADE"), index=True
+    )
+    geom: Mapped[WKBElement] = mapped_column(_geometry("POLYGON"))
+
+
+class CooperationZone(Base):
+    """A cooperation zone (协作区): jurisdictions on both sides of a border working together.
+
+    The border-zone width is the distance from the line between two member jurisdictions
+    within which a report is treated as a joint case for both sides.
+    """
+
+    __tablename__ = "cooperation_zones"
+    __table_args__ = (CheckConstraint("border_zone_width_m >= 0", name="width"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    border_zone_width_m: Mapped[float] = mapped_column(Float, server_default=text("200"))
+    members: Mapped[list[CooperationZoneMember]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    agreements: Mapped[list[ZoneAgreement]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class CooperationZoneMember(Base):
+    """A jurisdiction (by code, so it survives boundary versions) taking part in a zone."""
+
+    __tablename__ = "cooperation_zone_members"
+
+    zone_id: Mapped[int] = mapped_column(
+        ForeignKey("cooperation_zones.id", ondelete="CASCADE"), primary_key=True
+    )
+    jurisdiction_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class ZoneAgreement(Base):
+    """An agreement signed by the members of a zone (e.g. joint protection of border waters)."""
+
+    __tablename__ = "zone_agreements"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    zone_id: Mapped[int] = mapped_column(
+        ForeignKey("cooperation_zones.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+class River(Base):
+    """A river or canal as imported; patrol coverage is counted on its segments."""
+
+    __tablename__ = "rivers"
+    __table_args__ = (Index("ix_rivers_geom", "geom", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[WKBElement] = mapped_column(_geometry("MULTILINESTRING"))
+    geom_hash: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(Text)
+    segments: Mapped[list[RiverSegment]] = relationship(
+        cascade="all, delete-orphan", order_by="RiverSegment.seq"
+    )
+
+
+class RiverSegment(Base):
+    """A stretch of a river (about a kilometre); `is_border` when more than one side shares it."""
+
+    __tablename__ = "river_segments"
+    __table_args__ = (
+        UniqueConstraint("river_id", "seq"),
+        Index("ix_river_segments_geom", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    river_id: Mapped[int] = mapped_column(ForeignKey("rivers.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    geom: Mapped[WKBElement] = mapped_column(_geometry("LINESTRING"))
+    length_m: Mapped[float] = mapped_column(Float)
+    is_border: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    sides: Mapped[list[RiverSegmentSide]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RiverSegmentSide(Base):
+    """A town responsible for a segment, with its river chief (河长) for that stretch."""
+
+    __tablename__ = "river_segment_sides"
+
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("river_segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    jurisdiction_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    river_chief: Mapped[str | None] = mapped_column(Text)
+
+
+class Village(Base):
+    """A settlement as a point (where the village committee sits)."""
+
+    __tablename__ = "villages"
+    __table_args__ = (Index("ix_villages_geom", "geom", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    village_code: Mapped[str | None] = mapped_column(String(32))
+    geom: Mapped[WKBElement] = mapped_column(_geometry("POINT"))
+
+
+class Team(Base):
+    """A patrol team (巡河队); joint teams have members from both sides and belong to a zone."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cooperation_zones.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Member(Base):
+    """A person: patrol member, river chief, supervisor; belongs to a home jurisdiction."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    home_jurisdiction_code: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TeamMember(Base):
+    """Membership of a member in a team."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), server_default=text("'member'"))
+
+
+class Device(Base):
+    """A phone of a member; its identifier is its credential for the OsmAnd/Traccar protocol."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(Text)
+    identifier: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
