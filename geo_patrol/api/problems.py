@@ -1,0 +1,66 @@
+"""Render every error as application/problem+json (RFC 9457), in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from geo_patrol.errors import DatabaseUnavailable, GeoPatrolError
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def _problem(body: dict[str, object], status: int) -> JSONResponse:
+    """A problem+json response."""
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """Our own errors carry their status and detail."""
+    assert isinstance(exc, GeoPatrolError)
+    return _problem(exc.problem(instance=request.url.path), exc.status)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's request validation, reworded to name each field."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": ".".join(str(p) for p in err["loc"][1:]) or str(err["loc"][0]),
+            "message": err["msg"],
+        }
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    body = {"type": "about:blank", "title": "Invalid input", "status": 422, "detail": detail,
+            "instance": request.url.path, "errors": errors}  # fmt: skip
+    return _problem(body, 422)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's HTTP errors (404 for unknown routes, 405...)."""
+    assert isinstance(exc, HTTPException)
+    body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code,
+            "detail": str(exc.detail), "instance": request.url.path}  # fmt: skip
+    return _problem(body, exc.status_code)
+
+
+async def database_down(request: Request, exc: Exception) -> JSONResponse:
+    """A lost database connection is a 503, logged for the operator."""
+    log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    error = DatabaseUnavailable("the database cannot be reached; try again shortly")
+    return _problem(error.problem(instance=request.url.path), error.status)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+    app.add_exception_handler(GeoPatrolError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(OperationalError, database_down)

@@ -1,0 +1,73 @@
+"""Jurisdictions: boundaries in force, their versions, and point lookup."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from geo_patrol.api.deps import SessionDep, SettingsDep
+from geo_patrol.errors import NotFound
+from geo_patrol.geography import jurisdiction_versions, list_jurisdictions
+from geo_patrol.models import LEVELS
+from geo_patrol.spatial.lookup import jurisdictions_at
+
+router = APIRouter(prefix="/api/v1/jurisdictions", tags=["jurisdictions"])
+
+LevelQuery = Annotated[str | None, Query(pattern=f"^({'|'.join(LEVELS)})$")]
+AtQuery = Annotated[
+    datetime | None, Query(description="Boundaries in force at this time (default now).")
+]
+
+
+@router.get("", summary="Jurisdictions as GeoJSON")
+def get_jurisdictions(
+    session: SessionDep,
+    settings: SettingsDep,
+    level: LevelQuery = None,
+    parent: Annotated[str | None, Query(description="Code of the parent.")] = None,
+    at: AtQuery = None,
+) -> dict[str, Any]:
+    """Jurisdictions in force, filtered by level and parent code."""
+    return list_jurisdictions(
+        session, at=at or datetime.now(UTC), level=level, parent=parent,
+        limit=settings.lookup_max_results,
+    )  # fmt: skip
+
+
+@router.get("/at", summary="Point lookup: the chain from the lowest level to the province")
+def get_jurisdictions_at(
+    session: SessionDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    at: AtQuery = None,
+) -> dict[str, Any]:
+    """The jurisdictions covering a WGS84 point, lowest level first."""
+    when = at or datetime.now(UTC)
+    found = jurisdictions_at(session, lon=lon, lat=lat, at=when)
+    return {
+        "lon": lon,
+        "lat": lat,
+        "at": when.isoformat(),
+        "chain": [asdict(ref) for ref in found.chain],
+        "on_boundary_with": [asdict(ref) for ref in found.on_boundary_with],
+        "outside_all": not found.chain,
+    }
+
+
+@router.get("/{code}", summary="One jurisdiction in force, as a GeoJSON Feature")
+def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict[str, Any]:
+    """The version of `code` in force at `at`."""
+    found = list_jurisdictions(session, at=at or datetime.now(UTC), code=code, limit=1)
+    if not found["features"]:
+        raise NotFound(f"no jurisdiction with code {code} in force then", field="code")
+    feature: dict[str, Any] = found["features"][0]
+    return feature
+
+
+@router.get("/{code}/versions", summary="Every boundary version of a jurisdiction")
+def get_jurisdiction_versions(session: SessionDep, code: str) -> dict[str, Any]:
+    """All versions of `code`, oldest first."""
+    return jurisdiction_versions(session, code=code)

@@ -1,0 +1,212 @@
+"""The geo-patrol command: database, migrations, imports, demo data and the server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from tqdm import tqdm
+
+from geo_patrol import migrate
+from geo_patrol.db import database_url, embedded_cluster, make_engine, make_sessionmaker
+from geo_patrol.errors import GeoPatrolError
+from geo_patrol.imports.features import FeatureImportOptions, import_rivers, import_villages
+from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
+from geo_patrol.imports.report import ImportReport
+from geo_patrol.settings import Settings
+
+app = typer.Typer(help="geo-patrol: joint river patrol on PostGIS.", no_args_is_help=True)
+db_app = typer.Typer(help="The private local PostgreSQL + PostGIS cluster.", no_args_is_help=True)
+import_app = typer.Typer(help="Import boundaries, rivers and villages.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+
+T = TypeVar("T")
+CrsOption = Annotated[
+    str | None,
+    typer.Option(help="CRS of the file: an EPSG code (4326, EPSG:4549...), gcj02 or bd09."),
+]
+LayerOption = Annotated[str | None, typer.Option(help="Layer of a GeoPackage or KML file.")]
+
+
+def _fail(error: GeoPatrolError) -> typer.Exit:
+    """Print an error a person can act on and exit non-zero."""
+    typer.secho(f"error: {error.detail}", fg="red", err=True)
+    return typer.Exit(2)
+
+
+def _embedded_only(settings: Settings) -> None:
+    """Refuse db subcommands when an external database is configured."""
+    if settings.database_url:
+        typer.echo("GEO_PATROL_DATABASE_URL is set: the embedded cluster is not used.")
+        raise typer.Exit(1)
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Create (first time) and start the embedded cluster; print its URL."""
+    settings = Settings()
+    _embedded_only(settings)
+    try:
+        typer.echo(embedded_cluster(settings).up())
+    except GeoPatrolError as error:
+        raise _fail(error) from error
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the embedded cluster."""
+    settings = Settings()
+    _embedded_only(settings)
+    stopped = embedded_cluster(settings).down()
+    typer.echo("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Where the embedded cluster is and whether it runs."""
+    settings = Settings()
+    _embedded_only(settings)
+    status = embedded_cluster(settings).status()
+    typer.echo(f"folder:      {status.root}")
+    typer.echo(f"initialised: {'yes' if status.initialised else 'no'}")
+    typer.echo(f"running:     {'yes' if status.running else 'no'}")
+    typer.echo(f"port:        {status.port or '-'} (127.0.0.1; password in {status.root}/password)")
+    typer.echo(f"url:         {status.url or '-'}")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL (the configured one, or the embedded cluster's)."""
+    typer.echo(database_url(Settings(), start=False))
+
+
+@app.command("migrate")
+def migrate_command(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    down: Annotated[bool, typer.Option(help="Downgrade to REVISION instead.")] = False,
+) -> None:
+    """Upgrade (or downgrade) the database schema."""
+    engine = make_engine(_url())
+    (migrate.downgrade if down else migrate.upgrade)(engine, revision)
+    typer.echo(f"schema at revision {migrate.current_revision(engine)}")
+
+
+def _url() -> str:
+    """The database URL, starting the embedded cluster when needed."""
+    try:
+        return database_url(Settings())
+    except GeoPatrolError as error:
+        raise _fail(error) from error
+
+
+def _bar(items: Iterable[T]) -> Iterable[T]:
+    """A progress bar on stderr."""
+    return tqdm(items, unit="feature", leave=False)
+
+
+def _run_import(action: object) -> ImportReport:
+    """Migrate, then run one import in one transaction; print its report."""
+    engine = make_engine(_url())
+    migrate.upgrade(engine)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            report: ImportReport = action(session)  # type: ignore[operator]
+    except GeoPatrolError as error:
+        raise _fail(error) from error
+    typer.echo(report.summary())
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+    return report
+
+
+@import_app.command("jurisdictions")
+def import_jurisdictions_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    code_field: str = "code",
+    name_field: str = "name",
+    name_en_field: str = "name_en",
+    level_field: str = "level",
+    level: Annotated[str | None, typer.Option(help="Level of every feature.")] = None,
+    parent_field: str = "parent_code",
+    hierarchy: Annotated[
+        str, typer.Option(help="Link parents by 'code' or 'containment'.")
+    ] = "code",
+    crs: CrsOption = None,
+    layer: LayerOption = None,
+) -> None:
+    """Import boundaries; a changed boundary becomes a new version."""
+    options = JurisdictionImportOptions(
+        code_field=code_field, name_field=name_field, name_en_field=name_en_field,
+        level_field=level_field, level=level, parent_field=parent_field,
+        hierarchy=hierarchy, crs=crs, layer=layer, source=file.name,
+    )  # fmt: skip
+    _run_import(lambda s: import_jurisdictions(s, path=file, options=options, progress=_bar))
+
+
+@import_app.command("rivers")
+def import_rivers_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    code_field: str = "code",
+    name_field: str = "name",
+    crs: CrsOption = None,
+    layer: LayerOption = None,
+    segment_length: Annotated[float, typer.Option(help="Segment length, metres.")] = 1000.0,
+) -> None:
+    """Import rivers (lines) and cut them into segments."""
+    options = FeatureImportOptions(
+        code_field=code_field, name_field=name_field, crs=crs, layer=layer,
+        source=file.name, segment_length_m=segment_length,
+    )  # fmt: skip
+    _run_import(lambda s: import_rivers(s, path=file, options=options))
+
+
+@import_app.command("villages")
+def import_villages_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    code_field: str = "code",
+    name_field: str = "name",
+    crs: CrsOption = None,
+    layer: LayerOption = None,
+) -> None:
+    """Import village points."""
+    options = FeatureImportOptions(
+        code_field=code_field, name_field=name_field, crs=crs, layer=layer, source=file.name
+    )
+    _run_import(lambda s: import_villages(s, path=file, options=options))
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Load the demo region (Shengze–Wangjiangjing border); safe to run again."""
+    from geo_patrol.demo.load import load_demo
+
+    engine = make_engine(_url())
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as session, session.begin():
+        for report in load_demo(session):
+            typer.echo(report)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+) -> None:
+    """Run the HTTP service (migrating the database first)."""
+    import uvicorn
+
+    from geo_patrol.main import create_app
+
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    migrate.upgrade(make_engine(_url()))
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )

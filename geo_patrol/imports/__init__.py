@@ -1,0 +1,1 @@
+"""Loading imported files into the database, one transaction per file."""

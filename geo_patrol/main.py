@@ -1,0 +1,43 @@
+"""The FastAPI application factory; the lifespan owns the engine and the sessionmaker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from geo_patrol import __version__
+from geo_patrol.api import problems
+from geo_patrol.api.routes import health, jurisdictions, rivers
+from geo_patrol.db import database_url, make_engine, make_sessionmaker
+from geo_patrol.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (read from the environment when not given)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(database_url(settings))
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        log.info("geo-patrol %s using database %s", __version__, engine.url.render_as_string())
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="geo-patrol",
+        version=__version__,
+        description="Joint river patrol and cross-border river governance.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    for module in (health, jurisdictions, rivers):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,1 @@
+"""The spatial rules, as set-based SQL over indexed tables."""

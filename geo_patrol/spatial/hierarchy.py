@@ -1,0 +1,62 @@
+"""Parent links between jurisdiction levels: by official code prefix or by containment.
+
+Both statements work on the codes of the import in progress (temp table staged_jurisdictions).
+
+Chinese administrative codes nest: a province is 2 significant digits (32 = Jiangsu, written
+320000), a city 4 (3205 = Suzhou), a county 6 (320509 = Wujiang), a town 9, a village 12;
+our grids use 15. A parent's code, cut to its level's length, is the start of its child's
+code, and the parent is the closest such jurisdiction above the child.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# Significant digits of a code at each level (the rest of a shorter code is zero padding).
+CODE_DIGITS = {"province": 2, "city": 4, "county": 6, "town": 9, "village": 12, "grid": 15}
+
+_LEVEL_RANK_SQL = (
+    "CASE {col} WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2 "
+    "WHEN 'town' THEN 3 WHEN 'village' THEN 4 WHEN 'grid' THEN 5 END"
+)
+_DIGITS_SQL = (
+    "CASE {col} WHEN 'province' THEN 2 WHEN 'city' THEN 4 WHEN 'county' THEN 6 "
+    "WHEN 'town' THEN 9 WHEN 'village' THEN 12 WHEN 'grid' THEN 15 END"
+)
+
+LINK_BY_CODE = f"""
+UPDATE jurisdictions c SET parent_code = (
+    SELECT p.code FROM jurisdictions p
+    WHERE p.valid_to IS NULL
+      AND {_LEVEL_RANK_SQL.format(col="p.level")} < {_LEVEL_RANK_SQL.format(col="c.level")}
+      AND left(c.code, {_DIGITS_SQL.format(col="p.level")})
+          = left(p.code, {_DIGITS_SQL.format(col="p.level")})
+      AND ltrim(substr(p.code, {_DIGITS_SQL.format(col="p.level")} + 1), '0') = ''
+    ORDER BY {_LEVEL_RANK_SQL.format(col="p.level")} DESC
+    LIMIT 1)
+WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
+  AND c.code IN (SELECT code FROM staged_jurisdictions)
+"""
+
+# The containing jurisdiction of the closest level above, judged at a point surely inside
+# the child (ST_PointOnSurface), so shared edges never make a neighbour the parent.
+LINK_BY_CONTAINMENT = f"""
+UPDATE jurisdictions c SET parent_code = (
+    SELECT p.code FROM jurisdiction_parts pp JOIN jurisdictions p ON p.id = pp.jurisdiction_id
+    WHERE p.valid_to IS NULL
+      AND {_LEVEL_RANK_SQL.format(col="p.level")} < {_LEVEL_RANK_SQL.format(col="c.level")}
+      AND ST_Intersects(pp.geom, ST_PointOnSurface(c.geom))
+    ORDER BY {_LEVEL_RANK_SQL.format(col="p.level")} DESC
+    LIMIT 1)
+WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
+  AND c.code IN (SELECT code FROM staged_jurisdictions)
+"""
+
+
+def link_parents(session: Session, *, by: str) -> int:
+    """Fill the missing parent_code of the staged codes' versions in force; returns rows linked."""
+    statements = {"code": LINK_BY_CODE, "containment": LINK_BY_CONTAINMENT}
+    if by not in statements:
+        raise ValueError(f"hierarchy must be 'code' or 'containment', not {by!r}")
+    return session.execute(text(statements[by])).rowcount  # type: ignore[attr-defined,no-any-return]

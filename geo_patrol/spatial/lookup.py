@@ -1,0 +1,87 @@
+"""Which jurisdictions contain a point, at a moment: the chain from the lowest level up.
+
+Like MapIt's point lookup behind FixMyStreet: the lowest-level jurisdiction whose boundary
+in force at `at` covers the point, followed by its ancestors through parent_code. A point on
+the line between two jurisdictions of the same level is covered by both: the chain follows
+the one with the smaller code and `on_boundary_with` names the others, so a caller (incident
+routing) can treat it as a joint case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+COVERING = """
+SELECT DISTINCT j.id, j.code, j.name, j.name_en, j.level, j.parent_code,
+       CASE j.level WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2
+                    WHEN 'town' THEN 3 WHEN 'village' THEN 4 ELSE 5 END AS rank
+FROM jurisdiction_parts p
+JOIN jurisdictions j ON j.id = p.jurisdiction_id
+WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+  AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+ORDER BY rank DESC, j.code
+"""
+
+ANCESTORS = """
+WITH RECURSIVE chain AS (
+    SELECT j.id, j.code, j.name, j.name_en, j.level, j.parent_code, 0 AS depth
+    FROM jurisdictions j WHERE j.id = :id
+    UNION ALL
+    SELECT p.id, p.code, p.name, p.name_en, p.level, p.parent_code, c.depth + 1
+    FROM chain c
+    JOIN jurisdictions p ON p.code = c.parent_code
+     AND p.valid_from <= :at AND (p.valid_to IS NULL OR p.valid_to > :at)
+    WHERE c.depth < 10
+)
+SELECT id, code, name, name_en, level, parent_code FROM chain ORDER BY depth
+"""
+
+
+@dataclass(frozen=True)
+class JurisdictionRef:
+    """A jurisdiction version, without its geometry."""
+
+    id: int
+    code: str
+    name: str
+    name_en: str | None
+    level: str
+    parent_code: str | None
+
+
+@dataclass(frozen=True)
+class PointLookup:
+    """The chain from the lowest level up, and same-level neighbours sharing the point."""
+
+    chain: list[JurisdictionRef]
+    on_boundary_with: list[JurisdictionRef]
+
+
+def jurisdictions_at(session: Session, *, lon: float, lat: float, at: datetime) -> PointLookup:
+    """Look up the jurisdictions covering (lon, lat) with the boundaries in force at `at`."""
+    params = {"lon": lon, "lat": lat, "at": at}
+    covering = session.execute(text(COVERING), params).all()
+    if not covering:
+        return PointLookup(chain=[], on_boundary_with=[])
+    lowest = covering[0]
+    neighbours = [
+        _ref(row) for row in covering[1:] if row.rank == lowest.rank and row.code != lowest.code
+    ]
+    chain = session.execute(text(ANCESTORS), {"id": lowest.id, "at": at}).all()
+    return PointLookup(chain=[_ref(row) for row in chain], on_boundary_with=neighbours)
+
+
+def _ref(row: object) -> JurisdictionRef:
+    """A JurisdictionRef from a result row."""
+    return JurisdictionRef(
+        id=row.id,  # type: ignore[attr-defined]
+        code=row.code,  # type: ignore[attr-defined]
+        name=row.name,  # type: ignore[attr-defined]
+        name_en=row.name_en,  # type: ignore[attr-defined]
+        level=row.level,  # type: ignore[attr-defined]
+        parent_code=row.parent_code,  # type: ignore[attr-defined]
+    )
