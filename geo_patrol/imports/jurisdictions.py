@@ -76,7 +76,7 @@ FROM staged_jurisdictions s
 LEFT JOIN jurisdictions closed ON closed.code = s.code AND closed.valid_to = :changed_at
 WHERE NOT EXISTS (
     SELECT 1 FROM jurisdictions j WHERE j.code = s.code AND j.valid_to IS NULL)
-RETURNING (closed.code IS NOT NULL) AS is_new_version
+RETURNING (valid_from <> CAST(:since_ever AS timestamptz)) AS is_new_version
 """
 
 UPDATE_ATTRIBUTES = """
