@@ -1,3 +1,5 @@
+# mypy: disable-error-code="attr-defined"
+# (GeoAlchemy2 registers create_geospatial_table & co. on alembic.op at import time.)
 """Jurisdictions (versioned) with subdivided parts, zones, rivers, villages, teams, members.
 
 Revision ID: 0002

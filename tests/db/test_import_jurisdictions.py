@@ -157,7 +157,7 @@ def test_parts_follow_the_boundaries(session: Session) -> None:
         text(
             "UPDATE jurisdictions SET geom = ST_Multi(ST_Buffer(geom, -0.001)), "
             "geom_hash = 'x' WHERE code = '320509'"
-        )  # fmt: skip
+        )
     )
     moved = session.execute(
         text(

@@ -1,0 +1,1 @@
+"""The demo region: the Shengze (Jiangsu) – Wangjiangjing (Zhejiang) border."""

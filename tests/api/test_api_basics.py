@@ -1,0 +1,75 @@
+"""HTTP end to end through the app: health, GeoJSON lists, point lookup, problem+json errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
+from tests.fixtures.vector.make_fixtures import BOUNDARIES, CODES
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"
+
+
+def load_counties(session: Session) -> None:
+    """The two fixture counties, level county."""
+    options = JurisdictionImportOptions(level="county")
+    import_jurisdictions(session, path=FIXTURES / "boundaries.geojson", options=options)
+
+
+def test_healthz_reports_postgis(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["postgis"].startswith("3.")
+
+
+def test_openapi_documents_the_api(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/jurisdictions/at" in paths
+    assert client.get("/docs").status_code == 200
+
+
+def test_jurisdictions_as_geojson(client: TestClient, session: Session) -> None:
+    load_counties(session)
+    body = client.get("/api/v1/jurisdictions", params={"level": "county"}).json()
+    assert body["type"] == "FeatureCollection"
+    by_code = {f["properties"]["code"]: f for f in body["features"]}
+    assert set(by_code) == {str(code) for code in CODES}
+    for code, source in zip(CODES, BOUNDARIES, strict=True):
+        geometry = shapely.geometry.shape(by_code[str(code)]["geometry"])
+        assert geometry.symmetric_difference(source).area < 1e-12
+
+
+def test_point_lookup_inside_and_outside(client: TestClient, session: Session) -> None:
+    load_counties(session)
+    inside = client.get("/api/v1/jurisdictions/at", params={"lon": 120.63, "lat": 30.91}).json()
+    assert [ref["code"] for ref in inside["chain"]] == ["320509"]
+    outside = client.get("/api/v1/jurisdictions/at", params={"lon": 116.4, "lat": 39.9}).json()
+    assert outside["chain"] == [] and outside["outside_all"] is True
+
+
+def test_point_on_shared_border_names_both_sides(client: TestClient, session: Session) -> None:
+    load_counties(session)
+    body = client.get("/api/v1/jurisdictions/at", params={"lon": 120.655, "lat": 30.90}).json()
+    sides = {body["chain"][0]["code"], *(ref["code"] for ref in body["on_boundary_with"])}
+    assert sides == {"320509", "330421"}
+
+
+def test_bad_query_is_problem_json_naming_the_field(client: TestClient) -> None:
+    response = client.get("/api/v1/jurisdictions/at", params={"lon": 200, "lat": 30})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["errors"][0]["field"] == "lon" and "lon" in problem["detail"]
+
+
+def test_unknown_code_is_problem_json_404(client: TestClient) -> None:
+    response = client.get("/api/v1/jurisdictions/999999")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "999999" in response.json()["detail"]
+    assert client.get("/no/such/route").headers["content-type"] == "application/problem+json"
