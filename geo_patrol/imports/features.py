@@ -80,6 +80,7 @@ def import_rivers(session: Session, *, path: Path, options: FeatureImportOptions
     extra = {"name_en": options.name_en_field} if options.name_en_field else {}
     vector = _read(path, options, "line", extra)
     report = ImportReport(kind="rivers", file=path.name, features=len(vector.features))
+    report.warnings.extend(vector.warnings)
     changed: list[int] = []
     for feature in vector.features:
         row = session.execute(
@@ -111,6 +112,7 @@ def import_villages(session: Session, *, path: Path, options: FeatureImportOptio
     extra = {"village_code": options.village_field} if options.village_field else {}
     vector = _read(path, options, "point", extra)
     report = ImportReport(kind="villages", file=path.name, features=len(vector.features))
+    report.warnings.extend(vector.warnings)
     for feature in vector.features:
         inserted = session.execute(
             text(UPSERT_VILLAGE),

@@ -110,6 +110,7 @@ def import_jurisdictions(
     )
     report = ImportReport(kind="jurisdictions", file=path.name, features=len(vector.features))
     report.repaired = list(vector.repaired)
+    report.warnings.extend(vector.warnings)
     session.execute(text(STAGE))
     rows = [_staged_row(feature, options) for feature in progress(vector.features)]
     _check_unique_codes(rows)
