@@ -26,7 +26,8 @@ _DIGITS_SQL = (
 )
 
 LINK_BY_CODE = f"""
-UPDATE jurisdictions c SET parent_code = (
+UPDATE jurisdictions t SET parent_code = found.parent_code
+FROM (SELECT c.id, (
     SELECT p.code FROM jurisdictions p
     WHERE p.valid_to IS NULL
       AND {_LEVEL_RANK_SQL.format(col="p.level")} < {_LEVEL_RANK_SQL.format(col="c.level")}
@@ -34,23 +35,28 @@ UPDATE jurisdictions c SET parent_code = (
           = left(p.code, {_DIGITS_SQL.format(col="p.level")})
       AND ltrim(substr(p.code, {_DIGITS_SQL.format(col="p.level")} + 1), '0') = ''
     ORDER BY {_LEVEL_RANK_SQL.format(col="p.level")} DESC
-    LIMIT 1)
-WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
-  AND c.code IN (SELECT code FROM staged_jurisdictions)
+    LIMIT 1) AS parent_code
+  FROM jurisdictions c
+  WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
+    AND c.code IN (SELECT code FROM staged_jurisdictions)) AS found
+WHERE t.id = found.id AND found.parent_code IS NOT NULL
 """
 
 # The containing jurisdiction of the closest level above, judged at a point surely inside
 # the child (ST_PointOnSurface), so shared edges never make a neighbour the parent.
 LINK_BY_CONTAINMENT = f"""
-UPDATE jurisdictions c SET parent_code = (
+UPDATE jurisdictions t SET parent_code = found.parent_code
+FROM (SELECT c.id, (
     SELECT p.code FROM jurisdiction_parts pp JOIN jurisdictions p ON p.id = pp.jurisdiction_id
     WHERE p.valid_to IS NULL
       AND {_LEVEL_RANK_SQL.format(col="p.level")} < {_LEVEL_RANK_SQL.format(col="c.level")}
       AND ST_Intersects(pp.geom, ST_PointOnSurface(c.geom))
     ORDER BY {_LEVEL_RANK_SQL.format(col="p.level")} DESC
-    LIMIT 1)
-WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
-  AND c.code IN (SELECT code FROM staged_jurisdictions)
+    LIMIT 1) AS parent_code
+  FROM jurisdictions c
+  WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
+    AND c.code IN (SELECT code FROM staged_jurisdictions)) AS found
+WHERE t.id = found.id AND found.parent_code IS NOT NULL
 """
 
 

@@ -32,11 +32,11 @@ def stored(session: Session) -> dict[str, shapely.Geometry]:
 
 
 def snapshot(session: Session) -> list[tuple[object, ...]]:
-    """Every row with its xmin: any UPDATE or INSERT would change this."""
+    """Every row with its physical place: any UPDATE (even in this transaction) moves it."""
     return [
         tuple(row)
         for row in session.execute(
-            text("SELECT id, xmin::text, valid_from, valid_to FROM jurisdictions ORDER BY id")
+            text("SELECT id, ctid::text, valid_from, valid_to FROM jurisdictions ORDER BY id")
         )
     ]
 

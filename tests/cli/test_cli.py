@@ -1,0 +1,110 @@
+"""The geo-patrol command against a real database: imports, idempotent demo, serve."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from geo_patrol.cli import app
+from geo_patrol.db import make_engine
+from geo_patrol.embedded import free_port
+from tests.conftest import fresh_database
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cli_database() -> Iterator[str]:
+    """A database of its own: the command commits for real."""
+    url = fresh_database("geo_patrol_cli")
+    previous = os.environ.get("GEO_PATROL_DATABASE_URL")
+    os.environ["GEO_PATROL_DATABASE_URL"] = url
+    yield url
+    if previous is None:
+        del os.environ["GEO_PATROL_DATABASE_URL"]
+    else:
+        os.environ["GEO_PATROL_DATABASE_URL"] = previous
+
+
+def row_versions(url: str, table: str) -> list[tuple[object, ...]]:
+    """Every row's id and xmin: an UPDATE or INSERT changes this."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT id, xmin::text FROM {table} ORDER BY id")).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def test_import_twice_changes_nothing(cli_database: str) -> None:
+    args = ["import", "jurisdictions", str(FIXTURES / "boundaries.geojson"), "--level", "county"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "2 added" in first.output
+    before = row_versions(cli_database, "jurisdictions")
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert "0 added" in second.output and "2 unchanged" in second.output
+    assert row_versions(cli_database, "jurisdictions") == before
+
+
+def test_bad_file_exits_with_the_feature_and_field(cli_database: str) -> None:
+    before = row_versions(cli_database, "jurisdictions")
+    result = runner.invoke(
+        app,
+        ["import", "jurisdictions", str(FIXTURES / "missing_code.geojson"), "--level", "county"],
+    )
+    assert result.exit_code == 2
+    assert "code" in result.output
+    assert row_versions(cli_database, "jurisdictions") == before
+
+
+def test_demo_twice_changes_no_row(cli_database: str) -> None:
+    first = runner.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    tables = ["jurisdictions", "rivers", "villages", "cooperation_zones", "teams", "members"]
+    before = {table: row_versions(cli_database, table) for table in tables}
+    assert all(before.values())
+    second = runner.invoke(app, ["demo"])
+    assert second.exit_code == 0, second.output
+    assert {table: row_versions(cli_database, table) for table in tables} == before
+
+
+def test_serve_answers_health_and_lookup(cli_database: str) -> None:
+    runner.invoke(app, ["demo"])
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "geo_patrol", "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            "GEO_PATROL_DATABASE_URL": cli_database,
+            "GEO_PATROL_LOG_LEVEL": "warning",
+        },
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        chain = httpx.get(
+            f"{base}/api/v1/jurisdictions/at", params={"lon": 120.60, "lat": 30.93}
+        ).json()["chain"]
+        assert chain[-1]["code"] == "320000" and "320509" in [ref["code"] for ref in chain]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
