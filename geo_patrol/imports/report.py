@@ -21,10 +21,12 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for the terminal."""
+        versions = (
+            f"{self.new_versions} new boundary versions, " if self.kind == "jurisdictions" else ""
+        )
         text = (
             f"{self.kind} from {self.file}: {self.features} features; {self.added} added, "
-            f"{self.new_versions} new boundary versions, {self.updated} updated, "
-            f"{self.unchanged} unchanged"
+            f"{versions}{self.updated} updated, {self.unchanged} unchanged"
         )
         if self.repaired:
             text += f"; {len(self.repaired)} invalid geometries repaired (features {self.repaired})"

@@ -134,7 +134,7 @@ def test_hierarchy_by_containment(session: Session, tmp_path: Path) -> None:
     options = JurisdictionImportOptions(level="town", hierarchy="containment")
     report = import_jurisdictions(session, path=path, options=options)
     assert report.warnings == []
-    parents = dict(
+    parents: dict[str, str] = dict(
         session.execute(
             text("SELECT code, parent_code FROM jurisdictions WHERE level = 'town'")
         ).all()
