@@ -139,11 +139,14 @@ def import_jurisdictions_command(
     layer: LayerOption = None,
 ) -> None:
     """Import boundaries; a changed boundary becomes a new version."""
-    options = JurisdictionImportOptions(
-        code_field=code_field, name_field=name_field, name_en_field=name_en_field,
-        level_field=level_field, level=level, parent_field=parent_field,
-        hierarchy=hierarchy, crs=crs, layer=layer, source=file.name,
-    )  # fmt: skip
+    try:
+        options = JurisdictionImportOptions(
+            code_field=code_field, name_field=name_field, name_en_field=name_en_field,
+            level_field=level_field, level=level, parent_field=parent_field,
+            hierarchy=hierarchy, crs=crs, layer=layer, source=file.name,
+        )  # fmt: skip
+    except GeoPatrolError as error:
+        raise _fail(error) from error
     _run_import(lambda s: import_jurisdictions(s, path=file, options=options, progress=_bar))
 
 

@@ -16,7 +16,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.errors import ImportFileError
+from geo_patrol.errors import ImportFileError, InvalidInput
 from geo_patrol.imports.report import ImportReport
 from geo_patrol.ingest.vector import VectorFeature, read_vector
 from geo_patrol.models import LEVELS
@@ -40,6 +40,17 @@ class JurisdictionImportOptions:
     crs: str | None = None
     layer: str | None = None
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.hierarchy not in ("code", "containment"):
+            raise InvalidInput(
+                f"hierarchy must be 'code' or 'containment', not {self.hierarchy!r}",
+                field="hierarchy",
+            )
+        if self.level is not None and self.level not in LEVELS:
+            raise InvalidInput(
+                f"level must be one of {', '.join(LEVELS)}, not {self.level!r}", field="level"
+            )
 
 
 STAGE = """

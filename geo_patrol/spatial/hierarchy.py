@@ -25,44 +25,45 @@ _DIGITS_SQL = (
     "WHEN 'town' THEN 9 WHEN 'village' THEN 12 WHEN 'grid' THEN 15 END"
 )
 
-LINK_BY_CODE = f"""
-UPDATE jurisdictions t SET parent_code = found.parent_code
-FROM (SELECT c.id, (
-    SELECT p.code FROM jurisdictions p
-    WHERE p.valid_to IS NULL
-      AND {_LEVEL_RANK_SQL.format(col="p.level")} < {_LEVEL_RANK_SQL.format(col="c.level")}
-      AND left(c.code, {_DIGITS_SQL.format(col="p.level")})
-          = left(p.code, {_DIGITS_SQL.format(col="p.level")})
-      AND ltrim(substr(p.code, {_DIGITS_SQL.format(col="p.level")} + 1), '0') = ''
-    ORDER BY {_LEVEL_RANK_SQL.format(col="p.level")} DESC
-    LIMIT 1) AS parent_code
-  FROM jurisdictions c
-  WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
-    AND c.code IN (SELECT code FROM staged_jurisdictions)) AS found
-WHERE t.id = found.id AND found.parent_code IS NOT NULL
+RANK_P = _LEVEL_RANK_SQL.format(col="p.level")
+RANK_C = _LEVEL_RANK_SQL.format(col="c.level")
+DIGITS_P = _DIGITS_SQL.format(col="p.level")
+
+# The closest jurisdiction above whose code, cut to its level's digits, starts the child's.
+PARENT_BY_CODE = f"""
+SELECT p.code FROM jurisdictions p
+WHERE p.valid_to IS NULL AND {RANK_P} < {RANK_C}
+  AND left(c.code, {DIGITS_P}) = left(p.code, {DIGITS_P})
+  AND ltrim(substr(p.code, {DIGITS_P} + 1), '0') = ''
+ORDER BY {RANK_P} DESC LIMIT 1
 """
 
 # The containing jurisdiction of the closest level above, judged at a point surely inside
 # the child (ST_PointOnSurface), so shared edges never make a neighbour the parent.
-LINK_BY_CONTAINMENT = f"""
+PARENT_BY_CONTAINMENT = f"""
+SELECT p.code FROM jurisdiction_parts pp JOIN jurisdictions p ON p.id = pp.jurisdiction_id
+WHERE p.valid_to IS NULL AND {RANK_P} < {RANK_C}
+  AND ST_Intersects(pp.geom, ST_PointOnSurface(c.geom))
+ORDER BY {RANK_P} DESC LIMIT 1
+"""
+
+# Only rows that get a parent are written, so a re-import without parents changes nothing.
+LINK = """
 UPDATE jurisdictions t SET parent_code = found.parent_code
-FROM (SELECT c.id, (
-    SELECT p.code FROM jurisdiction_parts pp JOIN jurisdictions p ON p.id = pp.jurisdiction_id
-    WHERE p.valid_to IS NULL
-      AND {_LEVEL_RANK_SQL.format(col="p.level")} < {_LEVEL_RANK_SQL.format(col="c.level")}
-      AND ST_Intersects(pp.geom, ST_PointOnSurface(c.geom))
-    ORDER BY {_LEVEL_RANK_SQL.format(col="p.level")} DESC
-    LIMIT 1) AS parent_code
-  FROM jurisdictions c
-  WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
-    AND c.code IN (SELECT code FROM staged_jurisdictions)) AS found
+FROM (SELECT c.id, ({parent}) AS parent_code
+      FROM jurisdictions c
+      WHERE c.valid_to IS NULL AND c.parent_code IS NULL AND c.level <> 'province'
+        AND c.code IN (SELECT code FROM staged_jurisdictions)) AS found
 WHERE t.id = found.id AND found.parent_code IS NOT NULL
 """
+LINK_BY = {
+    "code": LINK.format(parent=PARENT_BY_CODE),
+    "containment": LINK.format(parent=PARENT_BY_CONTAINMENT),
+}
 
 
 def link_parents(session: Session, *, by: str) -> int:
     """Fill the missing parent_code of the staged codes' versions in force; returns rows linked."""
-    statements = {"code": LINK_BY_CODE, "containment": LINK_BY_CONTAINMENT}
-    if by not in statements:
+    if by not in LINK_BY:
         raise ValueError(f"hierarchy must be 'code' or 'containment', not {by!r}")
-    return session.execute(text(statements[by])).rowcount  # type: ignore[attr-defined,no-any-return]
+    return session.execute(text(LINK_BY[by])).rowcount  # type: ignore[attr-defined,no-any-return]
