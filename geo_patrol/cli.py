@@ -18,7 +18,11 @@ from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_j
 from geo_patrol.imports.report import ImportReport
 from geo_patrol.settings import Settings
 
-app = typer.Typer(help="geo-patrol: joint river patrol on PostGIS.", no_args_is_help=True)
+app = typer.Typer(
+    help="geo-patrol: joint river patrol on PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="The private local PostgreSQL + PostGIS cluster.", no_args_is_help=True)
 import_app = typer.Typer(help="Import boundaries, rivers and villages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -63,3 +63,38 @@ class EmbeddedDatabaseError(GeoPatrolError):
 
     status = 500
     title = "Embedded database error"
+
+
+class NotAuthenticated(GeoPatrolError):
+    """No valid credentials (missing, wrong, expired or revoked)."""
+
+    status = 401
+    title = "Not authenticated"
+
+
+class Forbidden(GeoPatrolError):
+    """Signed in, but the roles do not allow the action."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class PolicyMissing(GeoPatrolError):
+    """A route has no entry in the access policy: refused rather than left open."""
+
+    status = 500
+    title = "Route without access policy"
+
+
+class TooManyAttempts(GeoPatrolError):
+    """Too many failed logins for an account or from an address."""
+
+    status = 429
+    title = "Too many attempts"
+
+
+class Conflict(GeoPatrolError):
+    """The request conflicts with what is stored (a duplicate login, phone, name...)."""
+
+    status = 409
+    title = "Conflict"

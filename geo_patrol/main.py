@@ -6,11 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from geo_patrol import __version__
 from geo_patrol.api import problems
-from geo_patrol.api.routes import health, jurisdictions, rivers
+from geo_patrol.api.deps import enforce_policy
+from geo_patrol.api.middleware import install_security
+from geo_patrol.api.routes import auth, health, jurisdictions, members, organisation, rivers, web
 from geo_patrol.db import database_url, make_engine, make_sessionmaker
 from geo_patrol.settings import Settings
 
@@ -35,9 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Joint river patrol and cross-border river governance.",
         lifespan=lifespan,
+        # Every route passes the access policy table first (see geo_patrol.access.policy).
+        dependencies=[Depends(enforce_policy)],
     )
     app.state.settings = settings
     problems.install(app)
-    for module in (health, jurisdictions, rivers):
+    install_security(app, settings)
+    for module in (health, auth, web, jurisdictions, rivers, members, organisation):
         app.include_router(module.router)
     return app

@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from geo_patrol.db import Base
@@ -226,6 +227,9 @@ class Member(Base):
     phone: Mapped[str | None] = mapped_column(String(32), unique=True)
     home_jurisdiction_code: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    login: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class TeamMember(Base):
@@ -243,14 +247,103 @@ class TeamMember(Base):
 
 
 class Device(Base):
-    """A phone of a member; its identifier is its credential for the OsmAnd/Traccar protocol."""
+    """A phone of a member. Its token (shown once, stored hashed) is its bearer credential,
+    and also its identifier for the OsmAnd/Traccar protocol, which has no other secret."""
 
     __tablename__ = "devices"
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(Text)
-    identifier: Mapped[str] = mapped_column(String(128), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hint: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+ROLES = ("patrol_member", "team_lead", "supervisor", "zone_coordinator", "observer", "admin")
+
+
+class MemberRole(Base):
+    """A role held by a member over a scope: a jurisdiction subtree, a zone or a team.
+
+    supervisor: a jurisdiction and everything under it; zone_coordinator: the joint matters
+    of one cooperation zone; team_lead and patrol_member: one team; observer: read-only over a
+    jurisdiction subtree or a zone; admin: everything, no scope.
+    """
+
+    __tablename__ = "member_roles"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role"),
+        CheckConstraint(
+            "(role = 'admin' AND jurisdiction_code IS NULL AND zone_id IS NULL AND team_id IS NULL)"
+            " OR (role = 'supervisor' AND jurisdiction_code IS NOT NULL)"
+            " OR (role = 'zone_coordinator' AND zone_id IS NOT NULL)"
+            " OR (role IN ('team_lead', 'patrol_member') AND team_id IS NOT NULL)"
+            " OR (role = 'observer' AND (jurisdiction_code IS NOT NULL OR zone_id IS NOT NULL))",
+            name="scope",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    jurisdiction_code: Mapped[str | None] = mapped_column(String(32))
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cooperation_zones.id", ondelete="CASCADE")
+    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApiToken(Base):
+    """A member's personal bearer token for the API (shown once, stored as a SHA-256 hash)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random id whose hash is stored here."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where: logins, failures, tokens, and every write."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+        Index("ix_audit_log_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    member_id: Mapped[int | None] = mapped_column(Integer)
+    device_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSONB)

@@ -29,6 +29,23 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, description="Port the HTTP service listens on.")
     log_level: str = Field(default="info", description="Logging level.")
     lookup_max_results: int = Field(default=500, description="Largest page of a list endpoint.")
+    max_body_bytes: int = Field(
+        default=1_000_000, description="Largest request body for ordinary API requests (bytes)."
+    )
+    max_upload_bytes: int = Field(
+        default=50_000_000, description="Largest request body for file uploads (bytes)."
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark session cookies Secure; unset: when the request came over https.",
+    )
+    session_hours: float = Field(default=12.0, description="Lifetime of a web login session.")
+    login_failures_per_account: int = Field(
+        default=5, description="Failed logins per account in 15 minutes before it is locked out."
+    )
+    login_failures_per_address: int = Field(
+        default=20, description="Failed logins per client address in 15 minutes before refusal."
+    )
 
     @property
     def pg_dir(self) -> Path:

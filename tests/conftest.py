@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -90,3 +90,60 @@ def client(database_url: str, session: Session) -> Iterator[TestClient]:
     app.dependency_overrides[get_session] = same_session
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def demo_connection(engine: Engine) -> Iterator[Connection]:
+    """One connection per test module with the demo region and accounts loaded, rolled back."""
+    from geo_patrol.demo.load import load_demo
+
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as setup:
+            load_demo(setup)
+            setup.commit()  # releases the savepoint; the outer transaction still holds it
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def demo_session(demo_connection: Connection) -> Iterator[Session]:
+    """A session on the demo data; everything it does is undone after the test."""
+    savepoint = demo_connection.begin_nested()
+    with Session(bind=demo_connection, join_transaction_mode="create_savepoint") as session:
+        yield session
+    savepoint.rollback()
+
+
+@pytest.fixture
+def demo_client(database_url: str, demo_session: Session) -> Iterator[TestClient]:
+    """HTTP client through the app on the demo data."""
+    app = create_app(Settings(database_url=database_url))
+
+    def same_session() -> Iterator[Session]:
+        with demo_session.begin_nested():
+            yield demo_session
+
+    app.dependency_overrides[get_session] = same_session
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def admin_headers(session: Session) -> dict[str, str]:
+    """Bearer header of an administrator created in the test transaction."""
+    from sqlalchemy import text
+
+    from geo_patrol.accounts import issue_api_token
+
+    member = session.execute(
+        text(
+            "INSERT INTO members (name, home_jurisdiction_code, login) "
+            "VALUES ('test admin', '320509', 'test.admin') RETURNING id"
+        )
+    ).scalar_one()
+    session.execute(
+        text("INSERT INTO member_roles (member_id, role) VALUES (:m, 'admin')"), {"m": member}
+    )
+    token = issue_api_token(session, member_id=member, label="test", days=1, address=None)
+    return {"Authorization": f"Bearer {token}"}

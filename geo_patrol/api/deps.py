@@ -1,14 +1,25 @@
-"""Dependencies shared by the route handlers."""
+"""Dependencies shared by the route handlers: settings, session, principal, scope, policy."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from geo_patrol.access import policy
+from geo_patrol.access.principal import Principal, from_bearer, from_session_cookie
+from geo_patrol.access.scope import Scope, scope_of
+from geo_patrol.errors import Forbidden, NotAuthenticated
 from geo_patrol.settings import Settings
+
+SESSION_COOKIE = "gp_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Page forms that check the CSRF token in their form body themselves.
+FORM_POSTS = frozenset({"/logout"})
 
 
 def get_settings(request: Request) -> Settings:
@@ -25,3 +36,65 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server saw it."""
+    return request.client.host if request.client else None
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The caller from a bearer token or a session cookie; bad credentials are refused."""
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        principal = (
+            from_bearer(session, token=token.strip()) if scheme.lower() == "bearer" else None
+        )
+        if principal is None:
+            raise NotAuthenticated("the bearer token is unknown, expired or revoked")
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    principal = from_session_cookie(session, cookie=cookie)
+    if principal is None:
+        return None  # an expired cookie is the same as none: public routes still work
+    form_post = request.url.path in FORM_POSTS
+    if request.method not in SAFE_METHODS and not form_post and not _csrf_ok(request, principal):
+        raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)")
+    return principal
+
+
+def _csrf_ok(request: Request, principal: Principal) -> bool:
+    """Cookie-authenticated writes must echo the session's CSRF token in a header."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    return bool(principal.csrf_token) and hmac.compare_digest(sent, principal.csrf_token or "")
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(get_principal)]
+
+
+def enforce_policy(request: Request, principal: MaybePrincipal) -> None:
+    """Apply the route's entry in the policy table (every API route depends on this)."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    policy.check(policy.rule_for(request.method, path), principal)
+
+
+def get_current(principal: MaybePrincipal) -> Principal:
+    """The signed-in caller (routes whose policy is not PUBLIC)."""
+    if principal is None:
+        raise NotAuthenticated("sign in, or send a bearer token")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current)]
+
+
+def get_scope(session: SessionDep, principal: CurrentPrincipal) -> Scope:
+    """What the caller may read."""
+    return scope_of(session, principal)
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]

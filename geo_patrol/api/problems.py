@@ -17,8 +17,9 @@ PROBLEM = "application/problem+json"
 
 
 def _problem(body: dict[str, object], status: int) -> JSONResponse:
-    """A problem+json response."""
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    """A problem+json response (401s say how to authenticate)."""
+    headers = {"WWW-Authenticate": 'Bearer realm="geo-patrol"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 async def domain_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.demo.accounts import load_demo_accounts
 from geo_patrol.imports.features import FeatureImportOptions, import_rivers, import_villages
 from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
 
@@ -34,6 +35,7 @@ def load_demo(session: Session) -> list[str]:
     lines = [report.summary() for report in reports]
     organisation = json.loads((DEMO_DATA / "organisation.json").read_text(encoding="utf-8"))
     lines.append(load_organisation(session, organisation))
+    lines.append(load_demo_accounts(session))
     return lines
 
 

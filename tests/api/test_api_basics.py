@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -12,6 +13,13 @@ from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_j
 from tests.fixtures.vector.make_fixtures import BOUNDARIES, CODES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"
+
+
+@pytest.fixture
+def api(client: TestClient, admin_headers: dict[str, str]) -> TestClient:
+    """The client, signed in as an administrator."""
+    client.headers.update(admin_headers)
+    return client
 
 
 def load_counties(session: Session) -> None:
@@ -33,9 +41,9 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
-def test_jurisdictions_as_geojson(client: TestClient, session: Session) -> None:
+def test_jurisdictions_as_geojson(api: TestClient, session: Session) -> None:
     load_counties(session)
-    body = client.get("/api/v1/jurisdictions", params={"level": "county"}).json()
+    body = api.get("/api/v1/jurisdictions", params={"level": "county"}).json()
     assert body["type"] == "FeatureCollection"
     by_code = {f["properties"]["code"]: f for f in body["features"]}
     assert set(by_code) == {str(code) for code in CODES}
@@ -44,32 +52,32 @@ def test_jurisdictions_as_geojson(client: TestClient, session: Session) -> None:
         assert geometry.symmetric_difference(source).area < 1e-12
 
 
-def test_point_lookup_inside_and_outside(client: TestClient, session: Session) -> None:
+def test_point_lookup_inside_and_outside(api: TestClient, session: Session) -> None:
     load_counties(session)
-    inside = client.get("/api/v1/jurisdictions/at", params={"lon": 120.63, "lat": 30.91}).json()
+    inside = api.get("/api/v1/jurisdictions/at", params={"lon": 120.63, "lat": 30.91}).json()
     assert [ref["code"] for ref in inside["chain"]] == ["320509"]
-    outside = client.get("/api/v1/jurisdictions/at", params={"lon": 116.4, "lat": 39.9}).json()
+    outside = api.get("/api/v1/jurisdictions/at", params={"lon": 116.4, "lat": 39.9}).json()
     assert outside["chain"] == [] and outside["outside_all"] is True
 
 
-def test_point_on_shared_border_names_both_sides(client: TestClient, session: Session) -> None:
+def test_point_on_shared_border_names_both_sides(api: TestClient, session: Session) -> None:
     load_counties(session)
-    body = client.get("/api/v1/jurisdictions/at", params={"lon": 120.655, "lat": 30.90}).json()
+    body = api.get("/api/v1/jurisdictions/at", params={"lon": 120.655, "lat": 30.90}).json()
     sides = {body["chain"][0]["code"], *(ref["code"] for ref in body["on_boundary_with"])}
     assert sides == {"320509", "330421"}
 
 
-def test_bad_query_is_problem_json_naming_the_field(client: TestClient) -> None:
-    response = client.get("/api/v1/jurisdictions/at", params={"lon": 200, "lat": 30})
+def test_bad_query_is_problem_json_naming_the_field(api: TestClient) -> None:
+    response = api.get("/api/v1/jurisdictions/at", params={"lon": 200, "lat": 30})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["errors"][0]["field"] == "lon" and "lon" in problem["detail"]
 
 
-def test_unknown_code_is_problem_json_404(client: TestClient) -> None:
-    response = client.get("/api/v1/jurisdictions/999999")
+def test_unknown_code_is_problem_json_404(api: TestClient) -> None:
+    response = api.get("/api/v1/jurisdictions/999999")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert "999999" in response.json()["detail"]
-    assert client.get("/no/such/route").headers["content-type"] == "application/problem+json"
+    assert api.get("/no/such/route").headers["content-type"] == "application/problem+json"

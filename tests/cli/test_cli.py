@@ -101,8 +101,17 @@ def test_serve_answers_health_and_lookup(cli_database: str) -> None:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
         assert health.json()["status"] == "ok"
+        anonymous = httpx.get(
+            f"{base}/api/v1/jurisdictions/at", params={"lon": 120.6, "lat": 30.93}
+        )
+        assert anonymous.status_code == 401
+        token = httpx.post(
+            f"{base}/api/v1/auth/tokens", json={"login": "admin", "password": "geo-patrol-demo"}
+        ).json()["token"]
         chain = httpx.get(
-            f"{base}/api/v1/jurisdictions/at", params={"lon": 120.60, "lat": 30.93}
+            f"{base}/api/v1/jurisdictions/at",
+            params={"lon": 120.60, "lat": 30.93},
+            headers={"Authorization": f"Bearer {token}"},
         ).json()["chain"]
         assert chain[-1]["code"] == "320000" and "320509" in [ref["code"] for ref in chain]
     finally:

@@ -1,0 +1,83 @@
+"""The access policy of every route, in one table, enforced by one dependency.
+
+A route missing from ROUTE_POLICY is refused (fail closed), and the route-policy test fails,
+so a new endpoint cannot be added without deciding who may call it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from geo_patrol.access.principal import Principal
+from geo_patrol.errors import Forbidden, NotAuthenticated, PolicyMissing
+
+
+class Rule(StrEnum):
+    """Who may call a route; row-level scope is applied inside by `scope.visible`."""
+
+    PUBLIC = "public"  # anyone, signed in or not
+    SIGNED_IN = "signed_in"  # any member or device
+    MEMBER = "member"  # a person (web session or personal token), not a device
+    WRITER = "writer"  # a person with a role other than observer
+    LEAD = "lead"  # a team lead or an administrator
+    ADMIN = "admin"  # administrators
+
+
+ROUTE_POLICY: dict[str, Rule] = {
+    "GET /healthz": Rule.PUBLIC,
+    "GET /login": Rule.PUBLIC,
+    "POST /login": Rule.PUBLIC,
+    "POST /logout": Rule.MEMBER,
+    "POST /api/v1/auth/login": Rule.PUBLIC,
+    "POST /api/v1/auth/tokens": Rule.PUBLIC,
+    "POST /api/v1/auth/logout": Rule.MEMBER,
+    "GET /api/v1/me": Rule.SIGNED_IN,
+    "POST /api/v1/me/password": Rule.MEMBER,
+    "GET /api/v1/jurisdictions": Rule.SIGNED_IN,
+    "GET /api/v1/jurisdictions/at": Rule.SIGNED_IN,
+    "GET /api/v1/jurisdictions/{code}": Rule.SIGNED_IN,
+    "GET /api/v1/jurisdictions/{code}/versions": Rule.SIGNED_IN,
+    "GET /api/v1/rivers": Rule.SIGNED_IN,
+    "GET /api/v1/segments": Rule.SIGNED_IN,
+    "GET /api/v1/zones": Rule.SIGNED_IN,
+    "GET /api/v1/members": Rule.MEMBER,
+    "POST /api/v1/members": Rule.ADMIN,
+    "GET /api/v1/members/{member_id}": Rule.MEMBER,
+    "PATCH /api/v1/members/{member_id}": Rule.ADMIN,
+    "POST /api/v1/members/{member_id}/password": Rule.ADMIN,
+    "POST /api/v1/members/{member_id}/roles": Rule.ADMIN,
+    "DELETE /api/v1/members/{member_id}/roles/{role_id}": Rule.ADMIN,
+    "GET /api/v1/teams": Rule.SIGNED_IN,
+    "POST /api/v1/teams": Rule.ADMIN,
+    "POST /api/v1/teams/{team_id}/members": Rule.ADMIN,
+    "GET /api/v1/devices": Rule.MEMBER,
+    "POST /api/v1/devices": Rule.LEAD,
+    "DELETE /api/v1/devices/{device_id}": Rule.MEMBER,
+    "GET /api/v1/audit": Rule.ADMIN,
+}
+
+
+def check(rule: Rule, principal: Principal | None) -> None:
+    """Raise unless `principal` satisfies `rule`."""
+    if rule is Rule.PUBLIC:
+        return
+    if principal is None:
+        raise NotAuthenticated("sign in, or send a bearer token")
+    allowed = {
+        Rule.SIGNED_IN: True,
+        Rule.MEMBER: principal.via != "device",
+        Rule.WRITER: principal.via != "device" and principal.can_write,
+        Rule.LEAD: principal.via != "device"
+        and (principal.is_admin or "team_lead" in principal.roles),
+        Rule.ADMIN: principal.via != "device" and principal.is_admin,
+    }[rule]
+    if not allowed:
+        raise Forbidden("your roles do not allow this")
+
+
+def rule_for(method: str, path: str) -> Rule:
+    """The rule of a route template, or PolicyMissing."""
+    key = f"{method} {path}"
+    if key not in ROUTE_POLICY:
+        raise PolicyMissing(f"route {key} has no access policy; refused")
+    return ROUTE_POLICY[key]

@@ -1,0 +1,123 @@
+"""Sign in and out, personal API tokens, and the caller's own account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+
+from geo_patrol import accounts
+from geo_patrol.access.principal import Principal
+from geo_patrol.access.secrets import verify_password
+from geo_patrol.api.deps import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
+from geo_patrol.errors import NotAuthenticated
+from geo_patrol.schemas import Credentials, PasswordChange, SessionPublic, TokenCreate, TokenPublic
+from geo_patrol.settings import Settings
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+def set_session_cookie(
+    response: Response, request: Request, settings: Settings, cookie: str
+) -> None:
+    """HttpOnly, SameSite=Lax, Secure behind TLS (or as configured)."""
+    secure = settings.cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(
+        SESSION_COOKIE, cookie, max_age=int(settings.session_hours * 3600), httponly=True,
+        samesite="lax", secure=secure, path="/",
+    )  # fmt: skip
+
+
+@router.post(
+    "/auth/login", summary="Sign in; sets the session cookie", response_model=SessionPublic
+)
+def login(
+    body: Credentials, request: Request, response: Response, session: SessionDep,
+    settings: SettingsDep,
+) -> SessionPublic:  # fmt: skip
+    """Check the password (throttled) and open a web session."""
+    address = client_address(request)
+    member_id = accounts.authenticate(
+        session, login=body.login, password=body.password, address=address, settings=settings
+    )
+    opened = accounts.open_web_session(
+        session, member_id=member_id, address=address, settings=settings
+    )
+    set_session_cookie(response, request, settings, opened.secret)
+    return SessionPublic(member_id=member_id, csrf_token=opened.csrf_token or "")
+
+
+@router.post("/auth/tokens", summary="Get a personal API token", response_model=TokenPublic)
+def create_token(
+    body: TokenCreate, request: Request, session: SessionDep, settings: SettingsDep
+) -> TokenPublic:
+    """Exchange a login and password for a bearer token (shown once)."""
+    address = client_address(request)
+    member_id = accounts.authenticate(
+        session, login=body.login, password=body.password, address=address, settings=settings
+    )
+    token = accounts.issue_api_token(
+        session, member_id=member_id, label=body.label, days=body.days, address=address
+    )
+    return TokenPublic(token=token, member_id=member_id)
+
+
+@router.post("/auth/logout", summary="Sign out this browser", status_code=204)
+def logout(request: Request, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """End the web session and clear the cookie."""
+    if principal.session_id is not None:
+        accounts.close_web_session(session, principal=principal, address=client_address(request))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", summary="Who am I, with my roles and scope")
+def me(principal: CurrentPrincipal, scope: ScopeDep) -> dict[str, Any]:
+    """The caller, their roles and the size of their scope."""
+    return {
+        "member_id": principal.member_id,
+        "name": principal.name,
+        "login": principal.login,
+        "via": principal.via,
+        "device_id": principal.device_id,
+        "roles": [grant.__dict__ for grant in principal.grants],
+        "scope": {
+            "everything": scope.everything,
+            "jurisdictions": len(scope.codes),
+            "zones": sorted(scope.zones),
+            "teams": sorted(scope.teams),
+        },
+    }
+
+
+@router.post("/me/password", summary="Change my password", status_code=204)
+def change_own_password(
+    body: PasswordChange, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Needs the current password; ends the member's other sessions."""
+    _check_current_password(session, principal, body.current_password or "")
+    accounts.set_password(
+        session, member_id=principal.member_id, password=body.password, by=principal,
+        address=client_address(request),
+    )  # fmt: skip
+    return Response(status_code=204)
+
+
+def _check_current_password(session: SessionDep, principal: Principal, password: str) -> None:
+    """Refuse a change without the right current password."""
+    stored = session.execute(
+        text("SELECT password_hash FROM members WHERE id = :id"), {"id": principal.member_id}
+    ).scalar()
+    if not verify_password(stored, password):
+        raise NotAuthenticated("the current password is wrong", field="current_password")

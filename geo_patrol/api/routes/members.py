@@ -1,0 +1,88 @@
+"""Members and their roles (administration), read through the caller's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from geo_patrol import accounts
+from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
+from geo_patrol.schemas import Created, MemberCreate, MemberUpdate, PasswordChange, RoleCreate
+
+router = APIRouter(prefix="/api/v1/members", tags=["members"])
+
+
+@router.get("", summary="Members in my scope")
+def get_members(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
+    """Members visible to the caller."""
+    return accounts.list_members(session, scope=scope)
+
+
+@router.post("", summary="Add a member", status_code=201, response_model=Created)
+def post_member(
+    body: MemberCreate, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Created:
+    """Create a member, optionally with a login and password."""
+    member_id = accounts.create_member(
+        session, data=body.model_dump(), by=principal, address=client_address(request)
+    )
+    return Created(id=member_id)
+
+
+@router.get("/{member_id}", summary="One member")
+def get_member(member_id: int, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
+    """A member in scope; 404 otherwise (same as one that does not exist)."""
+    return accounts.get_member(session, scope=scope, member_id=member_id)
+
+
+@router.patch("/{member_id}", summary="Change a member", status_code=204)
+def patch_member(
+    member_id: int, body: MemberUpdate, request: Request, session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:  # fmt: skip
+    """Update the given fields; deactivating ends the member's sessions."""
+    accounts.update_member(
+        session, member_id=member_id, data=body.model_dump(exclude_unset=True), by=principal,
+        address=client_address(request),
+    )  # fmt: skip
+    return Response(status_code=204)
+
+
+@router.post("/{member_id}/password", summary="Reset a member's password", status_code=204)
+def reset_password(
+    member_id: int, body: PasswordChange, request: Request, session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:  # fmt: skip
+    """Set a new password and end the member's web sessions."""
+    accounts.set_password(
+        session, member_id=member_id, password=body.password, by=principal,
+        address=client_address(request),
+    )  # fmt: skip
+    return Response(status_code=204)
+
+
+@router.post("/{member_id}/roles", summary="Give a role", status_code=201, response_model=Created)
+def post_role(
+    member_id: int, body: RoleCreate, request: Request, session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Created:  # fmt: skip
+    """Add a role with its scope."""
+    role_id = accounts.add_role(
+        session, member_id=member_id, grant=body.model_dump(), by=principal,
+        address=client_address(request),
+    )  # fmt: skip
+    return Created(id=role_id)
+
+
+@router.delete("/{member_id}/roles/{role_id}", summary="Take a role away", status_code=204)
+def delete_role(
+    member_id: int, role_id: int, request: Request, session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:  # fmt: skip
+    """Remove one role."""
+    accounts.remove_role(
+        session, member_id=member_id, role_id=role_id, by=principal,
+        address=client_address(request),
+    )  # fmt: skip
+    return Response(status_code=204)

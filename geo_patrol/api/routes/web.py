@@ -1,0 +1,130 @@
+"""The sign-in page for browsers (zh-CN by default, English with ?lang=en)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from geo_patrol import accounts
+from geo_patrol.api.deps import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
+from geo_patrol.api.routes.auth import set_session_cookie
+from geo_patrol.errors import Forbidden, GeoPatrolError
+
+router = APIRouter(tags=["pages"])
+
+# Before sign-in there is no session to hold a CSRF token: the form carries a random token
+# that must equal the one in a short-lived cookie (double submit), so another site cannot
+# post the form with the victim's browser.
+LOGIN_CSRF_COOKIE = "gp_login_csrf"
+
+TEXT = {
+    "zh": {"title": "geo-patrol 登录", "login": "账号", "password": "密码", "submit": "登录",
+           "other": "English", "other_lang": "en"},
+    "en": {"title": "geo-patrol sign in", "login": "Login", "password": "Password",
+           "submit": "Sign in", "other": "中文", "other_lang": "zh"},
+}  # fmt: skip
+
+PAGE = """<!doctype html>
+<html lang="{html_lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
+label,input,button{{display:block;width:100%;font-size:1.1rem;margin:.4rem 0}}
+input,button{{padding:.6rem;box-sizing:border-box}} .error{{color:#b00020}}</style></head>
+<body><h1>{title}</h1>{error}
+<form method="post" action="/login">
+<input type="hidden" name="csrf_token" value="{csrf}">
+<input type="hidden" name="next" value="{next}">
+<input type="hidden" name="lang" value="{lang}">
+<label>{login}<input name="login" autocomplete="username" required autofocus></label>
+<label>{password}<input name="password" type="password" autocomplete="current-password"
+ required></label>
+<button type="submit">{submit}</button></form>
+<p><a href="/login?lang={other_lang}">{other}</a></p></body></html>
+"""
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths, so the form cannot be used to redirect elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def _page(lang: str, next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
+    """The sign-in form with a fresh double-submit token."""
+    words = TEXT["en" if lang == "en" else "zh"]
+    csrf = secrets.token_urlsafe(24)
+    html = PAGE.format(
+        html_lang="en" if lang == "en" else "zh-CN", csrf=csrf, next=escape(_safe_next(next_path)),
+        lang=escape(lang), error=f'<p class="error">{escape(error)}</p>' if error else "", **words,
+    )  # fmt: skip
+    response = HTMLResponse(html, status_code=status)
+    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, max_age=3600, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/login")
+def login_page(
+    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh", next: str = "/"
+) -> HTMLResponse:
+    """The sign-in form."""
+    return _page(lang, next)
+
+
+@router.post("/login")
+def login_form(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    login: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+    lang: Annotated[str, Form()] = "zh",
+) -> Response:
+    """Check the double-submit token and the password; then set the session cookie."""
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, csrf_token):
+        raise Forbidden("the sign-in form expired; reload the page", field="csrf_token")
+    address = client_address(request)
+    try:
+        member_id = accounts.authenticate(
+            session, login=login, password=password, address=address, settings=settings
+        )
+    except GeoPatrolError as error:
+        wrong = "账号或密码错误" if lang != "en" else "Wrong login or password"
+        return _page(lang, next, error=wrong if error.status == 401 else error.detail,
+                     status=error.status)  # fmt: skip
+    opened = accounts.open_web_session(
+        session, member_id=member_id, address=address, settings=settings
+    )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, request, settings, opened.secret)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout_form(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    csrf_token: Annotated[str, Form()],
+) -> Response:
+    """Sign out from a page form that carries the session's CSRF token."""
+    if not principal.csrf_token or not hmac.compare_digest(principal.csrf_token, csrf_token):
+        raise Forbidden("missing or wrong CSRF token", field="csrf_token")
+    accounts.close_web_session(session, principal=principal, address=client_address(request))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

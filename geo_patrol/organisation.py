@@ -1,0 +1,150 @@
+"""Teams and devices, read through the caller's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from geo_patrol.access import audit
+from geo_patrol.access.principal import Principal
+from geo_patrol.access.scope import Scope, visible
+from geo_patrol.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+TEAMS = """
+SELECT t.id, t.name, t.zone_id, coalesce(mm.member_ids, '{{}}') AS member_ids,
+       coalesce(mm.homes, '{{}}') AS home_jurisdiction_codes
+FROM teams t
+LEFT JOIN LATERAL (
+    SELECT array_agg(tm.member_id ORDER BY tm.member_id) AS member_ids,
+           array_agg(DISTINCT m.home_jurisdiction_code) AS homes
+    FROM team_members tm JOIN members m ON m.id = tm.member_id WHERE tm.team_id = t.id
+) mm ON TRUE
+WHERE {visible}
+ORDER BY t.id
+"""
+
+# A device is visible to its owner, to the leads of its owner's teams, and to admins.
+DEVICES = """
+SELECT d.id, d.member_id, m.name AS member_name, d.label, d.token_hint, d.created_at,
+       d.last_seen_at, d.revoked_at
+FROM devices d JOIN members m ON m.id = d.member_id
+WHERE (CAST(:everything AS boolean) OR d.member_id = :me OR EXISTS (
+    SELECT 1 FROM team_members tm WHERE tm.member_id = d.member_id
+      AND tm.team_id = ANY(CAST(:led AS int[]))))
+  AND (CAST(:device_id AS int) IS NULL OR d.id = :device_id)
+ORDER BY d.id
+"""
+
+
+def list_teams(session: Session, *, scope: Scope) -> list[dict[str, Any]]:
+    """Teams visible in scope: own teams, teams of one's zones, teams with members at home
+    in one's jurisdictions."""
+    condition, params = visible(
+        scope, codes="mm.homes", teams="ARRAY[t.id]", zones="ARRAY[t.zone_id]"
+    )
+    return [
+        dict(r._mapping) for r in session.execute(text(TEAMS.format(visible=condition)), params)
+    ]
+
+
+def create_team(
+    session: Session, *, name: str, zone_id: int | None, by: Principal, address: str | None
+) -> int:
+    """A new team, optionally in a cooperation zone."""
+    try:
+        with session.begin_nested():
+            team_id = session.execute(
+                text("INSERT INTO teams (name, zone_id) VALUES (:name, :zone_id) RETURNING id"),
+                {"name": name, "zone_id": zone_id},
+            ).scalar_one()
+    except IntegrityError as error:
+        raise Conflict(
+            f"a team named {name} exists, or zone {zone_id} does not", field="name"
+        ) from error
+    audit.record(session, action="team.create", principal=by, target=f"team:{team_id}",
+                 address=address, detail={"name": name, "zone_id": zone_id})  # fmt: skip
+    return int(team_id)
+
+
+def add_team_member(
+    session: Session, *, team_id: int, member_id: int, role: str, by: Principal, address: str | None
+) -> None:
+    """Put a member in a team (idempotent)."""
+    if role not in ("member", "lead"):
+        raise InvalidInput("role in team must be 'member' or 'lead'", field="role")
+    try:
+        with session.begin_nested():
+            session.execute(
+                text(
+                    "INSERT INTO team_members (team_id, member_id, role) VALUES (:t, :m, :r) "
+                    "ON CONFLICT (team_id, member_id) DO UPDATE SET role = excluded.role"
+                ),
+                {"t": team_id, "m": member_id, "r": role},
+            )
+    except IntegrityError as error:
+        raise NotFound(f"no team {team_id} or no member {member_id}", field="team_id") from error
+    audit.record(session, action="team.member", principal=by, target=f"team:{team_id}",
+                 address=address, detail={"member_id": member_id, "role": role})  # fmt: skip
+
+
+def list_devices(
+    session: Session, *, scope: Scope, principal: Principal, device_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Devices the caller may see (never their tokens)."""
+    params = {"everything": scope.everything, "me": principal.member_id,
+              "led": sorted(scope.led_teams), "device_id": device_id}  # fmt: skip
+    return [dict(row._mapping) for row in session.execute(text(DEVICES), params)]
+
+
+def may_manage_member_devices(session: Session, *, scope: Scope, member_id: int) -> bool:
+    """Admins, and leads of a team the member is in."""
+    if scope.everything:
+        return True
+    return bool(
+        session.execute(
+            text(
+                "SELECT 1 FROM team_members "
+                "WHERE member_id = :m AND team_id = ANY(CAST(:led AS int[]))"
+            ),
+            {"m": member_id, "led": sorted(scope.led_teams)},
+        ).first()
+    )
+
+
+def revoke_device(
+    session: Session, *, device_id: int, scope: Scope, principal: Principal, address: str | None
+) -> None:
+    """Cut a device off at once (its owner, a lead of its owner's team, or an admin)."""
+    found = list_devices(session, scope=scope, principal=principal, device_id=device_id)
+    if not found:
+        raise NotFound(f"no device {device_id}", field="device_id")
+    session.execute(
+        text("UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id"),
+        {"id": device_id},
+    )
+    audit.record(session, action="device.revoke", principal=principal,
+                 target=f"device:{device_id}", address=address)  # fmt: skip
+
+
+def require_device_manager(session: Session, *, scope: Scope, member_id: int) -> None:
+    """Refuse issuing a device for a member outside the caller's led teams."""
+    if not may_manage_member_devices(session, scope=scope, member_id=member_id):
+        raise Forbidden("only an administrator or a lead of the member's team can do this")
+
+
+AUDIT = """
+SELECT id, at, member_id, device_id, actor, action, outcome, target, address, detail
+FROM audit_log
+WHERE (CAST(:action AS text) IS NULL OR action = :action)
+  AND (CAST(:member_id AS int) IS NULL OR member_id = :member_id)
+  AND (CAST(:since AS timestamptz) IS NULL OR at >= :since)
+ORDER BY id DESC LIMIT :limit
+"""
+
+
+def list_audit(session: Session, **filters: Any) -> list[dict[str, Any]]:
+    """Audit entries, newest first."""
+    return [dict(row._mapping) for row in session.execute(text(AUDIT), filters)]

@@ -1,0 +1,129 @@
+"""Every route, called by every role from both sides, an anonymous caller and a revoked
+device, is allowed or denied exactly as this written table says.
+
+A route missing from the table fails `test_every_route_has_a_written_policy`, and a route
+missing from the app's policy is refused at run time (fail closed).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.main import create_app
+from geo_patrol.settings import Settings
+from tests.api.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
+
+SIGNED_IN = frozenset({*PEOPLE, DEVICE})
+MEMBERS = frozenset(PEOPLE)
+ADMIN = frozenset({"admin"})
+LEADS = frozenset({"admin", "joint.lead", "sz.lead"})
+PUBLIC = frozenset(set(ALL) - {REVOKED})  # a revoked token is refused even where none is needed
+
+EXPECTED: dict[str, frozenset[str]] = {
+    "GET /healthz": PUBLIC,
+    "GET /login": PUBLIC,
+    "POST /login": PUBLIC,
+    "POST /logout": MEMBERS,
+    "POST /api/v1/auth/login": PUBLIC,
+    "POST /api/v1/auth/tokens": PUBLIC,
+    "POST /api/v1/auth/logout": MEMBERS,
+    "GET /api/v1/me": SIGNED_IN,
+    "POST /api/v1/me/password": MEMBERS,
+    "GET /api/v1/jurisdictions": SIGNED_IN,
+    "GET /api/v1/jurisdictions/at": SIGNED_IN,
+    "GET /api/v1/jurisdictions/{code}": SIGNED_IN,
+    "GET /api/v1/jurisdictions/{code}/versions": SIGNED_IN,
+    "GET /api/v1/rivers": SIGNED_IN,
+    "GET /api/v1/segments": SIGNED_IN,
+    "GET /api/v1/zones": SIGNED_IN,
+    "GET /api/v1/members": MEMBERS,
+    "POST /api/v1/members": ADMIN,
+    "GET /api/v1/members/{member_id}": MEMBERS,
+    "PATCH /api/v1/members/{member_id}": ADMIN,
+    "POST /api/v1/members/{member_id}/password": ADMIN,
+    "POST /api/v1/members/{member_id}/roles": ADMIN,
+    "DELETE /api/v1/members/{member_id}/roles/{role_id}": ADMIN,
+    "GET /api/v1/teams": SIGNED_IN,
+    "POST /api/v1/teams": ADMIN,
+    "POST /api/v1/teams/{team_id}/members": ADMIN,
+    "GET /api/v1/devices": MEMBERS,
+    "POST /api/v1/devices": LEADS,
+    "DELETE /api/v1/devices/{device_id}": MEMBERS,
+    "GET /api/v1/audit": ADMIN,
+}
+
+
+def schema_routes(app: FastAPI) -> set[str]:
+    """'METHOD /path' of every route in the app's OpenAPI schema (pages included)."""
+    return {
+        f"{method.upper()} {path}"
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+
+
+def test_every_route_has_a_written_policy() -> None:
+    app = create_app(Settings(database_url="postgresql+psycopg://unused@/unused"))
+    assert schema_routes(app) == set(EXPECTED)
+
+
+def path_values(session: Session) -> dict[str, str]:
+    """Concrete values for the path parameters, from the demo data."""
+    patrol = member_id(session, "sz.patrol")
+    role = session.execute(
+        text("SELECT min(id) FROM member_roles WHERE member_id = :m"), {"m": patrol}
+    )
+    team = session.execute(text("SELECT min(id) FROM teams"))
+    device = session.execute(
+        text("SELECT min(id) FROM devices WHERE member_id = :m"), {"m": patrol}
+    )
+    return {
+        "code": "320509",
+        "member_id": str(patrol),
+        "role_id": str(role.scalar_one()),
+        "team_id": str(team.scalar_one()),
+        "device_id": str(device.scalar_one()),
+    }
+
+
+@pytest.mark.parametrize("route", sorted(EXPECTED))
+def test_route_allows_exactly_the_written_principals(
+    route: str, demo_client: TestClient, demo_session: Session
+) -> None:
+    method, template = route.split(" ", 1)
+    values = path_values(demo_session)
+    path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+    params = {"lon": "120.6", "lat": "30.93"} if path.endswith("/at") else None
+    headers = headers_for(demo_session)
+    outcomes = {}
+    for name in ALL:
+        body: dict[str, str] | None = {} if method in ("POST", "PATCH") else None
+        with demo_session.begin_nested() as attempt:
+            response = demo_client.request(
+                method, path, params=params, headers=headers[name], json=body
+            )
+            attempt.rollback()
+        outcomes[name] = response.status_code
+    allowed = {name for name, status in outcomes.items() if status not in (401, 403)}
+    assert allowed == set(EXPECTED[route]), outcomes
+    for name in set(ALL) - allowed:
+        assert outcomes[name] == (401 if name in (ANONYMOUS, REVOKED) else 403), outcomes
+
+
+def test_route_without_policy_is_refused(database_url: str) -> None:
+    app = create_app(Settings(database_url=database_url))
+
+    @app.get("/api/v1/forgotten")
+    def forgotten() -> dict[str, str]:
+        return {"secret": "data"}
+
+    with TestClient(app) as client:
+        response = client.get("/api/v1/forgotten")
+    assert response.status_code == 500
+    assert "no access policy" in response.json()["detail"]
