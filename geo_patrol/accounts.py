@@ -24,7 +24,14 @@ from geo_patrol.access.secrets import (
     token_hash,
     verify_password,
 )
-from geo_patrol.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from geo_patrol.errors import (
+    Conflict,
+    GeoPatrolError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    TooManyAttempts,
+)
 from geo_patrol.models import ROLES
 from geo_patrol.settings import Settings
 
@@ -217,21 +224,25 @@ def remove_role(
 
 def authenticate(
     session: Session, *, login: str, password: str, address: str | None, settings: Settings
-) -> int:
-    """The member id for a login and password; failures are audited and throttled."""
+) -> int | GeoPatrolError:
+    """The member id for a login and password, or the error to answer with.
+
+    The error is returned, not raised, so the caller's transaction commits and the failed
+    attempt stays in the audit log, where the throttle counts it.
+    """
     by_login, by_address = audit.recent_login_failures(session, login=login, address=address)
     if by_login >= settings.login_failures_per_account or (
         by_address >= settings.login_failures_per_address
     ):
         audit.record(session, action="login", outcome="throttled", actor=login, address=address)
-        raise TooManyAttempts("too many failed logins; wait 15 minutes and try again")
+        return TooManyAttempts("too many failed logins; wait 15 minutes and try again")
     row = session.execute(
         text("SELECT id, password_hash FROM members WHERE login = :login AND is_active"),
         {"login": login},
     ).first()
-    if row is None or not verify_password(row.password_hash, password):
+    if not verify_password(row.password_hash if row else None, password) or row is None:
         audit.record(session, action="login", outcome="failed", actor=login, address=address)
-        raise NotAuthenticated("wrong login or password", field="login")
+        return NotAuthenticated("wrong login or password", field="login")
     audit.record(session, action="login", actor=login, address=address,
                  detail={"member_id": row.id})  # fmt: skip
     return int(row.id)

@@ -11,6 +11,7 @@ import typer
 from tqdm import tqdm
 
 from geo_patrol import migrate
+from geo_patrol.cli_accounts import device_app, member_app
 from geo_patrol.db import database_url, embedded_cluster, make_engine, make_sessionmaker
 from geo_patrol.errors import GeoPatrolError
 from geo_patrol.imports.features import FeatureImportOptions, import_rivers, import_villages
@@ -27,6 +28,8 @@ db_app = typer.Typer(help="The private local PostgreSQL + PostGIS cluster.", no_
 import_app = typer.Typer(help="Import boundaries, rivers and villages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(member_app, name="member")
+app.add_typer(device_app, name="device")
 
 T = TypeVar("T")
 CrsOption = Annotated[

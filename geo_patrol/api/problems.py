@@ -22,10 +22,15 @@ def _problem(body: dict[str, object], status: int) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
+    """The response for one of our errors (for handlers that return rather than raise)."""
+    return _problem(error.problem(instance=request.url.path), error.status)
+
+
 async def domain_error(request: Request, exc: Exception) -> JSONResponse:
     """Our own errors carry their status and detail."""
     assert isinstance(exc, GeoPatrolError)
-    return _problem(exc.problem(instance=request.url.path), exc.status)
+    return problem_response(request, exc)
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

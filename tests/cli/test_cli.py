@@ -117,3 +117,40 @@ def test_serve_answers_health_and_lookup(cli_database: str) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_account_commands_add_role_reset_issue_revoke(cli_database: str) -> None:
+    runner.invoke(app, ["demo"])
+    added = runner.invoke(
+        app,
+        ["member", "add", "river.chief", "--name", "河长", "--home", "320509100",
+         "--password-stdin"],
+        input="a-long-password\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    role = runner.invoke(
+        app,
+        ["member", "role", "river.chief", "--role", "supervisor", "--jurisdiction", "320509100"],
+    )
+    assert role.exit_code == 0, role.output
+    bad_role = runner.invoke(app, ["member", "role", "river.chief", "--role", "supervisor"])
+    assert bad_role.exit_code == 2 and "jurisdiction_code" in bad_role.output
+    reset = runner.invoke(app, ["member", "passwd", "river.chief", "--generate"])
+    assert reset.exit_code == 0 and "new password" in reset.output
+    issued = runner.invoke(app, ["device", "issue", "river.chief", "--label", "phone"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.strip().splitlines()[-1]
+    assert token.startswith("gpd_")
+    device_id = issued.output.split()[1]
+    revoked = runner.invoke(app, ["device", "revoke", device_id])
+    assert revoked.exit_code == 0, revoked.output
+    engine = make_engine(cli_database)
+    with engine.connect() as conn:
+        actions = (
+            conn.execute(text("SELECT action FROM audit_log WHERE actor LIKE 'cli:%' ORDER BY id"))
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert actions == ["member.create", "role.add", "member.password", "device.issue",
+                       "device.revoke"]  # fmt: skip

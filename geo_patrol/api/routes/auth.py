@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from geo_patrol import accounts
@@ -18,7 +19,8 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.errors import NotAuthenticated
+from geo_patrol.api.problems import problem_response
+from geo_patrol.errors import GeoPatrolError, NotAuthenticated
 from geo_patrol.schemas import Credentials, PasswordChange, SessionPublic, TokenCreate, TokenPublic
 from geo_patrol.settings import Settings
 
@@ -44,12 +46,14 @@ def set_session_cookie(
 def login(
     body: Credentials, request: Request, response: Response, session: SessionDep,
     settings: SettingsDep,
-) -> SessionPublic:  # fmt: skip
+) -> SessionPublic | JSONResponse:  # fmt: skip
     """Check the password (throttled) and open a web session."""
     address = client_address(request)
     member_id = accounts.authenticate(
         session, login=body.login, password=body.password, address=address, settings=settings
     )
+    if isinstance(member_id, GeoPatrolError):
+        return problem_response(request, member_id)
     opened = accounts.open_web_session(
         session, member_id=member_id, address=address, settings=settings
     )
@@ -60,12 +64,14 @@ def login(
 @router.post("/auth/tokens", summary="Get a personal API token", response_model=TokenPublic)
 def create_token(
     body: TokenCreate, request: Request, session: SessionDep, settings: SettingsDep
-) -> TokenPublic:
+) -> TokenPublic | JSONResponse:
     """Exchange a login and password for a bearer token (shown once)."""
     address = client_address(request)
     member_id = accounts.authenticate(
         session, login=body.login, password=body.password, address=address, settings=settings
     )
+    if isinstance(member_id, GeoPatrolError):
+        return problem_response(request, member_id)
     token = accounts.issue_api_token(
         session, member_id=member_id, label=body.label, days=body.days, address=address
     )

@@ -97,14 +97,13 @@ def login_form(
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
         raise Forbidden("the sign-in form expired; reload the page", field="csrf_token")
     address = client_address(request)
-    try:
-        member_id = accounts.authenticate(
-            session, login=login, password=password, address=address, settings=settings
-        )
-    except GeoPatrolError as error:
+    member_id = accounts.authenticate(
+        session, login=login, password=password, address=address, settings=settings
+    )
+    if isinstance(member_id, GeoPatrolError):
         wrong = "账号或密码错误" if lang != "en" else "Wrong login or password"
-        return _page(lang, next, error=wrong if error.status == 401 else error.detail,
-                     status=error.status)  # fmt: skip
+        detail = wrong if member_id.status == 401 else member_id.detail
+        return _page(lang, next, error=detail, status=member_id.status)
     opened = accounts.open_web_session(
         session, member_id=member_id, address=address, settings=settings
     )
