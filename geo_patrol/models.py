@@ -347,3 +347,171 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+
+
+PATROL_MODES = ("foot", "boat", "car")
+
+
+class Upload(Base):
+    """An uploaded track file exactly as sent (kept on disk by checksum), for idempotence."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (
+        UniqueConstraint("team_id", "sha256"),
+        Index(
+            "ix_uploads_team_client_id",
+            "team_id",
+            "client_upload_id",
+            unique=True,
+            postgresql_where=text("client_upload_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    client_upload_id: Mapped[str | None] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(Text)
+    datum: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(Integer)
+    device_id: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    patrol_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Patrol(Base):
+    """One outing of a team: a cleaned GPS track with its statistics and quality flags."""
+
+    __tablename__ = "patrols"
+    __table_args__ = (
+        CheckConstraint(f"mode IN {PATROL_MODES!r}", name="mode"),
+        CheckConstraint("source IN ('upload', 'live')", name="source"),
+        Index("ix_patrols_track", "track", postgresql_using="gist"),
+        Index("ix_patrols_team_started", "team_id", "started_at"),
+        Index(
+            "ix_patrols_open_device",
+            "device_id",
+            unique=True,
+            postgresql_where=text("closed_at IS NULL AND source = 'live'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(8), server_default=text("'foot'"))
+    title: Mapped[str | None] = mapped_column(Text)
+    device_id: Mapped[int | None] = mapped_column(Integer)
+    upload_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    points_raw: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    points_kept: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    dropped: Mapped[dict[str, int] | None] = mapped_column(JSONB)
+    length_m: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    quality_flags: Mapped[list[str] | None] = mapped_column(JSONB)
+    track: Mapped[WKBElement | None] = mapped_column(_geometry("LINESTRING"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PatrolMember(Base):
+    """A member who was on a patrol."""
+
+    __tablename__ = "patrol_members"
+
+    patrol_id: Mapped[int] = mapped_column(
+        ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class PatrolPoint(Base):
+    """A GPS fix as received (raw points are kept); `ord` orders the cleaned track.
+
+    The big table: a county produces millions a day. The growth path is declarative
+    partitioning by `time` (monthly) with these indexes on each partition.
+    """
+
+    __tablename__ = "patrol_points"
+    __table_args__ = (
+        Index("ix_patrol_points_geom", "geom", postgresql_using="gist"),
+        Index("ix_patrol_points_patrol_ord", "patrol_id", "ord"),
+        Index(
+            "ix_patrol_points_live_time",
+            "patrol_id",
+            "time",
+            unique=True,
+            postgresql_where=text("live"),
+        ),
+    )
+
+    patrol_id: Mapped[int] = mapped_column(
+        ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ord: Mapped[int | None] = mapped_column(Integer)
+    time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    geom: Mapped[WKBElement] = mapped_column(_geometry("POINT"))
+    ele: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    live: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    mock: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    drop_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class PatrolJurisdiction(Base):
+    """Effort of a patrol inside one jurisdiction (every level): metres, seconds, in and out."""
+
+    __tablename__ = "patrol_jurisdictions"
+
+    patrol_id: Mapped[int] = mapped_column(
+        ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True
+    )
+    jurisdiction_id: Mapped[int] = mapped_column(
+        ForeignKey("jurisdictions.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    length_m: Mapped[float] = mapped_column(Float)
+    duration_s: Mapped[float] = mapped_column(Float)
+    entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    exited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PatrolCrossing(Base):
+    """A confirmed border crossing: when, where, from which jurisdiction to which, at a level."""
+
+    __tablename__ = "patrol_crossings"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    patrol_id: Mapped[int] = mapped_column(ForeignKey("patrols.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    from_code: Mapped[str] = mapped_column(String(32))
+    to_code: Mapped[str] = mapped_column(String(32))
+    geom: Mapped[WKBElement] = mapped_column(_geometry("POINT"))
+
+
+class PatrolCoverage(Base):
+    """The part of a river segment within the coverage distance of a patrol's track."""
+
+    __tablename__ = "patrol_coverage"
+    __table_args__ = (Index("ix_patrol_coverage_geom", "covered", postgresql_using="gist"),)
+
+    patrol_id: Mapped[int] = mapped_column(
+        ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("river_segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    covered_m: Mapped[float] = mapped_column(Float)
+    fraction: Mapped[float] = mapped_column(Float)
+    covered: Mapped[WKBElement] = mapped_column(_geometry("MULTILINESTRING"))
