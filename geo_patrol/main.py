@@ -2,21 +2,56 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session, sessionmaker
 
 from geo_patrol import __version__
 from geo_patrol.api import problems
 from geo_patrol.api.deps import enforce_policy
 from geo_patrol.api.middleware import install_security
-from geo_patrol.api.routes import auth, health, jurisdictions, members, organisation, rivers, web
+from geo_patrol.api.routes import (
+    auth,
+    health,
+    jurisdictions,
+    members,
+    organisation,
+    osmand,
+    patrols,
+    rivers,
+    web,
+)
 from geo_patrol.db import database_url, make_engine, make_sessionmaker
+from geo_patrol.live import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> None:
+    """Close silent live patrols and recompute the ones that received positions."""
+    with sessionmaker() as session, session.begin():
+        closed = close_silent_patrols(session, settings=settings)
+        refreshed = refresh_stale_patrols(session, settings=settings)
+    if closed or refreshed:
+        log.info("live patrols: %d closed, %d refreshed", closed, refreshed)
+
+
+async def maintenance_loop(app: FastAPI, settings: Settings) -> None:
+    """Run the maintenance every `maintenance_seconds` in a worker thread."""
+    if settings.maintenance_seconds <= 0:
+        return
+    while True:
+        await asyncio.sleep(settings.maintenance_seconds)
+        try:
+            await run_in_threadpool(run_maintenance, app.state.sessionmaker, settings)
+        except Exception:
+            log.exception("maintenance failed; retrying at the next interval")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         log.info("geo-patrol %s using database %s", __version__, engine.url.render_as_string())
+        task = asyncio.create_task(maintenance_loop(app, settings))
         yield
+        task.cancel()
         engine.dispose()
 
     app = FastAPI(
@@ -43,6 +80,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     install_security(app, settings)
-    for module in (health, auth, web, jurisdictions, rivers, members, organisation):
+    for module in (
+        health,
+        auth,
+        web,
+        jurisdictions,
+        rivers,
+        members,
+        organisation,
+        patrols,
+        osmand,
+    ):
         app.include_router(module.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
@@ -22,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, NUMMULTIRANGE
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from geo_patrol.db import Base
@@ -416,6 +417,7 @@ class Patrol(Base):
     length_m: Mapped[float | None] = mapped_column(Float)
     duration_s: Mapped[float | None] = mapped_column(Float)
     quality_flags: Mapped[list[str] | None] = mapped_column(JSONB)
+    stale: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     track: Mapped[WKBElement | None] = mapped_column(_geometry("LINESTRING"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -514,4 +516,7 @@ class PatrolCoverage(Base):
     )
     covered_m: Mapped[float] = mapped_column(Float)
     fraction: Mapped[float] = mapped_column(Float)
+    # The covered stretches as fractions along the segment (linear referencing), so the
+    # union over many patrols and the uncovered rest are exact range arithmetic.
+    ranges: Mapped[Any] = mapped_column(NUMMULTIRANGE)
     covered: Mapped[WKBElement] = mapped_column(_geometry("MULTILINESTRING"))

@@ -47,6 +47,37 @@ class Settings(BaseSettings):
         default=20, description="Failed logins per client address in 15 minutes before refusal."
     )
 
+    osmand_port: int | None = Field(
+        default=5055, description="Port of the OsmAnd/Traccar listener (unset: only /osmand)."
+    )
+    live_silence_minutes: float = Field(
+        default=30.0, description="A live patrol closes after this long without positions."
+    )
+    coverage_distance_m: float = Field(
+        default=50.0, description="A river stretch counts as patrolled within this distance."
+    )
+    crossing_min_run_m: float = Field(
+        default=25.0,
+        description="A border crossing counts once the track stayed this far on the new side.",
+    )
+    maintenance_seconds: float = Field(
+        default=30.0,
+        description="How often live patrols are closed and refreshed in the background (0: never).",
+    )
+    crossing_margin_m: float = Field(
+        default=15.0,
+        description="...or reached this far from the other side (GPS noise is a few metres).",
+    )
+    max_accuracy_m: float = Field(default=100.0, description="Fixes less accurate are dropped.")
+    future_tolerance_s: float = Field(
+        default=300.0, description="Fixes further in the future than this are dropped."
+    )
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Folder of the original uploaded files, by checksum."""
+        return self.data_dir / "uploads"
+
     @property
     def pg_dir(self) -> Path:
         """Folder of the embedded PostgreSQL cluster."""

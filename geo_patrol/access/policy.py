@@ -54,6 +54,21 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /api/v1/devices": Rule.LEAD,
     "DELETE /api/v1/devices/{device_id}": Rule.MEMBER,
     "GET /api/v1/audit": Rule.ADMIN,
+    "POST /api/v1/patrols": Rule.SIGNED_IN,
+    "GET /api/v1/patrols": Rule.SIGNED_IN,
+    "GET /api/v1/patrols.csv": Rule.SIGNED_IN,
+    "GET /api/v1/patrols/{patrol_id}": Rule.SIGNED_IN,
+    "GET /api/v1/patrols/{patrol_id}/export.{fmt}": Rule.SIGNED_IN,
+    "GET /api/v1/patrols/{patrol_id}/original": Rule.SIGNED_IN,
+    "GET /api/v1/effort": Rule.MEMBER,
+    "GET /api/v1/coverage/uncovered": Rule.MEMBER,
+    # The OsmAnd/Traccar apps send no credentials but the device identifier, checked inside.
+    "GET /osmand": Rule.PUBLIC,
+    "POST /osmand": Rule.PUBLIC,
+    "PUT /osmand": Rule.PUBLIC,
+    "GET /osmand/": Rule.PUBLIC,
+    "POST /osmand/": Rule.PUBLIC,
+    "PUT /osmand/": Rule.PUBLIC,
 }
 
 

@@ -76,7 +76,9 @@ def _subtree(session: Session, roots: set[str]) -> frozenset[str]:
     return frozenset(session.execute(text(SUBTREE), {"roots": sorted(roots)}).scalars())
 
 
-_EXPRESSION = re.compile(r"^[a-z_][a-z0-9_.]*$|^ARRAY\[[a-z0-9_.]+\]$|^\(SELECT [a-z0-9_.() =]+\)$")
+_EXPRESSION = re.compile(
+    r"^[a-z_][a-z0-9_.]*$|^ARRAY\[[a-z0-9_.]+\]$|^\(SELECT [A-Za-z0-9_.() =]+\)$"
+)
 
 
 def visible(

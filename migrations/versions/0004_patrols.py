@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("length_m", sa.Float(), nullable=True),
         sa.Column("duration_s", sa.Float(), nullable=True),
         sa.Column("quality_flags", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("stale", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column(
             "track",
             Geometry(
@@ -121,6 +122,7 @@ def upgrade() -> None:
         sa.Column("segment_id", sa.Integer(), nullable=False),
         sa.Column("covered_m", sa.Float(), nullable=False),
         sa.Column("fraction", sa.Float(), nullable=False),
+        sa.Column("ranges", postgresql.NUMMULTIRANGE(), nullable=False),
         sa.Column(
             "covered",
             Geometry(

@@ -1,0 +1,52 @@
+"""Live positions over the OsmAnd / Traccar Client HTTP protocol.
+
+The apps expect 200 with an empty body when a position is taken and 400 when the device is
+unknown or the request is unusable; they retry on anything else, so a server error is a
+5xx and the phone keeps its buffer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from geo_patrol.api.deps import SessionDep, SettingsDep
+from geo_patrol.errors import GeoPatrolError
+from geo_patrol.ingest.osmand import parse_osmand
+from geo_patrol.live import record_positions
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["live"])
+METHODS = ["GET", "POST", "PUT"]
+
+
+async def receive(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Parse the request, store its positions, answer as Traccar does."""
+    body = await request.body()
+    try:
+        positions = parse_osmand(
+            method=request.method, query=request.url.query, body=body,
+            content_type=request.headers.get("content-type"), now=datetime.now(UTC),
+        )  # fmt: skip
+        stored = record_positions(session, positions=positions, settings=settings)
+    except GeoPatrolError as error:
+        log.info("osmand request refused from %s: %s", request.client, error.detail)
+        return Response(status_code=400)
+    log.debug("osmand: %d positions, %d new", len(positions), stored)
+    return Response(status_code=200)
+
+
+router.add_api_route("/osmand", receive, methods=METHODS, summary="OsmAnd/Traccar positions")
+router.add_api_route("/osmand/", receive, methods=METHODS, include_in_schema=False)
+
+
+def create_osmand_app(main: FastAPI) -> FastAPI:
+    """The listener on its own port (5055): the same handler at `/`, sharing the main state."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state = main.state
+    app.dependency_overrides = main.dependency_overrides
+    app.add_api_route("/", receive, methods=METHODS)
+    app.add_api_route("/{rest:path}", receive, methods=METHODS)
+    return app

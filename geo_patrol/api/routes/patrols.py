@@ -1,0 +1,195 @@
+"""Patrols: upload a track file, list, read one in full, effort, and the uncovered river."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+
+from geo_patrol import exports, patrol_queries
+from geo_patrol.api.deps import (
+    CurrentPrincipal,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
+from geo_patrol.errors import InvalidInput, NotFound
+from geo_patrol.geography import collection
+from geo_patrol.ingest.track_csv import CsvOptions
+from geo_patrol.patrols import UploadRequest, upload_patrol
+from geo_patrol.spatial.coverage import uncovered_stretches
+
+router = APIRouter(prefix="/api/v1", tags=["patrols"])
+
+
+def _member_ids(value: str | None) -> tuple[int, ...]:
+    """Comma-separated member ids."""
+    try:
+        return tuple(int(v) for v in (value or "").split(",") if v.strip())
+    except ValueError as error:
+        raise InvalidInput("members must be comma-separated member ids", field="members") from error
+
+
+@router.post("/patrols", summary="Upload a track file (GPX, KML, KMZ, GeoJSON, CSV)")
+async def post_patrol(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal,
+    file: Annotated[UploadFile, File(description="The track file as exported by the app.")],
+    team_id: Annotated[int, Form()],
+    datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
+    mode: Annotated[str, Form(pattern="^(foot|boat|car)$")] = "foot",
+    members: Annotated[str | None, Form(description="Member ids on the outing: 3,7,9")] = None,
+    upload_id: Annotated[str | None, Form(max_length=128)] = None,
+    title: Annotated[str | None, Form(max_length=200)] = None,
+    csv_lon: Annotated[str, Form()] = "lon", csv_lat: Annotated[str, Form()] = "lat",
+    csv_time: Annotated[str, Form()] = "time",
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> JSONResponse:  # fmt: skip
+    """Store the patrol once: a retry (same upload id or same file) returns the first one."""
+    upload = UploadRequest(
+        team_id=team_id, filename=file.filename or "upload", data=await file.read(),
+        datum=datum, mode=mode, member_ids=_member_ids(members),
+        client_upload_id=upload_id or idempotency_key, title=title,
+        csv=CsvOptions(lon=csv_lon, lat=csv_lat, time=csv_time),
+    )  # fmt: skip
+    result = upload_patrol(
+        session, request=upload, principal=principal, settings=settings,
+        address=client_address(request),
+    )  # fmt: skip
+    body = {"id": result.patrol_id, "created": result.created}
+    return JSONResponse(body, status_code=201 if result.created else 200,
+                        headers={"Location": f"/api/v1/patrols/{result.patrol_id}"})  # fmt: skip
+
+
+@router.get("/patrols", summary="Patrols in my scope")
+def get_patrols(
+    session: SessionDep, scope: ScopeDep,
+    team_id: int | None = None, member_id: int | None = None,
+    jurisdiction: Annotated[str | None, Query(description="Code it passed through.")] = None,
+    zone_id: int | None = None, river: str | None = None,
+    since: datetime | None = None, until: datetime | None = None,
+    flag: Annotated[str | None, Query(description="A quality flag, e.g. too_short.")] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Newest first, filtered."""
+    return patrol_queries.list_patrols(
+        session, scope=scope, team_id=team_id, member_id=member_id, jurisdiction=jurisdiction,
+        zone_id=zone_id, river=river, since=since, until=until, flag=flag,
+        bbox=_bbox(bbox), limit=limit,
+    )  # fmt: skip
+
+
+def _bbox(value: str | None) -> list[float] | None:
+    """minlon,minlat,maxlon,maxlat."""
+    if value is None:
+        return None
+    try:
+        numbers = [float(v) for v in value.split(",")]
+    except ValueError as error:
+        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox") from error
+    if len(numbers) != 4:
+        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox")
+    return numbers
+
+
+@router.get("/patrols/{patrol_id}", summary="One patrol: track, attribution, crossings, coverage")
+def get_patrol(patrol_id: int, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
+    """A GeoJSON Feature of the cleaned track with everything computed about it."""
+    patrol = patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
+    geometry = patrol.pop("geometry")
+    return {"type": "Feature", "id": patrol_id, "geometry": geometry, "properties": patrol}
+
+
+@router.get("/effort", summary="Patrol effort by jurisdiction, team, member or river")
+def get_effort(
+    session: SessionDep, scope: ScopeDep,
+    by: Annotated[str, Query(pattern="^(jurisdiction|team|member|river)$")] = "jurisdiction",
+    period: Annotated[str, Query(pattern="^(day|week|month)$")] = "week",
+    level: Annotated[str, Query(pattern="^(province|city|county|town|village|grid)$")] = "town",
+    since: datetime | None = None, until: datetime | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Patrols, metres and seconds per group and period (default: the last 30 days)."""
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=30)
+    return patrol_queries.effort(
+        session, scope=scope, by=by, period=period, since=since, until=until, level=level
+    )
+
+
+@router.get("/coverage/uncovered", summary="River stretches nobody patrolled in a period")
+def get_uncovered(
+    session: SessionDep, scope: ScopeDep,
+    days: Annotated[int, Query(ge=1, le=366)] = 7,
+    border: Annotated[bool | None, Query(description="Only border segments.")] = None,
+    river: Annotated[str | None, Query(description="River code.")] = None,
+) -> dict[str, Any]:  # fmt: skip
+    """GeoJSON of the uncovered parts of each segment over the last `days` days."""
+    until = datetime.now(UTC)
+    rows = uncovered_stretches(
+        session, since=until - timedelta(days=days), until=until,
+        visible=patrol_queries.patrol_filter(scope), border=border, river=river,
+    )  # fmt: skip
+    features = [
+        {"type": "Feature", "geometry": row.geometry,
+         "properties": {k: v for k, v in row._mapping.items() if k != "geometry"}}
+        for row in rows
+    ]  # fmt: skip
+    return collection(features)
+
+
+EXPORT_TYPES = {
+    "gpx": "application/gpx+xml",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "geojson": "application/geo+json",
+}
+
+
+@router.get("/patrols/{patrol_id}/export.{fmt}", summary="Export a patrol as GPX, KML or GeoJSON")
+def export_patrol(
+    patrol_id: int, fmt: Annotated[str, Path(pattern="^(gpx|kml|geojson)$")],
+    session: SessionDep, scope: ScopeDep,
+) -> Response:  # fmt: skip
+    """The cleaned track in the chosen format, as a download."""
+    patrol = patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
+    name = patrol["title"] or f"patrol {patrol_id}"
+    points = patrol_queries.patrol_points(session, patrol_id=patrol_id)
+    if fmt == "geojson":
+        body = json.dumps(get_patrol(patrol_id, session, scope), default=str, ensure_ascii=False)
+    else:
+        body = (exports.to_gpx if fmt == "gpx" else exports.to_kml)(name=name, points=points)
+    disposition = f'attachment; filename="patrol-{patrol_id}.{fmt}"'
+    return Response(body, media_type=EXPORT_TYPES[fmt],
+                    headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+@router.get("/patrols/{patrol_id}/original", summary="The uploaded file exactly as sent")
+def original_file(
+    patrol_id: int, session: SessionDep, scope: ScopeDep, settings: SettingsDep
+) -> Response:
+    """The original upload (checksum-named on disk)."""
+    patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
+    upload = patrol_queries.upload_of(session, patrol_id=patrol_id)
+    stored = settings.uploads_dir / upload.sha256[:2] / upload.sha256
+    if not stored.exists():
+        raise NotFound(f"patrol {patrol_id} has no stored original file", field="patrol_id")
+    disposition = f'attachment; filename="{quote(upload.filename)}"'
+    return FileResponse(stored, headers={"Content-Disposition": disposition,
+                                         "X-Checksum-SHA256": upload.sha256})  # fmt: skip
+
+
+@router.get("/patrols.csv", summary="The patrol list as CSV")
+def patrols_csv(
+    session: SessionDep, scope: ScopeDep, since: datetime | None = None,
+    until: datetime | None = None, team_id: int | None = None,
+) -> Response:  # fmt: skip
+    """Same filters as the list (a subset), as a spreadsheet."""
+    rows = patrol_queries.list_patrols(
+        session, scope=scope, since=since, until=until, team_id=team_id, limit=100_000
+    )
+    disposition = {"Content-Disposition": 'attachment; filename="patrols.csv"'}
+    return Response(exports.to_csv(rows), media_type="text/csv; charset=utf-8", headers=disposition)

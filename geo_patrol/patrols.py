@@ -1,0 +1,271 @@
+"""Patrols from uploaded files and live positions: store, clean, then attribute and cover."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from geo_patrol.access import audit
+from geo_patrol.access.principal import Principal
+from geo_patrol.errors import Forbidden, InvalidInput
+from geo_patrol.ingest.cleaning import MODE_SPEEDS, CleaningRules, clean
+from geo_patrol.ingest.track_csv import CsvOptions
+from geo_patrol.ingest.tracks import TrackPoints, parse_track
+from geo_patrol.models import PATROL_MODES
+from geo_patrol.settings import Settings
+from geo_patrol.spatial.attribution import attribute_patrol
+from geo_patrol.spatial.coverage import cover_patrol
+from geo_patrol.spatial.quality import flag_patrol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What came with an uploaded file."""
+
+    team_id: int
+    filename: str
+    data: bytes
+    datum: str = "wgs84"
+    mode: str = "foot"
+    member_ids: tuple[int, ...] = ()
+    client_upload_id: str | None = None
+    title: str | None = None
+    csv: CsvOptions | None = None
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """The patrol an upload made, or the one it had already made (a retry)."""
+
+    patrol_id: int
+    created: bool
+
+
+EXISTING = """
+SELECT patrol_id FROM uploads
+WHERE team_id = :team_id AND patrol_id IS NOT NULL
+  AND (sha256 = :sha256 OR client_upload_id = :client_upload_id)
+ORDER BY (client_upload_id = :client_upload_id) DESC NULLS LAST LIMIT 1
+"""
+
+
+def check_team_access(principal: Principal, team_id: int) -> None:
+    """Patrol members and leads upload for their own teams; admins for any."""
+    own = {g.team_id for g in principal.grants if g.role in ("patrol_member", "team_lead")}
+    if not principal.is_admin and team_id not in own:
+        raise Forbidden("you can only upload patrols for your own team", field="team_id")
+
+
+def upload_patrol(
+    session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
+    address: str | None,
+) -> UploadResult:  # fmt: skip
+    """Store an uploaded track as a patrol, once: a retry returns the first patrol."""
+    check_team_access(principal, request.team_id)
+    if request.mode not in PATROL_MODES:
+        raise InvalidInput(f"mode must be one of {', '.join(PATROL_MODES)}", field="mode")
+    sha256 = hashlib.sha256(request.data).hexdigest()
+    key = {
+        "team_id": request.team_id,
+        "sha256": sha256,
+        "client_upload_id": request.client_upload_id,
+    }
+    existing = session.execute(text(EXISTING), key).scalar()
+    if existing is not None:
+        log.info("upload %s (%s) for team %s is a retry of patrol %s", request.filename,
+                 sha256[:12], request.team_id, existing)  # fmt: skip
+        return UploadResult(patrol_id=int(existing), created=False)
+    track = parse_track(request.data, filename=request.filename, datum=request.datum,
+                        csv_options=request.csv)  # fmt: skip
+    try:
+        with session.begin_nested():
+            upload_id = _record_upload(session, request, track.format, sha256, principal)
+    except IntegrityError:  # the same upload raced in through another request
+        again = session.execute(text(EXISTING), key).scalar()
+        if again is None:
+            raise
+        return UploadResult(patrol_id=int(again), created=False)
+    patrol_id = _new_patrol(session, team_id=request.team_id, source="upload", mode=request.mode,
+                            title=request.title or track.name, upload_id=upload_id,
+                            device_id=principal.device_id)  # fmt: skip
+    session.execute(text("UPDATE uploads SET patrol_id = :p WHERE id = :u"),
+                    {"p": patrol_id, "u": upload_id})  # fmt: skip
+    _add_members(session, patrol_id, (*request.member_ids, principal.member_id))
+    store_points(session, patrol_id=patrol_id, points=track.points)
+    finish_patrol(session, patrol_id=patrol_id, settings=settings)
+    _keep_original(settings.uploads_dir, sha256, request.data)
+    detail = {"file": request.filename, "sha256": sha256, "bytes": len(request.data),
+              "points": len(track.points.lon)}  # fmt: skip
+    audit.record(session, action="patrol.upload", principal=principal,
+                 target=f"patrol:{patrol_id}", address=address, detail=detail)  # fmt: skip
+    log.info("upload %s (%s, %d bytes) for team %s -> patrol %s", request.filename, sha256[:12],
+             len(request.data), request.team_id, patrol_id)  # fmt: skip
+    return UploadResult(patrol_id=patrol_id, created=True)
+
+
+def _record_upload(
+    session: Session, request: UploadRequest, fmt: str, sha256: str, principal: Principal
+) -> int:
+    """The uploads row (unique per team by checksum and by client id)."""
+    return int(
+        session.execute(
+            text(
+                "INSERT INTO uploads (team_id, client_upload_id, sha256, size_bytes, format, "
+                "filename, datum, member_id, device_id) VALUES (:team_id, :client_upload_id, "
+                ":sha256, :size, :format, :filename, :datum, :member_id, :device_id) RETURNING id"
+            ),
+            {"team_id": request.team_id, "client_upload_id": request.client_upload_id,
+             "sha256": sha256, "size": len(request.data), "format": fmt,
+             "filename": request.filename, "datum": request.datum,
+             "member_id": principal.member_id, "device_id": principal.device_id},
+        ).scalar_one()
+    )  # fmt: skip
+
+
+def _new_patrol(session: Session, **values: object) -> int:
+    """A new patrol row."""
+    return int(
+        session.execute(
+            text(
+                "INSERT INTO patrols (team_id, source, mode, title, upload_id, device_id) "
+                "VALUES (:team_id, :source, :mode, :title, :upload_id, :device_id) RETURNING id"
+            ),
+            values,
+        ).scalar_one()
+    )
+
+
+def _add_members(session: Session, patrol_id: int, member_ids: tuple[int, ...]) -> None:
+    """Record who was on the patrol (unknown ids are ignored)."""
+    session.execute(
+        text(
+            "INSERT INTO patrol_members (patrol_id, member_id) SELECT :p, id FROM members "
+            "WHERE id = ANY(:ids) ON CONFLICT DO NOTHING"
+        ),
+        {"p": patrol_id, "ids": sorted(set(member_ids))},
+    )
+
+
+def store_points(session: Session, *, patrol_id: int, points: TrackPoints) -> None:
+    """Copy the raw fixes into patrol_points (ord is set by cleaning)."""
+    times = points.time.astype("datetime64[us]").astype(object).tolist()
+    lons, lats = points.lon.tolist(), points.lat.tolist()
+    eles = [None if np.isnan(v) else v for v in points.ele.tolist()]
+    accuracies = [None if np.isnan(v) else v for v in points.accuracy_m.tolist()]
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    sql = "COPY patrol_points (patrol_id, seq, time, geom, ele, accuracy_m) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for seq, (lon, lat, when) in enumerate(zip(lons, lats, times, strict=True)):
+            if not (np.isfinite(lon) and np.isfinite(lat)):
+                continue  # cannot be a geometry; cleaning counts it as invalid
+            copy.write_row((
+                patrol_id, seq, None if when is None else when.replace(tzinfo=UTC),
+                f"SRID=4326;POINT({lon!r} {lat!r})", eles[seq], accuracies[seq],
+            ))  # fmt: skip
+
+
+def _keep_original(folder: Path, sha256: str, data: bytes) -> None:
+    """Keep the file exactly as sent, named by its checksum."""
+    target = folder / sha256[:2] / sha256
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
+
+
+LOAD = """
+SELECT seq, ST_X(geom) AS lon, ST_Y(geom) AS lat, time, ele, accuracy_m
+FROM patrol_points WHERE patrol_id = :patrol_id ORDER BY seq
+"""
+
+WRITE_ORDER = """
+UPDATE patrol_points p SET ord = u.ord,
+       drop_reason = CASE WHEN u.ord IS NULL THEN 'dropped' END
+FROM unnest(CAST(:seqs AS int[]), CAST(:ords AS int[])) AS u(seq, ord)
+WHERE p.patrol_id = :patrol_id AND p.seq = u.seq
+"""
+
+SUMMARY = """
+UPDATE patrols SET
+    track = CASE WHEN t.n >= 2 THEN t.line END,
+    started_at = t.first_at, ended_at = t.last_at,
+    points_kept = t.n,
+    points_raw = (SELECT count(*) FROM patrol_points WHERE patrol_id = :patrol_id),
+    length_m = CASE WHEN t.n >= 2 THEN ST_Length(t.line::geography) ELSE 0 END,
+    duration_s = extract(epoch FROM t.last_at - t.first_at),
+    dropped = CAST(:dropped AS jsonb)
+FROM (
+    SELECT count(*) AS n, ST_MakeLine(geom ORDER BY ord) AS line,
+           min(time) AS first_at, max(time) AS last_at
+    FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
+) AS t
+WHERE patrols.id = :patrol_id
+"""
+
+
+def _column(rows: list[Any], name: str) -> NDArray[np.float64]:
+    """One numeric column of the rows as floats (None becomes NaN)."""
+    values = [getattr(row, name) for row in rows]
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64).reshape(-1)
+
+
+def load_points(session: Session, *, patrol_id: int) -> tuple[list[int], TrackPoints]:
+    """The stored raw fixes of a patrol (seq numbers and arrays)."""
+    rows = list(session.execute(text(LOAD), {"patrol_id": patrol_id}).all())
+    times = np.array(
+        [r.time.astimezone(UTC).replace(tzinfo=None) if r.time else None for r in rows],
+        dtype="datetime64[ms]",
+    ).reshape(-1)
+    points = TrackPoints(
+        lon=_column(rows, "lon"),
+        lat=_column(rows, "lat"),
+        time=times,
+        ele=_column(rows, "ele"),
+        accuracy_m=_column(rows, "accuracy_m"),
+        hdop=np.full(len(rows), np.nan),
+        segment=np.zeros(len(rows), dtype=np.int32),
+    )
+    return [int(r.seq) for r in rows], points
+
+
+def cleaning_rules(settings: Settings, mode: str) -> CleaningRules:
+    """Rules for a patrol's mode of travel."""
+    return CleaningRules(
+        max_speed_mps=MODE_SPEEDS[mode], max_accuracy_m=settings.max_accuracy_m,
+        future_tolerance_s=settings.future_tolerance_s,
+    )  # fmt: skip
+
+
+def finish_patrol(session: Session, *, patrol_id: int, settings: Settings) -> None:
+    """Clean the raw fixes, then compute the track, attribution, coverage and flags."""
+    mode = session.execute(text("SELECT mode FROM patrols WHERE id = :id"), {"id": patrol_id})
+    seqs, points = load_points(session, patrol_id=patrol_id)
+    cleaned = clean(
+        points, rules=cleaning_rules(settings, mode.scalar_one()), now=datetime.now(UTC)
+    )
+    ords: list[int | None] = [None] * len(seqs)
+    for rank, index in enumerate(cleaned.order.tolist()):
+        ords[index] = rank
+    session.execute(text(WRITE_ORDER), {"patrol_id": patrol_id, "seqs": seqs, "ords": ords})
+    session.execute(text(SUMMARY), {"patrol_id": patrol_id, "dropped": json.dumps(cleaned.dropped)})
+    attribute_patrol(
+        session, patrol_id=patrol_id, min_run_m=settings.crossing_min_run_m,
+        margin_m=settings.crossing_margin_m,
+    )  # fmt: skip
+    cover_patrol(session, patrol_id=patrol_id, distance_m=settings.coverage_distance_m)
+    flag_patrol(session, patrol_id=patrol_id)

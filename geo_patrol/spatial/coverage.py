@@ -1,0 +1,105 @@
+"""River coverage: which stretches of which segments a patrol came within reach of.
+
+A segment counts as patrolled where the cleaned track came within `distance_m` (default
+50 m). The buffer is drawn in the track's UTM zone (metres); the covered parts are stored
+both as lines and as fractions along the segment, so that "what did nobody patrol this
+week" is range arithmetic over many patrols, not a union of buffers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# The && prefilter in degrees (0.01 = at least 700 m anywhere up to 50 N) only lets the
+# GiST index prune; the decision is the buffer intersection in metres.
+MAX_DISTANCE_M = 500.0
+
+COVER = """
+WITH t AS (
+    SELECT track, 32600 + (CASE WHEN ST_Y(ST_Centroid(track)) < 0 THEN 100 ELSE 0 END)
+                 + floor((ST_X(ST_Centroid(track)) + 180) / 6)::int + 1 AS utm
+    FROM patrols WHERE id = :patrol_id AND track IS NOT NULL
+),
+reach AS (
+    SELECT utm, track, ST_Buffer(ST_Simplify(ST_Transform(track, utm), 1.0), :distance_m) AS area
+    FROM t
+),
+hit AS (
+    SELECT s.id, s.geom, s.length_m, r.utm,
+           ST_CollectionExtract(
+               ST_Intersection(ST_Transform(s.geom, r.utm), r.area), 2) AS inside
+    FROM river_segments s, reach r
+    WHERE s.geom && ST_Expand(r.track, 0.01)
+),
+parts AS (
+    SELECT h.id, h.geom, h.length_m, ST_Transform(d.geom, 4326) AS piece
+    FROM hit h CROSS JOIN LATERAL ST_Dump(h.inside) AS d
+    WHERE NOT ST_IsEmpty(h.inside)
+)
+INSERT INTO patrol_coverage (patrol_id, segment_id, covered_m, fraction, ranges, covered)
+SELECT :patrol_id, id, sum(ST_Length(piece::geography)),
+       least(1.0, sum(ST_Length(piece::geography)) / nullif(max(length_m), 0)),
+       range_agg(numrange(
+           least(ST_LineLocatePoint(geom, ST_StartPoint(piece)),
+                 ST_LineLocatePoint(geom, ST_EndPoint(piece)))::numeric,
+           greatest(ST_LineLocatePoint(geom, ST_StartPoint(piece)),
+                    ST_LineLocatePoint(geom, ST_EndPoint(piece)))::numeric, '[]')),
+       ST_Multi(ST_Union(piece))
+FROM parts
+GROUP BY id
+"""
+
+# The parts of each segment (border segments only, if asked) that no patrol in the period
+# covered: the whole [0, 1] range minus the union of covered ranges, cut out of the line.
+UNCOVERED = """
+WITH covered AS (
+    SELECT c.segment_id, range_agg(c.ranges) AS ranges
+    FROM patrol_coverage c JOIN patrols p ON p.id = c.patrol_id JOIN teams t ON t.id = p.team_id
+    WHERE p.started_at < :until AND coalesce(p.ended_at, p.started_at) >= :since
+      AND {visible}
+    GROUP BY c.segment_id
+),
+gaps AS (
+    SELECT s.id, s.seq, r.code AS river_code, r.name AS river_name, s.is_border, s.geom,
+           unnest(nummultirange(numrange(0, 1, '[]'))
+                  - coalesce(c.ranges, '{{}}'::nummultirange)) AS gap
+    FROM river_segments s
+    JOIN rivers r ON r.id = s.river_id
+    LEFT JOIN covered c ON c.segment_id = s.id
+    WHERE (CAST(:border AS boolean) IS NULL OR s.is_border = :border)
+      AND (CAST(:river AS text) IS NULL OR r.code = :river)
+)
+SELECT id AS segment_id, seq, river_code, river_name, is_border,
+       ST_Length(ST_LineSubstring(geom, lower(gap)::float8, upper(gap)::float8)::geography)
+           AS length_m,
+       ST_AsGeoJSON(ST_LineSubstring(geom, lower(gap)::float8, upper(gap)::float8), 6)::json
+           AS geometry
+FROM gaps
+WHERE upper(gap) - lower(gap) > 1e-6
+ORDER BY river_code, seq, lower(gap)
+"""
+
+
+def cover_patrol(session: Session, *, patrol_id: int, distance_m: float = 50.0) -> int:
+    """Recompute the coverage of one patrol; returns the number of segments touched."""
+    if not 0 < distance_m <= MAX_DISTANCE_M:
+        raise ValueError(f"coverage distance must be in (0, {MAX_DISTANCE_M}] metres")
+    params = {"patrol_id": patrol_id, "distance_m": distance_m}
+    session.execute(text("DELETE FROM patrol_coverage WHERE patrol_id = :patrol_id"), params)
+    return int(session.execute(text(COVER), params).rowcount)  # type: ignore[attr-defined]
+
+
+def uncovered_stretches(
+    session: Session, *, since: Any, until: Any, visible: tuple[str, dict[str, Any]],
+    border: bool | None = None, river: str | None = None,
+) -> list[Any]:  # fmt: skip
+    """Rows of the stretches nobody (among visible patrols) covered in [since, until)."""
+    condition, params = visible
+    sql = UNCOVERED.format(visible=condition)
+    rows = session.execute(
+        text(sql), {**params, "since": since, "until": until, "border": border, "river": river}
+    )
+    return list(rows.all())
