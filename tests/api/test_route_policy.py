@@ -56,6 +56,18 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/devices": LEADS,
     "DELETE /api/v1/devices/{device_id}": MEMBERS,
     "GET /api/v1/audit": ADMIN,
+    "POST /api/v1/patrols": SIGNED_IN,
+    "GET /api/v1/patrols": SIGNED_IN,
+    "GET /api/v1/patrols.csv": SIGNED_IN,
+    "GET /api/v1/patrols/{patrol_id}": SIGNED_IN,
+    "GET /api/v1/patrols/{patrol_id}/export.{fmt}": SIGNED_IN,
+    "GET /api/v1/patrols/{patrol_id}/original": SIGNED_IN,
+    "GET /api/v1/effort": MEMBERS,
+    "GET /api/v1/coverage/uncovered": MEMBERS,
+    # The phone apps authenticate with the device identifier inside the request.
+    "GET /osmand": PUBLIC,
+    "POST /osmand": PUBLIC,
+    "PUT /osmand": PUBLIC,
 }
 
 
@@ -89,6 +101,8 @@ def path_values(session: Session) -> dict[str, str]:
         "role_id": str(role.scalar_one()),
         "team_id": str(team.scalar_one()),
         "device_id": str(device.scalar_one()),
+        "patrol_id": "1",
+        "fmt": "gpx",
     }
 
 

@@ -38,8 +38,15 @@ async def receive(request: Request, session: SessionDep, settings: SettingsDep) 
     return Response(status_code=200)
 
 
-router.add_api_route("/osmand", receive, methods=METHODS, summary="OsmAnd/Traccar positions")
-router.add_api_route("/osmand/", receive, methods=METHODS, include_in_schema=False)
+for _method in METHODS:
+    router.add_api_route(
+        "/osmand", receive, methods=[_method], name=f"osmand_{_method.lower()}",
+        summary="OsmAnd/Traccar positions",
+    )  # fmt: skip
+    router.add_api_route(
+        "/osmand/", receive, methods=[_method], name=f"osmand_slash_{_method.lower()}",
+        include_in_schema=False,
+    )  # fmt: skip
 
 
 def create_osmand_app(main: FastAPI) -> FastAPI:

@@ -1,0 +1,401 @@
+"""GPX 1.0 and 1.1 track files, parsed incrementally with lxml and without DTDs or entities.
+
+Elements are matched by local name, so GPX 1.0, 1.1 and files with a wrong or missing
+namespace all work. Each <trkseg> is a segment (a <trk> without segments adds none); routes
+(<rte>/<rtept>, one segment each) are used as the track only when the file has no <trkpt>.
+Extensions are ignored except for a horizontal accuracy (`accuracy`, `acc`, `hacc`,
+`horizontal_accuracy`, or `hdop` in the OsmAnd namespace).
+
+`<hdop>` is a dilution of precision, not metres, and is kept as `hdop` only; the one exception
+is OsmAnd, whose recorder writes Android's `Location.getAccuracy()` (metres) into `<hdop>`, so
+for a file whose creator starts with "OsmAnd" the value is also taken as `accuracy_m`.
+
+Safety: a DOCTYPE (and so any entity declaration: billion laughs, XXE) is refused before
+parsing, and the parser is configured not to resolve entities, load DTDs, use the network or
+accept huge text nodes. Elements are cleared as soon as they are read, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from lxml import etree
+from numpy.typing import NDArray
+
+from geo_patrol.errors import ImportFileError
+from geo_patrol.ingest.tracks import (
+    TimeValueError,
+    TrackFile,
+    TrackPoints,
+    Waypoint,
+    as_datetime,
+    parse_times,
+    renumber_segments,
+)
+
+__all__ = ["local_name", "parse_gpx", "safe_iterparse", "xml_error"]
+
+# The prolog (XML declaration, comments, DOCTYPE) must end within this many bytes.
+_PROLOG_LIMIT = 64 * 1024
+# Extension elements holding a horizontal accuracy in metres (any namespace).
+_ACCURACY_TAGS = tuple(
+    f"{{*}}{name}"
+    for name in ("accuracy", "acc", "hacc", "horizontal_accuracy", "horizontalAccuracy", "hdop")
+)
+_OSMAND_CREATOR = "osmand"
+_GPX_TAGS = [f"{{*}}{name}" for name in ("trk", "rte", "trkpt", "rtept", "wpt")]
+# Byte strings one of which a file must contain for its <extensions> to be searched at all.
+_ACCURACY_HINTS = (b"acc", b"Acc", b":hdop")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
+
+
+def local_name(tag: object) -> str:
+    """The local part of an element tag ('{ns}trkpt' -> 'trkpt'); '' for comments/entities."""
+    if not isinstance(tag, str):
+        return ""
+    return tag[tag.rfind("}") + 1 :]
+
+
+def _decode_head(data: bytes) -> str:
+    """The first bytes as text, decoded by BOM (ASCII-compatible encodings as Latin-1)."""
+    head = data[:_PROLOG_LIMIT]
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            skip = len(bom) if bom.startswith((b"\xef", b"\xff", b"\xfe", b"\x00\x00")) else 0
+            return head[skip:].decode(encoding, errors="replace")
+    return head.decode("latin-1")
+
+
+def check_prolog(data: bytes, filename: str) -> None:
+    """Refuse a DOCTYPE or entity declaration before the root element (or a huge prolog)."""
+    text = _decode_head(data)
+    pos = 0
+    while (start := text.find("<", pos)) >= 0:
+        if text.startswith("<?", start):
+            end, close = text.find("?>", start + 2), 2
+        elif text.startswith("<!--", start):
+            end, close = text.find("-->", start + 4), 3
+        elif text.startswith("<!", start):
+            what = "an entity declaration" if "<!ENTITY" in text.upper() else "a DOCTYPE"
+            raise ImportFileError(
+                f"{filename}: the XML file contains {what} (<!DOCTYPE ...>); DTDs and entities "
+                "are refused for safety (entity expansion, external entities)",
+                line=text.count("\n", 0, start) + 1,
+                file=filename,
+            )
+        else:
+            return  # the root element starts here
+        if end < 0:
+            break
+        pos = end + close
+    if len(data) > _PROLOG_LIMIT:
+        raise ImportFileError(
+            f"{filename}: no root element in the first {_PROLOG_LIMIT // 1024} KB of the file",
+            file=filename,
+        )
+
+
+def safe_iterparse(
+    data: bytes, *, filename: str, events: tuple[Literal["start", "end"], ...], tag: list[str]
+) -> etree.iterparse[tuple[str, etree._Element]]:
+    """lxml iterparse over `data` without DTDs, entities, network or huge text nodes."""
+    check_prolog(data, filename)
+    return etree.iterparse(
+        io.BytesIO(data),
+        events=events,
+        tag=tag,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def xml_error(exc: etree.XMLSyntaxError, filename: str) -> ImportFileError:
+    """ImportFileError naming the line of an XML syntax error."""
+    line = exc.lineno or None
+    column = exc.position[1] if exc.position and line else None
+    where = f" at line {line}" + (f", column {column}" if column else "") if line else ""
+    message = re.sub(r",? line \d+, column \d+$", "", (exc.msg or str(exc)).strip())
+    return ImportFileError(
+        f"{filename}: not well-formed XML{where}: {message}", line=line, file=filename
+    )
+
+
+def _extension_accuracy(ext: etree._Element) -> str | None:
+    """Horizontal accuracy text from a point's <extensions> (hdop only in OsmAnd's), or None."""
+    for node in ext.iter(*_ACCURACY_TAGS):
+        tag = str(node.tag)
+        if not tag.endswith("}hdop") or _OSMAND_CREATOR in tag.lower():
+            return node.text
+    return None
+
+
+@dataclass
+class _Raw:
+    """Text values of the points of one kind (trkpt or rtept), converted at the end."""
+
+    element: str
+    lon: list[str | None] = field(default_factory=list)
+    lat: list[str | None] = field(default_factory=list)
+    ele: list[str | None] = field(default_factory=list)
+    time: list[str | None] = field(default_factory=list)
+    hdop: list[str | None] = field(default_factory=list)
+    accuracy: list[str | None] = field(default_factory=list)
+    segment: list[int] = field(default_factory=list)
+    line: list[int] = field(default_factory=list)  # of the point element
+    time_line: list[int] = field(default_factory=list)  # of its <time>
+    parent: etree._Element | None = None  # of the last point
+    current: int = -1  # segment of the last point
+
+    def append(self, elem: etree._Element, names: dict[object, str], extensions: bool) -> None:
+        """Collect one point's attribute and child texts (the hot loop: kept lean)."""
+        parent = elem.getparent()
+        if parent is not self.parent:  # a new <trkseg> (or <rte>) starts a new segment
+            self.parent = parent
+            self.current += 1
+        get = elem.get
+        self.lon.append(get("lon"))
+        self.lat.append(get("lat"))
+        line = elem.sourceline or 0
+        ele = time = hdop = accuracy = None
+        time_line = line
+        for child in elem:
+            tag = child.tag
+            name = names.get(tag) or names.setdefault(tag, local_name(tag))
+            if name == "ele":
+                ele = child.text
+            elif name == "time":
+                time, time_line = child.text, child.sourceline or line
+            elif name == "hdop":
+                hdop = child.text
+            elif name == "extensions" and extensions:
+                accuracy = _extension_accuracy(child)
+        self.ele.append(ele)
+        self.time.append(time)
+        self.hdop.append(hdop)
+        self.accuracy.append(accuracy)
+        self.segment.append(self.current)
+        self.line.append(line)
+        self.time_line.append(time_line)
+
+
+@dataclass
+class _Reader:
+    """State of one pass over a GPX file."""
+
+    filename: str
+    tracks: _Raw = field(default_factory=lambda: _Raw("trkpt"))
+    routes: _Raw = field(default_factory=lambda: _Raw("rtept"))
+    waypoints: list[tuple[Waypoint, str | None, int]] = field(default_factory=list)
+    names: dict[object, str] = field(default_factory=dict)
+    extensions: bool = True  # whether <extensions> may hold an accuracy
+    header: tuple[str | None, str | None] | None = None  # (name, creator)
+    track_name: str | None = None
+    route_name: str | None = None
+
+    def waypoint(self, elem: etree._Element) -> None:
+        """Append one wpt (its time is parsed with the others at the end)."""
+        line = elem.sourceline or 0
+        lon, lat = (
+            _floats([elem.get(axis)], [line], _Where(self.filename, "wpt", axis))
+            for axis in ("lon", "lat")
+        )
+        _check_range(lon, lat, [line], "wpt", self.filename)
+        description = _text(elem, "desc") or _text(elem, "cmt")
+        point = Waypoint(_text(elem, "name"), float(lon[0]), float(lat[0]), None, description)
+        self.waypoints.append((point, _text(elem, "time"), line))
+
+    def read_header(self, root: etree._Element | None) -> None:
+        """Name (metadata/name in 1.1, name in 1.0) and creator, read once before clearing."""
+        if self.header is not None or root is None:
+            return
+        name = _text(root, "name")
+        for child in root:
+            if local_name(child.tag) == "metadata":
+                name = _text(child, "name") or name
+        self.header = (name, root.get("creator"))
+
+
+def _text(elem: etree._Element, name: str) -> str | None:
+    """Stripped text of the first child with local name `name`, or None."""
+    for child in elem:
+        if local_name(child.tag) == name:
+            text = (child.text or "").strip()
+            return text or None
+    return None
+
+
+def _walk(reader: _Reader, context: etree.iterparse[tuple[str, etree._Element]]) -> None:
+    """Dispatch the end events of one GPX file to the reader, freeing what was read."""
+    names = reader.names
+    for _, elem in context:
+        if reader.header is None:  # before anything is freed
+            reader.read_header(elem.getroottree().getroot())
+        tag = elem.tag
+        name = names.get(tag) or names.setdefault(tag, local_name(tag))
+        if name == "trkpt":
+            reader.tracks.append(elem, names, reader.extensions)
+        elif name == "rtept":
+            parent = elem.getparent()
+            if parent is not None and not reader.routes.lon:  # before its <name> is freed
+                reader.route_name = _text(parent, "name")
+            reader.routes.append(elem, names, reader.extensions)
+        elif name == "wpt":
+            reader.waypoint(elem)
+        elif name == "trk" and reader.track_name is None:
+            reader.track_name = _text(elem, "name")
+        elif name == "rte" and reader.route_name is None:
+            reader.route_name = _text(elem, "name")
+        elem.clear(keep_tail=False)
+        parent = elem.getparent()
+        if parent is not None:
+            while elem.getprevious() is not None:
+                del parent[0]
+
+
+def parse_gpx(data: bytes, *, filename: str) -> TrackFile:
+    """Parse a GPX file (coordinates as written: WGS84 unless the caller says otherwise)."""
+    reader = _Reader(filename, extensions=any(hint in data for hint in _ACCURACY_HINTS))
+    context = safe_iterparse(data, filename=filename, events=("end",), tag=_GPX_TAGS)
+    try:
+        _walk(reader, context)
+    except etree.XMLSyntaxError as exc:
+        raise xml_error(exc, filename) from exc
+    root = context.root
+    if root is None or local_name(root.tag) != "gpx":
+        found = f"<{local_name(root.tag)}>" if root is not None else "no element"
+        raise ImportFileError(f"{filename}: not a GPX file (root is {found})", file=filename)
+    reader.read_header(root)
+    name, creator = reader.header or (None, None)
+    use_routes = not reader.tracks.lon and bool(reader.routes.lon)
+    raw = reader.routes if use_routes else reader.tracks
+    osmand = (creator or "").strip().lower().startswith(_OSMAND_CREATOR)
+    return TrackFile(
+        format="gpx",
+        points=_to_points(raw, filename, osmand=osmand),
+        waypoints=_waypoints(reader.waypoints, filename),
+        name=name or (reader.route_name if use_routes else reader.track_name),
+        creator=creator,
+    )
+
+
+@dataclass(frozen=True)
+class _Where:
+    """What a column of values is, for error messages."""
+
+    filename: str
+    element: str  # the point element (trkpt, rtept, wpt)
+    name: str  # the attribute (lat, lon) or child element (ele, hdop...)
+
+    def error(self, line: int, detail: str) -> ImportFileError:
+        """ImportFileError at `line` about this value."""
+        attribute = self.name in ("lat", "lon")
+        element = self.element if attribute else self.name
+        what = f"<{self.element}> {self.name}" if attribute else f"<{self.element}> <{self.name}>"
+        return ImportFileError(
+            f"{self.filename}: line {line}: {what} {detail}",
+            line=line,
+            element=element,
+            field=self.name,
+            file=self.filename,
+        )
+
+
+def _floats(texts: list[str | None], lines: list[int], where: _Where) -> NDArray[np.float64]:
+    """Decimal texts as floats (None/blank -> NaN); the first bad one is reported by line."""
+    try:
+        return np.array(texts, dtype=np.float64)  # None -> NaN
+    except ValueError:
+        pass
+    values = ["nan" if t is None or not t.strip() else t for t in texts]
+    try:
+        return np.array(values, dtype=np.float64)
+    except ValueError:
+        pass
+    for text, line in zip(values, lines, strict=True):
+        try:
+            float(text)
+        except ValueError:
+            raise where.error(line, f"{text.strip()!r} is not a number") from None
+    raise AssertionError("unreachable: numpy refused a value that float() accepts")
+
+
+def _check_range(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], lines: list[int], element: str, file: str
+) -> None:
+    """Refuse a missing, non-finite or out-of-range coordinate, naming its line."""
+    for axis, values, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+        bad = np.flatnonzero(~(np.abs(values) <= limit))
+        if len(bad):
+            index = int(bad[0])
+            value = values[index]
+            detail = (
+                "is missing or not finite"
+                if np.isnan(value)
+                else f"{value:g} is outside -{limit:g}..{limit:g}"
+            )
+            raise _Where(file, element, axis).error(lines[index], detail)
+
+
+def _times(texts: list[str | None], lines: list[int], filename: str) -> NDArray[np.datetime64]:
+    """Parsed <time> values; an unparsable one is reported with its line."""
+    try:
+        return parse_times(texts)
+    except TimeValueError as exc:
+        line = lines[exc.index]
+        raise ImportFileError(
+            f"{filename}: line {line}: <time> {exc.text!r} is not an ISO 8601 time",
+            line=line,
+            element="time",
+            field="time",
+            file=filename,
+        ) from exc
+
+
+def _to_points(raw: _Raw, filename: str, *, osmand: bool) -> TrackPoints:
+    """TrackPoints from the collected texts; OsmAnd's <hdop> is also its accuracy in metres."""
+    lines = raw.line
+
+    def column(texts: list[str | None], name: str) -> NDArray[np.float64]:
+        return _floats(texts, lines, _Where(filename, raw.element, name))
+
+    lon, lat = column(raw.lon, "lon"), column(raw.lat, "lat")
+    _check_range(lon, lat, lines, raw.element, filename)
+    hdop, accuracy = column(raw.hdop, "hdop"), column(raw.accuracy, "accuracy")
+    if osmand:
+        accuracy = np.where(np.isnan(accuracy), hdop, accuracy)
+    return TrackPoints(
+        lon=lon,
+        lat=lat,
+        time=_times(raw.time, raw.time_line, filename),
+        ele=column(raw.ele, "ele"),
+        accuracy_m=accuracy,
+        hdop=hdop,
+        segment=renumber_segments(raw.segment),
+    )
+
+
+def _waypoints(found: list[tuple[Waypoint, str | None, int]], filename: str) -> list[Waypoint]:
+    """Waypoints with their times parsed."""
+    times = _times([t for _, t, _ in found], [line for _, _, line in found], filename)
+    return [
+        Waypoint(w.name, w.lon, w.lat, as_datetime(t), w.description)
+        for (w, _, _), t in zip(found, times, strict=True)
+    ]

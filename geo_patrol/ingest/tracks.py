@@ -1,0 +1,374 @@
+"""GPS track files (GPX, KML/KMZ, GeoJSON, CSV) read into one numpy-backed structure.
+
+`parse_track` picks the parser by file extension (or, for an unknown extension, by the first
+bytes), then converts every coordinate to WGS84 with `geo_patrol.coords.to_wgs84`. The datum
+cannot be detected: phone exports from Chinese map apps (AMap, Tencent, Ovital/奥维 in its
+default "Chinese map" mode) are GCJ-02 and Baidu's are BD-09, and the caller must say so.
+
+Every parser is strict about what it reads: a coordinate that is not a number or lies outside
+lon -180..180 / lat -90..90 is refused with an ImportFileError naming the line (XML, CSV) or
+the feature (GeoJSON). Cleaning of plausible-but-wrong points is `geo_patrol.ingest.cleaning`.
+
+Times are numpy datetime64[ms] in UTC. Text times are ISO 8601 (`Z`, `+08:00`, `+0800`,
+fractional seconds of any length, `T` or space); a time without a zone is taken as UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from geo_patrol.coords import to_wgs84
+from geo_patrol.errors import ImportFileError, InvalidInput
+
+if TYPE_CHECKING:
+    from geo_patrol.ingest.track_csv import CsvOptions
+
+__all__ = [
+    "DEFAULT_MAX_UNCOMPRESSED_BYTES",
+    "EXTENSIONS",
+    "PointBuffer",
+    "TimeValueError",
+    "TrackFile",
+    "TrackPoints",
+    "Waypoint",
+    "as_datetime",
+    "detect_format",
+    "epoch_times",
+    "parse_times",
+    "parse_track",
+    "renumber_segments",
+]
+
+DEFAULT_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+EXTENSIONS: Mapping[str, str] = {
+    ".gpx": "gpx",
+    ".kml": "kml",
+    ".kmz": "kmz",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".csv": "csv",
+}
+_ACCEPTED = ".gpx, .kml, .kmz, .geojson, .json, .csv"
+_MS = "datetime64[ms]"
+NAT = np.datetime64("NaT", "ms")
+# Epoch numbers at least this large are milliseconds (1e11 ms is 1973, 1e11 s is year 5138).
+_EPOCH_MS_THRESHOLD = 1e11
+# A zone offset after a time of day: "T08:00:00.5+08:00", " 08:00 +0800", "T08:00:00-03".
+_OFFSET = re.compile(r"[T ]\d\d(?::?\d\d){0,2}(?:[.,]\d+)?\s*([+-])(\d\d):?(\d\d)?$", re.I)
+# Layouts numpy and fromisoformat refuse but spreadsheets and Chinese apps write.
+_EXTRA_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M")
+_SNIFF_BYTES = 4096
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, eq=False)
+class TrackPoints:
+    """Track points in file order, one array per field, all of the same length."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    time: NDArray[np.datetime64]  # datetime64[ms] UTC; NaT where the file has no time
+    ele: NDArray[np.float64]  # NaN where absent
+    accuracy_m: NDArray[np.float64]  # horizontal accuracy in metres; NaN where absent
+    hdop: NDArray[np.float64]  # horizontal dilution of precision (unitless); NaN if absent
+    segment: NDArray[np.int32]  # 0-based track/segment index, non-decreasing
+
+    def __post_init__(self) -> None:
+        """Check that every array has the length of `lon`."""
+        n = len(self.lon)
+        for name in ("lat", "time", "ele", "accuracy_m", "hdop", "segment"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(
+                    f"TrackPoints.{name} has {len(getattr(self, name))} values, not {n}"
+                )
+
+    def __len__(self) -> int:
+        """Number of points."""
+        return len(self.lon)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        *,
+        time: ArrayLike | None = None,
+        ele: ArrayLike | None = None,
+        accuracy_m: ArrayLike | None = None,
+        hdop: ArrayLike | None = None,
+        segment: ArrayLike | None = None,
+    ) -> TrackPoints:
+        """Build from array-likes; missing fields become NaN/NaT, the segment 0."""
+        x = np.asarray(lon, dtype=np.float64)
+        n = len(x)
+
+        def floats(values: ArrayLike | None) -> NDArray[np.float64]:
+            return np.full(n, np.nan) if values is None else np.asarray(values, dtype=np.float64)
+
+        return cls(
+            lon=x,
+            lat=np.asarray(lat, dtype=np.float64),
+            time=np.full(n, NAT) if time is None else np.asarray(time, dtype=_MS),
+            ele=floats(ele),
+            accuracy_m=floats(accuracy_m),
+            hdop=floats(hdop),
+            segment=np.zeros(n, np.int32) if segment is None else np.asarray(segment, np.int32),
+        )
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """A named place in a track file (GPX wpt, KML Point placemark, GeoJSON Point)."""
+
+    name: str | None
+    lon: float
+    lat: float
+    time: datetime | None = None  # aware, UTC
+    description: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class TrackFile:
+    """The track points, waypoints and header of one file, in WGS84 after `parse_track`."""
+
+    format: str  # "gpx", "kml", "kmz", "geojson", "csv"
+    points: TrackPoints
+    waypoints: list[Waypoint]
+    name: str | None
+    creator: str | None  # GPX creator attribute; KML: the Document's <name>
+
+
+class TimeValueError(ValueError):
+    """A time text that cannot be parsed; `index` is its position in the input."""
+
+    def __init__(self, index: int, text: object) -> None:
+        super().__init__(f"unrecognised time {text!r}")
+        self.index = index
+        self.text = text
+
+
+@dataclass
+class PointBuffer:
+    """Per-point values collected while a parser walks a file, turned into arrays at the end."""
+
+    lon: list[float] = field(default_factory=list)
+    lat: list[float] = field(default_factory=list)
+    ele: list[float] = field(default_factory=list)
+    time: list[str | None] = field(default_factory=list)
+    line: list[int] = field(default_factory=list)  # where each time is, for error messages
+    segment: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        """Number of points collected."""
+        return len(self.lon)
+
+    def to_points(
+        self,
+        time: NDArray[np.datetime64],
+        *,
+        accuracy: ArrayLike | None = None,
+        hdop: ArrayLike | None = None,
+    ) -> TrackPoints:
+        """TrackPoints with the parsed `time`; segment ids renumbered 0, 1, 2... without gaps."""
+        return TrackPoints.from_arrays(
+            self.lon,
+            self.lat,
+            time=time,
+            ele=self.ele,
+            accuracy_m=accuracy,
+            hdop=hdop,
+            segment=renumber_segments(self.segment),
+        )
+
+
+def renumber_segments(segment: ArrayLike) -> NDArray[np.int32]:
+    """Non-decreasing segment ids renumbered 0, 1, 2... without gaps (empty segments)."""
+    seg = np.asarray(segment, dtype=np.int64)
+    if not len(seg):
+        return np.zeros(0, dtype=np.int32)
+    return np.unique(seg, return_inverse=True)[1].astype(np.int32)
+
+
+def _split_zone(text: str) -> tuple[str, int | None] | None:
+    """(naive text, zone offset in minutes or None) for a stripped time; None if not a time."""
+    if not text[:4].isdigit():  # numpy would also accept "now" and "today"
+        return None
+    if text[-1] in "Zz":
+        return text[:-1].rstrip(), 0
+    match = _OFFSET.search(text)
+    if match is None:
+        return text, None
+    sign = -1 if match.group(1) == "-" else 1
+    minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
+    return text[: match.start(1)].rstrip(), sign * minutes
+
+
+def _parse_one(text: str) -> np.datetime64:
+    """One zone-less time text (ISO 8601 or a spreadsheet layout) as datetime64[ms]."""
+    try:
+        return np.datetime64(datetime.fromisoformat(text).replace(tzinfo=None), "ms")
+    except ValueError:
+        pass
+    for layout in _EXTRA_FORMATS:
+        try:
+            return np.datetime64(datetime.strptime(text, layout), "ms")
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def parse_times(
+    texts: Sequence[str | None], *, utc_offset_hours: float = 0.0
+) -> NDArray[np.datetime64]:
+    """Time texts as UTC datetime64[ms] (None/empty -> NaT); TimeValueError for a bad one.
+
+    `utc_offset_hours` is the zone of texts written without one (default 0: they are UTC).
+    """
+    default = round(utc_offset_hours * 60)
+    naive: list[str] = []
+    offsets = np.zeros(len(texts), dtype=np.int64)
+    for index, raw in enumerate(texts):
+        text = raw.strip() if raw else ""
+        if not text:
+            naive.append("NaT")
+            continue
+        split = _split_zone(text)
+        if split is None:
+            raise TimeValueError(index, raw)
+        naive.append(split[0])
+        offsets[index] = default if split[1] is None else split[1]
+    try:
+        times: NDArray[np.datetime64] = np.array(naive, dtype=_MS)
+    except ValueError:
+        try:
+            times = _parse_each(naive)
+        except TimeValueError as exc:
+            raise TimeValueError(exc.index, texts[exc.index]) from None
+    times -= (offsets * 60_000).astype("timedelta64[ms]")
+    return times
+
+
+def _parse_each(texts: Sequence[str]) -> NDArray[np.datetime64]:
+    """Slow path of parse_times: one at a time, naming the first text that fails."""
+    out = np.full(len(texts), NAT)
+    for index, text in enumerate(texts):
+        if text == "NaT":
+            continue
+        try:
+            out[index] = np.datetime64(text, "ms")
+        except ValueError:
+            try:
+                out[index] = _parse_one(text)
+            except ValueError:
+                raise TimeValueError(index, text) from None
+    return out
+
+
+def as_datetime(value: np.datetime64) -> datetime | None:
+    """An aware UTC datetime for a datetime64 value; None for NaT."""
+    if np.isnat(value):
+        return None
+    ms = int(value.astype("datetime64[ms]").astype(np.int64))
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def epoch_times(values: ArrayLike) -> NDArray[np.datetime64]:
+    """Unix epoch numbers as datetime64[ms]: milliseconds if any is >= 1e11, else seconds."""
+    numbers = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(numbers)
+    if not finite.any():
+        return np.full(len(numbers), NAT)
+    scale = 1.0 if np.abs(numbers[finite]).max() >= _EPOCH_MS_THRESHOLD else 1000.0
+    ms = np.where(finite, np.round(numbers * scale), 0).astype(np.int64)
+    times: NDArray[np.datetime64] = ms.astype(_MS)
+    times[~finite] = NAT
+    return times
+
+
+def detect_format(data: bytes, filename: str) -> str:
+    """Format name from the file extension, else from the first bytes."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in EXTENSIONS:
+        return EXTENSIONS[suffix]
+    if data.startswith(b"PK\x03\x04"):
+        return "kmz"
+    head = data[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    lowered = data[:_SNIFF_BYTES].lower()
+    if head.startswith(b"<"):
+        if b"<gpx" in lowered:
+            return "gpx"
+        if b"<kml" in lowered:
+            return "kml"
+    elif head.startswith((b"{", b"[")):
+        return "geojson"
+    elif head and b"\x00" not in head and re.match(rb"[^\r\n]*[,;\t|]", head):
+        return "csv"
+    raise ImportFileError(
+        f"{filename}: unrecognised track file type {suffix or '(no extension)'!r}; "
+        f"accepted: {_ACCEPTED}",
+        file=filename,
+    )
+
+
+def _parser(
+    fmt: str, csv_options: CsvOptions | None, max_uncompressed_bytes: int
+) -> Callable[[bytes, str], TrackFile]:
+    """The parse function for a format (imported here: the parsers import this module)."""
+    from geo_patrol.ingest.gpx import parse_gpx
+    from geo_patrol.ingest.kml import parse_kml, parse_kmz
+    from geo_patrol.ingest.track_csv import parse_csv
+    from geo_patrol.ingest.track_geojson import parse_geojson
+
+    parsers: dict[str, Callable[[bytes, str], TrackFile]] = {
+        "gpx": lambda data, name: parse_gpx(data, filename=name),
+        "kml": lambda data, name: parse_kml(data, filename=name),
+        "kmz": lambda data, name: parse_kmz(
+            data, filename=name, max_uncompressed_bytes=max_uncompressed_bytes
+        ),
+        "geojson": lambda data, name: parse_geojson(data, filename=name),
+        "csv": lambda data, name: parse_csv(data, filename=name, options=csv_options),
+    }
+    return parsers[fmt]
+
+
+def parse_track(
+    data: bytes,
+    *,
+    filename: str,
+    datum: str = "wgs84",
+    csv_options: CsvOptions | None = None,
+    max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES,
+) -> TrackFile:
+    """Parse a track file and convert its coordinates from `datum` to WGS84."""
+    try:
+        to_wgs84(np.empty(0), np.empty(0), datum=datum)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="datum") from exc
+    fmt = detect_format(data, filename)
+    track = _parser(fmt, csv_options, max_uncompressed_bytes)(data, filename)
+    if len(track.points) == 0:
+        found = f" (only {len(track.waypoints)} waypoints)" if track.waypoints else ""
+        raise ImportFileError(f"{filename}: the file has no track points{found}", file=filename)
+    return _to_wgs84(track, datum)
+
+
+def _to_wgs84(track: TrackFile, datum: str) -> TrackFile:
+    """The track with points and waypoints converted from `datum` to WGS84."""
+    points = track.points
+    lon, lat = to_wgs84(points.lon, points.lat, datum=datum)
+    wlon, wlat = to_wgs84(
+        [w.lon for w in track.waypoints], [w.lat for w in track.waypoints], datum=datum
+    )
+    waypoints = [
+        replace(w, lon=float(x), lat=float(y))
+        for w, x, y in zip(track.waypoints, wlon, wlat, strict=True)
+    ]
+    return replace(track, points=replace(points, lon=lon, lat=lat), waypoints=waypoints)

@@ -1,0 +1,179 @@
+"""geo_patrol.ingest.cleaning: every drop reason, spikes, ordering and duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from geo_patrol.ingest.cleaning import MODE_SPEEDS, REASONS, CleaningRules, clean
+from geo_patrol.ingest.tracks import TrackPoints
+
+NOW = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
+START = np.datetime64("2024-05-01T00:30:00", "ms")
+FOOT = CleaningRules()
+# ~10 m east per step near 30.88 N: 0.0001 deg of longitude is 9.55 m.
+STEP_DEG = 0.0001
+
+
+def _times(seconds: Sequence[float | None]) -> NDArray[np.datetime64]:
+    """datetime64[ms] at START + seconds (None -> NaT)."""
+    return np.array(
+        [
+            np.datetime64("NaT", "ms") if s is None else START + np.timedelta64(int(s * 1000), "ms")
+            for s in seconds
+        ],
+        dtype="datetime64[ms]",
+    )
+
+
+def _walk(seconds: Sequence[float | None], **kwargs: object) -> TrackPoints:
+    """Points stepping east one STEP_DEG per 10 s of their time (1 m/s on foot)."""
+    lon = kwargs.pop("lon", None)
+    if lon is None:
+        lon = [120.65 + (0 if s is None else s / 10) * STEP_DEG for s in seconds]
+    lat = kwargs.pop("lat", [30.88] * len(seconds))
+    return TrackPoints.from_arrays(lon, lat, time=_times(seconds), **kwargs)  # type: ignore[arg-type]
+
+
+def test_each_drop_reason_is_counted() -> None:
+    lon = [120.65, np.nan, 0.0, 120.6501, 120.6502, 120.6501, 120.6501, 120.67, 120.6502]
+    lat = [30.88, 30.88, 0.0, 30.88, 30.88, 30.88, 30.88, 30.88, 30.88]
+    seconds = [0, 5, 6, 7200, 8, 10, 10, 20, 30]  # index 3 is two hours ahead of NOW-30 min
+    accuracy = [5, 5, 5, 5, 500, 5, 5, 5, 5]
+    points = TrackPoints.from_arrays(lon, lat, time=_times(seconds), accuracy_m=accuracy)
+    result = clean(points, rules=FOOT, now=NOW)
+    assert result.dropped == {
+        "invalid_coordinates": 1,  # 1: NaN
+        "null_island": 1,  # 2: (0, 0)
+        "future": 1,  # 3: 02:30 when it is 01:00
+        "inaccurate": 1,  # 4: 500 m
+        "duplicate": 1,  # 6: same time as 5
+        "speed_jump": 1,  # 7: 1.9 km in 10 s
+    }
+    assert set(result.dropped) == set(REASONS)
+    assert result.keep.tolist() == [True, False, False, False, False, True, False, False, True]
+    assert result.order.tolist() == [0, 5, 8]
+    assert result.order.dtype == np.int64
+
+
+def test_single_spike_is_dropped_and_the_next_good_point_kept() -> None:
+    seconds = [0, 10, 20, 30, 40]
+    lon = [120.65 + i * STEP_DEG for i in range(5)]
+    lon[2] = 120.70  # ~4.8 km away for one fix
+    result = clean(_walk(seconds, lon=lon), rules=FOOT, now=NOW)
+    assert result.keep.tolist() == [True, True, False, True, True]
+    assert result.dropped["speed_jump"] == 1
+
+
+def test_consecutive_spikes_are_all_dropped() -> None:
+    lon = [120.65 + i * STEP_DEG for i in range(8)]
+    lon[3] = lon[4] = lon[5] = 120.70  # multipath: three fixes at the same wrong place
+    result = clean(_walk([i * 10 for i in range(8)], lon=lon), rules=FOOT, now=NOW)
+    assert result.keep.tolist() == [True, True, True, False, False, False, True, True]
+    assert result.dropped["speed_jump"] == 3
+
+
+@pytest.mark.parametrize("bad", [1, 2])
+def test_a_bad_first_fix_does_not_take_the_track_with_it(bad: int) -> None:
+    lon = [120.65 + i * STEP_DEG for i in range(10)]
+    lon[:bad] = [120.60] * bad  # cold start: the first fix(es) ~5 km off
+    result = clean(_walk([i * 10 for i in range(10)], lon=lon), rules=FOOT, now=NOW)
+    assert result.keep.tolist() == [False] * bad + [True] * (10 - bad)
+    assert result.dropped["speed_jump"] == bad
+
+
+def test_spike_right_after_the_first_point_drops_the_spike() -> None:
+    lon = [120.65 + i * STEP_DEG for i in range(6)]
+    lon[1] = lon[2] = 120.70  # two bad fixes after a good first one
+    result = clean(_walk([i * 10 for i in range(6)], lon=lon), rules=FOOT, now=NOW)
+    assert result.keep.tolist() == [True, False, False, True, True, True]
+
+
+def test_slow_after_a_long_gap_is_not_a_jump() -> None:
+    lon = [120.65, 120.6501, 120.66, 120.6601]  # 950 m between 10 s and 1 h
+    result = clean(_walk([0, 10, 3600, 3610], lon=lon), rules=FOOT, now=NOW + timedelta(hours=2))
+    assert result.keep.all()
+
+
+def test_out_of_order_input_is_sorted() -> None:
+    points = _walk([30, 0, 20, 10])
+    result = clean(points, rules=FOOT, now=NOW)
+    assert result.keep.all()
+    assert result.order.tolist() == [1, 3, 2, 0]
+    ordered = result.select(points)
+    assert np.all(np.diff(ordered.time.astype(np.int64)) > 0)
+
+
+def test_duplicates_are_removed_once() -> None:
+    points = _walk([0, 10, 10, 20, 10, 30])  # three points at 10 s: the first one stays
+    result = clean(points, rules=FOOT, now=NOW)
+    assert result.dropped["duplicate"] == 2
+    assert result.keep.tolist() == [True, True, False, True, False, True]
+    assert result.order.tolist() == [0, 1, 3, 5]
+
+
+def test_points_without_time_keep_file_order_and_skip_time_checks() -> None:
+    lon = [120.65, 120.80, 120.6501, 120.6501]  # a 14 km jump and a repeated position
+    points = TrackPoints.from_arrays(lon, [30.88] * 4)
+    result = clean(points, rules=FOOT, now=NOW)
+    assert result.keep.all()
+    assert result.order.tolist() == [0, 1, 2, 3]
+    assert sum(result.dropped.values()) == 0
+
+
+def test_mixed_timed_and_untimed_points() -> None:
+    points = _walk([20, None, 0, None])
+    result = clean(points, rules=FOOT, now=NOW)
+    assert result.order.tolist() == [2, 0, 1, 3]  # timed in time order, then the others
+
+
+def test_future_tolerance_and_clock() -> None:
+    points = _walk([1800 + 200, 1800 + 400])  # NOW + 200 s and NOW + 400 s
+    assert clean(points, rules=FOOT, now=NOW).keep.tolist() == [True, False]
+    beijing = NOW.astimezone(timezone(timedelta(hours=8)))
+    assert clean(points, rules=FOOT, now=beijing).keep.tolist() == [True, False]
+    naive_utc = NOW.replace(tzinfo=None)
+    assert clean(points, rules=FOOT, now=naive_utc).keep.tolist() == [True, False]
+
+
+def test_unknown_accuracy_passes() -> None:
+    points = _walk([0, 10, 20], accuracy_m=[np.nan, 100.0, 100.5])
+    assert clean(points, rules=FOOT, now=NOW).keep.tolist() == [True, True, False]
+
+
+def test_modes() -> None:
+    assert MODE_SPEEDS == {"foot": 3.0, "boat": 12.0, "car": 40.0}
+    assert CleaningRules.for_mode("boat").max_speed_mps == 12.0
+    assert CleaningRules.for_mode("car", max_accuracy_m=30).max_accuracy_m == 30
+    # 100 m in 10 s: too fast on foot, fine in a boat.
+    points = _walk([0, 10, 20], lon=[120.65, 120.65 + 10 * STEP_DEG, 120.65 + 10.1 * STEP_DEG])
+    assert clean(points, rules=FOOT, now=NOW).dropped["speed_jump"] == 1
+    assert clean(points, rules=CleaningRules.for_mode("boat"), now=NOW).keep.all()
+    with pytest.raises(ValueError, match="unknown mode"):
+        CleaningRules.for_mode("plane")
+
+
+def test_empty_and_single_point() -> None:
+    empty = TrackPoints.from_arrays([], [])
+    result = clean(empty, rules=FOOT, now=NOW)
+    assert result.order.tolist() == [] and sum(result.dropped.values()) == 0
+    assert clean(_walk([0]), rules=FOOT, now=NOW).order.tolist() == [0]
+
+
+def test_long_track_with_spikes() -> None:
+    n = 100_000
+    seconds = np.arange(n) * 1.0
+    lon = 120.65 + seconds * (STEP_DEG / 10)
+    spikes = np.arange(500, n, 1000)
+    lon[spikes] += 0.05  # ~5 km off, one fix each
+    points = TrackPoints.from_arrays(
+        lon, np.full(n, 30.88), time=START + (seconds * 1000).astype("timedelta64[ms]")
+    )
+    result = clean(points, rules=FOOT, now=datetime(2024, 5, 3, tzinfo=UTC))
+    assert result.dropped["speed_jump"] == len(spikes)
+    assert not result.keep[spikes].any()
+    assert result.keep.sum() == n - len(spikes)
