@@ -193,12 +193,14 @@ def import_villages_command(
 def demo_command() -> None:
     """Load the demo region (Shengze–Wangjiangjing border); safe to run again."""
     from geo_patrol.demo.load import load_demo
+    from geo_patrol.demo.simulate import simulate_week
 
     engine = make_engine(_url())
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as session, session.begin():
         for report in load_demo(session):
             typer.echo(report)
+        typer.echo(simulate_week(session, settings=Settings()))
 
 
 @app.command("serve")
