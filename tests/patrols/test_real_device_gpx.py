@@ -61,7 +61,7 @@ def test_real_gpx_per_side_lengths_match_shapely(
     assert len(kept) > 0.9 * len(lon_lat)
     klons, klats = np.array([k[0] for k in kept]), np.array([k[1] for k in kept])
     line = shapely.LineString(np.column_stack([klons, klats]))
-    got = dict(demo_session.execute(
+    got: dict[str, float] = dict(demo_session.execute(
         text("SELECT code, length_m FROM patrol_jurisdictions WHERE patrol_id = :p "
              "AND code IN ('990001', '990002')"), {"p": patrol_id},
     ).all())  # fmt: skip
