@@ -81,13 +81,14 @@ def test_demo_twice_changes_no_row(cli_database: str) -> None:
 
 def test_serve_answers_health_and_lookup(cli_database: str) -> None:
     runner.invoke(app, ["demo"])
-    port = free_port()
+    port, osmand_port = free_port(), free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "geo_patrol", "serve", "--port", str(port)],
         env={
             **os.environ,
             "GEO_PATROL_DATABASE_URL": cli_database,
             "GEO_PATROL_LOG_LEVEL": "warning",
+            "GEO_PATROL_OSMAND_PORT": str(osmand_port),
         },
     )
     try:
@@ -114,6 +115,11 @@ def test_serve_answers_health_and_lookup(cli_database: str) -> None:
             headers={"Authorization": f"Bearer {token}"},
         ).json()["chain"]
         assert chain[-1]["code"] == "320000" and "320509" in [ref["code"] for ref in chain]
+        # The OsmAnd listener on its own port takes the demo phone, refuses a stranger.
+        phone = {"id": "gpd_demo-sz-patrol-phone", "lat": "30.9", "lon": "120.65"}
+        listener = f"http://127.0.0.1:{osmand_port}/"
+        assert httpx.get(listener, params=phone).status_code == 200
+        assert httpx.post(listener, data={**phone, "id": "stranger"}).status_code == 400
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -196,3 +196,43 @@ def test_bad_file_is_problem_json_naming_the_line_and_stores_nothing(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json().get("line") == 4
     assert demo_session.execute(text("SELECT count(*) FROM uploads")).scalar_one() == 0
+
+
+def test_exports_round_trip_and_effort_adds_up(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    from geo_patrol.ingest.tracks import parse_track
+
+    lons, lats = oracle.border_crossing_line(800)
+    joint = team_id(demo_session, "联合巡河队一队")
+    created = upload(
+        demo_client, headers["sz.patrol"], joint, oracle.gpx(lons, lats, oracle.times(len(lons)))
+    )
+    patrol = demo_client.get(f"/api/v1/patrols/{created['id']}", headers=headers["sz.patrol"])
+    kept = patrol.json()["properties"]["points_kept"]
+    for fmt in ("gpx", "kml"):
+        exported = demo_client.get(
+            f"/api/v1/patrols/{created['id']}/export.{fmt}", headers=headers["sz.patrol"]
+        )
+        assert exported.status_code == 200
+        track = parse_track(exported.content, filename=f"x.{fmt}")
+        assert len(track.points.lon) == kept
+        assert np.allclose(track.points.lon[[0, -1]], lons[[0, -1]], atol=1e-6)
+    geojson = demo_client.get(
+        f"/api/v1/patrols/{created['id']}/export.geojson", headers=headers["sz.patrol"]
+    ).json()
+    assert geojson["geometry"]["type"] == "LineString"
+    effort = demo_client.get(
+        "/api/v1/effort",
+        params={"by": "jurisdiction", "level": "county", "period": "month"},
+        headers=headers["zone.coord"],
+    ).json()
+    by_code = {row["key"]: row["length_m"] for row in effort}
+    attributed = {
+        j["code"]: j["length_m"]
+        for j in patrol.json()["properties"]["jurisdictions"]
+        if j["level"] == "county"
+    }
+    assert by_code.keys() == attributed.keys()
+    for code, metres in attributed.items():
+        assert abs(by_code[code] - metres) < 1e-6
