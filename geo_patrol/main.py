@@ -18,6 +18,7 @@ from geo_patrol.api.middleware import install_security
 from geo_patrol.api.routes import (
     auth,
     health,
+    incidents,
     jurisdictions,
     members,
     organisation,
@@ -29,17 +30,20 @@ from geo_patrol.api.routes import (
 from geo_patrol.db import database_url, make_engine, make_sessionmaker
 from geo_patrol.live import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.settings import Settings
+from geo_patrol.workflow import escalate_overdue
 
 log = logging.getLogger(__name__)
 
 
 def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> None:
-    """Close silent live patrols and recompute the ones that received positions."""
+    """Close silent live patrols, recompute fed ones, escalate overdue incidents."""
     with sessionmaker() as session, session.begin():
         closed = close_silent_patrols(session, settings=settings)
         refreshed = refresh_stale_patrols(session, settings=settings)
-    if closed or refreshed:
-        log.info("live patrols: %d closed, %d refreshed", closed, refreshed)
+        escalated = escalate_overdue(session)
+    if closed or refreshed or escalated:
+        log.info("maintenance: %d live patrols closed, %d refreshed; %d incidents escalated",
+                 closed, refreshed, escalated)  # fmt: skip
 
 
 async def maintenance_loop(app: FastAPI, settings: Settings) -> None:
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organisation,
         patrols,
         osmand,
+        incidents,
     ):
         app.include_router(module.router)
     return app

@@ -520,3 +520,165 @@ class PatrolCoverage(Base):
     # union over many patrols and the uncovered rest are exact range arithmetic.
     ranges: Mapped[Any] = mapped_column(NUMMULTIRANGE)
     covered: Mapped[WKBElement] = mapped_column(_geometry("MULTILINESTRING"))
+
+
+INCIDENT_STATUSES = (
+    "reported", "assigned", "accepted", "in_progress", "resolved", "verified", "closed",
+    "reopened", "rejected",
+)  # fmt: skip
+TIERS = ("village", "town", "county")
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+class IncidentCategory(Base):
+    """A kind of report (illegal discharge, aquaculture pollution...); configurable."""
+
+    __tablename__ = "incident_categories"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+class TierRule(Base):
+    """The three-tier rule: the tier a new report starts at, by category and severity."""
+
+    __tablename__ = "tier_rules"
+    __table_args__ = (
+        CheckConstraint(f"severity IN {SEVERITIES!r}", name="severity"),
+        CheckConstraint(f"tier IN {TIERS!r}", name="tier"),
+    )
+
+    category: Mapped[str] = mapped_column(
+        ForeignKey("incident_categories.code", ondelete="CASCADE"), primary_key=True
+    )
+    severity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(16))
+
+
+class TierDeadline(Base):
+    """How long a tier has to resolve a category before the case escalates."""
+
+    __tablename__ = "tier_deadlines"
+    __table_args__ = (CheckConstraint(f"tier IN {TIERS!r}", name="tier"),)
+
+    category: Mapped[str] = mapped_column(
+        ForeignKey("incident_categories.code", ondelete="CASCADE"), primary_key=True
+    )
+    tier: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hours: Mapped[float] = mapped_column(Float)
+
+
+class Incident(Base):
+    """A pollution report or border dispute at a point, with its owner(s) and state."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint(f"status IN {INCIDENT_STATUSES!r}", name="status"),
+        CheckConstraint(f"tier IN {TIERS!r}", name="tier"),
+        CheckConstraint(f"severity IN {SEVERITIES!r}", name="severity"),
+        Index("ix_incidents_geom", "geom", postgresql_using="gist"),
+        Index("ix_incidents_status_deadline", "status", "deadline_at"),
+        Index(
+            "ix_incidents_client_id",
+            "source",
+            "client_id",
+            unique=True,
+            postgresql_where=text("client_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[str | None] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(ForeignKey("incident_categories.code"))
+    severity: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    reporter_member_id: Mapped[int | None] = mapped_column(Integer)
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_contact: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    geom: Mapped[WKBElement] = mapped_column(_geometry("POINT"))
+    datum: Mapped[str] = mapped_column(String(16), server_default=text("'wgs84'"))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'reported'"))
+    tier: Mapped[str] = mapped_column(String(16))
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lead_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    is_joint: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    zone_id: Mapped[int | None] = mapped_column(Integer)
+    unrouted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    segment_id: Mapped[int | None] = mapped_column(Integer)
+    duplicate_of: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    patrol_id: Mapped[int | None] = mapped_column(BigInteger)
+    reopen_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IncidentResponsible(Base):
+    """A jurisdiction answering for an incident: the lead's chain, and each co-responsible side."""
+
+    __tablename__ = "incident_responsibles"
+    __table_args__ = (CheckConstraint("role IN ('lead', 'co')", name="role"),)
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(8))
+    direct: Mapped[bool] = mapped_column(Boolean)
+
+
+class IncidentEvent(Base):
+    """One step in an incident's history; the table refuses UPDATE and DELETE."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(Text)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    from_tier: Mapped[str | None] = mapped_column(String(16))
+    to_tier: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentPhoto(Base):
+    """A photo of an incident, stored outside the database by checksum."""
+
+    __tablename__ = "incident_photos"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IncidentVerification(Base):
+    """A patrol that passed a resolved incident after its resolution: evidence it holds."""
+
+    __tablename__ = "incident_verifications"
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    patrol_id: Mapped[int] = mapped_column(
+        ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True
+    )
+    passed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    distance_m: Mapped[float] = mapped_column(Float)

@@ -27,6 +27,7 @@ from geo_patrol.settings import Settings
 from geo_patrol.spatial.attribution import attribute_patrol
 from geo_patrol.spatial.coverage import cover_patrol
 from geo_patrol.spatial.quality import flag_patrol
+from geo_patrol.workflow import verify_from_patrol
 
 log = logging.getLogger(__name__)
 
@@ -269,3 +270,4 @@ def finish_patrol(session: Session, *, patrol_id: int, settings: Settings) -> No
     )  # fmt: skip
     cover_patrol(session, patrol_id=patrol_id, distance_m=settings.coverage_distance_m)
     flag_patrol(session, patrol_id=patrol_id)
+    verify_from_patrol(session, patrol_id=patrol_id, distance_m=settings.verification_distance_m)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -118,3 +120,39 @@ class Created(BaseModel):
     """The id of something created."""
 
     id: int
+
+
+class IncidentCreate(BaseModel):
+    """A report: a point, what and how bad, and when (default now)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(max_length=32, description="See GET /api/v1/incident-categories.")
+    severity: str = Field(default="medium", pattern="^(low|medium|high|critical)$")
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    datum: str = Field(default="wgs84", pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
+    description: str | None = Field(default=None, max_length=4000)
+    reported_at: datetime | None = None
+    client_id: str | None = Field(
+        default=None, max_length=128, description="The phone's id: a retry returns the first."
+    )
+    address: str | None = Field(default=None, max_length=500)
+    patrol_id: int | None = Field(default=None, description="An observation during a patrol.")
+
+
+class IncidentAction(BaseModel):
+    """A step in the workflow, with a note (the reason, when rejecting)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(description="assign, accept, start, resolve, verify, close, reopen, reject")
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class TierChange(BaseModel):
+    """An escalation request, or a de-escalation by the higher tier."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=4000)

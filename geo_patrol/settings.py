@@ -68,6 +68,17 @@ class Settings(BaseSettings):
         default=15.0,
         description="...or reached this far from the other side (GPS noise is a few metres).",
     )
+    incident_segment_distance_m: float = Field(
+        default=100.0, description="A report is on a river segment within this distance."
+    )
+    duplicate_distance_m: float = Field(
+        default=100.0, description="Reports of one category this close are one case..."
+    )
+    duplicate_hours: float = Field(default=72.0, description="...within this many hours.")
+    verification_distance_m: float = Field(
+        default=50.0, description="A patrol this close to a resolved incident verifies it."
+    )
+    max_photo_bytes: int = Field(default=15_000_000, description="Largest photo (bytes).")
     max_accuracy_m: float = Field(default=100.0, description="Fixes less accurate are dropped.")
     future_tolerance_s: float = Field(
         default=300.0, description="Fixes further in the future than this are dropped."

@@ -23,6 +23,7 @@ SIGNED_IN = frozenset({*PEOPLE, DEVICE})
 MEMBERS = frozenset(PEOPLE)
 ADMIN = frozenset({"admin"})
 LEADS = frozenset({"admin", "joint.lead", "sz.lead"})
+WRITERS = MEMBERS - {"meeting.room"}  # observers only read
 PUBLIC = frozenset(set(ALL) - {REVOKED})  # a revoked token is refused even where none is needed
 
 EXPECTED: dict[str, frozenset[str]] = {
@@ -64,6 +65,18 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/patrols/{patrol_id}/original": SIGNED_IN,
     "GET /api/v1/effort": MEMBERS,
     "GET /api/v1/coverage/uncovered": MEMBERS,
+    "POST /api/v1/incidents": SIGNED_IN,
+    "GET /api/v1/incidents": SIGNED_IN,
+    "GET /api/v1/incidents.csv": SIGNED_IN,
+    "GET /api/v1/incidents/stats": MEMBERS,
+    "GET /api/v1/incidents/{incident_id}": SIGNED_IN,
+    "POST /api/v1/incidents/{incident_id}/actions": WRITERS,
+    "POST /api/v1/incidents/{incident_id}/escalate": WRITERS,
+    "POST /api/v1/incidents/{incident_id}/deescalate": WRITERS,
+    "DELETE /api/v1/incidents/{incident_id}/duplicate_of": WRITERS,
+    "POST /api/v1/incidents/{incident_id}/photos": SIGNED_IN,
+    "GET /api/v1/incidents/{incident_id}/photos/{photo_id}": SIGNED_IN,
+    "GET /api/v1/incident-categories": SIGNED_IN,
     # The phone apps authenticate with the device identifier inside the request.
     "GET /osmand": PUBLIC,
     "POST /osmand": PUBLIC,
@@ -102,6 +115,8 @@ def path_values(session: Session) -> dict[str, str]:
         "team_id": str(team.scalar_one()),
         "device_id": str(device.scalar_one()),
         "patrol_id": "1",
+        "incident_id": "1",
+        "photo_id": "1",
         "fmt": "gpx",
     }
 

@@ -1,0 +1,206 @@
+"""Incidents: report, read, act on, and the overdue list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from geo_patrol import exports, incident_queries, workflow
+from geo_patrol.api.deps import (
+    CurrentPrincipal,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
+from geo_patrol.api.routes.patrols import _bbox
+from geo_patrol.errors import NotFound
+from geo_patrol.geography import collection
+from geo_patrol.incident_photos import add_photo, photo_for_download
+from geo_patrol.incidents import IncidentReport, create_incident, record_event
+from geo_patrol.schemas import IncidentAction, IncidentCreate, TierChange
+
+router = APIRouter(prefix="/api/v1", tags=["incidents"])
+
+
+@router.post("/incidents", summary="Report an incident (routed at once)")
+def post_incident(
+    body: IncidentCreate, request: Request, session: SessionDep, settings: SettingsDep,
+    principal: CurrentPrincipal,
+) -> JSONResponse:  # fmt: skip
+    """Create, route, tier and link; a retry with the same client_id returns the first."""
+    report = IncidentReport(source="api", **body.model_dump())
+    incident_id, created = create_incident(
+        session, report=report, principal=principal, settings=settings,
+        address=client_address(request),
+    )  # fmt: skip
+    return JSONResponse({"id": incident_id, "created": created},
+                        status_code=201 if created else 200,
+                        headers={"Location": f"/api/v1/incidents/{incident_id}"})  # fmt: skip
+
+
+def _feature(row: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON Feature of an incident row."""
+    geometry = row.pop("geometry")
+    return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": row}
+
+
+@router.get("/incidents", summary="Incidents in my scope, as GeoJSON")
+def get_incidents(
+    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
+    status: str | None = None, tier: str | None = None, category: str | None = None,
+    jurisdiction: str | None = None, zone_id: int | None = None, joint: bool = False,
+    overdue: bool = False, unrouted: bool = False, since: datetime | None = None,
+    until: datetime | None = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> dict[str, Any]:  # fmt: skip
+    """Filtered, newest first."""
+    rows = incident_queries.list_incidents(
+        session, scope=scope, principal=principal, status=status, tier=tier, category=category,
+        jurisdiction=jurisdiction, zone_id=zone_id, joint=joint, overdue=overdue,
+        unrouted=unrouted, since=since, until=until, bbox=_bbox(bbox), limit=limit,
+    )  # fmt: skip
+    return collection([_feature(row) for row in rows])
+
+
+@router.get("/incidents.csv", summary="Incidents in my scope, as CSV")
+def get_incidents_csv(
+    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
+    since: datetime | None = None, until: datetime | None = None, status: str | None = None,
+) -> Response:  # fmt: skip
+    """The list as a spreadsheet."""
+    rows = incident_queries.list_incidents(
+        session, scope=scope, principal=principal, since=since, until=until, status=status
+    )
+    for row in rows:
+        lon, lat = row.pop("geometry")["coordinates"]
+        row["lon"], row["lat"] = lon, lat
+    disposition = {"Content-Disposition": 'attachment; filename="incidents.csv"'}
+    return Response(exports.to_csv(rows), media_type="text/csv; charset=utf-8", headers=disposition)
+
+
+@router.get("/incidents/stats", summary="Counts by status, tier and lead jurisdiction")
+def get_incident_stats(
+    session: SessionDep, scope: ScopeDep, since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """For a period (default: the last 30 days)."""
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=30)
+    return incident_queries.incident_stats(session, scope=scope, since=since, until=until)
+
+
+@router.get("/incidents/{incident_id}", summary="One incident with its history")
+def get_incident(
+    incident_id: int, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Sides, history, photos, duplicates, verification evidence."""
+    row = incident_queries.get_incident(
+        session, scope=scope, principal=principal, incident_id=incident_id
+    )
+    return _feature(row)
+
+
+@router.post("/incidents/{incident_id}/actions", summary="Take a step in the workflow")
+def post_action(
+    incident_id: int, body: IncidentAction, request: Request, session: SessionDep,
+    scope: ScopeDep, principal: CurrentPrincipal,
+) -> dict[str, Any]:  # fmt: skip
+    """assign, accept, start, resolve, verify, close, reopen or reject (with a reason)."""
+    status = workflow.transition(
+        session, incident_id=incident_id, action=body.action, principal=principal, scope=scope,
+        note=body.note, address=client_address(request),
+    )  # fmt: skip
+    return {"id": incident_id, "status": status}
+
+
+@router.post("/incidents/{incident_id}/escalate", summary="Send the case one tier up")
+def post_escalate(
+    incident_id: int, body: TierChange, request: Request, session: SessionDep, scope: ScopeDep,
+    principal: CurrentPrincipal,
+) -> dict[str, Any]:  # fmt: skip
+    """On a supervisor's request."""
+    tier = workflow.change_tier(
+        session, incident_id=incident_id, up=True, principal=principal, scope=scope,
+        note=body.note, address=client_address(request),
+    )  # fmt: skip
+    return {"id": incident_id, "tier": tier}
+
+
+@router.post("/incidents/{incident_id}/deescalate", summary="Send the case one tier down")
+def post_deescalate(
+    incident_id: int, body: TierChange, request: Request, session: SessionDep, scope: ScopeDep,
+    principal: CurrentPrincipal,
+) -> dict[str, Any]:  # fmt: skip
+    """Only the tier holding the case (or above) may."""
+    tier = workflow.change_tier(
+        session, incident_id=incident_id, up=False, principal=principal, scope=scope,
+        note=body.note, address=client_address(request),
+    )  # fmt: skip
+    return {"id": incident_id, "tier": tier}
+
+
+@router.delete("/incidents/{incident_id}/duplicate_of", summary="Unlink a duplicate",
+               status_code=204)  # fmt: skip
+def delete_duplicate_link(
+    incident_id: int, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+) -> Response:
+    """A supervisor decides the report is a case of its own."""
+    state = workflow._state(session, incident_id)
+    if not workflow.may_act(principal, scope, state):
+        raise NotFound(f"no incident {incident_id}", field="incident_id")
+    session.execute(text("UPDATE incidents SET duplicate_of = NULL WHERE id = :id"),
+                    {"id": incident_id})  # fmt: skip
+    record_event(session, incident_id=incident_id, kind="unlinked", principal=principal,
+                 note="not a duplicate")  # fmt: skip
+    return Response(status_code=204)
+
+
+@router.post("/incidents/{incident_id}/photos", summary="Add a photo (JPEG, PNG, HEIC)",
+             status_code=201)  # fmt: skip
+async def post_photo(
+    incident_id: int, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
+    principal: CurrentPrincipal, file: Annotated[UploadFile, File()],
+) -> dict[str, Any]:  # fmt: skip
+    """Stored by checksum outside the database; its EXIF location is offered, not applied."""
+    incident_queries.get_incident(
+        session, scope=scope, principal=principal, incident_id=incident_id
+    )
+    return add_photo(session, incident_id=incident_id, data=await file.read(), settings=settings)
+
+
+@router.get("/incidents/{incident_id}/photos/{photo_id}", summary="A photo, metadata stripped")
+def get_photo(
+    incident_id: int, photo_id: int, session: SessionDep, settings: SettingsDep,
+    scope: ScopeDep, principal: CurrentPrincipal,
+) -> Response:  # fmt: skip
+    """The picture without EXIF (no location, device or owner data)."""
+    incident_queries.get_incident(
+        session, scope=scope, principal=principal, incident_id=incident_id
+    )
+    data, media_type = photo_for_download(
+        session, incident_id=incident_id, photo_id=photo_id, settings=settings
+    )
+    return Response(data, media_type=media_type)
+
+
+@router.get("/incident-categories", summary="The categories, with tier rules and deadlines")
+def get_categories(session: SessionDep) -> list[dict[str, Any]]:
+    """Configurable categories (three-tier rule per severity, deadline per tier)."""
+    rows = session.execute(text(CATEGORIES))
+    return [dict(row._mapping) for row in rows]
+
+
+CATEGORIES = """
+SELECT c.code, c.name, c.name_en,
+       (SELECT json_object_agg(severity, tier) FROM tier_rules r WHERE r.category = c.code)
+           AS initial_tier,
+       (SELECT json_object_agg(tier, hours) FROM tier_deadlines d WHERE d.category = c.code)
+           AS deadline_hours
+FROM incident_categories c WHERE c.active ORDER BY c.code
+"""

@@ -1,0 +1,156 @@
+"""Incident routing: who answers for a report at a point, read top to bottom.
+
+1. Lead: the lowest-level jurisdiction whose boundary in force at the report time contains
+   the point, with its ancestors (the point lookup).
+2. River: the nearest river segment within `segment_distance_m`.
+3. Joint case, either way:
+   a. Border zone: for each cooperation zone the lead's side belongs to, the other sides'
+      jurisdictions within the zone's border-zone width of the point; of those, the
+      lowest level found is co-responsible (with its ancestors).
+   b. Border river: the point is on a segment shared by several towns; the towns not on the
+      lead's side are co-responsible.
+   The lead stays the side containing the point; the zone is attached.
+4. A point outside every jurisdiction is kept and flagged unrouted, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.spatial.lookup import JurisdictionRef, jurisdictions_at
+
+NEAREST_SEGMENT = """
+SELECT s.id, s.is_border,
+       coalesce(array_agg(x.jurisdiction_code) FILTER (WHERE x.jurisdiction_code IS NOT NULL),
+                '{}') AS sides
+FROM (
+    SELECT id, is_border FROM river_segments
+    WHERE ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography,
+                     :distance_m)
+    ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+    LIMIT 1
+) s LEFT JOIN river_segment_sides x ON x.segment_id = s.id
+GROUP BY s.id, s.is_border
+"""
+
+# Other sides of the lead's zones, their subtrees, and which of those lie within the zone's
+# border-zone width of the point (0.05 degrees: an index-only prefilter, > 3 km in China).
+OTHER_SIDES_NEAR = """
+WITH RECURSIVE zones AS (
+    SELECT DISTINCT z.id, z.border_zone_width_m AS width
+    FROM cooperation_zones z JOIN cooperation_zone_members m ON m.zone_id = z.id
+    WHERE m.jurisdiction_code = ANY(:chain)
+),
+tree AS (
+    SELECT m.zone_id, m.jurisdiction_code AS code, 0 AS depth
+    FROM cooperation_zone_members m JOIN zones z ON z.id = m.zone_id
+    WHERE m.jurisdiction_code <> ALL(:chain)
+    UNION
+    SELECT t.zone_id, j.code, t.depth + 1 FROM jurisdictions j JOIN tree t ON j.parent_code = t.code
+    WHERE j.valid_to IS NULL AND t.depth < 10
+)
+SELECT DISTINCT j.id, j.code, j.name, j.name_en, j.level, j.parent_code, t.zone_id,
+       CASE j.level WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2
+                    WHEN 'town' THEN 3 WHEN 'village' THEN 4 ELSE 5 END AS rank
+FROM tree t
+JOIN zones z ON z.id = t.zone_id
+JOIN jurisdictions j ON j.code = t.code
+ AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+ AND j.code <> ALL(:chain)
+WHERE EXISTS (
+    SELECT 1 FROM jurisdiction_parts jp
+    WHERE jp.jurisdiction_id = j.id
+      AND jp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 0.05)
+      AND ST_DWithin(jp.geom::geography,
+                     ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, z.width))
+ORDER BY rank DESC, j.code
+"""
+
+ZONE_OF = """
+SELECT m.zone_id FROM cooperation_zone_members m
+WHERE m.jurisdiction_code = ANY(:chain)
+ORDER BY m.zone_id LIMIT 1
+"""
+
+
+@dataclass
+class Routing:
+    """The outcome: lead chain, co-responsible chains, zone, river segment, flags."""
+
+    lead: list[JurisdictionRef] = field(default_factory=list)
+    co: list[list[JurisdictionRef]] = field(default_factory=list)
+    zone_id: int | None = None
+    segment_id: int | None = None
+    border_segment: bool = False
+
+    @property
+    def unrouted(self) -> bool:
+        """No jurisdiction contains the point."""
+        return not self.lead
+
+    @property
+    def joint(self) -> bool:
+        """More than one side answers."""
+        return bool(self.co)
+
+
+def route_point(
+    session: Session, *, lon: float, lat: float, at: datetime, segment_distance_m: float = 100.0
+) -> Routing:
+    """Apply the routing rule to one point."""
+    found = jurisdictions_at(session, lon=lon, lat=lat, at=at)
+    routing = Routing(lead=found.chain)
+    point = {"lon": lon, "lat": lat}
+    segment = session.execute(
+        text(NEAREST_SEGMENT), {**point, "distance_m": segment_distance_m}
+    ).first()
+    if segment is not None:
+        routing.segment_id, routing.border_segment = segment.id, bool(segment.is_border)
+    if routing.unrouted:
+        return routing
+    chain = [ref.code for ref in routing.lead]
+    near = session.execute(text(OTHER_SIDES_NEAR), {**point, "chain": chain, "at": at}).all()
+    co_codes: list[str] = []
+    if near:
+        lowest = near[0].rank
+        co_codes += [row.code for row in near if row.rank == lowest]
+        routing.zone_id = near[0].zone_id
+    if segment is not None and segment.is_border:
+        co_codes += [code for code in segment.sides if code not in chain]
+    routing.co = _chains(session, codes=sorted(set(co_codes)), at=at, exclude=set(chain))
+    if routing.co and routing.zone_id is None:
+        routing.zone_id = session.execute(text(ZONE_OF), {"chain": chain}).scalar()
+    return routing
+
+
+ANCESTORS = """
+WITH RECURSIVE chain AS (
+    SELECT j.code, j.id, j.name, j.name_en, j.level, j.parent_code, 0 AS depth
+    FROM jurisdictions j
+    WHERE j.code = :code AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+    UNION ALL
+    SELECT p.code, p.id, p.name, p.name_en, p.level, p.parent_code, c.depth + 1
+    FROM chain c JOIN jurisdictions p ON p.code = c.parent_code
+     AND p.valid_from <= :at AND (p.valid_to IS NULL OR p.valid_to > :at)
+    WHERE c.depth < 10
+)
+SELECT id, code, name, name_en, level, parent_code FROM chain ORDER BY depth
+"""
+
+
+def _chains(
+    session: Session, *, codes: list[str], at: datetime, exclude: set[str]
+) -> list[list[JurisdictionRef]]:
+    """Each co-responsible jurisdiction with the ancestors not shared with the lead."""
+    chains = []
+    for code in codes:
+        rows = session.execute(text(ANCESTORS), {"code": code, "at": at}).all()
+        chain = [JurisdictionRef(r.id, r.code, r.name, r.name_en, r.level, r.parent_code)
+                 for r in rows if r.code not in exclude]  # fmt: skip
+        if chain:
+            chains.append(chain)
+    return chains

@@ -1,0 +1,227 @@
+"""Incidents on the demo region: routing against shapely/pyproj, workflow, tiers, duplicates."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from geo_patrol.demo.load import DEMO_DATA
+from geo_patrol.workflow import escalate_overdue
+from tests.api.principals import headers_for
+from tests.patrols import oracle
+
+BORDER_RIVER = "R-320509-330411-01"
+
+
+@pytest.fixture
+def headers(demo_session: Session) -> dict[str, dict[str, str]]:
+    """Bearer headers per demo principal."""
+    return headers_for(demo_session)
+
+
+def point_inside_xiuzhou(distance_m: float) -> tuple[float, float]:
+    """A point `distance_m` from the border river, on the Xiuzhou side."""
+    rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
+    river = next(shapely.geometry.shape(f["geometry"]) for f in rivers["features"]
+                 if f["properties"]["code"] == BORDER_RIVER)  # fmt: skip
+    a, b = river.interpolate(0.49, normalized=True), river.interpolate(0.51, normalized=True)
+    mid = river.interpolate(0.5, normalized=True)
+    azimuth, _, _ = oracle.GEOD.inv(a.x, a.y, b.x, b.y)
+    for turn in (90, -90):
+        lon, lat, _ = oracle.GEOD.fwd(mid.x, mid.y, azimuth + turn, distance_m)
+        if oracle.side_of(lon, lat) == "330411":
+            return float(lon), float(lat)
+    raise AssertionError("no Xiuzhou side found")
+
+
+def report(client: TestClient, headers: dict[str, str], lon: float, lat: float,
+           **extra: object) -> dict[str, object]:  # fmt: skip
+    """POST a report, return the answer."""
+    body = {"category": "illegal_discharge", "severity": "medium", "lon": lon, "lat": lat, **extra}
+    response = client.post("/api/v1/incidents", json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return {**response.json(), "status": response.status_code}
+
+
+def test_report_30m_inside_xiuzhou_on_border_river_is_joint_with_xiuzhou_lead(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    lon, lat = point_inside_xiuzhou(30)
+    created = report(demo_client, headers["wjj.patrol"], lon, lat)
+    for side in ("xiuzhou.sup", "wujiang.sup", "zone.coord", "shengze.sup", "wjj.sup"):
+        seen = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers[side])
+        assert seen.status_code == 200, side
+    props = seen.json()["properties"]
+    assert props["is_joint"] and props["lead_code"].startswith("330411")
+    assert any(code.startswith("320509") for code in props["co_codes"])
+    assert props["zone_id"] is not None
+    assert props["history"][0]["kind"] == "created"
+
+
+def test_report_2km_inside_is_xiuzhou_alone(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    lon, lat = point_inside_xiuzhou(2000)
+    created = report(demo_client, headers["wjj.patrol"], lon, lat)
+    mine = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers["xiuzhou.sup"])
+    assert mine.status_code == 200 and not mine.json()["properties"]["is_joint"]
+    other = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers["wujiang.sup"])
+    assert other.status_code == 404
+    listed = demo_client.get("/api/v1/incidents", headers=headers["wujiang.sup"]).json()
+    assert created["id"] not in {f["id"] for f in listed["features"]}
+
+
+def test_point_in_the_sea_is_kept_and_flagged_unrouted(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    created = report(demo_client, headers["sz.patrol"], 124.8, 28.5)
+    admin = demo_client.get("/api/v1/incidents", params={"unrouted": "true"},
+                            headers=headers["admin"]).json()  # fmt: skip
+    assert created["id"] in {f["id"] for f in admin["features"]}
+    hidden = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers["wujiang.sup"])
+    assert hidden.status_code == 404
+
+
+def test_retry_with_same_client_id_creates_one(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    lon, lat = point_inside_xiuzhou(500)
+    first = report(demo_client, headers["wjj.patrol"], lon, lat, client_id="wjj-phone-0007")
+    again = report(demo_client, headers["wjj.patrol"], lon, lat, client_id="wjj-phone-0007")
+    assert first["status"] == 201 and again["status"] == 200 and first["id"] == again["id"]
+    assert demo_session.execute(text("SELECT count(*) FROM incidents")).scalar_one() == 1
+
+
+def test_routing_agrees_with_shapely_near_the_border(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    wujiang, xiuzhou = oracle.polygons()["320509"][1], oracle.polygons()["330411"][1]
+    to_utm = oracle.UTM51.transform
+
+    def utm(g: shapely.Geometry) -> shapely.Geometry:
+        return shapely.transform(g, lambda xy: np.column_stack(to_utm(xy[:, 0], xy[:, 1])))
+
+    wu_m, xi_m = utm(wujiang), utm(xiuzhou)
+    border = shapely.intersection(wujiang.boundary, xiuzhou.boundary)
+    rng = np.random.default_rng(11)
+    checked = 0
+    for fraction in rng.uniform(0.05, 0.95, 40):
+        base = shapely.line_interpolate_point(shapely.line_merge(border), fraction, normalized=True)
+        lon, lat, _ = oracle.GEOD.fwd(base.x, base.y, rng.uniform(0, 360), rng.uniform(0, 600))
+        side = oracle.side_of(lon, lat)
+        if side is None:
+            continue
+        point = utm(shapely.Point(lon, lat))
+        other = wu_m if side == "330411" else xi_m
+        distance = point.distance(other)
+        if abs(distance - 200) < 3:
+            continue  # too close to the threshold for a projected check
+        created = report(demo_client, headers["admin"], float(lon), float(lat))
+        props = demo_client.get(f"/api/v1/incidents/{created['id']}",
+                                headers=headers["admin"]).json()["properties"]  # fmt: skip
+        assert props["lead_code"].startswith(side), (lon, lat)
+        assert props["is_joint"] == (distance < 200), (lon, lat, distance)
+        checked += 1
+    assert checked > 25
+
+
+def act(client: TestClient, headers: dict[str, str], incident: object, action: str,
+        note: str | None = None) -> int:  # fmt: skip
+    """POST an action, return the status code."""
+    response = client.post(f"/api/v1/incidents/{incident}/actions",
+                           json={"action": action, "note": note}, headers=headers)  # fmt: skip
+    return int(response.status_code)
+
+
+def test_workflow_transitions_and_append_only_history(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    lon, lat = point_inside_xiuzhou(1500)
+    incident = report(demo_client, headers["wjj.patrol"], lon, lat)["id"]
+    sup = headers["xiuzhou.sup"]
+    assert act(demo_client, sup, incident, "resolve") == 409
+    assert act(demo_client, headers["meeting.room"], incident, "assign") == 403
+    assert act(demo_client, sup, incident, "reject") == 422  # needs a reason
+    for step in ("assign", "accept", "start", "resolve", "verify", "close"):
+        assert act(demo_client, sup, incident, step) == 200, step
+    history = demo_client.get(f"/api/v1/incidents/{incident}", headers=sup).json()
+    kinds = [event["kind"] for event in history["properties"]["history"]]
+    assert kinds == ["created", "assign", "accept", "start", "resolve", "verify", "close"]
+    with pytest.raises(DBAPIError, match="append-only"), demo_session.begin_nested():
+        demo_session.execute(text("UPDATE incident_events SET note = 'rewritten'"))
+
+
+def test_escalation_by_deadline_reopening_and_request(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    lon, lat = point_inside_xiuzhou(1500)
+    body = {"category": "floating_waste", "severity": "low"}
+    incident = report(demo_client, headers["wjj.patrol"], lon, lat, **body)["id"]
+
+    def tier() -> str:
+        query = text("SELECT tier FROM incidents WHERE id = :i")
+        return str(demo_session.execute(query, {"i": incident}).scalar_one())
+
+    assert tier() == "village"
+    escalate_overdue(demo_session, now=datetime.now(UTC) + timedelta(hours=25))
+    assert tier() == "town"
+    town = headers["wjj.sup"]
+    assert demo_client.post(f"/api/v1/incidents/{incident}/escalate", json={"note": "hard"},
+                            headers=town).json()["tier"] == "county"  # fmt: skip
+    refused = demo_client.post(f"/api/v1/incidents/{incident}/deescalate", json={}, headers=town)
+    assert refused.status_code == 403
+    county = headers["xiuzhou.sup"]
+    assert demo_client.post(f"/api/v1/incidents/{incident}/deescalate", json={},
+                            headers=county).json()["tier"] == "town"  # fmt: skip
+    for _ in range(2):
+        for step in ("assign", "accept", "resolve", "reopen"):
+            assert act(demo_client, county, incident, step) == 200, step
+    assert tier() == "county"  # reopened twice
+
+
+def test_duplicates_link_to_the_open_case_and_can_be_unlinked(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    lon, lat = point_inside_xiuzhou(1000)
+    first = report(demo_client, headers["wjj.patrol"], lon, lat)["id"]
+    near_lon, near_lat, _ = oracle.GEOD.fwd(lon, lat, 45, 40)
+    second = report(demo_client, headers["wjj.patrol"], float(near_lon), float(near_lat))["id"]
+    other = report(demo_client, headers["wjj.patrol"], float(near_lon), float(near_lat),
+                   category="illegal_fishing")["id"]  # fmt: skip
+    sup = headers["xiuzhou.sup"]
+    detail = demo_client.get(f"/api/v1/incidents/{first}", headers=sup).json()["properties"]
+    assert [d["id"] for d in detail["duplicates"]] == [second]
+    assert demo_client.get(f"/api/v1/incidents/{other}", headers=sup).json()["properties"][
+        "duplicate_of"] is None  # fmt: skip
+    assert demo_client.delete(f"/api/v1/incidents/{second}/duplicate_of",
+                              headers=sup).status_code == 204  # fmt: skip
+    assert demo_client.get(f"/api/v1/incidents/{second}", headers=sup).json()["properties"][
+        "duplicate_of"] is None  # fmt: skip
+
+
+def test_patrol_passing_a_resolved_incident_is_verification_evidence(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    lons, lats = oracle.border_crossing_line(800)
+    middle = len(lons) // 2
+    incident = report(demo_client, headers["admin"], float(lons[middle]), float(lats[middle]))["id"]
+    for step in ("assign", "accept", "resolve"):
+        assert act(demo_client, headers["admin"], incident, step) == 200
+    joint = demo_session.execute(text("SELECT id FROM teams WHERE zone_id IS NOT NULL")).scalar()
+    # The fixes near the incident come just after its resolution (now), not in the future.
+    start = datetime.now(UTC) - timedelta(seconds=300)
+    data = oracle.gpx(lons, lats, oracle.times(len(lons), start=start))
+    assert demo_client.post("/api/v1/patrols", headers=headers["sz.patrol"],
+                            data={"team_id": str(joint)},
+                            files={"file": ("v.gpx", data)}).status_code == 201  # fmt: skip
+    detail = demo_client.get(f"/api/v1/incidents/{incident}", headers=headers["admin"]).json()
+    assert len(detail["properties"]["verifications"]) == 1
+    assert detail["properties"]["history"][-1]["kind"] == "patrol_evidence"
