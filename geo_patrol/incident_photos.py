@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.errors import NotFound
-from geo_patrol.photos import public_copy, store_photo
+from geo_patrol.photos import photo_path, public_copy, store_photo
 from geo_patrol.settings import Settings
 
 
@@ -45,5 +45,4 @@ def photo_for_download(
     ).first()
     if row is None:
         raise NotFound(f"incident {incident_id} has no photo {photo_id}", field="photo_id")
-    path = settings.data_dir / "photos" / row.sha256[:2] / row.sha256
-    return public_copy(path, row.media_type)
+    return public_copy(photo_path(settings.data_dir / "photos", row.sha256), row.media_type)
