@@ -192,6 +192,7 @@ def import_villages_command(
 @app.command("demo")
 def demo_command() -> None:
     """Load the demo region (Shengze–Wangjiangjing border); safe to run again."""
+    from geo_patrol.demo.incidents import load_demo_incidents
     from geo_patrol.demo.load import load_demo
     from geo_patrol.demo.simulate import simulate_week
 
@@ -200,6 +201,7 @@ def demo_command() -> None:
     with make_sessionmaker(engine)() as session, session.begin():
         for report in load_demo(session):
             typer.echo(report)
+        typer.echo(load_demo_incidents(session, settings=Settings()))
         typer.echo(simulate_week(session, settings=Settings()))
 
 

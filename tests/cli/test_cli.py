@@ -71,7 +71,17 @@ def test_bad_file_exits_with_the_feature_and_field(cli_database: str) -> None:
 def test_demo_twice_changes_no_row(cli_database: str) -> None:
     first = runner.invoke(app, ["demo"])
     assert first.exit_code == 0, first.output
-    tables = ["jurisdictions", "rivers", "villages", "cooperation_zones", "teams", "members"]
+    tables = [
+        "jurisdictions",
+        "rivers",
+        "villages",
+        "cooperation_zones",
+        "teams",
+        "members",
+        "incidents",
+        "patrols",
+        "uploads",
+    ]
     before = {table: row_versions(cli_database, table) for table in tables}
     assert all(before.values())
     second = runner.invoke(app, ["demo"])
