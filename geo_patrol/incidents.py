@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
@@ -110,7 +111,16 @@ def create_incident(
     reported_at = report.reported_at or datetime.now(UTC)
     routing = route_point(session, lon=lon, lat=lat, at=reported_at,
                           segment_distance_m=settings.incident_segment_distance_m)  # fmt: skip
-    incident_id, tier = _insert(session, report, principal, routing, lon, lat, reported_at)
+    try:
+        with session.begin_nested():
+            incident_id, tier = _insert(session, report, principal, routing, lon, lat, reported_at)
+    except IntegrityError:  # the same client id raced in through another request
+        again = session.execute(
+            text(EXISTING), {"source": report.source, "client_id": report.client_id}
+        ).scalar()
+        if again is None:
+            raise
+        return int(again), False
     _store_responsibles(session, incident_id, routing)
     record_event(session, incident_id=incident_id, kind="created", principal=principal,
                  to_status="reported", to_tier=tier, note=_routing_note(routing))  # fmt: skip

@@ -21,6 +21,7 @@ from geo_patrol.api.routes import (
     incidents,
     jurisdictions,
     members,
+    open311,
     organisation,
     osmand,
     patrols,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrols,
         osmand,
         incidents,
+        open311,
     ):
         app.include_router(module.router)
     return app

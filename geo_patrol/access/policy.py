@@ -81,6 +81,20 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /osmand/": Rule.PUBLIC,
     "POST /osmand/": Rule.PUBLIC,
     "PUT /osmand/": Rule.PUBLIC,
+    # Open311 GeoReport v2: discovery and services are open; the request routes check the
+    # api_key (one of our tokens) inside, or the bearer/cookie caller.
+    "GET /open311/v2/discovery.json": Rule.PUBLIC,
+    "GET /open311/v2/discovery.xml": Rule.PUBLIC,
+    "GET /open311/v2/services.json": Rule.PUBLIC,
+    "GET /open311/v2/services.xml": Rule.PUBLIC,
+    "GET /open311/v2/services/{service_code}.json": Rule.PUBLIC,
+    "GET /open311/v2/services/{service_code}.xml": Rule.PUBLIC,
+    "GET /open311/v2/requests.json": Rule.PUBLIC,
+    "GET /open311/v2/requests.xml": Rule.PUBLIC,
+    "POST /open311/v2/requests.json": Rule.PUBLIC,
+    "POST /open311/v2/requests.xml": Rule.PUBLIC,
+    "GET /open311/v2/requests/{service_request_id}.json": Rule.PUBLIC,
+    "GET /open311/v2/requests/{service_request_id}.xml": Rule.PUBLIC,
 }
 
 

@@ -81,6 +81,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /osmand": PUBLIC,
     "POST /osmand": PUBLIC,
     "PUT /osmand": PUBLIC,
+    # Open311: discovery and services are open; requests need an api_key or bearer (401 without).
+    "GET /open311/v2/discovery.json": PUBLIC,
+    "GET /open311/v2/discovery.xml": PUBLIC,
+    "GET /open311/v2/services.json": PUBLIC,
+    "GET /open311/v2/services.xml": PUBLIC,
+    "GET /open311/v2/services/{service_code}.json": PUBLIC,
+    "GET /open311/v2/services/{service_code}.xml": PUBLIC,
+    "GET /open311/v2/requests.json": SIGNED_IN,
+    "GET /open311/v2/requests.xml": SIGNED_IN,
+    "POST /open311/v2/requests.json": SIGNED_IN,
+    "POST /open311/v2/requests.xml": SIGNED_IN,
+    "GET /open311/v2/requests/{service_request_id}.json": SIGNED_IN,
+    "GET /open311/v2/requests/{service_request_id}.xml": SIGNED_IN,
 }
 
 
@@ -118,6 +131,8 @@ def path_values(session: Session) -> dict[str, str]:
         "incident_id": "1",
         "photo_id": "1",
         "fmt": "gpx",
+        "service_code": "illegal_discharge",
+        "service_request_id": "1",
     }
 
 
