@@ -63,6 +63,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/effort": Rule.MEMBER,
     "GET /api/v1/coverage/uncovered": Rule.MEMBER,
     "POST /api/v1/incidents": Rule.SIGNED_IN,
+    "POST /api/v1/incidents/photo": Rule.SIGNED_IN,
     "GET /api/v1/incidents": Rule.SIGNED_IN,
     "GET /api/v1/incidents.csv": Rule.SIGNED_IN,
     "GET /api/v1/incidents/stats": Rule.MEMBER,

@@ -66,6 +66,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/effort": MEMBERS,
     "GET /api/v1/coverage/uncovered": MEMBERS,
     "POST /api/v1/incidents": SIGNED_IN,
+    "POST /api/v1/incidents/photo": SIGNED_IN,
     "GET /api/v1/incidents": SIGNED_IN,
     "GET /api/v1/incidents.csv": SIGNED_IN,
     "GET /api/v1/incidents/stats": MEMBERS,

@@ -225,3 +225,34 @@ def test_patrol_passing_a_resolved_incident_is_verification_evidence(
     detail = demo_client.get(f"/api/v1/incidents/{incident}", headers=headers["admin"]).json()
     assert len(detail["properties"]["verifications"]) == 1
     assert detail["properties"]["history"][-1]["kind"] == "patrol_evidence"
+
+
+def test_photo_report_uses_exif_location_and_strips_it_on_download(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    from pathlib import Path
+
+    photo = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "exif_full.jpg"
+    response = demo_client.post(
+        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
+        data={"category": "floating_waste", "client_id": "wjj-photo-1"},
+        files={"file": ("IMG_0001.jpg", photo.read_bytes(), "image/jpeg")},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    body = response.json()
+    # The fixture script wrote 30°50'28.4424"N 120°43'24.4416"E.
+    assert abs(body["lat"] - 30.841234) < 1e-6 and abs(body["lon"] - 120.723456) < 1e-6
+    detail = demo_client.get(f"/api/v1/incidents/{body['id']}", headers=headers["wjj.sup"])
+    props = detail.json()["properties"]
+    assert props["lead_code"].startswith("330411") and len(props["photos"]) == 1
+    download = demo_client.get(
+        f"/api/v1/incidents/{body['id']}/photos/{props['photos'][0]['id']}",
+        headers=headers["wjj.sup"],
+    )
+    assert download.status_code == 200 and b"Exif" not in download.content
+    again = demo_client.post(
+        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
+        data={"category": "floating_waste", "client_id": "wjj-photo-1"},
+        files={"file": ("IMG_0001.jpg", photo.read_bytes(), "image/jpeg")},
+    )  # fmt: skip
+    assert again.status_code == 200 and again.json()["id"] == body["id"]

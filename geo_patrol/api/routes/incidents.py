@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -18,10 +18,11 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.routes.patrols import _bbox
-from geo_patrol.errors import NotFound
+from geo_patrol.errors import InvalidInput, NotFound
 from geo_patrol.geography import collection
 from geo_patrol.incident_photos import add_photo, photo_for_download
 from geo_patrol.incidents import IncidentReport, create_incident, record_event
+from geo_patrol.photos import store_photo
 from geo_patrol.schemas import IncidentAction, IncidentCreate, TierChange
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
@@ -39,6 +40,40 @@ def post_incident(
         address=client_address(request),
     )  # fmt: skip
     return JSONResponse({"id": incident_id, "created": created},
+                        status_code=201 if created else 200,
+                        headers={"Location": f"/api/v1/incidents/{incident_id}"})  # fmt: skip
+
+
+@router.post("/incidents/photo", summary="Report with a photo; its EXIF location if none given")
+async def post_photo_report(
+    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal,
+    file: Annotated[UploadFile, File(description="JPEG, PNG or HEIC from the phone.")],
+    category: Annotated[str, Form()], severity: Annotated[str, Form()] = "medium",
+    lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
+    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
+    datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
+    description: Annotated[str | None, Form(max_length=4000)] = None,
+    client_id: Annotated[str | None, Form(max_length=128)] = None,
+) -> JSONResponse:  # fmt: skip
+    """One request from the phone: the photo and the report; retries return the first."""
+    data = await file.read()
+    stored = store_photo(
+        data, folder=settings.data_dir / "photos", max_bytes=settings.max_photo_bytes
+    )
+    if lon is None or lat is None:
+        if stored.exif_lon is None or stored.exif_lat is None:
+            raise InvalidInput("give lon and lat: the photo has no location", field="lon")
+        lon, lat, datum = stored.exif_lon, stored.exif_lat, "wgs84"  # EXIF GPS is WGS84
+    report = IncidentReport(category=category, severity=severity, lon=lon, lat=lat, datum=datum,
+                            description=description, client_id=client_id,
+                            reported_at=stored.taken_at)  # fmt: skip
+    incident_id, created = create_incident(
+        session, report=report, principal=principal, settings=settings,
+        address=client_address(request),
+    )  # fmt: skip
+    if created:
+        add_photo(session, incident_id=incident_id, data=data, settings=settings)
+    return JSONResponse({"id": incident_id, "created": created, "lon": lon, "lat": lat},
                         status_code=201 if created else 200,
                         headers={"Location": f"/api/v1/incidents/{incident_id}"})  # fmt: skip
 
