@@ -154,3 +154,34 @@ def _chains(
         if chain:
             chains.append(chain)
     return chains
+
+
+# Batch: the lowest-level jurisdiction in force containing each staged point, in one
+# set-based statement over the subdivided parts (the bulk form of step 1).
+BATCH_LEAD = """
+SELECT DISTINCT ON (p.id) p.id, j.code, j.level
+FROM batch_points p
+JOIN jurisdiction_parts jp ON ST_Intersects(jp.geom, p.geom)
+JOIN jurisdictions j ON j.id = jp.jurisdiction_id
+ AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+ORDER BY p.id, CASE j.level WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2
+                            WHEN 'town' THEN 3 WHEN 'village' THEN 4 ELSE 5 END DESC, j.code
+"""
+
+
+def lead_codes_batch(
+    session: Session, *, lons: list[float], lats: list[float], at: datetime
+) -> dict[int, str]:
+    """Lowest-level jurisdiction code per point index (points outside all are absent)."""
+    session.execute(text(
+        "CREATE TEMP TABLE IF NOT EXISTS batch_points (id int PRIMARY KEY, "
+        "geom geometry(Point, 4326)) ON COMMIT DROP"))  # fmt: skip
+    session.execute(text("TRUNCATE batch_points"))
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy("COPY batch_points (id, geom) FROM STDIN") as copy:
+        for index, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
+            copy.write_row((index, f"SRID=4326;POINT({lon!r} {lat!r})"))
+    session.execute(text("CREATE INDEX ON batch_points USING gist (geom)"))
+    session.execute(text("ANALYZE batch_points"))
+    return {row.id: row.code for row in session.execute(text(BATCH_LEAD), {"at": at})}

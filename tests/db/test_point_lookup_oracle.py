@@ -110,3 +110,16 @@ def test_wujiang_point_chain_ends_at_jiangsu(demo: Session) -> None:
     codes = [ref.code for ref in found.chain]
     assert "320509" in codes and "320500" in codes
     assert codes[-1] == "320000"
+
+
+def test_batch_routing_agrees_with_shapely(demo: Session) -> None:
+    from geo_patrol.spatial.routing import lead_codes_batch
+
+    points = list(random_points(3000))
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    got = lead_codes_batch(demo, lons=lons, lats=lats, at=NOW)
+    for index, (lon, lat) in enumerate(points):
+        expected = expected_lowest(lon, lat)
+        if len(expected) > 1:
+            continue  # exactly on a shared edge: either side is right
+        assert ({got[index]} if index in got else set()) == expected, (lon, lat)
