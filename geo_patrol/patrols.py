@@ -30,6 +30,7 @@ from geo_patrol.spatial.quality import flag_patrol
 from geo_patrol.workflow import verify_from_patrol
 
 log = logging.getLogger(__name__)
+ANALYZE_AFTER = 5000
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,10 @@ def store_points(session: Session, *, patrol_id: int, points: TrackPoints) -> No
                 patrol_id, seq, None if when is None else when.replace(tzinfo=UTC),
                 f"SRID=4326;POINT({lon!r} {lat!r})", eles[seq], accuracies[seq],
             ))  # fmt: skip
+    if len(lons) > ANALYZE_AFTER:
+        # The planner must know the table grew, or the joins that follow pick plans made
+        # for an empty table (nested loops over a million fixes).
+        session.execute(text("ANALYZE patrol_points"))
 
 
 def _keep_original(folder: Path, sha256: str, data: bytes) -> None:

@@ -179,14 +179,15 @@ def attribute_patrol(
 # none within the search box (0.002 degrees, over 140 m) is far by definition.
 FAR_FIXES = """
 SELECT p.ord
-FROM patrol_points p
+FROM unnest(CAST(:ords AS int[])) AS u(ord)
+JOIN patrol_points p ON p.patrol_id = :patrol_id AND p.ord = u.ord
 LEFT JOIN point_labels x ON x.ord = p.ord AND x.level = :level
-WHERE p.patrol_id = :patrol_id AND p.ord = ANY(:ords)
-  AND NOT EXISTS (
+WHERE NOT EXISTS (
     SELECT 1 FROM jurisdiction_parts jp JOIN jurisdictions j ON j.id = jp.jurisdiction_id
     WHERE jp.geom && ST_Expand(p.geom, 0.002) AND j.level = :level AND j.valid_to IS NULL
       AND j.id IS DISTINCT FROM x.jurisdiction_id
-      AND ST_DWithin(jp.geom::geography, p.geom::geography, :margin_m))
+      -- on the sphere: within 0.5 % of the ellipsoid, plenty for a margin of metres
+      AND ST_DWithin(jp.geom::geography, p.geom::geography, :margin_m, false))
 """
 
 

@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from geo_patrol import exports, incident_queries, workflow
+from geo_patrol.access.principal import Principal
 from geo_patrol.api.deps import (
     CurrentPrincipal,
     ScopeDep,
@@ -24,6 +27,7 @@ from geo_patrol.incident_photos import add_photo, photo_for_download
 from geo_patrol.incidents import IncidentReport, create_incident, record_event
 from geo_patrol.photos import store_photo
 from geo_patrol.schemas import IncidentAction, IncidentCreate, TierChange
+from geo_patrol.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -57,25 +61,36 @@ async def post_photo_report(
 ) -> JSONResponse:  # fmt: skip
     """One request from the phone: the photo and the report; retries return the first."""
     data = await file.read()
+    fields = {"category": category, "severity": severity, "lon": lon, "lat": lat,
+              "datum": datum, "description": description, "client_id": client_id}  # fmt: skip
+    body = await run_in_threadpool(
+        _photo_report, session, settings=settings, principal=principal, data=data,
+        address=client_address(request), fields=fields,
+    )  # fmt: skip
+    return JSONResponse(body, status_code=201 if body["created"] else 200,
+                        headers={"Location": f"/api/v1/incidents/{body['id']}"})  # fmt: skip
+
+
+def _photo_report(
+    session: Session, *, settings: Settings, principal: Principal, data: bytes,
+    address: str | None, fields: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """Store the photo, take its EXIF location when none was given, report, attach."""
     stored = store_photo(
         data, folder=settings.data_dir / "photos", max_bytes=settings.max_photo_bytes
     )
-    if lon is None or lat is None:
+    if fields["lon"] is None or fields["lat"] is None:
         if stored.exif_lon is None or stored.exif_lat is None:
             raise InvalidInput("give lon and lat: the photo has no location", field="lon")
-        lon, lat, datum = stored.exif_lon, stored.exif_lat, "wgs84"  # EXIF GPS is WGS84
-    report = IncidentReport(category=category, severity=severity, lon=lon, lat=lat, datum=datum,
-                            description=description, client_id=client_id,
-                            reported_at=stored.taken_at)  # fmt: skip
+        # EXIF GPS from a phone's camera is WGS84.
+        fields.update(lon=stored.exif_lon, lat=stored.exif_lat, datum="wgs84")
+    report = IncidentReport(**fields, reported_at=stored.taken_at)
     incident_id, created = create_incident(
-        session, report=report, principal=principal, settings=settings,
-        address=client_address(request),
-    )  # fmt: skip
+        session, report=report, principal=principal, settings=settings, address=address
+    )
     if created:
         add_photo(session, incident_id=incident_id, data=data, settings=settings)
-    return JSONResponse({"id": incident_id, "created": created, "lon": lon, "lat": lat},
-                        status_code=201 if created else 200,
-                        headers={"Location": f"/api/v1/incidents/{incident_id}"})  # fmt: skip
+    return {"id": incident_id, "created": created, "lon": fields["lon"], "lat": fields["lat"]}
 
 
 def _feature(row: dict[str, Any]) -> dict[str, Any]:
@@ -203,10 +218,15 @@ async def post_photo(
     principal: CurrentPrincipal, file: Annotated[UploadFile, File()],
 ) -> dict[str, Any]:  # fmt: skip
     """Stored by checksum outside the database; its EXIF location is offered, not applied."""
-    incident_queries.get_incident(
-        session, scope=scope, principal=principal, incident_id=incident_id
-    )
-    return add_photo(session, incident_id=incident_id, data=await file.read(), settings=settings)
+    data = await file.read()
+
+    def attach() -> dict[str, Any]:
+        incident_queries.get_incident(
+            session, scope=scope, principal=principal, incident_id=incident_id
+        )
+        return add_photo(session, incident_id=incident_id, data=data, settings=settings)
+
+    return await run_in_threadpool(attach)
 
 
 @router.get("/incidents/{incident_id}/photos/{photo_id}", summary="A photo, metadata stripped")

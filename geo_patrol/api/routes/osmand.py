@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from geo_patrol.api.deps import SessionDep, SettingsDep
 from geo_patrol.errors import GeoPatrolError
@@ -30,7 +31,11 @@ async def receive(request: Request, session: SessionDep, settings: SettingsDep) 
             method=request.method, query=request.url.query, body=body,
             content_type=request.headers.get("content-type"), now=datetime.now(UTC),
         )  # fmt: skip
-        stored = record_positions(session, positions=positions, settings=settings)
+        # Database work in a worker thread: blocking the event loop would stall every
+        # other phone (and deadlock on the connection pool under load).
+        stored = await run_in_threadpool(
+            record_positions, session, positions=positions, settings=settings
+        )
     except GeoPatrolError as error:
         log.info("osmand request refused from %s: %s", request.client, error.detail)
         return Response(status_code=400)

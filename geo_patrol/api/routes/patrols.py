@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from geo_patrol import exports, patrol_queries
@@ -56,8 +57,8 @@ async def post_patrol(
         client_upload_id=upload_id or idempotency_key, title=title,
         csv=CsvOptions(lon=csv_lon, lat=csv_lat, time=csv_time),
     )  # fmt: skip
-    result = upload_patrol(
-        session, request=upload, principal=principal, settings=settings,
+    result = await run_in_threadpool(
+        upload_patrol, session, request=upload, principal=principal, settings=settings,
         address=client_address(request),
     )  # fmt: skip
     body = {"id": result.patrol_id, "created": result.created}
