@@ -167,6 +167,9 @@ def attribute_patrol(
     session.execute(text("CREATE INDEX ON point_labels (ord, level)"))
     session.execute(text(LEGS), params)
     session.execute(text("CREATE INDEX ON legs (ord)"))
+    # Temporary tables are never analysed automatically; without statistics the planner
+    # scans them whole for every crossing.
+    session.execute(text("ANALYZE point_labels; ANALYZE legs"))
     session.execute(text(ATTRIBUTE), params)
     count = 0
     for level in session.execute(text(LEVELS_PRESENT)).scalars().all():
@@ -191,6 +194,17 @@ WHERE NOT EXISTS (
 """
 
 
+SAMPLES = 12
+
+
+def _spread(first: int, last: int) -> list[int]:
+    """At most SAMPLES indices spread evenly over first..last."""
+    count = last - first + 1
+    if count <= SAMPLES:
+        return list(range(first, last + 1))
+    return sorted({first + round(i * (count - 1) / (SAMPLES - 1)) for i in range(SAMPLES)})
+
+
 def _record_crossings(
     session: Session, *, patrol_id: int, level: str, min_run_m: float, margin_m: float,
     long_run_m: float,
@@ -202,7 +216,8 @@ def _record_crossings(
     runs = runs_of([row.code for row in rows], np.array([r.next_m for r in rows], np.float64))
     firm = {i for i, run in enumerate(runs) if run[3] >= long_run_m and run[0]}
     candidates = candidate_runs(runs, min_run_m=min_run_m, long_run_m=long_run_m)
-    ords = [rows[k].ord for i in candidates for k in range(runs[i][1], runs[i][2] + 1)]
+    # Up to SAMPLES fixes spread along each candidate run are enough to find one far fix.
+    ords = [rows[k].ord for i in candidates for k in _spread(runs[i][1], runs[i][2])]
     far_params = {"patrol_id": patrol_id, "level": level, "ords": ords, "margin_m": margin_m}
     far = set(session.execute(text(FAR_FIXES), far_params).scalars())
     firm |= {
