@@ -17,39 +17,51 @@ from sqlalchemy.orm import Session
 # GiST index prune; the decision is the buffer intersection in metres.
 MAX_DISTANCE_M = 500.0
 
+# The track is cut into short pieces (ST_Subdivide) before buffering: a thousand small
+# buffers are far cheaper than one buffer of a 100,000-vertex line, and the union of what
+# they cover is exact range arithmetic on each segment.
 COVER = """
 WITH t AS (
     SELECT track, 32600 + (CASE WHEN ST_Y(ST_Centroid(track)) < 0 THEN 100 ELSE 0 END)
                  + floor((ST_X(ST_Centroid(track)) + 180) / 6)::int + 1 AS utm
     FROM patrols WHERE id = :patrol_id AND track IS NOT NULL
 ),
-reach AS (
-    SELECT utm, track, ST_Buffer(ST_Simplify(ST_Transform(track, utm), 1.0), :distance_m) AS area
-    FROM t
+segs AS (
+    SELECT s.id, s.geom, s.length_m, ST_Transform(s.geom, t.utm) AS geom_m
+    FROM river_segments s, t
+    WHERE s.geom && ST_Expand(t.track, 0.01)
 ),
-hit AS (
-    SELECT s.id, s.geom, s.length_m, r.utm,
-           ST_CollectionExtract(
-               ST_Intersection(ST_Transform(s.geom, r.utm), r.area), 2) AS inside
-    FROM river_segments s, reach r
-    WHERE s.geom && ST_Expand(r.track, 0.01)
+pieces AS (
+    SELECT ST_Buffer(ST_Transform(p.geom, t.utm), :distance_m) AS area
+    FROM t CROSS JOIN LATERAL ST_Subdivide(t.track, 64) AS p(geom)
 ),
-parts AS (
-    SELECT h.id, h.geom, h.length_m, ST_Transform(d.geom, 4326) AS piece
-    FROM hit h CROSS JOIN LATERAL ST_Dump(h.inside) AS d
-    WHERE NOT ST_IsEmpty(h.inside)
+hits AS (
+    SELECT sg.id, sg.geom, sg.length_m,
+           (ST_Dump(ST_CollectionExtract(ST_Transform(
+               ST_Intersection(sg.geom_m, pc.area), 4326), 2))).geom AS inside
+    FROM segs sg JOIN pieces pc ON sg.geom_m && pc.area
+    WHERE ST_Intersects(sg.geom_m, pc.area)
+),
+ranges AS (
+    SELECT id, length_m, geom,
+           range_agg(numrange(
+               least(ST_LineLocatePoint(geom, ST_StartPoint(inside)),
+                     ST_LineLocatePoint(geom, ST_EndPoint(inside)))::numeric,
+               greatest(ST_LineLocatePoint(geom, ST_StartPoint(inside)),
+                        ST_LineLocatePoint(geom, ST_EndPoint(inside)))::numeric, '[]'))
+               AS covered
+    FROM hits WHERE NOT ST_IsEmpty(inside)
+    GROUP BY id, length_m, geom
 )
 INSERT INTO patrol_coverage (patrol_id, segment_id, covered_m, fraction, ranges, covered)
-SELECT :patrol_id, id, sum(ST_Length(piece::geography)),
-       least(1.0, sum(ST_Length(piece::geography)) / nullif(max(length_m), 0)),
-       range_agg(numrange(
-           least(ST_LineLocatePoint(geom, ST_StartPoint(piece)),
-                 ST_LineLocatePoint(geom, ST_EndPoint(piece)))::numeric,
-           greatest(ST_LineLocatePoint(geom, ST_StartPoint(piece)),
-                    ST_LineLocatePoint(geom, ST_EndPoint(piece)))::numeric, '[]')),
-       ST_Multi(ST_Union(piece))
-FROM parts
-GROUP BY id
+SELECT :patrol_id, r.id, sum(ST_Length(part::geography)),
+       least(1.0, sum(ST_Length(part::geography)) / nullif(r.length_m, 0)),
+       r.covered, ST_Multi(ST_Union(part))
+FROM ranges r
+CROSS JOIN LATERAL unnest(r.covered) AS span
+CROSS JOIN LATERAL ST_LineSubstring(r.geom, lower(span)::float8, upper(span)::float8) AS part
+WHERE upper(span) > lower(span)
+GROUP BY r.id, r.length_m, r.covered
 """
 
 # The parts of each segment (border segments only, if asked) that no patrol in the period
