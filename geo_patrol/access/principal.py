@@ -69,13 +69,19 @@ SELECT role, jurisdiction_code, zone_id, team_id FROM member_roles
 WHERE member_id = :member_id ORDER BY id
 """
 DEVICE = """
-UPDATE devices SET last_seen_at = now() WHERE token_hash = :hash AND revoked_at IS NULL
-RETURNING id, member_id
+SELECT id, member_id FROM devices WHERE token_hash = :hash AND revoked_at IS NULL
 """
 API_TOKEN = """
-UPDATE api_tokens SET last_used_at = now()
+SELECT id, member_id FROM api_tokens
 WHERE token_hash = :hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-RETURNING member_id
+"""
+# Last-seen times are for people, not for locking: at most once a minute, and never waiting
+# for a row another request of the same phone or token is already touching.
+TOUCH = """
+UPDATE {table} SET {column} = now()
+WHERE id IN (SELECT id FROM {table} WHERE id = :id
+             AND ({column} IS NULL OR {column} < now() - interval '1 minute')
+             FOR UPDATE SKIP LOCKED)
 """
 WEB_SESSION = """
 SELECT id, member_id, csrf_token FROM web_sessions
@@ -106,9 +112,19 @@ def from_bearer(session: Session, *, token: str) -> Principal | None:
         device = session.execute(text(DEVICE), {"hash": hashed}).first()
         if device is None:
             return None
+        _touch(session, "devices", "last_seen_at", device.id)
         return load_member(session, member_id=device.member_id, via="device", device_id=device.id)
-    member_id = session.execute(text(API_TOKEN), {"hash": hashed}).scalar()
-    return None if member_id is None else load_member(session, member_id=member_id, via="token")
+    row = session.execute(text(API_TOKEN), {"hash": hashed}).first()
+    if row is None:
+        return None
+    _touch(session, "api_tokens", "last_used_at", row.id)
+    return load_member(session, member_id=row.member_id, via="token")
+
+
+def _touch(session: Session, table: str, column: str, row_id: int) -> None:
+    """Record that a credential was used (whitelisted table and column names)."""
+    assert (table, column) in {("devices", "last_seen_at"), ("api_tokens", "last_used_at")}
+    session.execute(text(TOUCH.format(table=table, column=column)), {"id": row_id})
 
 
 def from_device_identifier(session: Session, *, identifier: str) -> Principal | None:
