@@ -80,8 +80,15 @@ def record_positions(session: Session, *, positions: list[LivePosition], setting
     """Store positions (each once) in their device's patrols; returns how many were new."""
     silence = timedelta(minutes=settings.live_silence_minutes)
     stored = 0
+    locked: set[int | None] = set()
     for position in sorted(positions, key=lambda p: p.time):
         principal = device_principal(session, identifier=position.device_id)
+        if principal.device_id not in locked:
+            # One request at a time per phone: a replayed buffer and a live fix arriving
+            # together must not both open a patrol or take the same sequence number.
+            session.execute(text("SELECT pg_advisory_xact_lock(7211, :d)"),
+                            {"d": principal.device_id})  # fmt: skip
+            locked.add(principal.device_id)
         patrol_id = _patrol_for(session, principal, position.time, silence)
         added = session.execute(
             text(ADD_POINT),

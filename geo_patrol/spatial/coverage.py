@@ -26,12 +26,12 @@ WITH t AS (
                  + floor((ST_X(ST_Centroid(track)) + 180) / 6)::int + 1 AS utm
     FROM patrols WHERE id = :patrol_id AND track IS NOT NULL
 ),
-segs AS (
+segs AS MATERIALIZED (
     SELECT s.id, s.geom, s.length_m, ST_Transform(s.geom, t.utm) AS geom_m
     FROM river_segments s, t
     WHERE s.geom && ST_Expand(t.track, 0.01)
 ),
-pieces AS (
+pieces AS MATERIALIZED (
     SELECT ST_Buffer(ST_Transform(p.geom, t.utm), :distance_m) AS area
     FROM t CROSS JOIN LATERAL ST_Subdivide(t.track, 64) AS p(geom)
 ),
