@@ -1,0 +1,115 @@
+"""The benchmark's own database on the project's test server: made fresh, dropped at the end."""
+
+from __future__ import annotations
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from geo_patrol import migrate
+from geo_patrol.accounts import issue_device_token
+from geo_patrol.cli_accounts import operator
+from geo_patrol.db import make_engine
+from geo_patrol.demo.load import load_demo
+from tests.conftest import fresh_database
+
+NAME = "geo_patrol_bench"
+JOINT_TEAM = "联合巡河队一队"
+
+# Members whose devices may report positions: a device acts with its member's patrol roles.
+PATROL_MEMBERS = """
+SELECT DISTINCT m.id FROM members m JOIN member_roles r ON r.member_id = m.id
+WHERE r.role IN ('patrol_member', 'team_lead') AND r.team_id IS NOT NULL AND m.is_active
+ORDER BY m.id
+"""
+
+
+def create() -> str:
+    """A fresh, migrated database with the demo region loaded; returns its URL."""
+    url = fresh_database(NAME)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        load_demo(session)
+        session.commit()
+    engine.dispose()
+    return url
+
+
+def drop(url: str) -> None:
+    """Drop the benchmark database (closing whatever is still connected to it)."""
+    server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(_plain(server), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+
+
+def team_id(url: str, name: str = JOINT_TEAM) -> int:
+    """Id of a demo team."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        found = session.execute(text("SELECT id FROM teams WHERE name = :n"), {"n": name})
+        value = int(found.scalar_one())
+    engine.dispose()
+    return value
+
+
+def issue_devices(url: str, count: int) -> list[tuple[int, str]]:
+    """`count` device tokens spread over the demo patrol members: (device id, token)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        members = list(session.execute(text(PATROL_MEMBERS)).scalars())
+        devices = [
+            issue_device_token(
+                session,
+                member_id=members[i % len(members)],
+                label=f"bench phone {i}",
+                by=operator(),
+                address=None,
+            )
+            for i in range(count)
+        ]
+        session.commit()
+    engine.dispose()
+    return devices
+
+
+def count_live_points(url: str, device_ids: list[int]) -> int:
+    """Live positions stored for these devices."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        found = session.execute(
+            text(
+                "SELECT count(*) FROM patrol_points pp JOIN patrols p ON p.id = pp.patrol_id "
+                "WHERE p.device_id = ANY(:ids) AND pp.live"
+            ),
+            {"ids": device_ids},
+        )
+        value = int(found.scalar_one())
+    engine.dispose()
+    return value
+
+
+def active_statements(url: str) -> list[tuple[float, str]]:
+    """Statements running now in the benchmark database: (seconds so far, text)."""
+    with psycopg.connect(_plain(url)) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM now() - query_start), query FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'"
+        ).fetchall()
+    return [(float(seconds), str(query)) for seconds, query in rows]
+
+
+def stop_backends(url: str) -> int:
+    """End every other connection to the benchmark database (a killed client's query runs on)."""
+    with psycopg.connect(_plain(url), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return len(rows)
+
+
+def _plain(url: str) -> str:
+    """The URL as libpq takes it (no SQLAlchemy driver suffix)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -1,0 +1,518 @@
+"""Incident routing: batch lead codes against a GeoPandas sjoin, and one report over HTTP.
+
+    .venv/bin/python -m bench.routing [--quick]
+
+(a) Batch: uniform random points over the bounding box of the two demo counties (plus a
+    0.05 degree margin), each given its lowest-level jurisdiction by `lead_codes_batch` on a
+    fresh database with the demo region, and by a GeoPandas `sjoin` on the same polygons read
+    from the GeoJSON (then the lowest level per point, tie-break by code, as an analyst
+    would). Both clocks start from the coordinate arrays and stop at the code per point: ours
+    covers the whole call (COPY, index, join), the peer's building the GeoDataFrame too.
+(b) API: the real service (`geo-patrol serve`) on loopback ports; clients POST
+    /api/v1/incidents at random points inside the demo counties for a fixed time.
+
+The database is the benchmark's own (not bench.database's, which another run may be using):
+made fresh with the demo region, dropped at the end. Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import geopandas as gpd
+import httpx
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from geo_patrol import migrate
+from geo_patrol.db import make_engine
+from geo_patrol.demo.load import DEMO_DATA, load_demo
+from geo_patrol.models import LEVEL_RANK
+from geo_patrol.spatial.routing import lead_codes_batch
+from tests.conftest import fresh_database
+
+NAME = "geo_patrol_bench_routing"
+COUNTIES = ("320509", "330411")  # Wujiang, Xiuzhou
+MARGIN_DEG = 0.05
+SEED = 20261127
+NOW = datetime.now(UTC)
+WARM_UP_POINTS = 1_000
+
+LOOPBACK = "127.0.0.1"
+LOGIN, PASSWORD = "admin", "geo-patrol-demo"
+CLIENT_ID = "bench-routing"
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+REQUEST_TIMEOUT_S = 30.0
+API_POINTS = 50_000
+
+T = TypeVar("T")
+Points = tuple[np.ndarray, np.ndarray]
+
+
+# -- the database ------------------------------------------------------------------------
+
+
+def create_database() -> str:
+    """A fresh, migrated database with the demo region loaded; returns its URL."""
+    url = fresh_database(NAME)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        load_demo(session)
+        session.commit()
+    engine.dispose()
+    return url
+
+
+def drop_database(url: str) -> None:
+    """Drop the benchmark database (closing whatever is still connected to it)."""
+    server = make_url(url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+
+
+def postgis_version(engine: Engine) -> str:
+    """PostgreSQL and PostGIS versions of the bench server."""
+    with engine.connect() as conn:
+        pg = conn.execute(text("SHOW server_version")).scalar_one()
+        gis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+    return f"PostgreSQL {pg}, PostGIS {gis}"
+
+
+# -- the points --------------------------------------------------------------------------
+
+
+def demo_polygons() -> gpd.GeoDataFrame:
+    """Every demo jurisdiction from the GeoJSON, with the rank of its level (grid lowest)."""
+    frame = gpd.read_file(DEMO_DATA / "jurisdictions.geojson")[["code", "level", "geometry"]]
+    return frame.assign(rank=frame["level"].map(LEVEL_RANK))
+
+
+def counties(polygons: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The two demo counties as one geometry."""
+    return shapely.union_all(polygons.loc[polygons["code"].isin(COUNTIES), "geometry"].to_numpy())
+
+
+def box_points(area: shapely.Geometry, count: int, seed: int = SEED) -> Points:
+    """Uniform points over the bounding box of `area` plus the margin."""
+    minx, miny, maxx, maxy = area.bounds
+    rng = np.random.default_rng(seed)
+    lons = rng.uniform(minx - MARGIN_DEG, maxx + MARGIN_DEG, count)
+    lats = rng.uniform(miny - MARGIN_DEG, maxy + MARGIN_DEG, count)
+    return lons, lats
+
+
+def inside_points(area: shapely.Geometry, count: int, seed: int = SEED + 1) -> Points:
+    """Uniform points inside `area` (rejection sampling over its bounding box)."""
+    minx, miny, maxx, maxy = area.bounds
+    rng = np.random.default_rng(seed)
+    lons, lats = np.empty(0), np.empty(0)
+    while lons.size < count:
+        x, y = rng.uniform(minx, maxx, count), rng.uniform(miny, maxy, count)
+        keep = shapely.contains_xy(area, x, y)
+        lons, lats = np.concatenate([lons, x[keep]]), np.concatenate([lats, y[keep]])
+    return lons[:count], lats[:count]
+
+
+# -- (a) batch routing -------------------------------------------------------------------
+
+
+def timed(function: Callable[[], T]) -> tuple[float, T]:
+    """Wall seconds of one call, and its result."""
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def route_ours(engine: Engine, lons: np.ndarray, lats: np.ndarray) -> dict[int, str]:
+    """Lowest-level code per point index by `lead_codes_batch` (its temp table rolled back)."""
+    with Session(engine) as session:
+        codes = lead_codes_batch(session, lons=lons.tolist(), lats=lats.tolist(), at=NOW)
+        session.rollback()
+    return codes
+
+
+def route_peer(polygons: gpd.GeoDataFrame, lons: np.ndarray, lats: np.ndarray) -> pd.Series:
+    """Points from the arrays, sjoin with every polygon, keep the lowest level per point."""
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lons, lats), crs=polygons.crs)
+    joined = gpd.sjoin(points, polygons, how="inner", predicate="within")
+    ordered = joined.sort_values(["rank", "code"], ascending=[False, True])
+    return ordered.loc[~ordered.index.duplicated(), "code"]
+
+
+def on_boundaries(polygons: gpd.GeoDataFrame, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Whether each point lies exactly on some jurisdiction's boundary (on a shared edge, say)."""
+    tree = shapely.STRtree(shapely.points(lons, lats))
+    _, hits = tree.query(polygons.boundary.to_numpy(), predicate="intersects")
+    edge = np.zeros(len(lons), dtype=bool)
+    edge[hits] = True
+    return edge
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Ours against the peer, point by point."""
+
+    points: int
+    routed_ours: int
+    routed_peer: int
+    outside_both: int
+    same: int
+    on_edge: int
+    differ_on_edge: int
+    differ_elsewhere: int
+
+    @property
+    def identical(self) -> bool:
+        return self.same == self.points
+
+
+def compare(ours: dict[int, str], peer: pd.Series, edge: np.ndarray) -> Agreement:
+    """Same code for every point (outside all: absent in both)?"""
+    index = pd.RangeIndex(edge.size)
+    mine = pd.Series(ours, dtype=object).reindex(index)
+    theirs = peer.reindex(index)
+    same = (mine == theirs) | (mine.isna() & theirs.isna())
+    return Agreement(
+        points=edge.size,
+        routed_ours=int(mine.notna().sum()),
+        routed_peer=int(theirs.notna().sum()),
+        outside_both=int((mine.isna() & theirs.isna()).sum()),
+        same=int(same.sum()),
+        on_edge=int(edge.sum()),
+        differ_on_edge=int((~same & edge).sum()),
+        differ_elsewhere=int((~same & ~edge).sum()),
+    )
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """Median timings of one size, and the agreement of the last run."""
+
+    points: int
+    runs: int
+    ours_s: float
+    peer_s: float
+    agreement: Agreement
+
+
+def batch(engine: Engine, polygons: gpd.GeoDataFrame, count: int, runs: int) -> BatchRow:
+    """Time ours and the peer alternately `runs` times on the same points."""
+    lons, lats = box_points(counties(polygons), count)
+    ours_s: list[float] = []
+    peer_s: list[float] = []
+    for _ in range(runs):
+        seconds, ours = timed(lambda: route_ours(engine, lons, lats))
+        ours_s.append(seconds)
+        seconds, peer = timed(lambda: route_peer(polygons, lons, lats))
+        peer_s.append(seconds)
+    agreement = compare(ours, peer, on_boundaries(polygons, lons, lats))
+    return BatchRow(count, runs, statistics.median(ours_s), statistics.median(peer_s), agreement)
+
+
+def warm_up(engine: Engine, polygons: gpd.GeoDataFrame) -> None:
+    """One small untimed call of each (connection, caches, first-use costs)."""
+    lons, lats = box_points(counties(polygons), WARM_UP_POINTS, seed=SEED - 1)
+    route_ours(engine, lons, lats)
+    route_peer(polygons, lons, lats)
+
+
+def print_batch(rows: Sequence[BatchRow]) -> None:
+    """Speed and agreement tables."""
+    print("### (a) Batch routing: lowest-level jurisdiction per point\n")
+    print("| points | runs (median) | ours s | ours points/s | GeoPandas s "
+          "| GeoPandas points/s | ours / GeoPandas speed |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        ours, peer = r.points / r.ours_s, r.points / r.peer_s
+        print(f"| {r.points:,} | {r.runs} | {r.ours_s:.2f} | {ours:,.0f} | {r.peer_s:.2f} "
+              f"| {peer:,.0f} | {ours / peer:.2f}x |")  # fmt: skip
+    print("\n| points | routed (ours) | routed (GeoPandas) | outside both | same code "
+          "| on a boundary | differ on a boundary | differ elsewhere | identical |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|:--|")
+    for r in rows:
+        a = r.agreement
+        print(f"| {a.points:,} | {a.routed_ours:,} | {a.routed_peer:,} | {a.outside_both:,} "
+              f"| {a.same:,} | {a.on_edge:,} | {a.differ_on_edge:,} | {a.differ_elsewhere:,} "
+              f"| {'yes' if a.identical else 'NO'} |")  # fmt: skip
+    print()
+
+
+# -- (b) the API -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running service: its base URL, process and log file."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def free_port() -> int:
+    """A TCP port on the loopback address that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def _environment(database_url: str, folder: Path, port: int) -> dict[str, str]:
+    """The service's settings: loopback, free ports, quiet, no background maintenance."""
+    return {**os.environ, "GEO_PATROL_DATABASE_URL": database_url,
+            "GEO_PATROL_DATA_DIR": str(folder), "GEO_PATROL_HOST": LOOPBACK,
+            "GEO_PATROL_PORT": str(port), "GEO_PATROL_OSMAND_PORT": str(free_port()),
+            "GEO_PATROL_LOG_LEVEL": "warning", "GEO_PATROL_MAINTENANCE_SECONDS": "0"}  # fmt: skip
+
+
+def _wait_until_up(server: Server) -> None:
+    """Poll /healthz until the service answers (or fail with its log)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"geo-patrol serve exited: {server.log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{server.base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"geo-patrol serve did not answer within {START_TIMEOUT_S:.0f} s")
+
+
+@contextmanager
+def running_service(database_url: str, folder: Path) -> Iterator[Server]:
+    """`geo-patrol serve` on free loopback ports; always stopped."""
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("geo-patrol")), "serve"]
+    log = folder / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=_environment(database_url, folder, port), stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Server(f"http://{LOOPBACK}:{port}", process, log)
+    try:
+        _wait_until_up(server)
+        yield server
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it does not exit in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def api_token(server: Server, label: str = "bench routing") -> str:
+    """A personal token for the demo admin, through the API."""
+    answer = httpx.post(
+        f"{server.base}/api/v1/auth/tokens",
+        json={"login": LOGIN, "password": PASSWORD, "label": label, "days": 1},
+        timeout=REQUEST_TIMEOUT_S,
+    )
+    answer.raise_for_status()
+    return str(answer.json()["token"])
+
+
+@dataclass
+class Load:
+    """What the clients saw during one run."""
+
+    name: str
+    clients: int
+    tokens: int  # distinct bearer tokens, used round-robin by the clients
+    seconds: float = 0.0
+    latencies_s: list[float] = field(default_factory=list)  # of the 201 answers
+    statuses: Counter[str] = field(default_factory=Counter)  # "201", "500", "ReadTimeout"...
+    stored: int = 0  # incidents in the database with this run's client ids
+
+    @property
+    def created(self) -> int:
+        return self.statuses["201"]
+
+    @property
+    def errors(self) -> int:
+        return sum(self.statuses.values()) - self.created
+
+    def percentile_ms(self, q: float) -> float:
+        """Latency percentile of the 201 answers, in milliseconds."""
+        return float(np.percentile(self.latencies_s, q)) * 1000 if self.latencies_s else np.nan
+
+
+def _report(lon: float, lat: float, client_id: str) -> dict[str, object]:
+    """A floating-waste report at the point."""
+    return {"category": "floating_waste", "severity": "low", "lon": lon, "lat": lat,
+            "client_id": client_id}  # fmt: skip
+
+
+async def _client(
+    server: Server, token: str, number: int, points: Iterator[tuple[float, float]],
+    deadline: float, load: Load,
+) -> None:  # fmt: skip
+    """One client: the next report once the previous one is answered, until the deadline."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=server.base, headers=headers, timeout=REQUEST_TIMEOUT_S
+    ) as client:
+        for sent in itertools.count():
+            if time.monotonic() >= deadline:
+                return
+            lon, lat = next(points)
+            body = _report(lon, lat, f"{CLIENT_ID}-{load.name}-{number}-{sent}")
+            start = time.perf_counter()
+            try:
+                status = str((await client.post("/api/v1/incidents", json=body)).status_code)
+            except httpx.HTTPError as error:
+                status = type(error).__name__
+            load.statuses[status] += 1
+            if status == "201":
+                load.latencies_s.append(time.perf_counter() - start)
+
+
+async def _run_load(
+    server: Server, tokens: Sequence[str], load: Load, seconds: float, points: Points
+) -> None:
+    """All clients at once for `seconds` (answers in flight at the deadline still count)."""
+    shared = itertools.cycle(zip(points[0].tolist(), points[1].tolist(), strict=True))
+    deadline = time.monotonic() + seconds
+    start = time.perf_counter()
+    await asyncio.gather(
+        *(
+            _client(server, tokens[n % len(tokens)], n, shared, deadline, load)
+            for n in range(load.clients)
+        )
+    )
+    load.seconds = time.perf_counter() - start
+
+
+def stored_incidents(engine: Engine, name: str) -> int:
+    """Incidents in the database whose client id belongs to run `name`."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT count(*) FROM incidents WHERE source = 'api' AND client_id LIKE :p"),
+            {"p": f"{CLIENT_ID}-{name}-%"},
+        )
+        return int(found.scalar_one())
+
+
+def api_loads(
+    engine: Engine, database_url: str, points: Points, runs: Sequence[tuple[int, int, float]]
+) -> list[Load]:
+    """Start the service, warm it up, then each (clients, tokens, seconds) run in turn."""
+    loads = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-routing-") as folder,
+        running_service(database_url, Path(folder)) as server,
+    ):
+        tokens = [api_token(server, f"bench routing {n}") for n in range(max(r[1] for r in runs))]
+        asyncio.run(_run_load(server, tokens, Load("warm", 4, len(tokens)), 1.0, points))
+        for clients, count, seconds in runs:
+            load = Load(f"c{clients}-t{count}", clients, count)
+            asyncio.run(_run_load(server, tokens[:count], load, seconds, points))
+            loads.append(load)
+    for load in loads:
+        load.stored = stored_incidents(engine, load.name)
+    return loads
+
+
+def print_api(loads: Sequence[Load]) -> None:
+    """Throughput, latency and the stored count per run."""
+    print("### (b) POST /api/v1/incidents on the real service (loopback)\n")
+    print("| clients | tokens | seconds | requests | 201 | errors | requests/s | median ms "
+          "| p95 ms | max ms | incidents stored | stored = 201s |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|")
+    for x in loads:
+        total = sum(x.statuses.values())
+        print(f"| {x.clients} | {x.tokens} | {x.seconds:.1f} | {total:,} | {x.created:,} "
+              f"| {x.errors:,} | {total / x.seconds:,.0f} | {x.percentile_ms(50):.1f} "
+              f"| {x.percentile_ms(95):.1f} | {x.percentile_ms(100):.1f} | {x.stored:,} "
+              f"| {'yes' if x.stored == x.created else 'NO'} |")  # fmt: skip
+    errors = Counter({k: v for x in loads for k, v in x.statuses.items() if k != "201"})
+    if errors:
+        print(f"\nErrors by status: {dict(errors)}")
+    print()
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+def print_header(engine: Engine, quick: bool) -> None:
+    """What ran where."""
+    load1, load5, _ = os.getloadavg()
+    print(f"## Incident routing benchmark{' (quick)' if quick else ''}\n")
+    print(f"- {postgis_version(engine)}; GeoPandas {gpd.__version__}, "
+          f"shapely {shapely.__version__}, pandas {pd.__version__}")  # fmt: skip
+    print(f"- {os.cpu_count()} CPUs; load average at start {load1:.2f} (1 min), "
+          f"{load5:.2f} (5 min)\n")  # fmt: skip
+
+
+def print_targets(rows: Sequence[BatchRow], loads: Sequence[Load]) -> None:
+    """The issue's targets, met or not."""
+    print("### Targets\n")
+    for r in rows:
+        verdict = "met" if r.ours_s <= r.peer_s else "NOT met"
+        print(f"- batch routing at least as fast as GeoPandas, {r.points:,} points: {verdict} "
+              f"({r.peer_s / r.ours_s:.2f}x)")  # fmt: skip
+    for x in loads:
+        verdict = "met" if x.percentile_ms(95) < 50 else "NOT met"
+        print(f"- API p95 under 50 ms, {x.clients} clients with {x.tokens} token(s): {verdict} "
+              f"({x.percentile_ms(95):.1f} ms)")  # fmt: skip
+    load1, load5, _ = os.getloadavg()
+    print(f"\nLoad average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min).\n")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k points only, 5 s runs of load")
+    quick = parser.parse_args(argv).quick
+    sizes = [(100_000, 3)] if quick else [(100_000, 3), (1_000_000, 1)]
+    seconds = 5.0 if quick else 20.0
+    runs = [(1, 1, seconds / 2), (32, 1, seconds), (32, 32, seconds)]
+    polygons = demo_polygons()
+    url = create_database()
+    engine = make_engine(url)
+    try:
+        print_header(engine, quick)
+        warm_up(engine, polygons)
+        rows = [batch(engine, polygons, count, repeat) for count, repeat in sizes]
+        print_batch(rows)
+        loads = api_loads(engine, url, inside_points(counties(polygons), API_POINTS), runs)
+        print_api(loads)
+        print_targets(rows, loads)
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+if __name__ == "__main__":
+    main()
