@@ -6,10 +6,16 @@ from pathlib import Path
 
 import pytest
 import shapely
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
+from geo_patrol.access.policy import ROUTE_POLICY, Rule
+from geo_patrol.api.deps import SessionDep
 from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
+from geo_patrol.main import create_app
+from geo_patrol.settings import Settings
 from tests.fixtures.vector.make_fixtures import BOUNDARIES, CODES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"
@@ -81,3 +87,23 @@ def test_unknown_code_is_problem_json_404(api: TestClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert "999999" in response.json()["detail"]
     assert api.get("/no/such/route").headers["content-type"] == "application/problem+json"
+
+
+def test_commit_happens_before_the_answer(database_url: str) -> None:
+    """A write whose commit fails must not answer 2xx (phones drop what was answered 200)."""
+    app: FastAPI = create_app(Settings(database_url=database_url))
+
+    @app.post("/api/v1/test-deferred-failure")
+    def deferred(session: SessionDep) -> dict[str, str]:
+        # A deferred constraint only fails at COMMIT, after the handler returned.
+        session.execute(sql("CREATE TEMP TABLE t (v int UNIQUE DEFERRABLE INITIALLY DEFERRED)"))
+        session.execute(sql("INSERT INTO t VALUES (1), (1)"))
+        return {"stored": "yes"}
+
+    ROUTE_POLICY["POST /api/v1/test-deferred-failure"] = Rule.PUBLIC
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.post("/api/v1/test-deferred-failure")
+        assert response.status_code >= 500
+    finally:
+        del ROUTE_POLICY["POST /api/v1/test-deferred-failure"]
