@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.errors import NotFound
+from geo_patrol.spatial.levels import level_rank
 
 # A patrol is seen by the supervisors of every jurisdiction it passed through, by its team
 # (and the team's zone coordinators), and by admins.
@@ -56,12 +57,11 @@ FROM patrols p JOIN teams t ON t.id = p.team_id
 WHERE p.id = :patrol_id AND {visible}
 """
 
-JURISDICTIONS = """
+JURISDICTIONS = f"""
 SELECT pj.code, j.name, pj.level, pj.length_m, pj.duration_s, pj.entered_at, pj.exited_at
 FROM patrol_jurisdictions pj JOIN jurisdictions j ON j.id = pj.jurisdiction_id
 WHERE pj.patrol_id = :patrol_id
-ORDER BY CASE pj.level WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2
-         WHEN 'town' THEN 3 WHEN 'village' THEN 4 ELSE 5 END, pj.length_m DESC
+ORDER BY {level_rank("pj.level")}, pj.length_m DESC
 """
 
 CROSSINGS = """

@@ -51,7 +51,7 @@ FROM tier_deadlines d WHERE i.id = :id AND d.category = i.category AND d.tier = 
 """
 
 
-def _state(session: Session, incident_id: int) -> Any:
+def incident_state(session: Session, incident_id: int) -> Any:
     """The incident's state, locked for the change."""
     row = session.execute(text(STATE), {"id": incident_id}).first()
     if row is None:
@@ -79,7 +79,7 @@ def transition(
     """Apply one action; refuse it clearly when the current state does not allow it."""
     if action not in TRANSITIONS:
         raise InvalidInput(f"action must be one of {', '.join(TRANSITIONS)}", field="action")
-    state = _state(session, incident_id)
+    state = incident_state(session, incident_id)
     if not may_act(principal, scope, state):
         raise Forbidden("you are not responsible for this incident", field="incident_id")
     sources, target = TRANSITIONS[action]
@@ -122,7 +122,7 @@ def change_tier(
     note: str | None, address: str | None,
 ) -> str:  # fmt: skip
     """Escalate on request, or de-escalate (only a supervisor at the current tier or above)."""
-    state = _state(session, incident_id)
+    state = incident_state(session, incident_id)
     if not may_act(principal, scope, state):
         raise Forbidden("you are not responsible for this incident", field="incident_id")
     if state.status not in OPEN:

@@ -13,20 +13,18 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.spatial.levels import level_rank
+
 # Significant digits of a code at each level (the rest of a shorter code is zero padding).
 CODE_DIGITS = {"province": 2, "city": 4, "county": 6, "town": 9, "village": 12, "grid": 15}
 
-_LEVEL_RANK_SQL = (
-    "CASE {col} WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2 "
-    "WHEN 'town' THEN 3 WHEN 'village' THEN 4 WHEN 'grid' THEN 5 END"
-)
 _DIGITS_SQL = (
     "CASE {col} WHEN 'province' THEN 2 WHEN 'city' THEN 4 WHEN 'county' THEN 6 "
     "WHEN 'town' THEN 9 WHEN 'village' THEN 12 WHEN 'grid' THEN 15 END"
 )
 
-RANK_P = _LEVEL_RANK_SQL.format(col="p.level")
-RANK_C = _LEVEL_RANK_SQL.format(col="c.level")
+RANK_P = level_rank("p.level")
+RANK_C = level_rank("c.level")
 DIGITS_P = _DIGITS_SQL.format(col="p.level")
 
 # The closest jurisdiction above whose code, cut to its level's digits, starts the child's.

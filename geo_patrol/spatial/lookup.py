@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-COVERING = """
+from geo_patrol.spatial.levels import level_rank
+
+COVERING = f"""
 SELECT DISTINCT j.id, j.code, j.name, j.name_en, j.level, j.parent_code,
-       CASE j.level WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2
-                    WHEN 'town' THEN 3 WHEN 'village' THEN 4 ELSE 5 END AS rank
+       {level_rank("j.level")} AS rank
 FROM jurisdiction_parts p
 JOIN jurisdictions j ON j.id = p.jurisdiction_id
 WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))

@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.spatial.levels import level_rank
 from geo_patrol.spatial.lookup import JurisdictionRef, jurisdictions_at
 
 NEAREST_SEGMENT = """
@@ -39,7 +40,7 @@ GROUP BY s.id, s.is_border
 
 # Other sides of the lead's zones, their subtrees, and which of those lie within the zone's
 # border-zone width of the point (0.05 degrees: an index-only prefilter, > 3 km in China).
-OTHER_SIDES_NEAR = """
+OTHER_SIDES_NEAR = f"""
 WITH RECURSIVE zones AS (
     SELECT DISTINCT z.id, z.border_zone_width_m AS width
     FROM cooperation_zones z JOIN cooperation_zone_members m ON m.zone_id = z.id
@@ -54,8 +55,7 @@ tree AS (
     WHERE j.valid_to IS NULL AND t.depth < 10
 )
 SELECT DISTINCT j.id, j.code, j.name, j.name_en, j.level, j.parent_code, t.zone_id,
-       CASE j.level WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2
-                    WHEN 'town' THEN 3 WHEN 'village' THEN 4 ELSE 5 END AS rank
+       {level_rank("j.level")} AS rank
 FROM tree t
 JOIN zones z ON z.id = t.zone_id
 JOIN jurisdictions j ON j.code = t.code
@@ -158,14 +158,13 @@ def _chains(
 
 # Batch: the lowest-level jurisdiction in force containing each staged point, in one
 # set-based statement over the subdivided parts (the bulk form of step 1).
-BATCH_LEAD = """
+BATCH_LEAD = f"""
 SELECT DISTINCT ON (p.id) p.id, j.code, j.level
 FROM batch_points p
 JOIN jurisdiction_parts jp ON ST_Intersects(jp.geom, p.geom)
 JOIN jurisdictions j ON j.id = jp.jurisdiction_id
  AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
-ORDER BY p.id, CASE j.level WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2
-                            WHEN 'town' THEN 3 WHEN 'village' THEN 4 ELSE 5 END DESC, j.code
+ORDER BY p.id, {level_rank("j.level")} DESC, j.code
 """
 
 

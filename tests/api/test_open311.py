@@ -6,21 +6,18 @@ fields to requests.json with an api_key, and poll requests.json?service_request_
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-import shapely
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.demo.load import DEMO_DATA
 from tests.api.principals import REVOKED, REVOKED_TOKEN, SZ_PHONE_TOKEN, headers_for
-from tests.incidents.test_routing_and_workflow import BORDER_RIVER, point_inside_xiuzhou
+from tests.incidents.test_routing_and_workflow import point_inside_xiuzhou
 from tests.patrols import oracle
 
 BASE = "/open311/v2"
@@ -45,17 +42,7 @@ def keys(headers: dict[str, dict[str, str]]) -> dict[str, str]:
 
 def point_inside_wujiang(distance_m: float) -> tuple[float, float]:
     """A point `distance_m` from the border river, on the Wujiang side."""
-    rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
-    river = next(shapely.geometry.shape(f["geometry"]) for f in rivers["features"]
-                 if f["properties"]["code"] == BORDER_RIVER)  # fmt: skip
-    a, b = river.interpolate(0.49, normalized=True), river.interpolate(0.51, normalized=True)
-    mid = river.interpolate(0.5, normalized=True)
-    azimuth, _, _ = oracle.GEOD.inv(a.x, a.y, b.x, b.y)
-    for turn in (90, -90):
-        lon, lat, _ = oracle.GEOD.fwd(mid.x, mid.y, azimuth + turn, distance_m)
-        if oracle.side_of(lon, lat) == "320509":
-            return float(lon), float(lat)
-    raise AssertionError("no Wujiang side found")
+    return oracle.point_off_border_river(distance_m, "320509")
 
 
 def file_request(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -13,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from geo_patrol.demo.load import DEMO_DATA
 from geo_patrol.workflow import escalate_overdue
 from tests.api.principals import headers_for
 from tests.patrols import oracle
@@ -29,17 +27,7 @@ def headers(demo_session: Session) -> dict[str, dict[str, str]]:
 
 def point_inside_xiuzhou(distance_m: float) -> tuple[float, float]:
     """A point `distance_m` from the border river, on the Xiuzhou side."""
-    rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
-    river = next(shapely.geometry.shape(f["geometry"]) for f in rivers["features"]
-                 if f["properties"]["code"] == BORDER_RIVER)  # fmt: skip
-    a, b = river.interpolate(0.49, normalized=True), river.interpolate(0.51, normalized=True)
-    mid = river.interpolate(0.5, normalized=True)
-    azimuth, _, _ = oracle.GEOD.inv(a.x, a.y, b.x, b.y)
-    for turn in (90, -90):
-        lon, lat, _ = oracle.GEOD.fwd(mid.x, mid.y, azimuth + turn, distance_m)
-        if oracle.side_of(lon, lat) == "330411":
-            return float(lon), float(lat)
-    raise AssertionError("no Xiuzhou side found")
+    return oracle.point_off_border_river(distance_m, "330411")
 
 
 def report(client: TestClient, headers: dict[str, str], lon: float, lat: float,

@@ -99,3 +99,24 @@ def gpx(lons: np.ndarray, lats: np.ndarray, when: list[datetime], name: str = "t
         '<gpx version="1.1" creator="OsmAnd~ 4.7.3" xmlns="http://www.topografix.com/GPX/1/1">'
         f"<trk><name>{name}</name><trkseg>{points}</trkseg></trk></gpx>"
     ).encode()
+
+
+BORDER_RIVER = "R-320509-330411-01"
+
+
+def point_off_border_river(distance_m: float, side: str) -> tuple[float, float]:
+    """A point `distance_m` from the middle of the border river, in county `side`."""
+    rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
+    river = next(
+        shapely.geometry.shape(f["geometry"])
+        for f in rivers["features"]
+        if f["properties"]["code"] == BORDER_RIVER
+    )
+    a, b = river.interpolate(0.49, normalized=True), river.interpolate(0.51, normalized=True)
+    mid = river.interpolate(0.5, normalized=True)
+    azimuth, _, _ = GEOD.inv(a.x, a.y, b.x, b.y)
+    for turn in (90, -90):
+        lon, lat, _ = GEOD.fwd(mid.x, mid.y, azimuth + turn, distance_m)
+        if side_of(lon, lat) == side:
+            return float(lon), float(lat)
+    raise AssertionError(f"no point on side {side}")

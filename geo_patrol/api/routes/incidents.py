@@ -20,7 +20,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.api.routes.patrols import _bbox
+from geo_patrol.api.params import parse_bbox
 from geo_patrol.errors import InvalidInput, NotFound
 from geo_patrol.geography import collection
 from geo_patrol.incident_photos import add_photo, photo_for_download
@@ -113,7 +113,7 @@ def get_incidents(
     rows = incident_queries.list_incidents(
         session, scope=scope, principal=principal, status=status, tier=tier, category=category,
         jurisdiction=jurisdiction, zone_id=zone_id, joint=joint, overdue=overdue,
-        unrouted=unrouted, since=since, until=until, bbox=_bbox(bbox), limit=limit,
+        unrouted=unrouted, since=since, until=until, bbox=parse_bbox(bbox), limit=limit,
     )  # fmt: skip
     return collection([_feature(row) for row in rows])
 
@@ -201,7 +201,7 @@ def delete_duplicate_link(
     incident_id: int, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> Response:
     """A supervisor decides the report is a case of its own."""
-    state = workflow._state(session, incident_id)
+    state = workflow.incident_state(session, incident_id)
     if not workflow.may_act(principal, scope, state):
         raise NotFound(f"no incident {incident_id}", field="incident_id")
     session.execute(text("UPDATE incidents SET duplicate_of = NULL WHERE id = :id"),

@@ -19,6 +19,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
+from geo_patrol.api.params import parse_bbox
 from geo_patrol.errors import InvalidInput, NotFound
 from geo_patrol.geography import collection
 from geo_patrol.ingest.track_csv import CsvOptions
@@ -81,21 +82,8 @@ def get_patrols(
     return patrol_queries.list_patrols(
         session, scope=scope, team_id=team_id, member_id=member_id, jurisdiction=jurisdiction,
         zone_id=zone_id, river=river, since=since, until=until, flag=flag,
-        bbox=_bbox(bbox), limit=limit,
+        bbox=parse_bbox(bbox), limit=limit,
     )  # fmt: skip
-
-
-def _bbox(value: str | None) -> list[float] | None:
-    """minlon,minlat,maxlon,maxlat."""
-    if value is None:
-        return None
-    try:
-        numbers = [float(v) for v in value.split(",")]
-    except ValueError as error:
-        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox") from error
-    if len(numbers) != 4:
-        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox")
-    return numbers
 
 
 @router.get("/patrols/{patrol_id}", summary="One patrol: track, attribution, crossings, coverage")
