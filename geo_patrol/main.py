@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_patrol import __version__
@@ -20,6 +21,7 @@ from geo_patrol.api.routes import (
     health,
     incidents,
     jurisdictions,
+    maps,
     members,
     open311,
     organisation,
@@ -30,6 +32,7 @@ from geo_patrol.api.routes import (
 )
 from geo_patrol.db import database_url, make_engine, make_sessionmaker
 from geo_patrol.live import close_silent_patrols, refresh_stale_patrols
+from geo_patrol.maps.assets import VENDOR_DIR
 from geo_patrol.settings import Settings
 from geo_patrol.workflow import escalate_overdue
 
@@ -97,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         osmand,
         incidents,
         open311,
+        maps,
     ):
         app.include_router(module.router)
+    # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
+    app.mount("/static/vendor", StaticFiles(directory=VENDOR_DIR, check_dir=False), "vendor")
     return app

@@ -20,12 +20,9 @@ PATROL_SCOPE = {
     "zones": "ARRAY[t.zone_id]",
 }
 
-LIST = """
-SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
-       p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
-       p.quality_flags, p.stale
-FROM patrols p JOIN teams t ON t.id = p.team_id
-WHERE {visible}
+# The list filters over patrols `p` and teams `t` (every parameter NULL = no filter); the
+# map's track tiles use the same conditions.
+FILTERS = """
   AND (CAST(:team_id AS int) IS NULL OR p.team_id = :team_id)
   AND (CAST(:member_id AS int) IS NULL OR EXISTS (
         SELECT 1 FROM patrol_members m WHERE m.patrol_id = p.id AND m.member_id = :member_id))
@@ -42,6 +39,19 @@ WHERE {visible}
   AND (CAST(:bbox AS float8[]) IS NULL OR p.track && ST_MakeEnvelope(
         (CAST(:bbox AS float8[]))[1], (CAST(:bbox AS float8[]))[2],
         (CAST(:bbox AS float8[]))[3], (CAST(:bbox AS float8[]))[4], 4326))
+"""
+
+FILTER_DEFAULTS: dict[str, Any] = {
+    "team_id": None, "member_id": None, "jurisdiction": None, "zone_id": None, "river": None,
+    "since": None, "until": None, "flag": None, "bbox": None,
+}  # fmt: skip
+
+LIST = f"""
+SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
+       p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
+       p.quality_flags, p.stale
+FROM patrols p JOIN teams t ON t.id = p.team_id
+WHERE {{visible}} {FILTERS}
 ORDER BY p.started_at DESC NULLS LAST, p.id DESC
 LIMIT :limit
 """
@@ -91,10 +101,8 @@ def patrol_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
 def list_patrols(session: Session, *, scope: Scope, **filters: Any) -> list[dict[str, Any]]:
     """Patrols visible in scope, newest first, filtered."""
     condition, params = patrol_filter(scope)
-    defaults = {"team_id": None, "member_id": None, "jurisdiction": None, "zone_id": None,
-                "river": None, "since": None, "until": None, "flag": None, "bbox": None,
-                "limit": 500}  # fmt: skip
-    rows = session.execute(text(LIST.format(visible=condition)), {**defaults, **filters, **params})
+    values = {**FILTER_DEFAULTS, "limit": 500, **filters, **params}
+    rows = session.execute(text(LIST.format(visible=condition)), values)
     return [dict(row._mapping) for row in rows]
 
 

@@ -84,6 +84,24 @@ class Settings(BaseSettings):
         default=300.0, description="Fixes further in the future than this are dropped."
     )
 
+    basemap: str = Field(
+        default="none",
+        description="Base map under the layers: none, osm, tianditu, or an XYZ URL template "
+        "of an internal tile server (https://tiles.example/{z}/{x}/{y}.png).",
+    )
+    basemap_attribution: str = Field(
+        default="", description="Attribution shown for an XYZ base map of your own."
+    )
+    tianditu_key: str | None = Field(
+        default=None, description="Tianditu (天地图) key, needed when basemap=tianditu."
+    )
+    map_language: str = Field(
+        default="zh", description="Language of the map pages: zh or en (?lang= overrides)."
+    )
+    maps_dir: Path = Field(
+        default=Path("maps"), description="Where `geo-patrol meeting-pack` writes by default."
+    )
+
     @property
     def uploads_dir(self) -> Path:
         """Folder of the original uploaded files, by checksum."""

@@ -26,6 +26,8 @@ class Rule(StrEnum):
 ROUTE_POLICY: dict[str, Rule] = {
     "GET /healthz": Rule.PUBLIC,
     "GET /login": Rule.PUBLIC,
+    "GET /map": Rule.MEMBER,
+    "GET /tiles/{layer}/{z}/{x}/{y}.pbf": Rule.MEMBER,
     "POST /login": Rule.PUBLIC,
     "POST /logout": Rule.MEMBER,
     "POST /api/v1/auth/login": Rule.PUBLIC,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from geo_patrol.errors import DatabaseUnavailable, GeoPatrolError
+from geo_patrol.errors import DatabaseUnavailable, GeoPatrolError, NotAuthenticated
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -27,9 +28,25 @@ def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
     return _problem(error.problem(instance=request.url.path), error.status)
 
 
-async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+# Pages a browser opens directly: without a sign-in it is sent to the sign-in form and back.
+SIGN_IN_PAGES = ("/map",)
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for one of our pages (not an API client)."""
+    return (
+        request.method == "GET"
+        and request.url.path in SIGN_IN_PAGES
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
     """Our own errors carry their status and detail."""
     assert isinstance(exc, GeoPatrolError)
+    if isinstance(exc, NotAuthenticated) and _wants_page(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     return problem_response(request, exc)
 
 

@@ -115,3 +115,62 @@ def uncovered_stretches(
         text(sql), {**params, "since": since, "until": until, "border": border, "river": river}
     )
     return list(rows.all())
+
+
+# How recently each stretch of each river was patrolled, as of `until`: the covered ranges
+# of the visible patrols that ended within 1, 7 and 30 days before `until`, each class
+# minus the more recent ones, and the rest of the segment as "never" (in 30 days).
+RECENCY_CLASSES = ("1d", "7d", "30d", "never")
+
+RECENCY = """
+WITH recent AS (
+    SELECT c.segment_id, c.ranges, coalesce(p.ended_at, p.started_at) AS at
+    FROM patrol_coverage c JOIN patrols p ON p.id = c.patrol_id JOIN teams t ON t.id = p.team_id
+    WHERE p.started_at < :until
+      AND coalesce(p.ended_at, p.started_at) >= CAST(:until AS timestamptz) - interval '30 days'
+      AND (CAST(:team_id AS int) IS NULL OR p.team_id = :team_id)
+      AND {visible}
+),
+windows AS (
+    SELECT segment_id,
+           range_agg(ranges) FILTER (
+               WHERE at >= CAST(:until AS timestamptz) - interval '1 day') AS d1,
+           range_agg(ranges) FILTER (
+               WHERE at >= CAST(:until AS timestamptz) - interval '7 days') AS d7,
+           range_agg(ranges) AS d30
+    FROM recent GROUP BY segment_id
+),
+classes AS (
+    SELECT s.id, s.seq, r.code AS river_code, r.name AS river_name, s.is_border, s.geom,
+           coalesce(w.d1, '{{}}') AS c1,
+           coalesce(w.d7, '{{}}') - coalesce(w.d1, '{{}}') AS c7,
+           coalesce(w.d30, '{{}}') - coalesce(w.d7, '{{}}') AS c30,
+           nummultirange(numrange(0, 1, '[]')) - coalesce(w.d30, '{{}}') AS never
+    FROM river_segments s
+    JOIN rivers r ON r.id = s.river_id
+    LEFT JOIN windows w ON w.segment_id = s.id
+)
+SELECT c.id AS segment_id, c.seq, c.river_code, c.river_name, c.is_border, k.recency,
+       ST_Length(ST_LineSubstring(c.geom, lower(span)::float8, upper(span)::float8)::geography)
+           AS length_m,
+       ST_AsGeoJSON(ST_LineSubstring(c.geom, lower(span)::float8, upper(span)::float8), 6)::json
+           AS geometry
+FROM classes c
+CROSS JOIN LATERAL (VALUES ('1d', c.c1), ('7d', c.c7), ('30d', c.c30), ('never', c.never))
+    AS k(recency, spans)
+CROSS JOIN LATERAL unnest(k.spans) AS span
+WHERE upper(span) - lower(span) > 1e-6
+ORDER BY c.river_code, c.seq, lower(span)
+"""
+
+
+def river_recency(
+    session: Session, *, until: Any, visible: tuple[str, dict[str, Any]],
+    team_id: int | None = None,
+) -> list[Any]:  # fmt: skip
+    """Rows of river stretches with their recency class (RECENCY_CLASSES) as of `until`."""
+    condition, params = visible
+    rows = session.execute(
+        text(RECENCY.format(visible=condition)), {**params, "until": until, "team_id": team_id}
+    )
+    return list(rows.all())

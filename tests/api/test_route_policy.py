@@ -29,6 +29,8 @@ PUBLIC = frozenset(set(ALL) - {REVOKED})  # a revoked token is refused even wher
 EXPECTED: dict[str, frozenset[str]] = {
     "GET /healthz": PUBLIC,
     "GET /login": PUBLIC,
+    "GET /map": MEMBERS,
+    "GET /tiles/{layer}/{z}/{x}/{y}.pbf": MEMBERS,
     "POST /login": PUBLIC,
     "POST /logout": MEMBERS,
     "POST /api/v1/auth/login": PUBLIC,
@@ -134,6 +136,10 @@ def path_values(session: Session) -> dict[str, str]:
         "fmt": "gpx",
         "service_code": "illegal_discharge",
         "service_request_id": "1",
+        "layer": "tracks",
+        "z": "12",
+        "x": "3419",
+        "y": "1681",
     }
 
 

@@ -1,0 +1,114 @@
+"""The supervisor map page and its vector tiles."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
+from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
+from geo_patrol.errors import InvalidInput
+from geo_patrol.maps.basemaps import tile_origins, tile_sources
+from geo_patrol.maps.filters import MapFilters
+from geo_patrol.maps.layers import map_data, patrol_filters, zone_id_of
+from geo_patrol.maps.supervisor import render_page
+from geo_patrol.patrol_queries import patrol_filter
+from geo_patrol.spatial.tiles import check_tile, track_tile
+
+router = APIRouter(tags=["maps"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
+Code = Annotated[str | None, Query(max_length=64)]
+
+
+def _filters(
+    settings_lang: str, *, date_from: date | None, date_to: date | None, zone: str | None,
+    jurisdiction: str | None, team: int | None, category: str | None, status: str | None,
+    joint: bool, lang: str | None,
+) -> MapFilters:  # fmt: skip
+    """The map filters from the query, defaults filled in, period checked."""
+    filters = MapFilters.default(
+        date_from=date_from, date_to=date_to, zone=zone, jurisdiction=jurisdiction, team=team,
+        category=category, status=status, joint=joint, lang=lang or settings_lang,
+    )  # fmt: skip
+    if filters.date_to < filters.date_from:
+        raise InvalidInput("date_to is before date_from", field="date_to")
+    if (filters.date_to - filters.date_from).days > 366:
+        raise InvalidInput("the period is longer than a year", field="date_from")
+    return filters
+
+
+def _csp(origins: list[str]) -> str:
+    """The map page's Content-Security-Policy: our own, plus the base map's tile servers,
+    plus 'unsafe-eval' because leaflet-measure compiles its underscore templates at load."""
+    policy = CONTENT_SECURITY_POLICY.replace(
+        "script-src 'self' 'unsafe-inline'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'"
+    )
+    return policy.replace(
+        "img-src 'self' data: blob:", " ".join(["img-src 'self' data: blob:", *origins])
+    )
+
+
+@router.get("/map", response_class=HTMLResponse, summary="The supervisor map (HTML)")
+async def supervisor_map(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
+    principal: CurrentPrincipal,
+    date_from: date | None = None, date_to: date | None = None, zone: Code = None,
+    jurisdiction: Code = None, team: int | None = None, category: Code = None,
+    status: Code = None, joint: bool = False, lang: Lang = None,
+) -> HTMLResponse:  # fmt: skip
+    """The map of what the signed-in member may see, filtered by the query string."""
+    filters = _filters(
+        settings.map_language, date_from=date_from, date_to=date_to, zone=zone,
+        jurisdiction=jurisdiction, team=team, category=category, status=status, joint=joint,
+        lang=lang,
+    )  # fmt: skip
+    sources = tile_sources(
+        settings.basemap, key=settings.tianditu_key, attribution=settings.basemap_attribution
+    )
+    data = await run_in_threadpool(
+        map_data, session, scope=scope, principal=principal, filters=filters
+    )
+    query = filters.query(with_lang=False)
+    tiles_url = "/tiles/tracks/{z}/{x}/{y}.pbf" + (f"?{query}" if query else "")
+    page = await run_in_threadpool(render_page, data, sources=sources, tiles_url=tiles_url)
+    return HTMLResponse(page, headers={"Content-Security-Policy": _csp(tile_origins(sources))})
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.pbf",
+    summary="Vector tile (Mapbox Vector Tile) of a map layer: tracks",
+    response_class=Response,
+)
+async def tile(
+    session: SessionDep, settings: SettingsDep, scope: ScopeDep,
+    layer: Annotated[str, Path(pattern="^tracks$")],
+    z: Annotated[int, Path(ge=0, le=22)], x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    date_from: date | None = None, date_to: date | None = None, zone: Code = None,
+    jurisdiction: Code = None, team: int | None = None, category: Code = None,
+    status: Code = None, joint: bool = False, lang: Lang = None,
+) -> Response:  # fmt: skip
+    """The visible patrol tracks crossing one tile, filtered like the map page."""
+    try:
+        check_tile(z, x, y)
+    except ValueError as error:
+        raise InvalidInput(str(error), field="x") from error
+    filters = _filters(
+        settings.map_language, date_from=date_from, date_to=date_to, zone=zone,
+        jurisdiction=jurisdiction, team=team, category=category, status=status, joint=joint,
+        lang=lang,
+    )  # fmt: skip
+    zone_id = zone_id_of(session, filters.zone)
+    body = await run_in_threadpool(
+        track_tile, session, z=z, x=x, y=y, visible=patrol_filter(scope),
+        **patrol_filters(filters, zone_id),
+    )  # fmt: skip
+    # Private: the tile depends on who asks; a minute in the browser's cache is enough.
+    return Response(body, media_type=MVT, headers={"Cache-Control": "private, max-age=60"})

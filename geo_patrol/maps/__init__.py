@@ -1,0 +1,1 @@
+"""The supervisors' web map and the joint-meeting pack (Folium, served without any CDN)."""
