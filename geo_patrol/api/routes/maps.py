@@ -25,17 +25,20 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
 Code = Annotated[str | None, Query(max_length=64)]
+# The form sends "" for "all": an empty team is no filter, not an invalid number.
+TeamId = Annotated[str | None, Query(pattern=r"^\d{0,9}$")]
 
 
 def _filters(
     settings_lang: str, *, date_from: date | None, date_to: date | None, zone: str | None,
-    jurisdiction: str | None, team: int | None, category: str | None, status: str | None,
+    jurisdiction: str | None, team: str | None, category: str | None, status: str | None,
     joint: bool, lang: str | None,
 ) -> MapFilters:  # fmt: skip
     """The map filters from the query, defaults filled in, period checked."""
     filters = MapFilters.default(
-        date_from=date_from, date_to=date_to, zone=zone, jurisdiction=jurisdiction, team=team,
-        category=category, status=status, joint=joint, lang=lang or settings_lang,
+        date_from=date_from, date_to=date_to, zone=zone, jurisdiction=jurisdiction,
+        team=int(team) if team else None, category=category, status=status, joint=joint,
+        lang=lang or settings_lang,
     )  # fmt: skip
     if filters.date_to < filters.date_from:
         raise InvalidInput("date_to is before date_from", field="date_to")
@@ -60,7 +63,7 @@ async def supervisor_map(
     request: Request, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
     principal: CurrentPrincipal,
     date_from: date | None = None, date_to: date | None = None, zone: Code = None,
-    jurisdiction: Code = None, team: int | None = None, category: Code = None,
+    jurisdiction: Code = None, team: TeamId = None, category: Code = None,
     status: Code = None, joint: bool = False, lang: Lang = None,
 ) -> HTMLResponse:  # fmt: skip
     """The map of what the signed-in member may see, filtered by the query string."""
@@ -92,7 +95,7 @@ async def tile(
     z: Annotated[int, Path(ge=0, le=22)], x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
     date_from: date | None = None, date_to: date | None = None, zone: Code = None,
-    jurisdiction: Code = None, team: int | None = None, category: Code = None,
+    jurisdiction: Code = None, team: TeamId = None, category: Code = None,
     status: Code = None, joint: bool = False, lang: Lang = None,
 ) -> Response:  # fmt: skip
     """The visible patrol tracks crossing one tile, filtered like the map page."""

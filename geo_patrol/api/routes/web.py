@@ -57,7 +57,7 @@ input,button{{padding:.6rem;box-sizing:border-box}} .error{{color:#b00020}}</sty
 
 def _safe_next(target: str) -> str:
     """Only same-site paths, so the form cannot be used to redirect elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    return target if target.startswith("/") and not target.startswith("//") else "/map"
 
 
 def _page(lang: str, next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
@@ -75,7 +75,7 @@ def _page(lang: str, next_path: str, error: str = "", status: int = 200) -> HTML
 
 @router.get("/login")
 def login_page(
-    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh", next: str = "/"
+    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh", next: str = "/map"
 ) -> HTMLResponse:
     """The sign-in form."""
     return _page(lang, next)
@@ -89,7 +89,7 @@ def login_form(
     login: Annotated[str, Form()],
     password: Annotated[str, Form()],
     csrf_token: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",
+    next: Annotated[str, Form()] = "/map",
     lang: Annotated[str, Form()] = "zh",
 ) -> Response:
     """Check the double-submit token and the password; then set the session cookie."""

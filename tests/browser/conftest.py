@@ -1,0 +1,144 @@
+"""A real service on a real port, the full demo committed, and Debian's headless Chromium.
+
+The browser may reach the service and nothing else: every other request is aborted and
+recorded, so a test can assert that a page works on an intranet with no way out.
+Screenshots go to var/artefacts/ (kept by CI as test artefacts, never committed).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, Playwright, Request, Route, sync_playwright
+
+from geo_patrol import migrate
+from geo_patrol.db import make_engine, make_sessionmaker
+from geo_patrol.main import create_app
+from geo_patrol.settings import Settings
+from tests.conftest import ROOT, fresh_database
+
+CHROMIUM = "/usr/bin/chromium"
+ARTEFACTS = ROOT / "var" / "artefacts"
+DEMO_PASSWORD = "geo-patrol-demo"
+
+
+def _free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_database_url() -> str:
+    """A database with the whole demo committed (region, accounts, incidents, a week of
+    patrols), as `geo-patrol demo` leaves it."""
+    from geo_patrol.demo.incidents import load_demo_incidents
+    from geo_patrol.demo.load import load_demo
+    from geo_patrol.demo.simulate import simulate_week
+
+    url = fresh_database("geo_patrol_browser")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as session, session.begin():
+        list(load_demo(session))
+        load_demo_incidents(session, settings=Settings(database_url=url))
+        simulate_week(session, settings=Settings(database_url=url))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service on a free port of 127.0.0.1 (no base map: an intranet with no tiles)."""
+    settings = Settings(
+        database_url=live_database_url, data_dir=tmp_path_factory.mktemp("data"),
+        maintenance_seconds=0, osmand_port=None, basemap="none",
+    )  # fmt: skip
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test service did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The Playwright driver."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, headless (Playwright's own download cannot work here)."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: ./run test installs Debian's chromium")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Watch:
+    """What a page did that a test may forbid: console errors, page errors, outside calls."""
+
+    base: str
+    errors: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+    def route(self, route: Route, request: Request) -> None:
+        """Let requests to the service through; abort and record everything else."""
+        if request.url.startswith((self.base + "/", "data:", "blob:")) or request.url == self.base:
+            route.continue_()
+        else:
+            self.outside.append(request.url)
+            route.abort()
+
+
+@pytest.fixture
+def watched_page(browser: Browser, live_server: str) -> Iterator[tuple[Page, Watch]]:
+    """A fresh browser context (desktop size) whose requests leave only for the service."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    watch = Watch(base=live_server)
+    page.route("**/*", watch.route)
+    page.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
+    yield page, watch
+    context.close()
+
+
+def sign_in(page: Page, base: str, login: str, next_path: str = "/map") -> None:
+    """Sign in through the real form, then open `next_path`."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(base + next_path)
+    page.wait_for_load_state("networkidle")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a screenshot as a test artefact; returns its path."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTEFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

@@ -1,0 +1,100 @@
+"""The supervisor map in headless Chromium with no way out of the host."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from playwright.sync_api import Page
+
+from tests.browser.conftest import Watch, screenshot, sign_in
+
+LAYERS_ZH = ["行政区划 · 省", "行政区划 · 县（区）", "行政区划 · 镇（街道）", "协作区 / 边界协作带",
+             "河道巡查时效", "巡查轨迹", "事件", "事件热力图", "村居"]  # fmt: skip
+
+
+def state(page: Page) -> dict[str, Any]:
+    """The counts the page was rendered with."""
+    result: dict[str, Any] = json.loads(page.inner_text("#gp-state"))
+    return result
+
+
+def drawn_track_paths(page: Page) -> int:
+    """Track lines drawn from the vector tiles."""
+    count: int = page.evaluate(
+        "() => document.querySelectorAll('.leaflet-gp-tracks-pane path').length"
+    )
+    return count
+
+
+def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, Watch]) -> None:
+    page, watch = watched_page
+    sign_in(page, watch.base, "admin")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.leaflet-gp-tracks-pane path').length > 0"
+    )
+    shot = screenshot(page, "supervisor-map")
+
+    layer_names = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    for name in LAYERS_ZH:
+        assert any(name in label for label in layer_names), (name, layer_names)
+    assert page.locator(".marker-cluster, .leaflet-interactive").count() > 0
+    assert drawn_track_paths(page) > 0
+    assert page.locator("#gp-legend").is_visible()
+    assert page.locator(".leaflet-control-scale").is_visible()
+    assert page.locator(".leaflet-control-measure").count() == 1
+    assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+    assert state(page)["patrols"] > 0 and state(page)["incidents"] > 0
+    assert watch.outside == []
+    assert watch.errors == []
+    assert shot.stat().st_size > 50_000
+
+
+def test_a_filter_changes_what_is_shown_and_lives_in_the_url(
+    watched_page: tuple[Page, Watch],
+) -> None:
+    page, watch = watched_page
+    sign_in(page, watch.base, "admin")
+    before = state(page)
+    page.select_option("select[name=status]", "reported")
+    page.check("input[name=joint]")
+    page.click("#gp-filter-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+    assert "status=reported" in page.url and "joint=1" in page.url
+    after = state(page)
+    assert 0 < after["incidents"] < before["incidents"]
+    # The shared link opens the same view.
+    page.goto(page.url)
+    assert state(page) == after
+    assert page.locator("select[name=status]").input_value() == "reported"
+    assert watch.errors == [] and watch.outside == []
+
+
+def test_a_team_filter_reaches_the_track_tiles(watched_page: tuple[Page, Watch]) -> None:
+    page, watch = watched_page
+    sign_in(page, watch.base, "admin", "/map?team=999999")
+    page.wait_for_timeout(500)
+    assert state(page)["patrols"] == 0
+    assert drawn_track_paths(page) == 0
+    assert watch.errors == [] and watch.outside == []
+
+
+def test_english_on_request(watched_page: tuple[Page, Watch]) -> None:
+    page, watch = watched_page
+    sign_in(page, watch.base, "wujiang.sup", "/map?lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Patrol tracks" in page.locator(".leaflet-control-layers").inner_text()
+    screenshot(page, "supervisor-map-en")
+    assert watch.errors == [] and watch.outside == []
+
+
+def test_signed_out_browser_is_sent_to_the_sign_in_form(watched_page: tuple[Page, Watch]) -> None:
+    page, watch = watched_page
+    page.goto(f"{watch.base}/map?status=reported")
+    assert "/login" in page.url
+    page.fill("input[name=login]", "admin")
+    page.fill("input[name=password]", "geo-patrol-demo")
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/map?status=reported")
