@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from geo_patrol import migrate
 from geo_patrol.cli_accounts import device_app, member_app
+from geo_patrol.cli_maps import meeting_pack_command
 from geo_patrol.db import database_url, embedded_cluster, make_engine, make_sessionmaker
 from geo_patrol.errors import GeoPatrolError
 from geo_patrol.imports.features import FeatureImportOptions, import_rivers, import_villages
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(member_app, name="member")
 app.add_typer(device_app, name="device")
+app.command("meeting-pack")(meeting_pack_command)
 
 T = TypeVar("T")
 CrsOption = Annotated[

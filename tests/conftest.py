@@ -30,6 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "geo_patrol_test"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync driver keeps an event loop running in the main
+    thread until the end of its fixtures, and tests that call asyncio.run() cannot share it."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
+
+
 def _server_url() -> str:
     """URL of the server the tests use (its maintenance database)."""
     external = os.environ.get("GEO_PATROL_TEST_DATABASE_URL")

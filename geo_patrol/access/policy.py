@@ -28,6 +28,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /login": Rule.PUBLIC,
     "GET /map": Rule.MEMBER,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": Rule.MEMBER,
+    "GET /api/v1/meeting-pack": Rule.MEMBER,
     "POST /login": Rule.PUBLIC,
     "POST /logout": Rule.MEMBER,
     "POST /api/v1/auth/login": Rule.PUBLIC,

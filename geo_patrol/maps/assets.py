@@ -195,14 +195,22 @@ def _inline_css(path: Path) -> str:
     return _CSS_URL.sub(replace, path.read_text(encoding="utf-8"))
 
 
-def inline(html: str) -> str:
-    """A page with every `/static/vendor` script and stylesheet put inside it."""
+def inline(html: str, *, leave_out: tuple[str, ...] = ()) -> str:
+    """A page with every `/static/vendor` script and stylesheet put inside it, except those
+    under the npm packages in `leave_out` (removed: e.g. icon fonts a page does not use)."""
+
+    def unused(url: str) -> bool:
+        return url.removeprefix(URL_PREFIX + "/").startswith(leave_out) if leave_out else False
 
     def script(match: re.Match[str]) -> str:
+        if unused(match.group(1)):
+            return ""
         source = vendor_file(match.group(1)).read_text(encoding="utf-8")
         return "<script>" + source.replace("</script", "<\\/script") + "</script>"
 
     def stylesheet(match: re.Match[str]) -> str:
+        if unused(match.group(1)):
+            return ""
         return "<style>" + _inline_css(vendor_file(match.group(1))) + "</style>"
 
     html = _STYLESHEET.sub(stylesheet, _SCRIPT.sub(script, html))

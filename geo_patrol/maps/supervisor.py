@@ -81,6 +81,11 @@ def _feature(geometry: Any, **properties: Any) -> dict[str, Any]:
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
+def _tooltip(features: list[dict[str, Any]], fields: list[str]) -> folium.GeoJsonTooltip | None:
+    """A tooltip of `fields` (Folium refuses one over an empty collection)."""
+    return folium.GeoJsonTooltip(fields=fields, labels=False) if features else None
+
+
 def _add_jurisdictions(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
     """One layer per level, boundaries with names as tooltips."""
     for level, style in LEVEL_STYLE.items():
@@ -131,7 +136,7 @@ def _add_rivers(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
         name=w["rivers"],
         style_function=lambda f: {"color": RECENCY_COLOUR[f["properties"]["recency"]],
                                   "weight": 5, "opacity": 0.9},
-        tooltip=folium.GeoJsonTooltip(fields=["river", "label", "metres"], labels=False),
+        tooltip=_tooltip(features, ["river", "label", "metres"]),
     ).add_to(m)  # fmt: skip
 
 
@@ -161,7 +166,7 @@ def _add_tracks_inline(m: folium.Map, tracks: list[dict[str, Any]], w: dict[str,
         _geojson(features),
         name=w["tracks"],
         style_function=lambda _f: {"color": TRACK_COLOUR, "weight": 1.6, "opacity": 0.65},
-        tooltip=folium.GeoJsonTooltip(fields=["team", "started", "km"], labels=False),
+        tooltip=_tooltip(features, ["team", "started", "km"]),
     ).add_to(m)
 
 
@@ -291,12 +296,13 @@ def legend(w: dict[str, str], *, basemap: bool) -> str:
 
 def build_map(
     data: MapData, *, sources: list[TileSource], tiles_url: str | None = None,
-    tracks: list[dict[str, Any]] | None = None, controls: bool = True,
+    tracks: list[dict[str, Any]] | None = None, controls: bool = True, height: str = "100%",
 ) -> folium.Map:  # fmt: skip
     """The Folium map of `data`: tracks from `tiles_url` (vector tiles) or `tracks` (inline)."""
     w = words(data.filters.lang)
     m = folium.Map(tiles=None, max_zoom=MAX_ZOOM, control_scale=True, prefer_canvas=True,
-                   zoom_start=11, location=[30.9, 120.6])  # fmt: skip
+                   zoom_start=4, location=[35.0, 105.0], height=height)  # fmt: skip
+    m.options["maxZoom"] = MAX_ZOOM  # Folium gives max_zoom only to tile layers
     for index, source in enumerate(sources):
         folium.TileLayer(
             source.url, attr=source.attribution, subdomains=source.subdomains,

@@ -117,26 +117,27 @@ def uncovered_stretches(
     return list(rows.all())
 
 
-# How recently each stretch of each river was patrolled, as of `until`: the covered ranges
-# of the visible patrols that ended within 1, 7 and 30 days before `until`, each class
-# minus the more recent ones, and the rest of the segment as "never" (in 30 days).
+# How recently each stretch of each river was patrolled, as of `until` (or now, if that is
+# earlier): the covered ranges of the visible patrols that ended within 1, 7 and 30 days
+# before it, each class minus the more recent ones, and the rest as "never" (in 30 days).
 RECENCY_CLASSES = ("1d", "7d", "30d", "never")
 
 RECENCY = """
-WITH recent AS (
+WITH as_of AS (SELECT least(CAST(:until AS timestamptz), now()) AS t),
+recent AS (
     SELECT c.segment_id, c.ranges, coalesce(p.ended_at, p.started_at) AS at
     FROM patrol_coverage c JOIN patrols p ON p.id = c.patrol_id JOIN teams t ON t.id = p.team_id
     WHERE p.started_at < :until
-      AND coalesce(p.ended_at, p.started_at) >= CAST(:until AS timestamptz) - interval '30 days'
+      AND coalesce(p.ended_at, p.started_at) >= (SELECT t FROM as_of) - interval '30 days'
       AND (CAST(:team_id AS int) IS NULL OR p.team_id = :team_id)
       AND {visible}
 ),
 windows AS (
     SELECT segment_id,
-           range_agg(ranges) FILTER (
-               WHERE at >= CAST(:until AS timestamptz) - interval '1 day') AS d1,
-           range_agg(ranges) FILTER (
-               WHERE at >= CAST(:until AS timestamptz) - interval '7 days') AS d7,
+           range_agg(ranges) FILTER (WHERE at >= (SELECT t FROM as_of) - interval '1 day')
+               AS d1,
+           range_agg(ranges) FILTER (WHERE at >= (SELECT t FROM as_of) - interval '7 days')
+               AS d7,
            range_agg(ranges) AS d30
     FROM recent GROUP BY segment_id
 ),
@@ -172,5 +173,53 @@ def river_recency(
     condition, params = visible
     rows = session.execute(
         text(RECENCY.format(visible=condition)), {**params, "until": until, "team_id": team_id}
+    )
+    return list(rows.all())
+
+
+# Border rivers of a zone: each border segment on a side of the zone (a member or below),
+# with the stretches no visible patrol covered in the period, in order along the river, so
+# that gaps running over a segment end can be joined into one stretch.
+BORDER_GAPS = """
+WITH RECURSIVE area AS (
+    SELECT jurisdiction_code AS code FROM cooperation_zone_members WHERE zone_id = :zone_id
+    UNION
+    SELECT j.code FROM jurisdictions j JOIN area a ON j.parent_code = a.code
+    WHERE j.valid_to IS NULL
+),
+covered AS (
+    SELECT c.segment_id, range_agg(c.ranges) AS ranges
+    FROM patrol_coverage c JOIN patrols p ON p.id = c.patrol_id JOIN teams t ON t.id = p.team_id
+    WHERE p.started_at < :until AND coalesce(p.ended_at, p.started_at) >= :since
+      AND {visible}
+    GROUP BY c.segment_id
+),
+segments AS (
+    SELECT s.id, s.river_id, s.seq, s.length_m, s.geom,
+           nummultirange(numrange(0, 1, '[]')) - coalesce(c.ranges, '{{}}') AS gaps
+    FROM river_segments s LEFT JOIN covered c ON c.segment_id = s.id
+    WHERE s.is_border AND EXISTS (
+        SELECT 1 FROM river_segment_sides x JOIN area a ON a.code = x.jurisdiction_code
+        WHERE x.segment_id = s.id)
+)
+SELECT r.code AS river_code, r.name AS river_name, s.id AS segment_id, s.seq, s.length_m,
+       lower(g)::float8 AS gap_from, upper(g)::float8 AS gap_to,
+       ST_Length(ST_LineSubstring(s.geom, lower(g)::float8, upper(g)::float8)::geography)
+           AS gap_m
+FROM segments s JOIN rivers r ON r.id = s.river_id
+LEFT JOIN LATERAL unnest(s.gaps) AS g ON upper(g) - lower(g) > 1e-6
+ORDER BY r.code, s.seq, lower(g)
+"""
+
+
+def border_river_gaps(
+    session: Session, *, zone_id: int, since: Any, until: Any,
+    visible: tuple[str, dict[str, Any]],
+) -> list[Any]:  # fmt: skip
+    """Rows (river, segment, gap) of the zone's border rivers; gap_* NULL = fully covered."""
+    condition, params = visible
+    rows = session.execute(
+        text(BORDER_GAPS.format(visible=condition)),
+        {**params, "zone_id": zone_id, "since": since, "until": until},
     )
     return list(rows.all())

@@ -31,6 +31,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /login": PUBLIC,
     "GET /map": MEMBERS,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": MEMBERS,
+    "GET /api/v1/meeting-pack": MEMBERS,
     "POST /login": PUBLIC,
     "POST /logout": MEMBERS,
     "POST /api/v1/auth/login": PUBLIC,

@@ -78,14 +78,14 @@ def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     """The Playwright driver."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless (Playwright's own download cannot work here)."""
     if not Path(CHROMIUM).exists():

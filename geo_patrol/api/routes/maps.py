@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -13,8 +13,9 @@ from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, Settings
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
 from geo_patrol.errors import InvalidInput
 from geo_patrol.maps.basemaps import tile_origins, tile_sources
-from geo_patrol.maps.filters import MapFilters
+from geo_patrol.maps.filters import LOCAL, MapFilters
 from geo_patrol.maps.layers import map_data, patrol_filters, zone_id_of
+from geo_patrol.maps.meeting_pack import meeting_pack, pack_filename
 from geo_patrol.maps.supervisor import render_page
 from geo_patrol.patrol_queries import patrol_filter
 from geo_patrol.spatial.tiles import check_tile, track_tile
@@ -115,3 +116,28 @@ async def tile(
     )  # fmt: skip
     # Private: the tile depends on who asks; a minute in the browser's cache is enough.
     return Response(body, media_type=MVT, headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.get(
+    "/api/v1/meeting-pack",
+    response_class=HTMLResponse,
+    summary="Joint-meeting pack of a zone for a period: one self-contained HTML file",
+)
+async def get_meeting_pack(
+    session: SessionDep, settings: SettingsDep, scope: ScopeDep, principal: CurrentPrincipal,
+    zone: Annotated[str, Query(max_length=64, description="Cooperation zone code")],
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    lang: Lang = None,
+) -> Response:  # fmt: skip
+    """The pack as a download (maps/ is where the command line writes it)."""
+    filters = _filters(
+        settings.map_language, date_from=date_from, date_to=date_to, zone=zone,
+        jurisdiction=None, team=None, category=None, status=None, joint=False, lang=lang,
+    )  # fmt: skip
+    page = await run_in_threadpool(
+        meeting_pack, session, scope=scope, principal=principal, filters=filters,
+        generated_at=datetime.now(LOCAL),
+    )  # fmt: skip
+    name = pack_filename(filters)
+    return HTMLResponse(page, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,57 @@
+"""`geo-patrol meeting-pack`: the joint-meeting pack of a zone as one HTML file."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from geo_patrol.access.scope import scope_of
+from geo_patrol.cli_accounts import in_transaction, operator
+from geo_patrol.maps.filters import LOCAL, MapFilters
+from geo_patrol.maps.meeting_pack import meeting_pack, pack_filename
+from geo_patrol.settings import Settings
+
+
+def meeting_pack_command(
+    zone: Annotated[str, typer.Option(help="Cooperation zone code, e.g. ZONE-SZ-WJJ.")],
+    date_from: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day.")
+    ] = None,
+    date_to: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day (included).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default: maps/...).")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh or en.")] = "",
+) -> None:
+    """Write the meeting pack (map, effort, coverage, incidents) for a zone and period."""
+    settings = Settings()
+    filters = MapFilters.default(
+        date_from=_day(date_from), date_to=_day(date_to), zone=zone,
+        lang=lang or settings.map_language,
+    )  # fmt: skip
+    if filters.date_to < filters.date_from:
+        raise typer.BadParameter("--to is before --from")
+    principal = operator()
+
+    def render(session: Session) -> str:
+        return meeting_pack(
+            session, scope=scope_of(session, principal), principal=principal, filters=filters,
+            generated_at=datetime.now(LOCAL),
+        )  # fmt: skip
+
+    page = in_transaction(render)
+    target = output or settings.maps_dir / pack_filename(filters)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    typer.echo(f"{target} ({len(page.encode()) / 1e6:.1f} MB)")
+
+
+def _day(value: datetime | None) -> date | None:
+    """The calendar day of a parsed option."""
+    return value.date() if value else None

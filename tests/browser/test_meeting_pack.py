@@ -1,0 +1,47 @@
+"""The meeting pack written by the command line opens as a file, with no server and no
+network, in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from geo_patrol.maps.filters import MapFilters
+from tests.browser.conftest import Watch, screenshot
+
+
+def test_pack_from_the_command_line_opens_from_a_usb_stick(
+    live_database_url: str, watched_page: tuple[Page, Watch], tmp_path: Path
+) -> None:
+    page, watch = watched_page
+    today = MapFilters.default().date_to
+    target = tmp_path / "stick" / "pack.html"
+    env = {**os.environ, "GEO_PATROL_DATABASE_URL": live_database_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "geo_patrol", "meeting-pack", "--zone", "ZONE-SZ-WJJ",
+         "--from", str(today.replace(day=1)), "--to", str(today), "-o", str(target)],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert target.stat().st_size < 5_000_000
+
+    # A file:// page: the watch lets nothing through but the file itself and data: URIs.
+    watch.base = target.as_uri()
+    page.goto(target.as_uri())
+    page.wait_for_selector(".leaflet-overlay-pane canvas")
+    page.set_viewport_size({"width": 1123, "height": 794})  # A4 landscape at 96 dpi
+    screenshot(page, "meeting-pack")
+    text = page.inner_text("body")
+    for heading in ("各方巡查工作量", "界河巡查覆盖", "事件状态", "联合案件", "超期事项"):
+        assert heading in text, heading
+    assert page.locator("svg[role=img]").count() == 2
+    effort_rows = page.locator("table").first.locator("tbody tr").count()
+    assert effort_rows == 4  # two counties, two towns
+    assert page.locator(".leaflet-control-layers-overlays label").count() >= 8
+    assert watch.outside == [] and watch.errors == []
+    pdf = page.pdf(format="A4", landscape=True)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000

@@ -1,0 +1,131 @@
+"""Pure parts of the maps: the asset table, inlining, filters in URLs, gap joining, charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from types import SimpleNamespace
+
+import folium
+import pytest
+from folium import plugins
+
+from geo_patrol.maps.assets import ASSETS, AssetMissing, check_installed, inline, localise
+from geo_patrol.maps.basemaps import BasemapMisconfigured, tile_origins, tile_sources
+from geo_patrol.maps.filters import MapFilters
+from geo_patrol.maps.meeting_pack import bar_chart
+from geo_patrol.maps.pack_data import summarise_gaps
+
+
+def every_plugin_map() -> folium.Map:
+    """A map with every plugin the pages use."""
+    m = folium.Map(tiles=None)
+    plugins.MarkerCluster().add_to(m)
+    plugins.HeatMap([[30.0, 120.0]]).add_to(m)
+    plugins.Fullscreen().add_to(m)
+    plugins.MeasureControl().add_to(m)
+    plugins.VectorGridProtobuf("/tiles/tracks/{z}/{x}/{y}.pbf", "t", {}).add_to(m)
+    return m
+
+
+def test_every_asset_in_the_table_is_installed() -> None:
+    assert check_installed() == []
+
+
+def test_localised_page_loads_nothing_from_outside() -> None:
+    m = every_plugin_map()
+    localise(m)
+    page = m.get_root().render()
+    urls = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert urls and all(url.startswith("/static/vendor/") for url in urls), urls
+    assert "https://" not in page.split("<body>")[0]
+    # The class lists Folium shares between maps are untouched.
+    assert folium.Map.default_js[0][1].startswith("https://")
+
+
+def test_an_unknown_cdn_url_stops_the_rendering() -> None:
+    m = every_plugin_map()
+    m.default_js = [*m.default_js, ("new_plugin", "https://cdn.example.org/plugin.js")]
+    with pytest.raises(AssetMissing, match="new_plugin"):
+        localise(m)
+    m2 = folium.Map(tiles=None)
+    m2.default_css = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@9.9.9/leaflet.css")]
+    with pytest.raises(AssetMissing):
+        localise(m2)
+
+
+def test_inline_puts_scripts_styles_and_images_inside() -> None:
+    m = every_plugin_map()
+    localise(m)
+    page = inline(m.get_root().render(), leave_out=("@fortawesome/",))
+    assert "/static/vendor" not in page
+    assert "<script src=" not in page and 'rel="stylesheet"' not in page
+    assert "data:image/png;base64," in page  # Leaflet's layer icons from its stylesheet
+    assert "fa-solid-900" not in page  # the icon font was left out
+    with pytest.raises(AssetMissing):
+        inline('<script src="/static/vendor/leaflet/missing.js"></script>')
+    with pytest.raises(AssetMissing):
+        inline('<script src="/static/vendor/../../pyproject.toml"></script>')
+
+
+def test_the_table_only_names_npm_files() -> None:
+    for name, (cdn, local) in ASSETS.items():
+        assert cdn.startswith("https://"), name
+        assert local is None or not local.startswith(("/", "http")), name
+
+
+def test_filters_round_trip_through_the_url() -> None:
+    filters = MapFilters.default(today=date(2026, 11, 27), zone="ZONE-SZ-WJJ", team=3,
+                                 joint=True, lang="en")  # fmt: skip
+    assert filters.date_from == date(2026, 10, 29)
+    query = filters.query()
+    assert "zone=ZONE-SZ-WJJ" in query and "joint=1" in query and "lang=en" in query
+    assert "status" not in query
+    assert "lang" not in filters.query(with_lang=False)
+    assert filters.until.isoformat() == "2026-11-28T00:00:00+08:00"
+
+
+def test_base_maps() -> None:
+    assert tile_sources("none") == []
+    (osm,) = tile_sources("osm")
+    assert tile_origins([osm]) == ["https://tile.openstreetmap.org"]
+    with pytest.raises(BasemapMisconfigured, match="TIANDITU_KEY"):
+        tile_sources("tianditu")
+    vec, labels = tile_sources("tianditu", key="k")
+    assert "vec_w" in vec.url and "TILEMATRIXSET=w" in vec.url and "cva_w" in labels.url
+    assert "{z}" in vec.url and "tk=k" in vec.url
+    (own,) = tile_sources("http://tiles.intranet/{z}/{x}/{y}.png", attribution="区测绘院")
+    assert own.attribution == "区测绘院"
+    assert tile_origins([own]) == ["http://tiles.intranet"]
+    with pytest.raises(BasemapMisconfigured):
+        tile_sources("amap")
+
+
+def gap(river: str, segment: int, seq: int, length: float, start: float | None,
+        end: float | None) -> SimpleNamespace:  # fmt: skip
+    """A row as BORDER_GAPS returns it (gap metres proportional to the fraction)."""
+    metres = None if start is None or end is None else (end - start) * length
+    return SimpleNamespace(river_code=river, river_name=river, segment_id=segment, seq=seq,
+                           length_m=length, gap_from=start, gap_to=end, gap_m=metres)  # fmt: skip
+
+
+def test_gaps_running_over_segment_ends_join_into_one_stretch() -> None:
+    rows = [
+        gap("A", 1, 0, 1000, 0.0, 0.2),  # 200 m
+        gap("A", 1, 0, 1000, 0.5, 1.0),  # 500 m, continues into segment 2
+        gap("A", 2, 1, 1000, 0.0, 0.6),  # + 600 m = 1100 m
+        gap("A", 3, 2, 1000, None, None),  # fully covered: breaks the run
+        gap("A", 4, 3, 1000, 0.0, 1.0),  # 1000 m
+        gap("B", 5, 0, 400, 0.0, 1.0),  # another river: never joined to A
+    ]
+    a, b = summarise_gaps(rows)
+    assert (a.code, a.length_m, a.uncovered_m, a.longest_gap_m) == ("A", 4000, 2300, 1100)
+    assert a.covered_fraction == pytest.approx(1 - 2300 / 4000)
+    assert (b.longest_gap_m, b.covered_fraction) == (400, 0.0)
+
+
+def test_bar_chart_scales_bars_to_the_largest() -> None:
+    svg = bar_chart([("吴江区", 10.0, "#000"), ("秀洲区", 5.0, "#000")], title="km", width=460)
+    widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg)]
+    assert widths[0] == pytest.approx(2 * widths[1]) and widths[0] == 460 - 150 - 60
+    assert "吴江区" in svg and svg.startswith("<svg")
