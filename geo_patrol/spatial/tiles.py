@@ -2,12 +2,14 @@
 
 A month of a county's patrols is millions of fixes: the map never receives them as GeoJSON.
 Each tile holds the tracks that cross it, clipped to the tile (plus a small buffer so lines
-join across tile edges) and simplified to a quarter of a pixel of that zoom, in the tile's
-own 4096-unit grid. The scope filter and the list filters are the patrol list's own.
+join across tile edges), simplified to a quarter of a screen pixel at that zoom (in degrees,
+before projecting, so only the kept vertices are transformed), in the tile's own 4096-unit
+grid. The scope filter and the list filters are the patrol list's own.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import text
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.patrol_queries import FILTER_DEFAULTS, FILTERS
 
 EXTENT = 4096  # units across a tile
+TILE_PX = 256  # screen pixels across a tile (Leaflet's default)
 BUFFER = 64  # units of margin around a tile
 MAX_ZOOM = 22
 # Web Mercator: metres across the world; one tile at zoom z spans WORLD_M / 2**z metres.
@@ -37,8 +40,8 @@ shapes AS (
            to_char(v.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS started,
            round(v.length_m::numeric / 1000, 2)::float8 AS km,
            ST_AsMVTGeom(
-               ST_Simplify(ST_Transform(ST_ClipByBox2D(v.track, tile.env_4326), 3857),
-                           :tolerance_m),
+               ST_Transform(ST_Simplify(ST_ClipByBox2D(v.track, tile.env_4326), :tolerance_deg),
+                            3857),
                tile.env, {EXTENT}, {BUFFER}, true) AS geom
     FROM visible_tracks v, tile
 )
@@ -61,8 +64,12 @@ def track_tile(
     """One vector tile (layer `tracks`) of the visible, filtered patrol tracks."""
     check_tile(z, x, y)
     condition, params = visible
-    tolerance_m = WORLD_M / 2**z / EXTENT / 4  # a quarter of a tile unit
+    # A quarter pixel in Web Mercator metres, in degrees of latitude at the tile's middle
+    # (Mercator metres shrink by cos(latitude) on the ground; a degree is ~111 km).
+    pixel_m = WORLD_M / 2**z / TILE_PX
+    middle_lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / 2**z))))
+    tolerance_deg = pixel_m / 4 * math.cos(math.radians(middle_lat)) / 111_320
     values = {**FILTER_DEFAULTS, **filters, **params, "z": z, "x": x, "y": y,
-              "tolerance_m": tolerance_m}  # fmt: skip
+              "tolerance_deg": tolerance_deg}  # fmt: skip
     tile = session.execute(text(TRACKS.format(visible=condition)), values).scalar()
     return bytes(tile) if tile else b""

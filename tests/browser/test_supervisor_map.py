@@ -48,6 +48,15 @@ def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, 
     assert watch.outside == []
     assert watch.errors == []
     assert shot.stat().st_size > 50_000
+    # Closer in, for the README: the border river, its band, the tracks and the cases.
+    page.evaluate(
+        "() => { const m = window[Object.keys(window).find(k => k.startsWith('map_'))];"
+        " m.setView([30.89, 120.69], 13, {animate: false}); }"
+    )
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    screenshot(page, "supervisor-map-closer")
+    assert watch.errors == []
 
 
 def test_a_filter_changes_what_is_shown_and_lives_in_the_url(
