@@ -255,6 +255,13 @@ def pack_seconds(url: str) -> tuple[float, int]:
     return seconds, len(page.encode())
 
 
+def drop(url: str) -> None:
+    """Drop the benchmark's database."""
+    server = make_url(url).set(database="postgres", drivername="postgresql")
+    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+
+
 def pct(values: list[float], q: float) -> str:
     """A percentile in ms."""
     return f"{np.percentile(values, q):,.0f}" if values else "—"
@@ -265,6 +272,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--quick", action="store_true", help="10k and 1M points only")
     parser.add_argument("--sizes", default="", help="comma-separated point counts")
     parser.add_argument("--runs", type=int, default=3, help="page loads per size (median)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s] or (
         [10_000, 1_000_000] if args.quick else [10_000, 1_000_000, 10_000_000]
@@ -327,10 +335,10 @@ def main(argv: list[str]) -> None:
                 print(page_rows[-1], tile_rows[-1], pack_rows[-1], file=sys.stderr, flush=True)
             browser.close()
     finally:
-        server_url = make_url(url).set(database="postgres", drivername="postgresql")
-        with psycopg.connect(server_url.render_as_string(hide_password=False),
-                             autocommit=True) as conn:  # fmt: skip
-            conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+        if args.keep:
+            print(f"kept: {url}", file=sys.stderr)
+        else:
+            drop(url)
     print("\n### Supervisor map: ours (vector tiles) vs naive (all tracks inlined)\n")
     print(table(["track points", "HTML MB", "time to interactive ms (median)",
                  "transferred MB", "naive HTML MB", "naive build s", "naive interactive ms",

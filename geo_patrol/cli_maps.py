@@ -28,6 +28,10 @@ def meeting_pack_command(
         Path | None, typer.Option("-o", "--output", help="File to write (default: maps/...).")
     ] = None,
     lang: Annotated[str, typer.Option(help="zh or en.")] = "",
+    png: Annotated[
+        Path | None,
+        typer.Option(help="Also save a PNG of the map for slides (headless Chromium)."),
+    ] = None,
 ) -> None:
     """Write the meeting pack (map, effort, coverage, incidents) for a zone and period."""
     settings = Settings()
@@ -50,6 +54,31 @@ def meeting_pack_command(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
     typer.echo(f"{target} ({len(page.encode()) / 1e6:.1f} MB)")
+    if png is not None:
+        snapshot(target, png)
+        typer.echo(str(png))
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def snapshot(page: Path, png: Path) -> None:
+    """A PNG of the pack's map (1600 x 1000) taken by headless Chromium, offline."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        raise typer.BadParameter(
+            "--png needs Playwright and Chromium: pip install playwright; apt install chromium"
+        ) from error
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1600, "height": 1000}, device_scale_factor=2)
+        tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            ("file:", "data:")) else route.abort())  # fmt: skip
+        tab.goto(page.resolve().as_uri())
+        tab.wait_for_selector(".leaflet-overlay-pane canvas")
+        tab.locator(".folium-map").screenshot(path=str(png))
+        browser.close()
 
 
 def _day(value: datetime | None) -> date | None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import Page
 
 from geo_patrol.maps.filters import MapFilters
@@ -23,11 +24,14 @@ def test_pack_from_the_command_line_opens_from_a_usb_stick(
     env = {**os.environ, "GEO_PATROL_DATABASE_URL": live_database_url}
     done = subprocess.run(
         [sys.executable, "-m", "geo_patrol", "meeting-pack", "--zone", "ZONE-SZ-WJJ",
-         "--from", str(today.replace(day=1)), "--to", str(today), "-o", str(target)],
+         "--from", str(today.replace(day=1)), "--to", str(today), "-o", str(target),
+         "--png", str(tmp_path / "slide.png")],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert target.stat().st_size < 5_000_000
+    with Image.open(tmp_path / "slide.png") as slide:  # the map alone, for slides
+        assert slide.width >= 1000 and slide.height >= 500
 
     # A file:// page: the watch lets nothing through but the file itself and data: URIs.
     watch.base = target.as_uri()
