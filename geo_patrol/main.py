@@ -23,6 +23,7 @@ from geo_patrol.api.routes import (
     jurisdictions,
     maps,
     members,
+    mobile,
     open311,
     organisation,
     osmand,
@@ -33,6 +34,7 @@ from geo_patrol.api.routes import (
 from geo_patrol.db import database_url, make_engine, make_sessionmaker
 from geo_patrol.live import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.maps.assets import VENDOR_DIR
+from geo_patrol.mobile.pages import STATIC_DIR as MOBILE_STATIC_DIR
 from geo_patrol.settings import Settings
 from geo_patrol.workflow import escalate_overdue
 
@@ -101,8 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incidents,
         open311,
         maps,
+        mobile,
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
     app.mount("/static/vendor", StaticFiles(directory=VENDOR_DIR, check_dir=False), "vendor")
+    # The phone web app's own scripts, styles and icons (plain ES modules, no build step).
+    app.mount("/static/mobile", StaticFiles(directory=MOBILE_STATIC_DIR), "mobile")
     return app

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     map_language: str = Field(
         default="zh", description="Language of the map pages: zh or en (?lang= overrides)."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="The service's address as phones reach it (https://patrol.example.org); "
+        "used in the set-up QR codes. Unset: the address of the request.",
+    )
+    mobile_language: str = Field(
+        default="zh", description="Default language of the phone web app: zh or en (?lang=)."
+    )
     maps_dir: Path = Field(
         default=Path("maps"), description="Where `geo-patrol meeting-pack` writes by default."
     )

@@ -78,6 +78,15 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /api/v1/incidents/{incident_id}/photos": Rule.SIGNED_IN,
     "GET /api/v1/incidents/{incident_id}/photos/{photo_id}": Rule.SIGNED_IN,
     "GET /api/v1/incident-categories": Rule.SIGNED_IN,
+    # The phone web app: its shell is public (it signs in inside, and holds no data); the
+    # set-up pages show a device credential, to its owner, their team's lead or an admin.
+    "GET /m/": Rule.PUBLIC,
+    "GET /m/manifest.webmanifest": Rule.PUBLIC,
+    "GET /m/sw.js": Rule.PUBLIC,
+    "GET /api/v1/mobile/teams": Rule.SIGNED_IN,
+    "GET /m/devices": Rule.MEMBER,
+    "GET /m/devices/{device_id}/setup": Rule.MEMBER,
+    "POST /m/devices/{device_id}/setup": Rule.MEMBER,
     # The OsmAnd/Traccar apps send no credentials but the device identifier, checked inside.
     "GET /osmand": Rule.PUBLIC,
     "POST /osmand": Rule.PUBLIC,

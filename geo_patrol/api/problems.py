@@ -29,14 +29,17 @@ def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
 
 
 # Pages a browser opens directly: without a sign-in it is sent to the sign-in form and back.
-SIGN_IN_PAGES = ("/map",)
+SIGN_IN_PAGES = ("/map", "/m/devices")
 
 
 def _wants_page(request: Request) -> bool:
     """A browser asking for one of our pages (not an API client)."""
     return (
         request.method == "GET"
-        and request.url.path in SIGN_IN_PAGES
+        and any(
+            request.url.path == page or request.url.path.startswith(page + "/")
+            for page in SIGN_IN_PAGES
+        )
         and "text/html" in request.headers.get("accept", "")
     )
 

@@ -81,6 +81,14 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/incidents/{incident_id}/photos": SIGNED_IN,
     "GET /api/v1/incidents/{incident_id}/photos/{photo_id}": SIGNED_IN,
     "GET /api/v1/incident-categories": SIGNED_IN,
+    # The phone web app: a public shell; set-up pages for people (owner, lead, admin).
+    "GET /m/": PUBLIC,
+    "GET /m/manifest.webmanifest": PUBLIC,
+    "GET /m/sw.js": PUBLIC,
+    "GET /api/v1/mobile/teams": SIGNED_IN,
+    "GET /m/devices": MEMBERS,
+    "GET /m/devices/{device_id}/setup": MEMBERS,
+    "POST /m/devices/{device_id}/setup": MEMBERS,
     # The phone apps authenticate with the device identifier inside the request.
     "GET /osmand": PUBLIC,
     "POST /osmand": PUBLIC,

@@ -7,6 +7,7 @@ Screenshots go to var/artefacts/ (kept by CI as test artefacts, never committed)
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -142,3 +143,109 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTEFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+class Link:
+    """The phone's connection to the service: a TCP relay the test can cut and restore.
+
+    The browser's own offline switch does not reach requests that pass through a service
+    worker, and a phone at the river loses the network for all of them: here, while the
+    link is cut, every connection (new or open) to the service fails.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.up = True
+        self.open: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        """Relay each connection while the link is up; refuse it while cut."""
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self.lock:
+                self.open |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        """Copy bytes one way until either side closes."""
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            self._drop(sock)
+
+    def _drop(self, sock: socket.socket) -> None:
+        """Close a relayed socket (once)."""
+        with self.lock:
+            self.open.discard(sock)
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+    def cut(self) -> None:
+        """No signal: open connections break, new ones are refused."""
+        self.up = False
+        with self.lock:
+            sockets = list(self.open)
+        for sock in sockets:
+            self._drop(sock)
+
+    def restore(self) -> None:
+        """The signal is back."""
+        self.up = True
+
+    def close(self) -> None:
+        """Stop relaying."""
+        self.cut()
+        self.listener.close()
+
+
+@pytest.fixture
+def link(live_server: str) -> Iterator[Link]:
+    """A cuttable connection to the live service (see Link)."""
+    relay = Link(int(live_server.rsplit(":", 1)[1]))
+    yield relay
+    relay.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, link: Link) -> Iterator[tuple[Page, Watch]]:
+    """A 360x740 touch phone with geolocation allowed and service workers on, reaching the
+    service through `link` (so tests can cut its network).
+
+    Nothing is routed (a route would sit in front of the service worker, and the offline
+    tests need the worker to answer): every request of the context, the worker's included,
+    is recorded instead, and one that leaves for another host lands in `outside`.
+    """
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+        has_touch=True, locale="zh-CN", permissions=["geolocation"],
+        geolocation={"latitude": 30.93, "longitude": 120.6, "accuracy": 5},
+        service_workers="allow",
+    )  # fmt: skip
+    page = context.new_page()
+    watch = Watch(base=link.url)
+
+    def record(request: Request) -> None:
+        if not request.url.startswith((link.url + "/", "data:", "blob:")):
+            watch.outside.append(request.url)
+
+    context.on("request", record)
+    page.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
+    yield page, watch
+    context.close()

@@ -1,0 +1,112 @@
+"""The phone web app at /m/ (shell, manifest, service worker), its team list, and the
+lead's pages to register phones and set up Traccar Client and OsmAnd."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from geo_patrol import organisation
+from geo_patrol.api.deps import (
+    CurrentPrincipal,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
+from geo_patrol.mobile import pages
+from geo_patrol.mobile.people import managed_members, patrol_teams
+from geo_patrol.mobile.setup import (
+    device_for_setup,
+    phone_setup,
+    public_base,
+    renew_device_token,
+)
+from geo_patrol.mobile.text import SETUP, words
+
+router = APIRouter(tags=["phone"])
+Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
+# Pages with a CSRF token or a device credential in them are never stored by anyone.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get("/m/", response_class=HTMLResponse, summary="The phone web app")
+def app_shell(settings: SettingsDep) -> HTMLResponse:
+    """The app shell: the same page for everybody; the data comes from the API."""
+    shell = pages.shell(settings.mobile_language)
+    return HTMLResponse(shell, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/m/manifest.webmanifest", summary="The web app manifest")
+def app_manifest() -> JSONResponse:
+    """Name, icons, start URL and scope (/m/) for installing the app."""
+    return JSONResponse(pages.manifest(), media_type="application/manifest+json")
+
+
+@router.get("/m/sw.js", summary="The app's service worker (scope /m/)")
+def service_worker() -> Response:
+    """Caches the app shell and its static files, never API answers."""
+    return Response(pages.service_worker(), media_type="text/javascript",
+                    headers={"Cache-Control": "no-cache"})  # fmt: skip
+
+
+@router.get("/api/v1/mobile/teams", summary="My patrol teams with their members' names")
+def get_patrol_teams(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """The teams the caller may upload for, for the "members on the outing" list."""
+    return patrol_teams(session, principal=principal)
+
+
+@router.get("/m/devices", response_class=HTMLResponse, summary="Phones I may manage (page)")
+def devices_page(
+    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal, settings: SettingsDep,
+    lang: Lang = None,
+) -> HTMLResponse:  # fmt: skip
+    """Own phones, a lead's team members' phones, all for admins; register and revoke."""
+    lang = lang or settings.mobile_language
+    devices = organisation.list_devices(session, scope=scope, principal=principal)
+    members = managed_members(session, scope=scope, principal=principal)
+    html = pages.page(
+        lang=lang, title=words(SETUP, lang)["devices_title"], csrf=principal.csrf_token or "",
+        body=pages.devices_body(lang=lang, devices=devices, members=members),
+        script=pages.devices_script(lang),
+    )  # fmt: skip
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+@router.get("/m/devices/{device_id}/setup", response_class=HTMLResponse,
+            summary="Set-up page of a phone (page)")  # fmt: skip
+def setup_page(
+    device_id: int, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
+    settings: SettingsDep, lang: Lang = None,
+) -> HTMLResponse:  # fmt: skip
+    """Instructions for Traccar Client, OsmAnd and the web app; the codes on request."""
+    lang = lang or settings.mobile_language
+    device = device_for_setup(session, device_id=device_id, scope=scope, principal=principal)
+    title = words(SETUP, lang)["setup_title"].format(
+        label=device["label"], member=device["member_name"]
+    )
+    html = pages.page(
+        lang=lang, title=title, csrf=principal.csrf_token or "",
+        body=pages.setup_body(lang=lang, device=device, setup=None),
+        script=pages.setup_script(lang),
+    )  # fmt: skip
+    return HTMLResponse(html, headers=NO_STORE)
+
+
+@router.post("/m/devices/{device_id}/setup", summary="Make a phone's set-up QR codes")
+def make_setup(
+    device_id: int, request: Request, session: SessionDep, scope: ScopeDep,
+    principal: CurrentPrincipal, settings: SettingsDep, lang: Lang = None,
+) -> JSONResponse:  # fmt: skip
+    """A fresh credential for the phone (the old one stops working) in three QR codes."""
+    lang = lang or settings.mobile_language
+    token = renew_device_token(
+        session, device_id=device_id, scope=scope, principal=principal,
+        address=client_address(request),
+    )  # fmt: skip
+    setup = phone_setup(base=public_base(settings, str(request.base_url)), token=token)
+    body = {"html": pages.setup_codes(lang=lang, setup=setup),
+            "button": words(SETUP, lang)["regenerate"]}  # fmt: skip
+    return JSONResponse(body, headers=NO_STORE)
