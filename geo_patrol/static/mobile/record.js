@@ -65,7 +65,9 @@ export class Recorder {
   }
 
   async resume() {
-    this.recording = (await store.get("recording", "current")) || null;
+    const stored = (await store.get("recording", "current")) || null;
+    if (this.recording) return this.recording; // started meanwhile: that one is current
+    this.recording = stored;
     if (this.recording) {
       // The page was closed or reloaded while recording: that time is a gap too.
       this.hiddenSince = this.recording.lastSavedAt || null;

@@ -1,0 +1,117 @@
+"""The phone web app's other paths in headless Chromium: signing in with an account (in
+English), the page hidden during a patrol (a gap, not invented positions), a reload while
+recording, a track file from the phone, and a refused file shown with the server's reason.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from playwright.sync_api import Page
+
+from tests.browser.conftest import DEMO_PASSWORD, Link, Watch, screenshot
+from tests.browser.test_mobile_offline import queue, wait_states, wait_true
+from tests.conftest import ROOT
+
+TRACKS = ROOT / "tests" / "fixtures" / "tracks"
+HIDE = """(hidden) => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def fix(page: Page, lon: float, lat: float, count: int) -> None:
+    """Move the phone and wait for the page to count `count` fixes."""
+    page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 8})
+    wait_true(page, "(n) => document.querySelector('#fix-count').textContent === String(n)", count)
+    page.clock.fast_forward(10_000)
+
+
+def recording(page: Page) -> dict[str, Any]:
+    """The recording the page keeps in IndexedDB."""
+    stored: dict[str, Any] = page.evaluate(
+        """() => new Promise((resolve) => {
+          const open = indexedDB.open("geo-patrol");
+          open.onsuccess = () => {
+            const store = open.result.transaction("recording").objectStore("recording");
+            const get = store.get("current");
+            get.onsuccess = () => resolve(get.result || null);
+          };
+        })"""
+    )
+    return stored
+
+
+def test_account_sign_in_hidden_page_gap_reload_and_files(
+    phone: tuple[Page, Watch], link: Link
+) -> None:
+    page, watch = phone
+    page.clock.install()
+    page.goto(f"{link.url}/m/?lang=en")
+    page.wait_for_selector("#signin:not([hidden])")
+    assert page.inner_text("#signin button[type=submit]") == "Sign in"
+    screenshot(page, "mobile-signin-en")
+    page.fill("#signin input[name=login]", "sz.patrol")
+    page.fill("#signin input[name=password]", DEMO_PASSWORD)
+    page.click("#signin button[type=submit]")
+    page.wait_for_selector("#tabs:not([hidden])")
+    assert page.evaluate("localStorage.getItem('gp.token')").startswith("gpt_")
+    wait_true(page, "() => document.querySelector('#who').textContent.includes('吴永明')")
+
+    page.context.set_geolocation({"longitude": 120.6000, "latitude": 30.9300, "accuracy": 8})
+    page.select_option("#team", label="盛泽巡河队")
+    page.click("#start")
+    wait_true(page, "() => document.querySelector('#fix-count').textContent === '1'")
+    page.clock.fast_forward(10_000)
+    fix(page, 120.6002, 30.9301, 2)
+
+    # Screen off: whatever the browser hands out meanwhile is not taken; the span is a gap.
+    page.evaluate(HIDE, True)
+    page.context.set_geolocation({"longitude": 120.6100, "latitude": 30.9400, "accuracy": 8})
+    page.clock.fast_forward(120_000)
+    page.evaluate(HIDE, False)
+    fix(page, 120.6010, 30.9305, 3)
+    assert page.inner_text("#gap-count") == "1", recording(page)["gaps"]
+
+    # Reloaded while recording: nothing lost, the reload is a gap as well.
+    page.reload()
+    page.wait_for_selector("#patrol-live:not([hidden])")
+    # The watch starts again at once and the phone is where it was: a new fix, after a gap.
+    wait_true(page, "() => document.querySelector('#fix-count').textContent === '4'")
+    page.clock.fast_forward(10_000)
+    fix(page, 120.6018, 30.9307, 5)
+    kept = recording(page)
+    gaps_before = [bool(f.get("gap_before")) for f in kept["fixes"]]
+    assert gaps_before == [False, False, True, True, False]
+    assert len(kept["gaps"]) == 2
+    page.click("#stop")
+    wait_states(page, ["done"])
+    sent = page.evaluate(
+        """() => new Promise((resolve) => {
+          const open = indexedDB.open("geo-patrol");
+          open.onsuccess = () => {
+            const all = open.result.transaction("queue").objectStore("queue").getAll();
+            all.onsuccess = () => resolve(all.result[0].payload.geojson);
+          };
+        })"""
+    )
+    features = json.loads(sent)["features"]
+    assert len(features) == 5 and all(f["properties"]["time"] for f in features)
+    assert all(f["geometry"]["coordinates"][0] < 120.605 for f in features)  # nothing invented
+
+    page.click("#tabs button[data-view=more]")
+    page.set_input_files("#file-form input[name=track]", TRACKS / "bad_lat.gpx")
+    page.click("#file-form button[type=submit]")
+    wait_states(page, ["done", "failed"])
+    failed = queue(page)[1]
+    assert "lat" in failed["error"]  # the server's problem detail, shown as it came
+    page.click("#tabs button[data-view=queue]")
+    page.wait_for_selector("li.item.failed .error")
+    assert failed["error"] in page.inner_text("li.item.failed .error")
+    screenshot(page, "mobile-queue-failed-en")
+    page.click("#tabs button[data-view=more]")
+    page.wait_for_selector("#recent-patrols li")
+    assert watch.outside == []
+    refused = "the server responded with a status of 422"  # the bad file, logged by Chromium
+    assert [error for error in watch.errors if refused not in error] == []
