@@ -23,9 +23,9 @@ LABEL = "测试手机 set-up"
 def read_qr(page: Page, selector: str) -> str:
     """The text of the QR code shown at `selector`, decoded from a screenshot of it."""
     image = Image.open(io.BytesIO(page.locator(selector).screenshot()))
-    found = zxingcpp.read_barcodes(image)
-    assert len(found) == 1, f"{len(found)} codes read at {selector}"
-    return str(found[0].text)
+    texts = {str(code.text) for code in zxingcpp.read_barcodes(image)}
+    assert len(texts) == 1, f"{len(texts)} different codes read at {selector}"
+    return texts.pop()
 
 
 def traccar_settings(scanned: str) -> tuple[str, str]:
