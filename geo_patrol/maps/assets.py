@@ -97,14 +97,6 @@ ASSETS: dict[str, tuple[str, str | None]] = {
         "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css",
         "leaflet.fullscreen/Control.FullScreen.css",
     ),
-    "leaflet_measure_js": (
-        "https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.js",
-        "leaflet-measure/dist/leaflet-measure.js",
-    ),
-    "leaflet_measure_css": (
-        "https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.css",
-        "leaflet-measure/dist/leaflet-measure.css",
-    ),
     "vectorGrid": (
         "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js",
         "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",

@@ -17,6 +17,7 @@ from geo_patrol.maps.assets import localise
 from geo_patrol.maps.basemaps import TileSource
 from geo_patrol.maps.filters import MapFilters
 from geo_patrol.maps.layers import MapData
+from geo_patrol.maps.measure import DistanceMeasure
 from geo_patrol.maps.text import words
 from geo_patrol.models import INCIDENT_STATUSES
 
@@ -320,9 +321,7 @@ def build_map(
     folium.LayerControl(collapsed=False).add_to(m)
     if controls:
         plugins.Fullscreen(position="topleft").add_to(m)
-        plugins.MeasureControl(position="topleft", primary_length_unit="meters",
-                               secondary_length_unit="kilometers",
-                               primary_area_unit="sqmeters").add_to(m)  # fmt: skip
+        DistanceMeasure(title=w["measure"], start=w["measure_start"]).add_to(m)
     if data.bounds:
         m.fit_bounds(data.bounds)
     cast(folium.Figure, m.get_root()).header.add_child(folium.Element(PAGE_CSS))

@@ -32,6 +32,7 @@ WORDS: dict[str, dict[str, str]] = {
         "generated": "生成时间", "none": "无", "category_col": "类别", "id": "编号",
         "effort_chart": "各方巡查里程（公里）", "status_chart": "事件状态分布",
         "no_basemap": "未配置底图：各图层显示在素色背景上",
+        "measure": "测距", "measure_start": "在地图上点击各点",
     },
     "en": {
         "title": "Joint river patrol · supervisor map",
@@ -66,6 +67,7 @@ WORDS: dict[str, dict[str, str]] = {
         "none": "None", "category_col": "Category", "id": "No.",
         "effort_chart": "Kilometres patrolled by side", "status_chart": "Incidents by status",
         "no_basemap": "No base map configured: layers on a plain background",
+        "measure": "Measure distance", "measure_start": "Click points on the map",
     },
 }  # fmt: skip
 

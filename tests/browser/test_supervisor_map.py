@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
+import pyproj
 from playwright.sync_api import Page
 
 from tests.browser.conftest import Watch, screenshot, sign_in
 
+GEOD = pyproj.Geod(ellps="WGS84")
 LAYERS_ZH = ["行政区划 · 省", "行政区划 · 县（区）", "行政区划 · 镇（街道）", "协作区 / 边界协作带",
              "河道巡查时效", "巡查轨迹", "事件", "事件热力图", "村居"]  # fmt: skip
 
@@ -42,7 +45,7 @@ def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, 
     assert drawn_track_paths(page) > 0
     assert page.locator("#gp-legend").is_visible()
     assert page.locator(".leaflet-control-scale").is_visible()
-    assert page.locator(".leaflet-control-measure").count() == 1
+    assert page.locator(".gp-measure").count() == 1
     assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
     assert state(page)["patrols"] > 0 and state(page)["incidents"] > 0
     assert watch.outside == []
@@ -107,3 +110,28 @@ def test_signed_out_browser_is_sent_to_the_sign_in_form(watched_page: tuple[Page
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/map?status=reported")
+
+
+def test_measuring_a_distance_agrees_with_pyproj(watched_page: tuple[Page, Watch]) -> None:
+    page, watch = watched_page
+    sign_in(page, watch.base, "admin")
+    page.click(".gp-measure a")
+    box = page.locator(".folium-map").bounding_box()
+    assert box is not None
+    pixels = [(box["x"] + 500, box["y"] + 300), (box["x"] + 800, box["y"] + 600),
+              (box["x"] + 900, box["y"] + 400)]  # fmt: skip
+    ends = []
+    for x, y in pixels:
+        page.mouse.click(x, y)
+        ends.append(page.evaluate(
+            "([x, y]) => { const m = window[Object.keys(window).find(k => k.startsWith('map_'))];"
+            " const p = m.containerPointToLatLng([x, y]); return [p.lng, p.lat]; }",
+            [x - box["x"], y - box["y"]],
+        ))  # fmt: skip
+    shown = float(page.locator(".gp-measure-out").get_attribute("data-metres") or "nan")
+    expected = sum(GEOD.inv(a[0], a[1], b[0], b[1])[2] for a, b in itertools.pairwise(ends))
+    assert expected > 1000
+    assert abs(shown - expected) / expected < 0.005, (shown, expected)  # sphere vs ellipsoid
+    page.click(".gp-measure a")
+    assert not page.locator(".gp-measure-out").is_visible()
+    assert watch.errors == [] and watch.outside == []

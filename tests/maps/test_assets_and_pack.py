@@ -23,7 +23,6 @@ def every_plugin_map() -> folium.Map:
     plugins.MarkerCluster().add_to(m)
     plugins.HeatMap([[30.0, 120.0]]).add_to(m)
     plugins.Fullscreen().add_to(m)
-    plugins.MeasureControl().add_to(m)
     plugins.VectorGridProtobuf("/tiles/tracks/{z}/{x}/{y}.pbf", "t", {}).add_to(m)
     return m
 

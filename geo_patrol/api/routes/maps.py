@@ -49,12 +49,8 @@ def _filters(
 
 
 def _csp(origins: list[str]) -> str:
-    """The map page's Content-Security-Policy: our own, plus the base map's tile servers,
-    plus 'unsafe-eval' because leaflet-measure compiles its underscore templates at load."""
-    policy = CONTENT_SECURITY_POLICY.replace(
-        "script-src 'self' 'unsafe-inline'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'"
-    )
-    return policy.replace(
+    """The map page's Content-Security-Policy: our own, plus the base map's tile servers."""
+    return CONTENT_SECURITY_POLICY.replace(
         "img-src 'self' data: blob:", " ".join(["img-src 'self' data: blob:", *origins])
     )
 
