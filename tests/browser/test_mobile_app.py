@@ -101,10 +101,13 @@ def test_account_sign_in_hidden_page_gap_reload_and_files(
     assert all(f["geometry"]["coordinates"][0] < 120.605 for f in features)  # nothing invented
 
     page.click("#tabs button[data-view=more]")
-    page.set_input_files("#file-form input[name=track]", TRACKS / "bad_lat.gpx")
-    page.click("#file-form button[type=submit]")
-    wait_states(page, ["done", "failed"])
-    failed = queue(page)[1]
+    for count, name in enumerate(("osmand_1_1.gpx", "bad_lat.gpx"), start=2):
+        page.set_input_files("#file-form input[name=track]", TRACKS / name)
+        page.click("#file-form button[type=submit]")
+        wait_true(page, "() => !document.querySelector('#file-form input').files.length")
+        assert len(queue(page)) == count
+    wait_states(page, ["done", "done", "failed"])
+    failed = queue(page)[2]
     assert "lat" in failed["error"]  # the server's problem detail, shown as it came
     page.click("#tabs button[data-view=queue]")
     page.wait_for_selector("li.item.failed .error")

@@ -213,6 +213,21 @@ def test_offline_patrol_and_photo_report_arrive_once(
         (patrol_id, False),
     ]
 
+    # What the service worker keeps: the shell and static files, never an API answer.
+    cached: list[str] = page.evaluate(
+        """async () => {
+          const urls = [];
+          for (const name of await caches.keys()) {
+            for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+          }
+          return urls;
+        }"""
+    )
+    paths = {url.removeprefix(link.url) for url in cached}
+    assert "/m/" in paths and "/static/mobile/app.js" in paths
+    assert all(p.startswith(("/m/", "/static/mobile/", "/static/vendor/")) for p in paths), paths
+    assert not [p for p in paths if "/api/" in p]
+
     check_patrol(admin, patrol_id, points, began)
     check_report(admin, report_id, points[-1])
     assert watch.outside == []

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
+from geo_patrol.mobile.pages import STATIC_DIR, STATIC_URL
 from geo_patrol.mobile.setup import phone_setup, public_base
 from geo_patrol.mobile.text import APP, SETUP
 from geo_patrol.settings import Settings
@@ -65,6 +66,9 @@ def test_manifest_and_service_worker(demo_client: TestClient) -> None:
     assert "SHELL," in worker.text and not [f for f in files if f.startswith("/api/")]
     for path in files:
         assert demo_client.get(path).status_code == 200, path
+    # ...and every file of the app is among them, or the app would not open offline.
+    ours = {f"{STATIC_URL}/{p.name}" for p in STATIC_DIR.iterdir() if p.name != "sw.js"}
+    assert ours <= set(files)
 
 
 def test_phone_gets_its_teams_with_names_only(
