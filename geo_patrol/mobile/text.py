@@ -41,7 +41,9 @@ APP: dict[str, dict[str, str]] = {
         "loading": "加载中…", "none": "无", "needs_network": "需要网络",
         "signout": "退出登录",
         "signout_with_queue": "还有 {n} 项未上传，退出将删除它们。确定退出？",
-        "via_device": "（本机凭据）", "status_reported": "已上报", "status_assigned": "已分派",
+        "via_device": "（本机凭据）",
+        "scan_with_queue": "上一个登录还有 {n} 项未上传：请先同步（或退出登录）再扫码。",
+        "status_reported": "已上报", "status_assigned": "已分派",
         "status_accepted": "已受理", "status_in_progress": "处理中", "status_reopened": "重新打开",
     },
     "en": {
@@ -84,7 +86,10 @@ APP: dict[str, dict[str, str]] = {
         "loading": "Loading…", "none": "none", "needs_network": "needs the network",
         "signout": "Sign out",
         "signout_with_queue": "{n} items are not sent yet and will be deleted. Sign out?",
-        "via_device": " (this phone's credential)", "status_reported": "reported",
+        "via_device": " (this phone's credential)",
+        "scan_with_queue": "{n} items of the previous sign-in are not sent yet: sync them (or "
+                           "sign out) before scanning another code.",
+        "status_reported": "reported",
         "status_assigned": "assigned", "status_accepted": "accepted",
         "status_in_progress": "in progress", "status_reopened": "reopened",
     },

@@ -113,6 +113,13 @@ def test_account_sign_in_hidden_page_gap_reload_and_files(
     page.wait_for_selector("li.item.failed .error")
     assert failed["error"] in page.inner_text("li.item.failed .error")
     screenshot(page, "mobile-queue-failed-en")
+
+    # Another phone's code scanned with something unsent: the unsent items keep their owner.
+    own = page.evaluate("localStorage.getItem('gp.token')")
+    page.goto(f"{link.url}/m/#device=gpd_demo-wjj-patrol-phone")
+    page.wait_for_selector("#toast:not([hidden])")
+    assert "not sent yet" in page.inner_text("#toast")
+    assert page.evaluate("localStorage.getItem('gp.token')") == own
     page.click("#tabs button[data-view=more]")
     page.wait_for_selector("#recent-patrols li")
     assert watch.outside == []

@@ -533,7 +533,20 @@ function wire() {
   }
 }
 
-const fragmentToken = tokenFromFragment();
-if (fragmentToken) localStorage.setItem("gp.token", fragmentToken);
+// A scanned code replaces the phone's credential, unless what the previous one recorded is
+// still unsent: it would go out in somebody else's name.
+async function adoptScannedToken(scanned) {
+  const current = localStorage.getItem("gp.token");
+  if (!scanned || scanned === current) return;
+  const unsent = current ? (await store.queueItems()).filter((i) => i.state !== "done") : [];
+  if (unsent.length) {
+    toast(t("scan_with_queue", { n: unsent.length }));
+    return;
+  }
+  localStorage.setItem("gp.token", scanned);
+  await store.clear("kv");
+}
+
+const scanned = tokenFromFragment();
 wire();
-start();
+adoptScannedToken(scanned).then(start);
