@@ -244,3 +244,22 @@ def test_photo_report_uses_exif_location_and_strips_it_on_download(
         files={"file": ("IMG_0001.jpg", photo.read_bytes(), "image/jpeg")},
     )  # fmt: skip
     assert again.status_code == 200 and again.json()["id"] == body["id"]
+
+
+def test_photo_report_queued_offline_keeps_the_time_it_was_seen(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    from pathlib import Path
+
+    photo = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "exif_full.jpg"
+    seen = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    response = demo_client.post(
+        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
+        data={"category": "floating_waste", "client_id": "wjj-offline-1",
+              "reported_at": seen.isoformat()},
+        files={"file": ("IMG_0002.jpg", photo.read_bytes(), "image/jpeg")},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    detail = demo_client.get(f"/api/v1/incidents/{response.json()['id']}",
+                             headers=headers["wjj.sup"]).json()["properties"]  # fmt: skip
+    assert datetime.fromisoformat(detail["reported_at"]) == seen

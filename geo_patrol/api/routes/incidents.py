@@ -58,11 +58,17 @@ async def post_photo_report(
     datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
     description: Annotated[str | None, Form(max_length=4000)] = None,
     client_id: Annotated[str | None, Form(max_length=128)] = None,
+    reported_at: Annotated[
+        datetime | None, Form(description="When it was seen (a report queued offline); "
+                                          "default: the photo's EXIF time, else now.")
+    ] = None,
+    patrol_id: Annotated[int | None, Form(description="An observation during a patrol.")] = None,
 ) -> JSONResponse:  # fmt: skip
     """One request from the phone: the photo and the report; retries return the first."""
     data = await file.read()
     fields = {"category": category, "severity": severity, "lon": lon, "lat": lat,
-              "datum": datum, "description": description, "client_id": client_id}  # fmt: skip
+              "datum": datum, "description": description, "client_id": client_id,
+              "reported_at": reported_at, "patrol_id": patrol_id}  # fmt: skip
     body = await run_in_threadpool(
         _photo_report, session, settings=settings, principal=principal, data=data,
         address=client_address(request), fields=fields,
@@ -84,7 +90,9 @@ def _photo_report(
             raise InvalidInput("give lon and lat: the photo has no location", field="lon")
         # EXIF GPS from a phone's camera is WGS84.
         fields.update(lon=stored.exif_lon, lat=stored.exif_lat, datum="wgs84")
-    report = IncidentReport(**fields, reported_at=stored.taken_at)
+    if fields["reported_at"] is None:
+        fields["reported_at"] = stored.taken_at
+    report = IncidentReport(**fields)
     incident_id, created = create_incident(
         session, report=report, principal=principal, settings=settings, address=address
     )

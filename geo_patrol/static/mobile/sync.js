@@ -46,6 +46,7 @@ function reportRequest(item) {
       if (p[key] !== null && p[key] !== undefined && p[key] !== "") form.append(key, String(p[key]));
     }
     form.append("client_id", item.clientId);
+    if (p.reportedAt) form.append("reported_at", p.reportedAt);
     return ["/api/v1/incidents/photo", { method: "POST", body: form }];
   }
   const body = {
