@@ -150,7 +150,7 @@ def timed(function: Callable[[], T]) -> tuple[float, T]:
 def route_ours(engine: Engine, lons: np.ndarray, lats: np.ndarray) -> dict[int, str]:
     """Lowest-level code per point index by `lead_codes_batch` (its temp table rolled back)."""
     with Session(engine) as session:
-        codes = lead_codes_batch(session, lons=lons.tolist(), lats=lats.tolist(), at=NOW)
+        codes = lead_codes_batch(session, lons=lons, lats=lats, at=NOW)
         session.rollback()
     return codes
 

@@ -94,6 +94,25 @@ class JurisdictionPart(Base):
     geom: Mapped[WKBElement] = mapped_column(_geometry("POLYGON"))
 
 
+class JurisdictionLeaf(Base):
+    """A small piece of the area of a jurisdiction in force that none of its children covers.
+
+    Where the parts hold every level (a point lies in one part per level), the leaves hold
+    only the lowest level present at each place, so a point lies in about one leaf piece:
+    "the lowest-level jurisdiction containing the point" is one index probe. Only versions
+    in force have leaves; a database trigger rebuilds them when a boundary or child changes.
+    """
+
+    __tablename__ = "jurisdiction_leaves"
+    __table_args__ = (Index("ix_jurisdiction_leaves_geom", "geom", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(
+        ForeignKey("jurisdictions.id", ondelete="CASCADE"), index=True
+    )
+    geom: Mapped[WKBElement] = mapped_column(_geometry("POLYGON"))
+
+
 class CooperationZone(Base):
     """A cooperation zone (协作区): jurisdictions on both sides of a border working together.
 

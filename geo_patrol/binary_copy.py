@@ -1,0 +1,66 @@
+"""PostgreSQL binary COPY of numpy columns, encoded without a Python loop per row.
+
+A text COPY of a million fixes formats a million rows in Python (about 10 s); the binary
+format is fixed-width big-endian fields, which numpy writes in one pass. Each row is a
+16-bit field count, then per field a 32-bit length (-1 for NULL, with no bytes after it)
+and the value. Supported columns: int32 (`int4`), int64 (`int8`), float64 (`float8`, NaN
+is NULL), bool, and datetime64 (`timestamptz`, NaT is NULL).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.orm import Session
+
+HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+TRAILER = struct.pack(">h", -1)
+PG_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
+
+
+def _field(values: NDArray[np.generic]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """One column as big-endian bytes (rows x width) and its NULL mask."""
+    kind = values.dtype.kind
+    if kind == "M":
+        null = np.isnat(values)
+        micros = (values.astype("datetime64[us]") - PG_EPOCH).astype(np.int64)
+        encoded = np.where(null, 0, micros).astype(">i8")
+    elif kind == "f":
+        null = np.isnan(values)
+        encoded = values.astype(">f8")
+    elif kind == "b":
+        null, encoded = np.zeros(len(values), bool), values.astype(np.uint8)
+    elif kind in "iu" and values.dtype.itemsize == 8:
+        null, encoded = np.zeros(len(values), bool), values.astype(">i8")
+    elif kind in "iu":
+        null, encoded = np.zeros(len(values), bool), values.astype(">i4")
+    else:
+        raise TypeError(f"no binary COPY encoding for {values.dtype}")
+    return encoded.view(np.uint8).reshape(len(values), -1), null
+
+
+def encode_rows(columns: Sequence[NDArray[np.generic]]) -> bytes:
+    """The whole binary COPY stream (header, rows, trailer) of equally long columns."""
+    rows = len(columns[0])
+    blocks = [np.frombuffer(struct.pack(">h", len(columns)), np.uint8)[None, :].repeat(rows, 0)]
+    keep = [np.ones((rows, 2), bool)]
+    for column in columns:
+        value, null = _field(column)
+        length = np.where(null, -1, value.shape[1]).astype(">i4").view(np.uint8).reshape(rows, 4)
+        blocks += [length, value]
+        keep += [np.ones((rows, 4), bool), np.repeat(~null[:, None], value.shape[1], axis=1)]
+    matrix, mask = np.hstack(blocks), np.hstack(keep)
+    body = matrix.tobytes() if mask.all() else matrix[mask].tobytes()
+    return HEADER + body + TRAILER
+
+
+def copy_rows(session: Session, *, table: str, columns: dict[str, NDArray[np.generic]]) -> None:
+    """COPY the columns into `table` (a whitelisted name) on the session's connection."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.write(encode_rows(list(columns.values())))
