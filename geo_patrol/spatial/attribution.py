@@ -1,8 +1,10 @@
 """Patrol attribution: metres and seconds in every jurisdiction, and confirmed crossings.
 
 Read top to bottom:
-1. Each kept fix gets, at every level, the jurisdiction whose boundary in force at the fix's
-   time contains it (point-in-polygon on the subdivided parts).
+1. Each kept fix gets its leaf: the lowest-level jurisdiction whose boundary in force at the
+   fix's time contains it (one point-in-polygon probe on the leaf pieces). Its jurisdiction
+   at every other level is the leaf's ancestor there (boundaries nest: a town lies within
+   its county), so six spatial joins become one and a join on the hierarchy.
 2. Each leg (consecutive kept fixes) is measured on the ellipsoid. A leg with the same
    jurisdiction at both ends counts whole for it; a leg whose ends differ is cut by the
    jurisdictions at its ends, each getting the metres inside it. Seconds follow metres.
@@ -17,97 +19,146 @@ Read top to bottom:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-LABELS = """
-CREATE TEMP TABLE point_labels ON COMMIT DROP AS
-SELECT DISTINCT ON (p.ord, j.level) p.ord, j.level, j.id AS jurisdiction_id, j.code
-FROM patrol_points p
-JOIN jurisdiction_parts jp ON ST_Intersects(jp.geom, p.geom)
+from geo_patrol.bulk import fetch_rows
+from geo_patrol.coords import utm_crs_for
+from geo_patrol.spatial.levels import level_rank
+from geo_patrol.spatial.pieces import lowest_level_pieces
+
+# The kept fixes on their own, indexed: each piece then finds its fixes through one index
+# scan (the shape's prepared form reused), much cheaper than one probe per fix.
+FIXES = """
+CREATE TEMP TABLE fixes ON COMMIT DROP AS
+SELECT ord, time, geom FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
+"""
+
+LEAVES = f"""
+CREATE TEMP TABLE fix_leaves ON COMMIT DROP AS
+SELECT DISTINCT ON (p.ord) p.ord, j.id AS leaf_id
+FROM fixes p
+JOIN {{pieces}} jp ON ST_Intersects(jp.geom, p.geom)
 JOIN jurisdictions j ON j.id = jp.jurisdiction_id
  AND j.valid_from <= coalesce(p.time, now())
  AND (j.valid_to IS NULL OR j.valid_to > coalesce(p.time, now()))
-WHERE p.patrol_id = :patrol_id AND p.ord IS NOT NULL
-ORDER BY p.ord, j.level, j.code
+ORDER BY p.ord, {level_rank("j.level")} DESC, j.code
 """
 
+# Every leaf with itself and its ancestors in force when the patrol started: one row a level.
+CHAINS = """
+CREATE TEMP TABLE chains ON COMMIT DROP AS
+WITH RECURSIVE chain AS (
+    SELECT j.id AS leaf_id, j.id, j.code, j.level, j.parent_code, 0 AS depth
+    FROM jurisdictions j WHERE j.id IN (SELECT DISTINCT leaf_id FROM fix_leaves)
+    UNION ALL
+    SELECT c.leaf_id, p.id, p.code, p.level, p.parent_code, c.depth + 1
+    FROM chain c JOIN jurisdictions p ON p.code = c.parent_code
+     AND p.valid_from <= :started AND (p.valid_to IS NULL OR p.valid_to > :started)
+    WHERE c.depth < 10
+)
+SELECT leaf_id, level, id AS jurisdiction_id, code FROM chain
+"""
+
+# Legs, with the leaf at each end; only a leg between two leaves needs its line.
 LEGS = """
 CREATE TEMP TABLE legs ON COMMIT DROP AS
-SELECT a.ord, a.time AS t0, b.time AS t1, ST_MakeLine(a.geom, b.geom) AS geom,
-       ST_Distance(a.geom::geography, b.geom::geography) AS length_m
-FROM patrol_points a
-JOIN patrol_points b ON b.patrol_id = a.patrol_id AND b.ord = a.ord + 1
-WHERE a.patrol_id = :patrol_id AND a.ord IS NOT NULL
+SELECT a.ord, a.time AS t0, b.time AS t1, la.leaf_id AS leaf0, lb.leaf_id AS leaf1,
+       ST_Distance(a.geom::geography, b.geom::geography) AS length_m,
+       CASE WHEN la.leaf_id IS DISTINCT FROM lb.leaf_id THEN ST_MakeLine(a.geom, b.geom) END
+           AS geom
+FROM fixes a
+JOIN fixes b ON b.ord = a.ord + 1
+LEFT JOIN fix_leaves la ON la.ord = a.ord
+LEFT JOIN fix_leaves lb ON lb.ord = b.ord
 """
 
-# One row per (leg, level, jurisdiction at either end) with the metres of the leg inside it.
-PIECES = """
-WITH leg_j AS (
-    SELECT DISTINCT l.ord, x.level, x.jurisdiction_id, x.code
-    FROM legs l JOIN point_labels x ON x.ord IN (l.ord, l.ord + 1)
+# Metres, seconds, first and last time per jurisdiction: legs within one leaf count whole for
+# the leaf and its ancestors; a leg between leaves counts whole for a jurisdiction at both
+# of its ends, and is cut by one at only one end.
+ATTRIBUTE = """
+WITH whole AS (
+    SELECT leaf0 AS leaf_id, sum(length_m) AS inside_m,
+           sum(CASE WHEN length_m > 0 THEN extract(epoch FROM t1 - t0) ELSE 0 END) AS seconds,
+           min(t0) AS t0, max(t1) AS t1
+    FROM legs WHERE leaf0 = leaf1
+    GROUP BY leaf0
 ),
-whole AS (
-    SELECT a.ord, a.level FROM point_labels a
-    JOIN point_labels b ON b.ord = a.ord + 1 AND b.level = a.level
-     AND b.jurisdiction_id = a.jurisdiction_id
+ends AS (
+    SELECT l.ord, c.jurisdiction_id, count(*) AS n
+    FROM legs l
+    CROSS JOIN LATERAL (VALUES (l.leaf0), (l.leaf1)) AS e(leaf_id)
+    JOIN chains c ON c.leaf_id = e.leaf_id
+    WHERE l.leaf0 IS DISTINCT FROM l.leaf1
+    GROUP BY l.ord, c.jurisdiction_id
+),
+cut AS (
+    SELECT e.jurisdiction_id, l.t0, l.t1, l.length_m AS leg_m,
+           CASE WHEN e.n = 2 THEN l.length_m
+                ELSE (SELECT coalesce(sum(ST_Length(ST_Intersection(l.geom, jp.geom)::geography)),
+                                      0)
+                      FROM jurisdiction_parts jp
+                      WHERE jp.jurisdiction_id = e.jurisdiction_id AND jp.geom && l.geom)
+           END AS inside_m
+    FROM ends e JOIN legs l ON l.ord = e.ord
+),
+pieces AS (
+    SELECT c.jurisdiction_id, w.inside_m, w.seconds, w.t0, w.t1
+    FROM whole w JOIN chains c ON c.leaf_id = w.leaf_id
+    UNION ALL
+    SELECT jurisdiction_id, inside_m,
+           CASE WHEN leg_m > 0 THEN extract(epoch FROM t1 - t0) * inside_m / leg_m ELSE 0 END,
+           t0, t1
+    FROM cut
 )
-SELECT lj.level, lj.jurisdiction_id, lj.code, l.t0, l.t1, l.length_m AS leg_m,
-       CASE WHEN w.ord IS NOT NULL THEN l.length_m
-            ELSE (SELECT coalesce(sum(ST_Length(ST_Intersection(l.geom, jp.geom)::geography)), 0)
-                  FROM jurisdiction_parts jp
-                  WHERE jp.jurisdiction_id = lj.jurisdiction_id AND jp.geom && l.geom)
-       END AS inside_m
-FROM leg_j lj
-JOIN legs l ON l.ord = lj.ord
-LEFT JOIN whole w ON w.ord = lj.ord AND w.level = lj.level
-"""
-
-ATTRIBUTE = f"""
 INSERT INTO patrol_jurisdictions
     (patrol_id, jurisdiction_id, code, level, length_m, duration_s, entered_at, exited_at)
-SELECT :patrol_id, jurisdiction_id, code, level, sum(inside_m),
-       sum(CASE WHEN leg_m > 0 THEN extract(epoch FROM t1 - t0) * inside_m / leg_m ELSE 0 END),
-       min(t0), max(t1)
-FROM ({PIECES}) AS pieces
-GROUP BY jurisdiction_id, code, level
+SELECT :patrol_id, j.id, j.code, j.level, sum(p.inside_m), sum(p.seconds), min(p.t0), max(p.t1)
+FROM pieces p JOIN jurisdictions j ON j.id = p.jurisdiction_id
+GROUP BY j.id, j.code, j.level
 """
 
 SEQUENCE = """
-SELECT p.ord, x.code, coalesce(l.length_m, 0) AS next_m
-FROM patrol_points p
-LEFT JOIN point_labels x ON x.ord = p.ord AND x.level = :level
+SELECT p.ord, coalesce(f.leaf_id, -1) AS leaf_id, coalesce(l.length_m, 0) AS next_m
+FROM fixes p
+LEFT JOIN fix_leaves f ON f.ord = p.ord
 LEFT JOIN legs l ON l.ord = p.ord
-WHERE p.patrol_id = :patrol_id AND p.ord IS NOT NULL
 ORDER BY p.ord
 """
 
+START_AND_CENTRE = """
+SELECT min(time) AS started, ST_X(ST_Centroid(ST_Extent(geom))) AS lon,
+       ST_Y(ST_Centroid(ST_Extent(geom))) AS lat
+FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
+"""
+
 # Where the leg into the new side meets it: the start of the leg's piece inside the new
-# jurisdiction; its time interpolated along the leg.
+# jurisdiction; its time interpolated along the leg. (The ends of such a leg have different
+# leaves, so the leg has its line.)
 CROSSING = """
 INSERT INTO patrol_crossings (patrol_id, level, at, from_code, to_code, geom)
-SELECT :patrol_id, :level,
+SELECT :patrol_id, x.level,
        l.t0 + (l.t1 - l.t0) * ST_LineLocatePoint(l.geom, entry.geom),
-       :from_code, :to_code, entry.geom
-FROM legs l
+       x.from_code, x.to_code, entry.geom
+FROM unnest(CAST(:levels AS text[]), CAST(:legs AS int[]), CAST(:from_codes AS text[]),
+            CAST(:to_codes AS text[])) AS x(level, leg_ord, from_code, to_code)
+JOIN legs l ON l.ord = x.leg_ord
 CROSS JOIN LATERAL (
     SELECT coalesce(
         (SELECT ST_StartPoint(ST_GeometryN(ST_Intersection(l.geom, jp.geom), 1))
          FROM jurisdiction_parts jp JOIN jurisdictions j ON j.id = jp.jurisdiction_id
-         WHERE j.code = :to_code AND j.valid_to IS NULL AND jp.geom && l.geom
+         WHERE j.code = x.to_code AND j.valid_to IS NULL AND jp.geom && l.geom
            AND ST_Intersects(jp.geom, l.geom)
          ORDER BY ST_LineLocatePoint(l.geom, ST_StartPoint(
                   ST_GeometryN(ST_Intersection(l.geom, jp.geom), 1)))
          LIMIT 1),
         ST_EndPoint(l.geom)) AS geom
 ) AS entry
-WHERE l.ord = :leg_ord
 """
-
-LEVELS_PRESENT = "SELECT DISTINCT level FROM point_labels"
 
 
 @dataclass(frozen=True)
@@ -143,15 +194,21 @@ def candidate_runs(runs: list[Run], *, min_run_m: float, long_run_m: float) -> l
     return [i for i, run in enumerate(runs) if min_run_m <= run[3] < long_run_m and run[0]]
 
 
-def runs_of(codes: list[str | None], next_m: NDArray[np.float64]) -> list[Run]:
-    """Maximal runs of equal codes: (code, first index, last index, metres until next run)."""
-    runs: list[Run] = []
-    start = 0
-    for i in range(1, len(codes) + 1):
-        if i == len(codes) or codes[i] != codes[start]:
-            runs.append((codes[start], start, i - 1, float(next_m[start:i].sum())))
-            start = i
-    return runs
+def runs_of(
+    ids: NDArray[np.int64], next_m: NDArray[np.float64], codes: dict[int, str]
+) -> list[Run]:
+    """Maximal runs of equal jurisdiction ids (-1: none), with the code of each run."""
+    if not len(ids):
+        return []
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    lasts = np.r_[starts[1:], len(ids)] - 1
+    metres = np.add.reduceat(next_m, starts)
+    return [
+        (codes.get(jid), first, last, m)
+        for jid, first, last, m in zip(
+            ids[starts].tolist(), starts.tolist(), lasts.tolist(), metres.tolist(), strict=True
+        )
+    ]
 
 
 def attribute_patrol(
@@ -162,37 +219,66 @@ def attribute_patrol(
     params = {"patrol_id": patrol_id}
     for table in ("patrol_jurisdictions", "patrol_crossings"):
         session.execute(text(f"DELETE FROM {table} WHERE patrol_id = :patrol_id"), params)
-    session.execute(text("DROP TABLE IF EXISTS point_labels; DROP TABLE IF EXISTS legs"))
-    session.execute(text(LABELS), params)
-    session.execute(text("CREATE INDEX ON point_labels (ord, level)"))
+    start = session.execute(text(START_AND_CENTRE), params).one()
+    for table in ("fixes", "fix_leaves", "chains", "legs", "borders"):
+        session.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    # The planner's guesses for these joins are far off; compiling them (JIT) took longer
+    # than running them.
+    session.execute(
+        text("SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true)")
+    )
+    pieces = lowest_level_pieces(session, at=start.started)
+    session.execute(text(FIXES), params)
+    session.execute(
+        text("CREATE INDEX ON fixes USING gist (geom); CREATE UNIQUE INDEX ON fixes (ord)")
+    )
+    session.execute(text("ANALYZE fixes"))
+    session.execute(text(LEAVES.format(pieces=pieces)))
+    session.execute(text("CREATE INDEX ON fix_leaves (ord); ANALYZE fix_leaves"))
+    session.execute(text(CHAINS), {"started": start.started or _now(session)})
     session.execute(text(LEGS), params)
-    session.execute(text("CREATE INDEX ON legs (ord)"))
     # Temporary tables are never analysed automatically; without statistics the planner
-    # scans them whole for every crossing.
-    session.execute(text("ANALYZE point_labels; ANALYZE legs"))
+    # picks plans made for empty tables.
+    session.execute(text("CREATE INDEX ON legs (ord); ANALYZE legs; ANALYZE chains"))
     session.execute(text(ATTRIBUTE), params)
-    count = 0
-    for level in session.execute(text(LEVELS_PRESENT)).scalars().all():
-        rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
-        count += _record_crossings(session, patrol_id=patrol_id, level=level, **rules)
-    return count
+    if start.lon is None:
+        return 0
+    utm = utm_crs_for(start.lon, start.lat).to_epsg()
+    rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
+    return _record_crossings(session, patrol_id=patrol_id, utm=int(utm or 32651), **rules)
 
 
-# Fixes (by ord) at least `margin_m` from every other jurisdiction of the level; a fix with
-# none within the search box (0.002 degrees, over 140 m) is far by definition.
-FAR_FIXES = """
-SELECT p.ord
-FROM unnest(CAST(:ords AS int[])) AS u(ord)
-JOIN patrol_points p ON p.patrol_id = :patrol_id AND p.ord = u.ord
-LEFT JOIN point_labels x ON x.ord = p.ord AND x.level = :level
-WHERE NOT EXISTS (
-    SELECT 1 FROM jurisdiction_parts jp JOIN jurisdictions j ON j.id = jp.jurisdiction_id
-    WHERE jp.geom && ST_Expand(p.geom, 0.002) AND j.level = :level AND j.valid_to IS NULL
-      AND j.id IS DISTINCT FROM x.jurisdiction_id
-      -- on the sphere: within 0.5 % of the ellipsoid, plenty for a margin of metres
-      AND ST_DWithin(jp.geom::geography, p.geom::geography, :margin_m, false))
+def _now(session: Session) -> Any:
+    """The database's transaction time."""
+    return session.execute(text("SELECT now()")).scalar_one()
+
+
+# The lines between jurisdictions of each level near the patrol, in metres (the patrol's UTM
+# zone), in short pieces: "how far is this fix from every other jurisdiction of the level"
+# is then an index probe for lines of another jurisdiction within the margin.
+BORDERS = """
+CREATE TEMP TABLE borders ON COMMIT DROP AS
+SELECT j.id AS jurisdiction_id, j.level,
+       ST_Subdivide(ST_Transform(ST_Boundary(j.geom), :utm), 32) AS geom
+FROM jurisdictions j
+WHERE j.valid_to IS NULL
+  AND j.geom && (SELECT ST_Expand(ST_Extent(geom), 0.01) FROM fixes)
 """
 
+# Fixes (ord, level) at least `margin_m` from every other jurisdiction of the level.
+FAR_FIXES = """
+WITH fixes AS (
+    SELECT u.ord, u.level, u.jurisdiction_id, ST_Transform(p.geom, :utm) AS geom
+    FROM unnest(CAST(:ords AS int[]), CAST(:levels AS text[]), CAST(:ids AS bigint[]))
+         AS u(ord, level, jurisdiction_id)
+    JOIN fixes p ON p.ord = u.ord
+)
+SELECT f.ord, f.level FROM fixes f
+WHERE NOT EXISTS (
+    SELECT 1 FROM borders b
+    WHERE b.level = f.level AND b.jurisdiction_id IS DISTINCT FROM f.jurisdiction_id
+      AND ST_DWithin(b.geom, f.geom, :margin_m))
+"""
 
 SAMPLES = 12
 
@@ -205,29 +291,72 @@ def _spread(first: int, last: int) -> list[int]:
     return sorted({first + round(i * (count - 1) / (SAMPLES - 1)) for i in range(SAMPLES)})
 
 
+@dataclass
+class _Level:
+    """One level's jurisdiction (id, -1 for none) at every kept fix in time order, and runs."""
+
+    level: str
+    ords: NDArray[np.int64]
+    ids: NDArray[np.int64]
+    runs: list[Run]
+
+
+def _levels(session: Session) -> list[_Level]:
+    """For each level present, the jurisdiction of every kept fix and its runs."""
+    rows = np.array(fetch_rows(session, SEQUENCE, {}), np.float64)
+    if not len(rows):
+        return []
+    ords, next_m = rows[:, 0].astype(np.int64), rows[:, 2]
+    leaves, leaf_index = np.unique(rows[:, 1].astype(np.int64), return_inverse=True)
+    chains: dict[str, dict[int, tuple[int, str]]] = {}
+    for leaf, level, jid, code in session.execute(
+        text("SELECT leaf_id, level, jurisdiction_id, code FROM chains")
+    ):
+        chains.setdefault(level, {})[leaf] = (jid, code)
+    found = []
+    for level, by_leaf in sorted(chains.items()):
+        lookup = np.array([by_leaf.get(leaf, (-1, ""))[0] for leaf in leaves.tolist()], np.int64)
+        ids = lookup[leaf_index]
+        codes = {jid: code for jid, code in by_leaf.values()}
+        found.append(_Level(level, ords, ids, runs_of(ids, next_m, codes)))
+    return found
+
+
 def _record_crossings(
-    session: Session, *, patrol_id: int, level: str, min_run_m: float, margin_m: float,
+    session: Session, *, patrol_id: int, utm: int, min_run_m: float, margin_m: float,
     long_run_m: float,
 ) -> int:  # fmt: skip
-    """Find and store the confirmed crossings at one level."""
-    rows = session.execute(text(SEQUENCE), {"patrol_id": patrol_id, "level": level}).all()
-    if len(rows) < 2:
+    """Find and store the confirmed crossings at every level."""
+    levels = _levels(session)
+    if not levels or len(levels[0].ords) < 2:
         return 0
-    runs = runs_of([row.code for row in rows], np.array([r.next_m for r in rows], np.float64))
-    firm = {i for i, run in enumerate(runs) if run[3] >= long_run_m and run[0]}
-    candidates = candidate_runs(runs, min_run_m=min_run_m, long_run_m=long_run_m)
-    # Up to SAMPLES fixes spread along each candidate run are enough to find one far fix.
-    ords = [rows[k].ord for i in candidates for k in _spread(runs[i][1], runs[i][2])]
-    far_params = {"patrol_id": patrol_id, "level": level, "ords": ords, "margin_m": margin_m}
-    far = set(session.execute(text(FAR_FIXES), far_params).scalars())
-    firm |= {
-        i for i in candidates if any(rows[k].ord in far for k in range(runs[i][1], runs[i][2] + 1))
-    }
-    found = confirmed_crossings(runs, firm=firm)
-    for crossing in found:
-        session.execute(
-            text(CROSSING),
-            {"patrol_id": patrol_id, "level": level, "from_code": crossing.from_code,
-             "to_code": crossing.to_code, "leg_ord": rows[crossing.first_ord].ord - 1},
-        )  # fmt: skip
-    return len(found)
+    session.execute(text(BORDERS), {"utm": utm})
+    session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
+    firm: dict[str, set[int]] = {}
+    asked: dict[str, list[str | int | None]] = {"ords": [], "levels": [], "ids": []}
+    candidates: dict[str, list[int]] = {}
+    for x in levels:
+        firm[x.level] = {i for i, run in enumerate(x.runs) if run[3] >= long_run_m and run[0]}
+        candidates[x.level] = candidate_runs(x.runs, min_run_m=min_run_m, long_run_m=long_run_m)
+        # Up to SAMPLES fixes spread along each candidate run are enough to find one far fix.
+        for i in candidates[x.level]:
+            for k in _spread(x.runs[i][1], x.runs[i][2]):
+                asked["ords"].append(int(x.ords[k]))
+                asked["levels"].append(x.level)
+                asked["ids"].append(int(x.ids[k]))
+    far_params = {"patrol_id": patrol_id, "utm": utm, "margin_m": margin_m, **asked}
+    far = {(row.ord, row.level) for row in session.execute(text(FAR_FIXES), far_params)}
+    found: dict[str, list[str | int]] = {"levels": [], "legs": [], "from_codes": [], "to_codes": []}
+    for x in levels:
+        firm[x.level] |= {
+            i for i in candidates[x.level]
+            if any((int(x.ords[k]), x.level) in far for k in range(x.runs[i][1], x.runs[i][2] + 1))
+        }  # fmt: skip
+        for crossing in confirmed_crossings(x.runs, firm=firm[x.level]):
+            found["levels"].append(x.level)
+            found["legs"].append(int(x.ords[crossing.first_ord]) - 1)
+            found["from_codes"].append(crossing.from_code)
+            found["to_codes"].append(crossing.to_code)
+    if found["levels"]:
+        session.execute(text(CROSSING), {"patrol_id": patrol_id, **found})
+    return len(found["levels"])

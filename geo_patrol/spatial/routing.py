@@ -23,9 +23,10 @@ from numpy.typing import ArrayLike
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.binary_copy import copy_rows
+from geo_patrol.bulk import copy_rows, fetch_rows
 from geo_patrol.spatial.levels import level_rank
 from geo_patrol.spatial.lookup import JurisdictionRef, jurisdictions_at
+from geo_patrol.spatial.pieces import lowest_level_pieces
 
 NEAREST_SEGMENT = """
 SELECT s.id, s.is_border,
@@ -162,8 +163,8 @@ def _chains(
 # Batch: the lowest-level jurisdiction in force containing each staged point, in one
 # set-based statement (the bulk form of step 1). With the boundaries in force now, over the
 # leaf pieces (a point lies in about one); at an earlier moment, over the subdivided parts
-# of every version then in force (a point lies in one per level). Run on the driver's own
-# cursor (psycopg placeholders): a million rows through SQLAlchemy rows cost a second more.
+# of every version then in force (a point lies in one per level). Fetched with the driver's
+# own cursor (psycopg placeholders).
 BATCH_LEAD = f"""
 SELECT DISTINCT ON (p.id) p.id, j.code
 FROM batch_points p
@@ -172,10 +173,6 @@ JOIN jurisdictions j ON j.id = jp.jurisdiction_id
  AND j.valid_from <= %(at)s AND (j.valid_to IS NULL OR j.valid_to > %(at)s)
 ORDER BY p.id, {level_rank("j.level")} DESC, j.code
 """
-
-# The leaves describe the versions in force now: right for any moment after the last
-# boundary change (a version starting or ending).
-LEAVES_SINCE = "SELECT max(greatest(valid_from, valid_to)) FROM jurisdictions"
 
 STAGE = """
 DROP TABLE IF EXISTS batch_points;
@@ -205,9 +202,5 @@ def lead_codes_batch(
               columns={"id": order.astype(np.int32), "lon": x[order], "lat": y[order]})  # fmt: skip
     session.execute(text("CREATE INDEX ON batch_points USING gist (geom); ANALYZE batch_points"))
     session.execute(text("SELECT set_config('work_mem', '256MB', true)"))
-    since = session.execute(text(LEAVES_SINCE)).scalar()
-    pieces = "jurisdiction_leaves" if since is None or since <= at else "jurisdiction_parts"
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor:
-        return dict(cursor.execute(BATCH_LEAD.format(pieces=pieces), {"at": at}).fetchall())
+    pieces = lowest_level_pieces(session, at=at)
+    return dict(fetch_rows(session, BATCH_LEAD.format(pieces=pieces), {"at": at}))
