@@ -12,7 +12,7 @@ from bench.live import LiveRun
 NUMBER = re.compile(r"[>~]? ?[-+]?[\d,]*\.?\d+(%|×)?")
 AGREEMENT = 0.005  # per-county metres of ours and the peer must agree within 0.5 %
 PHASES = ("parse", "store", "load", "clean", "order", "attribute", "coverage", "flags", "other")
-PHASE_TITLES = ("parse", "store (COPY)", "clean: load", "clean: numpy", "clean: order+track",
+PHASE_TITLES = ("parse", "store (COPY)", "reload (live only)", "clean (numpy)", "track summary",
                 "attribute", "coverage", "flags", "other")  # fmt: skip
 
 

@@ -39,7 +39,7 @@ PHASES = {
     "parse_track": "parse",
     "store_points": "store",
     "finish_patrol": "finish",
-    "load_points": "load",
+    "clean_stored": "load",
     "clean": "clean",
     "attribute_patrol": "attribute",
     "cover_patrol": "coverage",
@@ -107,13 +107,17 @@ class PhaseClock:
         return timed
 
     def breakdown(self, total: float) -> dict[str, float]:
-        """Exclusive seconds per phase; `order` is the rest of finish_patrol, `other` of all."""
+        """Exclusive seconds per phase; `order` is the rest of finish_patrol, `other` of all.
+
+        An upload is cleaned before its fixes are stored (`clean`); `load` (reading stored
+        fixes back to clean them) is the live patrols' path and is 0 here.
+        """
         s = self.seconds
-        inner = sum(s[p] for p in ("load", "clean", "attribute", "coverage", "flags"))
+        inner = sum(s[p] for p in ("load", "attribute", "coverage", "flags"))
         phases = {p: s[p] for p in ("parse", "store", "load", "clean")}
         phases["order"] = s["finish"] - inner
         phases.update({p: s[p] for p in ("attribute", "coverage", "flags")})
-        phases["other"] = total - s["parse"] - s["store"] - s["finish"]
+        phases["other"] = total - s["parse"] - s["store"] - s["clean"] - s["finish"]
         return phases
 
 

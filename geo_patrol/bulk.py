@@ -4,7 +4,8 @@ A text COPY of a million fixes formats a million rows in Python (about 10 s); th
 format is fixed-width big-endian fields, which numpy writes in one pass. Each row is a
 16-bit field count, then per field a 32-bit length (-1 for NULL, with no bytes after it)
 and the value. Supported columns: int32 (`int4`), int64 (`int8`), float64 (`float8`, NaN
-is NULL), bool, and datetime64 (`timestamptz`, NaT is NULL).
+is NULL), bool, datetime64 (`timestamptz`, NaT is NULL), masked arrays (masked is NULL),
+and points as EWKB (`geometry`, from `ewkb_points`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,30 @@ from sqlalchemy.orm import Session
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 PG_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
+EWKB_POINT = np.dtype(
+    [("order", "u1"), ("kind", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
+)
 
 
-def _field(values: NDArray[np.generic]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+def ewkb_points(lons: NDArray[np.float64], lats: NDArray[np.float64]) -> NDArray[np.uint8]:
+    """Points as EWKB with SRID 4326 (little-endian), one row of 25 bytes each."""
+    layout = np.dtype(
+        [("order", "u1"), ("kind", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
+    )
+    rows = np.empty(len(lons), layout)
+    rows["order"], rows["kind"], rows["srid"] = 1, 0x20000001, 4326  # point, with an SRID
+    rows["x"], rows["y"] = lons, lats
+    return rows.view(np.uint8).reshape(len(lons), EWKB_POINT.itemsize)
+
+
+def _field(values: NDArray[Any]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     """One column as big-endian bytes (rows x width) and its NULL mask."""
     kind = values.dtype.kind
+    if isinstance(values, np.ma.MaskedArray):
+        value, _ = _field(values.filled(0))
+        return value, np.ma.getmaskarray(values)
+    if values.ndim == 2 and values.dtype == np.uint8:  # already encoded (EWKB)
+        return values, np.zeros(len(values), bool)
     if kind == "M":
         null = np.isnat(values)
         micros = (values.astype("datetime64[us]") - PG_EPOCH).astype(np.int64)
@@ -43,7 +63,7 @@ def _field(values: NDArray[np.generic]) -> tuple[NDArray[np.uint8], NDArray[np.b
     return encoded.view(np.uint8).reshape(len(values), -1), null
 
 
-def encode_rows(columns: Sequence[NDArray[np.generic]]) -> bytes:
+def encode_rows(columns: Sequence[NDArray[Any]]) -> bytes:
     """The whole binary COPY stream (header, rows, trailer) of equally long columns."""
     rows = len(columns[0])
     blocks = [np.frombuffer(struct.pack(">h", len(columns)), np.uint8)[None, :].repeat(rows, 0)]
@@ -58,7 +78,7 @@ def encode_rows(columns: Sequence[NDArray[np.generic]]) -> bytes:
     return HEADER + body + TRAILER
 
 
-def copy_rows(session: Session, *, table: str, columns: dict[str, NDArray[np.generic]]) -> None:
+def copy_rows(session: Session, *, table: str, columns: dict[str, NDArray[Any]]) -> None:
     """COPY the columns into `table` (a whitelisted name) on the session's connection."""
     raw = session.connection().connection.driver_connection
     assert raw is not None

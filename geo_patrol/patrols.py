@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
+from geo_patrol.bulk import copy_rows, ewkb_points
 from geo_patrol.errors import Forbidden, InvalidInput
 from geo_patrol.ingest.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.ingest.track_csv import CsvOptions
@@ -106,8 +107,11 @@ def upload_patrol(
     session.execute(text("UPDATE uploads SET patrol_id = :p WHERE id = :u"),
                     {"p": patrol_id, "u": upload_id})  # fmt: skip
     _add_members(session, patrol_id, (*request.member_ids, principal.member_id))
-    store_points(session, patrol_id=patrol_id, points=track.points)
-    finish_patrol(session, patrol_id=patrol_id, settings=settings)
+    # Cleaned before storing, so that each fix is written once, with its place in time order.
+    rules = cleaning_rules(settings, request.mode)
+    cleaned = clean(track.points, rules=rules, now=datetime.now(UTC))
+    store_points(session, patrol_id=patrol_id, points=track.points, order=cleaned.order)
+    finish_patrol(session, patrol_id=patrol_id, settings=settings, dropped=cleaned.dropped)
     _keep_original(settings.uploads_dir, sha256, request.data)
     detail = {"file": request.filename, "sha256": sha256, "bytes": len(request.data),
               "points": len(track.points.lon)}  # fmt: skip
@@ -161,24 +165,25 @@ def _add_members(session: Session, patrol_id: int, member_ids: tuple[int, ...]) 
     )
 
 
-def store_points(session: Session, *, patrol_id: int, points: TrackPoints) -> None:
-    """Copy the raw fixes into patrol_points (ord is set by cleaning)."""
-    times = points.time.astype("datetime64[us]").astype(object).tolist()
-    lons, lats = points.lon.tolist(), points.lat.tolist()
-    eles = [None if np.isnan(v) else v for v in points.ele.tolist()]
-    accuracies = [None if np.isnan(v) else v for v in points.accuracy_m.tolist()]
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    sql = "COPY patrol_points (patrol_id, seq, time, geom, ele, accuracy_m) FROM STDIN"
-    with raw.cursor() as cursor, cursor.copy(sql) as copy:
-        for seq, (lon, lat, when) in enumerate(zip(lons, lats, times, strict=True)):
-            if not (np.isfinite(lon) and np.isfinite(lat)):
-                continue  # cannot be a geometry; cleaning counts it as invalid
-            copy.write_row((
-                patrol_id, seq, None if when is None else when.replace(tzinfo=UTC),
-                f"SRID=4326;POINT({lon!r} {lat!r})", eles[seq], accuracies[seq],
-            ))  # fmt: skip
-    if len(lons) > ANALYZE_AFTER:
+def store_points(
+    session: Session, *, patrol_id: int, points: TrackPoints, order: NDArray[np.int64]
+) -> None:
+    """Copy the raw fixes into patrol_points; `order` (the kept fixes in time order) sets ord."""
+    ords = np.ma.MaskedArray(np.zeros(len(points), np.int32), mask=np.ones(len(points), bool))
+    ords[order] = np.arange(len(order), dtype=np.int32)  # unmasks the kept fixes
+    # A fix without finite coordinates cannot be a geometry (cleaning counted it as invalid).
+    finite = np.flatnonzero(np.isfinite(points.lon) & np.isfinite(points.lat))
+    copy_rows(session, table="patrol_points", columns={
+        "patrol_id": np.full(len(finite), patrol_id, np.int64),
+        "seq": finite.astype(np.int32),
+        "ord": ords[finite],
+        "time": points.time[finite],
+        "geom": ewkb_points(points.lon[finite], points.lat[finite]),
+        "ele": points.ele[finite],
+        "accuracy_m": points.accuracy_m[finite],
+    })  # fmt: skip
+    session.execute(text(DROPPED), {"patrol_id": patrol_id})
+    if len(finite) > ANALYZE_AFTER:
         # The planner must know the table grew, or the joins that follow pick plans made
         # for an empty table (nested loops over a million fixes).
         session.execute(text("ANALYZE patrol_points"))
@@ -197,6 +202,11 @@ def _keep_original(folder: Path, sha256: str, data: bytes) -> None:
 LOAD = """
 SELECT seq, ST_X(geom) AS lon, ST_Y(geom) AS lat, time, ele, accuracy_m
 FROM patrol_points WHERE patrol_id = :patrol_id ORDER BY seq
+"""
+
+DROPPED = """
+UPDATE patrol_points SET drop_reason = 'dropped'
+WHERE patrol_id = :patrol_id AND ord IS NULL
 """
 
 WRITE_ORDER = """
@@ -257,8 +267,8 @@ def cleaning_rules(settings: Settings, mode: str) -> CleaningRules:
     )  # fmt: skip
 
 
-def finish_patrol(session: Session, *, patrol_id: int, settings: Settings) -> None:
-    """Clean the raw fixes, then compute the track, attribution, coverage and flags."""
+def clean_stored(session: Session, *, patrol_id: int, settings: Settings) -> dict[str, int]:
+    """Clean a patrol's stored raw fixes (live positions): write ord; the counts dropped."""
     mode = session.execute(text("SELECT mode FROM patrols WHERE id = :id"), {"id": patrol_id})
     seqs, points = load_points(session, patrol_id=patrol_id)
     cleaned = clean(
@@ -268,7 +278,17 @@ def finish_patrol(session: Session, *, patrol_id: int, settings: Settings) -> No
     for rank, index in enumerate(cleaned.order.tolist()):
         ords[index] = rank
     session.execute(text(WRITE_ORDER), {"patrol_id": patrol_id, "seqs": seqs, "ords": ords})
-    session.execute(text(SUMMARY), {"patrol_id": patrol_id, "dropped": json.dumps(cleaned.dropped)})
+    return cleaned.dropped
+
+
+def finish_patrol(
+    session: Session, *, patrol_id: int, settings: Settings, dropped: dict[str, int] | None = None
+) -> None:
+    """Compute the track, attribution, coverage and flags (cleaning first unless `dropped`
+    says the fixes were cleaned before they were stored)."""
+    if dropped is None:
+        dropped = clean_stored(session, patrol_id=patrol_id, settings=settings)
+    session.execute(text(SUMMARY), {"patrol_id": patrol_id, "dropped": json.dumps(dropped)})
     attribute_patrol(
         session, patrol_id=patrol_id, min_run_m=settings.crossing_min_run_m,
         margin_m=settings.crossing_margin_m,

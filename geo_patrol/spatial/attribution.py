@@ -265,7 +265,8 @@ WHERE j.valid_to IS NULL
   AND j.geom && (SELECT ST_Expand(ST_Extent(geom), 0.01) FROM fixes)
 """
 
-# Fixes (ord, level) at least `margin_m` from every other jurisdiction of the level.
+# Fixes (ord, level) at least `margin_m` from every other jurisdiction of the level: no line
+# of another jurisdiction within the margin (a probe of the index for each fix).
 FAR_FIXES = """
 WITH fixes AS (
     SELECT u.ord, u.level, u.jurisdiction_id, ST_Transform(p.geom, :utm) AS geom
@@ -274,10 +275,13 @@ WITH fixes AS (
     JOIN fixes p ON p.ord = u.ord
 )
 SELECT f.ord, f.level FROM fixes f
-WHERE NOT EXISTS (
-    SELECT 1 FROM borders b
-    WHERE b.level = f.level AND b.jurisdiction_id IS DISTINCT FROM f.jurisdiction_id
-      AND ST_DWithin(b.geom, f.geom, :margin_m))
+LEFT JOIN LATERAL (
+    SELECT 1 AS near FROM borders b
+    WHERE ST_DWithin(b.geom, f.geom, :margin_m)
+      AND b.level = f.level AND b.jurisdiction_id IS DISTINCT FROM f.jurisdiction_id
+    LIMIT 1
+) AS other ON true
+WHERE other.near IS NULL
 """
 
 SAMPLES = 12

@@ -19,7 +19,8 @@ MAX_DISTANCE_M = 500.0
 
 # The track is cut into short pieces (ST_Subdivide) before buffering: a thousand small
 # buffers are far cheaper than one buffer of a 100,000-vertex line, and the union of what
-# they cover is exact range arithmetic on each segment.
+# they cover is exact range arithmetic on each segment. Only pieces within reach of a
+# segment are buffered at all.
 COVER = """
 WITH t AS (
     SELECT track, 32600 + (CASE WHEN ST_Y(ST_Centroid(track)) < 0 THEN 100 ELSE 0 END)
@@ -34,6 +35,8 @@ segs AS MATERIALIZED (
 pieces AS MATERIALIZED (
     SELECT ST_Buffer(ST_Transform(p.geom, t.utm), :distance_m) AS area
     FROM t CROSS JOIN LATERAL ST_Subdivide(t.track, 64) AS p(geom)
+    WHERE EXISTS (SELECT 1 FROM segs sg
+                  WHERE ST_DWithin(sg.geom_m, ST_Transform(p.geom, t.utm), :distance_m))
 ),
 hits AS (
     SELECT sg.id, sg.geom, sg.length_m,
