@@ -49,12 +49,14 @@ JOIN jurisdictions j ON j.id = jp.jurisdiction_id
 ORDER BY p.ord, {level_rank("j.level")} DESC, j.code
 """
 
-# Every leaf with itself and its ancestors in force when the patrol started: one row a level.
+# Every leaf (of a fix, or crossed by a leg) with itself and its ancestors in force when the
+# patrol started: one row a level.
 CHAINS = """
 CREATE TEMP TABLE chains ON COMMIT DROP AS
 WITH RECURSIVE chain AS (
     SELECT j.id AS leaf_id, j.id, j.code, j.level, j.parent_code, 0 AS depth
-    FROM jurisdictions j WHERE j.id IN (SELECT DISTINCT leaf_id FROM fix_leaves)
+    FROM jurisdictions j
+    WHERE j.id IN (SELECT leaf_id FROM fix_leaves UNION SELECT jurisdiction_id FROM splits)
     UNION ALL
     SELECT c.leaf_id, p.id, p.code, p.level, p.parent_code, c.depth + 1
     FROM chain c JOIN jurisdictions p ON p.code = c.parent_code
@@ -77,9 +79,19 @@ LEFT JOIN fix_leaves la ON la.ord = a.ord
 LEFT JOIN fix_leaves lb ON lb.ord = b.ord
 """
 
+# Each leg between two leaves, cut by the pieces it crosses: metres in each piece's owner.
+SPLITS = """
+CREATE TEMP TABLE splits ON COMMIT DROP AS
+SELECT l.ord, jp.jurisdiction_id, ST_Length(ST_Intersection(l.geom, jp.geom)::geography) AS m
+FROM legs l JOIN {pieces} jp ON jp.geom && l.geom AND ST_Intersects(jp.geom, l.geom)
+WHERE l.geom IS NOT NULL
+"""
+
 # Metres, seconds, first and last time per jurisdiction: legs within one leaf count whole for
 # the leaf and its ancestors; a leg between leaves counts whole for a jurisdiction at both
-# of its ends, and is cut by one at only one end.
+# of its ends, and is cut by one at only one end: the metres of its splits in the pieces
+# credited to that jurisdiction (a leaf piece to the leaf and its ancestors, a part to its
+# own jurisdiction).
 ATTRIBUTE = """
 WITH whole AS (
     SELECT leaf0 AS leaf_id, sum(length_m) AS inside_m,
@@ -96,13 +108,17 @@ ends AS (
     WHERE l.leaf0 IS DISTINCT FROM l.leaf1
     GROUP BY l.ord, c.jurisdiction_id
 ),
+credit AS (
+    SELECT leaf_id AS owner_id, jurisdiction_id FROM chains WHERE :by_leaves
+    UNION ALL
+    SELECT DISTINCT jurisdiction_id, jurisdiction_id FROM splits WHERE NOT :by_leaves
+),
 cut AS (
     SELECT e.jurisdiction_id, l.t0, l.t1, l.length_m AS leg_m,
            CASE WHEN e.n = 2 THEN l.length_m
-                ELSE (SELECT coalesce(sum(ST_Length(ST_Intersection(l.geom, jp.geom)::geography)),
-                                      0)
-                      FROM jurisdiction_parts jp
-                      WHERE jp.jurisdiction_id = e.jurisdiction_id AND jp.geom && l.geom)
+                ELSE (SELECT coalesce(sum(s.m), 0) FROM splits s
+                      JOIN credit c ON c.owner_id = s.jurisdiction_id
+                      WHERE s.ord = e.ord AND c.jurisdiction_id = e.jurisdiction_id)
            END AS inside_m
     FROM ends e JOIN legs l ON l.ord = e.ord
 ),
@@ -220,7 +236,7 @@ def attribute_patrol(
     for table in ("patrol_jurisdictions", "patrol_crossings"):
         session.execute(text(f"DELETE FROM {table} WHERE patrol_id = :patrol_id"), params)
     start = session.execute(text(START_AND_CENTRE), params).one()
-    for table in ("fixes", "fix_leaves", "chains", "legs", "borders"):
+    for table in ("fixes", "fix_leaves", "legs", "splits", "chains", "borders"):
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     # The planner's guesses for these joins are far off; compiling them (JIT) took longer
     # than running them.
@@ -235,12 +251,16 @@ def attribute_patrol(
     session.execute(text("ANALYZE fixes"))
     session.execute(text(LEAVES.format(pieces=pieces)))
     session.execute(text("CREATE INDEX ON fix_leaves (ord); ANALYZE fix_leaves"))
-    session.execute(text(CHAINS), {"started": start.started or _now(session)})
     session.execute(text(LEGS), params)
     # Temporary tables are never analysed automatically; without statistics the planner
     # picks plans made for empty tables.
-    session.execute(text("CREATE INDEX ON legs (ord); ANALYZE legs; ANALYZE chains"))
-    session.execute(text(ATTRIBUTE), params)
+    session.execute(text("CREATE INDEX ON legs (ord); ANALYZE legs"))
+    session.execute(text(SPLITS.format(pieces=pieces)))
+    session.execute(text("CREATE INDEX ON splits (ord); ANALYZE splits"))
+    session.execute(text(CHAINS), {"started": start.started or _now(session)})
+    session.execute(text("ANALYZE chains"))
+    by_leaves = pieces == "jurisdiction_leaves"
+    session.execute(text(ATTRIBUTE), {**params, "by_leaves": by_leaves})
     if start.lon is None:
         return 0
     utm = utm_crs_for(start.lon, start.lat).to_epsg()

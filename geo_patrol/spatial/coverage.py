@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 # GiST index prune; the decision is the buffer intersection in metres.
 MAX_DISTANCE_M = 500.0
 
-# The track is cut into short pieces (ST_Subdivide) before buffering: a thousand small
-# buffers are far cheaper than one buffer of a 100,000-vertex line, and the union of what
-# they cover is exact range arithmetic on each segment. Only pieces within reach of a
-# segment are buffered at all.
+# The track is cut into short pieces of 64 legs (consecutive kept fixes, each piece sharing
+# its last fix with the next) before buffering: a thousand small buffers are far cheaper
+# than one buffer of a 100,000-vertex line, and the union of what they cover is exact range
+# arithmetic on each segment. Only pieces within reach of a segment are buffered at all.
 COVER = """
 WITH t AS (
     SELECT track, 32600 + (CASE WHEN ST_Y(ST_Centroid(track)) < 0 THEN 100 ELSE 0 END)
@@ -32,11 +32,20 @@ segs AS MATERIALIZED (
     FROM river_segments s, t
     WHERE s.geom && ST_Expand(t.track, 0.01)
 ),
+lines AS (
+    SELECT ST_Transform(ST_MakeLine(p.geom ORDER BY p.ord), min(t.utm)) AS geom
+    FROM patrol_points p
+    CROSS JOIN LATERAL (VALUES (p.ord / 64), (p.ord / 64 - 1)) AS g(piece)
+    CROSS JOIN t
+    WHERE p.patrol_id = :patrol_id AND p.ord IS NOT NULL
+      AND (g.piece = p.ord / 64 OR p.ord % 64 = 0) AND g.piece >= 0
+    GROUP BY g.piece
+    HAVING count(*) > 1
+),
 pieces AS MATERIALIZED (
-    SELECT ST_Buffer(ST_Transform(p.geom, t.utm), :distance_m) AS area
-    FROM t CROSS JOIN LATERAL ST_Subdivide(t.track, 64) AS p(geom)
-    WHERE EXISTS (SELECT 1 FROM segs sg
-                  WHERE ST_DWithin(sg.geom_m, ST_Transform(p.geom, t.utm), :distance_m))
+    SELECT ST_Buffer(l.geom, :distance_m) AS area
+    FROM lines l
+    WHERE EXISTS (SELECT 1 FROM segs sg WHERE ST_DWithin(sg.geom_m, l.geom, :distance_m))
 ),
 hits AS (
     SELECT sg.id, sg.geom, sg.length_m,
