@@ -74,12 +74,16 @@ class LiveRun:
 
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU seconds of a process (this one by default)."""
+    """User + system CPU seconds of a process (this one by default) and its child processes
+    (the service's workers, when it runs several)."""
     if pid is None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    return own + sum(cpu_seconds(int(kid)) for kid in kids)
 
 
 def free_port() -> int:
@@ -105,8 +109,11 @@ def _wait_until_up(server: Server) -> None:
 
 
 @contextmanager
-def running_service(database_url: str, data_dir: Path, log_file: Path) -> Iterator[Server]:
-    """`geo-patrol serve` on free loopback ports with default settings; always stopped."""
+def running_service(
+    database_url: str, data_dir: Path, log_file: Path, workers: int = 1
+) -> Iterator[Server]:
+    """`geo-patrol serve` on free loopback ports with default settings but the number of
+    worker processes; always stopped."""
     http_port, osmand_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -115,6 +122,7 @@ def running_service(database_url: str, data_dir: Path, log_file: Path) -> Iterat
         "GEO_PATROL_HOST": LOOPBACK,
         "GEO_PATROL_PORT": str(http_port),
         "GEO_PATROL_OSMAND_PORT": str(osmand_port),
+        "GEO_PATROL_WORKERS": str(workers),
     }
     command = [str(Path(sys.executable).with_name("geo-patrol")), "serve"]
     with log_file.open("wb") as log:

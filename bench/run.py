@@ -36,6 +36,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, help="seconds allowed per upload run")
     parser.add_argument("--skip-live", action="store_true", help="only the upload benchmark")
     parser.add_argument("--skip-upload", action="store_true", help="only the live benchmark")
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     return parser.parse_args(argv)
 
 
@@ -107,7 +108,7 @@ def print_upload(results: dict[int, dict[str, list[children.Run]]], say: Printer
     return agree
 
 
-def live_benchmark(url: str, work: Path, seconds: float) -> list[live.LiveRun]:
+def live_benchmark(url: str, work: Path, seconds: float, workers: int) -> list[live.LiveRun]:
     """100 phones flat out, 100 phones at the target rate, a few phones flat out."""
     devices = database.issue_devices(url, LIVE_PHONES)
     ids = [device_id for device_id, _ in devices]
@@ -120,7 +121,8 @@ def live_benchmark(url: str, work: Path, seconds: float) -> list[live.LiveRun]:
     runs = []
     for number, (mode, group, rate) in enumerate(plans):
         before = database.count_live_points(url, ids)
-        with live.running_service(url, work, work / f"server-{number}.log") as server:
+        log = work / f"server-{number}.log"
+        with live.running_service(url, work, log, workers) as server:
             server_cpu, client_cpu = live.cpu_seconds(server.process.pid), live.cpu_seconds()
             result = live.run_load(server.osmand, group, seconds=seconds, rate=rate, mode=mode)
             server_cpu = live.cpu_seconds(server.process.pid) - server_cpu
@@ -174,7 +176,8 @@ def main(argv: list[str]) -> None:
             )
             if uploads:
                 print_upload(uploads, say)
-            lives = [] if args.skip_live else live_benchmark(url, work, 5.0 if args.quick else 20.0)
+            seconds = 5.0 if args.quick else 20.0
+            lives = [] if args.skip_live else live_benchmark(url, work, seconds, args.workers)
             if lives:
                 say(f"### Live positions over HTTP (OsmAnd, {LIVE_PHONES} demo devices)\n\n"
                     + report.table(report.LIVE_HEADERS, report.live_rows(lives)))  # fmt: skip

@@ -211,30 +211,18 @@ def demo_command() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default GEO_PATROL_WORKERS or 1).")
+    ] = None,
 ) -> None:
     """Run the HTTP service and the OsmAnd/Traccar listener (migrating the database first)."""
-    import asyncio
-
-    import uvicorn
-
-    from geo_patrol.api.routes.osmand import create_osmand_app
-    from geo_patrol.main import create_app
+    from geo_patrol import server
 
     settings = Settings()
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
     logging.basicConfig(level=settings.log_level.upper())
-    migrate.upgrade(make_engine(_url()))
-    main = create_app(settings)
-    bind = host or settings.host
-    servers = [uvicorn.Server(uvicorn.Config(main, host=bind, port=port or settings.port,
-                                             log_level=settings.log_level))]  # fmt: skip
-    if settings.osmand_port:
-        listener = create_osmand_app(main)
-        servers.append(uvicorn.Server(uvicorn.Config(
-            listener, host=bind, port=settings.osmand_port, log_level=settings.log_level,
-            lifespan="off",
-        )))  # fmt: skip
-
-    async def run_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
-
-    asyncio.run(run_all())
+    engine = make_engine(_url())
+    migrate.upgrade(engine)
+    engine.dispose()  # nothing of the parent's pool may be shared with forked workers
+    server.serve(settings, host=host or settings.host, port=port or settings.port)

@@ -30,29 +30,34 @@ class UnknownDevice(GeoPatrolError):
     title = "Unknown device"
 
 
-# The device's patrol whose span, widened by the silence gap, holds this time.
-FIND_PATROL = """
-SELECT p.id FROM patrols p
-WHERE p.device_id = :device_id AND p.source = 'live'
-  AND :at BETWEEN coalesce(p.started_at, p.created_at) - :silence
-              AND coalesce(p.ended_at, p.created_at) + :silence
-ORDER BY p.closed_at IS NULL DESC, p.id DESC
-LIMIT 1
-"""
-
+# The device's patrol whose span, widened by the silence gap, holds this time; the position
+# goes into it (a repeated time is stored once) and widens its span. One statement: the
+# patrol id is NULL when none fits.
 ADD_POINT = """
-INSERT INTO patrol_points (patrol_id, seq, time, geom, ele, accuracy_m, live, mock)
-VALUES (:patrol_id,
-        (SELECT coalesce(max(seq), -1) + 1 FROM patrol_points WHERE patrol_id = :patrol_id),
-        :at, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :altitude, :accuracy, true, :mock)
-ON CONFLICT (patrol_id, time) WHERE live DO NOTHING
-"""
-
-WIDEN = """
-UPDATE patrols SET stale = true,
-       started_at = least(coalesce(started_at, :at), :at),
-       ended_at = greatest(coalesce(ended_at, :at), :at)
-WHERE id = :patrol_id
+WITH patrol AS (
+    SELECT p.id FROM patrols p
+    WHERE p.device_id = :device_id AND p.source = 'live'
+      AND :at BETWEEN coalesce(p.started_at, p.created_at) - :silence
+                  AND coalesce(p.ended_at, p.created_at) + :silence
+    ORDER BY p.closed_at IS NULL DESC, p.id DESC
+    LIMIT 1
+),
+added AS (
+    INSERT INTO patrol_points (patrol_id, seq, time, geom, ele, accuracy_m, live, mock)
+    SELECT patrol.id,
+           (SELECT coalesce(max(seq), -1) + 1 FROM patrol_points WHERE patrol_id = patrol.id),
+           :at, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :altitude, :accuracy, true, :mock
+    FROM patrol
+    ON CONFLICT (patrol_id, time) WHERE live DO NOTHING
+    RETURNING patrol_id
+),
+widened AS (
+    UPDATE patrols SET stale = true,
+           started_at = least(coalesce(started_at, :at), :at),
+           ended_at = greatest(coalesce(ended_at, :at), :at)
+    WHERE id IN (SELECT patrol_id FROM added)
+)
+SELECT (SELECT id FROM patrol) AS patrol_id, EXISTS (SELECT 1 FROM added) AS added
 """
 
 
@@ -80,35 +85,30 @@ def record_positions(session: Session, *, positions: list[LivePosition], setting
     """Store positions (each once) in their device's patrols; returns how many were new."""
     silence = timedelta(minutes=settings.live_silence_minutes)
     stored = 0
-    locked: set[int | None] = set()
+    principals: dict[str, Principal] = {}
     for position in sorted(positions, key=lambda p: p.time):
-        principal = device_principal(session, identifier=position.device_id)
-        if principal.device_id not in locked:
+        principal = principals.get(position.device_id)
+        if principal is None:
+            principal = device_principal(session, identifier=position.device_id)
+            principals[position.device_id] = principal
             # One request at a time per phone: a replayed buffer and a live fix arriving
-            # together must not both open a patrol or take the same sequence number.
+            # together must not both open a patrol or take the same sequence number. (A
+            # statement of its own: the next one must see what the lock waited for.)
             session.execute(text("SELECT pg_advisory_xact_lock(7211, :d)"),
                             {"d": principal.device_id})  # fmt: skip
-            locked.add(principal.device_id)
-        patrol_id = _patrol_for(session, principal, position.time, silence)
-        added = session.execute(
-            text(ADD_POINT),
-            {"patrol_id": patrol_id, "at": position.time, "lon": position.lon,
-             "lat": position.lat, "altitude": position.altitude,
-             "accuracy": position.accuracy_m, "mock": position.mock},
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if added:
-            session.execute(text(WIDEN), {"patrol_id": patrol_id, "at": position.time})
-            stored += 1
+        point = {"device_id": principal.device_id, "at": position.time, "silence": silence,
+                 "lon": position.lon, "lat": position.lat, "altitude": position.altitude,
+                 "accuracy": position.accuracy_m, "mock": position.mock}  # fmt: skip
+        row = session.execute(text(ADD_POINT), point).one()
+        if row.patrol_id is None:
+            _open_patrol(session, principal, position.time)
+            row = session.execute(text(ADD_POINT), point).one()
+        stored += bool(row.added)
     return stored
 
 
-def _patrol_for(session: Session, principal: Principal, at: datetime, silence: timedelta) -> int:
-    """The patrol this position belongs to, opening one when none fits."""
-    found = session.execute(
-        text(FIND_PATROL), {"device_id": principal.device_id, "at": at, "silence": silence}
-    ).scalar()
-    if found is not None:
-        return int(found)
+def _open_patrol(session: Session, principal: Principal, at: datetime) -> int:
+    """A new live patrol for the device (closing its open one): no patrol fits `at`."""
     session.execute(
         text("UPDATE patrols SET closed_at = now() WHERE device_id = :d AND source = 'live' "
              "AND closed_at IS NULL"), {"d": principal.device_id},

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         default=20, description="Failed logins per client address in 15 minutes before refusal."
     )
 
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes of `geo-patrol serve` (sharing the listening sockets).",
+    )
     osmand_port: int | None = Field(
         default=5055, description="Port of the OsmAnd/Traccar listener (unset: only /osmand)."
     )

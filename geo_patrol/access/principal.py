@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -61,70 +60,80 @@ class Principal:
         return f"{who} (device {self.device_id})" if self.device_id else who
 
 
-MEMBER = """
-SELECT m.id, m.name, m.login FROM members m WHERE m.id = :member_id AND m.is_active
-"""
+# A member's grants as one JSON array of [role, jurisdiction_code, zone_id, team_id].
 GRANTS = """
-SELECT role, jurisdiction_code, zone_id, team_id FROM member_roles
-WHERE member_id = :member_id ORDER BY id
+coalesce((SELECT json_agg(json_build_array(r.role, r.jurisdiction_code, r.zone_id, r.team_id)
+                          ORDER BY r.id)
+          FROM member_roles r WHERE r.member_id = m.id), '[]') AS grants
 """
-DEVICE = """
-SELECT id, member_id FROM devices WHERE token_hash = :hash AND revoked_at IS NULL
-"""
-API_TOKEN = """
-SELECT id, member_id FROM api_tokens
-WHERE token_hash = :hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-"""
-# Last-seen times are for people, not for locking: at most once a minute, and never waiting
-# for a row another request of the same phone or token is already touching.
-TOUCH = """
-UPDATE {table} SET {column} = now()
-WHERE id IN (SELECT id FROM {table} WHERE id = :id
-             AND ({column} IS NULL OR {column} < now() - interval '1 minute')
-             FOR UPDATE SKIP LOCKED)
-"""
-WEB_SESSION = """
-SELECT id, member_id, csrf_token FROM web_sessions
-WHERE token_hash = :hash AND revoked_at IS NULL AND expires_at > :now
+MEMBER = f"""
+SELECT m.id, m.name, m.login, {GRANTS} FROM members m WHERE m.id = :member_id AND m.is_active
 """
 
+# One statement per request: the credential, its active member with every grant, and (at
+# most once a minute, never waiting for a row another request of the same phone or token is
+# already touching) the credential's last-seen time.
+CREDENTIAL = """
+WITH credential AS (
+    SELECT c.id, c.member_id, {extra} FROM {table} c
+    WHERE c.token_hash = :hash AND c.revoked_at IS NULL {valid}
+){touch}
+SELECT c.id AS credential_id, c.extra, m.id, m.name, m.login, {grants}
+FROM credential c JOIN members m ON m.id = c.member_id AND m.is_active
+"""
+TOUCH = """,
+touched AS (
+    UPDATE {table} SET {seen} = now()
+    WHERE id IN (SELECT t.id FROM {table} t JOIN credential c ON c.id = t.id
+                 WHERE t.{seen} IS NULL OR t.{seen} < now() - interval '1 minute'
+                 FOR UPDATE OF t SKIP LOCKED)
+)"""
+CREDENTIALS = {
+    # kind: (table, last-seen column, extra column, extra condition)
+    "device": ("devices", "last_seen_at", "NULL::text AS extra", ""),
+    "token": ("api_tokens", "last_used_at", "NULL::text AS extra",
+              "AND (c.expires_at IS NULL OR c.expires_at > now())"),
+    "session": ("web_sessions", None, "c.csrf_token AS extra", "AND c.expires_at > now()"),
+}  # fmt: skip
 
-def load_member(
-    session: Session, *, member_id: int, via: Literal["session", "token", "device"], **extra: object
+
+def _principal(
+    session: Session, *, via: Literal["session", "token", "device"], token: str
 ) -> Principal | None:
-    """The principal of an active member with their grants (device: patrol roles only)."""
-    row = session.execute(text(MEMBER), {"member_id": member_id}).first()
+    """The principal of a credential (whitelisted kinds), in one statement."""
+    table, seen, extra, valid = CREDENTIALS[via]
+    touch = TOUCH.format(table=table, seen=seen) if seen else ""
+    sql = CREDENTIAL.format(table=table, extra=extra, valid=valid, touch=touch, grants=GRANTS)
+    row = session.execute(text(sql), {"hash": token_hash(token)}).first()
     if row is None:
         return None
-    grants = tuple(Grant(*g) for g in session.execute(text(GRANTS), {"member_id": member_id}))
+    ids = {"device": {"device_id": row.credential_id}, "token": {},
+           "session": {"session_id": row.credential_id, "csrf_token": row.extra}}  # fmt: skip
+    return _from_row(row, via, **ids[via])
+
+
+def _from_row(row: Any, via: Literal["session", "token", "device"], **extra: Any) -> Principal:
+    """A principal from a row of a member with its grants (device: patrol roles only)."""
+    grants = tuple(Grant(*g) for g in row.grants)
     if via == "device":
         grants = tuple(grant for grant in grants if grant.role in DEVICE_ROLES)
     return Principal(
-        member_id=row.id, name=row.name, login=row.login, via=via, grants=grants,
-        **extra,  # type: ignore[arg-type]
-    )  # fmt: skip
+        member_id=row.id, name=row.name, login=row.login, via=via, grants=grants, **extra
+    )
+
+
+def load_member(
+    session: Session, *, member_id: int, via: Literal["session", "token", "device"]
+) -> Principal | None:
+    """The principal of an active member with their grants (device: patrol roles only)."""
+    row = session.execute(text(MEMBER), {"member_id": member_id}).first()
+    return None if row is None else _from_row(row, via)
 
 
 def from_bearer(session: Session, *, token: str) -> Principal | None:
     """The principal of a device token or a personal API token; None when unknown or revoked."""
-    hashed = token_hash(token)
-    if token.startswith(DEVICE_PREFIX):
-        device = session.execute(text(DEVICE), {"hash": hashed}).first()
-        if device is None:
-            return None
-        _touch(session, "devices", "last_seen_at", device.id)
-        return load_member(session, member_id=device.member_id, via="device", device_id=device.id)
-    row = session.execute(text(API_TOKEN), {"hash": hashed}).first()
-    if row is None:
-        return None
-    _touch(session, "api_tokens", "last_used_at", row.id)
-    return load_member(session, member_id=row.member_id, via="token")
-
-
-def _touch(session: Session, table: str, column: str, row_id: int) -> None:
-    """Record that a credential was used (whitelisted table and column names)."""
-    assert (table, column) in {("devices", "last_seen_at"), ("api_tokens", "last_used_at")}
-    session.execute(text(TOUCH.format(table=table, column=column)), {"id": row_id})
+    return _principal(session, via="device" if token.startswith(DEVICE_PREFIX) else "token",
+                      token=token)  # fmt: skip
 
 
 def from_device_identifier(session: Session, *, identifier: str) -> Principal | None:
@@ -134,15 +143,4 @@ def from_device_identifier(session: Session, *, identifier: str) -> Principal | 
 
 def from_session_cookie(session: Session, *, cookie: str) -> Principal | None:
     """The principal of a live web session."""
-    row = session.execute(
-        text(WEB_SESSION), {"hash": token_hash(cookie), "now": datetime.now(UTC)}
-    ).first()
-    if row is None:
-        return None
-    return load_member(
-        session,
-        member_id=row.member_id,
-        via="session",
-        session_id=row.id,
-        csrf_token=row.csrf_token,
-    )
+    return _principal(session, via="session", token=cookie)

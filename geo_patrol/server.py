@@ -1,0 +1,88 @@
+"""`geo-patrol serve`: the HTTP service and the OsmAnd/Traccar listener, in one or more processes.
+
+One Python process tops out at about one core of request handling. With `workers` above 1,
+the parent binds the two listening sockets, then forks that many workers that each run both
+servers on the same sockets (the kernel spreads connections over them), as uvicorn's own
+`--workers` does; only the first worker runs the background maintenance. The parent stops
+its workers on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+
+import uvicorn
+
+from geo_patrol.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket (IPv6 when the host is an IPv6 address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_worker(settings: Settings, sockets: list[socket.socket]) -> None:
+    """Both servers of one process on already bound sockets, until they are told to stop."""
+    from geo_patrol.api.routes.osmand import create_osmand_app
+    from geo_patrol.main import create_app
+
+    main = create_app(settings)
+    configs = [uvicorn.Config(main, log_level=settings.log_level)]
+    if len(sockets) > 1:
+        listener = create_osmand_app(main)
+        configs.append(uvicorn.Config(listener, log_level=settings.log_level, lifespan="off"))
+    servers = [uvicorn.Server(config) for config in configs]
+
+    async def run_all() -> None:
+        pairs = zip(servers, sockets, strict=True)
+        await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in pairs))
+
+    asyncio.run(run_all())
+
+
+def serve(settings: Settings, *, host: str, port: int) -> None:
+    """Bind the sockets, then run one worker here or fork `settings.workers` of them."""
+    sockets = [listening_socket(host, port)]
+    if settings.osmand_port:
+        sockets.append(listening_socket(host, settings.osmand_port))
+    if settings.workers == 1:
+        run_worker(settings, sockets)
+        return
+    children = []
+    for number in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:
+            quiet = {} if number == 0 else {"maintenance_seconds": 0.0}
+            run_worker(settings.model_copy(update=quiet), sockets)
+            sys.exit(0)
+        children.append(pid)
+    log.info("serving with %d worker processes: %s", len(children), children)
+    _wait_for(children)
+
+
+def _wait_for(children: list[int]) -> None:
+    """Forward SIGINT/SIGTERM to the workers and wait until every one has exited."""
+
+    def forward(signum: int, _frame: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    for pid in children:
+        os.waitpid(pid, 0)
