@@ -67,6 +67,7 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT_S = 30.0
 API_POINTS = 50_000
+PACED_RATE = 50.0  # reports/s of the fixed-arrival run
 
 T = TypeVar("T")
 Points = tuple[np.ndarray, np.ndarray]
@@ -280,12 +281,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _environment(database_url: str, folder: Path, port: int) -> dict[str, str]:
+def _environment(database_url: str, folder: Path, port: int, workers: int) -> dict[str, str]:
     """The service's settings: loopback, free ports, quiet, no background maintenance."""
     return {**os.environ, "GEO_PATROL_DATABASE_URL": database_url,
             "GEO_PATROL_DATA_DIR": str(folder), "GEO_PATROL_HOST": LOOPBACK,
             "GEO_PATROL_PORT": str(port), "GEO_PATROL_OSMAND_PORT": str(free_port()),
-            "GEO_PATROL_LOG_LEVEL": "warning", "GEO_PATROL_MAINTENANCE_SECONDS": "0"}  # fmt: skip
+            "GEO_PATROL_LOG_LEVEL": "warning", "GEO_PATROL_MAINTENANCE_SECONDS": "0",
+            "GEO_PATROL_WORKERS": str(workers)}  # fmt: skip
 
 
 def _wait_until_up(server: Server) -> None:
@@ -304,14 +306,14 @@ def _wait_until_up(server: Server) -> None:
 
 
 @contextmanager
-def running_service(database_url: str, folder: Path) -> Iterator[Server]:
+def running_service(database_url: str, folder: Path, workers: int = 1) -> Iterator[Server]:
     """`geo-patrol serve` on free loopback ports; always stopped."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("geo-patrol")), "serve"]
     log = folder / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, env=_environment(database_url, folder, port), stdout=out,
+            command, env=_environment(database_url, folder, port, workers), stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     server = Server(f"http://{LOOPBACK}:{port}", process, log)
@@ -351,6 +353,7 @@ class Load:
     name: str
     clients: int
     tokens: int  # distinct bearer tokens, used round-robin by the clients
+    rate: float | None = None  # reports/s of all clients together (None: flat out)
     seconds: float = 0.0
     latencies_s: list[float] = field(default_factory=list)  # of the 201 answers
     statuses: Counter[str] = field(default_factory=Counter)  # "201", "500", "ReadTimeout"...
@@ -379,12 +382,18 @@ async def _client(
     server: Server, token: str, number: int, points: Iterator[tuple[float, float]],
     deadline: float, load: Load,
 ) -> None:  # fmt: skip
-    """One client: the next report once the previous one is answered, until the deadline."""
+    """One client: the next report once the previous one is answered (flat out), or at its
+    share of the fixed rate (at once when it has fallen behind), until the deadline."""
     headers = {"Authorization": f"Bearer {token}"}
+    interval = load.clients / load.rate if load.rate else 0.0
+    next_at = time.monotonic() + interval * number / load.clients  # spread the clients
     async with httpx.AsyncClient(
         base_url=server.base, headers=headers, timeout=REQUEST_TIMEOUT_S
     ) as client:
         for sent in itertools.count():
+            if interval:
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += interval
             if time.monotonic() >= deadline:
                 return
             lon, lat = next(points)
@@ -425,19 +434,23 @@ def stored_incidents(engine: Engine, name: str) -> int:
         return int(found.scalar_one())
 
 
+Run = tuple[int, int, float | None, float]  # clients, tokens, rate (None: flat out), seconds
+
+
 def api_loads(
-    engine: Engine, database_url: str, points: Points, runs: Sequence[tuple[int, int, float]]
+    engine: Engine, database_url: str, points: Points, runs: Sequence[Run], workers: int
 ) -> list[Load]:
-    """Start the service, warm it up, then each (clients, tokens, seconds) run in turn."""
+    """Start the service, warm it up, then each (clients, tokens, rate, seconds) run in turn."""
     loads = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-routing-") as folder,
-        running_service(database_url, Path(folder)) as server,
+        running_service(database_url, Path(folder), workers) as server,
     ):
         tokens = [api_token(server, f"bench routing {n}") for n in range(max(r[1] for r in runs))]
         asyncio.run(_run_load(server, tokens, Load("warm", 4, len(tokens)), 1.0, points))
-        for clients, count, seconds in runs:
-            load = Load(f"c{clients}-t{count}", clients, count)
+        for clients, count, rate, seconds in runs:
+            name = f"c{clients}-t{count}-" + (f"r{rate:.0f}" if rate else "flat")
+            load = Load(name, clients, count, rate)
             asyncio.run(_run_load(server, tokens[:count], load, seconds, points))
             loads.append(load)
     for load in loads:
@@ -448,12 +461,14 @@ def api_loads(
 def print_api(loads: Sequence[Load]) -> None:
     """Throughput, latency and the stored count per run."""
     print("### (b) POST /api/v1/incidents on the real service (loopback)\n")
-    print("| clients | tokens | seconds | requests | 201 | errors | requests/s | median ms "
-          "| p95 ms | max ms | incidents stored | stored = 201s |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|")
+    print("| clients | tokens | arrivals | seconds | requests | 201 | errors | requests/s "
+          "| median ms | p95 ms | max ms | incidents stored | stored = 201s |")  # fmt: skip
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|")
     for x in loads:
         total = sum(x.statuses.values())
-        print(f"| {x.clients} | {x.tokens} | {x.seconds:.1f} | {total:,} | {x.created:,} "
+        arrivals = f"{x.rate:,.0f}/s" if x.rate else "flat out"
+        print(f"| {x.clients} | {x.tokens} | {arrivals} | {x.seconds:.1f} | {total:,} "
+              f"| {x.created:,} "
               f"| {x.errors:,} | {total / x.seconds:,.0f} | {x.percentile_ms(50):.1f} "
               f"| {x.percentile_ms(95):.1f} | {x.percentile_ms(100):.1f} | {x.stored:,} "
               f"| {'yes' if x.stored == x.created else 'NO'} |")  # fmt: skip
@@ -485,8 +500,9 @@ def print_targets(rows: Sequence[BatchRow], loads: Sequence[Load]) -> None:
               f"({r.peer_s / r.ours_s:.2f}x)")  # fmt: skip
     for x in loads:
         verdict = "met" if x.percentile_ms(95) < 50 else "NOT met"
-        print(f"- API p95 under 50 ms, {x.clients} clients with {x.tokens} token(s): {verdict} "
-              f"({x.percentile_ms(95):.1f} ms)")  # fmt: skip
+        arrivals = f"{x.rate:,.0f} reports/s" if x.rate else "flat out"
+        print(f"- API p95 under 50 ms, {x.clients} clients with {x.tokens} token(s), {arrivals}: "
+              f"{verdict} ({x.percentile_ms(95):.1f} ms)")  # fmt: skip
     load1, load5, _ = os.getloadavg()
     print(f"\nLoad average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min).\n")
 
@@ -494,19 +510,28 @@ def print_targets(rows: Sequence[BatchRow], loads: Sequence[Load]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k points only, 5 s runs of load")
-    quick = parser.parse_args(argv).quick
-    sizes = [(100_000, 3)] if quick else [(100_000, 3), (1_000_000, 1)]
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes")
+    parser.add_argument("--skip-batch", action="store_true", help="only the API runs")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    sizes = [] if args.skip_batch else [(100_000, 3)] if quick else [(100_000, 3), (1_000_000, 1)]
     seconds = 5.0 if quick else 20.0
-    runs = [(1, 1, seconds / 2), (32, 1, seconds), (32, 32, seconds)]
+    # Closed loop (each client sends its next report once answered) shows the most the
+    # service takes; a fixed arrival rate below that shows the latency of one report.
+    runs: list[Run] = [(1, 1, None, seconds / 2), (32, 1, None, seconds),
+                       (32, 32, None, seconds), (32, 32, PACED_RATE, seconds)]  # fmt: skip
     polygons = demo_polygons()
     url = create_database()
     engine = make_engine(url)
     try:
         print_header(engine, quick)
-        warm_up(engine, polygons)
+        if sizes:
+            warm_up(engine, polygons)
         rows = [batch(engine, polygons, count, repeat) for count, repeat in sizes]
-        print_batch(rows)
-        loads = api_loads(engine, url, inside_points(counties(polygons), API_POINTS), runs)
+        if rows:
+            print_batch(rows)
+        points = inside_points(counties(polygons), API_POINTS)
+        loads = api_loads(engine, url, points, runs, args.workers)
         print_api(loads)
         print_targets(rows, loads)
     finally:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
@@ -43,22 +42,43 @@ class IncidentReport:
 
 EXISTING = "SELECT id FROM incidents WHERE source = :source AND client_id = :client_id"
 
-TIER_RULE = """
-SELECT r.tier, d.hours FROM tier_rules r
-JOIN tier_deadlines d ON d.category = r.category AND d.tier = r.tier
-JOIN incident_categories c ON c.code = r.category AND c.active
-WHERE r.category = :category AND r.severity = :severity
-"""
-
+# The report with its tier and deadline from the rule tables, its responsible sides and the
+# first step of its history, in one statement. Nothing is written when the category has no
+# active rule (rule_tier is NULL) or when its client id is already stored (a retry racing
+# this one: id is NULL).
 INSERT = """
-INSERT INTO incidents (source, client_id, category, severity, description, reporter_member_id,
-    reporter_name, reporter_contact, address, reported_at, geom, datum, tier, deadline_at,
-    lead_code, is_joint, zone_id, unrouted, segment_id, patrol_id)
-VALUES (:source, :client_id, :category, :severity, :description, :member_id, :reporter_name,
-    :reporter_contact, :address, :reported_at, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
-    :datum, :tier, :deadline_at, :lead_code, :is_joint, :zone_id, :unrouted, :segment_id,
-    :patrol_id)
-RETURNING id
+WITH rule AS (
+    SELECT r.tier, d.hours FROM tier_rules r
+    JOIN tier_deadlines d ON d.category = r.category AND d.tier = r.tier
+    JOIN incident_categories c ON c.code = r.category AND c.active
+    WHERE r.category = :category AND r.severity = :severity
+),
+incident AS (
+    INSERT INTO incidents (source, client_id, category, severity, description,
+        reporter_member_id, reporter_name, reporter_contact, address, reported_at, geom, datum,
+        tier, deadline_at, lead_code, is_joint, zone_id, unrouted, segment_id, patrol_id)
+    SELECT :source, :client_id, :category, :severity, :description, :member_id, :reporter_name,
+        :reporter_contact, :address, :reported_at, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
+        :datum, rule.tier, CAST(:reported_at AS timestamptz) + rule.hours * interval '1 hour',
+        :lead_code, :is_joint, :zone_id, :unrouted, :segment_id, :patrol_id
+    FROM rule
+    ON CONFLICT (source, client_id) WHERE client_id IS NOT NULL DO NOTHING
+    RETURNING id, tier
+),
+responsibles AS (
+    INSERT INTO incident_responsibles (incident_id, code, level, role, direct)
+    SELECT incident.id, r.code, r.level, r.role, r.direct
+    FROM incident, unnest(CAST(:codes AS text[]), CAST(:levels AS text[]),
+                          CAST(:roles AS text[]), CAST(:directs AS boolean[]))
+                   WITH ORDINALITY AS r(code, level, role, direct, n)
+    ORDER BY r.n
+    ON CONFLICT DO NOTHING
+),
+created AS (
+    INSERT INTO incident_events (incident_id, kind, member_id, actor, to_status, to_tier, note)
+    SELECT id, 'created', :member_id, :actor, 'reported', tier, :note FROM incident
+)
+SELECT (SELECT tier FROM rule) AS rule_tier, (SELECT id FROM incident) AS id
 """
 
 EVENT = """
@@ -111,19 +131,12 @@ def create_incident(
     reported_at = report.reported_at or datetime.now(UTC)
     routing = route_point(session, lon=lon, lat=lat, at=reported_at,
                           segment_distance_m=settings.incident_segment_distance_m)  # fmt: skip
-    try:
-        with session.begin_nested():
-            incident_id, tier = _insert(session, report, principal, routing, lon, lat, reported_at)
-    except IntegrityError:  # the same client id raced in through another request
+    incident_id = _insert(session, report, principal, routing, lon, lat, reported_at)
+    if incident_id is None:  # the same client id raced in through another request
         again = session.execute(
             text(EXISTING), {"source": report.source, "client_id": report.client_id}
-        ).scalar()
-        if again is None:
-            raise
+        ).scalar_one()
         return int(again), False
-    _store_responsibles(session, incident_id, routing)
-    record_event(session, incident_id=incident_id, kind="created", principal=principal,
-                 to_status="reported", to_tier=tier, note=_routing_note(routing))  # fmt: skip
     _link_duplicate(session, incident_id, report.category, lon, lat, reported_at, settings)
     audit.record(session, action="incident.create", principal=principal,
                  target=f"incident:{incident_id}", address=address,
@@ -150,48 +163,31 @@ def _wgs84(report: IncidentReport) -> tuple[float, float]:
 def _insert(
     session: Session, report: IncidentReport, principal: Principal | None, routing: Routing,
     lon: float, lat: float, reported_at: datetime,
-) -> tuple[int, str]:  # fmt: skip
-    """The incidents row, with its tier and deadline from the rule tables."""
-    rule = session.execute(
-        text(TIER_RULE), {"category": report.category, "severity": report.severity}
-    ).first()
-    if rule is None:
-        raise InvalidInput(
-            f"unknown category {report.category!r} (see /api/v1/incident-categories)",
-            field="category",
-        )
-    incident_id = session.execute(
+) -> int | None:  # fmt: skip
+    """Write the report, its responsible sides and its first event; None if already stored."""
+    sides = [(ref, role, n == 0) for role, chains in (("lead", [routing.lead]), ("co", routing.co))
+             for chain in chains for n, ref in enumerate(chain)]  # fmt: skip
+    row = session.execute(
         text(INSERT),
         {"source": report.source, "client_id": report.client_id, "category": report.category,
          "severity": report.severity, "description": report.description,
          "member_id": principal.member_id if principal else None,
+         "actor": principal.label if principal else "system",
          "reporter_name": report.reporter_name, "reporter_contact": report.reporter_contact,
          "address": report.address, "reported_at": reported_at, "lon": lon, "lat": lat,
-         "datum": report.datum, "tier": rule.tier,
-         "deadline_at": reported_at + timedelta(hours=rule.hours),
-         "lead_code": routing.lead[0].code if routing.lead else None,
+         "datum": report.datum, "lead_code": routing.lead[0].code if routing.lead else None,
          "is_joint": routing.joint, "zone_id": routing.zone_id, "unrouted": routing.unrouted,
-         "segment_id": routing.segment_id, "patrol_id": report.patrol_id},
-    ).scalar_one()  # fmt: skip
-    return int(incident_id), str(rule.tier)
-
-
-def _store_responsibles(session: Session, incident_id: int, routing: Routing) -> None:
-    """The lead chain and each co-responsible chain."""
-    rows = [
-        {"i": incident_id, "code": ref.code, "level": ref.level, "role": role, "direct": n == 0}
-        for role, chains in (("lead", [routing.lead]), ("co", routing.co))
-        for chain in chains
-        for n, ref in enumerate(chain)
-    ]
-    if rows:
-        session.execute(
-            text(
-                "INSERT INTO incident_responsibles (incident_id, code, level, role, direct) "
-                "VALUES (:i, :code, :level, :role, :direct) ON CONFLICT DO NOTHING"
-            ),
-            rows,
+         "segment_id": routing.segment_id, "patrol_id": report.patrol_id,
+         "codes": [ref.code for ref, _, _ in sides], "levels": [ref.level for ref, _, _ in sides],
+         "roles": [role for _, role, _ in sides], "directs": [direct for _, _, direct in sides],
+         "note": _routing_note(routing)},
+    ).one()  # fmt: skip
+    if row.rule_tier is None:
+        raise InvalidInput(
+            f"unknown category {report.category!r} (see /api/v1/incident-categories)",
+            field="category",
         )
+    return None if row.id is None else int(row.id)
 
 
 def _routing_note(routing: Routing) -> str:

@@ -17,20 +17,21 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.spatial.levels import level_rank
 
-COVERING = f"""
-SELECT DISTINCT j.id, j.code, j.name, j.name_en, j.level, j.parent_code,
-       {level_rank("j.level")} AS rank
-FROM jurisdiction_parts p
-JOIN jurisdictions j ON j.id = p.jurisdiction_id
-WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-  AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
-ORDER BY rank DESC, j.code
-"""
-
-ANCESTORS = """
-WITH RECURSIVE chain AS (
-    SELECT j.id, j.code, j.name, j.name_en, j.level, j.parent_code, 0 AS depth
-    FROM jurisdictions j WHERE j.id = :id
+# Every jurisdiction covering the point (lowest level first), and the chain from the lowest
+# one up through parent_code, in one statement: rows of part 'chain' by depth, then rows of
+# part 'covering' by rank.
+LOOKUP = f"""
+WITH RECURSIVE covering AS (
+    SELECT DISTINCT j.id, j.code, j.name, j.name_en, j.level, j.parent_code,
+           {level_rank("j.level")} AS rank
+    FROM jurisdiction_parts p
+    JOIN jurisdictions j ON j.id = p.jurisdiction_id
+    WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+      AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+),
+chain AS (
+    SELECT c.id, c.code, c.name, c.name_en, c.level, c.parent_code, 0 AS depth
+    FROM (SELECT * FROM covering ORDER BY rank DESC, code LIMIT 1) c
     UNION ALL
     SELECT p.id, p.code, p.name, p.name_en, p.level, p.parent_code, c.depth + 1
     FROM chain c
@@ -38,7 +39,11 @@ WITH RECURSIVE chain AS (
      AND p.valid_from <= :at AND (p.valid_to IS NULL OR p.valid_to > :at)
     WHERE c.depth < 10
 )
-SELECT id, code, name, name_en, level, parent_code FROM chain ORDER BY depth
+SELECT 'chain' AS part, id, code, name, name_en, level, parent_code, NULL AS rank, depth
+FROM chain
+UNION ALL
+SELECT 'covering', id, code, name, name_en, level, parent_code, rank, NULL FROM covering
+ORDER BY part, depth, rank DESC, code
 """
 
 
@@ -64,16 +69,16 @@ class PointLookup:
 
 def jurisdictions_at(session: Session, *, lon: float, lat: float, at: datetime) -> PointLookup:
     """Look up the jurisdictions covering (lon, lat) with the boundaries in force at `at`."""
-    params = {"lon": lon, "lat": lat, "at": at}
-    covering = session.execute(text(COVERING), params).all()
+    rows = session.execute(text(LOOKUP), {"lon": lon, "lat": lat, "at": at}).all()
+    chain = [_ref(row) for row in rows if row.part == "chain"]
+    covering = [row for row in rows if row.part == "covering"]
     if not covering:
         return PointLookup(chain=[], on_boundary_with=[])
     lowest = covering[0]
     neighbours = [
         _ref(row) for row in covering[1:] if row.rank == lowest.rank and row.code != lowest.code
     ]
-    chain = session.execute(text(ANCESTORS), {"id": lowest.id, "at": at}).all()
-    return PointLookup(chain=[_ref(row) for row in chain], on_boundary_with=neighbours)
+    return PointLookup(chain=chain, on_boundary_with=neighbours)
 
 
 def _ref(row: object) -> JurisdictionRef:
