@@ -80,18 +80,31 @@ LEFT JOIN fix_leaves lb ON lb.ord = b.ord
 """
 
 # Each leg between two leaves, cut by the pieces it crosses: metres in each piece's owner.
+# (Also where the leg enters each piece, for the place of a crossing.)
 SPLITS = """
 CREATE TEMP TABLE splits ON COMMIT DROP AS
-SELECT l.ord, jp.jurisdiction_id, ST_Length(ST_Intersection(l.geom, jp.geom)::geography) AS m
-FROM legs l JOIN {pieces} jp ON jp.geom && l.geom AND ST_Intersects(jp.geom, l.geom)
+SELECT l.ord, jp.jurisdiction_id, ST_Length(inside.geom::geography) AS m,
+       ST_StartPoint(ST_GeometryN(inside.geom, 1)) AS entry
+FROM legs l
+JOIN {pieces} jp ON jp.geom && l.geom AND ST_Intersects(jp.geom, l.geom)
+CROSS JOIN LATERAL ST_Intersection(l.geom, jp.geom) AS inside(geom)
 WHERE l.geom IS NOT NULL
+"""
+
+# Which jurisdictions the metres of a piece count for: a leaf piece for the leaf and its
+# ancestors, a part for its own jurisdiction.
+CREDIT = """
+CREATE TEMP TABLE credit ON COMMIT DROP AS
+SELECT leaf_id AS owner_id, jurisdiction_id, code FROM chains WHERE :by_leaves
+UNION ALL
+SELECT DISTINCT s.jurisdiction_id, s.jurisdiction_id, j.code
+FROM splits s JOIN jurisdictions j ON j.id = s.jurisdiction_id WHERE NOT :by_leaves
 """
 
 # Metres, seconds, first and last time per jurisdiction: legs within one leaf count whole for
 # the leaf and its ancestors; a leg between leaves counts whole for a jurisdiction at both
 # of its ends, and is cut by one at only one end: the metres of its splits in the pieces
-# credited to that jurisdiction (a leaf piece to the leaf and its ancestors, a part to its
-# own jurisdiction).
+# credited to that jurisdiction.
 ATTRIBUTE = """
 WITH whole AS (
     SELECT leaf0 AS leaf_id, sum(length_m) AS inside_m,
@@ -107,11 +120,6 @@ ends AS (
     JOIN chains c ON c.leaf_id = e.leaf_id
     WHERE l.leaf0 IS DISTINCT FROM l.leaf1
     GROUP BY l.ord, c.jurisdiction_id
-),
-credit AS (
-    SELECT leaf_id AS owner_id, jurisdiction_id FROM chains WHERE :by_leaves
-    UNION ALL
-    SELECT DISTINCT jurisdiction_id, jurisdiction_id FROM splits WHERE NOT :by_leaves
 ),
 cut AS (
     SELECT e.jurisdiction_id, l.t0, l.t1, l.length_m AS leg_m,
@@ -152,9 +160,9 @@ SELECT min(time) AS started, ST_X(ST_Centroid(ST_Extent(geom))) AS lon,
 FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
 """
 
-# Where the leg into the new side meets it: the start of the leg's piece inside the new
-# jurisdiction; its time interpolated along the leg. (The ends of such a leg have different
-# leaves, so the leg has its line.)
+# Where the leg into the new side meets it: the first place along the leg where it enters a
+# piece credited to the new jurisdiction (its end if none); its time interpolated along the
+# leg. (The ends of such a leg have different leaves, so the leg has its line and splits.)
 CROSSING = """
 INSERT INTO patrol_crossings (patrol_id, level, at, from_code, to_code, geom)
 SELECT :patrol_id, x.level,
@@ -165,13 +173,9 @@ FROM unnest(CAST(:levels AS text[]), CAST(:legs AS int[]), CAST(:from_codes AS t
 JOIN legs l ON l.ord = x.leg_ord
 CROSS JOIN LATERAL (
     SELECT coalesce(
-        (SELECT ST_StartPoint(ST_GeometryN(ST_Intersection(l.geom, jp.geom), 1))
-         FROM jurisdiction_parts jp JOIN jurisdictions j ON j.id = jp.jurisdiction_id
-         WHERE j.code = x.to_code AND j.valid_to IS NULL AND jp.geom && l.geom
-           AND ST_Intersects(jp.geom, l.geom)
-         ORDER BY ST_LineLocatePoint(l.geom, ST_StartPoint(
-                  ST_GeometryN(ST_Intersection(l.geom, jp.geom), 1)))
-         LIMIT 1),
+        (SELECT s.entry FROM splits s JOIN credit c ON c.owner_id = s.jurisdiction_id
+         WHERE s.ord = l.ord AND c.code = x.to_code
+         ORDER BY ST_LineLocatePoint(l.geom, s.entry) LIMIT 1),
         ST_EndPoint(l.geom)) AS geom
 ) AS entry
 """
@@ -236,7 +240,7 @@ def attribute_patrol(
     for table in ("patrol_jurisdictions", "patrol_crossings"):
         session.execute(text(f"DELETE FROM {table} WHERE patrol_id = :patrol_id"), params)
     start = session.execute(text(START_AND_CENTRE), params).one()
-    for table in ("fixes", "fix_leaves", "legs", "splits", "chains", "borders"):
+    for table in ("fixes", "fix_leaves", "legs", "splits", "chains", "credit", "borders"):
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     # The planner's guesses for these joins are far off; compiling them (JIT) took longer
     # than running them.
@@ -258,9 +262,9 @@ def attribute_patrol(
     session.execute(text(SPLITS.format(pieces=pieces)))
     session.execute(text("CREATE INDEX ON splits (ord); ANALYZE splits"))
     session.execute(text(CHAINS), {"started": start.started or _now(session)})
-    session.execute(text("ANALYZE chains"))
-    by_leaves = pieces == "jurisdiction_leaves"
-    session.execute(text(ATTRIBUTE), {**params, "by_leaves": by_leaves})
+    session.execute(text(CREDIT), {"by_leaves": pieces == "jurisdiction_leaves"})
+    session.execute(text("ANALYZE chains; ANALYZE credit"))
+    session.execute(text(ATTRIBUTE), params)
     if start.lon is None:
         return 0
     utm = utm_crs_for(start.lon, start.lat).to_epsg()
