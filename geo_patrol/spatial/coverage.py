@@ -32,7 +32,7 @@ segs AS MATERIALIZED (
     FROM river_segments s, t
     WHERE s.geom && ST_Expand(t.track, 0.01)
 ),
-lines AS (
+lines AS MATERIALIZED (
     SELECT ST_Transform(ST_MakeLine(p.geom ORDER BY p.ord), min(t.utm)) AS geom
     FROM patrol_points p
     CROSS JOIN LATERAL (VALUES (p.ord / 64), (p.ord / 64 - 1)) AS g(piece)
