@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         le=64,
         description="Worker processes of `geo-patrol serve` (sharing the listening sockets).",
     )
+    threads: int = Field(
+        default=8,
+        ge=1,
+        le=200,
+        description="Worker threads per process for blocking work (database, uploads).",
+    )
     osmand_port: int | None = Field(
         default=5055, description="Port of the OsmAnd/Traccar listener (unset: only /osmand)."
     )

@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from geo_patrol.api.deps import SessionDep, SettingsDep
 from geo_patrol.errors import GeoPatrolError
-from geo_patrol.ingest.osmand import parse_osmand
+from geo_patrol.ingest.osmand import LivePosition, parse_osmand
 from geo_patrol.live import record_positions
+from geo_patrol.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
@@ -34,13 +36,27 @@ async def receive(request: Request, session: SessionDep, settings: SettingsDep) 
         # Database work in a worker thread: blocking the event loop would stall every
         # other phone (and deadlock on the connection pool under load).
         stored = await run_in_threadpool(
-            record_positions, session, positions=positions, settings=settings
+            _record_and_commit, session, positions=positions, settings=settings
         )
     except GeoPatrolError as error:
         log.info("osmand request refused from %s: %s", request.client, error.detail)
         return Response(status_code=400)
     log.debug("osmand: %d positions, %d new", len(positions), stored)
     return Response(status_code=200)
+
+
+def _record_and_commit(
+    session: Session, *, positions: list[LivePosition], settings: Settings
+) -> int:
+    """Store the positions and commit in the same worker thread, before answering.
+
+    Left to the session dependency, the commit waits for another free worker thread while the
+    request holds its pooled connection: with a hundred phones the pool runs dry and requests
+    queue behind each other.
+    """
+    stored = record_positions(session, positions=positions, settings=settings)
+    session.commit()
+    return stored
 
 
 for _method in METHODS:
