@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
@@ -75,10 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         log.info("geo-patrol %s using database %s", __version__, engine.url.render_as_string())
-        # Database work runs in worker threads. A few are enough to keep PostgreSQL busy; many
-        # (anyio's default is 40) fight over the GIL and the connection pool, and a hundred
-        # phones then got half the throughput of eight.
-        to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # Live positions are stored by a few worker threads at a time: a few keep PostgreSQL
+        # busy; forty (anyio's default for all blocking work) fight over the GIL, and a
+        # hundred phones then got half the throughput of eight.
+        app.state.live_limiter = CapacityLimiter(settings.live_threads)
         task = asyncio.create_task(maintenance_loop(app, settings))
         yield
         task.cancel()

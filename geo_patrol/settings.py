@@ -53,11 +53,11 @@ class Settings(BaseSettings):
         le=64,
         description="Worker processes of `geo-patrol serve` (sharing the listening sockets).",
     )
-    threads: int = Field(
+    live_threads: int = Field(
         default=8,
         ge=1,
-        le=200,
-        description="Worker threads per process for blocking work (database, uploads).",
+        le=100,
+        description="Worker threads per process storing OsmAnd/Traccar positions at once.",
     )
     osmand_port: int | None = Field(
         default=5055, description="Port of the OsmAnd/Traccar listener (unset: only /osmand)."

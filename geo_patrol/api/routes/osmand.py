@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from geo_patrol.api.deps import SessionDep, SettingsDep
@@ -34,10 +35,10 @@ async def receive(request: Request, session: SessionDep, settings: SettingsDep) 
             content_type=request.headers.get("content-type"), now=datetime.now(UTC),
         )  # fmt: skip
         # Database work in a worker thread: blocking the event loop would stall every
-        # other phone (and deadlock on the connection pool under load).
-        stored = await run_in_threadpool(
-            _record_and_commit, session, positions=positions, settings=settings
-        )
+        # other phone. The connection is taken and given back within that thread, so a
+        # request never waits for a thread while holding one (no pool deadlock).
+        work = partial(_record_and_commit, session, positions=positions, settings=settings)
+        stored = await to_thread.run_sync(work, limiter=request.app.state.live_limiter)
     except GeoPatrolError as error:
         log.info("osmand request refused from %s: %s", request.client, error.detail)
         return Response(status_code=400)
@@ -50,9 +51,8 @@ def _record_and_commit(
 ) -> int:
     """Store the positions and commit in the same worker thread, before answering.
 
-    Left to the session dependency, the commit waits for another free worker thread while the
-    request holds its pooled connection: with a hundred phones the pool runs dry and requests
-    queue behind each other.
+    Left to the session dependency, the commit would wait for another free worker thread
+    while the request holds its pooled connection.
     """
     stored = record_positions(session, positions=positions, settings=settings)
     session.commit()
