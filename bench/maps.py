@@ -273,6 +273,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--sizes", default="", help="comma-separated point counts")
     parser.add_argument("--runs", type=int, default=3, help="page loads per size (median)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s] or (
         [10_000, 1_000_000] if args.quick else [10_000, 1_000_000, 10_000_000]
@@ -296,7 +297,8 @@ def main(argv: list[str]) -> None:
                 have = points
                 label = size_label(points)
                 print(f"{label}: patrols written", file=sys.stderr, flush=True)
-                with running_service(url, work / "data", work / f"serve-{label}.log") as server:
+                log = work / f"serve-{label}.log"
+                with running_service(url, work / "data", log, args.workers) as server:
                     client = sign_in(server.http, SUPERVISOR)
                     html = client.get("/map")
                     html.raise_for_status()
