@@ -43,6 +43,7 @@ APP: dict[str, dict[str, str]] = {
         "signout_with_queue": "还有 {n} 项未上传，退出将删除它们。确定退出？",
         "via_device": "（本机凭据）",
         "scan_with_queue": "上一个登录还有 {n} 项未上传：请先同步（或退出登录）再扫码。",
+        "signin_with_queue": "手机上还有 {name} 的 {n} 项未上传：请先由 {name} 登录并同步。",
         "status_reported": "已上报", "status_assigned": "已分派",
         "status_accepted": "已受理", "status_in_progress": "处理中", "status_reopened": "重新打开",
     },
@@ -89,6 +90,8 @@ APP: dict[str, dict[str, str]] = {
         "via_device": " (this phone's credential)",
         "scan_with_queue": "{n} items of the previous sign-in are not sent yet: sync them (or "
                            "sign out) before scanning another code.",
+        "signin_with_queue": "{n} items made by {name} are not sent yet: {name} signs in "
+                             "first to send them.",
         "status_reported": "reported",
         "status_assigned": "assigned", "status_accepted": "accepted",
         "status_in_progress": "in progress", "status_reopened": "reopened",

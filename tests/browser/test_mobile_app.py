@@ -125,3 +125,44 @@ def test_account_sign_in_hidden_page_gap_reload_and_files(
     assert watch.outside == []
     refused = "the server responded with a status of 422"  # the bad file, logged by Chromium
     assert [error for error in watch.errors if refused not in error] == []
+
+
+def test_unsent_items_keep_their_member_at_the_next_sign_in(
+    phone: tuple[Page, Watch], link: Link
+) -> None:
+    page, watch = phone
+    page.goto(f"{link.url}/m/?lang=en")
+    page.wait_for_selector("#signin:not([hidden])")
+    page.fill("#signin input[name=login]", "sz.patrol")
+    page.fill("#signin input[name=password]", DEMO_PASSWORD)
+    page.click("#signin button[type=submit]")
+    page.wait_for_selector("#tabs:not([hidden])")
+    wait_true(page, "() => document.querySelector('#category option[value=floating_waste]')")
+
+    link.cut()
+    page.context.set_offline(True)
+    page.click("#tabs button[data-view=report]")
+    page.select_option("#category", "floating_waste")
+    page.click("#report-form button[type=submit]")
+    wait_states(page, ["waiting"])
+    # The credential is gone (expired, refused): the sign-in form, with the item unsent.
+    page.evaluate("localStorage.removeItem('gp.token')")
+    page.reload()  # still offline: the service worker serves the app
+    page.wait_for_selector("#signin:not([hidden])")
+    link.restore()
+    page.context.set_offline(False)
+
+    # Somebody else cannot sign in on top of it: the report would go out in their name.
+    page.fill("#signin input[name=login]", "wjj.patrol")
+    page.fill("#signin input[name=password]", DEMO_PASSWORD)
+    page.click("#signin button[type=submit]")
+    page.wait_for_selector("#signin-error:has-text('not sent yet')")
+    assert page.evaluate("localStorage.getItem('gp.token')") is None
+    assert [item["state"] for item in queue(page)] == ["waiting"]
+
+    # Its own member signs in, and it goes.
+    page.fill("#signin input[name=login]", "sz.patrol")
+    page.fill("#signin input[name=password]", DEMO_PASSWORD)
+    page.click("#signin button[type=submit]")
+    wait_states(page, ["done"])
+    assert watch.outside == []

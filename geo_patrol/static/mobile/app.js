@@ -105,10 +105,25 @@ function tokenFromFragment() {
   return match[1];
 }
 
+// Unsent items go out with the phone's credential, so they keep the member who made them:
+// while some are waiting, only that member may sign in (or sign out, which deletes them).
+async function heldForAnother(memberId, login) {
+  const previous = await store.get("kv", "me");
+  if (!previous) return false;
+  const other = memberId !== undefined ? previous.member_id !== memberId
+    : Boolean(previous.login) && previous.login !== login;
+  const unsent = (await store.queueItems()).filter((item) => item.state !== "done");
+  if (!other || !unsent.length) return false;
+  $("#signin-error").textContent = t("signin_with_queue", { n: unsent.length, name: previous.name });
+  return true;
+}
+
 async function signInWithPassword(event) {
   event.preventDefault();
   const form = event.target;
   $("#signin-error").textContent = "";
+  // Checked before asking for a token when the login is known, after it otherwise.
+  if (await heldForAnother(undefined, form.login.value.trim())) return;
   try {
     const body = { login: form.login.value, password: form.password.value,
                    label: "phone web app", days: 30 };
@@ -120,7 +135,8 @@ async function signInWithPassword(event) {
         : (await response.json()).detail;
       return;
     }
-    const { token } = await response.json();
+    const { token, member_id: memberId } = await response.json();
+    if (await heldForAnother(memberId)) return;  // the new token is dropped, never used
     localStorage.setItem("gp.token", token);
     form.password.value = "";
     await start();
