@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,13 +60,20 @@ def live_database_url() -> str:
 @pytest.fixture(scope="session")
 def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The service on a free port of 127.0.0.1 (no base map: an intranet with no tiles)."""
-    settings = Settings(
-        database_url=live_database_url, data_dir=tmp_path_factory.mktemp("data"),
-        maintenance_seconds=0, osmand_port=None, basemap="none",
+    with serving(live_database_url, tmp_path_factory.mktemp("data"), basemap="none") as base:
+        yield base
+
+
+@contextmanager
+def serving(database_url: str, data_dir: Path, **settings: object) -> Iterator[str]:
+    """The service with `settings` in a thread on a free port; stopped on leaving."""
+    config = Settings(
+        database_url=database_url, data_dir=data_dir, maintenance_seconds=0, osmand_port=None,
+        **settings,  # type: ignore[arg-type]
     )  # fmt: skip
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -74,9 +82,11 @@ def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test service did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="package")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 import pyproj
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import Watch, screenshot, sign_in
+from tests.browser.conftest import Watch, screenshot, serving, sign_in
 
 GEOD = pyproj.Geod(ellps="WGS84")
 LAYERS_ZH = ["行政区划 · 省", "行政区划 · 县（区）", "行政区划 · 镇（街道）", "协作区 / 边界协作带",
@@ -135,3 +136,28 @@ def test_measuring_a_distance_agrees_with_pyproj(watched_page: tuple[Page, Watch
     page.click(".gp-measure a")
     assert not page.locator(".gp-measure-out").is_visible()
     assert watch.errors == [] and watch.outside == []
+
+
+def test_with_an_unreachable_base_map_every_layer_still_shows(
+    browser: Browser, live_database_url: str, tmp_path: Path
+) -> None:
+    with serving(live_database_url, tmp_path, basemap="osm") as base:
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        page = context.new_page()
+        watch = Watch(base=base)
+        page.route("**/*", watch.route)
+        page.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
+        sign_in(page, base, "admin")
+        page.wait_for_function(
+            "() => document.querySelectorAll('.leaflet-gp-tracks-pane path').length > 0"
+        )
+        # The base tiles were asked for, refused (no way out), and nothing else broke.
+        assert watch.outside and all(
+            url.startswith("https://tile.openstreetmap.org/") for url in watch.outside
+        )
+        assert watch.errors == []
+        assert page.locator(".leaflet-control-layers-overlays label").count() >= 9
+        assert "OpenStreetMap" in page.locator(".leaflet-control-attribution").inner_text()
+        csp = page.request.get(f"{base}/map").headers["content-security-policy"]
+        assert "img-src 'self' data: blob: https://tile.openstreetmap.org" in csp
+        context.close()
