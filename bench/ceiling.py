@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 
 from bench import live
-
-LOOPBACK = "127.0.0.1"
+from bench.service import LOOPBACK, free_port, stop
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -32,7 +31,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 def measure(seconds: float, phones: int) -> tuple[live.LoadResult, float, float]:
     """One flat-out run against the empty server: result, server and client CPU (% of a core)."""
-    port = live.free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--host", LOOPBACK,
          "--port", str(port), "--log-level", "warning"],
@@ -54,7 +53,7 @@ def measure(seconds: float, phones: int) -> tuple[live.LoadResult, float, float]
         server_cpu = live.cpu_seconds(server.pid) - server_cpu
         client_cpu = live.cpu_seconds() - client_cpu
     finally:
-        live.stop(server)
+        stop(server)
     return result, 100 * server_cpu / result.seconds, 100 * client_cpu / result.seconds
 
 

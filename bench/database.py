@@ -25,9 +25,9 @@ ORDER BY m.id
 """
 
 
-def create() -> str:
-    """A fresh, migrated database with the demo region loaded; returns its URL."""
-    url = fresh_database(NAME)
+def create(name: str = NAME) -> str:
+    """A fresh, migrated database `name` with the demo region loaded; returns its URL."""
+    url = fresh_database(name)
     engine = make_engine(url)
     migrate.upgrade(engine)
     with Session(engine) as session:
@@ -38,10 +38,11 @@ def create() -> str:
 
 
 def drop(url: str) -> None:
-    """Drop the benchmark database (closing whatever is still connected to it)."""
-    server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    """Drop the benchmark database at `url` (closing whatever is still connected to it)."""
+    parsed = make_url(url)
+    server = parsed.set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(_plain(server), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
 
 
 def team_id(url: str, name: str = JOINT_TEAM) -> int:

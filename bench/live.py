@@ -10,14 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,19 +19,7 @@ import numpy as np
 
 from bench.tracks import synthetic_track
 
-LOOPBACK = "127.0.0.1"
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT_S = 10.0  # a phone gives up on a request after this long
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running service: its HTTP and OsmAnd listener base URLs, and its process."""
-
-    http: str
-    osmand: str
-    process: subprocess.Popen[bytes]
 
 
 @dataclass
@@ -84,66 +65,6 @@ def cpu_seconds(pid: int | None = None) -> float:
     children = Path(f"/proc/{pid}/task/{pid}/children")
     kids = children.read_text().split() if children.exists() else []
     return own + sum(cpu_seconds(int(kid)) for kid in kids)
-
-
-def free_port() -> int:
-    """A TCP port on the loopback address that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(server: Server) -> None:
-    """Poll /healthz until the service answers (or fail with its log)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"geo-patrol serve exited with {server.process.returncode}")
-        try:
-            if httpx.get(f"{server.http}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"geo-patrol serve did not answer within {START_TIMEOUT_S:.0f} s")
-
-
-@contextmanager
-def running_service(
-    database_url: str, data_dir: Path, log_file: Path, workers: int = 1
-) -> Iterator[Server]:
-    """`geo-patrol serve` on free loopback ports with default settings but the number of
-    worker processes; always stopped."""
-    http_port, osmand_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "GEO_PATROL_DATABASE_URL": database_url,
-        "GEO_PATROL_DATA_DIR": str(data_dir),
-        "GEO_PATROL_HOST": LOOPBACK,
-        "GEO_PATROL_PORT": str(http_port),
-        "GEO_PATROL_OSMAND_PORT": str(osmand_port),
-        "GEO_PATROL_WORKERS": str(workers),
-    }
-    command = [str(Path(sys.executable).with_name("geo-patrol")), "serve"]
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(f"http://{LOOPBACK}:{http_port}", f"http://{LOOPBACK}:{osmand_port}", process)
-    try:
-        _wait_until_up(server)
-        yield server
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it does not exit in time."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class Phone:

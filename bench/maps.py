@@ -40,17 +40,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.live import running_service
+from bench.database import create, drop
 from bench.report import size_label, table
-from geo_patrol import migrate
+from bench.service import running_service
 from geo_patrol.access.scope import scope_of
 from geo_patrol.cli_accounts import operator
 from geo_patrol.db import make_engine
-from geo_patrol.demo.load import load_demo
 from geo_patrol.maps.assets import inline, localise
 from geo_patrol.maps.filters import LOCAL, MapFilters
 from geo_patrol.maps.meeting_pack import meeting_pack
-from tests.conftest import fresh_database
 
 NAME = "geo_patrol_bench_maps"
 CHROMIUM = "/usr/bin/chromium"
@@ -255,13 +253,6 @@ def pack_seconds(url: str) -> tuple[float, int]:
     return seconds, len(page.encode())
 
 
-def drop(url: str) -> None:
-    """Drop the benchmark's database."""
-    server = make_url(url).set(database="postgres", drivername="postgresql")
-    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-
-
 def pct(values: list[float], q: float) -> str:
     """A percentile in ms."""
     return f"{np.percentile(values, q):,.0f}" if values else "—"
@@ -278,13 +269,7 @@ def main(argv: list[str]) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s] or (
         [10_000, 1_000_000] if args.quick else [10_000, 1_000_000, 10_000_000]
     )
-    url = fresh_database(NAME)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with Session(engine) as session:
-        load_demo(session)
-        session.commit()
-    engine.dispose()
+    url = create(NAME)
     page_rows, tile_rows, pack_rows = [], [], []
     have = 0
     naive_per_point = 0.0  # bytes of the naive page per track point, from the last built

@@ -21,16 +21,11 @@ import argparse
 import asyncio
 import itertools
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,18 +35,16 @@ import geopandas as gpd
 import httpx
 import numpy as np
 import pandas as pd
-import psycopg
 import shapely
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo_patrol import migrate
+from bench.database import create, drop
+from bench.service import Server, running_service
 from geo_patrol.db import make_engine
-from geo_patrol.demo.load import DEMO_DATA, load_demo
+from geo_patrol.demo.load import DEMO_DATA
 from geo_patrol.models import LEVEL_RANK
 from geo_patrol.spatial.routing import lead_codes_batch
-from tests.conftest import fresh_database
 
 NAME = "geo_patrol_bench_routing"
 COUNTIES = ("320509", "330411")  # Wujiang, Xiuzhou
@@ -60,11 +53,8 @@ SEED = 20261127
 NOW = datetime.now(UTC)
 WARM_UP_POINTS = 1_000
 
-LOOPBACK = "127.0.0.1"
 LOGIN, PASSWORD = "admin", "geo-patrol-demo"
 CLIENT_ID = "bench-routing"
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT_S = 30.0
 API_POINTS = 50_000
 PACED_RATE = 50.0  # reports/s of the fixed-arrival run
@@ -74,25 +64,6 @@ Points = tuple[np.ndarray, np.ndarray]
 
 
 # -- the database ------------------------------------------------------------------------
-
-
-def create_database() -> str:
-    """A fresh, migrated database with the demo region loaded; returns its URL."""
-    url = fresh_database(NAME)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with Session(engine) as session:
-        load_demo(session)
-        session.commit()
-    engine.dispose()
-    return url
-
-
-def drop_database(url: str) -> None:
-    """Drop the benchmark database (closing whatever is still connected to it)."""
-    server = make_url(url).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
 
 
 def postgis_version(engine: Engine) -> str:
@@ -265,80 +236,10 @@ def print_batch(rows: Sequence[BatchRow]) -> None:
 # -- (b) the API -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Server:
-    """A running service: its base URL, process and log file."""
-
-    base: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def free_port() -> int:
-    """A TCP port on the loopback address that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _environment(database_url: str, folder: Path, port: int, workers: int) -> dict[str, str]:
-    """The service's settings: loopback, free ports, quiet, no background maintenance."""
-    return {**os.environ, "GEO_PATROL_DATABASE_URL": database_url,
-            "GEO_PATROL_DATA_DIR": str(folder), "GEO_PATROL_HOST": LOOPBACK,
-            "GEO_PATROL_PORT": str(port), "GEO_PATROL_OSMAND_PORT": str(free_port()),
-            "GEO_PATROL_LOG_LEVEL": "warning", "GEO_PATROL_MAINTENANCE_SECONDS": "0",
-            "GEO_PATROL_WORKERS": str(workers)}  # fmt: skip
-
-
-def _wait_until_up(server: Server) -> None:
-    """Poll /healthz until the service answers (or fail with its log)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"geo-patrol serve exited: {server.log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{server.base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"geo-patrol serve did not answer within {START_TIMEOUT_S:.0f} s")
-
-
-@contextmanager
-def running_service(database_url: str, folder: Path, workers: int = 1) -> Iterator[Server]:
-    """`geo-patrol serve` on free loopback ports; always stopped."""
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("geo-patrol")), "serve"]
-    log = folder / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=_environment(database_url, folder, port, workers), stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = Server(f"http://{LOOPBACK}:{port}", process, log)
-    try:
-        _wait_until_up(server)
-        yield server
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it does not exit in time."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def api_token(server: Server, label: str = "bench routing") -> str:
     """A personal token for the demo admin, through the API."""
     answer = httpx.post(
-        f"{server.base}/api/v1/auth/tokens",
+        f"{server.http}/api/v1/auth/tokens",
         json={"login": LOGIN, "password": PASSWORD, "label": label, "days": 1},
         timeout=REQUEST_TIMEOUT_S,
     )
@@ -388,7 +289,7 @@ async def _client(
     interval = load.clients / load.rate if load.rate else 0.0
     next_at = time.monotonic() + interval * number / load.clients  # spread the clients
     async with httpx.AsyncClient(
-        base_url=server.base, headers=headers, timeout=REQUEST_TIMEOUT_S
+        base_url=server.http, headers=headers, timeout=REQUEST_TIMEOUT_S
     ) as client:
         for sent in itertools.count():
             if interval:
@@ -444,7 +345,9 @@ def api_loads(
     loads = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-routing-") as folder,
-        running_service(database_url, Path(folder), workers) as server,
+        running_service(
+            database_url, Path(folder), Path(folder) / "serve.log", workers, quiet=True
+        ) as server,
     ):
         tokens = [api_token(server, f"bench routing {n}") for n in range(max(r[1] for r in runs))]
         asyncio.run(_run_load(server, tokens, Load("warm", 4, len(tokens)), 1.0, points))
@@ -521,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs: list[Run] = [(1, 1, None, seconds / 2), (32, 1, None, seconds),
                        (32, 32, None, seconds), (32, 32, PACED_RATE, seconds)]  # fmt: skip
     polygons = demo_polygons()
-    url = create_database()
+    url = create(NAME)
     engine = make_engine(url)
     try:
         print_header(engine, quick)
@@ -536,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_targets(rows, loads)
     finally:
         engine.dispose()
-        drop_database(url)
+        drop(url)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench`, `geo_patrol`, `tests` importable
     sys.path.insert(0, str(ROOT))
 
-from bench import children, database, live, report, tracks  # noqa: E402
+from bench import children, database, live, report, service, tracks  # noqa: E402
 
 LIVE_PHONES = 100
 LIVE_RATE = 2000.0  # positions/s in total: the target
@@ -122,7 +122,7 @@ def live_benchmark(url: str, work: Path, seconds: float, workers: int) -> list[l
     for number, (mode, group, rate) in enumerate(plans):
         before = database.count_live_points(url, ids)
         log = work / f"server-{number}.log"
-        with live.running_service(url, work, log, workers) as server:
+        with service.running_service(url, work, log, workers) as server:
             server_cpu, client_cpu = live.cpu_seconds(server.process.pid), live.cpu_seconds()
             result = live.run_load(server.osmand, group, seconds=seconds, rate=rate, mode=mode)
             server_cpu = live.cpu_seconds(server.process.pid) - server_cpu
