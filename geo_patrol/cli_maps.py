@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import scope_of
 from geo_patrol.cli_accounts import in_transaction, operator
+from geo_patrol.errors import InvalidInput
 from geo_patrol.maps.filters import LOCAL, MapFilters
 from geo_patrol.maps.meeting_pack import meeting_pack, pack_filename
 from geo_patrol.settings import Settings
@@ -35,12 +36,13 @@ def meeting_pack_command(
 ) -> None:
     """Write the meeting pack (map, effort, coverage, incidents) for a zone and period."""
     settings = Settings()
-    filters = MapFilters.default(
-        date_from=_day(date_from), date_to=_day(date_to), zone=zone,
-        lang=lang or settings.map_language,
-    )  # fmt: skip
-    if filters.date_to < filters.date_from:
-        raise typer.BadParameter("--to is before --from")
+    try:
+        filters = MapFilters.default(
+            date_from=_day(date_from), date_to=_day(date_to), zone=zone,
+            lang=lang or settings.map_language,
+        )  # fmt: skip
+    except InvalidInput as error:
+        raise typer.BadParameter(error.detail) from error
     principal = operator()
 
     def render(session: Session) -> str:

@@ -37,9 +37,9 @@ WHERE ({{visible}} OR i.reporter_member_id = :me)
   AND (CAST(:status AS text) IS NULL OR i.status = :status)
   AND (CAST(:tier AS text) IS NULL OR i.tier = :tier)
   AND (CAST(:category AS text) IS NULL OR i.category = :category)
-  AND (CAST(:jurisdiction AS text) IS NULL OR EXISTS (
+  AND (CAST(:jurisdictions AS text[]) IS NULL OR EXISTS (
         SELECT 1 FROM incident_responsibles r WHERE r.incident_id = i.id
-          AND r.code = :jurisdiction))
+          AND r.code = ANY(CAST(:jurisdictions AS text[]))))
   AND (CAST(:zone_id AS int) IS NULL OR i.zone_id = :zone_id)
   AND (NOT CAST(:joint AS boolean) OR i.is_joint)
   AND (NOT CAST(:overdue AS boolean) OR (i.deadline_at < now() AND i.status IN
@@ -54,7 +54,7 @@ ORDER BY i.reported_at DESC, i.id DESC
 LIMIT :limit
 """
 
-FILTERS = {"status": None, "tier": None, "category": None, "jurisdiction": None,
+FILTERS = {"status": None, "tier": None, "category": None, "jurisdictions": None,
            "zone_id": None, "joint": False, "overdue": False, "unrouted": False,
            "since": None, "until": None, "bbox": None, "limit": 1000}  # fmt: skip
 
@@ -67,7 +67,11 @@ def incident_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
 def list_incidents(
     session: Session, *, scope: Scope, principal: Principal, **filters: Any
 ) -> list[dict[str, Any]]:
-    """Incidents visible to the caller, newest first."""
+    """Incidents visible to the caller, newest first (`filters`: names of FILTERS;
+    `jurisdictions`: incidents any of these answer for)."""
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise TypeError(f"unknown incident filters: {sorted(unknown)}")
     condition, params = incident_filter(scope)
     values = {**FILTERS, **{k: v for k, v in filters.items() if v is not None}}
     rows = session.execute(

@@ -6,13 +6,17 @@ carry the same filters as the page that asks for them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from typing import cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from geo_patrol.errors import InvalidInput
+
 LOCAL = ZoneInfo("Asia/Shanghai")  # periods are calendar days where the rivers are
 DEFAULT_DAYS = 30
+MAX_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,21 @@ class MapFilters:
     joint: bool = False
     lang: str = "zh"
 
+    def __post_init__(self) -> None:
+        """A period runs forwards and is at most a year long."""
+        if self.date_to < self.date_from:
+            raise InvalidInput("the period ends before it starts", field="date_to")
+        if (self.date_to - self.date_from).days > MAX_DAYS:
+            raise InvalidInput("the period is longer than a year", field="date_from")
+
     @classmethod
     def default(cls, today: date | None = None, **values: object) -> MapFilters:
-        """The last 30 days up to today (local), with any given values."""
+        """The given values; the period defaults to the 30 days up to `date_to` (today, local)."""
         today = today or datetime.now(LOCAL).date()
-        base = cls(date_from=today - timedelta(days=DEFAULT_DAYS - 1), date_to=today)
-        return replace(base, **{k: v for k, v in values.items() if v not in (None, "")})  # type: ignore[arg-type]
+        given = {k: v for k, v in values.items() if v not in (None, "")}
+        date_to = cast(date, given.pop("date_to", today))
+        date_from = cast(date, given.pop("date_from", date_to - timedelta(days=DEFAULT_DAYS - 1)))
+        return cls(date_from=date_from, date_to=date_to, **given)  # type: ignore[arg-type]
 
     @property
     def since(self) -> datetime:

@@ -50,7 +50,6 @@ SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
 
 CATEGORIES = "SELECT code, name FROM incident_categories ORDER BY code"
 ZONE_BY_CODE = "SELECT id FROM cooperation_zones WHERE code = :code"
-ZONE_MEMBERS = "SELECT jurisdiction_code FROM cooperation_zone_members WHERE zone_id = :zone_id"
 
 PATROL_COUNT = f"""
 SELECT count(*) AS patrols, coalesce(sum(p.points_kept), 0) AS points
@@ -75,7 +74,6 @@ class MapData:
     bounds: list[list[float]] | None
     patrols: int = 0
     points: int = 0
-    zone_codes: list[str] = field(default_factory=list)
     all_zones: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -96,7 +94,8 @@ def patrol_filters(filters: MapFilters, zone_id: int | None) -> dict[str, Any]:
 def incident_filters(filters: MapFilters, zone_id: int | None) -> dict[str, Any]:
     """The incident list filters for the map's filters."""
     return {"status": filters.status, "category": filters.category, "zone_id": zone_id,
-            "jurisdiction": filters.jurisdiction, "joint": filters.joint,
+            "jurisdictions": [filters.jurisdiction] if filters.jurisdiction else None,
+            "joint": filters.joint,
             "since": filters.since, "until": filters.until, "limit": 5000}  # fmt: skip
 
 
@@ -118,19 +117,16 @@ def map_data(
 ) -> MapData:
     """Read every layer of the supervisor map for `filters`, within `scope`."""
     at = filters.until
-    zone_id = zone_id_of(session, filters.zone)
+    all_zones = list_zones(session)
+    zone = next((z for z in all_zones if z["code"] == filters.zone), None)
+    zone_id = zone["id"] if zone else None
     visible = patrol_filter(scope)
-    zone_codes = (
-        [r[0] for r in session.execute(text(ZONE_MEMBERS), {"zone_id": zone_id})]
-        if zone_id is not None
-        else []
-    )
     if filters.jurisdiction:
         focus: list[str] | None = [filters.jurisdiction]
-    elif zone_codes:
-        focus = zone_codes
+    elif zone:
+        focus = list(zone["members"])
     elif scope.everything:  # the border areas the zones were made for, else everything
-        focus = [code for zone in list_zones(session) for code in zone["members"]] or None
+        focus = [code for z in all_zones for code in z["members"]] or None
     else:
         focus = sorted(scope.codes) or None
     condition, params = visible
@@ -156,6 +152,5 @@ def map_data(
         bounds=_bounds(session, at, focus),
         patrols=int(counts.patrols),
         points=int(counts.points),
-        zone_codes=zone_codes,
-        all_zones=list_zones(session),
+        all_zones=all_zones,
     )

@@ -170,15 +170,12 @@ def pack_data(
         dict(r._mapping)
         for r in session.execute(text(EFFORT.format(visible=condition)), {**params, **period})
     ]
-    incidents: dict[int, dict[str, Any]] = {}
-    for side in effort:
-        for incident in list_incidents(
-            session, scope=scope, principal=principal, jurisdiction=side["code"],
-            since=filters.since, until=filters.until, limit=5000,
-        ):  # fmt: skip
-            incidents[incident["id"]] = incident
+    incidents = list_incidents(
+        session, scope=scope, principal=principal, jurisdictions=[e["code"] for e in effort],
+        since=filters.since, until=filters.until, limit=5000,
+    )  # fmt: skip
     escalations = session.execute(
-        text(ESCALATIONS), {**period, "ids": sorted(incidents)}
+        text(ESCALATIONS), {**period, "ids": [i["id"] for i in incidents]}
     ).scalar_one()
     gaps = border_river_gaps(
         session, zone_id=zone["id"], since=filters.since, until=filters.until,
@@ -190,7 +187,7 @@ def pack_data(
     ]
     return PackData(
         zone=zone, filters=filters, effort=effort, coverage=summarise_gaps(gaps),
-        incidents=sorted(incidents.values(), key=lambda i: i["reported_at"]),
+        incidents=incidents[::-1],  # oldest first
         escalations=int(escalations),
         names={r.code: r.name for r in session.execute(text(NAMES))}, tracks=tracks,
     )  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import replace
 from typing import Any, cast
 
 import folium
@@ -15,7 +16,6 @@ from folium import plugins
 
 from geo_patrol.maps.assets import localise
 from geo_patrol.maps.basemaps import TileSource
-from geo_patrol.maps.filters import MapFilters
 from geo_patrol.maps.layers import MapData
 from geo_patrol.maps.measure import DistanceMeasure
 from geo_patrol.maps.text import words
@@ -243,7 +243,7 @@ def filter_form(data: MapData, w: dict[str, str]) -> str:
     statuses = [{"code": s, "name": w[f"status_{s}"]} for s in INCIDENT_STATUSES]
     checked = " checked" if f.joint else ""
     other = w["other_lang"]
-    other_query = MapFilters(**{**f.__dict__, "lang": other}).query()
+    other_query = replace(f, lang=other).query()
     return f"""
 <div class="gp-panel gp-filters" id="gp-filters">
 <h1>{html.escape(w["title"])}

@@ -85,16 +85,22 @@ WHERE upper(span) > lower(span)
 GROUP BY r.id, r.length_m, r.covered
 """
 
-# The parts of each segment (border segments only, if asked) that no patrol in the period
-# covered: the whole [0, 1] range minus the union of covered ranges, cut out of the line.
-UNCOVERED = """
-WITH covered AS (
+# The covered ranges of each segment, over the visible patrols that ran in [since, until).
+COVERED_IN_PERIOD = """
+covered AS (
     SELECT c.segment_id, range_agg(c.ranges) AS ranges
     FROM patrol_coverage c JOIN patrols p ON p.id = c.patrol_id JOIN teams t ON t.id = p.team_id
     WHERE p.started_at < :until AND coalesce(p.ended_at, p.started_at) >= :since
       AND {visible}
     GROUP BY c.segment_id
-),
+)"""
+
+# The parts of each segment (border segments only, if asked) that no patrol in the period
+# covered: the whole [0, 1] range minus the union of covered ranges, cut out of the line.
+UNCOVERED = (
+    "WITH"
+    + COVERED_IN_PERIOD
+    + """,
 gaps AS (
     SELECT s.id, s.seq, r.code AS river_code, r.name AS river_name, s.is_border, s.geom,
            unnest(nummultirange(numrange(0, 1, '[]'))
@@ -114,6 +120,7 @@ FROM gaps
 WHERE upper(gap) - lower(gap) > 1e-6
 ORDER BY river_code, seq, lower(gap)
 """
+)
 
 
 def cover_patrol(session: Session, *, patrol_id: int, distance_m: float = 50.0) -> int:
@@ -201,20 +208,16 @@ def river_recency(
 # Border rivers of a zone: each border segment on a side of the zone (a member or below),
 # with the stretches no visible patrol covered in the period, in order along the river, so
 # that gaps running over a segment end can be joined into one stretch.
-BORDER_GAPS = """
+BORDER_GAPS = (
+    """
 WITH RECURSIVE area AS (
     SELECT jurisdiction_code AS code FROM cooperation_zone_members WHERE zone_id = :zone_id
     UNION
     SELECT j.code FROM jurisdictions j JOIN area a ON j.parent_code = a.code
     WHERE j.valid_to IS NULL
-),
-covered AS (
-    SELECT c.segment_id, range_agg(c.ranges) AS ranges
-    FROM patrol_coverage c JOIN patrols p ON p.id = c.patrol_id JOIN teams t ON t.id = p.team_id
-    WHERE p.started_at < :until AND coalesce(p.ended_at, p.started_at) >= :since
-      AND {visible}
-    GROUP BY c.segment_id
-),
+),"""
+    + COVERED_IN_PERIOD
+    + """,
 segments AS (
     SELECT s.id, s.river_id, s.seq, s.length_m, s.geom,
            nummultirange(numrange(0, 1, '[]')) - coalesce(c.ranges, '{{}}') AS gaps
@@ -231,6 +234,7 @@ FROM segments s JOIN rivers r ON r.id = s.river_id
 LEFT JOIN LATERAL unnest(s.gaps) AS g ON upper(g) - lower(g) > 1e-6
 ORDER BY r.code, s.seq, lower(g)
 """
+)
 
 
 def border_river_gaps(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.errors import InvalidInput
 from geo_patrol.patrol_queries import FILTER_DEFAULTS, FILTERS
 
 EXTENT = 4096  # units across a tile
@@ -52,9 +53,10 @@ SELECT ST_AsMVT(shapes, 'tracks', {EXTENT}, 'geom', 'id') FROM shapes WHERE geom
 def check_tile(z: int, x: int, y: int) -> None:
     """Refuse tile coordinates outside the Web Mercator pyramid."""
     if not 0 <= z <= MAX_ZOOM:
-        raise ValueError(f"zoom {z} is outside 0..{MAX_ZOOM}")
-    if not (0 <= x < 2**z and 0 <= y < 2**z):
-        raise ValueError(f"tile {x}/{y} does not exist at zoom {z}")
+        raise InvalidInput(f"zoom {z} is outside 0..{MAX_ZOOM}", field="z")
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value < 2**z:
+            raise InvalidInput(f"tile {name} {value} does not exist at zoom {z}", field=name)
 
 
 def track_tile(

@@ -10,6 +10,7 @@ import folium
 import pytest
 from folium import plugins
 
+from geo_patrol.errors import InvalidInput
 from geo_patrol.maps.assets import ASSETS, AssetMissing, check_installed, inline, localise
 from geo_patrol.maps.basemaps import BasemapMisconfigured, tile_origins, tile_sources
 from geo_patrol.maps.filters import MapFilters
@@ -82,6 +83,13 @@ def test_filters_round_trip_through_the_url() -> None:
     assert "status" not in query
     assert "lang" not in filters.query(with_lang=False)
     assert filters.until.isoformat() == "2026-11-28T00:00:00+08:00"
+    # A period given by its end alone is the 30 days up to it; backwards or over a year: refused.
+    past = MapFilters.default(date_to=date(2020, 1, 31))
+    assert (past.date_from, past.date_to) == (date(2020, 1, 2), date(2020, 1, 31))
+    with pytest.raises(InvalidInput, match="ends before"):
+        MapFilters.default(date_from=date(2026, 2, 1), date_to=date(2026, 1, 1))
+    with pytest.raises(InvalidInput, match="longer than a year"):
+        MapFilters.default(date_from=date(2024, 1, 1), date_to=date(2026, 1, 1))
 
 
 def test_base_maps() -> None:

@@ -120,8 +120,9 @@ def get_incidents(
     """Filtered, newest first."""
     rows = incident_queries.list_incidents(
         session, scope=scope, principal=principal, status=status, tier=tier, category=category,
-        jurisdiction=jurisdiction, zone_id=zone_id, joint=joint, overdue=overdue,
-        unrouted=unrouted, since=since, until=until, bbox=parse_bbox(bbox), limit=limit,
+        jurisdictions=[jurisdiction] if jurisdiction else None, zone_id=zone_id, joint=joint,
+        overdue=overdue, unrouted=unrouted, since=since, until=until, bbox=parse_bbox(bbox),
+        limit=limit,
     )  # fmt: skip
     return collection([_feature(row) for row in rows])
 

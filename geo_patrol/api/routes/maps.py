@@ -5,20 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
-from geo_patrol.errors import InvalidInput
 from geo_patrol.maps.basemaps import tile_origins, tile_sources
 from geo_patrol.maps.filters import LOCAL, MapFilters
 from geo_patrol.maps.layers import map_data, patrol_filters, zone_id_of
 from geo_patrol.maps.meeting_pack import meeting_pack, pack_filename
 from geo_patrol.maps.supervisor import render_page
 from geo_patrol.patrol_queries import patrol_filter
-from geo_patrol.spatial.tiles import check_tile, track_tile
+from geo_patrol.spatial.tiles import track_tile
 
 router = APIRouter(tags=["maps"])
 
@@ -30,22 +29,20 @@ Code = Annotated[str | None, Query(max_length=64)]
 TeamId = Annotated[str | None, Query(pattern=r"^\d{0,9}$")]
 
 
-def _filters(
-    settings_lang: str, *, date_from: date | None, date_to: date | None, zone: str | None,
-    jurisdiction: str | None, team: str | None, category: str | None, status: str | None,
-    joint: bool, lang: str | None,
+def map_filters(
+    settings: SettingsDep, date_from: date | None = None, date_to: date | None = None,
+    zone: Code = None, jurisdiction: Code = None, team: TeamId = None, category: Code = None,
+    status: Code = None, joint: bool = False, lang: Lang = None,
 ) -> MapFilters:  # fmt: skip
-    """The map filters from the query, defaults filled in, period checked."""
-    filters = MapFilters.default(
+    """The map's filters from the query string (the page's form and its tile URLs)."""
+    return MapFilters.default(
         date_from=date_from, date_to=date_to, zone=zone, jurisdiction=jurisdiction,
         team=int(team) if team else None, category=category, status=status, joint=joint,
-        lang=lang or settings_lang,
+        lang=lang or settings.map_language,
     )  # fmt: skip
-    if filters.date_to < filters.date_from:
-        raise InvalidInput("date_to is before date_from", field="date_to")
-    if (filters.date_to - filters.date_from).days > 366:
-        raise InvalidInput("the period is longer than a year", field="date_from")
-    return filters
+
+
+Filters = Annotated[MapFilters, Depends(map_filters)]
 
 
 def _csp(origins: list[str]) -> str:
@@ -57,18 +54,13 @@ def _csp(origins: list[str]) -> str:
 
 @router.get("/map", response_class=HTMLResponse, summary="The supervisor map (HTML)")
 async def supervisor_map(
-    request: Request, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
     principal: CurrentPrincipal,
-    date_from: date | None = None, date_to: date | None = None, zone: Code = None,
-    jurisdiction: Code = None, team: TeamId = None, category: Code = None,
-    status: Code = None, joint: bool = False, lang: Lang = None,
-) -> HTMLResponse:  # fmt: skip
+    filters: Filters,
+) -> HTMLResponse:
     """The map of what the signed-in member may see, filtered by the query string."""
-    filters = _filters(
-        settings.map_language, date_from=date_from, date_to=date_to, zone=zone,
-        jurisdiction=jurisdiction, team=team, category=category, status=status, joint=joint,
-        lang=lang,
-    )  # fmt: skip
     sources = tile_sources(
         settings.basemap, key=settings.tianditu_key, attribution=settings.basemap_attribution
     )
@@ -87,24 +79,12 @@ async def supervisor_map(
     response_class=Response,
 )
 async def tile(
-    session: SessionDep, settings: SettingsDep, scope: ScopeDep,
+    session: SessionDep, scope: ScopeDep, filters: Filters,
     layer: Annotated[str, Path(pattern="^tracks$")],
     z: Annotated[int, Path(ge=0, le=22)], x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
-    date_from: date | None = None, date_to: date | None = None, zone: Code = None,
-    jurisdiction: Code = None, team: TeamId = None, category: Code = None,
-    status: Code = None, joint: bool = False, lang: Lang = None,
 ) -> Response:  # fmt: skip
     """The visible patrol tracks crossing one tile, filtered like the map page."""
-    try:
-        check_tile(z, x, y)
-    except ValueError as error:
-        raise InvalidInput(str(error), field="x") from error
-    filters = _filters(
-        settings.map_language, date_from=date_from, date_to=date_to, zone=zone,
-        jurisdiction=jurisdiction, team=team, category=category, status=status, joint=joint,
-        lang=lang,
-    )  # fmt: skip
     zone_id = zone_id_of(session, filters.zone)
     body = await run_in_threadpool(
         track_tile, session, z=z, x=x, y=y, visible=patrol_filter(scope),
@@ -127,10 +107,9 @@ async def get_meeting_pack(
     lang: Lang = None,
 ) -> Response:  # fmt: skip
     """The pack as a download (maps/ is where the command line writes it)."""
-    filters = _filters(
-        settings.map_language, date_from=date_from, date_to=date_to, zone=zone,
-        jurisdiction=None, team=None, category=None, status=None, joint=False, lang=lang,
-    )  # fmt: skip
+    filters = MapFilters.default(
+        date_from=date_from, date_to=date_to, zone=zone, lang=lang or settings.map_language
+    )
     page = await run_in_threadpool(
         meeting_pack, session, scope=scope, principal=principal, filters=filters,
         generated_at=datetime.now(LOCAL),
