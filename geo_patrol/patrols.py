@@ -65,10 +65,17 @@ ORDER BY (client_upload_id = :client_upload_id) DESC NULLS LAST LIMIT 1
 """
 
 
+def patrol_team_ids(principal: Principal) -> set[int]:
+    """The teams a principal patrols with (as a member or lead); admins upload for any."""
+    return {
+        g.team_id for g in principal.grants
+        if g.role in ("patrol_member", "team_lead") and g.team_id is not None
+    }  # fmt: skip
+
+
 def check_team_access(principal: Principal, team_id: int) -> None:
     """Patrol members and leads upload for their own teams; admins for any."""
-    own = {g.team_id for g in principal.grants if g.role in ("patrol_member", "team_lead")}
-    if not principal.is_admin and team_id not in own:
+    if not principal.is_admin and team_id not in patrol_team_ids(principal):
         raise Forbidden("you can only upload patrols for your own team", field="team_id")
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
+from geo_patrol.patrols import patrol_team_ids
 
 # Only names and ids: what the "members on the outing" list needs, nothing more (no phone
 # numbers or home jurisdictions reach the phone).
@@ -33,13 +34,8 @@ ORDER BY m.name
 
 
 def patrol_teams(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
-    """The teams the caller may upload patrols for (as patrols.check_team_access), with
-    their members."""
-    teams = sorted(
-        {g.team_id for g in principal.grants
-         if g.role in ("patrol_member", "team_lead") and g.team_id is not None}
-    )  # fmt: skip
-    params = {"everything": principal.is_admin, "teams": teams}
+    """The teams the caller may upload patrols for, with their members."""
+    params = {"everything": principal.is_admin, "teams": sorted(patrol_team_ids(principal))}
     return [dict(row._mapping) for row in session.execute(text(TEAMS), params)]
 
 
