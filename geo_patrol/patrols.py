@@ -118,7 +118,8 @@ def upload_patrol(
     rules = cleaning_rules(settings, request.mode)
     cleaned = clean(track.points, rules=rules, now=datetime.now(UTC))
     store_points(session, patrol_id=patrol_id, points=track.points, order=cleaned.order)
-    finish_patrol(session, patrol_id=patrol_id, settings=settings, dropped=cleaned.dropped)
+    finish_patrol(session, patrol_id=patrol_id, settings=settings, dropped=cleaned.dropped,
+                  kept=cleaned.select(track.points))  # fmt: skip
     _keep_original(settings.uploads_dir, sha256, request.data)
     detail = {"file": request.filename, "sha256": sha256, "bytes": len(request.data),
               "points": len(track.points.lon)}  # fmt: skip
@@ -289,10 +290,12 @@ def clean_stored(session: Session, *, patrol_id: int, settings: Settings) -> dic
 
 
 def finish_patrol(
-    session: Session, *, patrol_id: int, settings: Settings, dropped: dict[str, int] | None = None
-) -> None:
+    session: Session, *, patrol_id: int, settings: Settings, dropped: dict[str, int] | None = None,
+    kept: TrackPoints | None = None,
+) -> None:  # fmt: skip
     """Compute the track, attribution, coverage and flags (cleaning first unless `dropped`
-    says the fixes were cleaned before they were stored)."""
+    says the fixes were cleaned before they were stored). `kept`: the kept fixes in time order
+    when the caller has them (an upload), so that they need not be read back."""
     if dropped is None:
         dropped = clean_stored(session, patrol_id=patrol_id, settings=settings)
     session.execute(text(SUMMARY), {"patrol_id": patrol_id, "dropped": json.dumps(dropped)})
