@@ -80,6 +80,8 @@ def encode_rows(columns: Sequence[NDArray[Any]]) -> bytes:
 
 def copy_rows(session: Session, *, table: str, columns: dict[str, NDArray[Any]]) -> None:
     """COPY the columns into `table` (a whitelisted name) on the session's connection."""
+    if not len(next(iter(columns.values()))):
+        return
     raw = session.connection().connection.driver_connection
     assert raw is not None
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
@@ -97,3 +99,21 @@ def fetch_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[tu
     with raw.cursor() as cursor:
         rows: list[tuple[Any, ...]] = cursor.execute(sql, params).fetchall()
         return rows
+
+
+def ewkb_lines(
+    lons: NDArray[np.float64], lats: NDArray[np.float64], index: NDArray[np.int64]
+) -> NDArray[np.uint8]:
+    """Lines of equally many points as EWKB with SRID 4326: row i joins the points `index[i]`.
+
+    One row of 13 + 16 * points bytes each (byte order, type, SRID, count, coordinates).
+    """
+    rows, points = index.shape
+    layout = np.dtype(
+        [("order", "u1"), ("kind", "<u4"), ("srid", "<u4"), ("count", "<u4"),
+         ("xy", "<f8", (points, 2))]
+    )  # fmt: skip
+    lines = np.empty(rows, layout)
+    lines["order"], lines["kind"], lines["srid"], lines["count"] = 1, 0x20000002, 4326, points
+    lines["xy"][:, :, 0], lines["xy"][:, :, 1] = lons[index], lats[index]
+    return lines.view(np.uint8).reshape(rows, layout.itemsize)

@@ -300,7 +300,7 @@ def finish_patrol(
         dropped = clean_stored(session, patrol_id=patrol_id, settings=settings)
     session.execute(text(SUMMARY), {"patrol_id": patrol_id, "dropped": json.dumps(dropped)})
     attribute_patrol(
-        session, patrol_id=patrol_id, min_run_m=settings.crossing_min_run_m,
+        session, patrol_id=patrol_id, kept=kept, min_run_m=settings.crossing_min_run_m,
         margin_m=settings.crossing_margin_m,
     )  # fmt: skip
     cover_patrol(session, patrol_id=patrol_id, distance_m=settings.coverage_distance_m)

@@ -1,15 +1,22 @@
 """Patrol attribution: metres and seconds in every jurisdiction, and confirmed crossings.
 
 Read top to bottom:
-1. Each kept fix gets its leaf: the lowest-level jurisdiction whose boundary in force at the
-   fix's time contains it (one point-in-polygon probe on the leaf pieces). Its jurisdiction
-   at every other level is the leaf's ancestor there (boundaries nest: a town lies within
-   its county), so six spatial joins become one and a join on the hierarchy.
-2. Each leg (consecutive kept fixes) is measured on the ellipsoid. A leg with the same
-   jurisdiction at both ends counts whole for it; a leg whose ends differ is cut by the
-   jurisdictions at its ends, each getting the metres inside it. Seconds follow metres.
-   Both sides of a joint patrol get their own metres: effort is never lost at the line.
-3. Crossings: GPS fixes along a border hop from side to side within a few metres. A change
+1. The kept fixes, in time order, go to the database as short lines of CHUNK_LEGS legs
+   ("chunks"). A chunk that lies wholly inside every leaf piece it touches, with those
+   pieces' boundary versions in force over its whole time span, belongs to that leaf whole:
+   each of its fixes would have found exactly those pieces. Away from borders that is
+   nearly every chunk, so most fixes are never looked at one by one.
+2. The fixes of the other chunks each get their leaf: the lowest-level jurisdiction whose
+   boundary in force at the fix's time contains it (one point-in-polygon probe on the leaf
+   pieces). Its jurisdiction at every other level is the leaf's ancestor there (boundaries
+   nest: a town lies within its county), so six spatial joins become one and a join on the
+   hierarchy.
+3. Metres are measured on the ellipsoid. A whole chunk counts for its leaf; in the other
+   chunks, a leg (consecutive kept fixes) with the same leaf at both ends counts whole for
+   it; a leg whose ends differ is cut by the jurisdictions at its ends, each getting the
+   metres inside it. Seconds follow metres (a leg that does not move counts none). Both
+   sides of a joint patrol get their own metres: effort is never lost at the line.
+4. Crossings: GPS fixes along a border hop from side to side within a few metres. A change
    of side counts only once the track is firmly on the new side (hysteresis): it stayed
    there for `long_run_m` metres, or for `min_run_m` metres with a fix at least `margin_m`
    from every other jurisdiction of that level. A walk along the border gives no
@@ -26,19 +33,64 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.bulk import fetch_rows
+from geo_patrol.bulk import copy_rows, ewkb_lines, ewkb_points, fetch_rows
 from geo_patrol.coords import utm_crs_for
+from geo_patrol.ingest.tracks import TrackPoints, as_datetime
 from geo_patrol.spatial.levels import level_rank
 from geo_patrol.spatial.pieces import lowest_level_pieces
 
-# The kept fixes on their own, indexed: each piece then finds its fixes through one index
-# scan (the shape's prepared form reused), much cheaper than one probe per fix.
-FIXES = """
-CREATE TEMP TABLE fixes ON COMMIT DROP AS
-SELECT ord, time, geom FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
+# Legs per chunk: shorter chunks sit inside one leaf more often near borders, longer ones
+# mean fewer rows. (On the benchmark walk, which hugs a border, 32 was the fastest.)
+CHUNK_LEGS = 32
+
+KEPT = """
+SELECT ST_X(geom), ST_Y(geom), extract(epoch FROM time) * 1000
+FROM patrol_points WHERE patrol_id = %(patrol_id)s AND ord IS NOT NULL ORDER BY ord
 """
 
-LEAVES = f"""
+CHUNKS = """
+CREATE TEMP TABLE chunks (
+    k int PRIMARY KEY, lo timestamptz, hi timestamptz, untimed bool, moving_s float8,
+    geom geometry(LineString, 4326)
+) ON COMMIT DROP
+"""
+
+# The leaf of each chunk lying wholly inside every piece it touches (in force throughout);
+# a fix without a time is taken at the present, as in FIX_LEAVES.
+CHUNK_LEAVES = f"""
+CREATE TEMP TABLE chunk_leaves ON COMMIT DROP AS
+WITH spans AS (
+    SELECT k, geom,
+           CASE WHEN untimed THEN least(coalesce(lo, now()), now()) ELSE lo END AS lo,
+           CASE WHEN untimed THEN greatest(coalesce(hi, now()), now()) ELSE hi END AS hi
+    FROM chunks
+),
+touching AS (
+    SELECT c.k, j.id, j.code, {level_rank("j.level")} AS rank,
+           ST_CoveredBy(c.geom, jp.geom)
+               AND j.valid_from <= c.lo AND (j.valid_to IS NULL OR j.valid_to > c.hi) AS whole
+    FROM spans c
+    JOIN {{pieces}} jp ON jp.geom && c.geom AND ST_Intersects(jp.geom, c.geom)
+    JOIN jurisdictions j ON j.id = jp.jurisdiction_id
+    WHERE j.valid_from <= c.hi AND (j.valid_to IS NULL OR j.valid_to > c.lo)
+),
+judged AS (
+    SELECT k, id, code, rank, bool_and(whole) OVER (PARTITION BY k) AS inside FROM touching
+)
+SELECT DISTINCT ON (k) k, id AS leaf_id FROM judged WHERE inside
+ORDER BY k, rank DESC, code
+"""
+
+# The fixes of the other chunks on their own, indexed: each piece then finds its fixes
+# through one index scan (the shape's prepared form reused), much cheaper than one probe
+# per fix.
+FIXES = """
+CREATE TEMP TABLE fixes (
+    ord int PRIMARY KEY, time timestamptz, geom geometry(Point, 4326)
+) ON COMMIT DROP
+"""
+
+FIX_LEAVES = f"""
 CREATE TEMP TABLE fix_leaves ON COMMIT DROP AS
 SELECT DISTINCT ON (p.ord) p.ord, j.id AS leaf_id
 FROM fixes p
@@ -49,14 +101,15 @@ JOIN jurisdictions j ON j.id = jp.jurisdiction_id
 ORDER BY p.ord, {level_rank("j.level")} DESC, j.code
 """
 
-# Every leaf (of a fix, or crossed by a leg) with itself and its ancestors in force when the
-# patrol started: one row a level.
+# Every leaf (of a chunk or fix, or crossed by a leg) with itself and its ancestors in force
+# when the patrol started: one row a level.
 CHAINS = """
 CREATE TEMP TABLE chains ON COMMIT DROP AS
 WITH RECURSIVE chain AS (
     SELECT j.id AS leaf_id, j.id, j.code, j.level, j.parent_code, 0 AS depth
     FROM jurisdictions j
-    WHERE j.id IN (SELECT leaf_id FROM fix_leaves UNION SELECT jurisdiction_id FROM splits)
+    WHERE j.id IN (SELECT leaf_id FROM chunk_leaves UNION SELECT leaf_id FROM fix_leaves
+                   UNION SELECT jurisdiction_id FROM splits)
     UNION ALL
     SELECT c.leaf_id, p.id, p.code, p.level, p.parent_code, c.depth + 1
     FROM chain c JOIN jurisdictions p ON p.code = c.parent_code
@@ -66,7 +119,8 @@ WITH RECURSIVE chain AS (
 SELECT leaf_id, level, id AS jurisdiction_id, code FROM chain
 """
 
-# Legs, with the leaf at each end; only a leg between two leaves needs its line.
+# Legs between fixes looked at one by one, with the leaf at each end; only a leg between
+# two leaves needs its line.
 LEGS = """
 CREATE TEMP TABLE legs ON COMMIT DROP AS
 SELECT a.ord, a.time AS t0, b.time AS t1, la.leaf_id AS leaf0, lb.leaf_id AS leaf1,
@@ -101,17 +155,24 @@ SELECT DISTINCT s.jurisdiction_id, s.jurisdiction_id, j.code
 FROM splits s JOIN jurisdictions j ON j.id = s.jurisdiction_id WHERE NOT :by_leaves
 """
 
-# Metres, seconds, first and last time per jurisdiction: legs within one leaf count whole for
-# the leaf and its ancestors; a leg between leaves counts whole for a jurisdiction at both
-# of its ends, and is cut by one at only one end: the metres of its splits in the pieces
-# credited to that jurisdiction.
+# Metres, seconds, first and last time per jurisdiction: chunks inside one leaf and legs
+# within one leaf count whole for the leaf and its ancestors; a leg between leaves counts
+# whole for a jurisdiction at both of its ends, and is cut by one at only one end: the
+# metres of its splits in the pieces credited to that jurisdiction.
 ATTRIBUTE = """
 WITH whole AS (
-    SELECT leaf0 AS leaf_id, sum(length_m) AS inside_m,
-           sum(CASE WHEN length_m > 0 THEN extract(epoch FROM t1 - t0) ELSE 0 END) AS seconds,
+    SELECT leaf_id, sum(inside_m) AS inside_m, sum(seconds) AS seconds,
            min(t0) AS t0, max(t1) AS t1
-    FROM legs WHERE leaf0 = leaf1
-    GROUP BY leaf0
+    FROM (
+        SELECT leaf0 AS leaf_id, length_m AS inside_m,
+               CASE WHEN length_m > 0 THEN extract(epoch FROM t1 - t0) ELSE 0 END AS seconds,
+               t0, t1
+        FROM legs WHERE leaf0 = leaf1
+        UNION ALL
+        SELECT cl.leaf_id, ST_Length(c.geom::geography), c.moving_s, c.lo, c.hi
+        FROM chunk_leaves cl JOIN chunks c ON c.k = cl.k
+    ) AS w
+    GROUP BY leaf_id
 ),
 ends AS (
     SELECT l.ord, c.jurisdiction_id, count(*) AS n
@@ -146,23 +207,10 @@ FROM pieces p JOIN jurisdictions j ON j.id = p.jurisdiction_id
 GROUP BY j.id, j.code, j.level
 """
 
-SEQUENCE = """
-SELECT p.ord, coalesce(f.leaf_id, -1) AS leaf_id, coalesce(l.length_m, 0) AS next_m
-FROM fixes p
-LEFT JOIN fix_leaves f ON f.ord = p.ord
-LEFT JOIN legs l ON l.ord = p.ord
-ORDER BY p.ord
-"""
-
-START_AND_CENTRE = """
-SELECT min(time) AS started, ST_X(ST_Centroid(ST_Extent(geom))) AS lon,
-       ST_Y(ST_Centroid(ST_Extent(geom))) AS lat
-FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
-"""
-
 # Where the leg into the new side meets it: the first place along the leg where it enters a
 # piece credited to the new jurisdiction (its end if none); its time interpolated along the
-# leg. (The ends of such a leg have different leaves, so the leg has its line and splits.)
+# leg. (The ends of such a leg have different leaves, so it lies in a chunk looked at fix by
+# fix, and has its line and splits.)
 CROSSING = """
 INSERT INTO patrol_crossings (patrol_id, level, at, from_code, to_code, geom)
 SELECT :patrol_id, x.level,
@@ -231,45 +279,184 @@ def runs_of(
     ]
 
 
+@dataclass(frozen=True, eq=False)
+class Fixes:
+    """The kept fixes of a patrol in time order (index = ord)."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    time: NDArray[np.datetime64]  # datetime64[ms], NaT where unknown
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+    def millis(self) -> NDArray[np.float64]:
+        """Times as epoch milliseconds, NaN where unknown."""
+        values = self.time.astype("datetime64[ms]").astype(np.int64).astype(np.float64)
+        return np.where(np.isnat(self.time), np.nan, values)
+
+
+def kept_fixes(session: Session, *, patrol_id: int, kept: TrackPoints | None) -> Fixes:
+    """The kept fixes from the caller, or read back from patrol_points."""
+    if kept is not None:
+        return Fixes(kept.lon, kept.lat, kept.time.astype("datetime64[ms]"))
+    rows = np.array(fetch_rows(session, KEPT, {"patrol_id": patrol_id}), np.float64)
+    rows = rows.reshape(-1, 3)
+    millis = rows[:, 2]
+    times = np.where(np.isnan(millis), 0, millis).astype(np.int64).astype("datetime64[ms]")
+    return Fixes(rows[:, 0].copy(), rows[:, 1].copy(), np.where(np.isnan(millis), NAT, times))
+
+
+NAT = np.datetime64("NaT", "ms")
+_WGS84_A, _WGS84_F = 6378137.0, 1 / 298.257223563
+_WGS84_E2 = _WGS84_F * (2 - _WGS84_F)
+
+
+def leg_metres(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Length of each leg between consecutive fixes on the WGS84 ellipsoid, by the local
+    radii of curvature at the leg's mean latitude (for legs of a few hundred metres this
+    differs from the geodesic by far less than a millimetre)."""
+    phi = np.radians((lat[1:] + lat[:-1]) / 2)
+    w = 1 - _WGS84_E2 * np.sin(phi) ** 2
+    east = _WGS84_A / np.sqrt(w) * np.cos(phi) * np.radians(np.diff(lon))
+    north = _WGS84_A * (1 - _WGS84_E2) / w**1.5 * np.radians(np.diff(lat))
+    return np.hypot(east, north)
+
+
+@dataclass(frozen=True, eq=False)
+class _Chunks:
+    """The fixes of each chunk: row k holds the indices of chunk k's fixes (CHUNK_LEGS + 1,
+    the last chunk fewer), chunk k starting at fix k * CHUNK_LEGS."""
+
+    groups: list[NDArray[np.int64]]  # index arrays of equally long chunks (full, then last)
+    count: int
+
+    @classmethod
+    def of(cls, n: int) -> _Chunks:
+        full = (n - 1) // CHUNK_LEGS
+        groups = [np.arange(full)[:, None] * CHUNK_LEGS + np.arange(CHUNK_LEGS + 1)]
+        if (n - 1) % CHUNK_LEGS:
+            groups.append(np.arange(full * CHUNK_LEGS, n)[None, :])
+        return cls(groups, full + (len(groups) == 2))
+
+    def chunk_of_fix(self, n: int) -> NDArray[np.int64]:
+        """The chunk starting at or before each fix (the last fix: the last chunk)."""
+        return np.minimum(np.arange(n) // CHUNK_LEGS, self.count - 1)
+
+    def fixes_of(self, chunks: NDArray[np.int64], n: int) -> NDArray[np.int64]:
+        """Indices of the fixes of the given chunks (each with both ends)."""
+        edges = np.zeros(n + 1, np.int64)
+        np.add.at(edges, chunks * CHUNK_LEGS, 1)
+        np.add.at(edges, np.minimum(chunks * CHUNK_LEGS + CHUNK_LEGS + 1, n), -1)
+        return np.flatnonzero(np.cumsum(edges)[:n] > 0)
+
+
+def _store_chunks(session: Session, fixes: Fixes, chunks: _Chunks) -> None:
+    """COPY the chunks: line, time span, whether a fix has no time, seconds moving."""
+    millis = fixes.millis()
+    # A leg that does not move counts no seconds; one without times counts as unknown.
+    moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
+    seconds = np.where(moved, np.diff(millis) / 1000, 0.0)
+    session.execute(text(CHUNKS))
+    first = 0
+    for index in chunks.groups:
+        times, legs = millis[index], seconds[index[:, :-1]]
+        known = ~np.isnan(legs)
+        lo, hi = np.fmin.reduce(times, axis=1), np.fmax.reduce(times, axis=1)  # NaN ignored
+        moving = np.where(known.any(axis=1), np.where(known, legs, 0).sum(axis=1), np.nan)
+        copy_rows(session, table="chunks", columns={
+            "k": np.arange(first, first + len(index), dtype=np.int32),
+            "lo": _as_times(lo), "hi": _as_times(hi),
+            "untimed": np.asarray(np.isnan(times).any(axis=1), bool),
+            "moving_s": moving,
+            "geom": ewkb_lines(fixes.lon, fixes.lat, index),
+        })  # fmt: skip
+        first += len(index)
+    session.execute(text("ANALYZE chunks"))
+
+
+def _as_times(millis: NDArray[np.float64]) -> NDArray[np.datetime64]:
+    """Epoch milliseconds (NaN: unknown) as datetime64[ms] (NaT)."""
+    whole = np.where(np.isnan(millis), 0, millis).astype(np.int64).astype("datetime64[ms]")
+    return np.where(np.isnan(millis), NAT, whole)
+
+
+def _store_fixes(session: Session, fixes: Fixes, ords: NDArray[np.int64]) -> None:
+    """COPY the fixes looked at one by one, indexed."""
+    session.execute(text(FIXES))
+    copy_rows(session, table="fixes", columns={
+        "ord": ords.astype(np.int32), "time": fixes.time[ords],
+        "geom": ewkb_points(fixes.lon[ords], fixes.lat[ords]),
+    })  # fmt: skip
+    session.execute(text("CREATE INDEX ON fixes USING gist (geom); ANALYZE fixes"))
+
+
+def _fix_leaves(session: Session, fixes: Fixes, chunks: _Chunks, pieces: str) -> NDArray[np.int64]:
+    """The leaf of every fix (-1: none): whole chunks first, then the rest one by one."""
+    n = len(fixes)
+    session.execute(text(CHUNK_LEAVES.format(pieces=pieces)))
+    inside = np.array(fetch_rows(session, "SELECT k, leaf_id FROM chunk_leaves", {}), np.int64)
+    inside = inside.reshape(-1, 2)
+    chunk_leaf = np.full(chunks.count, -1, np.int64)
+    chunk_leaf[inside[:, 0]] = inside[:, 1]
+    others = np.setdiff1d(np.arange(chunks.count), inside[:, 0])
+    _store_fixes(session, fixes, chunks.fixes_of(others, n))
+    session.execute(text(FIX_LEAVES.format(pieces=pieces)))
+    session.execute(text("CREATE INDEX ON fix_leaves (ord); ANALYZE fix_leaves"))
+    leaves = chunk_leaf[chunks.chunk_of_fix(n)]
+    one_by_one = np.array(fetch_rows(session, "SELECT ord, leaf_id FROM fix_leaves", {}))
+    one_by_one = one_by_one.astype(np.int64).reshape(-1, 2)
+    leaves[chunks.fixes_of(others, n)] = -1
+    leaves[one_by_one[:, 0]] = one_by_one[:, 1]
+    return leaves
+
+
+TEMP_TABLES = ("chunks", "chunk_leaves", "fixes", "fix_leaves", "legs", "splits", "chains",
+               "credit", "borders")  # fmt: skip
+
+
 def attribute_patrol(
-    session: Session, *, patrol_id: int, min_run_m: float = 25.0, margin_m: float = 15.0,
-    long_run_m: float = 300.0,
+    session: Session, *, patrol_id: int, kept: TrackPoints | None = None,
+    min_run_m: float = 25.0, margin_m: float = 15.0, long_run_m: float = 300.0,
 ) -> int:  # fmt: skip
-    """Recompute a patrol's jurisdictions and crossings; returns the number of crossings."""
+    """Recompute a patrol's jurisdictions and crossings; returns the number of crossings.
+
+    `kept`: the kept fixes in time order when the caller has them, else they are read."""
     params = {"patrol_id": patrol_id}
     for table in ("patrol_jurisdictions", "patrol_crossings"):
         session.execute(text(f"DELETE FROM {table} WHERE patrol_id = :patrol_id"), params)
-    start = session.execute(text(START_AND_CENTRE), params).one()
-    for table in ("fixes", "fix_leaves", "legs", "splits", "chains", "credit", "borders"):
+    fixes = kept_fixes(session, patrol_id=patrol_id, kept=kept)
+    if len(fixes) < 2:
+        return 0
+    for table in TEMP_TABLES:
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     # The planner's guesses for these joins are far off; compiling them (JIT) took longer
     # than running them.
     session.execute(
         text("SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true)")
     )
-    pieces = lowest_level_pieces(session, at=start.started)
-    session.execute(text(FIXES), params)
-    session.execute(
-        text("CREATE INDEX ON fixes USING gist (geom); CREATE UNIQUE INDEX ON fixes (ord)")
-    )
-    session.execute(text("ANALYZE fixes"))
-    session.execute(text(LEAVES.format(pieces=pieces)))
-    session.execute(text("CREATE INDEX ON fix_leaves (ord); ANALYZE fix_leaves"))
-    session.execute(text(LEGS), params)
+    timed = fixes.time[~np.isnat(fixes.time)]
+    started = as_datetime(timed.min()) if len(timed) else _now(session)
+    pieces = lowest_level_pieces(session, at=started)
+    chunks = _Chunks.of(len(fixes))
+    _store_chunks(session, fixes, chunks)
+    leaves = _fix_leaves(session, fixes, chunks, pieces)
+    session.execute(text(LEGS))
     # Temporary tables are never analysed automatically; without statistics the planner
     # picks plans made for empty tables.
     session.execute(text("CREATE INDEX ON legs (ord); ANALYZE legs"))
     session.execute(text(SPLITS.format(pieces=pieces)))
     session.execute(text("CREATE INDEX ON splits (ord); ANALYZE splits"))
-    session.execute(text(CHAINS), {"started": start.started or _now(session)})
+    session.execute(text(CHAINS), {"started": started})
     session.execute(text(CREDIT), {"by_leaves": pieces == "jurisdiction_leaves"})
     session.execute(text("ANALYZE chains; ANALYZE credit"))
     session.execute(text(ATTRIBUTE), params)
-    if start.lon is None:
-        return 0
-    utm = utm_crs_for(start.lon, start.lat).to_epsg()
+    centre = (fixes.lon.min() + fixes.lon.max()) / 2, (fixes.lat.min() + fixes.lat.max()) / 2
+    utm = utm_crs_for(*centre).to_epsg()
     rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
-    return _record_crossings(session, patrol_id=patrol_id, utm=int(utm or 32651), **rules)
+    levels = _levels(session, leaves, leg_metres(fixes.lon, fixes.lat))
+    return _record_crossings(session, levels, fixes, patrol_id=patrol_id, utm=int(utm or 32651),
+                             **rules)  # fmt: skip
 
 
 def _now(session: Session) -> Any:
@@ -279,33 +466,25 @@ def _now(session: Session) -> Any:
 
 # The lines between jurisdictions of each level near the patrol, in metres (the patrol's UTM
 # zone), in short pieces: "how far is this fix from every other jurisdiction of the level"
-# is then an index probe for lines of another jurisdiction within the margin.
+# is then an index probe for lines within the margin.
 BORDERS = """
 CREATE TEMP TABLE borders ON COMMIT DROP AS
 SELECT j.id AS jurisdiction_id, j.level,
        ST_Subdivide(ST_Transform(ST_Boundary(j.geom), :utm), 32) AS geom
 FROM jurisdictions j
 WHERE j.valid_to IS NULL
-  AND j.geom && (SELECT ST_Expand(ST_Extent(geom), 0.01) FROM fixes)
+  AND j.geom && ST_MakeEnvelope(:west - 0.01, :south - 0.01, :east + 0.01, :north + 0.01, 4326)
 """
 
-# Fixes (ord, level) at least `margin_m` from every other jurisdiction of the level: no line
-# of another jurisdiction within the margin (a probe of the index for each fix).
-FAR_FIXES = """
-WITH fixes AS (
-    SELECT u.ord, u.level, u.jurisdiction_id, ST_Transform(p.geom, :utm) AS geom
-    FROM unnest(CAST(:ords AS int[]), CAST(:levels AS text[]), CAST(:ids AS bigint[]))
-         AS u(ord, level, jurisdiction_id)
-    JOIN fixes p ON p.ord = u.ord
-)
-SELECT f.ord, f.level FROM fixes f
-LEFT JOIN LATERAL (
-    SELECT 1 AS near FROM borders b
-    WHERE ST_DWithin(b.geom, f.geom, :margin_m)
-      AND b.level = f.level AND b.jurisdiction_id IS DISTINCT FROM f.jurisdiction_id
-    LIMIT 1
-) AS other ON true
-WHERE other.near IS NULL
+# The jurisdictions (of every level) whose boundary passes within `margin_m` of each fix
+# asked about: one probe of the index a fix.
+NEAR_BORDERS = """
+SELECT DISTINCT u.ord, b.level, b.jurisdiction_id
+FROM unnest(CAST(:ords AS int[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]))
+     AS u(ord, lon, lat)
+JOIN borders b
+  ON ST_DWithin(b.geom, ST_Transform(ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), :utm),
+                :margin_m)
 """
 
 SAMPLES = 12
@@ -324,18 +503,16 @@ class _Level:
     """One level's jurisdiction (id, -1 for none) at every kept fix in time order, and runs."""
 
     level: str
-    ords: NDArray[np.int64]
     ids: NDArray[np.int64]
     runs: list[Run]
 
 
-def _levels(session: Session) -> list[_Level]:
+def _levels(
+    session: Session, leaves: NDArray[np.int64], leg_m: NDArray[np.float64]
+) -> list[_Level]:
     """For each level present, the jurisdiction of every kept fix and its runs."""
-    rows = np.array(fetch_rows(session, SEQUENCE, {}), np.float64)
-    if not len(rows):
-        return []
-    ords, next_m = rows[:, 0].astype(np.int64), rows[:, 2]
-    leaves, leaf_index = np.unique(rows[:, 1].astype(np.int64), return_inverse=True)
+    next_m = np.r_[leg_m, 0.0]
+    found_leaves, leaf_index = np.unique(leaves, return_inverse=True)
     chains: dict[str, dict[int, tuple[int, str]]] = {}
     for leaf, level, jid, code in session.execute(
         text("SELECT leaf_id, level, jurisdiction_id, code FROM chains")
@@ -343,25 +520,46 @@ def _levels(session: Session) -> list[_Level]:
         chains.setdefault(level, {})[leaf] = (jid, code)
     found = []
     for level, by_leaf in sorted(chains.items()):
-        lookup = np.array([by_leaf.get(leaf, (-1, ""))[0] for leaf in leaves.tolist()], np.int64)
-        ids = lookup[leaf_index]
+        lookup = [by_leaf.get(leaf, (-1, ""))[0] for leaf in found_leaves.tolist()]
+        ids = np.array(lookup, np.int64)[leaf_index.reshape(-1)]
         codes = {jid: code for jid, code in by_leaf.values()}
-        found.append(_Level(level, ords, ids, runs_of(ids, next_m, codes)))
+        found.append(_Level(level, ids, runs_of(ids, next_m, codes)))
     return found
 
 
+def _far_fixes(
+    session: Session, asked: dict[tuple[int, str], int], fixes: Fixes, *, utm: int,
+    margin_m: float,
+) -> set[tuple[int, str]]:  # fmt: skip
+    """Of the (fix, level) pairs asked (with the fix's jurisdiction at that level), those at
+    least `margin_m` from every other jurisdiction of the level."""
+    ords = np.array(sorted({ord_ for ord_, _ in asked}), np.int64)
+    if not len(ords):
+        return set()
+    west, east = float(fixes.lon.min()), float(fixes.lon.max())
+    south, north = float(fixes.lat.min()), float(fixes.lat.max())
+    session.execute(text(BORDERS), {"utm": utm, "west": west, "east": east, "south": south,
+                                    "north": north})  # fmt: skip
+    session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
+    near: dict[tuple[int, str], set[int]] = {}
+    rows = session.execute(text(NEAR_BORDERS), {
+        "ords": ords.tolist(), "lons": fixes.lon[ords].tolist(), "lats": fixes.lat[ords].tolist(),
+        "utm": utm, "margin_m": margin_m,
+    })  # fmt: skip
+    for ord_, level, jid in rows:
+        near.setdefault((ord_, level), set()).add(jid)
+    return {key for key, jid in asked.items() if not near.get(key, set()) - {jid}}
+
+
 def _record_crossings(
-    session: Session, *, patrol_id: int, utm: int, min_run_m: float, margin_m: float,
-    long_run_m: float,
+    session: Session, levels: list[_Level], fixes: Fixes, *, patrol_id: int, utm: int,
+    min_run_m: float, margin_m: float, long_run_m: float,
 ) -> int:  # fmt: skip
     """Find and store the confirmed crossings at every level."""
-    levels = _levels(session)
-    if not levels or len(levels[0].ords) < 2:
+    if not levels:
         return 0
-    session.execute(text(BORDERS), {"utm": utm})
-    session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
     firm: dict[str, set[int]] = {}
-    asked: dict[str, list[str | int | None]] = {"ords": [], "levels": [], "ids": []}
+    asked: dict[tuple[int, str], int] = {}
     candidates: dict[str, list[int]] = {}
     for x in levels:
         firm[x.level] = {i for i, run in enumerate(x.runs) if run[3] >= long_run_m and run[0]}
@@ -369,20 +567,17 @@ def _record_crossings(
         # Up to SAMPLES fixes spread along each candidate run are enough to find one far fix.
         for i in candidates[x.level]:
             for k in _spread(x.runs[i][1], x.runs[i][2]):
-                asked["ords"].append(int(x.ords[k]))
-                asked["levels"].append(x.level)
-                asked["ids"].append(int(x.ids[k]))
-    far_params = {"patrol_id": patrol_id, "utm": utm, "margin_m": margin_m, **asked}
-    far = {(row.ord, row.level) for row in session.execute(text(FAR_FIXES), far_params)}
+                asked[(k, x.level)] = int(x.ids[k])
+    far = _far_fixes(session, asked, fixes, utm=utm, margin_m=margin_m)
     found: dict[str, list[str | int]] = {"levels": [], "legs": [], "from_codes": [], "to_codes": []}
     for x in levels:
         firm[x.level] |= {
             i for i in candidates[x.level]
-            if any((int(x.ords[k]), x.level) in far for k in range(x.runs[i][1], x.runs[i][2] + 1))
+            if any((k, x.level) in far for k in range(x.runs[i][1], x.runs[i][2] + 1))
         }  # fmt: skip
         for crossing in confirmed_crossings(x.runs, firm=firm[x.level]):
             found["levels"].append(x.level)
-            found["legs"].append(int(x.ords[crossing.first_ord]) - 1)
+            found["legs"].append(crossing.first_ord - 1)
             found["from_codes"].append(crossing.from_code)
             found["to_codes"].append(crossing.to_code)
     if found["levels"]:
