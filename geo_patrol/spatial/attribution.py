@@ -11,7 +11,8 @@ Read top to bottom:
    pieces). Its jurisdiction at every other level is the leaf's ancestor there (boundaries
    nest: a town lies within its county), so six spatial joins become one and a join on the
    hierarchy.
-3. Metres are measured on the ellipsoid. A whole chunk counts for its leaf; in the other
+3. Metres are measured on the ellipsoid (a whole chunk's legs before they are sent, by
+   `leg_metres`; the rest by PostGIS). A whole chunk counts for its leaf; in the other
    chunks, a leg (consecutive kept fixes) with the same leaf at both ends counts whole for
    it; a leg whose ends differ is cut by the jurisdictions at its ends, each getting the
    metres inside it. Seconds follow metres (a leg that does not move counts none). Both
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyproj
 from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -50,13 +52,16 @@ FROM patrol_points WHERE patrol_id = %(patrol_id)s AND ord IS NOT NULL ORDER BY 
 
 CHUNKS = """
 CREATE TEMP TABLE chunks (
-    k int PRIMARY KEY, lo timestamptz, hi timestamptz, untimed bool, moving_s float8,
-    geom geometry(LineString, 4326)
+    k int PRIMARY KEY, lo timestamptz, hi timestamptz, untimed bool, length_m float8,
+    moving_s float8, geom geometry(LineString, 4326)
 ) ON COMMIT DROP
 """
 
 # The leaf of each chunk lying wholly inside every piece it touches (in force throughout);
-# a fix without a time is taken at the present, as in FIX_LEAVES.
+# a fix without a time is taken at the present, as in FIX_LEAVES. Each piece finds its
+# chunks through the chunks' index, so consecutive tests share the piece's prepared form
+# (ST_Covers(piece, chunk): PostGIS prepares the first argument; ST_CoveredBy(chunk, piece)
+# was ten times slower).
 CHUNK_LEAVES = f"""
 CREATE TEMP TABLE chunk_leaves ON COMMIT DROP AS
 WITH spans AS (
@@ -67,10 +72,10 @@ WITH spans AS (
 ),
 touching AS (
     SELECT c.k, j.id, j.code, {level_rank("j.level")} AS rank,
-           ST_CoveredBy(c.geom, jp.geom)
+           ST_Covers(jp.geom, c.geom)
                AND j.valid_from <= c.lo AND (j.valid_to IS NULL OR j.valid_to > c.hi) AS whole
-    FROM spans c
-    JOIN {{pieces}} jp ON jp.geom && c.geom AND ST_Intersects(jp.geom, c.geom)
+    FROM {{pieces}} jp
+    JOIN spans c ON c.geom && jp.geom AND ST_Intersects(jp.geom, c.geom)
     JOIN jurisdictions j ON j.id = jp.jurisdiction_id
     WHERE j.valid_from <= c.hi AND (j.valid_to IS NULL OR j.valid_to > c.lo)
 ),
@@ -134,13 +139,14 @@ LEFT JOIN fix_leaves lb ON lb.ord = b.ord
 """
 
 # Each leg between two leaves, cut by the pieces it crosses: metres in each piece's owner.
-# (Also where the leg enters each piece, for the place of a crossing.)
+# (Also where the leg enters each piece, for the place of a crossing.) Pieces find their
+# legs through the legs' index, as chunks are found in CHUNK_LEAVES.
 SPLITS = """
 CREATE TEMP TABLE splits ON COMMIT DROP AS
 SELECT l.ord, jp.jurisdiction_id, ST_Length(inside.geom::geography) AS m,
        ST_StartPoint(ST_GeometryN(inside.geom, 1)) AS entry
-FROM legs l
-JOIN {pieces} jp ON jp.geom && l.geom AND ST_Intersects(jp.geom, l.geom)
+FROM {pieces} jp
+JOIN legs l ON l.geom && jp.geom AND ST_Intersects(jp.geom, l.geom)
 CROSS JOIN LATERAL ST_Intersection(l.geom, jp.geom) AS inside(geom)
 WHERE l.geom IS NOT NULL
 """
@@ -169,7 +175,7 @@ WITH whole AS (
                t0, t1
         FROM legs WHERE leaf0 = leaf1
         UNION ALL
-        SELECT cl.leaf_id, ST_Length(c.geom::geography), c.moving_s, c.lo, c.hi
+        SELECT cl.leaf_id, c.length_m, c.moving_s, c.lo, c.hi
         FROM chunk_leaves cl JOIN chunks c ON c.k = cl.k
     ) AS w
     GROUP BY leaf_id
@@ -182,14 +188,16 @@ ends AS (
     WHERE l.leaf0 IS DISTINCT FROM l.leaf1
     GROUP BY l.ord, c.jurisdiction_id
 ),
+split_m AS (
+    SELECT s.ord, c.jurisdiction_id, sum(s.m) AS m
+    FROM splits s JOIN credit c ON c.owner_id = s.jurisdiction_id
+    GROUP BY s.ord, c.jurisdiction_id
+),
 cut AS (
     SELECT e.jurisdiction_id, l.t0, l.t1, l.length_m AS leg_m,
-           CASE WHEN e.n = 2 THEN l.length_m
-                ELSE (SELECT coalesce(sum(s.m), 0) FROM splits s
-                      JOIN credit c ON c.owner_id = s.jurisdiction_id
-                      WHERE s.ord = e.ord AND c.jurisdiction_id = e.jurisdiction_id)
-           END AS inside_m
+           CASE WHEN e.n = 2 THEN l.length_m ELSE coalesce(m.m, 0) END AS inside_m
     FROM ends e JOIN legs l ON l.ord = e.ord
+    LEFT JOIN split_m m ON m.ord = e.ord AND m.jurisdiction_id = e.jurisdiction_id
 ),
 pieces AS (
     SELECT c.jurisdiction_id, w.inside_m, w.seconds, w.t0, w.t1
@@ -351,8 +359,11 @@ class _Chunks:
         return np.flatnonzero(np.cumsum(edges)[:n] > 0)
 
 
-def _store_chunks(session: Session, fixes: Fixes, chunks: _Chunks) -> None:
-    """COPY the chunks: line, time span, whether a fix has no time, seconds moving."""
+def _store_chunks(
+    session: Session, fixes: Fixes, chunks: _Chunks, leg_m: NDArray[np.float64]
+) -> None:
+    """COPY the chunks (line, time span, whether a fix has no time, metres, seconds moving)
+    and index them."""
     millis = fixes.millis()
     # A leg that does not move counts no seconds; one without times counts as unknown.
     moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
@@ -361,6 +372,7 @@ def _store_chunks(session: Session, fixes: Fixes, chunks: _Chunks) -> None:
     first = 0
     for index in chunks.groups:
         times, legs = millis[index], seconds[index[:, :-1]]
+        length = leg_m[index[:, :-1]].sum(axis=1)
         known = ~np.isnan(legs)
         lo, hi = np.fmin.reduce(times, axis=1), np.fmax.reduce(times, axis=1)  # NaN ignored
         moving = np.where(known.any(axis=1), np.where(known, legs, 0).sum(axis=1), np.nan)
@@ -368,11 +380,11 @@ def _store_chunks(session: Session, fixes: Fixes, chunks: _Chunks) -> None:
             "k": np.arange(first, first + len(index), dtype=np.int32),
             "lo": _as_times(lo), "hi": _as_times(hi),
             "untimed": np.asarray(np.isnan(times).any(axis=1), bool),
-            "moving_s": moving,
+            "length_m": length, "moving_s": moving,
             "geom": ewkb_lines(fixes.lon, fixes.lat, index),
         })  # fmt: skip
         first += len(index)
-    session.execute(text("ANALYZE chunks"))
+    session.execute(text("CREATE INDEX ON chunks USING gist (geom); ANALYZE chunks"))
 
 
 def _as_times(millis: NDArray[np.float64]) -> NDArray[np.datetime64]:
@@ -439,12 +451,14 @@ def attribute_patrol(
     started = as_datetime(timed.min()) if len(timed) else _now(session)
     pieces = lowest_level_pieces(session, at=started)
     chunks = _Chunks.of(len(fixes))
-    _store_chunks(session, fixes, chunks)
+    leg_m = leg_metres(fixes.lon, fixes.lat)
+    _store_chunks(session, fixes, chunks, leg_m)
     leaves = _fix_leaves(session, fixes, chunks, pieces)
     session.execute(text(LEGS))
     # Temporary tables are never analysed automatically; without statistics the planner
     # picks plans made for empty tables.
-    session.execute(text("CREATE INDEX ON legs (ord); ANALYZE legs"))
+    session.execute(text("CREATE INDEX ON legs (ord); CREATE INDEX ON legs USING gist (geom)"))
+    session.execute(text("ANALYZE legs"))
     session.execute(text(SPLITS.format(pieces=pieces)))
     session.execute(text("CREATE INDEX ON splits (ord); ANALYZE splits"))
     session.execute(text(CHAINS), {"started": started})
@@ -454,7 +468,7 @@ def attribute_patrol(
     centre = (fixes.lon.min() + fixes.lon.max()) / 2, (fixes.lat.min() + fixes.lat.max()) / 2
     utm = utm_crs_for(*centre).to_epsg()
     rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
-    levels = _levels(session, leaves, leg_metres(fixes.lon, fixes.lat))
+    levels = _levels(session, leaves, leg_m)
     return _record_crossings(session, levels, fixes, patrol_id=patrol_id, utm=int(utm or 32651),
                              **rules)  # fmt: skip
 
@@ -477,14 +491,11 @@ WHERE j.valid_to IS NULL
 """
 
 # The jurisdictions (of every level) whose boundary passes within `margin_m` of each fix
-# asked about: one probe of the index a fix.
+# asked about (given in the same UTM zone): one probe of the index a fix.
 NEAR_BORDERS = """
 SELECT DISTINCT u.ord, b.level, b.jurisdiction_id
-FROM unnest(CAST(:ords AS int[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]))
-     AS u(ord, lon, lat)
-JOIN borders b
-  ON ST_DWithin(b.geom, ST_Transform(ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), :utm),
-                :margin_m)
+FROM unnest(CAST(:ords AS int[]), CAST(:xs AS float8[]), CAST(:ys AS float8[])) AS u(ord, x, y)
+JOIN borders b ON ST_DWithin(b.geom, ST_SetSRID(ST_MakePoint(u.x, u.y), :utm), :margin_m)
 """
 
 SAMPLES = 12
@@ -542,8 +553,10 @@ def _far_fixes(
                                     "north": north})  # fmt: skip
     session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
     near: dict[tuple[int, str], set[int]] = {}
+    to_utm = pyproj.Transformer.from_crs(4326, utm, always_xy=True)
+    xs, ys = to_utm.transform(fixes.lon[ords], fixes.lat[ords])
     rows = session.execute(text(NEAR_BORDERS), {
-        "ords": ords.tolist(), "lons": fixes.lon[ords].tolist(), "lats": fixes.lat[ords].tolist(),
+        "ords": ords.tolist(), "xs": np.asarray(xs).tolist(), "ys": np.asarray(ys).tolist(),
         "utm": utm, "margin_m": margin_m,
     })  # fmt: skip
     for ord_, level, jid in rows:
