@@ -303,6 +303,6 @@ def finish_patrol(
         session, patrol_id=patrol_id, kept=kept, min_run_m=settings.crossing_min_run_m,
         margin_m=settings.crossing_margin_m,
     )  # fmt: skip
-    cover_patrol(session, patrol_id=patrol_id, distance_m=settings.coverage_distance_m)
+    cover_patrol(session, patrol_id=patrol_id, distance_m=settings.coverage_distance_m, kept=kept)
     flag_patrol(session, patrol_id=patrol_id)
     verify_from_patrol(session, patrol_id=patrol_id, distance_m=settings.verification_distance_m)

@@ -35,11 +35,12 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.bulk import copy_rows, ewkb_lines, ewkb_points, fetch_rows
+from geo_patrol.bulk import copy_rows, ewkb_points, fetch_rows
 from geo_patrol.coords import utm_crs_for
 from geo_patrol.ingest.tracks import TrackPoints, as_datetime
 from geo_patrol.spatial.levels import level_rank
 from geo_patrol.spatial.pieces import lowest_level_pieces
+from geo_patrol.spatial.track_pieces import Pieces
 
 # Legs per chunk: shorter chunks sit inside one leaf more often near borders, longer ones
 # mean fewer rows. (On the benchmark walk, which hugs a border, 32 was the fastest.)
@@ -331,36 +332,8 @@ def leg_metres(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np
     return np.hypot(east, north)
 
 
-@dataclass(frozen=True, eq=False)
-class _Chunks:
-    """The fixes of each chunk: row k holds the indices of chunk k's fixes (CHUNK_LEGS + 1,
-    the last chunk fewer), chunk k starting at fix k * CHUNK_LEGS."""
-
-    groups: list[NDArray[np.int64]]  # index arrays of equally long chunks (full, then last)
-    count: int
-
-    @classmethod
-    def of(cls, n: int) -> _Chunks:
-        full = (n - 1) // CHUNK_LEGS
-        groups = [np.arange(full)[:, None] * CHUNK_LEGS + np.arange(CHUNK_LEGS + 1)]
-        if (n - 1) % CHUNK_LEGS:
-            groups.append(np.arange(full * CHUNK_LEGS, n)[None, :])
-        return cls(groups, full + (len(groups) == 2))
-
-    def chunk_of_fix(self, n: int) -> NDArray[np.int64]:
-        """The chunk starting at or before each fix (the last fix: the last chunk)."""
-        return np.minimum(np.arange(n) // CHUNK_LEGS, self.count - 1)
-
-    def fixes_of(self, chunks: NDArray[np.int64], n: int) -> NDArray[np.int64]:
-        """Indices of the fixes of the given chunks (each with both ends)."""
-        edges = np.zeros(n + 1, np.int64)
-        np.add.at(edges, chunks * CHUNK_LEGS, 1)
-        np.add.at(edges, np.minimum(chunks * CHUNK_LEGS + CHUNK_LEGS + 1, n), -1)
-        return np.flatnonzero(np.cumsum(edges)[:n] > 0)
-
-
 def _store_chunks(
-    session: Session, fixes: Fixes, chunks: _Chunks, leg_m: NDArray[np.float64]
+    session: Session, fixes: Fixes, chunks: Pieces, leg_m: NDArray[np.float64]
 ) -> None:
     """COPY the chunks (line, time span, whether a fix has no time, metres, seconds moving)
     and index them."""
@@ -368,22 +341,20 @@ def _store_chunks(
     # A leg that does not move counts no seconds; one without times counts as unknown.
     moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
     seconds = np.where(moved, np.diff(millis) / 1000, 0.0)
+    times = [millis[index] for index in chunks.groups]
+    legs = [seconds[index[:, :-1]] for index in chunks.groups]
+    known = [~np.isnan(leg) for leg in legs]
     session.execute(text(CHUNKS))
-    first = 0
-    for index in chunks.groups:
-        times, legs = millis[index], seconds[index[:, :-1]]
-        length = leg_m[index[:, :-1]].sum(axis=1)
-        known = ~np.isnan(legs)
-        lo, hi = np.fmin.reduce(times, axis=1), np.fmax.reduce(times, axis=1)  # NaN ignored
-        moving = np.where(known.any(axis=1), np.where(known, legs, 0).sum(axis=1), np.nan)
-        copy_rows(session, table="chunks", columns={
-            "k": np.arange(first, first + len(index), dtype=np.int32),
-            "lo": _as_times(lo), "hi": _as_times(hi),
-            "untimed": np.asarray(np.isnan(times).any(axis=1), bool),
-            "length_m": length, "moving_s": moving,
-            "geom": ewkb_lines(fixes.lon, fixes.lat, index),
-        })  # fmt: skip
-        first += len(index)
+    chunks.copy(session, table="chunks", lon=fixes.lon, lat=fixes.lat, columns={
+        "lo": _as_times(np.concatenate([np.fmin.reduce(t, axis=1) for t in times])),  # no NaN
+        "hi": _as_times(np.concatenate([np.fmax.reduce(t, axis=1) for t in times])),
+        "untimed": np.concatenate([np.isnan(t).any(axis=1) for t in times]).astype(bool),
+        "length_m": np.concatenate([leg_m[index[:, :-1]].sum(axis=1) for index in chunks.groups]),
+        "moving_s": np.concatenate([
+            np.where(k.any(axis=1), np.where(k, leg, 0).sum(axis=1), np.nan)
+            for k, leg in zip(known, legs, strict=True)
+        ]),
+    })  # fmt: skip
     session.execute(text("CREATE INDEX ON chunks USING gist (geom); ANALYZE chunks"))
 
 
@@ -403,23 +374,22 @@ def _store_fixes(session: Session, fixes: Fixes, ords: NDArray[np.int64]) -> Non
     session.execute(text("CREATE INDEX ON fixes USING gist (geom); ANALYZE fixes"))
 
 
-def _fix_leaves(session: Session, fixes: Fixes, chunks: _Chunks, pieces: str) -> NDArray[np.int64]:
+def _fix_leaves(session: Session, fixes: Fixes, chunks: Pieces, pieces: str) -> NDArray[np.int64]:
     """The leaf of every fix (-1: none): whole chunks first, then the rest one by one."""
-    n = len(fixes)
     session.execute(text(CHUNK_LEAVES.format(pieces=pieces)))
     inside = np.array(fetch_rows(session, "SELECT k, leaf_id FROM chunk_leaves", {}), np.int64)
     inside = inside.reshape(-1, 2)
     chunk_leaf = np.full(chunks.count, -1, np.int64)
     chunk_leaf[inside[:, 0]] = inside[:, 1]
-    others = np.setdiff1d(np.arange(chunks.count), inside[:, 0])
-    _store_fixes(session, fixes, chunks.fixes_of(others, n))
+    one_by_one = chunks.fixes_of(np.setdiff1d(np.arange(chunks.count), inside[:, 0]))
+    _store_fixes(session, fixes, one_by_one)
     session.execute(text(FIX_LEAVES.format(pieces=pieces)))
     session.execute(text("CREATE INDEX ON fix_leaves (ord); ANALYZE fix_leaves"))
-    leaves = chunk_leaf[chunks.chunk_of_fix(n)]
-    one_by_one = np.array(fetch_rows(session, "SELECT ord, leaf_id FROM fix_leaves", {}))
-    one_by_one = one_by_one.astype(np.int64).reshape(-1, 2)
-    leaves[chunks.fixes_of(others, n)] = -1
-    leaves[one_by_one[:, 0]] = one_by_one[:, 1]
+    leaves = chunk_leaf[chunks.piece_of_fix()]
+    leaves[one_by_one] = -1
+    found = np.array(fetch_rows(session, "SELECT ord, leaf_id FROM fix_leaves", {}), np.int64)
+    found = found.reshape(-1, 2)
+    leaves[found[:, 0]] = found[:, 1]
     return leaves
 
 
@@ -450,7 +420,7 @@ def attribute_patrol(
     timed = fixes.time[~np.isnat(fixes.time)]
     started = as_datetime(timed.min()) if len(timed) else _now(session)
     pieces = lowest_level_pieces(session, at=started)
-    chunks = _Chunks.of(len(fixes))
+    chunks = Pieces.of(len(fixes), CHUNK_LEGS)
     leg_m = leg_metres(fixes.lon, fixes.lat)
     _store_chunks(session, fixes, chunks, leg_m)
     leaves = _fix_leaves(session, fixes, chunks, pieces)
