@@ -460,12 +460,23 @@ WHERE j.valid_to IS NULL
   AND j.geom && ST_MakeEnvelope(:west - 0.01, :south - 0.01, :east + 0.01, :north + 0.01, 4326)
 """
 
-# The jurisdictions (of every level) whose boundary passes within `margin_m` of each fix
-# asked about (given in the same UTM zone): one probe of the index a fix.
-NEAR_BORDERS = """
-SELECT DISTINCT u.ord, b.level, b.jurisdiction_id
-FROM unnest(CAST(:ords AS int[]), CAST(:xs AS float8[]), CAST(:ys AS float8[])) AS u(ord, x, y)
-JOIN borders b ON ST_DWithin(b.geom, ST_SetSRID(ST_MakePoint(u.x, u.y), :utm), :margin_m)
+# Of the (fix, level) pairs asked, with the fix's jurisdiction at that level, those with no
+# boundary of another jurisdiction of the level within `margin_m`. One probe of the index a
+# fix (given in the patrol's UTM zone) finds the boundaries near it at every level at once.
+FAR_FIXES = """
+WITH near AS MATERIALIZED (
+    SELECT u.ord, b.level, b.jurisdiction_id
+    FROM unnest(CAST(:ords AS int[]), CAST(:xs AS float8[]), CAST(:ys AS float8[]))
+         AS u(ord, x, y)
+    JOIN borders b ON ST_DWithin(b.geom, ST_SetSRID(ST_MakePoint(u.x, u.y), :utm), :margin_m)
+)
+SELECT a.ord, a.level
+FROM unnest(CAST(:asked_ords AS int[]), CAST(:asked_levels AS text[]),
+            CAST(:asked_ids AS bigint[])) AS a(ord, level, jurisdiction_id)
+WHERE NOT EXISTS (
+    SELECT 1 FROM near n
+    WHERE n.ord = a.ord AND n.level = a.level AND n.jurisdiction_id <> a.jurisdiction_id
+)
 """
 
 SAMPLES = 12
@@ -522,16 +533,17 @@ def _far_fixes(
     session.execute(text(BORDERS), {"utm": utm, "west": west, "east": east, "south": south,
                                     "north": north})  # fmt: skip
     session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
-    near: dict[tuple[int, str], set[int]] = {}
     to_utm = pyproj.Transformer.from_crs(4326, utm, always_xy=True)
     xs, ys = to_utm.transform(fixes.lon[ords], fixes.lat[ords])
-    rows = session.execute(text(NEAR_BORDERS), {
+    pairs = list(asked.items())
+    rows = session.execute(text(FAR_FIXES), {
         "ords": ords.tolist(), "xs": np.asarray(xs).tolist(), "ys": np.asarray(ys).tolist(),
         "utm": utm, "margin_m": margin_m,
+        "asked_ords": [k for (k, _), _ in pairs],
+        "asked_levels": [level for (_, level), _ in pairs],
+        "asked_ids": [jid for _, jid in pairs],
     })  # fmt: skip
-    for ord_, level, jid in rows:
-        near.setdefault((ord_, level), set()).add(jid)
-    return {key for key, jid in asked.items() if not near.get(key, set()) - {jid}}
+    return {(int(k), str(level)) for k, level in rows}
 
 
 def _record_crossings(
