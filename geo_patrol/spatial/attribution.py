@@ -11,12 +11,12 @@ Read top to bottom:
    pieces). Its jurisdiction at every other level is the leaf's ancestor there (boundaries
    nest: a town lies within its county), so six spatial joins become one and a join on the
    hierarchy.
-3. Metres are measured on the ellipsoid (a whole chunk's legs before they are sent, by
-   `leg_metres`; the rest by PostGIS). A whole chunk counts for its leaf; in the other
-   chunks, a leg (consecutive kept fixes) with the same leaf at both ends counts whole for
-   it; a leg whose ends differ is cut by the jurisdictions at its ends, each getting the
-   metres inside it. Seconds follow metres (a leg that does not move counts none). Both
-   sides of a joint patrol get their own metres: effort is never lost at the line.
+3. Metres are measured on the ellipsoid. A leg (consecutive kept fixes) with the same leaf
+   at both ends counts whole for it: those are summed per leaf before anything is sent
+   (`leg_metres`). A leg whose ends differ goes to the database with its line and is cut
+   by the jurisdictions at its ends, each getting the metres inside it. Seconds follow
+   metres (a leg that does not move counts none). Both sides of a joint patrol get their
+   own metres: effort is never lost at the line.
 4. Crossings: GPS fixes along a border hop from side to side within a few metres. A change
    of side counts only once the track is firmly on the new side (hysteresis): it stayed
    there for `long_run_m` metres, or for `min_run_m` metres with a fix at least `margin_m`
@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.bulk import copy_rows, ewkb_points, fetch_rows
+from geo_patrol.bulk import copy_rows, ewkb_lines, ewkb_points, fetch_rows
 from geo_patrol.coords import utm_crs_for
 from geo_patrol.ingest.tracks import TrackPoints, as_datetime
 from geo_patrol.spatial.levels import level_rank
@@ -53,8 +53,8 @@ FROM patrol_points WHERE patrol_id = %(patrol_id)s AND ord IS NOT NULL ORDER BY 
 
 CHUNKS = """
 CREATE TEMP TABLE chunks (
-    k int PRIMARY KEY, lo timestamptz, hi timestamptz, untimed bool, length_m float8,
-    moving_s float8, geom geometry(LineString, 4326)
+    k int PRIMARY KEY, lo timestamptz, hi timestamptz, untimed bool,
+    geom geometry(LineString, 4326)
 ) ON COMMIT DROP
 """
 
@@ -74,14 +74,14 @@ WITH spans AS (
 touching AS (
     SELECT c.k, j.id, j.code, {level_rank("j.level")} AS rank,
            ST_Covers(jp.geom, c.geom)
-               AND j.valid_from <= c.lo AND (j.valid_to IS NULL OR j.valid_to > c.hi) AS whole
+               AND j.valid_from <= c.lo AND (j.valid_to IS NULL OR j.valid_to > c.hi) AS covers
     FROM {{pieces}} jp
     JOIN spans c ON c.geom && jp.geom AND ST_Intersects(jp.geom, c.geom)
     JOIN jurisdictions j ON j.id = jp.jurisdiction_id
     WHERE j.valid_from <= c.hi AND (j.valid_to IS NULL OR j.valid_to > c.lo)
 ),
 judged AS (
-    SELECT k, id, code, rank, bool_and(whole) OVER (PARTITION BY k) AS inside FROM touching
+    SELECT k, id, code, rank, bool_and(covers) OVER (PARTITION BY k) AS inside FROM touching
 )
 SELECT DISTINCT ON (k) k, id AS leaf_id FROM judged WHERE inside
 ORDER BY k, rank DESC, code
@@ -107,15 +107,15 @@ JOIN jurisdictions j ON j.id = jp.jurisdiction_id
 ORDER BY p.ord, {level_rank("j.level")} DESC, j.code
 """
 
-# Every leaf (of a chunk or fix, or crossed by a leg) with itself and its ancestors in force
+# Every leaf (of a fix, or crossed by a leg) with itself and its ancestors in force
 # when the patrol started: one row a level.
 CHAINS = """
 CREATE TEMP TABLE chains ON COMMIT DROP AS
 WITH RECURSIVE chain AS (
     SELECT j.id AS leaf_id, j.id, j.code, j.level, j.parent_code, 0 AS depth
     FROM jurisdictions j
-    WHERE j.id IN (SELECT leaf_id FROM chunk_leaves UNION SELECT leaf_id FROM fix_leaves
-                   UNION SELECT jurisdiction_id FROM splits)
+    WHERE j.id IN (SELECT leaf_id FROM whole UNION SELECT leaf0 FROM legs
+                   UNION SELECT leaf1 FROM legs UNION SELECT jurisdiction_id FROM splits)
     UNION ALL
     SELECT c.leaf_id, p.id, p.code, p.level, p.parent_code, c.depth + 1
     FROM chain c JOIN jurisdictions p ON p.code = c.parent_code
@@ -125,18 +125,16 @@ WITH RECURSIVE chain AS (
 SELECT leaf_id, level, id AS jurisdiction_id, code FROM chain
 """
 
-# Legs between fixes looked at one by one, with the leaf at each end; only a leg between
-# two leaves needs its line.
+# Legs whose ends have different leaves (NULL: none), with their line; and, per leaf, the
+# metres, seconds and first and last time of the legs with that leaf at both ends.
 LEGS = """
-CREATE TEMP TABLE legs ON COMMIT DROP AS
-SELECT a.ord, a.time AS t0, b.time AS t1, la.leaf_id AS leaf0, lb.leaf_id AS leaf1,
-       ST_Distance(a.geom::geography, b.geom::geography) AS length_m,
-       CASE WHEN la.leaf_id IS DISTINCT FROM lb.leaf_id THEN ST_MakeLine(a.geom, b.geom) END
-           AS geom
-FROM fixes a
-JOIN fixes b ON b.ord = a.ord + 1
-LEFT JOIN fix_leaves la ON la.ord = a.ord
-LEFT JOIN fix_leaves lb ON lb.ord = b.ord
+CREATE TEMP TABLE legs (
+    ord int PRIMARY KEY, t0 timestamptz, t1 timestamptz, leaf0 bigint, leaf1 bigint,
+    length_m float8, geom geometry(LineString, 4326)
+) ON COMMIT DROP;
+CREATE TEMP TABLE whole (
+    leaf_id bigint, inside_m float8, seconds float8, t0 timestamptz, t1 timestamptz
+) ON COMMIT DROP
 """
 
 # Each leg between two leaves, cut by the pieces it crosses: metres in each piece's owner.
@@ -162,31 +160,16 @@ SELECT DISTINCT s.jurisdiction_id, s.jurisdiction_id, j.code
 FROM splits s JOIN jurisdictions j ON j.id = s.jurisdiction_id WHERE NOT :by_leaves
 """
 
-# Metres, seconds, first and last time per jurisdiction: chunks inside one leaf and legs
-# within one leaf count whole for the leaf and its ancestors; a leg between leaves counts
-# whole for a jurisdiction at both of its ends, and is cut by one at only one end: the
-# metres of its splits in the pieces credited to that jurisdiction.
+# Metres, seconds, first and last time per jurisdiction: legs within one leaf count whole
+# for the leaf and its ancestors; a leg between leaves counts whole for a jurisdiction at
+# both of its ends, and is cut by one at only one end: the metres of its splits in the
+# pieces credited to that jurisdiction.
 ATTRIBUTE = """
-WITH whole AS (
-    SELECT leaf_id, sum(inside_m) AS inside_m, sum(seconds) AS seconds,
-           min(t0) AS t0, max(t1) AS t1
-    FROM (
-        SELECT leaf0 AS leaf_id, length_m AS inside_m,
-               CASE WHEN length_m > 0 THEN extract(epoch FROM t1 - t0) ELSE 0 END AS seconds,
-               t0, t1
-        FROM legs WHERE leaf0 = leaf1
-        UNION ALL
-        SELECT cl.leaf_id, c.length_m, c.moving_s, c.lo, c.hi
-        FROM chunk_leaves cl JOIN chunks c ON c.k = cl.k
-    ) AS w
-    GROUP BY leaf_id
-),
-ends AS (
+WITH ends AS (
     SELECT l.ord, c.jurisdiction_id, count(*) AS n
     FROM legs l
     CROSS JOIN LATERAL (VALUES (l.leaf0), (l.leaf1)) AS e(leaf_id)
     JOIN chains c ON c.leaf_id = e.leaf_id
-    WHERE l.leaf0 IS DISTINCT FROM l.leaf1
     GROUP BY l.ord, c.jurisdiction_id
 ),
 split_m AS (
@@ -332,30 +315,61 @@ def leg_metres(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np
     return np.hypot(east, north)
 
 
-def _store_chunks(
-    session: Session, fixes: Fixes, chunks: Pieces, leg_m: NDArray[np.float64]
-) -> None:
-    """COPY the chunks (line, time span, whether a fix has no time, metres, seconds moving)
-    and index them."""
-    millis = fixes.millis()
-    # A leg that does not move counts no seconds; one without times counts as unknown.
-    moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
-    seconds = np.where(moved, np.diff(millis) / 1000, 0.0)
-    times = [millis[index] for index in chunks.groups]
-    legs = [seconds[index[:, :-1]] for index in chunks.groups]
-    known = [~np.isnan(leg) for leg in legs]
+def _store_chunks(session: Session, fixes: Fixes, chunks: Pieces) -> None:
+    """COPY the chunks (line, time span, whether a fix has no time) and index them."""
+    times = [fixes.millis()[index] for index in chunks.groups]
     session.execute(text(CHUNKS))
     chunks.copy(session, table="chunks", lon=fixes.lon, lat=fixes.lat, columns={
         "lo": _as_times(np.concatenate([np.fmin.reduce(t, axis=1) for t in times])),  # no NaN
         "hi": _as_times(np.concatenate([np.fmax.reduce(t, axis=1) for t in times])),
         "untimed": np.concatenate([np.isnan(t).any(axis=1) for t in times]).astype(bool),
-        "length_m": np.concatenate([leg_m[index[:, :-1]].sum(axis=1) for index in chunks.groups]),
-        "moving_s": np.concatenate([
-            np.where(k.any(axis=1), np.where(k, leg, 0).sum(axis=1), np.nan)
-            for k, leg in zip(known, legs, strict=True)
-        ]),
     })  # fmt: skip
     session.execute(text("CREATE INDEX ON chunks USING gist (geom); ANALYZE chunks"))
+
+
+def _store_legs(session: Session, fixes: Fixes, leaves: NDArray[np.int64]) -> None:
+    """COPY the legs between leaves, and the legs within each leaf summed per leaf."""
+    leg_m = leg_metres(fixes.lon, fixes.lat)
+    millis = fixes.millis()
+    # A leg that does not move counts no seconds; one without times counts as unknown.
+    moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
+    seconds = np.where(moved, np.diff(millis) / 1000, 0.0)
+    session.execute(text(LEGS))
+    cut = np.flatnonzero(leaves[:-1] != leaves[1:])
+    outside = np.ma.masked_less
+    copy_rows(session, table="legs", columns={
+        "ord": cut.astype(np.int32), "t0": fixes.time[cut], "t1": fixes.time[cut + 1],
+        "leaf0": outside(leaves[cut], 0), "leaf1": outside(leaves[cut + 1], 0),
+        "length_m": leg_m[cut],
+        "geom": ewkb_lines(fixes.lon, fixes.lat, np.column_stack([cut, cut + 1])),
+    })  # fmt: skip
+    within = np.flatnonzero((leaves[:-1] == leaves[1:]) & (leaves[:-1] >= 0))
+    by_leaf = within[np.argsort(leaves[within], kind="stable")]
+    starts = np.flatnonzero(np.diff(leaves[by_leaf], prepend=-2) != 0)
+    known = ~np.isnan(seconds[by_leaf])
+    some = np.logical_or.reduceat(known, starts) if len(by_leaf) else known
+    copy_rows(session, table="whole", columns={
+        "leaf_id": leaves[by_leaf][starts],
+        "inside_m": _sums(leg_m[by_leaf], starts),
+        "seconds": np.where(some, _sums(np.where(known, seconds[by_leaf], 0), starts), np.nan),
+        "t0": _as_times(_reduce(np.fmin, millis[by_leaf], starts)),
+        "t1": _as_times(_reduce(np.fmax, millis[by_leaf + 1], starts)),
+    })  # fmt: skip
+    # Temporary tables are never analysed automatically; without statistics the planner
+    # picks plans made for empty tables.
+    session.execute(text("CREATE INDEX ON legs USING gist (geom); ANALYZE legs; ANALYZE whole"))
+
+
+def _sums(values: NDArray[np.float64], starts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Sums of the groups of `values` starting at `starts` (none: none)."""
+    return _reduce(np.add, values, starts)
+
+
+def _reduce(
+    ufunc: np.ufunc, values: NDArray[np.float64], starts: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """`ufunc` over the groups of `values` starting at `starts` (none: none)."""
+    return ufunc.reduceat(values, starts) if len(starts) else values[:0]
 
 
 def _as_times(millis: NDArray[np.float64]) -> NDArray[np.datetime64]:
@@ -384,7 +398,6 @@ def _fix_leaves(session: Session, fixes: Fixes, chunks: Pieces, pieces: str) -> 
     one_by_one = chunks.fixes_of(np.setdiff1d(np.arange(chunks.count), inside[:, 0]))
     _store_fixes(session, fixes, one_by_one)
     session.execute(text(FIX_LEAVES.format(pieces=pieces)))
-    session.execute(text("CREATE INDEX ON fix_leaves (ord); ANALYZE fix_leaves"))
     leaves = chunk_leaf[chunks.piece_of_fix()]
     leaves[one_by_one] = -1
     found = np.array(fetch_rows(session, "SELECT ord, leaf_id FROM fix_leaves", {}), np.int64)
@@ -393,8 +406,8 @@ def _fix_leaves(session: Session, fixes: Fixes, chunks: Pieces, pieces: str) -> 
     return leaves
 
 
-TEMP_TABLES = ("chunks", "chunk_leaves", "fixes", "fix_leaves", "legs", "splits", "chains",
-               "credit", "borders")  # fmt: skip
+TEMP_TABLES = ("chunks", "chunk_leaves", "fixes", "fix_leaves", "legs", "whole", "splits",
+               "chains", "credit", "borders")  # fmt: skip
 
 
 def attribute_patrol(
@@ -421,14 +434,9 @@ def attribute_patrol(
     started = as_datetime(timed.min()) if len(timed) else _now(session)
     pieces = lowest_level_pieces(session, at=started)
     chunks = Pieces.of(len(fixes), CHUNK_LEGS)
-    leg_m = leg_metres(fixes.lon, fixes.lat)
-    _store_chunks(session, fixes, chunks, leg_m)
+    _store_chunks(session, fixes, chunks)
     leaves = _fix_leaves(session, fixes, chunks, pieces)
-    session.execute(text(LEGS))
-    # Temporary tables are never analysed automatically; without statistics the planner
-    # picks plans made for empty tables.
-    session.execute(text("CREATE INDEX ON legs (ord); CREATE INDEX ON legs USING gist (geom)"))
-    session.execute(text("ANALYZE legs"))
+    _store_legs(session, fixes, leaves)
     session.execute(text(SPLITS.format(pieces=pieces)))
     session.execute(text("CREATE INDEX ON splits (ord); ANALYZE splits"))
     session.execute(text(CHAINS), {"started": started})
@@ -438,7 +446,7 @@ def attribute_patrol(
     centre = (fixes.lon.min() + fixes.lon.max()) / 2, (fixes.lat.min() + fixes.lat.max()) / 2
     utm = utm_crs_for(*centre).to_epsg()
     rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
-    levels = _levels(session, leaves, leg_m)
+    levels = _levels(session, leaves, leg_metres(fixes.lon, fixes.lat))
     return _record_crossings(session, levels, fixes, patrol_id=patrol_id, utm=int(utm or 32651),
                              **rules)  # fmt: skip
 
