@@ -15,8 +15,8 @@ Read top to bottom:
    at both ends counts whole for it: those are summed per leaf before anything is sent
    (`leg_metres`). A leg whose ends differ goes to the database with its line and is cut
    by the jurisdictions at its ends, each getting the metres inside it. Seconds follow
-   metres (a leg that does not move counts none). Both sides of a joint patrol get their
-   own metres: effort is never lost at the line.
+   metres (a leg that does not move counts none, nor does one without times). Both sides
+   of a joint patrol get their own metres: effort is never lost at the line.
 4. Crossings: GPS fixes along a border hop from side to side within a few metres. A change
    of side counts only once the track is firmly on the new side (hysteresis): it stayed
    there for `long_run_m` metres, or for `min_run_m` metres with a fix at least `margin_m`
@@ -188,7 +188,8 @@ pieces AS (
     FROM whole w JOIN chains c ON c.leaf_id = w.leaf_id
     UNION ALL
     SELECT jurisdiction_id, inside_m,
-           CASE WHEN leg_m > 0 THEN extract(epoch FROM t1 - t0) * inside_m / leg_m ELSE 0 END,
+           CASE WHEN leg_m > 0 THEN coalesce(extract(epoch FROM t1 - t0), 0) * inside_m / leg_m
+                ELSE 0 END,
            t0, t1
     FROM cut
 )
@@ -331,9 +332,9 @@ def _store_legs(session: Session, fixes: Fixes, leaves: NDArray[np.int64]) -> No
     """COPY the legs between leaves, and the legs within each leaf summed per leaf."""
     leg_m = leg_metres(fixes.lon, fixes.lat)
     millis = fixes.millis()
-    # A leg that does not move counts no seconds; one without times counts as unknown.
+    # A leg that does not move counts no seconds, nor does one without times at both ends.
     moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
-    seconds = np.where(moved, np.diff(millis) / 1000, 0.0)
+    seconds = np.nan_to_num(np.where(moved, np.diff(millis) / 1000, 0.0))
     session.execute(text(LEGS))
     cut = np.flatnonzero(leaves[:-1] != leaves[1:])
     outside = np.ma.masked_less
@@ -346,12 +347,10 @@ def _store_legs(session: Session, fixes: Fixes, leaves: NDArray[np.int64]) -> No
     within = np.flatnonzero((leaves[:-1] == leaves[1:]) & (leaves[:-1] >= 0))
     by_leaf = within[np.argsort(leaves[within], kind="stable")]
     starts = np.flatnonzero(np.diff(leaves[by_leaf], prepend=-2) != 0)
-    known = ~np.isnan(seconds[by_leaf])
-    some = np.logical_or.reduceat(known, starts) if len(by_leaf) else known
     copy_rows(session, table="whole", columns={
         "leaf_id": leaves[by_leaf][starts],
         "inside_m": _sums(leg_m[by_leaf], starts),
-        "seconds": np.where(some, _sums(np.where(known, seconds[by_leaf], 0), starts), np.nan),
+        "seconds": _sums(seconds[by_leaf], starts),
         "t0": _as_times(_reduce(np.fmin, millis[by_leaf], starts)),
         "t1": _as_times(_reduce(np.fmax, millis[by_leaf + 1], starts)),
     })  # fmt: skip
