@@ -406,7 +406,7 @@ def _fix_leaves(session: Session, fixes: Fixes, chunks: Pieces, pieces: str) -> 
 
 
 TEMP_TABLES = ("chunks", "chunk_leaves", "fixes", "fix_leaves", "legs", "whole", "splits",
-               "chains", "credit", "borders")  # fmt: skip
+               "chains", "credit", "borders", "probes", "asked")  # fmt: skip
 
 
 def attribute_patrol(
@@ -467,25 +467,26 @@ WHERE j.valid_to IS NULL
   AND j.geom && ST_MakeEnvelope(:west - 0.01, :south - 0.01, :east + 0.01, :north + 0.01, 4326)
 """
 
-# Of the (fix, level) pairs asked, with the fix's jurisdiction at that level, those with no
-# boundary of another jurisdiction of the level within `margin_m`. One probe of the index a
-# fix (given in the patrol's UTM zone) finds the boundaries near it at every level at once.
-# (Levels compared bytewise: sorting them by the database's collation cost more than all
-# the probes.)
+# The fixes asked about (in the patrol's UTM zone), and the (fix, level) pairs asked, with
+# the fix's jurisdiction at that level (levels by their number in :levels).
+ASKED = """
+CREATE TEMP TABLE probes (ord int, x float8, y float8) ON COMMIT DROP;
+CREATE TEMP TABLE asked (ord int, level_no int, jurisdiction_id bigint) ON COMMIT DROP
+"""
+
+# Of the pairs asked, those with no boundary of another jurisdiction of the level within
+# `margin_m`. One probe of the index a fix finds the boundaries near it at every level.
 FAR_FIXES = """
 WITH near AS MATERIALIZED (
-    SELECT u.ord, b.level, b.jurisdiction_id
-    FROM unnest(CAST(:ords AS int[]), CAST(:xs AS float8[]), CAST(:ys AS float8[]))
-         AS u(ord, x, y)
-    JOIN borders b ON ST_DWithin(b.geom, ST_SetSRID(ST_MakePoint(u.x, u.y), :utm), :margin_m)
+    SELECT p.ord, array_position(CAST(:levels AS text[]), b.level::text) AS level_no,
+           b.jurisdiction_id
+    FROM probes p
+    JOIN borders b ON ST_DWithin(b.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), :utm), :margin_m)
 )
-SELECT a.ord, a.level
-FROM unnest(CAST(:asked_ords AS int[]), CAST(:asked_levels AS text[]),
-            CAST(:asked_ids AS bigint[])) AS a(ord, level, jurisdiction_id)
+SELECT a.ord, a.level_no FROM asked a
 WHERE NOT EXISTS (
     SELECT 1 FROM near n
-    WHERE n.ord = a.ord AND n.level COLLATE "C" = a.level COLLATE "C"
-      AND n.jurisdiction_id <> a.jurisdiction_id
+    WHERE n.ord = a.ord AND n.level_no = a.level_no AND n.jurisdiction_id <> a.jurisdiction_id
 )
 """
 
@@ -543,17 +544,23 @@ def _far_fixes(
     session.execute(text(BORDERS), {"utm": utm, "west": west, "east": east, "south": south,
                                     "north": north})  # fmt: skip
     session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
-    to_utm = pyproj.Transformer.from_crs(4326, utm, always_xy=True)
-    xs, ys = to_utm.transform(fixes.lon[ords], fixes.lat[ords])
-    pairs = list(asked.items())
-    rows = session.execute(text(FAR_FIXES), {
-        "ords": ords.tolist(), "xs": np.asarray(xs).tolist(), "ys": np.asarray(ys).tolist(),
-        "utm": utm, "margin_m": margin_m,
-        "asked_ords": [k for (k, _), _ in pairs],
-        "asked_levels": [level for (_, level), _ in pairs],
-        "asked_ids": [jid for _, jid in pairs],
+    levels = sorted({level for _, level in asked})
+    number = {level: i + 1 for i, level in enumerate(levels)}  # SQL arrays count from 1
+    xs, ys = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(
+        fixes.lon[ords], fixes.lat[ords]
+    )
+    session.execute(text(ASKED))
+    copy_rows(session, table="probes", columns={
+        "ord": ords.astype(np.int32), "x": np.asarray(xs), "y": np.asarray(ys),
     })  # fmt: skip
-    return {(int(k), str(level)) for k, level in rows}
+    copy_rows(session, table="asked", columns={
+        "ord": np.fromiter((k for k, _ in asked), np.int32, len(asked)),
+        "level_no": np.fromiter((number[level] for _, level in asked), np.int32, len(asked)),
+        "jurisdiction_id": np.fromiter(asked.values(), np.int64, len(asked)),
+    })  # fmt: skip
+    session.execute(text("ANALYZE probes; ANALYZE asked"))
+    params = {"levels": levels, "utm": utm, "margin_m": margin_m}
+    return {(int(k), levels[no - 1]) for k, no in session.execute(text(FAR_FIXES), params)}
 
 
 def _record_crossings(
@@ -578,7 +585,7 @@ def _record_crossings(
     for x in levels:
         firm[x.level] |= {
             i for i in candidates[x.level]
-            if any((k, x.level) in far for k in range(x.runs[i][1], x.runs[i][2] + 1))
+            if any((k, x.level) in far for k in _spread(x.runs[i][1], x.runs[i][2]))
         }  # fmt: skip
         for crossing in confirmed_crossings(x.runs, firm=firm[x.level]):
             found["levels"].append(x.level)
