@@ -24,9 +24,10 @@ could come later sends the file to the lxml parser).
 
 from __future__ import annotations
 
+import functools
 import re
 from operator import itemgetter
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 from lxml import etree
@@ -78,28 +79,43 @@ def _others(names: list[bytes], container: bytes) -> bytes:
     return rb"(?:" + _W + rb"(?:" + text + rb"|" + _container(container) + rb"))*"
 
 
+_BETWEEN = b"course speed magvar geoidheight name cmt desc src urlname url sym type fix sat".split()
 # The children of a <trkpt> (GPX 1.1 with GPX 1.0's course, speed, url and urlname): ele, time
 # and hdop at most once each and in schema order, the others in any order between them.
 _CHILDREN = b"".join(
     [
         _captured(b"ele", _DECIMAL),
         _captured(b"time", rb"([^<&\r]*)"),  # lxml would turn a CR into LF
-        _others(
-            [b"course", b"speed", b"magvar", b"geoidheight", b"name", b"cmt", b"desc"]
-            + [b"src", b"urlname", b"url", b"sym", b"type", b"fix", b"sat"],
-            b"link",
-        ),
+        _others(_BETWEEN, b"link"),
         _captured(b"hdop", _DECIMAL),
-        _others([b"vdop", b"pdop", b"ageofdgpsdata", b"dgpsid"], b"extensions"),
+        _others(b"vdop pdop ageofdgpsdata dgpsid".split(), b"extensions"),
     ]
 )
 _LAT_LON = rb'lat="' + _DECIMAL + rb'"[ \t\r\n]+lon="' + _DECIMAL + rb'"'
 _LON_LAT = rb'lon="' + _DECIMAL + rb'"[ \t\r\n]+lat="' + _DECIMAL + rb'"'
 
 
-def _point(coordinates: bytes) -> bytes:
+def _point(coordinates: bytes, children: bytes = _CHILDREN) -> bytes:
     """A <trkpt> with its coordinates (two groups) and ele, time and hdop (three groups)."""
-    return rb"<trkpt[ \t\r\n]+" + coordinates + _W + rb"(?:/>|>" + _CHILDREN + _W + rb"</trkpt>)"
+    return rb"<trkpt[ \t\r\n]+" + coordinates + _W + rb"(?:/>|>" + children + _W + rb"</trkpt>)"
+
+
+@functools.cache
+def _tight_scan(*, lon_first: bool, segments: bool, layout: tuple[bool, ...]) -> re.Pattern[bytes]:
+    """A faster scan for files whose points all have the same children (most files).
+
+    `layout` says which of ele, time, hdop and extensions each point has: no optional group
+    to try, and an absent value is an empty group.
+    """
+    *present, extensions = layout
+    texts = (_DECIMAL, rb"([^<&\r]*)", _DECIMAL)
+    children = b"".join(
+        _W + rb"<" + name + rb">" + text + rb"</" + name + rb">" if has else b"()"
+        for name, text, has in zip((b"ele", b"time", b"hdop"), texts, present, strict=True)
+    )
+    children += _W + _container(b"extensions") if extensions else b""
+    coordinates = _LON_LAT if lon_first else _LAT_LON
+    return _points_pattern(coordinates, children, segments=segments)
 
 
 # Between two points: whitespace, or the end of a segment and the start of another (with,
@@ -110,7 +126,7 @@ _BOUNDARY = (
 ) + (rb")*<trkseg>" + _W)
 
 
-def _points_pattern(coordinates: bytes, *, segments: bool) -> re.Pattern[bytes]:
+def _points_pattern(coordinates: bytes, children: bytes, *, segments: bool) -> re.Pattern[bytes]:
     """Each match a point, or one character that is neither a point nor what may lie between.
 
     The whitespace before a match is never given back, so a scan never restarts inside it and
@@ -119,13 +135,16 @@ def _points_pattern(coordinates: bytes, *, segments: bool) -> re.Pattern[bytes]:
     With `segments`, the first group is the segment boundary before the point, if any.
     """
     boundary = rb"(" + _BOUNDARY + rb")?" if segments else b""
-    return re.compile(rb"[ \t\r\n]*+" + boundary + rb"(?:" + _point(coordinates) + rb"|[^ \t\r\n])")
+    point = _point(coordinates, children)
+    return re.compile(rb"[ \t\r\n]*+" + boundary + rb"(?:" + point + rb"|[^ \t\r\n])")
 
 
 # The scans by layout: (lon first, several segments) -> pattern. Files are written by one
 # program, so the first point's attribute order is that of every point (else: declined).
 _SCANS: Final = {
-    (lon_first, segments): _points_pattern(_LON_LAT if lon_first else _LAT_LON, segments=segments)
+    (lon_first, segments): _points_pattern(
+        _LON_LAT if lon_first else _LAT_LON, _CHILDREN, segments=segments
+    )
     for lon_first in (False, True)
     for segments in (False, True)
 }
@@ -166,16 +185,17 @@ def _plain(data: bytes, filename: str, *, start: int, end: int) -> bool:
     for where in ((0, start), (end, len(data))):
         if any(data.find(name, *where) >= 0 for name in (b"<wpt", b"<rte")):
             return False
-        if any(data.find(name, *where) >= 0 for name in (b":trkpt", b":wpt", b":rte")):
-            if _PREFIXED.search(data, *where):  # not just xmlns:wptx1="..."
-                return False
+        prefixed = any(data.find(name, *where) >= 0 for name in (b":trkpt", b":wpt", b":rte"))
+        if prefixed and _PREFIXED.search(data, *where):  # not just xmlns:wptx1="..."
+            return False
     return True
 
 
 def _well_formed(data: bytes) -> bool:
     """Whether libxml2, configured as the lxml parser is, reads the whole file without error."""
     parser = etree.XMLParser(
-        target=_NullTarget(),
+        # The stubs' ParserTarget lists every callback; lxml wires only those the target has.
+        target=cast("etree.ParserTarget[None]", _NullTarget()),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -201,8 +221,7 @@ def parse_gpx_fast(data: bytes, *, filename: str) -> TrackFile | None:
     # Well-formedness first: the scan below is linear only in well-formed XML.
     if header is None or not _well_formed(data):
         return None
-    lon_first = first.group(3) is not None
-    scan = _Scan(data, start, last.end(), lon_first=lon_first)
+    scan = _Scan(data, first, last.end())
     if not scan.matched:
         return None
     name, creator = header
@@ -263,11 +282,20 @@ def _first_name(track: etree._Element) -> str | None:
 class _Scan:
     """The texts the point pattern captured, by column, for the points from start to end."""
 
-    def __init__(self, data: bytes, start: int, end: int, *, lon_first: bool) -> None:
+    def __init__(self, data: bytes, first: re.Match[bytes], end: int) -> None:
         """Scan the points (only matched if every one matched in sequence, nothing else)."""
+        start, lon_first = first.start(), first.group(3) is not None
         segments = data.find(b"<trkseg", start, end) >= 0
-        self.matches = _SCANS[lon_first, segments].findall(data, start, end)
-        self.matched = len(self.matches) == data.count(b"<trkpt")
+        count = data.count(b"<trkpt")
+        layout = (*(first.group(i) is not None for i in (5, 6, 7)), b"<ext" in first.group())
+        tight = _tight_scan(lon_first=lon_first, segments=segments, layout=layout)
+        tight_first = tight.match(data, start)
+        self.matches = []
+        if tight_first is not None and tight_first.end() == first.end():
+            self.matches = tight.findall(data, start, end)
+        if len(self.matches) != count:  # points with other children, or not all alike
+            self.matches = _SCANS[lon_first, segments].findall(data, start, end)
+        self.matched = len(self.matches) == count
         offset = 1 if segments else 0
         self.segments = segments
         self.lat, self.lon = (offset + 1, offset) if lon_first else (offset, offset + 1)
@@ -311,8 +339,7 @@ def _floats(texts: tuple[bytes, ...]) -> NDArray[np.float64]:
     return np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))
 
 
-# Where the digits and separators of "YYYY-MM-DDTHH:MM:SS" are.
-_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+# Where the separators of "YYYY-MM-DDTHH:MM:SS" are.
 _SEPARATORS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":"}
 
 
@@ -324,7 +351,7 @@ def _times(texts: tuple[bytes, ...]) -> NDArray[np.datetime64] | None:
     """
     values = np.array(texts, dtype="S")
     if values.dtype.itemsize in (20, 22, 23, 24):
-        times = _utc_times(values.view(np.uint8).reshape(len(values), -1))
+        times = _utc_times(values)
         if times is not None:
             return times
     try:
@@ -333,43 +360,43 @@ def _times(texts: tuple[bytes, ...]) -> NDArray[np.datetime64] | None:
         return None
 
 
-def _utc_times(chars: NDArray[np.uint8]) -> NDArray[np.datetime64] | None:
+def _utc_times(values: NDArray[np.bytes_]) -> NDArray[np.datetime64] | None:
     """Times of the rows "YYYY-MM-DDTHH:MM:SS[.f-fff]Z" (or empty: NaT); None if any is not."""
-    length = (chars != 0).sum(axis=1)
+    chars = values.view(np.uint8).reshape(len(values), values.dtype.itemsize)
+    length = chars.shape[1] - (chars == 0).sum(axis=1)
     empty = length == 0
-    digits = chars.astype(np.int64) - ord("0")
-    ok = empty | (length == 20) | ((length >= 22) & (chars[:, 19 % chars.shape[1]] == ord(".")))
+    ok = empty | (length == 20) | ((length >= 22) & (chars[:, 19] == ord(".")))
     ok &= empty | (chars[np.arange(len(chars)), np.maximum(length - 1, 0)] == ord("Z"))
-    for index in _DIGITS:
-        ok &= empty | ((digits[:, index] >= 0) & (digits[:, index] <= 9))
-    for index, separator in _SEPARATORS.items():
-        ok &= empty | (chars[:, index] == separator[0])
-    fraction = np.zeros(len(chars), dtype=np.int64)
-    for index, scale in ((20, 100), (21, 10), (22, 1)):
-        if index < chars.shape[1]:
-            inside = length - 1 > index  # the digit is before the "Z"
-            ok &= ~inside | ((digits[:, index] >= 0) & (digits[:, index] <= 9))
-            fraction += np.where(inside, digits[:, index] * scale, 0)
-    if not ok.all():
-        return None
+
+    def digit(column: int) -> NDArray[np.int64]:
+        value = chars[:, column] - np.uint8(ord("0"))  # wraps below "0"
+        ok[...] &= empty | (value <= 9)
+        return value.astype(np.int64)
 
     def number(*columns: int) -> NDArray[np.int64]:
-        value = np.zeros(len(chars), dtype=np.int64)
+        total = np.zeros(len(chars), dtype=np.int64)
         for column in columns:
-            value = value * 10 + np.where(empty, 0, digits[:, column])
-        return value
+            total = total * 10 + digit(column)
+        return np.where(empty, 0, total)
 
+    for column, separator in _SEPARATORS.items():
+        ok &= empty | (chars[:, column] == separator[0])
     year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
     hour, minute, second = number(11, 12), number(14, 15), number(17, 18)
+    fraction = np.zeros(len(chars), dtype=np.int64)
+    for column, scale in ((20, 100), (21, 10), (22, 1)):
+        if column < chars.shape[1]:
+            inside = length - 1 > column  # the digit is before the "Z"
+            value = chars[:, column] - np.uint8(ord("0"))
+            ok &= ~inside | (value <= 9)
+            fraction += np.where(inside, value.astype(np.int64) * scale, 0)
     months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
-    month_days = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(
-        np.int64
-    )
-    valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
-    valid &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    if not (empty | valid).all():
+    month_days = (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
+    ok &= empty | ((month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days.astype(int)))
+    ok &= empty | ((hour <= 23) & (minute <= 59) & (second <= 59))
+    if not ok.all():
         return None
-    seconds = hour * 3600 + minute * 60 + second
-    times = months.astype("datetime64[ms]") + ((day - 1) * 86_400 + seconds) * 1000 + fraction
+    seconds = ((day - 1) * 86_400 + hour * 3600 + minute * 60 + second) * 1000 + fraction
+    times: NDArray[np.datetime64] = months.astype("datetime64[ms]") + seconds.astype("m8[ms]")
     times[empty] = np.datetime64("NaT")
     return times
