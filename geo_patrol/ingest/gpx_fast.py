@@ -1,24 +1,28 @@
 """A regular-expression fast path for plain GPX tracks, used only where it equals `gpx.py`.
 
-A phone's GPX (OsmAnd, Garmin and most loggers) is a million lines of the same
-`<trkpt lat=".." lon=".."><ele>..</ele><time>..</time>...</trkpt>`. Walking it element by
-element in Python costs ~5 µs a point; one `re.findall` over the bytes and numpy conversions
-cost ~1 µs. The fast path answers only files where that gives exactly the lxml parser's
-result, and returns None for anything else (the caller then runs the lxml parser, which also
-writes every error message with its line):
+A phone's GPX (OsmAnd and most loggers) is a million lines of the same
+`<trkpt lat=".." lon=".."><ele>..</ele><time>..</time><hdop>..</hdop></trkpt>`. Walking it
+element by element in Python costs ~5 µs a point; one `re.findall` over the bytes and numpy
+conversions cost ~1 µs. The fast path answers only where that gives exactly the lxml parser's
+TrackFile and returns None for anything else; the caller then runs the lxml parser, which
+also writes every error message with its line. It answers when:
 
-- the whole file is well-formed XML (libxml2 with a do-nothing target: no tree is built);
-- the text is UTF-8 or ASCII; there are no comments, CDATA sections, processing instructions
-  after the declaration, or entity/character references (`&`) anywhere, so every `<` in the
-  bytes starts a real tag and every value is its literal text;
-- no waypoints or routes (`<wpt`, `<rte`: such files are small) and no extension that could
-  hold an accuracy (`gpx._ACCURACY_HINTS`);
-- every point is a direct child of a `<trkseg>`, the points follow each other with only
-  whitespace or segment/track boundaries between them, and each point has the GPX 1.0/1.1
-  children in schema order with numbers where numbers belong.
+- the whole file is well-formed XML (libxml2 with a do-nothing target: no tree is built), and
+  the part before the first point and after the last one pass the lxml parser itself (read
+  with the points left out), namespace checks included;
+- the text is UTF-8 or ASCII, with no DOCTYPE, and no waypoint or route (`<wpt`, `<rte`:
+  such files are small);
+- from the first point to the last there is nothing but points, whitespace and segment or
+  track boundaries: every point a direct child of a `<trkseg>`, with `lat`/`lon` (one order
+  for the whole file) and text-only GPX 1.0/1.1 children; ele, time and hdop at most once
+  each and in schema order. No comment, CDATA, processing instruction or reference (`&`) can
+  hide there, and nothing with a namespace prefix: so not <extensions> or <link> (Garmin's
+  TrackPointExtension), whose prefixes' errors a well-formedness pass does not see;
+- every number is one `float()` reads, every coordinate is in range and every time one
+  `parse_times` reads (those are the lxml parser's errors, reported there with their line).
 
 The header (GPX name, creator, first track's name) is read by running the lxml parser's own
-code over the bytes before the first point ends: every name it can use is there (a name that
+reader over the bytes up to the first point's end: every name it can use is there (a name that
 could come later sends the file to the lxml parser).
 """
 
@@ -62,21 +66,15 @@ def _captured(name: bytes, text: bytes) -> bytes:
     return rb"(?:" + _W + rb"<" + name + rb"(?:" + _W + rb"/>|>" + text + rb"</" + name + rb">))?"
 
 
-def _container(name: bytes) -> bytes:
-    """A child that may hold elements (link, extensions), but no comment, PI or its own name.
+def _others(names: list[bytes]) -> bytes:
+    """Any number of the text-only children the parser ignores, in any order.
 
-    Nor an element the parser would read there: a point, waypoint or route (at any depth)
-    or an accuracy extension (declined whatever its namespace: gpx._ACCURACY_TAGS).
+    Not <link> or <extensions>: elements inside them may bear namespace prefixes, whose
+    errors (an undeclared prefix, a bad URI) the lxml parser refuses and a well-formedness
+    pass does not see. A file with them is declined.
     """
-    read = rb"[^ \t\r\n/>]*(?:trkpt|wpt|rte|acc|Acc|hdop)"
-    inner = rb"[^<]*+(?:<(?![!?]|/?" + name + rb"[ \t\r\n/>]|" + read + rb")[^<]*+)*+"
-    return rb"<" + name + rb"(?:[ \t\r\n][^<>]*)?(?:/>|>" + inner + rb"</" + name + rb">)"
-
-
-def _others(names: list[bytes], container: bytes) -> bytes:
-    """Any number of the children the parser ignores (text only, or the container)."""
     text = rb"<(?:" + b"|".join(names) + rb")(?:" + _W + rb"/>|>[^<]*</[^>]*>)"
-    return rb"(?:" + _W + rb"(?:" + text + rb"|" + _container(container) + rb"))*"
+    return rb"(?:" + _W + text + rb")*"
 
 
 _BETWEEN = b"course speed magvar geoidheight name cmt desc src urlname url sym type fix sat".split()
@@ -86,9 +84,9 @@ _CHILDREN = b"".join(
     [
         _captured(b"ele", _DECIMAL),
         _captured(b"time", rb"([^<&\r]*)"),  # lxml would turn a CR into LF
-        _others(_BETWEEN, b"link"),
+        _others(_BETWEEN),
         _captured(b"hdop", _DECIMAL),
-        _others(b"vdop pdop ageofdgpsdata dgpsid".split(), b"extensions"),
+        _others(b"vdop pdop ageofdgpsdata dgpsid".split()),
     ]
 )
 _LAT_LON = rb'lat="' + _DECIMAL + rb'"[ \t\r\n]+lon="' + _DECIMAL + rb'"'
@@ -104,16 +102,14 @@ def _point(coordinates: bytes, children: bytes = _CHILDREN) -> bytes:
 def _tight_scan(*, lon_first: bool, segments: bool, layout: tuple[bool, ...]) -> re.Pattern[bytes]:
     """A faster scan for files whose points all have the same children (most files).
 
-    `layout` says which of ele, time, hdop and extensions each point has: no optional group
-    to try, and an absent value is an empty group.
+    `layout` says which of ele, time and hdop each point has: no optional group to try, and
+    an absent value is an empty group.
     """
-    *present, extensions = layout
     texts = (_DECIMAL, rb"([^<&\r]*)", _DECIMAL)
     children = b"".join(
         _W + rb"<" + name + rb">" + text + rb"</" + name + rb">" if has else b"()"
-        for name, text, has in zip((b"ele", b"time", b"hdop"), texts, present, strict=True)
+        for name, text, has in zip((b"ele", b"time", b"hdop"), texts, layout, strict=True)
     )
-    children += _W + _container(b"extensions") if extensions else b""
     coordinates = _LON_LAT if lon_first else _LAT_LON
     return _points_pattern(coordinates, children, segments=segments)
 
@@ -217,7 +213,7 @@ def parse_gpx_fast(data: bytes, *, filename: str) -> TrackFile | None:
     last = _ANY_POINT.match(data, data.rfind(b"<trkpt"))
     if first is None or last is None or not _plain(data, filename, start=start, end=last.end()):
         return None
-    header = _header(data, first.end(), filename)
+    header = _header(data, first.end(), last.end(), filename)
     # Well-formedness first: the scan below is linear only in well-formed XML.
     if header is None or not _well_formed(data):
         return None
@@ -231,12 +227,17 @@ def parse_gpx_fast(data: bytes, *, filename: str) -> TrackFile | None:
     return TrackFile(format="gpx", points=points, waypoints=[], name=name, creator=creator)
 
 
-def _header(data: bytes, end: int, filename: str) -> tuple[str | None, str | None] | None:
+def _header(
+    data: bytes, end: int, tail: int, filename: str
+) -> tuple[str | None, str | None] | None:
     """(name, creator) as the lxml parser reads them, from the bytes up to the first point's end.
 
     The lxml parser's own reader runs over those bytes, so the GPX name and creator are read
     at the same moment as in a whole-file parse. The first named track names the file when
     the GPX has no name; if that is not settled before the first point, the file is declined.
+    The bytes from `tail` (the last point's end) are then fed too: with the head, they are
+    checked as the lxml parser checks them, namespaces included (the points between hold no
+    prefixed name: the scan allows none).
     """
     pull = etree.XMLPullParser(
         events=("end",),
@@ -254,6 +255,9 @@ def _header(data: bytes, end: int, filename: str) -> tuple[str | None, str | Non
         for offset in range(0, end, _CHUNK):
             pull.feed(data[offset : min(offset + _CHUNK, end)])
         _walk(reader, pull.read_events())
+        for offset in range(tail, len(data), _CHUNK):
+            pull.feed(data[offset : offset + _CHUNK])
+        pull.close()
     except etree.XMLSyntaxError:
         return None
     segment = reader.tracks.parent
@@ -287,7 +291,7 @@ class _Scan:
         start, lon_first = first.start(), first.group(3) is not None
         segments = data.find(b"<trkseg", start, end) >= 0
         count = data.count(b"<trkpt")
-        layout = (*(first.group(i) is not None for i in (5, 6, 7)), b"<ext" in first.group())
+        layout = tuple(first.group(i) is not None for i in (5, 6, 7))
         tight = _tight_scan(lon_first=lon_first, segments=segments, layout=layout)
         tight_first = tight.match(data, start)
         self.matches = []
