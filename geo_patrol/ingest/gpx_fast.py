@@ -309,11 +309,19 @@ class _Scan:
         """One captured group of every point."""
         return tuple(map(itemgetter(index), self.matches))
 
+    def floats(self, index: int) -> NDArray[np.float64]:
+        """One column as floats (empty -> NaN, as the lxml parser's None); ValueError if bad."""
+        try:  # no tuple of texts in the common case: every one is a number
+            texts = map(itemgetter(index), self.matches)
+            return np.fromiter(map(float, texts), dtype=np.float64, count=len(self.matches))
+        except ValueError:
+            return _floats(self.column(index))
+
     def points(self, *, osmand: bool) -> TrackPoints | None:
         """TrackPoints from the texts; None if one needs the lxml parser's word (and line)."""
         try:
-            lat, lon = _floats(self.column(self.lat)), _floats(self.column(self.lon))
-            ele, hdop = _floats(self.column(self.ele)), _floats(self.column(self.hdop))
+            lat, lon = self.floats(self.lat), self.floats(self.lon)
+            ele, hdop = self.floats(self.ele), self.floats(self.hdop)
         except ValueError:  # a text float() refuses
             return None
         if not ((np.abs(lat) <= 90.0).all() and (np.abs(lon) <= 180.0).all()):
