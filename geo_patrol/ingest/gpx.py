@@ -25,7 +25,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 from lxml import etree
@@ -42,7 +42,14 @@ from geo_patrol.ingest.tracks import (
     renumber_segments,
 )
 
-__all__ = ["local_name", "parse_gpx", "parse_gpx_lxml", "safe_iterparse", "xml_error"]
+__all__ = [
+    "SAFE_OPTIONS",
+    "local_name",
+    "parse_gpx",
+    "parse_gpx_lxml",
+    "safe_iterparse",
+    "xml_error",
+]
 
 # The prolog (XML declaration, comments, DOCTYPE) must end within this many bytes.
 _PROLOG_LIMIT = 64 * 1024
@@ -112,23 +119,35 @@ def check_prolog(data: bytes, filename: str) -> None:
         )
 
 
+class _SafeOptions(TypedDict):
+    """lxml parser options: no DTDs, entities, network or huge text nodes."""
+
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    huge_tree: bool
+    remove_comments: bool
+    remove_pis: bool
+
+
+SAFE_OPTIONS: _SafeOptions = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def safe_iterparse(
     data: bytes, *, filename: str, events: tuple[Literal["start", "end"], ...], tag: list[str]
 ) -> etree.iterparse[tuple[str, etree._Element]]:
     """lxml iterparse over `data` without DTDs, entities, network or huge text nodes."""
     check_prolog(data, filename)
-    return etree.iterparse(
-        io.BytesIO(data),
-        events=events,
-        tag=tag,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.iterparse(io.BytesIO(data), events=events, tag=tag, **SAFE_OPTIONS)
 
 
 def xml_error(exc: etree.XMLSyntaxError, filename: str) -> ImportFileError:

@@ -41,6 +41,7 @@ from geo_patrol.errors import ImportFileError
 from geo_patrol.ingest.gpx import (
     _GPX_TAGS,
     _OSMAND_CREATOR,
+    SAFE_OPTIONS,
     _Reader,
     _walk,
     check_prolog,
@@ -239,17 +240,7 @@ def _header(
     checked as the lxml parser checks them, namespaces included (the points between hold no
     prefixed name: the scan allows none).
     """
-    pull = etree.XMLPullParser(
-        events=("end",),
-        tag=_GPX_TAGS,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    pull = etree.XMLPullParser(events=("end",), tag=_GPX_TAGS, **SAFE_OPTIONS)
     reader = _Reader(filename, extensions=False)
     try:
         for offset in range(0, end, _CHUNK):
