@@ -13,6 +13,9 @@ for a file whose creator starts with "OsmAnd" the value is also taken as `accura
 Safety: a DOCTYPE (and so any entity declaration: billion laughs, XXE) is refused before
 parsing, and the parser is configured not to resolve entities, load DTDs, use the network or
 accept huge text nodes. Elements are cleared as soon as they are read, so memory stays flat.
+
+Most files are plain tracks a phone wrote, and those are read by `gpx_fast` instead (a regular
+expression over the bytes, ~5x faster), which answers only where it gives the same result.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from __future__ import annotations
 import codecs
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 from lxml import etree
@@ -38,7 +42,14 @@ from geo_patrol.ingest.tracks import (
     renumber_segments,
 )
 
-__all__ = ["local_name", "parse_gpx", "safe_iterparse", "xml_error"]
+__all__ = [
+    "SAFE_OPTIONS",
+    "local_name",
+    "parse_gpx",
+    "parse_gpx_lxml",
+    "safe_iterparse",
+    "xml_error",
+]
 
 # The prolog (XML declaration, comments, DOCTYPE) must end within this many bytes.
 _PROLOG_LIMIT = 64 * 1024
@@ -108,23 +119,35 @@ def check_prolog(data: bytes, filename: str) -> None:
         )
 
 
+class _SafeOptions(TypedDict):
+    """lxml parser options: no DTDs, entities, network or huge text nodes."""
+
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    huge_tree: bool
+    remove_comments: bool
+    remove_pis: bool
+
+
+SAFE_OPTIONS: _SafeOptions = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def safe_iterparse(
     data: bytes, *, filename: str, events: tuple[Literal["start", "end"], ...], tag: list[str]
 ) -> etree.iterparse[tuple[str, etree._Element]]:
     """lxml iterparse over `data` without DTDs, entities, network or huge text nodes."""
     check_prolog(data, filename)
-    return etree.iterparse(
-        io.BytesIO(data),
-        events=events,
-        tag=tag,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.iterparse(io.BytesIO(data), events=events, tag=tag, **SAFE_OPTIONS)
 
 
 def xml_error(exc: etree.XMLSyntaxError, filename: str) -> ImportFileError:
@@ -242,7 +265,7 @@ def _text(elem: etree._Element, name: str) -> str | None:
     return None
 
 
-def _walk(reader: _Reader, context: etree.iterparse[tuple[str, etree._Element]]) -> None:
+def _walk(reader: _Reader, context: Iterable[tuple[str, etree._Element]]) -> None:
     """Dispatch the end events of one GPX file to the reader, freeing what was read."""
     names = reader.names
     for _, elem in context:
@@ -271,7 +294,19 @@ def _walk(reader: _Reader, context: etree.iterparse[tuple[str, etree._Element]])
 
 
 def parse_gpx(data: bytes, *, filename: str) -> TrackFile:
-    """Parse a GPX file (coordinates as written: WGS84 unless the caller says otherwise)."""
+    """Parse a GPX file (coordinates as written: WGS84 unless the caller says otherwise).
+
+    Plain track files take the fast path of `gpx_fast`, which gives the same TrackFile;
+    everything else (and every error) is this module's lxml parser.
+    """
+    from geo_patrol.ingest.gpx_fast import parse_gpx_fast  # it builds on this module
+
+    fast = parse_gpx_fast(data, filename=filename)
+    return fast if fast is not None else parse_gpx_lxml(data, filename=filename)
+
+
+def parse_gpx_lxml(data: bytes, *, filename: str) -> TrackFile:
+    """Parse a GPX file element by element with lxml, naming the line of any error."""
     reader = _Reader(filename, extensions=any(hint in data for hint in _ACCURACY_HINTS))
     context = safe_iterparse(data, filename=filename, events=("end",), tag=_GPX_TAGS)
     try:
