@@ -43,8 +43,9 @@ from geo_patrol.spatial.pieces import lowest_level_pieces
 from geo_patrol.spatial.track_pieces import Pieces
 
 # Legs per chunk: shorter chunks sit inside one leaf more often near borders, longer ones
-# mean fewer rows. (On the benchmark walk, which hugs a border, 32 was the fastest.)
-CHUNK_LEGS = 32
+# mean fewer rows. (On the benchmark walk, which hugs a border, 8 to 32 were within the
+# noise of one another on this machine.)
+CHUNK_LEGS = 16
 
 KEPT = """
 SELECT ST_X(geom), ST_Y(geom), extract(epoch FROM time) * 1000
