@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 POINTS = """
@@ -81,3 +81,24 @@ def test_a_referenced_patrol_keeps_its_id(session: Session) -> None:
     with pytest.raises(IntegrityError), session.begin_nested():
         session.execute(text("UPDATE patrols SET id = id + 1000 WHERE id = :p"), {"p": patrol})
     assert points_of(session, patrol) == 2
+
+
+def test_inserting_points_locks_their_patrol_against_delete(engine: Engine) -> None:
+    with engine.begin() as setup:
+        team = setup.execute(text("INSERT INTO teams (name) VALUES ('integrity-d') RETURNING id"))
+        team_id = team.scalar_one()
+        patrol = setup.execute(
+            text("INSERT INTO patrols (team_id, source) VALUES (:t, 'upload') RETURNING id"),
+            {"t": team_id},
+        ).scalar_one()
+    try:
+        with engine.connect() as writer, engine.connect() as deleter:
+            writer.execute(text(POINTS), {"patrol_id": patrol, "n": 2})  # not committed yet
+            deleter.execute(text("SET lock_timeout = '200ms'"))
+            with pytest.raises(OperationalError) as caught:
+                deleter.execute(text("DELETE FROM patrols WHERE id = :p"), {"p": patrol})
+            assert isinstance(caught.value.orig, psycopg.errors.LockNotAvailable)
+            writer.rollback()
+    finally:
+        with engine.begin() as cleanup:
+            cleanup.execute(text("DELETE FROM teams WHERE id = :t"), {"t": team_id})
