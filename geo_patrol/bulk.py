@@ -4,8 +4,9 @@ A text COPY of a million fixes formats a million rows in Python (about 10 s); th
 format is fixed-width big-endian fields, which numpy writes in one pass. Each row is a
 16-bit field count, then per field a 32-bit length (-1 for NULL, with no bytes after it)
 and the value. Supported columns: int32 (`int4`), int64 (`int8`), float64 (`float8`, NaN
-is NULL), bool, datetime64 (`timestamptz`, NaT is NULL), masked arrays (masked is NULL),
-and points as EWKB (`geometry`, from `ewkb_points`).
+is NULL), bool, datetime64 (`timestamptz`, NaT is NULL), bytes (`text`, numpy "S": each
+value without its NUL padding), masked arrays (masked is NULL), and points as EWKB
+(`geometry`, from `ewkb_points`).
 """
 
 from __future__ import annotations
@@ -37,14 +38,17 @@ def ewkb_points(lons: NDArray[np.float64], lats: NDArray[np.float64]) -> NDArray
     return rows.view(np.uint8).reshape(len(lons), EWKB_POINT.itemsize)
 
 
-def _field(values: NDArray[Any]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
-    """One column as big-endian bytes (rows x width) and its NULL mask."""
+def _field(values: NDArray[Any]) -> tuple[NDArray[np.uint8], NDArray[np.int32]]:
+    """One column as big-endian bytes (rows x width) and each row's length (-1 for NULL)."""
     kind = values.dtype.kind
     if isinstance(values, np.ma.MaskedArray):
-        value, _ = _field(values.filled(0))
-        return value, np.ma.getmaskarray(values)
+        value, length = _field(values.filled(0))
+        return value, np.where(np.ma.getmaskarray(values), -1, length).astype(np.int32)
     if values.ndim == 2 and values.dtype == np.uint8:  # already encoded (EWKB)
-        return values, np.zeros(len(values), bool)
+        return values, np.full(len(values), values.shape[1], np.int32)
+    if kind == "S":
+        value = values.view(np.uint8).reshape(len(values), values.dtype.itemsize)
+        return value, np.char.str_len(values).astype(np.int32)
     if kind == "M":
         null = np.isnat(values)
         micros = (values.astype("datetime64[us]") - PG_EPOCH).astype(np.int64)
@@ -60,7 +64,8 @@ def _field(values: NDArray[Any]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
         null, encoded = np.zeros(len(values), bool), values.astype(">i4")
     else:
         raise TypeError(f"no binary COPY encoding for {values.dtype}")
-    return encoded.view(np.uint8).reshape(len(values), -1), null
+    value = encoded.view(np.uint8).reshape(len(values), encoded.dtype.itemsize)
+    return value, np.where(null, -1, value.shape[1]).astype(np.int32)
 
 
 def encode_rows(columns: Sequence[NDArray[Any]]) -> bytes:
@@ -69,10 +74,9 @@ def encode_rows(columns: Sequence[NDArray[Any]]) -> bytes:
     blocks = [np.frombuffer(struct.pack(">h", len(columns)), np.uint8)[None, :].repeat(rows, 0)]
     keep = [np.ones((rows, 2), bool)]
     for column in columns:
-        value, null = _field(column)
-        length = np.where(null, -1, value.shape[1]).astype(">i4").view(np.uint8).reshape(rows, 4)
-        blocks += [length, value]
-        keep += [np.ones((rows, 4), bool), np.repeat(~null[:, None], value.shape[1], axis=1)]
+        value, length = _field(column)
+        blocks += [length.astype(">i4").view(np.uint8).reshape(rows, 4), value]
+        keep += [np.ones((rows, 4), bool), np.arange(value.shape[1]) < length[:, None]]
     matrix, mask = np.hstack(blocks), np.hstack(keep)
     body = matrix.tobytes() if mask.all() else matrix[mask].tobytes()
     return HEADER + body + TRAILER

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
-from geo_patrol.bulk import copy_rows, ewkb_points
+from geo_patrol.bulk import copy_rows, ewkb_lines, ewkb_points
 from geo_patrol.errors import Forbidden, InvalidInput
 from geo_patrol.ingest.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.ingest.track_csv import CsvOptions
@@ -176,11 +176,14 @@ def _add_members(session: Session, patrol_id: int, member_ids: tuple[int, ...]) 
 def store_points(
     session: Session, *, patrol_id: int, points: TrackPoints, order: NDArray[np.int64]
 ) -> None:
-    """Copy the raw fixes into patrol_points; `order` (the kept fixes in time order) sets ord."""
+    """Copy the raw fixes into patrol_points, and their number into the patrol's points_raw.
+
+    `order` (the kept fixes in time order) sets ord; the other fixes are marked dropped."""
     ords = np.ma.MaskedArray(np.zeros(len(points), np.int32), mask=np.ones(len(points), bool))
     ords[order] = np.arange(len(order), dtype=np.int32)  # unmasks the kept fixes
     # A fix without finite coordinates cannot be a geometry (cleaning counted it as invalid).
     finite = np.flatnonzero(np.isfinite(points.lon) & np.isfinite(points.lat))
+    kept = ~np.ma.getmaskarray(ords)[finite]
     copy_rows(session, table="patrol_points", columns={
         "patrol_id": np.full(len(finite), patrol_id, np.int64),
         "seq": finite.astype(np.int32),
@@ -189,8 +192,10 @@ def store_points(
         "geom": ewkb_points(points.lon[finite], points.lat[finite]),
         "ele": points.ele[finite],
         "accuracy_m": points.accuracy_m[finite],
+        "drop_reason": np.ma.MaskedArray(np.full(len(finite), DROPPED), mask=kept),
     })  # fmt: skip
-    session.execute(text(DROPPED), {"patrol_id": patrol_id})
+    session.execute(text("UPDATE patrols SET points_raw = :n WHERE id = :id"),
+                    {"n": len(finite), "id": patrol_id})  # fmt: skip
     if len(finite) > ANALYZE_AFTER:
         # The planner must know the table grew, or the joins that follow pick plans made
         # for an empty table (nested loops over a million fixes).
@@ -212,10 +217,7 @@ SELECT seq, ST_X(geom) AS lon, ST_Y(geom) AS lat, time, ele, accuracy_m
 FROM patrol_points WHERE patrol_id = :patrol_id ORDER BY seq
 """
 
-DROPPED = """
-UPDATE patrol_points SET drop_reason = 'dropped'
-WHERE patrol_id = :patrol_id AND ord IS NULL
-"""
+DROPPED = b"dropped"  # drop_reason of a fix that cleaning left out
 
 WRITE_ORDER = """
 UPDATE patrol_points p SET ord = u.ord,
@@ -238,6 +240,20 @@ FROM (
            min(time) AS first_at, max(time) AS last_at
     FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
 ) AS t
+WHERE patrols.id = :patrol_id
+"""
+
+# SUMMARY of an upload, whose kept fixes are at hand: their line comes as EWKB (points_raw
+# was set by store_points). The length is measured here, on the ellipsoid, as SUMMARY does.
+SUMMARY_KEPT = """
+UPDATE patrols SET
+    track = t.line,
+    started_at = CAST(:first_at AS timestamptz), ended_at = CAST(:last_at AS timestamptz),
+    points_kept = :n,
+    length_m = coalesce(ST_Length(CAST(t.line AS geography)), 0),
+    duration_s = extract(epoch FROM CAST(:last_at AS timestamptz) - CAST(:first_at AS timestamptz)),
+    dropped = CAST(:dropped AS jsonb)
+FROM (SELECT ST_GeomFromEWKB(CAST(:line AS bytea)) AS line) AS t
 WHERE patrols.id = :patrol_id
 """
 
@@ -289,20 +305,46 @@ def clean_stored(session: Session, *, patrol_id: int, settings: Settings) -> dic
     return cleaned.dropped
 
 
+def _utc(moment: np.datetime64 | None) -> datetime | None:
+    """A numpy time (UTC) as an aware datetime; None for NaT or None."""
+    if moment is None or np.isnat(moment):
+        return None
+    naive: datetime = moment.astype("datetime64[us]").item()
+    return naive.replace(tzinfo=UTC)
+
+
+def summarize_kept(
+    session: Session, *, patrol_id: int, dropped: dict[str, int], kept: TrackPoints
+) -> None:
+    """SUMMARY from the kept fixes in time order, without reading them back."""
+    timed = kept.time[~np.isnat(kept.time)]
+    first, last = (timed.min(), timed.max()) if len(timed) else (None, None)
+    everything = np.arange(len(kept))[None, :]  # one line through all the kept fixes
+    line = ewkb_lines(kept.lon, kept.lat, everything)[0].tobytes() if len(kept) >= 2 else None
+    session.execute(text(SUMMARY_KEPT), {
+        "patrol_id": patrol_id, "line": line, "n": len(kept), "first_at": _utc(first),
+        "last_at": _utc(last), "dropped": json.dumps(dropped),
+    })  # fmt: skip
+
+
 def finish_patrol(
     session: Session, *, patrol_id: int, settings: Settings, dropped: dict[str, int] | None = None,
     kept: TrackPoints | None = None,
 ) -> None:  # fmt: skip
     """Compute the track, attribution, coverage and flags (cleaning first unless `dropped`
     says the fixes were cleaned before they were stored). `kept`: the kept fixes in time order
-    when the caller has them (an upload), so that they need not be read back."""
+    when the caller has them (an upload, whose store_points set points_raw), so that they need
+    not be read back."""
     if dropped is None:
         dropped = clean_stored(session, patrol_id=patrol_id, settings=settings)
-    session.execute(text(SUMMARY), {"patrol_id": patrol_id, "dropped": json.dumps(dropped)})
+    if kept is None:
+        session.execute(text(SUMMARY), {"patrol_id": patrol_id, "dropped": json.dumps(dropped)})
+    else:
+        summarize_kept(session, patrol_id=patrol_id, dropped=dropped, kept=kept)
     attribute_patrol(
         session, patrol_id=patrol_id, kept=kept, min_run_m=settings.crossing_min_run_m,
         margin_m=settings.crossing_margin_m,
     )  # fmt: skip
     cover_patrol(session, patrol_id=patrol_id, distance_m=settings.coverage_distance_m, kept=kept)
-    flag_patrol(session, patrol_id=patrol_id)
+    flag_patrol(session, patrol_id=patrol_id, kept=kept)
     verify_from_patrol(session, patrol_id=patrol_id, distance_m=settings.verification_distance_m)

@@ -10,42 +10,91 @@ one_side_only: a joint team's patrol that never left one county.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 
+import numpy as np
+import pyproj
+from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.ingest.tracks import TrackPoints
+
+GEOD = pyproj.Geod(ellps="WGS84")  # PostGIS measures geography on the same ellipsoid
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The steps between consecutive kept fixes: how many, the longest interval (seconds),
+    and how much lengths and intervals vary (coefficient of variation; None if undefined)."""
+
+    steps: int
+    max_gap_s: float | None
+    length_cv: float | None
+    interval_cv: float | None
+
+
+# One pass in ord order: each kept fix with the one before it (lag), metres on the spheroid.
+STEPS = """
+SELECT count(*) AS steps, CAST(max(s) AS float8) AS max_gap_s,
+       stddev_pop(m) / nullif(avg(m), 0) AS length_cv,
+       CAST(stddev_pop(s) / nullif(avg(s), 0) AS float8) AS interval_cv
+FROM (
+    SELECT ST_Distance(CAST(lag(geom) OVER w AS geography), CAST(geom AS geography)) AS m,
+           extract(epoch FROM time - lag(time) OVER w) AS s, ord - lag(ord) OVER w AS after
+    FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
+    WINDOW w AS (ORDER BY ord)
+) AS pairs
+WHERE after = 1
+"""
+
 FLAGS = """
-WITH p AS (SELECT * FROM patrols WHERE id = :patrol_id),
-steps AS (
-    SELECT ST_Distance(a.geom::geography, b.geom::geography) AS m,
-           extract(epoch FROM b.time - a.time) AS s
-    FROM patrol_points a
-    JOIN patrol_points b ON b.patrol_id = a.patrol_id AND b.ord = a.ord + 1
-    WHERE a.patrol_id = :patrol_id
-),
-stats AS (
-    SELECT count(*) AS n, max(s) AS max_gap, stddev_pop(m) / nullif(avg(m), 0) AS m_cv,
-           stddev_pop(s) / nullif(avg(s), 0) AS s_cv
-    FROM steps
-)
+WITH p AS (SELECT * FROM patrols WHERE id = :patrol_id)
 SELECT
     coalesce(p.length_m, 0) < 200 AS too_short,
     coalesce(p.length_m / nullif(p.duration_s, 0), 0)
         > CASE p.mode WHEN 'boat' THEN 12 WHEN 'car' THEN 40 ELSE 3 END AS too_fast,
-    coalesce(stats.max_gap, 0) >= 600 AS long_gap,
+    coalesce(CAST(:max_gap_s AS float8), 0) >= 600 AS long_gap,
     EXISTS (SELECT 1 FROM patrol_points WHERE patrol_id = :patrol_id AND mock) AS mocked,
-    stats.n >= 20 AND coalesce(stats.m_cv, 1) < 0.1 AND coalesce(stats.s_cv, 1) < 0.01
-        AS too_regular,
+    :steps >= 20 AND coalesce(CAST(:length_cv AS float8), 1) < 0.1
+        AND coalesce(CAST(:interval_cv AS float8), 1) < 0.01 AS too_regular,
     EXISTS (SELECT 1 FROM teams t WHERE t.id = p.team_id AND t.zone_id IS NOT NULL)
         AND (SELECT count(*) FROM patrol_jurisdictions
              WHERE patrol_id = :patrol_id AND level = 'county') = 1 AS one_side_only
-FROM p, stats
+FROM p
 """
 
 
-def flag_patrol(session: Session, *, patrol_id: int) -> list[str]:
-    """Compute and store the quality flags of a patrol."""
-    row = session.execute(text(FLAGS), {"patrol_id": patrol_id}).one()
+def _cv(values: NDArray[np.float64]) -> float | None:
+    """Population standard deviation over mean (None when empty or the mean is 0)."""
+    mean = float(values.mean()) if len(values) else 0.0
+    return float(values.std()) / mean if mean != 0 else None
+
+
+def steps_of(kept: TrackPoints) -> Steps:
+    """STEPS from the kept fixes in time order (geodesic metres, as PostGIS measures them)."""
+    if len(kept) < 2:
+        return Steps(steps=0, max_gap_s=None, length_cv=None, interval_cv=None)
+    metres = GEOD.line_lengths(kept.lon, kept.lat)
+    seconds = np.diff(kept.time) / np.timedelta64(1, "s")  # NaN where a time is missing
+    seconds = seconds[~np.isnan(seconds)]
+    return Steps(
+        steps=len(kept) - 1,
+        max_gap_s=float(seconds.max()) if len(seconds) else None,
+        length_cv=_cv(np.asarray(metres, np.float64)),
+        interval_cv=_cv(seconds),
+    )
+
+
+def flag_patrol(session: Session, *, patrol_id: int, kept: TrackPoints | None = None) -> list[str]:
+    """Compute and store the quality flags of a patrol (its steps from `kept`, the kept fixes
+    in time order, when given; else read from patrol_points)."""
+    if kept is None:
+        row = session.execute(text(STEPS), {"patrol_id": patrol_id}).one()
+        steps = Steps(**row._asdict())
+    else:
+        steps = steps_of(kept)
+    row = session.execute(text(FLAGS), {"patrol_id": patrol_id, **asdict(steps)}).one()
     flags = [name for name, raised in row._mapping.items() if raised]
     session.execute(
         text("UPDATE patrols SET quality_flags = CAST(:flags AS jsonb) WHERE id = :id"),
