@@ -138,18 +138,25 @@ def fetch_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[tu
 
 
 def ewkb_lines(
-    lons: NDArray[np.float64], lats: NDArray[np.float64], index: NDArray[np.int64]
-) -> NDArray[np.uint8]:
-    """Lines of equally many points as EWKB with SRID 4326: row i joins the points `index[i]`.
+    lons: NDArray[np.float64], lats: NDArray[np.float64], index: NDArray[np.int64],
+    measures: NDArray[np.float64] | None = None,
+) -> NDArray[np.uint8]:  # fmt: skip
+    """Lines of equally many points as EWKB with SRID 4326: row i joins the points `index[i]`,
+    with `measures` as their M values when given (LineStringM).
 
-    One row of 13 + 16 * points bytes each (byte order, type, SRID, count, coordinates).
+    One row of 13 + 16 * points bytes each (byte order, type, SRID, count, coordinates), or
+    24 bytes a point with M.
     """
     rows, points = index.shape
+    axes = 2 if measures is None else 3
     layout = np.dtype(
         [("order", "u1"), ("kind", "<u4"), ("srid", "<u4"), ("count", "<u4"),
-         ("xy", "<f8", (points, 2))]
+         ("xy", "<f8", (points, axes))]
     )  # fmt: skip
     lines = np.empty(rows, layout)
-    lines["order"], lines["kind"], lines["srid"], lines["count"] = 1, 0x20000002, 4326, points
+    kind = 0x20000002 if measures is None else 0x60000002  # line, SRID (and M) flags
+    lines["order"], lines["kind"], lines["srid"], lines["count"] = 1, kind, 4326, points
     lines["xy"][:, :, 0], lines["xy"][:, :, 1] = lons[index], lats[index]
+    if measures is not None:
+        lines["xy"][:, :, 2] = measures[index]
     return lines.view(np.uint8).reshape(rows, layout.itemsize)

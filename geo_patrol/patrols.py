@@ -28,6 +28,7 @@ from geo_patrol.settings import Settings
 from geo_patrol.spatial.attribution import attribute_patrol
 from geo_patrol.spatial.coverage import cover_patrol
 from geo_patrol.spatial.quality import flag_patrol
+from geo_patrol.spatial.track_pieces import store_track_pieces
 from geo_patrol.workflow import verify_from_patrol
 
 log = logging.getLogger(__name__)
@@ -345,6 +346,9 @@ def finish_patrol(
         session, patrol_id=patrol_id, kept=kept, min_run_m=settings.crossing_min_run_m,
         margin_m=settings.crossing_margin_m,
     )  # fmt: skip
-    cover_patrol(session, patrol_id=patrol_id, distance_m=settings.coverage_distance_m, kept=kept)
+    pieces = store_track_pieces(session, patrol_id=patrol_id, kept=kept)
+    cover_patrol(session, patrol_id=patrol_id, pieces=pieces,
+                 distance_m=settings.coverage_distance_m)  # fmt: skip
     flag_patrol(session, patrol_id=patrol_id, kept=kept)
-    verify_from_patrol(session, patrol_id=patrol_id, distance_m=settings.verification_distance_m)
+    verify_from_patrol(session, patrol_id=patrol_id, pieces=pieces,
+                       distance_m=settings.verification_distance_m)  # fmt: skip

@@ -191,16 +191,28 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
     return len(moved.all())
 
 
+# Resolved incidents the patrol passed within `distance_m` of after their resolution: the
+# track pieces near each incident (an index probe), then the pieces' fixes (time as M) that
+# were close enough and late enough; the first such time and the closest distance.
 VERIFY_FROM_PATROL = """
-WITH hits AS (
-    SELECT i.id, min(p.time) AS passed_at,
-           min(ST_Distance(p.geom::geography, i.geom::geography)) AS distance_m
+WITH near AS (
+    SELECT i.id, i.geom AS at, i.resolved_at, pc.geom AS piece
     FROM incidents i
-    JOIN patrol_points p ON p.patrol_id = :patrol_id AND p.ord IS NOT NULL
-     AND p.time > i.resolved_at AND p.geom && ST_Expand(i.geom, 0.01)
-     AND ST_DWithin(p.geom::geography, i.geom::geography, :distance_m)
+    JOIN {pieces} pc ON pc.geom && ST_Expand(i.geom, 0.01)
+     AND ST_DWithin(ST_Force2D(pc.geom)::geography, i.geom::geography, :distance_m)
     WHERE i.status IN ('resolved', 'verified', 'closed') AND i.resolved_at IS NOT NULL
-    GROUP BY i.id
+),
+fixes AS (
+    SELECT n.id, n.at, n.resolved_at, ST_Force2D(d.geom) AS geom,
+           CASE WHEN ST_M(d.geom) <> 'NaN' THEN to_timestamp(ST_M(d.geom)) END AS time
+    FROM near n CROSS JOIN LATERAL ST_DumpPoints(n.piece) AS d
+),
+hits AS (
+    SELECT id, min(time) AS passed_at,
+           min(ST_Distance(geom::geography, at::geography)) AS distance_m
+    FROM fixes
+    WHERE time > resolved_at AND ST_DWithin(geom::geography, at::geography, :distance_m)
+    GROUP BY id
 ),
 added AS (
     INSERT INTO incident_verifications (incident_id, patrol_id, passed_at, distance_m)
@@ -217,9 +229,11 @@ RETURNING incident_id
 """
 
 
-def verify_from_patrol(session: Session, *, patrol_id: int, distance_m: float) -> int:
-    """Record a patrol passing resolved incidents after their resolution; returns how many."""
+def verify_from_patrol(session: Session, *, patrol_id: int, pieces: str, distance_m: float) -> int:
+    """Record a patrol passing resolved incidents after their resolution, from its track
+    pieces (the table `pieces` made by `store_track_pieces`); returns how many."""
     found = session.execute(
-        text(VERIFY_FROM_PATROL), {"patrol_id": patrol_id, "distance_m": distance_m}
+        text(VERIFY_FROM_PATROL.format(pieces=pieces)),
+        {"patrol_id": patrol_id, "distance_m": distance_m},
     )
     return len(found.all())

@@ -13,38 +13,18 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.ingest.tracks import TrackPoints
-from geo_patrol.spatial.track_pieces import Pieces
-
 # The && prefilter in degrees (0.01 = at least 700 m anywhere up to 50 N) only lets the
 # GiST index prune; the decision is the buffer intersection in metres.
 MAX_DISTANCE_M = 500.0
 
-# The track is cut into short pieces of PIECE_LEGS legs (`track_pieces.Pieces`) before
-# buffering: a thousand small buffers are far cheaper than one buffer of a 100,000-vertex
-# line, and the union of what they cover is exact range arithmetic on each segment. Only
-# pieces within reach of a segment are buffered at all, and each is first simplified by
-# SIMPLIFY_M in metres (collapsed pieces kept): a walk logged every second has a vertex every
-# metre or so, and buffering those vertices cost most of the time (4.5 s of 6 s for a
-# 1M-fix walk) for a boundary that moves by at most SIMPLIFY_M.
-PIECE_LEGS = 64
+# The track comes in short pieces (`track_pieces.store_track_pieces`) before buffering: a
+# thousand small buffers are far cheaper than one buffer of a 100,000-vertex line, and the
+# union of what they cover is exact range arithmetic on each segment. Only pieces within
+# reach of a segment are buffered at all, and each is first simplified by SIMPLIFY_M in
+# metres (collapsed pieces kept): a walk logged every second has a vertex every metre or so,
+# and buffering those vertices cost most of the time (4.5 s of 6 s for a 1M-fix walk) for a
+# boundary that moves by at most SIMPLIFY_M.
 SIMPLIFY_M = 1.0
-
-PIECES_TABLE = """
-CREATE TEMP TABLE track_pieces (k int, geom geometry(LineString, 4326)) ON COMMIT DROP
-"""
-
-# The pieces of a patrol whose kept fixes are only in the database (a live patrol).
-PIECES_FROM_POINTS = f"""
-INSERT INTO track_pieces (k, geom)
-SELECT g.piece, ST_MakeLine(p.geom ORDER BY p.ord)
-FROM patrol_points p
-CROSS JOIN LATERAL (VALUES (p.ord / {PIECE_LEGS}), (p.ord / {PIECE_LEGS} - 1)) AS g(piece)
-WHERE p.patrol_id = :patrol_id AND p.ord IS NOT NULL
-  AND (g.piece = p.ord / {PIECE_LEGS} OR p.ord % {PIECE_LEGS} = 0) AND g.piece >= 0
-GROUP BY g.piece
-HAVING count(*) > 1
-"""
 
 COVER = """
 WITH t AS (
@@ -58,8 +38,8 @@ segs AS MATERIALIZED (
     WHERE s.geom && ST_Expand(t.track, 0.01)
 ),
 lines AS MATERIALIZED (
-    SELECT ST_Transform(l.geom, t.utm) AS geom
-    FROM track_pieces l CROSS JOIN t
+    SELECT ST_Transform(ST_Force2D(l.geom), t.utm) AS geom
+    FROM {pieces} l CROSS JOIN t
     WHERE EXISTS (SELECT 1 FROM segs sg WHERE sg.geom && ST_Expand(l.geom, 0.01))
 ),
 pieces AS MATERIALIZED (
@@ -138,24 +118,15 @@ ORDER BY river_code, seq, lower(gap)
 )
 
 
-def cover_patrol(
-    session: Session, *, patrol_id: int, distance_m: float = 50.0, kept: TrackPoints | None = None
-) -> int:
-    """Recompute the coverage of one patrol; returns the number of segments touched.
-
-    `kept`: the kept fixes in time order when the caller has them, else they are read."""
+def cover_patrol(session: Session, *, patrol_id: int, pieces: str, distance_m: float = 50.0) -> int:
+    """Recompute the coverage of one patrol from its track pieces (the table `pieces` made by
+    `store_track_pieces`); returns the number of segments touched."""
     if not 0 < distance_m <= MAX_DISTANCE_M:
         raise ValueError(f"coverage distance must be in (0, {MAX_DISTANCE_M}] metres")
     params = {"patrol_id": patrol_id, "distance_m": distance_m, "simplify_m": SIMPLIFY_M}
     session.execute(text("DELETE FROM patrol_coverage WHERE patrol_id = :patrol_id"), params)
-    session.execute(text("DROP TABLE IF EXISTS track_pieces"))
-    session.execute(text(PIECES_TABLE))
-    if kept is None:
-        session.execute(text(PIECES_FROM_POINTS), params)
-    else:
-        pieces = Pieces.of(len(kept), PIECE_LEGS)
-        pieces.copy(session, table="track_pieces", lon=kept.lon, lat=kept.lat)
-    return int(session.execute(text(COVER), params).rowcount)  # type: ignore[attr-defined]
+    found = session.execute(text(COVER.format(pieces=pieces)), params)
+    return int(found.rowcount)  # type: ignore[attr-defined]
 
 
 def uncovered_stretches(

@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.bulk import copy_rows, ewkb_lines
+from geo_patrol.ingest.tracks import TrackPoints
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,10 +56,11 @@ class Pieces:
 
     def copy(
         self, session: Session, *, table: str, lon: NDArray[np.float64], lat: NDArray[np.float64],
-        columns: dict[str, NDArray[Any]] | None = None,
+        columns: dict[str, NDArray[Any]] | None = None, measures: NDArray[np.float64] | None = None,
     ) -> None:  # fmt: skip
         """COPY the pieces into `table` as `k` (piece number) and `geom` (EWKB line, SRID
-        4326), with optional per-piece `columns` (one value per piece, in piece order)."""
+        4326; with `measures` per fix as M), with optional per-piece `columns` (one value per
+        piece, in piece order)."""
         first = 0
         for index in self.groups:
             rows = slice(first, first + len(index))
@@ -65,6 +68,50 @@ class Pieces:
             copy_rows(session, table=table, columns={
                 "k": np.arange(first, first + len(index), dtype=np.int32),
                 **extra,
-                "geom": ewkb_lines(lon, lat, index),
+                "geom": ewkb_lines(lon, lat, index, measures),
             })  # fmt: skip
             first += len(index)
+
+
+# A patrol's kept track as indexed pieces of PIECE_LEGS legs with each fix's time as M
+# (epoch seconds, NaN where unknown), for the steps that need "where was the track near
+# this, and when": river coverage and verification of resolved incidents. Made once per
+# patrol computation; gone at commit.
+PIECE_LEGS = 64
+TRACK_PIECES = "track_pieces"
+
+_CREATE = """
+CREATE TEMP TABLE track_pieces (k int, geom geometry(LineStringM, 4326)) ON COMMIT DROP
+"""
+
+# Pieces of a patrol whose kept fixes are only in the database (a live patrol).
+_FROM_POINTS = f"""
+INSERT INTO track_pieces (k, geom)
+SELECT g.piece,
+       ST_MakeLine(ST_MakePointM(ST_X(p.geom), ST_Y(p.geom),
+                                 coalesce(extract(epoch FROM p.time), 'NaN'))
+                   ORDER BY p.ord)
+FROM patrol_points p
+CROSS JOIN LATERAL (VALUES (p.ord / {PIECE_LEGS}), (p.ord / {PIECE_LEGS} - 1)) AS g(piece)
+WHERE p.patrol_id = :patrol_id AND p.ord IS NOT NULL
+  AND (g.piece = p.ord / {PIECE_LEGS} OR p.ord % {PIECE_LEGS} = 0) AND g.piece >= 0
+GROUP BY g.piece
+HAVING count(*) > 1
+"""
+
+
+def store_track_pieces(session: Session, *, patrol_id: int, kept: TrackPoints | None) -> str:
+    """Make the temporary table of the patrol's track pieces (from `kept`, the kept fixes in
+    time order, when the caller has them, else from patrol_points); returns its name."""
+    session.execute(text(f"DROP TABLE IF EXISTS {TRACK_PIECES}"))
+    session.execute(text(_CREATE))
+    if kept is None:
+        session.execute(text(_FROM_POINTS), {"patrol_id": patrol_id})
+    else:
+        millis = kept.time.astype("datetime64[ms]").astype(np.int64).astype(np.float64)
+        seconds = np.where(np.isnat(kept.time), np.nan, millis / 1000)
+        pieces = Pieces.of(len(kept), PIECE_LEGS)
+        pieces.copy(session, table=TRACK_PIECES, lon=kept.lon, lat=kept.lat, measures=seconds)
+    session.execute(text(f"CREATE INDEX ON {TRACK_PIECES} USING gist (geom)"))
+    session.execute(text(f"ANALYZE {TRACK_PIECES}"))
+    return TRACK_PIECES

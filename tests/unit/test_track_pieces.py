@@ -57,3 +57,15 @@ def test_leg_metres_agree_with_geodesics() -> None:
     assert np.abs(ours[walking] - geodesic[walking]).max() < 1e-6
     long_legs = [500, 502]  # ~36 km and ~20 km legs: still well inside 0.01 %
     assert np.all(np.abs(ours[long_legs] - geodesic[long_legs]) / geodesic[long_legs] < 1e-4)
+
+
+def test_ewkb_lines_with_measures_are_linestring_m() -> None:
+    lon, lat = np.array([120.0, 120.1, 120.2]), np.array([30.0, 30.1, 30.2])
+    seconds = np.array([1.7e9, 1.7e9 + 1, np.nan])
+    row = ewkb_lines(lon, lat, np.array([[0, 1, 2]]), seconds)[0]
+    line = shapely.from_wkb(row.tobytes())
+    assert shapely.get_srid(line) == 4326
+    assert shapely.has_m(line)
+    xym = shapely.get_coordinates(line, include_m=True)
+    assert np.array_equal(xym[:, :2], np.column_stack([lon, lat]))
+    assert xym[0, 2] == seconds[0] and xym[1, 2] == seconds[1] and np.isnan(xym[2, 2])
