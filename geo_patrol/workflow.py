@@ -192,13 +192,16 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
 
 
 # Resolved incidents the patrol passed within `distance_m` of after their resolution: the
-# track pieces near each incident (an index probe), then the pieces' fixes (time as M) that
-# were close enough and late enough; the first such time and the closest distance.
+# track pieces near each incident (an index probe with a box of `distance_m` and a tenth, in
+# degrees at the incident's latitude), then the pieces' fixes (time as M) that were close
+# enough and late enough; the first such time and the closest distance.
 VERIFY_FROM_PATROL = """
 WITH near AS (
     SELECT i.id, i.geom AS at, i.resolved_at, pc.geom AS piece
     FROM incidents i
-    JOIN {pieces} pc ON pc.geom && ST_Expand(i.geom, 0.01)
+    JOIN {pieces} pc
+      ON pc.geom && ST_Expand(i.geom, :distance_m * 1.1 / (111320 * cos(radians(ST_Y(i.geom)))),
+                              :distance_m * 1.1 / 110574)
      AND ST_DWithin(ST_Force2D(pc.geom)::geography, i.geom::geography, :distance_m)
     WHERE i.status IN ('resolved', 'verified', 'closed') AND i.resolved_at IS NOT NULL
 ),
