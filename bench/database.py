@@ -25,13 +25,27 @@ ORDER BY m.id
 """
 
 
-def create(name: str = NAME) -> str:
-    """A fresh, migrated database `name` with the demo region loaded; returns its URL."""
+# Resolved incidents scattered over the benchmark walk's area (the Shengze-Wangjiangjing
+# border), as a county has after a few months: every upload checks whether it passed them.
+RESOLVED_INCIDENTS = """
+INSERT INTO incidents (source, category, severity, reported_at, geom, status, tier, resolved_at)
+SELECT 'api', 'floating_waste', 'low', now() - interval '60 days',
+       ST_SetSRID(ST_MakePoint(120.58 + 0.08 * random(), 30.83 + 0.06 * random()), 4326),
+       'resolved', 'village', now() - interval '59 days'
+FROM generate_series(1, :count)
+"""
+
+
+def create(name: str = NAME, resolved_incidents: int = 300) -> str:
+    """A fresh, migrated database `name` with the demo region loaded and `resolved_incidents`
+    resolved incidents near the benchmark walk; returns its URL."""
     url = fresh_database(name)
     engine = make_engine(url)
     migrate.upgrade(engine)
     with Session(engine) as session:
         load_demo(session)
+        session.execute(text("SELECT setseed(0.27)"))
+        session.execute(text(RESOLVED_INCIDENTS), {"count": resolved_incidents})
         session.commit()
     engine.dispose()
     return url

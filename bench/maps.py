@@ -269,7 +269,7 @@ def main(argv: list[str]) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s] or (
         [10_000, 1_000_000] if args.quick else [10_000, 1_000_000, 10_000_000]
     )
-    url = create(NAME)
+    url = create(NAME, resolved_incidents=0)
     page_rows, tile_rows, pack_rows = [], [], []
     have = 0
     naive_per_point = 0.0  # bytes of the naive page per track point, from the last built

@@ -424,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs: list[Run] = [(1, 1, None, seconds / 2), (32, 1, None, seconds),
                        (32, 32, None, seconds), (32, 32, PACED_RATE, seconds)]  # fmt: skip
     polygons = demo_polygons()
-    url = create(NAME)
+    url = create(NAME, resolved_incidents=0)
     engine = make_engine(url)
     try:
         print_header(engine, quick)
