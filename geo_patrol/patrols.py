@@ -25,7 +25,7 @@ from geo_patrol.ingest.track_csv import CsvOptions
 from geo_patrol.ingest.tracks import TrackPoints, parse_track
 from geo_patrol.models import PATROL_MODES
 from geo_patrol.settings import Settings
-from geo_patrol.spatial.attribution import attribute_patrol
+from geo_patrol.spatial.attribution import attribute_patrol, leg_metres
 from geo_patrol.spatial.coverage import cover_patrol
 from geo_patrol.spatial.quality import flag_patrol
 from geo_patrol.spatial.track_pieces import store_track_pieces
@@ -251,7 +251,7 @@ UPDATE patrols SET
     track = t.line,
     started_at = CAST(:first_at AS timestamptz), ended_at = CAST(:last_at AS timestamptz),
     points_kept = :n,
-    length_m = coalesce(ST_Length(CAST(t.line AS geography)), 0),
+    length_m = :length_m,
     duration_s = extract(epoch FROM CAST(:last_at AS timestamptz) - CAST(:first_at AS timestamptz)),
     dropped = CAST(:dropped AS jsonb)
 FROM (SELECT ST_GeomFromEWKB(CAST(:line AS bytea)) AS line) AS t
@@ -317,7 +317,9 @@ def _utc(moment: np.datetime64 | None) -> datetime | None:
 def summarize_kept(
     session: Session, *, patrol_id: int, dropped: dict[str, int], kept: TrackPoints
 ) -> None:
-    """SUMMARY from the kept fixes in time order, without reading them back."""
+    """SUMMARY from the kept fixes in time order, without reading them back; the length is
+    the sum of their legs on the ellipsoid (`leg_metres`, as attribution sums them: within
+    micrometres of PostGIS's ST_Length on the geography)."""
     timed = kept.time[~np.isnat(kept.time)]
     first, last = (timed.min(), timed.max()) if len(timed) else (None, None)
     everything = np.arange(len(kept))[None, :]  # one line through all the kept fixes
@@ -325,6 +327,7 @@ def summarize_kept(
     session.execute(text(SUMMARY_KEPT), {
         "patrol_id": patrol_id, "line": line, "n": len(kept), "first_at": _utc(first),
         "last_at": _utc(last), "dropped": json.dumps(dropped),
+        "length_m": float(leg_metres(kept.lon, kept.lat).sum()) if len(kept) >= 2 else 0.0,
     })  # fmt: skip
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 # The && prefilter in degrees (0.01 = at least 700 m anywhere up to 50 N) only lets the
-# GiST index prune; the decision is the buffer intersection in metres.
+# GiST index prune; the decision is the buffer intersection in metres, in the UTM zone of
+# the centre of the track's bounding box (as attribution measures in).
 MAX_DISTANCE_M = 500.0
 
 # The track comes in short pieces (`track_pieces.store_track_pieces`) before buffering: a
@@ -27,15 +28,18 @@ MAX_DISTANCE_M = 500.0
 SIMPLIFY_M = 1.0
 
 COVER = """
-WITH t AS (
-    SELECT track, 32600 + (CASE WHEN ST_Y(ST_Centroid(track)) < 0 THEN 100 ELSE 0 END)
-                 + floor((ST_X(ST_Centroid(track)) + 180) / 6)::int + 1 AS utm
-    FROM patrols WHERE id = :patrol_id AND track IS NOT NULL
+WITH box AS (
+    SELECT ST_SetSRID(CAST(ST_Extent(geom) AS geometry), 4326) AS box FROM {pieces}
+),
+t AS (
+    SELECT box, 32600 + (CASE WHEN ST_Y(ST_Centroid(box)) < 0 THEN 100 ELSE 0 END)
+               + floor((ST_X(ST_Centroid(box)) + 180) / 6)::int + 1 AS utm
+    FROM box WHERE box IS NOT NULL
 ),
 segs AS MATERIALIZED (
     SELECT s.id, s.geom, s.length_m, ST_Transform(s.geom, t.utm) AS geom_m
     FROM river_segments s, t
-    WHERE s.geom && ST_Expand(t.track, 0.01)
+    WHERE s.geom && ST_Expand(t.box, 0.01)
 ),
 lines AS MATERIALIZED (
     SELECT ST_Transform(ST_Force2D(l.geom), t.utm) AS geom
