@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.bulk import copy_rows, ewkb_lines, ewkb_points
+from geo_patrol.coords import leg_metres
 from geo_patrol.errors import Forbidden, InvalidInput
 from geo_patrol.ingest.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.ingest.track_csv import CsvOptions
 from geo_patrol.ingest.tracks import TrackPoints, parse_track
 from geo_patrol.models import PATROL_MODES
 from geo_patrol.settings import Settings
-from geo_patrol.spatial.attribution import attribute_patrol, leg_metres
+from geo_patrol.spatial.attribution import attribute_patrol
 from geo_patrol.spatial.coverage import cover_patrol
 from geo_patrol.spatial.quality import flag_patrol
 from geo_patrol.spatial.track_pieces import store_track_pieces

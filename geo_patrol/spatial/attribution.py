@@ -36,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.bulk import copy_rows, ewkb_lines, ewkb_points, fetch_rows
-from geo_patrol.coords import utm_crs_for
+from geo_patrol.coords import leg_metres, utm_crs_for
 from geo_patrol.ingest.tracks import TrackPoints, as_datetime
 from geo_patrol.spatial.levels import level_rank
 from geo_patrol.spatial.pieces import lowest_level_pieces
@@ -302,19 +302,6 @@ def kept_fixes(session: Session, *, patrol_id: int, kept: TrackPoints | None) ->
 
 
 NAT = np.datetime64("NaT", "ms")
-_WGS84_A, _WGS84_F = 6378137.0, 1 / 298.257223563
-_WGS84_E2 = _WGS84_F * (2 - _WGS84_F)
-
-
-def leg_metres(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Length of each leg between consecutive fixes on the WGS84 ellipsoid, by the local
-    radii of curvature at the leg's mean latitude (for legs of a few hundred metres this
-    differs from the geodesic by far less than a millimetre)."""
-    phi = np.radians((lat[1:] + lat[:-1]) / 2)
-    w = 1 - _WGS84_E2 * np.sin(phi) ** 2
-    east = _WGS84_A / np.sqrt(w) * np.cos(phi) * np.radians(np.diff(lon))
-    north = _WGS84_A * (1 - _WGS84_E2) / w**1.5 * np.radians(np.diff(lat))
-    return np.hypot(east, north)
 
 
 def _store_chunks(session: Session, fixes: Fixes, chunks: Pieces) -> None:

@@ -13,14 +13,12 @@ import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import pyproj
 from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.coords import leg_metres
 from geo_patrol.ingest.tracks import TrackPoints
-
-GEOD = pyproj.Geod(ellps="WGS84")  # PostGIS measures geography on the same ellipsoid
 
 
 @dataclass(frozen=True)
@@ -72,10 +70,11 @@ def _cv(values: NDArray[np.float64]) -> float | None:
 
 
 def steps_of(kept: TrackPoints) -> Steps:
-    """STEPS from the kept fixes in time order (geodesic metres, as PostGIS measures them)."""
+    """STEPS from the kept fixes in time order (metres on the ellipsoid, as PostGIS measures
+    them: `leg_metres`)."""
     if len(kept) < 2:
         return Steps(steps=0, max_gap_s=None, length_cv=None, interval_cv=None)
-    metres = GEOD.line_lengths(kept.lon, kept.lat)
+    metres = leg_metres(kept.lon, kept.lat)
     seconds = np.diff(kept.time) / np.timedelta64(1, "s")  # NaN where a time is missing
     seconds = seconds[~np.isnan(seconds)]
     return Steps(

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from geo_patrol.bulk import ewkb_lines
-from geo_patrol.spatial.attribution import leg_metres
+from geo_patrol.coords import leg_metres
 from geo_patrol.spatial.track_pieces import Pieces
 
 
