@@ -33,7 +33,6 @@ from geo_patrol.spatial.track_pieces import store_track_pieces
 from geo_patrol.workflow import verify_from_patrol
 
 log = logging.getLogger(__name__)
-ANALYZE_AFTER = 5000
 
 
 @dataclass(frozen=True)
@@ -198,10 +197,8 @@ def store_points(
     })  # fmt: skip
     session.execute(text("UPDATE patrols SET points_raw = :n WHERE id = :id"),
                     {"n": len(finite), "id": patrol_id})  # fmt: skip
-    if len(finite) > ANALYZE_AFTER:
-        # The planner must know the table grew, or the joins that follow pick plans made
-        # for an empty table (nested loops over a million fixes).
-        session.execute(text("ANALYZE patrol_points"))
+    # No ANALYZE here: nothing later in an upload reads patrol_points (the steps after it
+    # take the kept fixes from the caller); autovacuum keeps the table's statistics.
 
 
 def _keep_original(folder: Path, sha256: str, data: bytes) -> None:

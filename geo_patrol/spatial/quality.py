@@ -53,7 +53,9 @@ SELECT
     coalesce(p.length_m / nullif(p.duration_s, 0), 0)
         > CASE p.mode WHEN 'boat' THEN 12 WHEN 'car' THEN 40 ELSE 3 END AS too_fast,
     coalesce(CAST(:max_gap_s AS float8), 0) >= 600 AS long_gap,
-    EXISTS (SELECT 1 FROM patrol_points WHERE patrol_id = :patrol_id AND mock) AS mocked,
+    coalesce(CAST(:mocked AS boolean),
+             EXISTS (SELECT 1 FROM patrol_points WHERE patrol_id = :patrol_id AND mock))
+        AS mocked,
     :steps >= 20 AND coalesce(CAST(:length_cv AS float8), 1) < 0.1
         AND coalesce(CAST(:interval_cv AS float8), 1) < 0.01 AS too_regular,
     EXISTS (SELECT 1 FROM teams t WHERE t.id = p.team_id AND t.zone_id IS NOT NULL)
@@ -90,10 +92,11 @@ def flag_patrol(session: Session, *, patrol_id: int, kept: TrackPoints | None = 
     in time order, when given; else read from patrol_points)."""
     if kept is None:
         row = session.execute(text(STEPS), {"patrol_id": patrol_id}).one()
-        steps = Steps(**row._asdict())
+        steps, mocked = Steps(**row._asdict()), None  # mock flags: read from the points
     else:
-        steps = steps_of(kept)
-    row = session.execute(text(FLAGS), {"patrol_id": patrol_id, **asdict(steps)}).one()
+        steps, mocked = steps_of(kept), False  # an uploaded file carries no mock flags
+    params = {"patrol_id": patrol_id, "mocked": mocked, **asdict(steps)}
+    row = session.execute(text(FLAGS), params).one()
     flags = [name for name, raised in row._mapping.items() if raised]
     session.execute(
         text("UPDATE patrols SET quality_flags = CAST(:flags AS jsonb) WHERE id = :id"),

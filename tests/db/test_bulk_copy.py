@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol import bulk
 from geo_patrol.bulk import copy_rows, ewkb_points
 
 
-def test_rows_with_every_mix_of_nulls_and_widths_round_trip(session: Session) -> None:
+@pytest.mark.parametrize("slice_rows", [100_000, 7])
+def test_rows_with_every_mix_of_nulls_and_widths_round_trip(
+    session: Session, slice_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "COPY_SLICE_ROWS", slice_rows)  # one slice, or many
     n = 500
     rng = np.random.default_rng(11)
     lon, lat = 120 + rng.random(n), 30 + rng.random(n)
