@@ -194,11 +194,18 @@ pieces AS (
            t0, t1
     FROM cut
 )
-INSERT INTO patrol_jurisdictions
-    (patrol_id, jurisdiction_id, code, level, length_m, duration_s, entered_at, exited_at)
-SELECT :patrol_id, j.id, j.code, j.level, sum(p.inside_m), sum(p.seconds), min(p.t0), max(p.t1)
+SELECT j.id, j.code, j.level, sum(p.inside_m), sum(p.seconds), min(p.t0), max(p.t1)
 FROM pieces p JOIN jurisdictions j ON j.id = p.jurisdiction_id
 GROUP BY j.id, j.code, j.level
+"""
+
+STORE_JURISDICTIONS = """
+INSERT INTO patrol_jurisdictions
+    (patrol_id, jurisdiction_id, code, level, length_m, duration_s, entered_at, exited_at)
+SELECT :patrol_id, * FROM unnest(
+    CAST(:ids AS bigint[]), CAST(:codes AS text[]), CAST(:levels AS text[]),
+    CAST(:metres AS float8[]), CAST(:seconds AS float8[]), CAST(:entered AS timestamptz[]),
+    CAST(:exited AS timestamptz[]))
 """
 
 # Where the leg into the new side meets it: the first place along the leg where it enters a
@@ -206,10 +213,8 @@ GROUP BY j.id, j.code, j.level
 # leg. (The ends of such a leg have different leaves, so it lies in a chunk looked at fix by
 # fix, and has its line and splits.)
 CROSSING = """
-INSERT INTO patrol_crossings (patrol_id, level, at, from_code, to_code, geom)
-SELECT :patrol_id, x.level,
-       l.t0 + (l.t1 - l.t0) * ST_LineLocatePoint(l.geom, entry.geom),
-       x.from_code, x.to_code, entry.geom
+SELECT x.level, l.t0 + (l.t1 - l.t0) * ST_LineLocatePoint(l.geom, entry.geom),
+       x.from_code, x.to_code, ST_AsEWKB(entry.geom)
 FROM unnest(CAST(:levels AS text[]), CAST(:legs AS int[]), CAST(:from_codes AS text[]),
             CAST(:to_codes AS text[])) AS x(level, leg_ord, from_code, to_code)
 JOIN legs l ON l.ord = x.leg_ord
@@ -221,6 +226,23 @@ CROSS JOIN LATERAL (
         ST_EndPoint(l.geom)) AS geom
 ) AS entry
 """
+
+STORE_CROSSINGS = """
+INSERT INTO patrol_crossings (patrol_id, level, at, from_code, to_code, geom)
+SELECT :patrol_id, level, at, from_code, to_code, ST_GeomFromEWKB(geom)
+FROM unnest(CAST(:levels AS text[]), CAST(:at AS timestamptz[]), CAST(:from_codes AS text[]),
+            CAST(:to_codes AS text[]), CAST(:geoms AS bytea[]))
+     AS x(level, at, from_code, to_code, geom)
+"""
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What attribution found for a track: per jurisdiction (id, code, level, metres,
+    seconds, entered, exited) and the confirmed crossings (level, time, from, to, EWKB)."""
+
+    jurisdictions: list[tuple[Any, ...]]
+    crossings: list[tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -404,12 +426,40 @@ def attribute_patrol(
     """Recompute a patrol's jurisdictions and crossings; returns the number of crossings.
 
     `kept`: the kept fixes in time order when the caller has them, else they are read."""
+    fixes = kept_fixes(session, patrol_id=patrol_id, kept=kept)
+    rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
+    found = attribute(session, fixes, **rules)
+    store_attribution(session, patrol_id=patrol_id, found=found)
+    return len(found.crossings)
+
+
+def store_attribution(session: Session, *, patrol_id: int, found: Attribution) -> None:
+    """Replace a patrol's jurisdictions and crossings by what attribution found."""
     params = {"patrol_id": patrol_id}
     for table in ("patrol_jurisdictions", "patrol_crossings"):
         session.execute(text(f"DELETE FROM {table} WHERE patrol_id = :patrol_id"), params)
-    fixes = kept_fixes(session, patrol_id=patrol_id, kept=kept)
+    tables = ((STORE_JURISDICTIONS, found.jurisdictions, JURISDICTION_COLUMNS),
+              (STORE_CROSSINGS, found.crossings, CROSSING_COLUMNS))  # fmt: skip
+    for sql, rows, names in tables:
+        if rows:
+            columns = zip(*rows, strict=True)
+            session.execute(
+                text(sql), {**params, **dict(zip(names, map(list, columns), strict=True))}
+            )
+
+
+JURISDICTION_COLUMNS = ("ids", "codes", "levels", "metres", "seconds", "entered", "exited")
+CROSSING_COLUMNS = ("levels", "at", "from_codes", "to_codes", "geoms")
+
+
+def attribute(
+    session: Session, fixes: Fixes, *, min_run_m: float = 25.0, margin_m: float = 15.0,
+    long_run_m: float = 300.0,
+) -> Attribution:  # fmt: skip
+    """Jurisdictions and crossings of the kept fixes. It reads only boundaries, and writes
+    only temporary tables, so it may run on a connection of its own (see patrols)."""
     if len(fixes) < 2:
-        return 0
+        return Attribution([], [])
     for table in TEMP_TABLES:
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     # The planner's guesses for these joins are far off; compiling them (JIT) took longer
@@ -429,13 +479,13 @@ def attribute_patrol(
     session.execute(text(CHAINS), {"started": started})
     session.execute(text(CREDIT), {"by_leaves": pieces == "jurisdiction_leaves"})
     session.execute(text("ANALYZE chains; ANALYZE credit"))
-    session.execute(text(ATTRIBUTE), params)
+    jurisdictions = [tuple(row) for row in session.execute(text(ATTRIBUTE))]
     centre = (fixes.lon.min() + fixes.lon.max()) / 2, (fixes.lat.min() + fixes.lat.max()) / 2
     utm = utm_crs_for(*centre).to_epsg()
     rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
     levels = _levels(session, leaves, leg_metres(fixes.lon, fixes.lat))
-    return _record_crossings(session, levels, fixes, patrol_id=patrol_id, utm=int(utm or 32651),
-                             **rules)  # fmt: skip
+    crossings = _crossings(session, levels, fixes, utm=int(utm or 32651), **rules)
+    return Attribution(jurisdictions, crossings)
 
 
 def _now(session: Session) -> Any:
@@ -551,13 +601,13 @@ def _far_fixes(
     return {(int(k), levels[no - 1]) for k, no in session.execute(text(FAR_FIXES), params)}
 
 
-def _record_crossings(
-    session: Session, levels: list[_Level], fixes: Fixes, *, patrol_id: int, utm: int,
-    min_run_m: float, margin_m: float, long_run_m: float,
-) -> int:  # fmt: skip
-    """Find and store the confirmed crossings at every level."""
+def _crossings(
+    session: Session, levels: list[_Level], fixes: Fixes, *, utm: int, min_run_m: float,
+    margin_m: float, long_run_m: float,
+) -> list[tuple[Any, ...]]:  # fmt: skip
+    """The confirmed crossings at every level: (level, time, from, to, EWKB of the place)."""
     if not levels:
-        return 0
+        return []
     firm: dict[str, set[int]] = {}
     asked: dict[tuple[int, str], int] = {}
     candidates: dict[str, list[int]] = {}
@@ -580,6 +630,6 @@ def _record_crossings(
             found["legs"].append(crossing.first_ord - 1)
             found["from_codes"].append(crossing.from_code)
             found["to_codes"].append(crossing.to_code)
-    if found["levels"]:
-        session.execute(text(CROSSING), {"patrol_id": patrol_id, **found})
-    return len(found["levels"])
+    if not found["levels"]:
+        return []
+    return [tuple(row) for row in session.execute(text(CROSSING), found)]
