@@ -42,6 +42,7 @@ PHASES = {
     "clean_stored": "load",
     "clean": "clean",
     "attribute_patrol": "attribute",
+    "wait_for_attribution": "attribute",
     "cover_patrol": "coverage",
     "flag_patrol": "flags",
 }
