@@ -34,37 +34,6 @@ class UnknownDevice(GeoPatrolError):
     title = "Unknown device"
 
 
-# The device's patrol whose span, widened by the silence gap, holds this time; the position
-# goes into it (a repeated time is stored once) and widens its span. One statement: the
-# patrol id is NULL when none fits.
-ADD_POINT = """
-WITH patrol AS (
-    SELECT p.id FROM patrols p
-    WHERE p.device_id = :device_id AND p.source = 'live'
-      AND :at BETWEEN coalesce(p.started_at, p.created_at) - :silence
-                  AND coalesce(p.ended_at, p.created_at) + :silence
-    ORDER BY p.closed_at IS NULL DESC, p.id DESC
-    LIMIT 1
-),
-added AS (
-    INSERT INTO patrol_points (patrol_id, seq, time, geom, ele, accuracy_m, live, mock)
-    SELECT patrol.id,
-           (SELECT coalesce(max(seq), -1) + 1 FROM patrol_points WHERE patrol_id = patrol.id),
-           :at, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :altitude, :accuracy, true, :mock
-    FROM patrol
-    ON CONFLICT (patrol_id, time) WHERE live DO NOTHING
-    RETURNING patrol_id
-),
-widened AS (
-    UPDATE patrols SET stale = true,
-           started_at = least(coalesce(started_at, :at), :at),
-           ended_at = greatest(coalesce(ended_at, :at), :at)
-    WHERE id IN (SELECT patrol_id FROM added)
-)
-SELECT (SELECT id FROM patrol) AS patrol_id, EXISTS (SELECT 1 FROM added) AS added
-"""
-
-
 # The devices behind a batch's identifiers, checked in the batch's own transaction (so a
 # revocation committed before it is seen at once), with the team a new patrol is for: the
 # member's joint team first, else the first team of a patrol role. At most once a minute a
@@ -134,6 +103,28 @@ SELECT coalesce((SELECT array_agg(i - 1) FROM fitted WHERE patrol_id IS NULL), '
 """
 
 
+# New live patrols, one per device, each closing the device's open one.
+OPEN_PATROLS = """
+WITH opener AS (
+    SELECT * FROM unnest(CAST(:devices AS int[]), CAST(:times AS timestamptz[]),
+                         CAST(:teams AS int[]), CAST(:members AS int[]))
+        AS o(device_id, at, team_id, member_id)
+),
+closed AS (
+    UPDATE patrols SET closed_at = now()
+    WHERE device_id IN (SELECT device_id FROM opener) AND source = 'live' AND closed_at IS NULL
+),
+opened AS (
+    INSERT INTO patrols (team_id, source, mode, device_id, started_at, ended_at)
+    SELECT team_id, 'live', 'foot', device_id, at, at FROM opener
+    RETURNING id, device_id
+),
+joined AS (
+    INSERT INTO patrol_members (patrol_id, member_id)
+    SELECT opened.id, opener.member_id FROM opened JOIN opener USING (device_id)
+)
+SELECT id, device_id FROM opened ORDER BY id
+"""
 LOCK_DEVICES = "SELECT pg_advisory_xact_lock(7211, d) FROM unnest(CAST(:ids AS int[])) d"
 
 
@@ -189,17 +180,42 @@ def _add_positions(
     session: Session, positions: list[LivePosition], devices: dict[str, LiveDevice],
     settings: Settings,
 ) -> int:  # fmt: skip
-    """Store positions of locked, known devices; returns how many were new."""
+    """Store positions of locked, known devices; returns how many were new.
+
+    Usually one round stores them all. Positions that fit no patrol wait for the next round:
+    another of the same batch may widen a span to reach them; when none fits any more, the
+    earliest of each device opens a new patrol and the rest follow into it.
+    """
     silence = timedelta(minutes=settings.live_silence_minutes)
-    columns = _columns(positions, devices)
-    row = session.execute(text(ADD_BATCH), columns | {"silence": silence}).one()
-    stored = int(row.added)
-    # The rest, one by one in time order: the first position of a patrol opens it, and one
-    # may only fit after another of the same batch widened the span.
-    for index in sorted(row.unfitted, key=lambda n: positions[n].time):
-        position = positions[index]
-        stored += _add_point(session, position, devices[position.device_id], silence)
+    waiting, stored, opened = positions, 0, False
+    while waiting:
+        row = session.execute(text(ADD_BATCH), _columns(waiting, devices) | {"silence": silence})
+        unfitted, added = row.one()
+        stored += int(added)
+        stuck = len(unfitted) == len(waiting)
+        if stuck and opened:  # an opening position always fits its own patrol
+            raise RuntimeError(f"{len(unfitted)} positions fit not even a new patrol")
+        if stuck:
+            _open_patrols(session, [waiting[n] for n in unfitted], devices)
+        waiting, opened = [waiting[n] for n in unfitted], stuck
     return stored
+
+
+def _open_patrols(
+    session: Session, positions: list[LivePosition], devices: dict[str, LiveDevice]
+) -> None:
+    """A new live patrol for each device at its earliest position (closing its open one)."""
+    openers: dict[str, LivePosition] = {}
+    for position in sorted(positions, key=lambda p: p.time, reverse=True):
+        openers[position.device_id] = position
+    chosen = [(devices[i], p.time) for i, p in openers.items()]
+    opened = session.execute(
+        text(OPEN_PATROLS),
+        {"devices": [d.device_id for d, _ in chosen], "times": [at for _, at in chosen],
+         "teams": [d.team_id for d, _ in chosen], "members": [d.member_id for d, _ in chosen]},
+    ).all()  # fmt: skip
+    for patrol_id, device_id in opened:
+        log.info("live patrol %s opened for device %s", patrol_id, device_id)
 
 
 def resolve_devices(session: Session, *, identifiers: set[str]) -> dict[str, LiveDevice]:
@@ -236,41 +252,6 @@ def record_positions(session: Session, *, positions: list[LivePosition], setting
     if outcome.refused:
         raise UnknownDevice("unknown, revoked or teamless device", field="id")
     return outcome.stored
-
-
-def _add_point(
-    session: Session, position: LivePosition, device: LiveDevice, silence: timedelta
-) -> int:
-    """Store one position in the patrol it fits, opening one when none does; 1 if new."""
-    point = {"device_id": device.device_id, "at": position.time, "silence": silence,
-             "lon": position.lon, "lat": position.lat, "altitude": position.altitude,
-             "accuracy": position.accuracy_m, "mock": position.mock}  # fmt: skip
-    row = session.execute(text(ADD_POINT), point).one()
-    if row.patrol_id is None:
-        _open_patrol(session, device, position.time)
-        row = session.execute(text(ADD_POINT), point).one()
-    return int(row.added)
-
-
-def _open_patrol(session: Session, device: LiveDevice, at: datetime) -> int:
-    """A new live patrol for the device (closing its open one): no patrol fits `at`."""
-    session.execute(
-        text("UPDATE patrols SET closed_at = now() WHERE device_id = :d AND source = 'live' "
-             "AND closed_at IS NULL"), {"d": device.device_id},
-    )  # fmt: skip
-    patrol_id = session.execute(
-        text(
-            "INSERT INTO patrols (team_id, source, mode, device_id, started_at, ended_at) "
-            "VALUES (:team, 'live', 'foot', :device, :at, :at) RETURNING id"
-        ),
-        {"team": device.team_id, "device": device.device_id, "at": at},
-    ).scalar_one()
-    session.execute(
-        text("INSERT INTO patrol_members (patrol_id, member_id) VALUES (:p, :m)"),
-        {"p": patrol_id, "m": device.member_id},
-    )
-    log.info("live patrol %s opened for device %s", patrol_id, device.device_id)
-    return int(patrol_id)
 
 
 def close_silent_patrols(
