@@ -103,16 +103,17 @@ SELECT coalesce((SELECT array_agg(i - 1) FROM fitted WHERE patrol_id IS NULL), '
 """
 
 
-# New live patrols, one per device, each closing the device's open one.
+# New live patrols, one per device (each device's open one closed just before: at most one
+# is open, and a unique index says so at once, even within one statement).
+CLOSE_OPEN = """
+UPDATE patrols SET closed_at = now()
+WHERE device_id = ANY(CAST(:devices AS int[])) AND source = 'live' AND closed_at IS NULL
+"""
 OPEN_PATROLS = """
 WITH opener AS (
     SELECT * FROM unnest(CAST(:devices AS int[]), CAST(:times AS timestamptz[]),
                          CAST(:teams AS int[]), CAST(:members AS int[]))
         AS o(device_id, at, team_id, member_id)
-),
-closed AS (
-    UPDATE patrols SET closed_at = now()
-    WHERE device_id IN (SELECT device_id FROM opener) AND source = 'live' AND closed_at IS NULL
 ),
 opened AS (
     INSERT INTO patrols (team_id, source, mode, device_id, started_at, ended_at)
@@ -209,9 +210,11 @@ def _open_patrols(
     for position in sorted(positions, key=lambda p: p.time, reverse=True):
         openers[position.device_id] = position
     chosen = [(devices[i], p.time) for i, p in openers.items()]
+    ids = [device.device_id for device, _ in chosen]
+    session.execute(text(CLOSE_OPEN), {"devices": ids})
     opened = session.execute(
         text(OPEN_PATROLS),
-        {"devices": [d.device_id for d, _ in chosen], "times": [at for _, at in chosen],
+        {"devices": ids, "times": [at for _, at in chosen],
          "teams": [d.team_id for d, _ in chosen], "members": [d.member_id for d, _ in chosen]},
     ).all()  # fmt: skip
     for patrol_id, device_id in opened:
