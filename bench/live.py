@@ -50,7 +50,7 @@ class LiveRun:
     result: LoadResult
     phones: int
     rate: float | None
-    stored: int
+    stored: int | None  # None: the generator's ceiling run, against a server storing nothing
     server_cpu_pct: float
     client_cpu_pct: float
 
