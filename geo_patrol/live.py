@@ -60,6 +60,8 @@ FROM found f
 # The batch's positions that fit a patrol of their device as it stands (the usual case: a
 # phone walking on), in one statement: a repeated (patrol, time) is stored once, sequence
 # numbers continue each patrol's, spans widen. Returns the positions that fit no patrol.
+# The open patrol is preferred, then the newest closed one; the closed ones are only looked
+# at when the open one does not fit (a late replay), each search on an index of its own.
 ADD_BATCH = """
 WITH batch AS (
     SELECT * FROM unnest(CAST(:devices AS bigint[]), CAST(:times AS timestamptz[]),
@@ -69,11 +71,17 @@ WITH batch AS (
         AS b(device_id, time, lon, lat, ele, accuracy_m, mock, i)
 ),
 fitted AS (
-    SELECT b.*, (SELECT p.id FROM patrols p
-                 WHERE p.device_id = b.device_id AND p.source = 'live'
-                   AND b.time BETWEEN coalesce(p.started_at, p.created_at) - :silence
-                                  AND coalesce(p.ended_at, p.created_at) + :silence
-                 ORDER BY p.closed_at IS NULL DESC, p.id DESC LIMIT 1) AS patrol_id
+    SELECT b.*, coalesce(
+        (SELECT p.id FROM patrols p
+         WHERE p.device_id = b.device_id AND p.source = 'live' AND p.closed_at IS NULL
+           AND b.time BETWEEN coalesce(p.started_at, p.created_at) - :silence
+                          AND coalesce(p.ended_at, p.created_at) + :silence),
+        (SELECT p.id FROM patrols p
+         WHERE p.device_id = b.device_id AND p.source = 'live' AND p.closed_at IS NOT NULL
+           AND b.time BETWEEN coalesce(p.started_at, p.created_at) - :silence
+                          AND coalesce(p.ended_at, p.created_at) + :silence
+         ORDER BY p.id DESC LIMIT 1)
+    ) AS patrol_id
     FROM batch b
 ),
 once AS (
