@@ -27,6 +27,9 @@ from geo_patrol.settings import Settings
 log = logging.getLogger(__name__)
 
 
+REFUSED_DEVICE = "unknown or revoked device, or its member is in no team"
+
+
 class UnknownDevice(GeoPatrolError):
     """The identifier is not a device of ours, or it was revoked."""
 
@@ -261,7 +264,7 @@ def record_positions(session: Session, *, positions: list[LivePosition], setting
     """Store the positions of one request (each once); returns how many were new."""
     outcome = store_batch(session, requests=[positions], settings=settings)
     if outcome.refused:
-        raise UnknownDevice("unknown, revoked or teamless device", field="id")
+        raise UnknownDevice(REFUSED_DEVICE, field="id")
     return outcome.stored
 
 

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.errors import GeoPatrolError
 from geo_patrol.ingest.osmand import LivePosition
-from geo_patrol.live import BatchOutcome, UnknownDevice, store_batch
+from geo_patrol.live import REFUSED_DEVICE, BatchOutcome, UnknownDevice, store_batch
 from geo_patrol.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Pending = tuple[list[LivePosition], "asyncio.Future[bool]"]
+Pending = tuple[list[LivePosition], asyncio.Future[bool]]  # a request and its answer
 
 
 class StoreFailed(GeoPatrolError):
@@ -60,7 +60,7 @@ class LiveWriter:
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush())
         if not await future:
-            raise UnknownDevice("unknown, revoked or teamless device", field="id")
+            raise UnknownDevice(REFUSED_DEVICE, field="id")
 
     def close(self) -> None:
         """Stop the writer thread (after the batch it is storing, if any)."""
