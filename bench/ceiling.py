@@ -48,8 +48,9 @@ def measure(seconds: float, phones: int) -> tuple[live.LoadResult, float, float]
                 time.sleep(0.2)
         group = [live.Phone(f"gpd_ceiling-{i}", seed=i, positions=600) for i in range(phones)]
         server_cpu, client_cpu = live.cpu_seconds(server.pid), live.cpu_seconds()
+        mode = f"{phones} phones, empty server (generator ceiling)"
         result = live.run_load(f"http://{LOOPBACK}:{port}", group, seconds=seconds, rate=None,
-                               mode=f"{phones} phones, empty server")  # fmt: skip
+                               mode=mode)  # fmt: skip
         server_cpu = live.cpu_seconds(server.pid) - server_cpu
         client_cpu = live.cpu_seconds() - client_cpu
     finally:

@@ -151,8 +151,9 @@ def live_rows(runs: list[LiveRun]) -> list[list[str]]:
             number(result.seconds, 1), str(sum(result.statuses.values())), str(result.ok),
             f"{errors} ({kinds})" if errors else "0", number(result.ok / result.seconds, 0),
             number(result.percentile_ms(50), 1), number(result.percentile_ms(99), 1),
-            str(run.stored), str(result.ok - run.stored), f"{run.server_cpu_pct:.0f}%",
-            f"{run.client_cpu_pct:.0f}%",
+            "—" if run.stored is None else str(run.stored),
+            "—" if run.stored is None else str(result.ok - run.stored),
+            f"{run.server_cpu_pct:.0f}%", f"{run.client_cpu_pct:.0f}%",
         ])  # fmt: skip
     return rows
 

@@ -20,10 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench`, `geo_patrol`, `tests` importable
     sys.path.insert(0, str(ROOT))
 
-from bench import children, database, live, report, service, tracks  # noqa: E402
+from bench import ceiling, children, database, live, report, service, tracks  # noqa: E402
 
 LIVE_PHONES = 100
 LIVE_RATE = 2000.0  # positions/s in total: the issue's target
+# The paced run offers 10 % more: a run paced at exactly the target measures a hair under it
+# (the phones start spread over one interval, and the clock runs until the last answer).
+PACED_RATE = 1.1 * LIVE_RATE
 SMALL_GROUP = 8  # a light load, well under the service's connection pool
 TIME_LIMITS = {10_000: 120.0, 100_000: 150.0, 1_000_000: 420.0}  # seconds per run
 RESULTS = ROOT / "bench" / "results" / "latest.md"
@@ -109,16 +112,18 @@ def print_upload(results: dict[int, dict[str, list[children.Run]]], say: Printer
 
 
 def live_benchmark(url: str, work: Path, seconds: float, workers: int) -> list[live.LiveRun]:
-    """100 phones flat out, 100 phones at the target rate, a few phones flat out."""
+    """The generator's ceiling (same phones, empty server), then 100 phones flat out, 100
+    phones paced just above the target rate, a few phones flat out."""
     devices = database.issue_devices(url, LIVE_PHONES)
     ids = [device_id for device_id, _ in devices]
     phones = [live.Phone(token, seed=i) for i, (_, token) in enumerate(devices)]
     plans = [
         (f"{LIVE_PHONES} phones, flat out", phones, None),
-        (f"{LIVE_PHONES} phones, paced", phones, LIVE_RATE),
+        (f"{LIVE_PHONES} phones, paced", phones, PACED_RATE),
         (f"{SMALL_GROUP} phones, flat out", phones[:SMALL_GROUP], None),
     ]
-    runs = []
+    result, server_pct, client_pct = ceiling.measure(seconds, LIVE_PHONES)
+    runs = [live.LiveRun(result, LIVE_PHONES, None, None, server_pct, client_pct)]
     for number, (mode, group, rate) in enumerate(plans):
         before = database.count_live_points(url, ids)
         log = work / f"server-{number}.log"
@@ -139,7 +144,7 @@ def print_targets(
     """The issue's targets, met or not."""
     rows = []
     for run in lives:
-        if run.phones < LIVE_PHONES:
+        if run.phones < LIVE_PHONES or run.stored is None:
             continue
         rate = run.result.ok / run.result.seconds
         p99 = run.result.percentile_ms(99)

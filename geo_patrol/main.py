@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import CapacityLimiter
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geo_patrol import __version__
 from geo_patrol.api import problems
-from geo_patrol.api.deps import enforce_policy
+from geo_patrol.api.deps import enforce_policy, session_factory
 from geo_patrol.api.middleware import install_security
 from geo_patrol.api.routes import (
     auth,
@@ -34,6 +33,7 @@ from geo_patrol.api.routes import (
 )
 from geo_patrol.db import database_url, make_engine, make_sessionmaker
 from geo_patrol.live import close_silent_patrols, refresh_stale_patrols
+from geo_patrol.live_writer import LiveWriter
 from geo_patrol.maps.assets import VENDOR_DIR
 from geo_patrol.mobile.pages import STATIC_DIR as MOBILE_STATIC_DIR
 from geo_patrol.settings import Settings
@@ -75,13 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         log.info("geo-patrol %s using database %s", __version__, engine.url.render_as_string())
-        # Live positions are stored by a few worker threads at a time: a few keep PostgreSQL
-        # busy; forty (anyio's default for all blocking work) fight over the GIL, and a
-        # hundred phones then got half the throughput of eight.
-        app.state.live_limiter = CapacityLimiter(settings.live_threads)
+        # Live positions of all concurrent requests are stored together (group commit).
+        app.state.live_writer = LiveWriter(session_factory(app), settings)
         task = asyncio.create_task(maintenance_loop(app, settings))
         yield
         task.cancel()
+        app.state.live_writer.close()
         engine.dispose()
 
     app = FastAPI(

@@ -418,6 +418,7 @@ class Patrol(Base):
             unique=True,
             postgresql_where=text("closed_at IS NULL AND source = 'live'"),
         ),
+        Index("ix_patrols_live_device", "device_id", postgresql_where=text("source = 'live'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

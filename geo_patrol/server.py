@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -22,6 +24,8 @@ import uvicorn
 from geo_patrol.settings import Settings
 
 log = logging.getLogger(__name__)
+# A device identifier in a query string (OsmAnd `id`, Traccar `deviceid`): the token itself.
+DEVICE_TOKEN = re.compile(r"([?&](?:id|deviceid)=)[^&\s]*", re.IGNORECASE)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -38,6 +42,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def hide_device_tokens(record: logging.LogRecord) -> bool:
+    """Blank the device token in an access-log line of `/osmand?id=TOKEN&...` (kept: the line)."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(
+            DEVICE_TOKEN.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
+        )
+    return True
+
+
 def run_worker(settings: Settings, sockets: list[socket.socket]) -> None:
     """Both servers of one process on already bound sockets, until they are told to stop."""
     from geo_patrol.api.routes.osmand import create_osmand_app
@@ -46,9 +59,18 @@ def run_worker(settings: Settings, sockets: list[socket.socket]) -> None:
     main = create_app(settings)
     configs = [uvicorn.Config(main, log_level=settings.log_level)]
     if len(sockets) > 1:
+        # No access log on 5055: a line per position would be most of the log (the batches
+        # log their devices and counts), and the request line holds the device's token.
         listener = create_osmand_app(main)
-        configs.append(uvicorn.Config(listener, log_level=settings.log_level, lifespan="off"))
+        configs.append(uvicorn.Config(listener, log_level=settings.log_level, lifespan="off",
+                                      access_log=False))  # fmt: skip
+    logging.getLogger("uvicorn.access").addFilter(hide_device_tokens)
     servers = [uvicorn.Server(config) for config in configs]
+    # The modules, the app and its routes are here for good: out of the collector's sight, a
+    # full collection no longer walks them. Triggered every few seconds by the objects that
+    # thousands of requests a second make, it stalled every request for over 0.1 s.
+    gc.collect()
+    gc.freeze()
 
     async def run_all() -> None:
         pairs = zip(servers, sockets, strict=True)

@@ -53,11 +53,10 @@ class Settings(BaseSettings):
         le=64,
         description="Worker processes of `geo-patrol serve` (sharing the listening sockets).",
     )
-    live_threads: int = Field(
-        default=8,
+    live_batch_positions: int = Field(
+        default=5000,
         ge=1,
-        le=100,
-        description="Worker threads per process storing OsmAnd/Traccar positions at once.",
+        description="Most OsmAnd/Traccar positions a process stores in one transaction.",
     )
     osmand_port: int | None = Field(
         default=5055, description="Port of the OsmAnd/Traccar listener (unset: only /osmand)."

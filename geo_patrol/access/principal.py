@@ -136,11 +136,6 @@ def from_bearer(session: Session, *, token: str) -> Principal | None:
                       token=token)  # fmt: skip
 
 
-def from_device_identifier(session: Session, *, identifier: str) -> Principal | None:
-    """The device principal for an OsmAnd/Traccar identifier (which is its token)."""
-    return from_bearer(session, token=identifier) if identifier.startswith(DEVICE_PREFIX) else None
-
-
 def from_session_cookie(session: Session, *, cookie: str) -> Principal | None:
     """The principal of a live web session."""
     return _principal(session, via="session", token=cookie)

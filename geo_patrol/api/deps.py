@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy.orm import Session, sessionmaker
 
 from geo_patrol.access import policy
 from geo_patrol.access.principal import Principal, from_bearer, from_session_cookie
@@ -32,6 +33,16 @@ def get_session(request: Request) -> Iterator[Session]:
     """A session for one request, committed when the handler returns without error."""
     with request.app.state.sessionmaker() as session, session.begin():
         yield session
+
+
+def session_factory(app: FastAPI) -> Callable[[], AbstractContextManager[Session]]:
+    """Sessions for work outside a request (the live writer), as get_session gives them:
+    a test that swaps get_session for its rolled-back session swaps these too."""
+    override = app.dependency_overrides.get(get_session)
+    if override is not None:
+        return contextmanager(override)
+    sessions: sessionmaker[Session] = app.state.sessionmaker
+    return sessions
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -2,61 +2,57 @@
 
 The apps expect 200 with an empty body when a position is taken and 400 when the device is
 unknown or the request is unusable; they retry on anything else, so a server error is a
-5xx and the phone keeps its buffer.
+5xx and the phone keeps its buffer. The same `answer` serves `/osmand` on the main app and
+the listener on its own port (5055), which is a bare ASGI callable: a phone sends a
+position every second or so, and the framework's routing and dependencies would cost more
+than parsing and storing it.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from functools import partial
+from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
-from sqlalchemy.orm import Session
+from starlette.datastructures import State
+from starlette.types import Receive, Scope, Send
 
-from geo_patrol.api.deps import SessionDep, SettingsDep
 from geo_patrol.errors import GeoPatrolError
-from geo_patrol.ingest.osmand import LivePosition, parse_osmand
-from geo_patrol.live import record_positions
-from geo_patrol.settings import Settings
+from geo_patrol.ingest.osmand import parse_osmand
+from geo_patrol.live_writer import LiveWriter, StoreFailed
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 METHODS = ["GET", "POST", "PUT"]
+EMPTY_LENGTH = [(b"content-length", b"0")]
 
 
-async def receive(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    """Parse the request, store its positions, answer as Traccar does."""
-    body = await request.body()
+async def answer(
+    writer: LiveWriter, *, method: str, query: str, body: bytes, content_type: str | None,
+    client: Any,
+) -> int:  # fmt: skip
+    """Parse one request, store its positions (committed), and return the status to answer."""
     try:
-        positions = parse_osmand(
-            method=request.method, query=request.url.query, body=body,
-            content_type=request.headers.get("content-type"), now=datetime.now(UTC),
-        )  # fmt: skip
-        # Database work in a worker thread: blocking the event loop would stall every
-        # other phone. The connection is taken and given back within that thread, so a
-        # request never waits for a thread while holding one (no pool deadlock).
-        work = partial(_record_and_commit, session, positions=positions, settings=settings)
-        stored = await to_thread.run_sync(work, limiter=request.app.state.live_limiter)
+        positions = parse_osmand(method=method, query=query, body=body,
+                                 content_type=content_type, now=datetime.now(UTC))  # fmt: skip
+        await writer.store(positions)
+    except StoreFailed:
+        return 503
     except GeoPatrolError as error:
-        log.info("osmand request refused from %s: %s", request.client, error.detail)
-        return Response(status_code=400)
-    log.debug("osmand: %d positions, %d new", len(positions), stored)
-    return Response(status_code=200)
+        log.info("osmand request refused from %s: %s", client, error.detail)
+        return 400
+    return 200
 
 
-def _record_and_commit(
-    session: Session, *, positions: list[LivePosition], settings: Settings
-) -> int:
-    """Store the positions and commit in the same worker thread, before answering.
-
-    Left to the session dependency, the commit would wait for another free worker thread
-    while the request holds its pooled connection.
-    """
-    stored = record_positions(session, positions=positions, settings=settings)
-    session.commit()
-    return stored
+async def receive(request: Request) -> Response:
+    """`/osmand` on the main app: answer as Traccar does."""
+    status = await answer(
+        request.app.state.live_writer, method=request.method, query=request.url.query,
+        body=await request.body(), content_type=request.headers.get("content-type"),
+        client=request.client,
+    )  # fmt: skip
+    return Response(status_code=status)
 
 
 for _method in METHODS:
@@ -70,11 +66,54 @@ for _method in METHODS:
     )  # fmt: skip
 
 
-def create_osmand_app(main: FastAPI) -> FastAPI:
-    """The listener on its own port (5055): the same handler at `/`, sharing the main state."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    app.state = main.state
-    app.dependency_overrides = main.dependency_overrides
-    app.add_api_route("/", receive, methods=METHODS)
-    app.add_api_route("/{rest:path}", receive, methods=METHODS)
-    return app
+class OsmandListener:
+    """The listener on its own port: any method and path, sharing the main app's writer."""
+
+    def __init__(self, state: State, max_body_bytes: int) -> None:
+        self.state = state
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request (uvicorn runs this app without a lifespan)."""
+        if scope["type"] != "http":
+            return
+        body = await self._body(receive)
+        if body is None:
+            status = 413  # (or nobody is listening any more)
+        else:
+            status = await answer(
+                self.state.live_writer, method=scope["method"],
+                query=scope["query_string"].decode("latin-1"), body=body,
+                content_type=_header(scope, b"content-type"), client=scope.get("client"),
+            )  # fmt: skip
+        await send({"type": "http.response.start", "status": status, "headers": EMPTY_LENGTH})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _body(self, receive: Receive) -> bytes | None:
+        """The whole request body; None when it is larger than allowed or the phone left."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            part = message.get("body", b"")
+            size += len(part)
+            if size > self.max_body_bytes:
+                return None
+            parts.append(part)
+            if not message.get("more_body", False):
+                return b"".join(parts)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The value of a request header (names are lower-case in ASGI), or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def create_osmand_app(main: FastAPI) -> OsmandListener:
+    """The listener on its own port (5055), sharing the main app's state and writer."""
+    return OsmandListener(main.state, main.state.settings.max_body_bytes)
