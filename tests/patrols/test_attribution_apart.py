@@ -1,0 +1,98 @@
+"""A big upload is attributed on a connection of its own while its fixes are stored; the
+answers are those of attribution on the upload's own connection.
+
+The other connection sees only committed data, so this test has a database of its own with
+the demo region committed (the other tests roll their data back)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from geo_patrol import migrate, patrols
+from geo_patrol.cli_accounts import operator
+from geo_patrol.db import make_engine
+from geo_patrol.demo.load import load_demo
+from geo_patrol.ingest.tracks import TrackPoints
+from geo_patrol.settings import Settings
+from geo_patrol.spatial.attribution import attribute_patrol
+from tests.conftest import fresh_database
+from tests.patrols import oracle
+from tests.patrols.test_attribution_chunks import COUNTIES, meander
+
+CROSSINGS = """
+SELECT level, at, from_code, to_code, ST_AsText(geom) FROM patrol_crossings
+WHERE patrol_id = :p ORDER BY level, at
+"""
+JURISDICTIONS = """
+SELECT code, level, length_m, duration_s, entered_at, exited_at FROM patrol_jurisdictions
+WHERE patrol_id = :p ORDER BY level, code
+"""
+
+
+@pytest.fixture(scope="module")
+def committed_demo() -> Iterator[str]:
+    """URL of a database with the demo region committed; dropped afterwards."""
+    url = fresh_database("geo_patrol_test_apart")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        load_demo(session)
+        session.commit()
+    engine.dispose()
+    yield url
+    server = make_url(url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "geo_patrol_test_apart" WITH (FORCE)')
+
+
+def test_big_upload_attributed_apart_gives_the_same_answers(
+    committed_demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    original = patrols.attribute_apart
+
+    def watched(session: Session, *, kept: TrackPoints, settings: Settings) -> Any:
+        found = original(session, kept=kept, settings=settings)
+        started.append(len(kept) if found is not None else 0)
+        return found
+
+    monkeypatch.setattr(patrols, "APART_FROM_FIXES", 1000)
+    monkeypatch.setattr(patrols, "attribute_apart", watched)
+    lons, lats = meander(3000, amplitude_m=150.0, wavelength_m=2500.0)
+    when = oracle.times(len(lons), start=datetime(2026, 11, 21, 1, tzinfo=UTC), step_s=1.2)
+    settings = Settings(database_url=committed_demo, data_dir=tmp_path)
+    engine = make_engine(committed_demo)
+    with Session(engine) as session:
+        team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
+        request = patrols.UploadRequest(team_id=team, filename="w.gpx", mode="car",
+                                        data=oracle.gpx(lons, lats, when))  # fmt: skip
+        result = patrols.upload_patrol(session, request=request, principal=operator(),
+                                       settings=settings, address=None)  # fmt: skip
+        assert len(started) == 1 and started[0] > 2900  # attributed apart (a few fixes cleaned)
+        params = {"p": result.patrol_id}
+        apart = session.execute(text(JURISDICTIONS), params).all()
+        apart_crossings = session.execute(text(CROSSINGS), params).all()
+        metres = {row.code: row.length_m for row in apart if row.level == "county"}
+        expected = oracle.lengths_by_code(lons, lats, COUNTIES)
+        for code in COUNTIES:
+            assert abs(metres[code] - expected[code]) / expected[code] < 0.005, code
+        assert apart_crossings
+        attribute_patrol(session, patrol_id=result.patrol_id)  # again, on this connection
+        again = session.execute(text(JURISDICTIONS), params).all()
+        assert [r[:2] for r in again] == [r[:2] for r in apart]
+        for mine, theirs in zip(again, apart, strict=True):
+            assert mine.length_m == pytest.approx(theirs.length_m, abs=1e-6)
+            assert mine.duration_s == pytest.approx(theirs.duration_s, abs=1e-6)
+            assert (mine.entered_at, mine.exited_at) == (theirs.entered_at, theirs.exited_at)
+        assert session.execute(text(CROSSINGS), params).all() == apart_crossings
+        session.rollback()
+    engine.dispose()
