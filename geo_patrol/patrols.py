@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import URL, create_engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -362,9 +362,15 @@ def attribute_apart(
     return started
 
 
-def wait_for_attribution(started: Future[Attribution]) -> Attribution:
-    """What `attribute_apart` found (its error, if it failed)."""
-    return started.result()
+def wait_for_attribution(started: Future[Attribution], *, patrol_id: int) -> Attribution | None:
+    """What `attribute_apart` found; None if its connection failed (no free connection, the
+    server refused one...): the caller then attributes on its own connection."""
+    try:
+        return started.result()
+    except OperationalError as error:
+        log.warning("patrol %s: attribution on its own connection failed (%s); attributing "
+                    "on the upload's connection", patrol_id, error.orig or error)  # fmt: skip
+        return None
 
 
 def _attribute_on_own_connection(url: URL, fixes: Fixes, rules: dict[str, float]) -> Attribution:
@@ -403,10 +409,10 @@ def finish_patrol(
     pieces = store_track_pieces(session, patrol_id=patrol_id, kept=kept)
     cover_patrol(session, patrol_id=patrol_id, pieces=pieces,
                  distance_m=settings.coverage_distance_m)  # fmt: skip
-    if attribution is None:
+    found = wait_for_attribution(attribution, patrol_id=patrol_id) if attribution else None
+    if found is None:
         attribute_patrol(session, patrol_id=patrol_id, kept=kept, **_crossing_rules(settings))
     else:
-        found = wait_for_attribution(attribution)
         store_attribution(session, patrol_id=patrol_id, found=found)
     flag_patrol(session, patrol_id=patrol_id, kept=kept)
     verify_from_patrol(session, patrol_id=patrol_id, pieces=pieces,

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from geo_patrol import migrate, patrols
@@ -92,5 +93,30 @@ def test_big_upload_attributed_apart_gives_the_same_answers(
             assert mine.duration_s == pytest.approx(theirs.duration_s, abs=1e-6)
             assert (mine.entered_at, mine.exited_at) == (theirs.entered_at, theirs.exited_at)
         assert session.execute(text(CROSSINGS), params).all() == apart_crossings
+        session.rollback()
+    engine.dispose()
+
+
+def test_upload_attributes_on_its_own_connection_when_the_other_fails(
+    committed_demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*_: object) -> Any:
+        raise OperationalError("connect", {}, Exception("sorry, too many clients already"))
+
+    monkeypatch.setattr(patrols, "APART_FROM_FIXES", 1000)
+    monkeypatch.setattr(patrols, "_attribute_on_own_connection", refused)
+    lons, lats = meander(2000, amplitude_m=150.0, wavelength_m=2500.0)
+    when = oracle.times(len(lons), start=datetime(2026, 11, 22, 1, tzinfo=UTC), step_s=1.2)
+    settings = Settings(database_url=committed_demo, data_dir=tmp_path)
+    engine = make_engine(committed_demo)
+    with Session(engine) as session:
+        team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
+        request = patrols.UploadRequest(team_id=team, filename="w.gpx", mode="car",
+                                        data=oracle.gpx(lons, lats, when))  # fmt: skip
+        result = patrols.upload_patrol(session, request=request, principal=operator(),
+                                       settings=settings, address=None)  # fmt: skip
+        rows = session.execute(text(JURISDICTIONS), {"p": result.patrol_id}).all()
+        counties = {r.code: (r.length_m, r.duration_s) for r in rows if r.level == "county"}
+        assert_like_shapely(counties, lons, lats)
         session.rollback()
     engine.dispose()
