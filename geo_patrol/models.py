@@ -465,7 +465,6 @@ class PatrolPoint(Base):
     __tablename__ = "patrol_points"
     __table_args__ = (
         Index("ix_patrol_points_geom", "geom", postgresql_using="brin"),  # see migration 0007
-        Index("ix_patrol_points_patrol_ord", "patrol_id", "ord"),
         Index(
             "ix_patrol_points_live_time",
             "patrol_id",
