@@ -30,10 +30,8 @@ from geo_patrol.models import PATROL_MODES
 from geo_patrol.settings import Settings
 from geo_patrol.spatial.attribution import (
     Attribution,
-    Fixes,
     attribute,
     attribute_patrol,
-    kept_fixes,
     store_attribution,
 )
 from geo_patrol.spatial.coverage import cover_patrol
@@ -354,10 +352,9 @@ def attribute_apart(
     if len(kept) < APART_FROM_FIXES:
         return None
     url = session.get_bind().engine.url
-    fixes = kept_fixes(session, patrol_id=0, kept=kept)
     rules = _crossing_rules(settings)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attribution")
-    started = pool.submit(_attribute_on_own_connection, url, fixes, rules)
+    started = pool.submit(_attribute_on_own_connection, url, kept, rules)
     pool.shutdown(wait=False)  # the thread ends with its one task
     return started
 
@@ -373,14 +370,16 @@ def wait_for_attribution(started: Future[Attribution], *, patrol_id: int) -> Att
         return None
 
 
-def _attribute_on_own_connection(url: URL, fixes: Fixes, rules: dict[str, float]) -> Attribution:
+def _attribute_on_own_connection(
+    url: URL, kept: TrackPoints, rules: dict[str, float]
+) -> Attribution:
     """`attribute` in a session of a new connection, rolled back (it writes only temporary
     tables), closed at the end."""
     engine = create_engine(url, poolclass=NullPool)
     try:
         with Session(engine) as apart:
             try:
-                return attribute(apart, fixes, **rules)
+                return attribute(apart, kept, **rules)
             finally:
                 apart.rollback()
     finally:

@@ -41,7 +41,9 @@ __all__ = [
     "Waypoint",
     "as_datetime",
     "detect_format",
+    "epoch_millis",
     "epoch_times",
+    "from_epoch_millis",
     "parse_times",
     "parse_track",
     "renumber_segments",
@@ -278,6 +280,18 @@ def as_datetime(value: np.datetime64) -> datetime | None:
         return None
     ms = int(value.astype("datetime64[ms]").astype(np.int64))
     return _EPOCH + timedelta(milliseconds=ms)
+
+
+def epoch_millis(times: NDArray[np.datetime64]) -> NDArray[np.float64]:
+    """datetime64 values as Unix epoch milliseconds (NaN for NaT)."""
+    millis = times.astype(_MS).astype(np.int64).astype(np.float64)
+    return np.where(np.isnat(times), np.nan, millis)
+
+
+def from_epoch_millis(millis: NDArray[np.float64]) -> NDArray[np.datetime64]:
+    """Unix epoch milliseconds (NaN: unknown) as datetime64[ms] (NaT)."""
+    whole = np.where(np.isnan(millis), 0, millis).astype(np.int64).astype(_MS)
+    return np.where(np.isnan(millis), NAT, whole)
 
 
 def epoch_times(values: ArrayLike) -> NDArray[np.datetime64]:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.bulk import copy_rows, ewkb_lines, ewkb_points, fetch_rows
 from geo_patrol.coords import leg_metres, utm_crs_for
-from geo_patrol.ingest.tracks import TrackPoints, as_datetime
+from geo_patrol.ingest.tracks import TrackPoints, as_datetime, epoch_millis, from_epoch_millis
 from geo_patrol.spatial.levels import level_rank
 from geo_patrol.spatial.pieces import lowest_level_pieces
 from geo_patrol.spatial.track_pieces import Pieces
@@ -295,53 +295,33 @@ def runs_of(
     ]
 
 
-@dataclass(frozen=True, eq=False)
-class Fixes:
-    """The kept fixes of a patrol in time order (index = ord)."""
-
-    lon: NDArray[np.float64]
-    lat: NDArray[np.float64]
-    time: NDArray[np.datetime64]  # datetime64[ms], NaT where unknown
-
-    def __len__(self) -> int:
-        return len(self.lon)
-
-    def millis(self) -> NDArray[np.float64]:
-        """Times as epoch milliseconds, NaN where unknown."""
-        values = self.time.astype("datetime64[ms]").astype(np.int64).astype(np.float64)
-        return np.where(np.isnat(self.time), np.nan, values)
-
-
-def kept_fixes(session: Session, *, patrol_id: int, kept: TrackPoints | None) -> Fixes:
-    """The kept fixes from the caller, or read back from patrol_points."""
+def kept_fixes(session: Session, *, patrol_id: int, kept: TrackPoints | None) -> TrackPoints:
+    """The kept fixes in time order (index = ord): the caller's, or read from patrol_points."""
     if kept is not None:
-        return Fixes(kept.lon, kept.lat, kept.time.astype("datetime64[ms]"))
+        return kept
     rows = np.array(fetch_rows(session, KEPT, {"patrol_id": patrol_id}), np.float64)
     rows = rows.reshape(-1, 3)
-    millis = rows[:, 2]
-    times = np.where(np.isnan(millis), 0, millis).astype(np.int64).astype("datetime64[ms]")
-    return Fixes(rows[:, 0].copy(), rows[:, 1].copy(), np.where(np.isnan(millis), NAT, times))
+    return TrackPoints.from_arrays(rows[:, 0], rows[:, 1], time=from_epoch_millis(rows[:, 2]))
 
 
-NAT = np.datetime64("NaT", "ms")
-
-
-def _store_chunks(session: Session, fixes: Fixes, chunks: Pieces) -> None:
+def _store_chunks(session: Session, fixes: TrackPoints, chunks: Pieces) -> None:
     """COPY the chunks (line, time span, whether a fix has no time) and index them."""
-    times = [fixes.millis()[index] for index in chunks.groups]
+    millis = epoch_millis(fixes.time)
+    times = [millis[index] for index in chunks.groups]  # NaN: no time (fmin/fmax skip it)
     session.execute(text(CHUNKS))
     chunks.copy(session, table="chunks", lon=fixes.lon, lat=fixes.lat, columns={
-        "lo": _as_times(np.concatenate([np.fmin.reduce(t, axis=1) for t in times])),  # no NaN
-        "hi": _as_times(np.concatenate([np.fmax.reduce(t, axis=1) for t in times])),
+        "lo": from_epoch_millis(np.concatenate([np.fmin.reduce(t, axis=1) for t in times])),
+        "hi": from_epoch_millis(np.concatenate([np.fmax.reduce(t, axis=1) for t in times])),
         "untimed": np.concatenate([np.isnan(t).any(axis=1) for t in times]).astype(bool),
     })  # fmt: skip
     session.execute(text("CREATE INDEX ON chunks USING gist (geom); ANALYZE chunks"))
 
 
-def _store_legs(session: Session, fixes: Fixes, leaves: NDArray[np.int64]) -> None:
+def _store_legs(
+    session: Session, fixes: TrackPoints, leaves: NDArray[np.int64], leg_m: NDArray[np.float64]
+) -> None:
     """COPY the legs between leaves, and the legs within each leaf summed per leaf."""
-    leg_m = leg_metres(fixes.lon, fixes.lat)
-    millis = fixes.millis()
+    millis = epoch_millis(fixes.time)
     # A leg that does not move counts no seconds, nor does one without times at both ends.
     moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
     seconds = np.nan_to_num(np.where(moved, np.diff(millis) / 1000, 0.0))
@@ -361,8 +341,8 @@ def _store_legs(session: Session, fixes: Fixes, leaves: NDArray[np.int64]) -> No
         "leaf_id": leaves[by_leaf][starts],
         "inside_m": _sums(leg_m[by_leaf], starts),
         "seconds": _sums(seconds[by_leaf], starts),
-        "t0": _as_times(_reduce(np.fmin, millis[by_leaf], starts)),
-        "t1": _as_times(_reduce(np.fmax, millis[by_leaf + 1], starts)),
+        "t0": from_epoch_millis(_reduce(np.fmin, millis[by_leaf], starts)),
+        "t1": from_epoch_millis(_reduce(np.fmax, millis[by_leaf + 1], starts)),
     })  # fmt: skip
     # Temporary tables are never analysed automatically; without statistics the planner
     # picks plans made for empty tables.
@@ -381,13 +361,7 @@ def _reduce(
     return ufunc.reduceat(values, starts) if len(starts) else values[:0]
 
 
-def _as_times(millis: NDArray[np.float64]) -> NDArray[np.datetime64]:
-    """Epoch milliseconds (NaN: unknown) as datetime64[ms] (NaT)."""
-    whole = np.where(np.isnan(millis), 0, millis).astype(np.int64).astype("datetime64[ms]")
-    return np.where(np.isnan(millis), NAT, whole)
-
-
-def _store_fixes(session: Session, fixes: Fixes, ords: NDArray[np.int64]) -> None:
+def _store_fixes(session: Session, fixes: TrackPoints, ords: NDArray[np.int64]) -> None:
     """COPY the fixes looked at one by one, indexed."""
     session.execute(text(FIXES))
     copy_rows(session, table="fixes", columns={
@@ -397,7 +371,9 @@ def _store_fixes(session: Session, fixes: Fixes, ords: NDArray[np.int64]) -> Non
     session.execute(text("CREATE INDEX ON fixes USING gist (geom); ANALYZE fixes"))
 
 
-def _fix_leaves(session: Session, fixes: Fixes, chunks: Pieces, pieces: str) -> NDArray[np.int64]:
+def _fix_leaves(
+    session: Session, fixes: TrackPoints, chunks: Pieces, pieces: str
+) -> NDArray[np.int64]:
     """The leaf of every fix (-1: none): whole chunks first, then the rest one by one."""
     session.execute(text(CHUNK_LEAVES.format(pieces=pieces)))
     inside = np.array(fetch_rows(session, "SELECT k, leaf_id FROM chunk_leaves", {}), np.int64)
@@ -453,7 +429,7 @@ CROSSING_COLUMNS = ("levels", "at", "from_codes", "to_codes", "geoms")
 
 
 def attribute(
-    session: Session, fixes: Fixes, *, min_run_m: float = 25.0, margin_m: float = 15.0,
+    session: Session, fixes: TrackPoints, *, min_run_m: float = 25.0, margin_m: float = 15.0,
     long_run_m: float = 300.0,
 ) -> Attribution:  # fmt: skip
     """Jurisdictions and crossings of the kept fixes. It reads only boundaries, and writes
@@ -473,7 +449,8 @@ def attribute(
     chunks = Pieces.of(len(fixes), CHUNK_LEGS)
     _store_chunks(session, fixes, chunks)
     leaves = _fix_leaves(session, fixes, chunks, pieces)
-    _store_legs(session, fixes, leaves)
+    leg_m = leg_metres(fixes.lon, fixes.lat)
+    _store_legs(session, fixes, leaves, leg_m)
     session.execute(text(SPLITS.format(pieces=pieces)))
     session.execute(text("CREATE INDEX ON splits (ord); ANALYZE splits"))
     session.execute(text(CHAINS), {"started": started})
@@ -483,7 +460,7 @@ def attribute(
     centre = (fixes.lon.min() + fixes.lon.max()) / 2, (fixes.lat.min() + fixes.lat.max()) / 2
     utm = utm_crs_for(*centre).to_epsg()
     rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
-    levels = _levels(session, leaves, leg_metres(fixes.lon, fixes.lat))
+    levels = _levels(session, leaves, leg_m)
     crossings = _crossings(session, levels, fixes, utm=int(utm or 32651), **rules)
     return Attribution(jurisdictions, crossings)
 
@@ -569,7 +546,7 @@ def _levels(
 
 
 def _far_fixes(
-    session: Session, asked: dict[tuple[int, str], int], fixes: Fixes, *, utm: int,
+    session: Session, asked: dict[tuple[int, str], int], fixes: TrackPoints, *, utm: int,
     margin_m: float,
 ) -> set[tuple[int, str]]:  # fmt: skip
     """Of the (fix, level) pairs asked (with the fix's jurisdiction at that level), those at
@@ -602,7 +579,7 @@ def _far_fixes(
 
 
 def _crossings(
-    session: Session, levels: list[_Level], fixes: Fixes, *, utm: int, min_run_m: float,
+    session: Session, levels: list[_Level], fixes: TrackPoints, *, utm: int, min_run_m: float,
     margin_m: float, long_run_m: float,
 ) -> list[tuple[Any, ...]]:  # fmt: skip
     """The confirmed crossings at every level: (level, time, from, to, EWKB of the place)."""

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.bulk import copy_rows, ewkb_lines
-from geo_patrol.ingest.tracks import TrackPoints
+from geo_patrol.ingest.tracks import TrackPoints, epoch_millis
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,8 +108,7 @@ def store_track_pieces(session: Session, *, patrol_id: int, kept: TrackPoints | 
     if kept is None:
         session.execute(text(_FROM_POINTS), {"patrol_id": patrol_id})
     else:
-        millis = kept.time.astype("datetime64[ms]").astype(np.int64).astype(np.float64)
-        seconds = np.where(np.isnat(kept.time), np.nan, millis / 1000)
+        seconds = epoch_millis(kept.time) / 1000
         pieces = Pieces.of(len(kept), PIECE_LEGS)
         pieces.copy(session, table=TRACK_PIECES, lon=kept.lon, lat=kept.lat, measures=seconds)
     session.execute(text(f"CREATE INDEX ON {TRACK_PIECES} USING gist (geom)"))

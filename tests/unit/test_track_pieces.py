@@ -11,6 +11,7 @@ import shapely
 
 from geo_patrol.bulk import ewkb_lines
 from geo_patrol.coords import leg_metres
+from geo_patrol.ingest.tracks import epoch_millis, from_epoch_millis
 from geo_patrol.spatial.track_pieces import Pieces
 
 
@@ -69,3 +70,11 @@ def test_ewkb_lines_with_measures_are_linestring_m() -> None:
     xym = shapely.get_coordinates(line, include_m=True)
     assert np.array_equal(xym[:, :2], np.column_stack([lon, lat]))
     assert xym[0, 2] == seconds[0] and xym[1, 2] == seconds[1] and np.isnan(xym[2, 2])
+
+
+def test_epoch_millis_round_trip_keeps_unknown_times_unknown() -> None:
+    times = np.array(["1969-12-31T23:59:59.5", "NaT", "2026-11-27T08:00:00.123"], "datetime64[ms]")
+    millis = epoch_millis(times)
+    assert millis[0] == -500.0 and np.isnan(millis[1]) and millis[2] == 1795766400123.0
+    back = from_epoch_millis(millis)
+    assert back[0] == times[0] and np.isnat(back[1]) and back[2] == times[2]
