@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -39,24 +39,45 @@ WHERE patrol_id = :p ORDER BY level, code
 """
 
 
+def upload_meander(engine: Engine, folder: Path, fixes: int) -> tuple[Session, int, Any, Any]:
+    """A meander across the county border uploaded as the operator through `engine`
+    (uncommitted): the session, the patrol id, and the walk's lons and lats."""
+    lons, lats = meander(fixes, amplitude_m=150.0, wavelength_m=2500.0)
+    when = oracle.times(len(lons), start=datetime(2026, 11, 21, 1, tzinfo=UTC), step_s=1.2)
+    session = Session(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
+    request = patrols.UploadRequest(team_id=team, filename="w.gpx", mode="car",
+                                    data=oracle.gpx(lons, lats, when))  # fmt: skip
+    result = patrols.upload_patrol(session, request=request, principal=operator(),
+                                   settings=Settings(database_url=url, data_dir=folder),
+                                   address=None)  # fmt: skip
+    return session, result.patrol_id, lons, lats
+
+
+def county_lengths(rows: Any) -> dict[str, tuple[float, float | None]]:
+    """code -> (metres, seconds) of the county rows of JURISDICTIONS."""
+    return {r.code: (r.length_m, r.duration_s) for r in rows if r.level == "county"}
+
+
 @pytest.fixture(scope="module")
-def committed_demo() -> Iterator[str]:
-    """URL of a database with the demo region committed; dropped afterwards."""
+def committed_demo() -> Iterator[Engine]:
+    """An engine on a database with the demo region committed; dropped afterwards."""
     url = fresh_database("geo_patrol_test_apart")
     engine = make_engine(url)
     migrate.upgrade(engine)
     with Session(engine) as session:
         load_demo(session)
         session.commit()
+    yield engine
     engine.dispose()
-    yield url
     server = make_url(url).set(drivername="postgresql", database="postgres")
     with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute('DROP DATABASE IF EXISTS "geo_patrol_test_apart" WITH (FORCE)')
 
 
 def test_big_upload_attributed_apart_gives_the_same_answers(
-    committed_demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    committed_demo: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[int] = []
     original = patrols.attribute_apart
@@ -68,24 +89,15 @@ def test_big_upload_attributed_apart_gives_the_same_answers(
 
     monkeypatch.setattr(patrols, "APART_FROM_FIXES", 1000)
     monkeypatch.setattr(patrols, "attribute_apart", watched)
-    lons, lats = meander(3000, amplitude_m=150.0, wavelength_m=2500.0)
-    when = oracle.times(len(lons), start=datetime(2026, 11, 21, 1, tzinfo=UTC), step_s=1.2)
-    settings = Settings(database_url=committed_demo, data_dir=tmp_path)
-    engine = make_engine(committed_demo)
-    with Session(engine) as session:
-        team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
-        request = patrols.UploadRequest(team_id=team, filename="w.gpx", mode="car",
-                                        data=oracle.gpx(lons, lats, when))  # fmt: skip
-        result = patrols.upload_patrol(session, request=request, principal=operator(),
-                                       settings=settings, address=None)  # fmt: skip
+    session, patrol_id, lons, lats = upload_meander(committed_demo, tmp_path, 3000)
+    with session:
         assert len(started) == 1 and started[0] > 2900  # attributed apart (a few fixes cleaned)
-        params = {"p": result.patrol_id}
+        params = {"p": patrol_id}
         apart = session.execute(text(JURISDICTIONS), params).all()
         apart_crossings = session.execute(text(CROSSINGS), params).all()
-        counties = {r.code: (r.length_m, r.duration_s) for r in apart if r.level == "county"}
-        assert_like_shapely(counties, lons, lats)
+        assert_like_shapely(county_lengths(apart), lons, lats)
         assert apart_crossings
-        attribute_patrol(session, patrol_id=result.patrol_id)  # again, on this connection
+        attribute_patrol(session, patrol_id=patrol_id)  # again, on this connection
         again = session.execute(text(JURISDICTIONS), params).all()
         assert [r[:2] for r in again] == [r[:2] for r in apart]
         for mine, theirs in zip(again, apart, strict=True):
@@ -94,29 +106,18 @@ def test_big_upload_attributed_apart_gives_the_same_answers(
             assert (mine.entered_at, mine.exited_at) == (theirs.entered_at, theirs.exited_at)
         assert session.execute(text(CROSSINGS), params).all() == apart_crossings
         session.rollback()
-    engine.dispose()
 
 
 def test_upload_attributes_on_its_own_connection_when_the_other_fails(
-    committed_demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    committed_demo: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refused(*_: object) -> Any:
         raise OperationalError("connect", {}, Exception("sorry, too many clients already"))
 
     monkeypatch.setattr(patrols, "APART_FROM_FIXES", 1000)
     monkeypatch.setattr(patrols, "_attribute_on_own_connection", refused)
-    lons, lats = meander(2000, amplitude_m=150.0, wavelength_m=2500.0)
-    when = oracle.times(len(lons), start=datetime(2026, 11, 22, 1, tzinfo=UTC), step_s=1.2)
-    settings = Settings(database_url=committed_demo, data_dir=tmp_path)
-    engine = make_engine(committed_demo)
-    with Session(engine) as session:
-        team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
-        request = patrols.UploadRequest(team_id=team, filename="w.gpx", mode="car",
-                                        data=oracle.gpx(lons, lats, when))  # fmt: skip
-        result = patrols.upload_patrol(session, request=request, principal=operator(),
-                                       settings=settings, address=None)  # fmt: skip
-        rows = session.execute(text(JURISDICTIONS), {"p": result.patrol_id}).all()
-        counties = {r.code: (r.length_m, r.duration_s) for r in rows if r.level == "county"}
-        assert_like_shapely(counties, lons, lats)
+    session, patrol_id, lons, lats = upload_meander(committed_demo, tmp_path, 2000)
+    with session:
+        rows = session.execute(text(JURISDICTIONS), {"p": patrol_id}).all()
+        assert_like_shapely(county_lengths(rows), lons, lats)
         session.rollback()
-    engine.dispose()
