@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     mobile_language: str = Field(
         default="zh", description="Default language of the phone web app: zh or en (?lang=)."
     )
+    mobile_answer_seconds: float = Field(
+        default=60, gt=0,
+        description="How long the phone web app waits for the service to answer an upload or "
+        "report before it gives up and tries again later (bigger items also get time for their "
+        "bytes at 5 kB/s).",
+    )  # fmt: skip
     maps_dir: Path = Field(
         default=Path("maps"), description="Where `geo-patrol meeting-pack` writes by default."
     )

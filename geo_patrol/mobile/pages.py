@@ -28,7 +28,7 @@ SHELL = """<!doctype html>
 <link rel="stylesheet" href="/static/vendor/leaflet/dist/leaflet.css">
 <link rel="stylesheet" href="/static/mobile/app.css">
 </head>
-<body data-default-lang="{lang}">
+<body data-default-lang="{lang}" data-answer-ms="{answer_ms}">
 <header><h1 data-t="title"></h1><span id="who" class="muted"></span>
 <span id="net" class="pill"></span><button id="queue-badge" class="pill" type="button"></button>
 </header>
@@ -127,11 +127,17 @@ SHELL = """<!doctype html>
 """
 
 
-def shell(default_lang: str) -> str:
-    """The app shell page (no member data in it)."""
+def shell(default_lang: str, answer_seconds: float = 60) -> str:
+    """The app shell page (no member data in it); `answer_seconds` is how long the phone
+    waits for an answer to what it sends."""
     strings = json.dumps(APP, ensure_ascii=False).replace("</", "<\\/")
     lang = "en" if default_lang == "en" else "zh"
-    return SHELL.replace("{lang}", lang).replace("{strings}", strings)
+    answer_ms = str(round(answer_seconds * 1000))
+    return (
+        SHELL.replace("{lang}", lang)
+        .replace("{answer_ms}", answer_ms)
+        .replace("{strings}", strings)
+    )
 
 
 def manifest() -> dict[str, Any]:

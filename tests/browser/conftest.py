@@ -38,6 +38,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# How long the test service's phones wait for an answer before they send again.
+ANSWER_S = 10
+
+
 @pytest.fixture(scope="session")
 def live_database_url() -> str:
     """A database with the whole demo committed (region, accounts, incidents, a week of
@@ -59,8 +63,10 @@ def live_database_url() -> str:
 
 @pytest.fixture(scope="session")
 def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The service on a free port of 127.0.0.1 (no base map: an intranet with no tiles)."""
-    with serving(live_database_url, tmp_path_factory.mktemp("data"), basemap="none") as base:
+    """The service on a free port of 127.0.0.1 (no base map: an intranet with no tiles);
+    its phones give up waiting for an answer after ANSWER_S (then send again)."""
+    data = tmp_path_factory.mktemp("data")
+    with serving(live_database_url, data, basemap="none", mobile_answer_seconds=ANSWER_S) as base:
         yield base
 
 
@@ -156,67 +162,92 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 class Link:
-    """The phone's connection to the service: a TCP relay the test can cut and restore.
+    """The phone's connection to the service: a TCP relay the test can cut, mute and restore.
 
     The browser's own offline switch does not reach requests that pass through a service
     worker, and a phone at the river loses the network for all of them: here, while the
-    link is cut, every connection (new or open) to the service fails.
+    link is cut, every connection (new or open) to the service fails. While it is muted,
+    requests still reach the service but no answer comes back and nothing fails: what a
+    phone gets when it walks out of coverage with a request on the way.
     """
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.up = True
+        self.mode = "up"
         self.open: set[socket.socket] = set()
+        self.clients: set[socket.socket] = set()  # the phone's ends of open connections
+        self.muted: set[socket.socket] = set()  # clients whose answers are swallowed
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-        """Relay each connection while the link is up; refuse it while cut."""
+        """Relay each connection while the link is up or muted; refuse it while cut."""
         while True:
             try:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            if not self.up:
-                client.close()
-                continue
+            with self.lock:
+                mode = self.mode
+                if mode == "cut":
+                    client.close()
+                    continue
+                self.open.add(client)
+                self.clients.add(client)
+                if mode == "mute":
+                    self.muted.add(client)
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             with self.lock:
-                self.open |= {client, upstream}
+                self.open.add(upstream)
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        """Copy bytes one way until either side closes."""
+        """Copy bytes one way until either side closes. Answers to a muted client are read
+        and dropped, and the service closing its end does not reach the client either."""
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if sink not in self.muted:
+                    sink.sendall(data)
         except OSError:
             pass
         for sock in (source, sink):
-            self._drop(sock)
+            if sock not in self.muted:
+                self._drop(sock)
 
     def _drop(self, sock: socket.socket) -> None:
         """Close a relayed socket (once)."""
         with self.lock:
             self.open.discard(sock)
+            self.clients.discard(sock)
+            self.muted.discard(sock)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
         sock.close()
 
-    def cut(self) -> None:
-        """No signal: open connections break, new ones are refused."""
-        self.up = False
+    def _set(self, mode: str, *, drop: str) -> None:
+        """Switch mode, then close the open connections `drop` names ("all", "muted")."""
         with self.lock:
-            sockets = list(self.open)
+            self.mode = mode
+            sockets = list(self.open if drop == "all" else self.muted)
         for sock in sockets:
             self._drop(sock)
 
+    def cut(self) -> None:
+        """No signal: open connections break, new ones are refused."""
+        self._set("cut", drop="all")
+
+    def mute(self) -> None:
+        """Requests get through, answers never come back (open connections too)."""
+        with self.lock:
+            self.muted |= self.clients
+        self._set("mute", drop="none")
+
     def restore(self) -> None:
-        """The signal is back."""
-        self.up = True
+        """The signal is back; connections left hanging by a mute are closed."""
+        self._set("up", drop="muted")
 
     def close(self) -> None:
         """Stop relaying."""

@@ -21,7 +21,7 @@ import shapely
 from playwright.sync_api import Page
 
 from geo_patrol.demo.load import DEMO_DATA
-from tests.browser.conftest import DEMO_PASSWORD, Link, Watch, screenshot
+from tests.browser.conftest import ANSWER_S, DEMO_PASSWORD, Link, Watch, screenshot
 from tests.conftest import ROOT
 from tests.patrols import oracle
 
@@ -99,8 +99,8 @@ def queue(page: Page) -> list[dict[str, Any]]:
           open.onsuccess = () => {
             const all = open.result.transaction("queue").objectStore("queue").getAll();
             all.onsuccess = () => resolve(all.result.map(
-              ({seq, kind, clientId, state, error, serverId, created}) =>
-                ({seq, kind, clientId, state, error, serverId, created})));
+              ({seq, kind, clientId, state, error, serverId, created, attempts, noAnswerS}) =>
+                ({seq, kind, clientId, state, error, serverId, created, attempts, noAnswerS})));
             all.onerror = () => reject(all.error);
           };
         })"""
@@ -187,7 +187,9 @@ def test_offline_patrol_and_photo_report_arrive_once(
 
     link.restore()
     page.context.set_offline(False)  # the 'online' event starts the sync
-    wait_states(page, ["done", "done"])
+    # Time for one request lost on the way (given up after ANSWER_S, sent again at the
+    # page's next 30 s sync): the phone must get over it, as it would at the river.
+    wait_states(page, ["done", "done"], timeout_s=ANSWER_S + 30 + 30)
     page.click("#tabs button[data-view=queue]")
     screenshot(page, "mobile-queue-synced")
     report_id, patrol_id = (item["serverId"] for item in queue(page))

@@ -47,6 +47,8 @@ def test_shell_is_public_same_for_everybody_and_holds_no_data(demo_client: TestC
     assert strings and json.loads(strings.group(1)) == APP
     assert set(APP["zh"]) == set(APP["en"])
     assert 'data-default-lang="zh"' in anonymous.text
+    # How long phones wait for an answer (GEO_PATROL_MOBILE_ANSWER_SECONDS, default 60 s).
+    assert 'data-answer-ms="60000"' in anonymous.text
     assert not re.search(r"(src|href)=\"https?://", anonymous.text)  # nothing from elsewhere
 
 

@@ -35,7 +35,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 @router.get("/m/", response_class=HTMLResponse, summary="The phone web app")
 def app_shell(settings: SettingsDep) -> HTMLResponse:
     """The app shell: the same page for everybody; the data comes from the API."""
-    shell = pages.shell(settings.mobile_language)
+    shell = pages.shell(settings.mobile_language, settings.mobile_answer_seconds)
     return HTMLResponse(shell, headers={"Cache-Control": "no-cache"})
 
 

@@ -413,6 +413,9 @@ async function renderQueue(items) {
       el("div", { class: "when" }, new Date(item.createdAt).toLocaleString(LANG === "en" ? "en-GB" : "zh-CN")),
       el("div", { class: "state" }, stateText));
     if (item.error) li.append(el("div", { class: "error" }, item.error));
+    if (item.noAnswerS && item.state === "waiting") {
+      li.append(el("div", { class: "error no-answer" }, t("no_answer", { s: item.noAnswerS })));
+    }
     if (item.state === "failed") {
       li.append(el("div", { class: "row" },
         el("button", { onclick: async () => { await sync.retry(item.seq); syncSoon(); } }, t("retry")),
@@ -519,6 +522,7 @@ async function start() {
 
 function wire() {
   translatePage();
+  sync.setAnswerWithin(Number(document.body.dataset.answerMs));
   $("#signin-form").addEventListener("submit", signInWithPassword);
   for (const button of document.querySelectorAll("#tabs button")) {
     button.addEventListener("click", () => show(button.dataset.view));

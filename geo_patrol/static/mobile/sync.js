@@ -7,8 +7,30 @@ import * as store from "./store.js";
 let token = null;
 let running = null;
 
+// A request with no answer in time is given up and the item tried again later: a phone that
+// walks out of coverage mid-upload can be left with a connection that neither answers nor
+// fails, and the whole queue would wait behind it. The service sets the wait (the shell's
+// data-answer-ms, GEO_PATROL_MOBILE_ANSWER_SECONDS); an item also gets time for its bytes
+// at a poor uplink's 5 kB/s.
+let answerWithinMs = 60000;
+const SLOW_UPLINK_BYTES_PER_MS = 5;
+
 export function setToken(value) {
   token = value;
+}
+
+export function setAnswerWithin(ms) {
+  if (Number.isFinite(ms) && ms > 0) answerWithinMs = ms;
+}
+
+function payloadBytes(item) {
+  const p = item.payload;
+  return (p.geojson ? p.geojson.length : 0) + (p.blob ? p.blob.size : 0)
+    + (p.photo ? p.photo.size : 0);
+}
+
+export function deadlineFor(item) {
+  return Math.round(answerWithinMs + payloadBytes(item) / SLOW_UPLINK_BYTES_PER_MS);
 }
 
 export function authHeaders() {
@@ -75,20 +97,28 @@ async function problemText(response) {
 
 // One item: "done", "failed" (the server refused it: shown, kept, not retried by itself),
 // or "retry" (no network, server busy or down, sign-in needed: stop and keep the order).
+// (No answer in time: "retry", with the wait noted on the item as noAnswerS.)
 async function sendOne(item) {
   await store.updateItem(item.seq, { state: "sending", attempts: item.attempts + 1 });
   const [url, init] = requestFor(item);
+  const deadline = deadlineFor(item);
   let response;
+  let body = null;
   try {
-    response = await fetch(url, { ...init, headers: { ...(init.headers || {}), ...authHeaders() } });
+    // The deadline covers the answer's body too: it is read before the signal is dropped.
+    response = await fetch(url, {
+      ...init, headers: { ...(init.headers || {}), ...authHeaders() },
+      signal: AbortSignal.timeout(deadline),
+    });
+    body = response.ok ? await response.json() : null;
   } catch (error) {
-    await store.updateItem(item.seq, { state: "waiting", error: null });
+    const noAnswerS = error && error.name === "TimeoutError" ? Math.round(deadline / 1000) : null;
+    await store.updateItem(item.seq, { state: "waiting", error: null, noAnswerS });
     return "retry";
   }
   if (response.ok) {
-    const body = await response.json();
     await store.updateItem(item.seq, {
-      state: "done", error: null, serverId: body.id, created: body.created,
+      state: "done", error: null, noAnswerS: null, serverId: body.id, created: body.created,
       doneAt: new Date().toISOString(),
     });
     return "done";
@@ -96,7 +126,8 @@ async function sendOne(item) {
   const message = await problemText(response);
   const transient = response.status >= 500 || response.status === 429 || response.status === 401;
   await store.updateItem(item.seq, {
-    state: transient ? "waiting" : "failed", error: message, status: response.status,
+    state: transient ? "waiting" : "failed", error: message, noAnswerS: null,
+    status: response.status,
   });
   return transient ? "retry" : "failed";
 }

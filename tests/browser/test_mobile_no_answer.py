@@ -1,0 +1,90 @@
+"""The phone web app when a request gets through but its answer never comes back (a phone
+walking out of coverage with an upload on the way): the page gives up after the service's
+answer time, keeps the item waiting, and the next sync gets the first record back from the
+service instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+from sqlalchemy import text
+
+from geo_patrol.db import make_engine
+from tests.browser.conftest import Link, Watch, serving
+from tests.browser.test_mobile_offline import DEVICE_TOKEN, queue, wait_states
+
+QUICK_ANSWER_S = 2
+
+
+@pytest.fixture
+def link(live_database_url: str, tmp_path: Path) -> Iterator[Link]:
+    """The phone's link to a service that tells its phones to wait QUICK_ANSWER_S for an answer."""
+    with serving(
+        live_database_url, tmp_path, basemap="none", mobile_answer_seconds=QUICK_ANSWER_S
+    ) as base:
+        relay = Link(int(base.rsplit(":", 1)[1]))
+        yield relay
+        relay.close()
+
+
+def stored_reports(database_url: str, client_id: str) -> list[int]:
+    """The incidents the service holds for a phone's client id."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT id FROM incidents WHERE client_id = :c ORDER BY id"), {"c": client_id}
+            )
+            return [row.id for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_a_report_whose_answer_is_lost_is_given_up_then_stored_once(
+    phone: tuple[Page, Watch], link: Link, live_database_url: str
+) -> None:
+    page, watch = phone
+    page.goto(f"{link.url}/m/#device={DEVICE_TOKEN}")
+    page.wait_for_selector("#tabs:not([hidden])")
+    page.wait_for_selector("#category option[value=illegal_discharge]", state="attached")
+
+    link.mute()
+    page.click("#tabs button[data-view=report]")
+    page.select_option("#category", "illegal_discharge")
+    page.fill("textarea[name=description]", "answer lost on the way back (mobile test)")
+    page.click("#report-form button[type=submit]")
+    started = time.monotonic()
+    wait_states(page, ["sending"], timeout_s=10)
+    # The service got the request and stored the report; the phone never hears of it.
+    (item,) = queue(page)
+    deadline = time.monotonic() + 10
+    while not (stored := stored_reports(live_database_url, item["clientId"])):
+        assert time.monotonic() < deadline, "the muted request never reached the service"
+        time.sleep(0.1)
+
+    wait_states(page, ["waiting"], timeout_s=QUICK_ANSWER_S + 10)
+    waited = time.monotonic() - started
+    (item,) = queue(page)
+    assert item["noAnswerS"] == QUICK_ANSWER_S and item["attempts"] == 1, item
+    assert waited >= QUICK_ANSWER_S, waited
+    page.click("#tabs button[data-view=queue]")
+    note = page.inner_text("#queue-list .no-answer")
+    assert f"{QUICK_ANSWER_S}" in note, note
+
+    link.restore()
+    page.click("#sync-now")
+    wait_states(page, ["done"], timeout_s=30)
+    (item,) = queue(page)
+    assert (item["serverId"], item["created"], item["attempts"]) == (stored[0], False, 2), item
+    assert item["noAnswerS"] is None
+    assert stored_reports(live_database_url, item["clientId"]) == stored
+    assert page.locator("#queue-list .no-answer").count() == 0
+    assert watch.outside == []
+    # Requests of the page's own left hanging by the mute fail when it ends; nothing else may.
+    dropped = "Failed to load resource: net::ERR_EMPTY_RESPONSE"
+    assert [error for error in watch.errors if error != dropped] == []
