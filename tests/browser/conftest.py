@@ -147,7 +147,9 @@ def sign_in(page: Page, base: str, login: str, next_path: str = "/map") -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    # The sign-in answer sets the session cookie: wait for it, not for the old page's idle.
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
     page.goto(base + next_path)
     page.wait_for_load_state("networkidle")
