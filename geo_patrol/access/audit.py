@@ -54,9 +54,8 @@ def record(
             "detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
         },
     )
-    log.info(
-        "audit %s %s by %s on %s from %s", action, outcome, actor or principal, target, address
-    )
+    who = actor or (principal.label if principal else None)
+    log.info("audit %s %s by %s on %s from %s", action, outcome, who, target, address)
 
 
 def recent_login_failures(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import text
@@ -36,7 +36,8 @@ class Principal:
     grants: tuple[Grant, ...]
     device_id: int | None = None
     session_id: int | None = None
-    csrf_token: str | None = None
+    # A secret of the web session: never in a repr, so never in a log line.
+    csrf_token: str | None = field(default=None, repr=False)
 
     @property
     def roles(self) -> frozenset[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,10 @@ def test_device_never_gets_supervisor_powers(
     assert "admin" not in {r["role"] for r in me["roles"]}
 
 
-def test_web_session_cookie_and_csrf(demo_client: TestClient) -> None:
+def test_web_session_cookie_and_csrf(
+    demo_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     login = demo_client.post(
         "/api/v1/auth/login", json={"login": "shengze.sup", "password": DEFAULT_PASSWORD}
     )
@@ -158,6 +162,11 @@ def test_web_session_cookie_and_csrf(demo_client: TestClient) -> None:
     out = demo_client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
     assert out.status_code == 204
     assert demo_client.get("/api/v1/me").status_code == 401
+    # The audited writes were logged, without the session's secrets.
+    session_cookie = login.cookies["gp_session"]
+    audited = [r.getMessage() for r in caplog.records if r.name == "geo_patrol.audit"]
+    assert any("by shengze.sup" in line for line in audited), audited
+    assert csrf not in caplog.text and session_cookie not in caplog.text
 
 
 def test_login_page_form_with_double_submit_token(demo_client: TestClient) -> None:
