@@ -4,44 +4,71 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+from sqlalchemy import Connection, text
 
-def _iso(when: datetime | None) -> str | None:
-    """ISO 8601 in UTC with Z."""
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+# A patrol's cleaned fixes as GPX or KML text, written by PostgreSQL one block of fixes at a
+# time and sent on as it comes: a million-fix track goes out in constant memory instead of
+# as a million row objects and a 100 MB string (and in about a quarter of the time).
+FIXES_PER_BLOCK = 20_000
+
+# Coordinates to 7 decimals (~1 cm), elevation to 0.1 m, times in UTC to the second.
+ISO_UTC = """to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+LAT, LON = "round(ST_Y(geom)::numeric, 7)", "round(ST_X(geom)::numeric, 7)"
+
+# Each block: the text of FIXES_PER_BLOCK fixes in time order; blocks in time order.
+BLOCKS = """
+SELECT string_agg({item}, E'\\n' ORDER BY ord)
+FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
+GROUP BY ord / :per_block ORDER BY ord / :per_block
+"""
+
+GPX_POINT = f"""concat('<trkpt lat="', {LAT}, '" lon="', {LON}, '">',
+    '<ele>' || round(ele::numeric, 1) || '</ele>', '<time>' || {ISO_UTC} || '</time>',
+    '</trkpt>')"""
+# gx:Track holds all its <when> elements, then all its <gx:coord> elements: two passes.
+KML_WHEN = f"concat('<when>', {ISO_UTC}, '</when>')"
+KML_COORD = f"""concat('<gx:coord>', {LON}, ' ', {LAT}, ' ',
+    round(coalesce(ele, 0)::numeric, 1), '</gx:coord>')"""
+
+GPX_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="geo-patrol" xmlns="http://www.topografix.com/GPX/1/1">
+<trk><name>{name}</name><trkseg>
+"""
+GPX_TAIL = "</trkseg></trk></gpx>\n"
+KML_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2">'
+    "<Document><name>{name}</name><Placemark><name>{name}</name><gx:Track>\n"
+)
+KML_TAIL = "</gx:Track></Placemark></Document></kml>\n"
 
 
-def to_gpx(*, name: str, points: Iterable[Any]) -> str:
-    """A GPX 1.1 document with one track of the cleaned fixes."""
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<gpx version="1.1" creator="geo-patrol" xmlns="http://www.topografix.com/GPX/1/1">',
-        f"<trk><name>{escape(name)}</name><trkseg>",
-    ]
-    for p in points:
-        inner = f"<ele>{p.ele:.1f}</ele>" if p.ele is not None else ""
-        inner += f"<time>{_iso(p.time)}</time>" if p.time else ""
-        lines.append(f'<trkpt lat="{p.lat:.7f}" lon="{p.lon:.7f}">{inner}</trkpt>')
-    lines.append("</trkseg></trk></gpx>")
-    return "\n".join(lines) + "\n"
+def _blocks(connection: Connection, item: str, patrol_id: int) -> Iterator[str]:
+    """The fixes' text, block by block, through a server-side cursor."""
+    query = text(BLOCKS.format(item=item)).execution_options(stream_results=True, yield_per=1)
+    rows = connection.execute(query, {"patrol_id": patrol_id, "per_block": FIXES_PER_BLOCK})
+    for (block,) in rows:
+        yield block + "\n"
 
 
-def to_kml(*, name: str, points: Iterable[Any]) -> str:
-    """A KML 2.2 document with the track as a gx:Track (times kept)."""
-    whens, coords = [], []
-    for p in points:
-        whens.append(f"<when>{_iso(p.time) or ''}</when>")
-        coords.append(f"<gx:coord>{p.lon:.7f} {p.lat:.7f} {p.ele or 0:.1f}</gx:coord>")
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2">'
-        f"<Document><name>{escape(name)}</name><Placemark><name>{escape(name)}</name>"
-        f"<gx:Track>{''.join(whens)}{''.join(coords)}</gx:Track></Placemark></Document></kml>\n"
-    )
+def gpx_text(connection: Connection, *, name: str, patrol_id: int) -> Iterator[str]:
+    """A GPX 1.1 document with one track of the patrol's cleaned fixes, in pieces."""
+    yield GPX_HEAD.format(name=escape(name))
+    yield from _blocks(connection, GPX_POINT, patrol_id)
+    yield GPX_TAIL
+
+
+def kml_text(connection: Connection, *, name: str, patrol_id: int) -> Iterator[str]:
+    """A KML 2.2 document with the track as a gx:Track (times kept), in pieces."""
+    yield KML_HEAD.format(name=escape(name))
+    yield from _blocks(connection, KML_WHEN, patrol_id)
+    yield from _blocks(connection, KML_COORD, patrol_id)
+    yield KML_TAIL
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -60,7 +60,7 @@ DETAIL = """
 SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
        p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
        p.dropped, p.quality_flags, p.upload_id, p.device_id,
-       ST_AsGeoJSON(p.track, 6)::json AS geometry,
+       ST_AsGeoJSON(p.track, 6) AS geometry,  -- text: the API sends it on unparsed
        (SELECT coalesce(array_agg(member_id ORDER BY member_id), '{{}}')
         FROM patrol_members WHERE patrol_id = p.id) AS member_ids
 FROM patrols p JOIN teams t ON t.id = p.team_id
@@ -85,11 +85,6 @@ SELECT s.id AS segment_id, r.code AS river_code, r.name AS river_name, s.seq, s.
 FROM patrol_coverage c JOIN river_segments s ON s.id = c.segment_id
 JOIN rivers r ON r.id = s.river_id
 WHERE c.patrol_id = :patrol_id ORDER BY r.code, s.seq
-"""
-
-POINTS = """
-SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, time, ele
-FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL ORDER BY ord
 """
 
 
@@ -120,11 +115,6 @@ def get_patrol(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, A
     patrol["crossings"] = [dict(r._mapping) for r in session.execute(text(CROSSINGS), key)]
     patrol["coverage"] = [dict(r._mapping) for r in session.execute(text(COVERAGE), key)]
     return patrol
-
-
-def patrol_points(session: Session, *, patrol_id: int) -> list[Any]:
-    """The cleaned track's fixes in order (call after get_patrol has checked scope)."""
-    return list(session.execute(text(POINTS), {"patrol_id": patrol_id}).all())
 
 
 EFFORT = """

@@ -132,7 +132,7 @@ def test_wujiang_internal_patrol_is_invisible_to_xiuzhou(
     zj = headers["xiuzhou.sup"]
     listed = {p["id"] for p in demo_client.get("/api/v1/patrols", headers=zj).json()}
     assert crossing["id"] in listed and internal["id"] not in listed
-    for path in ("", "/export.gpx", "/export.geojson", "/original"):
+    for path in ("", "/export.gpx", "/export.kml", "/export.geojson", "/original"):
         hidden = demo_client.get(f"/api/v1/patrols/{internal['id']}{path}", headers=zj)
         assert hidden.status_code == 404, path
     csv = demo_client.get("/api/v1/patrols.csv", headers=zj).text

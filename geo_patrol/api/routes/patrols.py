@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from geo_patrol import exports, patrol_queries
 from geo_patrol.api.deps import (
@@ -18,6 +20,7 @@ from geo_patrol.api.deps import (
     SessionDep,
     SettingsDep,
     client_address,
+    session_factory,
 )
 from geo_patrol.api.params import parse_bbox
 from geo_patrol.errors import InvalidInput, NotFound
@@ -86,12 +89,24 @@ def get_patrols(
     )  # fmt: skip
 
 
-@router.get("/patrols/{patrol_id}", summary="One patrol: track, attribution, crossings, coverage")
-def get_patrol(patrol_id: int, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
+@router.get(
+    "/patrols/{patrol_id}",
+    summary="One patrol: track, attribution, crossings, coverage",
+    response_class=JSONResponse,
+)
+def get_patrol(patrol_id: int, session: SessionDep, scope: ScopeDep) -> Response:
     """A GeoJSON Feature of the cleaned track with everything computed about it."""
     patrol = patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
-    geometry = patrol.pop("geometry")
-    return {"type": "Feature", "id": patrol_id, "geometry": geometry, "properties": patrol}
+    return Response(_feature(patrol_id, patrol), media_type="application/json")
+
+
+def _feature(patrol_id: int, patrol: dict[str, Any]) -> str:
+    """The patrol as a GeoJSON Feature. The track's GeoJSON text from PostGIS goes in as it
+    is: a million-vertex track parsed into Python lists and encoded again took seconds."""
+    geometry: str | None = patrol.pop("geometry")
+    feature = {"type": "Feature", "id": patrol_id, "properties": jsonable_encoder(patrol)}
+    head = json.dumps(feature, ensure_ascii=False, allow_nan=False)
+    return f'{head[:-1]}, "geometry": {geometry or "null"}}}'
 
 
 @router.get("/effort", summary="Patrol effort by jurisdiction, team, member or river")
@@ -141,19 +156,24 @@ EXPORT_TYPES = {
 @router.get("/patrols/{patrol_id}/export.{fmt}", summary="Export a patrol as GPX, KML or GeoJSON")
 def export_patrol(
     patrol_id: int, fmt: Annotated[str, Path(pattern="^(gpx|kml|geojson)$")],
-    session: SessionDep, scope: ScopeDep,
+    request: Request, session: SessionDep, scope: ScopeDep,
 ) -> Response:  # fmt: skip
-    """The cleaned track in the chosen format, as a download."""
+    """The cleaned track in the chosen format, as a download (GPX and KML stream out)."""
     patrol = patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
-    name = patrol["title"] or f"patrol {patrol_id}"
-    points = patrol_queries.patrol_points(session, patrol_id=patrol_id)
+    headers = {"Content-Disposition": f'attachment; filename="patrol-{patrol_id}.{fmt}"'}
     if fmt == "geojson":
-        body = json.dumps(get_patrol(patrol_id, session, scope), default=str, ensure_ascii=False)
-    else:
-        body = (exports.to_gpx if fmt == "gpx" else exports.to_kml)(name=name, points=points)
-    disposition = f'attachment; filename="patrol-{patrol_id}.{fmt}"'
-    return Response(body, media_type=EXPORT_TYPES[fmt],
-                    headers={"Content-Disposition": disposition})  # fmt: skip
+        body = _feature(patrol_id, patrol)
+        return Response(body, media_type=EXPORT_TYPES[fmt], headers=headers)
+    write = exports.gpx_text if fmt == "gpx" else exports.kml_text
+    name = patrol["title"] or f"patrol {patrol_id}"
+    sessions = session_factory(request.app)
+
+    def pieces() -> Iterator[str]:
+        # Its own session: the request's is closed before the body is sent.
+        with sessions() as own:
+            yield from write(own.connection(), name=name, patrol_id=patrol_id)
+
+    return StreamingResponse(pieces(), media_type=EXPORT_TYPES[fmt], headers=headers)
 
 
 @router.get("/patrols/{patrol_id}/original", summary="The uploaded file exactly as sent")
