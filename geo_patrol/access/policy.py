@@ -27,6 +27,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /healthz": Rule.PUBLIC,
     "GET /login": Rule.PUBLIC,
     "GET /map": Rule.MEMBER,
+    "GET /incidents/{incident_id}": Rule.MEMBER,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": Rule.MEMBER,
     "GET /api/v1/meeting-pack": Rule.MEMBER,
     "POST /login": Rule.PUBLIC,

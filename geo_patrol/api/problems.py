@@ -29,7 +29,7 @@ def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
 
 
 # Pages a browser opens directly: without a sign-in it is sent to the sign-in form and back.
-SIGN_IN_PAGES = ("/map", "/m/devices")
+SIGN_IN_PAGES = ("/map", "/incidents", "/m/devices")
 
 
 def _wants_page(request: Request) -> bool:

@@ -188,7 +188,7 @@ def _popup(incident: dict[str, Any], w: dict[str, str]) -> str:
         (w["reported"], incident["reported_at"].strftime("%Y-%m-%d %H:%M")),
     ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    link = f"/api/v1/incidents/{incident['id']}"
+    link = f"/incidents/{incident['id']}?lang={w['lang']}"
     return (
         f'<div class="gp-popup"><b>#{incident["id"]} {html.escape(incident["category_name"])}</b>'
         f"<table>{body}</table>"

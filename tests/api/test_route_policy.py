@@ -30,6 +30,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /healthz": PUBLIC,
     "GET /login": PUBLIC,
     "GET /map": MEMBERS,
+    "GET /incidents/{incident_id}": MEMBERS,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": MEMBERS,
     "GET /api/v1/meeting-pack": MEMBERS,
     "POST /login": PUBLIC,

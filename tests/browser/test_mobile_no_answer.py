@@ -72,21 +72,28 @@ def test_a_report_whose_answer_is_lost_is_given_up_then_stored_once(
     wait_states(page, ["waiting"], timeout_s=QUICK_ANSWER_S + 10)
     waited = time.monotonic() - started
     (item,) = queue(page)
-    assert item["noAnswerS"] == QUICK_ANSWER_S and item["attempts"] == 1, item
+    # (The page's 30 s sync may have tried once more meanwhile: still no answer.)
+    assert item["noAnswerS"] == QUICK_ANSWER_S and item["attempts"] >= 1, item
+    attempts = item["attempts"]
     assert waited >= QUICK_ANSWER_S, waited
     page.click("#tabs button[data-view=queue]")
     note = page.inner_text("#queue-list .no-answer")
     assert f"{QUICK_ANSWER_S}" in note, note
 
     link.restore()
-    page.click("#sync-now")
-    wait_states(page, ["done"], timeout_s=30)
-    (item,) = queue(page)
-    assert (item["serverId"], item["created"], item["attempts"]) == (stored[0], False, 2), item
+    # Sync now (again, if a run the page had started was still waiting on a muted request).
+    deadline = time.monotonic() + 30
+    while (item := queue(page)[0])["state"] != "done":
+        assert time.monotonic() < deadline, item
+        page.click("#sync-now")
+        page.wait_for_timeout(1000)
+    assert (item["serverId"], item["created"]) == (stored[0], False), item
+    assert item["attempts"] > attempts, item
     assert item["noAnswerS"] is None
     assert stored_reports(live_database_url, item["clientId"]) == stored
     assert page.locator("#queue-list .no-answer").count() == 0
     assert watch.outside == []
-    # Requests of the page's own left hanging by the mute fail when it ends; nothing else may.
-    dropped = "Failed to load resource: net::ERR_EMPTY_RESPONSE"
-    assert [error for error in watch.errors if error != dropped] == []
+    # Requests of the page's own left hanging by the mute fail when it ends (network errors
+    # in the console); nothing else may.
+    network = "Failed to load resource: net::"
+    assert [error for error in watch.errors if not error.startswith(network)] == []

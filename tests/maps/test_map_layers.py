@@ -244,7 +244,7 @@ def test_each_side_sees_its_own_incidents_on_the_map(
         json={"category": "floating_waste", "lon": lon, "lat": lat, "severity": "low"},
     )  # fmt: skip
     assert created.status_code == 201, created.text
-    marker = f'/api/v1/incidents/{created.json()["id"]}"'
+    marker = f'"/incidents/{created.json()["id"]}?lang=zh"'
     html = {who: demo_client.get("/map", headers=headers[who]).text
             for who in ("wujiang.sup", "xiuzhou.sup")}  # fmt: skip
     assert marker in html["wujiang.sup"]

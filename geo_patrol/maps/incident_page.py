@@ -1,0 +1,238 @@
+"""The incident page for supervisors (`/incidents/{id}`, where the map's popups lead): the
+case, who holds it, its deadline, photos, history and patrols that passed it, with a small
+map of the place drawn as SVG on the server (no script, no tiles: it prints and works on
+an intranet).
+
+The record comes from `incident_queries.get_incident` (the caller's scope); the map around
+it is shared geography: the responsible jurisdictions, their neighbours of the same level
+and the rivers within MAP_RADIUS_M.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.maps.text import words
+
+MAP_RADIUS_M = 1500.0
+MAP_SIZE_PX = 480
+METRES_PER_DEGREE = 111_320.0
+
+# Everything inside the map's box: the responsible jurisdictions, the others of their levels
+# (the other side of the border, outlined), the rivers; in "map units": x = lon·cos(lat0),
+# y = lat (so that a metre is as long east-west as north-south); ST_AsSVG flips y for SVG.
+AROUND = """
+WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS g),
+shapes AS (
+    SELECT CASE WHEN j.code = ANY(CAST(:codes AS text[])) THEN 'jurisdiction'
+                ELSE 'neighbour' END AS kind,
+           j.code, j.name, j.geom,
+           CASE WHEN j.code = ANY(CAST(:codes AS text[])) THEN 1 ELSE 0 END AS layer
+    FROM jurisdictions j
+    WHERE j.valid_to IS NULL AND j.level IN (
+        SELECT level FROM jurisdictions WHERE code = ANY(CAST(:codes AS text[])))
+    UNION ALL
+    SELECT 'river', r.code, r.name, s.geom, 2
+    FROM river_segments s JOIN rivers r ON r.id = s.river_id
+),
+clipped AS (
+    SELECT kind, code, name, layer, ST_Scale(ST_ClipByBox2D(geom, box.g), :k, 1) AS part
+    FROM shapes, box WHERE shapes.geom && box.g
+)
+SELECT kind, code, name, ST_AsSVG(part, 0, 6) AS path,
+       ST_X(ST_PointOnSurface(part)) AS label_x, -ST_Y(ST_PointOnSurface(part)) AS label_y
+FROM clipped WHERE NOT ST_IsEmpty(part)
+ORDER BY layer, code
+"""
+
+
+def map_shapes(session: Session, *, lon: float, lat: float, codes: list[str]) -> dict[str, Any]:
+    """The SVG paths around a point and the view box that holds them."""
+    k = math.cos(math.radians(lat))
+    half_lat = MAP_RADIUS_M / METRES_PER_DEGREE
+    half_lon = half_lat / k
+    box = {"x0": lon - half_lon, "y0": lat - half_lat, "x1": lon + half_lon, "y1": lat + half_lat}
+    rows = session.execute(text(AROUND), {**box, "k": k, "codes": codes}).all()
+    return {
+        "view_box": (box["x0"] * k, -box["y1"], 2 * half_lon * k, 2 * half_lat),
+        "point": (lon * k, -lat),
+        "shapes": [dict(row._mapping) for row in rows if row.path],
+        "metres_per_unit": METRES_PER_DEGREE,
+    }
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value)) if value not in (None, "") else "—"
+
+
+def svg_map(drawing: dict[str, Any], w: dict[str, str]) -> str:
+    """The place as an SVG: responsible jurisdictions, rivers, the incident, a 500 m bar."""
+    x, y, width, height = drawing["view_box"]
+    unit = width / MAP_SIZE_PX  # map units per pixel: strokes stay the same on screen
+    parts = [
+        f'<svg id="incident-map" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'width="{MAP_SIZE_PX}" height="{MAP_SIZE_PX}" viewBox="{x} {y} {width} {height}" '
+        f'aria-label="{html.escape(w["place"])}">',
+        f'<rect x="{x}" y="{y}" width="{width}" height="{height}" fill="#f4f1ea"/>',
+    ]
+    for shape in drawing["shapes"]:
+        title = f"<title>{html.escape(shape['name'] or shape['code'])}</title>"
+        if shape["kind"] == "jurisdiction":
+            style = f'fill="#cfe3d4" fill-opacity="0.5" stroke="#2e7d32" stroke-width="{2 * unit}"'
+        elif shape["kind"] == "neighbour":
+            style = f'fill="none" stroke="#9e9e9e" stroke-width="{1 * unit}"'
+        else:
+            style = f'fill="none" stroke="#1e88e5" stroke-width="{4 * unit}"'
+        parts.append(
+            f'<path class="{shape["kind"]}" data-code="{html.escape(shape["code"])}" '
+            f'd="{shape["path"]}" {style}>{title}</path>'
+        )
+    for shape in drawing["shapes"]:
+        if shape["kind"] != "river" and shape["label_x"] is not None:
+            parts.append(
+                f'<text class="label" x="{shape["label_x"]}" y="{shape["label_y"]}" '
+                f'font-size="{12 * unit}" text-anchor="middle" fill="#424242">'
+                f"{html.escape(shape['name'] or shape['code'])}</text>"
+            )
+    px, py = drawing["point"]
+    parts.append(
+        f'<circle id="incident-point" cx="{px}" cy="{py}" r="{7 * unit}" fill="#d32f2f" '
+        f'stroke="#212121" stroke-width="{1.5 * unit}"/>'
+    )
+    bar = 500 / drawing["metres_per_unit"]
+    bx, by = x + 12 * unit, y + height - 14 * unit
+    parts.append(
+        f'<g id="scale-bar" data-metres="500"><line x1="{bx}" y1="{by}" x2="{bx + bar}" '
+        f'y2="{by}" stroke="#212121" stroke-width="{3 * unit}"/>'
+        f'<text x="{bx}" y="{by - 5 * unit}" font-size="{12 * unit}">500 m</text></g>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="facts">{body}</table>'
+
+
+def _event_row(event: dict[str, Any], w: dict[str, str]) -> str:
+    status = w.get(f"status_{event['to_status']}", event["to_status"])
+    tier = w.get(f"tier_{event['to_tier']}", event["to_tier"])
+    cells = [_when(event["at"]), _e(event["kind"]), _e(event["actor"]), _e(status), _e(tier),
+             _e(event["note"])]  # fmt: skip
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def _names(responsible: list[dict[str, Any]], role: str) -> str:
+    found = [r for r in responsible if r["role"] == role and r["direct"]]
+    return ", ".join(f"{_e(r['name'])} ({_e(r['code'])})" for r in found) or "—"
+
+
+def render(incident: dict[str, Any], drawing: dict[str, Any], *, lang: str) -> str:
+    """The whole page."""
+    w = words(lang)
+    i = incident
+    lon, lat = i["geometry"]["coordinates"]
+    overdue = f' <b class="overdue">{html.escape(w["overdue"])}</b>' if i["overdue"] else ""
+    facts = [
+        (w["status"], _e(w.get(f"status_{i['status']}", i["status"]))),
+        (w["tier"], _e(w.get(f"tier_{i['tier']}", i["tier"]))),
+        (w["severity"], _e(i["severity"])),
+        (w["lead"], _names(i["responsible"], "lead")),
+        (w["co"], _names(i["responsible"], "co")),
+        (w["deadline"], _when(i["deadline_at"]) + overdue),
+        (w["reported"], _when(i["reported_at"])),
+        (w["received"], _when(i["received_at"])),
+        (w["resolved"], _when(i["resolved_at"])),
+        (w["source"], _e(i["source"])),
+        (w["location"], f"{lat:.6f}, {lon:.6f}"),
+        (w["address"], _e(i["address"])),
+        (w["description"], _e(i["description"])),
+    ]
+    if i["duplicate_of"]:
+        link = f'<a href="/incidents/{i["duplicate_of"]}?lang={lang}">#{i["duplicate_of"]}</a>'
+        facts.append((w["duplicate_of"], link))
+    photos = (
+        "".join(
+            f'<a href="/api/v1/incidents/{i["id"]}/photos/{p["id"]}"><img class="photo" '
+            f'src="/api/v1/incidents/{i["id"]}/photos/{p["id"]}" alt="#{p["id"]}" loading="lazy">'
+            "</a>"
+            for p in i["photos"]
+        )
+        or f"<p>{html.escape(w['none'])}</p>"
+    )
+    history = "".join(_event_row(e, w) for e in i["history"])
+    passed = (
+        "".join(
+            f'<li><a href="/api/v1/patrols/{v["patrol_id"]}">#{v["patrol_id"]}</a> '
+            f"{_when(v['passed_at'])}, {v['distance_m']:.0f} m</li>"
+            for v in i["verifications"]
+        )
+        or f"<li>{html.escape(w['none'])}</li>"
+    )
+    duplicates = (
+        "".join(
+            f'<li><a href="/incidents/{d["id"]}?lang={lang}">#{d["id"]}</a> '
+            f"{_when(d['reported_at'])}</li>"
+            for d in i["duplicates"]
+        )
+        or f"<li>{html.escape(w['none'])}</li>"
+    )
+    joint = f' <span class="joint">{html.escape(w["joint_case"])}</span>' if i["is_joint"] else ""
+    heading = f"#{i['id']} {i['category_name']}"
+    return PAGE.format(
+        html_lang="en" if lang == "en" else "zh-CN", title=html.escape(heading),
+        map=svg_map(drawing, w), facts=_table(facts), photos_html=photos,
+        history_rows=history, passed=passed, duplicates_list=duplicates, id=i["id"], lang=lang,
+        joint=joint,
+        **{key: html.escape(w[key]) for key in PAGE_WORDS},
+    )  # fmt: skip
+
+
+PAGE_WORDS = ("photos", "history", "when", "kind", "actor", "status", "tier", "note",
+              "verifications", "duplicates", "json_record", "back_to_map", "language",
+              "other_lang", "place")  # fmt: skip
+
+PAGE = """<!doctype html>
+<html lang="{html_lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font: 15px/1.45 system-ui, "Noto Sans CJK SC", sans-serif; margin: 1.2em auto;
+       max-width: 1040px; padding: 0 1em; color: #212121; }}
+header {{ display: flex; gap: 1em; align-items: baseline; flex-wrap: wrap; }}
+h1 {{ font-size: 1.4em; margin: 0.2em 0; }}
+.joint {{ background: #6a1b9a; color: #fff; border-radius: 3px; padding: 0 0.4em; }}
+.overdue {{ color: #c62828; }}
+.top {{ display: flex; gap: 1.5em; flex-wrap: wrap; align-items: flex-start; }}
+table {{ border-collapse: collapse; }}
+th, td {{ text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #e0e0e0;
+          vertical-align: top; }}
+.facts th {{ white-space: nowrap; color: #555; font-weight: normal; }}
+.photo {{ max-height: 180px; margin: 0 0.5em 0.5em 0; border: 1px solid #ccc; }}
+#incident-map {{ border: 1px solid #bbb; max-width: 100%; height: auto; }}
+nav a {{ margin-right: 1em; }}
+@media print {{ nav {{ display: none; }} }}
+</style></head><body>
+<header><h1>{title}{joint}</h1>
+<nav><a href="/map?lang={lang}">{back_to_map}</a><a href="/api/v1/incidents/{id}">{json_record}</a>
+<a href="/incidents/{id}?lang={other_lang}">{language}</a></nav></header>
+<div class="top"><div>{facts}</div><figure>{map}<figcaption>{place}</figcaption></figure></div>
+<h2>{photos}</h2><div id="photos">{photos_html}</div>
+<h2>{history}</h2>
+<table id="history"><tr><th>{when}</th><th>{kind}</th><th>{actor}</th><th>{status}</th>
+<th>{tier}</th><th>{note}</th></tr>{history_rows}</table>
+<h2>{verifications}</h2><ul id="verifications">{passed}</ul>
+<h2>{duplicates}</h2><ul id="duplicates">{duplicates_list}</ul>
+</body></html>
+"""

@@ -1,0 +1,49 @@
+"""The incident page in headless Chromium: reached from the map's popup link, the photo and
+the map of the place shown, nothing fetched from outside, no script errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page
+
+from tests.browser.conftest import DEMO_PASSWORD, Watch, screenshot, sign_in
+
+PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "exif_full.jpg"
+
+
+def test_popup_link_opens_the_incident_page(watched_page: tuple[Page, Watch]) -> None:
+    page, watch = watched_page
+    with httpx.Client(base_url=watch.base, timeout=30) as api:
+        token = api.post(
+            "/api/v1/auth/tokens", json={"login": "wjj.patrol", "password": DEMO_PASSWORD}
+        ).json()["token"]
+        reported = api.post(
+            "/api/v1/incidents/photo", headers={"Authorization": f"Bearer {token}"},
+            data={"category": "illegal_discharge", "severity": "high",
+                  "description": "排污口 (browser test)", "client_id": "browser-incident-page",
+                  # Seen now (the photo's EXIF time is years old: off the map's 30 days).
+                  "reported_at": datetime.now(UTC).isoformat()},
+            files={"file": ("IMG_0001.jpg", PHOTO.read_bytes(), "image/jpeg")},
+        )  # fmt: skip
+    assert reported.status_code in (200, 201), reported.text
+    incident_id = reported.json()["id"]
+
+    sign_in(page, watch.base, "wjj.sup", "/map")
+    link = f"/incidents/{incident_id}?lang=zh"
+    assert link in page.content()  # the popup's link to the record
+    page.goto(watch.base + link)
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text().startswith(f"#{incident_id} ")
+    loaded = page.evaluate(
+        "() => [...document.querySelectorAll('#photos img')].map(i => i.complete && i.naturalWidth)"
+    )
+    assert len(loaded) == 1 and loaded[0] > 0
+    assert page.locator("#incident-map #incident-point").count() == 1
+    assert page.locator("#incident-map path.jurisdiction").count() >= 1
+    screenshot(page, "incident-page")
+    page.click("nav a[href^='/map']")
+    page.wait_for_url("**/map?lang=zh")
+    assert watch.outside == [] and watch.errors == []
