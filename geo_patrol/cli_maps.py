@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.scope import scope_of
 from geo_patrol.cli_accounts import in_transaction, operator
 from geo_patrol.errors import InvalidInput
-from geo_patrol.maps.filters import LOCAL, MapFilters
+from geo_patrol.local_time import LOCAL
+from geo_patrol.maps.filters import MapFilters
 from geo_patrol.maps.meeting_pack import meeting_pack, pack_filename
 from geo_patrol.settings import Settings
 

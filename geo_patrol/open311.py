@@ -17,7 +17,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -28,6 +28,7 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.errors import InvalidInput, NotFound
 from geo_patrol.incident_queries import incident_filter
 from geo_patrol.incidents import IncidentReport
+from geo_patrol.local_time import LOCAL
 from geo_patrol.models import INCIDENT_STATUSES, LEVEL_RANK, SEVERITIES
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -38,7 +39,7 @@ DEFAULT_SEVERITY = "medium"
 GROUP = "water"
 # Every place served is in China (UTC+8 all year): times are given with that offset, and a
 # date or time sent without an offset is read in it.
-CHINA_TIME = timezone(timedelta(hours=8))
+CHINA_TIME = LOCAL
 CLOSED_STATUSES = ("resolved", "verified", "closed", "rejected")
 OPEN_STATUSES = tuple(s for s in INCIDENT_STATUSES if s not in CLOSED_STATUSES)
 MAX_REQUESTS = 1000

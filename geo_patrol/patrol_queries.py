@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.errors import NotFound
+from geo_patrol.local_time import ZONE_NAME
 from geo_patrol.spatial.levels import level_rank
 
 # A patrol is seen by the supervisors of every jurisdiction it passed through, by its team
@@ -118,7 +119,7 @@ def get_patrol(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, A
 
 
 EFFORT = """
-SELECT date_trunc(:period, p.started_at AT TIME ZONE 'Asia/Shanghai') AS period,
+SELECT date_trunc(:period, p.started_at AT TIME ZONE :zone) AS period,
        {group_expr} AS key, {group_name} AS name,
        count(DISTINCT p.id) AS patrols, sum({length_expr}) AS length_m,
        sum({duration_expr}) AS duration_s
@@ -160,8 +161,10 @@ def effort(
     condition, params = patrol_filter(scope)
     sql = EFFORT.format(visible=condition, **EFFORT_GROUPS[by])  # whitelisted fragments
     rows = session.execute(
-        text(sql), {**params, "period": period, "since": since, "until": until, "level": level}
-    )
+        text(sql),
+        {**params, "period": period, "since": since, "until": until, "level": level,
+         "zone": ZONE_NAME},
+    )  # fmt: skip
     return [dict(row._mapping) for row in rows]
 
 

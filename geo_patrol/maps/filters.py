@@ -10,11 +10,10 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import cast
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from geo_patrol.errors import InvalidInput
+from geo_patrol.local_time import LOCAL  # periods are calendar days where the rivers are
 
-LOCAL = ZoneInfo("Asia/Shanghai")  # periods are calendar days where the rivers are
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 

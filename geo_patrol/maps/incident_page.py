@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.local_time import local_minute
 from geo_patrol.maps.text import words
 
 MAP_RADIUS_M = 1500.0
@@ -68,7 +69,7 @@ def map_shapes(session: Session, *, lon: float, lat: float, codes: list[str]) ->
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+    return local_minute(value)
 
 
 def _e(value: object) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
+from geo_patrol.local_time import local_day
 from geo_patrol.maps.assets import inline
 from geo_patrol.maps.filters import MapFilters
 from geo_patrol.maps.layers import MapData, map_data
@@ -115,8 +116,7 @@ def _sections(pack: PackData, lang: str) -> str:
         return [f'#{i["id"]}', i["category_name"], w[f'status_{i["status"]}'],
                 w[f'tier_{i["tier"]}'], name(lead, lead),
                 ", ".join(name(c, c) or c for c in co) or "—",
-                i["deadline_at"].strftime("%Y-%m-%d") if isinstance(i["deadline_at"], datetime)
-                else "—"]  # fmt: skip
+                local_day(cast(datetime | None, i["deadline_at"]))]  # fmt: skip
 
     case_headers = [w["id"], w["category_col"], w["status"], w["tier"], w["lead"], w["co"],
                     w["deadline"]]  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any, cast
 import folium
 from folium import plugins
 
+from geo_patrol.local_time import local_minute
 from geo_patrol.maps.assets import localise
 from geo_patrol.maps.basemaps import TileSource
 from geo_patrol.maps.layers import MapData
@@ -173,9 +174,7 @@ def _add_tracks_inline(m: folium.Map, tracks: list[dict[str, Any]], w: dict[str,
 
 def _popup(incident: dict[str, Any], w: dict[str, str]) -> str:
     """The popup of one incident: category, tier, sides, deadline, link to the record."""
-    deadline = (
-        incident["deadline_at"].strftime("%Y-%m-%d %H:%M") if incident["deadline_at"] else "—"
-    )
+    deadline = local_minute(incident["deadline_at"])
     overdue = f' <b style="color:#c62828">{w["overdue"]}</b>' if incident["overdue"] else ""
     co = ", ".join(incident["co_codes"] or []) or "—"
     rows = [
@@ -185,7 +184,7 @@ def _popup(incident: dict[str, Any], w: dict[str, str]) -> str:
         (w["lead"], incident["lead_code"] or "—"),
         (w["co"], co),
         (w["deadline"], deadline + overdue),
-        (w["reported"], incident["reported_at"].strftime("%Y-%m-%d %H:%M")),
+        (w["reported"], local_minute(incident["reported_at"])),
     ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
     link = f"/incidents/{incident['id']}?lang={w['lang']}"

@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from geo_patrol.local_time import local_minute
 from geo_patrol.mobile.setup import PhoneSetup
 from geo_patrol.mobile.text import APP, SETUP, words
 
@@ -294,7 +295,7 @@ def devices_body(*, lang: str, devices: list[dict[str, Any]], members: list[dict
     rows = []
     for d in devices:
         status = w["revoked"] if d["revoked_at"] else w["active"]
-        seen = d["last_seen_at"].strftime("%Y-%m-%d %H:%M") if d["last_seen_at"] else "—"
+        seen = local_minute(d["last_seen_at"])
         actions = "" if d["revoked_at"] else (
             f'<div class="row"><a class="pill" href="/m/devices/{d["id"]}/setup?lang={lang}">'
             f'{escape(w["setup"])}</a><button type="button" class="danger revoke" '

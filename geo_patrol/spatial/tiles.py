@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.errors import InvalidInput
+from geo_patrol.local_time import ZONE_NAME
 from geo_patrol.patrol_queries import FILTER_DEFAULTS, FILTERS
 
 EXTENT = 4096  # units across a tile
@@ -38,7 +39,7 @@ visible_tracks AS (
 ),
 shapes AS (
     SELECT v.id, v.team_id, v.team_name, v.mode,
-           to_char(v.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS started,
+           to_char(v.started_at AT TIME ZONE '{ZONE_NAME}', 'YYYY-MM-DD HH24:MI') AS started,
            round(v.length_m::numeric / 1000, 2)::float8 AS km,
            ST_AsMVTGeom(
                ST_Transform(ST_Simplify(ST_ClipByBox2D(v.track, tile.env_4326), :tolerance_deg),

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyproj
@@ -78,6 +80,10 @@ def test_incident_page_shows_the_case_and_draws_the_place(
     assert lead["code"] in facts["Lead"] and lead["name"] in facts["Lead"]
     assert facts["Description"] == "漂浮物 <a>"  # escaped: shown as text, not markup
     assert facts["Location (lat, lon)"] == f"{lat:.6f}, {lon:.6f}"
+    # Times as people there read them: China Standard Time (stored and sent in UTC).
+    for label, key in (("Reported", "reported_at"), ("Deadline", "deadline_at")):
+        moment = datetime.fromisoformat(props[key]).astimezone(ZoneInfo("Asia/Shanghai"))
+        assert facts[label].startswith(moment.strftime("%Y-%m-%d %H:%M")), (label, facts)
     assert [img.get("src") for img in doc.iter("img")] == [
         f"/api/v1/incidents/{incident_id}/photos/{props['photos'][0]['id']}"
     ]

@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
 from geo_patrol.incident_queries import get_incident
+from geo_patrol.local_time import LOCAL
 from geo_patrol.maps import incident_page
 from geo_patrol.maps.basemaps import tile_origins, tile_sources
-from geo_patrol.maps.filters import LOCAL, MapFilters
+from geo_patrol.maps.filters import MapFilters
 from geo_patrol.maps.layers import map_data, patrol_filters, zone_id_of
 from geo_patrol.maps.meeting_pack import meeting_pack, pack_filename
 from geo_patrol.maps.supervisor import render_page
