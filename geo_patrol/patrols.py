@@ -22,7 +22,7 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.bulk import copy_rows, ewkb_lines, ewkb_points
 from geo_patrol.coords import leg_metres
-from geo_patrol.errors import Forbidden, InvalidInput
+from geo_patrol.errors import Forbidden, GeoPatrolError, InvalidInput
 from geo_patrol.ingest.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.ingest.track_csv import CsvOptions
 from geo_patrol.ingest.tracks import TrackPoints, parse_track
@@ -91,7 +91,33 @@ def upload_patrol(
     session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
     address: str | None,
 ) -> UploadResult:  # fmt: skip
-    """Store an uploaded track as a patrol, once: a retry returns the first patrol."""
+    """Store an uploaded track as a patrol, once: a retry returns the first patrol. Every
+    outcome is logged with the file, its upload id, team, sender and address, so that an
+    operator can find what became of a phone's upload (a refusal with its reason)."""
+    try:
+        return _store_upload(
+            session, request=request, principal=principal, settings=settings, address=address
+        )
+    except GeoPatrolError as error:
+        log.warning("upload %s from %s refused (%d %s): %s", _described(request, principal),
+                    address or "?", error.status, error.title, error.detail)  # fmt: skip
+        raise
+
+
+def _described(request: UploadRequest, principal: Principal, sha256: str | None = None) -> str:
+    """An upload as the log names it (never a credential)."""
+    checksum = f", {sha256[:12]}" if sha256 else ""
+    return (
+        f"{request.filename} ({len(request.data)} bytes{checksum}, upload id "
+        f"{request.client_upload_id or '-'}) for team {request.team_id} by {principal.label}"
+    )
+
+
+def _store_upload(
+    session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
+    address: str | None,
+) -> UploadResult:  # fmt: skip
+    """upload_patrol's work."""
     check_team_access(principal, request.team_id)
     if request.mode not in PATROL_MODES:
         raise InvalidInput(f"mode must be one of {', '.join(PATROL_MODES)}", field="mode")
@@ -103,8 +129,8 @@ def upload_patrol(
     }
     existing = session.execute(text(EXISTING), key).scalar()
     if existing is not None:
-        log.info("upload %s (%s) for team %s is a retry of patrol %s", request.filename,
-                 sha256[:12], request.team_id, existing)  # fmt: skip
+        log.info("upload %s is a retry of patrol %s", _described(request, principal, sha256),
+                 existing)  # fmt: skip
         return UploadResult(patrol_id=int(existing), created=False)
     track = parse_track(request.data, filename=request.filename, datum=request.datum,
                         csv_options=request.csv)  # fmt: skip
@@ -135,8 +161,9 @@ def upload_patrol(
               "points": len(track.points.lon)}  # fmt: skip
     audit.record(session, action="patrol.upload", principal=principal,
                  target=f"patrol:{patrol_id}", address=address, detail=detail)  # fmt: skip
-    log.info("upload %s (%s, %d bytes) for team %s -> patrol %s", request.filename, sha256[:12],
-             len(request.data), request.team_id, patrol_id)  # fmt: skip
+    log.info("upload %s from %s -> patrol %s (%d fixes, %d kept)",
+             _described(request, principal, sha256), address or "?", patrol_id,
+             len(track.points.lon), len(kept.lon))  # fmt: skip
     return UploadResult(patrol_id=patrol_id, created=True)
 
 

@@ -179,7 +179,10 @@ def test_revoked_device_is_refused_on_upload_and_osmand(
 
 
 def test_bad_file_is_problem_json_naming_the_line_and_stores_nothing(
-    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+    demo_client: TestClient,
+    demo_session: Session,
+    headers: dict[str, dict[str, str]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     joint = team_id(demo_session, "联合巡河队一队")
     bad = (
@@ -189,13 +192,21 @@ def test_bad_file_is_problem_json_naming_the_line_and_stores_nothing(
     response = demo_client.post(
         "/api/v1/patrols",
         headers=headers["sz.patrol"],
-        data={"team_id": str(joint)},
+        data={"team_id": str(joint), "upload_id": "phone-7-0042"},
         files={"file": ("bad.gpx", bad)},
     )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json().get("line") == 4
     assert demo_session.execute(text("SELECT count(*) FROM uploads")).scalar_one() == 0
+    # The operator can find it: which file, whose, why; never the sender's token.
+    (refused,) = [r.getMessage() for r in caplog.records
+                  if r.name == "geo_patrol.patrols" and r.levelname == "WARNING"]  # fmt: skip
+    for part in ("bad.gpx", f"{len(bad)} bytes", "upload id phone-7-0042", f"team {joint}",
+                 "by sz.patrol", "refused (422", response.json()["detail"]):  # fmt: skip
+        assert part in refused, (part, refused)
+    token = headers["sz.patrol"]["Authorization"].removeprefix("Bearer ")
+    assert token not in caplog.text
 
 
 def test_exports_round_trip_and_effort_adds_up(
