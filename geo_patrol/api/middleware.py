@@ -6,6 +6,7 @@ without being buffered.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Iterable
@@ -19,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from geo_patrol.api.problems import PROBLEM
 from geo_patrol.errors import GeoPatrolError
 from geo_patrol.settings import Settings
+
+log = logging.getLogger(__name__)
 
 UPLOAD_PREFIXES: tuple[str, ...] = ("/api/v1/patrols", "/api/v1/incidents", "/open311")
 BODY_SETTING = "GEO_PATROL_MAX_BODY_BYTES"
@@ -109,7 +112,11 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _send_problem(error: GeoPatrolError, scope: Scope, receive: Receive, send: Send) -> None:
-    """Answer with `error` as problem+json and ask the client to close the connection."""
+    """Answer with `error` as problem+json and ask the client to close the connection (the
+    refusal is logged: a phone's upload turned away here never reaches the upload's log)."""
+    client = scope.get("client")
+    log.warning("%s %s from %s refused (%d %s): %s", scope.get("method"), scope.get("path"),
+                client[0] if client else "?", error.status, error.title, error.detail)  # fmt: skip
     body = error.problem(instance=scope.get("path"))
     headers = {"Connection": "close"}
     response = JSONResponse(body, error.status, headers=headers, media_type=PROBLEM)

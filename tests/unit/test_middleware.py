@@ -98,10 +98,16 @@ def test_upload_prefix_uses_upload_limit(client: TestClient) -> None:
     assert response.json() == {"length": MAX_BODY * 2}
 
 
-def test_upload_over_limit_names_upload_setting(client: TestClient) -> None:
+def test_upload_over_limit_names_upload_setting(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     response = client.post("/api/v1/patrols/1/photos", content=b"x" * (MAX_UPLOAD + 1))
     body = assert_problem(response, 413)
     assert "GEO_PATROL_MAX_UPLOAD_BYTES" in body["detail"]
+    # Logged for the operator: an upload refused here never reaches the upload's own log.
+    refused = [r.getMessage() for r in caplog.records if r.name == "geo_patrol.api.middleware"]
+    assert refused == [f"POST /api/v1/patrols/1/photos from testclient refused (413 Content "
+                       f"too large): {body['detail']}"]  # fmt: skip
 
 
 def test_prefix_does_not_match_longer_segment() -> None:
