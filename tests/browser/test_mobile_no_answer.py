@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from geo_patrol.db import make_engine
 from tests.browser.conftest import Link, Watch, serving
-from tests.browser.test_mobile_offline import DEVICE_TOKEN, queue, wait_states
+from tests.browser.test_mobile_offline import DEVICE_TOKEN, queue, wait_states, wait_true
 
 QUICK_ANSWER_S = 2
 
@@ -95,5 +95,33 @@ def test_a_report_whose_answer_is_lost_is_given_up_then_stored_once(
     assert watch.outside == []
     # Requests of the page's own left hanging by the mute fail when it ends (network errors
     # in the console); nothing else may.
+    network = "Failed to load resource: net::"
+    assert [error for error in watch.errors if not error.startswith(network)] == []
+
+
+def test_the_app_opens_from_its_copy_when_the_service_does_not_answer(
+    phone: tuple[Page, Watch], link: Link
+) -> None:
+    page, watch = phone
+    page.goto(f"{link.url}/m/#device={DEVICE_TOKEN}")
+    page.wait_for_selector("#tabs:not([hidden])")
+    page.wait_for_selector("#category option[value=illegal_discharge]", state="attached")
+    wait_true(page, "() => navigator.serviceWorker.controller !== null")
+
+    link.mute()  # every request hangs: no answer, no error
+    started = time.monotonic()
+    page.reload(wait_until="commit", timeout=30_000)
+    # The service worker gives up on the network and serves its copy of the shell; the page
+    # gives up on its reads and uses what it stored: usable, with its categories.
+    page.wait_for_selector("#tabs:not([hidden])", timeout=30_000)
+    page.wait_for_selector("#category option[value=illegal_discharge]", state="attached")
+    page.click("#tabs button[data-view=queue]")
+    page.wait_for_selector("#queue-list li")
+    opened = time.monotonic() - started
+    # The shell's wait (4 s) and one read deadline: the reads go out together (6.5 s here;
+    # one after the other they took 4 + 4 x 2 s).
+    assert opened < 4 + 2 * QUICK_ANSWER_S + 2, opened
+    link.restore()
+    assert watch.outside == []
     network = "Failed to load resource: net::"
     assert [error for error in watch.errors if not error.startswith(network)] == []

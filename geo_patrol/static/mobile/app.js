@@ -69,9 +69,12 @@ function clock(seconds) {
 
 // Talking to the service ------------------------------------------------------------------
 
+// Reads get an answer soon or fail (then cached data is used): a request that hangs at the
+// river must not hold the page (its queue and recorder wait for the account to load).
 async function api(path, init = {}) {
   const response = await fetch(path, {
-    ...init, headers: { Accept: "application/json", ...(init.headers || {}), ...sync.authHeaders() },
+    signal: AbortSignal.timeout(sync.readDeadline()), ...init,
+    headers: { Accept: "application/json", ...(init.headers || {}), ...sync.authHeaders() },
   });
   if (!response.ok) {
     let detail = `HTTP ${response.status}`;
@@ -491,13 +494,17 @@ async function queueFile(event) {
 // Start ---------------------------------------------------------------------------------------
 
 async function loadAccount() {
-  state.me = await cached("me", "/api/v1/me");
-  state.teams = (await cached("teams", "/api/v1/mobile/teams")) || [];
-  state.categories = (await cached("categories", "/api/v1/incident-categories")) || [];
+  // All at once: with no answer from the service the page waits one read deadline, not four.
+  const [me, teams, categories, rivers] = await Promise.all([
+    cached("me", "/api/v1/me"), cached("teams", "/api/v1/mobile/teams"),
+    cached("categories", "/api/v1/incident-categories"), cached("rivers", "/api/v1/rivers"),
+  ]);
+  state.me = me;
+  state.teams = teams || [];
+  state.categories = categories || [];
   $("#who").textContent = state.me ? `${state.me.name}${state.me.via === "device" ? t("via_device") : ""}` : "";
   renderTeams();
   renderCategories();
-  const rivers = await cached("rivers", "/api/v1/rivers");
   drawRivers(state.patrolMap, rivers);
   drawRivers(state.reportMap, rivers);
 }

@@ -38,6 +38,18 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+const SHELL_WITHIN_MS = 4000;
+
+async function shellFromNetworkOrCopy(request) {
+  const copy = () => caches.match(SHELL, { ignoreSearch: true });
+  try {
+    const response = await fetch(request, { signal: AbortSignal.timeout(SHELL_WITHIN_MS) });
+    return response;
+  } catch {
+    return (await copy()) || Response.error();
+  }
+}
+
 function isStatic(url) {
   return url.pathname.startsWith("/static/mobile/") || url.pathname.startsWith("/static/vendor/");
 }
@@ -47,11 +59,10 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname === SHELL && request.mode === "navigate") {
-    // The shell: the network when there is one (a new version shows at once), else the copy.
-    event.respondWith(fetch(request).catch(async () => {
-      const cached = await caches.match(SHELL, { ignoreSearch: true });
-      return cached || Response.error();
-    }));
+    // The shell: the network when it answers soon (a new version shows at once), else the
+    // copy. At the river a request can hang with no answer and no error: the app must
+    // still open.
+    event.respondWith(shellFromNetworkOrCopy(request));
   } else if (isStatic(url) || url.pathname === "/m/manifest.webmanifest") {
     event.respondWith(caches.match(request, { ignoreSearch: true })
       .then((cached) => cached || fetch(request)));

@@ -29,6 +29,11 @@ function payloadBytes(item) {
     + (p.photo ? p.photo.size : 0);
 }
 
+// Reads (account, teams, categories, rivers) are small and have a cached fallback.
+export function readDeadline() {
+  return Math.min(answerWithinMs, 10000);
+}
+
 export function deadlineFor(item) {
   return Math.round(answerWithinMs + payloadBytes(item) / SLOW_UPLINK_BYTES_PER_MS);
 }
