@@ -32,6 +32,15 @@ def link(live_database_url: str, tmp_path: Path) -> Iterator[Link]:
         relay.close()
 
 
+def open_signed_in(page: Page, link: Link) -> None:
+    """The app signed in with the demo phone's code, its reference data stored and its
+    service worker in control."""
+    page.goto(f"{link.url}/m/#device={DEVICE_TOKEN}")
+    page.wait_for_selector("#tabs:not([hidden])")
+    page.wait_for_selector("#category option[value=illegal_discharge]", state="attached")
+    wait_true(page, "() => navigator.serviceWorker.controller !== null")
+
+
 def stored_reports(database_url: str, client_id: str) -> list[int]:
     """The incidents the service holds for a phone's client id."""
     engine = make_engine(database_url)
@@ -49,9 +58,7 @@ def test_a_report_whose_answer_is_lost_is_given_up_then_stored_once(
     phone: tuple[Page, Watch], link: Link, live_database_url: str
 ) -> None:
     page, watch = phone
-    page.goto(f"{link.url}/m/#device={DEVICE_TOKEN}")
-    page.wait_for_selector("#tabs:not([hidden])")
-    page.wait_for_selector("#category option[value=illegal_discharge]", state="attached")
+    open_signed_in(page, link)
 
     link.mute()
     page.click("#tabs button[data-view=report]")
@@ -103,10 +110,7 @@ def test_the_app_opens_from_its_copy_when_the_service_does_not_answer(
     phone: tuple[Page, Watch], link: Link
 ) -> None:
     page, watch = phone
-    page.goto(f"{link.url}/m/#device={DEVICE_TOKEN}")
-    page.wait_for_selector("#tabs:not([hidden])")
-    page.wait_for_selector("#category option[value=illegal_discharge]", state="attached")
-    wait_true(page, "() => navigator.serviceWorker.controller !== null")
+    open_signed_in(page, link)
 
     link.mute()  # every request hangs: no answer, no error
     started = time.monotonic()
