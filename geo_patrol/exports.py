@@ -40,12 +40,16 @@ GPX_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <trk><name>{name}</name><trkseg>
 """
 GPX_TAIL = "</trkseg></trk></gpx>\n"
+# A track without times is a plain LineString (a gx:Track's <when> must hold a time).
+KML_LINE_COORD = f"concat({LON}, ',', {LAT}, ',', round(coalesce(ele, 0)::numeric, 1))"
 KML_HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2">'
-    "<Document><name>{name}</name><Placemark><name>{name}</name><gx:Track>\n"
+    "<Document><name>{name}</name><Placemark><name>{name}</name>{open}\n"
 )
-KML_TAIL = "</gx:Track></Placemark></Document></kml>\n"
+KML_TAIL = "{close}</Placemark></Document></kml>\n"
+KML_TRACK = ("<gx:Track>", "</gx:Track>")
+KML_LINE = ("<LineString><coordinates>", "</coordinates></LineString>")
 
 
 def _blocks(connection: Connection, item: str, patrol_id: int) -> Iterator[str]:
@@ -63,12 +67,19 @@ def gpx_text(connection: Connection, *, name: str, patrol_id: int) -> Iterator[s
     yield GPX_TAIL
 
 
-def kml_text(connection: Connection, *, name: str, patrol_id: int) -> Iterator[str]:
-    """A KML 2.2 document with the track as a gx:Track (times kept), in pieces."""
-    yield KML_HEAD.format(name=escape(name))
-    yield from _blocks(connection, KML_WHEN, patrol_id)
-    yield from _blocks(connection, KML_COORD, patrol_id)
-    yield KML_TAIL
+def kml_text(
+    connection: Connection, *, name: str, patrol_id: int, timed: bool = True
+) -> Iterator[str]:
+    """A KML 2.2 document with the track as a gx:Track (times kept), or as a LineString
+    when the track has no times, in pieces."""
+    opening, closing = KML_TRACK if timed else KML_LINE
+    yield KML_HEAD.format(name=escape(name), open=opening)
+    if timed:
+        yield from _blocks(connection, KML_WHEN, patrol_id)
+        yield from _blocks(connection, KML_COORD, patrol_id)
+    else:
+        yield from _blocks(connection, KML_LINE_COORD, patrol_id)
+    yield KML_TAIL.format(close=closing)
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -114,3 +114,33 @@ def test_exports_hold_every_kept_fix_in_time_order(
     assert line.shape == (n, 2)
     assert np.allclose(line, np.column_stack([lons, lats]), atol=1e-6)
     assert feature["properties"]["title"] == TITLE
+
+
+def test_a_track_without_times_exports_as_plain_lines(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    lons, lats = oracle.border_crossing_line(600)
+    pairs = zip(lons, lats, strict=True)
+    points = "".join(f'<trkpt lat="{y:.7f}" lon="{x:.7f}"/>' for x, y in pairs)
+    data = (
+        '<?xml version="1.0"?><gpx version="1.1" creator="test" '
+        f'xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>{points}</trkseg></trk></gpx>'
+    ).encode()
+    joint = team_id(demo_session, "联合巡河队一队")
+    created = upload(demo_client, headers["sz.patrol"], joint, data)
+    base, auth = f"/api/v1/patrols/{created['id']}", headers["sz.patrol"]
+    kept = demo_client.get(base, headers=auth).json()["properties"]["points_kept"]
+    assert kept == len(lons)
+
+    gpx = etree.fromstring(demo_client.get(f"{base}/export.gpx", headers=auth).content)
+    trkpt = "g:trk/g:trkseg/g:trkpt"
+    assert np.array_equal(numbers(gpx, f"{trkpt}/@lon", GPX_NS), np.round(lons, 7))
+    assert gpx.xpath(f"{trkpt}/*", namespaces=GPX_NS) == []  # no <ele>, no <time>
+
+    kml = etree.fromstring(demo_client.get(f"{base}/export.kml", headers=auth).content)
+    assert kml.find(".//gx:Track", KML_NS) is None  # a gx:Track's <when> must hold a time
+    (text,) = kml.xpath("k:Document/k:Placemark/k:LineString/k:coordinates/text()",
+                        namespaces=KML_NS)  # fmt: skip
+    triples = np.array([t.split(",") for t in str(text).split()], dtype=float)
+    assert np.array_equal(triples[:, 0], np.round(lons, 7))
+    assert np.array_equal(triples[:, 1], np.round(lats, 7))

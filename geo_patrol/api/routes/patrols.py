@@ -164,14 +164,18 @@ def export_patrol(
     if fmt == "geojson":
         body = _feature(patrol_id, patrol)
         return Response(body, media_type=EXPORT_TYPES[fmt], headers=headers)
-    write = exports.gpx_text if fmt == "gpx" else exports.kml_text
     name = patrol["title"] or f"patrol {patrol_id}"
+    timed = patrol["started_at"] is not None
     sessions = session_factory(request.app)
 
     def pieces() -> Iterator[str]:
         # Its own session: the request's is closed before the body is sent.
         with sessions() as own:
-            yield from write(own.connection(), name=name, patrol_id=patrol_id)
+            connection = own.connection()
+            if fmt == "gpx":
+                yield from exports.gpx_text(connection, name=name, patrol_id=patrol_id)
+            else:
+                yield from exports.kml_text(connection, name=name, patrol_id=patrol_id, timed=timed)
 
     return StreamingResponse(pieces(), media_type=EXPORT_TYPES[fmt], headers=headers)
 
