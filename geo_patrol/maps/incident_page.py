@@ -139,10 +139,8 @@ def _names(responsible: list[dict[str, Any]], role: str) -> str:
     return ", ".join(f"{_e(r['name'])} ({_e(r['code'])})" for r in found) or "—"
 
 
-def render(incident: dict[str, Any], drawing: dict[str, Any], *, lang: str) -> str:
-    """The whole page."""
-    w = words(lang)
-    i = incident
+def _facts(i: dict[str, Any], w: dict[str, str], lang: str) -> str:
+    """The case's table: status, sides, deadline, times, place, description."""
     lon, lat = i["geometry"]["coordinates"]
     overdue = f' <b class="overdue">{html.escape(w["overdue"])}</b>' if i["overdue"] else ""
     facts = [
@@ -163,6 +161,18 @@ def render(incident: dict[str, Any], drawing: dict[str, Any], *, lang: str) -> s
     if i["duplicate_of"]:
         link = f'<a href="/incidents/{i["duplicate_of"]}?lang={lang}">#{i["duplicate_of"]}</a>'
         facts.append((w["duplicate_of"], link))
+    return _table(facts)
+
+
+def _items(rows: list[str], w: dict[str, str]) -> str:
+    """List items, or one saying there are none."""
+    return "".join(f"<li>{row}</li>" for row in rows) or f"<li>{html.escape(w['none'])}</li>"
+
+
+def render(incident: dict[str, Any], drawing: dict[str, Any], *, lang: str) -> str:
+    """The whole page."""
+    w = words(lang)
+    i = incident
     photos = (
         "".join(
             f'<a href="/api/v1/incidents/{i["id"]}/photos/{p["id"]}"><img class="photo" '
@@ -172,30 +182,22 @@ def render(incident: dict[str, Any], drawing: dict[str, Any], *, lang: str) -> s
         )
         or f"<p>{html.escape(w['none'])}</p>"
     )
-    history = "".join(_event_row(e, w) for e in i["history"])
-    passed = (
-        "".join(
-            f'<li><a href="/api/v1/patrols/{v["patrol_id"]}">#{v["patrol_id"]}</a> '
-            f"{_when(v['passed_at'])}, {v['distance_m']:.0f} m</li>"
-            for v in i["verifications"]
-        )
-        or f"<li>{html.escape(w['none'])}</li>"
-    )
-    duplicates = (
-        "".join(
-            f'<li><a href="/incidents/{d["id"]}?lang={lang}">#{d["id"]}</a> '
-            f"{_when(d['reported_at'])}</li>"
-            for d in i["duplicates"]
-        )
-        or f"<li>{html.escape(w['none'])}</li>"
-    )
+    passed = [
+        f'<a href="/api/v1/patrols/{v["patrol_id"]}">#{v["patrol_id"]}</a> '
+        f"{_when(v['passed_at'])}, {v['distance_m']:.0f} m"
+        for v in i["verifications"]
+    ]
+    duplicates = [
+        f'<a href="/incidents/{d["id"]}?lang={lang}">#{d["id"]}</a> {_when(d["reported_at"])}'
+        for d in i["duplicates"]
+    ]
     joint = f' <span class="joint">{html.escape(w["joint_case"])}</span>' if i["is_joint"] else ""
-    heading = f"#{i['id']} {i['category_name']}"
     return PAGE.format(
-        html_lang="en" if lang == "en" else "zh-CN", title=html.escape(heading),
-        map=svg_map(drawing, w), facts=_table(facts), photos_html=photos,
-        history_rows=history, passed=passed, duplicates_list=duplicates, id=i["id"], lang=lang,
-        joint=joint,
+        html_lang="en" if lang == "en" else "zh-CN",
+        title=html.escape(f"#{i['id']} {i['category_name']}"), joint=joint,
+        map=svg_map(drawing, w), facts=_facts(i, w, lang), photos_html=photos,
+        history_rows="".join(_event_row(e, w) for e in i["history"]),
+        passed=_items(passed, w), duplicates_list=_items(duplicates, w), id=i["id"], lang=lang,
         **{key: html.escape(w[key]) for key in PAGE_WORDS},
     )  # fmt: skip
 
