@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from sqlalchemy import text
 
 from geo_patrol.db import make_engine
-from tests.browser.conftest import Link, Watch, serving
+from tests.browser.conftest import DEMO_PASSWORD, Link, Watch, serving
 from tests.browser.test_mobile_offline import DEVICE_TOKEN, queue, wait_states, wait_true
 
 QUICK_ANSWER_S = 2
@@ -129,3 +129,20 @@ def test_the_app_opens_from_its_copy_when_the_service_does_not_answer(
     assert watch.outside == []
     network = "Failed to load resource: net::"
     assert [error for error in watch.errors if not error.startswith(network)] == []
+
+
+def test_signing_in_with_no_answer_says_so(phone: tuple[Page, Watch], link: Link) -> None:
+    page, watch = phone
+    page.goto(f"{link.url}/m/?lang=en")
+    page.wait_for_selector("#signin:not([hidden])")
+    page.fill("#signin input[name=login]", "sz.patrol")
+    page.fill("#signin input[name=password]", DEMO_PASSWORD)
+    link.mute()
+    started = time.monotonic()
+    page.click("#signin button[type=submit]")
+    wait_true(page, "() => document.querySelector('#signin-error').textContent !== ''")
+    assert page.inner_text("#signin-error") == "No network: cannot sign in"
+    assert time.monotonic() - started < QUICK_ANSWER_S + 5
+    assert page.evaluate("localStorage.getItem('gp.token')") is None
+    link.restore()
+    assert watch.outside == []

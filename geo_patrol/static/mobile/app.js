@@ -132,6 +132,7 @@ async function signInWithPassword(event) {
                    label: "phone web app", days: 30 };
     const response = await fetch("/api/v1/auth/tokens", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      signal: AbortSignal.timeout(sync.readDeadline()),  // no answer: say so, do not hang
     });
     if (!response.ok) {
       $("#signin-error").textContent = response.status === 401 ? t("wrong_password")
