@@ -17,6 +17,7 @@ import json
 import re
 import resource
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -143,25 +144,33 @@ def _known_statements() -> dict[str, str]:
 
 
 class SqlClock:
-    """Wall time and calls per SQL statement executed through SQLAlchemy (not COPY)."""
+    """Wall time and calls per SQL statement executed through SQLAlchemy (not COPY), on the
+    upload's engine and on any other (the attribution's own connection, run in a thread
+    alongside: its statements are labelled as such)."""
+
+    APART = "[attribution connection] "
 
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
         self.known = _known_statements()
-        self.started: list[float] = []
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
+        self.lock = threading.Lock()
+        event.listen(Engine, "before_cursor_execute", self._before)
+        event.listen(Engine, "after_cursor_execute", self._after)
 
-    def _before(self, *_: Any) -> None:
-        self.started.append(perf_counter())
+    def _before(self, conn: Any, *_: Any) -> None:
+        conn.info.setdefault("bench_started", []).append(perf_counter())
 
-    def _after(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        elapsed = perf_counter() - self.started.pop()
+    def _after(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        elapsed = perf_counter() - conn.info["bench_started"].pop()
         sql = _normalise(statement)
         label = self.known.get(sql, sql[:60])
-        self.seconds[label] += elapsed
-        self.calls[label] += 1
+        if conn.engine is not self.engine:
+            label = self.APART + label
+        with self.lock:
+            self.seconds[label] += elapsed
+            self.calls[label] += 1
 
     def top(self, count: int = 8) -> list[tuple[str, float, int]]:
         """The statements that took longest: (label, seconds, calls)."""
