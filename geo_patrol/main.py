@@ -19,6 +19,7 @@ from geo_patrol.api.middleware import install_security
 from geo_patrol.api.routes import (
     auth,
     health,
+    incident_pages,
     incidents,
     jurisdictions,
     maps,
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incidents,
         open311,
         maps,
+        incident_pages,
         mobile,
     ):
         app.include_router(module.router)

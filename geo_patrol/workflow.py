@@ -10,6 +10,7 @@ append-only event.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
@@ -70,6 +71,39 @@ def may_act(principal: Principal, scope: Scope, state: Any) -> bool:
     return bool(
         state.is_joint and state.zone_id in scope.zones and "zone_coordinator" in principal.roles
     )
+
+
+# What a supervisor can do to a case from its page: the workflow's actions, and a tier up or
+# down on request.
+TIER_STEPS = ("escalate", "deescalate")
+
+
+def steps_open(principal: Principal, scope: Scope, incident: dict[str, Any]) -> list[str]:
+    """The steps this principal may try on an incident record (as get_incident reads it)."""
+    state = SimpleNamespace(codes=[r["code"] for r in incident["responsible"]],
+                            is_joint=incident["is_joint"], zone_id=incident["zone_id"])  # fmt: skip
+    if not may_act(principal, scope, state):
+        return []
+    steps = [action for action, (sources, _) in TRANSITIONS.items()
+             if incident["status"] in sources]  # fmt: skip
+    if incident["status"] in OPEN:
+        tier = TIERS.index(incident["tier"])
+        steps += ["escalate"] if tier < len(TIERS) - 1 else []
+        steps += ["deescalate"] if tier > 0 else []
+    return steps
+
+
+def take_step(
+    session: Session, *, incident_id: int, step: str, principal: Principal, scope: Scope,
+    note: str | None, address: str | None,
+) -> None:  # fmt: skip
+    """One step from the incident page: a workflow action or a tier change."""
+    if step in TIER_STEPS:
+        change_tier(session, incident_id=incident_id, up=step == "escalate", principal=principal,
+                    scope=scope, note=note, address=address)  # fmt: skip
+    else:
+        transition(session, incident_id=incident_id, action=step, principal=principal,
+                   scope=scope, note=note, address=address)  # fmt: skip
 
 
 def transition(

@@ -28,6 +28,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /login": Rule.PUBLIC,
     "GET /map": Rule.MEMBER,
     "GET /incidents/{incident_id}": Rule.MEMBER,
+    "POST /incidents/{incident_id}/steps": Rule.WRITER,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": Rule.MEMBER,
     "GET /api/v1/meeting-pack": Rule.MEMBER,
     "POST /login": Rule.PUBLIC,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated
@@ -20,7 +21,7 @@ SESSION_COOKIE = "gp_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Page forms that check the CSRF token in their form body themselves.
-FORM_POSTS = frozenset({"/logout"})
+FORM_POSTS = re.compile(r"/logout|/incidents/\d+/steps")
 
 
 def get_settings(request: Request) -> Settings:
@@ -73,7 +74,7 @@ def get_principal(request: Request, session: SessionDep) -> Principal | None:
     principal = from_session_cookie(session, cookie=cookie)
     if principal is None:
         return None  # an expired cookie is the same as none: public routes still work
-    form_post = request.url.path in FORM_POSTS
+    form_post = FORM_POSTS.fullmatch(request.url.path) is not None
     if request.method not in SAFE_METHODS and not form_post and not _csrf_ok(request, principal):
         raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)")
     return principal

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -169,8 +170,33 @@ def _items(rows: list[str], w: dict[str, str]) -> str:
     return "".join(f"<li>{row}</li>" for row in rows) or f"<li>{html.escape(w['none'])}</li>"
 
 
-def render(incident: dict[str, Any], drawing: dict[str, Any], *, lang: str) -> str:
-    """The whole page."""
+def _step_form(
+    i: dict[str, Any], w: dict[str, str], *, lang: str, steps: list[str], csrf: str | None,
+    error: str | None,
+) -> str:  # fmt: skip
+    """The form for the steps the reader may take (none: no form), and why the last failed."""
+    said = f'<p class="error" id="step-error">{html.escape(error)}</p>' if error else ""
+    if not steps or not csrf:
+        return said
+    options = "".join(
+        f'<option value="{step}">{html.escape(w.get(f"step_{step}", step))}</option>'
+        for step in steps
+    )
+    return (
+        f'<section id="act"><h2>{html.escape(w["act"])}</h2>{said}'
+        f'<form method="post" action="/incidents/{i["id"]}/steps?lang={lang}">'
+        f'<input type="hidden" name="csrf_token" value="{html.escape(csrf)}">'
+        f'<label>{html.escape(w["step"])} <select name="step">{options}</select></label> '
+        f'<label>{html.escape(w["note"])} <input name="note" maxlength="2000" size="40"></label> '
+        f'<button type="submit">{html.escape(w["submit"])}</button></form></section>'
+    )
+
+
+def render(
+    incident: dict[str, Any], drawing: dict[str, Any], *, lang: str, steps: Sequence[str] = (),
+    csrf: str | None = None, error: str | None = None,
+) -> str:  # fmt: skip
+    """The whole page (with the step form when `steps` and a session's `csrf` are given)."""
     w = words(lang)
     i = incident
     photos = (
@@ -198,6 +224,7 @@ def render(incident: dict[str, Any], drawing: dict[str, Any], *, lang: str) -> s
         map=svg_map(drawing, w), facts=_facts(i, w, lang), photos_html=photos,
         history_rows="".join(_event_row(e, w) for e in i["history"]),
         passed=_items(passed, w), duplicates_list=_items(duplicates, w), id=i["id"], lang=lang,
+        act=_step_form(i, w, lang=lang, steps=list(steps), csrf=csrf, error=error),
         **{key: html.escape(w[key]) for key in PAGE_WORDS},
     )  # fmt: skip
 
@@ -224,6 +251,8 @@ th, td {{ text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #e0e
 .facts th {{ white-space: nowrap; color: #555; font-weight: normal; }}
 .photo {{ max-height: 180px; margin: 0 0.5em 0.5em 0; border: 1px solid #ccc; }}
 #incident-map {{ border: 1px solid #bbb; max-width: 100%; height: auto; }}
+#act {{ background: #f5f5f5; padding: 0.3em 1em 1em; }}
+.error {{ color: #c62828; }}
 nav a {{ margin-right: 1em; }}
 @media print {{ nav {{ display: none; }} }}
 </style></head><body>
@@ -231,6 +260,7 @@ nav a {{ margin-right: 1em; }}
 <nav><a href="/map?lang={lang}">{back_to_map}</a><a href="/api/v1/incidents/{id}">{json_record}</a>
 <a href="/incidents/{id}?lang={other_lang}">{language}</a></nav></header>
 <div class="top"><div>{facts}</div><figure>{map}<figcaption>{place}</figcaption></figure></div>
+{act}
 <h2>{photos}</h2><div id="photos">{photos_html}</div>
 <h2>{history}</h2>
 <table id="history"><tr><th>{when}</th><th>{kind}</th><th>{actor}</th><th>{status}</th>

@@ -40,6 +40,10 @@ WORDS: dict[str, dict[str, str]] = {
         "kind": "事项", "actor": "操作人", "note": "说明", "verifications": "巡查核查",
         "json_record": "数据（JSON）", "back_to_map": "返回监管地图",
         "place": "事件位置：责任区划与周边河道（半径 1.5 公里）",
+        "act": "办理", "step": "操作", "submit": "提交", "step_assign": "分派",
+        "step_accept": "受理", "step_start": "开始处置", "step_resolve": "办结",
+        "step_verify": "核查", "step_close": "关闭", "step_reopen": "重办",
+        "step_reject": "驳回（须说明理由）", "step_escalate": "升级", "step_deescalate": "降级",
     },
     "en": {
         "title": "Joint river patrol · supervisor map",
@@ -83,6 +87,11 @@ WORDS: dict[str, dict[str, str]] = {
         "verifications": "Patrols that passed it", "json_record": "Record (JSON)",
         "back_to_map": "Back to the map",
         "place": "Where: responsible jurisdictions and rivers within 1.5 km",
+        "act": "Take a step", "step": "Step", "submit": "Submit", "step_assign": "Assign",
+        "step_accept": "Accept", "step_start": "Start work", "step_resolve": "Resolve",
+        "step_verify": "Verify", "step_close": "Close", "step_reopen": "Reopen",
+        "step_reject": "Reject (give a reason)", "step_escalate": "Escalate a tier",
+        "step_deescalate": "Send a tier down",
     },
 }  # fmt: skip
 

@@ -31,6 +31,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /login": PUBLIC,
     "GET /map": MEMBERS,
     "GET /incidents/{incident_id}": MEMBERS,
+    "POST /incidents/{incident_id}/steps": WRITERS,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": MEMBERS,
     "GET /api/v1/meeting-pack": MEMBERS,
     "POST /login": PUBLIC,

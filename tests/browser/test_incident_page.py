@@ -43,6 +43,14 @@ def test_popup_link_opens_the_incident_page(watched_page: tuple[Page, Watch]) ->
     assert len(loaded) == 1 and loaded[0] > 0
     assert page.locator("#incident-map #incident-point").count() == 1
     assert page.locator("#incident-map path.jurisdiction").count() >= 1
+    # The lead side's supervisor takes a step from the page (a form with the session's token).
+    page.select_option("#act select[name=step]", "assign")
+    page.fill("#act input[name=note]", "交村里处理")
+    with page.expect_navigation():
+        page.click("#act button[type=submit]")
+    assert page.url.endswith(link)
+    assert "已分派" in page.locator("table.facts").inner_text()
+    assert "交村里处理" in page.locator("#history").inner_text()
     screenshot(page, "incident-page")
     page.click("nav a[href^='/map']")
     page.wait_for_url("**/map?lang=zh")

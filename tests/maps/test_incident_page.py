@@ -8,8 +8,10 @@ import math
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import numpy as np
 import pyproj
 import pytest
@@ -18,6 +20,7 @@ from fastapi.testclient import TestClient
 from lxml import etree, html
 from sqlalchemy.orm import Session
 
+from geo_patrol.demo.accounts import DEFAULT_PASSWORD
 from tests.api.principals import headers_for
 from tests.patrols import oracle
 
@@ -30,6 +33,21 @@ SVG = "{http://www.w3.org/2000/svg}"
 def headers(demo_session: Session) -> dict[str, dict[str, str]]:
     """Bearer headers per demo principal."""
     return headers_for(demo_session)
+
+
+def report_photo(
+    client: TestClient, headers: dict[str, dict[str, str]], client_id: str, **fields: str
+) -> dict[str, Any]:
+    """A photo report of floating waste by a Wangjiangjing patrol member (the photo's EXIF
+    puts it on the Xiuzhou side): the answer's id, lon, lat."""
+    reported = client.post(
+        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
+        data={"category": "floating_waste", "client_id": client_id, **fields},
+        files={"file": ("IMG_0001.jpg", PHOTO.read_bytes(), "image/jpeg")},
+    )  # fmt: skip
+    assert reported.status_code == 201, reported.text
+    answer: dict[str, Any] = reported.json()
+    return answer
 
 
 def attribute(element: etree._Element | None, name: str) -> str:
@@ -57,13 +75,8 @@ def svg_polygons(d: str) -> shapely.Geometry:
 def test_incident_page_shows_the_case_and_draws_the_place(
     demo_client: TestClient, headers: dict[str, dict[str, str]]
 ) -> None:
-    reported = demo_client.post(
-        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
-        data={"category": "floating_waste", "client_id": "page-1", "description": "漂浮物 <a>"},
-        files={"file": ("IMG_0001.jpg", PHOTO.read_bytes(), "image/jpeg")},
-    )  # fmt: skip
-    assert reported.status_code == 201, reported.text
-    incident_id, lon, lat = (reported.json()[k] for k in ("id", "lon", "lat"))
+    reported = report_photo(demo_client, headers, "page-1", description="漂浮物 <a>")
+    incident_id, lon, lat = (reported[k] for k in ("id", "lon", "lat"))
     record = demo_client.get(f"/api/v1/incidents/{incident_id}", headers=headers["wjj.sup"])
     props = record.json()["properties"]
 
@@ -133,12 +146,7 @@ def test_incident_page_shows_the_case_and_draws_the_place(
 def test_incident_page_follows_the_scope_and_sends_browsers_to_sign_in(
     demo_client: TestClient, headers: dict[str, dict[str, str]]
 ) -> None:
-    reported = demo_client.post(
-        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
-        data={"category": "floating_waste", "client_id": "page-2"},
-        files={"file": ("IMG_0001.jpg", PHOTO.read_bytes(), "image/jpeg")},
-    )  # fmt: skip
-    incident_id = reported.json()["id"]
+    incident_id = report_photo(demo_client, headers, "page-2")["id"]
     props = demo_client.get(f"/api/v1/incidents/{incident_id}", headers=headers["wjj.sup"]).json()[
         "properties"
     ]
@@ -153,3 +161,58 @@ def test_incident_page_follows_the_scope_and_sends_browsers_to_sign_in(
     assert anonymous.headers["location"] == f"/login?next=%2Fincidents%2F{incident_id}%3Flang%3Den"
     chinese = demo_client.get(f"/incidents/{incident_id}", headers=headers["wjj.sup"])
     assert '<html lang="zh-CN">' in chinese.text and "办理记录" in chinese.text
+
+
+def test_a_supervisor_takes_steps_from_the_page(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    incident_id = report_photo(demo_client, headers, "page-steps", severity="low")["id"]
+    # A token (an API client) gets the page without a form: steps go through the API.
+    api_page = demo_client.get(f"/incidents/{incident_id}", headers=headers["wjj.sup"])
+    assert 'id="act"' not in api_page.text
+    login = demo_client.post(
+        "/api/v1/auth/login", json={"login": "wjj.sup", "password": DEFAULT_PASSWORD}
+    )
+    csrf = login.json()["csrf_token"]
+    doc = html.fromstring(demo_client.get(f"/incidents/{incident_id}?lang=en").text)
+    form = doc.get_element_by_id("act").find(".//form")
+    assert form is not None and form.get("action") == f"/incidents/{incident_id}/steps?lang=en"
+    record = demo_client.get(f"/api/v1/incidents/{incident_id}").json()["properties"]
+    assert record["status"] == "reported" and record["tier"] == "village"
+    assert [o.get("value") for o in form.iter("option")] == ["assign", "reject", "escalate"]
+
+    def step(name: str, note: str = "", token: str = csrf) -> httpx.Response:
+        answer: httpx.Response = demo_client.post(
+            f"/incidents/{incident_id}/steps?lang=en",
+            data={"csrf_token": token, "step": name, "note": note},
+            follow_redirects=False,
+        )
+        return answer
+
+    done = step("assign", "to the village office")
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/incidents/{incident_id}?lang=en"
+    record = demo_client.get(f"/api/v1/incidents/{incident_id}").json()["properties"]
+    assert record["status"] == "assigned"
+    last = record["history"][-1]
+    assert (last["kind"], last["actor"]) == ("assign", "wjj.sup")
+    assert last["note"] == "to the village office"
+
+    # A step the case does not allow: the page says why, and nothing changes.
+    refused = step("verify")
+    assert refused.status_code == 409 and refused.headers["content-type"].startswith("text/html")
+    said = html.fromstring(refused.text).get_element_by_id("step-error").text_content()
+    assert said == "cannot verify an incident that is assigned; allowed from: resolved"
+    no_reason = step("reject")
+    assert no_reason.status_code == 422 and "needs a reason" in no_reason.text
+    assert (
+        demo_client.get(f"/api/v1/incidents/{incident_id}").json()["properties"]["status"]
+        == "assigned"
+    )
+
+    forged = step("accept", token="forged")
+    assert forged.status_code == 403
+    assert forged.headers["content-type"] == "application/problem+json"
+    assert step("accept").status_code == 303
+    record = demo_client.get(f"/api/v1/incidents/{incident_id}").json()["properties"]
+    assert record["status"] == "accepted"

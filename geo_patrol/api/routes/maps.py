@@ -1,4 +1,4 @@
-"""The supervisor map page, its vector tiles, the incident page and the meeting pack."""
+"""The supervisor map page, its vector tiles and the meeting pack."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
-from geo_patrol.incident_queries import get_incident
 from geo_patrol.local_time import LOCAL
-from geo_patrol.maps import incident_page
 from geo_patrol.maps.basemaps import tile_origins, tile_sources
 from geo_patrol.maps.filters import MapFilters
 from geo_patrol.maps.layers import map_data, patrol_filters, zone_id_of
@@ -74,22 +72,6 @@ async def supervisor_map(
     tiles_url = "/tiles/tracks/{z}/{x}/{y}.pbf" + (f"?{query}" if query else "")
     page = await run_in_threadpool(render_page, data, sources=sources, tiles_url=tiles_url)
     return HTMLResponse(page, headers={"Content-Security-Policy": _csp(tile_origins(sources))})
-
-
-@router.get(
-    "/incidents/{incident_id}", response_class=HTMLResponse,
-    summary="One incident as a page (where the map's popups lead)",
-)  # fmt: skip
-def incident(
-    incident_id: int, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
-    principal: CurrentPrincipal, lang: Lang = None,
-) -> HTMLResponse:  # fmt: skip
-    """The case, who holds it, deadline, photos, history, patrols that passed it, a map."""
-    record = get_incident(session, scope=scope, principal=principal, incident_id=incident_id)
-    lon, lat = record["geometry"]["coordinates"]
-    codes = [r["code"] for r in record["responsible"] if r["direct"]]
-    drawing = incident_page.map_shapes(session, lon=lon, lat=lat, codes=codes)
-    return HTMLResponse(incident_page.render(record, drawing, lang=lang or settings.map_language))
 
 
 @router.get(

@@ -1,0 +1,79 @@
+"""The incident page (where the map's popups lead) and its form for taking a step."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from geo_patrol import workflow
+from geo_patrol.access.principal import Principal
+from geo_patrol.access.scope import Scope
+from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep, client_address
+from geo_patrol.errors import Forbidden, GeoPatrolError
+from geo_patrol.incident_queries import get_incident
+from geo_patrol.maps import incident_page
+
+router = APIRouter(tags=["maps"])
+
+Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
+
+
+def _page(
+    session: SessionDep, *, incident_id: int, scope: Scope, principal: Principal, lang: str,
+    error: str | None = None,
+) -> str:  # fmt: skip
+    """The page of one incident in the caller's scope, with the steps they may take."""
+    record = get_incident(session, scope=scope, principal=principal, incident_id=incident_id)
+    lon, lat = record["geometry"]["coordinates"]
+    codes = [r["code"] for r in record["responsible"] if r["direct"]]
+    drawing = incident_page.map_shapes(session, lon=lon, lat=lat, codes=codes)
+    # Steps are offered to a browser session only: its form carries the session's CSRF token.
+    steps = workflow.steps_open(principal, scope, record) if principal.csrf_token else []
+    return incident_page.render(
+        record, drawing, lang=lang, steps=steps, csrf=principal.csrf_token, error=error
+    )
+
+
+@router.get(
+    "/incidents/{incident_id}", response_class=HTMLResponse,
+    summary="One incident as a page (where the map's popups lead)",
+)  # fmt: skip
+def incident(
+    incident_id: int, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
+    principal: CurrentPrincipal, lang: Lang = None,
+) -> HTMLResponse:  # fmt: skip
+    """The case, who holds it, deadline, photos, history, patrols that passed it, a map."""
+    lang = lang or settings.map_language
+    return HTMLResponse(
+        _page(session, incident_id=incident_id, scope=scope, principal=principal, lang=lang)
+    )
+
+
+@router.post(
+    "/incidents/{incident_id}/steps", response_class=HTMLResponse,
+    summary="Take a step on an incident from its page (a form of the signed-in browser)",
+)  # fmt: skip
+def incident_step(
+    incident_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+    scope: ScopeDep, principal: CurrentPrincipal,
+    step: Annotated[str, Form(max_length=32)], csrf_token: Annotated[str, Form()],
+    note: Annotated[str | None, Form(max_length=2000)] = None, lang: Lang = None,
+) -> Response:  # fmt: skip
+    """The step is taken (then back to the page), or the page says why not."""
+    if not principal.csrf_token or not hmac.compare_digest(principal.csrf_token, csrf_token):
+        raise Forbidden("missing or wrong CSRF token", field="csrf_token")
+    lang = lang or settings.map_language
+    try:
+        with session.begin_nested():
+            workflow.take_step(
+                session, incident_id=incident_id, step=step, principal=principal, scope=scope,
+                note=(note or "").strip() or None, address=client_address(request),
+            )  # fmt: skip
+    except GeoPatrolError as error:
+        page = _page(session, incident_id=incident_id, scope=scope, principal=principal,
+                     lang=lang, error=error.detail)  # fmt: skip
+        return HTMLResponse(page, status_code=error.status)
+    return RedirectResponse(f"/incidents/{incident_id}?lang={lang}", status_code=303)
