@@ -45,18 +45,22 @@ WHERE ({{visible}} OR i.reporter_member_id = :me)
   AND (NOT CAST(:overdue AS boolean) OR (i.deadline_at < now() AND i.status IN
         ('reported', 'assigned', 'accepted', 'in_progress', 'reopened')))
   AND (NOT CAST(:unrouted AS boolean) OR i.unrouted)
+  AND (NOT CAST(:open AS boolean) OR i.status IN
+        ('reported', 'assigned', 'accepted', 'in_progress', 'reopened'))
   AND (CAST(:since AS timestamptz) IS NULL OR i.reported_at >= :since)
   AND (CAST(:until AS timestamptz) IS NULL OR i.reported_at < :until)
   AND (CAST(:bbox AS float8[]) IS NULL OR i.geom && ST_MakeEnvelope(
         (CAST(:bbox AS float8[]))[1], (CAST(:bbox AS float8[]))[2],
         (CAST(:bbox AS float8[]))[3], (CAST(:bbox AS float8[]))[4], 4326))
-ORDER BY i.reported_at DESC, i.id DESC
+ORDER BY CASE WHEN CAST(:by_deadline AS boolean) THEN i.deadline_at END NULLS LAST,
+         i.reported_at DESC, i.id DESC
 LIMIT :limit
 """
 
 FILTERS = {"status": None, "tier": None, "category": None, "jurisdictions": None,
-           "zone_id": None, "joint": False, "overdue": False, "unrouted": False,
-           "since": None, "until": None, "bbox": None, "limit": 1000}  # fmt: skip
+           "zone_id": None, "joint": False, "overdue": False, "unrouted": False, "open": False,
+           "since": None, "until": None, "bbox": None, "limit": 1000,
+           "by_deadline": False}  # fmt: skip
 
 
 def incident_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
@@ -67,8 +71,9 @@ def incident_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
 def list_incidents(
     session: Session, *, scope: Scope, principal: Principal, **filters: Any
 ) -> list[dict[str, Any]]:
-    """Incidents visible to the caller, newest first (`filters`: names of FILTERS;
-    `jurisdictions`: incidents any of these answer for)."""
+    """Incidents visible to the caller, newest first or, with `by_deadline`, soonest
+    deadline first (`filters`: names of FILTERS; `jurisdictions`: incidents any of these
+    answer for)."""
     unknown = set(filters) - set(FILTERS)
     if unknown:
         raise TypeError(f"unknown incident filters: {sorted(unknown)}")

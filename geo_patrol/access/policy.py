@@ -27,6 +27,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /healthz": Rule.PUBLIC,
     "GET /login": Rule.PUBLIC,
     "GET /map": Rule.MEMBER,
+    "GET /incidents": Rule.MEMBER,
     "GET /incidents/{incident_id}": Rule.MEMBER,
     "POST /incidents/{incident_id}/steps": Rule.WRITER,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": Rule.MEMBER,

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.local_time import local_minute
+from geo_patrol.maps import case_pages
 from geo_patrol.maps.text import words
 
 MAP_RADIUS_M = 1500.0
@@ -147,7 +148,7 @@ def _facts(i: dict[str, Any], w: dict[str, str], lang: str) -> str:
     facts = [
         (w["status"], _e(w.get(f"status_{i['status']}", i["status"]))),
         (w["tier"], _e(w.get(f"tier_{i['tier']}", i["tier"]))),
-        (w["severity"], _e(i["severity"])),
+        (w["severity"], _e(w.get(f"severity_{i['severity']}", i["severity"]))),
         (w["lead"], _names(i["responsible"], "lead")),
         (w["co"], _names(i["responsible"], "co")),
         (w["deadline"], _when(i["deadline_at"]) + overdue),
@@ -218,9 +219,9 @@ def render(
         for d in i["duplicates"]
     ]
     joint = f' <span class="joint">{html.escape(w["joint_case"])}</span>' if i["is_joint"] else ""
-    return PAGE.format(
-        html_lang="en" if lang == "en" else "zh-CN",
-        title=html.escape(f"#{i['id']} {i['category_name']}"), joint=joint,
+    title = html.escape(f"#{i['id']} {i['category_name']}")
+    return case_pages.head(lang=lang, title=title) + PAGE.format(
+        title=title, joint=joint,
         map=svg_map(drawing, w), facts=_facts(i, w, lang), photos_html=photos,
         history_rows="".join(_event_row(e, w) for e in i["history"]),
         passed=_items(passed, w), duplicates_list=_items(duplicates, w), id=i["id"], lang=lang,
@@ -231,33 +232,18 @@ def render(
 
 PAGE_WORDS = ("photos", "history", "when", "kind", "actor", "status", "tier", "note",
               "verifications", "duplicates", "json_record", "back_to_map", "language",
-              "other_lang", "place")  # fmt: skip
+              "other_lang", "place", "list_title")  # fmt: skip
 
-PAGE = """<!doctype html>
-<html lang="{html_lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font: 15px/1.45 system-ui, "Noto Sans CJK SC", sans-serif; margin: 1.2em auto;
-       max-width: 1040px; padding: 0 1em; color: #212121; }}
-header {{ display: flex; gap: 1em; align-items: baseline; flex-wrap: wrap; }}
-h1 {{ font-size: 1.4em; margin: 0.2em 0; }}
-.joint {{ background: #6a1b9a; color: #fff; border-radius: 3px; padding: 0 0.4em; }}
-.overdue {{ color: #c62828; }}
+PAGE = """
 .top {{ display: flex; gap: 1.5em; flex-wrap: wrap; align-items: flex-start; }}
-table {{ border-collapse: collapse; }}
-th, td {{ text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #e0e0e0;
-          vertical-align: top; }}
 .facts th {{ white-space: nowrap; color: #555; font-weight: normal; }}
 .photo {{ max-height: 180px; margin: 0 0.5em 0.5em 0; border: 1px solid #ccc; }}
 #incident-map {{ border: 1px solid #bbb; max-width: 100%; height: auto; }}
 #act {{ background: #f5f5f5; padding: 0.3em 1em 1em; }}
-.error {{ color: #c62828; }}
-nav a {{ margin-right: 1em; }}
-@media print {{ nav {{ display: none; }} }}
 </style></head><body>
 <header><h1>{title}{joint}</h1>
-<nav><a href="/map?lang={lang}">{back_to_map}</a><a href="/api/v1/incidents/{id}">{json_record}</a>
+<nav><a href="/map?lang={lang}">{back_to_map}</a><a href="/incidents?lang={lang}">{list_title}</a>
+<a href="/api/v1/incidents/{id}">{json_record}</a>
 <a href="/incidents/{id}?lang={other_lang}">{language}</a></nav></header>
 <div class="top"><div>{facts}</div><figure>{map}<figcaption>{place}</figcaption></figure></div>
 {act}

@@ -180,7 +180,7 @@ def _popup(incident: dict[str, Any], w: dict[str, str]) -> str:
     rows = [
         (w["status"], w[f"status_{incident['status']}"]),
         (w["tier"], w[f"tier_{incident['tier']}"]),
-        (w["severity"], incident["severity"]),
+        (w["severity"], w.get(f"severity_{incident['severity']}", incident["severity"])),
         (w["lead"], incident["lead_code"] or "—"),
         (w["co"], co),
         (w["deadline"], deadline + overdue),
@@ -247,7 +247,9 @@ def filter_form(data: MapData, w: dict[str, str]) -> str:
 <div class="gp-panel gp-filters" id="gp-filters">
 <h1>{html.escape(w["title"])}
  <small>· {data.patrols} {html.escape(w["patrols"])} ·
- <a href="/map?{html.escape(other_query)}" id="gp-lang">{html.escape(w["language"])}</a>
+ <a href="/map?{html.escape(other_query)}" id="gp-lang">{html.escape(w["language"])}</a> ·
+ <a href="/incidents?lang={html.escape(f.lang)}" id="gp-incident-list">
+ {html.escape(w["list_title"])}</a>
  </small></h1>
 <form method="get" action="/map" id="gp-filter-form">
 <input type="hidden" name="lang" value="{html.escape(f.lang)}">

@@ -30,6 +30,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /healthz": PUBLIC,
     "GET /login": PUBLIC,
     "GET /map": MEMBERS,
+    "GET /incidents": MEMBERS,
     "GET /incidents/{incident_id}": MEMBERS,
     "POST /incidents/{incident_id}/steps": WRITERS,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": MEMBERS,

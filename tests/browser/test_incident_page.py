@@ -1,5 +1,6 @@
-"""The incident page in headless Chromium: reached from the map's popup link, the photo and
-the map of the place shown, nothing fetched from outside, no script errors."""
+"""The incident list and page in headless Chromium: from the map to the list to the case, the
+photo and the map of the place shown, a step taken, nothing fetched from outside, no script
+errors."""
 
 from __future__ import annotations
 
@@ -34,7 +35,13 @@ def test_popup_link_opens_the_incident_page(watched_page: tuple[Page, Watch]) ->
     sign_in(page, watch.base, "wjj.sup", "/map")
     link = f"/incidents/{incident_id}?lang=zh"
     assert link in page.content()  # the popup's link to the record
-    page.goto(watch.base + link)
+    # From the map to the list of open cases (soonest deadline first), then to this one.
+    with page.expect_navigation():
+        page.click("#gp-incident-list")
+    assert page.url.endswith("/incidents?lang=zh")
+    screenshot(page, "incident-list")
+    with page.expect_navigation():
+        page.click(f'#incidents a[href="{link}"]')
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text().startswith(f"#{incident_id} ")
     loaded = page.evaluate(

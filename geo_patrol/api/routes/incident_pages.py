@@ -1,4 +1,4 @@
-"""The incident page (where the map's popups lead) and its form for taking a step."""
+"""The incident list and page (where the map's popups lead), and the page's step form."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import text
 
 from geo_patrol import workflow
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep, client_address
 from geo_patrol.errors import Forbidden, GeoPatrolError
-from geo_patrol.incident_queries import get_incident
-from geo_patrol.maps import incident_page
+from geo_patrol.incident_queries import get_incident, list_incidents
+from geo_patrol.maps import incident_list, incident_page
+from geo_patrol.maps.layers import CATEGORIES
 
 router = APIRouter(tags=["maps"])
 
@@ -35,6 +37,29 @@ def _page(
     return incident_page.render(
         record, drawing, lang=lang, steps=steps, csrf=principal.csrf_token, error=error
     )
+
+
+@router.get(
+    "/incidents", response_class=HTMLResponse,
+    summary="Incidents in my scope as a page (open ones by deadline)",
+)  # fmt: skip
+def incidents(
+    session: SessionDep, settings: SettingsDep, scope: ScopeDep, principal: CurrentPrincipal,
+    view: Annotated[str, Query(pattern="^(open|overdue|all)$")] = "open", joint: bool = False,
+    category: Annotated[str | None, Query(max_length=64)] = None, lang: Lang = None,
+) -> HTMLResponse:  # fmt: skip
+    """A table of cases, each linking to its page; filters in the URL."""
+    rows = list_incidents(
+        session, scope=scope, principal=principal, open=view == "open",
+        overdue=view == "overdue", by_deadline=view != "all", joint=joint,
+        category=category or None, limit=incident_list.LIMIT,
+    )  # fmt: skip
+    categories = [dict(row._mapping) for row in session.execute(text(CATEGORIES))]
+    page = incident_list.render(
+        rows, incident_list.names_of(session, rows), view=view, joint=joint,
+        category=category or None, categories=categories, lang=lang or settings.map_language,
+    )  # fmt: skip
+    return HTMLResponse(page)
 
 
 @router.get(
