@@ -69,6 +69,11 @@ def test_the_list_holds_what_the_api_gives_the_same_reader(
         open_cases = [c for c in cases if c["status"] in OPEN]
         rows = listed(demo_client, headers[who], "view=open")
         assert [r[0] for r in rows] == by_deadline(open_cases), who
+        # The API gives API clients the same view.
+        api_open = demo_client.get(
+            "/api/v1/incidents", params={"open": "true", "order": "deadline"}, headers=headers[who]
+        ).json()["features"]
+        assert [f"#{f['id']}" for f in api_open] == by_deadline(open_cases), who
         overdue = [r[0] for r in listed(demo_client, headers[who], "view=overdue")]
         assert overdue == by_deadline([c for c in cases if c["overdue"]]), who
         everything = [r[0] for r in listed(demo_client, headers[who], "view=all")]

@@ -107,6 +107,11 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": row}
 
 
+Order = Annotated[
+    str, Query(pattern="^(reported|deadline)$", description="Newest first, or soonest deadline.")
+]
+
+
 @router.get("/incidents", summary="Incidents in my scope, as GeoJSON")
 def get_incidents(
     session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
@@ -116,13 +121,15 @@ def get_incidents(
     until: datetime | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
+    order: Order = "reported",
 ) -> dict[str, Any]:  # fmt: skip
-    """Filtered, newest first."""
+    """Filtered, newest first (or by deadline)."""
     rows = incident_queries.list_incidents(
         session, scope=scope, principal=principal, status=status, tier=tier, category=category,
         jurisdictions=[jurisdiction] if jurisdiction else None, zone_id=zone_id, joint=joint,
         overdue=overdue, unrouted=unrouted, since=since, until=until, bbox=parse_bbox(bbox),
-        limit=limit,
+        limit=limit, open=open, by_deadline=order == "deadline",
     )  # fmt: skip
     return collection([_feature(row) for row in rows])
 
