@@ -102,15 +102,32 @@ def list_patrols(session: Session, *, scope: Scope, **filters: Any) -> list[dict
     return [dict(row._mapping) for row in rows]
 
 
-def get_patrol(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, Any]:
-    """One patrol with attribution, crossings, coverage; 404 when absent or out of scope."""
+# Only what a download needs: the scope check, the name and whether the track has times.
+HEADER = """
+SELECT p.id, p.title, p.started_at FROM patrols p JOIN teams t ON t.id = p.team_id
+WHERE p.id = :patrol_id AND {visible}
+"""
+
+
+def patrol_header(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, Any]:
+    """A patrol's id, title and start (never its track); 404 when absent or out of scope."""
+    return _one(session, HEADER, scope=scope, patrol_id=patrol_id)
+
+
+def _one(session: Session, sql: str, *, scope: Scope, patrol_id: int) -> dict[str, Any]:
+    """The row of `sql` for one patrol in scope, or 404."""
     condition, params = patrol_filter(scope)
     row = session.execute(
-        text(DETAIL.format(visible=condition)), {**params, "patrol_id": patrol_id}
+        text(sql.format(visible=condition)), {**params, "patrol_id": patrol_id}
     ).first()
     if row is None:
         raise NotFound(f"no patrol {patrol_id}", field="patrol_id")
-    patrol = dict(row._mapping)
+    return dict(row._mapping)
+
+
+def get_patrol(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, Any]:
+    """One patrol with attribution, crossings, coverage; 404 when absent or out of scope."""
+    patrol = _one(session, DETAIL, scope=scope, patrol_id=patrol_id)
     key = {"patrol_id": patrol_id}
     patrol["jurisdictions"] = [dict(r._mapping) for r in session.execute(text(JURISDICTIONS), key)]
     patrol["crossings"] = [dict(r._mapping) for r in session.execute(text(CROSSINGS), key)]

@@ -159,11 +159,13 @@ def export_patrol(
     request: Request, session: SessionDep, scope: ScopeDep,
 ) -> Response:  # fmt: skip
     """The cleaned track in the chosen format, as a download (GPX and KML stream out)."""
-    patrol = patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
     headers = {"Content-Disposition": f'attachment; filename="patrol-{patrol_id}.{fmt}"'}
     if fmt == "geojson":
-        body = _feature(patrol_id, patrol)
+        body = _feature(patrol_id, patrol_queries.get_patrol(session, scope=scope,
+                                                             patrol_id=patrol_id))  # fmt: skip
         return Response(body, media_type=EXPORT_TYPES[fmt], headers=headers)
+    # GPX and KML read the fixes block by block: only the header is read here, not the track.
+    patrol = patrol_queries.patrol_header(session, scope=scope, patrol_id=patrol_id)
     name = patrol["title"] or f"patrol {patrol_id}"
     timed = patrol["started_at"] is not None
     sessions = session_factory(request.app)
@@ -185,7 +187,7 @@ def original_file(
     patrol_id: int, session: SessionDep, scope: ScopeDep, settings: SettingsDep
 ) -> Response:
     """The original upload (checksum-named on disk)."""
-    patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
+    patrol_queries.patrol_header(session, scope=scope, patrol_id=patrol_id)
     upload = patrol_queries.upload_of(session, patrol_id=patrol_id)
     stored = settings.uploads_dir / upload.sha256[:2] / upload.sha256
     if not stored.exists():
