@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.errors import NotFound
+from geo_patrol.models import OPEN_STATUSES_SQL
 
 # Every responsible side (lead and co, with ancestors) sees the case; a joint case is also
 # seen by its zone's coordinators; the reporter sees their own report.
@@ -19,10 +20,9 @@ INCIDENT_SCOPE = {
     "joint": "i.is_joint",
 }
 
-COLUMNS = """
+COLUMNS = f"""
 i.id, i.category, c.name AS category_name, i.severity, i.status, i.tier, i.deadline_at,
-i.deadline_at < now() AND i.status IN ('reported', 'assigned', 'accepted', 'in_progress',
-    'reopened') AS overdue,
+i.deadline_at < now() AND i.status IN {OPEN_STATUSES_SQL} AS overdue,
 i.lead_code, i.is_joint, i.zone_id, i.unrouted, i.duplicate_of, i.segment_id, i.source,
 i.description, i.address, i.reported_at, i.received_at, i.resolved_at, i.reopen_count,
 (SELECT array_agg(r.code ORDER BY r.code) FROM incident_responsibles r
@@ -42,11 +42,10 @@ WHERE ({{visible}} OR i.reporter_member_id = :me)
           AND r.code = ANY(CAST(:jurisdictions AS text[]))))
   AND (CAST(:zone_id AS int) IS NULL OR i.zone_id = :zone_id)
   AND (NOT CAST(:joint AS boolean) OR i.is_joint)
-  AND (NOT CAST(:overdue AS boolean) OR (i.deadline_at < now() AND i.status IN
-        ('reported', 'assigned', 'accepted', 'in_progress', 'reopened')))
+  AND (NOT CAST(:overdue AS boolean) OR (i.deadline_at < now()
+        AND i.status IN {OPEN_STATUSES_SQL}))
   AND (NOT CAST(:unrouted AS boolean) OR i.unrouted)
-  AND (NOT CAST(:open AS boolean) OR i.status IN
-        ('reported', 'assigned', 'accepted', 'in_progress', 'reopened'))
+  AND (NOT CAST(:open AS boolean) OR i.status IN {OPEN_STATUSES_SQL})
   AND (CAST(:since AS timestamptz) IS NULL OR i.reported_at >= :since)
   AND (CAST(:until AS timestamptz) IS NULL OR i.reported_at < :until)
   AND (CAST(:bbox AS float8[]) IS NULL OR i.geom && ST_MakeEnvelope(

@@ -28,8 +28,8 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.errors import InvalidInput, NotFound
 from geo_patrol.incident_queries import incident_filter
 from geo_patrol.incidents import IncidentReport
-from geo_patrol.local_time import LOCAL
-from geo_patrol.models import INCIDENT_STATUSES, LEVEL_RANK, SEVERITIES
+from geo_patrol.local_time import LOCAL, local_minute
+from geo_patrol.models import INCIDENT_STATUSES, LEVEL_RANK, OPEN_STATUSES, SEVERITIES
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When the service list or the service definitions last changed shape (discovery changeset).
@@ -37,11 +37,9 @@ CHANGESET = "2026-11-27T00:00:00+08:00"
 SOURCE = "open311"
 DEFAULT_SEVERITY = "medium"
 GROUP = "water"
-# Every place served is in China (UTC+8 all year): times are given with that offset, and a
-# date or time sent without an offset is read in it.
-CHINA_TIME = LOCAL
-CLOSED_STATUSES = ("resolved", "verified", "closed", "rejected")
-OPEN_STATUSES = tuple(s for s in INCIDENT_STATUSES if s not in CLOSED_STATUSES)
+# Every place served is in China (UTC+8 all year, geo_patrol.local_time): times are given
+# with that offset, and a date or time sent without an offset is read in it.
+CLOSED_STATUSES = tuple(s for s in INCIDENT_STATUSES if s not in OPEN_STATUSES)
 MAX_REQUESTS = 1000
 MAX_SPAN = timedelta(days=90)  # the spec's limit on a start_date..end_date search
 MAX_IDS = 1000
@@ -328,7 +326,7 @@ def _datetime(value: str | None, name: str) -> datetime | None:
         raise InvalidInput(
             f"{name} must be a W3C datetime such as 2026-01-31T08:00:00+08:00", field=name
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA_TIME)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL)
 
 
 def open_or_closed(status: str) -> str:
@@ -438,7 +436,7 @@ def service_notice(row: Mapping[str, Any], *, agency: str | None, locale: str) -
             return "Outside every jurisdiction: passed to the administrators."
         return "位置不在任何辖区内，已转管理员处理。"
     deadline = row["deadline_at"]
-    due = deadline.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M") if deadline else None
+    due = local_minute(deadline, missing="") or None
     tier = TIER_NAMES[locale][row["tier"]]
     if locale == "en":
         joint = " (joint cross-border case)" if row["is_joint"] else ""
@@ -451,7 +449,7 @@ def service_notice(row: Mapping[str, Any], *, agency: str | None, locale: str) -
 
 def w3c(moment: datetime | None) -> str | None:
     """A W3C datetime with the China offset (2026-11-27T15:49:36+08:00)."""
-    return moment.astimezone(CHINA_TIME).isoformat(timespec="seconds") if moment else None
+    return moment.astimezone(LOCAL).isoformat(timespec="seconds") if moment else None
 
 
 # --- XML ----------------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo_patrol.incidents import record_event
-from geo_patrol.models import LEVEL_RANK, TIERS
+from geo_patrol.models import LEVEL_RANK, OPEN_STATUSES, OPEN_STATUSES_SQL, TIERS
 
-OPEN = ("reported", "assigned", "accepted", "in_progress", "reopened")
+OPEN = OPEN_STATUSES
 
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -198,11 +198,11 @@ def _change_tier(
     return tier
 
 
-ESCALATE_OVERDUE = """
+ESCALATE_OVERDUE = f"""
 WITH due AS (
     SELECT id, tier, CASE tier WHEN 'village' THEN 'town' ELSE 'county' END AS next_tier
     FROM incidents
-    WHERE status IN ('reported', 'assigned', 'accepted', 'in_progress', 'reopened')
+    WHERE status IN {OPEN_STATUSES_SQL}
       AND deadline_at < :now AND tier <> 'county' AND NOT unrouted
     FOR UPDATE
 ),

@@ -19,6 +19,7 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.errors import NotFound
 from geo_patrol.incident_queries import list_incidents
+from geo_patrol.local_time import ZONE_NAME
 from geo_patrol.maps.filters import MapFilters
 from geo_patrol.patrol_queries import patrol_filter
 from geo_patrol.spatial.coverage import border_river_gaps
@@ -75,7 +76,7 @@ WITH area AS (
     WHERE m.zone_id = :zone_id
 )
 SELECT p.id, t.name AS team_name,
-       to_char(p.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS started,
+       to_char(p.started_at AT TIME ZONE :zone, 'YYYY-MM-DD HH24:MI') AS started,
        round(p.length_m::numeric / 1000, 2)::float8 AS km,
        ST_AsGeoJSON(ST_SimplifyPreserveTopology(p.track, 0.00005), 6)::json AS geometry
 FROM patrols p JOIN teams t ON t.id = p.team_id, area
@@ -183,7 +184,9 @@ def pack_data(
     )  # fmt: skip
     tracks = [
         dict(r._mapping)
-        for r in session.execute(text(TRACKS.format(visible=condition)), {**params, **period})
+        for r in session.execute(
+            text(TRACKS.format(visible=condition)), {**params, **period, "zone": ZONE_NAME}
+        )
     ]
     return PackData(
         zone=zone, filters=filters, effort=effort, coverage=summarise_gaps(gaps),

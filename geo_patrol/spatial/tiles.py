@@ -39,7 +39,7 @@ visible_tracks AS (
 ),
 shapes AS (
     SELECT v.id, v.team_id, v.team_name, v.mode,
-           to_char(v.started_at AT TIME ZONE '{ZONE_NAME}', 'YYYY-MM-DD HH24:MI') AS started,
+           to_char(v.started_at AT TIME ZONE :zone, 'YYYY-MM-DD HH24:MI') AS started,
            round(v.length_m::numeric / 1000, 2)::float8 AS km,
            ST_AsMVTGeom(
                ST_Transform(ST_Simplify(ST_ClipByBox2D(v.track, tile.env_4326), :tolerance_deg),
@@ -73,6 +73,6 @@ def track_tile(
     middle_lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / 2**z))))
     tolerance_deg = pixel_m / 4 * math.cos(math.radians(middle_lat)) / 111_320
     values = {**FILTER_DEFAULTS, **filters, **params, "z": z, "x": x, "y": y,
-              "tolerance_deg": tolerance_deg}  # fmt: skip
+              "tolerance_deg": tolerance_deg, "zone": ZONE_NAME}  # fmt: skip
     tile = session.execute(text(TRACKS.format(visible=condition)), values).scalar()
     return bytes(tile) if tile else b""
