@@ -78,8 +78,11 @@ def may_act(principal: Principal, scope: Scope, state: Any) -> bool:
 TIER_STEPS = ("escalate", "deescalate")
 
 
-def steps_open(principal: Principal, scope: Scope, incident: dict[str, Any]) -> list[str]:
-    """The steps this principal may try on an incident record (as get_incident reads it)."""
+def steps_open(
+    session: Session, principal: Principal, scope: Scope, incident: dict[str, Any]
+) -> list[str]:
+    """The steps the workflow would let this principal take on an incident record (as
+    get_incident reads it) in its current status and tier."""
     state = SimpleNamespace(codes=[r["code"] for r in incident["responsible"]],
                             is_joint=incident["is_joint"], zone_id=incident["zone_id"])  # fmt: skip
     if not may_act(principal, scope, state):
@@ -89,7 +92,8 @@ def steps_open(principal: Principal, scope: Scope, incident: dict[str, Any]) -> 
     if incident["status"] in OPEN:
         tier = TIERS.index(incident["tier"])
         steps += ["escalate"] if tier < len(TIERS) - 1 else []
-        steps += ["deescalate"] if tier > 0 else []
+        down = tier > 0 and _holds_tier(session, principal, incident["tier"])
+        steps += ["deescalate"] if down else []
     return steps
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Form, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_patrol.access import policy
@@ -82,7 +82,11 @@ def get_principal(request: Request, session: SessionDep) -> Principal | None:
 
 def _csrf_ok(request: Request, principal: Principal) -> bool:
     """Cookie-authenticated writes must echo the session's CSRF token in a header."""
-    sent = request.headers.get(CSRF_HEADER, "")
+    return _matches_session(principal, request.headers.get(CSRF_HEADER, ""))
+
+
+def _matches_session(principal: Principal, sent: str) -> bool:
+    """Whether `sent` is the CSRF token of the principal's web session."""
     return bool(principal.csrf_token) and hmac.compare_digest(sent, principal.csrf_token or "")
 
 
@@ -104,6 +108,19 @@ def get_current(principal: MaybePrincipal) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current)]
+
+
+def get_form_principal(
+    principal: CurrentPrincipal, csrf_token: Annotated[str, Form()]
+) -> Principal:
+    """The signed-in browser behind a page form (FORM_POSTS): the form carries the session's
+    CSRF token in its body instead of a header."""
+    if not _matches_session(principal, csrf_token):
+        raise Forbidden("missing or wrong CSRF token", field="csrf_token")
+    return principal
+
+
+FormPrincipal = Annotated[Principal, Depends(get_form_principal)]
 
 
 def get_scope(session: SessionDep, principal: CurrentPrincipal) -> Scope:

@@ -216,3 +216,14 @@ def test_a_supervisor_takes_steps_from_the_page(
     assert step("accept").status_code == 303
     record = demo_client.get(f"/api/v1/incidents/{incident_id}").json()["properties"]
     assert record["status"] == "accepted"
+
+    # A tier down is offered only to a supervisor at the case's tier or above: the town's
+    # supervisor may send a town case down, not a county one.
+    def offered() -> list[str | None]:
+        page = html.fromstring(demo_client.get(f"/incidents/{incident_id}?lang=en").text)
+        return [o.get("value") for o in page.get_element_by_id("act").iter("option")]
+
+    assert step("escalate").status_code == 303
+    assert offered() == ["start", "resolve", "escalate", "deescalate"]
+    assert step("escalate").status_code == 303
+    assert offered() == ["start", "resolve"]

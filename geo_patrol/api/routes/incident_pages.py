@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -12,8 +11,15 @@ from sqlalchemy import text
 from geo_patrol import workflow
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep, client_address
-from geo_patrol.errors import Forbidden, GeoPatrolError
+from geo_patrol.api.deps import (
+    CurrentPrincipal,
+    FormPrincipal,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
+from geo_patrol.errors import GeoPatrolError
 from geo_patrol.incident_queries import get_incident, list_incidents
 from geo_patrol.maps import incident_list, incident_page
 from geo_patrol.maps.layers import CATEGORIES
@@ -33,7 +39,7 @@ def _page(
     codes = [r["code"] for r in record["responsible"] if r["direct"]]
     drawing = incident_page.map_shapes(session, lon=lon, lat=lat, codes=codes)
     # Steps are offered to a browser session only: its form carries the session's CSRF token.
-    steps = workflow.steps_open(principal, scope, record) if principal.csrf_token else []
+    steps = workflow.steps_open(session, principal, scope, record) if principal.csrf_token else []
     return incident_page.render(
         record, drawing, lang=lang, steps=steps, csrf=principal.csrf_token, error=error
     )
@@ -83,13 +89,10 @@ def incident(
 )  # fmt: skip
 def incident_step(
     incident_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-    scope: ScopeDep, principal: CurrentPrincipal,
-    step: Annotated[str, Form(max_length=32)], csrf_token: Annotated[str, Form()],
+    scope: ScopeDep, principal: FormPrincipal, step: Annotated[str, Form(max_length=32)],
     note: Annotated[str | None, Form(max_length=2000)] = None, lang: Lang = None,
 ) -> Response:  # fmt: skip
     """The step is taken (then back to the page), or the page says why not."""
-    if not principal.csrf_token or not hmac.compare_digest(principal.csrf_token, csrf_token):
-        raise Forbidden("missing or wrong CSRF token", field="csrf_token")
     lang = lang or settings.map_language
     try:
         with session.begin_nested():

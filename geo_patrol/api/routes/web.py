@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from geo_patrol import accounts
 from geo_patrol.api.deps import (
     SESSION_COOKIE,
-    CurrentPrincipal,
+    FormPrincipal,
     SessionDep,
     SettingsDep,
     client_address,
@@ -117,12 +117,9 @@ def login_form(
 def logout_form(
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
-    csrf_token: Annotated[str, Form()],
+    principal: FormPrincipal,
 ) -> Response:
     """Sign out from a page form that carries the session's CSRF token."""
-    if not principal.csrf_token or not hmac.compare_digest(principal.csrf_token, csrf_token):
-        raise Forbidden("missing or wrong CSRF token", field="csrf_token")
     accounts.close_web_session(session, principal=principal, address=client_address(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
