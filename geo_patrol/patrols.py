@@ -25,7 +25,7 @@ from geo_patrol.coords import leg_metres
 from geo_patrol.errors import Forbidden, GeoPatrolError, InvalidInput
 from geo_patrol.ingest.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.ingest.track_csv import CsvOptions
-from geo_patrol.ingest.tracks import TrackPoints, parse_track
+from geo_patrol.ingest.tracks import TrackPoints, as_datetime, parse_track
 from geo_patrol.models import PATROL_MODES
 from geo_patrol.settings import Settings
 from geo_patrol.spatial.attribution import (
@@ -340,14 +340,6 @@ def clean_stored(session: Session, *, patrol_id: int, settings: Settings) -> dic
     return cleaned.dropped
 
 
-def _utc(moment: np.datetime64 | None) -> datetime | None:
-    """A numpy time (UTC) as an aware datetime; None for NaT or None."""
-    if moment is None or np.isnat(moment):
-        return None
-    naive: datetime = moment.astype("datetime64[us]").item()
-    return naive.replace(tzinfo=UTC)
-
-
 def summarize_kept(
     session: Session, *, patrol_id: int, dropped: dict[str, int], kept: TrackPoints
 ) -> None:
@@ -359,8 +351,8 @@ def summarize_kept(
     everything = np.arange(len(kept))[None, :]  # one line through all the kept fixes
     line = ewkb_lines(kept.lon, kept.lat, everything)[0].tobytes() if len(kept) >= 2 else None
     session.execute(text(SUMMARY_KEPT), {
-        "patrol_id": patrol_id, "line": line, "n": len(kept), "first_at": _utc(first),
-        "last_at": _utc(last), "dropped": json.dumps(dropped),
+        "patrol_id": patrol_id, "line": line, "n": len(kept), "first_at": as_datetime(first),
+        "last_at": as_datetime(last), "dropped": json.dumps(dropped),
         "length_m": float(leg_metres(kept.lon, kept.lat).sum()) if len(kept) >= 2 else 0.0,
     })  # fmt: skip
 

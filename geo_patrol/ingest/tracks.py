@@ -274,12 +274,12 @@ def _parse_each(texts: Sequence[str]) -> NDArray[np.datetime64]:
     return out
 
 
-def as_datetime(value: np.datetime64) -> datetime | None:
-    """An aware UTC datetime for a datetime64 value; None for NaT."""
-    if np.isnat(value):
+def as_datetime(value: np.datetime64 | None) -> datetime | None:
+    """An aware UTC datetime (to the microsecond) for a datetime64 value; None for NaT/None."""
+    if value is None or np.isnat(value):
         return None
-    ms = int(value.astype("datetime64[ms]").astype(np.int64))
-    return _EPOCH + timedelta(milliseconds=ms)
+    us = int(value.astype("datetime64[us]").astype(np.int64))
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def epoch_millis(times: NDArray[np.datetime64]) -> NDArray[np.float64]:

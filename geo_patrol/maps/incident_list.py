@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -92,8 +93,8 @@ def render(
         note=html.escape(note), head=head, body=body, lang=lang,
         other_lang=w["other_lang"], language=html.escape(w["language"]),
         back_to_map=html.escape(w["back_to_map"]),
-        query=html.escape(f"view={view}" + ("&joint=1" if joint else "")
-                          + (f"&category={category}" if category else "")),
+        query=html.escape(urlencode({"view": view, "joint": "1" if joint else "",
+                                     "category": category or ""})),
     )  # fmt: skip
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -66,12 +65,7 @@ def map_shapes(session: Session, *, lon: float, lat: float, codes: list[str]) ->
         "view_box": (box["x0"] * k, -box["y1"], 2 * half_lon * k, 2 * half_lat),
         "point": (lon * k, -lat),
         "shapes": [dict(row._mapping) for row in rows if row.path],
-        "metres_per_unit": METRES_PER_DEGREE,
     }
-
-
-def _when(value: datetime | None) -> str:
-    return local_minute(value)
 
 
 def _e(value: object) -> str:
@@ -112,7 +106,7 @@ def svg_map(drawing: dict[str, Any], w: dict[str, str]) -> str:
         f'<circle id="incident-point" cx="{px}" cy="{py}" r="{7 * unit}" fill="#d32f2f" '
         f'stroke="#212121" stroke-width="{1.5 * unit}"/>'
     )
-    bar = 500 / drawing["metres_per_unit"]
+    bar = 500 / METRES_PER_DEGREE
     bx, by = x + 12 * unit, y + height - 14 * unit
     parts.append(
         f'<g id="scale-bar" data-metres="500"><line x1="{bx}" y1="{by}" x2="{bx + bar}" '
@@ -131,7 +125,7 @@ def _table(rows: list[tuple[str, str]]) -> str:
 def _event_row(event: dict[str, Any], w: dict[str, str]) -> str:
     status = w.get(f"status_{event['to_status']}", event["to_status"])
     tier = w.get(f"tier_{event['to_tier']}", event["to_tier"])
-    cells = [_when(event["at"]), _e(event["kind"]), _e(event["actor"]), _e(status), _e(tier),
+    cells = [local_minute(event["at"]), _e(event["kind"]), _e(event["actor"]), _e(status), _e(tier),
              _e(event["note"])]  # fmt: skip
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
@@ -151,10 +145,10 @@ def _facts(i: dict[str, Any], w: dict[str, str], lang: str) -> str:
         (w["severity"], _e(w.get(f"severity_{i['severity']}", i["severity"]))),
         (w["lead"], _names(i["responsible"], "lead")),
         (w["co"], _names(i["responsible"], "co")),
-        (w["deadline"], _when(i["deadline_at"]) + overdue),
-        (w["reported"], _when(i["reported_at"])),
-        (w["received"], _when(i["received_at"])),
-        (w["resolved"], _when(i["resolved_at"])),
+        (w["deadline"], local_minute(i["deadline_at"]) + overdue),
+        (w["reported"], local_minute(i["reported_at"])),
+        (w["received"], local_minute(i["received_at"])),
+        (w["resolved"], local_minute(i["resolved_at"])),
         (w["source"], _e(i["source"])),
         (w["location"], f"{lat:.6f}, {lon:.6f}"),
         (w["address"], _e(i["address"])),
@@ -211,11 +205,12 @@ def render(
     )
     passed = [
         f'<a href="/api/v1/patrols/{v["patrol_id"]}">#{v["patrol_id"]}</a> '
-        f"{_when(v['passed_at'])}, {v['distance_m']:.0f} m"
+        f"{local_minute(v['passed_at'])}, {v['distance_m']:.0f} m"
         for v in i["verifications"]
     ]
     duplicates = [
-        f'<a href="/incidents/{d["id"]}?lang={lang}">#{d["id"]}</a> {_when(d["reported_at"])}'
+        f'<a href="/incidents/{d["id"]}?lang={lang}">#{d["id"]}</a> '
+        f"{local_minute(d['reported_at'])}"
         for d in i["duplicates"]
     ]
     joint = f' <span class="joint">{html.escape(w["joint_case"])}</span>' if i["is_joint"] else ""

@@ -458,10 +458,10 @@ def attribute(
     session.execute(text("ANALYZE chains; ANALYZE credit"))
     jurisdictions = [tuple(row) for row in session.execute(text(ATTRIBUTE))]
     centre = (fixes.lon.min() + fixes.lon.max()) / 2, (fixes.lat.min() + fixes.lat.max()) / 2
-    utm = utm_crs_for(*centre).to_epsg()
+    utm = int(utm_crs_for(*centre).to_epsg() or 0)  # always a WGS 84 / UTM zone
     rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
     levels = _levels(session, leaves, leg_m)
-    crossings = _crossings(session, levels, fixes, utm=int(utm or 32651), **rules)
+    crossings = _crossings(session, levels, fixes, utm=utm, **rules)
     return Attribution(jurisdictions, crossings)
 
 

@@ -73,7 +73,7 @@ function clock(seconds) {
 // river must not hold the page (its queue and recorder wait for the account to load).
 async function api(path, init = {}) {
   const response = await fetch(path, {
-    signal: AbortSignal.timeout(sync.readDeadline()), ...init,
+    signal: sync.deadlineSignal(sync.readDeadline()), ...init,
     headers: { Accept: "application/json", ...(init.headers || {}), ...sync.authHeaders() },
   });
   if (!response.ok) {
@@ -132,7 +132,7 @@ async function signInWithPassword(event) {
                    label: "phone web app", days: 30 };
     const response = await fetch("/api/v1/auth/tokens", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-      signal: AbortSignal.timeout(sync.readDeadline()),  // no answer: say so, do not hang
+      signal: sync.deadlineSignal(sync.readDeadline()),  // no answer: say so, do not hang
     });
     if (!response.ok) {
       $("#signin-error").textContent = response.status === 401 ? t("wrong_password")

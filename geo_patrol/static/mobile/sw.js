@@ -43,8 +43,14 @@ const SHELL_WITHIN_MS = 4000;
 async function shellFromNetworkOrCopy(request) {
   const copy = () => caches.match(SHELL, { ignoreSearch: true });
   try {
-    const response = await fetch(request, { signal: AbortSignal.timeout(SHELL_WITHIN_MS) });
-    return response;
+    // (A timer and an AbortController: AbortSignal.timeout is missing in older WebViews.)
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), SHELL_WITHIN_MS);
+    try {
+      return await fetch(request, { signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+    }
   } catch {
     return (await copy()) || Response.error();
   }

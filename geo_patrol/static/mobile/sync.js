@@ -19,6 +19,15 @@ export function setToken(value) {
   token = value;
 }
 
+// A signal that aborts after `ms` (AbortSignal.timeout where the browser has it: Android
+// WebView before 103 and Safari before 16 do not).
+export function deadlineSignal(ms) {
+  if (typeof AbortSignal.timeout === "function") return AbortSignal.timeout(ms);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new DOMException("no answer in time", "TimeoutError")), ms);
+  return controller.signal;
+}
+
 export function setAnswerWithin(ms) {
   if (Number.isFinite(ms) && ms > 0) answerWithinMs = ms;
 }
@@ -113,7 +122,7 @@ async function sendOne(item) {
     // The deadline covers the answer's body too: it is read before the signal is dropped.
     response = await fetch(url, {
       ...init, headers: { ...(init.headers || {}), ...authHeaders() },
-      signal: AbortSignal.timeout(deadline),
+      signal: deadlineSignal(deadline),
     });
     body = response.ok ? await response.json() : null;
   } catch (error) {
