@@ -230,10 +230,10 @@ class Link:
         sock.close()
 
     def _set(self, mode: str, *, drop: str) -> None:
-        """Switch mode, then close the open connections `drop` names ("all", "muted")."""
+        """Switch mode, then close the open connections `drop` names ("all", "muted", "none")."""
         with self.lock:
             self.mode = mode
-            sockets = list(self.open if drop == "all" else self.muted)
+            sockets = {"all": list(self.open), "muted": list(self.muted), "none": []}[drop]
         for sock in sockets:
             self._drop(sock)
 

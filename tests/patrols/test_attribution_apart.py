@@ -39,6 +39,10 @@ WHERE patrol_id = :p ORDER BY level, code
 """
 
 
+# What the upload logs when the attribution connection fails and it attributes itself.
+FALLBACK = "attribution on its own connection failed"
+
+
 def upload_meander(engine: Engine, folder: Path, fixes: int) -> tuple[Session, int, Any, Any]:
     """A meander across the county border uploaded as the operator through `engine`
     (uncommitted): the session, the patrol id, and the walk's lons and lats."""
@@ -77,7 +81,10 @@ def committed_demo() -> Iterator[Engine]:
 
 
 def test_big_upload_attributed_apart_gives_the_same_answers(
-    committed_demo: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    committed_demo: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     started: list[int] = []
     original = patrols.attribute_apart
@@ -92,6 +99,8 @@ def test_big_upload_attributed_apart_gives_the_same_answers(
     session, patrol_id, lons, lats = upload_meander(committed_demo, tmp_path, 3000)
     with session:
         assert len(started) == 1 and started[0] > 2900  # attributed apart (a few fixes cleaned)
+        # ... and the answers stored are that connection's, not the fallback's.
+        assert FALLBACK not in caplog.text
         params = {"p": patrol_id}
         apart = session.execute(text(JURISDICTIONS), params).all()
         apart_crossings = session.execute(text(CROSSINGS), params).all()
@@ -109,7 +118,10 @@ def test_big_upload_attributed_apart_gives_the_same_answers(
 
 
 def test_upload_attributes_on_its_own_connection_when_the_other_fails(
-    committed_demo: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    committed_demo: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def refused(*_: object) -> Any:
         raise OperationalError("connect", {}, Exception("sorry, too many clients already"))
@@ -117,6 +129,7 @@ def test_upload_attributes_on_its_own_connection_when_the_other_fails(
     monkeypatch.setattr(patrols, "APART_FROM_FIXES", 1000)
     monkeypatch.setattr(patrols, "_attribute_on_own_connection", refused)
     session, patrol_id, lons, lats = upload_meander(committed_demo, tmp_path, 2000)
+    assert FALLBACK in caplog.text  # the fallback did the work
     with session:
         rows = session.execute(text(JURISDICTIONS), {"p": patrol_id}).all()
         assert_like_shapely(county_lengths(rows), lons, lats)

@@ -22,6 +22,7 @@ FIXTURE_GPX = sorted(path.name for path in FIXTURES.glob("*.gpx"))
 # Fixtures the fast path answers (the others have waypoints, a route, a DOCTYPE or an error).
 # garmin_tpx.gpx has <extensions> in its points: prefixed names, so declined (see gpx_fast).
 FAST_FIXTURES = {"around-visnjan-with-car.gpx", "multi_track.gpx", "no_times.gpx"}
+assert set(FIXTURE_GPX) >= FAST_FIXTURES, "a fast-path fixture was renamed or removed"
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 OSMAND = (
@@ -73,9 +74,9 @@ def _track(points: str, *, head: str = "", trk: str = "<trk><name>T</name>") -> 
     return f'{HEAD}<gpx version="1.1" creator="test">{head}{trk}{points}</trk></gpx>'
 
 
-def _segment(points: str) -> str:
-    """A GPX 1.1 file with `points` in one segment of one track."""
-    return _track(f"<trkseg>{points}</trkseg>")
+def _segment(points: str, **track: str) -> str:
+    """A GPX 1.1 file with `points` in one segment of one track (`track`: as for _track)."""
+    return _track(f"<trkseg>{points}</trkseg>", **track)
 
 
 P1 = '<trkpt lat="30.1" lon="120.1"><ele>1.5</ele><time>2024-05-01T00:30:00Z</time></trkpt>'
@@ -88,19 +89,17 @@ GARMIN = (
 )
 VARIANTS = {
     "osmand": _osmand(300),
-    "lon before lat": _track(
-        "<trkseg>"
-        + P1.replace('lat="30.1" lon="120.1"', 'lon="120.1" lat="30.1"')
+    "lon before lat": _segment(
+        P1.replace('lat="30.1" lon="120.1"', 'lon="120.1" lat="30.1"')
         + P2.replace('lat="30.2" lon="120.2"', 'lon="120.2" lat="30.2"')
-        + "</trkseg>"
     ),
-    "missing ele and time": _track(
-        f'<trkseg>{P1}<trkpt lat="30.2" lon="120.2"/><trkpt lat="30.3" lon="120.3">'
-        f"<time>2024-05-01T00:30:20Z</time></trkpt>{P3}</trkseg>"
+    "missing ele and time": _segment(
+        f'{P1}<trkpt lat="30.2" lon="120.2"/><trkpt lat="30.3" lon="120.3">'
+        f"<time>2024-05-01T00:30:20Z</time></trkpt>{P3}"
     ),
-    "empty ele time hdop": _track(
-        f'<trkseg>{P1}<trkpt lat="30.2" lon="120.2"><ele></ele><time></time><hdop/></trkpt>'
-        f'<trkpt lat="30.3" lon="120.3"><ele/><time/></trkpt></trkseg>'
+    "empty ele time hdop": _segment(
+        f'{P1}<trkpt lat="30.2" lon="120.2"><ele></ele><time></time><hdop/></trkpt>'
+        f'<trkpt lat="30.3" lon="120.3"><ele/><time/></trkpt>'
     ),
     "segments, tracks and an empty segment": _track(
         f"<trkseg>{P1}</trkseg>\n<trkseg>\n</trkseg>\n<trkseg>{P2}{P3}</trkseg>"
@@ -120,39 +119,31 @@ VARIANTS = {
         f"<trkseg>{P1}{P2}</trkseg><extensions><g:c>red</g:c></extensions>",
         trk='<trk xmlns:g="http://example.com/g"><name>T</name>',
     ),
-    "whitespace between children": _track(
-        "<trkseg>\n  "
+    "whitespace between children": _segment(
+        "\n  "
         + P1.replace("><", ">\n    <").replace("<ele>1.5", "<ele> 1.5 ")
         + "\n  "
         + P2.replace("><", ">\t<")
-        + "\n</trkseg>"
+        + "\n"
     ),
     "CRLF": _osmand(20).replace("\n", "\r\n"),
-    "metadata name and time": _track(
-        f"<trkseg>{P1}{P2}</trkseg>",
+    "metadata name and time": _segment(
+        P1 + P2,
         head="<metadata><name> Patrol 7 </name><time>2024-05-01T00:00:00Z</time></metadata>",
     ),
-    "no names": _track(f"<trkseg>{P1}{P2}</trkseg>", trk="<trk>"),
-    "comment in the header": _track(f"<trkseg>{P1}</trkseg>", head="<!-- OsmAnd -->"),
-    "offsets and fractions": _track(
-        "<trkseg>"
-        + P1.replace("00:30:00Z", "08:30:00.5+08:00")
-        + P2.replace("00:30:10Z", "00:30:10.123456Z")
-        + "</trkseg>"
+    "no names": _segment(P1 + P2, trk="<trk>"),
+    "comment in the header": _segment(P1, head="<!-- OsmAnd -->"),
+    "offsets and fractions": _segment(
+        P1.replace("00:30:00Z", "08:30:00.5+08:00") + P2.replace("00:30:10Z", "00:30:10.123456Z")
     ),
-    "fractions of seconds": _track(
-        "<trkseg>"
-        + P1.replace("00:30:00Z", "00:30:00.5Z")
+    "fractions of seconds": _segment(
+        P1.replace("00:30:00Z", "00:30:00.5Z")
         + P2.replace("00:30:10Z", "00:30:10.12Z")
         + P3.replace("00:30:20Z", "00:30:20.999Z")
-        + "</trkseg>"
     ),
-    "UTF-8 BOM and Chinese name": "\ufeff"
-    + _track(f"<trkseg>{P1}</trkseg>", trk="<trk><name>巡逻</name>"),
+    "UTF-8 BOM and Chinese name": "\ufeff" + _segment(P1, trk="<trk><name>巡逻</name>"),
     "OsmAnd hdop is accuracy": _osmand(5).replace("<hdop>1.3</hdop>", ""),
-    "leap day and a date that is not": _track(
-        "<trkseg>" + P1.replace("2024-05-01", "2024-02-29") + "</trkseg>"
-    ),
+    "leap day and a date that is not": _segment(P1.replace("2024-05-01", "2024-02-29")),
 }
 
 
@@ -173,8 +164,8 @@ def test_osmand_layout_takes_the_fast_path() -> None:
 
 
 DECLINED = {
-    "Garmin TrackPointExtension": _track(
-        f"<trkseg>{GARMIN}{GARMIN.replace('45.27', '45.28')}</trkseg>",
+    "Garmin TrackPointExtension": _segment(
+        GARMIN + GARMIN.replace("45.27", "45.28"),
         trk='<trk xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1">',
     ),
     "undeclared prefix after the points": _track(
@@ -189,8 +180,8 @@ DECLINED = {
     ),
     "character reference": _segment(P1.replace("<ele>1.5", "<ele>&#49;.5")),
     "entity in a time": _segment(P1.replace("00:30:00Z", "00:30:00&#90;")),
-    "waypoint": _track(f"<trkseg>{P1}</trkseg>", head='<wpt lat="3" lon="1"><name>W</name></wpt>'),
-    "route": _track(f"<trkseg>{P1}</trkseg>", head='<rte><rtept lat="1" lon="2"/></rte>'),
+    "waypoint": _segment(P1, head='<wpt lat="3" lon="1"><name>W</name></wpt>'),
+    "route": _segment(P1, head='<rte><rtept lat="1" lon="2"/></rte>'),
     "accuracy extension": _segment(
         P1.replace("</trkpt>", "<extensions><acc>5</acc></extensions></trkpt>")
     ),
@@ -205,9 +196,6 @@ DECLINED = {
     "unknown child": _segment(P1.replace("<time>", "<foo>1</foo><time>")),
     "date that does not exist": _segment(P1.replace("2024-05-01", "2023-02-29")),
 }
-DECLINED["route"] = _track(f"<trkseg>{P1}</trkseg>").replace(
-    "<trk>", '<rte><rtept lat="1" lon="2"/></rte><trk>'
-)
 
 
 @pytest.mark.parametrize("case", [*sorted(DECLINED), "UTF-16"])
