@@ -261,30 +261,14 @@ FROM unnest(CAST(:seqs AS int[]), CAST(:ords AS int[])) AS u(seq, ord)
 WHERE p.patrol_id = :patrol_id AND p.seq = u.seq
 """
 
-SUMMARY = """
-UPDATE patrols SET
-    track = CASE WHEN t.n >= 2 THEN t.line END,
-    started_at = t.first_at, ended_at = t.last_at,
-    points_kept = t.n,
-    points_raw = (SELECT count(*) FROM patrol_points WHERE patrol_id = :patrol_id),
-    length_m = CASE WHEN t.n >= 2 THEN ST_Length(t.line::geography) ELSE 0 END,
-    duration_s = extract(epoch FROM t.last_at - t.first_at),
-    dropped = CAST(:dropped AS jsonb)
-FROM (
-    SELECT count(*) AS n, ST_MakeLine(geom ORDER BY ord) AS line,
-           min(time) AS first_at, max(time) AS last_at
-    FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
-) AS t
-WHERE patrols.id = :patrol_id
-"""
-
-# SUMMARY of an upload, whose kept fixes are at hand: their line comes as EWKB (points_raw
-# was set by store_points). The length is measured here, on the ellipsoid, as SUMMARY does.
+# A patrol's summary from its kept fixes in time order: their line comes as EWKB, the
+# length is measured in Python on the ellipsoid (points_raw: an upload's was set by
+# store_points, a live patrol's is given).
 SUMMARY_KEPT = """
 UPDATE patrols SET
     track = t.line,
     started_at = CAST(:first_at AS timestamptz), ended_at = CAST(:last_at AS timestamptz),
-    points_kept = :n,
+    points_kept = :n, points_raw = coalesce(CAST(:points_raw AS int), points_raw),
     length_m = :length_m,
     duration_s = extract(epoch FROM CAST(:last_at AS timestamptz) - CAST(:first_at AS timestamptz)),
     dropped = CAST(:dropped AS jsonb)
@@ -326,8 +310,11 @@ def cleaning_rules(settings: Settings, mode: str) -> CleaningRules:
     )  # fmt: skip
 
 
-def clean_stored(session: Session, *, patrol_id: int, settings: Settings) -> dict[str, int]:
-    """Clean a patrol's stored raw fixes (live positions): write ord; the counts dropped."""
+def clean_stored(
+    session: Session, *, patrol_id: int, settings: Settings
+) -> tuple[dict[str, int], TrackPoints, int]:
+    """Clean a patrol's stored raw fixes (live positions) and write their ord: the counts
+    dropped, the kept fixes in time order, and how many raw fixes there are."""
     mode = session.execute(text("SELECT mode FROM patrols WHERE id = :id"), {"id": patrol_id})
     seqs, points = load_points(session, patrol_id=patrol_id)
     cleaned = clean(
@@ -337,21 +324,23 @@ def clean_stored(session: Session, *, patrol_id: int, settings: Settings) -> dic
     for rank, index in enumerate(cleaned.order.tolist()):
         ords[index] = rank
     session.execute(text(WRITE_ORDER), {"patrol_id": patrol_id, "seqs": seqs, "ords": ords})
-    return cleaned.dropped
+    return cleaned.dropped, cleaned.select(points), len(seqs)
 
 
 def summarize_kept(
-    session: Session, *, patrol_id: int, dropped: dict[str, int], kept: TrackPoints
-) -> None:
-    """SUMMARY from the kept fixes in time order, without reading them back; the length is
-    the sum of their legs on the ellipsoid (`leg_metres`, as attribution sums them: within
-    micrometres of PostGIS's ST_Length on the geography)."""
+    session: Session, *, patrol_id: int, dropped: dict[str, int], kept: TrackPoints,
+    points_raw: int | None = None,
+) -> None:  # fmt: skip
+    """The patrol's track, times, counts and length from its kept fixes in time order; the
+    length is the sum of their legs on the ellipsoid (`leg_metres`, as attribution sums
+    them: within micrometres of PostGIS's ST_Length on the geography)."""
     timed = kept.time[~np.isnat(kept.time)]
     first, last = (timed.min(), timed.max()) if len(timed) else (None, None)
     everything = np.arange(len(kept))[None, :]  # one line through all the kept fixes
     line = ewkb_lines(kept.lon, kept.lat, everything)[0].tobytes() if len(kept) >= 2 else None
     session.execute(text(SUMMARY_KEPT), {
-        "patrol_id": patrol_id, "line": line, "n": len(kept), "first_at": as_datetime(first),
+        "patrol_id": patrol_id, "line": line, "n": len(kept), "points_raw": points_raw,
+        "first_at": as_datetime(first),
         "last_at": as_datetime(last), "dropped": json.dumps(dropped),
         "length_m": float(leg_metres(kept.lon, kept.lat).sum()) if len(kept) >= 2 else 0.0,
     })  # fmt: skip
@@ -414,17 +403,15 @@ def finish_patrol(
     session: Session, *, patrol_id: int, settings: Settings, dropped: dict[str, int] | None = None,
     kept: TrackPoints | None = None, attribution: Future[Attribution] | None = None,
 ) -> None:  # fmt: skip
-    """Compute the track, attribution, coverage and flags (cleaning first unless `dropped`
-    says the fixes were cleaned before they were stored). `kept`: the kept fixes in time order
-    when the caller has them (an upload, whose store_points set points_raw), so that they need
-    not be read back; `attribution`: the attribution `attribute_apart` started for them."""
-    if dropped is None:
-        dropped = clean_stored(session, patrol_id=patrol_id, settings=settings)
-    if kept is None:
-        session.execute(text(SUMMARY), {"patrol_id": patrol_id, "dropped": json.dumps(dropped)})
-    else:
-        summarize_kept(session, patrol_id=patrol_id, dropped=dropped, kept=kept)
-    pieces = store_track_pieces(session, patrol_id=patrol_id, kept=kept)
+    """Compute the track, attribution, coverage and flags. An upload gives what its cleaning
+    dropped and its kept fixes in time order (store_points set points_raw); a live patrol's
+    stored fixes are cleaned here first. `attribution`: what `attribute_apart` started."""
+    live = dropped is None or kept is None
+    points_raw = None
+    if dropped is None or kept is None:  # (live, spelt out for the type checker)
+        dropped, kept, points_raw = clean_stored(session, patrol_id=patrol_id, settings=settings)
+    summarize_kept(session, patrol_id=patrol_id, dropped=dropped, kept=kept, points_raw=points_raw)
+    pieces = store_track_pieces(session, kept=kept)
     cover_patrol(session, patrol_id=patrol_id, pieces=pieces,
                  distance_m=settings.coverage_distance_m)  # fmt: skip
     found = wait_for_attribution(attribution, patrol_id=patrol_id) if attribution else None
@@ -432,6 +419,7 @@ def finish_patrol(
         attribute_patrol(session, patrol_id=patrol_id, kept=kept, **_crossing_rules(settings))
     else:
         store_attribution(session, patrol_id=patrol_id, found=found)
-    flag_patrol(session, patrol_id=patrol_id, kept=kept)
+    # Only live positions carry the app's mock flag (an uploaded file has none).
+    flag_patrol(session, patrol_id=patrol_id, kept=kept, read_mock=live)
     verify_from_patrol(session, patrol_id=patrol_id, pieces=pieces,
                        distance_m=settings.verification_distance_m)  # fmt: skip

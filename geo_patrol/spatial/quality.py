@@ -32,20 +32,6 @@ class Steps:
     interval_cv: float | None
 
 
-# One pass in ord order: each kept fix with the one before it (lag), metres on the spheroid.
-STEPS = """
-SELECT count(*) AS steps, CAST(max(s) AS float8) AS max_gap_s,
-       stddev_pop(m) / nullif(avg(m), 0) AS length_cv,
-       CAST(stddev_pop(s) / nullif(avg(s), 0) AS float8) AS interval_cv
-FROM (
-    SELECT ST_Distance(CAST(lag(geom) OVER w AS geography), CAST(geom AS geography)) AS m,
-           extract(epoch FROM time - lag(time) OVER w) AS s, ord - lag(ord) OVER w AS after
-    FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
-    WINDOW w AS (ORDER BY ord)
-) AS pairs
-WHERE after = 1
-"""
-
 FLAGS = """
 WITH p AS (SELECT * FROM patrols WHERE id = :patrol_id)
 SELECT
@@ -53,8 +39,8 @@ SELECT
     coalesce(p.length_m / nullif(p.duration_s, 0), 0)
         > CASE p.mode WHEN 'boat' THEN 12 WHEN 'car' THEN 40 ELSE 3 END AS too_fast,
     coalesce(CAST(:max_gap_s AS float8), 0) >= 600 AS long_gap,
-    coalesce(CAST(:mocked AS boolean),
-             EXISTS (SELECT 1 FROM patrol_points WHERE patrol_id = :patrol_id AND mock))
+    CAST(:read_mock AS boolean)
+        AND EXISTS (SELECT 1 FROM patrol_points WHERE patrol_id = :patrol_id AND mock)
         AS mocked,
     :steps >= 20 AND coalesce(CAST(:length_cv AS float8), 1) < 0.1
         AND coalesce(CAST(:interval_cv AS float8), 1) < 0.01 AS too_regular,
@@ -72,7 +58,7 @@ def _cv(values: NDArray[np.float64]) -> float | None:
 
 
 def steps_of(kept: TrackPoints) -> Steps:
-    """STEPS from the kept fixes in time order (metres on the ellipsoid, as PostGIS measures
+    """The steps between consecutive fixes of the kept fixes in time order (metres on the ellipsoid, as PostGIS measures
     them: `leg_metres`)."""
     if len(kept) < 2:
         return Steps(steps=0, max_gap_s=None, length_cv=None, interval_cv=None)
@@ -87,15 +73,12 @@ def steps_of(kept: TrackPoints) -> Steps:
     )
 
 
-def flag_patrol(session: Session, *, patrol_id: int, kept: TrackPoints | None = None) -> list[str]:
-    """Compute and store the quality flags of a patrol (its steps from `kept`, the kept fixes
-    in time order, when given; else read from patrol_points)."""
-    if kept is None:
-        row = session.execute(text(STEPS), {"patrol_id": patrol_id}).one()
-        steps, mocked = Steps(**row._asdict()), None  # mock flags: read from the points
-    else:
-        steps, mocked = steps_of(kept), False  # an uploaded file carries no mock flags
-    params = {"patrol_id": patrol_id, "mocked": mocked, **asdict(steps)}
+def flag_patrol(
+    session: Session, *, patrol_id: int, kept: TrackPoints, read_mock: bool
+) -> list[str]:
+    """Compute and store the quality flags of a patrol from `kept`, its kept fixes in time
+    order (`read_mock`: look for fixes the app reported as mocked among the stored ones)."""
+    params = {"patrol_id": patrol_id, "read_mock": read_mock, **asdict(steps_of(kept))}
     row = session.execute(text(FLAGS), params).one()
     flags = [name for name, raised in row._mapping.items() if raised]
     session.execute(

@@ -84,33 +84,15 @@ _CREATE = """
 CREATE TEMP TABLE track_pieces (k int, geom geometry(LineStringM, 4326)) ON COMMIT DROP
 """
 
-# Pieces of a patrol whose kept fixes are only in the database (a live patrol).
-_FROM_POINTS = f"""
-INSERT INTO track_pieces (k, geom)
-SELECT g.piece,
-       ST_MakeLine(ST_MakePointM(ST_X(p.geom), ST_Y(p.geom),
-                                 coalesce(extract(epoch FROM p.time), 'NaN'))
-                   ORDER BY p.ord)
-FROM patrol_points p
-CROSS JOIN LATERAL (VALUES (p.ord / {PIECE_LEGS}), (p.ord / {PIECE_LEGS} - 1)) AS g(piece)
-WHERE p.patrol_id = :patrol_id AND p.ord IS NOT NULL
-  AND (g.piece = p.ord / {PIECE_LEGS} OR p.ord % {PIECE_LEGS} = 0) AND g.piece >= 0
-GROUP BY g.piece
-HAVING count(*) > 1
-"""
 
-
-def store_track_pieces(session: Session, *, patrol_id: int, kept: TrackPoints | None) -> str:
-    """Make the temporary table of the patrol's track pieces (from `kept`, the kept fixes in
-    time order, when the caller has them, else from patrol_points); returns its name."""
+def store_track_pieces(session: Session, *, kept: TrackPoints) -> str:
+    """Make the temporary table of a patrol's track pieces from `kept`, its kept fixes in
+    time order; returns its name."""
     session.execute(text(f"DROP TABLE IF EXISTS {TRACK_PIECES}"))
     session.execute(text(_CREATE))
-    if kept is None:
-        session.execute(text(_FROM_POINTS), {"patrol_id": patrol_id})
-    else:
-        seconds = epoch_millis(kept.time) / 1000
-        pieces = Pieces.of(len(kept), PIECE_LEGS)
-        pieces.copy(session, table=TRACK_PIECES, lon=kept.lon, lat=kept.lat, measures=seconds)
+    seconds = epoch_millis(kept.time) / 1000
+    pieces = Pieces.of(len(kept), PIECE_LEGS)
+    pieces.copy(session, table=TRACK_PIECES, lon=kept.lon, lat=kept.lat, measures=seconds)
     session.execute(text(f"CREATE INDEX ON {TRACK_PIECES} USING gist (geom)"))
     session.execute(text(f"ANALYZE {TRACK_PIECES}"))
     return TRACK_PIECES

@@ -1,5 +1,6 @@
-"""An upload's track summary and quality flags from its kept arrays equal those read back
-from patrol_points (the path live patrols take), on the same fixes."""
+"""A patrol's summary and quality flags from its kept fixes, on both paths: an upload's
+fixes cleaned in memory, and a live patrol's read back from patrol_points and cleaned there
+(clean_stored). Checked against the input walk (numpy, pyproj.Geod) and PostGIS."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pyproj
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.ingest.cleaning import CleaningRules, clean
 from geo_patrol.ingest.tracks import NAT, TrackPoints
-from geo_patrol.patrols import SUMMARY, store_points, summarize_kept
-from geo_patrol.spatial.quality import STEPS, Steps, flag_patrol, steps_of
+from geo_patrol.patrols import clean_stored, store_points, summarize_kept
+from geo_patrol.settings import Settings
+from geo_patrol.spatial.quality import flag_patrol
 from tests.patrols import oracle
+
+GEOD = pyproj.Geod(ellps="WGS84")
 
 START = np.datetime64("2026-11-20T08:00:00", "ms")
 ROW = """
@@ -57,15 +62,20 @@ def summary(session: Session, patrol_id: int) -> dict[str, Any]:
     return dict(session.execute(text(ROW), {"id": patrol_id}).one()._mapping)
 
 
-def assert_same(kept: dict[str, Any], stored: dict[str, Any]) -> None:
-    """Equal summaries; the length to the micrometre (the kept path sums the legs in numpy,
-    the SQL path asks PostGIS for the line's length on the geography)."""
-    assert {**kept, "length_m": None} == {**stored, "length_m": None}
-    assert kept["length_m"] == pytest.approx(stored["length_m"], abs=1e-6)
+def assert_summary_of(row: dict[str, Any], kept: TrackPoints, *, raw: int) -> None:
+    """The summary a walk's kept fixes call for, computed here from the fixes themselves."""
+    timed = kept.time[~np.isnat(kept.time)]
+    assert (row["points_raw"], row["points_kept"]) == (raw, len(kept))
+    assert row["started_at"] == timed.min().astype(datetime).replace(tzinfo=UTC)
+    assert row["ended_at"] == timed.max().astype(datetime).replace(tzinfo=UTC)
+    assert row["duration_s"] == pytest.approx((timed.max() - timed.min()) / np.timedelta64(1, "s"))
+    geodesic = GEOD.line_length(kept.lon, kept.lat) if len(kept) >= 2 else 0.0
+    assert row["length_m"] == pytest.approx(geodesic, abs=1e-3)
+    assert row["dropped"] == {"speed_jump": 1}
 
 
 @pytest.mark.parametrize(("noisy", "flags"), [(True, ["long_gap"]), (False, ["too_regular"])])
-def test_summary_and_flags_from_kept_equal_those_from_stored_points(
+def test_summary_and_flags_of_an_upload_and_of_live_positions(
     session: Session, noisy: bool, flags: list[str]
 ) -> None:
     points = walk(300, noisy=noisy)
@@ -73,39 +83,45 @@ def test_summary_and_flags_from_kept_equal_those_from_stored_points(
     kept = cleaned.select(points)
     patrol = new_patrol(session)
     store_points(session, patrol_id=patrol, points=points, order=cleaned.order)
+    raw = len(points) - noisy  # the fix without coordinates is not stored
     dropped = session.execute(
         text("SELECT count(*) FROM patrol_points WHERE patrol_id = :p AND ord IS NULL "
              "AND drop_reason = 'dropped'"), {"p": patrol},
     ).scalar_one()  # fmt: skip
-    assert dropped == len(points) - len(kept) - noisy  # the fix without coordinates is not kept
+    assert dropped == raw - len(kept)
 
-    session.execute(text(SUMMARY), {"patrol_id": patrol, "dropped": '{"speed_jump": 1}'})
-    assert flag_patrol(session, patrol_id=patrol) == flags
-    from_points = summary(session, patrol)
-    from_sql = Steps(**session.execute(text(STEPS), {"patrol_id": patrol}).one()._asdict())
-    session.execute(text("UPDATE patrols SET track = NULL, started_at = NULL, ended_at = NULL, "
-                         "points_kept = 0, length_m = NULL, duration_s = NULL, dropped = NULL, "
-                         "quality_flags = NULL WHERE id = :p"), {"p": patrol})  # fmt: skip
+    # An upload: the kept fixes at hand.
     summarize_kept(session, patrol_id=patrol, dropped={"speed_jump": 1}, kept=kept)
-    assert flag_patrol(session, patrol_id=patrol, kept=kept) == flags
-    assert_same(summary(session, patrol), from_points)
-    assert from_points["points_raw"] == len(points) - noisy
-    assert from_points["points_kept"] == len(kept) > 250
+    assert flag_patrol(session, patrol_id=patrol, kept=kept, read_mock=False) == flags
+    upload = summary(session, patrol)
+    assert_summary_of(upload, kept, raw=raw)
+    assert len(kept) > 250
+    stored_length = session.execute(
+        text("SELECT ST_Length(track::geography) FROM patrols WHERE id = :p"), {"p": patrol}
+    ).scalar_one()
+    assert upload["length_m"] == pytest.approx(stored_length, abs=1e-6)
 
-    from_kept = steps_of(kept)
-    assert (from_kept.steps, from_kept.max_gap_s) == (from_sql.steps, from_sql.max_gap_s)
-    for name in ("length_cv", "interval_cv"):
-        assert getattr(from_kept, name) == pytest.approx(getattr(from_sql, name), abs=1e-9)
+    # Live positions: the same fixes read back from patrol_points and cleaned there.
+    _, again, stored = clean_stored(session, patrol_id=patrol, settings=Settings())
+    assert stored == raw and len(again) == len(kept)
+    np.testing.assert_array_equal(again.lon, kept.lon)
+    np.testing.assert_array_equal(again.time, kept.time)
+    summarize_kept(session, patrol_id=patrol, dropped={"speed_jump": 1}, kept=again,
+                   points_raw=stored)  # fmt: skip
+    assert flag_patrol(session, patrol_id=patrol, kept=again, read_mock=True) == flags
+    assert summary(session, patrol) == upload
 
 
 @pytest.mark.parametrize("n", [0, 1, 2])
-def test_short_tracks_summarise_alike(session: Session, n: int) -> None:
+def test_short_tracks_summarise(session: Session, n: int) -> None:
     points = walk(n, noisy=False)
     cleaned = clean(points, rules=CleaningRules(), now=datetime.now(UTC))
     patrol = new_patrol(session)
     store_points(session, patrol_id=patrol, points=points, order=cleaned.order)
-    session.execute(text(SUMMARY), {"patrol_id": patrol, "dropped": "{}"})
-    from_points = summary(session, patrol)
     summarize_kept(session, patrol_id=patrol, dropped={}, kept=cleaned.select(points))
-    assert_same(summary(session, patrol), from_points)
-    assert (from_points["track"] is None) == (n < 2)
+    row = summary(session, patrol)
+    assert (row["track"] is None) == (n < 2)
+    assert (row["points_kept"], row["length_m"]) == (
+        n,
+        pytest.approx(GEOD.line_length(points.lon, points.lat) if n >= 2 else 0.0, abs=1e-3),
+    )
