@@ -58,8 +58,8 @@ def _cv(values: NDArray[np.float64]) -> float | None:
 
 
 def steps_of(kept: TrackPoints) -> Steps:
-    """The steps between consecutive fixes of the kept fixes in time order (metres on the ellipsoid, as PostGIS measures
-    them: `leg_metres`)."""
+    """The steps between consecutive kept fixes in time order (metres on the ellipsoid, as
+    PostGIS measures them: `leg_metres`)."""
     if len(kept) < 2:
         return Steps(steps=0, max_gap_s=None, length_cv=None, interval_cv=None)
     metres = leg_metres(kept.lon, kept.lat)
