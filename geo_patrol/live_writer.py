@@ -6,7 +6,9 @@ positions to the process's writer and waits; the writer stores whatever has gath
 transaction (`geo_patrol.live.store_batch`), and while that runs the next batch gathers. A
 request is answered only once its batch is committed, so a 200 always means durable; a
 request of an unknown device is refused alone, and a failed batch fails all of its
-requests (5xx: the phones keep their positions and send them again).
+requests (5xx: the phones keep their positions and send them again). A database outage is
+logged as one (`geo_patrol.outages`): one line per failed batch with its counts, the
+traceback once.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from sqlalchemy.orm import Session
 from geo_patrol.errors import GeoPatrolError
 from geo_patrol.ingest.osmand import LivePosition
 from geo_patrol.live import REFUSED_DEVICE, BatchOutcome, UnknownDevice, store_batch
+from geo_patrol.outages import Outage
 from geo_patrol.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Pending = tuple[list[LivePosition], asyncio.Future[bool]]  # a request and its answer
+# Told of every batch: its positions, seconds to store and commit, and whether it was stored.
+BatchObserver = Callable[[int, float, bool], None]
 
 
 class StoreFailed(GeoPatrolError):
@@ -44,9 +49,14 @@ class LiveWriter:
         self,
         sessions: Callable[[], AbstractContextManager[Session]],
         settings: Settings,
+        *,
+        outage: Outage | None = None,
+        observer: BatchObserver | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
+        self._outage = outage or Outage(log, "database")
+        self._observer = observer
         self._pending: list[Pending] = []
         self._flushing: asyncio.Task[None] | None = None
         # One thread: batches of this process never run at once, so a phone's positions are
@@ -74,20 +84,34 @@ class LiveWriter:
             while self._pending:
                 batch = self._take(limit)
                 requests = [positions for positions, _ in batch]
+                positions = sum(map(len, requests))
                 started = time.perf_counter()
                 try:
                     outcome = await loop.run_in_executor(self._thread, self._store, requests)
-                except Exception:
-                    log.exception("live batch of %d requests (%d positions) not stored; "
-                                  "answered 503, the phones will send them again",
-                                  len(batch), sum(map(len, requests)))  # fmt: skip
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(StoreFailed("positions not stored, send again"))
+                except Exception as error:
+                    self._observe(positions, time.perf_counter() - started, stored=False)
+                    self._outage.failed(error, "live batch of %d requests (%d positions) not "
+                                        "stored; answered 503, the phones will send them again",
+                                        len(batch), positions)  # fmt: skip
+                    self._fail(batch)
                     continue
+                self._observe(positions, time.perf_counter() - started, stored=True)
+                self._outage.succeeded()
                 self._answer(batch, outcome, time.perf_counter() - started)
         finally:
             self._flushing = None
+
+    def _observe(self, positions: int, seconds: float, *, stored: bool) -> None:
+        """Tell the observer (the metrics) of a batch."""
+        if self._observer is not None:
+            self._observer(positions, seconds, stored)
+
+    @staticmethod
+    def _fail(batch: list[Pending]) -> None:
+        """Answer the requests of a batch that was not stored with 503."""
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(StoreFailed("positions not stored, send again"))
 
     def _take(self, limit: int) -> list[Pending]:
         """The oldest waiting requests, up to `limit` positions (at least one request)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo_patrol import __version__
 from geo_patrol.api import problems
 from geo_patrol.api.deps import enforce_policy, session_factory
+from geo_patrol.api.metrics import Metrics, RequestMetrics
 from geo_patrol.api.middleware import install_security
 from geo_patrol.api.routes import (
     auth,
@@ -24,6 +26,7 @@ from geo_patrol.api.routes import (
     jurisdictions,
     maps,
     members,
+    metrics,
     mobile,
     open311,
     organisation,
@@ -32,7 +35,7 @@ from geo_patrol.api.routes import (
     rivers,
     web,
 )
-from geo_patrol.db import database_url, make_engine, make_sessionmaker
+from geo_patrol.db import Timeouts, database_url, make_engine, make_sessionmaker
 from geo_patrol.live import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.live_writer import LiveWriter
 from geo_patrol.maps.assets import VENDOR_DIR
@@ -43,7 +46,7 @@ from geo_patrol.workflow import escalate_overdue
 log = logging.getLogger(__name__)
 
 
-def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> None:
+def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> dict[str, int]:
     """Close silent live patrols, recompute fed ones, escalate overdue incidents."""
     with sessionmaker() as session, session.begin():
         closed = close_silent_patrols(session, settings=settings)
@@ -52,6 +55,7 @@ def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> 
     if closed or refreshed or escalated:
         log.info("maintenance: %d live patrols closed, %d refreshed; %d incidents escalated",
                  closed, refreshed, escalated)  # fmt: skip
+    return {"closed": closed, "refreshed": refreshed, "escalated": escalated}
 
 
 async def maintenance_loop(app: FastAPI, settings: Settings) -> None:
@@ -60,10 +64,13 @@ async def maintenance_loop(app: FastAPI, settings: Settings) -> None:
         return
     while True:
         await asyncio.sleep(settings.maintenance_seconds)
+        started, counts = time.perf_counter(), None
         try:
-            await run_in_threadpool(run_maintenance, app.state.sessionmaker, settings)
-        except Exception:
-            log.exception("maintenance failed; retrying at the next interval")
+            counts = await run_in_threadpool(run_maintenance, app.state.sessionmaker, settings)
+        except Exception as error:
+            app.state.database_outage.failed(error, "maintenance failed; retrying in %g s",
+                                             settings.maintenance_seconds)  # fmt: skip
+        app.state.metrics.maintenance_run(time.perf_counter() - started, counts)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,12 +79,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(database_url(settings))
+        engine = make_engine(database_url(settings), Timeouts.of(settings))
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.metrics.watch_pool(engine)
         log.info("geo-patrol %s using database %s", __version__, engine.url.render_as_string())
         # Live positions of all concurrent requests are stored together (group commit).
-        app.state.live_writer = LiveWriter(session_factory(app), settings)
+        app.state.live_writer = LiveWriter(
+            session_factory(app), settings, outage=app.state.database_outage,
+            observer=app.state.metrics.live_batch,
+        )  # fmt: skip
         task = asyncio.create_task(maintenance_loop(app, settings))
         yield
         task.cancel()
@@ -93,10 +104,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(enforce_policy)],
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
     problems.install(app)
     install_security(app, settings)
+    # Outermost: every request is timed, the refused ones too.
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     for module in (
         health,
+        metrics,
         auth,
         web,
         jurisdictions,

@@ -47,6 +47,24 @@ class Settings(BaseSettings):
         default=20, description="Failed logins per client address in 15 minutes before refusal."
     )
 
+    db_connect_timeout_s: float = Field(
+        default=3.0, ge=2.0,
+        description="Longest wait for a new database connection (PostgreSQL counts whole seconds, "
+        "at least 2).",
+    )  # fmt: skip
+    db_statement_timeout_s: float = Field(
+        default=30.0, gt=0,
+        description="Longest database statement of the service (the server cancels it); a server "
+        "that does not answer at all is given up this long plus the connect timeout.",
+    )  # fmt: skip
+    db_pool_timeout_s: float = Field(
+        default=3.0, gt=0, description="Longest wait for a free connection of the pool."
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
+    db_pool_overflow: int = Field(
+        default=10, ge=0, description="Connections a process may open beyond the pool when busy."
+    )
+
     workers: int = Field(
         default=1,
         ge=1,

@@ -25,6 +25,7 @@ class Rule(StrEnum):
 
 ROUTE_POLICY: dict[str, Rule] = {
     "GET /healthz": Rule.PUBLIC,
+    "GET /metrics": Rule.ADMIN,
     "GET /login": Rule.PUBLIC,
     "GET /map": Rule.MEMBER,
     "GET /incidents": Rule.MEMBER,

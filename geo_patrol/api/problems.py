@@ -8,10 +8,12 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from geo_patrol.errors import DatabaseUnavailable, GeoPatrolError, NotAuthenticated
+from geo_patrol.outages import Outage
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -77,9 +79,17 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return _problem(body, exc.status_code)
 
 
+# A database that cannot be reached, does not answer, or has no free connection.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
+)  # fmt: skip
+
+
 async def database_down(request: Request, exc: Exception) -> JSONResponse:
-    """A lost database connection is a 503, logged for the operator."""
-    log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    """A database that cannot be reached in time is a 503, logged as part of an outage."""
+    outage: Outage = request.app.state.database_outage
+    outage.failed(exc, "database unavailable on %s %s; answered 503", request.method,
+                  request.url.path)  # fmt: skip
     error = DatabaseUnavailable("the database cannot be reached; try again shortly")
     return _problem(error.problem(instance=request.url.path), error.status)
 
@@ -89,4 +99,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(GeoPatrolError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(OperationalError, database_down)
+    app.state.database_outage = Outage(log, "database")
+    for kind in DATABASE_DOWN:
+        app.add_exception_handler(kind, database_down)

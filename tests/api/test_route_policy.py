@@ -28,6 +28,7 @@ PUBLIC = frozenset(set(ALL) - {REVOKED})  # a revoked token is refused even wher
 
 EXPECTED: dict[str, frozenset[str]] = {
     "GET /healthz": PUBLIC,
+    "GET /metrics": ADMIN,
     "GET /login": PUBLIC,
     "GET /map": MEMBERS,
     "GET /incidents": MEMBERS,

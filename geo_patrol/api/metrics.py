@@ -1,0 +1,166 @@
+"""Prometheus metrics of one service process, and the middleware that times requests.
+
+Each app has its own registry (tests build many apps); `GET /metrics` (administrators)
+exposes it. With several worker processes each keeps its own figures and a scrape reads the
+one that answered: Prometheus sums what it scrapes, so run one worker per scraped address,
+or read the per-process figures as samples.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Uploads: the track upload; its outcome follows from the status it was answered with.
+UPLOAD_ROUTE = ("POST", "/api/v1/patrols")
+BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+SLOW_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+def upload_outcome(status: int) -> str:
+    """What became of an upload answered with `status`."""
+    if status == 201:
+        return "stored"
+    if status == 200:
+        return "retry"  # the same file or upload id again: the first patrol is returned
+    return "refused" if status < 500 else "failed"
+
+
+class PoolCollector(Collector):
+    """The connection pool's use, read when scraped."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        """Pool size, connections in use and overflow connections open."""
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):
+            return
+        for name, doc, value in (
+            ("size", "Connections the pool keeps.", pool.size()),
+            ("checked_out", "Connections in use.", pool.checkedout()),
+            ("overflow", "Connections open beyond the pool size (negative: not yet opened).",
+             pool.overflow()),
+        ):  # fmt: skip
+            yield GaugeMetricFamily(f"geo_patrol_db_pool_{name}", doc, value=value)
+
+
+class Metrics:
+    """The figures an operator scrapes: requests, live batches, uploads, pool, maintenance."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Histogram(
+            "geo_patrol_http_request_duration_seconds",
+            "HTTP requests by method, route template and status, and how long they took.",
+            ["method", "route", "status"], registry=r,
+        )  # fmt: skip
+        self.batch_positions = Histogram(
+            "geo_patrol_live_batch_positions", "Positions in each live batch (group commit).",
+            buckets=BATCH_SIZES, registry=r,
+        )  # fmt: skip
+        self.batch_seconds = Histogram(
+            "geo_patrol_live_batch_seconds",
+            "Time to store and commit a live batch, by outcome (stored, failed).",
+            ["outcome"], registry=r,
+        )  # fmt: skip
+        self.uploads = Histogram(
+            "geo_patrol_upload_seconds",
+            "Track uploads by outcome (stored, retry, refused, failed) and their duration.",
+            ["outcome"], buckets=SLOW_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.pool_wait = Histogram(
+            "geo_patrol_db_pool_wait_seconds",
+            "Time to get a working connection from the pool (waiting, connecting, pinging).",
+            registry=r,
+        )  # fmt: skip
+        self.maintenance = Histogram(
+            "geo_patrol_maintenance_seconds",
+            "Background maintenance runs by outcome (ok, failed) and their duration.",
+            ["outcome"], buckets=SLOW_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.maintained = Counter(
+            "geo_patrol_maintenance_items",
+            "What maintenance did: live patrols closed and refreshed, incidents escalated.",
+            ["action"], registry=r,
+        )  # fmt: skip
+
+    def watch_pool(self, engine: Engine) -> None:
+        """Report the pool's use and each checkout's wait."""
+        self.registry.register(PoolCollector(engine))
+        pool = engine.pool
+        if hasattr(pool, "observer"):
+            pool.observer = self.pool_wait.observe
+
+    def live_batch(self, positions: int, seconds: float, stored: bool) -> None:
+        """One live batch (the LiveWriter's observer)."""
+        self.batch_positions.observe(positions)
+        self.batch_seconds.labels("stored" if stored else "failed").observe(seconds)
+
+    def maintenance_run(self, seconds: float, counts: dict[str, int] | None) -> None:
+        """One maintenance run; `counts` None when it failed."""
+        self.maintenance.labels("failed" if counts is None else "ok").observe(seconds)
+        for action, count in (counts or {}).items():
+            self.maintained.labels(action).inc(count)
+
+    def request(self, scope: Scope, status: int, seconds: float) -> None:
+        """One HTTP request, by its route template (never its raw path: ids would make a new
+        series per patrol)."""
+        method, route = scope["method"], route_template(scope)
+        self.requests.labels(method, route, str(status)).observe(seconds)
+        if (method, route) == UPLOAD_ROUTE:
+            self.uploads.labels(upload_outcome(status)).observe(seconds)
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered, the mount for static files, or "unmatched"."""
+    route = getattr(scope.get("route"), "path", None)
+    if isinstance(route, str):
+        return route
+    mount = scope.get("root_path", "")
+    return f"{mount}/{{path}}" if mount else "unmatched"
+
+
+class RequestMetrics:
+    """Time every HTTP request and count it by route and status (pure ASGI, streams through)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, route: str | None = None) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.route = route  # for an app without routes (the 5055 listener)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request through, noting its status and duration."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def noting_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        finally:
+            if self.route is not None:
+                scope = {**scope, "route": _Named(self.route)}
+            self.metrics.request(scope, status, time.perf_counter() - started)
+
+
+class _Named:
+    """A stand-in route that has only a path (the label of a routeless app)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path

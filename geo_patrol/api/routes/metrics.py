@@ -1,0 +1,15 @@
+"""Prometheus metrics of this process, for administrators (a scraper with an admin token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/metrics", summary="Prometheus metrics of the process that answers")
+def metrics(request: Request) -> Response:
+    """The text exposition of the app's registry."""
+    body = generate_latest(request.app.state.metrics.registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
