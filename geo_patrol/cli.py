@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -18,6 +17,7 @@ from geo_patrol.errors import GeoPatrolError
 from geo_patrol.imports.features import FeatureImportOptions, import_rivers, import_villages
 from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
 from geo_patrol.imports.report import ImportReport
+from geo_patrol.logs import configure_logging
 from geo_patrol.settings import Settings
 
 app = typer.Typer(
@@ -221,7 +221,7 @@ def serve(
     settings = Settings()
     if workers is not None:
         settings = settings.model_copy(update={"workers": workers})
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings)
     engine = make_engine(_url())
     migrate.upgrade(engine)
     engine.dispose()  # nothing of the parent's pool may be shared with forked workers

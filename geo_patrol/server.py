@@ -20,7 +20,9 @@ import socket
 import sys
 
 import uvicorn
+from starlette.types import ASGIApp
 
+from geo_patrol.connections import ConnectionGuard, protocol_for
 from geo_patrol.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,17 +55,19 @@ def hide_device_tokens(record: logging.LogRecord) -> bool:
 
 def run_worker(settings: Settings, sockets: list[socket.socket]) -> None:
     """Both servers of one process on already bound sockets, until they are told to stop."""
+    from geo_patrol.api.metrics import RequestMetrics
     from geo_patrol.api.routes.osmand import create_osmand_app
     from geo_patrol.main import create_app
 
     main = create_app(settings)
-    configs = [uvicorn.Config(main, log_level=settings.log_level)]
+    guard = ConnectionGuard.of(settings)
+    configs = [_config(main, settings, guard, quiet=False)]
     if len(sockets) > 1:
         # No access log on 5055: a line per position would be most of the log (the batches
         # log their devices and counts), and the request line holds the device's token.
-        listener = create_osmand_app(main)
-        configs.append(uvicorn.Config(listener, log_level=settings.log_level, lifespan="off",
-                                      access_log=False))  # fmt: skip
+        listener = RequestMetrics(create_osmand_app(main), metrics=main.state.metrics,
+                                  route="osmand listener")  # fmt: skip
+        configs.append(_config(listener, settings, guard, quiet=True))
     logging.getLogger("uvicorn.access").addFilter(hide_device_tokens)
     servers = [uvicorn.Server(config) for config in configs]
     # The modules, the app and its routes are here for good: out of the collector's sight, a
@@ -77,6 +81,22 @@ def run_worker(settings: Settings, sockets: list[socket.socket]) -> None:
         await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in pairs))
 
     asyncio.run(run_all())
+
+
+def _config(
+    app: ASGIApp, settings: Settings, guard: ConnectionGuard, *, quiet: bool
+) -> uvicorn.Config:
+    """One listener's uvicorn configuration.
+
+    `log_config=None`: the logging is geo_patrol.logs's (set up by the command). The access
+    log is switched off in the quiet listener's protocol, not with uvicorn's access_log=False,
+    which clears the handlers of the `uvicorn.access` logger that both listeners share.
+    """
+    return uvicorn.Config(
+        app, http=protocol_for(guard, quiet=quiet), log_config=None,
+        log_level=settings.log_level, timeout_keep_alive=settings.http_keepalive_s,
+        lifespan="off" if quiet else "auto",
+    )  # fmt: skip
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP service binds to.")
     port: int = Field(default=8000, description="Port the HTTP service listens on.")
     log_level: str = Field(default="info", description="Logging level.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text, or as JSON objects (one a line)."
+    )
     lookup_max_results: int = Field(default=500, description="Largest page of a list endpoint.")
     max_body_bytes: int = Field(
         default=1_000_000, description="Largest request body for ordinary API requests (bytes)."
@@ -65,6 +69,21 @@ class Settings(BaseSettings):
         default=10, ge=0, description="Connections a process may open beyond the pool when busy."
     )
 
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="A request's line and headers must arrive within this (both ports).",
+    )  # fmt: skip
+    http_body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest pause within a request body (both ports)."
+    )
+    http_keepalive_s: int = Field(
+        default=5, gt=0, description="An idle connection between requests closes after this."
+    )
+    http_connections_per_client: int = Field(
+        default=100, ge=0,
+        description="Open connections one client address may hold in a process, both ports "
+        "together (0: no cap; behind a reverse proxy every client has the proxy's address).",
+    )  # fmt: skip
     workers: int = Field(
         default=1,
         ge=1,
