@@ -55,6 +55,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    logging.captureWarnings(True)  # warnings too, as lines with a time and a level
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # Whatever a previous uvicorn.Config did: propagate to the root handler.
         logger = logging.getLogger(name)

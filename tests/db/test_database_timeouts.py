@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -42,7 +43,7 @@ def timed(call: object) -> tuple[Response, float]:
     return response, time.monotonic() - started
 
 
-def settings_for(url: str, **extra: object) -> Settings:
+def settings_for(url: str, **extra: Any) -> Settings:
     """Short timeouts, no background maintenance."""
     return Settings(database_url=url, db_connect_timeout_s=CONNECT_S,
                     db_statement_timeout_s=STATEMENT_S, db_pool_timeout_s=POOL_S,
