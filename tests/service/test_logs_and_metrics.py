@@ -12,17 +12,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.principals import SZ_PHONE_TOKEN
-from tests.service.running import Service, admin_token, fresh_demo_database, start_service
+from tests.service.running import Service, admin_token, start_service
 
 LINE = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: "
 )
-
-
-@pytest.fixture(scope="module")
-def demo_url() -> str:
-    """A database of its own with the demo loaded."""
-    return fresh_demo_database("geo_patrol_service_logs")
 
 
 @pytest.fixture(scope="module")
