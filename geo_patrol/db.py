@@ -9,6 +9,7 @@ ends in an OperationalError or a pool TimeoutError, which the API answers with 5
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -113,6 +114,10 @@ class AnsweringConnection(psycopg.Connection[Any]):
 
 class ObservedPool(QueuePool):
     """A QueuePool that reports how long each checkout took (waiting, connecting, pinging)."""
+
+    # Its log is SQLAlchemy's pool log, under our name: at SQLAlchemy's level (a line for each
+    # pooled connection dropped in an outage is not news).
+    logging.getLogger(f"{__module__}.ObservedPool").setLevel(logging.WARNING)
 
     observer: Callable[[float], None] | None = None
 

@@ -73,16 +73,20 @@ class Service:
                 self.process.wait()
 
 
-def start_service(database_url: str, folder: Path, name: str = "service", **env: str) -> Service:
-    """Start the service on free ports with `env` (GEO_PATROL_* without the prefix)."""
-    http_port, osmand_port = free_port(), free_port()
+def start_service(
+    database_url: str, folder: Path, *, name: str = "service",
+    ports: tuple[int, int] | None = None, settings: dict[str, str] | None = None,
+) -> Service:  # fmt: skip
+    """Start the service on `ports` (free ones by default) with `settings` (GEO_PATROL_*
+    variables without the prefix)."""
+    http_port, osmand_port = ports or (free_port(), free_port())
     environment = {
         **os.environ, "PYTHONPATH": str(ROOT), "GEO_PATROL_DATABASE_URL": database_url,
         "GEO_PATROL_DATA_DIR": str(folder / "data"), "GEO_PATROL_HOST": LOOPBACK,
         "GEO_PATROL_PORT": str(http_port), "GEO_PATROL_OSMAND_PORT": str(osmand_port),
         "GEO_PATROL_MAINTENANCE_SECONDS": "0",
     }  # fmt: skip
-    environment |= {f"GEO_PATROL_{key.upper()}": value for key, value in env.items()}
+    environment |= {f"GEO_PATROL_{key.upper()}": value for key, value in (settings or {}).items()}
     log = folder / f"{name}.log"
     with log.open("ab") as out:
         command = [sys.executable, "-m", "geo_patrol", "serve"]
@@ -101,7 +105,7 @@ def start_service(database_url: str, folder: Path, name: str = "service", **env:
 @contextmanager
 def running_service(database_url: str, folder: Path, **env: str) -> Iterator[Service]:
     """The service for the duration of a `with` block."""
-    service = start_service(database_url, folder, **env)
+    service = start_service(database_url, folder, settings=env)
     try:
         yield service
     finally:

@@ -22,7 +22,9 @@ LINE = re.compile(
 @pytest.fixture(scope="module")
 def service(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The service, with maintenance every second."""
-    service = start_service(demo_url, tmp_path_factory.mktemp("logs"), maintenance_seconds="1")
+    service = start_service(
+        demo_url, tmp_path_factory.mktemp("logs"), settings={"maintenance_seconds": "1"}
+    )
     yield service
     service.stop()
 

@@ -23,10 +23,9 @@ FAST_S = 1.0  # generous: a loopback request takes milliseconds
 @pytest.fixture(scope="module")
 def service(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The service with short client timeouts and a small per-address cap."""
-    service = start_service(
-        demo_url, tmp_path_factory.mktemp("slow"), http_header_timeout_s=str(HEADER_S),
-        http_body_timeout_s=str(BODY_S), http_connections_per_client=str(PER_CLIENT),
-    )  # fmt: skip
+    limits = {"http_header_timeout_s": str(HEADER_S), "http_body_timeout_s": str(BODY_S),
+              "http_connections_per_client": str(PER_CLIENT)}  # fmt: skip
+    service = start_service(demo_url, tmp_path_factory.mktemp("slow"), settings=limits)
     yield service
     service.stop()
 
