@@ -151,7 +151,11 @@ class GuardedProtocol(HttpToolsProtocol):
         return self.loop.call_later(seconds, self._close_slow, reason)
 
     def _close_slow(self, reason: str) -> None:
-        """Close a connection whose client was too slow."""
+        """Close a connection whose client was too slow (not one that waits for us: while
+        the app has not taken the body received so far, reading is paused)."""
+        if self.flow is not None and self.flow.read_paused and self._body is not None:
+            self._body = self._after(self.guard.body_timeout_s, reason)
+            return
         self._head = self._body = None
         if not self.transport.is_closing():
             self.guard.note(reason)

@@ -176,7 +176,10 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 VERSIONS = "SELECT current_setting('server_version') AS pg, postgis_lib_version() AS postgis"
-UNREACHABLE = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
+# A database that cannot be reached, does not answer, or has no free connection (503).
+UNREACHABLE: tuple[type[Exception], ...] = (
+    exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError,
+)  # fmt: skip
 
 
 def database_versions(session: Session, *, pool: Pool) -> dict[str, str]:

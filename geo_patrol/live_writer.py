@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 
+from geo_patrol.db import UNREACHABLE
 from geo_patrol.errors import GeoPatrolError
 from geo_patrol.ingest.osmand import LivePosition
 from geo_patrol.live import REFUSED_DEVICE, BatchOutcome, UnknownDevice, store_batch
@@ -56,6 +57,7 @@ class LiveWriter:
         self._sessions = sessions
         self._settings = settings
         self._outage = outage or Outage(log, "database")
+        self._failing = Outage(log, "live batch")  # other failures, a bug perhaps: same care
         self._observer = observer
         self._pending: list[Pending] = []
         self._flushing: asyncio.Task[None] | None = None
@@ -90,13 +92,15 @@ class LiveWriter:
                     outcome = await loop.run_in_executor(self._thread, self._store, requests)
                 except Exception as error:
                     self._observe(positions, time.perf_counter() - started, stored=False)
-                    self._outage.failed(error, "live batch of %d requests (%d positions) not "
-                                        "stored; answered 503, the phones will send them again",
-                                        len(batch), positions)  # fmt: skip
+                    outage = self._outage if isinstance(error, UNREACHABLE) else self._failing
+                    outage.failed(error, "live batch of %d requests (%d positions) not stored; "
+                                  "answered 503, the phones will send them again",
+                                  len(batch), positions)  # fmt: skip
                     self._fail(batch)
                     continue
                 self._observe(positions, time.perf_counter() - started, stored=True)
                 self._outage.succeeded()
+                self._failing.succeeded()
                 self._answer(batch, outcome, time.perf_counter() - started)
         finally:
             self._flushing = None

@@ -35,7 +35,7 @@ from geo_patrol.api.routes import (
     rivers,
     web,
 )
-from geo_patrol.db import Timeouts, database_url, make_engine, make_sessionmaker
+from geo_patrol.db import UNREACHABLE, Timeouts, database_url, make_engine, make_sessionmaker
 from geo_patrol.live import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.live_writer import LiveWriter
 from geo_patrol.maps.assets import VENDOR_DIR
@@ -67,9 +67,11 @@ async def maintenance_loop(app: FastAPI, settings: Settings) -> None:
         started, counts = time.perf_counter(), None
         try:
             counts = await run_in_threadpool(run_maintenance, app.state.sessionmaker, settings)
-        except Exception as error:
+        except UNREACHABLE as error:
             app.state.database_outage.failed(error, "maintenance failed; retrying in %g s",
                                              settings.maintenance_seconds)  # fmt: skip
+        except Exception:
+            log.exception("maintenance failed; retrying in %g s", settings.maintenance_seconds)
         app.state.metrics.maintenance_run(time.perf_counter() - started, counts)
 
 

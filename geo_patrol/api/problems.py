@@ -8,10 +8,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from geo_patrol.db import UNREACHABLE
 from geo_patrol.errors import DatabaseUnavailable, GeoPatrolError, NotAuthenticated
 from geo_patrol.outages import Outage
 
@@ -79,12 +78,6 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return _problem(body, exc.status_code)
 
 
-# A database that cannot be reached, does not answer, or has no free connection.
-DATABASE_DOWN: tuple[type[Exception], ...] = (
-    OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
-)  # fmt: skip
-
-
 async def database_down(request: Request, exc: Exception) -> JSONResponse:
     """A database that cannot be reached in time is a 503, logged as part of an outage."""
     outage: Outage = request.app.state.database_outage
@@ -100,5 +93,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.state.database_outage = Outage(log, "database")
-    for kind in DATABASE_DOWN:
+    for kind in UNREACHABLE:
         app.add_exception_handler(kind, database_down)
