@@ -15,9 +15,11 @@ import gc
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -107,6 +109,10 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     if settings.workers == 1:
         run_worker(settings, sockets)
         return
+    # Before any worker imports prometheus_client: their figures go to files there, added up
+    # by whichever worker answers a scrape (geo_patrol.api.metrics).
+    figures = tempfile.mkdtemp(prefix="geo-patrol-metrics-")
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", figures)
     children = []
     for number in range(settings.workers):
         pid = os.fork()
@@ -116,7 +122,10 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
             sys.exit(0)
         children.append(pid)
     log.info("serving with %d worker processes: %s", len(children), children)
-    _wait_for(children)
+    try:
+        _wait_for(children)
+    finally:
+        shutil.rmtree(figures, ignore_errors=True)
 
 
 def _wait_for(children: list[int]) -> None:

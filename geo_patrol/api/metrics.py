@@ -1,9 +1,10 @@
-"""Prometheus metrics of one service process, and the middleware that times requests.
+"""Prometheus metrics of the service, and the middleware that times requests.
 
 Each app has its own registry (tests build many apps); `GET /metrics` (administrators)
-exposes it. With several worker processes each keeps its own figures and a scrape reads the
-one that answered: Prometheus sums what it scrapes, so run one worker per scraped address,
-or read the per-process figures as samples.
+exposes it. With several worker processes (`geo-patrol serve --workers N`), the parent sets
+PROMETHEUS_MULTIPROC_DIR before any worker imports prometheus_client: every worker then
+writes its counts to files there, and the one that answers a scrape adds them all up (the
+pool gauges are the answering worker's own).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from prometheus_client.values import MutexValue, ValueClass
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,6 +61,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.pool: PoolCollector | None = None
         r = self.registry
         self.requests = Histogram(
             "geo_patrol_http_request_duration_seconds",
@@ -96,10 +100,21 @@ class Metrics:
 
     def watch_pool(self, engine: Engine) -> None:
         """Report the pool's use and each checkout's wait."""
-        self.registry.register(PoolCollector(engine))
+        self.pool = PoolCollector(engine)
+        self.registry.register(self.pool)
         pool = engine.pool
         if hasattr(pool, "observer"):
             pool.observer = self.pool_wait.observe
+
+    def exposition(self) -> bytes:
+        """The text a scrape reads: this process's figures, or all workers' together."""
+        if not shared_between_workers():
+            return bytes(generate_latest(self.registry))
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        if self.pool is not None:
+            merged.register(self.pool)
+        return bytes(generate_latest(merged))
 
     def live_batch(self, positions: int, seconds: float, stored: bool) -> None:
         """One live batch (the LiveWriter's observer)."""
@@ -119,6 +134,11 @@ class Metrics:
         self.requests.labels(method, route, str(status)).observe(seconds)
         if (method, route) == UPLOAD_ROUTE:
             self.uploads.labels(upload_outcome(status)).observe(seconds)
+
+
+def shared_between_workers() -> bool:
+    """Whether the figures go to PROMETHEUS_MULTIPROC_DIR (set before the import)."""
+    return ValueClass is not MutexValue
 
 
 def route_template(scope: Scope) -> str:

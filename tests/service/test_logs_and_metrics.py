@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.principals import SZ_PHONE_TOKEN
-from tests.service.running import Service, admin_token, start_service
+from tests.service.running import Service, admin_token, running_service, start_service
 
 LINE = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: "
@@ -85,3 +86,21 @@ def test_metrics_are_for_admins_and_count_what_happened(service: Service, demo_u
     assert found[("geo_patrol_db_pool_wait_seconds_count", ())] >= 1
     assert found[("geo_patrol_maintenance_seconds_count", (("outcome", "ok"),))] >= 1
     assert not any("/api/v1/patrols/" in str(key) for key in found)  # templates, not paths
+
+
+def _healthz_count(service: Service, token: dict[str, str]) -> float:
+    """The /healthz 200s counted so far, as a scrape reads them."""
+    response = httpx.get(f"{service.http}/metrics", headers=token)
+    key = ("geo_patrol_http_request_duration_seconds_count",
+           (("method", "GET"), ("route", "/healthz"), ("status", "200")))  # fmt: skip
+    return samples(response.text)[key]
+
+
+def test_metrics_add_up_every_worker(demo_url: str, tmp_path: Path) -> None:
+    token = {"Authorization": f"Bearer {admin_token(demo_url)}"}
+    with running_service(demo_url, tmp_path, workers="2") as service:
+        before = _healthz_count(service, token)
+        for _ in range(30):  # a new connection each: the kernel spreads them over the workers
+            assert httpx.get(f"{service.http}/healthz").status_code == 200
+        counts = {_healthz_count(service, token) for _ in range(6)}
+    assert counts == {before + 30}  # whichever worker answered the scrape
