@@ -81,6 +81,10 @@ class Timeouts:
         return self.statement_s + self.connect_s
 
 
+class NoAnswer(psycopg.OperationalError):
+    """The server did not answer within the deadline (the connection was closed)."""
+
+
 class AnsweringConnection(psycopg.Connection[Any]):
     """A psycopg connection that gives up on a server that does not answer.
 
@@ -99,9 +103,7 @@ class AnsweringConnection(psycopg.Connection[Any]):
             return super().wait(gen, interval, limit)
         except _WaitTimeout:
             self.pgconn.finish()
-            raise psycopg.OperationalError(
-                f"the database did not answer within {limit:g} s"
-            ) from None
+            raise NoAnswer(f"the database did not answer within {limit:g} s") from None
 
     def ping(self, seconds: float) -> None:
         """Raise when the server does not answer an empty statement within `seconds`."""
@@ -163,11 +165,16 @@ def _bound_waits(engine: Engine, timeouts: Timeouts) -> None:
 
     @event.listens_for(engine, "checkout")
     def ping(dbapi: DBAPIConnection, record: ConnectionPoolEntry, proxy: object) -> None:
-        # Instead of pool_pre_ping, whose ping would wait as long as any statement.
+        # Instead of pool_pre_ping, whose ping would wait as long as any statement. A server
+        # that does not answer fails the request at once (the pool drops the connection): a
+        # new connection would only wait as long again. A connection the server closed (it
+        # restarted) is replaced, and so are all the pool's older ones.
         try:
             cast(AnsweringConnection, dbapi).ping(timeouts.connect_s)
+        except NoAnswer:
+            raise
         except psycopg.Error as error:
-            raise exc.DisconnectionError(str(error)) from error
+            raise exc.DisconnectionError(str(error), invalidate_pool=True) from error
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

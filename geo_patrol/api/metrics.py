@@ -62,6 +62,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.pool: PoolCollector | None = None
+        self._series: dict[tuple[str, str, int], Histogram] = {}
         r = self.registry
         self.requests = Histogram(
             "geo_patrol_http_request_duration_seconds",
@@ -127,11 +128,14 @@ class Metrics:
         for action, count in (counts or {}).items():
             self.maintained.labels(action).inc(count)
 
-    def request(self, scope: Scope, status: int, seconds: float) -> None:
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
         """One HTTP request, by its route template (never its raw path: ids would make a new
         series per patrol)."""
-        method, route = scope["method"], route_template(scope)
-        self.requests.labels(method, route, str(status)).observe(seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:  # (labels() costs more than observe(): once per series)
+            series = self._series[key] = self.requests.labels(method, route, str(status))
+        series.observe(seconds)
         if (method, route) == UPLOAD_ROUTE:
             self.uploads.labels(upload_outcome(status)).observe(seconds)
 
@@ -174,13 +178,5 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, noting_send)
         finally:
-            if self.route is not None:
-                scope = {**scope, "route": _Named(self.route)}
-            self.metrics.request(scope, status, time.perf_counter() - started)
-
-
-class _Named:
-    """A stand-in route that has only a path (the label of a routeless app)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
+            route = self.route or route_template(scope)
+            self.metrics.request(scope["method"], route, status, time.perf_counter() - started)
