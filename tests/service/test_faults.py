@@ -62,6 +62,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluste
         signal_cluster(cluster, signal.SIGCONT)
         cluster.down()
         shutil.rmtree(cluster.root, ignore_errors=True)
+        if cluster.root != cluster.requested_root:  # placed under /var/tmp (we are root)
+            shutil.rmtree(cluster.root.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
