@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg.abc import PQGen
-from psycopg.errors import _WaitTimeout
+from psycopg.errors import _WaitTimeout  # what Connection.wait(timeout=) raises
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
