@@ -7,7 +7,8 @@ signalled, and every SIGSTOP is followed by SIGCONT in a `finally`.
 
 - SIGKILL of the service during live load: every acknowledged position stored exactly once
   (phones resend what was not acknowledged, as Traccar Client and OsmAnd do).
-- SIGKILL of the service during an upload: nothing half-stored; a retry gives one patrol.
+- SIGKILL of the service during an upload, when it has written everything but its commit
+  (held there by a lock on the audit log): nothing of it stored; a retry gives one patrol.
 - PostgreSQL paused (SIGSTOP): 503 within the timeouts, /healthz says why, recovery after
   SIGCONT without restarting the service.
 - PostgreSQL killed (SIGKILL) and restarted: 503 while it is gone, recovery without
@@ -153,6 +154,29 @@ def _uploads(engine: Engine, data: bytes) -> list[tuple[int, int | None, int, in
         return [(row.id, row.patrol_id, row.points_raw, row.stored) for row in rows]
 
 
+BLOCKED_AT_AUDIT = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'
+  AND query LIKE '%INSERT INTO audit_log%'
+"""
+
+
+def _kill_before_commit(engine: Engine, service: Service, upload: threading.Thread) -> None:
+    """SIGKILL the service while its upload has written everything but not committed: the
+    audit log is held locked, so the upload's last statement (its audit record) waits."""
+    with engine.connect() as connection:
+        connection.execute(text("LOCK TABLE audit_log IN SHARE MODE"))
+        upload.start()
+        with engine.connect() as watcher:
+            deadline = time.monotonic() + 60
+            while not watcher.execute(text(BLOCKED_AT_AUDIT)).scalar_one():
+                assert time.monotonic() < deadline, "the upload never reached its audit record"
+                watcher.rollback()  # a transaction sees one snapshot of pg_stat_activity
+                time.sleep(0.01)
+        service.stop(signal.SIGKILL)
+        connection.rollback()  # the lock goes; the dead client's transaction is rolled back
+
+
 def test_service_killed_during_live_load_and_an_upload(
     url: str, engine: Engine, tmp_path: Path
 ) -> None:
@@ -164,22 +188,28 @@ def test_service_killed_during_live_load_and_an_upload(
     service = start_service(url, tmp_path, ports=ports, settings=TIMEOUTS)
     restarted: list[Service] = []
     first: list[int] = []
+    done = threading.Event()
 
     def upload_kill_restart() -> None:
-        threading.Timer(1.5, service.stop, (signal.SIGKILL,)).start()
-        first.append(_upload(service, token, team, data))  # killed on its way, most likely
-        time.sleep(0.5)
-        restarted.append(start_service(url, tmp_path, name="again", ports=ports,
-                                       settings=TIMEOUTS))  # fmt: skip
+        upload = threading.Thread(target=lambda: first.append(_upload(service, token, team, data)))
+        try:
+            time.sleep(0.5)  # the phones are walking
+            _kill_before_commit(engine, service, upload)
+            upload.join()
+            time.sleep(0.5)
+            restarted.append(start_service(url, tmp_path, name="again", ports=ports,
+                                           settings=TIMEOUTS))  # fmt: skip
+            time.sleep(1.0)  # the phones go on a little on the restarted service
+        finally:
+            done.set()
 
     chaos = threading.Thread(target=upload_kill_restart)
     chaos.start()
     try:
-        asyncio.run(walk_all(phones, service.osmand, deadline_s=60))
+        asyncio.run(walk_all(phones, service.osmand, until=done, deadline_s=90))
         chaos.join()
-        assert service.process.returncode == -signal.SIGKILL
-        for upload_id, patrol_id, raw, stored in _uploads(engine, data):  # nothing half-stored
-            assert patrol_id is not None and raw == stored == UPLOAD_POINTS, upload_id
+        assert service.process.returncode == -signal.SIGKILL and first == [0]  # no answer
+        assert _uploads(engine, data) == []  # killed before its commit: nothing of it stored
         assert _upload(restarted[0], token, team, data) in (200, 201)  # the phone's retry
         assert _upload(restarted[0], token, team, data) == 200  # and another
     finally:
@@ -190,7 +220,7 @@ def test_service_killed_during_live_load_and_an_upload(
     assert_stored_once(engine, phones)
     assert [row[1:] for row in _uploads(engine, data)] == [
         (_uploads(engine, data)[0][1], UPLOAD_POINTS, UPLOAD_POINTS)
-    ], first
+    ]
     sha = hashlib.sha256(data).hexdigest()
     assert (tmp_path / "data" / "uploads" / sha[:2] / sha).read_bytes() == data
 
@@ -239,16 +269,22 @@ def test_postgresql_killed_and_restarted_under_live_load(
 ) -> None:
     phones = phones_for(engine, 5, datetime.now(UTC) - timedelta(hours=6))
 
+    done = threading.Event()
+
     def crash_and_restart() -> None:
-        time.sleep(1.0)
-        signal_cluster(cluster, signal.SIGKILL)
-        time.sleep(3.0)
-        cluster.up()
+        try:
+            time.sleep(1.0)
+            signal_cluster(cluster, signal.SIGKILL)
+            time.sleep(3.0)
+            cluster.up()
+            time.sleep(1.0)  # the phones go on a little on the restarted database
+        finally:
+            done.set()
 
     chaos = threading.Thread(target=crash_and_restart)
     chaos.start()
     try:
-        asyncio.run(walk_all(phones, steady.osmand, deadline_s=60))
+        asyncio.run(walk_all(phones, steady.osmand, until=done, deadline_s=90))
     finally:
         chaos.join()
     assert steady.process.poll() is None  # the same process throughout
