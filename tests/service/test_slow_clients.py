@@ -17,7 +17,7 @@ from tests.service.running import Service, start_service
 from tests.service.slow_clients import SlowResult, positions, slow_client, timed_requests
 
 HEADER_S, BODY_S, PER_CLIENT = 2.0, 2.0, 5
-FAST_S = 1.0  # generous: a loopback request takes milliseconds
+FAST_S = 2.0  # generous: a loopback request takes milliseconds
 
 
 @pytest.fixture(scope="module")
