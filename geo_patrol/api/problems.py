@@ -92,6 +92,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(GeoPatrolError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.state.database_outage = Outage(log, "database")
+    # Shared with the live writer and the maintenance: one outage, whoever meets it.
+    app.state.database_outage = Outage(logging.getLogger("geo_patrol.database"), "database")
     for kind in UNREACHABLE:
         app.add_exception_handler(kind, database_down)

@@ -268,7 +268,7 @@ def test_postgresql_killed_and_restarted_under_live_load(
     cluster: EmbeddedCluster, engine: Engine, steady: Service
 ) -> None:
     phones = phones_for(engine, 5, datetime.now(UTC) - timedelta(hours=6))
-
+    logged = len(steady.log_text())
     done = threading.Event()
 
     def crash_and_restart() -> None:
@@ -289,7 +289,11 @@ def test_postgresql_killed_and_restarted_under_live_load(
         chaos.join()
     assert steady.process.poll() is None  # the same process throughout
     assert _until_healthy(steady) < 15
-    assert sum(phone.heard["503"] for phone in phones) > 0
+    failed = sum(phone.heard["503"] for phone in phones)
+    assert failed > 0
+    log = steady.log_text()[logged:]
+    assert log.count("first failure of a database outage") == 1  # one traceback, not one each
+    assert 1 <= log.count(" of this database outage)") <= failed  # a line per failed batch
     engine.dispose()  # its connections died with the server
     assert_stored_once(engine, phones)
 
