@@ -25,7 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="The private local PostgreSQL + PostGIS cluster.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: embedded cluster, backup, restore.", no_args_is_help=True)
 import_app = typer.Typer(help="Import boundaries, rivers and villages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -91,6 +91,34 @@ def db_status() -> None:
 def db_url() -> None:
     """Print the database URL (the configured one, or the embedded cluster's)."""
     typer.echo(database_url(Settings(), start=False))
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(dir_okay=False)]) -> None:
+    """Write one archive: pg_dump of the database, stored uploads and photos, SHA-256 manifest."""
+    from geo_patrol.backup import backup
+
+    try:
+        report = backup(Settings(), url=_url(), archive=file)
+    except GeoPatrolError as error:
+        raise _fail(error) from error
+    typer.echo(report.summary())
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    force: Annotated[bool, typer.Option(help="Replace a database that is not empty.")] = False,
+) -> None:
+    """Restore an archive of `db backup` (checked first) into an empty database."""
+    from geo_patrol.restore import restore
+
+    try:
+        typer.echo(restore(Settings(), url=_url(), archive=file, force=force).summary())
+    except GeoPatrolError as error:
+        raise _fail(error) from error
 
 
 @app.command("migrate")

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     pg_port: int = Field(
         default=54329, description="Preferred TCP port of the embedded cluster (127.0.0.1)."
     )
+    pg_bindir: Path | None = Field(
+        default=None,
+        description="Folder of pg_dump/pg_restore for `geo-patrol db backup|restore` (unset: the "
+        "embedded cluster's own, or those on PATH for an external database).",
+    )
     host: str = Field(default="127.0.0.1", description="Address the HTTP service binds to.")
     port: int = Field(default=8000, description="Port the HTTP service listens on.")
     log_level: str = Field(default="info", description="Logging level.")
