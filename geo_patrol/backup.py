@@ -35,7 +35,7 @@ from typing import IO, Any, Final
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from geo_patrol.embedded import find_server_binaries
 from geo_patrol.errors import GeoPatrolError
@@ -78,7 +78,11 @@ class PgTarget:
         parsed = make_url(url)
         if not parsed.database:
             raise BackupError("The database URL names no database.")
-        bare = parsed.set(drivername="postgresql", password=None)
+        # URL.set(password=None) would keep the password: build the URL without it instead.
+        bare = URL.create(
+            "postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
+            database=parsed.database, query=parsed.query,
+        )  # fmt: skip
         return cls(bare.render_as_string(hide_password=False), parsed.password, parsed.database)
 
     def on(self, database: str) -> PgTarget:
