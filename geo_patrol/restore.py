@@ -188,8 +188,11 @@ def _parse_manifest(data: bytes, archive: Path) -> dict[str, Any]:
         ours = manifest["format"] == ARCHIVE_FORMAT
         version = int(manifest["version"])
         file_entries(manifest)
+        int(manifest["server_major"]), dict(manifest["counts"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise BackupError(f"{archive}: its {MANIFEST} is damaged ({exc}). {_UNCHANGED}") from exc
+        raise BackupError(
+            f"{archive}: its {MANIFEST} is damaged (cannot read {exc!r}). {_UNCHANGED}"
+        ) from exc
     if not ours or version > FORMAT_VERSION:
         raise BackupError(
             f"{archive} is not a geo-patrol backup of format {FORMAT_VERSION} (format "
