@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -265,10 +266,26 @@ def _place_files(staging: Path, data_dir: Path, manifest: dict[str, Any]) -> tup
         if target.is_file() and _sha256(target) == sha:
             present += 1
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / name, target)
+        _move_into_place(staging / name, target)
         placed += 1
     return placed, present
+
+
+def _move_into_place(staged: Path, target: Path) -> None:
+    """Rename the staged file to `target`; across file systems, copy to a temporary file beside
+    it and rename that, so a stored file is never seen half written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(staged, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        temp = target.with_name(f".{target.name}.part")
+        with staged.open("rb") as source, temp.open("wb") as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
 
 
 def _sha256(path: Path) -> str:

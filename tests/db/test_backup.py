@@ -138,7 +138,7 @@ class Source:
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
     """A database of its own with the demo, originals and photos, backed up once."""
     url = fresh_database(SOURCE)
     data_dir = tmp_path_factory.mktemp("data")
@@ -147,7 +147,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
     result = run_cli(["db", "backup", str(archive)], url=url, data_dir=data_dir)
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
-    return Source(url, data_dir, archive, state_of(url, data_dir))
+    yield Source(url, data_dir, archive, state_of(url, data_dir))
+    drop_database(url)
 
 
 @pytest.fixture
@@ -296,6 +297,50 @@ def test_a_damaged_archive_is_refused_and_nothing_changes(
                             "relnamespace = 'public'::regnamespace").fetchone() == (0,)  # fmt: skip
     assert list(data_dir.rglob("*")) == []  # no stored file, no staging folder left behind
     assert not (tmp_path / "outside.jpg").exists()
+
+
+def _databases(url: str) -> set[str]:
+    """Names of the server's databases."""
+    admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(_libpq(admin)) as conn:
+        return {name for (name,) in conn.execute("SELECT datname FROM pg_database")}
+
+
+def test_a_failing_pg_restore_leaves_the_database_as_it_was(
+    source: Source, other: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, data_dir = other
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        # No table, so the database counts as empty; but the dump creates this function too.
+        conn.execute(
+            "CREATE FUNCTION jurisdiction_parts_on_insert() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"
+        )
+    restore = ["db", "restore", str(source.archive)]
+    failed = run_cli(restore, url=url, data_dir=data_dir)
+    assert failed.exit_code == 2
+    assert "pg_restore failed" in failed.output and "already exists" in failed.output
+    with psycopg.connect(_libpq(url)) as conn:  # one transaction: nothing of it stayed
+        assert conn.execute("SELECT to_regclass('patrols')").fetchone() == (None,)
+
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute("DROP FUNCTION jurisdiction_parts_on_insert()")
+    assert run_cli(restore, url=url, data_dir=data_dir).exit_code == 0
+    installed = state_of(url, data_dir)
+    failing = tmp_path / "bin"
+    failing.mkdir()
+    real = find_server_binaries().bindir / "pg_restore"
+    (failing / "pg_restore").write_text(
+        "#!/bin/sh\n"
+        f'case "$1" in --version|--list) exec "{real}" "$@";; esac\n'
+        'echo "pg_restore: error: the disk is full (injected)" >&2\nexit 1\n'
+    )
+    (failing / "pg_restore").chmod(0o755)
+    forced = run_cli([*restore, "--force"], url=url, data_dir=data_dir,
+                     GEO_PATROL_PG_BINDIR=str(failing))  # fmt: skip
+    assert forced.exit_code == 2 and "injected" in forced.output
+    assert state_of(url, data_dir) == installed
+    assert f"{OTHER}_restoring" not in _databases(url)
 
 
 def _recording_bindir(folder: Path, log: Path) -> Path:
