@@ -28,6 +28,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,12 +79,15 @@ class PgTarget:
         parsed = make_url(url)
         if not parsed.database:
             raise BackupError("The database URL names no database.")
+        query = dict(parsed.query)
+        password = parsed.password or query.pop("password", None)
         # URL.set(password=None) would keep the password: build the URL without it instead.
         bare = URL.create(
             "postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
-            database=parsed.database, query=parsed.query,
+            database=parsed.database, query=query,
         )  # fmt: skip
-        return cls(bare.render_as_string(hide_password=False), parsed.password, parsed.database)
+        plain = None if password is None else str(password)
+        return cls(bare.render_as_string(hide_password=False), plain, parsed.database)
 
     def on(self, database: str) -> PgTarget:
         """The same server, another database."""
@@ -102,6 +106,15 @@ class PgTarget:
         if self.password is None:
             return psycopg.connect(self.uri, autocommit=autocommit)
         return psycopg.connect(self.uri, autocommit=autocommit, password=self.password)
+
+
+@contextmanager
+def database_errors(target: PgTarget) -> Iterator[None]:
+    """Database errors (unreachable server, missing rights) as a BackupError naming the database."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise BackupError(f"database {target.database}: {str(exc).strip()}") from exc
 
 
 def server_major(target: PgTarget) -> int:
@@ -237,15 +250,16 @@ def backup(settings: Settings, *, url: str, archive: Path) -> BackupReport:
     """Write `archive`: the dump, the stored files and the manifest (atomically: a failed backup
     leaves no file under that name)."""
     target = PgTarget.from_url(url)
-    pg_dump = client_program(settings, "pg_dump", major=server_major(target))
     archive = archive.absolute()
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".geo-patrol-backup-") as tmp:
-        dump = Path(tmp) / DUMP
-        manifest = _dump(target, pg_dump, dump)
-        part = Path(tmp) / "archive.tar"
-        warnings = _write_archive(part, dump, settings.data_dir, manifest)
-        os.replace(part, archive)
+    with database_errors(target):
+        pg_dump = client_program(settings, "pg_dump", major=server_major(target))
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".geo-patrol-backup-") as tmp:
+            dump = Path(tmp) / DUMP
+            manifest = _dump(target, pg_dump, dump)
+            part = Path(tmp) / "archive.tar"
+            warnings = _write_archive(part, dump, settings.data_dir, manifest)
+            os.replace(part, archive)
     _fsync_folder(archive.parent)
     return BackupReport(archive, manifest, warnings)
 

@@ -40,6 +40,7 @@ from geo_patrol.backup import (
     BackupError,
     PgTarget,
     client_program,
+    database_errors,
     file_entries,
     run_client,
     server_major,
@@ -87,6 +88,12 @@ class RestoreReport:
 def restore(settings: Settings, *, url: str, archive: Path, force: bool = False) -> RestoreReport:
     """Restore `archive` into the database at `url` and the data folder (see the module doc)."""
     target = PgTarget.from_url(url)
+    with database_errors(target):
+        return _restore(settings, target, archive=archive, force=force)
+
+
+def _restore(settings: Settings, target: PgTarget, *, archive: Path, force: bool) -> RestoreReport:
+    """restore() with the target parsed."""
     major = _server_major(target.on("postgres") if force else target)
     pg_restore = client_program(settings, "pg_restore", major=major)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

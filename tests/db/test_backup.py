@@ -409,3 +409,16 @@ def test_client_programs_of_another_major_version_are_refused(
     assert not archive.exists()
     missing = run_cli(["db", "restore", str(source.archive)], url=url, data_dir=data_dir, **env)
     assert missing.exit_code == 2 and "pg_restore not found" in missing.output
+
+
+def test_a_missing_database_is_a_clear_error(source: Source, tmp_path: Path) -> None:
+    url = make_url(source.url).set(database="geo_patrol_no_such_db")
+    missing = url.render_as_string(hide_password=False)
+    archive = tmp_path / "b.tar"
+    backup = run_cli(["db", "backup", str(archive)], url=missing, data_dir=tmp_path)
+    assert backup.exit_code == 2, backup.output  # 2: a message, not a traceback (1)
+    assert 'database "geo_patrol_no_such_db" does not exist' in backup.output
+    assert not archive.exists()
+    restore = run_cli(["db", "restore", str(source.archive)], url=missing, data_dir=tmp_path)
+    assert restore.exit_code == 2
+    assert "--force creates a missing database" in restore.output
