@@ -9,6 +9,8 @@ as text, every sequence, every file's SHA-256), not from the backup's own manife
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import shutil
 import stat
 import tarfile
@@ -422,3 +424,26 @@ def test_a_missing_database_is_a_clear_error(source: Source, tmp_path: Path) -> 
     restore = run_cli(["db", "restore", str(source.archive)], url=missing, data_dir=tmp_path)
     assert restore.exit_code == 2
     assert "--force creates a missing database" in restore.output
+
+
+def test_a_dump_from_a_newer_server_is_refused(
+    source: Source, other: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, data_dir = other
+    newer = tmp_path / "newer.tar"
+    with tarfile.open(source.archive) as old, tarfile.open(newer, "w") as new:
+        for member in old.getmembers():
+            data = old.extractfile(member)
+            assert data is not None
+            body = data.read()
+            if member.name == "manifest.json":
+                manifest = json.loads(body)
+                manifest["server_major"] += 1
+                body = json.dumps(manifest).encode()
+                member.size = len(body)
+            new.addfile(member, io.BytesIO(body))
+    result = run_cli(["db", "restore", str(newer)], url=url, data_dir=data_dir)
+    assert result.exit_code == 2
+    assert "dump; this server is PostgreSQL" in result.output
+    assert "Nothing was changed." in result.output
+    assert list(data_dir.rglob("*")) == []
