@@ -266,7 +266,8 @@ def backup(settings: Settings, *, url: str, archive: Path) -> BackupReport:
 
 def _dump(target: PgTarget, pg_dump: str, dump: Path) -> dict[str, Any]:
     """pg_dump into `dump` from one snapshot, and the manifest's facts from the same snapshot."""
-    with target.connect() as conn:
+    # autocommit: psycopg sends no BEGIN of its own, so this one sets the isolation level.
+    with target.connect(autocommit=True) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]  # type: ignore[index]
         facts: dict[str, Any] = {
@@ -285,7 +286,7 @@ def _dump(target: PgTarget, pg_dump: str, dump: Path) -> dict[str, Any]:
              f"--dbname={target.uri}"],
             target=target,
         )  # fmt: skip
-        conn.rollback()
+        conn.execute("ROLLBACK")
     return facts
 
 
