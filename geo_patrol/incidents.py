@@ -93,7 +93,8 @@ VALUES (:incident_id, :kind, :member_id, :actor, :from_status, :to_status, :from
 # duplicate never stands for a closed case), its place and its report time (duplicates never
 # widen it, so a cluster cannot creep from report to report). Of several, the nearest on the
 # ellipsoid, then the earliest reported, then the lowest id. FOR SHARE: a case being closed
-# at this moment is either seen closed or closed only after this link is committed.
+# at this moment is either closed after this link, or seen closed (PostgreSQL re-reads the
+# locked row) and passed over for the next in order (the order's columns never change).
 DUPLICATE_OF = f"""
 WITH report AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g)
 SELECT c.id FROM incidents c, report
@@ -105,6 +106,12 @@ WHERE c.id <> :incident_id AND c.duplicate_of IS NULL AND c.category = :category
 ORDER BY ST_Distance(c.geom::geography, report.g), c.reported_at, c.id
 LIMIT 1 FOR SHARE OF c
 """
+
+# Reports of one category are matched one at a time, in the order they take this lock (held
+# to the end of the transaction): two reports of one spill arriving together cannot both
+# start a case, the second waits and then sees the first. 7302: this lock's class (live.py
+# holds 7211).
+MATCH_LOCK = "SELECT pg_advisory_xact_lock(7302, hashtext(:category))"
 
 
 def record_event(
@@ -210,6 +217,7 @@ def _link_duplicate(
     reported_at: datetime, settings: Settings,
 ) -> None:  # fmt: skip
     """Link the report to the open case it duplicates (see DUPLICATE_OF), if any."""
+    session.execute(text(MATCH_LOCK), {"category": category})
     case = session.execute(
         text(DUPLICATE_OF),
         {"incident_id": incident_id, "category": category, "lon": lon, "lat": lat,
