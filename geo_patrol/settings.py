@@ -88,9 +88,13 @@ class Settings(BaseSettings):
         default=100.0, description="A report is on a river segment within this distance."
     )
     duplicate_distance_m: float = Field(
-        default=100.0, description="Reports of one category this close are one case..."
+        default=100.0,
+        description="A report joins an open case of its category this close to the case's own "
+        "report...",
     )
-    duplicate_hours: float = Field(default=72.0, description="...within this many hours.")
+    duplicate_hours: float = Field(
+        default=72.0, description="...within this many hours (before or after) of its report time."
+    )
     verification_distance_m: float = Field(
         default=50.0, description="A patrol this close to a resolved incident verifies it."
     )
