@@ -156,7 +156,7 @@ def _store_upload(
     apart = attribute_apart(session, kept=kept, settings=settings)
     store_points(session, patrol_id=patrol_id, points=track.points, order=cleaned.order)
     finish_patrol(session, patrol_id=patrol_id, settings=settings, dropped=cleaned.dropped,
-                  kept=kept, attribution=apart)  # fmt: skip
+                  kept=kept, attribution=apart, reordered=cleaned.reordered)  # fmt: skip
     _keep_original(settings.uploads_dir, sha256, request.data)
     detail = {"file": request.filename, "sha256": sha256, "bytes": len(request.data),
               "points": len(track.points.lon)}  # fmt: skip
@@ -403,10 +403,12 @@ def _crossing_rules(settings: Settings) -> dict[str, float]:
 def finish_patrol(
     session: Session, *, patrol_id: int, settings: Settings, dropped: dict[str, int] | None = None,
     kept: TrackPoints | None = None, attribution: Future[Attribution] | None = None,
+    reordered: bool = False,
 ) -> None:  # fmt: skip
     """Compute the track, attribution, coverage and flags. An upload gives what its cleaning
-    dropped and its kept fixes in time order (store_points set points_raw); a live patrol's
-    stored fixes are cleaned here first. `attribution`: what `attribute_apart` started."""
+    dropped, its kept fixes in the patrol's order (store_points set points_raw) and whether
+    cleaning put them in time order; a live patrol's stored fixes are cleaned here first.
+    `attribution`: what `attribute_apart` started."""
     live = dropped is None or kept is None
     points_raw = None
     if dropped is None or kept is None:  # (live, spelt out for the type checker)
@@ -421,6 +423,6 @@ def finish_patrol(
     else:
         store_attribution(session, patrol_id=patrol_id, found=found)
     # Only live positions carry the app's mock flag (an uploaded file has none).
-    flag_patrol(session, patrol_id=patrol_id, kept=kept, read_mock=live)
+    flag_patrol(session, patrol_id=patrol_id, kept=kept, read_mock=live, reordered=reordered)
     verify_from_patrol(session, patrol_id=patrol_id, pieces=pieces,
                        distance_m=settings.verification_distance_m)  # fmt: skip

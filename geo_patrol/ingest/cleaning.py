@@ -7,11 +7,16 @@ each over the points still kept, and every dropped point is counted under one re
 2. `null_island`: lon = lat = 0 (what many devices write when they have no fix).
 3. `future`: a time later than `now` + `future_tolerance_s` (a wrong device clock).
 4. `inaccurate`: a known horizontal accuracy worse than `max_accuracy_m` (unknown passes).
-5. The order: an uploaded file's fixes stay in the **file's order** (`order="file"`), never
-   re-sorted: a device writes its fixes as it records them, and a file that mixes fixes with
-   and without times, or whose clock stands still or steps back, has no better order to
-   offer. Live positions arrive in batches, late ones after newer ones, so they are put in
-   time order (`order="time"`; stable; a fix without a time keeps its place).
+5. The order: an uploaded file's fixes stay in the **file's order** (`order="file"`): a
+   device writes its fixes as it records them, and a file that mixes fixes with and without
+   times, or whose clock stands still or steps back, has no better order to offer. One
+   exception, never silent: when every kept fix has a time, and wherever the time goes
+   back the place jumps too (over 100 m and ten median steps), and the fixes in time order
+   make a shorter line (a phone that wrote its buffer out of order: the places run on in
+   time, not in the file), they are put in time order and `Cleaned.reordered` is set (the
+   `reordered` flag). Else the clock is what went back (the `clock_backwards` flag).
+   Live positions arrive in batches, late ones after newer ones, so they are put in time
+   order (`order="time"`; stable; a fix without a time keeps its place).
 6. `duplicate`: the same time **and** the same place (equal coordinates) as an earlier kept
    fix, anywhere in the file (the first stays). Fixes without a time are never duplicates,
    nor are fixes at one time in different places (a stopped clock: see `clock_faults`).
@@ -70,6 +75,10 @@ CLOCK_FAULTS = ("clock_constant", "clock_backwards")
 Order = Literal["file", "time"]
 _GEOD = pyproj.Geod(ellps="WGS84")
 _NULL_ISLAND_DEG = 1e-7  # ~1 cm
+# Where a file's time goes back, a jump in place of more than this (and this many median
+# steps) says the file's order is what is broken, not the clock.
+_SEAM_JUMP_M = 100.0
+_SEAM_JUMP_STEPS = 10
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class Cleaned:
     keep: NDArray[np.bool_]  # mask over the input points, in input order
     order: NDArray[np.int64]  # indices of the kept points in the patrol's order
     dropped: dict[str, int]  # reason -> count (every reason present, 0 if none)
+    reordered: bool = False  # a file's fixes put in time order (see the module docstring)
 
     def select(self, points: TrackPoints) -> TrackPoints:
         """The kept points, in the patrol's order."""
@@ -331,15 +341,49 @@ def clean(
         drop(points.accuracy_m > rules.max_accuracy_m, "inaccurate")
     drop(_mask(len(points), _duplicates(lon, lat, time, np.flatnonzero(keep))), "duplicate")
     kept = np.flatnonzero(keep)
-    if order == "time":  # the timed fixes sorted among their places, the others stay put
-        timed_places = ~np.isnat(time[kept])
-        timed = kept[timed_places]
-        kept[timed_places] = timed[np.argsort(time[timed], kind="stable")]
+    by_time = _time_order(time, kept)
+    reordered = order == "file" and _reorder(lon, lat, time, kept, by_time)
+    if order == "time" or reordered:
+        kept = by_time
     timed = kept[~np.isnat(time[kept])]
     seconds = time[timed].astype(np.int64) / 1000.0
     jumps = _speed_jumps(_Track(lon[timed], lat[timed], seconds), rules.max_speed_mps)
     drop(_mask(len(points), timed[jumps]), "speed_jump")
-    return Cleaned(keep=keep, order=kept[keep[kept]].astype(np.int64), dropped=dropped)
+    order_kept = kept[keep[kept]].astype(np.int64)
+    return Cleaned(keep=keep, order=order_kept, dropped=dropped, reordered=reordered)
+
+
+def _time_order(time: NDArray[np.datetime64], kept: NDArray[np.int64]) -> NDArray[np.int64]:
+    """`kept` with its timed points sorted by time among their places (stably); the points
+    without a time stay where they are."""
+    result = kept.copy()
+    timed_places = ~np.isnat(time[kept])
+    timed = kept[timed_places]
+    result[timed_places] = timed[np.argsort(time[timed], kind="stable")]
+    return result
+
+
+def _reorder(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], time: NDArray[np.datetime64],
+    kept: NDArray[np.int64], by_time: NDArray[np.int64],
+) -> bool:  # fmt: skip
+    """Whether a file's kept points should be put in time order: all have a time, the times
+    go back, at every step where they go back the place jumps too (further than
+    `_SEAM_JUMP_M` and `_SEAM_JUMP_STEPS` median steps), and the line in time order is
+    shorter than in the file's order. A clock that steps back while the places run on is a
+    clock fault, and the file's order stays."""
+    times = time[kept]
+    if len(kept) < 3 or np.isnat(times).any():
+        return False
+    back = np.flatnonzero(np.diff(times) < np.timedelta64(0))
+    if not len(back):
+        return False
+    steps = _metres(lon[kept][:-1], lat[kept][:-1], lon[kept][1:], lat[kept][1:])
+    jump = max(_SEAM_JUMP_M, _SEAM_JUMP_STEPS * float(np.median(steps)))
+    if not (steps[back] > jump).all():
+        return False
+    ordered = _metres(lon[by_time][:-1], lat[by_time][:-1], lon[by_time][1:], lat[by_time][1:])
+    return float(ordered.sum()) < float(steps.sum())
 
 
 def _mask(size: int, indices: NDArray[np.int64]) -> NDArray[np.bool_]:

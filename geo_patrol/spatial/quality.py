@@ -10,6 +10,8 @@ clock_constant, clock_backwards: the device's clock stood still or went back in 
 order (`geo_patrol.ingest.cleaning.clock_faults`); the fixes keep the file's order.
 partly_timed: some kept fixes have a time and some do not (kept in the file's order; the
 patrol's times and speed cover its timed part only).
+reordered: an upload's fixes were put in time order (the file's order went back in time and
+made a longer line: a phone that wrote its buffer out of order), never silently.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ SELECT
              WHERE patrol_id = :patrol_id AND level = 'county') = 1 AS one_side_only,
     CAST(:clock_constant AS boolean) AS clock_constant,
     CAST(:clock_backwards AS boolean) AS clock_backwards,
-    CAST(:partly_timed AS boolean) AS partly_timed
+    CAST(:partly_timed AS boolean) AS partly_timed,
+    CAST(:reordered AS boolean) AS reordered
 FROM p
 """
 
@@ -104,12 +107,14 @@ def _timed_speed(
 
 
 def flag_patrol(
-    session: Session, *, patrol_id: int, kept: TrackPoints, read_mock: bool
-) -> list[str]:
+    session: Session, *, patrol_id: int, kept: TrackPoints, read_mock: bool,
+    reordered: bool = False,
+) -> list[str]:  # fmt: skip
     """Compute and store the quality flags of a patrol from `kept`, its kept fixes in the
     patrol's order (`read_mock`: look for fixes the app reported as mocked among the stored
-    ones)."""
-    params = {"patrol_id": patrol_id, "read_mock": read_mock, **asdict(steps_of(kept))}
+    ones; `reordered`: cleaning put an upload's fixes in time order)."""
+    params = {"patrol_id": patrol_id, "read_mock": read_mock, "reordered": reordered,
+              **asdict(steps_of(kept))}  # fmt: skip
     row = session.execute(text(FLAGS), params).one()
     flags = [name for name, raised in row._mapping.items() if raised]
     session.execute(

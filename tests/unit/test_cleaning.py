@@ -110,17 +110,33 @@ def test_slow_after_a_long_gap_is_not_a_jump() -> None:
     assert result.keep.all()
 
 
-def test_out_of_order_file_keeps_its_order_and_live_positions_are_sorted() -> None:
-    points = _walk([30, 0, 20, 10])
-    result = clean(points, rules=FOOT, now=NOW)  # a file: its order, never re-sorted
-    assert result.keep.all()
-    assert result.order.tolist() == [0, 1, 2, 3]
+def test_a_clock_that_steps_back_keeps_the_file_order() -> None:
+    # The places run on in the file's order; the clock steps back an hour after the third.
+    lon = [120.65 + i * STEP_DEG for i in range(6)]
+    points = _walk([0, 10, 20, 30 - 3600, 40 - 3600, 50 - 3600], lon=lon)
+    result = clean(points, rules=FOOT, now=NOW)
+    assert result.keep.all() and not result.reordered
+    assert result.order.tolist() == [0, 1, 2, 3, 4, 5]
     assert clock_faults(result.select(points).time) == ["clock_backwards"]
+
+
+def test_a_buffer_written_out_of_order_is_put_in_time_order_and_says_so() -> None:
+    # Three blocks of 20 fixes 10 s (~10 m) apart, the last block first: where the time
+    # goes back the place jumps 380 m too, so the places run on in time, not in the file.
+    seconds = [10 * i for block in (2, 1, 0) for i in range(20 * block, 20 * block + 20)]
+    points = _walk(seconds)
+    result = clean(points, rules=FOOT, now=NOW)
+    assert result.keep.all() and result.reordered
+    assert result.order.tolist() == [*range(40, 60), *range(20, 40), *range(20)]
+    assert clock_faults(result.select(points).time) == []
     live = clean(points, rules=FOOT, now=NOW, order="time")
-    assert live.order.tolist() == [1, 3, 2, 0]
-    ordered = live.select(points)
-    assert np.all(np.diff(ordered.time.astype(np.int64)) > 0)
-    assert clock_faults(ordered.time) == []
+    assert live.order.tolist() == result.order.tolist() and not live.reordered
+    # A mere swap (no jump in place) stays: a clock fault, not a broken file.
+    swapped = clean(_walk([0, 10, 30, 20, 40]), rules=FOOT, now=NOW)
+    assert swapped.order.tolist() == [0, 1, 2, 3, 4] and not swapped.reordered
+    # Fixes without a time in the file: never re-sorted.
+    mixed = clean(_walk([*seconds, None]), rules=FOOT, now=NOW)
+    assert mixed.order.tolist() == list(range(61)) and not mixed.reordered
 
 
 def test_duplicates_are_removed_once() -> None:
