@@ -5,7 +5,9 @@ order, lengths by pyproj.Geod), never against our own reader or cleaning."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,10 +41,11 @@ class FileFixes:
     seconds: np.ndarray
 
     @classmethod
-    def read(cls, name: str) -> FileFixes:
-        """Every <trkpt> of the file, in document order."""
+    def read(cls, name: str, data: bytes | None = None) -> FileFixes:
+        """Every <trkpt> of the file (or of `data`), in document order."""
         lon, lat, seconds = [], [], []
-        for point in ET.parse(TRACKS / name).getroot().iter():
+        root = ET.fromstring(data if data is not None else (TRACKS / name).read_bytes())
+        for point in root.iter():
             if not point.tag.endswith("}trkpt"):
                 continue
             lon.append(float(point.attrib["lon"]))
@@ -55,13 +58,16 @@ class FileFixes:
         return cls(np.array(lon), np.array(lat), np.array(seconds))
 
 
-def upload(client: TestClient, session: Session, name: str, mode: str) -> dict[str, Any]:
-    """Upload a fixture as the admin for the demo's first team; the patrol's JSON."""
+def upload(
+    client: TestClient, session: Session, name: str, mode: str, data: bytes | None = None
+) -> dict[str, Any]:
+    """Upload a fixture (or `data` under its name) as the admin for the demo's first team;
+    the patrol's JSON."""
     headers = headers_for(session)["admin"]
     team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
     response = client.post(
         "/api/v1/patrols", headers=headers, data={"team_id": str(team), "mode": mode},
-        files={"file": (name, (TRACKS / name).read_bytes())},
+        files={"file": (name, data if data is not None else (TRACKS / name).read_bytes())},
     )  # fmt: skip
     assert response.status_code == 201, response.text
     patrol = client.get(f"/api/v1/patrols/{response.json()['id']}", headers=headers)
@@ -112,6 +118,29 @@ def test_fixes_without_times_then_with_times_keep_the_file_order(
     assert "too_fast" not in patrol["quality_flags"]
     timed = fixes.seconds[~untimed]
     assert patrol["duration_s"] == pytest.approx(timed.max() - timed.min())
+
+
+def test_half_a_track_without_times_is_neither_moved_nor_too_fast(
+    demo_client: TestClient, demo_session: Session
+) -> None:
+    # The same file with the times also stripped from the first 77 fixes of its active log
+    # (this test's one edit, in memory): 435 untimed fixes, then 436 timed. Sorting by time
+    # made the line 46 % longer than the file's and flagged a walk too fast.
+    count = itertools.count()
+    data = re.sub(
+        rb"<trkpt [^>]*>.*?</trkpt>",
+        lambda m: re.sub(rb"\s*<time>[^<]*</time>", b"", m[0]) if next(count) < 435 else m[0],
+        (TRACKS / "korita-zbevnica.gpx").read_bytes(), flags=re.S,
+    )  # fmt: skip
+    fixes = FileFixes.read("korita-half-untimed.gpx", data)
+    assert np.isnan(fixes.seconds).sum() == 435 and not np.isnan(fixes.seconds[435:]).any()
+    patrol = upload(demo_client, demo_session, "korita-half-untimed.gpx", "foot", data)
+    assert patrol["dropped"] == NO_DROPS
+    assert_file_order(demo_session, patrol, fixes, np.arange(len(fixes.lon)))
+    assert "partly_timed" in patrol["quality_flags"]
+    assert "too_fast" not in patrol["quality_flags"]
+    timed_metres = GEOD.line_length(fixes.lon[435:], fixes.lat[435:])
+    assert timed_metres / (fixes.seconds[-1] - fixes.seconds[435]) < 3.0  # the timed walk
 
 
 def test_a_clock_that_stands_still_keeps_every_fix(
