@@ -1,7 +1,8 @@
 """Clean parsed GPS track points: drop impossible, duplicate, inaccurate and jumping fixes.
 
-Pure numpy (and pyproj for geodesic distances); no database. The checks run in this order,
-each over the points still kept, and every dropped point is counted under one reason:
+Pure numpy (distances on the WGS84 ellipsoid: `_metres`); no database. The checks run in
+this order, each over the points still kept, and every dropped point is counted under one
+reason:
 
 1. `invalid_coordinates`: NaN/inf, lon outside -180..180 or lat outside -90..90.
 2. `null_island`: lon = lat = 0 (what many devices write when they have no fix).
