@@ -328,3 +328,40 @@ def test_a_patrol_that_starts_fast_keeps_its_first_fixes() -> None:
     lon = [120.65 + m / 9.55 * STEP_DEG for m in east]
     result = clean(_walk(seconds, lon=lon), rules=FOOT, now=NOW)
     assert result.keep.all()
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    steps=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(-3600, 3600)), st.integers(-30, 30)),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_a_file_is_never_reordered_silently(steps: list[tuple[int | None, int]]) -> None:
+    # Any mix of fixes with and without times, clocks that stand or go back, places that
+    # wander: the kept fixes are in the file's order unless `reordered` says otherwise, and
+    # then every kept fix has a time and they are in time order.
+    seconds: list[float | None] = []
+    lon, clock, east = [], 0, 0
+    for jump, metres in steps:
+        clock += 0 if jump is None else jump
+        east += metres
+        seconds.append(None if jump is None else clock)
+        lon.append(120.65 + east / 9.55 * STEP_DEG)
+    points = _walk(seconds, lon=lon)
+    result = clean(points, rules=FOOT, now=NOW + timedelta(days=10))  # none in the future
+    order = result.order.tolist()
+    if not result.reordered:
+        assert order == sorted(order)
+    else:
+        kept = result.select(points).time
+        assert not np.isnat(kept).any() and (np.diff(kept.astype(np.int64)) >= 0).all()
+    # Duplicates are fixes at the time and place of an earlier one, and only those.
+    seen: set[tuple[float, float]] = set()
+    duplicates = 0
+    for when, where in zip(seconds, lon, strict=True):
+        duplicates += when is not None and (when, where) in seen
+        if when is not None:
+            seen.add((when, where))
+    assert result.dropped["duplicate"] == duplicates
