@@ -189,7 +189,7 @@ pieces AS (
     FROM whole w JOIN chains c ON c.leaf_id = w.leaf_id
     UNION ALL
     SELECT jurisdiction_id, inside_m,
-           CASE WHEN leg_m > 0 THEN coalesce(extract(epoch FROM t1 - t0), 0) * inside_m / leg_m
+           CASE WHEN leg_m > 0 THEN greatest(extract(epoch FROM t1 - t0), 0) * inside_m / leg_m
                 ELSE 0 END,
            t0, t1
     FROM cut
@@ -322,9 +322,10 @@ def _store_legs(
 ) -> None:
     """COPY the legs between leaves, and the legs within each leaf summed per leaf."""
     millis = epoch_millis(fixes.time)
-    # A leg that does not move counts no seconds, nor does one without times at both ends.
+    # A leg that does not move counts no seconds, nor does one without times at both ends,
+    # nor one whose time goes back (a device clock stepping back: the file's order stays).
     moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
-    seconds = np.nan_to_num(np.where(moved, np.diff(millis) / 1000, 0.0))
+    seconds = np.nan_to_num(np.where(moved, np.diff(millis) / 1000, 0.0)).clip(min=0.0)
     session.execute(text(LEGS))
     cut = np.flatnonzero(leaves[:-1] != leaves[1:])
     outside = np.ma.masked_less
