@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -298,9 +299,18 @@ def issue_api_token(
 
 
 def issue_device_token(
-    session: Session, *, member_id: int, label: str, by: Principal | None, address: str | None
+    session: Session,
+    *,
+    member_id: int,
+    label: str,
+    team_ids: Sequence[int],
+    by: Principal | None,
+    address: str | None,
 ) -> tuple[int, str]:
-    """A device for a member and its token (shown once); returns (device id, token)."""
+    """A device for a member, acting for `team_ids` only, and its token (shown once).
+
+    The caller has checked the teams are ones the issuer may grant; returns (id, token).
+    """
     token = new_token(DEVICE_PREFIX)
     device_id = session.execute(
         text(
@@ -309,6 +319,14 @@ def issue_device_token(
         ),
         {"member_id": member_id, "label": label, "hash": token_hash(token), "hint": token[-4:]},
     ).scalar_one()
+    session.execute(
+        text(
+            "INSERT INTO device_teams (device_id, team_id) "
+            "SELECT :device_id, unnest(CAST(:teams AS int[]))"
+        ),
+        {"device_id": device_id, "teams": sorted(set(team_ids))},
+    )
     audit.record(session, action="device.issue", principal=by, target=f"device:{device_id}",
-                 address=address, detail={"member_id": member_id, "label": label})  # fmt: skip
+                 address=address, detail={"member_id": member_id, "label": label,
+                                          "team_ids": sorted(set(team_ids))})  # fmt: skip
     return int(device_id), token

@@ -73,9 +73,17 @@ WHERE NOT EXISTS (
       AND r.zone_id IS NOT DISTINCT FROM w.zone_id AND r.team_id IS NOT DISTINCT FROM w.team_id)
 """
 
+# A demo phone acts for every patrol team of its member, as if an administrator issued it.
 DEVICE = """
-INSERT INTO devices (member_id, label, token_hash, token_hint)
-VALUES (:member_id, :label, :hash, :hint) ON CONFLICT (token_hash) DO NOTHING
+WITH added AS (
+    INSERT INTO devices (member_id, label, token_hash, token_hint)
+    VALUES (:member_id, :label, :hash, :hint) ON CONFLICT (token_hash) DO NOTHING
+    RETURNING id
+)
+INSERT INTO device_teams (device_id, team_id)
+SELECT DISTINCT a.id, r.team_id FROM added a
+JOIN member_roles r ON r.member_id = :member_id
+WHERE r.role IN ('patrol_member', 'team_lead') AND r.team_id IS NOT NULL
 """
 
 
