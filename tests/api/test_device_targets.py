@@ -7,12 +7,17 @@ lead is tried against every member of every team (their own included), on the re
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.ingest.osmand import LivePosition
+from geo_patrol.live import store_batch
+from geo_patrol.settings import Settings
 from tests.api.principals import headers_for, member_id
 from tests.patrols import oracle
 
@@ -179,3 +184,25 @@ def test_joint_lead_cannot_take_over_a_wangjiangjing_members_phone(
     assert upload.status_code == 403, upload.text
     me = demo_client.get("/api/v1/me", headers=token).json()
     assert me["scope"]["teams"] == [joint]
+
+
+def test_live_positions_of_a_phone_go_to_one_of_its_own_teams(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    """A phone the Shengze lead issued for a member of both the joint team and 盛泽巡河队
+    opens its live patrols for 盛泽巡河队 (the member's joint team is not the phone's)."""
+    teams = team_ids(demo_session)
+    member = member_id(demo_session, "sz.patrol")
+    issued = demo_client.post(
+        "/api/v1/devices", json={"member_id": member, "label": "sz"}, headers=headers["sz.lead"]
+    ).json()
+    assert issued["team_ids"] == [teams["盛泽巡河队"]]
+    at = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    fix = LivePosition(device_id=issued["token"], time=at, lon=120.65, lat=30.9,
+                       altitude=3.0, accuracy_m=5.0)  # fmt: skip
+    outcome = store_batch(demo_session, requests=[[fix]], settings=Settings())
+    assert not outcome.refused
+    team = demo_session.execute(
+        text("SELECT team_id FROM patrols WHERE device_id = :d"), {"d": issued["id"]}
+    ).scalar_one()
+    assert team == teams["盛泽巡河队"]
