@@ -98,9 +98,18 @@ def _grant_params(grant: str) -> dict[str, str | None]:
     }
 
 
+def demo_password() -> str:
+    """The demo accounts' shared password (GEO_PATROL_DEMO_PASSWORD, else the default)."""
+    return os.environ.get("GEO_PATROL_DEMO_PASSWORD", DEFAULT_PASSWORD)
+
+
 def load_demo_accounts(session: Session) -> str:
-    """Create the demo accounts, roles and devices (idempotent); return the credentials."""
-    password = os.environ.get("GEO_PATROL_DEMO_PASSWORD", DEFAULT_PASSWORD)
+    """Create the demo accounts, roles and devices (idempotent); return a summary line.
+
+    The summary holds no secret: the credentials are shown by `describe`, on a terminal only
+    (see geo_patrol.cli), never in a log.
+    """
+    password = demo_password()
     hashed: str | None = None
     for account in ACCOUNTS:
         member_id = session.execute(
@@ -118,7 +127,8 @@ def load_demo_accounts(session: Session) -> str:
             session.execute(text(DEVICE), {"member_id": member_id, "label": "demo phone",
                                            "hash": token_hash(account.device),
                                            "hint": account.device[-4:]})  # fmt: skip
-    return describe(password)
+    phones = sum(1 for account in ACCOUNTS if account.device)
+    return f"demo accounts: {len(ACCOUNTS)} logins sharing one demo password, {phones} phones"
 
 
 def describe(password: str) -> str:
