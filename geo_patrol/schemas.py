@@ -108,6 +108,7 @@ class DeviceCreate(BaseModel):
     label: str = Field(min_length=1, max_length=200)
     team_ids: list[int] | None = Field(
         default=None,
+        min_length=1,
         max_length=100,
         description="Teams the phone acts for; default: every team of the member you lead.",
     )

@@ -171,6 +171,10 @@ def test_joint_lead_cannot_take_over_a_wangjiangjing_members_phone(
         headers=lead,
     )  # fmt: skip
     assert refused.status_code == 403 and refused.json()["field"] == "team_ids"
+    empty = demo_client.post(
+        "/api/v1/devices", json={"member_id": member, "label": "x", "team_ids": []}, headers=lead
+    )
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "team_ids"
     token = bearer(issued.json()["token"])
     # The new token reads nothing of Wangjiangjing's own team, and cannot upload for it.
     patrol = own.json()["id"]
