@@ -139,3 +139,21 @@ def test_the_meeting_pack_with_hostile_names_runs_no_payload(
     page.wait_for_timeout(800)
     assert "gpj.sj" in page.content()
     assert ran(page) == [] and caught == []
+
+
+def test_the_phone_app_with_hostile_names_runs_no_payload(
+    trap: tuple[Page, list[str]], hostile_server: str
+) -> None:
+    page, caught = trap
+    page.goto(f"{hostile_server}/m/?lang=en")
+    page.wait_for_selector("#signin:not([hidden])")
+    page.fill("#signin input[name=login]", "sz.patrol")
+    page.fill("#signin input[name=password]", DEMO_PASSWORD)
+    page.click("#signin button[type=submit]")
+    page.wait_for_selector("#tabs:not([hidden])")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#team option')].some((o) => o.text.includes('gpj'))"
+    )
+    page.wait_for_timeout(800)
+    assert "gpj.sj" in page.inner_text("body")  # team and member names shown as text
+    assert ran(page) == [] and caught == []
