@@ -149,3 +149,13 @@ def test_next_refuses_backslashes_and_control_characters(target: str) -> None:
 def test_next_keeps_same_site_paths() -> None:
     assert _safe_next("/incidents/3?lang=en#x") == "/incidents/3?lang=en#x"
     assert _safe_next("//evil.example") == "/map" and _safe_next("https://x") == "/map"
+
+
+def test_the_phone_app_signing_in_for_a_token_is_remembered_too(app: FastAPI) -> None:
+    phone = client_at(app, "10.4.0.1")
+    body = {"login": "sz.lead", "password": DEFAULT_PASSWORD, "label": "phone web app"}
+    assert phone.post("/api/v1/auth/tokens", json=body).status_code == 200
+    assert "gp_known" in phone.cookies
+    stranger = client_at(app, "10.4.0.1")
+    assert [sign_in(stranger, "sz.lead", WRONG) for _ in range(7)][-1] == 429
+    assert phone.post("/api/v1/auth/tokens", json=body).status_code == 200

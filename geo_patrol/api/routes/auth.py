@@ -89,9 +89,11 @@ def login(
 
 @router.post("/auth/tokens", summary="Get a personal API token", response_model=TokenPublic)
 def create_token(
-    body: TokenCreate, request: Request, session: SessionDep, settings: SettingsDep
-) -> TokenPublic | JSONResponse:
-    """Exchange a login and password for a bearer token (shown once)."""
+    body: TokenCreate, request: Request, response: Response, session: SessionDep,
+    settings: SettingsDep,
+) -> TokenPublic | JSONResponse:  # fmt: skip
+    """Exchange a login and password for a bearer token (shown once); a browser (the phone
+    web app signs in here) is remembered like one that signed in with a session."""
     signed_in = accounts.authenticate(
         session, attempt=sign_in_attempt(request, body.login), password=body.password,
         settings=settings,
@@ -102,6 +104,7 @@ def create_token(
         session, member_id=signed_in.member_id, label=body.label, days=body.days,
         address=client_address(request),
     )  # fmt: skip
+    set_known_cookie(response, request, settings, signed_in.known_cookie)
     return TokenPublic(token=token, member_id=signed_in.member_id)
 
 
