@@ -24,6 +24,7 @@ from geo_patrol.access.secrets import new_token, token_hash
 from geo_patrol.settings import Settings
 
 KNOWN_PREFIX = "gpk_"
+KNOWN_PER_MEMBER = 20  # the newest browsers of a member stay known; scripts churn no table
 
 # Failures of the login since its last success, of the address, and of the known browser,
 # within the window, with the latest of each. One statement over the audit log; "now" is the
@@ -53,6 +54,13 @@ KNOWN = """
 SELECT k.id FROM known_browsers k JOIN members m ON m.id = k.member_id
 WHERE k.token_hash = :hash AND m.login = :login AND m.is_active
   AND k.created_at > now() - make_interval(days => :days)
+"""
+
+# A member's known browsers beyond the newest few are forgotten (each sign-in without the
+# cookie, a script's for instance, adds one).
+FORGET = """
+DELETE FROM known_browsers WHERE member_id = :member_id AND id NOT IN (
+    SELECT id FROM known_browsers WHERE member_id = :member_id ORDER BY id DESC LIMIT :keep)
 """
 
 
@@ -138,4 +146,5 @@ def remember_browser(session: Session, *, member_id: int, known_id: int | None) 
         text("INSERT INTO known_browsers (member_id, token_hash) VALUES (:member_id, :hash)"),
         {"member_id": member_id, "hash": token_hash(cookie)},
     )
+    session.execute(text(FORGET), {"member_id": member_id, "keep": KNOWN_PER_MEMBER})
     return cookie

@@ -159,3 +159,17 @@ def test_the_phone_app_signing_in_for_a_token_is_remembered_too(app: FastAPI) ->
     stranger = client_at(app, "10.4.0.1")
     assert [sign_in(stranger, "sz.lead", WRONG) for _ in range(7)][-1] == 429
     assert phone.post("/api/v1/auth/tokens", json=body).status_code == 200
+
+
+def test_a_member_keeps_only_the_newest_known_browsers(demo_session: Session) -> None:
+    from geo_patrol.access.throttle import KNOWN_PER_MEMBER, remember_browser
+
+    member = demo_session.execute(text("SELECT id FROM members WHERE login = 'admin'")).scalar()
+    assert member is not None
+    cookies = [remember_browser(demo_session, member_id=member, known_id=None)
+               for _ in range(KNOWN_PER_MEMBER + 5)]  # fmt: skip
+    assert all(c and c.startswith("gpk_") for c in cookies)
+    count = demo_session.execute(
+        text("SELECT count(*) FROM known_browsers WHERE member_id = :m"), {"m": member}
+    ).scalar()
+    assert count == KNOWN_PER_MEMBER
