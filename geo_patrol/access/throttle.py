@@ -46,6 +46,9 @@ SELECT
     count(*) FILTER (WHERE r.outcome = 'failed' AND r.target = :known
                      AND r.at >= coalesce(s.at, '-infinity')) AS known_failures,
     max(r.at) FILTER (WHERE r.outcome = 'failed' AND r.target = :known) AS known_last,
+    EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'login' AND a.outcome = 'ok'
+            AND a.address = :address AND a.actor = :actor
+            AND a.at > now() - make_interval(days => :days)) AS signed_in_here,
     now() AS now
 FROM success s LEFT JOIN recent r ON TRUE
 """
@@ -98,7 +101,9 @@ def wait_seconds(
     """Seconds this attempt must still wait (0: it may go ahead).
 
     Attempts on one login are serialised (a transaction-scoped advisory lock), so parallel
-    guesses cannot all slip through before the first failure is written.
+    guesses cannot all slip through before the first failure is written. A known browser
+    waits only for its own failures; a login that signed in from this address before
+    ignores the address's failures (not its account's).
     """
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -107,17 +112,20 @@ def wait_seconds(
     row = session.execute(
         text(FAILURES),
         {"window": settings.login_window_minutes * 60, "actor": attempt.login,
-         "address": attempt.address, "known": known_target(known_id)},
+         "address": attempt.address, "known": known_target(known_id),
+         "days": settings.known_browser_days},
     ).one()  # fmt: skip
     ceiling = settings.login_delay_max_seconds
     free_account = settings.login_failures_per_account
     if known_id is not None:
         waits = [(row.known_failures, row.known_last, free_account)]
     else:
-        waits = [
-            (row.account_failures, row.account_last, free_account),
-            (row.address_failures, row.address_last, settings.login_failures_per_address),
-        ]
+        waits = [(row.account_failures, row.account_last, free_account)]
+        # A login that signed in from this address before (a script, no cookie) is not slowed
+        # down by others' failures from the same address; its own account still counts.
+        if not row.signed_in_here:
+            free_address = settings.login_failures_per_address
+            waits.append((row.address_failures, row.address_last, free_address))
     now: datetime = row.now
     longest = 0.0
     for failures, last, free in waits:

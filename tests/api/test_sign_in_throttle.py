@@ -173,3 +173,18 @@ def test_a_member_keeps_only_the_newest_known_browsers(demo_session: Session) ->
         text("SELECT count(*) FROM known_browsers WHERE member_id = :m"), {"m": member}
     ).scalar()
     assert count == KNOWN_PER_MEMBER
+
+
+def test_a_script_that_signed_in_from_an_address_before_ignores_its_failures(
+    app: FastAPI,
+) -> None:
+    """No cookie (curl, a fuzzing run's neighbour): having signed in from this address before
+    exempts the login from the address's delay, not from its account's."""
+    script = client_at(app, "10.5.0.1")
+    body = {"login": "wujiang.sup", "password": DEFAULT_PASSWORD}
+    assert script.post("/api/v1/auth/tokens", json=body).status_code == 200
+    fuzzer = client_at(app, "10.5.0.1")
+    assert all(sign_in(fuzzer, f"random.{i}", WRONG) == 401 for i in range(ADDRESS_FREE))
+    assert sign_in(fuzzer, "shengze.sup") == 429  # never signed in here: the address waits
+    cookieless = client_at(app, "10.5.0.1")
+    assert cookieless.post("/api/v1/auth/tokens", json=body).status_code == 200
