@@ -7,6 +7,7 @@ lead is tried against every member of every team (their own included), on the re
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import numpy as np
@@ -90,6 +91,9 @@ def test_every_lead_against_every_member_and_phone(
     # list: exactly the phones whose every team the lead leads (and their own)
     listed = {d["id"] for d in demo_client.get("/api/v1/devices", headers=headers[lead]).json()}
     assert listed & set(targets) == manageable
+    page = demo_client.get("/m/devices", headers=headers[lead]).text  # the lead's phone page
+    on_page = {int(n) for n in re.findall(r'href="/m/devices/(\d+)/setup', page)}
+    assert on_page & set(targets) == manageable
 
     # re-issue on the set-up page, then revoke: allowed exactly for those phones
     for device in sorted(targets):
