@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, TextIO, TypeVar
 
 import typer
 from tqdm import tqdm
@@ -219,6 +221,23 @@ def import_villages_command(
     _run_import(lambda s: import_villages(s, path=file, options=options))
 
 
+def show_demo_credentials(stream: TextIO, *, folder: Path) -> str:
+    """The demo password and phone tokens: written to `stream` when it is a terminal, else
+    to a file only its owner can read, never to a log; returns the line to print instead."""
+    from geo_patrol.demo.accounts import demo_password, describe
+
+    credentials = describe(demo_password())
+    if stream.isatty():
+        return credentials
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo-credentials.txt"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), 0o600)  # an older file may have been readable by others
+        file.write(credentials + "\n")
+    return f"demo credentials (not shown: this is no terminal) are in {path.resolve()} (mode 0600)"
+
+
 @app.command("demo")
 def demo_command() -> None:
     """Load the demo region (Shengze–Wangjiangjing border); safe to run again."""
@@ -233,6 +252,7 @@ def demo_command() -> None:
             typer.echo(report)
         typer.echo(load_demo_incidents(session, settings=Settings()))
         typer.echo(simulate_week(session, settings=Settings()))
+    typer.echo(show_demo_credentials(sys.stdout, folder=Settings().data_dir))
 
 
 @app.command("serve")

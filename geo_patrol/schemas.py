@@ -106,6 +106,12 @@ class DeviceCreate(BaseModel):
 
     member_id: int
     label: str = Field(min_length=1, max_length=200)
+    team_ids: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Teams the phone acts for; default: every team of the member you lead.",
+    )
 
 
 class DeviceIssued(BaseModel):
@@ -113,6 +119,7 @@ class DeviceIssued(BaseModel):
 
     id: int
     token: str
+    team_ids: list[int] = []
     note: str = "Shown once. For OsmAnd/Traccar Client the token is the device identifier."
 
 

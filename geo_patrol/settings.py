@@ -46,10 +46,24 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=12.0, description="Lifetime of a web login session.")
     login_failures_per_account: int = Field(
-        default=5, description="Failed logins per account in 15 minutes before it is locked out."
+        default=5,
+        description="Failed sign-ins of an account (since its last success, in the window) "
+        "before each further attempt waits: 1 s, doubling with every failure.",
     )
     login_failures_per_address: int = Field(
-        default=20, description="Failed logins per client address in 15 minutes before refusal."
+        default=20, description="The same for the failed sign-ins from one client address."
+    )
+    login_delay_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between sign-in attempts (never a lock)."
+    )
+    login_window_minutes: float = Field(
+        default=60.0, gt=0, description="Failed sign-ins older than this are forgotten."
+    )
+    known_browser_days: int = Field(
+        default=365,
+        ge=1,
+        description="A browser that signed in is known this long: its sign-in ignores the "
+        "delays others' failures put on the account and the address.",
     )
 
     workers: int = Field(

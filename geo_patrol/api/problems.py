@@ -25,7 +25,10 @@ def _problem(body: dict[str, object], status: int) -> JSONResponse:
 
 def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
     """The response for one of our errors (for handlers that return rather than raise)."""
-    return _problem(error.problem(instance=request.url.path), error.status)
+    response = _problem(error.problem(instance=request.url.path), error.status)
+    if "retry_after" in error.extra:  # a throttled sign-in says when to try again
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
 
 
 # Pages a browser opens directly: without a sign-in it is sent to the sign-in form and back.

@@ -62,13 +62,16 @@ def post_device(
     body: DeviceCreate, request: Request, session: SessionDep, scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> DeviceIssued:  # fmt: skip
-    """A new device for a member of a team the caller leads (or any, for admins)."""
-    organisation.require_device_manager(session, scope=scope, member_id=body.member_id)
+    """A new device for a member of a team the caller leads (or any, for admins), acting
+    only for the teams asked for that the caller may grant (default: all of those)."""
+    teams = organisation.device_teams_for(
+        session, scope=scope, member_id=body.member_id, requested=body.team_ids
+    )
     device_id, token = accounts.issue_device_token(
-        session, member_id=body.member_id, label=body.label, by=principal,
+        session, member_id=body.member_id, label=body.label, team_ids=teams, by=principal,
         address=client_address(request),
     )  # fmt: skip
-    return DeviceIssued(id=device_id, token=token)
+    return DeviceIssued(id=device_id, token=token, team_ids=teams)
 
 
 @router.delete("/devices/{device_id}", summary="Revoke a device", status_code=204,
