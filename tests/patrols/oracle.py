@@ -120,3 +120,102 @@ def point_off_border_river(distance_m: float, side: str) -> tuple[float, float]:
         if side_of(lon, lat) == side:
             return float(lon), float(lat)
     raise AssertionError(f"no point on side {side}")
+
+
+# ---------------------------------------------------------------------------------------
+# Crossings and coverage, replayed from the README's statement of the rules. Distances are
+# measured in an azimuthal equidistant projection centred on the place in question (not the
+# UTM zone the service uses), lengths on the ellipsoid with pyproj.Geod.
+
+
+def local_metres(lon: float, lat: float) -> pyproj.Transformer:
+    """lon/lat -> metres in an azimuthal equidistant projection centred on (lon, lat)."""
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    return pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+
+
+def to_metres(geometry: shapely.Geometry, frame: pyproj.Transformer) -> shapely.Geometry:
+    """A lon/lat geometry in the metres of `frame`."""
+    return shapely.transform(geometry, lambda xy: np.column_stack(frame.transform(*xy.T)))
+
+
+@cache
+def straight_border() -> tuple[float, float, float]:
+    """The middle of the longest straight edge of the county border (lon, lat) and the
+    edge's azimuth, oriented so that its right-hand side is Xiuzhou (330411). There every
+    level from province to grid shares the line, and no other border is within 700 m."""
+    wujiang, xiuzhou = polygons()["320509"][1], polygons()["330411"][1]
+    border = shapely.line_merge(shapely.intersection(wujiang.boundary, xiuzhou.boundary))
+    coords = np.vstack([shapely.get_coordinates(g) for g in getattr(border, "geoms", [border])])
+    edges = np.stack([coords[:-1], coords[1:]], axis=1)
+    _, _, lengths = GEOD.inv(edges[:, 0, 0], edges[:, 0, 1], edges[:, 1, 0], edges[:, 1, 1])
+    a, b = edges[int(np.argmax(lengths))]
+    lon, lat = (a + b) / 2
+    azimuth, _, _ = GEOD.inv(a[0], a[1], b[0], b[1])
+    right_lon, right_lat, _ = GEOD.fwd(lon, lat, azimuth + 90, 20)
+    if side_of(right_lon, right_lat) != "330411":
+        azimuth += 180
+    return float(lon), float(lat), float(azimuth)
+
+
+def across_border(along: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of points `along` metres along the straight border edge from its middle and
+    `offset` metres off it (positive: into Xiuzhou 330411, negative: into Wujiang 320509)."""
+    lon, lat, azimuth = straight_border()
+    frame = local_metres(lon, lat)
+    theta = np.radians(azimuth)  # clockwise from north: the edge runs along (sin, cos)
+    x = along * np.sin(theta) + offset * np.cos(theta)
+    y = along * np.cos(theta) - offset * np.sin(theta)
+    lons, lats = frame.transform(x, y, direction="INVERSE")
+    return np.asarray(lons), np.asarray(lats)
+
+
+RuleRun = tuple[str | None, int, int, float, float]  # code, first, last, metres, clearance
+
+
+def runs_by_rule(lon: np.ndarray, lat: np.ndarray, level: str) -> list[RuleRun]:
+    """The fixes in a row on one side at `level`: code, first and last fix, metres from the
+    first fix to the first fix of the next run (the last run: to its own last fix), and the
+    largest clearance of its fixes (distance to the nearest other jurisdiction of the level)."""
+    shapes = {code: shape for code, (lvl, shape) in polygons().items() if lvl == level}
+    points = shapely.points(np.column_stack([lon, lat]))
+    codes = [next((c for c, s in sorted(shapes.items()) if s.covers(p)), None) for p in points]
+    frame = local_metres(float(lon.mean()), float(lat.mean()))
+    points_m = to_metres(shapely.MultiPoint(np.column_stack([lon, lat])), frame).geoms
+    shapes_m = {code: to_metres(shape, frame) for code, shape in shapes.items()}
+    clear = [
+        min((shapes_m[o].distance(p) for o in shapes_m if o != code), default=np.inf)
+        for p, code in zip(points_m, codes, strict=True)
+    ]
+    legs = np.asarray(GEOD.line_lengths(lon, lat)) if len(lon) > 1 else np.zeros(0)
+    runs: list[RuleRun] = []
+    first = 0
+    for k in range(1, len(codes) + 1):
+        if k == len(codes) or codes[k] != codes[first]:
+            end = min(k, len(codes) - 1)
+            metres = float(legs[first:end].sum())
+            runs.append((codes[first], first, k - 1, metres, max(clear[first:k])))
+            first = k
+    return runs
+
+
+def crossings_by_rule(
+    lon: np.ndarray, lat: np.ndarray, level: str, *, min_run_m: float = 25.0,
+    margin_m: float = 15.0, long_run_m: float = 300.0,
+) -> list[tuple[int, str, str]]:  # fmt: skip
+    """The README's crossing rule: (first fix on the new side, from, to). The first run is
+    the side the patrol started on; after it a side counts once the track is firmly on it
+    (long_run_m metres there, or min_run_m metres with a fix margin_m clear of the line);
+    a crossing is a change between sides that count."""
+    runs = runs_by_rule(lon, lat, level)
+    firm = [
+        (i, run) for i, run in enumerate(runs)
+        if run[0] is not None and (
+            i == 0 or run[3] >= long_run_m or (run[3] >= min_run_m and run[4] >= margin_m))
+    ]  # fmt: skip
+    found = []
+    for (i, before), (j, after) in itertools.pairwise(firm):
+        if before[0] != after[0]:
+            last = max(k for k in range(i, j) if runs[k][0] == before[0])
+            found.append((runs[last + 1][1], str(before[0]), str(after[0])))
+    return found
