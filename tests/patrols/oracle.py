@@ -128,6 +128,7 @@ def point_off_border_river(distance_m: float, side: str) -> tuple[float, float]:
 # UTM zone the service uses), lengths on the ellipsoid with pyproj.Geod.
 
 
+@cache
 def local_metres(lon: float, lat: float) -> pyproj.Transformer:
     """lon/lat -> metres in an azimuthal equidistant projection centred on (lon, lat)."""
     aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
@@ -170,6 +171,14 @@ def across_border(along: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np
     return np.asarray(lons), np.asarray(lats)
 
 
+@cache
+def _in_metres(code: str, lon: float, lat: float) -> shapely.Geometry:
+    """A demo polygon near (lon, lat) in the metres of `local_metres(lon, lat)`: cut to
+    0.03 degrees around it (distances up to 2 km are those to the whole polygon)."""
+    near = shapely.clip_by_rect(polygons()[code][1], lon - 0.03, lat - 0.03, lon + 0.03, lat + 0.03)
+    return to_metres(near, local_metres(lon, lat))
+
+
 RuleRun = tuple[str | None, int, int, float, float]  # code, first, last, metres, clearance
 
 
@@ -177,15 +186,21 @@ def runs_by_rule(lon: np.ndarray, lat: np.ndarray, level: str) -> list[RuleRun]:
     """The fixes in a row on one side at `level`: code, first and last fix, metres from the
     first fix to the first fix of the next run (the last run: to its own last fix), and the
     largest clearance of its fixes (distance to the nearest other jurisdiction of the level)."""
-    shapes = {code: shape for code, (lvl, shape) in polygons().items() if lvl == level}
+    shapes = {code: shape for code, (lvl, shape) in sorted(polygons().items()) if lvl == level}
     points = shapely.points(np.column_stack([lon, lat]))
-    codes = [next((c for c, s in sorted(shapes.items()) if s.covers(p)), None) for p in points]
-    frame = local_metres(float(lon.mean()), float(lat.mean()))
-    points_m = to_metres(shapely.MultiPoint(np.column_stack([lon, lat])), frame).geoms
-    shapes_m = {code: to_metres(shape, frame) for code, shape in shapes.items()}
+    codes: list[str | None] = [None] * len(points)
+    for code, shape in reversed(shapes.items()):  # the lowest code where shapes touch
+        for inside in np.flatnonzero(shapely.covers(shape, points)).tolist():
+            codes[inside] = code
+    centre = round(float(lon.mean()), 2), round(float(lat.mean()), 2)  # within 1 km or so
+    points_m = shapely.points(np.column_stack(local_metres(*centre).transform(lon, lat)))
+    distances = {  # (a polygon wholly cut away is far: NaN -> inf)
+        code: np.nan_to_num(shapely.distance(_in_metres(code, *centre), points_m), nan=np.inf)
+        for code in shapes
+    }
     clear = [
-        min((shapes_m[o].distance(p) for o in shapes_m if o != code), default=np.inf)
-        for p, code in zip(points_m, codes, strict=True)
+        float(min((distances[o][k] for o in shapes if o != code), default=np.inf))
+        for k, code in enumerate(codes)
     ]
     legs = np.asarray(GEOD.line_lengths(lon, lat)) if len(lon) > 1 else np.zeros(0)
     runs: list[RuleRun] = []

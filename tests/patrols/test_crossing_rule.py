@@ -8,6 +8,7 @@ clearances in an azimuthal equidistant projection (not the UTM zone the service 
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import numpy as np
@@ -36,7 +37,7 @@ def walk(*waypoints: tuple[float, float], step_m: float = 1.5) -> list[tuple[flo
     """Fixes every `step_m` (or closer, to land on every waypoint) along straight lines
     between (along, offset) waypoints on the border frame (`oracle.across_border`)."""
     fixes = [waypoints[0]]
-    for (a0, o0), (a1, o1) in zip(waypoints, waypoints[1:], strict=False):
+    for (a0, o0), (a1, o1) in itertools.pairwise(waypoints):
         n = max(1, int(np.ceil(np.hypot(a1 - a0, o1 - o0) / step_m)))
         fixes += [(a0 + (a1 - a0) * i / n, o0 + (o1 - o0) * i / n) for i in range(1, n + 1)]
     return fixes
@@ -198,7 +199,9 @@ def judge(session: Session, fixes: list[tuple[float, float]]) -> None:
 
 @EXAMPLES
 @given(fixes=excursions())
-def test_excursions_follow_the_rule(demo_session: Session, fixes: list[tuple[float, float]]) -> None:
+def test_excursions_follow_the_rule(
+    demo_session: Session, fixes: list[tuple[float, float]]
+) -> None:
     judge(demo_session, fixes)
 
 
