@@ -234,3 +234,71 @@ def crossings_by_rule(
             last = max(k for k in range(i, j) if runs[k][0] == before[0])
             found.append((runs[last + 1][1], str(before[0]), str(after[0])))
     return found
+
+
+@cache
+def straight_river() -> tuple[str, float, float, float]:
+    """The river with the longest straight edge, the middle of that edge (lon, lat) and its
+    azimuth."""
+    rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
+    best: tuple[float, str, float, float, float] = (0.0, "", 0.0, 0.0, 0.0)
+    for feature in rivers["features"]:
+        c = shapely.get_coordinates(shapely.geometry.shape(feature["geometry"]))
+        azimuths, _, lengths = GEOD.inv(c[:-1, 0], c[:-1, 1], c[1:, 0], c[1:, 1])
+        i = int(np.argmax(lengths))
+        if lengths[i] > best[0]:
+            lon, lat = (c[i] + c[i + 1]) / 2
+            best = (float(lengths[i]), feature["properties"]["code"], lon, lat, azimuths[i])
+    return best[1], float(best[2]), float(best[3]), float(best[4])
+
+
+def along_river(along: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of points `along` metres along the straight river edge from its middle and
+    `offset` metres off it (positive: to its right)."""
+    _, lon, lat, azimuth = straight_river()
+    frame = local_metres(lon, lat)
+    theta = np.radians(azimuth)
+    x = along * np.sin(theta) + offset * np.cos(theta)
+    y = along * np.cos(theta) - offset * np.sin(theta)
+    lons, lats = frame.transform(x, y, direction="INVERSE")
+    return np.asarray(lons), np.asarray(lats)
+
+
+def covered_by_rule(
+    lon: np.ndarray, lat: np.ndarray, segments: dict[int, shapely.Geometry], distance_m: float
+) -> dict[int, float]:
+    """Metres of each segment (lon/lat lines) within `distance_m` of the track: every leg
+    and fix of the track buffered in an azimuthal equidistant projection centred on it (128
+    segments a quarter circle: round ends within 1 mm), cut out of each segment, and the
+    union of the pieces measured along it (in that projection, true to 1e-8 within 2 km)."""
+    frame = local_metres(float(lon.mean()), float(lat.mean()))
+    xy = np.column_stack(frame.transform(lon, lat))
+    parts = np.concatenate([
+        shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)), shapely.points(xy)
+    ])  # fmt: skip
+    result = {}
+    for segment_id, line in segments.items():
+        line_m = to_metres(line, frame)
+        near = parts[shapely.dwithin(parts, line_m, distance_m + 1)]
+        if not len(near):
+            continue
+        pieces = shapely.get_parts(
+            shapely.intersection(line_m, shapely.buffer(near, distance_m, quad_segs=128))
+        )
+        pieces = pieces[shapely.get_type_id(pieces) == 1]  # the lines (not touching points)
+        ends = np.sort(np.column_stack([
+            shapely.line_locate_point(line_m, shapely.get_point(pieces, 0)),
+            shapely.line_locate_point(line_m, shapely.get_point(pieces, -1)),
+        ]), axis=1)  # fmt: skip
+        result[segment_id] = merged_length(ends)
+    return {k: v for k, v in result.items() if v > 0}
+
+
+def merged_length(spans: np.ndarray) -> float:
+    """Length of the union of the intervals (rows lo, hi)."""
+    total, reach = 0.0, -np.inf
+    for lo, hi in spans[np.argsort(spans[:, 0])].tolist():
+        if hi > reach:
+            total += hi - max(lo, reach)
+            reach = hi
+    return total
