@@ -486,7 +486,7 @@ def _now(session: Session) -> Any:
 BORDERS = """
 CREATE TEMP TABLE borders ON COMMIT DROP AS
 SELECT j.id AS jurisdiction_id, j.level,
-       ST_Subdivide(ST_Transform(ST_Boundary(j.geom), :utm), 32) AS geom
+       ST_Subdivide(ST_Transform(ST_Boundary(j.geom), :utm), 8) AS geom
 FROM jurisdictions j
 WHERE j.valid_from <= :started AND (j.valid_to IS NULL OR j.valid_to > :started)
   AND j.geom && ST_MakeEnvelope(:west - :pad, :south - :pad, :east + :pad, :north + :pad, 4326)

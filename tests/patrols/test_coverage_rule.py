@@ -51,8 +51,9 @@ def segments_near(
 def ours(session: Session, patrol_id: int, lon: np.ndarray, lat: np.ndarray) -> dict[int, float]:
     """Covered metres per segment as cover_patrol stores them for this track."""
     when = START + np.timedelta64(1000, "ms") * np.arange(len(lon))
-    pieces = store_track_pieces(session, kept=TrackPoints.from_arrays(lon, lat, time=when))
-    cover_patrol(session, patrol_id=patrol_id, pieces=pieces, distance_m=DISTANCE_M)
+    kept = TrackPoints.from_arrays(lon, lat, time=when)
+    pieces = store_track_pieces(session, kept=kept)
+    cover_patrol(session, patrol_id=patrol_id, pieces=pieces, kept=kept, distance_m=DISTANCE_M)
     rows = session.execute(
         text("SELECT segment_id, covered_m FROM patrol_coverage WHERE patrol_id = :p"),
         {"p": patrol_id},
