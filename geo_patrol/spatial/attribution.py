@@ -486,36 +486,32 @@ def _now(session: Session) -> Any:
 BORDERS = """
 CREATE TEMP TABLE borders ON COMMIT DROP AS
 SELECT j.id AS jurisdiction_id, j.level,
-       ST_Subdivide(ST_Transform(ST_Boundary(j.geom), :utm), 8) AS geom
+       ST_Subdivide(ST_Transform(ST_Boundary(j.geom), :utm), 32) AS geom
 FROM jurisdictions j
 WHERE j.valid_from <= :started AND (j.valid_to IS NULL OR j.valid_to > :started)
   AND j.geom && ST_MakeEnvelope(:west - :pad, :south - :pad, :east + :pad, :north + :pad, 4326)
 """
 
-# Every fix of the runs asked about (in the patrol's UTM zone), and the (fix, level, run)
-# triples asked, with the fix's jurisdiction at that level (levels by their number in
-# :levels, runs by their index in the level's runs).
+# The fixes probed (in the patrol's UTM zone), and the rows asked: (fix, level) pairs with
+# the fix's jurisdiction at that level (levels by their number in :levels), numbered k.
 ASKED = """
 CREATE TEMP TABLE probes (ord int, x float8, y float8) ON COMMIT DROP;
-CREATE TEMP TABLE asked (ord int, level_no int, run_no int, jurisdiction_id bigint)
-    ON COMMIT DROP
+CREATE TEMP TABLE asked (k int, ord int, level_no int, jurisdiction_id bigint) ON COMMIT DROP
 """
 
-# The runs asked about with at least one fix that has no boundary of another jurisdiction
-# of the level within `margin_m`. One probe of the index a fix finds the boundaries near it
-# at every level; every fix of every run is looked at.
-CLEAR_RUNS = """
+# Of the rows asked, those within `margin_m` of a boundary of another jurisdiction of the
+# level, with the distance to the nearest; the others are clear. One probe of the index a
+# fix finds the boundaries near it at every level.
+CLEARANCES = """
 WITH near AS MATERIALIZED (
     SELECT p.ord, array_position(CAST(:levels AS text[]), b.level::text) AS level_no,
-           b.jurisdiction_id
+           b.jurisdiction_id, ST_Distance(b.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), :utm)) AS m
     FROM probes p
     JOIN borders b ON ST_DWithin(b.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), :utm), :margin_m)
 )
-SELECT DISTINCT a.level_no, a.run_no FROM asked a
-WHERE NOT EXISTS (
-    SELECT 1 FROM near n
-    WHERE n.ord = a.ord AND n.level_no = a.level_no AND n.jurisdiction_id <> a.jurisdiction_id
-)
+SELECT a.k, min(n.m) FROM asked a
+JOIN near n ON n.ord = a.ord AND n.level_no = a.level_no AND n.jurisdiction_id <> a.jurisdiction_id
+GROUP BY a.k
 """
 
 
@@ -548,21 +544,105 @@ def _levels(
     return found
 
 
+# Every how many fixes of a run the rounds of probes look at (see _clear_runs).
+ROUNDS = (16, 4, 1)
+
+
 def _clear_runs(
     session: Session, levels: list[_Level], asked: dict[str, list[int]], fixes: TrackPoints,
     *, utm: int, started: Any, margin_m: float,
 ) -> set[tuple[str, int]]:  # fmt: skip
     """Of the runs asked (per level, indices into its runs), the (level, run) with a fix at
-    least `margin_m` from every other jurisdiction of the level; every fix is looked at."""
-    number = {x.level: n for n, x in enumerate(levels, start=1)}  # SQL arrays count from 1
-    parts: list[tuple[int, int, NDArray[np.int64], NDArray[np.int64]]] = []
-    for x in levels:
-        for i in asked[x.level]:
-            ords = np.arange(x.runs[i][1], x.runs[i][2] + 1)
-            parts.append((number[x.level], i, ords, x.ids[ords]))
-    if not parts:
+    least `margin_m` from every other jurisdiction of the level.
+
+    Every fix counts, but not every fix needs a probe: a fix's distance to a line changes by
+    at most the distance it moved, so a fix `c` metres from the other side proves every fix
+    less than `margin_m - c` metres from it short of the margin too. The fixes are probed in
+    rounds, every ROUNDS[i]-th fix of each run not yet decided, until each run has a clear
+    fix or none is left undecided."""
+    rows = _Asked.of(levels, asked, fixes, utm=utm)
+    if not len(rows.ords):
         return set()
-    ords = np.unique(np.concatenate([part[2] for part in parts]))
+    _store_borders(session, fixes, rows.ords, utm=utm, started=started, margin_m=margin_m)
+    names = [x.level for x in levels]
+    params = {"levels": names, "utm": utm, "margin_m": margin_m}
+    clearance = np.full(len(rows.ords), np.nan)  # NaN: not probed; inf: clear
+    near = np.zeros(len(rows.ords), bool)  # proven short of the margin without a probe
+    for stride in ROUNDS:
+        firm = np.zeros(len(rows.parts), bool)
+        firm[rows.part[np.isinf(clearance)]] = True
+        todo = np.isnan(clearance) & ~near & ~firm[rows.part] & (rows.position % stride == 0)
+        if todo.any():
+            clearance[todo] = np.inf
+            for k, metres in _probe(session, rows, np.flatnonzero(todo), params):
+                clearance[k] = metres
+            near = rows.proven_near(clearance, margin_m)
+    clear = np.unique(rows.part[np.isinf(clearance)])
+    return {(names[rows.parts[i][0] - 1], rows.parts[i][1]) for i in clear.tolist()}
+
+
+@dataclass
+class _Asked:
+    """Every fix of every run asked about, one row each (a fix once per level asked): the
+    run's number among `parts` ((level number, run index)), the fix, its place in the run,
+    its jurisdiction at the level, and its position in metres (UTM)."""
+
+    parts: list[tuple[int, int]]
+    part: NDArray[np.int64]
+    ords: NDArray[np.int64]
+    position: NDArray[np.int64]
+    level_no: NDArray[np.int64]
+    jurisdiction_id: NDArray[np.int64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+
+    @classmethod
+    def of(
+        cls, levels: list[_Level], asked: dict[str, list[int]], fixes: TrackPoints, *, utm: int
+    ) -> _Asked:
+        """The rows of the runs asked (per level, indices into its runs)."""
+        parts = [(n, i) for n, x in enumerate(levels, start=1) for i in asked[x.level]]
+        runs = [levels[n - 1].runs[i] for n, i in parts]
+        sizes = np.array([run[2] - run[1] + 1 for run in runs], np.int64)
+        part = np.repeat(np.arange(len(parts)), sizes)
+        starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+        position = np.arange(int(sizes.sum())) - starts[part]
+        firsts = np.array([run[1] for run in runs], np.int64)
+        ords = firsts[part] + position
+        level_no = np.array([n for n, _ in parts], np.int64)[part]
+        jurisdiction = np.empty(len(ords), np.int64)
+        for n, x in enumerate(levels, start=1):
+            mine = level_no == n
+            jurisdiction[mine] = x.ids[ords[mine]]
+        xs, ys = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(
+            fixes.lon[ords], fixes.lat[ords]
+        )
+        return cls(parts, part, ords, position, level_no, jurisdiction, np.asarray(xs),
+                   np.asarray(ys))  # fmt: skip
+
+    def proven_near(self, clearance: NDArray[np.float64], margin_m: float) -> NDArray[np.bool_]:
+        """Rows not probed that the nearest probed rows before and after them in their run
+        prove short of the margin."""
+        n = len(clearance)
+        probed = ~np.isnan(clearance)
+        index = np.arange(n)
+        before = np.maximum.accumulate(np.where(probed, index, -1))
+        after = np.minimum.accumulate(np.where(probed, index, n)[::-1])[::-1]
+        bound = np.full(n, np.inf)
+        for other in (before, after):
+            ok = (other >= 0) & (other < n)
+            k = np.where(ok, other, 0)
+            ok &= self.part[k] == self.part
+            reach = clearance[k] + np.hypot(self.x - self.x[k], self.y - self.y[k])
+            bound = np.where(ok, np.minimum(bound, reach), bound)
+        return ~probed & (bound < margin_m)
+
+
+def _store_borders(
+    session: Session, fixes: TrackPoints, ords: NDArray[np.int64], *, utm: int, started: Any,
+    margin_m: float,
+) -> None:  # fmt: skip
+    """The borders near the fixes `ords`, indexed, and the tables of probes."""
     west, east = float(fixes.lon[ords].min()), float(fixes.lon[ords].max())
     south, north = float(fixes.lat[ords].min()), float(fixes.lat[ords].max())
     # Degrees to pad the box by: over the margin anywhere up to 60 N (and 0.01 at least).
@@ -570,25 +650,26 @@ def _clear_runs(
     session.execute(text(BORDERS), {"utm": utm, "started": started, "west": west, "east": east,
                                     "south": south, "north": north, "pad": pad})  # fmt: skip
     session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
-    xs, ys = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(
-        fixes.lon[ords], fixes.lat[ords]
-    )
     session.execute(text(ASKED))
+
+
+def _probe(
+    session: Session, rows: _Asked, todo: NDArray[np.int64], params: dict[str, Any]
+) -> list[tuple[int, float]]:
+    """(row, metres) of the rows `todo` within the margin of another jurisdiction of their
+    level (the others are clear)."""
+    session.execute(text("TRUNCATE probes, asked"))
+    ords, first = np.unique(rows.ords[todo], return_index=True)
     copy_rows(session, table="probes", columns={
-        "ord": ords.astype(np.int32), "x": np.asarray(xs), "y": np.asarray(ys),
+        "ord": ords.astype(np.int32), "x": rows.x[todo][first], "y": rows.y[todo][first],
     })  # fmt: skip
-    sizes = [len(part[2]) for part in parts]
     copy_rows(session, table="asked", columns={
-        "ord": np.concatenate([part[2] for part in parts]).astype(np.int32),
-        "level_no": np.repeat([part[0] for part in parts], sizes).astype(np.int32),
-        "run_no": np.repeat([part[1] for part in parts], sizes).astype(np.int32),
-        "jurisdiction_id": np.concatenate([part[3] for part in parts]),
+        "k": todo.astype(np.int32), "ord": rows.ords[todo].astype(np.int32),
+        "level_no": rows.level_no[todo].astype(np.int32),
+        "jurisdiction_id": rows.jurisdiction_id[todo],
     })  # fmt: skip
     session.execute(text("ANALYZE probes; ANALYZE asked"))
-    names = [x.level for x in levels]
-    params = {"levels": names, "utm": utm, "margin_m": margin_m}
-    rows = session.execute(text(CLEAR_RUNS), params)
-    return {(names[level_no - 1], int(run_no)) for level_no, run_no in rows}
+    return [(int(k), float(m)) for k, m in session.execute(text(CLEARANCES), params)]
 
 
 def _crossings(
