@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.ingest.tracks import TrackPoints
-from geo_patrol.spatial.coverage import cover_patrol
+from geo_patrol.spatial.coverage import capsule_intervals, cover_patrol
 from geo_patrol.spatial.track_pieces import store_track_pieces
 from tests.patrols import oracle
 from tests.patrols.test_attribution_chunks import upload
@@ -145,3 +145,31 @@ def test_coverage_is_the_buffer_of_the_stated_distance(
     edges = [oracle.covered_by_rule(lon, lat, segments, DISTANCE_M + e) for e in (-0.002, 0.002)]
     assume(all(abs(edges[1].get(k, 0) - edges[0].get(k, 0)) < TOLERANCE_M for k in segments))
     assert_covered_like_buffer(demo_session, patrol_id, lon, lat)
+
+
+coordinates = st.floats(-200, 200)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    edge=st.tuples(coordinates, coordinates, coordinates, coordinates),
+    leg=st.tuples(coordinates, coordinates, coordinates, coordinates),
+    reach=st.floats(1.0, 100.0),
+)
+def test_capsule_interval_is_the_edge_inside_the_legs_buffer(
+    edge: tuple[float, float, float, float], leg: tuple[float, float, float, float], reach: float
+) -> None:
+    # The interval the coverage solves for, against shapely's buffer of the leg (no database).
+    line = shapely.LineString([edge[:2], edge[2:]])
+    assume(line.length > 0.01)
+
+    def by_shapely(r: float) -> float:
+        capsule = shapely.LineString([leg[:2], leg[2:]]).buffer(r, quad_segs=128)
+        if leg[:2] == leg[2:]:
+            capsule = shapely.Point(leg[:2]).buffer(r, quad_segs=128)
+        return float(shapely.intersection(line, capsule).length)
+
+    assume(abs(by_shapely(reach + 0.001) - by_shapely(reach - 0.001)) < 0.01)
+    lo, hi = capsule_intervals(np.array([edge]), np.array([leg]), np.array([reach]))
+    got = max(0.0, min(hi[0], 1.0) - max(lo[0], 0.0)) * line.length
+    assert abs(got - by_shapely(reach)) < 0.01
