@@ -39,7 +39,7 @@ MAX_DISTANCE_M = 500.0
 # discs and a rectangle), solved as equations rather than cut by a buffer polygon, whose
 # chords fall short of the round ends by up to 0.24 m. Distances are in the UTM zone of the
 # track, scaled by each edge's own UTM scale (its planar length over its ellipsoidal
-# length: 1.00025 at 120.6 E in zone 51N, 1.2 cm of 50 m). The intervals become fractions
+# length: 1.00019 at 120.7 E, 31 N in zone 51N, 1 cm of 50 m). The intervals become fractions
 # along the segment by the edge's place in it (COVERED), so that neighbouring edges'
 # intervals meet exactly.
 NEAR_EDGES = """

@@ -264,6 +264,29 @@ def along_river(along: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.n
     return np.asarray(lons), np.asarray(lats)
 
 
+def beside_river(offset_m: float, length_m: float, step_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of fixes exactly `offset_m` to the right of the straight river edge (measured
+    in `local_metres` from the edge as stored: its ends, straight between them), along
+    `length_m` of it around its middle."""
+    code, lon, lat, _ = straight_river()
+    rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
+    river = next(
+        shapely.geometry.shape(f["geometry"]) for f in rivers["features"]
+        if f["properties"]["code"] == code
+    )  # fmt: skip
+    frame = local_metres(lon, lat)
+    river_m = to_metres(river, frame)
+    centre = shapely.line_locate_point(river_m, shapely.Point(frame.transform(lon, lat)))
+    along = centre + np.arange(-length_m / 2, length_m / 2 + step_m / 2, step_m)
+    base = shapely.get_coordinates(shapely.line_interpolate_point(river_m, along))
+    ahead = shapely.get_coordinates(shapely.line_interpolate_point(river_m, along + 1.0))
+    normal = (ahead - base)[:, ::-1] * [1, -1]  # to the right of the direction of the line
+    normal /= np.linalg.norm(normal, axis=1)[:, None]
+    x, y = (base + normal * offset_m).T
+    lons, lats = frame.transform(x, y, direction="INVERSE")
+    return np.asarray(lons), np.asarray(lats)
+
+
 def covered_by_rule(
     lon: np.ndarray, lat: np.ndarray, segments: dict[int, shapely.Geometry], distance_m: float
 ) -> dict[int, float]:

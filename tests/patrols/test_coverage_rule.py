@@ -101,6 +101,16 @@ def test_track_49_85_m_from_a_401_m_stretch_covers_it(
     assert 401 < sum(expected.values()) < 410
 
 
+def test_track_5_mm_within_the_distance_covers_the_stretch(
+    demo_session: Session, patrol_id: int
+) -> None:
+    # 49.995 m on the ground is 50.0045 m in UTM zone 51N here (scale 1.00019): measured in
+    # the zone's metres unscaled, only the round ends of the reach would count.
+    lon, lat = oracle.beside_river(49.995, 401.0, 1.5)
+    expected = assert_covered_like_buffer(demo_session, patrol_id, lon, lat)
+    assert 401 < sum(expected.values()) < 403
+
+
 def test_track_just_beyond_the_distance_covers_nothing(
     demo_session: Session, patrol_id: int
 ) -> None:
