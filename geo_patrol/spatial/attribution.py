@@ -22,7 +22,8 @@ Read top to bottom:
    there for `long_run_m` metres, or for `min_run_m` metres with a fix at least `margin_m`
    from every other jurisdiction of that level (every fix of the run is looked at). A run's
    metres go from its first fix to the first fix after it. The side the patrol starts on
-   is firm from its first fix (nothing came before it to jitter from); every later side,
+   is firm from its first fix (nothing came before it to jitter from; a patrol starting
+   outside every jurisdiction of a level has no starting side there); every later side,
    the last included, must be firm to count. A walk along the border gives no crossings;
    a real crossing gives one.
 """
