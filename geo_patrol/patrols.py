@@ -415,7 +415,7 @@ def finish_patrol(
         dropped, kept, points_raw = clean_stored(session, patrol_id=patrol_id, settings=settings)
     summarize_kept(session, patrol_id=patrol_id, dropped=dropped, kept=kept, points_raw=points_raw)
     pieces = store_track_pieces(session, kept=kept)
-    cover_patrol(session, patrol_id=patrol_id, pieces=pieces,
+    cover_patrol(session, patrol_id=patrol_id, pieces=pieces, kept=kept,
                  distance_m=settings.coverage_distance_m)  # fmt: skip
     found = wait_for_attribution(attribution, patrol_id=patrol_id) if attribution else None
     if found is None:

@@ -84,7 +84,10 @@ class Settings(BaseSettings):
         default=30.0, description="A live patrol closes after this long without positions."
     )
     coverage_distance_m: float = Field(
-        default=50.0, description="A river stretch counts as patrolled within this distance."
+        default=50.0,
+        gt=0,
+        le=500,  # coverage.MAX_DISTANCE_M: refused at start, not at the first patrol
+        description="A river stretch counts as patrolled within this distance.",
     )
     crossing_min_run_m: float = Field(
         default=25.0,
