@@ -3,8 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# The largest values of PostgreSQL's integer and bigint columns.
+INT4_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+
+
+def has_nul(text: str) -> bool:
+    """Whether `text` holds a NUL character (PostgreSQL text cannot store one)."""
+    return "\x00" in text
+
+
+def _no_nul(text: str) -> str:
+    """The text, unless it holds a NUL character."""
+    if has_nul(text):
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return text
+
+
+# Every text field of a request body: NUL is refused as invalid input, naming the field.
+Text = Annotated[str, AfterValidator(_no_nul)]
+# Ids bounded to their column (integer or bigint): a larger number is invalid input.
+Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
+BigId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 
 class Credentials(BaseModel):
@@ -12,14 +36,14 @@ class Credentials(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    login: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    login: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=256)
 
 
 class TokenCreate(Credentials):
     """Credentials plus what the new personal token is for."""
 
-    label: str = Field(default="api", max_length=200)
+    label: Text = Field(default="api", max_length=200)
     days: int | None = Field(default=None, ge=1, le=3650, description="Expiry; none: no expiry.")
 
 
@@ -42,8 +66,8 @@ class PasswordChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(min_length=1, max_length=256)
-    current_password: str | None = None
+    password: Text = Field(min_length=1, max_length=256)
+    current_password: Text | None = None
 
 
 class MemberCreate(BaseModel):
@@ -51,11 +75,11 @@ class MemberCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
-    home_jurisdiction_code: str = Field(min_length=2, max_length=32)
-    login: str | None = Field(default=None, min_length=2, max_length=64)
-    password: str | None = Field(default=None, max_length=256)
+    name: Text = Field(min_length=1, max_length=200)
+    phone: Text | None = Field(default=None, max_length=32)
+    home_jurisdiction_code: Text = Field(min_length=2, max_length=32)
+    login: Text | None = Field(default=None, min_length=2, max_length=64)
+    password: Text | None = Field(default=None, max_length=256)
 
 
 class MemberUpdate(BaseModel):
@@ -63,10 +87,10 @@ class MemberUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
-    home_jurisdiction_code: str | None = Field(default=None, min_length=2, max_length=32)
-    login: str | None = Field(default=None, min_length=2, max_length=64)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    phone: Text | None = Field(default=None, max_length=32)
+    home_jurisdiction_code: Text | None = Field(default=None, min_length=2, max_length=32)
+    login: Text | None = Field(default=None, min_length=2, max_length=64)
     is_active: bool | None = None
 
 
@@ -75,10 +99,10 @@ class RoleCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: str
-    jurisdiction_code: str | None = None
-    zone_id: int | None = None
-    team_id: int | None = None
+    role: Text
+    jurisdiction_code: Text | None = None
+    zone_id: Id | None = None
+    team_id: Id | None = None
 
 
 class TeamCreate(BaseModel):
@@ -86,8 +110,8 @@ class TeamCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    zone_id: int | None = None
+    name: Text = Field(min_length=1, max_length=200)
+    zone_id: Id | None = None
 
 
 class TeamMemberAdd(BaseModel):
@@ -95,8 +119,8 @@ class TeamMemberAdd(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int
-    role: str = "member"
+    member_id: Id
+    role: Text = "member"
 
 
 class DeviceCreate(BaseModel):
@@ -104,8 +128,8 @@ class DeviceCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int
-    label: str = Field(min_length=1, max_length=200)
+    member_id: Id
+    label: Text = Field(min_length=1, max_length=200)
 
 
 class DeviceIssued(BaseModel):
@@ -127,18 +151,18 @@ class IncidentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    category: str = Field(max_length=32, description="See GET /api/v1/incident-categories.")
-    severity: str = Field(default="medium", pattern="^(low|medium|high|critical)$")
+    category: Text = Field(max_length=32, description="See GET /api/v1/incident-categories.")
+    severity: Text = Field(default="medium", pattern="^(low|medium|high|critical)$")
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
-    datum: str = Field(default="wgs84", pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
-    description: str | None = Field(default=None, max_length=4000)
+    datum: Text = Field(default="wgs84", pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
+    description: Text | None = Field(default=None, max_length=4000)
     reported_at: datetime | None = None
-    client_id: str | None = Field(
+    client_id: Text | None = Field(
         default=None, max_length=128, description="The phone's id: a retry returns the first."
     )
-    address: str | None = Field(default=None, max_length=500)
-    patrol_id: int | None = Field(default=None, description="An observation during a patrol.")
+    address: Text | None = Field(default=None, max_length=500)
+    patrol_id: BigId | None = Field(default=None, description="An observation during a patrol.")
 
 
 class IncidentAction(BaseModel):
@@ -146,8 +170,10 @@ class IncidentAction(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: str = Field(description="assign, accept, start, resolve, verify, close, reopen, reject")
-    note: str | None = Field(default=None, max_length=4000)
+    action: Text = Field(
+        description="assign, accept, start, resolve, verify, close, reopen, reject"
+    )
+    note: Text | None = Field(default=None, max_length=4000)
 
 
 class TierChange(BaseModel):
@@ -155,4 +181,4 @@ class TierChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=4000)
+    note: Text | None = Field(default=None, max_length=4000)
