@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -29,6 +29,24 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 # Ids bounded to their column (integer or bigint): a larger number is invalid input.
 Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
 BigId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+
+# Years a request may name: any record's, and far enough from Python's limits (years 1 and
+# 9999) that a default period around a time (30 days before it, a day after) stays a date.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
+When = TypeVar("When", bound=date)
+
+
+def _plausible_year(when: When) -> When:
+    """The date or time, unless its year is outside FIRST_YEAR..LAST_YEAR."""
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return when
+
+
+Moment = Annotated[datetime, AfterValidator(_plausible_year)]
+Day = Annotated[date, AfterValidator(_plausible_year)]
 
 
 class Credentials(BaseModel):
@@ -157,7 +175,7 @@ class IncidentCreate(BaseModel):
     lat: float = Field(ge=-90, le=90)
     datum: Text = Field(default="wgs84", pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
     description: Text | None = Field(default=None, max_length=4000)
-    reported_at: datetime | None = None
+    reported_at: Moment | None = None
     client_id: Text | None = Field(
         default=None, max_length=128, description="The phone's id: a retry returns the first."
     )

@@ -26,7 +26,7 @@ from geo_patrol.geography import collection
 from geo_patrol.incident_photos import add_photo, photo_for_download
 from geo_patrol.incidents import IncidentReport, create_incident, record_event
 from geo_patrol.photos import store_photo
-from geo_patrol.schemas import BigId, Id, IncidentAction, IncidentCreate, TierChange
+from geo_patrol.schemas import BigId, Id, IncidentAction, IncidentCreate, Moment, TierChange
 from geo_patrol.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
@@ -59,7 +59,7 @@ async def post_photo_report(
     description: Annotated[str | None, Form(max_length=4000)] = None,
     client_id: Annotated[str | None, Form(max_length=128)] = None,
     reported_at: Annotated[
-        datetime | None, Form(description="When it was seen (a report queued offline); "
+        Moment | None, Form(description="When it was seen (a report queued offline); "
                                           "default: the photo's EXIF time, else now.")
     ] = None,
     patrol_id: Annotated[BigId | None, Form(description="An observation during a patrol.")] = None,
@@ -117,8 +117,8 @@ def get_incidents(
     session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
     status: str | None = None, tier: str | None = None, category: str | None = None,
     jurisdiction: str | None = None, zone_id: Id | None = None, joint: bool = False,
-    overdue: bool = False, unrouted: bool = False, since: datetime | None = None,
-    until: datetime | None = None,
+    overdue: bool = False, unrouted: bool = False, since: Moment | None = None,
+    until: Moment | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
@@ -137,7 +137,7 @@ def get_incidents(
 @router.get("/incidents.csv", summary="Incidents in my scope, as CSV")
 def get_incidents_csv(
     session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
-    since: datetime | None = None, until: datetime | None = None, status: str | None = None,
+    since: Moment | None = None, until: Moment | None = None, status: str | None = None,
 ) -> Response:  # fmt: skip
     """The list as a spreadsheet."""
     rows = incident_queries.list_incidents(
@@ -152,8 +152,8 @@ def get_incidents_csv(
 
 @router.get("/incidents/stats", summary="Counts by status, tier and lead jurisdiction")
 def get_incident_stats(
-    session: SessionDep, scope: ScopeDep, since: datetime | None = None,
-    until: datetime | None = None,
+    session: SessionDep, scope: ScopeDep, since: Moment | None = None,
+    until: Moment | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """For a period (default: the last 30 days)."""
     until = until or datetime.now(UTC)

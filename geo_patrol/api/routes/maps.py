@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -18,6 +18,7 @@ from geo_patrol.maps.layers import map_data, patrol_filters, zone_id_of
 from geo_patrol.maps.meeting_pack import meeting_pack, pack_filename
 from geo_patrol.maps.supervisor import render_page
 from geo_patrol.patrol_queries import patrol_filter
+from geo_patrol.schemas import Day
 from geo_patrol.spatial.tiles import track_tile
 
 router = APIRouter(tags=["maps"])
@@ -31,7 +32,7 @@ TeamId = Annotated[str | None, Query(pattern=r"^\d{0,9}$")]
 
 
 def map_filters(
-    settings: SettingsDep, date_from: date | None = None, date_to: date | None = None,
+    settings: SettingsDep, date_from: Day | None = None, date_to: Day | None = None,
     zone: Code = None, jurisdiction: Code = None, team: TeamId = None, category: Code = None,
     status: Code = None, joint: bool = False, lang: Lang = None,
 ) -> MapFilters:  # fmt: skip
@@ -103,8 +104,8 @@ async def tile(
 async def get_meeting_pack(
     session: SessionDep, settings: SettingsDep, scope: ScopeDep, principal: CurrentPrincipal,
     zone: Annotated[str, Query(max_length=64, description="Cooperation zone code")],
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
     lang: Lang = None,
 ) -> Response:  # fmt: skip
     """The pack as a download (maps/ is where the command line writes it)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,6 +13,7 @@ from geo_patrol.schemas import (
     DeviceCreate,
     DeviceIssued,
     Id,
+    Moment,
     TeamCreate,
     TeamMemberAdd,
 )
@@ -97,7 +97,7 @@ def get_audit(
     session: SessionDep,
     action: str | None = None,
     member_id: Id | None = None,
-    since: datetime | None = None,
+    since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Entries newest first, filtered by action, member and time."""

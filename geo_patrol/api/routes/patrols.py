@@ -27,7 +27,7 @@ from geo_patrol.errors import NotFound
 from geo_patrol.geography import collection
 from geo_patrol.ingest.track_csv import CsvOptions
 from geo_patrol.patrols import UploadRequest, upload_patrol
-from geo_patrol.schemas import BigId, Id
+from geo_patrol.schemas import BigId, Id, Moment
 from geo_patrol.spatial.coverage import uncovered_stretches
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
@@ -69,7 +69,7 @@ def get_patrols(
     team_id: Id | None = None, member_id: Id | None = None,
     jurisdiction: Annotated[str | None, Query(description="Code it passed through.")] = None,
     zone_id: Id | None = None, river: str | None = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: Moment | None = None, until: Moment | None = None,
     flag: Annotated[str | None, Query(description="A quality flag, e.g. too_short.")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
@@ -108,7 +108,7 @@ def get_effort(
     by: Annotated[str, Query(pattern="^(jurisdiction|team|member|river)$")] = "jurisdiction",
     period: Annotated[str, Query(pattern="^(day|week|month)$")] = "week",
     level: Annotated[str, Query(pattern="^(province|city|county|town|village|grid)$")] = "town",
-    since: datetime | None = None, until: datetime | None = None,
+    since: Moment | None = None, until: Moment | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Patrols, metres and seconds per group and period (default: the last 30 days)."""
     until = until or datetime.now(UTC)
@@ -192,8 +192,8 @@ def original_file(
 
 @router.get("/patrols.csv", summary="The patrol list as CSV")
 def patrols_csv(
-    session: SessionDep, scope: ScopeDep, since: datetime | None = None,
-    until: datetime | None = None, team_id: Id | None = None,
+    session: SessionDep, scope: ScopeDep, since: Moment | None = None,
+    until: Moment | None = None, team_id: Id | None = None,
 ) -> Response:  # fmt: skip
     """Same filters as the list (a subset), as a spreadsheet."""
     rows = patrol_queries.list_patrols(
