@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 # The largest values of PostgreSQL's integer and bigint columns.
 INT4_MAX = 2**31 - 1
 BIGINT_MAX = 2**63 - 1
+BIGINT_END = 2**63  # (said as "below 2**63": the OpenAPI writes bounds as doubles)
 
 
 def has_nul(text: str) -> bool:
@@ -28,7 +29,7 @@ def _no_nul(text: str) -> str:
 Text = Annotated[str, AfterValidator(_no_nul)]
 # Ids bounded to their column (integer or bigint): a larger number is invalid input.
 Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
-BigId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+BigId = Annotated[int, Field(ge=1, lt=BIGINT_END)]
 
 # Years a request may name: any record's, and far enough from Python's limits (years 1 and
 # 9999) that a default period around a time (30 days before it, a day after) stays a date.

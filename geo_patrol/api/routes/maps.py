@@ -24,6 +24,7 @@ from geo_patrol.spatial.tiles import track_tile
 router = APIRouter(tags=["maps"])
 
 MVT = "application/vnd.mapbox-vector-tile"
+MAX_ZOOM = 22
 
 Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
 Code = Annotated[str | None, Query(max_length=64)]
@@ -83,8 +84,8 @@ async def supervisor_map(
 async def tile(
     session: SessionDep, scope: ScopeDep, filters: Filters,
     layer: Annotated[str, Path(pattern="^tracks$")],
-    z: Annotated[int, Path(ge=0, le=22)], x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)], x: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM)],
+    y: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM)],
 ) -> Response:  # fmt: skip
     """The visible patrol tracks crossing one tile, filtered like the map page."""
     zone_id = zone_id_of(session, filters.zone)
