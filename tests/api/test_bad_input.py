@@ -18,11 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from geo_patrol.api.problems import database_refusal
-from geo_patrol.schemas import BIGINT_MAX, INT4_MAX
 from tests.api.principals import headers_for, member_id
 
 NUL = "a\x00b"
+# PostgreSQL's integer and bigint (stated here, not taken from the code under test).
+INT4_MAX, BIGINT_MAX = 2_147_483_647, 9_223_372_036_854_775_807
 PROBLEM = "application/problem+json"
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -286,6 +286,8 @@ def test_a_device_for_nobody_is_a_422_naming_the_member(
 
 def _refusal_of(session: Session, statement: str, **values: Any) -> Any:
     """The problem a statement the database refuses becomes."""
+    from geo_patrol.api.problems import database_refusal
+
     with pytest.raises(DBAPIError) as refused, session.begin_nested():
         session.execute(text(statement), values)
     return database_refusal(refused.value)
