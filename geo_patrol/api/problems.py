@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -170,8 +171,55 @@ class UnexpectedErrors:
             await JSONResponse(body, error.status, media_type=PROBLEM)(scope, receive, send)
 
 
+# What every refusal looks like (RFC 9457), as the OpenAPI documents it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "field": {"type": "string", "description": "The parameter or field refused."},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "message"],
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+        }},
+    },
+}  # fmt: skip
+
+
+def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI what a 422 really is: problem+json naming each field, not FastAPI's
+    default body (Open311's routes answer 400 in their own format instead)."""
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "422" not in responses:
+                continue
+            if path.startswith("/open311/"):
+                del responses["422"]
+                continue
+            responses["422"] = {
+                "description": "Invalid input: problem+json naming each field",
+                "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    components["Problem"] = PROBLEM_SCHEMA
+    return schema
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers on an app, and the catch-all for unexpected errors."""
+    """Register the handlers on an app, the catch-all for unexpected errors, and the 422s of
+    the OpenAPI as the problems they are."""
+    openapi = app.openapi
+
+    def documented() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_problems(openapi())
+        return app.openapi_schema
+
+    app.openapi = documented  # type: ignore[method-assign]
     app.add_exception_handler(GeoPatrolError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
