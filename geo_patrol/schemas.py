@@ -13,20 +13,28 @@ BIGINT_MAX = 2**63 - 1
 BIGINT_END = 2**63  # (said as "below 2**63": the OpenAPI writes bounds as doubles)
 
 
-def has_nul(text: str) -> bool:
-    """Whether `text` holds a NUL character (PostgreSQL text cannot store one)."""
-    return "\x00" in text
+def unstorable(text: str) -> str | None:
+    """Why PostgreSQL cannot store `text` (a NUL, or half of a UTF-16 surrogate pair, which a
+    JSON string may escape), or None when it can."""
+    if "\x00" in text:
+        return "must not contain NUL (\\u0000) characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain unpaired surrogates (\\ud800-\\udfff)"
+    return None
 
 
-def _no_nul(text: str) -> str:
-    """The text, unless it holds a NUL character."""
-    if has_nul(text):
-        raise ValueError("must not contain NUL (\\u0000) characters")
+def _storable(text: str) -> str:
+    """The text, when PostgreSQL can store it."""
+    if problem := unstorable(text):
+        raise ValueError(problem)
     return text
 
 
-# Every text field of a request body: NUL is refused as invalid input, naming the field.
-Text = Annotated[str, AfterValidator(_no_nul)]
+# Every text field of a request body: what PostgreSQL cannot store is refused as invalid
+# input, naming the field.
+Text = Annotated[str, AfterValidator(_storable)]
 # Ids bounded to their column (integer or bigint): a larger number is invalid input.
 Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
 BigId = Annotated[int, Field(ge=1, lt=BIGINT_END)]

@@ -1,8 +1,8 @@
 """Parameters shared by several routes, and the checks every request's parameters pass.
 
-Text may not hold NUL, which PostgreSQL cannot store: `refuse_nul` checks the path, query and
-form fields of every route once, before its handler runs; JSON bodies use the `Text` type of
-their models, and ids of every kind the `Id`/`BigId` types bounded to their column
+Text must be storable by PostgreSQL (no NUL): `refuse_unstorable` checks the path, query
+and form fields of every route once, before its handler runs; JSON bodies use the `Text` type
+of their models, and ids of every kind the `Id`/`BigId` types bounded to their column
 (geo_patrol.schemas).
 """
 
@@ -14,7 +14,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from geo_patrol.errors import InvalidInput
-from geo_patrol.schemas import INT4_MAX, has_nul
+from geo_patrol.schemas import INT4_MAX, unstorable
 
 
 def parse_bbox(value: str | None) -> list[float] | None:
@@ -41,19 +41,20 @@ def parse_ids(value: str | None, *, field: str) -> tuple[int, ...]:
     return ids
 
 
-def check_no_nul(fields: Iterable[tuple[str, object]]) -> None:
-    """Refuse the first text field holding a NUL character (422 naming it)."""
+def check_storable(fields: Iterable[tuple[str, object]]) -> None:
+    """Refuse the first text field (or file name) PostgreSQL cannot store, naming it."""
     for name, value in fields:
         text = value.filename or "" if isinstance(value, UploadFile) else value
-        if isinstance(text, str) and (has_nul(text) or has_nul(name)):
-            raise InvalidInput(f"{name} must not contain NUL (\\u0000) characters", field=name)
+        if isinstance(text, str) and (problem := unstorable(text) or unstorable(name)):
+            shown = ascii(name) if unstorable(name) else name
+            raise InvalidInput(f"{shown} {problem}", field=shown)
 
 
-def refuse_nul(request: Request) -> None:
-    """Every route's path parameters, query parameters and form fields hold no NUL (the form
-    is checked when the route reads one, file names included: FastAPI parsed it already)."""
-    check_no_nul(request.path_params.items())
-    check_no_nul(request.query_params.multi_items())
+def refuse_unstorable(request: Request) -> None:
+    """Every route's path parameters, query parameters and form fields are storable text (the
+    form is checked when the route reads one, file names included: FastAPI parsed it)."""
+    check_storable(request.path_params.items())
+    check_storable(request.query_params.multi_items())
     form = request._form  # set by FastAPI for routes with form fields, else None
     if form is not None:
-        check_no_nul(form.multi_items())
+        check_storable(form.multi_items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from geo_patrol.errors import (
     NotAuthenticated,
     UnexpectedError,
 )
+from geo_patrol.schemas import unstorable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -65,16 +67,16 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, exc)
 
 
+def _shown(location: Sequence[object]) -> str:
+    """A field's place as text (a JSON key may hold half a surrogate pair: then escaped)."""
+    field = ".".join(str(part) for part in location[1:]) or str(location[0])
+    return ascii(field) if unstorable(field) else field
+
+
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's request validation, reworded to name each field."""
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {
-            "field": ".".join(str(p) for p in err["loc"][1:]) or str(err["loc"][0]),
-            "message": err["msg"],
-        }
-        for err in exc.errors()
-    ]
+    errors = [{"field": _shown(err["loc"]), "message": err["msg"]} for err in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     body = {"type": "about:blank", "title": "Invalid input", "status": 422, "detail": detail,
             "instance": request.url.path, "errors": errors}  # fmt: skip

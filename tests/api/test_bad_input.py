@@ -8,6 +8,7 @@ integrity errors are 409/422 problem+json naming the column.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from tests.api.principals import headers_for, member_id
 
 NUL = "a\x00b"
+HALF_PAIR = "a\ud800b"
 # PostgreSQL's integer and bigint (stated here, not taken from the code under test).
 INT4_MAX, BIGINT_MAX = 2_147_483_647, 9_223_372_036_854_775_807
 PROBLEM = "application/problem+json"
@@ -95,6 +97,12 @@ def _body_fields(
     return found
 
 
+def _json(body: object, headers: dict[str, str]) -> dict[str, Any]:
+    """A JSON body as sent on the wire, with escapes (the client would refuse to encode half
+    a surrogate pair)."""
+    return {"content": json.dumps(body), "headers": {**headers, "Content-Type": "application/json"}}
+
+
 def _refused(response: Any, path: str, field: str, status: int = 422) -> None:
     """The answer refuses the input naming `field`: problem+json, or Open311's error list."""
     assert response.status_code == (400 if path.startswith("/open311/") else status), (
@@ -154,23 +162,38 @@ def test_nul_in_an_uploaded_file_name_is_refused(
     _refused(response, "/api/v1/patrols", "file")
 
 
-def test_nul_in_any_json_field_is_refused_naming_it(
-    demo_client: TestClient, openapi: dict[str, Any], admin: dict[str, str]
+@pytest.mark.parametrize("bad", [NUL, HALF_PAIR], ids=["NUL", "unpaired surrogate"])
+def test_unstorable_text_in_any_json_field_is_refused_naming_it(
+    demo_client: TestClient, openapi: dict[str, Any], admin: dict[str, str], bad: str
 ) -> None:
-    """Logins (before sign-in), names, labels, descriptions: every text field of a body."""
+    """Logins (before sign-in), names, labels, descriptions: every text field of a body.
+    JSON may escape half of a UTF-16 surrogate pair, which no UTF-8 text can hold."""
     cases = _body_fields(openapi, "string", ("application/json",))
     assert ("POST", "/api/v1/auth/login", "application/json", "login") in cases
     assert ("POST", "/api/v1/incidents", "application/json", "description") in cases
     for method, path, _, name in cases:
-        response = demo_client.request(method, _url(path, {}), json={name: NUL}, headers=admin)
+        response = demo_client.request(method, _url(path, {}), **_json({name: bad}, admin))
         _refused(response, path, name)
 
 
-def test_nul_in_an_open311_report_is_refused_naming_the_field(
+def test_unstorable_json_keys_are_refused_and_shown_escaped(
     demo_client: TestClient, admin: dict[str, str]
 ) -> None:
-    for send in ({"data": {"description": NUL}}, {"json": {"attribute": {"x": NUL}}}):
-        response = demo_client.post("/open311/v2/requests.json", headers=admin, **send)
+    """A key echoed in the problem cannot break the answer's own UTF-8."""
+    for path in ("/api/v1/teams", "/open311/v2/requests.json"):
+        response = demo_client.post(path, **_json({HALF_PAIR: "x"}, admin))
+        assert response.status_code in (400, 422) and response.json()
+    assert "\\ud800" in response.json()[0]["description"]  # Open311's echoes the key
+
+
+def test_unstorable_text_in_an_open311_report_is_refused_naming_the_field(
+    demo_client: TestClient, admin: dict[str, str]
+) -> None:
+    sent: list[dict[str, Any]] = [{"data": {"description": NUL}, "headers": admin},
+                                  _json({"attribute": {"x": NUL}}, admin),
+                                  _json({"description": HALF_PAIR}, admin)]  # fmt: skip
+    for send in sent:
+        response = demo_client.post("/open311/v2/requests.json", **send)
         assert response.status_code == 400
         assert response.json()[0]["description"].startswith(("description", "attribute[x]"))
 
