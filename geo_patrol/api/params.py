@@ -8,6 +8,7 @@ of their models, and ids of every kind the `Id`/`BigId` types bounded to their c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from fastapi import Request
@@ -25,7 +26,7 @@ def parse_bbox(value: str | None) -> list[float] | None:
         numbers = [float(v) for v in value.split(",")]
     except ValueError as error:
         raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox") from error
-    if len(numbers) != 4:
+    if len(numbers) != 4 or not all(map(math.isfinite, numbers)):
         raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox")
     return numbers
 

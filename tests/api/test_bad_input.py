@@ -251,12 +251,15 @@ def test_integers_beyond_their_column_are_refused_naming_them(
         ("/api/v1/audit?member_id=3000000000", "member_id"),
         ("/api/v1/members/3000000000", "member_id"),
         ("/m/devices/3000000000/setup", "device_id"),
+        ("/api/v1/patrols?bbox=nan,nan,inf,inf", "bbox"),
+        ("/api/v1/incidents?bbox=120,30,121,1e400", "bbox"),
     ],
 )
 def test_ids_beyond_an_integer_column_are_refused(
     demo_client: TestClient, admin: dict[str, str], url: str, field: str
 ) -> None:
-    """`team_id=3000000000` fits a bigint but not the integer column of teams."""
+    """`team_id=3000000000` fits a bigint but not the integer column of teams; a box has
+    finite corners."""
     _refused(demo_client.get(url, headers=admin), url, field)
 
 
