@@ -58,6 +58,13 @@ class DatabaseUnavailable(GeoPatrolError):
     title = "Database unavailable"
 
 
+class UnexpectedError(GeoPatrolError):
+    """A fault of ours: logged with its traceback under the error id the answer carries."""
+
+    status = 500
+    title = "Internal server error"
+
+
 class EmbeddedDatabaseError(GeoPatrolError):
     """The private local PostgreSQL cluster cannot be created or started."""
 
