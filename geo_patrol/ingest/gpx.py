@@ -20,7 +20,6 @@ expression over the bytes, ~5x faster), which answers only where it gives the sa
 
 from __future__ import annotations
 
-import codecs
 import io
 import re
 from collections.abc import Iterable
@@ -41,9 +40,11 @@ from geo_patrol.ingest.tracks import (
     parse_times,
     renumber_segments,
 )
+from geo_patrol.ingest.xml_prolog import check_prolog
 
 __all__ = [
     "SAFE_OPTIONS",
+    "check_prolog",
     "local_name",
     "parse_gpx",
     "parse_gpx_lxml",
@@ -51,8 +52,6 @@ __all__ = [
     "xml_error",
 ]
 
-# The prolog (XML declaration, comments, DOCTYPE) must end within this many bytes.
-_PROLOG_LIMIT = 64 * 1024
 # Extension elements holding a horizontal accuracy in metres (any namespace).
 _ACCURACY_TAGS = tuple(
     f"{{*}}{name}"
@@ -62,15 +61,6 @@ _OSMAND_CREATOR = "osmand"
 _GPX_TAGS = [f"{{*}}{name}" for name in ("trk", "rte", "trkpt", "rtept", "wpt")]
 # Byte strings one of which a file must contain for its <extensions> to be searched at all.
 _ACCURACY_HINTS = (b"acc", b"Acc", b":hdop")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (b"<\x00", "utf-16-le"),
-    (b"\x00<", "utf-16-be"),
-)
 
 
 def local_name(tag: object) -> str:
@@ -78,45 +68,6 @@ def local_name(tag: object) -> str:
     if not isinstance(tag, str):
         return ""
     return tag[tag.rfind("}") + 1 :]
-
-
-def _decode_head(data: bytes) -> str:
-    """The first bytes as text, decoded by BOM (ASCII-compatible encodings as Latin-1)."""
-    head = data[:_PROLOG_LIMIT]
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            skip = len(bom) if bom.startswith((b"\xef", b"\xff", b"\xfe", b"\x00\x00")) else 0
-            return head[skip:].decode(encoding, errors="replace")
-    return head.decode("latin-1")
-
-
-def check_prolog(data: bytes, filename: str) -> None:
-    """Refuse a DOCTYPE or entity declaration before the root element (or a huge prolog)."""
-    text = _decode_head(data)
-    pos = 0
-    while (start := text.find("<", pos)) >= 0:
-        if text.startswith("<?", start):
-            end, close = text.find("?>", start + 2), 2
-        elif text.startswith("<!--", start):
-            end, close = text.find("-->", start + 4), 3
-        elif text.startswith("<!", start):
-            what = "an entity declaration" if "<!ENTITY" in text.upper() else "a DOCTYPE"
-            raise ImportFileError(
-                f"{filename}: the XML file contains {what} (<!DOCTYPE ...>); DTDs and entities "
-                "are refused for safety (entity expansion, external entities)",
-                line=text.count("\n", 0, start) + 1,
-                file=filename,
-            )
-        else:
-            return  # the root element starts here
-        if end < 0:
-            break
-        pos = end + close
-    if len(data) > _PROLOG_LIMIT:
-        raise ImportFileError(
-            f"{filename}: no root element in the first {_PROLOG_LIMIT // 1024} KB of the file",
-            file=filename,
-        )
 
 
 class _SafeOptions(TypedDict):
