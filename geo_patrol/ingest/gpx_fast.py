@@ -39,7 +39,6 @@ from numpy.typing import NDArray
 
 from geo_patrol.errors import ImportFileError
 from geo_patrol.ingest.gpx import (
-    _GPX_TAGS,
     _OSMAND_CREATOR,
     SAFE_OPTIONS,
     _Reader,
@@ -240,30 +239,41 @@ def _header(
     checked as the lxml parser checks them, namespaces included (the points between hold no
     prefixed name: the scan allows none).
     """
-    pull = etree.XMLPullParser(events=("end",), tag=_GPX_TAGS, **SAFE_OPTIONS)
+    pull = etree.XMLPullParser(events=("end",), **SAFE_OPTIONS)
     reader = _Reader(filename, extensions=False)
     try:
         for offset in range(0, end, _CHUNK):
             pull.feed(data[offset : min(offset + _CHUNK, end)])
-        _walk(reader, pull.read_events())
+            _walk(reader, pull.read_events())  # read and freed as it comes
+        found = _first_point(reader)
         for offset in range(tail, len(data), _CHUNK):
             pull.feed(data[offset : offset + _CHUNK])
+            _walk(reader, pull.read_events())
         pull.close()
     except etree.XMLSyntaxError:
         return None
+    if found is None:
+        return None
+    name, creator, track = found
+    if name is None:
+        name = track
+        if name is None and data.find(b"name", end) >= 0:
+            return None  # a later track's name could name the file
+    return name, creator
+
+
+def _first_point(reader: _Reader) -> tuple[str | None, str | None, str | None] | None:
+    """(GPX name, creator, first track's name) once the head up to the first point is read;
+    None unless that point is the first of a <trkseg> of a <trk> of the <gpx>."""
     segment = reader.tracks.parent
     track = segment.getparent() if segment is not None else None
-    if len(reader.tracks.lon) != 1 or reader.header is None or segment is None or track is None:
+    if reader.tracks.count != 1 or reader.header is None or segment is None or track is None:
         return None  # the first point's end was not read, or no header
     root = segment.getroottree().getroot()
     if [local_name(e.tag) for e in (root, track, segment)] != ["gpx", "trk", "trkseg"]:
         return None
     name, creator = reader.header
-    if name is None:
-        name = reader.track_name or _first_name(track)
-        if name is None and data.find(b"name", end) >= 0:
-            return None  # a later track's name could name the file
-    return name, creator
+    return name, creator, reader.track_name or _first_name(track)
 
 
 def _first_name(track: etree._Element) -> str | None:

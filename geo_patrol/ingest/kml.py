@@ -405,13 +405,26 @@ def parse_kmz(
     if info.file_size > max_uncompressed_bytes:
         raise _too_big(filename, info.filename, max_uncompressed_bytes)
     try:
-        with archive.open(info) as stream:
-            capped = _Capped(stream, filename, info.filename, max_uncompressed_bytes)
-            return parse_kml_stream(capped, filename=filename, fmt="kmz")
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise ImportFileError(
-            f"{filename}: {info.filename} in the KMZ archive cannot be read: {exc}", file=filename
-        ) from exc
+        stream = archive.open(info)
+    except _ZIP_ERRORS as exc:
+        raise _unreadable(filename, info.filename, exc) from exc
+    with stream:
+        capped = _Capped(stream, filename, info.filename, max_uncompressed_bytes)
+        return parse_kml_stream(capped, filename=filename, fmt="kmz")
+
+
+# What zipfile raises for a damaged archive or member (ValueError: a negative seek...).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+    OSError,
+)  # fmt: skip
+
+
+def _unreadable(filename: str, member: str, exc: Exception) -> ImportFileError:
+    """The error for a member zipfile cannot read."""
+    return ImportFileError(
+        f"{filename}: {member} in the KMZ archive cannot be read: {exc}", file=filename
+    )
 
 
 class _Capped:
@@ -425,7 +438,10 @@ class _Capped:
     def read(self, size: int = -1) -> bytes:
         """The next bytes (at most _READ_CHUNK at a time); FileTooLarge past the limit."""
         size = _READ_CHUNK if size < 0 else min(size, _READ_CHUNK)
-        piece = self.stream.read(size)
+        try:
+            piece = self.stream.read(size)
+        except _ZIP_ERRORS as exc:
+            raise _unreadable(self.filename, self.member, exc) from exc
         self.total += len(piece)
         if self.total > self.limit:
             raise _too_big(self.filename, self.member, self.limit)
@@ -436,7 +452,7 @@ def _open_archive(data: bytes, filename: str) -> zipfile.ZipFile:
     """The zip archive, with every member name checked for path tricks."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ImportFileError(
             f"{filename}: not a readable KMZ (zip) archive: {exc}", file=filename
         ) from exc
