@@ -77,14 +77,14 @@ def valid_file(fmt: str, points: list[tuple[float, float, int]]) -> bytes:
         ).encode()
         return _zip(kml) if fmt == "kmz" else kml
     if fmt == "geojson":
-        line = {"type": "LineString", "coordinates": [[x, y] for x, y, _ in points]}
+        geometry = {"type": "LineString", "coordinates": [[x, y] for x, y, _ in points]}
         doc = {
             "type": "FeatureCollection",
             "features": [
                 {
                     "type": "Feature",
                     "properties": {"coordTimes": [_time(t) for _, _, t in points]},
-                    "geometry": line,
+                    "geometry": geometry,
                 }
             ],
         }
