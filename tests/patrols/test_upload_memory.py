@@ -136,6 +136,29 @@ def test_dense_kmz_reader_memory_follows_the_fixes_not_the_bytes(tmp_path: Path)
     assert peak < 64, f"{peak:.0f} MB"
 
 
+POINT = b'<trkpt lat="30.9" lon="120.7"><time>2024-01-01T00:00:00Z</time></trkpt>\n'
+GPX_HEAD = b'<?xml version="1.0"?>\n<gpx version="1.1"><trk><trkseg>\n'
+
+
+def test_gpx_text_between_points_costs_no_memory(tmp_path: Path) -> None:
+    # 8 MB of <desc> text inside the points: the fast path's scan matched it one character
+    # at a time into a list (before: +3 GB for 36 MB).
+    odd = b'<trkpt lat="30.9" lon="120.7"><desc>' + b"x" * 2_000_000 + b"</desc></trkpt>\n"
+    data = GPX_HEAD + POINT + odd * 4 + POINT + b"</trkseg></trk></gpx>"
+    outcome, peak = reader_peak_mb(data, "desc.gpx", tmp_path)
+    assert outcome == "ok"
+    assert peak < 24, f"{peak:.0f} MB"
+
+
+def test_gpx_elements_around_the_points_cost_no_memory(tmp_path: Path) -> None:
+    # 800,000 empty elements after the track: the tree kept them all (before: +1.2 GB for
+    # ten million).
+    data = GPX_HEAD + POINT * 3 + b"</trkseg></trk>" + b"<a/>" * 800_000 + b"</gpx>"
+    outcome, peak = reader_peak_mb(data, "junk.gpx", tmp_path)
+    assert outcome == "ok"
+    assert peak < 24, f"{peak:.0f} MB"
+
+
 def _worker_rss_mb() -> tuple[int, float]:
     """(number, total RSS in MB) of the forkserver's live worker processes."""
     server = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
