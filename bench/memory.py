@@ -17,7 +17,8 @@ peak (its `VmHWM`, as it reports it), the worker exiting after.
 The files: a valid walk of `--points` fixes (one a second, 1.4 m apart) in each format, as
 `tests.hostile_files.dense_track` writes it; the hostile KMZ of the issue (placemarks of
 coordinate texts just under libxml2's 10 MB limit, 195 MiB unpacked, the last coordinate out
-of range) and the whitespace one (a three-fix track and 190 MiB of whitespace). Prints a
+of range) and the whitespace one (a three-fix track and 190 MiB of whitespace), and both
+again at 45 MB, under the unpacked cap, so that they are read to the end. Prints a
 Markdown table of medians (bench/README.md holds the last one).
 """
 
@@ -102,6 +103,10 @@ def cases(points: int) -> list[tuple[str, str, Callable[[], bytes]]]:
     ]
     made.append(("hostile KMZ: 195 MiB of near-limit coordinates", "dense.kmz", dense_kmz))
     made.append(("hostile KMZ: 190 MiB of whitespace", "whitespace.kmz", whitespace_kmz))
+    under = functools.partial(dense_kmz, 45 * MB)
+    made.append(("hostile KMZ under the cap: 45 MB of near-limit coordinates", "d45.kmz", under))
+    spaces = functools.partial(whitespace_kmz, 45 * MB)
+    made.append(("hostile KMZ under the cap: 45 MB of whitespace", "w45.kmz", spaces))
     return made
 
 

@@ -357,7 +357,7 @@ class _Stray:
 
 
 _STRAY = _Stray()
-_MATCHES = 65_536  # matches converted at a time
+_MATCHES = 16_384  # matches converted at a time
 
 
 class _Piece(NamedTuple):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.errors import ImportFileError
 from geo_patrol.ingest.worker import ParseLimits, ParseSlots, parse_upload
 from tests.api.principals import headers_for
-from tests.hostile_files import dense_kmz, whitespace_kmz
+from tests.hostile_files import dense_kmz, dense_track, whitespace_kmz
 from tests.patrols.test_patrols import team_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,6 +157,18 @@ def test_gpx_elements_around_the_points_cost_no_memory(tmp_path: Path) -> None:
     outcome, peak = reader_peak_mb(data, "junk.gpx", tmp_path)
     assert outcome == "ok"
     assert peak < 24, f"{peak:.0f} MB"
+
+
+# Peak MB for 100,000 fixes (a few MB of each format); before issue 12: GPX 48, KML 115,
+# KMZ 120, CSV 57 (Python lists of strings and floats); GeoJSON is json.loads (its objects).
+FORMAT_BUDGETS = {"gpx": 28, "kml": 20, "kmz": 20, "csv": 20, "geojson": 64}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMAT_BUDGETS))
+def test_every_reader_peak_follows_its_fixes(fmt: str, tmp_path: Path) -> None:
+    outcome, peak = reader_peak_mb(dense_track(fmt, 100_000), f"walk.{fmt}", tmp_path)
+    assert outcome == "ok"
+    assert peak < FORMAT_BUDGETS[fmt], f"{fmt}: {peak:.0f} MB"
 
 
 def _worker_rss_mb() -> tuple[int, float]:
