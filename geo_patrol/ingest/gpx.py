@@ -10,9 +10,11 @@ Extensions are ignored except for a horizontal accuracy (`accuracy`, `acc`, `hac
 is OsmAnd, whose recorder writes Android's `Location.getAccuracy()` (metres) into `<hdop>`, so
 for a file whose creator starts with "OsmAnd" the value is also taken as `accuracy_m`.
 
-Safety: a DOCTYPE (and so any entity declaration: billion laughs, XXE) is refused before
-parsing, and the parser is configured not to resolve entities, load DTDs, use the network or
-accept huge text nodes. Elements are cleared as soon as they are read, so memory stays flat.
+Safety: an encoding other than UTF-8, UTF-16 or GB18030 and a DOCTYPE (and so any entity
+declaration: billion laughs, XXE) are refused before parsing (`xml_prolog`), and the parser
+is configured not to resolve entities, load DTDs, use the network or accept huge text nodes.
+Every element is freed as soon as it is read (a point's children with the point), and point
+texts become arrays a few thousand at a time, so memory follows the fixes, not the bytes.
 
 Most files are plain tracks a phone wrote, and those are read by `gpx_fast` instead (a regular
 expression over the bytes, ~5x faster), which answers only where it gives the same result.

@@ -4,12 +4,17 @@ Read from every Placemark, in file order: each `<LineString>` (also inside Multi
 segment of "lon,lat[,alt]" tuples; each `gx:Track` (also inside `gx:MultiTrack`) is a segment
 of `<when>` times and `<gx:coord>` "lon lat alt" triples; a `<Point>` is a waypoint with the
 placemark's name, description and `<TimeStamp><when>`. Elements are matched by local name, so
-KML 2.1/2.2, OGC and Google namespaces (or none) all work. Placemarks are freed as they are read.
+KML 2.1/2.2, OGC and Google namespaces (or none) all work. The document is read as it streams:
+every element is freed at its end, once what is needed of it is kept, and fixes are kept as
+numpy arrays, so memory follows the fixes kept, not the bytes read (a 10 MB <coordinates>
+text is converted a piece at a time; whitespace and unknown elements cost nothing).
 
-KMZ is a zip holding doc.kml (or else the first .kml). Its uncompressed size is capped both by
-the size the archive declares and by counting while reading; archives with absolute or `..`
-member names, encrypted or corrupt members are refused. The XML safety rules of
-`geo_patrol.ingest.gpx` (no DOCTYPE, no entities, no network) apply to both.
+KMZ is a zip holding doc.kml (or else the first .kml), streamed out of the archive into the
+reader, never unpacked whole. Its uncompressed size is capped (GEO_PATROL_MAX_UNPACKED_BYTES,
+413 past it) both by the size the archive declares and by counting while reading; archives
+with absolute or `..` member names, encrypted or corrupt members are refused. The XML safety
+rules of `geo_patrol.ingest.xml_prolog` and `gpx` (encodings, no DOCTYPE, no entities, no
+network) apply to both.
 """
 
 from __future__ import annotations
@@ -65,7 +70,6 @@ class Readable(Protocol):
 class _TrackRun:
     """One gx:Track being read: coordinates as flat floats, times parsed piece by piece."""
 
-    line: int = 0
     coords: array[float] = field(default_factory=lambda: array("d"))
     times: list[NDArray[np.datetime64]] = field(default_factory=list)
     whens: list[str | None] = field(default_factory=list)  # not yet parsed
