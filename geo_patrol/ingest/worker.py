@@ -234,6 +234,8 @@ class ParseSlots:
             try:
                 await asyncio.wait_for(semaphore.acquire(), self.wait_s)
             except TimeoutError:
+                log.warning("upload refused (503): all %d parse slots busy for %g s",
+                            self.size, self.wait_s)  # fmt: skip
                 raise ServiceBusy(
                     f"{self.size} uploads are being read already; try again in {RETRY_AFTER_S} s",
                     retry_after=RETRY_AFTER_S,
