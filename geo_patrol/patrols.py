@@ -25,7 +25,8 @@ from geo_patrol.coords import leg_metres
 from geo_patrol.errors import Forbidden, GeoPatrolError, InvalidInput
 from geo_patrol.ingest.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.ingest.track_csv import CsvOptions
-from geo_patrol.ingest.tracks import TrackPoints, as_datetime, parse_track
+from geo_patrol.ingest.tracks import TrackPoints, as_datetime
+from geo_patrol.ingest.worker import ParseLimits, parse_upload
 from geo_patrol.models import PATROL_MODES
 from geo_patrol.settings import Settings
 from geo_patrol.spatial.attribution import (
@@ -89,15 +90,15 @@ def check_team_access(principal: Principal, team_id: int) -> None:
 
 def upload_patrol(
     session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
-    address: str | None,
+    address: str | None, isolated: bool = False,
 ) -> UploadResult:  # fmt: skip
     """Store an uploaded track as a patrol, once: a retry returns the first patrol. Every
     outcome is logged with the file, its upload id, team, sender and address, so that an
-    operator can find what became of a phone's upload (a refusal with its reason)."""
+    operator can find what became of a phone's upload (a refusal with its reason).
+    `isolated`: read the file in a worker process (the service does; see ingest.worker)."""
     try:
-        return _store_upload(
-            session, request=request, principal=principal, settings=settings, address=address
-        )
+        return _store_upload(session, request=request, principal=principal, settings=settings,
+                             address=address, isolated=isolated)  # fmt: skip
     except GeoPatrolError as error:
         log.warning("upload %s from %s refused (%d %s): %s", _described(request, principal),
                     address or "?", error.status, error.title, error.detail)  # fmt: skip
@@ -115,7 +116,7 @@ def _described(request: UploadRequest, principal: Principal, sha256: str | None 
 
 def _store_upload(
     session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
-    address: str | None,
+    address: str | None, isolated: bool,
 ) -> UploadResult:  # fmt: skip
     """upload_patrol's work."""
     check_team_access(principal, request.team_id)
@@ -132,8 +133,9 @@ def _store_upload(
         log.info("upload %s is a retry of patrol %s", _described(request, principal, sha256),
                  existing)  # fmt: skip
         return UploadResult(patrol_id=int(existing), created=False)
-    track = parse_track(request.data, filename=request.filename, datum=request.datum,
-                        csv_options=request.csv)  # fmt: skip
+    track = parse_upload(request.data, filename=request.filename, datum=request.datum,
+                         csv_options=request.csv, limits=ParseLimits.of(settings),
+                         isolated=isolated)  # fmt: skip
     try:
         with session.begin_nested():
             upload_id = _record_upload(session, request, track.format, sha256, principal)

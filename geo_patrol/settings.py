@@ -40,6 +40,29 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50_000_000, description="Largest request body for file uploads (bytes)."
     )
+    max_unpacked_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description="Largest KML a KMZ upload may unpack to (bytes); unset: the upload limit.",
+    )
+    parse_slots: int = Field(
+        default=0,
+        ge=0,
+        description="Uploads read at once per service process (0: one per CPU core); others wait.",
+    )
+    parse_wait_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long an upload waits for a free slot before 503 with Retry-After.",
+    )
+    parse_memory_mb: int = Field(
+        default=1024,
+        ge=64,
+        description="Memory limit of the worker process reading one upload; past it: 413.",
+    )
+    parse_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Time limit of reading one upload; past it: 413."
+    )
     cookie_secure: bool | None = Field(
         default=None,
         description="Mark session cookies Secure; unset: when the request came over https.",
@@ -152,6 +175,11 @@ class Settings(BaseSettings):
     maps_dir: Path = Field(
         default=Path("maps"), description="Where `geo-patrol meeting-pack` writes by default."
     )
+
+    @property
+    def unpacked_limit(self) -> int:
+        """What a KMZ may unpack to: GEO_PATROL_MAX_UNPACKED_BYTES, else the upload limit."""
+        return self.max_unpacked_bytes or self.max_upload_bytes
 
     @property
     def uploads_dir(self) -> Path:

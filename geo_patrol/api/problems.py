@@ -31,18 +31,20 @@ log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
-def _problem(body: dict[str, object], status: int) -> JSONResponse:
+def _problem(
+    body: dict[str, object], status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A problem+json response (401s say how to authenticate)."""
-    headers = {"WWW-Authenticate": 'Bearer realm="geo-patrol"'} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="geo-patrol"'}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
     """The response for one of our errors (for handlers that return rather than raise)."""
-    response = _problem(error.problem(instance=request.url.path), error.status)
-    if "retry_after" in error.extra:  # a throttled sign-in says when to try again
-        response.headers["Retry-After"] = str(error.extra["retry_after"])
-    return response
+    retry = getattr(error, "retry_after", None) or error.extra.get("retry_after")
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return _problem(error.problem(instance=request.url.path), error.status, headers)
 
 
 # Pages a browser opens directly: without a sign-in it is sent to the sign-in form and back.

@@ -8,7 +8,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    FastAPI,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
@@ -26,11 +37,21 @@ from geo_patrol.api.params import parse_bbox, parse_ids
 from geo_patrol.errors import NotFound
 from geo_patrol.geography import collection
 from geo_patrol.ingest.track_csv import CsvOptions
+from geo_patrol.ingest.worker import ParseSlots
 from geo_patrol.patrols import UploadRequest, upload_patrol
 from geo_patrol.schemas import BigId, Id, Moment
+from geo_patrol.settings import Settings
 from geo_patrol.spatial.coverage import uncovered_stretches
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
+
+
+def parse_slots(app: FastAPI, settings: Settings) -> ParseSlots:
+    """The app's upload slots (made on first use from its settings)."""
+    slots: ParseSlots | None = getattr(app.state, "parse_slots", None)
+    if slots is None:
+        slots = app.state.parse_slots = ParseSlots.of(settings)
+    return slots
 
 
 @router.post("/patrols", summary="Upload a track file (GPX, KML, KMZ, GeoJSON, CSV)")
@@ -47,17 +68,20 @@ async def post_patrol(
     csv_time: Annotated[str, Form()] = "time",
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> JSONResponse:  # fmt: skip
-    """Store the patrol once: a retry (same upload id or same file) returns the first one."""
-    upload = UploadRequest(
-        team_id=team_id, filename=file.filename or "upload", data=await file.read(),
-        datum=datum, mode=mode, member_ids=parse_ids(members, field="members"),
-        client_upload_id=upload_id or idempotency_key, title=title,
-        csv=CsvOptions(lon=csv_lon, lat=csv_lat, time=csv_time),
-    )  # fmt: skip
-    result = await run_in_threadpool(
-        upload_patrol, session, request=upload, principal=principal, settings=settings,
-        address=client_address(request),
-    )  # fmt: skip
+    """Store the patrol once: a retry (same upload id or same file) returns the first one.
+    Read in a worker process, a few at a time (ingest.worker): the body stays spooled on
+    disk until a slot is free, and a 503 with Retry-After answers a long wait."""
+    async with parse_slots(request.app, settings).slot():
+        upload = UploadRequest(
+            team_id=team_id, filename=file.filename or "upload", data=await file.read(),
+            datum=datum, mode=mode, member_ids=parse_ids(members, field="members"),
+            client_upload_id=upload_id or idempotency_key, title=title,
+            csv=CsvOptions(lon=csv_lon, lat=csv_lat, time=csv_time),
+        )  # fmt: skip
+        result = await run_in_threadpool(
+            upload_patrol, session, request=upload, principal=principal, settings=settings,
+            address=client_address(request), isolated=True,
+        )  # fmt: skip
     body = {"id": result.patrol_id, "created": result.created}
     return JSONResponse(body, status_code=201 if result.created else 200,
                         headers={"Location": f"/api/v1/patrols/{result.patrol_id}"})  # fmt: skip
