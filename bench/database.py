@@ -8,16 +8,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from geo_patrol import migrate
+from geo_patrol.access.scope import Scope
 from geo_patrol.accounts import issue_device_token
 from geo_patrol.cli_accounts import operator
 from geo_patrol.db import make_engine
 from geo_patrol.demo.load import load_demo
+from geo_patrol.organisation import grantable_teams
 from tests.conftest import fresh_database
 
 NAME = "geo_patrol_bench"
 JOINT_TEAM = "联合巡河队一队"
 
-# Members whose devices may report positions: a device acts with its member's patrol roles.
+# Members whose devices may report positions: a device acts with its member's patrol roles
+# over the teams it was issued for (here: all of them).
 PATROL_MEMBERS = """
 SELECT DISTINCT m.id FROM members m JOIN member_roles r ON r.member_id = m.id
 WHERE r.role IN ('patrol_member', 'team_lead') AND r.team_id IS NOT NULL AND m.is_active
@@ -79,6 +82,9 @@ def issue_devices(url: str, count: int) -> list[tuple[int, str]]:
                 session,
                 member_id=members[i % len(members)],
                 label=f"bench phone {i}",
+                team_ids=grantable_teams(
+                    session, scope=Scope(everything=True), member_id=members[i % len(members)]
+                ),
                 by=operator(),
                 address=None,
             )

@@ -65,9 +65,9 @@ def metres_inside(track: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> dict[s
 
 
 def covered_rivers(track: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame) -> dict[str, float]:
-    """Metres of each river within REACH_M of the track (simplified to 1 m, like ours)."""
+    """Metres of each river within REACH_M of the track (its buffer, nothing simplified)."""
     near = track[track.dwithin(rivers.union_all(), REACH_M)]
-    reach = near.simplify(1.0).buffer(REACH_M).union_all()
+    reach = near.buffer(REACH_M).union_all()
     covered = rivers.set_index("code").intersection(reach).length
     return {str(k): float(v) for k, v in covered.items() if v > 0}
 

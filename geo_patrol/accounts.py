@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo_patrol.access import audit
+from geo_patrol.access import audit, throttle
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.access.secrets import (
@@ -24,6 +25,7 @@ from geo_patrol.access.secrets import (
     token_hash,
     verify_password,
 )
+from geo_patrol.access.throttle import Attempt
 from geo_patrol.errors import (
     Conflict,
     GeoPatrolError,
@@ -222,30 +224,43 @@ def remove_role(
                  address=address, detail={"role": gone, "role_id": role_id})  # fmt: skip
 
 
-def authenticate(
-    session: Session, *, login: str, password: str, address: str | None, settings: Settings
-) -> int | GeoPatrolError:
-    """The member id for a login and password, or the error to answer with.
+@dataclass(frozen=True)
+class SignedIn:
+    """A member who gave the right password, and the known-browser cookie to set (if new)."""
 
-    The error is returned, not raised, so the caller's transaction commits and the failed
-    attempt stays in the audit log, where the throttle counts it.
+    member_id: int
+    known_cookie: str | None = None
+
+
+def authenticate(
+    session: Session, *, attempt: Attempt, password: str, settings: Settings
+) -> SignedIn | GeoPatrolError:
+    """The member for a login and password, or the error to answer with.
+
+    Past a few failures each further attempt waits longer (see access.throttle); a browser
+    that signed in to this account before waits only for its own failures. The error is
+    returned, not raised, so the caller's transaction commits and the failed attempt stays
+    in the audit log, where the throttle counts it.
     """
-    by_login, by_address = audit.recent_login_failures(session, login=login, address=address)
-    if by_login >= settings.login_failures_per_account or (
-        by_address >= settings.login_failures_per_address
-    ):
-        audit.record(session, action="login", outcome="throttled", actor=login, address=address)
-        return TooManyAttempts("too many failed logins; wait 15 minutes and try again")
+    login, address = attempt.login, attempt.address
+    known_id = throttle.known_browser(session, attempt=attempt, settings=settings)
+    wait = throttle.wait_seconds(session, attempt=attempt, known_id=known_id, settings=settings)
+    if wait > 0:
+        audit.record(session, action="login", outcome="throttled", actor=login, address=address,
+                     target=throttle.known_target(known_id))  # fmt: skip
+        return TooManyAttempts(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
     row = session.execute(
         text("SELECT id, password_hash FROM members WHERE login = :login AND is_active"),
         {"login": login},
     ).first()
     if not verify_password(row.password_hash if row else None, password) or row is None:
-        audit.record(session, action="login", outcome="failed", actor=login, address=address)
+        audit.record(session, action="login", outcome="failed", actor=login, address=address,
+                     target=throttle.known_target(known_id))  # fmt: skip
         return NotAuthenticated("wrong login or password", field="login")
     audit.record(session, action="login", actor=login, address=address,
-                 detail={"member_id": row.id})  # fmt: skip
-    return int(row.id)
+                 target=throttle.known_target(known_id), detail={"member_id": row.id})  # fmt: skip
+    cookie = throttle.remember_browser(session, member_id=int(row.id), known_id=known_id)
+    return SignedIn(member_id=int(row.id), known_cookie=cookie)
 
 
 def open_web_session(
@@ -298,9 +313,18 @@ def issue_api_token(
 
 
 def issue_device_token(
-    session: Session, *, member_id: int, label: str, by: Principal | None, address: str | None
+    session: Session,
+    *,
+    member_id: int,
+    label: str,
+    team_ids: Sequence[int],
+    by: Principal | None,
+    address: str | None,
 ) -> tuple[int, str]:
-    """A device for a member and its token (shown once); returns (device id, token)."""
+    """A device for a member, acting for `team_ids` only, and its token (shown once).
+
+    The caller has checked the teams are ones the issuer may grant; returns (id, token).
+    """
     token = new_token(DEVICE_PREFIX)
     device_id = session.execute(
         text(
@@ -309,6 +333,14 @@ def issue_device_token(
         ),
         {"member_id": member_id, "label": label, "hash": token_hash(token), "hint": token[-4:]},
     ).scalar_one()
+    session.execute(
+        text(
+            "INSERT INTO device_teams (device_id, team_id) "
+            "SELECT :device_id, unnest(CAST(:teams AS int[]))"
+        ),
+        {"device_id": device_id, "teams": sorted(set(team_ids))},
+    )
     audit.record(session, action="device.issue", principal=by, target=f"device:{device_id}",
-                 address=address, detail={"member_id": member_id, "label": label})  # fmt: skip
+                 address=address, detail={"member_id": member_id, "label": label,
+                                          "team_ids": sorted(set(team_ids))})  # fmt: skip
     return int(device_id), token

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, TextIO, TypeVar
 
 import typer
 from tqdm import tqdm
@@ -25,7 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="The private local PostgreSQL + PostGIS cluster.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: embedded cluster, backup, restore.", no_args_is_help=True)
 import_app = typer.Typer(help="Import boundaries, rivers and villages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -91,6 +93,34 @@ def db_status() -> None:
 def db_url() -> None:
     """Print the database URL (the configured one, or the embedded cluster's)."""
     typer.echo(database_url(Settings(), start=False))
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(dir_okay=False)]) -> None:
+    """Write one archive: pg_dump of the database, stored uploads and photos, SHA-256 manifest."""
+    from geo_patrol.backup import backup
+
+    try:
+        report = backup(Settings(), url=_url(), archive=file)
+    except GeoPatrolError as error:
+        raise _fail(error) from error
+    typer.echo(report.summary())
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    force: Annotated[bool, typer.Option(help="Replace a database that is not empty.")] = False,
+) -> None:
+    """Restore an archive of `db backup` (checked first) into an empty database."""
+    from geo_patrol.restore import restore
+
+    try:
+        typer.echo(restore(Settings(), url=_url(), archive=file, force=force).summary())
+    except GeoPatrolError as error:
+        raise _fail(error) from error
 
 
 @app.command("migrate")
@@ -191,6 +221,23 @@ def import_villages_command(
     _run_import(lambda s: import_villages(s, path=file, options=options))
 
 
+def show_demo_credentials(stream: TextIO, *, folder: Path) -> str:
+    """The demo password and phone tokens: written to `stream` when it is a terminal, else
+    to a file only its owner can read, never to a log; returns the line to print instead."""
+    from geo_patrol.demo.accounts import demo_password, describe
+
+    credentials = describe(demo_password())
+    if stream.isatty():
+        return credentials
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo-credentials.txt"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), 0o600)  # an older file may have been readable by others
+        file.write(credentials + "\n")
+    return f"demo credentials (not shown: this is no terminal) are in {path.resolve()} (mode 0600)"
+
+
 @app.command("demo")
 def demo_command() -> None:
     """Load the demo region (Shengze–Wangjiangjing border); safe to run again."""
@@ -205,6 +252,7 @@ def demo_command() -> None:
             typer.echo(report)
         typer.echo(load_demo_incidents(session, settings=Settings()))
         typer.echo(simulate_week(session, settings=Settings()))
+    typer.echo(show_demo_credentials(sys.stdout, folder=Settings().data_dir))
 
 
 @app.command("serve")

@@ -17,7 +17,7 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.access.secrets import new_password
 from geo_patrol.db import database_url, make_engine, make_sessionmaker
 from geo_patrol.errors import GeoPatrolError, NotFound
-from geo_patrol.organisation import revoke_device
+from geo_patrol.organisation import grantable_teams, revoke_device
 from geo_patrol.settings import Settings
 
 member_app = typer.Typer(help="Members: add, reset passwords, give roles.", no_args_is_help=True)
@@ -125,12 +125,17 @@ def member_role(
 def device_issue(
     login: str, label: Annotated[str, typer.Option(help="e.g. the phone model.")]
 ) -> None:
-    """Issue a device token for a member; it is printed once."""
-    device_id, token = in_transaction(
-        lambda s: accounts.issue_device_token(
-            s, member_id=member_by_login(s, login), label=label, by=operator(), address=None
-        )
-    )
+    """Issue a device token for a member (for all their patrol teams); printed once."""
+
+    def issue(session: Session) -> tuple[int, str]:
+        member_id = member_by_login(session, login)
+        teams = grantable_teams(session, scope=Scope(everything=True), member_id=member_id)
+        return accounts.issue_device_token(
+            session, member_id=member_id, label=label, team_ids=teams, by=operator(),
+            address=None,
+        )  # fmt: skip
+
+    device_id, token = in_transaction(issue)
     typer.echo(f"device {device_id} for {login}; token (shown once, also the OsmAnd id):")
     typer.echo(token)
 

@@ -44,6 +44,24 @@ class ImportFileError(GeoPatrolError):
     title = "Invalid file"
 
 
+class FileTooLarge(ImportFileError):
+    """An imported file (or what it unpacks to) is over a size or memory limit."""
+
+    status = 413
+    title = "Content too large"
+
+
+class ServiceBusy(GeoPatrolError):
+    """Too much heavy work at once; try again after `retry_after` seconds."""
+
+    status = 503
+    title = "Service busy"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
+
+
 class NotFound(GeoPatrolError):
     """The object does not exist (or the caller may not know that it does)."""
 
@@ -56,6 +74,13 @@ class DatabaseUnavailable(GeoPatrolError):
 
     status = 503
     title = "Database unavailable"
+
+
+class UnexpectedError(GeoPatrolError):
+    """A fault of ours: logged with its traceback under the error id the answer carries."""
+
+    status = 500
+    title = "Internal server error"
 
 
 class EmbeddedDatabaseError(GeoPatrolError):

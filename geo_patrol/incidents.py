@@ -14,7 +14,7 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.coords import to_wgs84
 from geo_patrol.errors import InvalidInput
-from geo_patrol.models import SEVERITIES
+from geo_patrol.models import OPEN_STATUSES_SQL, SEVERITIES
 from geo_patrol.settings import Settings
 from geo_patrol.spatial.routing import Routing, route_point
 
@@ -88,18 +88,30 @@ VALUES (:incident_id, :kind, :member_id, :actor, :from_status, :to_status, :from
         :to_tier, :note)
 """
 
-# An open case of the same category close in space and time: ten photos of one outfall
-# are one case. The report joins the earliest such case (its root).
-DUPLICATE_OF = """
-SELECT coalesce(i.duplicate_of, i.id) FROM incidents i
-WHERE i.id <> :incident_id AND i.category = :category
-  AND i.status NOT IN ('resolved', 'verified', 'closed', 'rejected')
-  AND i.reported_at BETWEEN CAST(:reported_at AS timestamptz) - :window
+# The open case a report duplicates: ten photos of one outfall are one case. A case is an
+# incident that is not itself a duplicate, and only its own report counts: its status (an open
+# duplicate never stands for a closed case), its place and its report time (duplicates never
+# widen it, so a cluster cannot creep from report to report). Of several, the nearest on the
+# ellipsoid, then the earliest reported, then the lowest id. FOR SHARE: a case being closed
+# at this moment is either closed after this link, or seen closed (PostgreSQL re-reads the
+# locked row) and passed over for the next in order (the order's columns never change).
+DUPLICATE_OF = f"""
+WITH report AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g)
+SELECT c.id FROM incidents c, report
+WHERE c.id <> :incident_id AND c.duplicate_of IS NULL AND c.category = :category
+  AND c.status IN {OPEN_STATUSES_SQL}
+  AND c.reported_at BETWEEN CAST(:reported_at AS timestamptz) - :window
                         AND CAST(:reported_at AS timestamptz) + :window
-  AND ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography,
-                 :distance_m)
-ORDER BY i.reported_at, i.id LIMIT 1
+  AND ST_DWithin(c.geom::geography, report.g, :distance_m)
+ORDER BY ST_Distance(c.geom::geography, report.g), c.reported_at, c.id
+LIMIT 1 FOR SHARE OF c
 """
+
+# Reports of one category are matched one at a time, in the order they take this lock (held
+# to the end of the transaction): two reports of one spill arriving together cannot both
+# start a case, the second waits and then sees the first. 7302: this lock's class (live.py
+# holds 7211).
+MATCH_LOCK = "SELECT pg_advisory_xact_lock(7302, hashtext(:category))"
 
 
 def record_event(
@@ -204,17 +216,18 @@ def _link_duplicate(
     session: Session, incident_id: int, category: str, lon: float, lat: float,
     reported_at: datetime, settings: Settings,
 ) -> None:  # fmt: skip
-    """Link the report to an open case it duplicates."""
-    root = session.execute(
+    """Link the report to the open case it duplicates (see DUPLICATE_OF), if any."""
+    session.execute(text(MATCH_LOCK), {"category": category})
+    case = session.execute(
         text(DUPLICATE_OF),
         {"incident_id": incident_id, "category": category, "lon": lon, "lat": lat,
          "reported_at": reported_at, "window": timedelta(hours=settings.duplicate_hours),
          "distance_m": settings.duplicate_distance_m},
     ).scalar()  # fmt: skip
-    if root is not None:
+    if case is not None:
         session.execute(
-            text("UPDATE incidents SET duplicate_of = :root WHERE id = :id"),
-            {"root": root, "id": incident_id},
+            text("UPDATE incidents SET duplicate_of = :case WHERE id = :id"),
+            {"case": case, "id": incident_id},
         )
         record_event(session, incident_id=incident_id, kind="linked", principal=None,
-                     note=f"duplicate of incident {root}")  # fmt: skip
+                     note=f"duplicate of incident {case}")  # fmt: skip

@@ -39,8 +39,9 @@ class UnknownDevice(GeoPatrolError):
 
 # The devices behind a batch's identifiers, checked in the batch's own transaction (so a
 # revocation committed before it is seen at once), with the team a new patrol is for: the
-# member's joint team first, else the first team of a patrol role. At most once a minute a
-# device's last-seen time is touched, never waiting for a row another batch is touching.
+# member's joint team first, else the first team of a patrol role, among the teams the
+# device was issued for. At most once a minute a device's last-seen time is touched, never
+# waiting for a row another batch is touching.
 RESOLVE = """
 WITH found AS (
     SELECT d.id, d.member_id, d.token_hash FROM devices d
@@ -55,6 +56,7 @@ touched AS (
 )
 SELECT f.token_hash, f.id AS device_id, f.member_id,
        (SELECT t.id FROM member_roles r JOIN teams t ON t.id = r.team_id
+        JOIN device_teams dt ON dt.team_id = t.id AND dt.device_id = f.id
         WHERE r.member_id = f.member_id AND r.role = ANY(CAST(:roles AS text[]))
         ORDER BY t.zone_id IS NULL, t.id LIMIT 1) AS team_id
 FROM found f

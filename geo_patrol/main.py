@@ -18,6 +18,7 @@ from geo_patrol.api import problems
 from geo_patrol.api.deps import enforce_policy, session_factory
 from geo_patrol.api.metrics import Metrics, RequestMetrics
 from geo_patrol.api.middleware import install_security
+from geo_patrol.api.params import refuse_unstorable
 from geo_patrol.api.routes import (
     auth,
     health,
@@ -102,8 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Joint river patrol and cross-border river governance.",
         lifespan=lifespan,
-        # Every route passes the access policy table first (see geo_patrol.access.policy).
-        dependencies=[Depends(enforce_policy)],
+        # Every route's text parameters are checked, then it passes the access policy table
+        # (see geo_patrol.access.policy).
+        dependencies=[Depends(refuse_unstorable), Depends(enforce_policy)],
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

@@ -282,6 +282,20 @@ class Device(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class DeviceTeam(Base):
+    """A team a device was issued for: it acts for these teams only, never for the other
+    teams of its member (what its issuer may grant: a lead, the teams they lead)."""
+
+    __tablename__ = "device_teams"
+
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 ROLES = ("patrol_member", "team_lead", "supervisor", "zone_coordinator", "observer", "admin")
 
 
@@ -345,6 +359,20 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     address: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class KnownBrowser(Base):
+    """A browser its member signed in with: its long-lived cookie (stored hashed) exempts the
+    member's sign-in there from the delays that failures of others put on the account and
+    the address."""
+
+    __tablename__ = "known_browsers"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):

@@ -30,6 +30,7 @@ from geo_patrol.incident_queries import incident_filter
 from geo_patrol.incidents import IncidentReport
 from geo_patrol.local_time import LOCAL, local_minute
 from geo_patrol.models import INCIDENT_STATUSES, LEVEL_RANK, OPEN_STATUSES, SEVERITIES
+from geo_patrol.schemas import FIRST_YEAR, LAST_YEAR
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When the service list or the service definitions last changed shape (discovery changeset).
@@ -326,6 +327,8 @@ def _datetime(value: str | None, name: str) -> datetime | None:
         raise InvalidInput(
             f"{name} must be a W3C datetime such as 2026-01-31T08:00:00+08:00", field=name
         ) from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise InvalidInput(f"{name} must be in the years {FIRST_YEAR} to {LAST_YEAR}", field=name)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL)
 
 

@@ -26,16 +26,30 @@ WHERE {visible}
 ORDER BY t.id
 """
 
-# A device is visible to its owner, to the leads of its owner's teams, and to admins.
+# A device is managed (listed, set up again, revoked) by its owner, by admins, and by a lead
+# of every team it acts for: a lead of one of its teams only could otherwise hand the new
+# token's rights over the other teams to anyone.
 DEVICES = """
 SELECT d.id, d.member_id, m.name AS member_name, d.label, d.token_hint, d.created_at,
-       d.last_seen_at, d.revoked_at
+       d.last_seen_at, d.revoked_at, dt.team_ids
 FROM devices d JOIN members m ON m.id = d.member_id
-WHERE (CAST(:everything AS boolean) OR d.member_id = :me OR EXISTS (
-    SELECT 1 FROM team_members tm WHERE tm.member_id = d.member_id
-      AND tm.team_id = ANY(CAST(:led AS int[]))))
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(x.team_id ORDER BY x.team_id), '{}') AS team_ids
+    FROM device_teams x WHERE x.device_id = d.id
+) dt
+WHERE (CAST(:everything AS boolean) OR d.member_id = :me
+       OR (cardinality(dt.team_ids) > 0 AND dt.team_ids <@ CAST(:led AS int[])))
   AND (CAST(:device_id AS int) IS NULL OR d.id = :device_id)
 ORDER BY d.id
+"""
+
+# The teams a member patrols with: their team memberships and their patrol roles' teams.
+MEMBER_TEAMS = """
+SELECT team_id FROM team_members WHERE member_id = :member_id
+UNION
+SELECT team_id FROM member_roles WHERE member_id = :member_id AND team_id IS NOT NULL
+  AND role IN ('patrol_member', 'team_lead')
+ORDER BY team_id
 """
 
 
@@ -99,19 +113,11 @@ def list_devices(
     return [dict(row._mapping) for row in session.execute(text(DEVICES), params)]
 
 
-def may_manage_member_devices(session: Session, *, scope: Scope, member_id: int) -> bool:
-    """Admins, and leads of a team the member is in."""
-    if scope.everything:
-        return True
-    return bool(
-        session.execute(
-            text(
-                "SELECT 1 FROM team_members "
-                "WHERE member_id = :m AND team_id = ANY(CAST(:led AS int[]))"
-            ),
-            {"m": member_id, "led": sorted(scope.led_teams)},
-        ).first()
-    )
+def grantable_teams(session: Session, *, scope: Scope, member_id: int) -> list[int]:
+    """The member's teams a device may be issued for by this caller: all for admins, the
+    teams they lead for a lead (a device's rights never exceed what its issuer may grant)."""
+    teams = session.execute(text(MEMBER_TEAMS), {"member_id": member_id}).scalars()
+    return [int(t) for t in teams if scope.everything or t in scope.led_teams]
 
 
 def revoke_device(
@@ -129,10 +135,22 @@ def revoke_device(
                  target=f"device:{device_id}", address=address)  # fmt: skip
 
 
-def require_device_manager(session: Session, *, scope: Scope, member_id: int) -> None:
-    """Refuse issuing a device for a member outside the caller's led teams."""
-    if not may_manage_member_devices(session, scope=scope, member_id=member_id):
+def device_teams_for(
+    session: Session, *, scope: Scope, member_id: int, requested: list[int] | None
+) -> list[int]:
+    """The teams a new device of the member acts for: those asked for, or else every team
+    the caller may grant; refused when that is none, or when one asked for is not grantable."""
+    allowed = grantable_teams(session, scope=scope, member_id=member_id)
+    if not allowed and not scope.everything:
         raise Forbidden("only an administrator or a lead of the member's team can do this")
+    if requested is None:
+        return allowed
+    beyond = sorted(set(requested) - set(allowed))
+    if beyond:
+        raise Forbidden(
+            f"teams {beyond} are not teams of this member that you lead", field="team_ids"
+        )
+    return sorted(set(requested))
 
 
 AUDIT = """

@@ -25,7 +25,8 @@ from geo_patrol.coords import leg_metres
 from geo_patrol.errors import Forbidden, GeoPatrolError, InvalidInput
 from geo_patrol.ingest.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.ingest.track_csv import CsvOptions
-from geo_patrol.ingest.tracks import TrackPoints, as_datetime, parse_track
+from geo_patrol.ingest.tracks import TrackPoints, as_datetime
+from geo_patrol.ingest.worker import ParseLimits, parse_upload
 from geo_patrol.models import PATROL_MODES
 from geo_patrol.settings import Settings
 from geo_patrol.spatial.attribution import (
@@ -89,15 +90,15 @@ def check_team_access(principal: Principal, team_id: int) -> None:
 
 def upload_patrol(
     session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
-    address: str | None,
+    address: str | None, isolated: bool = False,
 ) -> UploadResult:  # fmt: skip
     """Store an uploaded track as a patrol, once: a retry returns the first patrol. Every
     outcome is logged with the file, its upload id, team, sender and address, so that an
-    operator can find what became of a phone's upload (a refusal with its reason)."""
+    operator can find what became of a phone's upload (a refusal with its reason).
+    `isolated`: read the file in a worker process (the service does; see ingest.worker)."""
     try:
-        return _store_upload(
-            session, request=request, principal=principal, settings=settings, address=address
-        )
+        return _store_upload(session, request=request, principal=principal, settings=settings,
+                             address=address, isolated=isolated)  # fmt: skip
     except GeoPatrolError as error:
         log.warning("upload %s from %s refused (%d %s): %s", _described(request, principal),
                     address or "?", error.status, error.title, error.detail)  # fmt: skip
@@ -115,7 +116,7 @@ def _described(request: UploadRequest, principal: Principal, sha256: str | None 
 
 def _store_upload(
     session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
-    address: str | None,
+    address: str | None, isolated: bool,
 ) -> UploadResult:  # fmt: skip
     """upload_patrol's work."""
     check_team_access(principal, request.team_id)
@@ -132,8 +133,9 @@ def _store_upload(
         log.info("upload %s is a retry of patrol %s", _described(request, principal, sha256),
                  existing)  # fmt: skip
         return UploadResult(patrol_id=int(existing), created=False)
-    track = parse_track(request.data, filename=request.filename, datum=request.datum,
-                        csv_options=request.csv)  # fmt: skip
+    track = parse_upload(request.data, filename=request.filename, datum=request.datum,
+                         csv_options=request.csv, limits=ParseLimits.of(settings),
+                         isolated=isolated)  # fmt: skip
     try:
         with session.begin_nested():
             upload_id = _record_upload(session, request, track.format, sha256, principal)
@@ -148,14 +150,15 @@ def _store_upload(
     session.execute(text("UPDATE uploads SET patrol_id = :p WHERE id = :u"),
                     {"p": patrol_id, "u": upload_id})  # fmt: skip
     _add_members(session, patrol_id, (*request.member_ids, principal.member_id))
-    # Cleaned before storing, so that each fix is written once, with its place in time order.
+    # Cleaned before storing, so that each fix is written once, with its place in the file's
+    # order (never re-sorted: see geo_patrol.ingest.cleaning).
     rules = cleaning_rules(settings, request.mode)
-    cleaned = clean(track.points, rules=rules, now=datetime.now(UTC))
+    cleaned = clean(track.points, rules=rules, now=datetime.now(UTC), order="file")
     kept = cleaned.select(track.points)
     apart = attribute_apart(session, kept=kept, settings=settings)
     store_points(session, patrol_id=patrol_id, points=track.points, order=cleaned.order)
     finish_patrol(session, patrol_id=patrol_id, settings=settings, dropped=cleaned.dropped,
-                  kept=kept, attribution=apart)  # fmt: skip
+                  kept=kept, attribution=apart, reordered=cleaned.reordered)  # fmt: skip
     _keep_original(settings.uploads_dir, sha256, request.data)
     detail = {"file": request.filename, "sha256": sha256, "bytes": len(request.data),
               "points": len(track.points.lon)}  # fmt: skip
@@ -215,7 +218,7 @@ def store_points(
 ) -> None:
     """Copy the raw fixes into patrol_points, and their number into the patrol's points_raw.
 
-    `order` (the kept fixes in time order) sets ord; the other fixes are marked dropped."""
+    `order` (the kept fixes in the patrol's order) sets ord; the others are marked dropped."""
     ords = np.ma.MaskedArray(np.zeros(len(points), np.int32), mask=np.ones(len(points), bool))
     ords[order] = np.arange(len(order), dtype=np.int32)  # unmasks the kept fixes
     # A fix without finite coordinates cannot be a geometry (cleaning counted it as invalid).
@@ -314,12 +317,12 @@ def clean_stored(
     session: Session, *, patrol_id: int, settings: Settings
 ) -> tuple[dict[str, int], TrackPoints, int]:
     """Clean a patrol's stored raw fixes (live positions) and write their ord: the counts
-    dropped, the kept fixes in time order, and how many raw fixes there are."""
+    dropped, the kept fixes in time order, and how many raw fixes there are. Live positions
+    come in batches, a late one after newer ones, so their order is their times'."""
     mode = session.execute(text("SELECT mode FROM patrols WHERE id = :id"), {"id": patrol_id})
     seqs, points = load_points(session, patrol_id=patrol_id)
-    cleaned = clean(
-        points, rules=cleaning_rules(settings, mode.scalar_one()), now=datetime.now(UTC)
-    )
+    rules = cleaning_rules(settings, mode.scalar_one())
+    cleaned = clean(points, rules=rules, now=datetime.now(UTC), order="time")
     ords: list[int | None] = [None] * len(seqs)
     for rank, index in enumerate(cleaned.order.tolist()):
         ords[index] = rank
@@ -402,17 +405,19 @@ def _crossing_rules(settings: Settings) -> dict[str, float]:
 def finish_patrol(
     session: Session, *, patrol_id: int, settings: Settings, dropped: dict[str, int] | None = None,
     kept: TrackPoints | None = None, attribution: Future[Attribution] | None = None,
+    reordered: bool = False,
 ) -> None:  # fmt: skip
     """Compute the track, attribution, coverage and flags. An upload gives what its cleaning
-    dropped and its kept fixes in time order (store_points set points_raw); a live patrol's
-    stored fixes are cleaned here first. `attribution`: what `attribute_apart` started."""
+    dropped, its kept fixes in the patrol's order (store_points set points_raw) and whether
+    cleaning put them in time order; a live patrol's stored fixes are cleaned here first.
+    `attribution`: what `attribute_apart` started."""
     live = dropped is None or kept is None
     points_raw = None
     if dropped is None or kept is None:  # (live, spelt out for the type checker)
         dropped, kept, points_raw = clean_stored(session, patrol_id=patrol_id, settings=settings)
     summarize_kept(session, patrol_id=patrol_id, dropped=dropped, kept=kept, points_raw=points_raw)
     pieces = store_track_pieces(session, kept=kept)
-    cover_patrol(session, patrol_id=patrol_id, pieces=pieces,
+    cover_patrol(session, patrol_id=patrol_id, pieces=pieces, kept=kept,
                  distance_m=settings.coverage_distance_m)  # fmt: skip
     found = wait_for_attribution(attribution, patrol_id=patrol_id) if attribution else None
     if found is None:
@@ -420,6 +425,6 @@ def finish_patrol(
     else:
         store_attribution(session, patrol_id=patrol_id, found=found)
     # Only live positions carry the app's mock flag (an uploaded file has none).
-    flag_patrol(session, patrol_id=patrol_id, kept=kept, read_mock=live)
+    flag_patrol(session, patrol_id=patrol_id, kept=kept, read_mock=live, reordered=reordered)
     verify_from_patrol(session, patrol_id=patrol_id, pieces=pieces,
                        distance_m=settings.verification_distance_m)  # fmt: skip

@@ -2,9 +2,60 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# The largest values of PostgreSQL's integer and bigint columns.
+INT4_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+BIGINT_END = 2**63  # (said as "below 2**63": the OpenAPI writes bounds as doubles)
+
+
+def unstorable(text: str) -> str | None:
+    """Why PostgreSQL cannot store `text` (a NUL, or half of a UTF-16 surrogate pair, which a
+    JSON string may escape), or None when it can."""
+    if "\x00" in text:
+        return "must not contain NUL (\\u0000) characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain unpaired surrogates (\\ud800-\\udfff)"
+    return None
+
+
+def _storable(text: str) -> str:
+    """The text, when PostgreSQL can store it."""
+    if problem := unstorable(text):
+        raise ValueError(problem)
+    return text
+
+
+# Every text field of a request body: what PostgreSQL cannot store is refused as invalid
+# input, naming the field.
+Text = Annotated[str, AfterValidator(_storable)]
+# Ids bounded to their column (integer or bigint): a larger number is invalid input.
+Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
+BigId = Annotated[int, Field(ge=1, lt=BIGINT_END)]
+
+# Years a request may name: any record's, and far enough from Python's limits (years 1 and
+# 9999) that a default period around a time (30 days before it, a day after) stays a date.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
+When = TypeVar("When", bound=date)
+
+
+def _plausible_year(when: When) -> When:
+    """The date or time, unless its year is outside FIRST_YEAR..LAST_YEAR."""
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return when
+
+
+Moment = Annotated[datetime, AfterValidator(_plausible_year)]
+Day = Annotated[date, AfterValidator(_plausible_year)]
 
 
 class Credentials(BaseModel):
@@ -12,14 +63,14 @@ class Credentials(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    login: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    login: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=256)
 
 
 class TokenCreate(Credentials):
     """Credentials plus what the new personal token is for."""
 
-    label: str = Field(default="api", max_length=200)
+    label: Text = Field(default="api", max_length=200)
     days: int | None = Field(default=None, ge=1, le=3650, description="Expiry; none: no expiry.")
 
 
@@ -42,8 +93,8 @@ class PasswordChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(min_length=1, max_length=256)
-    current_password: str | None = None
+    password: Text = Field(min_length=1, max_length=256)
+    current_password: Text | None = None
 
 
 class MemberCreate(BaseModel):
@@ -51,11 +102,11 @@ class MemberCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
-    home_jurisdiction_code: str = Field(min_length=2, max_length=32)
-    login: str | None = Field(default=None, min_length=2, max_length=64)
-    password: str | None = Field(default=None, max_length=256)
+    name: Text = Field(min_length=1, max_length=200)
+    phone: Text | None = Field(default=None, max_length=32)
+    home_jurisdiction_code: Text = Field(min_length=2, max_length=32)
+    login: Text | None = Field(default=None, min_length=2, max_length=64)
+    password: Text | None = Field(default=None, max_length=256)
 
 
 class MemberUpdate(BaseModel):
@@ -63,10 +114,10 @@ class MemberUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
-    home_jurisdiction_code: str | None = Field(default=None, min_length=2, max_length=32)
-    login: str | None = Field(default=None, min_length=2, max_length=64)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    phone: Text | None = Field(default=None, max_length=32)
+    home_jurisdiction_code: Text | None = Field(default=None, min_length=2, max_length=32)
+    login: Text | None = Field(default=None, min_length=2, max_length=64)
     is_active: bool | None = None
 
 
@@ -75,10 +126,10 @@ class RoleCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: str
-    jurisdiction_code: str | None = None
-    zone_id: int | None = None
-    team_id: int | None = None
+    role: Text
+    jurisdiction_code: Text | None = None
+    zone_id: Id | None = None
+    team_id: Id | None = None
 
 
 class TeamCreate(BaseModel):
@@ -86,8 +137,8 @@ class TeamCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    zone_id: int | None = None
+    name: Text = Field(min_length=1, max_length=200)
+    zone_id: Id | None = None
 
 
 class TeamMemberAdd(BaseModel):
@@ -95,8 +146,8 @@ class TeamMemberAdd(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int
-    role: str = "member"
+    member_id: Id
+    role: Text = "member"
 
 
 class DeviceCreate(BaseModel):
@@ -104,8 +155,14 @@ class DeviceCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int
-    label: str = Field(min_length=1, max_length=200)
+    member_id: Id
+    label: Text = Field(min_length=1, max_length=200)
+    team_ids: list[Id] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Teams the phone acts for; default: every team of the member you lead.",
+    )
 
 
 class DeviceIssued(BaseModel):
@@ -113,6 +170,7 @@ class DeviceIssued(BaseModel):
 
     id: int
     token: str
+    team_ids: list[int] = []
     note: str = "Shown once. For OsmAnd/Traccar Client the token is the device identifier."
 
 
@@ -127,18 +185,18 @@ class IncidentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    category: str = Field(max_length=32, description="See GET /api/v1/incident-categories.")
-    severity: str = Field(default="medium", pattern="^(low|medium|high|critical)$")
+    category: Text = Field(max_length=32, description="See GET /api/v1/incident-categories.")
+    severity: Text = Field(default="medium", pattern="^(low|medium|high|critical)$")
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
-    datum: str = Field(default="wgs84", pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
-    description: str | None = Field(default=None, max_length=4000)
-    reported_at: datetime | None = None
-    client_id: str | None = Field(
+    datum: Text = Field(default="wgs84", pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
+    description: Text | None = Field(default=None, max_length=4000)
+    reported_at: Moment | None = None
+    client_id: Text | None = Field(
         default=None, max_length=128, description="The phone's id: a retry returns the first."
     )
-    address: str | None = Field(default=None, max_length=500)
-    patrol_id: int | None = Field(default=None, description="An observation during a patrol.")
+    address: Text | None = Field(default=None, max_length=500)
+    patrol_id: BigId | None = Field(default=None, description="An observation during a patrol.")
 
 
 class IncidentAction(BaseModel):
@@ -146,8 +204,10 @@ class IncidentAction(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: str = Field(description="assign, accept, start, resolve, verify, close, reopen, reject")
-    note: str | None = Field(default=None, max_length=4000)
+    action: Text = Field(
+        description="assign, accept, start, resolve, verify, close, reopen, reject"
+    )
+    note: Text | None = Field(default=None, max_length=4000)
 
 
 class TierChange(BaseModel):
@@ -155,4 +215,4 @@ class TierChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=4000)
+    note: Text | None = Field(default=None, max_length=4000)

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     pg_port: int = Field(
         default=54329, description="Preferred TCP port of the embedded cluster (127.0.0.1)."
     )
+    pg_bindir: Path | None = Field(
+        default=None,
+        description="Folder of pg_dump/pg_restore for `geo-patrol db backup|restore` (unset: the "
+        "embedded cluster's own, or those on PATH for an external database).",
+    )
     host: str = Field(default="127.0.0.1", description="Address the HTTP service binds to.")
     port: int = Field(default=8000, description="Port the HTTP service listens on.")
     log_level: str = Field(default="info", description="Logging level.")
@@ -39,16 +44,53 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50_000_000, description="Largest request body for file uploads (bytes)."
     )
+    max_unpacked_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description="Largest KML a KMZ upload may unpack to (bytes); unset: the upload limit.",
+    )
+    parse_slots: int = Field(
+        default=0,
+        ge=0,
+        description="Uploads read at once per service process (0: one per CPU core); others wait.",
+    )
+    parse_wait_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long an upload waits for a free slot before 503 with Retry-After.",
+    )
+    parse_memory_mb: int = Field(
+        default=1024,
+        ge=64,
+        description="Memory limit of the worker process reading one upload; past it: 413.",
+    )
+    parse_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Time limit of reading one upload; past it: 413."
+    )
     cookie_secure: bool | None = Field(
         default=None,
         description="Mark session cookies Secure; unset: when the request came over https.",
     )
     session_hours: float = Field(default=12.0, description="Lifetime of a web login session.")
     login_failures_per_account: int = Field(
-        default=5, description="Failed logins per account in 15 minutes before it is locked out."
+        default=5,
+        description="Failed sign-ins of an account (since its last success, in the window) "
+        "before each further attempt waits: 1 s, doubling with every failure.",
     )
     login_failures_per_address: int = Field(
-        default=20, description="Failed logins per client address in 15 minutes before refusal."
+        default=20, description="The same for the failed sign-ins from one client address."
+    )
+    login_delay_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between sign-in attempts (never a lock)."
+    )
+    login_window_minutes: float = Field(
+        default=60.0, gt=0, description="Failed sign-ins older than this are forgotten."
+    )
+    known_browser_days: int = Field(
+        default=365,
+        ge=1,
+        description="A browser that signed in is known this long: its sign-in ignores the "
+        "delays others' failures put on the account and the address.",
     )
 
     db_connect_timeout_s: float = Field(
@@ -102,7 +144,10 @@ class Settings(BaseSettings):
         default=30.0, description="A live patrol closes after this long without positions."
     )
     coverage_distance_m: float = Field(
-        default=50.0, description="A river stretch counts as patrolled within this distance."
+        default=50.0,
+        gt=0,
+        le=500,  # coverage.MAX_DISTANCE_M: refused at start, not at the first patrol
+        description="A river stretch counts as patrolled within this distance.",
     )
     crossing_min_run_m: float = Field(
         default=25.0,
@@ -120,9 +165,13 @@ class Settings(BaseSettings):
         default=100.0, description="A report is on a river segment within this distance."
     )
     duplicate_distance_m: float = Field(
-        default=100.0, description="Reports of one category this close are one case..."
+        default=100.0,
+        description="A report joins an open case of its category this close to the case's own "
+        "report...",
     )
-    duplicate_hours: float = Field(default=72.0, description="...within this many hours.")
+    duplicate_hours: float = Field(
+        default=72.0, description="...within this many hours (before or after) of its report time."
+    )
     verification_distance_m: float = Field(
         default=50.0, description="A patrol this close to a resolved incident verifies it."
     )
@@ -163,6 +212,11 @@ class Settings(BaseSettings):
     maps_dir: Path = Field(
         default=Path("maps"), description="Where `geo-patrol meeting-pack` writes by default."
     )
+
+    @property
+    def unpacked_limit(self) -> int:
+        """What a KMZ may unpack to: GEO_PATROL_MAX_UNPACKED_BYTES, else the upload limit."""
+        return self.max_unpacked_bytes or self.max_upload_bytes
 
     @property
     def uploads_dir(self) -> Path:

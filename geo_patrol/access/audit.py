@@ -18,14 +18,6 @@ VALUES (:member_id, :device_id, :actor, :action, :outcome, :target, :address,
         CAST(:detail AS jsonb))
 """
 
-RECENT_FAILURES = """
-SELECT count(*) FILTER (WHERE actor = :actor) AS by_actor,
-       count(*) FILTER (WHERE address = :address) AS by_address
-FROM audit_log
-WHERE action = 'login' AND outcome = 'failed' AND at > now() - make_interval(mins => :minutes)
-  AND (actor = :actor OR address = :address)
-"""
-
 
 def record(
     session: Session,
@@ -56,13 +48,3 @@ def record(
     )
     who = actor or (principal.label if principal else None)
     log.info("audit %s %s by %s on %s from %s", action, outcome, who, target, address)
-
-
-def recent_login_failures(
-    session: Session, *, login: str, address: str | None, minutes: int = 15
-) -> tuple[int, int]:
-    """Failed logins in the last `minutes` for this login and for this address."""
-    row = session.execute(
-        text(RECENT_FAILURES), {"actor": login, "address": address, "minutes": minutes}
-    ).one()
-    return int(row.by_actor), int(row.by_address)

@@ -67,6 +67,14 @@ coalesce((SELECT json_agg(json_build_array(r.role, r.jurisdiction_code, r.zone_i
                           ORDER BY r.id)
           FROM member_roles r WHERE r.member_id = m.id), '[]') AS grants
 """
+# A device's grants: its member's patrol roles over the teams the device was issued for.
+DEVICE_GRANTS = """
+coalesce((SELECT json_agg(json_build_array(r.role, r.jurisdiction_code, r.zone_id, r.team_id)
+                          ORDER BY r.id)
+          FROM member_roles r JOIN device_teams dt ON dt.team_id = r.team_id
+          WHERE r.member_id = m.id AND dt.device_id = c.id
+            AND r.role IN ('patrol_member', 'team_lead')), '[]') AS grants
+"""
 MEMBER = f"""
 SELECT m.id, m.name, m.login, {GRANTS} FROM members m WHERE m.id = :member_id AND m.is_active
 """
@@ -104,7 +112,8 @@ def _principal(
     """The principal of a credential (whitelisted kinds), in one statement."""
     table, seen, extra, valid = CREDENTIALS[via]
     touch = TOUCH.format(table=table, seen=seen) if seen else ""
-    sql = CREDENTIAL.format(table=table, extra=extra, valid=valid, touch=touch, grants=GRANTS)
+    grants = DEVICE_GRANTS if via == "device" else GRANTS
+    sql = CREDENTIAL.format(table=table, extra=extra, valid=valid, touch=touch, grants=grants)
     row = session.execute(text(sql), {"hash": token_hash(token)}).first()
     if row is None:
         return None
@@ -126,7 +135,8 @@ def _from_row(row: Any, via: Literal["session", "token", "device"], **extra: Any
 def load_member(
     session: Session, *, member_id: int, via: Literal["session", "token", "device"]
 ) -> Principal | None:
-    """The principal of an active member with their grants (device: patrol roles only)."""
+    """The principal of an active member with their grants (device: patrol roles only; a
+    real device's principal comes from its token, which also narrows it to its teams)."""
     row = session.execute(text(MEMBER), {"member_id": member_id}).first()
     return None if row is None else _from_row(row, via)
 

@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_patrol.db import UNREACHABLE
-from geo_patrol.errors import DatabaseUnavailable, GeoPatrolError, NotAuthenticated
+from geo_patrol.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    GeoPatrolError,
+    InvalidInput,
+    NotAuthenticated,
+    UnexpectedError,
+)
 from geo_patrol.outages import Outage
+from geo_patrol.schemas import unstorable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
-def _problem(body: dict[str, object], status: int) -> JSONResponse:
+def _problem(
+    body: dict[str, object], status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A problem+json response (401s say how to authenticate)."""
-    headers = {"WWW-Authenticate": 'Bearer realm="geo-patrol"'} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="geo-patrol"'}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
     """The response for one of our errors (for handlers that return rather than raise)."""
-    return _problem(error.problem(instance=request.url.path), error.status)
+    retry = getattr(error, "retry_after", None) or error.extra.get("retry_after")
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return _problem(error.problem(instance=request.url.path), error.status, headers)
 
 
 # Pages a browser opens directly: without a sign-in it is sent to the sign-in form and back.
@@ -54,16 +74,16 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, exc)
 
 
+def _shown(location: Sequence[object]) -> str:
+    """A field's place as text (a JSON key may hold half a surrogate pair: then escaped)."""
+    field = ".".join(str(part) for part in location[1:]) or str(location[0])
+    return ascii(field) if unstorable(field) else field
+
+
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's request validation, reworded to name each field."""
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {
-            "field": ".".join(str(p) for p in err["loc"][1:]) or str(err["loc"][0]),
-            "message": err["msg"],
-        }
-        for err in exc.errors()
-    ]
+    errors = [{"field": _shown(err["loc"]), "message": err["msg"]} for err in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     body = {"type": "about:blank", "title": "Invalid input", "status": 422, "detail": detail,
             "instance": request.url.path, "errors": errors}  # fmt: skip
@@ -87,8 +107,130 @@ async def database_down(request: Request, exc: Exception) -> JSONResponse:
     return _problem(error.problem(instance=request.url.path), error.status)
 
 
+# PostgreSQL's "Key (member_id)=(0) is not present in table ..." names the column and value.
+_KEY = re.compile(r"Key \((?P<column>[^)]*)\)=\((?P<value>.*?)\)")
+# SQLSTATE of the constraint errors: a reference to nothing is the client's input (422), the
+# rest contradict what is stored (409).
+_REFERENCE_TO_NOTHING = "23503"
+_INPUT_ERRORS = {"23502", "23514"}  # not null, check
+
+
+def database_refusal(exc: DBAPIError) -> GeoPatrolError:
+    """What a statement the database refused means for the client, naming the column when
+    PostgreSQL says which: data it cannot hold or a reference to nothing (422), a conflict
+    with stored data (409)."""
+    orig = exc.orig
+    diag = orig.diag if isinstance(orig, psycopg.Error) else None
+    message = (diag and diag.message_primary) or str(orig).splitlines()[0]
+    key = _KEY.search((diag and diag.message_detail) or "")
+    column = key["column"] if key else diag and diag.column_name
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(exc, DataError):  # (NUL in text is refused by the driver: no sqlstate)
+        return InvalidInput(f"a value the database cannot hold: {message}", field=column)
+    if sqlstate == _REFERENCE_TO_NOTHING and key and "is not present" in message + str(orig):
+        return InvalidInput(f"{column} {key['value']} does not exist", field=column)
+    if sqlstate in _INPUT_ERRORS:
+        return InvalidInput(f"a value is missing or not allowed: {message}", field=column)
+    stored = f"{column} {key['value']}" if key else "the change"
+    return Conflict(f"{stored} conflicts with what is stored", field=column)
+
+
+async def database_refused(request: Request, exc: Exception) -> JSONResponse:
+    """Data or integrity errors from the database: 422/409 problem+json, logged (each one is
+    a check the request's boundary should have made)."""
+    assert isinstance(exc, DBAPIError)
+    error = database_refusal(exc)
+    log.warning("database refused %s %s (%d): %s", request.method, request.url.path,
+                error.status, str(exc.orig).splitlines()[0] if exc.orig else exc)  # fmt: skip
+    return problem_response(request, error)
+
+
+class UnexpectedErrors:
+    """Answer an unexpected error with a 500 problem+json carrying an error id, logged with
+    its traceback under the same id. The error ends here rather than in the server, which
+    would drop the connection: the client's keep-alive connection serves its next request.
+    Installed innermost, so the other middleware see an ordinary 500 answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; on an error before its answer began, answer the 500 instead."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception:
+            error_id = secrets.token_hex(8)
+            log.exception("unexpected error %s on %s %s", error_id, scope.get("method"),
+                          scope.get("path"))  # fmt: skip
+            if started:
+                raise  # half an answer is out: only closing the connection can say so
+            error = UnexpectedError(
+                f"an unexpected error occurred; the operator finds it in the log under "
+                f"error id {error_id}", error_id=error_id,
+            )  # fmt: skip
+            body = error.problem(instance=scope.get("path"))
+            await JSONResponse(body, error.status, media_type=PROBLEM)(scope, receive, send)
+
+
+# What every refusal looks like (RFC 9457), as the OpenAPI documents it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "field": {"type": "string", "description": "The parameter or field refused."},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "message"],
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+        }},
+    },
+}  # fmt: skip
+
+
+def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI what a 422 really is: problem+json naming each field, not FastAPI's
+    default body (Open311's routes answer 400 in their own format instead)."""
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "422" not in responses:
+                continue
+            if path.startswith("/open311/"):
+                del responses["422"]
+                continue
+            responses["422"] = {
+                "description": "Invalid input: problem+json naming each field",
+                "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    components["Problem"] = PROBLEM_SCHEMA
+    return schema
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers on an app."""
+    """Register the handlers on an app, the catch-all for unexpected errors, and the 422s of
+    the OpenAPI as the problems they are."""
+    openapi = app.openapi
+
+    def documented() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_problems(openapi())
+        return app.openapi_schema
+
+    app.openapi = documented  # type: ignore[method-assign]
     app.add_exception_handler(GeoPatrolError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
@@ -96,3 +238,6 @@ def install(app: FastAPI) -> None:
     app.state.database_outage = Outage(logging.getLogger("geo_patrol.database"), "database")
     for kind in UNREACHABLE:
         app.add_exception_handler(kind, database_down)
+    app.add_exception_handler(DataError, database_refused)
+    app.add_exception_handler(IntegrityError, database_refused)
+    app.add_middleware(UnexpectedErrors)

@@ -73,9 +73,17 @@ WHERE NOT EXISTS (
       AND r.zone_id IS NOT DISTINCT FROM w.zone_id AND r.team_id IS NOT DISTINCT FROM w.team_id)
 """
 
+# A demo phone acts for every patrol team of its member, as if an administrator issued it.
 DEVICE = """
-INSERT INTO devices (member_id, label, token_hash, token_hint)
-VALUES (:member_id, :label, :hash, :hint) ON CONFLICT (token_hash) DO NOTHING
+WITH added AS (
+    INSERT INTO devices (member_id, label, token_hash, token_hint)
+    VALUES (:member_id, :label, :hash, :hint) ON CONFLICT (token_hash) DO NOTHING
+    RETURNING id
+)
+INSERT INTO device_teams (device_id, team_id)
+SELECT DISTINCT a.id, r.team_id FROM added a
+JOIN member_roles r ON r.member_id = :member_id
+WHERE r.role IN ('patrol_member', 'team_lead') AND r.team_id IS NOT NULL
 """
 
 
@@ -90,9 +98,18 @@ def _grant_params(grant: str) -> dict[str, str | None]:
     }
 
 
+def demo_password() -> str:
+    """The demo accounts' shared password (GEO_PATROL_DEMO_PASSWORD, else the default)."""
+    return os.environ.get("GEO_PATROL_DEMO_PASSWORD", DEFAULT_PASSWORD)
+
+
 def load_demo_accounts(session: Session) -> str:
-    """Create the demo accounts, roles and devices (idempotent); return the credentials."""
-    password = os.environ.get("GEO_PATROL_DEMO_PASSWORD", DEFAULT_PASSWORD)
+    """Create the demo accounts, roles and devices (idempotent); return a summary line.
+
+    The summary holds no secret: the credentials are shown by `describe`, on a terminal only
+    (see geo_patrol.cli), never in a log.
+    """
+    password = demo_password()
     hashed: str | None = None
     for account in ACCOUNTS:
         member_id = session.execute(
@@ -110,7 +127,8 @@ def load_demo_accounts(session: Session) -> str:
             session.execute(text(DEVICE), {"member_id": member_id, "label": "demo phone",
                                            "hash": token_hash(account.device),
                                            "hint": account.device[-4:]})  # fmt: skip
-    return describe(password)
+    phones = sum(1 for account in ACCOUNTS if account.device)
+    return f"demo accounts: {len(ACCOUNTS)} logins sharing one demo password, {phones} phones"
 
 
 def describe(password: str) -> str:

@@ -10,9 +10,11 @@ Extensions are ignored except for a horizontal accuracy (`accuracy`, `acc`, `hac
 is OsmAnd, whose recorder writes Android's `Location.getAccuracy()` (metres) into `<hdop>`, so
 for a file whose creator starts with "OsmAnd" the value is also taken as `accuracy_m`.
 
-Safety: a DOCTYPE (and so any entity declaration: billion laughs, XXE) is refused before
-parsing, and the parser is configured not to resolve entities, load DTDs, use the network or
-accept huge text nodes. Elements are cleared as soon as they are read, so memory stays flat.
+Safety: an encoding other than UTF-8, UTF-16 or GB18030 and a DOCTYPE (and so any entity
+declaration: billion laughs, XXE) are refused before parsing (`xml_prolog`), and the parser
+is configured not to resolve entities, load DTDs, use the network or accept huge text nodes.
+Every element is freed as soon as it is read (a point's children with the point), and point
+texts become arrays a few thousand at a time, so memory follows the fixes, not the bytes.
 
 Most files are plain tracks a phone wrote, and those are read by `gpx_fast` instead (a regular
 expression over the bytes, ~5x faster), which answers only where it gives the same result.
@@ -20,12 +22,11 @@ expression over the bytes, ~5x faster), which answers only where it gives the sa
 
 from __future__ import annotations
 
-import codecs
 import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 from lxml import etree
@@ -33,6 +34,7 @@ from numpy.typing import NDArray
 
 from geo_patrol.errors import ImportFileError
 from geo_patrol.ingest.tracks import (
+    MAX_WAYPOINTS,
     TimeValueError,
     TrackFile,
     TrackPoints,
@@ -41,9 +43,11 @@ from geo_patrol.ingest.tracks import (
     parse_times,
     renumber_segments,
 )
+from geo_patrol.ingest.xml_prolog import check_prolog
 
 __all__ = [
     "SAFE_OPTIONS",
+    "check_prolog",
     "local_name",
     "parse_gpx",
     "parse_gpx_lxml",
@@ -51,26 +55,15 @@ __all__ = [
     "xml_error",
 ]
 
-# The prolog (XML declaration, comments, DOCTYPE) must end within this many bytes.
-_PROLOG_LIMIT = 64 * 1024
 # Extension elements holding a horizontal accuracy in metres (any namespace).
 _ACCURACY_TAGS = tuple(
     f"{{*}}{name}"
     for name in ("accuracy", "acc", "hacc", "horizontal_accuracy", "horizontalAccuracy", "hdop")
 )
 _OSMAND_CREATOR = "osmand"
-_GPX_TAGS = [f"{{*}}{name}" for name in ("trk", "rte", "trkpt", "rtept", "wpt")]
+_PIECE = 8192  # points whose texts are converted to arrays at a time
 # Byte strings one of which a file must contain for its <extensions> to be searched at all.
 _ACCURACY_HINTS = (b"acc", b"Acc", b":hdop")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (b"<\x00", "utf-16-le"),
-    (b"\x00<", "utf-16-be"),
-)
 
 
 def local_name(tag: object) -> str:
@@ -78,45 +71,6 @@ def local_name(tag: object) -> str:
     if not isinstance(tag, str):
         return ""
     return tag[tag.rfind("}") + 1 :]
-
-
-def _decode_head(data: bytes) -> str:
-    """The first bytes as text, decoded by BOM (ASCII-compatible encodings as Latin-1)."""
-    head = data[:_PROLOG_LIMIT]
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            skip = len(bom) if bom.startswith((b"\xef", b"\xff", b"\xfe", b"\x00\x00")) else 0
-            return head[skip:].decode(encoding, errors="replace")
-    return head.decode("latin-1")
-
-
-def check_prolog(data: bytes, filename: str) -> None:
-    """Refuse a DOCTYPE or entity declaration before the root element (or a huge prolog)."""
-    text = _decode_head(data)
-    pos = 0
-    while (start := text.find("<", pos)) >= 0:
-        if text.startswith("<?", start):
-            end, close = text.find("?>", start + 2), 2
-        elif text.startswith("<!--", start):
-            end, close = text.find("-->", start + 4), 3
-        elif text.startswith("<!", start):
-            what = "an entity declaration" if "<!ENTITY" in text.upper() else "a DOCTYPE"
-            raise ImportFileError(
-                f"{filename}: the XML file contains {what} (<!DOCTYPE ...>); DTDs and entities "
-                "are refused for safety (entity expansion, external entities)",
-                line=text.count("\n", 0, start) + 1,
-                file=filename,
-            )
-        else:
-            return  # the root element starts here
-        if end < 0:
-            break
-        pos = end + close
-    if len(data) > _PROLOG_LIMIT:
-        raise ImportFileError(
-            f"{filename}: no root element in the first {_PROLOG_LIMIT // 1024} KB of the file",
-            file=filename,
-        )
 
 
 class _SafeOptions(TypedDict):
@@ -143,7 +97,11 @@ SAFE_OPTIONS: _SafeOptions = {
 
 
 def safe_iterparse(
-    data: bytes, *, filename: str, events: tuple[Literal["start", "end"], ...], tag: list[str]
+    data: bytes,
+    *,
+    filename: str,
+    events: tuple[Literal["start", "end"], ...],
+    tag: list[str] | None = None,
 ) -> etree.iterparse[tuple[str, etree._Element]]:
     """lxml iterparse over `data` without DTDs, entities, network or huge text nodes."""
     check_prolog(data, filename)
@@ -172,9 +130,11 @@ def _extension_accuracy(ext: etree._Element) -> str | None:
 
 @dataclass
 class _Raw:
-    """Text values of the points of one kind (trkpt or rtept), converted at the end."""
+    """Points of one kind (trkpt or rtept): texts of the last few thousand, converted to
+    arrays piece by piece (so a big file costs its fixes as arrays, not as strings)."""
 
     element: str
+    filename: str
     lon: list[str | None] = field(default_factory=list)
     lat: list[str | None] = field(default_factory=list)
     ele: list[str | None] = field(default_factory=list)
@@ -186,6 +146,9 @@ class _Raw:
     time_line: list[int] = field(default_factory=list)  # of its <time>
     parent: etree._Element | None = None  # of the last point
     current: int = -1  # segment of the last point
+    count: int = 0  # points seen
+    pieces: list[TrackPoints] = field(default_factory=list)
+    deferred: ImportFileError | None = None  # routes: raised only if they are the track
 
     def append(self, elem: etree._Element, names: dict[object, str], extensions: bool) -> None:
         """Collect one point's attribute and child texts (the hot loop: kept lean)."""
@@ -193,6 +156,9 @@ class _Raw:
         if parent is not self.parent:  # a new <trkseg> (or <rte>) starts a new segment
             self.parent = parent
             self.current += 1
+        self.count += 1
+        if self.deferred is not None:
+            return
         get = elem.get
         self.lon.append(get("lon"))
         self.lat.append(get("lat"))
@@ -217,6 +183,23 @@ class _Raw:
         self.segment.append(self.current)
         self.line.append(line)
         self.time_line.append(time_line)
+        if len(self.lon) >= _PIECE:
+            self.flush()
+
+    def flush(self) -> None:
+        """Convert the collected texts to a piece of arrays and forget them."""
+        if not self.lon or self.deferred is not None:
+            return
+        try:
+            self.pieces.append(_piece(self))
+        except ImportFileError as error:
+            if self.element != "rtept":
+                raise
+            self.deferred = error  # routes are ignored when the file has track points
+        for column in (self.lon, self.lat, self.ele, self.time, self.hdop, self.accuracy):
+            column.clear()
+        for numbers in (self.segment, self.line, self.time_line):
+            numbers.clear()
 
 
 @dataclass
@@ -224,18 +207,30 @@ class _Reader:
     """State of one pass over a GPX file."""
 
     filename: str
-    tracks: _Raw = field(default_factory=lambda: _Raw("trkpt"))
-    routes: _Raw = field(default_factory=lambda: _Raw("rtept"))
+    extensions: bool = True  # whether <extensions> may hold an accuracy
+    tracks: _Raw = field(init=False)
+    routes: _Raw = field(init=False)
     waypoints: list[tuple[Waypoint, str | None, int]] = field(default_factory=list)
     names: dict[object, str] = field(default_factory=dict)
-    extensions: bool = True  # whether <extensions> may hold an accuracy
     header: tuple[str | None, str | None] | None = None  # (name, creator)
+    # <name>s read as they end: of the gpx root (GPX 1.0) and of <metadata> (GPX 1.1).
+    header_names: dict[str, str | None] = field(default_factory=dict)
     track_name: str | None = None
     route_name: str | None = None
+    named: etree._Element | None = None  # the last metadata/trk/rte whose <name> was read
+
+    def __post_init__(self) -> None:
+        """The point collectors."""
+        self.tracks = _Raw("trkpt", self.filename)
+        self.routes = _Raw("rtept", self.filename)
 
     def waypoint(self, elem: etree._Element) -> None:
         """Append one wpt (its time is parsed with the others at the end)."""
         line = elem.sourceline or 0
+        if len(self.waypoints) >= MAX_WAYPOINTS:
+            raise _Where(self.filename, "wpt", "wpt").error(
+                line, f"is one more than {MAX_WAYPOINTS:,} waypoints; refused"
+            )
         lon, lat = (
             _floats([elem.get(axis)], [line], _Where(self.filename, "wpt", axis))
             for axis in ("lon", "lat")
@@ -245,15 +240,29 @@ class _Reader:
         point = Waypoint(_text(elem, "name"), float(lon[0]), float(lat[0]), None, description)
         self.waypoints.append((point, _text(elem, "time"), line))
 
+    def name(self, elem: etree._Element, parent: etree._Element, parent_name: str) -> None:
+        """A <name> of the file, its metadata, or a track or route, as it ends."""
+        text = (elem.text or "").strip() or None
+        if parent_name == "gpx":
+            self.header_names.setdefault("gpx", text)
+        elif parent is self.named:
+            return  # not the first <name> of its element
+        elif parent_name == "metadata":
+            self.named = parent
+            self.header_names["metadata"] = text or self.header_names.get("metadata")
+        else:  # the first <name> of a trk or rte
+            self.named = parent
+            if parent_name == "trk" and self.track_name is None:
+                self.track_name = text
+            elif parent_name == "rte" and self.route_name is None:
+                self.route_name = text
+
     def read_header(self, root: etree._Element | None) -> None:
-        """Name (metadata/name in 1.1, name in 1.0) and creator, read once before clearing."""
+        """Name (metadata/name in 1.1, name in 1.0) and creator, once the body starts."""
         if self.header is not None or root is None:
             return
-        name = _text(root, "name")
-        for child in root:
-            if local_name(child.tag) == "metadata":
-                name = _text(child, "name") or name
-        self.header = (name, root.get("creator"))
+        names = self.header_names
+        self.header = (names.get("metadata") or names.get("gpx"), root.get("creator"))
 
 
 def _text(elem: etree._Element, name: str) -> str | None:
@@ -265,32 +274,49 @@ def _text(elem: etree._Element, name: str) -> str | None:
     return None
 
 
+_POINTS = frozenset({"trkpt", "rtept", "wpt"})
+_NAMED = frozenset({"gpx", "metadata", "trk", "rte", "trkseg"})  # never inside a point
+
+
 def _walk(reader: _Reader, context: Iterable[tuple[str, etree._Element]]) -> None:
-    """Dispatch the end events of one GPX file to the reader, freeing what was read."""
+    """Dispatch the end of every element of one GPX file to the reader, freeing each one
+    once read (a point's children are read, and freed, with it): the tree never grows with
+    the file, whatever it holds between or around the points."""
     names = reader.names
     for _, elem in context:
-        if reader.header is None:  # before anything is freed
-            reader.read_header(elem.getroottree().getroot())
         tag = elem.tag
         name = names.get(tag) or names.setdefault(tag, local_name(tag))
-        if name == "trkpt":
-            reader.tracks.append(elem, names, reader.extensions)
-        elif name == "rtept":
-            parent = elem.getparent()
-            if parent is not None and not reader.routes.lon:  # before its <name> is freed
-                reader.route_name = _text(parent, "name")
-            reader.routes.append(elem, names, reader.extensions)
-        elif name == "wpt":
-            reader.waypoint(elem)
-        elif name == "trk" and reader.track_name is None:
-            reader.track_name = _text(elem, "name")
-        elif name == "rte" and reader.route_name is None:
-            reader.route_name = _text(elem, "name")
-        elem.clear(keep_tail=False)
         parent = elem.getparent()
-        if parent is not None:
-            while elem.getprevious() is not None:
-                del parent[0]
+        if parent is None:
+            continue  # the root: its end is the end of the file
+        parent_tag = parent.tag
+        parent_name = names.get(parent_tag) or names.setdefault(parent_tag, local_name(parent_tag))
+        if parent_name in _POINTS:
+            continue  # read with its point
+        if name in _POINTS:
+            reader.read_header(elem.getroottree().getroot())
+            if name == "trkpt":
+                reader.tracks.append(elem, names, reader.extensions)
+            elif name == "rtept":
+                reader.routes.append(elem, names, reader.extensions)
+            else:
+                reader.waypoint(elem)
+        elif parent_name not in _NAMED and _inside_point(parent, names):
+            continue  # inside a point's extensions: read with its point
+        elif name == "name" and parent_name in _NAMED:
+            reader.name(elem, parent, parent_name)
+        elem.clear(keep_tail=False)
+        while elem.getprevious() is not None:
+            del parent[0]
+
+
+def _inside_point(elem: etree._Element, names: dict[object, str]) -> bool:
+    """Whether `elem` is a point or lies inside one (a point's extensions)."""
+    for node in (elem, *elem.iterancestors()):
+        tag = node.tag
+        if (names.get(tag) or names.setdefault(tag, local_name(tag))) in _POINTS:
+            return True
+    return False
 
 
 def parse_gpx(data: bytes, *, filename: str) -> TrackFile:
@@ -308,7 +334,7 @@ def parse_gpx(data: bytes, *, filename: str) -> TrackFile:
 def parse_gpx_lxml(data: bytes, *, filename: str) -> TrackFile:
     """Parse a GPX file element by element with lxml, naming the line of any error."""
     reader = _Reader(filename, extensions=any(hint in data for hint in _ACCURACY_HINTS))
-    context = safe_iterparse(data, filename=filename, events=("end",), tag=_GPX_TAGS)
+    context = safe_iterparse(data, filename=filename, events=("end",))
     try:
         _walk(reader, context)
     except etree.XMLSyntaxError as exc:
@@ -319,7 +345,7 @@ def parse_gpx_lxml(data: bytes, *, filename: str) -> TrackFile:
         raise ImportFileError(f"{filename}: not a GPX file (root is {found})", file=filename)
     reader.read_header(root)
     name, creator = reader.header or (None, None)
-    use_routes = not reader.tracks.lon and bool(reader.routes.lon)
+    use_routes = not reader.tracks.count and bool(reader.routes.count)
     raw = reader.routes if use_routes else reader.tracks
     osmand = (creator or "").strip().lower().startswith(_OSMAND_CREATOR)
     return TrackFile(
@@ -404,26 +430,47 @@ def _times(texts: list[str | None], lines: list[int], filename: str) -> NDArray[
         ) from exc
 
 
-def _to_points(raw: _Raw, filename: str, *, osmand: bool) -> TrackPoints:
-    """TrackPoints from the collected texts; OsmAnd's <hdop> is also its accuracy in metres."""
-    lines = raw.line
+def _piece(raw: _Raw) -> TrackPoints:
+    """The collected texts as arrays (segment ids as collected; accuracy as written)."""
+    filename, lines = raw.filename, raw.line
 
     def column(texts: list[str | None], name: str) -> NDArray[np.float64]:
         return _floats(texts, lines, _Where(filename, raw.element, name))
 
     lon, lat = column(raw.lon, "lon"), column(raw.lat, "lat")
     _check_range(lon, lat, lines, raw.element, filename)
-    hdop, accuracy = column(raw.hdop, "hdop"), column(raw.accuracy, "accuracy")
-    if osmand:
-        accuracy = np.where(np.isnan(accuracy), hdop, accuracy)
     return TrackPoints(
         lon=lon,
         lat=lat,
         time=_times(raw.time, raw.time_line, filename),
         ele=column(raw.ele, "ele"),
+        accuracy_m=column(raw.accuracy, "accuracy"),
+        hdop=column(raw.hdop, "hdop"),
+        segment=np.asarray(raw.segment, dtype=np.int32),
+    )
+
+
+def _to_points(raw: _Raw, filename: str, *, osmand: bool) -> TrackPoints:
+    """All the pieces as one TrackPoints; OsmAnd's <hdop> is also its accuracy in metres."""
+    raw.flush()
+    if raw.deferred is not None:
+        raise raw.deferred
+    pieces = raw.pieces or [TrackPoints.from_arrays(np.zeros(0), np.zeros(0))]
+
+    def joined(name: str) -> NDArray[Any]:
+        return np.concatenate([getattr(piece, name) for piece in pieces])
+
+    hdop, accuracy = joined("hdop"), joined("accuracy_m")
+    if osmand:
+        accuracy = np.where(np.isnan(accuracy), hdop, accuracy)
+    return TrackPoints(
+        lon=joined("lon"),
+        lat=joined("lat"),
+        time=joined("time"),
+        ele=joined("ele"),
         accuracy_m=accuracy,
         hdop=hdop,
-        segment=renumber_segments(raw.segment),
+        segment=renumber_segments(joined("segment")),
     )
 
 

@@ -29,9 +29,10 @@ could come later sends the file to the lxml parser).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from operator import itemgetter
-from typing import Final, cast
+from typing import Final, NamedTuple, cast
 
 import numpy as np
 from lxml import etree
@@ -39,7 +40,6 @@ from numpy.typing import NDArray
 
 from geo_patrol.errors import ImportFileError
 from geo_patrol.ingest.gpx import (
-    _GPX_TAGS,
     _OSMAND_CREATOR,
     SAFE_OPTIONS,
     _Reader,
@@ -133,7 +133,7 @@ def _points_pattern(coordinates: bytes, children: bytes, *, segments: bool) -> r
     """
     boundary = rb"(" + _BOUNDARY + rb")?" if segments else b""
     point = _point(coordinates, children)
-    return re.compile(rb"[ \t\r\n]*+" + boundary + rb"(?:" + point + rb"|[^ \t\r\n])")
+    return re.compile(rb"[ \t\r\n]*+" + boundary + rb"(?:" + point + rb"|([^ \t\r\n]))")
 
 
 # The scans by layout: (lon first, several segments) -> pattern. Files are written by one
@@ -153,6 +153,9 @@ _ASCII_ENCODINGS = (b"utf-8", b"utf8", b"us-ascii", b"ascii")
 # A point, waypoint or route element with a namespace prefix (<gpx:trkpt>).
 _PREFIXED = re.compile(rb"<[^ \t\r\n<>/:]+:(?:trkpt|wpt|rte)")
 _CHUNK = 1 << 20  # bytes fed to libxml2 at a time (it refuses a 10 MB buffer without huge_tree)
+# Bytes fed to the pull parser between two readings of its events: each event holds an
+# element until it is read, and 64 KB of <a/> is 16,000 of them.
+_PULL_CHUNK = 1 << 16
 
 
 class _NullTarget:
@@ -218,11 +221,9 @@ def parse_gpx_fast(data: bytes, *, filename: str) -> TrackFile | None:
     # Well-formedness first: the scan below is linear only in well-formed XML.
     if header is None or not _well_formed(data):
         return None
-    scan = _Scan(data, first, last.end())
-    if not scan.matched:
-        return None
     name, creator = header
-    points = scan.points(osmand=(creator or "").strip().lower().startswith(_OSMAND_CREATOR))
+    osmand = (creator or "").strip().lower().startswith(_OSMAND_CREATOR)
+    points = _Scan(data, first, last.end()).points(osmand=osmand)
     if points is None:
         return None
     return TrackFile(format="gpx", points=points, waypoints=[], name=name, creator=creator)
@@ -240,30 +241,41 @@ def _header(
     checked as the lxml parser checks them, namespaces included (the points between hold no
     prefixed name: the scan allows none).
     """
-    pull = etree.XMLPullParser(events=("end",), tag=_GPX_TAGS, **SAFE_OPTIONS)
+    pull = etree.XMLPullParser(events=("end",), **SAFE_OPTIONS)
     reader = _Reader(filename, extensions=False)
     try:
-        for offset in range(0, end, _CHUNK):
-            pull.feed(data[offset : min(offset + _CHUNK, end)])
-        _walk(reader, pull.read_events())
-        for offset in range(tail, len(data), _CHUNK):
-            pull.feed(data[offset : offset + _CHUNK])
+        for offset in range(0, end, _PULL_CHUNK):
+            pull.feed(data[offset : min(offset + _PULL_CHUNK, end)])
+            _walk(reader, pull.read_events())  # read and freed as it comes
+        found = _first_point(reader)
+        for offset in range(tail, len(data), _PULL_CHUNK):
+            pull.feed(data[offset : offset + _PULL_CHUNK])
+            _walk(reader, pull.read_events())
         pull.close()
     except etree.XMLSyntaxError:
         return None
+    if found is None:
+        return None
+    name, creator, track = found
+    if name is None:
+        name = track
+        if name is None and data.find(b"name", end) >= 0:
+            return None  # a later track's name could name the file
+    return name, creator
+
+
+def _first_point(reader: _Reader) -> tuple[str | None, str | None, str | None] | None:
+    """(GPX name, creator, first track's name) once the head up to the first point is read;
+    None unless that point is the first of a <trkseg> of a <trk> of the <gpx>."""
     segment = reader.tracks.parent
     track = segment.getparent() if segment is not None else None
-    if len(reader.tracks.lon) != 1 or reader.header is None or segment is None or track is None:
+    if reader.tracks.count != 1 or reader.header is None or segment is None or track is None:
         return None  # the first point's end was not read, or no header
     root = segment.getroottree().getroot()
     if [local_name(e.tag) for e in (root, track, segment)] != ["gpx", "trk", "trkseg"]:
         return None
     name, creator = reader.header
-    if name is None:
-        name = reader.track_name or _first_name(track)
-        if name is None and data.find(b"name", end) >= 0:
-            return None  # a later track's name could name the file
-    return name, creator
+    return name, creator, reader.track_name or _first_name(track)
 
 
 def _first_name(track: etree._Element) -> str | None:
@@ -275,64 +287,112 @@ def _first_name(track: etree._Element) -> str | None:
 
 
 class _Scan:
-    """The texts the point pattern captured, by column, for the points from start to end."""
+    """The points from the first to the last, scanned a piece of matches at a time: a piece
+    is converted to arrays before the next is scanned, and the first stray character ends
+    the scan, so memory follows the points kept, never the bytes scanned."""
 
     def __init__(self, data: bytes, first: re.Match[bytes], end: int) -> None:
-        """Scan the points (only matched if every one matched in sequence, nothing else)."""
-        start, lon_first = first.start(), first.group(3) is not None
-        segments = data.find(b"<trkseg", start, end) >= 0
-        count = data.count(b"<trkpt")
+        """Set up the scans (the tight one first if the first point fits it)."""
+        self.data, self.start, self.end = data, first.start(), end
+        lon_first = first.group(3) is not None
+        self.segments = data.find(b"<trkseg", self.start, end) >= 0
+        self.count = data.count(b"<trkpt")
         layout = tuple(first.group(i) is not None for i in (5, 6, 7))
-        tight = _tight_scan(lon_first=lon_first, segments=segments, layout=layout)
-        tight_first = tight.match(data, start)
-        self.matches = []
+        tight = _tight_scan(lon_first=lon_first, segments=self.segments, layout=layout)
+        tight_first = tight.match(data, self.start)
+        self.scans = [_SCANS[lon_first, self.segments]]
         if tight_first is not None and tight_first.end() == first.end():
-            self.matches = tight.findall(data, start, end)
-        if len(self.matches) != count:  # points with other children, or not all alike
-            self.matches = _SCANS[lon_first, segments].findall(data, start, end)
-        self.matched = len(self.matches) == count
-        offset = 1 if segments else 0
-        self.segments = segments
+            self.scans.insert(0, tight)  # points with other children, or not all alike: next
+        offset = 1 if self.segments else 0
         self.lat, self.lon = (offset + 1, offset) if lon_first else (offset, offset + 1)
         self.ele, self.time, self.hdop = offset + 2, offset + 3, offset + 4
-
-    def column(self, index: int) -> tuple[bytes, ...]:
-        """One captured group of every point."""
-        return tuple(map(itemgetter(index), self.matches))
-
-    def floats(self, index: int) -> NDArray[np.float64]:
-        """One column as floats (empty -> NaN, as the lxml parser's None); ValueError if bad."""
-        try:  # no tuple of texts in the common case: every one is a number
-            texts = map(itemgetter(index), self.matches)
-            return np.fromiter(map(float, texts), dtype=np.float64, count=len(self.matches))
-        except ValueError:
-            return _floats(self.column(index))
+        self.stray = offset + 5  # the group of a character that is not a point
 
     def points(self, *, osmand: bool) -> TrackPoints | None:
-        """TrackPoints from the texts; None if one needs the lxml parser's word (and line)."""
+        """TrackPoints of every point; None if one needs the lxml parser's word (and line)."""
+        for scan in self.scans:
+            pieces = self._read(scan)
+            if pieces is _STRAY:
+                continue
+            if pieces is None or isinstance(pieces, _Stray):
+                return None
+            return _joined(pieces, osmand=osmand)
+        return None
+
+    def _read(self, scan: re.Pattern[bytes]) -> list[_Piece] | _Stray | None:
+        """The pieces of one scan; _STRAY if a match is not a point; None to decline."""
+        matches = scan.finditer(self.data, self.start, self.end)
+        pieces: list[_Piece] = []
+        total = 0
+        while rows := [m.groups(b"") for m in itertools.islice(matches, _MATCHES)]:
+            if any(row[self.stray] for row in rows):
+                return _STRAY
+            total += len(rows)
+            piece = self._piece(rows)
+            if piece is None:
+                return None
+            pieces.append(piece)
+        return pieces if total == self.count else _STRAY
+
+    def _piece(self, rows: list[tuple[bytes, ...]]) -> _Piece | None:
+        """One piece's columns as arrays; None if a text needs the lxml parser."""
         try:
-            lat, lon = self.floats(self.lat), self.floats(self.lon)
-            ele, hdop = self.floats(self.ele), self.floats(self.hdop)
+            lat, lon = _column_floats(rows, self.lat), _column_floats(rows, self.lon)
+            ele, hdop = _column_floats(rows, self.ele), _column_floats(rows, self.hdop)
         except ValueError:  # a text float() refuses
             return None
         if not ((np.abs(lat) <= 90.0).all() and (np.abs(lon) <= 180.0).all()):
             return None  # out of range or missing
-        time = _times(self.column(self.time))
+        time = _times(tuple(map(itemgetter(self.time), rows)))
         if time is None:
             return None
-        segment = np.zeros(len(lat), dtype=np.int32)
+        starts = np.zeros(len(rows), dtype=bool)
         if self.segments:  # each boundary starts a segment
-            boundaries = np.fromiter(map(len, self.column(0)), dtype=np.int64, count=len(lat))
-            segment = np.cumsum(boundaries > 0).astype(np.int32)
-        return TrackPoints(
-            lon=lon,
-            lat=lat,
-            time=time,
-            ele=ele,
-            accuracy_m=hdop.copy() if osmand else np.full(len(hdop), np.nan),
-            hdop=hdop,
-            segment=segment,
-        )
+            starts = np.fromiter(map(len, map(itemgetter(0), rows)), np.int64, len(rows)) > 0
+        return _Piece(lon, lat, ele, hdop, time, starts)
+
+
+class _Stray:
+    """A scan met something that is not a point."""
+
+
+_STRAY = _Stray()
+_MATCHES = 16_384  # matches converted at a time
+
+
+class _Piece(NamedTuple):
+    """The arrays of a piece of points; `starts`: where a segment boundary precedes."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    ele: NDArray[np.float64]
+    hdop: NDArray[np.float64]
+    time: NDArray[np.datetime64]
+    starts: NDArray[np.bool_]
+
+
+def _column_floats(rows: list[tuple[bytes, ...]], index: int) -> NDArray[np.float64]:
+    """One column as floats (empty -> NaN, as the lxml parser's None); ValueError if bad."""
+    try:  # no tuple of texts in the common case: every one is a number
+        return np.fromiter(map(float, map(itemgetter(index), rows)), np.float64, len(rows))
+    except ValueError:
+        return _floats(tuple(map(itemgetter(index), rows)))
+
+
+def _joined(pieces: list[_Piece], *, osmand: bool) -> TrackPoints:
+    """The pieces as one TrackPoints (OsmAnd's hdop is its accuracy in metres)."""
+    columns = (np.concatenate(column) for column in zip(*pieces, strict=True))
+    lon, lat, ele, hdop, time, starts = columns
+    segment = np.cumsum(starts).astype(np.int32)
+    return TrackPoints(
+        lon=lon,
+        lat=lat,
+        time=time,
+        ele=ele,
+        accuracy_m=hdop.copy() if osmand else np.full(len(hdop), np.nan),
+        hdop=hdop,
+        segment=segment,
+    )
 
 
 def _floats(texts: tuple[bytes, ...]) -> NDArray[np.float64]:

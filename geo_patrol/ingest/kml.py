@@ -4,12 +4,17 @@ Read from every Placemark, in file order: each `<LineString>` (also inside Multi
 segment of "lon,lat[,alt]" tuples; each `gx:Track` (also inside `gx:MultiTrack`) is a segment
 of `<when>` times and `<gx:coord>` "lon lat alt" triples; a `<Point>` is a waypoint with the
 placemark's name, description and `<TimeStamp><when>`. Elements are matched by local name, so
-KML 2.1/2.2, OGC and Google namespaces (or none) all work. Placemarks are freed as they are read.
+KML 2.1/2.2, OGC and Google namespaces (or none) all work. The document is read as it streams:
+every element is freed at its end, once what is needed of it is kept, and fixes are kept as
+numpy arrays, so memory follows the fixes kept, not the bytes read (a 10 MB <coordinates>
+text is converted a piece at a time; whitespace and unknown elements cost nothing).
 
-KMZ is a zip holding doc.kml (or else the first .kml). Its uncompressed size is capped both by
-the size the archive declares and by counting while reading; archives with absolute or `..`
-member names, encrypted or corrupt members are refused. The XML safety rules of
-`geo_patrol.ingest.gpx` (no DOCTYPE, no entities, no network) apply to both.
+KMZ is a zip holding doc.kml (or else the first .kml), streamed out of the archive into the
+reader, never unpacked whole. Its uncompressed size is capped (GEO_PATROL_MAX_UNPACKED_BYTES,
+413 past it) both by the size the archive declares and by counting while reading; archives
+with absolute or `..` member names, encrypted or corrupt members are refused. The XML safety
+rules of `geo_patrol.ingest.xml_prolog` and `gpx` (encodings, no DOCTYPE, no entities, no
+network) apply to both.
 """
 
 from __future__ import annotations
@@ -18,44 +23,79 @@ import io
 import re
 import zipfile
 import zlib
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
+from typing import Protocol
 
 import numpy as np
 from lxml import etree
 from numpy.typing import NDArray
 
-from geo_patrol.errors import ImportFileError
-from geo_patrol.ingest.gpx import local_name, safe_iterparse, xml_error
+from geo_patrol.errors import FileTooLarge, ImportFileError
+from geo_patrol.ingest.gpx import SAFE_OPTIONS, local_name, xml_error
 from geo_patrol.ingest.tracks import (
     DEFAULT_MAX_UNCOMPRESSED_BYTES,
-    PointBuffer,
+    MAX_WAYPOINTS,
+    PointChunks,
     TimeValueError,
     TrackFile,
     Waypoint,
     as_datetime,
     parse_times,
 )
+from geo_patrol.ingest.xml_prolog import PROLOG_LIMIT, check_prolog
 
-__all__ = ["parse_kml", "parse_kmz"]
+__all__ = ["parse_kml", "parse_kml_stream", "parse_kmz"]
 
-_COMMA_SPACES = re.compile(r"\s*,\s*")
-_READ_CHUNK = 1024 * 1024
+_COMMA_SPACES = re.compile(r"\s+,\s*|,\s+")  # commas with spaces around them
+# Where a long <coordinates> text may be cut: whitespace with no comma on either side.
+_BREAK = re.compile(r"(?<![,\s])\s+(?![\s,])")
+_TEXT_PIECE = 256 * 1024  # characters of a <coordinates> text converted at a time
+_TIMES_PIECE = 8192  # <when> texts of a gx:Track parsed at a time
+_READ_CHUNK = 256 * 1024
 _RANGE = "outside lon -180..180 / lat -90..90"
-_GEOMETRIES = ("{*}LineString", "{*}Track", "{*}Point")
+
+
+class Readable(Protocol):
+    """A binary stream (a file, a zip member...)."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to `size` bytes (all with -1); b"" at the end."""
+        ...
+
+
+@dataclass
+class _TrackRun:
+    """One gx:Track being read: coordinates as flat floats, times parsed piece by piece."""
+
+    coords: array[float] = field(default_factory=lambda: array("d"))
+    times: list[NDArray[np.datetime64]] = field(default_factory=list)
+    whens: list[str | None] = field(default_factory=list)  # not yet parsed
+    when_lines: list[int] = field(default_factory=list)
+    when_count: int = 0
 
 
 @dataclass
 class _Reader:
-    """State of one pass over a KML document."""
+    """State of one streaming pass over a KML document: every element is freed at its end,
+    after what is needed of it is kept (compactly), so memory follows the fixes kept."""
 
     filename: str
-    points: PointBuffer = field(default_factory=PointBuffer)
+    points: PointChunks = field(default_factory=PointChunks)
     waypoints: list[tuple[Waypoint, str | None, int]] = field(default_factory=list)
-    segment: int = -1
     document: str | None = None
     first_track: str | None = None
-    header_read: bool = False
+    placemarks: int = 0
+    # The current Placemark: its name, description, time stamp, Point coordinates.
+    name: str | None = None
+    description: str | None = None
+    stamp: str | None = None
+    marks: list[tuple[float, float, int]] = field(default_factory=list)
+    before: int = 0  # points collected when the current Placemark started
+    pending: tuple[NDArray[np.float64], int] | None = None  # a geometry's <coordinates>
+    track: _TrackRun | None = None
 
     def error(self, line: int, element: str, detail: str) -> ImportFileError:
         """ImportFileError at `line` in `element`."""
@@ -66,98 +106,115 @@ class _Reader:
             file=self.filename,
         )
 
-    def placemark(self, placemark: etree._Element) -> None:
-        """Read the lines, tracks and points of one Placemark."""
-        name = _child_text(placemark, "name")
-        before = len(self.points)
-        for geometry in placemark.iter(*_GEOMETRIES):
-            kind = local_name(geometry.tag)
-            if kind == "LineString":
-                self.line_string(geometry)
-            elif kind == "Track":
-                self.gx_track(geometry)
+    def handlers(self) -> dict[str, Callable[[etree._Element, str], None]]:
+        """The end-of-element handlers by local name (given the element and its parent's)."""
+        return {
+            "coordinates": self.coordinates,
+            "LineString": self.line_string,
+            "Point": self.point,
+            "coord": self.gx_coord,
+            "when": self.when,
+            "Track": self.gx_track,
+            "name": self.text,
+            "description": self.text,
+            "Placemark": self.placemark,
+        }
+
+    def text(self, elem: etree._Element, parent: str) -> None:
+        """A name or description of the Placemark, or the Document's name."""
+        value = (elem.text or "").strip() or None
+        kind = local_name(elem.tag)
+        if parent == "Placemark":
+            if kind == "name":
+                self.name = value
             else:
-                self.point(geometry, placemark, name)
-        if self.first_track is None and len(self.points) > before:
-            self.first_track = name
+                self.description = value
+        elif parent == "Document" and kind == "name" and not self.placemarks:
+            self.document = self.document or value
 
-    def coordinates(self, geometry: etree._Element) -> tuple[NDArray[np.float64], int]:
-        """The (n, 3) lon/lat/alt array of a geometry's <coordinates> and its line."""
-        for child in geometry:
-            if local_name(child.tag) == "coordinates":
-                line = child.sourceline or 0
-                return _parse_coordinates(child.text or "", line, self), line
-        line = geometry.sourceline or 0
-        raise self.error(line, local_name(geometry.tag), "has no <coordinates>")
+    def coordinates(self, elem: etree._Element, parent: str) -> None:
+        """A LineString's or Point's <coordinates>, parsed piece by piece."""
+        if parent in ("LineString", "Point"):
+            line = elem.sourceline or 0
+            self.pending = _parse_coordinates(elem.text or "", line, self), line
 
-    def line_string(self, geometry: etree._Element) -> None:
-        """Append a LineString as a new segment (no times)."""
-        coords, line = self.coordinates(geometry)
-        self._append(coords, [None] * len(coords), [line] * len(coords))
+    def _coordinates_of(self, elem: etree._Element) -> tuple[NDArray[np.float64], int]:
+        """The pending coordinates of the geometry ending now (an error if it had none)."""
+        found, self.pending = self.pending, None
+        if found is None:
+            raise self.error(elem.sourceline or 0, local_name(elem.tag), "has no <coordinates>")
+        return found
 
-    def gx_track(self, track: etree._Element) -> None:
-        """Append a gx:Track (<when> times paired with <gx:coord>) as a new segment."""
-        whens: list[str | None] = []
-        coords: list[NDArray[np.float64]] = []
-        lines: list[int] = []
-        for child in track:
-            name = local_name(child.tag)
-            if name == "when":
-                whens.append(child.text)
-            elif name == "coord":
-                line = child.sourceline or 0
-                lines.append(line)
-                coords.append(_parse_gx_coord(child.text or "", line, self))
-        line = track.sourceline or 0
-        if whens and len(whens) != len(coords):
-            detail = f"has {len(whens)} <when> but {len(coords)} <gx:coord> elements"
-            raise self.error(line, "gx:Track", detail)
-        array = np.array(coords, dtype=np.float64).reshape(-1, 3)
-        self._append(array, whens or [None] * len(coords), lines)
+    def line_string(self, elem: etree._Element, parent: str) -> None:
+        """A LineString of a Placemark: a new segment (no times)."""
+        coords, _ = self._coordinates_of(elem)
+        if _in_placemark(elem):
+            self.points.add(coords)
 
-    def point(self, geometry: etree._Element, placemark: etree._Element, name: str | None) -> None:
-        """Add a Point placemark as a waypoint (its time is parsed at the end)."""
-        coords, line = self.coordinates(geometry)
+    def point(self, elem: etree._Element, parent: str) -> None:
+        """A Point of a Placemark: a waypoint once the Placemark's name is known."""
+        coords, line = self._coordinates_of(elem)
         if len(coords) != 1:
             raise self.error(line, "Point", f"has {len(coords)} coordinate tuples, not 1")
-        when = None
-        for node in placemark.iter("{*}TimeStamp"):
-            when = _child_text(node, "when")
-        description = _child_text(placemark, "description")
-        lon, lat = float(coords[0, 0]), float(coords[0, 1])
-        self.waypoints.append((Waypoint(name, lon, lat, None, description), when, line))
+        if _in_placemark(elem):
+            self.marks.append((float(coords[0, 0]), float(coords[0, 1]), line))
 
-    def _append(
-        self, coords: NDArray[np.float64], times: list[str | None], lines: list[int]
-    ) -> None:
-        """Add one segment of points."""
-        if not len(coords):
+    def when(self, elem: etree._Element, parent: str) -> None:
+        """A gx:Track's time (parsed in pieces) or a TimeStamp's."""
+        if parent == "TimeStamp" and _in_placemark(elem):
+            self.stamp = (elem.text or "").strip() or None
             return
-        self.segment += 1
-        buffer = self.points
-        buffer.lon.extend(coords[:, 0].tolist())
-        buffer.lat.extend(coords[:, 1].tolist())
-        buffer.ele.extend(coords[:, 2].tolist())
-        buffer.time.extend(times)
-        buffer.line.extend(lines)
-        buffer.segment.extend([self.segment] * len(coords))
+        if parent != "Track":
+            return
+        run = self.track = self.track or _TrackRun()
+        run.whens.append(elem.text)
+        run.when_lines.append(elem.sourceline or 0)
+        run.when_count += 1
+        if len(run.whens) >= _TIMES_PIECE:
+            self._flush_times(run)
 
-    def read_document(self, placemark: etree._Element) -> None:
-        """The <name> of the enclosing Document, read once before anything is freed."""
-        self.header_read = True
-        for ancestor in placemark.iterancestors():
-            if local_name(ancestor.tag) == "Document":
-                self.document = _child_text(ancestor, "name")
-                return
+    def _flush_times(self, run: _TrackRun) -> None:
+        """Parse the track's pending <when> texts into a datetime64 piece."""
+        if run.whens:
+            run.times.append(_times(run.whens, run.when_lines, self))
+            run.whens, run.when_lines = [], []
+
+    def gx_coord(self, elem: etree._Element, parent: str) -> None:
+        """A gx:coord "lon lat [alt]" of a gx:Track."""
+        if parent == "Track":
+            run = self.track = self.track or _TrackRun()
+            run.coords.extend(_parse_gx_coord(elem.text or "", elem.sourceline or 0, self))
+
+    def gx_track(self, elem: etree._Element, parent: str) -> None:
+        """The end of a gx:Track: its points as a new segment."""
+        run, self.track = self.track or _TrackRun(), None
+        self._flush_times(run)
+        coords = np.frombuffer(run.coords, dtype=np.float64).reshape(-1, 3)
+        if run.when_count and run.when_count != len(coords):
+            detail = f"has {run.when_count} <when> but {len(coords)} <gx:coord> elements"
+            raise self.error(elem.sourceline or 0, "gx:Track", detail)
+        if _in_placemark(elem):
+            times = np.concatenate(run.times) if run.times else None
+            self.points.add(coords.copy(), times)
+
+    def placemark(self, elem: etree._Element, parent: str) -> None:
+        """The end of a Placemark: its Points become waypoints with its name."""
+        for lon, lat, line in self.marks:
+            if len(self.waypoints) >= MAX_WAYPOINTS:
+                raise self.error(line, "Point", f"is one more than {MAX_WAYPOINTS:,} waypoints")
+            mark = Waypoint(self.name, lon, lat, None, self.description)
+            self.waypoints.append((mark, self.stamp, line))
+        if self.first_track is None and len(self.points) > self.before:
+            self.first_track = self.name
+        self.placemarks += 1
+        self.before = len(self.points)
+        self.name = self.description = self.stamp = None
+        self.marks = []
 
 
-def _child_text(elem: etree._Element, name: str) -> str | None:
-    """Stripped text of the first child with local name `name`, or None."""
-    for child in elem:
-        if local_name(child.tag) == name:
-            text = (child.text or "").strip()
-            return text or None
-    return None
+def _in_placemark(elem: etree._Element) -> bool:
+    """Whether a geometry lies inside a Placemark (others are not read, as before)."""
+    return any(local_name(a.tag) == "Placemark" for a in elem.iterancestors())
 
 
 def _line_of(text: str, item: str, line: int) -> int:
@@ -165,8 +222,33 @@ def _line_of(text: str, item: str, line: int) -> int:
     return line + text[: max(text.find(item), 0)].count("\n")
 
 
+def _pieces(text: str) -> Iterable[tuple[int, str]]:
+    """(start, piece) of a long text, cut only between tuples, about _TEXT_PIECE apart."""
+    start = 0
+    while start < len(text):
+        cut = _BREAK.search(text, start + _TEXT_PIECE) if len(text) - start > _TEXT_PIECE else None
+        end = cut.start() if cut else len(text)
+        yield start, text[start:end]
+        start = cut.end() if cut else len(text)
+
+
 def _parse_coordinates(text: str, line: int, reader: _Reader) -> NDArray[np.float64]:
-    """KML "lon,lat[,alt] lon,lat[,alt] ..." as an (n, 3) array, alt NaN where absent."""
+    """KML "lon,lat[,alt] lon,lat[,alt] ..." as an (n, 3) array, alt NaN where absent.
+
+    A long text (libxml2 allows 10 MB) is converted piece by piece, so the strings made on
+    the way stay small whatever its size.
+    """
+    parts: list[NDArray[np.float64]] = []
+    counted = 0  # text[:counted] has line - first line newlines
+    for start, piece in _pieces(text):
+        line += text.count("\n", counted, start)
+        counted = start
+        parts.append(_parse_piece(piece, line, reader))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros((0, 3))
+
+
+def _parse_piece(text: str, line: int, reader: _Reader) -> NDArray[np.float64]:
+    """One piece of a <coordinates> text (whole tuples) as an (n, 3) array."""
     tuples = _COMMA_SPACES.sub(",", text.strip()).split()
     widths = {t.count(",") for t in tuples}
     array: NDArray[np.float64] | None = None
@@ -209,16 +291,17 @@ def _out_of_range(array: NDArray[np.float64]) -> int | None:
     return int(bad[0]) if len(bad) else None
 
 
-def _parse_gx_coord(text: str, line: int, reader: _Reader) -> NDArray[np.float64]:
-    """A gx:coord "lon lat [alt]" as a length-3 array."""
+def _parse_gx_coord(text: str, line: int, reader: _Reader) -> list[float]:
+    """A gx:coord "lon lat [alt]" as three floats (alt NaN where absent)."""
     parts = text.split()
     try:
         if not 2 <= len(parts) <= 3:
             raise ValueError(text)
-        values = np.array([float(p) for p in parts] + [np.nan] * (3 - len(parts)))
+        values = [float(p) for p in parts] + [np.nan] * (3 - len(parts))
     except ValueError:
-        raise reader.error(line, "gx:coord", f"is {text.strip()!r}, not 'lon lat alt'") from None
-    if _out_of_range(values.reshape(1, 3)) is not None:
+        shown = text.strip()[:80]
+        raise reader.error(line, "gx:coord", f"is {shown!r}, not 'lon lat alt'") from None
+    if not (abs(values[0]) <= 180.0 and abs(values[1]) <= 90.0):
         raise reader.error(line, "gx:coord", f"is {text.strip()!r}, {_RANGE}")
     return values
 
@@ -232,19 +315,39 @@ def _times(texts: list[str | None], lines: list[int], reader: _Reader) -> NDArra
         raise reader.error(lines[exc.index], "when", detail) from exc
 
 
+def _walk(reader: _Reader, context: Iterable[tuple[str, etree._Element]]) -> None:
+    """Hand every element's end to its handler, then free it and what came before it."""
+    handlers = reader.handlers()
+    names: dict[object, str] = {}
+    for _, elem in context:
+        tag = elem.tag
+        name = names.get(tag) or names.setdefault(tag, local_name(tag))
+        handler = handlers.get(name)
+        parent = elem.getparent()
+        if handler is not None:
+            parent_tag = parent.tag if parent is not None else None
+            handler(
+                elem, names.get(parent_tag) or names.setdefault(parent_tag, local_name(parent_tag))
+            )
+        elem.clear(keep_tail=False)
+        if parent is not None:
+            while elem.getprevious() is not None:
+                del parent[0]
+
+
 def parse_kml(data: bytes, *, filename: str) -> TrackFile:
     """Parse a KML document (coordinates as written: WGS84 unless the caller says otherwise)."""
+    return parse_kml_stream(io.BytesIO(data), filename=filename)
+
+
+def parse_kml_stream(source: Readable, *, filename: str, fmt: str = "kml") -> TrackFile:
+    """Parse a KML document read from `source` as it streams (never read whole)."""
+    head = _Head(source)
+    check_prolog(head.head, filename)
     reader = _Reader(filename)
-    context = safe_iterparse(data, filename=filename, events=("end",), tag=["{*}Placemark"])
+    context = etree.iterparse(head, events=("end",), **SAFE_OPTIONS)
     try:
-        for _, placemark in context:
-            if not reader.header_read:
-                reader.read_document(placemark)
-            reader.placemark(placemark)
-            placemark.clear(keep_tail=False)
-            parent = placemark.getparent()
-            while parent is not None and placemark.getprevious() is not None:
-                del parent[0]
+        _walk(reader, context)
     except etree.XMLSyntaxError as exc:
         raise xml_error(exc, filename) from exc
     root = context.root
@@ -254,8 +357,8 @@ def parse_kml(data: bytes, *, filename: str) -> TrackFile:
     marks = reader.waypoints
     waypoint_times = _times([t for _, t, _ in marks], [n for _, _, n in marks], reader)
     return TrackFile(
-        format="kml",
-        points=reader.points.to_points(_times(reader.points.time, reader.points.line, reader)),
+        format=fmt,
+        points=reader.points.to_points(),
         waypoints=[
             replace(w, time=as_datetime(t))
             for (w, _, _), t in zip(marks, waypoint_times, strict=True)
@@ -265,19 +368,95 @@ def parse_kml(data: bytes, *, filename: str) -> TrackFile:
     )
 
 
+class _Head:
+    """A byte stream whose first PROLOG_LIMIT bytes are read ahead for the prolog check."""
+
+    def __init__(self, source: Readable) -> None:
+        """Read the head of `source`."""
+        self.source = source
+        self.head = _read_up_to(source, PROLOG_LIMIT + 1)
+        self.offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes: the head first, then the source."""
+        if self.offset < len(self.head):
+            size = _READ_CHUNK if size < 0 else size
+            piece = self.head[self.offset : self.offset + size]
+            self.offset += len(piece)
+            return piece
+        return self.source.read(_READ_CHUNK if size < 0 else size)
+
+
+def _read_up_to(source: Readable, size: int) -> bytes:
+    """Up to `size` bytes of `source` (fewer only at its end)."""
+    parts: list[bytes] = []
+    wanted = size
+    while wanted > 0 and (part := source.read(wanted)):
+        parts.append(part)
+        wanted -= len(part)
+    return b"".join(parts)
+
+
 def parse_kmz(
     data: bytes, *, filename: str, max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED_BYTES
 ) -> TrackFile:
-    """Parse the KML document inside a KMZ archive (doc.kml, else the first .kml)."""
-    document = _read_member(data, filename, max_uncompressed_bytes)
-    return replace(parse_kml(document, filename=filename), format="kmz")
+    """Parse the KML document inside a KMZ archive (doc.kml, else the first .kml), streaming
+    it out of the archive: more than `max_uncompressed_bytes` unpacked is FileTooLarge (413)."""
+    archive = _open_archive(data, filename)
+    info = _choose_member(archive, filename)
+    if info.flag_bits & 0x1:
+        raise ImportFileError(f"{filename}: {info.filename} is encrypted", file=filename)
+    if info.file_size > max_uncompressed_bytes:
+        raise _too_big(filename, info.filename, max_uncompressed_bytes)
+    try:
+        stream = archive.open(info)
+    except _ZIP_ERRORS as exc:
+        raise _unreadable(filename, info.filename, exc) from exc
+    with stream:
+        capped = _Capped(stream, filename, info.filename, max_uncompressed_bytes)
+        return parse_kml_stream(capped, filename=filename, fmt="kmz")
+
+
+# What zipfile raises for a damaged archive or member (ValueError: a negative seek...).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+    OSError,
+)  # fmt: skip
+
+
+def _unreadable(filename: str, member: str, exc: Exception) -> ImportFileError:
+    """The error for a member zipfile cannot read."""
+    return ImportFileError(
+        f"{filename}: {member} in the KMZ archive cannot be read: {exc}", file=filename
+    )
+
+
+class _Capped:
+    """A zip member's stream that refuses to give more than `limit` bytes in all."""
+
+    def __init__(self, stream: Readable, filename: str, member: str, limit: int) -> None:
+        """Wrap `stream`."""
+        self.stream, self.filename, self.member, self.limit = stream, filename, member, limit
+        self.total = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes (at most _READ_CHUNK at a time); FileTooLarge past the limit."""
+        size = _READ_CHUNK if size < 0 else min(size, _READ_CHUNK)
+        try:
+            piece = self.stream.read(size)
+        except _ZIP_ERRORS as exc:
+            raise _unreadable(self.filename, self.member, exc) from exc
+        self.total += len(piece)
+        if self.total > self.limit:
+            raise _too_big(self.filename, self.member, self.limit)
+        return piece
 
 
 def _open_archive(data: bytes, filename: str) -> zipfile.ZipFile:
     """The zip archive, with every member name checked for path tricks."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ImportFileError(
             f"{filename}: not a readable KMZ (zip) archive: {exc}", file=filename
         ) from exc
@@ -318,34 +497,10 @@ def _choose_member(archive: zipfile.ZipFile, filename: str) -> zipfile.ZipInfo:
     return members[0]
 
 
-def _too_big(filename: str, member: str, limit: int) -> ImportFileError:
+def _too_big(filename: str, member: str, limit: int) -> FileTooLarge:
     """The error for a member over the uncompressed size cap."""
-    return ImportFileError(
+    return FileTooLarge(
         f"{filename}: {member} in the KMZ archive is larger than {limit:,} bytes "
-        "uncompressed; refused (zip bomb protection)",
+        "uncompressed; refused (zip bomb protection; the limit is GEO_PATROL_MAX_UNPACKED_BYTES)",
         file=filename,
     )
-
-
-def _read_member(data: bytes, filename: str, limit: int) -> bytes:
-    """The chosen .kml member's bytes, refusing more than `limit` uncompressed bytes."""
-    archive = _open_archive(data, filename)
-    info = _choose_member(archive, filename)
-    if info.flag_bits & 0x1:
-        raise ImportFileError(f"{filename}: {info.filename} is encrypted", file=filename)
-    if info.file_size > limit:
-        raise _too_big(filename, info.filename, limit)
-    chunks: list[bytes] = []
-    total = 0
-    try:
-        with archive.open(info) as stream:
-            while chunk := stream.read(_READ_CHUNK):
-                total += len(chunk)
-                if total > limit:
-                    raise _too_big(filename, info.filename, limit)
-                chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise ImportFileError(
-            f"{filename}: {info.filename} in the KMZ archive cannot be read: {exc}", file=filename
-        ) from exc
-    return b"".join(chunks)

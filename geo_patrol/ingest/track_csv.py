@@ -21,9 +21,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,6 +58,8 @@ _DEFAULTS: Mapping[str, str | None] = {
     "accuracy": None,
 }
 _FIELDS = tuple(_DEFAULTS)
+_ROWS_PIECE = 8192  # rows whose texts are converted to arrays at a time
+_DECODE_PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -92,21 +96,31 @@ class _Column:
         )
 
 
-def _decode(data: bytes, filename: str) -> str:
-    """The file's text: UTF-8 (BOM optional), UTF-16 with BOM, else GB18030."""
+def _encoding(data: bytes, filename: str) -> str:
+    """The file's encoding: UTF-8 (BOM optional), UTF-16 with BOM, else GB18030. Checked by
+    decoding piece by piece, never into one string (one character outside the BMP makes a
+    str four bytes a character)."""
     utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    candidates = ("utf-16",) if utf16 else ("utf-8-sig", "gb18030")
-    for encoding in candidates:
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return data.decode(encoding)
+            for start in range(0, len(data), _DECODE_PIECE):
+                decoder.decode(data[start : start + _DECODE_PIECE])
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        return encoding
     raise ImportFileError(
         f"{filename}: the file is neither UTF-8, UTF-16 nor GB18030 text", file=filename
     )
 
 
-def _delimiter(text: str, option: str | None) -> str:
+def _lines(data: bytes, filename: str) -> Iterator[str]:
+    """The file's lines, decoded as they are read (line endings kept, for csv)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=_encoding(data, filename), newline="")
+
+
+def _delimiter(header: str, option: str | None) -> str:
     """The given delimiter, else the candidate most frequent in the header line."""
     if option is not None:
         if len(option) != 1:
@@ -114,7 +128,6 @@ def _delimiter(text: str, option: str | None) -> str:
                 f"CSV delimiter must be one character, not {option!r}", field="delimiter"
             )
         return option
-    header = next((line for line in text.splitlines() if line.strip()), "")
     counts = {candidate: header.count(candidate) for candidate in _DELIMITERS}
     best = max(counts, key=lambda candidate: counts[candidate])
     return best if counts[best] else ","
@@ -146,38 +159,131 @@ def _resolve(header: list[str], options: CsvOptions, filename: str) -> dict[str,
     return resolved
 
 
-def _read_columns(text: str, options: CsvOptions, filename: str) -> dict[str, _Column]:
-    """The wanted columns' cell texts, empty rows skipped."""
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_delimiter(text, options.delimiter)
-    )
+def _rows(data: bytes, options: CsvOptions, filename: str) -> Any:
+    """A csv reader over the file, its delimiter sniffed from the first non-blank line."""
+    lines = _lines(data, filename)
+    skipped: list[str] = []
+    header = ""
+    for line in lines:
+        skipped.append(line)
+        if line.strip():
+            header = line
+            break
+    delimiter = _delimiter(header.splitlines()[0] if header else "", options.delimiter)
+    return csv.reader(itertools.chain(skipped, lines), delimiter=delimiter)
+
+
+def _read_columns(data: bytes, options: CsvOptions, filename: str) -> _Columns:
+    """The wanted columns, converted to arrays a piece of rows at a time; empty rows skipped."""
+    reader = _rows(data, options, filename)
     try:
         header = next((row for row in reader if any(cell.strip() for cell in row)), None)
         if header is None:
             raise ImportFileError(f"{filename}: the file is empty", file=filename)
         wanted = _resolve(header, options, filename)
-        cells: dict[str, list[str]] = {key: [] for key in wanted}
-        lines: list[int] = []
+        columns = _Columns(header, wanted, options, filename)
         for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            lines.append(reader.line_num)
-            for key, position in wanted.items():
-                if position >= len(row):
-                    raise ImportFileError(
-                        f"{filename}: line {reader.line_num}: the row has {len(row)} columns, "
-                        f"no {header[position]!r}",
-                        line=reader.line_num,
-                        field=header[position],
-                        file=filename,
-                    )
-                cells[key].append(row[position].strip())
+            if any(cell.strip() for cell in row):
+                columns.add(row, reader.line_num)
+        columns.flush()
     except csv.Error as exc:
         line = reader.line_num
         raise ImportFileError(f"{filename}: line {line}: {exc}", line=line, file=filename) from exc
-    return {
-        key: _Column(header[wanted[key]].strip(), cells[key], lines, filename) for key in wanted
-    }
+    return columns
+
+
+class _Columns:
+    """Cell texts of the last few thousand rows, converted to arrays piece by piece."""
+
+    def __init__(
+        self, header: list[str], wanted: dict[str, int], options: CsvOptions, filename: str
+    ) -> None:
+        """Collect the `wanted` columns (our name -> position) of `header`."""
+        self.header, self.wanted, self.options, self.filename = header, wanted, options, filename
+        self.cells: dict[str, list[str]] = {key: [] for key in wanted}
+        self.lines: list[int] = []
+        self.numbers: dict[str, list[NDArray[np.float64]]] = {key: [] for key in wanted}
+        self.times: list[tuple[str, NDArray[Any], _Column]] = []  # (kind, values, first cell)
+
+    def add(self, row: list[str], line: int) -> None:
+        """One row's wanted cells."""
+        self.lines.append(line)
+        for key, position in self.wanted.items():
+            if position >= len(row):
+                name = self.header[position]
+                raise ImportFileError(
+                    f"{self.filename}: line {line}: the row has {len(row)} columns, no {name!r}",
+                    line=line,
+                    field=name,
+                    file=self.filename,
+                )
+            self.cells[key].append(row[position].strip())
+        if len(self.lines) >= _ROWS_PIECE:
+            self.flush()
+
+    def column(self, key: str) -> _Column:
+        """The pending cells of one column."""
+        name = self.header[self.wanted[key]].strip()
+        return _Column(name, self.cells[key], self.lines, self.filename)
+
+    def flush(self) -> None:
+        """Convert the pending rows and forget their texts."""
+        if not self.lines:
+            return
+        for key in self.wanted:
+            column = self.column(key)
+            if key == "time":
+                self.times.append(_time_piece(column, self.options))
+            else:
+                required = key in ("lon", "lat")
+                self.numbers[key].append(_numbers(column, len(self.lines), required=required))
+        _check_range(self.numbers["lon"][-1], self.numbers["lat"][-1], self)
+        self.cells = {key: [] for key in self.wanted}
+        self.lines = []
+
+    def floats(self, key: str, count: int) -> NDArray[np.float64]:
+        """A numeric column (NaN where there is none)."""
+        if key not in self.numbers or not self.numbers[key]:
+            return np.full(count, np.nan)
+        return np.concatenate(self.numbers[key])
+
+    def time(self, count: int) -> NDArray[np.datetime64]:
+        """The time column: epoch numbers (seconds or milliseconds by magnitude for the whole
+        column), or texts; a column mixing the two is refused."""
+        if not self.times:
+            return np.full(count, NAT)
+        kinds = {kind for kind, _, _ in self.times} - {"empty"}
+        if kinds == {"epoch"}:
+            return epoch_times(np.concatenate([values for _, values, _ in self.times]))
+        if "epoch" in kinds:
+            first = next(column for kind, _, column in self.times if kind == "epoch")
+            index = next(i for i, value in enumerate(first.values) if value)
+            raise first.error(index, f"is {first.values[index]!r}, not a recognised time")
+        return np.concatenate(
+            [np.full(len(v), NAT) if kind == "empty" else v for kind, v, _ in self.times]
+        )
+
+
+def _time_piece(column: _Column, options: CsvOptions) -> tuple[str, NDArray[Any], _Column]:
+    """(kind, values, the piece's first non-empty cell) of a piece of the time column:
+    "epoch" numbers, "text" times, or "empty"."""
+    first = _Column(column.name, column.values[:0], column.lines[:0], column.filename)
+    found = next((i for i, value in enumerate(column.values) if value), None)
+    if found is not None:
+        first = _Column(column.name, [column.values[found]], [column.lines[found]], column.filename)
+    if options.time_format:
+        return "text", _strptime_times(column, options.time_format, options.utc_offset_hours), first
+    try:
+        numbers = np.array([v or "nan" for v in column.values], dtype=np.float64)
+    except ValueError:
+        numbers = None
+    if numbers is not None:
+        return ("empty" if found is None else "epoch"), numbers, first
+    try:
+        times = parse_times(column.values, utc_offset_hours=options.utc_offset_hours)
+    except TimeValueError as exc:
+        raise column.error(exc.index, f"is {exc.text!r}, not a recognised time") from exc
+    return "text", times, first
 
 
 def _numbers(column: _Column | None, count: int, *, required: bool) -> NDArray[np.float64]:
@@ -219,32 +325,12 @@ def _strptime_times(column: _Column, layout: str, offset_h: float) -> NDArray[np
     return out
 
 
-def _times(column: _Column | None, count: int, options: CsvOptions) -> NDArray[np.datetime64]:
-    """The time column: strptime layout, epoch numbers, or ISO-like texts."""
-    if column is None:
-        return np.full(count, NAT)
-    if options.time_format:
-        return _strptime_times(column, options.time_format, options.utc_offset_hours)
-    try:
-        numbers = np.array([v or "nan" for v in column.values], dtype=np.float64)
-    except ValueError:
-        numbers = None
-    if numbers is not None:
-        return epoch_times(numbers)
-    try:
-        return parse_times(column.values, utc_offset_hours=options.utc_offset_hours)
-    except TimeValueError as exc:
-        raise column.error(exc.index, f"is {exc.text!r}, not a recognised time") from exc
-
-
-def _check_range(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], columns: dict[str, _Column]
-) -> None:
-    """Refuse a non-finite or out-of-range coordinate."""
+def _check_range(lon: NDArray[np.float64], lat: NDArray[np.float64], columns: _Columns) -> None:
+    """Refuse a non-finite or out-of-range coordinate in the pending piece."""
     for key, values, limit in (("lon", lon, 180.0), ("lat", lat, 90.0)):
         bad = np.flatnonzero(~(np.abs(values) <= limit))
         if len(bad):
-            column = columns[key]
+            column = columns.column(key)
             index = int(bad[0])
             detail = f"is {column.values[index]!r}, outside -{limit:g}..{limit:g}"
             raise column.error(index, detail)
@@ -253,16 +339,14 @@ def _check_range(
 def parse_csv(data: bytes, *, filename: str, options: CsvOptions | None = None) -> TrackFile:
     """Parse a CSV track file with a header row."""
     options = options or CsvOptions()
-    columns = _read_columns(_decode(data, filename), options, filename)
-    count = len(columns["lon"].values)
-    lon = _numbers(columns["lon"], count, required=True)
-    lat = _numbers(columns["lat"], count, required=True)
-    _check_range(lon, lat, columns)
+    columns = _read_columns(data, options, filename)
+    lon = columns.floats("lon", 0)
+    count = len(lon)
     points = TrackPoints.from_arrays(
         lon,
-        lat,
-        time=_times(columns.get("time"), count, options),
-        ele=_numbers(columns.get("ele"), count, required=False),
-        accuracy_m=_numbers(columns.get("accuracy"), count, required=False),
+        columns.floats("lat", count),
+        time=columns.time(count),
+        ele=columns.floats("ele", count),
+        accuracy_m=columns.floats("accuracy", count),
     )
     return TrackFile(format="csv", points=points, waypoints=[], name=None, creator=None)

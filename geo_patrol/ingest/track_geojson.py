@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from geo_patrol.errors import ImportFileError
 from geo_patrol.ingest.tracks import (
+    MAX_WAYPOINTS,
     NAT,
     TimeValueError,
     TrackFile,
@@ -167,6 +168,8 @@ class _Reader:
         time = _property(properties, _TIME_KEYS)
         name = properties.get("name")
         if time is None and name is not None:
+            if len(self.waypoints) >= MAX_WAYPOINTS:
+                raise _FeatureError(f"is one more than {MAX_WAYPOINTS:,} waypoints", "geometry")
             description = _property(properties, ("description", "desc"))
             lon, lat = float(array[0, 0]), float(array[0, 1])
             text = None if description is None else str(description)

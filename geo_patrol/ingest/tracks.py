@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_UNCOMPRESSED_BYTES",
     "EXTENSIONS",
-    "PointBuffer",
+    "MAX_WAYPOINTS",
+    "PointChunks",
     "TimeValueError",
     "TrackFile",
     "TrackPoints",
@@ -49,7 +50,11 @@ __all__ = [
     "renumber_segments",
 ]
 
-DEFAULT_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+# What a KMZ may unpack to when the caller gives no cap (the service passes
+# GEO_PATROL_MAX_UNPACKED_BYTES, by default its upload limit).
+DEFAULT_MAX_UNCOMPRESSED_BYTES = 50_000_000
+# Waypoints are Python objects (~300 bytes each) and no patrol needs thousands of them.
+MAX_WAYPOINTS = 10_000
 EXTENSIONS: Mapping[str, str] = {
     ".gpx": "gpx",
     ".kml": "kml",
@@ -158,36 +163,58 @@ class TimeValueError(ValueError):
 
 
 @dataclass
-class PointBuffer:
-    """Per-point values collected while a parser walks a file, turned into arrays at the end."""
+class PointChunks:
+    """Fixes collected while a parser walks a file, as numpy chunks: about 40 bytes a fix,
+    never Python lists of numbers (a float in a list costs 32 bytes, a tuple 64 more)."""
 
-    lon: list[float] = field(default_factory=list)
-    lat: list[float] = field(default_factory=list)
-    ele: list[float] = field(default_factory=list)
-    time: list[str | None] = field(default_factory=list)
-    line: list[int] = field(default_factory=list)  # where each time is, for error messages
-    segment: list[int] = field(default_factory=list)
+    lon: list[NDArray[np.float64]] = field(default_factory=list)
+    lat: list[NDArray[np.float64]] = field(default_factory=list)
+    ele: list[NDArray[np.float64]] = field(default_factory=list)
+    time: list[NDArray[np.datetime64]] = field(default_factory=list)
+    segment: list[NDArray[np.int32]] = field(default_factory=list)
+    count: int = 0
+    segments: int = 0
 
     def __len__(self) -> int:
         """Number of points collected."""
-        return len(self.lon)
+        return self.count
+
+    def add(
+        self,
+        coords: NDArray[np.float64],
+        time: NDArray[np.datetime64] | None = None,
+        *,
+        new_segment: bool = True,
+    ) -> None:
+        """Add (n, 3) lon/lat/ele rows with their times (None: NaT), as a new segment or not."""
+        n = len(coords)
+        if not n:
+            return
+        if new_segment or not self.segments:
+            self.segments += 1
+        self.lon.append(np.ascontiguousarray(coords[:, 0], dtype=np.float64))
+        self.lat.append(np.ascontiguousarray(coords[:, 1], dtype=np.float64))
+        self.ele.append(np.ascontiguousarray(coords[:, 2], dtype=np.float64))
+        self.time.append(np.full(n, NAT) if time is None else time.astype(_MS))
+        self.segment.append(np.full(n, self.segments - 1, dtype=np.int32))
+        self.count += n
 
     def to_points(
-        self,
-        time: NDArray[np.datetime64],
-        *,
-        accuracy: ArrayLike | None = None,
-        hdop: ArrayLike | None = None,
+        self, *, accuracy: ArrayLike | None = None, hdop: ArrayLike | None = None
     ) -> TrackPoints:
-        """TrackPoints with the parsed `time`; segment ids renumbered 0, 1, 2... without gaps."""
+        """TrackPoints of everything added, in order."""
+
+        def joined(chunks: list[NDArray[Any]], dtype: str) -> NDArray[Any]:
+            return np.concatenate(chunks) if chunks else np.zeros(0, dtype)
+
         return TrackPoints.from_arrays(
-            self.lon,
-            self.lat,
-            time=time,
-            ele=self.ele,
+            joined(self.lon, "f8"),
+            joined(self.lat, "f8"),
+            time=joined(self.time, _MS),
+            ele=joined(self.ele, "f8"),
             accuracy_m=accuracy,
             hdop=hdop,
-            segment=renumber_segments(self.segment),
+            segment=joined(self.segment, "i4"),
         )
 
 

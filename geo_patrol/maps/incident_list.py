@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.local_time import local_minute
 from geo_patrol.maps import case_pages
+from geo_patrol.maps.markup import esc
 from geo_patrol.maps.text import words
 
 VIEWS = ("open", "overdue", "all")
@@ -33,16 +34,16 @@ def _row(r: dict[str, Any], w: dict[str, str], names: dict[str, str], lang: str)
     """One case as a table row."""
     lead = names.get(r["lead_code"] or "", r["lead_code"] or "—")
     co = ", ".join(names.get(c, c) for c in r["co_codes"] or []) or "—"
-    overdue = f' <b class="overdue">{html.escape(w["overdue"])}</b>' if r["overdue"] else ""
-    joint = f' <span class="joint">{html.escape(w["joint_case"])}</span>' if r["is_joint"] else ""
+    overdue = f' <b class="overdue">{esc(w["overdue"])}</b>' if r["overdue"] else ""
+    joint = f' <span class="joint">{esc(w["joint_case"])}</span>' if r["is_joint"] else ""
     cells = [
         f'<a href="/incidents/{r["id"]}?lang={lang}">#{r["id"]}</a>',
-        html.escape(r["category_name"]) + joint,
-        html.escape(w.get(f"status_{r['status']}", r["status"])),
-        html.escape(w.get(f"tier_{r['tier']}", r["tier"])),
-        html.escape(w.get(f"severity_{r['severity']}", r["severity"])),
-        html.escape(lead),
-        html.escape(co),
+        esc(r["category_name"]) + joint,
+        esc(w.get(f"status_{r['status']}", r["status"])),
+        esc(w.get(f"tier_{r['tier']}", r["tier"])),
+        esc(w.get(f"severity_{r['severity']}", r["severity"])),
+        esc(lead),
+        esc(co),
         local_minute(r["deadline_at"]) + overdue,
         local_minute(r["reported_at"]),
     ]
@@ -53,13 +54,12 @@ def _form(w: dict[str, str], *, view: str, joint: bool, category: str | None,
           categories: list[dict[str, Any]], lang: str) -> str:  # fmt: skip
     """The filters: a GET form, so the URL holds the view."""
     views = "".join(
-        f'<option value="{v}"{" selected" if v == view else ""}>'
-        f"{html.escape(w['view_' + v])}</option>"
+        f'<option value="{v}"{" selected" if v == view else ""}>{esc(w["view_" + v])}</option>'
         for v in VIEWS
     )
-    kinds = f'<option value="">{html.escape(w["all"])}</option>' + "".join(
+    kinds = f'<option value="">{esc(w["all"])}</option>' + "".join(
         f'<option value="{html.escape(c["code"])}"'
-        f"{' selected' if c['code'] == category else ''}>{html.escape(c['name'])}</option>"
+        f"{' selected' if c['code'] == category else ''}>{esc(c['name'])}</option>"
         for c in categories
     )
     checked = " checked" if joint else ""
@@ -68,8 +68,8 @@ def _form(w: dict[str, str], *, view: str, joint: bool, category: str | None,
         f'<input type="hidden" name="lang" value="{lang}">'
         f'<select name="view">{views}</select> <select name="category">{kinds}</select> '
         f'<label><input type="checkbox" name="joint" value="1"{checked}> '
-        f"{html.escape(w['joint'])}</label> "
-        f'<button type="submit">{html.escape(w["apply"])}</button></form>'
+        f"{esc(w['joint'])}</label> "
+        f'<button type="submit">{esc(w["apply"])}</button></form>'
     )
 
 
@@ -81,19 +81,19 @@ def render(
     w = words(lang)
     headers = ("id", "category_col", "status", "tier", "severity", "lead", "co", "deadline",
                "reported")  # fmt: skip
-    head = "".join(f"<th>{html.escape(w[h])}</th>" for h in headers)
+    head = "".join(f"<th>{esc(w[h])}</th>" for h in headers)
     body = "".join(_row(r, w, names, lang) for r in rows)
     note = w["shown"].format(n=len(rows)) + (w["limit_note"].format(n=LIMIT)
                                              if len(rows) >= LIMIT else "")  # fmt: skip
-    title = html.escape(w["list_title"])
+    title = esc(w["list_title"])
     return case_pages.head(lang=lang, title=title, width="1200px") + PAGE.format(
         title=title,
         form=_form(w, view=view, joint=joint, category=category, categories=categories,
                    lang=lang),
-        note=html.escape(note), head=head, body=body, lang=lang,
-        other_lang=w["other_lang"], language=html.escape(w["language"]),
-        back_to_map=html.escape(w["back_to_map"]),
-        query=html.escape(urlencode({"view": view, "joint": "1" if joint else "",
+        note=esc(note), head=head, body=body, lang=lang,
+        other_lang=w["other_lang"], language=esc(w["language"]),
+        back_to_map=esc(w["back_to_map"]),
+        query=esc(urlencode({"view": view, "joint": "1" if joint else "",
                                      "category": category or ""})),
     )  # fmt: skip
 

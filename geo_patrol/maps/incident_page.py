@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.local_time import local_minute
 from geo_patrol.maps import case_pages
+from geo_patrol.maps.markup import Html, esc
 from geo_patrol.maps.text import words
 
 MAP_RADIUS_M = 1500.0
@@ -68,8 +69,9 @@ def map_shapes(session: Session, *, lon: float, lat: float, codes: list[str]) ->
     }
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value)) if value not in (None, "") else "—"
+def _e(value: object) -> Html:
+    """A value as HTML text, or a dash for none."""
+    return Html(esc(value)) if value not in (None, "") else Html("—")
 
 
 def svg_map(drawing: dict[str, Any], w: dict[str, str]) -> str:
@@ -79,11 +81,11 @@ def svg_map(drawing: dict[str, Any], w: dict[str, str]) -> str:
     parts = [
         f'<svg id="incident-map" xmlns="http://www.w3.org/2000/svg" role="img" '
         f'width="{MAP_SIZE_PX}" height="{MAP_SIZE_PX}" viewBox="{x} {y} {width} {height}" '
-        f'aria-label="{html.escape(w["place"])}">',
+        f'aria-label="{esc(w["place"])}">',
         f'<rect x="{x}" y="{y}" width="{width}" height="{height}" fill="#f4f1ea"/>',
     ]
     for shape in drawing["shapes"]:
-        title = f"<title>{html.escape(shape['name'] or shape['code'])}</title>"
+        title = f"<title>{esc(shape['name'] or shape['code'])}</title>"
         if shape["kind"] == "jurisdiction":
             style = f'fill="#cfe3d4" fill-opacity="0.5" stroke="#2e7d32" stroke-width="{2 * unit}"'
         elif shape["kind"] == "neighbour":
@@ -91,7 +93,7 @@ def svg_map(drawing: dict[str, Any], w: dict[str, str]) -> str:
         else:
             style = f'fill="none" stroke="#1e88e5" stroke-width="{4 * unit}"'
         parts.append(
-            f'<path class="{shape["kind"]}" data-code="{html.escape(shape["code"])}" '
+            f'<path class="{shape["kind"]}" data-code="{esc(shape["code"])}" '
             f'd="{shape["path"]}" {style}>{title}</path>'
         )
     for shape in drawing["shapes"]:
@@ -99,7 +101,7 @@ def svg_map(drawing: dict[str, Any], w: dict[str, str]) -> str:
             parts.append(
                 f'<text class="label" x="{shape["label_x"]}" y="{shape["label_y"]}" '
                 f'font-size="{12 * unit}" text-anchor="middle" fill="#424242">'
-                f"{html.escape(shape['name'] or shape['code'])}</text>"
+                f"{esc(shape['name'] or shape['code'])}</text>"
             )
     px, py = drawing["point"]
     parts.append(
@@ -117,8 +119,10 @@ def svg_map(drawing: dict[str, Any], w: dict[str, str]) -> str:
     return "".join(parts)
 
 
-def _table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+def _table(rows: Sequence[tuple[str, object]]) -> str:
+    """A two-column table; it escapes every header and value itself (mark HTML built from
+    escaped parts as `Html`), so a caller that forgets cannot open a hole."""
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
     return f'<table class="facts">{body}</table>'
 
 
@@ -127,25 +131,26 @@ def _event_row(event: dict[str, Any], w: dict[str, str]) -> str:
     tier = w.get(f"tier_{event['to_tier']}", event["to_tier"])
     cells = [local_minute(event["at"]), _e(event["kind"]), _e(event["actor"]), _e(status), _e(tier),
              _e(event["note"])]  # fmt: skip
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+    return "<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in cells) + "</tr>"
 
 
-def _names(responsible: list[dict[str, Any]], role: str) -> str:
+def _names(responsible: list[dict[str, Any]], role: str) -> Html:
+    """The directly responsible jurisdictions of a role, as HTML text."""
     found = [r for r in responsible if r["role"] == role and r["direct"]]
-    return ", ".join(f"{_e(r['name'])} ({_e(r['code'])})" for r in found) or "—"
+    return Html(", ".join(f"{_e(r['name'])} ({_e(r['code'])})" for r in found) or "—")
 
 
 def _facts(i: dict[str, Any], w: dict[str, str], lang: str) -> str:
     """The case's table: status, sides, deadline, times, place, description."""
     lon, lat = i["geometry"]["coordinates"]
-    overdue = f' <b class="overdue">{html.escape(w["overdue"])}</b>' if i["overdue"] else ""
+    overdue = f' <b class="overdue">{esc(w["overdue"])}</b>' if i["overdue"] else ""
     facts = [
         (w["status"], _e(w.get(f"status_{i['status']}", i["status"]))),
         (w["tier"], _e(w.get(f"tier_{i['tier']}", i["tier"]))),
         (w["severity"], _e(w.get(f"severity_{i['severity']}", i["severity"]))),
         (w["lead"], _names(i["responsible"], "lead")),
         (w["co"], _names(i["responsible"], "co")),
-        (w["deadline"], local_minute(i["deadline_at"]) + overdue),
+        (w["deadline"], Html(esc(local_minute(i["deadline_at"])) + overdue)),
         (w["reported"], local_minute(i["reported_at"])),
         (w["received"], local_minute(i["received_at"])),
         (w["resolved"], local_minute(i["resolved_at"])),
@@ -155,14 +160,15 @@ def _facts(i: dict[str, Any], w: dict[str, str], lang: str) -> str:
         (w["description"], _e(i["description"])),
     ]
     if i["duplicate_of"]:
-        link = f'<a href="/incidents/{i["duplicate_of"]}?lang={lang}">#{i["duplicate_of"]}</a>'
-        facts.append((w["duplicate_of"], link))
+        duplicate_of = int(i["duplicate_of"])
+        link = f'<a href="/incidents/{duplicate_of}?lang={esc(lang)}">#{duplicate_of}</a>'
+        facts.append((w["duplicate_of"], Html(link)))
     return _table(facts)
 
 
 def _items(rows: list[str], w: dict[str, str]) -> str:
     """List items, or one saying there are none."""
-    return "".join(f"<li>{row}</li>" for row in rows) or f"<li>{html.escape(w['none'])}</li>"
+    return "".join(f"<li>{row}</li>" for row in rows) or f"<li>{esc(w['none'])}</li>"
 
 
 def _step_form(
@@ -170,20 +176,19 @@ def _step_form(
     error: str | None,
 ) -> str:  # fmt: skip
     """The form for the steps the reader may take (none: no form), and why the last failed."""
-    said = f'<p class="error" id="step-error">{html.escape(error)}</p>' if error else ""
+    said = f'<p class="error" id="step-error">{esc(error)}</p>' if error else ""
     if not steps or not csrf:
         return said
     options = "".join(
-        f'<option value="{step}">{html.escape(w.get(f"step_{step}", step))}</option>'
-        for step in steps
+        f'<option value="{step}">{esc(w.get(f"step_{step}", step))}</option>' for step in steps
     )
     return (
-        f'<section id="act"><h2>{html.escape(w["act"])}</h2>{said}'
+        f'<section id="act"><h2>{esc(w["act"])}</h2>{said}'
         f'<form method="post" action="/incidents/{i["id"]}/steps?lang={lang}">'
         f'<input type="hidden" name="csrf_token" value="{html.escape(csrf)}">'
-        f'<label>{html.escape(w["step"])} <select name="step">{options}</select></label> '
-        f'<label>{html.escape(w["note"])} <input name="note" maxlength="2000" size="40"></label> '
-        f'<button type="submit">{html.escape(w["submit"])}</button></form></section>'
+        f'<label>{esc(w["step"])} <select name="step">{options}</select></label> '
+        f'<label>{esc(w["note"])} <input name="note" maxlength="2000" size="40"></label> '
+        f'<button type="submit">{esc(w["submit"])}</button></form></section>'
     )
 
 
@@ -201,7 +206,7 @@ def render(
             "</a>"
             for p in i["photos"]
         )
-        or f"<p>{html.escape(w['none'])}</p>"
+        or f"<p>{esc(w['none'])}</p>"
     )
     passed = [
         f'<a href="/api/v1/patrols/{v["patrol_id"]}">#{v["patrol_id"]}</a> '
@@ -213,15 +218,15 @@ def render(
         f"{local_minute(d['reported_at'])}"
         for d in i["duplicates"]
     ]
-    joint = f' <span class="joint">{html.escape(w["joint_case"])}</span>' if i["is_joint"] else ""
-    title = html.escape(f"#{i['id']} {i['category_name']}")
+    joint = f' <span class="joint">{esc(w["joint_case"])}</span>' if i["is_joint"] else ""
+    title = esc(f"#{i['id']} {i['category_name']}")
     return case_pages.head(lang=lang, title=title) + PAGE.format(
         title=title, joint=joint,
         map=svg_map(drawing, w), facts=_facts(i, w, lang), photos_html=photos,
         history_rows="".join(_event_row(e, w) for e in i["history"]),
         passed=_items(passed, w), duplicates_list=_items(duplicates, w), id=i["id"], lang=lang,
         act=_step_form(i, w, lang=lang, steps=list(steps), csrf=csrf, error=error),
-        **{key: html.escape(w[key]) for key in PAGE_WORDS},
+        **{key: esc(w[key]) for key in PAGE_WORDS},
     )  # fmt: skip
 
 

@@ -6,7 +6,6 @@ are simplified lines inside the map; the page prints on A4 landscape.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import cast
 
@@ -19,6 +18,7 @@ from geo_patrol.local_time import local_day
 from geo_patrol.maps.assets import inline
 from geo_patrol.maps.filters import MapFilters
 from geo_patrol.maps.layers import MapData, map_data
+from geo_patrol.maps.markup import esc
 from geo_patrol.maps.pack_data import PackData, pack_data
 from geo_patrol.maps.supervisor import STATUS_COLOUR, build_map
 from geo_patrol.maps.text import words
@@ -56,12 +56,12 @@ def _cell(value: object, *, number: bool = False) -> str:
     if isinstance(value, float):
         value = f"{value:,.1f}"
     css = ' class="n"' if number else ""
-    return f"<td{css}>{html.escape(str(value))}</td>"
+    return f"<td{css}>{esc(str(value))}</td>"
 
 
 def _table(headers: list[str], rows: list[list[object]], numeric_from: int = 1) -> str:
     """A table; columns from `numeric_from` on are right-aligned numbers."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(_cell(v, number=i >= numeric_from) for i, v in enumerate(row)) + "</tr>"
         for row in rows
@@ -80,14 +80,14 @@ def bar_chart(items: list[tuple[str, float, str]], *, title: str, width: int = 4
         length = (width - label_w - 60) * value / top
         shown = f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
         bars.append(
-            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{html.escape(label)}</text>'
+            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{esc(label)}</text>'
             f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" fill="{colour}"/>'
             f'<text x="{label_w + length + 4:.1f}" y="{y + 13}">{shown}</text>'
         )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="{html.escape(title)}"><text x="0" y="14" font-weight="bold">'
-        f"{html.escape(title)}</text>{''.join(bars)}</svg>"
+        f'role="img" aria-label="{esc(title)}"><text x="0" y="14" font-weight="bold">'
+        f"{esc(title)}</text>{''.join(bars)}</svg>"
     )
 
 
@@ -129,31 +129,31 @@ def _sections(pack: PackData, lang: str) -> str:
          for s in INCIDENT_STATUSES if by_status[s]],
         title=w["status_chart"],
     )  # fmt: skip
-    none = f'<p class="muted">{html.escape(w["none"])}</p>'
+    none = f'<p class="muted">{esc(w["none"])}</p>'
     return f"""
-<section><h2>{html.escape(w["effort"])}</h2>
+<section><h2>{esc(w["effort"])}</h2>
 {_table([w["side"], w["km"], w["hours"], w["patrols"], w["joint_patrols"], w["crossings"]],
         effort_rows)}
 <div class="cols"><div>{effort_chart}</div><div>{status_chart}</div></div></section>
-<section><h2>{html.escape(w["coverage"])}</h2>
+<section><h2>{esc(w["coverage"])}</h2>
 {_table([w["river"], w["km"], w["covered_pct"], w["longest_gap"]], coverage_rows)
  if coverage_rows else none}</section>
 <section class="page-break"><div class="cols">
-<div><h2>{html.escape(w["by_status"])}</h2>
+<div><h2>{esc(w["by_status"])}</h2>
 {_table([w["status"], w["count"]],
         [[w[f"status_{s}"], by_status[s]] for s in INCIDENT_STATUSES if by_status[s]])}</div>
-<div><h2>{html.escape(w["by_tier"])}</h2>
+<div><h2>{esc(w["by_tier"])}</h2>
 {_table([w["tier"], w["count"]], [[w[f"tier_{t}"], by_tier[t]] for t in TIERS])}</div>
-<div><h2>{html.escape(w["by_side"])}</h2>
+<div><h2>{esc(w["by_side"])}</h2>
 {_table([w["side"], w["count"]],
         [[name(code, code), n] for code, n in sorted(by_side.items())])}</div>
 </div>
-<p>{html.escape(w["escalations"])}: <b id="gp-escalations">{pack.escalations}</b> ·
-{html.escape(w["duplicates"])}: <b id="gp-duplicates">{pack.duplicates}</b></p></section>
-<section><h2>{html.escape(w["joint_cases"])} ({len(joint)})</h2>
+<p>{esc(w["escalations"])}: <b id="gp-escalations">{pack.escalations}</b> ·
+{esc(w["duplicates"])}: <b id="gp-duplicates">{pack.duplicates}</b></p></section>
+<section><h2>{esc(w["joint_cases"])} ({len(joint)})</h2>
 {_table(case_headers, [case_row(i) for i in joint], numeric_from=99) if joint else none}
 </section>
-<section><h2>{html.escape(w["overdue_items"])} ({len(overdue)})</h2>
+<section><h2>{esc(w["overdue_items"])} ({len(overdue)})</h2>
 {_table(case_headers, [case_row(i) for i in overdue], numeric_from=99) if overdue else none}
 </section>
 """  # fmt: skip
@@ -168,12 +168,12 @@ def render_pack(pack: PackData, map_data: MapData, *, generated_at: datetime) ->
     title = f"{w['pack_title']} · {pack.zone['name']}"
     period = f"{pack.filters.date_from} – {pack.filters.date_to}"
     root.header.add_child(folium.Element(
-        f'<title>{html.escape(title)}</title><link rel="icon" href="data:,">{PACK_CSS}'
+        f'<title>{esc(title)}</title><link rel="icon" href="data:,">{PACK_CSS}'
     ))  # fmt: skip
     # The title goes before the map's div.
     root.html.add_child(folium.Element(
-        f'<div class="gp-pack"><header><h1>{html.escape(title)}</h1>'
-        f'<span>{html.escape(w["period"])}: {period} · {html.escape(w["generated"])}: '
+        f'<div class="gp-pack"><header><h1>{esc(title)}</h1>'
+        f'<span>{esc(w["period"])}: {period} · {esc(w["generated"])}: '
         f'{generated_at:%Y-%m-%d %H:%M}</span></header></div>'
     ), index=0)  # fmt: skip
     page = root.render().replace("<html>", f'<html lang="{"en" if lang == "en" else "zh-CN"}">', 1)

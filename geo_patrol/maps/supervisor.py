@@ -18,6 +18,7 @@ from geo_patrol.local_time import local_minute
 from geo_patrol.maps.assets import localise
 from geo_patrol.maps.basemaps import TileSource
 from geo_patrol.maps.layers import MapData
+from geo_patrol.maps.markup import esc, inert
 from geo_patrol.maps.measure import DistanceMeasure
 from geo_patrol.maps.text import words
 from geo_patrol.models import INCIDENT_STATUSES
@@ -94,7 +95,7 @@ def _add_jurisdictions(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
         rows = [j for j in data.jurisdictions if j["level"] == level]
         if not rows:
             continue
-        features = [_feature(j["geometry"], code=j["code"], name=j["name"]) for j in rows]
+        features = [_feature(j["geometry"], code=esc(j["code"]), name=esc(j["name"])) for j in rows]
         folium.GeoJson(
             _geojson(features),
             name=f"{w['jurisdictions']} · {w[level]}",
@@ -120,7 +121,7 @@ def _add_zones(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
         ):
             if geometry:
                 folium.GeoJson(
-                    geometry, style_function=lambda _f, s=style: s, tooltip=html.escape(tip)
+                    geometry, style_function=lambda _f, s=style: s, tooltip=inert(tip)
                 ).add_to(group)
     group.add_to(m)
 
@@ -128,8 +129,8 @@ def _add_zones(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
 def _add_rivers(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
     """River stretches coloured by how recently a patrol covered them."""
     features = [
-        _feature(r["geometry"], river=r["river_name"], recency=r["recency"],
-                 label=w[f'recency_{r["recency"]}'], metres=round(r["length_m"]),
+        _feature(r["geometry"], river=esc(r["river_name"]), recency=r["recency"],
+                 label=esc(w[f'recency_{r["recency"]}']), metres=round(r["length_m"]),
                  border="✓" if r["is_border"] else "")
         for r in data.rivers
     ]  # fmt: skip
@@ -161,7 +162,7 @@ def _add_tracks_tiles(m: folium.Map, tiles_url: str, w: dict[str, str]) -> None:
 def _add_tracks_inline(m: folium.Map, tracks: list[dict[str, Any]], w: dict[str, str]) -> None:
     """Simplified patrol tracks inside the page (the meeting pack has no server)."""
     features = [
-        _feature(t["geometry"], team=t["team_name"], started=t["started"], km=t["km"])
+        _feature(t["geometry"], team=esc(t["team_name"]), started=esc(t["started"]), km=t["km"])
         for t in tracks
     ]
     folium.GeoJson(
@@ -173,25 +174,28 @@ def _add_tracks_inline(m: folium.Map, tracks: list[dict[str, Any]], w: dict[str,
 
 
 def _popup(incident: dict[str, Any], w: dict[str, str]) -> str:
-    """The popup of one incident: category, tier, sides, deadline, link to the record."""
-    deadline = local_minute(incident["deadline_at"])
-    overdue = f' <b style="color:#c62828">{w["overdue"]}</b>' if incident["overdue"] else ""
+    """The popup of one incident: category, tier, sides, deadline, link to the record.
+
+    Every text is `inert`: Folium puts the popup into a JavaScript template literal.
+    """
+    deadline = inert(local_minute(incident["deadline_at"]))
+    overdue = f' <b style="color:#c62828">{inert(w["overdue"])}</b>' if incident["overdue"] else ""
     co = ", ".join(incident["co_codes"] or []) or "—"
     rows = [
-        (w["status"], w[f"status_{incident['status']}"]),
-        (w["tier"], w[f"tier_{incident['tier']}"]),
-        (w["severity"], w.get(f"severity_{incident['severity']}", incident["severity"])),
-        (w["lead"], incident["lead_code"] or "—"),
-        (w["co"], co),
+        (w["status"], inert(w[f"status_{incident['status']}"])),
+        (w["tier"], inert(w[f"tier_{incident['tier']}"])),
+        (w["severity"], inert(w.get(f"severity_{incident['severity']}", incident["severity"]))),
+        (w["lead"], inert(incident["lead_code"] or "—")),
+        (w["co"], inert(co)),
         (w["deadline"], deadline + overdue),
-        (w["reported"], local_minute(incident["reported_at"])),
+        (w["reported"], inert(local_minute(incident["reported_at"]))),
     ]
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    link = f"/incidents/{incident['id']}?lang={w['lang']}"
+    body = "".join(f"<tr><th>{inert(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    link = f"/incidents/{int(incident['id'])}?lang={inert(w['lang'])}"
     return (
-        f'<div class="gp-popup"><b>#{incident["id"]} {html.escape(incident["category_name"])}</b>'
+        f'<div class="gp-popup"><b>#{int(incident["id"])} {inert(incident["category_name"])}</b>'
         f"<table>{body}</table>"
-        f'<a href="{link}" target="_blank">{html.escape(w["open_record"])}</a></div>'
+        f'<a href="{link}" target="_blank">{inert(w["open_record"])}</a></div>'
     )
 
 
@@ -206,7 +210,7 @@ def _add_incidents(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
             [lat, lon], radius=8, color="#212121", weight=1.5 if incident["is_joint"] else 0.8,
             fill=True, fill_color=STATUS_COLOUR[incident["status"]], fill_opacity=0.9,
             popup=folium.Popup(_popup(incident, w), max_width=320),
-            tooltip=f'#{incident["id"]} {html.escape(incident["category_name"])}',
+            tooltip=inert(f'#{incident["id"]} {incident["category_name"]}'),
         ).add_to(cluster)  # fmt: skip
     cluster.add_to(m)
     plugins.HeatMap(points or [[0.0, 0.0, 0.0]], name=w["heat"], show=False, radius=22).add_to(m)
@@ -218,19 +222,19 @@ def _add_villages(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
     for village in data.villages:
         folium.CircleMarker(
             [village["lat"], village["lon"]], radius=3, color="#455a64", fill=True,
-            fill_opacity=1, tooltip=html.escape(village["name"]),
+            fill_opacity=1, tooltip=inert(village["name"]),
         ).add_to(group)  # fmt: skip
     group.add_to(m)
 
 
 def _options(rows: list[dict[str, Any]], key: str, label: str, chosen: object, all_: str) -> str:
     """<option>s for a select, with the chosen one selected."""
-    out = [f'<option value="">{html.escape(all_)}</option>']
+    out = [f'<option value="">{esc(all_)}</option>']
     for row in rows:
         value = str(row[key])
         selected = " selected" if value == str(chosen) else ""
         out.append(f'<option value="{html.escape(value)}"{selected}>'
-                   f"{html.escape(str(row[label]))}</option>")  # fmt: skip
+                   f"{esc(str(row[label]))}</option>")  # fmt: skip
     return "".join(out)
 
 
@@ -245,29 +249,29 @@ def filter_form(data: MapData, w: dict[str, str]) -> str:
     other_query = replace(f, lang=other).query()
     return f"""
 <div class="gp-panel gp-filters" id="gp-filters">
-<h1>{html.escape(w["title"])}
- <small>· {data.patrols} {html.escape(w["patrols"])} ·
- <a href="/map?{html.escape(other_query)}" id="gp-lang">{html.escape(w["language"])}</a> ·
- <a href="/incidents?lang={html.escape(f.lang)}" id="gp-incident-list">
- {html.escape(w["list_title"])}</a>
+<h1>{esc(w["title"])}
+ <small>· {data.patrols} {esc(w["patrols"])} ·
+ <a href="/map?{esc(other_query)}" id="gp-lang">{esc(w["language"])}</a> ·
+ <a href="/incidents?lang={esc(f.lang)}" id="gp-incident-list">
+ {esc(w["list_title"])}</a>
  </small></h1>
 <form method="get" action="/map" id="gp-filter-form">
 <input type="hidden" name="lang" value="{html.escape(f.lang)}">
-<label>{html.escape(w["from"])}<input type="date" name="date_from" value="{f.date_from}"></label>
-<label>{html.escape(w["to"])}<input type="date" name="date_to" value="{f.date_to}"></label>
-<label>{html.escape(w["zone"])}<select name="zone">
+<label>{esc(w["from"])}<input type="date" name="date_from" value="{f.date_from}"></label>
+<label>{esc(w["to"])}<input type="date" name="date_to" value="{f.date_to}"></label>
+<label>{esc(w["zone"])}<select name="zone">
 {_options(zones, "code", "name", f.zone, w["all"])}</select></label>
-<label>{html.escape(w["jurisdictions"])}<select name="jurisdiction">
+<label>{esc(w["jurisdictions"])}<select name="jurisdiction">
 {_options(jurisdictions, "code", "name", f.jurisdiction, w["all"])}</select></label>
-<label>{html.escape(w["team"])}<select name="team">
+<label>{esc(w["team"])}<select name="team">
 {_options(data.teams, "id", "name", f.team, w["all"])}</select></label>
-<label>{html.escape(w["category"])}<select name="category">
+<label>{esc(w["category"])}<select name="category">
 {_options(data.categories, "code", "name", f.category, w["all"])}</select></label>
-<label>{html.escape(w["status"])}<select name="status">
+<label>{esc(w["status"])}<select name="status">
 {_options(statuses, "code", "name", f.status, w["all"])}</select></label>
 <label class="gp-check"><input type="checkbox" name="joint" value="1"{checked}>
-{html.escape(w["joint"])}</label>
-<button type="submit">{html.escape(w["apply"])}</button>
+{esc(w["joint"])}</label>
+<button type="submit">{esc(w["apply"])}</button>
 </form></div>
 """
 
@@ -275,24 +279,22 @@ def filter_form(data: MapData, w: dict[str, str]) -> str:
 def legend(w: dict[str, str], *, basemap: bool) -> str:
     """The legend panel."""
     recency = "".join(
-        f'<li><span class="gp-swatch" style="background:{c}"></span>'
-        f"{html.escape(w['recency_' + k])}</li>"
+        f'<li><span class="gp-swatch" style="background:{c}"></span>{esc(w["recency_" + k])}</li>'
         for k, c in RECENCY_COLOUR.items()
     )
     statuses = "".join(
-        f'<li><span class="gp-dot" style="background:{c}"></span>'
-        f"{html.escape(w['status_' + k])}</li>"
+        f'<li><span class="gp-dot" style="background:{c}"></span>{esc(w["status_" + k])}</li>'
         for k, c in STATUS_COLOUR.items()
     )
-    note = "" if basemap else f'<div class="gp-note">{html.escape(w["no_basemap"])}</div>'
+    note = "" if basemap else f'<div class="gp-note">{esc(w["no_basemap"])}</div>'
     return f"""
-<div class="gp-panel gp-legend" id="gp-legend"><h2>{html.escape(w["legend"])}</h2>
-<h2>{html.escape(w["rivers"])}</h2><ul>{recency}</ul>
-<h2>{html.escape(w["tracks"])}</h2><ul><li><span class="gp-swatch"
- style="background:{TRACK_COLOUR}"></span>{html.escape(w["tracks"])}</li></ul>
-<h2>{html.escape(w["zone"])}</h2><ul><li><span class="gp-band"></span>
-{html.escape(w["border_zone"])}</li></ul>
-<h2>{html.escape(w["incidents"])}</h2><ul>{statuses}</ul>{note}</div>
+<div class="gp-panel gp-legend" id="gp-legend"><h2>{esc(w["legend"])}</h2>
+<h2>{esc(w["rivers"])}</h2><ul>{recency}</ul>
+<h2>{esc(w["tracks"])}</h2><ul><li><span class="gp-swatch"
+ style="background:{TRACK_COLOUR}"></span>{esc(w["tracks"])}</li></ul>
+<h2>{esc(w["zone"])}</h2><ul><li><span class="gp-band"></span>
+{esc(w["border_zone"])}</li></ul>
+<h2>{esc(w["incidents"])}</h2><ul>{statuses}</ul>{note}</div>
 """
 
 
@@ -338,7 +340,7 @@ def render_page(data: MapData, *, sources: list[TileSource], tiles_url: str) -> 
     root.html.add_child(folium.Element(filter_form(data, w)))
     root.html.add_child(folium.Element(legend(w, basemap=bool(sources))))
     root.header.add_child(folium.Element(
-        f'<title>{html.escape(w["title"])}</title><link rel="icon" href="data:,">'
+        f'<title>{esc(w["title"])}</title><link rel="icon" href="data:,">'
     ))  # fmt: skip
     state = {"patrols": data.patrols, "points": data.points, "incidents": len(data.incidents)}
     root.html.add_child(folium.Element(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from geo_patrol.local_time import local_minute
+from geo_patrol.maps.markup import esc
 from geo_patrol.mobile.setup import PhoneSetup
 from geo_patrol.mobile.text import APP, SETUP, words
 
@@ -202,33 +202,33 @@ def page(*, lang: str, title: str, body: str, script: str, csrf: str) -> str:
     """A server-rendered page in the app's style."""
     w = words(SETUP, lang)
     return PAGE.format(
-        html_lang="en" if lang == "en" else "zh-CN", title=escape(title), body=body,
-        script=script, csrf=escape(csrf), lang=w["lang"], other_lang="zh" if lang == "en" else "en",
+        html_lang="en" if lang == "en" else "zh-CN", title=esc(title), body=body,
+        script=script, csrf=esc(csrf), lang=w["lang"], other_lang="zh" if lang == "en" else "en",
     )  # fmt: skip
 
 
 def _steps(text: str) -> str:
     """Numbered steps from "a|b|c"."""
-    return "<ol>" + "".join(f"<li>{escape(step)}</li>" for step in text.split("|")) + "</ol>"
+    return "<ol>" + "".join(f"<li>{esc(step)}</li>" for step in text.split("|")) + "</ol>"
 
 
 def setup_body(*, lang: str, device: dict[str, Any], setup: PhoneSetup | None) -> str:
     """The set-up page's content: instructions, and the QR codes once they are made."""
     w = words(SETUP, lang)
     if device["revoked_at"] is not None:
-        return f'<p class="note">{escape(w["revoked_note"])}</p>' + _back(lang)
+        return f'<p class="note">{esc(w["revoked_note"])}</p>' + _back(lang)
     codes = setup_codes(lang=lang, setup=setup) if setup else ""
     button = w["regenerate"] if setup else w["generate"]
     return (
-        f'<p class="note">{escape(w["secret"])}</p>'
-        f'<button id="generate" type="button" class="primary">{escape(button)}</button>'
+        f'<p class="note">{esc(w["secret"])}</p>'
+        f'<button id="generate" type="button" class="primary">{esc(button)}</button>'
         f'<p id="error" class="error"></p><div id="codes">{codes}</div>' + _back(lang)
     )
 
 
 def _back(lang: str) -> str:
     """The link back to the device list."""
-    return f'<p><a href="/m/devices?lang={lang}">{escape(words(SETUP, lang)["back"])}</a></p>'
+    return f'<p><a href="/m/devices?lang={lang}">{esc(words(SETUP, lang)["back"])}</a></p>'
 
 
 def setup_codes(*, lang: str, setup: PhoneSetup) -> str:
@@ -238,19 +238,19 @@ def setup_codes(*, lang: str, setup: PhoneSetup) -> str:
 
     def block(key: str, payload: str, extra: str = "") -> str:
         return (
-            f'<section class="setup" id="setup-{key}"><h2>{escape(w[key])}</h2>'
+            f'<section class="setup" id="setup-{key}"><h2>{esc(w[key])}</h2>'
             f"{_steps(w[key + '_steps'])}"
-            f'<div class="qr" data-payload="{escape(payload)}">{qr[key]}</div>{extra}</section>'
+            f'<div class="qr" data-payload="{esc(payload)}">{qr[key]}</div>{extra}</section>'
         )
 
     manual = (
-        f"<p>{escape(w['traccar_manual'])}</p><dl>"
-        f"<dt>{escape(w['server_url'])}</dt><dd><code id='server-url'>"
-        f"{escape(setup.server_url)}</code></dd>"
-        f"<dt>{escape(w['device_id'])}</dt><dd><code id='device-id'>{escape(setup.token)}</code>"
+        f"<p>{esc(w['traccar_manual'])}</p><dl>"
+        f"<dt>{esc(w['server_url'])}</dt><dd><code id='server-url'>"
+        f"{esc(setup.server_url)}</code></dd>"
+        f"<dt>{esc(w['device_id'])}</dt><dd><code id='device-id'>{esc(setup.token)}</code>"
         "</dd></dl>"
     )
-    osmand = f"<p><code id='osmand-url'>{escape(setup.osmand_url)}</code></p>"
+    osmand = f"<p><code id='osmand-url'>{esc(setup.osmand_url)}</code></p>"
     return (
         block("traccar", setup.traccar_url, manual)
         + block("osmand", setup.osmand_url, osmand)
@@ -298,26 +298,24 @@ def devices_body(*, lang: str, devices: list[dict[str, Any]], members: list[dict
         seen = local_minute(d["last_seen_at"])
         actions = "" if d["revoked_at"] else (
             f'<div class="row"><a class="pill" href="/m/devices/{d["id"]}/setup?lang={lang}">'
-            f'{escape(w["setup"])}</a><button type="button" class="danger revoke" '
-            f'data-id="{d["id"]}">{escape(w["revoke"])}</button></div>'
+            f'{esc(w["setup"])}</a><button type="button" class="danger revoke" '
+            f'data-id="{d["id"]}">{esc(w["revoke"])}</button></div>'
         )  # fmt: skip
         rows.append(
-            f'<li class="device" data-id="{d["id"]}"><b>{escape(d["label"])}</b> · '
-            f"{escape(d['member_name'])} · …{escape(d['token_hint'] or '')}<br>"
-            f'<span class="muted">{escape(status)} · {escape(w["last_seen"])} {seen}</span>'
+            f'<li class="device" data-id="{d["id"]}"><b>{esc(d["label"])}</b> · '
+            f"{esc(d['member_name'])} · …{esc(d['token_hint'] or '')}<br>"
+            f'<span class="muted">{esc(status)} · {esc(w["last_seen"])} {seen}</span>'
             f"{actions}</li>"
         )
-    listing = "".join(rows) or f"<li>{escape(w['none'])}</li>"
+    listing = "".join(rows) or f"<li>{esc(w['none'])}</li>"
     form = ""
     if members:
-        options = "".join(
-            f'<option value="{m["id"]}">{escape(m["name"])}</option>' for m in members
-        )
+        options = "".join(f'<option value="{m["id"]}">{esc(m["name"])}</option>' for m in members)
         form = (
-            f'<h2>{escape(w["issue_title"])}</h2><form id="issue" class="view">'
-            f'<label>{escape(w["member"])}<select name="member_id">{options}</select></label>'
-            f'<label>{escape(w["label"])}<input name="label" required maxlength="200"></label>'
-            f'<button type="submit" class="primary">{escape(w["issue"])}</button>'
+            f'<h2>{esc(w["issue_title"])}</h2><form id="issue" class="view">'
+            f'<label>{esc(w["member"])}<select name="member_id">{options}</select></label>'
+            f'<label>{esc(w["label"])}<input name="label" required maxlength="200"></label>'
+            f'<button type="submit" class="primary">{esc(w["issue"])}</button>'
             '<p id="error" class="error"></p></form>'
         )  # fmt: skip
     return f'<ul class="list">{listing}</ul>{form}'

@@ -20,8 +20,12 @@ Read top to bottom:
 4. Crossings: GPS fixes along a border hop from side to side within a few metres. A change
    of side counts only once the track is firmly on the new side (hysteresis): it stayed
    there for `long_run_m` metres, or for `min_run_m` metres with a fix at least `margin_m`
-   from every other jurisdiction of that level. A walk along the border gives no
-   crossings; a real crossing gives one.
+   from every other jurisdiction of that level (every fix of the run is looked at). A run's
+   metres go from its first fix to the first fix after it. The side the patrol starts on
+   is firm from its first fix (nothing came before it to jitter from; a patrol starting
+   outside every jurisdiction of a level has no starting side there); every later side,
+   the last included, must be firm to count. A walk along the border gives no crossings;
+   a real crossing gives one.
 """
 
 from __future__ import annotations
@@ -189,7 +193,7 @@ pieces AS (
     FROM whole w JOIN chains c ON c.leaf_id = w.leaf_id
     UNION ALL
     SELECT jurisdiction_id, inside_m,
-           CASE WHEN leg_m > 0 THEN coalesce(extract(epoch FROM t1 - t0), 0) * inside_m / leg_m
+           CASE WHEN leg_m > 0 THEN greatest(extract(epoch FROM t1 - t0), 0) * inside_m / leg_m
                 ELSE 0 END,
            t0, t1
     FROM cut
@@ -273,6 +277,12 @@ def confirmed_crossings(runs: list[Run], *, firm: set[int]) -> list[Crossing]:
     return crossings
 
 
+def firm_runs(runs: list[Run], *, long_run_m: float) -> set[int]:
+    """Runs firm whatever their fixes: the first (the side the patrol started on: there was
+    no side before it to have jittered from) and those of `long_run_m` metres or more."""
+    return {i for i, run in enumerate(runs) if run[0] and (i == 0 or run[3] >= long_run_m)}
+
+
 def candidate_runs(runs: list[Run], *, min_run_m: float, long_run_m: float) -> list[int]:
     """Runs long enough to count but too short to be firm by length alone."""
     return [i for i, run in enumerate(runs) if min_run_m <= run[3] < long_run_m and run[0]]
@@ -322,9 +332,10 @@ def _store_legs(
 ) -> None:
     """COPY the legs between leaves, and the legs within each leaf summed per leaf."""
     millis = epoch_millis(fixes.time)
-    # A leg that does not move counts no seconds, nor does one without times at both ends.
+    # A leg that does not move counts no seconds, nor does one without times at both ends,
+    # nor one whose time goes back (a device clock stepping back: the file's order stays).
     moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
-    seconds = np.nan_to_num(np.where(moved, np.diff(millis) / 1000, 0.0))
+    seconds = np.nan_to_num(np.where(moved, np.diff(millis) / 1000, 0.0)).clip(min=0.0)
     session.execute(text(LEGS))
     cut = np.flatnonzero(leaves[:-1] != leaves[1:])
     outside = np.ma.masked_less
@@ -461,7 +472,7 @@ def attribute(
     utm = int(utm_crs_for(*centre).to_epsg() or 0)  # always a WGS 84 / UTM zone
     rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
     levels = _levels(session, leaves, leg_m)
-    crossings = _crossings(session, levels, fixes, utm=utm, **rules)
+    crossings = _crossings(session, levels, fixes, utm=utm, started=started, **rules)
     return Attribution(jurisdictions, crossings)
 
 
@@ -470,50 +481,40 @@ def _now(session: Session) -> Any:
     return session.execute(text("SELECT now()")).scalar_one()
 
 
-# The lines between jurisdictions of each level near the patrol, in metres (the patrol's UTM
-# zone), in short pieces: "how far is this fix from every other jurisdiction of the level"
-# is then an index probe for lines within the margin.
+# The lines between jurisdictions of each level near the patrol (the versions in force when
+# it started, as in CHAINS), in metres (the patrol's UTM zone), in short pieces: "how far is
+# this fix from every other jurisdiction of the level" is then an index probe for lines
+# within the margin.
 BORDERS = """
 CREATE TEMP TABLE borders ON COMMIT DROP AS
 SELECT j.id AS jurisdiction_id, j.level,
        ST_Subdivide(ST_Transform(ST_Boundary(j.geom), :utm), 32) AS geom
 FROM jurisdictions j
-WHERE j.valid_to IS NULL
-  AND j.geom && ST_MakeEnvelope(:west - 0.01, :south - 0.01, :east + 0.01, :north + 0.01, 4326)
+WHERE j.valid_from <= :started AND (j.valid_to IS NULL OR j.valid_to > :started)
+  AND j.geom && ST_MakeEnvelope(:west - :pad, :south - :pad, :east + :pad, :north + :pad, 4326)
 """
 
-# The fixes asked about (in the patrol's UTM zone), and the (fix, level) pairs asked, with
-# the fix's jurisdiction at that level (levels by their number in :levels).
+# The fixes probed (in the patrol's UTM zone), and the rows asked: (fix, level) pairs with
+# the fix's jurisdiction at that level (levels by their number in :levels), numbered k.
 ASKED = """
 CREATE TEMP TABLE probes (ord int, x float8, y float8) ON COMMIT DROP;
-CREATE TEMP TABLE asked (ord int, level_no int, jurisdiction_id bigint) ON COMMIT DROP
+CREATE TEMP TABLE asked (k int, ord int, level_no int, jurisdiction_id bigint) ON COMMIT DROP
 """
 
-# Of the pairs asked, those with no boundary of another jurisdiction of the level within
-# `margin_m`. One probe of the index a fix finds the boundaries near it at every level.
-FAR_FIXES = """
+# Of the rows asked, those within `margin_m` of a boundary of another jurisdiction of the
+# level, with the distance to the nearest; the others are clear. One probe of the index a
+# fix finds the boundaries near it at every level.
+CLEARANCES = """
 WITH near AS MATERIALIZED (
     SELECT p.ord, array_position(CAST(:levels AS text[]), b.level::text) AS level_no,
-           b.jurisdiction_id
+           b.jurisdiction_id, ST_Distance(b.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), :utm)) AS m
     FROM probes p
     JOIN borders b ON ST_DWithin(b.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), :utm), :margin_m)
 )
-SELECT a.ord, a.level_no FROM asked a
-WHERE NOT EXISTS (
-    SELECT 1 FROM near n
-    WHERE n.ord = a.ord AND n.level_no = a.level_no AND n.jurisdiction_id <> a.jurisdiction_id
-)
+SELECT a.k, min(n.m) FROM asked a
+JOIN near n ON n.ord = a.ord AND n.level_no = a.level_no AND n.jurisdiction_id <> a.jurisdiction_id
+GROUP BY a.k
 """
-
-SAMPLES = 12
-
-
-def _spread(first: int, last: int) -> list[int]:
-    """At most SAMPLES indices spread evenly over first..last."""
-    count = last - first + 1
-    if count <= SAMPLES:
-        return list(range(first, last + 1))
-    return sorted({first + round(i * (count - 1) / (SAMPLES - 1)) for i in range(SAMPLES)})
 
 
 @dataclass
@@ -545,63 +546,152 @@ def _levels(
     return found
 
 
-def _far_fixes(
-    session: Session, asked: dict[tuple[int, str], int], fixes: TrackPoints, *, utm: int,
-    margin_m: float,
-) -> set[tuple[int, str]]:  # fmt: skip
-    """Of the (fix, level) pairs asked (with the fix's jurisdiction at that level), those at
-    least `margin_m` from every other jurisdiction of the level."""
-    ords = np.array(sorted({ord_ for ord_, _ in asked}), np.int64)
-    if not len(ords):
+# Every how many fixes of a run the rounds of probes look at (see _clear_runs).
+ROUNDS = (16, 4, 1)
+
+
+def _clear_runs(
+    session: Session, levels: list[_Level], asked: dict[str, list[int]], fixes: TrackPoints,
+    *, utm: int, started: Any, margin_m: float,
+) -> set[tuple[str, int]]:  # fmt: skip
+    """Of the runs asked (per level, indices into its runs), the (level, run) with a fix at
+    least `margin_m` from every other jurisdiction of the level.
+
+    Every fix counts, but not every fix needs a probe: a fix's distance to a line changes by
+    at most the distance it moved, so a fix `c` metres from the other side proves every fix
+    less than `margin_m - c` metres from it short of the margin too. The fixes are probed in
+    rounds, every ROUNDS[i]-th fix of each run not yet decided, until each run has a clear
+    fix or none is left undecided."""
+    rows = _Asked.of(levels, asked, fixes, utm=utm)
+    if not len(rows.ords):
         return set()
-    west, east = float(fixes.lon.min()), float(fixes.lon.max())
-    south, north = float(fixes.lat.min()), float(fixes.lat.max())
-    session.execute(text(BORDERS), {"utm": utm, "west": west, "east": east, "south": south,
-                                    "north": north})  # fmt: skip
+    _store_borders(session, fixes, rows.ords, utm=utm, started=started, margin_m=margin_m)
+    names = [x.level for x in levels]
+    params = {"levels": names, "utm": utm, "margin_m": margin_m}
+    clearance = np.full(len(rows.ords), np.nan)  # NaN: not probed; inf: clear
+    near = np.zeros(len(rows.ords), bool)  # proven short of the margin without a probe
+    for stride in ROUNDS:
+        firm = np.zeros(len(rows.parts), bool)
+        firm[rows.part[np.isinf(clearance)]] = True
+        todo = np.isnan(clearance) & ~near & ~firm[rows.part] & (rows.position % stride == 0)
+        if todo.any():
+            clearance[todo] = np.inf
+            for k, metres in _probe(session, rows, np.flatnonzero(todo), params):
+                clearance[k] = metres
+            near = rows.proven_near(clearance, margin_m)
+    clear = np.unique(rows.part[np.isinf(clearance)])
+    return {(names[rows.parts[i][0] - 1], rows.parts[i][1]) for i in clear.tolist()}
+
+
+@dataclass
+class _Asked:
+    """Every fix of every run asked about, one row each (a fix once per level asked): the
+    run's number among `parts` ((level number, run index)), the fix, its place in the run,
+    its jurisdiction at the level, and its position in metres (UTM)."""
+
+    parts: list[tuple[int, int]]
+    part: NDArray[np.int64]
+    ords: NDArray[np.int64]
+    position: NDArray[np.int64]
+    level_no: NDArray[np.int64]
+    jurisdiction_id: NDArray[np.int64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+
+    @classmethod
+    def of(
+        cls, levels: list[_Level], asked: dict[str, list[int]], fixes: TrackPoints, *, utm: int
+    ) -> _Asked:
+        """The rows of the runs asked (per level, indices into its runs)."""
+        parts = [(n, i) for n, x in enumerate(levels, start=1) for i in asked[x.level]]
+        runs = [levels[n - 1].runs[i] for n, i in parts]
+        sizes = np.array([run[2] - run[1] + 1 for run in runs], np.int64)
+        part = np.repeat(np.arange(len(parts)), sizes)
+        starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+        position = np.arange(int(sizes.sum())) - starts[part]
+        firsts = np.array([run[1] for run in runs], np.int64)
+        ords = firsts[part] + position
+        level_no = np.array([n for n, _ in parts], np.int64)[part]
+        jurisdiction = np.empty(len(ords), np.int64)
+        for n, x in enumerate(levels, start=1):
+            mine = level_no == n
+            jurisdiction[mine] = x.ids[ords[mine]]
+        xs, ys = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(
+            fixes.lon[ords], fixes.lat[ords]
+        )
+        return cls(parts, part, ords, position, level_no, jurisdiction, np.asarray(xs),
+                   np.asarray(ys))  # fmt: skip
+
+    def proven_near(self, clearance: NDArray[np.float64], margin_m: float) -> NDArray[np.bool_]:
+        """Rows not probed that the nearest probed rows before and after them in their run
+        prove short of the margin."""
+        n = len(clearance)
+        probed = ~np.isnan(clearance)
+        index = np.arange(n)
+        before = np.maximum.accumulate(np.where(probed, index, -1))
+        after = np.minimum.accumulate(np.where(probed, index, n)[::-1])[::-1]
+        bound = np.full(n, np.inf)
+        for other in (before, after):
+            ok = (other >= 0) & (other < n)
+            k = np.where(ok, other, 0)
+            ok &= self.part[k] == self.part
+            reach = clearance[k] + np.hypot(self.x - self.x[k], self.y - self.y[k])
+            bound = np.where(ok, np.minimum(bound, reach), bound)
+        return ~probed & (bound < margin_m)
+
+
+def _store_borders(
+    session: Session, fixes: TrackPoints, ords: NDArray[np.int64], *, utm: int, started: Any,
+    margin_m: float,
+) -> None:  # fmt: skip
+    """The borders near the fixes `ords`, indexed, and the tables of probes."""
+    west, east = float(fixes.lon[ords].min()), float(fixes.lon[ords].max())
+    south, north = float(fixes.lat[ords].min()), float(fixes.lat[ords].max())
+    # Degrees to pad the box by: over the margin anywhere up to 60 N (and 0.01 at least).
+    pad = max(0.01, 2 * margin_m / 111_000)
+    session.execute(text(BORDERS), {"utm": utm, "started": started, "west": west, "east": east,
+                                    "south": south, "north": north, "pad": pad})  # fmt: skip
     session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
-    levels = sorted({level for _, level in asked})
-    number = {level: i + 1 for i, level in enumerate(levels)}  # SQL arrays count from 1
-    xs, ys = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(
-        fixes.lon[ords], fixes.lat[ords]
-    )
     session.execute(text(ASKED))
+
+
+def _probe(
+    session: Session, rows: _Asked, todo: NDArray[np.int64], params: dict[str, Any]
+) -> list[tuple[int, float]]:
+    """(row, metres) of the rows `todo` within the margin of another jurisdiction of their
+    level (the others are clear)."""
+    session.execute(text("TRUNCATE probes, asked"))
+    ords, first = np.unique(rows.ords[todo], return_index=True)
     copy_rows(session, table="probes", columns={
-        "ord": ords.astype(np.int32), "x": np.asarray(xs), "y": np.asarray(ys),
+        "ord": ords.astype(np.int32), "x": rows.x[todo][first], "y": rows.y[todo][first],
     })  # fmt: skip
     copy_rows(session, table="asked", columns={
-        "ord": np.fromiter((k for k, _ in asked), np.int32, len(asked)),
-        "level_no": np.fromiter((number[level] for _, level in asked), np.int32, len(asked)),
-        "jurisdiction_id": np.fromiter(asked.values(), np.int64, len(asked)),
+        "k": todo.astype(np.int32), "ord": rows.ords[todo].astype(np.int32),
+        "level_no": rows.level_no[todo].astype(np.int32),
+        "jurisdiction_id": rows.jurisdiction_id[todo],
     })  # fmt: skip
     session.execute(text("ANALYZE probes; ANALYZE asked"))
-    params = {"levels": levels, "utm": utm, "margin_m": margin_m}
-    return {(int(k), levels[no - 1]) for k, no in session.execute(text(FAR_FIXES), params)}
+    return [(int(k), float(m)) for k, m in session.execute(text(CLEARANCES), params)]
 
 
 def _crossings(
-    session: Session, levels: list[_Level], fixes: TrackPoints, *, utm: int, min_run_m: float,
-    margin_m: float, long_run_m: float,
+    session: Session, levels: list[_Level], fixes: TrackPoints, *, utm: int, started: Any,
+    min_run_m: float, margin_m: float, long_run_m: float,
 ) -> list[tuple[Any, ...]]:  # fmt: skip
     """The confirmed crossings at every level: (level, time, from, to, EWKB of the place)."""
     if not levels:
         return []
-    firm: dict[str, set[int]] = {}
-    asked: dict[tuple[int, str], int] = {}
-    candidates: dict[str, list[int]] = {}
-    for x in levels:
-        firm[x.level] = {i for i, run in enumerate(x.runs) if run[3] >= long_run_m and run[0]}
-        candidates[x.level] = candidate_runs(x.runs, min_run_m=min_run_m, long_run_m=long_run_m)
-        # Up to SAMPLES fixes spread along each candidate run are enough to find one far fix.
-        for i in candidates[x.level]:
-            for k in _spread(x.runs[i][1], x.runs[i][2]):
-                asked[(k, x.level)] = int(x.ids[k])
-    far = _far_fixes(session, asked, fixes, utm=utm, margin_m=margin_m)
+    firm = {x.level: firm_runs(x.runs, long_run_m=long_run_m) for x in levels}
+    asked = {
+        x.level: [i for i in candidate_runs(x.runs, min_run_m=min_run_m, long_run_m=long_run_m)
+                  if i not in firm[x.level]]
+        for x in levels
+    }  # fmt: skip
+    clear = _clear_runs(session, levels, asked, fixes, utm=utm, started=started,
+                        margin_m=margin_m)  # fmt: skip
     found: dict[str, list[str | int]] = {"levels": [], "legs": [], "from_codes": [], "to_codes": []}
     for x in levels:
-        firm[x.level] |= {
-            i for i in candidates[x.level]
-            if any((k, x.level) in far for k in _spread(x.runs[i][1], x.runs[i][2]))
-        }  # fmt: skip
+        firm[x.level] |= {i for i in asked[x.level] if (x.level, i) in clear}
         for crossing in confirmed_crossings(x.runs, firm=firm[x.level]):
             found["levels"].append(x.level)
             found["legs"].append(crossing.first_ord - 1)

@@ -9,7 +9,7 @@ from geo_patrol.accounts import issue_api_token
 
 PEOPLE = (
     "admin", "wujiang.sup", "xiuzhou.sup", "shengze.sup", "wjj.sup", "zone.coord",
-    "meeting.room", "joint.lead", "sz.lead", "sz.patrol", "wjj.patrol",
+    "meeting.room", "joint.lead", "sz.lead", "wjj.lead", "sz.patrol", "wjj.patrol",
 )  # fmt: skip
 DEVICE = "sz.phone"
 REVOKED = "revoked.phone"

@@ -22,7 +22,7 @@ from tests.api.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, header
 SIGNED_IN = frozenset({*PEOPLE, DEVICE})
 MEMBERS = frozenset(PEOPLE)
 ADMIN = frozenset({"admin"})
-LEADS = frozenset({"admin", "joint.lead", "sz.lead"})
+LEADS = frozenset({"admin", "joint.lead", "sz.lead", "wjj.lead"})
 WRITERS = MEMBERS - {"meeting.room"}  # observers only read
 PUBLIC = frozenset(set(ALL) - {REVOKED})  # a revoked token is refused even where none is needed
 

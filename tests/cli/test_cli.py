@@ -182,3 +182,33 @@ def test_account_commands_add_role_reset_issue_revoke(cli_database: str) -> None
     engine.dispose()
     assert actions == ["member.create", "role.add", "member.password", "device.issue",
                        "device.revoke"]  # fmt: skip
+
+
+def test_demo_shows_credentials_on_a_terminal_only(
+    cli_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a terminal (a service log, a pipe): no password or token in the output, but a file
+    only its owner can read; on a real terminal (a pty) they are shown."""
+    from geo_patrol.demo.accounts import DEFAULT_PASSWORD
+
+    monkeypatch.setenv("GEO_PATROL_DATA_DIR", str(tmp_path / "data"))
+    logged = runner.invoke(app, ["demo"])
+    assert logged.exit_code == 0, logged.output
+    assert DEFAULT_PASSWORD not in logged.output and "gpd_" not in logged.output
+    stored = tmp_path / "data" / "demo-credentials.txt"
+    assert str(stored) in logged.output
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert (
+        DEFAULT_PASSWORD in stored.read_text() and "gpd_demo-sz-patrol-phone" in stored.read_text()
+    )
+    stored.chmod(0o644)  # a file left readable by others is tightened when written again
+    runner.invoke(app, ["demo"])
+    assert stored.stat().st_mode & 0o777 == 0o600
+
+    from geo_patrol.cli import show_demo_credentials
+
+    leader, follower = os.openpty()
+    with os.fdopen(follower, "w") as terminal, os.fdopen(leader, "rb", buffering=0):
+        shown = show_demo_credentials(terminal, folder=tmp_path / "unused")
+    assert DEFAULT_PASSWORD in shown and "gpd_demo-wjj-patrol-phone" in shown
+    assert not (tmp_path / "unused").exists()

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from geo_patrol import migrate
 from geo_patrol.db import Base, make_engine
@@ -48,3 +48,35 @@ def test_models_match_migrated_schema(engine: object) -> None:
         )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_device_teams_migration_keeps_existing_phones_rights() -> None:
+    """0012 on a database holding data: a phone issued before acts for its member's patrol
+    teams (not for a supervisor role); downgrading keeps the phone itself."""
+    engine = make_engine(fresh_database("geo_patrol_migration_0012"))
+    try:
+        migrate.upgrade(engine, "0011")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO teams (id, name) OVERRIDING SYSTEM VALUE VALUES (1, 'a'), (2, 'b'), "
+                "(3, 'c');"
+                "INSERT INTO members (id, name, home_jurisdiction_code) OVERRIDING SYSTEM VALUE "
+                "VALUES (1, 'patrol', '320509'), (2, 'other', '320509');"
+                "INSERT INTO member_roles (member_id, role, team_id) "
+                "VALUES (1, 'patrol_member', 1), (1, 'team_lead', 2), (2, 'patrol_member', 3);"
+                "INSERT INTO member_roles (member_id, role, jurisdiction_code) "
+                "VALUES (1, 'supervisor', '320509');"
+                "INSERT INTO devices (id, member_id, label, token_hash, token_hint) "
+                "OVERRIDING SYSTEM VALUE VALUES (7, 1, 'phone', repeat('a', 64), 'aaaa'), "
+                "(8, 2, 'phone', repeat('b', 64), 'bbbb')"
+            ))  # fmt: skip
+        migrate.upgrade(engine, "0012")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT device_id, team_id FROM device_teams ORDER BY 1, 2"))
+            assert [tuple(row) for row in rows] == [(7, 1), (7, 2), (8, 3)]
+        migrate.downgrade(engine, "0011")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM devices")).scalar() == 2
+            assert "device_teams" not in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()

@@ -120,3 +120,208 @@ def point_off_border_river(distance_m: float, side: str) -> tuple[float, float]:
         if side_of(lon, lat) == side:
             return float(lon), float(lat)
     raise AssertionError(f"no point on side {side}")
+
+
+# ---------------------------------------------------------------------------------------
+# Crossings and coverage, replayed from the README's statement of the rules. Distances are
+# measured in an azimuthal equidistant projection centred on the place in question (not the
+# UTM zone the service uses), lengths on the ellipsoid with pyproj.Geod.
+
+
+@cache
+def local_metres(lon: float, lat: float) -> pyproj.Transformer:
+    """lon/lat -> metres in an azimuthal equidistant projection centred on (lon, lat)."""
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    return pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+
+
+def to_metres(geometry: shapely.Geometry, frame: pyproj.Transformer) -> shapely.Geometry:
+    """A lon/lat geometry in the metres of `frame`."""
+    return shapely.transform(geometry, lambda xy: np.column_stack(frame.transform(*xy.T)))
+
+
+@cache
+def straight_border() -> tuple[float, float, float]:
+    """The middle of the longest straight edge of the county border (lon, lat) and the
+    edge's azimuth, oriented so that its right-hand side is Xiuzhou (330411). There every
+    level from province to grid shares the line, and no other border is within 700 m."""
+    wujiang, xiuzhou = polygons()["320509"][1], polygons()["330411"][1]
+    border = shapely.line_merge(shapely.intersection(wujiang.boundary, xiuzhou.boundary))
+    coords = np.vstack([shapely.get_coordinates(g) for g in getattr(border, "geoms", [border])])
+    edges = np.stack([coords[:-1], coords[1:]], axis=1)
+    _, _, lengths = GEOD.inv(edges[:, 0, 0], edges[:, 0, 1], edges[:, 1, 0], edges[:, 1, 1])
+    a, b = edges[int(np.argmax(lengths))]
+    lon, lat = (a + b) / 2
+    azimuth, _, _ = GEOD.inv(a[0], a[1], b[0], b[1])
+    right_lon, right_lat, _ = GEOD.fwd(lon, lat, azimuth + 90, 20)
+    if side_of(right_lon, right_lat) != "330411":
+        azimuth += 180
+    return float(lon), float(lat), float(azimuth)
+
+
+def across_border(along: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of points `along` metres along the straight border edge from its middle and
+    `offset` metres off it (positive: into Xiuzhou 330411, negative: into Wujiang 320509)."""
+    lon, lat, azimuth = straight_border()
+    frame = local_metres(lon, lat)
+    theta = np.radians(azimuth)  # clockwise from north: the edge runs along (sin, cos)
+    x = along * np.sin(theta) + offset * np.cos(theta)
+    y = along * np.cos(theta) - offset * np.sin(theta)
+    lons, lats = frame.transform(x, y, direction="INVERSE")
+    return np.asarray(lons), np.asarray(lats)
+
+
+@cache
+def _in_metres(code: str, lon: float, lat: float) -> shapely.Geometry:
+    """A demo polygon near (lon, lat) in the metres of `local_metres(lon, lat)`: cut to
+    0.03 degrees around it (distances up to 2 km are those to the whole polygon)."""
+    near = shapely.clip_by_rect(polygons()[code][1], lon - 0.03, lat - 0.03, lon + 0.03, lat + 0.03)
+    return to_metres(near, local_metres(lon, lat))
+
+
+RuleRun = tuple[str | None, int, int, float, float]  # code, first, last, metres, clearance
+
+
+def runs_by_rule(lon: np.ndarray, lat: np.ndarray, level: str) -> list[RuleRun]:
+    """The fixes in a row on one side at `level`: code, first and last fix, metres from the
+    first fix to the first fix of the next run (the last run: to its own last fix), and the
+    largest clearance of its fixes (distance to the nearest other jurisdiction of the level)."""
+    shapes = {code: shape for code, (lvl, shape) in sorted(polygons().items()) if lvl == level}
+    points = shapely.points(np.column_stack([lon, lat]))
+    codes: list[str | None] = [None] * len(points)
+    for code, shape in reversed(shapes.items()):  # the lowest code where shapes touch
+        for inside in np.flatnonzero(shapely.covers(shape, points)).tolist():
+            codes[inside] = code
+    centre = round(float(lon.mean()), 2), round(float(lat.mean()), 2)  # within 1 km or so
+    points_m = shapely.points(np.column_stack(local_metres(*centre).transform(lon, lat)))
+    distances = {  # (a polygon wholly cut away is far: NaN -> inf)
+        code: np.nan_to_num(shapely.distance(_in_metres(code, *centre), points_m), nan=np.inf)
+        for code in shapes
+    }
+    clear = [
+        float(min((distances[o][k] for o in shapes if o != code), default=np.inf))
+        for k, code in enumerate(codes)
+    ]
+    legs = np.asarray(GEOD.line_lengths(lon, lat)) if len(lon) > 1 else np.zeros(0)
+    runs: list[RuleRun] = []
+    first = 0
+    for k in range(1, len(codes) + 1):
+        if k == len(codes) or codes[k] != codes[first]:
+            end = min(k, len(codes) - 1)
+            metres = float(legs[first:end].sum())
+            runs.append((codes[first], first, k - 1, metres, max(clear[first:k])))
+            first = k
+    return runs
+
+
+def crossings_by_rule(
+    lon: np.ndarray, lat: np.ndarray, level: str, *, min_run_m: float = 25.0,
+    margin_m: float = 15.0, long_run_m: float = 300.0,
+) -> list[tuple[int, str, str]]:  # fmt: skip
+    """The README's crossing rule: (first fix on the new side, from, to). The first run is
+    the side the patrol started on; after it a side counts once the track is firmly on it
+    (long_run_m metres there, or min_run_m metres with a fix margin_m clear of the line);
+    a crossing is a change between sides that count."""
+    runs = runs_by_rule(lon, lat, level)
+    firm = [
+        (i, run) for i, run in enumerate(runs)
+        if run[0] is not None and (
+            i == 0 or run[3] >= long_run_m or (run[3] >= min_run_m and run[4] >= margin_m))
+    ]  # fmt: skip
+    found = []
+    for (i, before), (j, after) in itertools.pairwise(firm):
+        if before[0] != after[0]:
+            last = max(k for k in range(i, j) if runs[k][0] == before[0])
+            found.append((runs[last + 1][1], str(before[0]), str(after[0])))
+    return found
+
+
+@cache
+def straight_river() -> tuple[str, float, float, float]:
+    """The river with the longest straight edge, the middle of that edge (lon, lat) and its
+    azimuth."""
+    rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
+    best: tuple[float, str, float, float, float] = (0.0, "", 0.0, 0.0, 0.0)
+    for feature in rivers["features"]:
+        c = shapely.get_coordinates(shapely.geometry.shape(feature["geometry"]))
+        azimuths, _, lengths = GEOD.inv(c[:-1, 0], c[:-1, 1], c[1:, 0], c[1:, 1])
+        i = int(np.argmax(lengths))
+        if lengths[i] > best[0]:
+            lon, lat = (c[i] + c[i + 1]) / 2
+            best = (float(lengths[i]), feature["properties"]["code"], lon, lat, azimuths[i])
+    return best[1], float(best[2]), float(best[3]), float(best[4])
+
+
+def along_river(along: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of points `along` metres along the straight river edge from its middle and
+    `offset` metres off it (positive: to its right)."""
+    _, lon, lat, azimuth = straight_river()
+    frame = local_metres(lon, lat)
+    theta = np.radians(azimuth)
+    x = along * np.sin(theta) + offset * np.cos(theta)
+    y = along * np.cos(theta) - offset * np.sin(theta)
+    lons, lats = frame.transform(x, y, direction="INVERSE")
+    return np.asarray(lons), np.asarray(lats)
+
+
+def beside_river(offset_m: float, length_m: float, step_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of fixes exactly `offset_m` to the right of the straight river edge (measured
+    in `local_metres` from the edge as stored: its ends, straight between them), along
+    `length_m` of it around its middle."""
+    code, lon, lat, _ = straight_river()
+    rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
+    river = next(
+        shapely.geometry.shape(f["geometry"]) for f in rivers["features"]
+        if f["properties"]["code"] == code
+    )  # fmt: skip
+    frame = local_metres(lon, lat)
+    river_m = to_metres(river, frame)
+    centre = shapely.line_locate_point(river_m, shapely.Point(frame.transform(lon, lat)))
+    along = centre + np.arange(-length_m / 2, length_m / 2 + step_m / 2, step_m)
+    base = shapely.get_coordinates(shapely.line_interpolate_point(river_m, along))
+    ahead = shapely.get_coordinates(shapely.line_interpolate_point(river_m, along + 1.0))
+    normal = (ahead - base)[:, ::-1] * [1, -1]  # to the right of the direction of the line
+    normal /= np.linalg.norm(normal, axis=1)[:, None]
+    x, y = (base + normal * offset_m).T
+    lons, lats = frame.transform(x, y, direction="INVERSE")
+    return np.asarray(lons), np.asarray(lats)
+
+
+def covered_by_rule(
+    lon: np.ndarray, lat: np.ndarray, segments: dict[int, shapely.Geometry], distance_m: float
+) -> dict[int, float]:
+    """Metres of each segment (lon/lat lines) within `distance_m` of the track: every leg
+    and fix of the track buffered in an azimuthal equidistant projection centred on it (128
+    segments a quarter circle: round ends within 1 mm), cut out of each segment, and the
+    union of the pieces measured along it (in that projection, true to 1e-8 within 2 km)."""
+    frame = local_metres(float(lon.mean()), float(lat.mean()))
+    xy = np.column_stack(frame.transform(lon, lat))
+    parts = np.concatenate([
+        shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)), shapely.points(xy)
+    ])  # fmt: skip
+    result = {}
+    for segment_id, line in segments.items():
+        line_m = to_metres(line, frame)
+        near = parts[shapely.dwithin(parts, line_m, distance_m + 1)]
+        if not len(near):
+            continue
+        pieces = shapely.get_parts(
+            shapely.intersection(line_m, shapely.buffer(near, distance_m, quad_segs=128))
+        )
+        pieces = pieces[shapely.get_type_id(pieces) == 1]  # the lines (not touching points)
+        ends = np.sort(np.column_stack([
+            shapely.line_locate_point(line_m, shapely.get_point(pieces, 0)),
+            shapely.line_locate_point(line_m, shapely.get_point(pieces, -1)),
+        ]), axis=1)  # fmt: skip
+        result[segment_id] = merged_length(ends)
+    return {k: v for k, v in result.items() if v > 0}
+
+
+def merged_length(spans: np.ndarray) -> float:
+    """Length of the union of the intervals (rows lo, hi)."""
+    total, reach = 0.0, -np.inf
+    for lo, hi in spans[np.argsort(spans[:, 0])].tolist():
+        if hi > reach:
+            total += hi - max(lo, reach)
+            reach = hi
+    return total

@@ -78,6 +78,7 @@ def test_exports_hold_every_kept_fix_in_time_order(
     auth = headers["sz.patrol"]
     feature = demo_client.get(base, headers=auth).json()
     assert feature["properties"]["points_kept"] == n
+    assert "reordered" in feature["properties"]["quality_flags"]  # put in time order, said so
 
     gpx = demo_client.get(f"{base}/export.gpx", headers=auth)
     assert gpx.status_code == 200

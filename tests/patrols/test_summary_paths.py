@@ -74,7 +74,9 @@ def assert_summary_of(row: dict[str, Any], kept: TrackPoints, *, raw: int) -> No
     assert row["dropped"] == {"speed_jump": 1}
 
 
-@pytest.mark.parametrize(("noisy", "flags"), [(True, ["long_gap"]), (False, ["too_regular"])])
+@pytest.mark.parametrize(
+    ("noisy", "flags"), [(True, ["long_gap", "partly_timed"]), (False, ["too_regular"])]
+)
 def test_summary_and_flags_of_an_upload_and_of_live_positions(
     session: Session, noisy: bool, flags: list[str]
 ) -> None:

@@ -11,7 +11,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.access.scope import Scope
 from geo_patrol.accounts import issue_device_token
+from geo_patrol.organisation import grantable_teams
 
 RESEND_AFTER_S = 0.2
 MIN_POSITIONS = 20
@@ -70,10 +72,11 @@ def new_phones(session: Session, count: int, *, login: str, first_epoch: int) ->
     """`count` new devices of the member `login`, their positions from `first_epoch` on."""
     member = session.execute(text("SELECT id FROM members WHERE login = :l"), {"l": login})
     member_id = member.scalar_one()
+    teams = grantable_teams(session, scope=Scope(everything=True), member_id=member_id)
     phones = []
     for number in range(count):
         _, token = issue_device_token(session, member_id=member_id, label=f"fault {number}",
-                                      by=None, address=None)  # fmt: skip
+                                      team_ids=teams, by=None, address=None)  # fmt: skip
         phones.append(Phone(token, first_epoch))
     return phones
 

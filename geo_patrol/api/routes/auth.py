@@ -11,6 +11,7 @@ from sqlalchemy import text
 from geo_patrol import accounts
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.secrets import verify_password
+from geo_patrol.access.throttle import Attempt
 from geo_patrol.api.deps import (
     SESSION_COOKIE,
     CurrentPrincipal,
@@ -25,6 +26,8 @@ from geo_patrol.schemas import Credentials, PasswordChange, SessionPublic, Token
 from geo_patrol.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
+# A browser that signed in before (see access.throttle): not slowed down by others' failures.
+KNOWN_COOKIE = "gp_known"
 
 
 def set_session_cookie(
@@ -40,6 +43,28 @@ def set_session_cookie(
     )  # fmt: skip
 
 
+def set_known_cookie(
+    response: Response, request: Request, settings: Settings, cookie: str | None
+) -> None:
+    """Remember this browser for its member (see access.throttle); HttpOnly, long-lived."""
+    if cookie is None:
+        return
+    secure = settings.cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(
+        KNOWN_COOKIE, cookie, max_age=settings.known_browser_days * 86400, httponly=True,
+        samesite="lax", secure=secure, path="/",
+    )  # fmt: skip
+
+
+def sign_in_attempt(request: Request, login: str) -> Attempt:
+    """The attempt: login, client address and the browser's known-browser cookie."""
+    return Attempt(
+        login=login, address=client_address(request), known_cookie=request.cookies.get(KNOWN_COOKIE)
+    )
+
+
 @router.post(
     "/auth/login", summary="Sign in; sets the session cookie", response_model=SessionPublic
 )
@@ -48,34 +73,39 @@ def login(
     settings: SettingsDep,
 ) -> SessionPublic | JSONResponse:  # fmt: skip
     """Check the password (throttled) and open a web session."""
-    address = client_address(request)
-    member_id = accounts.authenticate(
-        session, login=body.login, password=body.password, address=address, settings=settings
-    )
-    if isinstance(member_id, GeoPatrolError):
-        return problem_response(request, member_id)
+    signed_in = accounts.authenticate(
+        session, attempt=sign_in_attempt(request, body.login), password=body.password,
+        settings=settings,
+    )  # fmt: skip
+    if isinstance(signed_in, GeoPatrolError):
+        return problem_response(request, signed_in)
     opened = accounts.open_web_session(
-        session, member_id=member_id, address=address, settings=settings
+        session, member_id=signed_in.member_id, address=client_address(request), settings=settings
     )
     set_session_cookie(response, request, settings, opened.secret)
-    return SessionPublic(member_id=member_id, csrf_token=opened.csrf_token or "")
+    set_known_cookie(response, request, settings, signed_in.known_cookie)
+    return SessionPublic(member_id=signed_in.member_id, csrf_token=opened.csrf_token or "")
 
 
 @router.post("/auth/tokens", summary="Get a personal API token", response_model=TokenPublic)
 def create_token(
-    body: TokenCreate, request: Request, session: SessionDep, settings: SettingsDep
-) -> TokenPublic | JSONResponse:
-    """Exchange a login and password for a bearer token (shown once)."""
-    address = client_address(request)
-    member_id = accounts.authenticate(
-        session, login=body.login, password=body.password, address=address, settings=settings
-    )
-    if isinstance(member_id, GeoPatrolError):
-        return problem_response(request, member_id)
+    body: TokenCreate, request: Request, response: Response, session: SessionDep,
+    settings: SettingsDep,
+) -> TokenPublic | JSONResponse:  # fmt: skip
+    """Exchange a login and password for a bearer token (shown once); a browser (the phone
+    web app signs in here) is remembered like one that signed in with a session."""
+    signed_in = accounts.authenticate(
+        session, attempt=sign_in_attempt(request, body.login), password=body.password,
+        settings=settings,
+    )  # fmt: skip
+    if isinstance(signed_in, GeoPatrolError):
+        return problem_response(request, signed_in)
     token = accounts.issue_api_token(
-        session, member_id=member_id, label=body.label, days=body.days, address=address
-    )
-    return TokenPublic(token=token, member_id=member_id)
+        session, member_id=signed_in.member_id, label=body.label, days=body.days,
+        address=client_address(request),
+    )  # fmt: skip
+    set_known_cookie(response, request, settings, signed_in.known_cookie)
+    return TokenPublic(token=token, member_id=signed_in.member_id)
 
 
 @router.post("/auth/logout", summary="Sign out this browser", status_code=204)

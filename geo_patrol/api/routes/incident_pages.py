@@ -23,6 +23,7 @@ from geo_patrol.errors import GeoPatrolError
 from geo_patrol.incident_queries import get_incident, list_incidents
 from geo_patrol.maps import incident_list, incident_page
 from geo_patrol.maps.layers import CATEGORIES
+from geo_patrol.schemas import BigId
 
 router = APIRouter(tags=["maps"])
 
@@ -73,7 +74,7 @@ def incidents(
     summary="One incident as a page (where the map's popups lead)",
 )  # fmt: skip
 def incident(
-    incident_id: int, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
+    incident_id: BigId, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
     principal: CurrentPrincipal, lang: Lang = None,
 ) -> HTMLResponse:  # fmt: skip
     """The case, who holds it, deadline, photos, history, patrols that passed it, a map."""
@@ -88,7 +89,7 @@ def incident(
     summary="Take a step on an incident from its page (a form of the signed-in browser)",
 )  # fmt: skip
 def incident_step(
-    incident_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+    incident_id: BigId, request: Request, session: SessionDep, settings: SettingsDep,
     scope: ScopeDep, principal: FormPrincipal, step: Annotated[str, Form(max_length=32)],
     note: Annotated[str | None, Form(max_length=2000)] = None, lang: Lang = None,
 ) -> Response:  # fmt: skip

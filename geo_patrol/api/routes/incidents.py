@@ -26,7 +26,7 @@ from geo_patrol.geography import collection
 from geo_patrol.incident_photos import add_photo, photo_for_download
 from geo_patrol.incidents import IncidentReport, create_incident, record_event
 from geo_patrol.photos import store_photo
-from geo_patrol.schemas import IncidentAction, IncidentCreate, TierChange
+from geo_patrol.schemas import BigId, Id, IncidentAction, IncidentCreate, Moment, TierChange
 from geo_patrol.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
@@ -59,10 +59,10 @@ async def post_photo_report(
     description: Annotated[str | None, Form(max_length=4000)] = None,
     client_id: Annotated[str | None, Form(max_length=128)] = None,
     reported_at: Annotated[
-        datetime | None, Form(description="When it was seen (a report queued offline); "
+        Moment | None, Form(description="When it was seen (a report queued offline); "
                                           "default: the photo's EXIF time, else now.")
     ] = None,
-    patrol_id: Annotated[int | None, Form(description="An observation during a patrol.")] = None,
+    patrol_id: Annotated[BigId | None, Form(description="An observation during a patrol.")] = None,
 ) -> JSONResponse:  # fmt: skip
     """One request from the phone: the photo and the report; retries return the first."""
     data = await file.read()
@@ -116,9 +116,9 @@ Order = Annotated[
 def get_incidents(
     session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
     status: str | None = None, tier: str | None = None, category: str | None = None,
-    jurisdiction: str | None = None, zone_id: int | None = None, joint: bool = False,
-    overdue: bool = False, unrouted: bool = False, since: datetime | None = None,
-    until: datetime | None = None,
+    jurisdiction: str | None = None, zone_id: Id | None = None, joint: bool = False,
+    overdue: bool = False, unrouted: bool = False, since: Moment | None = None,
+    until: Moment | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
@@ -137,7 +137,7 @@ def get_incidents(
 @router.get("/incidents.csv", summary="Incidents in my scope, as CSV")
 def get_incidents_csv(
     session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
-    since: datetime | None = None, until: datetime | None = None, status: str | None = None,
+    since: Moment | None = None, until: Moment | None = None, status: str | None = None,
 ) -> Response:  # fmt: skip
     """The list as a spreadsheet."""
     rows = incident_queries.list_incidents(
@@ -152,8 +152,8 @@ def get_incidents_csv(
 
 @router.get("/incidents/stats", summary="Counts by status, tier and lead jurisdiction")
 def get_incident_stats(
-    session: SessionDep, scope: ScopeDep, since: datetime | None = None,
-    until: datetime | None = None,
+    session: SessionDep, scope: ScopeDep, since: Moment | None = None,
+    until: Moment | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """For a period (default: the last 30 days)."""
     until = until or datetime.now(UTC)
@@ -163,7 +163,7 @@ def get_incident_stats(
 
 @router.get("/incidents/{incident_id}", summary="One incident with its history")
 def get_incident(
-    incident_id: int, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+    incident_id: BigId, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Sides, history, photos, duplicates, verification evidence."""
     row = incident_queries.get_incident(
@@ -174,7 +174,7 @@ def get_incident(
 
 @router.post("/incidents/{incident_id}/actions", summary="Take a step in the workflow")
 def post_action(
-    incident_id: int, body: IncidentAction, request: Request, session: SessionDep,
+    incident_id: BigId, body: IncidentAction, request: Request, session: SessionDep,
     scope: ScopeDep, principal: CurrentPrincipal,
 ) -> dict[str, Any]:  # fmt: skip
     """assign, accept, start, resolve, verify, close, reopen or reject (with a reason)."""
@@ -187,7 +187,7 @@ def post_action(
 
 @router.post("/incidents/{incident_id}/escalate", summary="Send the case one tier up")
 def post_escalate(
-    incident_id: int, body: TierChange, request: Request, session: SessionDep, scope: ScopeDep,
+    incident_id: BigId, body: TierChange, request: Request, session: SessionDep, scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> dict[str, Any]:  # fmt: skip
     """On a supervisor's request."""
@@ -200,7 +200,7 @@ def post_escalate(
 
 @router.post("/incidents/{incident_id}/deescalate", summary="Send the case one tier down")
 def post_deescalate(
-    incident_id: int, body: TierChange, request: Request, session: SessionDep, scope: ScopeDep,
+    incident_id: BigId, body: TierChange, request: Request, session: SessionDep, scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> dict[str, Any]:  # fmt: skip
     """Only the tier holding the case (or above) may."""
@@ -214,7 +214,7 @@ def post_deescalate(
 @router.delete("/incidents/{incident_id}/duplicate_of", summary="Unlink a duplicate",
                status_code=204)  # fmt: skip
 def delete_duplicate_link(
-    incident_id: int, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+    incident_id: BigId, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> Response:
     """A supervisor decides the report is a case of its own."""
     state = workflow.incident_state(session, incident_id)
@@ -230,7 +230,7 @@ def delete_duplicate_link(
 @router.post("/incidents/{incident_id}/photos", summary="Add a photo (JPEG, PNG, HEIC)",
              status_code=201)  # fmt: skip
 async def post_photo(
-    incident_id: int, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
+    incident_id: BigId, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
     principal: CurrentPrincipal, file: Annotated[UploadFile, File()],
 ) -> dict[str, Any]:  # fmt: skip
     """Stored by checksum outside the database; its EXIF location is offered, not applied."""
@@ -247,7 +247,7 @@ async def post_photo(
 
 @router.get("/incidents/{incident_id}/photos/{photo_id}", summary="A photo, metadata stripped")
 def get_photo(
-    incident_id: int, photo_id: int, session: SessionDep, settings: SettingsDep,
+    incident_id: BigId, photo_id: BigId, session: SessionDep, settings: SettingsDep,
     scope: ScopeDep, principal: CurrentPrincipal,
 ) -> Response:  # fmt: skip
     """The picture without EXIF (no location, device or owner data)."""

@@ -12,13 +12,14 @@ from geo_patrol.api.deps import SessionDep, SettingsDep
 from geo_patrol.errors import NotFound
 from geo_patrol.geography import jurisdiction_versions, list_jurisdictions
 from geo_patrol.models import LEVELS
+from geo_patrol.schemas import Moment
 from geo_patrol.spatial.lookup import jurisdictions_at
 
 router = APIRouter(prefix="/api/v1/jurisdictions", tags=["jurisdictions"])
 
 LevelQuery = Annotated[str | None, Query(pattern=f"^({'|'.join(LEVELS)})$")]
 AtQuery = Annotated[
-    datetime | None, Query(description="Boundaries in force at this time (default now).")
+    Moment | None, Query(description="Boundaries in force at this time (default now).")
 ]
 
 

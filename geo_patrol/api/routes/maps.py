@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -18,11 +18,13 @@ from geo_patrol.maps.layers import map_data, patrol_filters, zone_id_of
 from geo_patrol.maps.meeting_pack import meeting_pack, pack_filename
 from geo_patrol.maps.supervisor import render_page
 from geo_patrol.patrol_queries import patrol_filter
+from geo_patrol.schemas import Day
 from geo_patrol.spatial.tiles import track_tile
 
 router = APIRouter(tags=["maps"])
 
 MVT = "application/vnd.mapbox-vector-tile"
+MAX_ZOOM = 22
 
 Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
 Code = Annotated[str | None, Query(max_length=64)]
@@ -31,7 +33,7 @@ TeamId = Annotated[str | None, Query(pattern=r"^\d{0,9}$")]
 
 
 def map_filters(
-    settings: SettingsDep, date_from: date | None = None, date_to: date | None = None,
+    settings: SettingsDep, date_from: Day | None = None, date_to: Day | None = None,
     zone: Code = None, jurisdiction: Code = None, team: TeamId = None, category: Code = None,
     status: Code = None, joint: bool = False, lang: Lang = None,
 ) -> MapFilters:  # fmt: skip
@@ -82,8 +84,8 @@ async def supervisor_map(
 async def tile(
     session: SessionDep, scope: ScopeDep, filters: Filters,
     layer: Annotated[str, Path(pattern="^tracks$")],
-    z: Annotated[int, Path(ge=0, le=22)], x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)], x: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM)],
+    y: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM)],
 ) -> Response:  # fmt: skip
     """The visible patrol tracks crossing one tile, filtered like the map page."""
     zone_id = zone_id_of(session, filters.zone)
@@ -103,8 +105,8 @@ async def tile(
 async def get_meeting_pack(
     session: SessionDep, settings: SettingsDep, scope: ScopeDep, principal: CurrentPrincipal,
     zone: Annotated[str, Query(max_length=64, description="Cooperation zone code")],
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
     lang: Lang = None,
 ) -> Response:  # fmt: skip
     """The pack as a download (maps/ is where the command line writes it)."""

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Request, Response
 
 from geo_patrol import accounts
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
-from geo_patrol.schemas import Created, MemberCreate, MemberUpdate, PasswordChange, RoleCreate
+from geo_patrol.schemas import (
+    Created,
+    Id,
+    MemberCreate,
+    MemberUpdate,
+    PasswordChange,
+    RoleCreate,
+)
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 
@@ -31,14 +38,14 @@ def post_member(
 
 
 @router.get("/{member_id}", summary="One member")
-def get_member(member_id: int, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
+def get_member(member_id: Id, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
     """A member in scope; 404 otherwise (same as one that does not exist)."""
     return accounts.get_member(session, scope=scope, member_id=member_id)
 
 
 @router.patch("/{member_id}", summary="Change a member", status_code=204)
 def patch_member(
-    member_id: int, body: MemberUpdate, request: Request, session: SessionDep,
+    member_id: Id, body: MemberUpdate, request: Request, session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:  # fmt: skip
     """Update the given fields; deactivating ends the member's sessions."""
@@ -51,7 +58,7 @@ def patch_member(
 
 @router.post("/{member_id}/password", summary="Reset a member's password", status_code=204)
 def reset_password(
-    member_id: int, body: PasswordChange, request: Request, session: SessionDep,
+    member_id: Id, body: PasswordChange, request: Request, session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:  # fmt: skip
     """Set a new password and end the member's web sessions."""
@@ -64,7 +71,7 @@ def reset_password(
 
 @router.post("/{member_id}/roles", summary="Give a role", status_code=201, response_model=Created)
 def post_role(
-    member_id: int, body: RoleCreate, request: Request, session: SessionDep,
+    member_id: Id, body: RoleCreate, request: Request, session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Created:  # fmt: skip
     """Add a role with its scope."""
@@ -77,7 +84,7 @@ def post_role(
 
 @router.delete("/{member_id}/roles/{role_id}", summary="Take a role away", status_code=204)
 def delete_role(
-    member_id: int, role_id: int, request: Request, session: SessionDep,
+    member_id: Id, role_id: Id, request: Request, session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:  # fmt: skip
     """Remove one role."""

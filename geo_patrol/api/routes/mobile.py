@@ -25,6 +25,7 @@ from geo_patrol.mobile.setup import (
     renew_device_token,
 )
 from geo_patrol.mobile.text import SETUP, words
+from geo_patrol.schemas import Id
 
 router = APIRouter(tags=["phone"])
 Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
@@ -78,7 +79,7 @@ def devices_page(
 @router.get("/m/devices/{device_id}/setup", response_class=HTMLResponse,
             summary="Set-up page of a phone (page)")  # fmt: skip
 def setup_page(
-    device_id: int, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
+    device_id: Id, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
     settings: SettingsDep, lang: Lang = None,
 ) -> HTMLResponse:  # fmt: skip
     """Instructions for Traccar Client, OsmAnd and the web app; the codes on request."""
@@ -97,7 +98,7 @@ def setup_page(
 
 @router.post("/m/devices/{device_id}/setup", summary="Make a phone's set-up QR codes")
 def make_setup(
-    device_id: int, request: Request, session: SessionDep, scope: ScopeDep,
+    device_id: Id, request: Request, session: SessionDep, scope: ScopeDep,
     principal: CurrentPrincipal, settings: SettingsDep, lang: Lang = None,
 ) -> JSONResponse:  # fmt: skip
     """A fresh credential for the phone (the old one stops working) in three QR codes."""

@@ -26,6 +26,7 @@ from geo_patrol import open311
 from geo_patrol.access.principal import Principal, from_bearer
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_address
+from geo_patrol.api.params import check_storable
 from geo_patrol.errors import Forbidden, GeoPatrolError, InvalidInput, NotAuthenticated, NotFound
 from geo_patrol.incidents import create_incident, record_event
 
@@ -164,6 +165,7 @@ async def read_fields(request: Request) -> dict[str, str]:
             "send the fields form-encoded (application/x-www-form-urlencoded) or as JSON",
             field="body",
         )
+    check_storable(fields.items())
     return fields
 
 

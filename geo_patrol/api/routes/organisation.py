@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from geo_patrol import accounts, organisation
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
-from geo_patrol.schemas import Created, DeviceCreate, DeviceIssued, TeamCreate, TeamMemberAdd
+from geo_patrol.schemas import (
+    Created,
+    DeviceCreate,
+    DeviceIssued,
+    Id,
+    Moment,
+    TeamCreate,
+    TeamMemberAdd,
+)
 
 router = APIRouter(prefix="/api/v1")
 
@@ -37,7 +44,7 @@ def post_team(
 @router.post("/teams/{team_id}/members", summary="Add a member to a team", status_code=204,
              tags=["teams"])  # fmt: skip
 def post_team_member(
-    team_id: int, body: TeamMemberAdd, request: Request, session: SessionDep,
+    team_id: Id, body: TeamMemberAdd, request: Request, session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:  # fmt: skip
     """Put a member in a team."""
@@ -62,19 +69,22 @@ def post_device(
     body: DeviceCreate, request: Request, session: SessionDep, scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> DeviceIssued:  # fmt: skip
-    """A new device for a member of a team the caller leads (or any, for admins)."""
-    organisation.require_device_manager(session, scope=scope, member_id=body.member_id)
+    """A new device for a member of a team the caller leads (or any, for admins), acting
+    only for the teams asked for that the caller may grant (default: all of those)."""
+    teams = organisation.device_teams_for(
+        session, scope=scope, member_id=body.member_id, requested=body.team_ids
+    )
     device_id, token = accounts.issue_device_token(
-        session, member_id=body.member_id, label=body.label, by=principal,
+        session, member_id=body.member_id, label=body.label, team_ids=teams, by=principal,
         address=client_address(request),
     )  # fmt: skip
-    return DeviceIssued(id=device_id, token=token)
+    return DeviceIssued(id=device_id, token=token, team_ids=teams)
 
 
 @router.delete("/devices/{device_id}", summary="Revoke a device", status_code=204,
                tags=["devices"])  # fmt: skip
 def delete_device(
-    device_id: int, request: Request, session: SessionDep, scope: ScopeDep,
+    device_id: Id, request: Request, session: SessionDep, scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> Response:  # fmt: skip
     """Cut the device off at once; it is refused on every endpoint from now on."""
@@ -89,8 +99,8 @@ def delete_device(
 def get_audit(
     session: SessionDep,
     action: str | None = None,
-    member_id: int | None = None,
-    since: datetime | None = None,
+    member_id: Id | None = None,
+    since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Entries newest first, filtered by action, member and time."""

@@ -8,7 +8,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    FastAPI,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
@@ -22,29 +33,32 @@ from geo_patrol.api.deps import (
     client_address,
     session_factory,
 )
-from geo_patrol.api.params import parse_bbox
-from geo_patrol.errors import InvalidInput, NotFound
+from geo_patrol.api.params import parse_bbox, parse_ids
+from geo_patrol.errors import NotFound
 from geo_patrol.geography import collection
 from geo_patrol.ingest.track_csv import CsvOptions
+from geo_patrol.ingest.worker import ParseSlots
 from geo_patrol.patrols import UploadRequest, upload_patrol
+from geo_patrol.schemas import BigId, Id, Moment
+from geo_patrol.settings import Settings
 from geo_patrol.spatial.coverage import uncovered_stretches
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
 
 
-def _member_ids(value: str | None) -> tuple[int, ...]:
-    """Comma-separated member ids."""
-    try:
-        return tuple(int(v) for v in (value or "").split(",") if v.strip())
-    except ValueError as error:
-        raise InvalidInput("members must be comma-separated member ids", field="members") from error
+def parse_slots(app: FastAPI, settings: Settings) -> ParseSlots:
+    """The app's upload slots (made on first use from its settings)."""
+    slots: ParseSlots | None = getattr(app.state, "parse_slots", None)
+    if slots is None:
+        slots = app.state.parse_slots = ParseSlots.of(settings)
+    return slots
 
 
 @router.post("/patrols", summary="Upload a track file (GPX, KML, KMZ, GeoJSON, CSV)")
 async def post_patrol(
     request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="The track file as exported by the app.")],
-    team_id: Annotated[int, Form()],
+    team_id: Annotated[Id, Form()],
     datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
     mode: Annotated[str, Form(pattern="^(foot|boat|car)$")] = "foot",
     members: Annotated[str | None, Form(description="Member ids on the outing: 3,7,9")] = None,
@@ -54,17 +68,20 @@ async def post_patrol(
     csv_time: Annotated[str, Form()] = "time",
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> JSONResponse:  # fmt: skip
-    """Store the patrol once: a retry (same upload id or same file) returns the first one."""
-    upload = UploadRequest(
-        team_id=team_id, filename=file.filename or "upload", data=await file.read(),
-        datum=datum, mode=mode, member_ids=_member_ids(members),
-        client_upload_id=upload_id or idempotency_key, title=title,
-        csv=CsvOptions(lon=csv_lon, lat=csv_lat, time=csv_time),
-    )  # fmt: skip
-    result = await run_in_threadpool(
-        upload_patrol, session, request=upload, principal=principal, settings=settings,
-        address=client_address(request),
-    )  # fmt: skip
+    """Store the patrol once: a retry (same upload id or same file) returns the first one.
+    Read in a worker process, a few at a time (ingest.worker): the body stays spooled on
+    disk until a slot is free, and a 503 with Retry-After answers a long wait."""
+    async with parse_slots(request.app, settings).slot():
+        upload = UploadRequest(
+            team_id=team_id, filename=file.filename or "upload", data=await file.read(),
+            datum=datum, mode=mode, member_ids=parse_ids(members, field="members"),
+            client_upload_id=upload_id or idempotency_key, title=title,
+            csv=CsvOptions(lon=csv_lon, lat=csv_lat, time=csv_time),
+        )  # fmt: skip
+        result = await run_in_threadpool(
+            upload_patrol, session, request=upload, principal=principal, settings=settings,
+            address=client_address(request), isolated=True,
+        )  # fmt: skip
     body = {"id": result.patrol_id, "created": result.created}
     return JSONResponse(body, status_code=201 if result.created else 200,
                         headers={"Location": f"/api/v1/patrols/{result.patrol_id}"})  # fmt: skip
@@ -73,10 +90,10 @@ async def post_patrol(
 @router.get("/patrols", summary="Patrols in my scope")
 def get_patrols(
     session: SessionDep, scope: ScopeDep,
-    team_id: int | None = None, member_id: int | None = None,
+    team_id: Id | None = None, member_id: Id | None = None,
     jurisdiction: Annotated[str | None, Query(description="Code it passed through.")] = None,
-    zone_id: int | None = None, river: str | None = None,
-    since: datetime | None = None, until: datetime | None = None,
+    zone_id: Id | None = None, river: str | None = None,
+    since: Moment | None = None, until: Moment | None = None,
     flag: Annotated[str | None, Query(description="A quality flag, e.g. too_short.")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
@@ -94,7 +111,7 @@ def get_patrols(
     summary="One patrol: track, attribution, crossings, coverage",
     response_class=JSONResponse,
 )
-def get_patrol(patrol_id: int, session: SessionDep, scope: ScopeDep) -> Response:
+def get_patrol(patrol_id: BigId, session: SessionDep, scope: ScopeDep) -> Response:
     """A GeoJSON Feature of the cleaned track with everything computed about it."""
     patrol = patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
     return Response(_feature(patrol_id, patrol), media_type="application/json")
@@ -115,7 +132,7 @@ def get_effort(
     by: Annotated[str, Query(pattern="^(jurisdiction|team|member|river)$")] = "jurisdiction",
     period: Annotated[str, Query(pattern="^(day|week|month)$")] = "week",
     level: Annotated[str, Query(pattern="^(province|city|county|town|village|grid)$")] = "town",
-    since: datetime | None = None, until: datetime | None = None,
+    since: Moment | None = None, until: Moment | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Patrols, metres and seconds per group and period (default: the last 30 days)."""
     until = until or datetime.now(UTC)
@@ -155,7 +172,7 @@ EXPORT_TYPES = {
 
 @router.get("/patrols/{patrol_id}/export.{fmt}", summary="Export a patrol as GPX, KML or GeoJSON")
 def export_patrol(
-    patrol_id: int, fmt: Annotated[str, Path(pattern="^(gpx|kml|geojson)$")],
+    patrol_id: BigId, fmt: Annotated[str, Path(pattern="^(gpx|kml|geojson)$")],
     request: Request, session: SessionDep, scope: ScopeDep,
 ) -> Response:  # fmt: skip
     """The cleaned track in the chosen format, as a download (GPX and KML stream out)."""
@@ -184,7 +201,7 @@ def export_patrol(
 
 @router.get("/patrols/{patrol_id}/original", summary="The uploaded file exactly as sent")
 def original_file(
-    patrol_id: int, session: SessionDep, scope: ScopeDep, settings: SettingsDep
+    patrol_id: BigId, session: SessionDep, scope: ScopeDep, settings: SettingsDep
 ) -> Response:
     """The original upload (checksum-named on disk)."""
     patrol_queries.patrol_header(session, scope=scope, patrol_id=patrol_id)
@@ -199,8 +216,8 @@ def original_file(
 
 @router.get("/patrols.csv", summary="The patrol list as CSV")
 def patrols_csv(
-    session: SessionDep, scope: ScopeDep, since: datetime | None = None,
-    until: datetime | None = None, team_id: int | None = None,
+    session: SessionDep, scope: ScopeDep, since: Moment | None = None,
+    until: Moment | None = None, team_id: Id | None = None,
 ) -> Response:  # fmt: skip
     """Same filters as the list (a subset), as a spreadsheet."""
     rows = patrol_queries.list_patrols(

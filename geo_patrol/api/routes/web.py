@@ -18,7 +18,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.api.routes.auth import set_session_cookie
+from geo_patrol.api.routes.auth import set_known_cookie, set_session_cookie, sign_in_attempt
 from geo_patrol.errors import Forbidden, GeoPatrolError
 
 router = APIRouter(tags=["pages"])
@@ -56,8 +56,15 @@ input,button{{padding:.6rem;box-sizing:border-box}} .error{{color:#b00020}}</sty
 
 
 def _safe_next(target: str) -> str:
-    """Only same-site paths, so the form cannot be used to redirect elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") else "/map"
+    """Only same-site paths, so the form cannot be used to redirect elsewhere.
+
+    Backslashes and control characters are refused outright: browsers read `/\\host` as
+    `//host`, and drop tabs and newlines (`/<TAB>/host`), whatever the server encodes today.
+    """
+    refused = "\\" in target or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in target)
+    if refused or not target.startswith("/") or target.startswith("//"):
+        return "/map"
+    return target
 
 
 def _page(lang: str, next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
@@ -96,19 +103,22 @@ def login_form(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
         raise Forbidden("the sign-in form expired; reload the page", field="csrf_token")
-    address = client_address(request)
-    member_id = accounts.authenticate(
-        session, login=login, password=password, address=address, settings=settings
+    signed_in = accounts.authenticate(
+        session, attempt=sign_in_attempt(request, login), password=password, settings=settings
     )
-    if isinstance(member_id, GeoPatrolError):
+    if isinstance(signed_in, GeoPatrolError):
         wrong = "账号或密码错误" if lang != "en" else "Wrong login or password"
-        detail = wrong if member_id.status == 401 else member_id.detail
-        return _page(lang, next, error=detail, status=member_id.status)
+        detail = wrong if signed_in.status == 401 else signed_in.detail
+        page = _page(lang, next, error=detail, status=signed_in.status)
+        if "retry_after" in signed_in.extra:
+            page.headers["Retry-After"] = str(signed_in.extra["retry_after"])
+        return page
     opened = accounts.open_web_session(
-        session, member_id=member_id, address=address, settings=settings
+        session, member_id=signed_in.member_id, address=client_address(request), settings=settings
     )
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, request, settings, opened.secret)
+    set_known_cookie(response, request, settings, signed_in.known_cookie)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 

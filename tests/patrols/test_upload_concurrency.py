@@ -1,0 +1,118 @@
+"""Forty uploads at once against a real service: read two at a time, memory bounded.
+
+The service runs with uvicorn on a free port (in a thread of this process, so its memory is
+this process's), on a database of its own with the demo accounts committed, with
+GEO_PATROL_PARSE_SLOTS=2. Forty clients send a 2 MB hostile KMZ each (20 MB of near-limit
+coordinate texts, the last one out of range) at the same moment. Read from /proc while they
+run: how many parse workers are alive, and this process's peak memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+
+from geo_patrol import migrate
+from geo_patrol.db import make_engine, make_sessionmaker
+from geo_patrol.main import create_app
+from geo_patrol.settings import Settings
+from tests.api.principals import headers_for
+from tests.conftest import fresh_database
+from tests.hostile_files import dense_kmz
+from tests.patrols.test_upload_memory import _reset_peak, _status, _worker_rss_mb
+
+UPLOADS = 40
+SLOTS = 2
+
+
+def _free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], int]]:
+    """(base URL, the Shengze patrol member's headers, the joint team's id)."""
+    from geo_patrol.demo.load import load_demo
+
+    url = fresh_database("geo_patrol_uploads")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as session, session.begin():
+        list(load_demo(session))
+        headers = headers_for(session)["sz.patrol"]
+        team = session.execute(
+            text("SELECT id FROM teams WHERE name = '联合巡河队一队'")
+        ).scalar_one()
+    engine.dispose()
+    settings = Settings(
+        database_url=url, data_dir=tmp_path_factory.mktemp("data"), maintenance_seconds=0,
+        osmand_port=None, parse_slots=SLOTS, parse_wait_seconds=120,
+    )  # fmt: skip
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the test service did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", headers, int(team)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_forty_parallel_uploads_are_read_two_at_a_time(
+    service: tuple[str, dict[str, str], int],
+) -> None:
+    base, headers, team = service
+    data = dense_kmz(2_000_000)
+    seen: list[tuple[int, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            seen.append(_worker_rss_mb())
+            time.sleep(0.005)
+
+    async def upload(client: httpx.AsyncClient, number: int) -> int:
+        response = await client.post(
+            f"{base}/api/v1/patrols",
+            headers=headers,
+            data={"team_id": str(team)},
+            files={"file": (f"hostile-{number}.kmz", data)},
+        )
+        return response.status_code
+
+    async def forty() -> list[int]:
+        async with httpx.AsyncClient(timeout=300) as client:
+            return list(await asyncio.gather(*(upload(client, n) for n in range(UPLOADS))))
+
+    baseline = _reset_peak()
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        statuses = asyncio.run(forty())
+    finally:
+        done.set()
+        sampler.join()
+    grown_mb = (_status("VmHWM") - baseline) / 1024
+    assert statuses == [422] * UPLOADS
+    assert max(count for count, _ in seen) <= SLOTS
+    assert max(mb for _, mb in seen) < SLOTS * 200
+    # The service: the bodies (2 MB each, spooled) and the workers' answers; before, forty
+    # parses at once in its own threads took about 20 MB each.
+    assert grown_mb < 150, f"the service grew by {grown_mb:.0f} MB"
