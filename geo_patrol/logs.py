@@ -57,7 +57,10 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     root.setLevel(settings.log_level.upper())
     logging.captureWarnings(True)  # warnings too, as lines with a time and a level
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        # Whatever a previous uvicorn.Config did: propagate to the root handler.
+        # Whatever a previous uvicorn.Config did (handlers, no propagation, a level of its
+        # own such as log_level="warning", a disabled logger): back to the root handler.
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+        logger.disabled = False

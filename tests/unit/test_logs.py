@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import uvicorn
 
 from geo_patrol.logs import configure_logging
 from geo_patrol.outages import Outage
@@ -37,6 +38,18 @@ def test_text_lines_carry_time_and_level(restore_root: None) -> None:
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
     assert re.fullmatch(stamp + " WARNING geo_patrol.test: disk full", lines[0])
     assert lines[1].endswith('INFO uvicorn.access: 127.0.0.1:5 - "GET /healthz"')
+
+
+def test_a_previous_uvicorn_configuration_does_not_silence_the_access_log(
+    restore_root: None,
+) -> None:
+    """An earlier uvicorn.Config in the process (a quiet test server, a second listener) sets
+    uvicorn.access's level, handlers and propagation; configure_logging undoes all of it."""
+    uvicorn.Config("geo_patrol.main:create_app", log_level="warning", access_log=False)
+    stream = io.StringIO()
+    configure_logging(Settings(log_level="info"), stream)
+    logging.getLogger("uvicorn.access").info('%s - "%s"', "127.0.0.1:5", "GET /healthz")
+    assert stream.getvalue().rstrip().endswith('uvicorn.access: 127.0.0.1:5 - "GET /healthz"')
 
 
 def test_json_lines_parse_and_keep_the_traceback(restore_root: None) -> None:
