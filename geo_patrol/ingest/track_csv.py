@@ -339,9 +339,9 @@ def _strptime_times(column: _Column, layout: str, offset_h: float) -> NDArray[np
             out[index] = np.datetime64(parsed, "ms") - np.timedelta64(
                 round(offset_h * 3_600_000), "ms"
             )
-    index = first_implausible(out)
-    if index is not None:
-        raise column.error(index, f"is {column.values[index]!r}, {OUTSIDE_YEARS}")
+    late = first_implausible(out)
+    if late is not None:
+        raise column.error(late, f"is {column.values[late]!r}, {OUTSIDE_YEARS}")
     return out
 
 
