@@ -351,7 +351,10 @@ class _Times:
         numbers = np.frombuffer(self.numbers, dtype=np.float64)
         given = np.flatnonzero(~np.isnan(numbers))
         if len(given):
-            out[given] = epoch_times(numbers[given])
+            try:
+                out[given] = epoch_times(numbers[given])
+            except TimeValueError as exc:
+                raise TimeValueError(int(given[exc.index]), exc.text, exc.problem) from None
         return out
 
 

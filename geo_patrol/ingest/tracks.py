@@ -73,12 +73,21 @@ _MS = "datetime64[ms]"
 NAT = np.datetime64("NaT", "ms")
 # Epoch numbers at least this large are milliseconds (1e11 ms is 1973, 1e11 s is year 5138).
 _EPOCH_MS_THRESHOLD = 1e11
-# A zone offset after a time of day: "T08:00:00.5+08:00", " 08:00 +0800", "T08:00:00-03".
-_OFFSET = re.compile(r"[T ]\d\d(?::?\d\d){0,2}(?:[.,]\d+)?\s*([+-])(\d\d):?(\d\d)?$", re.I)
+# A zone after a time of day: "T08:00:00.5+08:00", " 08:00 +0800", "T08:00:00-03", and as
+# phone exports write it, " 08:00:00 UTC+8", " 08:00 GMT+08:00", " 08:00 UTC".
+_OFFSET = re.compile(
+    r"[T ]\d\d(?::?\d\d){0,2}(?:[.,]\d+)?\s*(?:(UTC|GMT)\s*)?(?:([+-])(\d\d?)(?::?(\d\d))?)?$",
+    re.I,
+)
 # What numpy may read of an ISO 8601 time once its zone is cut off: a calendar date, optionally
 # with a time of day (numpy alone would also read "1714521600" as a year; other ISO 8601 forms
 # go through datetime.fromisoformat).
 _ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d(?::\d\d(?::\d\d(?:\.\d+)?)?)?)?", re.I)
+# What datetime.fromisoformat may read: ISO 8601 dates (calendar, basic or week) with a time
+# of day after "T" or a space (it would take any character there: "2024-05-01+08:00").
+_ISO_ANY = re.compile(
+    r"\d{4}-?(?:\d\d-?\d\d|W\d\d-?\d)(?:[T ]\d\d(?::?\d\d(?::?\d\d(?:[.,]\d+)?)?)?)?", re.I
+)
 # The times a file may hold: those a request may name (geo_patrol.schemas).
 _FIRST_MS = np.datetime64(f"{FIRST_YEAR:04d}-01-01", "ms")
 _END_MS = np.datetime64(f"{LAST_YEAR + 1:04d}-01-01", "ms")
@@ -265,20 +274,24 @@ def _split_zone(text: str) -> tuple[str, int | None] | None:
     if text[-1] in "Zz":
         return text[:-1].rstrip(), 0
     match = _OFFSET.search(text)
-    if match is None:
+    if match is None or not (match.group(1) or match.group(2)):
         return text, None
-    sign = -1 if match.group(1) == "-" else 1
-    minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
-    return text[: match.start(1)].rstrip(), sign * minutes
+    naive = text[: match.start(1) if match.group(1) else match.start(2)].rstrip()
+    if not match.group(2):  # "UTC" or "GMT" alone
+        return naive, 0
+    hours, minutes = int(match.group(3)), int(match.group(4) or 0)
+    if hours > 14 or minutes > 59:  # no zone is that far from UTC
+        return None
+    return naive, (-1 if match.group(2) == "-" else 1) * (hours * 60 + minutes)
 
 
 def _parse_one(text: str) -> np.datetime64:
     """One zone-less time text (ISO 8601 or a spreadsheet layout) as datetime64[ms]."""
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text) if _ISO_ANY.fullmatch(text) else None
     except ValueError:
-        pass
-    else:
+        parsed = None
+    if parsed is not None:
         if parsed.tzinfo is not None:  # a zone _split_zone did not take: never dropped
             raise ValueError(text)
         return np.datetime64(parsed, "ms")
