@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.memory --tree /path/to/main # another checkout (the "before")
     .venv/bin/python -m bench.memory --points 100000 --runs 5
     .venv/bin/python -m bench.memory --quick              # 50,000 fixes, one run (./run bench)
+    .venv/bin/python -m bench.memory --only GeoJSON       # the cases whose label has the text
 
 Each run is a fresh Python process (the tree under test first on its path) that imports the
 readers, reads the file's bytes, resets its peak (`/proc/self/clear_refs`), then calls
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="50,000 fixes, one run a case")
+    parser.add_argument("--only", default="", help="measure the cases whose label has this")
     args = parser.parse_args()
     if args.quick:
         args.points, args.runs = 50_000, 1
@@ -137,6 +139,8 @@ def main() -> None:
     print(rule)
     with tempfile.TemporaryDirectory() as folder:
         for label, name, make in cases(args.points):
+            if args.only.lower() not in label.lower():
+                continue
             path = Path(folder) / name
             path.write_bytes(make())
             size = path.stat().st_size / MB

@@ -422,7 +422,7 @@ def _times(texts: list[str | None], lines: list[int], filename: str) -> NDArray[
     except TimeValueError as exc:
         line = lines[exc.index]
         raise ImportFileError(
-            f"{filename}: line {line}: <time> {exc.text!r} is not an ISO 8601 time",
+            f"{filename}: line {line}: <time> {exc.text!r} is {exc.why('not an ISO 8601 time')}",
             line=line,
             element="time",
             field="time",

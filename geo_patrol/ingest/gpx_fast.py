@@ -51,6 +51,7 @@ from geo_patrol.ingest.tracks import (
     TimeValueError,
     TrackFile,
     TrackPoints,
+    first_implausible,
     parse_times,
 )
 
@@ -415,7 +416,7 @@ def _times(texts: tuple[bytes, ...]) -> NDArray[np.datetime64] | None:
     values = np.array(texts, dtype="S")
     if values.dtype.itemsize in (20, 22, 23, 24):
         times = _utc_times(values)
-        if times is not None:
+        if times is not None and first_implausible(times) is None:
             return times
     try:
         return parse_times([text.decode() for text in texts])

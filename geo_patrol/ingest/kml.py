@@ -311,7 +311,7 @@ def _times(texts: list[str | None], lines: list[int], reader: _Reader) -> NDArra
     try:
         return parse_times(texts)
     except TimeValueError as exc:
-        detail = f"{exc.text!r} is not an ISO 8601 time"
+        detail = f"{exc.text!r} is {exc.why('not an ISO 8601 time')}"
         raise reader.error(lines[exc.index], "when", detail) from exc
 
 

@@ -33,10 +33,12 @@ from numpy.typing import NDArray
 from geo_patrol.errors import ImportFileError, InvalidInput
 from geo_patrol.ingest.tracks import (
     NAT,
+    OUTSIDE_YEARS,
     TimeValueError,
     TrackFile,
     TrackPoints,
     epoch_times,
+    first_implausible,
     parse_times,
 )
 
@@ -204,6 +206,7 @@ class _Columns:
         self.lines: list[int] = []
         self.numbers: dict[str, list[NDArray[np.float64]]] = {key: [] for key in wanted}
         self.times: list[tuple[str, NDArray[Any], _Column]] = []  # (kind, values, first cell)
+        self.epoch_lines: list[NDArray[np.int32]] = []  # the lines of the epoch pieces' rows
 
     def add(self, row: list[str], line: int) -> None:
         """One row's wanted cells."""
@@ -234,6 +237,8 @@ class _Columns:
             column = self.column(key)
             if key == "time":
                 self.times.append(_time_piece(column, self.options))
+                if self.times[-1][0] == "epoch":
+                    self.epoch_lines.append(np.asarray(self.lines, dtype=np.int32))
             else:
                 required = key in ("lon", "lat")
                 self.numbers[key].append(_numbers(column, len(self.lines), required=required))
@@ -247,6 +252,17 @@ class _Columns:
             return np.full(count, np.nan)
         return np.concatenate(self.numbers[key])
 
+    def epoch_times(self) -> NDArray[np.datetime64]:
+        """The epoch column as times; a number outside the plausible years named by line."""
+        try:
+            return epoch_times(np.concatenate([values for _, values, _ in self.times]))
+        except TimeValueError as exc:
+            lines = np.concatenate(self.epoch_lines)
+            line = int(lines[exc.index])
+            name = self.times[0][2].name
+            column = _Column(name, [str(exc.text)], [line], self.filename)
+            raise column.error(0, f"is {exc.text!r}, {exc.why('not a recognised time')}") from exc
+
     def time(self, count: int) -> NDArray[np.datetime64]:
         """The time column: epoch numbers (seconds or milliseconds by magnitude for the whole
         column), or texts; a column mixing the two is refused."""
@@ -254,7 +270,7 @@ class _Columns:
             return np.full(count, NAT)
         kinds = {kind for kind, _, _ in self.times} - {"empty"}
         if kinds == {"epoch"}:
-            return epoch_times(np.concatenate([values for _, values, _ in self.times]))
+            return self.epoch_times()
         if "epoch" in kinds:
             first = next(column for kind, _, column in self.times if kind == "epoch")
             index = next(i for i, value in enumerate(first.values) if value)
@@ -282,7 +298,8 @@ def _time_piece(column: _Column, options: CsvOptions) -> tuple[str, NDArray[Any]
     try:
         times = parse_times(column.values, utc_offset_hours=options.utc_offset_hours)
     except TimeValueError as exc:
-        raise column.error(exc.index, f"is {exc.text!r}, not a recognised time") from exc
+        detail = f"is {exc.text!r}, {exc.why('not a recognised time')}"
+        raise column.error(exc.index, detail) from exc
     return "text", times, first
 
 
@@ -322,6 +339,9 @@ def _strptime_times(column: _Column, layout: str, offset_h: float) -> NDArray[np
             out[index] = np.datetime64(parsed, "ms") - np.timedelta64(
                 round(offset_h * 3_600_000), "ms"
             )
+    late = first_implausible(out)
+    if late is not None:
+        raise column.error(late, f"is {column.values[late]!r}, {OUTSIDE_YEARS}")
     return out
 
 

@@ -10,7 +10,9 @@ lon -180..180 / lat -90..90 is refused with an ImportFileError naming the line (
 the feature (GeoJSON). Cleaning of plausible-but-wrong points is `geo_patrol.ingest.cleaning`.
 
 Times are numpy datetime64[ms] in UTC. Text times are ISO 8601 (`Z`, `+08:00`, `+0800`,
-fractional seconds of any length, `T` or space); a time without a zone is taken as UTC.
+fractional seconds of any length, `T` or space); a time without a zone is taken as UTC. Any
+other text (a bare number such as "1714521600", a year alone) is refused, and so is a time,
+text or epoch number, outside the years FIRST_YEAR..LAST_YEAR that requests may name.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from geo_patrol.coords import to_wgs84
 from geo_patrol.errors import ImportFileError, InvalidInput
+from geo_patrol.schemas import FIRST_YEAR, LAST_YEAR
 
 if TYPE_CHECKING:
     from geo_patrol.ingest.track_csv import CsvOptions
@@ -35,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_UNCOMPRESSED_BYTES",
     "EXTENSIONS",
     "MAX_WAYPOINTS",
+    "OUTSIDE_YEARS",
     "PointChunks",
     "TimeValueError",
     "TrackFile",
@@ -44,6 +48,7 @@ __all__ = [
     "detect_format",
     "epoch_millis",
     "epoch_times",
+    "first_implausible",
     "from_epoch_millis",
     "parse_times",
     "parse_track",
@@ -68,8 +73,25 @@ _MS = "datetime64[ms]"
 NAT = np.datetime64("NaT", "ms")
 # Epoch numbers at least this large are milliseconds (1e11 ms is 1973, 1e11 s is year 5138).
 _EPOCH_MS_THRESHOLD = 1e11
-# A zone offset after a time of day: "T08:00:00.5+08:00", " 08:00 +0800", "T08:00:00-03".
-_OFFSET = re.compile(r"[T ]\d\d(?::?\d\d){0,2}(?:[.,]\d+)?\s*([+-])(\d\d):?(\d\d)?$", re.I)
+# A zone after a time of day: "T08:00:00.5+08:00", " 08:00 +0800", "T08:00:00-03", and as
+# phone exports write it, " 08:00:00 UTC+8", " 08:00 GMT+08:00", " 08:00 UTC".
+_OFFSET = re.compile(
+    r"[T ]\d\d(?::?\d\d){0,2}(?:[.,]\d+)?\s*(?:(UTC|GMT)\s*)?(?:([+-])(\d\d?)(?::?(\d\d))?)?$",
+    re.I,
+)
+# What numpy may read of an ISO 8601 time once its zone is cut off: a calendar date, optionally
+# with a time of day (numpy alone would also read "1714521600" as a year; other ISO 8601 forms
+# go through datetime.fromisoformat).
+_ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d(?::\d\d(?::\d\d(?:\.\d+)?)?)?)?", re.I)
+# What datetime.fromisoformat may read: ISO 8601 dates (calendar, basic or week) with a time
+# of day after "T" or a space (it would take any character there: "2024-05-01+08:00").
+_ISO_ANY = re.compile(
+    r"\d{4}-?(?:\d\d-?\d\d|W\d\d-?\d)(?:[T ]\d\d(?::?\d\d(?::?\d\d(?:[.,]\d+)?)?)?)?", re.I
+)
+# The times a file may hold: those a request may name (geo_patrol.schemas).
+_FIRST_MS = np.datetime64(f"{FIRST_YEAR:04d}-01-01", "ms")
+_END_MS = np.datetime64(f"{LAST_YEAR + 1:04d}-01-01", "ms")
+OUTSIDE_YEARS = f"outside the years {FIRST_YEAR} to {LAST_YEAR}"
 # Layouts numpy and fromisoformat refuse but spreadsheets and Chinese apps write.
 _EXTRA_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M")
 _SNIFF_BYTES = 4096
@@ -154,12 +176,31 @@ class TrackFile:
 
 
 class TimeValueError(ValueError):
-    """A time text that cannot be parsed; `index` is its position in the input."""
+    """A time that cannot be read, or lies outside FIRST_YEAR..LAST_YEAR (`problem` says so);
+    `index` is its position in the input."""
 
-    def __init__(self, index: int, text: object) -> None:
-        super().__init__(f"unrecognised time {text!r}")
+    def __init__(self, index: int, text: object, problem: str | None = None) -> None:
+        super().__init__(f"time {text!r} is {problem or 'not recognised'}")
         self.index = index
         self.text = text
+        self.problem = problem
+
+    def why(self, default: str) -> str:
+        """What is wrong: the problem found, else `default` (the reader's "not a time")."""
+        return self.problem or default
+
+
+def first_implausible(times: NDArray[np.datetime64]) -> int | None:
+    """Index of the first time outside FIRST_YEAR..LAST_YEAR (NaT is fine), or None."""
+    bad = np.flatnonzero(~np.isnat(times) & ((times < _FIRST_MS) | (times >= _END_MS)))
+    return int(bad[0]) if len(bad) else None
+
+
+def _check_years(times: NDArray[np.datetime64], texts: Sequence[object]) -> None:
+    """TimeValueError for the first time outside FIRST_YEAR..LAST_YEAR."""
+    index = first_implausible(times)
+    if index is not None:
+        raise TimeValueError(index, texts[index], OUTSIDE_YEARS)
 
 
 @dataclass
@@ -233,19 +274,27 @@ def _split_zone(text: str) -> tuple[str, int | None] | None:
     if text[-1] in "Zz":
         return text[:-1].rstrip(), 0
     match = _OFFSET.search(text)
-    if match is None:
+    if match is None or not (match.group(1) or match.group(2)):
         return text, None
-    sign = -1 if match.group(1) == "-" else 1
-    minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
-    return text[: match.start(1)].rstrip(), sign * minutes
+    naive = text[: match.start(1) if match.group(1) else match.start(2)].rstrip()
+    if not match.group(2):  # "UTC" or "GMT" alone
+        return naive, 0
+    hours, minutes = int(match.group(3)), int(match.group(4) or 0)
+    if hours > 14 or minutes > 59:  # no zone is that far from UTC
+        return None
+    return naive, (-1 if match.group(2) == "-" else 1) * (hours * 60 + minutes)
 
 
 def _parse_one(text: str) -> np.datetime64:
     """One zone-less time text (ISO 8601 or a spreadsheet layout) as datetime64[ms]."""
     try:
-        return np.datetime64(datetime.fromisoformat(text).replace(tzinfo=None), "ms")
+        parsed = datetime.fromisoformat(text) if _ISO_ANY.fullmatch(text) else None
     except ValueError:
-        pass
+        parsed = None
+    if parsed is not None:
+        if parsed.tzinfo is not None:  # a zone _split_zone did not take: never dropped
+            raise ValueError(text)
+        return np.datetime64(parsed, "ms")
     for layout in _EXTRA_FORMATS:
         try:
             return np.datetime64(datetime.strptime(text, layout), "ms")
@@ -275,6 +324,8 @@ def parse_times(
         naive.append(split[0])
         offsets[index] = default if split[1] is None else split[1]
     try:
+        if not all(text == "NaT" or _ISO.fullmatch(text) for text in naive):
+            raise ValueError("not all ISO 8601")
         times: NDArray[np.datetime64] = np.array(naive, dtype=_MS)
     except ValueError:
         try:
@@ -282,6 +333,7 @@ def parse_times(
         except TimeValueError as exc:
             raise TimeValueError(exc.index, texts[exc.index]) from None
     times -= (offsets * 60_000).astype("timedelta64[ms]")
+    _check_years(times, texts)
     return times
 
 
@@ -292,7 +344,7 @@ def _parse_each(texts: Sequence[str]) -> NDArray[np.datetime64]:
         if text == "NaT":
             continue
         try:
-            out[index] = np.datetime64(text, "ms")
+            out[index] = np.datetime64(text, "ms") if _ISO.fullmatch(text) else _parse_one(text)
         except ValueError:
             try:
                 out[index] = _parse_one(text)
@@ -322,12 +374,20 @@ def from_epoch_millis(millis: NDArray[np.float64]) -> NDArray[np.datetime64]:
 
 
 def epoch_times(values: ArrayLike) -> NDArray[np.datetime64]:
-    """Unix epoch numbers as datetime64[ms]: milliseconds if any is >= 1e11, else seconds."""
+    """Unix epoch numbers as datetime64[ms]: milliseconds if any is >= 1e11, else seconds.
+
+    TimeValueError for a number outside FIRST_YEAR..LAST_YEAR (before it could overflow)."""
     numbers = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(numbers)
     if not finite.any():
         return np.full(len(numbers), NAT)
     scale = 1.0 if np.abs(numbers[finite]).max() >= _EPOCH_MS_THRESHOLD else 1000.0
+    first, end = (float(t.astype(np.int64)) for t in (_FIRST_MS, _END_MS))
+    bad = np.flatnonzero(finite & ~((numbers * scale >= first) & (numbers * scale < end)))
+    if len(bad):
+        number = numbers[int(bad[0])].item()
+        shown = int(number) if number.is_integer() else number
+        raise TimeValueError(int(bad[0]), shown, OUTSIDE_YEARS)
     ms = np.where(finite, np.round(numbers * scale), 0).astype(np.int64)
     times: NDArray[np.datetime64] = ms.astype(_MS)
     times[~finite] = NAT

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -412,6 +413,62 @@ def test_geojson_errors_name_the_feature() -> None:
     assert _error(_collection(times), "t.geojson").extra["field"] == "coordTimes"
 
 
+def test_geojson_members_in_any_order() -> None:
+    # Streaming must not depend on the order of members: properties after the geometry,
+    # "coordinates" before "type", "features" before the collection's "type".
+    feature = (
+        '{"geometry": {"coordinates": [[120.6, 30.8], [120.7, 30.9]], "type": "LineString"},'
+        ' "properties": {"coordTimes": ["2024-05-01T00:00:00Z", "2024-05-01T00:00:10Z"],'
+        ' "name": "late"}, "type": "Feature"}'
+    )
+    doc = ('{"features": [' + feature + '], "name": "walk", "type": "FeatureCollection"}').encode()
+    track = parse_track(doc, filename="order.geojson")
+    assert track.name == "walk" and track.points.lon.tolist() == [120.6, 120.7]
+    assert [str(t) for t in track.points.time] == [
+        "2024-05-01T00:00:00.000",
+        "2024-05-01T00:00:10.000",
+    ]
+
+
+def test_geojson_long_line_is_read_in_pieces() -> None:
+    # 10,000 positions: times are parsed a few thousand at a time, epoch numbers (here every
+    # third, in milliseconds) judged over the whole line; a bad time is named by its index.
+    count = 10_000
+    start = np.datetime64("2024-05-01T00:00:00", "ms")
+    expected = start + np.arange(count).astype("timedelta64[s]")
+    millis = expected.astype(np.int64).tolist()
+    times: list[object] = [
+        millis[i] if i % 3 == 0 else f"{str(expected[i])[:19]}Z" for i in range(count)
+    ]
+    coords = [[120.0 + i * 1e-5, 30.0, 2.5] for i in range(count)]
+    points = parse_track(
+        _collection(_feature("LineString", coords, coordTimes=times)), filename="long.geojson"
+    ).points
+    np.testing.assert_array_equal(points.time, expected)
+    np.testing.assert_array_equal(points.lon, [c[0] for c in coords])
+    np.testing.assert_array_equal(points.ele, np.full(count, 2.5))
+    times[7_001] = "7001"
+    error = _error(_collection(_feature("LineString", coords, coordTimes=times)), "l.geojson")
+    assert (error.extra["feature"], error.extra["field"]) == (1, "coordTimes")
+    assert "time 7002 '7001' is not a time" in error.detail
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-32-be"])
+def test_geojson_in_any_json_encoding(encoding: str) -> None:
+    doc = json.dumps(
+        {"type": "LineString", "coordinates": [[120.6, 30.8], [120.7, 30.9]]}, ensure_ascii=False
+    )
+    track = parse_track(doc.encode(encoding), filename="enc.geojson")
+    assert track.points.lat.tolist() == [30.8, 30.9]
+
+
+@pytest.mark.parametrize("opening", [b"[", b'{"a":'])
+def test_geojson_deep_nesting_is_refused_clearly(opening: bytes) -> None:
+    closing = b"]" if opening == b"[" else b"}"
+    error = _error(opening * 10_000 + b"1" + closing * 10_000, "deep.geojson")
+    assert "nested more than" in error.detail
+
+
 def test_invalid_json_names_the_line() -> None:
     error = _error(b'{"type": "FeatureCollection",\n "features": [,]}', "broken.geojson")
     assert error.extra["line"] == 2
@@ -623,7 +680,9 @@ def test_parse_times_formats() -> None:
     )
 
 
-@pytest.mark.parametrize("bad", ["now", "today", "05/01/2024", "2024-05-01T25:00:00Z"])
+@pytest.mark.parametrize(
+    "bad", ["now", "today", "05/01/2024", "2024-05-01T25:00:00Z", "1714521600", "2024", "2024-05"]
+)
 def test_parse_times_refuses(bad: str) -> None:
     with pytest.raises(TimeValueError) as info:
         parse_times(["2024-05-01T00:00:00Z", bad])
@@ -633,6 +692,84 @@ def test_parse_times_refuses(bad: str) -> None:
 def test_epoch_times_by_magnitude() -> None:
     assert [str(t) for t in epoch_times([1714523400, np.nan])] == ["2024-05-01T00:30:00.000", "NaT"]
     assert str(epoch_times([1714523400123])[0]) == "2024-05-01T00:30:00.123"
+
+
+# Times no reader may take: a bare number where a text time belongs (numpy read "1714521600"
+# as the year 1714521600 and overflowed to -39140548), and years no record can have.
+BAD_TIMES = ["1714521600", "0001-01-01T00:00:00Z", "2400-01-01T00:00:00Z", "2024-05-01+08:00"]
+
+
+@pytest.mark.parametrize("bad", BAD_TIMES)
+def test_gpx_refuses_times_that_are_not_times(bad: str) -> None:
+    good = '<trkpt lat="30.88" lon="120.65"><time>2024-05-01T00:00:00Z</time></trkpt>\n'
+    wrong = good.replace("2024-05-01T00:00:00Z", bad)
+    gpx = f'<gpx version="1.1"><trk><trkseg>\n{good}{wrong}</trkseg></trk></gpx>'
+    error = _error(gpx.encode(), "t.gpx")
+    assert (error.extra["line"], error.extra["field"]) == (3, "time")
+    assert repr(bad) in error.detail
+
+
+@pytest.mark.parametrize("bad", BAD_TIMES)
+def test_kml_refuses_times_that_are_not_times(bad: str) -> None:
+    kml = (
+        '<kml xmlns:gx="http://www.google.com/kml/ext/2.2"><Placemark><gx:Track>\n'
+        "<when>2024-05-01T00:00:00Z</when>\n"
+        f"<when>{bad}</when>\n"
+        "<gx:coord>120.65 30.88 0</gx:coord><gx:coord>120.66 30.89 0</gx:coord>\n"
+        "</gx:Track></Placemark></kml>"
+    )
+    error = _error(kml.encode(), "t.kml")
+    assert (error.extra["line"], error.extra["element"]) == (3, "when")
+    assert repr(bad) in error.detail
+
+
+@pytest.mark.parametrize("bad", [*BAD_TIMES, 10**15, -(10**13)])
+def test_geojson_refuses_times_that_are_not_times(bad: object) -> None:
+    coords = [[120.65, 30.88], [120.66, 30.89]]
+    line = _feature("LineString", coords, coordTimes=["2024-05-01T00:00:00Z", bad])
+    error = _error(_collection(line), "t.geojson")
+    assert (error.extra["feature"], error.extra["field"]) == (1, "coordTimes")
+    assert f"time 2 {bad!r} is" in error.detail
+    point = _feature("Point", [120.65, 30.88], time=bad)
+    error = _error(_collection(_feature("Point", [120.6, 30.8], time=1714521600), point), "p.json")
+    assert (error.extra["feature"], error.extra["field"]) == (2, "time")
+
+
+@pytest.mark.parametrize("bad", [*BAD_TIMES[1:], "99999999999999", "-3000000000"])
+def test_csv_refuses_times_that_are_not_times(bad: str) -> None:
+    # A number is an epoch time (seconds, or milliseconds from 1e11): "1714521600" is read.
+    ok = parse_track(b"lon,lat,time\n120.65,30.88,1714521600\n", filename="ok.csv").points
+    assert str(ok.time[0]) == "2024-05-01T00:00:00.000"
+    first = "1714521600" if bad.lstrip("-").isdigit() else "2024-05-01T00:00:00Z"
+    data = f"lon,lat,time\n120.65,30.88,{first}\n120.66,30.89,{bad}\n".encode()
+    error = _error(data, "t.csv")
+    assert (error.extra["line"], error.extra["field"]) == (3, "time")
+    assert bad in error.detail
+
+
+def test_csv_time_format_refuses_implausible_years() -> None:
+    options = CsvOptions(lon="x", lat="y", time="when", time_format="%d.%m.%Y %Hh%M")
+    data = b"x;y;when\n120.65;30.88;01.05.2024 08h30\n120.66;30.89;01.05.1066 08h30\n"
+    error = _error(data, "c.csv", csv_options=options)
+    assert (error.extra["line"], error.extra["field"]) == (3, "when")
+    assert "outside the years 1900 to 2199" in error.detail
+
+
+def test_zone_offsets_are_read_explicitly_without_numpy_warnings() -> None:
+    texts = [
+        "2024-05-01 08:30:00 UTC+8",
+        "2024-05-01T08:30:00GMT+08:00",
+        "2024-05-01 00:30 UTC",
+        "20240501T083000+0800",
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert {str(t) for t in parse_times(texts)} == {"2024-05-01T00:30:00.000"}
+        for bad in ("2024-05-01T08:30:00+08:00Z", "2024-05-01T08:30:00+08:00:00", "x+08:00"):
+            with pytest.raises(TimeValueError):
+                parse_times([bad])
+        csv = b"lon,lat,time\n120.65,30.88,2024-05-01 08:30:00 GMT+08:00\n"
+        assert str(parse_track(csv, filename="z.csv").points.time[0]) == "2024-05-01T00:30:00.000"
 
 
 # --- performance --------------------------------------------------------------------------
