@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from geo_patrol.errors import InvalidInput
+from geo_patrol.schemas import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["KNOT_MPS", "LivePosition", "parse_osmand"]
 
@@ -120,17 +121,23 @@ def _coordinate(value: float | None, name: str, limit: float) -> float:
 def _parse_time(raw: str, name: str) -> datetime:
     """Parse epoch seconds, epoch milliseconds (> 10^10) or an ISO-like date and time."""
     value = raw.strip()
+    when: datetime | None = None
     try:
         if _EPOCH_TEXT.fullmatch(value):
             number = Decimal(value)
             scale = 1_000 if number > _EPOCH_MS_ABOVE else 1_000_000
-            return _EPOCH + timedelta(microseconds=int(number * scale))
-        match = _DATETIME.fullmatch(value)
-        if match:
-            return _from_datetime_match(match)
+            when = _EPOCH + timedelta(microseconds=int(number * scale))
+        elif match := _DATETIME.fullmatch(value):
+            when = _from_datetime_match(match)
     except (ValueError, OverflowError, InvalidOperation):
         pass
-    raise InvalidInput(f"Unreadable timestamp {raw!r}", field=name)
+    if when is None:
+        raise InvalidInput(f"Unreadable timestamp {raw!r}", field=name)
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:  # the years a file's times may have too
+        raise InvalidInput(
+            f"timestamp {raw!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}", field=name
+        )
+    return when
 
 
 def _from_datetime_match(match: re.Match[str]) -> datetime:

@@ -183,6 +183,17 @@ def test_text_timestamps(timestamp: str) -> None:
     assert one(f"id=d&lat=1&lon=2&timestamp={timestamp}").time == AT_0800Z
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    ["0001-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "7258118400",
+     "7258118400000"],
+)  # fmt: skip
+def test_timestamps_outside_the_years_files_may_have_are_refused(timestamp: str) -> None:
+    error = refused(f"id=d&lat=1&lon=2&timestamp={timestamp}")
+    assert "outside the years 1900 to 2199" in error.detail
+    assert error.extra["field"] == "timestamp"
+
+
 def test_timestamp_keeps_fraction_and_is_utc() -> None:
     time = one("id=d&lat=1&lon=2&timestamp=2024-05-01T16:00:00.250%2B08:00").time
     assert time == AT_0800Z + timedelta(milliseconds=250)
