@@ -10,32 +10,24 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, Request, Route, sync_playwright
 
 from geo_patrol import migrate
 from geo_patrol.db import make_engine, make_sessionmaker
 from geo_patrol.main import create_app
 from geo_patrol.settings import Settings
+from tests.api.live_server import serving as serving_app
 from tests.conftest import ROOT, fresh_database
 
 CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = ROOT / "var" / "artefacts"
 DEMO_PASSWORD = "geo-patrol-demo"
-
-
-def _free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # How long the test service's phones wait for an answer before they send again.
@@ -77,22 +69,8 @@ def serving(database_url: str, data_dir: Path, **settings: object) -> Iterator[s
         database_url=database_url, data_dir=data_dir, maintenance_seconds=0, osmand_port=None,
         **settings,  # type: ignore[arg-type]
     )  # fmt: skip
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test service did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving_app(create_app(config)) as base:
+        yield base
 
 
 @pytest.fixture(scope="package")
