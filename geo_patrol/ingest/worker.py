@@ -5,7 +5,11 @@ before it becomes arrays), that memory belongs to a process that exits when the 
 so it comes back to the machine at once; the service keeps only the compact arrays it gets
 back. The worker runs with a data-size limit (GEO_PATROL_PARSE_MEMORY_MB) and a time limit;
 past either, the upload is refused with 413, never a crashed service. Workers are forked
-from a forkserver that has the parsers imported already, so one starts in milliseconds.
+from a multiprocessing forkserver (public API only) that has the parsers imported already,
+and what the service's main script imports (see `_main_needs`), so one starts in about
+13 ms under `python -m geo_patrol serve`, 22 ms under the `geo-patrol` script (median of 20,
+`python -m bench.worker_start`; importing the parsers in a fresh process takes 300 ms).
+A program that reads uploads in workers needs the usual `if __name__ == "__main__":` guard.
 
 Why slots: each service process parses at most GEO_PATROL_PARSE_SLOTS uploads at once (one
 per CPU core by default). Uploads beyond that wait for a slot — with their bodies spooled to
@@ -15,20 +19,21 @@ Retry-After, so forty parallel uploads cannot exhaust the machine.
 
 from __future__ import annotations
 
+import ast
 import asyncio
-import io
+import functools
 import logging
 import multiprocessing
 import os
 import resource
+import sys
 import threading
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerProcess, set_spawning_popen
+from pathlib import Path
 from typing import Any
 
 from geo_patrol import errors
@@ -41,6 +46,8 @@ __all__ = ["ParseLimits", "ParseSlots", "parse_upload", "peak_rss_kb"]
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 10
+EXIT_WAIT_S = 5.0  # how long a worker that closed its end without answering may take to exit
+_OUT_OF_MEMORY = 3  # exit code of a worker out of memory before it could answer
 _CONTEXT_LOCK = threading.Lock()
 # Imported by the forkserver once, so that a worker forked from it starts ready.
 _PARSERS = [
@@ -90,46 +97,46 @@ def parse_upload(
 
 
 def _context() -> Any:
-    """The forkserver context, its server importing the parsers once (set up once)."""
+    """The forkserver context, its server importing once what every worker needs (set up
+    once: the preload list is read when the server starts, at the first upload)."""
     with _CONTEXT_LOCK:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__, *_PARSERS])
+        context.set_forkserver_preload([*_main_needs(), __name__, *_PARSERS])
         return context
 
 
-class _Popen(popen_forkserver.Popen):
-    """The forkserver's launcher, less the parent's __main__: multiprocessing would run the
-    service's main script again in every worker (seconds of imports), which needs only the
-    parsers the forkserver has imported. (CPython 3.11's `_launch`, one step added.)"""
+@functools.cache
+def _main_needs() -> list[str]:
+    """What a worker would import again when multiprocessing prepares it by running the
+    parent's main module, so that the forkserver imports it once instead.
 
-    def _launch(self, process_obj: Any) -> None:
-        """Send the worker's preparation data (without __main__) and the process object."""
-        prep_data = spawn.get_preparation_data(process_obj._name)
-        prep_data.pop("init_main_from_path", None)
-        prep_data.pop("init_main_from_name", None)
-        buf = io.BytesIO()
-        set_spawning_popen(self)
-        try:
-            reduction.dump(prep_data, buf)
-            reduction.dump(process_obj, buf)
-        finally:
-            set_spawning_popen(None)
-        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
-        parent_w = os.dup(w)
-        close = util.close_fds  # type: ignore[attr-defined]
-        self.finalizer = util.Finalize(self, close, (parent_w, self.sentinel))
-        with open(w, "wb", closefd=True) as f:
-            f.write(buf.getbuffer())
-        self.pid = forkserver.read_signed(self.sentinel)
+    `python -m geo_patrol` (a package's __main__): nothing, multiprocessing leaves those
+    alone. A main script (the `geo-patrol` console script, `pytest`): each worker runs it
+    again as __mp_main__, which is cheap only if what it imports is imported already, so
+    the forkserver imports its top-level imports (those this process imported too);
+    "__main__" also has the forkserver run the script itself on Pythons that pass it the
+    script's path (not 3.11-3.13.0). Another main module (`python -m bench.x`): that one."""
+    main = sys.modules["__main__"]
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:
+        return [] if name == "__main__" or name.endswith(".__main__") else [name]
+    path = getattr(main, "__file__", None)
+    return ["__main__", *_imports_of(path)] if path else []
 
 
-class _Worker(ForkServerProcess):
-    """A worker process forked by the forkserver through `_Popen`."""
-
-    @staticmethod
-    def _Popen(process_obj: Any) -> _Popen:
-        """Launch it."""
-        return _Popen(process_obj)
+def _imports_of(path: str) -> list[str]:
+    """The modules a script imports at its top level that this process has imported."""
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return [name for name in dict.fromkeys(names) if name in sys.modules]
 
 
 def _in_worker(data: bytes, args: tuple[Any, ...], limits: ParseLimits) -> TrackFile:
@@ -137,12 +144,13 @@ def _in_worker(data: bytes, args: tuple[Any, ...], limits: ParseLimits) -> Track
     filename = args[0]
     context = _context()
     ours, theirs = context.Pipe()
-    process = _Worker(target=_work, args=(theirs, limits.memory_bytes), daemon=True)
+    process = context.Process(target=_work, args=(theirs, limits.memory_bytes), daemon=True)
     process.start()
     theirs.close()
     try:
-        ours.send(args)
-        ours.send_bytes(data)
+        with suppress(BrokenPipeError, ConnectionResetError):  # it stopped reading: it says why
+            ours.send(args)
+            ours.send_bytes(data)
         if not ours.poll(limits.timeout_s):
             raise FileTooLarge(
                 f"{filename}: reading the file took longer than {limits.timeout_s:g} s; "
@@ -152,6 +160,7 @@ def _in_worker(data: bytes, args: tuple[Any, ...], limits: ParseLimits) -> Track
         answer = ours.recv()
     except (EOFError, BrokenPipeError, ConnectionResetError):
         answer = ("died",)  # the worker ended without an answer
+        process.join(EXIT_WAIT_S)  # for its own exit code, not that of the kill below
     finally:
         ours.close()
         if process.is_alive():
@@ -160,8 +169,10 @@ def _in_worker(data: bytes, args: tuple[Any, ...], limits: ParseLimits) -> Track
     if answer == ("died",):
         log.error("%s: the parse worker ended without an answer (exit code %s)", filename,
                   process.exitcode)  # fmt: skip
-        # Killed (by the kernel's OOM killer, or a signal): the file needed too much.
-        answer = ("memory",) if (process.exitcode or 0) < 0 else ("crash", "no answer")
+        # Out of memory before it could answer, or killed (by the kernel's OOM killer, or a
+        # signal): the file needed too much.
+        code = process.exitcode or 0
+        answer = ("memory",) if code < 0 or code == _OUT_OF_MEMORY else ("crash", "no answer")
     return _outcome(answer, filename, limits)
 
 
@@ -187,24 +198,35 @@ def _outcome(answer: tuple[Any, ...], filename: str, limits: ParseLimits) -> Tra
 
 
 def _work(conn: Connection, memory_bytes: int) -> None:
-    """The worker: limit its memory, read one file, answer, exit."""
+    """The worker: limit its memory, read one file, answer, exit (with _OUT_OF_MEMORY when
+    even the answer cannot be sent)."""
     resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+    answer = _read(conn)  # what reading needed is freed on return
+    try:
+        conn.send(answer)
+    except MemoryError:
+        sys.exit(_OUT_OF_MEMORY)
+    except OSError:
+        pass  # the service stopped waiting
+    finally:
+        conn.close()
+
+
+def _read(conn: Connection) -> tuple[Any, ...]:
+    """Read the file the service sends; the worker's answer."""
     try:
         filename, datum, csv_options, max_unpacked = conn.recv()
         data = conn.recv_bytes()
         track = parse_track(data, filename=filename, datum=datum, csv_options=csv_options,
                             max_uncompressed_bytes=max_unpacked)  # fmt: skip
         del data
-        answer: tuple[Any, ...] = ("ok", track, peak_rss_kb())
+        return ("ok", track, peak_rss_kb())
     except GeoPatrolError as error:
-        answer = ("error", type(error).__name__, error.detail, error.extra)
+        return ("error", type(error).__name__, error.detail, error.extra)
     except MemoryError:
-        answer = ("memory",)
+        return ("memory",)
     except Exception:  # reported to the service, which logs it
-        answer = ("crash", traceback.format_exc())
-    with suppress(OSError, MemoryError):
-        conn.send(answer)
-    conn.close()
+        return ("crash", traceback.format_exc())
 
 
 class ParseSlots:
