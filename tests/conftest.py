@@ -9,7 +9,7 @@ a database: it fails.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -84,16 +84,31 @@ def session(engine: Engine) -> Iterator[Session]:
         transaction.rollback()
 
 
+def request_session(session: Session) -> Callable[[], Iterator[Session]]:
+    """A get_session override sharing the test's `session`: each request in a savepoint,
+    committed (released) when the handler returns, rolled back when it raises; a handler
+    that commits early (an upload before it waits for a parse slot) has released it already."""
+
+    def same_session() -> Iterator[Session]:
+        savepoint = session.begin_nested()
+        try:
+            yield session
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
+        if savepoint.is_active:
+            savepoint.commit()
+
+    return same_session
+
+
 @pytest.fixture
 def client(database_url: str, session: Session) -> Iterator[TestClient]:
     """HTTP client through the whole app, sharing the test's rolled-back session."""
     app = create_app(Settings(database_url=database_url))
 
-    def same_session() -> Iterator[Session]:
-        with session.begin_nested():
-            yield session
-
-    app.dependency_overrides[get_session] = same_session
+    app.dependency_overrides[get_session] = request_session(session)
     with TestClient(app) as client:
         yield client
 
@@ -126,11 +141,7 @@ def demo_client(database_url: str, demo_session: Session) -> Iterator[TestClient
     """HTTP client through the app on the demo data."""
     app = create_app(Settings(database_url=database_url))
 
-    def same_session() -> Iterator[Session]:
-        with demo_session.begin_nested():
-            yield demo_session
-
-    app.dependency_overrides[get_session] = same_session
+    app.dependency_overrides[get_session] = request_session(demo_session)
     with TestClient(app) as client:
         yield client
 

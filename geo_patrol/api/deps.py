@@ -31,9 +31,12 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request, committed when the handler returns without error."""
-    with request.app.state.sessionmaker() as session, session.begin():
+    """A session for one request, committed when the handler returns without error (rolled
+    back otherwise). A handler may commit earlier to hand its connection back to the pool
+    before a long wait (uploads waiting for a parse slot); the session begins again on use."""
+    with request.app.state.sessionmaker() as session:
         yield session
+        session.commit()
 
 
 def session_factory(app: FastAPI) -> Callable[[], AbstractContextManager[Session]]:

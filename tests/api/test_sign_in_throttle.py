@@ -3,8 +3,6 @@ browsers that signed in before keep working. Time passes by moving the audit log
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -16,6 +14,7 @@ from geo_patrol.api.routes.web import _safe_next
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
 from geo_patrol.main import create_app
 from geo_patrol.settings import Settings
+from tests.conftest import request_session
 
 LOGIN = "/api/v1/auth/login"
 WRONG = "not-the-password"
@@ -27,11 +26,7 @@ def app(database_url: str, demo_session: Session) -> FastAPI:
     """The app on the demo data."""
     app = create_app(Settings(database_url=database_url, login_failures_per_address=ADDRESS_FREE))
 
-    def same_session() -> Iterator[Session]:
-        with demo_session.begin_nested():
-            yield demo_session
-
-    app.dependency_overrides[get_session] = same_session
+    app.dependency_overrides[get_session] = request_session(demo_session)
     return app
 
 

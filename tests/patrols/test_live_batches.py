@@ -6,7 +6,6 @@ import asyncio
 import logging
 import random
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -23,6 +22,7 @@ from geo_patrol.live import refresh_stale_patrols, store_batch
 from geo_patrol.main import create_app
 from geo_patrol.settings import Settings
 from tests.api.principals import REVOKED_TOKEN, SZ_PHONE_TOKEN
+from tests.conftest import request_session
 
 WJJ_PHONE_TOKEN = REVOKED_TOKEN  # revoked only by tests/api/principals.headers_for
 START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -33,11 +33,7 @@ def demo_app(database_url: str, demo_session: Session) -> FastAPI:
     """The app on the demo data (its lifespan not started)."""
     app = create_app(Settings(database_url=database_url))
 
-    def same_session() -> Iterator[Session]:
-        with demo_session.begin_nested():
-            yield demo_session
-
-    app.dependency_overrides[get_session] = same_session
+    app.dependency_overrides[get_session] = request_session(demo_session)
     return app
 
 

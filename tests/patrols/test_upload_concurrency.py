@@ -58,6 +58,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
     settings = Settings(
         database_url=url, data_dir=tmp_path_factory.mktemp("data"), maintenance_seconds=0,
         osmand_port=None, parse_slots=SLOTS, parse_wait_seconds=120,
+        # Fewer connections than waiting uploads: a wait must not hold one.
+        db_pool_size=SLOTS + 1, db_pool_overflow=0, db_pool_timeout_s=1,
     )  # fmt: skip
     port = _free_port()
     server = uvicorn.Server(
@@ -97,20 +99,29 @@ def test_forty_parallel_uploads_are_read_two_at_a_time(
         )
         return response.status_code
 
-    async def forty() -> list[int]:
+    async def others_answered(client: httpx.AsyncClient) -> list[int]:
+        """While the uploads wait, the rest of the service (a list, the map's data) answers."""
+        await asyncio.sleep(1.0)
+        answers = [await client.get(f"{base}/api/v1/patrols", headers=headers) for _ in range(5)]
+        return [answer.status_code for answer in answers]
+
+    async def forty() -> tuple[list[int], list[int]]:
         async with httpx.AsyncClient(timeout=300) as client:
-            return list(await asyncio.gather(*(upload(client, n) for n in range(UPLOADS))))
+            meanwhile = asyncio.create_task(others_answered(client))
+            statuses = await asyncio.gather(*(upload(client, n) for n in range(UPLOADS)))
+            return list(statuses), await meanwhile
 
     baseline = _reset_peak()
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
-        statuses = asyncio.run(forty())
+        statuses, others = asyncio.run(forty())
     finally:
         done.set()
         sampler.join()
     grown_mb = (_status("VmHWM") - baseline) / 1024
     assert statuses == [422] * UPLOADS
+    assert others == [200] * 5
     assert max(count for count, _ in seen) <= SLOTS
     assert max(mb for _, mb in seen) < SLOTS * 200
     # The service: the bodies (2 MB each, spooled) and the workers' answers; before, forty

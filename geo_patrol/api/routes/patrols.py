@@ -70,7 +70,9 @@ async def post_patrol(
 ) -> JSONResponse:  # fmt: skip
     """Store the patrol once: a retry (same upload id or same file) returns the first one.
     Read in a worker process, a few at a time (ingest.worker): the body stays spooled on
-    disk until a slot is free, and a 503 with Retry-After answers a long wait."""
+    disk until a slot is free, and a 503 with Retry-After answers a long wait. The sign-in's
+    transaction ends first: a waiting upload holds no database connection."""
+    await run_in_threadpool(session.commit)
     async with parse_slots(request.app, settings).slot():
         upload = UploadRequest(
             team_id=team_id, filename=file.filename or "upload", data=await file.read(),
