@@ -263,6 +263,15 @@ def authenticate(
     return SignedIn(member_id=int(row.id), known_cookie=cookie)
 
 
+def check_current_password(session: Session, *, member_id: int, password: str) -> None:
+    """Refuse a change of password without the right current one."""
+    stored = session.execute(
+        text("SELECT password_hash FROM members WHERE id = :id"), {"id": member_id}
+    ).scalar()
+    if not verify_password(stored, password):
+        raise NotAuthenticated("the current password is wrong", field="current_password")
+
+
 def open_web_session(
     session: Session, *, member_id: int, address: str | None, settings: Settings
 ) -> LoginResult:

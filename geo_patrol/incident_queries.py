@@ -62,6 +62,23 @@ FILTERS = {"status": None, "tier": None, "category": None, "jurisdictions": None
            "by_deadline": False}  # fmt: skip
 
 
+CATEGORIES = """
+SELECT c.code, c.name, c.name_en,
+       (SELECT json_object_agg(severity, tier) FROM tier_rules r WHERE r.category = c.code)
+           AS initial_tier,
+       (SELECT json_object_agg(tier, hours) FROM tier_deadlines d WHERE d.category = c.code)
+           AS deadline_hours
+FROM incident_categories c WHERE c.active OR :retired ORDER BY c.code
+"""
+
+
+def categories(session: Session, *, retired: bool = False) -> list[dict[str, Any]]:
+    """The active categories (`retired`: all, as old cases may carry one no longer offered)
+    with their tier rule per severity and deadline per tier."""
+    rows = session.execute(text(CATEGORIES), {"retired": retired})
+    return [dict(row._mapping) for row in rows]
+
+
 def incident_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
     """The scope condition over incidents `i`."""
     return visible(scope, **INCIDENT_SCOPE)

@@ -128,6 +128,14 @@ def record_event(
     )  # fmt: skip
 
 
+def unlink_duplicate(session: Session, *, incident_id: int, principal: Principal) -> None:
+    """A supervisor decides a report is a case of its own: the link goes, an event says so."""
+    session.execute(text("UPDATE incidents SET duplicate_of = NULL WHERE id = :id"),
+                    {"id": incident_id})  # fmt: skip
+    record_event(session, incident_id=incident_id, kind="unlinked", principal=principal,
+                 note="not a duplicate")  # fmt: skip
+
+
 def create_incident(
     session: Session, *, report: IncidentReport, principal: Principal | None, settings: Settings,
     address: str | None = None,

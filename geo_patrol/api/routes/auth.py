@@ -6,11 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from geo_patrol import accounts
-from geo_patrol.access.principal import Principal
-from geo_patrol.access.secrets import verify_password
 from geo_patrol.access.throttle import Attempt
 from geo_patrol.api.deps import (
     SESSION_COOKIE,
@@ -21,7 +18,7 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.problems import problem_response
-from geo_patrol.errors import GeoPatrolError, NotAuthenticated
+from geo_patrol.errors import GeoPatrolError
 from geo_patrol.schemas import Credentials, PasswordChange, SessionPublic, TokenCreate, TokenPublic
 from geo_patrol.settings import Settings
 
@@ -142,18 +139,11 @@ def change_own_password(
     body: PasswordChange, request: Request, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     """Needs the current password; ends the member's other sessions."""
-    _check_current_password(session, principal, body.current_password or "")
+    accounts.check_current_password(
+        session, member_id=principal.member_id, password=body.current_password or ""
+    )
     accounts.set_password(
         session, member_id=principal.member_id, password=body.password, by=principal,
         address=client_address(request),
     )  # fmt: skip
     return Response(status_code=204)
-
-
-def _check_current_password(session: SessionDep, principal: Principal, password: str) -> None:
-    """Refuse a change without the right current password."""
-    stored = session.execute(
-        text("SELECT password_hash FROM members WHERE id = :id"), {"id": principal.member_id}
-    ).scalar()
-    if not verify_password(stored, password):
-        raise NotAuthenticated("the current password is wrong", field="current_password")

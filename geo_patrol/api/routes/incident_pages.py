@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import text
 
-from geo_patrol import workflow
+from geo_patrol import incident_queries, workflow
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import (
@@ -22,7 +21,6 @@ from geo_patrol.api.deps import (
 from geo_patrol.errors import GeoPatrolError
 from geo_patrol.incident_queries import get_incident, list_incidents
 from geo_patrol.maps import incident_list, incident_page
-from geo_patrol.maps.layers import CATEGORIES
 from geo_patrol.schemas import BigId
 
 router = APIRouter(tags=["maps"])
@@ -61,7 +59,7 @@ def incidents(
         overdue=view == "overdue", by_deadline=view != "all", joint=joint,
         category=category or None, limit=incident_list.LIMIT,
     )  # fmt: skip
-    categories = [dict(row._mapping) for row in session.execute(text(CATEGORIES))]
+    categories = incident_queries.categories(session, retired=True)
     page = incident_list.render(
         rows, incident_list.names_of(session, rows), view=view, joint=joint,
         category=category or None, categories=categories, lang=lang or settings.map_language,

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol import exports, incident_queries, workflow
@@ -24,7 +23,7 @@ from geo_patrol.api.params import parse_bbox
 from geo_patrol.errors import InvalidInput, NotFound
 from geo_patrol.geography import collection
 from geo_patrol.incident_photos import add_photo, photo_for_download
-from geo_patrol.incidents import IncidentReport, create_incident, record_event
+from geo_patrol.incidents import IncidentReport, create_incident, unlink_duplicate
 from geo_patrol.photos import store_photo
 from geo_patrol.schemas import BigId, Id, IncidentAction, IncidentCreate, Moment, TierChange
 from geo_patrol.settings import Settings
@@ -220,10 +219,7 @@ def delete_duplicate_link(
     state = workflow.incident_state(session, incident_id)
     if not workflow.may_act(principal, scope, state):
         raise NotFound(f"no incident {incident_id}", field="incident_id")
-    session.execute(text("UPDATE incidents SET duplicate_of = NULL WHERE id = :id"),
-                    {"id": incident_id})  # fmt: skip
-    record_event(session, incident_id=incident_id, kind="unlinked", principal=principal,
-                 note="not a duplicate")  # fmt: skip
+    unlink_duplicate(session, incident_id=incident_id, principal=principal)
     return Response(status_code=204)
 
 
@@ -263,15 +259,4 @@ def get_photo(
 @router.get("/incident-categories", summary="The categories, with tier rules and deadlines")
 def get_categories(session: SessionDep) -> list[dict[str, Any]]:
     """Configurable categories (three-tier rule per severity, deadline per tier)."""
-    rows = session.execute(text(CATEGORIES))
-    return [dict(row._mapping) for row in rows]
-
-
-CATEGORIES = """
-SELECT c.code, c.name, c.name_en,
-       (SELECT json_object_agg(severity, tier) FROM tier_rules r WHERE r.category = c.code)
-           AS initial_tier,
-       (SELECT json_object_agg(tier, hours) FROM tier_deadlines d WHERE d.category = c.code)
-           AS deadline_hours
-FROM incident_categories c WHERE c.active ORDER BY c.code
-"""
+    return incident_queries.categories(session)
