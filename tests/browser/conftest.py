@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Request, Route, sync_playwright
+from sqlalchemy.orm import Session
 
 from geo_patrol import migrate
 from geo_patrol.db import make_engine, make_sessionmaker
@@ -34,23 +35,38 @@ DEMO_PASSWORD = "geo-patrol-demo"
 ANSWER_S = 10
 
 
-@pytest.fixture(scope="session")
-def live_database_url() -> str:
-    """A database with the whole demo committed (region, accounts, incidents, a week of
-    patrols), as `geo-patrol demo` leaves it."""
+def demo_database(name: str, *, then: Callable[[Session], object] | None = None) -> str:
+    """Database `name` with the whole demo committed (region, accounts, incidents, a week of
+    patrols), as `geo-patrol demo` leaves it, and whatever `then` adds in the same
+    transaction; its URL."""
     from geo_patrol.demo.incidents import load_demo_incidents
     from geo_patrol.demo.load import load_demo
     from geo_patrol.demo.simulate import simulate_week
 
-    url = fresh_database("geo_patrol_browser")
+    url = fresh_database(name)
     engine = make_engine(url)
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as session, session.begin():
         list(load_demo(session))
         load_demo_incidents(session, settings=Settings(database_url=url))
         simulate_week(session, settings=Settings(database_url=url))
+        if then is not None:
+            then(session)
     engine.dispose()
     return url
+
+
+def phone_sign_in(page: Page, login: str) -> None:
+    """Fill the phone app's sign-in form as `login` (the demo password) and send it."""
+    page.fill("#signin input[name=login]", login)
+    page.fill("#signin input[name=password]", DEMO_PASSWORD)
+    page.click("#signin button[type=submit]")
+
+
+@pytest.fixture(scope="session")
+def live_database_url() -> str:
+    """The demo database the browser tests share."""
+    return demo_database("geo_patrol_browser")
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Dialog, Page
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from geo_patrol import migrate
-from geo_patrol.db import make_engine, make_sessionmaker
-from geo_patrol.settings import Settings
-from tests.browser.conftest import DEMO_PASSWORD, serving, sign_in
-from tests.conftest import fresh_database
+from tests.browser.conftest import DEMO_PASSWORD, demo_database, phone_sign_in, serving, sign_in
 from tests.maps.hostile import hostile, poison_demo
 
 # Each payload calls gpPwned(n) (recorded here) or alert (a dialog, recorded too).
@@ -58,23 +55,15 @@ OPEN_EVERYTHING = """
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The whole demo with hostile names, a hostile report, served on a free port."""
-    from geo_patrol.demo.incidents import load_demo_incidents
-    from geo_patrol.demo.load import load_demo
-    from geo_patrol.demo.simulate import simulate_week
 
-    url = fresh_database("geo_patrol_hostile")
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        list(load_demo(session))
-        load_demo_incidents(session, settings=Settings(database_url=url))
-        simulate_week(session, settings=Settings(database_url=url))
+    def poison(session: Session) -> None:
         poison_demo(session)
         session.execute(
             text("UPDATE incidents SET description = :d, address = :a"),
             {"d": hostile("description"), "a": hostile("address")},
         )
-    engine.dispose()
+
+    url = demo_database("geo_patrol_hostile", then=poison)
     with serving(url, tmp_path_factory.mktemp("hostile"), basemap="none") as base:
         yield base
 
@@ -147,9 +136,7 @@ def test_the_phone_app_with_hostile_names_runs_no_payload(
     page, caught = trap
     page.goto(f"{hostile_server}/m/?lang=en")
     page.wait_for_selector("#signin:not([hidden])")
-    page.fill("#signin input[name=login]", "sz.patrol")
-    page.fill("#signin input[name=password]", DEMO_PASSWORD)
-    page.click("#signin button[type=submit]")
+    phone_sign_in(page, "sz.patrol")
     page.wait_for_selector("#tabs:not([hidden])")
     page.wait_for_function(
         "() => [...document.querySelectorAll('#team option')].some((o) => o.text.includes('gpj'))"

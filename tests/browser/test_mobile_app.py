@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from tests.browser.conftest import DEMO_PASSWORD, Link, Watch, screenshot
+from tests.browser.conftest import Link, Watch, phone_sign_in, screenshot
 from tests.browser.test_mobile_offline import queue, wait_states, wait_true
 from tests.conftest import ROOT
 
@@ -52,9 +52,7 @@ def test_account_sign_in_hidden_page_gap_reload_and_files(
     page.wait_for_selector("#signin:not([hidden])")
     assert page.inner_text("#signin button[type=submit]") == "Sign in"
     screenshot(page, "mobile-signin-en")
-    page.fill("#signin input[name=login]", "sz.patrol")
-    page.fill("#signin input[name=password]", DEMO_PASSWORD)
-    page.click("#signin button[type=submit]")
+    phone_sign_in(page, "sz.patrol")
     page.wait_for_selector("#tabs:not([hidden])")
     assert page.evaluate("localStorage.getItem('gp.token')").startswith("gpt_")
     wait_true(page, "() => document.querySelector('#who').textContent.includes('吴永明')")
@@ -133,9 +131,7 @@ def test_unsent_items_keep_their_member_at_the_next_sign_in(
     page, watch = phone
     page.goto(f"{link.url}/m/?lang=en")
     page.wait_for_selector("#signin:not([hidden])")
-    page.fill("#signin input[name=login]", "sz.patrol")
-    page.fill("#signin input[name=password]", DEMO_PASSWORD)
-    page.click("#signin button[type=submit]")
+    phone_sign_in(page, "sz.patrol")
     page.wait_for_selector("#tabs:not([hidden])")
     wait_true(page, "() => document.querySelector('#category option[value=floating_waste]')")
 
@@ -153,16 +149,12 @@ def test_unsent_items_keep_their_member_at_the_next_sign_in(
     page.context.set_offline(False)
 
     # Somebody else cannot sign in on top of it: the report would go out in their name.
-    page.fill("#signin input[name=login]", "wjj.patrol")
-    page.fill("#signin input[name=password]", DEMO_PASSWORD)
-    page.click("#signin button[type=submit]")
+    phone_sign_in(page, "wjj.patrol")
     page.wait_for_selector("#signin-error:has-text('not sent yet')")
     assert page.evaluate("localStorage.getItem('gp.token')") is None
     assert [item["state"] for item in queue(page)] == ["waiting"]
 
     # Its own member signs in, and it goes.
-    page.fill("#signin input[name=login]", "sz.patrol")
-    page.fill("#signin input[name=password]", DEMO_PASSWORD)
-    page.click("#signin button[type=submit]")
+    phone_sign_in(page, "sz.patrol")
     wait_states(page, ["done"])
     assert watch.outside == []

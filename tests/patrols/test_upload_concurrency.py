@@ -10,20 +10,19 @@ run: how many parse workers are alive, and this process's peak memory.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 
 from geo_patrol import migrate
 from geo_patrol.db import make_engine, make_sessionmaker
 from geo_patrol.main import create_app
 from geo_patrol.settings import Settings
+from tests.api.live_server import serving
 from tests.api.principals import headers_for
 from tests.conftest import fresh_database
 from tests.hostile_files import dense_kmz
@@ -31,13 +30,6 @@ from tests.patrols.test_upload_memory import _reset_peak, _status, _worker_rss_m
 
 UPLOADS = 40
 SLOTS = 2
-
-
-def _free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -61,20 +53,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
         # Fewer connections than waiting uploads: a wait must not hold one.
         db_pool_size=SLOTS + 1, db_pool_overflow=0, db_pool_timeout_s=1,
     )  # fmt: skip
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the test service did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", headers, int(team)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(settings)) as base:
+        yield base, headers, int(team)
 
 
 def test_forty_parallel_uploads_are_read_two_at_a_time(
