@@ -124,6 +124,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="50,000 fixes, one run a case")
     parser.add_argument("--only", default="", help="measure the cases whose label has this")
+    # `./run bench --workers 2` hands its arguments to every benchmark; no service here.
+    parser.add_argument("--workers", type=int, default=1, help="ignored (no service is run)")
     args = parser.parse_args()
     if args.quick:
         args.points, args.runs = 50_000, 1
