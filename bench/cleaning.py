@@ -1,4 +1,4 @@
-"""Time `geo_patrol.ingest.cleaning.clean` on a million fixes (run from the repo root).
+"""Time `geo_patrol.patrols.track.cleaning.clean` on a million fixes (run from the repo root).
 
     .venv/bin/python -m bench.cleaning [N]
 
@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bench.tracks import synthetic_track
-from geo_patrol.ingest.cleaning import CleaningRules, clean
-from geo_patrol.ingest.tracks import TrackPoints
+from geo_patrol.patrols.track.cleaning import CleaningRules, clean
+from geo_patrol.patrols.track.read import TrackPoints
 
 START = np.datetime64("2026-01-01T00:00:00", "ms")
 DEG_PER_M = 1 / 95_500  # of longitude near 30.9 N

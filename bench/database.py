@@ -7,13 +7,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo_patrol import migrate
 from geo_patrol.access.scope import Scope
-from geo_patrol.accounts import issue_device_token
-from geo_patrol.cli_accounts import operator
-from geo_patrol.db import make_engine
+from geo_patrol.accounts.members import issue_device_token
+from geo_patrol.accounts.teams import grantable_teams
+from geo_patrol.cli.accounts import operator
+from geo_patrol.db import migrate
+from geo_patrol.db.engine import make_engine
 from geo_patrol.demo.load import load_demo
-from geo_patrol.organisation import grantable_teams
 from tests.conftest import fresh_database
 
 NAME = "geo_patrol_bench"

@@ -41,10 +41,10 @@ from sqlalchemy.orm import Session
 from bench import database, tracks
 from bench.report import number, size_label, table
 from bench.service import running_service
-from geo_patrol.cli_accounts import operator
-from geo_patrol.db import make_engine
-from geo_patrol.patrols import UploadRequest, upload_patrol
-from geo_patrol.settings import Settings
+from geo_patrol.cli.accounts import operator
+from geo_patrol.core.settings import Settings
+from geo_patrol.db.engine import make_engine
+from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 
 NAME = "geo_patrol_bench_export"
 PASSWORD = "geo-patrol-demo"

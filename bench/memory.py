@@ -10,7 +10,7 @@ Each run is a fresh Python process (the tree under test first on its path) that 
 readers, reads the file's bytes, resets its peak (`/proc/self/clear_refs`), then calls
 `parse_track` as the service did before issue 12 (in the process itself); the peak resident
 memory above the process just before the call (`VmHWM` − `VmRSS`) is the figure, with the
-wall time and the outcome. Where the tree has `geo_patrol.ingest.worker` (after issue 12),
+wall time and the outcome. Where the tree has `geo_patrol.patrols.track.worker` (after issue 12),
 a second figure is the same file read as the service reads it now: `parse_upload` in a
 worker process, the calling process's peak (what stays in the service) and the worker's own
 peak (its `VmHWM`, as it reports it), the worker exiting after.
@@ -44,15 +44,17 @@ _MEASURE = """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, {tree!r})
-from geo_patrol.errors import GeoPatrolError
-from geo_patrol.ingest.tracks import parse_track
-import geo_patrol.ingest.gpx_fast, geo_patrol.ingest.kml, geo_patrol.ingest.track_geojson
+from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.patrols.track.read import parse_track
+import geo_patrol.patrols.track.formats.gpx_fast
+import geo_patrol.patrols.track.formats.kml
+import geo_patrol.patrols.track.formats.geojson_file
 data = Path({path!r}).read_bytes()
 def status(field):
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field))
 mode = {mode!r}
 if mode == "worker":
-    from geo_patrol.ingest.worker import ParseLimits, parse_upload
+    from geo_patrol.patrols.track.worker import ParseLimits, parse_upload
     limits = ParseLimits(max_unpacked_bytes=50_000_000, memory_bytes=2**31, timeout_s=600)
     parse_upload(b"lon,lat\\n1,1\\n", filename="warm.csv", datum="wgs84", csv_options=None,
                  limits=limits, isolated=True)  # the forkserver started before the clock
@@ -62,7 +64,7 @@ worker_kb = 0
 start = time.perf_counter()
 try:
     if mode == "worker":
-        import geo_patrol.ingest.worker as worker
+        import geo_patrol.patrols.track.worker as worker
         log = []
         worker.log.debug = lambda msg, name, kb: log.append(kb)
         worker.log.isEnabledFor = lambda level: True

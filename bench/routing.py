@@ -41,10 +41,10 @@ from sqlalchemy.orm import Session
 
 from bench.database import create, drop
 from bench.service import Server, running_service
-from geo_patrol.db import make_engine
+from geo_patrol.db.engine import make_engine
+from geo_patrol.db.tables import LEVEL_RANK
 from geo_patrol.demo.load import DEMO_DATA
-from geo_patrol.models import LEVEL_RANK
-from geo_patrol.spatial.routing import lead_codes_batch
+from geo_patrol.incidents.routing import lead_codes_batch
 
 NAME = "geo_patrol_bench_routing"
 COUNTIES = ("320509", "330411")  # Wujiang, Xiuzhou

@@ -28,12 +28,12 @@ from typing import Any
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
-import geo_patrol.patrols as patrols_module
-from geo_patrol.cli_accounts import operator
-from geo_patrol.db import make_engine
-from geo_patrol.patrols import UploadRequest, upload_patrol
-from geo_patrol.settings import Settings
-from geo_patrol.spatial import attribution, coverage, quality
+import geo_patrol.patrols.upload as patrols_module
+from geo_patrol.cli.accounts import operator
+from geo_patrol.core.settings import Settings
+from geo_patrol.db.engine import make_engine
+from geo_patrol.patrols import attribution, coverage, quality
+from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 
 # Functions upload_patrol and finish_patrol call by module-global name, and their phase.
 PHASES = {

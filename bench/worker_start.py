@@ -13,7 +13,7 @@ Each entry runs in a fresh Python process whose `__main__` is what that entry le
 is all multiprocessing looks at when it prepares a worker (`__main__.__spec__.name` and
 `__main__.__file__`), with what it imports imported: `python -m geo_patrol serve` (the
 package's `__main__`), the `geo-patrol` console script (a script importing
-`geo_patrol.cli`), and pytest — that one for real: a test file run by the venv's `pytest`
+`geo_patrol.cli.app`), and pytest — that one for real: a test file run by the venv's `pytest`
 script. `--subprocess` also times option 3 of the issue: a plain `python -c` child that
 imports the readers and reads the file (no forkserver).
 """
@@ -39,11 +39,11 @@ main = sys.modules["__main__"]
 if entry == "python -m geo_patrol":
     main.__spec__ = importlib.util.find_spec("geo_patrol.__main__")
     main.__file__ = main.__spec__.origin
-    import geo_patrol.cli
+    import geo_patrol.cli.app
 elif entry == "geo-patrol":
     main.__file__ = {script!r}
-    import geo_patrol.cli
-from geo_patrol.ingest.worker import ParseLimits, parse_upload
+    import geo_patrol.cli.app
+from geo_patrol.patrols.track.worker import ParseLimits, parse_upload
 DATA = (b'<gpx><trk><trkseg>' + b''.join(
     b'<trkpt lat="30.9" lon="120.%d"><time>2024-01-01T00:00:0%dZ</time></trkpt>' % (i, i)
     for i in range(3)) + b'</trkseg></trk></gpx>')
@@ -53,7 +53,7 @@ def timed(isolated):
     parse_upload(DATA, filename="t.gpx", datum="wgs84", csv_options=None, limits=LIMITS,
                  isolated=isolated)
     return (time.perf_counter() - start) * 1000
-CHILD = ("import sys; from geo_patrol.ingest.tracks import parse_track; "
+CHILD = ("import sys; from geo_patrol.patrols.track.read import parse_track; "
          "parse_track(sys.stdin.buffer.read(), filename='t.gpx', max_uncompressed_bytes=10**7)")
 def child():
     start = time.perf_counter()

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from geo_patrol.db import make_engine, make_sessionmaker
+from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.api.principals import headers_for
 from tests.service.running import LOOPBACK, Service, free_port, fresh_demo_database
 

@@ -1,5 +1,5 @@
 """python -m geo_patrol runs the command line."""
 
-from geo_patrol.cli import app
+from geo_patrol.cli.app import app
 
 app()

@@ -19,12 +19,12 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo_patrol import migrate
+from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import get_session
-from geo_patrol.db import make_engine
-from geo_patrol.embedded import EmbeddedCluster
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
+from geo_patrol.core.settings import Settings
+from geo_patrol.db import migrate
+from geo_patrol.db.embedded import EmbeddedCluster
+from geo_patrol.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "geo_patrol_test"
@@ -151,7 +151,7 @@ def admin_headers(session: Session) -> dict[str, str]:
     """Bearer header of an administrator created in the test transaction."""
     from sqlalchemy import text
 
-    from geo_patrol.accounts import issue_api_token
+    from geo_patrol.accounts.members import issue_api_token
 
     member = session.execute(
         text(

@@ -45,7 +45,7 @@ from shapely.affinity import translate
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, mapping, shape
 from shapely.ops import substring
 
-from geo_patrol.coords import gcj02_to_wgs84, wgs84_to_gcj02
+from geo_patrol.core.coords import gcj02_to_wgs84, wgs84_to_gcj02
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "geo_patrol" / "demo" / "data"

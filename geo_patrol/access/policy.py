@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from geo_patrol.access.principal import Principal
-from geo_patrol.errors import Forbidden, NotAuthenticated, PolicyMissing
+from geo_patrol.core.errors import Forbidden, NotAuthenticated, PolicyMissing
 
 
 class Rule(StrEnum):

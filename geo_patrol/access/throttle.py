@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.secrets import new_token, token_hash
-from geo_patrol.settings import Settings
+from geo_patrol.core.settings import Settings
 
 KNOWN_PREFIX = "gpk_"
 KNOWN_PER_MEMBER = 20  # the newest browsers of a member stay known; scripts churn no table

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo_patrol.access import policy
 from geo_patrol.access.principal import Principal, from_bearer, from_session_cookie
 from geo_patrol.access.scope import Scope, scope_of
-from geo_patrol.errors import Forbidden, NotAuthenticated
-from geo_patrol.settings import Settings
+from geo_patrol.core.errors import Forbidden, NotAuthenticated
+from geo_patrol.core.settings import Settings
 
 SESSION_COOKIE = "gp_session"
 CSRF_HEADER = "x-csrf-token"

@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_patrol.api.problems import PROBLEM
-from geo_patrol.errors import GeoPatrolError
-from geo_patrol.settings import Settings
+from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

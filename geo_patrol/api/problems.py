@@ -17,8 +17,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo_patrol.db import UNREACHABLE
-from geo_patrol.errors import (
+from geo_patrol.api.schemas import unstorable
+from geo_patrol.core.errors import (
     Conflict,
     DatabaseUnavailable,
     GeoPatrolError,
@@ -26,8 +26,8 @@ from geo_patrol.errors import (
     NotAuthenticated,
     UnexpectedError,
 )
-from geo_patrol.outages import Outage
-from geo_patrol.schemas import unstorable
+from geo_patrol.db.engine import UNREACHABLE
+from geo_patrol.db.outages import Outage
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"

@@ -107,7 +107,7 @@ def load_demo_accounts(session: Session) -> str:
     """Create the demo accounts, roles and devices (idempotent); return a summary line.
 
     The summary holds no secret: the credentials are shown by `describe`, on a terminal only
-    (see geo_patrol.cli), never in a log.
+    (see geo_patrol.cli.app), never in a log.
     """
     password = demo_password()
     hashed: str | None = None

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal, load_member
 from geo_patrol.access.scope import scope_of
+from geo_patrol.core.settings import Settings
 from geo_patrol.demo.simulate import river_line
-from geo_patrol.incidents import IncidentReport, create_incident
-from geo_patrol.settings import Settings
-from geo_patrol.workflow import escalate_overdue, transition
+from geo_patrol.incidents.reports import IncidentReport, create_incident
+from geo_patrol.incidents.workflow import escalate_overdue, transition
 
 GEOD = pyproj.Geod(ellps="WGS84")
 BORDER_RIVER = "R-320509-330411-01"

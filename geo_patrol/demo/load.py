@@ -10,8 +10,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.demo.accounts import load_demo_accounts
-from geo_patrol.imports.features import FeatureImportOptions, import_rivers, import_villages
-from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
+from geo_patrol.geography.imports.features import (
+    FeatureImportOptions,
+    import_rivers,
+    import_villages,
+)
+from geo_patrol.geography.imports.jurisdictions import (
+    JurisdictionImportOptions,
+    import_jurisdictions,
+)
 
 DEMO_DATA = Path(__file__).resolve().parent / "data"
 SOURCE = "geo-patrol demo region"

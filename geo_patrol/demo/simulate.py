@@ -22,11 +22,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal, load_member
+from geo_patrol.core.settings import Settings
 from geo_patrol.demo.load import DEMO_DATA
-from geo_patrol.ingest.osmand import parse_osmand
-from geo_patrol.live import record_positions, refresh_stale_patrols
-from geo_patrol.patrols import UploadRequest, upload_patrol
-from geo_patrol.settings import Settings
+from geo_patrol.patrols.live.osmand import parse_osmand
+from geo_patrol.patrols.live.store import record_positions, refresh_stale_patrols
+from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 
 GEOD = pyproj.Geod(ellps="WGS84")
 PHONE = "gpd_demo-sz-patrol-phone"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.accounts import issue_api_token
+from geo_patrol.accounts.members import issue_api_token
 
 PEOPLE = (
     "admin", "wujiang.sup", "xiuzhou.sup", "shengze.sup", "wjj.sup", "zone.coord",

@@ -12,10 +12,13 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.policy import ROUTE_POLICY, Rule
+from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import SessionDep
-from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
+from geo_patrol.core.settings import Settings
+from geo_patrol.geography.imports.jurisdictions import (
+    JurisdictionImportOptions,
+    import_jurisdictions,
+)
 from tests.fixtures.vector.make_fixtures import BOUNDARIES, CODES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"

@@ -38,7 +38,7 @@ def admin(demo_session: Session) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def openapi() -> dict[str, Any]:
     """The OpenAPI document of the app."""
-    from geo_patrol.main import create_app
+    from geo_patrol.api.app import create_app
 
     return create_app().openapi()
 

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.ingest.osmand import LivePosition
-from geo_patrol.live import store_batch
-from geo_patrol.settings import Settings
+from geo_patrol.core.settings import Settings
+from geo_patrol.patrols.live.osmand import LivePosition
+from geo_patrol.patrols.live.store import store_batch
 from tests.api.principals import headers_for, member_id
 from tests.patrols import oracle
 

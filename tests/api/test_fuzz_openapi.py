@@ -32,13 +32,13 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from geo_patrol import migrate
-from geo_patrol.accounts import issue_api_token
+from geo_patrol.accounts.members import issue_api_token
+from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import get_session
-from geo_patrol.db import make_engine, make_sessionmaker
+from geo_patrol.core.settings import Settings
+from geo_patrol.db import migrate
+from geo_patrol.db.engine import make_engine, make_sessionmaker
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
 from tests.api.live_server import serving
 from tests.api.principals import SZ_PHONE_TOKEN, member_id
 from tests.conftest import fresh_database

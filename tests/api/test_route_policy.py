@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
+from geo_patrol.api.app import create_app
+from geo_patrol.core.settings import Settings
 from tests.api.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
 
 SIGNED_IN = frozenset({*PEOPLE, DEVICE})

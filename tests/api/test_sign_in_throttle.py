@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import get_session
 from geo_patrol.api.routes.web import _safe_next
+from geo_patrol.core.settings import Settings
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
 from tests.conftest import request_session
 
 LOGIN = "/api/v1/auth/login"

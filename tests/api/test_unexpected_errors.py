@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
+from geo_patrol.api.app import create_app
+from geo_patrol.core.settings import Settings
 from tests.api.live_server import serving
 
 

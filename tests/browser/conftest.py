@@ -19,10 +19,10 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Request, Route, sync_playwright
 from sqlalchemy.orm import Session
 
-from geo_patrol import migrate
-from geo_patrol.db import make_engine, make_sessionmaker
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
+from geo_patrol.api.app import create_app
+from geo_patrol.core.settings import Settings
+from geo_patrol.db import migrate
+from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.api.live_server import serving as serving_app
 from tests.conftest import ROOT, fresh_database
 

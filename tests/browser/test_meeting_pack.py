@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Page
 
-from geo_patrol.maps.filters import MapFilters
+from geo_patrol.web.map.filters import MapFilters
 from tests.browser.conftest import Watch, screenshot
 
 

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import text
 
-from geo_patrol.db import make_engine
-from geo_patrol.mobile.text import APP
+from geo_patrol.db.engine import make_engine
+from geo_patrol.web.mobile.text import APP
 from tests.browser.conftest import DEMO_PASSWORD, Link, Watch, serving
 from tests.browser.test_mobile_offline import DEVICE_TOKEN, queue, wait_states, wait_true
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from geo_patrol.cli import app
-from geo_patrol.db import make_engine
-from geo_patrol.embedded import free_port
+from geo_patrol.cli.app import app
+from geo_patrol.db.embedded import free_port
+from geo_patrol.db.engine import make_engine
 from tests.conftest import fresh_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"
@@ -205,7 +205,7 @@ def test_demo_shows_credentials_on_a_terminal_only(
     runner.invoke(app, ["demo"])
     assert stored.stat().st_mode & 0o777 == 0o600
 
-    from geo_patrol.cli import show_demo_credentials
+    from geo_patrol.cli.app import show_demo_credentials
 
     leader, follower = os.openpty()
     with os.fdopen(follower, "w") as terminal, os.fdopen(leader, "rb", buffering=0):

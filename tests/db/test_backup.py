@@ -24,14 +24,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
-from geo_patrol import migrate
 from geo_patrol.access.principal import load_member
-from geo_patrol.cli import app
-from geo_patrol.db import make_engine, make_sessionmaker
-from geo_patrol.embedded import find_server_binaries
-from geo_patrol.incident_photos import add_photo
-from geo_patrol.patrols import UploadRequest, upload_patrol
-from geo_patrol.settings import Settings
+from geo_patrol.cli.app import app
+from geo_patrol.core.settings import Settings
+from geo_patrol.db import migrate
+from geo_patrol.db.embedded import find_server_binaries
+from geo_patrol.db.engine import make_engine, make_sessionmaker
+from geo_patrol.incidents.photos import add_photo
+from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 from tests.conftest import fresh_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol import bulk
-from geo_patrol.bulk import copy_rows, ewkb_points
+from geo_patrol.db import bulk
+from geo_patrol.db.bulk import copy_rows, ewkb_points
 
 
 @pytest.mark.parametrize("slice_rows", [100_000, 7])

@@ -17,9 +17,9 @@ from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from geo_patrol.db import Timeouts, make_engine
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
+from geo_patrol.api.app import create_app
+from geo_patrol.core.settings import Settings
+from geo_patrol.db.engine import Timeouts, make_engine
 from tests.db.pausable_proxy import PausableProxy
 
 CONNECT_S, STATEMENT_S, POOL_S = 2.0, 1.0, 1.0

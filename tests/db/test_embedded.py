@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from geo_patrol.embedded import EmbeddedCluster, free_port, running_as_root
+from geo_patrol.db.embedded import EmbeddedCluster, free_port, running_as_root
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,9 +13,12 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.errors import ImportFileError
-from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
-from geo_patrol.spatial.lookup import jurisdictions_at
+from geo_patrol.core.errors import ImportFileError
+from geo_patrol.geography.imports.jurisdictions import (
+    JurisdictionImportOptions,
+    import_jurisdictions,
+)
+from geo_patrol.geography.lookup import jurisdictions_at
 from tests.fixtures.vector.make_fixtures import BOUNDARIES, CODES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"

@@ -10,8 +10,11 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
-from geo_patrol.spatial.routing import lead_codes_batch
+from geo_patrol.geography.imports.jurisdictions import (
+    JurisdictionImportOptions,
+    import_jurisdictions,
+)
+from geo_patrol.incidents.routing import lead_codes_batch
 from tests.fixtures.vector.make_fixtures import WUJIANG
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"

@@ -8,8 +8,8 @@ from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import inspect, text
 
-from geo_patrol import migrate
-from geo_patrol.db import Base, make_engine
+from geo_patrol.db import migrate
+from geo_patrol.db.engine import Base, make_engine
 from tests.conftest import fresh_database
 
 

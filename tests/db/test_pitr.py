@@ -22,7 +22,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from geo_patrol.embedded import SERVER_USER, ServerBinaries, find_server_binaries, running_as_root
+from geo_patrol.db.embedded import (
+    SERVER_USER,
+    ServerBinaries,
+    find_server_binaries,
+    running_as_root,
+)
 from tests.unit.test_compose import _compose, _settings
 
 DEADLINE_S = 60

@@ -17,9 +17,9 @@ import pytest
 import shapely
 from sqlalchemy.orm import Session
 
+from geo_patrol.db.tables import LEVEL_RANK
 from geo_patrol.demo.load import DEMO_DATA, load_demo
-from geo_patrol.models import LEVEL_RANK
-from geo_patrol.spatial.lookup import jurisdictions_at
+from geo_patrol.geography.lookup import jurisdictions_at
 
 NOW = datetime.now(UTC)
 
@@ -113,7 +113,7 @@ def test_wujiang_point_chain_ends_at_jiangsu(demo: Session) -> None:
 
 
 def test_batch_routing_agrees_with_shapely(demo: Session) -> None:
-    from geo_patrol.spatial.routing import lead_codes_batch
+    from geo_patrol.incidents.routing import lead_codes_batch
 
     points = list(random_points(3000))
     lons, lats = [p[0] for p in points], [p[1] for p in points]

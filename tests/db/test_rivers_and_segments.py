@@ -11,8 +11,15 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.imports.features import FeatureImportOptions, import_rivers, import_villages
-from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
+from geo_patrol.geography.imports.features import (
+    FeatureImportOptions,
+    import_rivers,
+    import_villages,
+)
+from geo_patrol.geography.imports.jurisdictions import (
+    JurisdictionImportOptions,
+    import_jurisdictions,
+)
 from tests.fixtures.vector.make_fixtures import BOUNDARIES, CODES, RIVERS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"

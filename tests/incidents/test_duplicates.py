@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal, load_member
 from geo_patrol.access.scope import scope_of
-from geo_patrol.incidents import IncidentReport, create_incident
-from geo_patrol.settings import Settings
-from geo_patrol.workflow import transition
+from geo_patrol.core.settings import Settings
+from geo_patrol.incidents.reports import IncidentReport, create_incident
+from geo_patrol.incidents.workflow import transition
 from tests.api.principals import headers_for, member_id
 from tests.patrols import oracle
 

@@ -15,10 +15,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo_patrol import migrate
-from geo_patrol.db import make_engine
-from geo_patrol.incidents import IncidentReport, create_incident
-from geo_patrol.settings import Settings
+from geo_patrol.core.settings import Settings
+from geo_patrol.db import migrate
+from geo_patrol.db.engine import make_engine
+from geo_patrol.incidents.reports import IncidentReport, create_incident
 from tests.conftest import fresh_database
 
 GEOD = pyproj.Geod(ellps="WGS84")

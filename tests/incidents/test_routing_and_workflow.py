@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from geo_patrol.workflow import escalate_overdue
+from geo_patrol.incidents.workflow import escalate_overdue
 from tests.api.principals import headers_for
 from tests.patrols import oracle
 

@@ -10,12 +10,12 @@ import folium
 import pytest
 from folium import plugins
 
-from geo_patrol.errors import InvalidInput
-from geo_patrol.maps.assets import ASSETS, AssetMissing, check_installed, inline, localise
-from geo_patrol.maps.basemaps import BasemapMisconfigured, tile_origins, tile_sources
-from geo_patrol.maps.filters import MapFilters
-from geo_patrol.maps.meeting_pack import bar_chart
-from geo_patrol.maps.pack_data import summarise_gaps
+from geo_patrol.core.errors import InvalidInput
+from geo_patrol.meetings.pack_figures import summarise_gaps
+from geo_patrol.web.assets import ASSETS, AssetMissing, check_installed, inline, localise
+from geo_patrol.web.map.basemaps import BasemapMisconfigured, tile_origins, tile_sources
+from geo_patrol.web.map.filters import MapFilters
+from geo_patrol.web.pack.page import bar_chart
 
 
 def every_plugin_map() -> folium.Map:

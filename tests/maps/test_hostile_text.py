@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.maps import incident_page
+from geo_patrol.web.cases import incident_page
 from tests.api.principals import headers_for
 from tests.maps.hostile import LINK, check, hostile, poison_demo
 from tests.patrols import oracle
@@ -108,7 +108,7 @@ def test_the_set_up_codes_render_inert(
 
 def test_the_facts_table_escapes_every_value_itself() -> None:
     """Safe by default: a caller that forgets to escape a value cannot open a hole."""
-    from geo_patrol.maps.markup import Html
+    from geo_patrol.web.markup import Html
 
     table = incident_page._table([("a", hostile("value")), ("b", Html("<i>x</i>"))])
     check(f"<html><body>{table}</body></html>", "facts table")

@@ -11,7 +11,7 @@ from lxml import html
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.workflow import OPEN
+from geo_patrol.incidents.workflow import OPEN
 from tests.api.principals import headers_for
 from tests.patrols import oracle
 

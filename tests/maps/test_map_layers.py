@@ -18,14 +18,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
-from geo_patrol.cli_accounts import operator
+from geo_patrol.cli.accounts import operator
 from geo_patrol.demo.load import DEMO_DATA
-from geo_patrol.maps.filters import MapFilters
-from geo_patrol.maps.pack_data import pack_data
-from geo_patrol.patrol_queries import patrol_filter
-from geo_patrol.spatial.border_zone import zones_with_border_zone
-from geo_patrol.spatial.coverage import river_recency
-from geo_patrol.spatial.tiles import EXTENT, WORLD_M
+from geo_patrol.geography.border_zone import zones_with_border_zone
+from geo_patrol.meetings.pack_figures import pack_data
+from geo_patrol.patrols.coverage import river_recency
+from geo_patrol.patrols.queries import patrol_filter
+from geo_patrol.patrols.tiles import EXTENT, WORLD_M
+from geo_patrol.web.map.filters import MapFilters
 from tests.api.principals import headers_for
 from tests.patrols import oracle
 

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.accounts.phone_setup import phone_setup, public_base
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
-from geo_patrol.mobile.pages import STATIC_DIR, STATIC_URL
-from geo_patrol.mobile.setup import phone_setup, public_base
-from geo_patrol.mobile.text import APP, SETUP
-from geo_patrol.settings import Settings
+from geo_patrol.core.settings import Settings
+from geo_patrol.web.mobile.pages import STATIC_DIR, STATIC_URL
+from geo_patrol.web.mobile.text import APP, SETUP
 from tests.api.principals import SZ_PHONE_TOKEN, headers_for, member_id
 
 

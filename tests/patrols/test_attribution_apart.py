@@ -18,13 +18,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from geo_patrol import migrate, patrols
-from geo_patrol.cli_accounts import operator
-from geo_patrol.db import make_engine
+from geo_patrol.cli.accounts import operator
+from geo_patrol.core.settings import Settings
+from geo_patrol.db import migrate
+from geo_patrol.db.engine import make_engine
 from geo_patrol.demo.load import load_demo
-from geo_patrol.ingest.tracks import TrackPoints
-from geo_patrol.settings import Settings
-from geo_patrol.spatial.attribution import attribute_patrol
+from geo_patrol.patrols import upload as patrols
+from geo_patrol.patrols.attribution import attribute_patrol
+from geo_patrol.patrols.track.read import TrackPoints
 from tests.conftest import fresh_database
 from tests.patrols import oracle
 from tests.patrols.test_attribution_chunks import assert_like_shapely, meander

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.spatial.attribution import CHUNK_LEGS, attribute_patrol
+from geo_patrol.patrols.attribution import CHUNK_LEGS, attribute_patrol
 from tests.api.principals import headers_for
 from tests.patrols import oracle
 

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.ingest.tracks import TrackPoints
-from geo_patrol.spatial.coverage import capsule_intervals, cover_patrol
-from geo_patrol.spatial.track_pieces import store_track_pieces
+from geo_patrol.patrols.coverage import capsule_intervals, cover_patrol
+from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track_pieces import store_track_pieces
 from tests.patrols import oracle
 from tests.patrols.test_attribution_chunks import upload
 

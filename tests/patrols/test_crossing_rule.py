@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from geo_patrol.ingest.tracks import TrackPoints
-from geo_patrol.spatial.attribution import attribute
+from geo_patrol.patrols.attribution import attribute
+from geo_patrol.patrols.track.read import TrackPoints
 from tests.patrols import oracle
 
 LEVELS = ("province", "city", "county", "town", "village", "grid")

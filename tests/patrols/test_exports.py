@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 from sqlalchemy.orm import Session
 
-from geo_patrol import exports
+from geo_patrol.patrols import exports
 from tests.patrols import oracle
 from tests.patrols.test_patrols import headers, team_id, upload
 

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.settings import Settings
 from geo_patrol.demo.load import DEMO_DATA
-from geo_patrol.live import refresh_stale_patrols
-from geo_patrol.settings import Settings
+from geo_patrol.patrols.live.store import refresh_stale_patrols
 from tests.api.principals import SZ_PHONE_TOKEN, headers_for
 from tests.patrols import oracle
 

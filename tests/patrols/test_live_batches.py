@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import get_session
 from geo_patrol.api.routes.osmand import create_osmand_app
-from geo_patrol.ingest.osmand import LivePosition
-from geo_patrol.live import refresh_stale_patrols, store_batch
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
+from geo_patrol.core.settings import Settings
+from geo_patrol.patrols.live.osmand import LivePosition
+from geo_patrol.patrols.live.store import refresh_stale_patrols, store_batch
 from tests.api.principals import REVOKED_TOKEN, SZ_PHONE_TOKEN
 from tests.conftest import request_session
 
@@ -128,7 +128,7 @@ def test_concurrent_replays_of_one_phone_end_once_and_in_order(
     queries = [{"id": SZ_PHONE_TOKEN, "lat": "30.9", "timestamp": str(epoch),
                 "lon": f"{120.6 + (epoch - epochs[0]) * 1e-5:.6f}"} for epoch in sent]  # fmt: skip
     queries.append({"id": "gpd_nobody", "lat": "30.9", "lon": "120.6"})
-    with caplog.at_level(logging.DEBUG, logger="geo_patrol.live_writer"):
+    with caplog.at_level(logging.DEBUG, logger="geo_patrol.patrols.live.writer"):
         statuses = asyncio.run(_send_all(demo_app, queries))
     assert statuses == [200] * len(sent) + [400]
     sizes = [int(m) for m in re.findall(r"batch of (\d+) requests committed", caplog.text)]

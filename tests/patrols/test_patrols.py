@@ -201,7 +201,8 @@ def test_bad_file_is_problem_json_naming_the_line_and_stores_nothing(
     assert demo_session.execute(text("SELECT count(*) FROM uploads")).scalar_one() == 0
     # The operator can find it: which file, whose, why; never the sender's token.
     (refused,) = [r.getMessage() for r in caplog.records
-                  if r.name == "geo_patrol.patrols" and r.levelname == "WARNING"]  # fmt: skip
+                  if r.name == "geo_patrol.patrols.upload"
+                  and r.levelname == "WARNING"]  # fmt: skip
     for part in ("bad.gpx", f"{len(bad)} bytes", "upload id phone-7-0042", f"team {joint}",
                  "by sz.patrol", "refused (422", response.json()["detail"]):  # fmt: skip
         assert part in refused, (part, refused)
@@ -212,7 +213,7 @@ def test_bad_file_is_problem_json_naming_the_line_and_stores_nothing(
 def test_exports_round_trip_and_effort_adds_up(
     demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
 ) -> None:
-    from geo_patrol.ingest.tracks import parse_track
+    from geo_patrol.patrols.track.read import parse_track
 
     lons, lats = oracle.border_crossing_line(800)
     joint = team_id(demo_session, "联合巡河队一队")

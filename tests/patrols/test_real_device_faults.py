@@ -22,7 +22,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.imports.jurisdictions import JurisdictionImportOptions, import_jurisdictions
+from geo_patrol.geography.imports.jurisdictions import (
+    JurisdictionImportOptions,
+    import_jurisdictions,
+)
 from tests.api.principals import headers_for
 
 TRACKS = Path(__file__).resolve().parents[1] / "fixtures" / "tracks"

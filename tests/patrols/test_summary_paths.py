@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.ingest.cleaning import CleaningRules, clean
-from geo_patrol.ingest.tracks import NAT, TrackPoints
-from geo_patrol.patrols import clean_stored, store_points, summarize_kept
-from geo_patrol.settings import Settings
-from geo_patrol.spatial.quality import flag_patrol
+from geo_patrol.core.settings import Settings
+from geo_patrol.patrols.quality import flag_patrol
+from geo_patrol.patrols.track.cleaning import CleaningRules, clean
+from geo_patrol.patrols.track.read import NAT, TrackPoints
+from geo_patrol.patrols.upload import clean_stored, store_points, summarize_kept
 from tests.patrols import oracle
 
 GEOD = pyproj.Geod(ellps="WGS84")

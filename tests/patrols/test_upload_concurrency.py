@@ -18,10 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from geo_patrol import migrate
-from geo_patrol.db import make_engine, make_sessionmaker
-from geo_patrol.main import create_app
-from geo_patrol.settings import Settings
+from geo_patrol.api.app import create_app
+from geo_patrol.core.settings import Settings
+from geo_patrol.db import migrate
+from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.api.live_server import serving
 from tests.api.principals import headers_for
 from tests.conftest import fresh_database

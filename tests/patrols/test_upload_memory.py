@@ -25,8 +25,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.errors import ImportFileError
-from geo_patrol.ingest.worker import ParseLimits, ParseSlots, parse_upload
+from geo_patrol.core.errors import ImportFileError
+from geo_patrol.patrols.track.worker import ParseLimits, ParseSlots, parse_upload
 from tests.api.principals import headers_for
 from tests.hostile_files import dense_kmz, dense_track, whitespace_kmz
 from tests.patrols.test_patrols import team_id
@@ -99,9 +99,11 @@ _MEASURE = """
 import json, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from geo_patrol.errors import GeoPatrolError
-from geo_patrol.ingest.tracks import parse_track
-import geo_patrol.ingest.gpx_fast, geo_patrol.ingest.kml, geo_patrol.ingest.track_geojson
+from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.patrols.track.read import parse_track
+import geo_patrol.patrols.track.formats.gpx_fast
+import geo_patrol.patrols.track.formats.kml
+import geo_patrol.patrols.track.formats.geojson_file
 data = Path({path!r}).read_bytes()
 def status(field):
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field))

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
-from geo_patrol.accounts import issue_device_token
-from geo_patrol.organisation import grantable_teams
+from geo_patrol.accounts.members import issue_device_token
+from geo_patrol.accounts.teams import grantable_teams
 
 RESEND_AFTER_S = 0.2
 MIN_POSITIONS = 20

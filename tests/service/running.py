@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from geo_patrol import migrate
-from geo_patrol.db import make_engine, make_sessionmaker
+from geo_patrol.db import migrate
+from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.conftest import ROOT, fresh_database
 
 LOOPBACK = "127.0.0.1"
@@ -133,7 +133,7 @@ def fresh_demo_database(name: str) -> str:
 
 def admin_token(url: str) -> str:
     """A bearer token of the demo administrator."""
-    from geo_patrol.accounts import issue_api_token
+    from geo_patrol.accounts.members import issue_api_token
 
     engine = make_engine(url)
     try:

@@ -33,8 +33,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from geo_patrol.db import make_engine, make_sessionmaker
-from geo_patrol.embedded import EmbeddedCluster
+from geo_patrol.db.embedded import EmbeddedCluster
+from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.service.phones import Phone, new_phones, stored_copies, walk_all
 from tests.service.running import (
     Service,

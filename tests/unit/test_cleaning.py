@@ -1,4 +1,4 @@
-"""geo_patrol.ingest.cleaning: every drop reason, spikes, ordering and duplicates."""
+"""geo_patrol.patrols.track.cleaning: every drop reason, spikes, ordering and duplicates."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from geo_patrol.ingest.cleaning import (
+from geo_patrol.patrols.track.cleaning import (
     MAX_JUMP_RUN,
     MODE_SPEEDS,
     REASONS,
@@ -20,7 +20,7 @@ from geo_patrol.ingest.cleaning import (
     clean,
     clock_faults,
 )
-from geo_patrol.ingest.tracks import TrackPoints
+from geo_patrol.patrols.track.read import TrackPoints
 
 NOW = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
 START = np.datetime64("2024-05-01T00:30:00", "ms")

@@ -1,4 +1,4 @@
-"""Unit tests for geo_patrol.coords, cross-checked against the independent `prcoords` package."""
+"""geo_patrol.core.coords, cross-checked against the independent `prcoords` package."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry import LineString, MultiLineString, Polygon
 
-from geo_patrol.coords import (
+from geo_patrol.core.coords import (
     CrsSpec,
     Datum,
     bd09_to_gcj02,

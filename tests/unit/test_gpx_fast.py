@@ -1,4 +1,4 @@
-"""geo_patrol.ingest.gpx_fast: the regex fast path gives exactly the lxml parser's TrackFile.
+"""formats.gpx_fast: the regex fast path gives exactly the lxml parser's TrackFile.
 
 Every fixture GPX and a set of variants of real layouts are parsed both ways and compared
 array by array (NaN and NaT positions included); files the fast path must leave to the lxml
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geo_patrol.errors import ImportFileError
-from geo_patrol.ingest.gpx import parse_gpx, parse_gpx_lxml
-from geo_patrol.ingest.gpx_fast import parse_gpx_fast
-from geo_patrol.ingest.tracks import TrackFile
+from geo_patrol.core.errors import ImportFileError
+from geo_patrol.patrols.track.formats.gpx import parse_gpx, parse_gpx_lxml
+from geo_patrol.patrols.track.formats.gpx_fast import parse_gpx_fast
+from geo_patrol.patrols.track.read import TrackFile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tracks"
 FIXTURE_GPX = sorted(path.name for path in FIXTURES.glob("*.gpx"))

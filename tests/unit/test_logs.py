@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from geo_patrol.logs import configure_logging
-from geo_patrol.outages import Outage
-from geo_patrol.settings import Settings
+from geo_patrol.core.logs import configure_logging
+from geo_patrol.core.settings import Settings
+from geo_patrol.db.outages import Outage
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_a_previous_uvicorn_configuration_does_not_silence_the_access_log(
 ) -> None:
     """An earlier uvicorn.Config in the process (a quiet test server, a second listener) sets
     uvicorn.access's level, handlers and propagation; configure_logging undoes all of it."""
-    uvicorn.Config("geo_patrol.main:create_app", log_level="warning", access_log=False)
+    uvicorn.Config("geo_patrol.api.app:create_app", log_level="warning", access_log=False)
     stream = io.StringIO()
     configure_logging(Settings(log_level="info"), stream)
     logging.getLogger("uvicorn.access").info('%s - "%s"', "127.0.0.1:5", "GET /healthz")

@@ -19,7 +19,7 @@ from geo_patrol.api.middleware import (
     SecurityHeaders,
     install_security,
 )
-from geo_patrol.settings import Settings
+from geo_patrol.core.settings import Settings
 
 MAX_BODY = 100
 MAX_UPLOAD = 1_000

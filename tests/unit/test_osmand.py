@@ -1,4 +1,4 @@
-"""Unit tests for geo_patrol.ingest.osmand, written from real OsmAnd / Traccar Client requests."""
+"""geo_patrol.patrols.live.osmand, written from real OsmAnd / Traccar Client requests."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from geo_patrol.errors import InvalidInput
-from geo_patrol.ingest.osmand import KNOT_MPS, LivePosition, parse_osmand
+from geo_patrol.core.errors import InvalidInput
+from geo_patrol.patrols.live.osmand import KNOT_MPS, LivePosition, parse_osmand
 
 NOW = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 AT_0800Z = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from geo_patrol.errors import FileTooLarge
-from geo_patrol.ingest.worker import ParseLimits, parse_upload
+from geo_patrol.core.errors import FileTooLarge
+from geo_patrol.patrols.track.worker import ParseLimits, parse_upload
 
 ROOT = Path(__file__).resolve().parents[2]
 UPLOADS = 4
@@ -34,8 +34,8 @@ with open(os.environ["MARKS"], "a") as marks:
 MAIN = f"""
 import json, os, resource
 import heavy_service
-from geo_patrol.errors import FileTooLarge
-from geo_patrol.ingest.worker import ParseLimits, parse_upload
+from geo_patrol.core.errors import FileTooLarge
+from geo_patrol.patrols.track.worker import ParseLimits, parse_upload
 from tests.hostile_files import dense_track
 
 if __name__ == "__main__":

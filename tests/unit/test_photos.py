@@ -1,7 +1,7 @@
-"""Unit tests for geo_patrol.photos on the fixtures of tests/fixtures/photos.
+"""Unit tests for geo_patrol.incidents.photo_files on the fixtures of tests/fixtures/photos.
 
 Expected values are spelled out from what make_fixtures.py wrote (or what a test writes with
-Pillow itself), never read back through geo_patrol.photos.
+Pillow itself), never read back through geo_patrol.incidents.photo_files.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
-from geo_patrol.errors import InvalidInput
-from geo_patrol.photos import (
+from geo_patrol.core.errors import InvalidInput
+from geo_patrol.incidents.photo_files import (
     PHOTO_TYPES,
     StoredPhoto,
     photo_path,

@@ -1,4 +1,4 @@
-"""geo_patrol.spatial.quality.steps_of: the speed behind too_fast, and the clock's faults,
+"""geo_patrol.patrols.quality.steps_of: the speed behind too_fast, and the clock's faults,
 from kept fixes in the patrol's order; checked against pyproj.Geod and the times."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pyproj
 import pytest
 
-from geo_patrol.ingest.tracks import NAT, TrackPoints
-from geo_patrol.spatial.quality import steps_of
+from geo_patrol.patrols.quality import steps_of
+from geo_patrol.patrols.track.read import NAT, TrackPoints
 
 GEOD = pyproj.Geod(ellps="WGS84")
 START = np.datetime64("2024-05-01T00:30:00", "ms")

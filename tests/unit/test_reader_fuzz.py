@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo_patrol.errors import GeoPatrolError
-from geo_patrol.ingest.tracks import TrackFile, parse_track
+from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.patrols.track.read import TrackFile, parse_track
 
 FORMATS = ("gpx", "kml", "kmz", "geojson", "csv")
 settings.register_profile(

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from geo_patrol.errors import FileTooLarge, ImportFileError
-from geo_patrol.ingest.tracks import MAX_WAYPOINTS, parse_track
+from geo_patrol.core.errors import FileTooLarge, ImportFileError
+from geo_patrol.patrols.track.read import MAX_WAYPOINTS, parse_track
 
 TRACK_GPX = b'<trk><trkseg><trkpt lat="30.9" lon="120.7"/></trkseg></trk>'
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from geo_patrol.server import hide_device_tokens, listening_socket
+from geo_patrol.api.server import hide_device_tokens, listening_socket
 
 
 def test_listening_socket_answers_without_waiting_for_delayed_acks() -> None:

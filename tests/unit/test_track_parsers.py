@@ -17,11 +17,11 @@ import numpy as np
 import pyproj
 import pytest
 
-from geo_patrol.coords import gcj02_to_wgs84
-from geo_patrol.errors import ImportFileError, InvalidInput
-from geo_patrol.ingest.kml import parse_kmz
-from geo_patrol.ingest.track_csv import CsvOptions
-from geo_patrol.ingest.tracks import (
+from geo_patrol.core.coords import gcj02_to_wgs84
+from geo_patrol.core.errors import ImportFileError, InvalidInput
+from geo_patrol.patrols.track.formats.csv_file import CsvOptions
+from geo_patrol.patrols.track.formats.kml import parse_kmz
+from geo_patrol.patrols.track.read import (
     TimeValueError,
     TrackFile,
     epoch_times,

@@ -9,10 +9,10 @@ import pyproj
 import pytest
 import shapely
 
-from geo_patrol.bulk import ewkb_lines
-from geo_patrol.coords import leg_metres
-from geo_patrol.ingest.tracks import epoch_millis, from_epoch_millis
-from geo_patrol.spatial.track_pieces import Pieces
+from geo_patrol.core.coords import leg_metres
+from geo_patrol.db.bulk import ewkb_lines
+from geo_patrol.patrols.track.read import epoch_millis, from_epoch_millis
+from geo_patrol.patrols.track_pieces import Pieces
 
 
 @pytest.mark.parametrize("fixes", [0, 1, 2, 5, 9, 10, 11, 100])

@@ -1,4 +1,4 @@
-"""geo_patrol.ingest.vector: every format, CRS handling, repair, field mapping and errors."""
+"""geography.imports.vector: every format, CRS handling, repair, field mapping and errors."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pyproj
 import pytest
 import shapely
 
-from geo_patrol.errors import ImportFileError
-from geo_patrol.ingest.vector import VectorFile, read_vector
+from geo_patrol.core.errors import ImportFileError
+from geo_patrol.geography.imports.vector import VectorFile, read_vector
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"
 FIELDS = {"code": "code", "name": "name"}

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from geo_patrol.errors import ImportFileError
-from geo_patrol.ingest.tracks import parse_track
-from geo_patrol.ingest.xml_prolog import xml_encoding
+from geo_patrol.core.errors import ImportFileError
+from geo_patrol.patrols.track.formats.xml_prolog import xml_encoding
+from geo_patrol.patrols.track.read import parse_track
 
 ENTITIES = (
     '<?xml version="1.0" encoding="{enc}"?>\n'

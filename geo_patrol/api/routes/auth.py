@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from geo_patrol import accounts
 from geo_patrol.access.throttle import Attempt
+from geo_patrol.accounts import members as accounts
 from geo_patrol.api.deps import (
     SESSION_COOKIE,
     CurrentPrincipal,
@@ -18,9 +18,15 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.problems import problem_response
-from geo_patrol.errors import GeoPatrolError
-from geo_patrol.schemas import Credentials, PasswordChange, SessionPublic, TokenCreate, TokenPublic
-from geo_patrol.settings import Settings
+from geo_patrol.api.schemas import (
+    Credentials,
+    PasswordChange,
+    SessionPublic,
+    TokenCreate,
+    TokenPublic,
+)
+from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.core.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 # A browser that signed in before (see access.throttle): not slowed down by others' failures.

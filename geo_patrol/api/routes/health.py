@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from geo_patrol import __version__
 from geo_patrol.api.deps import SessionDep
-from geo_patrol.db import database_versions
+from geo_patrol.db.engine import database_versions
 
 router = APIRouter(tags=["health"])
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from geo_patrol import incident_queries, workflow
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import (
@@ -18,10 +17,12 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.errors import GeoPatrolError
-from geo_patrol.incident_queries import get_incident, list_incidents
-from geo_patrol.maps import incident_list, incident_page
-from geo_patrol.schemas import BigId
+from geo_patrol.api.schemas import BigId
+from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.incidents import queries as incident_queries
+from geo_patrol.incidents import workflow
+from geo_patrol.incidents.queries import get_incident, list_incidents
+from geo_patrol.web.cases import incident_list, incident_page
 
 router = APIRouter(tags=["maps"])
 

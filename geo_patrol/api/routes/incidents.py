@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from geo_patrol import exports, incident_queries, workflow
 from geo_patrol.access.principal import Principal
 from geo_patrol.api.deps import (
     CurrentPrincipal,
@@ -20,13 +19,16 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.params import parse_bbox
-from geo_patrol.errors import InvalidInput, NotFound
-from geo_patrol.geography import collection
-from geo_patrol.incident_photos import add_photo, photo_for_download
-from geo_patrol.incidents import IncidentReport, create_incident, unlink_duplicate
-from geo_patrol.photos import store_photo
-from geo_patrol.schemas import BigId, Id, IncidentAction, IncidentCreate, Moment, TierChange
-from geo_patrol.settings import Settings
+from geo_patrol.api.schemas import BigId, Id, IncidentAction, IncidentCreate, Moment, TierChange
+from geo_patrol.core.errors import InvalidInput, NotFound
+from geo_patrol.core.settings import Settings
+from geo_patrol.geography.queries import collection
+from geo_patrol.incidents import queries as incident_queries
+from geo_patrol.incidents import workflow
+from geo_patrol.incidents.photo_files import store_photo
+from geo_patrol.incidents.photos import add_photo, photo_for_download
+from geo_patrol.incidents.reports import IncidentReport, create_incident, unlink_duplicate
+from geo_patrol.patrols import exports
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 

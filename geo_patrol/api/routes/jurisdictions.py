@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from geo_patrol.api.deps import SessionDep, SettingsDep
-from geo_patrol.errors import NotFound
-from geo_patrol.geography import jurisdiction_versions, list_jurisdictions
-from geo_patrol.models import LEVELS
-from geo_patrol.schemas import Moment
-from geo_patrol.spatial.lookup import jurisdictions_at
+from geo_patrol.api.schemas import Moment
+from geo_patrol.core.errors import NotFound
+from geo_patrol.db.tables import LEVELS
+from geo_patrol.geography.lookup import jurisdictions_at
+from geo_patrol.geography.queries import jurisdiction_versions, list_jurisdictions
 
 router = APIRouter(prefix="/api/v1/jurisdictions", tags=["jurisdictions"])
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from geo_patrol import accounts
+from geo_patrol.accounts import members as accounts
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
-from geo_patrol.schemas import (
+from geo_patrol.api.schemas import (
     Created,
     Id,
     MemberCreate,

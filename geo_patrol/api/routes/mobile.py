@@ -8,7 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from geo_patrol import organisation
+from geo_patrol.accounts import teams as organisation
+from geo_patrol.accounts.phone_setup import (
+    device_for_setup,
+    phone_setup,
+    public_base,
+    renew_device_token,
+)
 from geo_patrol.api.deps import (
     CurrentPrincipal,
     ScopeDep,
@@ -16,16 +22,10 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.mobile import pages
-from geo_patrol.mobile.people import managed_members, patrol_teams
-from geo_patrol.mobile.setup import (
-    device_for_setup,
-    phone_setup,
-    public_base,
-    renew_device_token,
-)
-from geo_patrol.mobile.text import SETUP, words
-from geo_patrol.schemas import Id
+from geo_patrol.api.schemas import Id
+from geo_patrol.patrols.people import managed_members, patrol_teams
+from geo_patrol.web.mobile import pages
+from geo_patrol.web.mobile.text import SETUP, words
 
 router = APIRouter(tags=["phone"])
 Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]

@@ -22,13 +22,19 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from geo_patrol import open311
 from geo_patrol.access.principal import Principal, from_bearer
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_address
 from geo_patrol.api.params import check_storable
-from geo_patrol.errors import Forbidden, GeoPatrolError, InvalidInput, NotAuthenticated, NotFound
-from geo_patrol.incidents import create_incident, record_event
+from geo_patrol.core.errors import (
+    Forbidden,
+    GeoPatrolError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
+from geo_patrol.incidents import open311
+from geo_patrol.incidents.reports import create_incident, record_event
 
 log = logging.getLogger(__name__)
 XML = "text/xml; charset=utf-8"

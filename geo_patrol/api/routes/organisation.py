@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from geo_patrol import accounts, organisation
+from geo_patrol.accounts import members as accounts
+from geo_patrol.accounts import teams as organisation
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
-from geo_patrol.schemas import (
+from geo_patrol.api.schemas import (
     Created,
     DeviceCreate,
     DeviceIssued,

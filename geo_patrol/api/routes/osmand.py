@@ -18,9 +18,9 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
-from geo_patrol.errors import GeoPatrolError
-from geo_patrol.ingest.osmand import parse_osmand
-from geo_patrol.live_writer import LiveWriter, StoreFailed
+from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.patrols.live.osmand import parse_osmand
+from geo_patrol.patrols.live.writer import LiveWriter, StoreFailed
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])

@@ -24,7 +24,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from geo_patrol import exports, patrol_queries
 from geo_patrol.api.deps import (
     CurrentPrincipal,
     ScopeDep,
@@ -34,14 +33,16 @@ from geo_patrol.api.deps import (
     session_factory,
 )
 from geo_patrol.api.params import parse_bbox, parse_ids
-from geo_patrol.errors import NotFound
-from geo_patrol.geography import collection
-from geo_patrol.ingest.track_csv import CsvOptions
-from geo_patrol.ingest.worker import ParseSlots
-from geo_patrol.patrols import UploadRequest, upload_patrol
-from geo_patrol.schemas import BigId, Id, Moment
-from geo_patrol.settings import Settings
-from geo_patrol.spatial.coverage import uncovered_stretches
+from geo_patrol.api.schemas import BigId, Id, Moment
+from geo_patrol.core.errors import NotFound
+from geo_patrol.core.settings import Settings
+from geo_patrol.geography.queries import collection
+from geo_patrol.patrols import exports
+from geo_patrol.patrols import queries as patrol_queries
+from geo_patrol.patrols.coverage import uncovered_stretches
+from geo_patrol.patrols.track.formats.csv_file import CsvOptions
+from geo_patrol.patrols.track.worker import ParseSlots
+from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 
 router = APIRouter(prefix="/api/v1", tags=["patrols"])
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from geo_patrol.api.deps import SessionDep
-from geo_patrol.geography import list_rivers, list_segments, list_zones
+from geo_patrol.geography.queries import list_rivers, list_segments, list_zones
 
 router = APIRouter(prefix="/api/v1", tags=["rivers"])
 

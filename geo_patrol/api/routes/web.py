@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from geo_patrol import accounts
+from geo_patrol.accounts import members as accounts
 from geo_patrol.api.deps import (
     SESSION_COOKIE,
     FormPrincipal,
@@ -19,7 +19,7 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.routes.auth import set_known_cookie, set_session_cookie, sign_in_attempt
-from geo_patrol.errors import Forbidden, GeoPatrolError
+from geo_patrol.core.errors import Forbidden, GeoPatrolError
 
 router = APIRouter(tags=["pages"])
 

@@ -1,0 +1,1 @@
+"""Members, roles, sign-in and tokens, teams, devices and phone set-up."""

@@ -1,0 +1,355 @@
+"""Members, roles, logins, sessions, personal tokens and device tokens."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from geo_patrol.access import audit, throttle
+from geo_patrol.access.principal import Principal
+from geo_patrol.access.scope import Scope, visible
+from geo_patrol.access.secrets import (
+    DEVICE_PREFIX,
+    MEMBER_PREFIX,
+    MIN_PASSWORD_LENGTH,
+    SESSION_PREFIX,
+    hash_password,
+    new_token,
+    token_hash,
+    verify_password,
+)
+from geo_patrol.access.throttle import Attempt
+from geo_patrol.core.errors import (
+    Conflict,
+    GeoPatrolError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    TooManyAttempts,
+)
+from geo_patrol.core.settings import Settings
+from geo_patrol.db.tables import ROLES
+
+# A member's rows: their home jurisdiction, the teams they are in, and those teams' zones.
+MEMBER_ROWS = """
+SELECT m.id, m.name, m.phone, m.login, m.home_jurisdiction_code, m.is_active,
+       coalesce(t.team_ids, '{{}}') AS team_ids,
+       coalesce((SELECT json_agg(json_build_object('id', r.id, 'role', r.role,
+                   'jurisdiction_code', r.jurisdiction_code, 'zone_id', r.zone_id,
+                   'team_id', r.team_id) ORDER BY r.id)
+                 FROM member_roles r WHERE r.member_id = m.id), '[]') AS roles
+FROM members m
+LEFT JOIN LATERAL (
+    SELECT array_agg(tm.team_id ORDER BY tm.team_id) AS team_ids,
+           array_agg(DISTINCT tz.zone_id) FILTER (WHERE tz.zone_id IS NOT NULL) AS zone_ids
+    FROM team_members tm JOIN teams tz ON tz.id = tm.team_id WHERE tm.member_id = m.id
+) t ON TRUE
+WHERE {visible} AND (CAST(:member_id AS int) IS NULL OR m.id = :member_id)
+ORDER BY m.id
+"""
+
+INSERT_MEMBER = """
+INSERT INTO members (name, phone, home_jurisdiction_code, login, password_hash)
+VALUES (:name, :phone, :home_jurisdiction_code, :login, :hash) RETURNING id
+"""
+INSERT_ROLE = """
+INSERT INTO member_roles (member_id, role, jurisdiction_code, zone_id, team_id)
+VALUES (:member_id, :role, :jurisdiction_code, :zone_id, :team_id) RETURNING id
+"""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A successful login: who, and the secret to hand back once."""
+
+    member_id: int
+    secret: str
+    csrf_token: str | None = None
+
+
+def _member_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
+    """Scope filter for member rows."""
+    return visible(
+        scope, codes="ARRAY[m.home_jurisdiction_code]", teams="t.team_ids", zones="t.zone_ids"
+    )
+
+
+def list_members(
+    session: Session, *, scope: Scope, member_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Members visible in `scope` (one when `member_id` is given)."""
+    condition, params = _member_filter(scope)
+    rows = session.execute(
+        text(MEMBER_ROWS.format(visible=condition)), {**params, "member_id": member_id}
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def get_member(session: Session, *, scope: Scope, member_id: int) -> dict[str, Any]:
+    """One member, or NotFound when absent or outside the scope (the caller cannot tell)."""
+    found = list_members(session, scope=scope, member_id=member_id)
+    if not found:
+        raise NotFound(f"no member {member_id}", field="member_id")
+    return found[0]
+
+
+def check_password_rules(password: str) -> None:
+    """Refuse passwords too short to resist guessing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+
+
+def create_member(
+    session: Session, *, data: dict[str, Any], by: Principal, address: str | None
+) -> int:
+    """Add a member (optionally with a login and password)."""
+    password = data.pop("password", None)
+    if password is not None:
+        check_password_rules(password)
+    try:
+        with session.begin_nested():
+            member_id = session.execute(
+                text(INSERT_MEMBER),
+                {**data, "hash": hash_password(password) if password else None},
+            ).scalar_one()
+    except IntegrityError as error:
+        raise Conflict("a member with this login or phone exists", field="login") from error
+    audit.record(session, action="member.create", principal=by, target=f"member:{member_id}",
+                 address=address, detail={"login": data.get("login")})  # fmt: skip
+    return int(member_id)
+
+
+def update_member(
+    session: Session, *, member_id: int, data: dict[str, Any], by: Principal, address: str | None
+) -> None:
+    """Change a member's name, phone, home jurisdiction, login or active flag."""
+    allowed = {"name", "phone", "home_jurisdiction_code", "login", "is_active"}
+    changes = {key: value for key, value in data.items() if key in allowed}
+    if not changes:
+        return
+    assignments = ", ".join(f"{key} = :{key}" for key in sorted(changes))  # whitelisted names
+    try:
+        with session.begin_nested():
+            updated = session.execute(
+                text(f"UPDATE members SET {assignments} WHERE id = :member_id RETURNING id"),
+                {**changes, "member_id": member_id},
+            ).first()
+    except IntegrityError as error:
+        raise Conflict("a member with this login or phone exists", field="login") from error
+    if updated is None:
+        raise NotFound(f"no member {member_id}", field="member_id")
+    if changes.get("is_active") is False:
+        end_sessions(session, member_id=member_id)
+    audit.record(session, action="member.update", principal=by, target=f"member:{member_id}",
+                 address=address, detail={"fields": sorted(changes)})  # fmt: skip
+
+
+def set_password(
+    session: Session, *, member_id: int, password: str, by: Principal, address: str | None
+) -> None:
+    """Set a member's password and end their other web sessions."""
+    check_password_rules(password)
+    found = session.execute(
+        text("UPDATE members SET password_hash = :hash WHERE id = :id RETURNING id"),
+        {"hash": hash_password(password), "id": member_id},
+    ).first()
+    if found is None:
+        raise NotFound(f"no member {member_id}", field="member_id")
+    end_sessions(session, member_id=member_id, keep=by.session_id)
+    audit.record(session, action="member.password", principal=by, target=f"member:{member_id}",
+                 address=address)  # fmt: skip
+
+
+def end_sessions(session: Session, *, member_id: int, keep: int | None = None) -> None:
+    """Revoke a member's web sessions (all but `keep`)."""
+    session.execute(
+        text(
+            "UPDATE web_sessions SET revoked_at = now() WHERE member_id = :member_id "
+            "AND revoked_at IS NULL AND id IS DISTINCT FROM :keep"
+        ),
+        {"member_id": member_id, "keep": keep},
+    )
+
+
+def add_role(
+    session: Session, *, member_id: int, grant: dict[str, Any], by: Principal, address: str | None
+) -> int:
+    """Give a member a role over a scope; the database checks the scope fits the role."""
+    if grant.get("role") not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    try:
+        with session.begin_nested():
+            role_id = session.execute(
+                text(INSERT_ROLE),
+                {
+                    "jurisdiction_code": None,
+                    "zone_id": None,
+                    "team_id": None,
+                    **grant,
+                    "member_id": member_id,
+                },
+            ).scalar_one()
+    except IntegrityError as error:
+        raise InvalidInput(
+            "this role needs its scope: supervisor a jurisdiction_code, zone_coordinator a "
+            "zone_id, team_lead and patrol_member a team_id, observer a jurisdiction_code or "
+            "zone_id, admin none; and the member, zone and team must exist",
+            field="role",
+        ) from error
+    audit.record(session, action="role.add", principal=by, target=f"member:{member_id}",
+                 address=address, detail=grant)  # fmt: skip
+    return int(role_id)
+
+
+def remove_role(
+    session: Session, *, member_id: int, role_id: int, by: Principal, address: str | None
+) -> None:
+    """Take a role away."""
+    gone = session.execute(
+        text("DELETE FROM member_roles WHERE id = :id AND member_id = :member_id RETURNING role"),
+        {"id": role_id, "member_id": member_id},
+    ).scalar()
+    if gone is None:
+        raise NotFound(f"member {member_id} has no role {role_id}", field="role_id")
+    audit.record(session, action="role.remove", principal=by, target=f"member:{member_id}",
+                 address=address, detail={"role": gone, "role_id": role_id})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A member who gave the right password, and the known-browser cookie to set (if new)."""
+
+    member_id: int
+    known_cookie: str | None = None
+
+
+def authenticate(
+    session: Session, *, attempt: Attempt, password: str, settings: Settings
+) -> SignedIn | GeoPatrolError:
+    """The member for a login and password, or the error to answer with.
+
+    Past a few failures each further attempt waits longer (see access.throttle); a browser
+    that signed in to this account before waits only for its own failures. The error is
+    returned, not raised, so the caller's transaction commits and the failed attempt stays
+    in the audit log, where the throttle counts it.
+    """
+    login, address = attempt.login, attempt.address
+    known_id = throttle.known_browser(session, attempt=attempt, settings=settings)
+    wait = throttle.wait_seconds(session, attempt=attempt, known_id=known_id, settings=settings)
+    if wait > 0:
+        audit.record(session, action="login", outcome="throttled", actor=login, address=address,
+                     target=throttle.known_target(known_id))  # fmt: skip
+        return TooManyAttempts(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
+    row = session.execute(
+        text("SELECT id, password_hash FROM members WHERE login = :login AND is_active"),
+        {"login": login},
+    ).first()
+    if not verify_password(row.password_hash if row else None, password) or row is None:
+        audit.record(session, action="login", outcome="failed", actor=login, address=address,
+                     target=throttle.known_target(known_id))  # fmt: skip
+        return NotAuthenticated("wrong login or password", field="login")
+    audit.record(session, action="login", actor=login, address=address,
+                 target=throttle.known_target(known_id), detail={"member_id": row.id})  # fmt: skip
+    cookie = throttle.remember_browser(session, member_id=int(row.id), known_id=known_id)
+    return SignedIn(member_id=int(row.id), known_cookie=cookie)
+
+
+def check_current_password(session: Session, *, member_id: int, password: str) -> None:
+    """Refuse a change of password without the right current one."""
+    stored = session.execute(
+        text("SELECT password_hash FROM members WHERE id = :id"), {"id": member_id}
+    ).scalar()
+    if not verify_password(stored, password):
+        raise NotAuthenticated("the current password is wrong", field="current_password")
+
+
+def open_web_session(
+    session: Session, *, member_id: int, address: str | None, settings: Settings
+) -> LoginResult:
+    """A new web session; the cookie value and CSRF token are returned once."""
+    cookie, csrf = new_token(SESSION_PREFIX), secrets.token_urlsafe(32)
+    session.execute(
+        text(
+            "INSERT INTO web_sessions (member_id, token_hash, csrf_token, expires_at, address) "
+            "VALUES (:member_id, :hash, :csrf, :expires, :address)"
+        ),
+        {
+            "member_id": member_id,
+            "hash": token_hash(cookie),
+            "csrf": csrf,
+            "address": address,
+            "expires": datetime.now(UTC) + timedelta(hours=settings.session_hours),
+        },
+    )
+    return LoginResult(member_id=member_id, secret=cookie, csrf_token=csrf)
+
+
+def close_web_session(session: Session, *, principal: Principal, address: str | None) -> None:
+    """Sign out this browser."""
+    session.execute(
+        text("UPDATE web_sessions SET revoked_at = now() WHERE id = :id"),
+        {"id": principal.session_id},
+    )
+    audit.record(session, action="logout", principal=principal, address=address)
+
+
+def issue_api_token(
+    session: Session, *, member_id: int, label: str, days: int | None, address: str | None
+) -> str:
+    """A personal API token (shown once)."""
+    token = new_token(MEMBER_PREFIX)
+    expires = datetime.now(UTC) + timedelta(days=days) if days else None
+    token_id = session.execute(
+        text(
+            "INSERT INTO api_tokens (member_id, label, token_hash, expires_at) "
+            "VALUES (:member_id, :label, :hash, :expires) RETURNING id"
+        ),
+        {"member_id": member_id, "label": label, "hash": token_hash(token), "expires": expires},
+    ).scalar_one()
+    audit.record(session, action="token.issue", actor=f"member {member_id}",
+                 target=f"api_token:{token_id}", address=address,
+                 detail={"label": label, "member_id": member_id})  # fmt: skip
+    return token
+
+
+def issue_device_token(
+    session: Session,
+    *,
+    member_id: int,
+    label: str,
+    team_ids: Sequence[int],
+    by: Principal | None,
+    address: str | None,
+) -> tuple[int, str]:
+    """A device for a member, acting for `team_ids` only, and its token (shown once).
+
+    The caller has checked the teams are ones the issuer may grant; returns (id, token).
+    """
+    token = new_token(DEVICE_PREFIX)
+    device_id = session.execute(
+        text(
+            "INSERT INTO devices (member_id, label, token_hash, token_hint) "
+            "VALUES (:member_id, :label, :hash, :hint) RETURNING id"
+        ),
+        {"member_id": member_id, "label": label, "hash": token_hash(token), "hint": token[-4:]},
+    ).scalar_one()
+    session.execute(
+        text(
+            "INSERT INTO device_teams (device_id, team_id) "
+            "SELECT :device_id, unnest(CAST(:teams AS int[]))"
+        ),
+        {"device_id": device_id, "teams": sorted(set(team_ids))},
+    )
+    audit.record(session, action="device.issue", principal=by, target=f"device:{device_id}",
+                 address=address, detail={"member_id": member_id, "label": label,
+                                          "team_ids": sorted(set(team_ids))})  # fmt: skip
+    return int(device_id), token

@@ -1,0 +1,168 @@
+"""Teams and devices, read through the caller's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from geo_patrol.access import audit
+from geo_patrol.access.principal import Principal
+from geo_patrol.access.scope import Scope, visible
+from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+TEAMS = """
+SELECT t.id, t.name, t.zone_id, coalesce(mm.member_ids, '{{}}') AS member_ids,
+       coalesce(mm.homes, '{{}}') AS home_jurisdiction_codes
+FROM teams t
+LEFT JOIN LATERAL (
+    SELECT array_agg(tm.member_id ORDER BY tm.member_id) AS member_ids,
+           array_agg(DISTINCT m.home_jurisdiction_code) AS homes
+    FROM team_members tm JOIN members m ON m.id = tm.member_id WHERE tm.team_id = t.id
+) mm ON TRUE
+WHERE {visible}
+ORDER BY t.id
+"""
+
+# A device is managed (listed, set up again, revoked) by its owner, by admins, and by a lead
+# of every team it acts for: a lead of one of its teams only could otherwise hand the new
+# token's rights over the other teams to anyone.
+DEVICES = """
+SELECT d.id, d.member_id, m.name AS member_name, d.label, d.token_hint, d.created_at,
+       d.last_seen_at, d.revoked_at, dt.team_ids
+FROM devices d JOIN members m ON m.id = d.member_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(x.team_id ORDER BY x.team_id), '{}') AS team_ids
+    FROM device_teams x WHERE x.device_id = d.id
+) dt
+WHERE (CAST(:everything AS boolean) OR d.member_id = :me
+       OR (cardinality(dt.team_ids) > 0 AND dt.team_ids <@ CAST(:led AS int[])))
+  AND (CAST(:device_id AS int) IS NULL OR d.id = :device_id)
+ORDER BY d.id
+"""
+
+# The teams a member patrols with: their team memberships and their patrol roles' teams.
+MEMBER_TEAMS = """
+SELECT team_id FROM team_members WHERE member_id = :member_id
+UNION
+SELECT team_id FROM member_roles WHERE member_id = :member_id AND team_id IS NOT NULL
+  AND role IN ('patrol_member', 'team_lead')
+ORDER BY team_id
+"""
+
+
+def list_teams(session: Session, *, scope: Scope) -> list[dict[str, Any]]:
+    """Teams visible in scope: own teams, teams of one's zones, teams with members at home
+    in one's jurisdictions."""
+    condition, params = visible(
+        scope, codes="mm.homes", teams="ARRAY[t.id]", zones="ARRAY[t.zone_id]"
+    )
+    return [
+        dict(r._mapping) for r in session.execute(text(TEAMS.format(visible=condition)), params)
+    ]
+
+
+def create_team(
+    session: Session, *, name: str, zone_id: int | None, by: Principal, address: str | None
+) -> int:
+    """A new team, optionally in a cooperation zone."""
+    try:
+        with session.begin_nested():
+            team_id = session.execute(
+                text("INSERT INTO teams (name, zone_id) VALUES (:name, :zone_id) RETURNING id"),
+                {"name": name, "zone_id": zone_id},
+            ).scalar_one()
+    except IntegrityError as error:
+        raise Conflict(
+            f"a team named {name} exists, or zone {zone_id} does not", field="name"
+        ) from error
+    audit.record(session, action="team.create", principal=by, target=f"team:{team_id}",
+                 address=address, detail={"name": name, "zone_id": zone_id})  # fmt: skip
+    return int(team_id)
+
+
+def add_team_member(
+    session: Session, *, team_id: int, member_id: int, role: str, by: Principal, address: str | None
+) -> None:
+    """Put a member in a team (idempotent)."""
+    if role not in ("member", "lead"):
+        raise InvalidInput("role in team must be 'member' or 'lead'", field="role")
+    try:
+        with session.begin_nested():
+            session.execute(
+                text(
+                    "INSERT INTO team_members (team_id, member_id, role) VALUES (:t, :m, :r) "
+                    "ON CONFLICT (team_id, member_id) DO UPDATE SET role = excluded.role"
+                ),
+                {"t": team_id, "m": member_id, "r": role},
+            )
+    except IntegrityError as error:
+        raise NotFound(f"no team {team_id} or no member {member_id}", field="team_id") from error
+    audit.record(session, action="team.member", principal=by, target=f"team:{team_id}",
+                 address=address, detail={"member_id": member_id, "role": role})  # fmt: skip
+
+
+def list_devices(
+    session: Session, *, scope: Scope, principal: Principal, device_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Devices the caller may see (never their tokens)."""
+    params = {"everything": scope.everything, "me": principal.member_id,
+              "led": sorted(scope.led_teams), "device_id": device_id}  # fmt: skip
+    return [dict(row._mapping) for row in session.execute(text(DEVICES), params)]
+
+
+def grantable_teams(session: Session, *, scope: Scope, member_id: int) -> list[int]:
+    """The member's teams a device may be issued for by this caller: all for admins, the
+    teams they lead for a lead (a device's rights never exceed what its issuer may grant)."""
+    teams = session.execute(text(MEMBER_TEAMS), {"member_id": member_id}).scalars()
+    return [int(t) for t in teams if scope.everything or t in scope.led_teams]
+
+
+def revoke_device(
+    session: Session, *, device_id: int, scope: Scope, principal: Principal, address: str | None
+) -> None:
+    """Cut a device off at once (its owner, a lead of its owner's team, or an admin)."""
+    found = list_devices(session, scope=scope, principal=principal, device_id=device_id)
+    if not found:
+        raise NotFound(f"no device {device_id}", field="device_id")
+    session.execute(
+        text("UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id"),
+        {"id": device_id},
+    )
+    audit.record(session, action="device.revoke", principal=principal,
+                 target=f"device:{device_id}", address=address)  # fmt: skip
+
+
+def device_teams_for(
+    session: Session, *, scope: Scope, member_id: int, requested: list[int] | None
+) -> list[int]:
+    """The teams a new device of the member acts for: those asked for, or else every team
+    the caller may grant; refused when that is none, or when one asked for is not grantable."""
+    allowed = grantable_teams(session, scope=scope, member_id=member_id)
+    if not allowed and not scope.everything:
+        raise Forbidden("only an administrator or a lead of the member's team can do this")
+    if requested is None:
+        return allowed
+    beyond = sorted(set(requested) - set(allowed))
+    if beyond:
+        raise Forbidden(
+            f"teams {beyond} are not teams of this member that you lead", field="team_ids"
+        )
+    return sorted(set(requested))
+
+
+AUDIT = """
+SELECT id, at, member_id, device_id, actor, action, outcome, target, address, detail
+FROM audit_log
+WHERE (CAST(:action AS text) IS NULL OR action = :action)
+  AND (CAST(:member_id AS int) IS NULL OR member_id = :member_id)
+  AND (CAST(:since AS timestamptz) IS NULL OR at >= :since)
+ORDER BY id DESC LIMIT :limit
+"""
+
+
+def list_audit(session: Session, **filters: Any) -> list[dict[str, Any]]:
+    """Audit entries, newest first."""
+    return [dict(row._mapping) for row in session.execute(text(AUDIT), filters)]

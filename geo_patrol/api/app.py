@@ -1,0 +1,138 @@
+"""The FastAPI application factory; the lifespan owns the engine and the sessionmaker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo_patrol import __version__
+from geo_patrol.api import problems
+from geo_patrol.api.deps import enforce_policy, session_factory
+from geo_patrol.api.metrics import Metrics, RequestMetrics
+from geo_patrol.api.middleware import install_security
+from geo_patrol.api.params import refuse_unstorable
+from geo_patrol.api.routes import (
+    auth,
+    health,
+    incident_pages,
+    incidents,
+    jurisdictions,
+    maps,
+    members,
+    metrics,
+    mobile,
+    open311,
+    organisation,
+    osmand,
+    patrols,
+    rivers,
+    web,
+)
+from geo_patrol.core.settings import Settings
+from geo_patrol.db.engine import UNREACHABLE, Timeouts, database_url, make_engine, make_sessionmaker
+from geo_patrol.incidents.workflow import escalate_overdue
+from geo_patrol.patrols.live.store import close_silent_patrols, refresh_stale_patrols
+from geo_patrol.patrols.live.writer import LiveWriter
+from geo_patrol.web.assets import VENDOR_DIR
+from geo_patrol.web.mobile.pages import STATIC_DIR as MOBILE_STATIC_DIR
+
+log = logging.getLogger(__name__)
+
+
+def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> dict[str, int]:
+    """Close silent live patrols, recompute fed ones, escalate overdue incidents."""
+    with sessionmaker() as session, session.begin():
+        closed = close_silent_patrols(session, settings=settings)
+        refreshed = refresh_stale_patrols(session, settings=settings)
+        escalated = escalate_overdue(session)
+    if closed or refreshed or escalated:
+        log.info("maintenance: %d live patrols closed, %d refreshed; %d incidents escalated",
+                 closed, refreshed, escalated)  # fmt: skip
+    return {"closed": closed, "refreshed": refreshed, "escalated": escalated}
+
+
+async def maintenance_loop(app: FastAPI, settings: Settings) -> None:
+    """Run the maintenance every `maintenance_seconds` in a worker thread."""
+    if settings.maintenance_seconds <= 0:
+        return
+    while True:
+        await asyncio.sleep(settings.maintenance_seconds)
+        started, counts = time.perf_counter(), None
+        try:
+            counts = await run_in_threadpool(run_maintenance, app.state.sessionmaker, settings)
+        except UNREACHABLE as error:
+            app.state.database_outage.failed(error, "maintenance failed; retrying in %g s",
+                                             settings.maintenance_seconds)  # fmt: skip
+        except Exception:
+            log.exception("maintenance failed; retrying in %g s", settings.maintenance_seconds)
+        app.state.metrics.maintenance_run(time.perf_counter() - started, counts)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (read from the environment when not given)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(database_url(settings), Timeouts.of(settings))
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.metrics.watch_pool(engine)
+        log.info("geo-patrol %s using database %s", __version__, engine.url.render_as_string())
+        # Live positions of all concurrent requests are stored together (group commit).
+        app.state.live_writer = LiveWriter(
+            session_factory(app), settings, outage=app.state.database_outage,
+            observer=app.state.metrics.live_batch,
+        )  # fmt: skip
+        task = asyncio.create_task(maintenance_loop(app, settings))
+        yield
+        task.cancel()
+        app.state.live_writer.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="geo-patrol",
+        version=__version__,
+        description="Joint river patrol and cross-border river governance.",
+        lifespan=lifespan,
+        # Every route's text parameters are checked, then it passes the access policy table
+        # (see geo_patrol.access.policy).
+        dependencies=[Depends(refuse_unstorable), Depends(enforce_policy)],
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    problems.install(app)
+    install_security(app, settings)
+    # Outermost: every request is timed, the refused ones too.
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    for module in (
+        health,
+        metrics,
+        auth,
+        web,
+        jurisdictions,
+        rivers,
+        members,
+        organisation,
+        patrols,
+        osmand,
+        incidents,
+        open311,
+        maps,
+        incident_pages,
+        mobile,
+    ):
+        app.include_router(module.router)
+    # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
+    app.mount("/static/vendor", StaticFiles(directory=VENDOR_DIR, check_dir=False), "vendor")
+    # The phone web app's own scripts, styles and icons (plain ES modules, no build step).
+    app.mount("/static/mobile", StaticFiles(directory=MOBILE_STATIC_DIR), "mobile")
+    return app

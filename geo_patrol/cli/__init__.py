@@ -1,0 +1,1 @@
+"""The `geo-patrol` command, by group."""

@@ -1,0 +1,1 @@
+"""Settings, errors, values, local time, coordinates and datums, logs: what every layer uses."""

@@ -1,0 +1,1 @@
+"""Boundaries and their versions, lookup, hierarchy, rivers, segments, zones; imports/."""

@@ -1,0 +1,1 @@
+"""Readers and loaders of boundary, river and village files."""

@@ -1,0 +1,130 @@
+"""Import rivers and village points: upsert by code, one transaction per file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.core.errors import ImportFileError
+from geo_patrol.geography.imports.report import ImportReport
+from geo_patrol.geography.imports.vector import VectorFile, read_vector
+from geo_patrol.geography.segments import rebuild_segments
+
+
+@dataclass(frozen=True)
+class FeatureImportOptions:
+    """Which columns hold code and names; the CRS and layer of the file."""
+
+    code_field: str = "code"
+    name_field: str = "name"
+    name_en_field: str | None = "name_en"
+    village_field: str | None = "village_code"
+    crs: str | None = None
+    layer: str | None = None
+    source: str | None = None
+    segment_length_m: float = 1000.0
+    side_distance_m: float = 50.0
+
+
+UPSERT_RIVER = """
+INSERT INTO rivers (code, name, name_en, geom, geom_hash, source)
+SELECT :code, :name, :name_en, g, md5(ST_AsBinary(ST_Normalize(g))), :source
+FROM ST_Multi(ST_GeomFromWKB(:wkb, 4326)) AS g
+ON CONFLICT (code) DO UPDATE
+SET name = excluded.name, name_en = excluded.name_en, geom = excluded.geom,
+    geom_hash = excluded.geom_hash, source = excluded.source
+WHERE (rivers.name, rivers.name_en, rivers.geom_hash)
+      IS DISTINCT FROM (excluded.name, excluded.name_en, excluded.geom_hash)
+RETURNING id, (xmax = 0) AS inserted, geom_hash
+"""
+
+UPSERT_VILLAGE = """
+INSERT INTO villages (code, name, village_code, geom)
+VALUES (:code, :name, :village_code, ST_GeomFromWKB(:wkb, 4326))
+ON CONFLICT (code) DO UPDATE
+SET name = excluded.name, village_code = excluded.village_code, geom = excluded.geom
+WHERE (villages.name, villages.village_code, ST_AsBinary(villages.geom))
+      IS DISTINCT FROM (excluded.name, excluded.village_code, ST_AsBinary(excluded.geom))
+RETURNING (xmax = 0) AS inserted
+"""
+
+
+def _read(
+    path: Path, options: FeatureImportOptions, kind: str, extra: dict[str, str]
+) -> VectorFile:
+    """Read a file with the code/name columns mapped, rejecting duplicate codes."""
+    fields = {"code": options.code_field, "name": options.name_field, **extra}
+    vector = read_vector(
+        path, kind=kind, fields=fields, required=["code", "name"],  # type: ignore[arg-type]
+        crs=options.crs, layer=options.layer,
+    )  # fmt: skip
+    seen: dict[str, int] = {}
+    for feature in vector.features:
+        code = str(feature.properties["code"])
+        if code in seen:
+            raise ImportFileError(
+                f"features {seen[code]} and {feature.number} both have code {code}",
+                feature=feature.number,
+                field="code",
+            )
+        seen[code] = feature.number
+    return vector
+
+
+def import_rivers(session: Session, *, path: Path, options: FeatureImportOptions) -> ImportReport:
+    """Upsert rivers by code and recut the segments of those that were added or changed."""
+    extra = {"name_en": options.name_en_field} if options.name_en_field else {}
+    vector = _read(path, options, "line", extra)
+    report = ImportReport(kind="rivers", file=path.name, features=len(vector.features))
+    report.warnings.extend(vector.warnings)
+    changed: list[int] = []
+    for feature in vector.features:
+        row = session.execute(
+            text(UPSERT_RIVER),
+            {
+                "code": str(feature.properties["code"]),
+                "name": str(feature.properties["name"]),
+                "name_en": feature.properties.get("name_en") or None,
+                "wkb": shapely.to_wkb(feature.geometry),
+                "source": options.source,
+            },
+        ).first()
+        if row is not None:
+            changed.append(row.id)
+            report.added += int(row.inserted)
+            report.updated += int(not row.inserted)
+    report.unchanged = report.features - len(changed)
+    rebuild_segments(
+        session,
+        river_ids=changed,
+        segment_length_m=options.segment_length_m,
+        side_distance_m=options.side_distance_m,
+    )
+    return report
+
+
+def import_villages(session: Session, *, path: Path, options: FeatureImportOptions) -> ImportReport:
+    """Upsert village points by code."""
+    extra = {"village_code": options.village_field} if options.village_field else {}
+    vector = _read(path, options, "point", extra)
+    report = ImportReport(kind="villages", file=path.name, features=len(vector.features))
+    report.warnings.extend(vector.warnings)
+    for feature in vector.features:
+        inserted = session.execute(
+            text(UPSERT_VILLAGE),
+            {
+                "code": str(feature.properties["code"]),
+                "name": str(feature.properties["name"]),
+                "village_code": feature.properties.get("village_code") or None,
+                "wkb": shapely.to_wkb(feature.geometry),
+            },
+        ).scalar()
+        if inserted is not None:
+            report.added += int(inserted)
+            report.updated += int(not inserted)
+    report.unchanged = report.features - report.added - report.updated
+    return report

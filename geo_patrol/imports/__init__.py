@@ -1,1 +1,0 @@
-"""Loading imported files into the database, one transaction per file."""

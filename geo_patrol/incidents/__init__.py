@@ -1,0 +1,1 @@
+"""Incidents: reports, routing, workflow, photos, queries, Open311."""

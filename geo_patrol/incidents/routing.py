@@ -1,0 +1,206 @@
+"""Incident routing: who answers for a report at a point, read top to bottom.
+
+1. Lead: the lowest-level jurisdiction whose boundary in force at the report time contains
+   the point, with its ancestors (the point lookup).
+2. River: the nearest river segment within `segment_distance_m`.
+3. Joint case, either way:
+   a. Border zone: for each cooperation zone the lead's side belongs to, the other sides'
+      jurisdictions within the zone's border-zone width of the point; of those, the
+      lowest level found is co-responsible (with its ancestors).
+   b. Border river: the point is on a segment shared by several towns; the towns not on the
+      lead's side are co-responsible.
+   The lead stays the side containing the point; the zone is attached.
+4. A point outside every jurisdiction is kept and flagged unrouted, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.db.bulk import copy_rows, fetch_rows
+from geo_patrol.geography.levels import level_rank
+from geo_patrol.geography.lookup import JurisdictionRef, jurisdictions_at
+from geo_patrol.geography.pieces import lowest_level_pieces
+
+NEAREST_SEGMENT = """
+SELECT s.id, s.is_border,
+       coalesce(array_agg(x.jurisdiction_code) FILTER (WHERE x.jurisdiction_code IS NOT NULL),
+                '{}') AS sides
+FROM (
+    SELECT id, is_border FROM river_segments
+    WHERE ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography,
+                     :distance_m)
+    ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+    LIMIT 1
+) s LEFT JOIN river_segment_sides x ON x.segment_id = s.id
+GROUP BY s.id, s.is_border
+"""
+
+# Other sides of the lead's zones, their subtrees, and which of those lie within the zone's
+# border-zone width of the point (0.05 degrees: an index-only prefilter, > 3 km in China).
+OTHER_SIDES_NEAR = f"""
+WITH RECURSIVE zones AS (
+    SELECT DISTINCT z.id, z.border_zone_width_m AS width
+    FROM cooperation_zones z JOIN cooperation_zone_members m ON m.zone_id = z.id
+    WHERE m.jurisdiction_code = ANY(:chain)
+),
+tree AS (
+    SELECT m.zone_id, m.jurisdiction_code AS code, 0 AS depth
+    FROM cooperation_zone_members m JOIN zones z ON z.id = m.zone_id
+    WHERE m.jurisdiction_code <> ALL(:chain)
+    UNION
+    SELECT t.zone_id, j.code, t.depth + 1 FROM jurisdictions j JOIN tree t ON j.parent_code = t.code
+    WHERE j.valid_to IS NULL AND t.depth < 10
+)
+SELECT DISTINCT j.id, j.code, j.name, j.name_en, j.level, j.parent_code, t.zone_id,
+       {level_rank("j.level")} AS rank
+FROM tree t
+JOIN zones z ON z.id = t.zone_id
+JOIN jurisdictions j ON j.code = t.code
+ AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+ AND j.code <> ALL(:chain)
+WHERE EXISTS (
+    SELECT 1 FROM jurisdiction_parts jp
+    WHERE jp.jurisdiction_id = j.id
+      AND jp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 0.05)
+      AND ST_DWithin(jp.geom::geography,
+                     ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, z.width))
+ORDER BY rank DESC, j.code
+"""
+
+ZONE_OF = """
+SELECT m.zone_id FROM cooperation_zone_members m
+WHERE m.jurisdiction_code = ANY(:chain)
+ORDER BY m.zone_id LIMIT 1
+"""
+
+
+@dataclass
+class Routing:
+    """The outcome: lead chain, co-responsible chains, zone, river segment, flags."""
+
+    lead: list[JurisdictionRef] = field(default_factory=list)
+    co: list[list[JurisdictionRef]] = field(default_factory=list)
+    zone_id: int | None = None
+    segment_id: int | None = None
+    border_segment: bool = False
+
+    @property
+    def unrouted(self) -> bool:
+        """No jurisdiction contains the point."""
+        return not self.lead
+
+    @property
+    def joint(self) -> bool:
+        """More than one side answers."""
+        return bool(self.co)
+
+
+def route_point(
+    session: Session, *, lon: float, lat: float, at: datetime, segment_distance_m: float = 100.0
+) -> Routing:
+    """Apply the routing rule to one point."""
+    found = jurisdictions_at(session, lon=lon, lat=lat, at=at)
+    routing = Routing(lead=found.chain)
+    point = {"lon": lon, "lat": lat}
+    segment = session.execute(
+        text(NEAREST_SEGMENT), {**point, "distance_m": segment_distance_m}
+    ).first()
+    if segment is not None:
+        routing.segment_id, routing.border_segment = segment.id, bool(segment.is_border)
+    if routing.unrouted:
+        return routing
+    chain = [ref.code for ref in routing.lead]
+    near = session.execute(text(OTHER_SIDES_NEAR), {**point, "chain": chain, "at": at}).all()
+    co_codes: list[str] = []
+    if near:
+        lowest = near[0].rank
+        co_codes += [row.code for row in near if row.rank == lowest]
+        routing.zone_id = near[0].zone_id
+    if segment is not None and segment.is_border:
+        co_codes += [code for code in segment.sides if code not in chain]
+    routing.co = _chains(session, codes=sorted(set(co_codes)), at=at, exclude=set(chain))
+    if routing.co and routing.zone_id is None:
+        routing.zone_id = session.execute(text(ZONE_OF), {"chain": chain}).scalar()
+    return routing
+
+
+ANCESTORS = """
+WITH RECURSIVE chain AS (
+    SELECT j.code, j.id, j.name, j.name_en, j.level, j.parent_code, 0 AS depth
+    FROM jurisdictions j
+    WHERE j.code = :code AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+    UNION ALL
+    SELECT p.code, p.id, p.name, p.name_en, p.level, p.parent_code, c.depth + 1
+    FROM chain c JOIN jurisdictions p ON p.code = c.parent_code
+     AND p.valid_from <= :at AND (p.valid_to IS NULL OR p.valid_to > :at)
+    WHERE c.depth < 10
+)
+SELECT id, code, name, name_en, level, parent_code FROM chain ORDER BY depth
+"""
+
+
+def _chains(
+    session: Session, *, codes: list[str], at: datetime, exclude: set[str]
+) -> list[list[JurisdictionRef]]:
+    """Each co-responsible jurisdiction with the ancestors not shared with the lead."""
+    chains = []
+    for code in codes:
+        rows = session.execute(text(ANCESTORS), {"code": code, "at": at}).all()
+        chain = [JurisdictionRef(r.id, r.code, r.name, r.name_en, r.level, r.parent_code)
+                 for r in rows if r.code not in exclude]  # fmt: skip
+        if chain:
+            chains.append(chain)
+    return chains
+
+
+# Batch: the lowest-level jurisdiction in force containing each staged point, in one
+# set-based statement (the bulk form of step 1). With the boundaries in force now, over the
+# leaf pieces (a point lies in about one); at an earlier moment, over the subdivided parts
+# of every version then in force (a point lies in one per level). Fetched with the driver's
+# own cursor (psycopg placeholders).
+BATCH_LEAD = f"""
+SELECT DISTINCT ON (p.id) p.id, j.code
+FROM batch_points p
+JOIN {{pieces}} jp ON ST_Intersects(jp.geom, p.geom)
+JOIN jurisdictions j ON j.id = jp.jurisdiction_id
+ AND j.valid_from <= %(at)s AND (j.valid_to IS NULL OR j.valid_to > %(at)s)
+ORDER BY p.id, {level_rank("j.level")} DESC, j.code
+"""
+
+STAGE = """
+DROP TABLE IF EXISTS batch_points;
+CREATE TEMP TABLE batch_points (
+    id int, lon float8, lat float8,
+    geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326))
+        STORED
+) ON COMMIT DROP
+"""
+
+# Points are staged in 0.005 degree cells (about 500 m) so that neighbours share index pages
+# and each leaf piece finds its points together.
+CELL_DEG = 0.005
+
+
+def lead_codes_batch(
+    session: Session, *, lons: ArrayLike, lats: ArrayLike, at: datetime
+) -> dict[int, str]:
+    """Lowest-level jurisdiction code per point index (points outside all are absent).
+
+    Raises work_mem for the rest of the transaction: the sort of a million matches fits.
+    """
+    x, y = np.asarray(lons, np.float64), np.asarray(lats, np.float64)
+    order = np.lexsort((np.floor(y / CELL_DEG), np.floor(x / CELL_DEG)))
+    session.execute(text(STAGE))
+    copy_rows(session, table="batch_points",
+              columns={"id": order.astype(np.int32), "lon": x[order], "lat": y[order]})  # fmt: skip
+    session.execute(text("CREATE INDEX ON batch_points USING gist (geom); ANALYZE batch_points"))
+    session.execute(text("SELECT set_config('work_mem', '256MB', true)"))
+    pieces = lowest_level_pieces(session, at=at)
+    return dict(fetch_rows(session, BATCH_LEAD.format(pieces=pieces), {"at": at}))

@@ -1,1 +1,0 @@
-"""The supervisors' web map and the joint-meeting pack (Folium, served without any CDN)."""

@@ -1,0 +1,1 @@
+"""Joint meetings: the figures of the meeting pack."""

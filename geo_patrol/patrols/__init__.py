@@ -1,0 +1,1 @@
+"""Patrols: tracks read and cleaned, upload, attribution, coverage, quality, queries, exports."""

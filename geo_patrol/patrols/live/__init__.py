@@ -1,0 +1,1 @@
+"""Live positions: the OsmAnd/Traccar protocol, the store and the batching writer."""

@@ -1,0 +1,195 @@
+"""Reading patrols through the caller's scope: lists, one patrol in full, effort, exports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.access.scope import Scope, visible
+from geo_patrol.core.errors import NotFound
+from geo_patrol.core.local_time import ZONE_NAME
+from geo_patrol.geography.levels import level_rank
+
+# A patrol is seen by the supervisors of every jurisdiction it passed through, by its team
+# (and the team's zone coordinators), and by admins.
+PATROL_SCOPE = {
+    "codes": "(SELECT array_agg(pj.code) FROM patrol_jurisdictions pj WHERE pj.patrol_id = p.id)",
+    "teams": "ARRAY[p.team_id]",
+    "zones": "ARRAY[t.zone_id]",
+}
+
+# The list filters over patrols `p` and teams `t` (every parameter NULL = no filter); the
+# map's track tiles use the same conditions.
+FILTERS = """
+  AND (CAST(:team_id AS int) IS NULL OR p.team_id = :team_id)
+  AND (CAST(:member_id AS int) IS NULL OR EXISTS (
+        SELECT 1 FROM patrol_members m WHERE m.patrol_id = p.id AND m.member_id = :member_id))
+  AND (CAST(:jurisdiction AS text) IS NULL OR EXISTS (
+        SELECT 1 FROM patrol_jurisdictions pj WHERE pj.patrol_id = p.id
+          AND pj.code = :jurisdiction))
+  AND (CAST(:zone_id AS int) IS NULL OR t.zone_id = :zone_id)
+  AND (CAST(:river AS text) IS NULL OR EXISTS (
+        SELECT 1 FROM patrol_coverage c JOIN river_segments s ON s.id = c.segment_id
+        JOIN rivers r ON r.id = s.river_id WHERE c.patrol_id = p.id AND r.code = :river))
+  AND (CAST(:since AS timestamptz) IS NULL OR p.ended_at >= :since)
+  AND (CAST(:until AS timestamptz) IS NULL OR p.started_at < :until)
+  AND (CAST(:flag AS text) IS NULL OR p.quality_flags ? :flag)
+  AND (CAST(:bbox AS float8[]) IS NULL OR p.track && ST_MakeEnvelope(
+        (CAST(:bbox AS float8[]))[1], (CAST(:bbox AS float8[]))[2],
+        (CAST(:bbox AS float8[]))[3], (CAST(:bbox AS float8[]))[4], 4326))
+"""
+
+FILTER_DEFAULTS: dict[str, Any] = {
+    "team_id": None, "member_id": None, "jurisdiction": None, "zone_id": None, "river": None,
+    "since": None, "until": None, "flag": None, "bbox": None,
+}  # fmt: skip
+
+LIST = f"""
+SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
+       p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
+       p.quality_flags, p.stale
+FROM patrols p JOIN teams t ON t.id = p.team_id
+WHERE {{visible}} {FILTERS}
+ORDER BY p.started_at DESC NULLS LAST, p.id DESC
+LIMIT :limit
+"""
+
+DETAIL = """
+SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
+       p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
+       p.dropped, p.quality_flags, p.upload_id, p.device_id,
+       ST_AsGeoJSON(p.track, 6) AS geometry,  -- text: the API sends it on unparsed
+       (SELECT coalesce(array_agg(member_id ORDER BY member_id), '{{}}')
+        FROM patrol_members WHERE patrol_id = p.id) AS member_ids
+FROM patrols p JOIN teams t ON t.id = p.team_id
+WHERE p.id = :patrol_id AND {visible}
+"""
+
+JURISDICTIONS = f"""
+SELECT pj.code, j.name, pj.level, pj.length_m, pj.duration_s, pj.entered_at, pj.exited_at
+FROM patrol_jurisdictions pj JOIN jurisdictions j ON j.id = pj.jurisdiction_id
+WHERE pj.patrol_id = :patrol_id
+ORDER BY {level_rank("pj.level")}, pj.length_m DESC
+"""
+
+CROSSINGS = """
+SELECT level, at, from_code, to_code, ST_X(geom) AS lon, ST_Y(geom) AS lat
+FROM patrol_crossings WHERE patrol_id = :patrol_id ORDER BY at NULLS LAST, id
+"""
+
+COVERAGE = """
+SELECT s.id AS segment_id, r.code AS river_code, r.name AS river_name, s.seq, s.is_border,
+       c.covered_m, c.fraction
+FROM patrol_coverage c JOIN river_segments s ON s.id = c.segment_id
+JOIN rivers r ON r.id = s.river_id
+WHERE c.patrol_id = :patrol_id ORDER BY r.code, s.seq
+"""
+
+
+def patrol_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
+    """The scope condition over patrols `p` joined with their team `t`."""
+    return visible(scope, **PATROL_SCOPE)
+
+
+def list_patrols(session: Session, *, scope: Scope, **filters: Any) -> list[dict[str, Any]]:
+    """Patrols visible in scope, newest first, filtered."""
+    condition, params = patrol_filter(scope)
+    values = {**FILTER_DEFAULTS, "limit": 500, **filters, **params}
+    rows = session.execute(text(LIST.format(visible=condition)), values)
+    return [dict(row._mapping) for row in rows]
+
+
+# Only what a download needs: the scope check, the name and whether the track has times.
+HEADER = """
+SELECT p.id, p.title, p.started_at FROM patrols p JOIN teams t ON t.id = p.team_id
+WHERE p.id = :patrol_id AND {visible}
+"""
+
+
+def patrol_header(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, Any]:
+    """A patrol's id, title and start (never its track); 404 when absent or out of scope."""
+    return _one(session, HEADER, scope=scope, patrol_id=patrol_id)
+
+
+def _one(session: Session, sql: str, *, scope: Scope, patrol_id: int) -> dict[str, Any]:
+    """The row of `sql` for one patrol in scope, or 404."""
+    condition, params = patrol_filter(scope)
+    row = session.execute(
+        text(sql.format(visible=condition)), {**params, "patrol_id": patrol_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"no patrol {patrol_id}", field="patrol_id")
+    return dict(row._mapping)
+
+
+def get_patrol(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, Any]:
+    """One patrol with attribution, crossings, coverage; 404 when absent or out of scope."""
+    patrol = _one(session, DETAIL, scope=scope, patrol_id=patrol_id)
+    key = {"patrol_id": patrol_id}
+    patrol["jurisdictions"] = [dict(r._mapping) for r in session.execute(text(JURISDICTIONS), key)]
+    patrol["crossings"] = [dict(r._mapping) for r in session.execute(text(CROSSINGS), key)]
+    patrol["coverage"] = [dict(r._mapping) for r in session.execute(text(COVERAGE), key)]
+    return patrol
+
+
+EFFORT = """
+SELECT date_trunc(:period, p.started_at AT TIME ZONE :zone) AS period,
+       {group_expr} AS key, {group_name} AS name,
+       count(DISTINCT p.id) AS patrols, sum({length_expr}) AS length_m,
+       sum({duration_expr}) AS duration_s
+FROM patrols p JOIN teams t ON t.id = p.team_id
+{join}
+WHERE {visible} AND p.started_at >= :since AND p.started_at < :until
+GROUP BY 1, 2, 3 ORDER BY 1, 2
+"""
+
+EFFORT_GROUPS = {
+    "jurisdiction": {
+        "join": "JOIN patrol_jurisdictions pj ON pj.patrol_id = p.id AND pj.level = :level "
+        "JOIN jurisdictions j ON j.id = pj.jurisdiction_id",
+        "group_expr": "pj.code", "group_name": "j.name",
+        "length_expr": "pj.length_m", "duration_expr": "pj.duration_s",
+    },
+    "team": {"join": "", "group_expr": "t.id::text", "group_name": "t.name",
+             "length_expr": "p.length_m", "duration_expr": "p.duration_s"},
+    "member": {
+        "join": "JOIN patrol_members pm ON pm.patrol_id = p.id "
+        "JOIN members m ON m.id = pm.member_id",
+        "group_expr": "m.id::text", "group_name": "m.name",
+        "length_expr": "p.length_m", "duration_expr": "p.duration_s",
+    },
+    "river": {
+        "join": "JOIN patrol_coverage c ON c.patrol_id = p.id JOIN river_segments s "
+        "ON s.id = c.segment_id JOIN rivers r ON r.id = s.river_id",
+        "group_expr": "r.code", "group_name": "r.name",
+        "length_expr": "c.covered_m", "duration_expr": "0",
+    },
+}  # fmt: skip
+
+
+def effort(
+    session: Session, *, scope: Scope, by: str, period: str, since: datetime, until: datetime,
+    level: str = "town",
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Patrol effort per jurisdiction, team, member or river and per day, week or month."""
+    condition, params = patrol_filter(scope)
+    sql = EFFORT.format(visible=condition, **EFFORT_GROUPS[by])  # whitelisted fragments
+    rows = session.execute(
+        text(sql),
+        {**params, "period": period, "since": since, "until": until, "level": level,
+         "zone": ZONE_NAME},
+    )  # fmt: skip
+    return [dict(row._mapping) for row in rows]
+
+
+def upload_of(session: Session, *, patrol_id: int) -> Any:
+    """The upload row behind a patrol (call after get_patrol has checked scope)."""
+    row = session.execute(
+        text("SELECT u.sha256, u.filename FROM uploads u WHERE u.patrol_id = :p"), {"p": patrol_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"patrol {patrol_id} was not uploaded as a file", field="patrol_id")
+    return row

@@ -1,0 +1,78 @@
+"""Patrol tracks as Mapbox vector tiles, cut and simplified by PostGIS for each tile.
+
+A month of a county's patrols is millions of fixes: the map never receives them as GeoJSON.
+Each tile holds the tracks that cross it, clipped to the tile (plus a small buffer so lines
+join across tile edges), simplified to a quarter of a screen pixel at that zoom (in degrees,
+before projecting, so only the kept vertices are transformed), in the tile's own 4096-unit
+grid. The scope filter and the list filters are the patrol list's own.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.core.errors import InvalidInput
+from geo_patrol.core.local_time import ZONE_NAME
+from geo_patrol.patrols.queries import FILTER_DEFAULTS, FILTERS
+
+EXTENT = 4096  # units across a tile
+TILE_PX = 256  # screen pixels across a tile (Leaflet's default)
+BUFFER = 64  # units of margin around a tile
+MAX_ZOOM = 22
+# Web Mercator: metres across the world; one tile at zoom z spans WORLD_M / 2**z metres.
+WORLD_M = 40075016.685578488
+
+TRACKS = f"""
+WITH tile AS (
+    SELECT ST_TileEnvelope(:z, :x, :y) AS env,
+           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326)
+               AS env_4326
+),
+visible_tracks AS (
+    SELECT p.id, p.team_id, t.name AS team_name, p.mode, p.started_at, p.length_m, p.track
+    FROM patrols p JOIN teams t ON t.id = p.team_id, tile
+    WHERE p.track && tile.env_4326 AND {{visible}} {FILTERS}
+),
+shapes AS (
+    SELECT v.id, v.team_id, v.team_name, v.mode,
+           to_char(v.started_at AT TIME ZONE :zone, 'YYYY-MM-DD HH24:MI') AS started,
+           round(v.length_m::numeric / 1000, 2)::float8 AS km,
+           ST_AsMVTGeom(
+               ST_Transform(ST_Simplify(ST_ClipByBox2D(v.track, tile.env_4326), :tolerance_deg),
+                            3857),
+               tile.env, {EXTENT}, {BUFFER}, true) AS geom
+    FROM visible_tracks v, tile
+)
+SELECT ST_AsMVT(shapes, 'tracks', {EXTENT}, 'geom', 'id') FROM shapes WHERE geom IS NOT NULL
+"""
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """Refuse tile coordinates outside the Web Mercator pyramid."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidInput(f"zoom {z} is outside 0..{MAX_ZOOM}", field="z")
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value < 2**z:
+            raise InvalidInput(f"tile {name} {value} does not exist at zoom {z}", field=name)
+
+
+def track_tile(
+    session: Session, *, z: int, x: int, y: int, visible: tuple[str, dict[str, Any]],
+    **filters: Any,
+) -> bytes:  # fmt: skip
+    """One vector tile (layer `tracks`) of the visible, filtered patrol tracks."""
+    check_tile(z, x, y)
+    condition, params = visible
+    # A quarter pixel in Web Mercator metres, in degrees of latitude at the tile's middle
+    # (Mercator metres shrink by cos(latitude) on the ground; a degree is ~111 km).
+    pixel_m = WORLD_M / 2**z / TILE_PX
+    middle_lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / 2**z))))
+    tolerance_deg = pixel_m / 4 * math.cos(math.radians(middle_lat)) / 111_320
+    values = {**FILTER_DEFAULTS, **filters, **params, "z": z, "x": x, "y": y,
+              "tolerance_deg": tolerance_deg, "zone": ZONE_NAME}  # fmt: skip
+    tile = session.execute(text(TRACKS.format(visible=condition)), values).scalar()
+    return bytes(tile) if tile else b""

@@ -1,0 +1,1 @@
+"""A patrol's track: types, file formats, the one reader entry, cleaning, parse workers."""

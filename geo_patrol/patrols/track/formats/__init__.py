@@ -1,0 +1,1 @@
+"""One module per track file format, and the XML helpers they share."""

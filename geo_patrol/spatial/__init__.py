@@ -1,1 +1,0 @@
-"""The spatial rules, as set-based SQL over indexed tables."""

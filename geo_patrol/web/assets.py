@@ -1,0 +1,211 @@
+"""The map pages' third-party scripts and styles, served by geo-patrol itself (no CDN).
+
+Folium and its plugins name their files by CDN URL (`default_js` / `default_css`). Before a
+map is rendered, `localise` rewrites every one of them to a file of an npm package installed
+from `package.json` / `package-lock.json` (`./run` does `npm ci`), served under
+`/static/vendor/`. A URL that is not in `ASSETS` stops the rendering: a new plugin or a Folium
+upgrade cannot slip a CDN reference onto an intranet page.
+
+`inline` turns such a page into one self-contained file (scripts, styles and the images
+the styles use inlined) for the meeting pack, which must open from a USB stick.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from geo_patrol.core.errors import GeoPatrolError
+
+URL_PREFIX = "/static/vendor"
+ROOT = Path(__file__).resolve().parents[2]
+VENDOR_DIR = ROOT / "node_modules"
+
+# Folium's name for a file -> (the CDN URL it uses, our npm file, or None when the page
+# does not need it). Versions are those of package.json.
+ASSETS: dict[str, tuple[str, str | None]] = {
+    "leaflet": (
+        "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
+        "leaflet/dist/leaflet.js",
+    ),
+    "leaflet_css": (
+        "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css",
+        "leaflet/dist/leaflet.css",
+    ),
+    "jquery": ("https://code.jquery.com/jquery-3.7.1.min.js", "jquery/dist/jquery.min.js"),
+    "bootstrap": (
+        "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js",
+        "bootstrap/dist/js/bootstrap.bundle.min.js",
+    ),
+    "bootstrap_css": (
+        "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css",
+        "bootstrap/dist/css/bootstrap.min.css",
+    ),
+    # Bootstrap 3 glyph icons: no layer of ours uses them.
+    "glyphicons_css": (
+        "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
+        None,
+    ),
+    "awesome_markers": (
+        "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/"
+        "leaflet.awesome-markers.js",
+        "leaflet.awesome-markers/dist/leaflet.awesome-markers.min.js",
+    ),
+    "awesome_markers_css": (
+        "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/"
+        "leaflet.awesome-markers.css",
+        "leaflet.awesome-markers/dist/leaflet.awesome-markers.css",
+    ),
+    "awesome_markers_font_css": (
+        "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css",
+        "@fortawesome/fontawesome-free/css/all.min.css",
+    ),
+    # Rotation of awesome markers: no marker of ours is rotated.
+    "awesome_rotate_css": (
+        "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/"
+        "leaflet.awesome.rotate.min.css",
+        None,
+    ),
+    "markerclusterjs": (
+        "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
+        "leaflet.markercluster.js",
+        "leaflet.markercluster/dist/leaflet.markercluster.js",
+    ),
+    "markerclustercss": (
+        "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css",
+        "leaflet.markercluster/dist/MarkerCluster.css",
+    ),
+    "markerclusterdefaultcss": (
+        "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
+        "MarkerCluster.Default.css",
+        "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    ),
+    "leaflet-heat.js": (
+        "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/"
+        "leaflet_heat.min.js",
+        "leaflet.heat/dist/leaflet-heat.js",
+    ),
+    "Control.Fullscreen.js": (
+        "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js",
+        "leaflet.fullscreen/Control.FullScreen.js",
+    ),
+    "Control.FullScreen.css": (
+        "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css",
+        "leaflet.fullscreen/Control.FullScreen.css",
+    ),
+    "vectorGrid": (
+        "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js",
+        "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
+    ),
+}
+
+
+class AssetMissing(GeoPatrolError):
+    """A map page would load a file that is not in the asset table, or not installed."""
+
+    status = 500
+    title = "Map asset missing"
+
+
+def _elements(root: Any) -> Iterator[Any]:
+    """`root` and every element below it (Folium's `_children` tree)."""
+    yield root
+    for child in list(getattr(root, "_children", {}).values()):
+        yield from _elements(child)
+
+
+def _local(name: str, url: str) -> str | None:
+    """Our URL for Folium's (name, url); refuses anything not in the table."""
+    known = ASSETS.get(name)
+    if known is None or known[0] != url:
+        raise AssetMissing(
+            f"map asset {name!r} ({url}) is not in geo_patrol.web.assets.ASSETS: add the npm "
+            "package to package.json and the file to the table"
+        )
+    return None if known[1] is None else f"{URL_PREFIX}/{known[1]}"
+
+
+def localise(root: Any) -> None:
+    """Point every script and style of the map `root` (and its plugins) at our own copies."""
+    for element in _elements(root):
+        for attribute in ("default_js", "default_css"):
+            entries = getattr(element, attribute, None)
+            if not entries:
+                continue
+            rewritten = []
+            for name, url in entries:
+                if url.startswith(URL_PREFIX):
+                    rewritten.append((name, url))
+                    continue
+                local = _local(name, url)
+                if local is not None:
+                    rewritten.append((name, local))
+            # An instance attribute: the class lists (shared by every map) stay untouched.
+            setattr(element, attribute, rewritten)
+
+
+def vendor_file(url: str) -> Path:
+    """The installed file behind one of our `/static/vendor/...` URLs."""
+    relative = url.removeprefix(URL_PREFIX + "/").split("?")[0].split("#")[0]
+    path = (VENDOR_DIR / relative).resolve()
+    if not path.is_relative_to(VENDOR_DIR.resolve()) or not path.is_file():
+        raise AssetMissing(f"{url} is not installed: run ./run setup (npm ci)")
+    return path
+
+
+def check_installed() -> list[str]:
+    """The table's files that are not installed (empty when `npm ci` has run)."""
+    return [file for _, file in ASSETS.values() if file and not (VENDOR_DIR / file).is_file()]
+
+
+_SCRIPT = re.compile(r'<script\s+src="(/static/vendor/[^"]+)"\s*>\s*</script>')
+_STYLESHEET = re.compile(r'<link\s+rel="stylesheet"\s+href="(/static/vendor/[^"]+)"\s*/?>')
+_CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:|#)([^'\")]+?)['\"]?\s*\)")
+
+
+def _data_uri(path: Path) -> str:
+    """A file as a data: URI."""
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix == ".woff2":
+        media_type = "font/woff2"
+    return f"data:{media_type};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def _inline_css(path: Path) -> str:
+    """A stylesheet with the images and fonts it refers to inlined as data: URIs."""
+
+    def replace(match: re.Match[str]) -> str:
+        target = (path.parent / match.group(1).split("?")[0].split("#")[0]).resolve()
+        if not target.is_file():
+            return match.group(0)
+        return f'url("{_data_uri(target)}")'
+
+    return _CSS_URL.sub(replace, path.read_text(encoding="utf-8"))
+
+
+def inline(html: str, *, leave_out: tuple[str, ...] = ()) -> str:
+    """A page with every `/static/vendor` script and stylesheet put inside it, except those
+    under the npm packages in `leave_out` (removed: e.g. icon fonts a page does not use)."""
+
+    def unused(url: str) -> bool:
+        return url.removeprefix(URL_PREFIX + "/").startswith(leave_out) if leave_out else False
+
+    def script(match: re.Match[str]) -> str:
+        if unused(match.group(1)):
+            return ""
+        source = vendor_file(match.group(1)).read_text(encoding="utf-8")
+        return "<script>" + source.replace("</script", "<\\/script") + "</script>"
+
+    def stylesheet(match: re.Match[str]) -> str:
+        if unused(match.group(1)):
+            return ""
+        return "<style>" + _inline_css(vendor_file(match.group(1))) + "</style>"
+
+    html = _STYLESHEET.sub(stylesheet, _SCRIPT.sub(script, html))
+    if URL_PREFIX in html:
+        raise AssetMissing("a /static/vendor reference was left in a self-contained page")
+    return html

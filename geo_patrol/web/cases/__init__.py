@@ -1,0 +1,1 @@
+"""Incident list and incident pages."""

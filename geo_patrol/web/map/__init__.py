@@ -1,0 +1,1 @@
+"""The supervisor map: page, layers, filters, basemaps, measuring tool, words."""

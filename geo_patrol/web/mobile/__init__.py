@@ -1,0 +1,1 @@
+"""The phone web app and its set-up pages."""

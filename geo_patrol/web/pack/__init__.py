@@ -1,0 +1,1 @@
+"""The joint-meeting pack page."""
