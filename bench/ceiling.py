@@ -33,9 +33,19 @@ def measure(seconds: float, phones: int) -> tuple[live.LoadResult, float, float]
     """One flat-out run against the empty server: result, server and client CPU (% of a core)."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--host", LOOPBACK,
-         "--port", str(port), "--log-level", "warning"],
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.ceiling:app",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -49,8 +59,9 @@ def measure(seconds: float, phones: int) -> tuple[live.LoadResult, float, float]
         group = [live.Phone(f"gpd_ceiling-{i}", seed=i, positions=600) for i in range(phones)]
         server_cpu, client_cpu = live.cpu_seconds(server.pid), live.cpu_seconds()
         mode = f"{phones} phones, empty server (generator ceiling)"
-        result = live.run_load(f"http://{LOOPBACK}:{port}", group, seconds=seconds, rate=None,
-                               mode=mode)  # fmt: skip
+        result = live.run_load(
+            f"http://{LOOPBACK}:{port}", group, seconds=seconds, rate=None, mode=mode
+        )
         server_cpu = live.cpu_seconds(server.pid) - server_cpu
         client_cpu = live.cpu_seconds() - client_cpu
     finally:
@@ -64,9 +75,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--phones", type=int, default=100)
     args = parser.parse_args(argv)
     result, server_pct, client_pct = measure(args.seconds, args.phones)
-    print(f"| {result.mode} | {result.ok / result.seconds:,.0f}/s | "
-          f"p50 {result.percentile_ms(50):.1f} ms | p99 {result.percentile_ms(99):.1f} ms | "
-          f"server CPU {server_pct:.0f}% | client CPU {client_pct:.0f}% |")  # fmt: skip
+    print(
+        f"| {result.mode} | {result.ok / result.seconds:,.0f}/s | "
+        f"p50 {result.percentile_ms(50):.1f} ms | p99 {result.percentile_ms(99):.1f} ms | "
+        f"server CPU {server_pct:.0f}% | client CPU {client_pct:.0f}% |"
+    )
 
 
 if __name__ == "__main__":

@@ -62,15 +62,22 @@ def _parse(stdout: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
 
 
 def run(
-    engine: str, gpx: Path, points: int, *, limit: float, url: str | None = None,
-    team_id: int | None = None, data_dir: Path | None = None,
-) -> Run:  # fmt: skip
+    engine: str,
+    gpx: Path,
+    points: int,
+    *,
+    limit: float,
+    url: str | None = None,
+    team_id: int | None = None,
+    data_dir: Path | None = None,
+) -> Run:
     """Run bench.upload for one engine; stop it (and its database work) after `limit` s."""
     args = [sys.executable, "-m", "bench.upload", engine, str(gpx)]
     if engine == "ours":
         args += [str(url), str(team_id), str(data_dir)]
-    child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)  # fmt: skip
+    child = subprocess.Popen(
+        args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         stdout, stderr = child.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
@@ -80,10 +87,15 @@ def run(
         reason = (stderr.strip().splitlines() or ["no output"])[-1]
         return Run(engine, points, failure=f"failed (exit {child.returncode}): {reason[:120]}")
     return Run(
-        engine, points, seconds=result["seconds"], rss_delta_mb=result["rss_delta_mb"],
-        db_backend_peak_mb=result.get("db_backend_peak_mb"), phases=result.get("phases", {}),
-        sql=[tuple(item) for item in result.get("sql", [])], answers=result["answers"],
-    )  # fmt: skip
+        engine,
+        points,
+        seconds=result["seconds"],
+        rss_delta_mb=result["rss_delta_mb"],
+        db_backend_peak_mb=result.get("db_backend_peak_mb"),
+        phases=result.get("phases", {}),
+        sql=[tuple(item) for item in result.get("sql", [])],
+        answers=result["answers"],
+    )
 
 
 def _timed_out(

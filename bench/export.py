@@ -70,9 +70,11 @@ def naive_document(session: Session, patrol_id: int, fmt: str) -> str:
         return json.dumps(feature, ensure_ascii=False)
     points = session.execute(text(NAIVE_POINTS), {"p": patrol_id}).all()
     if fmt == "gpx":
-        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-                 '<gpx version="1.1" creator="naive" xmlns="http://www.topografix.com/GPX/1/1">',
-                 f"<trk><name>{escape('walk')}</name><trkseg>"]  # fmt: skip
+        lines = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<gpx version="1.1" creator="naive" xmlns="http://www.topografix.com/GPX/1/1">',
+            f"<trk><name>{escape('walk')}</name><trkseg>",
+        ]
         for p in points:
             inner = f"<ele>{p.ele:.1f}</ele>" if p.ele is not None else ""
             inner += f"<time>{_iso(p.time)}</time>" if p.time else ""
@@ -107,8 +109,16 @@ def naive_child(url: str, patrol_id: int, fmt: str) -> None:
         document = naive_document(session, patrol_id, fmt).encode()
         seconds = time.perf_counter() - start
         peak = high_water_mb(os.getpid())
-    print(json.dumps({"seconds": seconds, "peak_mb": peak - before,
-                      "bytes": len(document), "fixes": fixes_in(document, fmt)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak - before,
+                "bytes": len(document),
+                "fixes": fixes_in(document, fmt),
+            }
+        )
+    )
 
 
 def run_naive(url: str, patrol_id: int, fmt: str) -> dict[str, float]:
@@ -192,21 +202,40 @@ def main(argv: list[str]) -> None:
                             f"{fmt}: ours {ours_fixes} fixes, naive {naive['fixes']}"
                         )
                     total = statistics.median(r[1] for r in runs)
-                    rows.append([
-                        fmt, size_label(args.points), f"{ours_fixes:,}",
-                        number(len(runs[-1][2]) / 1e6),
-                        number(statistics.median(r[0] for r in runs), 2), number(total, 2),
-                        number(grew, 0), number(naive["seconds"], 2),
-                        number(naive["peak_mb"], 0), f"{naive['seconds'] / total:.1f}×",
-                    ])  # fmt: skip
+                    rows.append(
+                        [
+                            fmt,
+                            size_label(args.points),
+                            f"{ours_fixes:,}",
+                            number(len(runs[-1][2]) / 1e6),
+                            number(statistics.median(r[0] for r in runs), 2),
+                            number(total, 2),
+                            number(grew, 0),
+                            number(naive["seconds"], 2),
+                            number(naive["peak_mb"], 0),
+                            f"{naive['seconds'] / total:.1f}×",
+                        ]
+                    )
                 client.close()
     finally:
         database.drop(url)
-    print(table(
-        ["format", "track", "fixes", "MB", "ours first byte s", "ours s", "ours server peak +MB",
-         "naive s", "naive peak +MB", "naive / ours"],
-        rows,
-    ))  # fmt: skip
+    print(
+        table(
+            [
+                "format",
+                "track",
+                "fixes",
+                "MB",
+                "ours first byte s",
+                "ours s",
+                "ours server peak +MB",
+                "naive s",
+                "naive peak +MB",
+                "naive / ours",
+            ],
+            rows,
+        )
+    )
 
 
 if __name__ == "__main__":

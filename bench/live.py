@@ -138,9 +138,12 @@ def _header_value(head: bytes, name: bytes) -> bytes | None:
 
 
 async def _phone_loop(
-    address: tuple[str, int], phone: Phone, deadline: float, interval_s: float | None,
+    address: tuple[str, int],
+    phone: Phone,
+    deadline: float,
+    interval_s: float | None,
     result: LoadResult,
-) -> None:  # fmt: skip
+) -> None:
     """Send positions until the deadline; paced at `interval_s` when given, else flat out."""
     loop = asyncio.get_running_loop()
     host = f"{address[0]}:{address[1]}"
@@ -154,8 +157,12 @@ async def _phone_loop(
             try:
                 async with asyncio.timeout(REQUEST_TIMEOUT_S):
                     outcome = await connection.send(phone.next_request(host))
-            except (OSError, TimeoutError, asyncio.IncompleteReadError,
-                    asyncio.LimitOverrunError) as error:  # fmt: skip
+            except (
+                OSError,
+                TimeoutError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+            ) as error:
                 outcome = type(error).__name__
                 connection.close()
             result.statuses[outcome] += 1
@@ -170,7 +177,7 @@ async def _phone_loop(
 
 async def drive(
     base_url: str, phones: list[Phone], *, seconds: float, rate: float | None, mode: str
-) -> LoadResult:  # fmt: skip
+) -> LoadResult:
     """All phones at once for `seconds`; `rate` positions/s in total, or None for flat out.
 
     Each phone has a connection of its own, as real phones do.
@@ -191,7 +198,7 @@ async def drive(
 
 def run_load(
     base_url: str, phones: list[Phone], *, seconds: float, rate: float | None, mode: str
-) -> LoadResult:  # fmt: skip
+) -> LoadResult:
     """`drive` on uvloop when available (less client CPU per request), with what this process
     holds already out of the garbage collector's full collections (as the service does)."""
     coroutine = drive(base_url, phones, seconds=seconds, rate=rate, mode=mode)

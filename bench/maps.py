@@ -125,8 +125,10 @@ def add_patrols(url: str, count: int, seed: int) -> None:
         )
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as conn:
-        columns = ("team_id, source, mode, started_at, ended_at, closed_at, points_raw, "
-                   "points_kept, length_m, duration_s, track")  # fmt: skip
+        columns = (
+            "team_id, source, mode, started_at, ended_at, closed_at, points_raw, "
+            "points_kept, length_m, duration_s, track"
+        )
         with conn.cursor().copy(f"COPY patrols ({columns}) FROM STDIN") as copy:
             copy.write(buffer.getvalue())
         conn.execute(COUNTY_OF_START.replace(":after", str(int(after))))
@@ -245,9 +247,12 @@ def pack_seconds(url: str) -> tuple[float, int]:
     with Session(engine) as session:
         started = time.perf_counter()
         page = meeting_pack(
-            session, scope=scope_of(session, principal), principal=principal,
-            filters=MapFilters.default(zone=ZONE), generated_at=datetime.now(LOCAL),
-        )  # fmt: skip
+            session,
+            scope=scope_of(session, principal),
+            principal=principal,
+            filters=MapFilters.default(zone=ZONE),
+            generated_at=datetime.now(LOCAL),
+        )
         seconds = time.perf_counter() - started
     engine.dispose()
     return seconds, len(page.encode())
@@ -308,15 +313,25 @@ def main(argv: list[str]) -> None:
                 else:
                     naive_bytes = int(naive_per_point * points)
                     naive = (f"~{naive_bytes / 1e6:,.0f} (est.)", "not built", "not attempted")
-                page_rows.append([
-                    label, f"{len(html.content) / 1e6:,.2f}", f"{tti:,.0f}",
-                    f"{statistics.median(b for _, b in loads) / 1e6:,.2f}", *naive,
-                    f"{naive_bytes / len(html.content):,.0f}×",
-                ])  # fmt: skip
-                tile_rows.append([
-                    label, str(len(every)), pct(every, 50), pct(every, 95),
-                    *(f"{pct(tiles[z], 50)} / {pct(tiles[z], 95)}" for z in (10, 12, 14, 16)),
-                ])  # fmt: skip
+                page_rows.append(
+                    [
+                        label,
+                        f"{len(html.content) / 1e6:,.2f}",
+                        f"{tti:,.0f}",
+                        f"{statistics.median(b for _, b in loads) / 1e6:,.2f}",
+                        *naive,
+                        f"{naive_bytes / len(html.content):,.0f}×",
+                    ]
+                )
+                tile_rows.append(
+                    [
+                        label,
+                        str(len(every)),
+                        pct(every, 50),
+                        pct(every, 95),
+                        *(f"{pct(tiles[z], 50)} / {pct(tiles[z], 95)}" for z in (10, 12, 14, 16)),
+                    ]
+                )
                 seconds, size = pack_seconds(url)
                 pack_rows.append([label, f"{seconds:,.1f}", f"{size / 1e6:,.2f}"])
                 print(page_rows[-1], tile_rows[-1], pack_rows[-1], file=sys.stderr, flush=True)
@@ -327,9 +342,21 @@ def main(argv: list[str]) -> None:
         else:
             drop(url)
     print("\n### Supervisor map: ours (vector tiles) vs naive (all tracks inlined)\n")
-    print(table(["track points", "HTML MB", "time to interactive ms (median)",
-                 "transferred MB", "naive HTML MB", "naive build s", "naive interactive ms",
-                 "naive/ours HTML"], page_rows))  # fmt: skip
+    print(
+        table(
+            [
+                "track points",
+                "HTML MB",
+                "time to interactive ms (median)",
+                "transferred MB",
+                "naive HTML MB",
+                "naive build s",
+                "naive interactive ms",
+                "naive/ours HTML",
+            ],
+            page_rows,
+        )
+    )
     print("\n### Track tiles over HTTP (ms; per zoom p50 / p95)\n")
     print(table(["track points", "tiles", "p50", "p95", "z10", "z12", "z14", "z16"], tile_rows))
     print("\n### Meeting pack of the zone for the month\n")

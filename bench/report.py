@@ -12,8 +12,17 @@ from bench.live import LiveRun
 NUMBER = re.compile(r"[>~]? ?[-+]?[\d,]*\.?\d+(%|×)?")
 AGREEMENT = 0.005  # per-county metres of ours and the peer must agree within 0.5 %
 PHASES = ("parse", "store", "load", "clean", "order", "attribute", "coverage", "flags", "other")
-PHASE_TITLES = ("parse", "store (COPY)", "reload (live only)", "clean (numpy)", "track summary",
-                "attribute", "coverage", "flags", "other")  # fmt: skip
+PHASE_TITLES = (
+    "parse",
+    "store (COPY)",
+    "reload (live only)",
+    "clean (numpy)",
+    "track summary",
+    "attribute",
+    "coverage",
+    "flags",
+    "other",
+)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -62,13 +71,18 @@ def upload_rows(results: dict[int, dict[str, list[Run]]]) -> list[list[str]]:
             if engine == "ours" and peer and peer.seconds:
                 ratio = f"{seconds / peer.seconds:.1f}×" if seconds else _lower_bound(best, peer)
             rss = max((r.rss_delta_mb or 0.0 for r in finished), default=None)
-            rows.append([
-                size_label(points), engine,
-                number(seconds, 2) if seconds else _limit_cell(best),
-                number(points / seconds, 0) if seconds else "—",
-                number(rss, 0), number(best.db_backend_peak_mb, 0), ratio,
-                f"{len(finished)}/{len(runs)}",
-            ])  # fmt: skip
+            rows.append(
+                [
+                    size_label(points),
+                    engine,
+                    number(seconds, 2) if seconds else _limit_cell(best),
+                    number(points / seconds, 0) if seconds else "—",
+                    number(rss, 0),
+                    number(best.db_backend_peak_mb, 0),
+                    ratio,
+                    f"{len(finished)}/{len(runs)}",
+                ]
+            )
     return rows
 
 
@@ -99,8 +113,16 @@ def _lower_bound(ours: Run, peer: Run) -> str:
     return "—"
 
 
-UPLOAD_HEADERS = ("size", "engine", "seconds (median)", "points/s", "peak RSS Δ MB",
-                  "DB backend peak MB", "ours/peer time", "runs done")  # fmt: skip
+UPLOAD_HEADERS = (
+    "size",
+    "engine",
+    "seconds (median)",
+    "points/s",
+    "peak RSS Δ MB",
+    "DB backend peak MB",
+    "ours/peer time",
+    "runs done",
+)
 
 
 def phase_rows(results: dict[int, dict[str, list[Run]]]) -> list[list[str]]:
@@ -110,8 +132,13 @@ def phase_rows(results: dict[int, dict[str, list[Run]]]) -> list[list[str]]:
         best = median_run(engines.get("ours", []))
         if best.seconds is None:
             continue
-        rows.append([size_label(points), *(number(best.phases.get(p), 2) for p in PHASES),
-                     number(best.seconds, 2)])  # fmt: skip
+        rows.append(
+            [
+                size_label(points),
+                *(number(best.phases.get(p), 2) for p in PHASES),
+                number(best.seconds, 2),
+            ]
+        )
     return rows
 
 
@@ -134,8 +161,16 @@ def agreement_rows(results: dict[int, dict[str, list[Run]]]) -> tuple[list[list[
                 diff = (a - b) / b if a is not None and b else None
                 if level == "county" and (diff is None or abs(diff) > AGREEMENT):
                     agree = False
-                rows.append([size_label(points), level, code, number(a), number(b),
-                             f"{diff * 100:+.3f}%" if diff is not None else "—"])  # fmt: skip
+                rows.append(
+                    [
+                        size_label(points),
+                        level,
+                        code,
+                        number(a),
+                        number(b),
+                        f"{diff * 100:+.3f}%" if diff is not None else "—",
+                    ]
+                )
     return rows, agree
 
 
@@ -146,18 +181,40 @@ def live_rows(runs: list[LiveRun]) -> list[list[str]]:
         result = run.result
         errors = sum(n for status, n in result.statuses.items() if status != "200")
         kinds = ", ".join(f"{n} {s}" for s, n in result.statuses.most_common() if s != "200")
-        rows.append([
-            result.mode, str(run.phones), number(run.rate, 0) if run.rate else "flat out",
-            number(result.seconds, 1), str(sum(result.statuses.values())), str(result.ok),
-            f"{errors} ({kinds})" if errors else "0", number(result.ok / result.seconds, 0),
-            number(result.percentile_ms(50), 1), number(result.percentile_ms(99), 1),
-            "—" if run.stored is None else str(run.stored),
-            "—" if run.stored is None else str(result.ok - run.stored),
-            f"{run.server_cpu_pct:.0f}%", f"{run.client_cpu_pct:.0f}%",
-        ])  # fmt: skip
+        rows.append(
+            [
+                result.mode,
+                str(run.phones),
+                number(run.rate, 0) if run.rate else "flat out",
+                number(result.seconds, 1),
+                str(sum(result.statuses.values())),
+                str(result.ok),
+                f"{errors} ({kinds})" if errors else "0",
+                number(result.ok / result.seconds, 0),
+                number(result.percentile_ms(50), 1),
+                number(result.percentile_ms(99), 1),
+                "—" if run.stored is None else str(run.stored),
+                "—" if run.stored is None else str(result.ok - run.stored),
+                f"{run.server_cpu_pct:.0f}%",
+                f"{run.client_cpu_pct:.0f}%",
+            ]
+        )
     return rows
 
 
-LIVE_HEADERS = ("run", "phones", "target /s", "seconds", "requests", "200 OK", "errors",
-                "positions/s", "p50 ms", "p99 ms", "stored", "lost (200 − stored)",
-                "server CPU", "client CPU")  # fmt: skip
+LIVE_HEADERS = (
+    "run",
+    "phones",
+    "target /s",
+    "seconds",
+    "requests",
+    "200 OK",
+    "errors",
+    "positions/s",
+    "p50 ms",
+    "p99 ms",
+    "stored",
+    "lost (200 − stored)",
+    "server CPU",
+    "client CPU",
+)

@@ -215,21 +215,29 @@ def warm_up(engine: Engine, polygons: gpd.GeoDataFrame) -> None:
 def print_batch(rows: Sequence[BatchRow]) -> None:
     """Speed and agreement tables."""
     print("### (a) Batch routing: lowest-level jurisdiction per point\n")
-    print("| points | runs (median) | ours s | ours points/s | GeoPandas s "
-          "| GeoPandas points/s | ours / GeoPandas speed |")  # fmt: skip
+    print(
+        "| points | runs (median) | ours s | ours points/s | GeoPandas s "
+        "| GeoPandas points/s | ours / GeoPandas speed |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         ours, peer = r.points / r.ours_s, r.points / r.peer_s
-        print(f"| {r.points:,} | {r.runs} | {r.ours_s:.2f} | {ours:,.0f} | {r.peer_s:.2f} "
-              f"| {peer:,.0f} | {ours / peer:.2f}x |")  # fmt: skip
-    print("\n| points | routed (ours) | routed (GeoPandas) | outside both | same code "
-          "| on a boundary | differ on a boundary | differ elsewhere | identical |")  # fmt: skip
+        print(
+            f"| {r.points:,} | {r.runs} | {r.ours_s:.2f} | {ours:,.0f} | {r.peer_s:.2f} "
+            f"| {peer:,.0f} | {ours / peer:.2f}x |"
+        )
+    print(
+        "\n| points | routed (ours) | routed (GeoPandas) | outside both | same code "
+        "| on a boundary | differ on a boundary | differ elsewhere | identical |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|:--|")
     for r in rows:
         a = r.agreement
-        print(f"| {a.points:,} | {a.routed_ours:,} | {a.routed_peer:,} | {a.outside_both:,} "
-              f"| {a.same:,} | {a.on_edge:,} | {a.differ_on_edge:,} | {a.differ_elsewhere:,} "
-              f"| {'yes' if a.identical else 'NO'} |")  # fmt: skip
+        print(
+            f"| {a.points:,} | {a.routed_ours:,} | {a.routed_peer:,} | {a.outside_both:,} "
+            f"| {a.same:,} | {a.on_edge:,} | {a.differ_on_edge:,} | {a.differ_elsewhere:,} "
+            f"| {'yes' if a.identical else 'NO'} |"
+        )
     print()
 
 
@@ -275,14 +283,23 @@ class Load:
 
 def _report(lon: float, lat: float, client_id: str) -> dict[str, object]:
     """A floating-waste report at the point."""
-    return {"category": "floating_waste", "severity": "low", "lon": lon, "lat": lat,
-            "client_id": client_id}  # fmt: skip
+    return {
+        "category": "floating_waste",
+        "severity": "low",
+        "lon": lon,
+        "lat": lat,
+        "client_id": client_id,
+    }
 
 
 async def _client(
-    server: Server, token: str, number: int, points: Iterator[tuple[float, float]],
-    deadline: float, load: Load,
-) -> None:  # fmt: skip
+    server: Server,
+    token: str,
+    number: int,
+    points: Iterator[tuple[float, float]],
+    deadline: float,
+    load: Load,
+) -> None:
     """One client: the next report once the previous one is answered (flat out), or at its
     share of the fixed rate (at once when it has fallen behind), until the deadline."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -364,17 +381,21 @@ def api_loads(
 def print_api(loads: Sequence[Load]) -> None:
     """Throughput, latency and the stored count per run."""
     print("### (b) POST /api/v1/incidents on the real service (loopback)\n")
-    print("| clients | tokens | arrivals | seconds | requests | 201 | errors | requests/s "
-          "| median ms | p95 ms | max ms | incidents stored | stored = 201s |")  # fmt: skip
+    print(
+        "| clients | tokens | arrivals | seconds | requests | 201 | errors | requests/s "
+        "| median ms | p95 ms | max ms | incidents stored | stored = 201s |"
+    )
     print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|")
     for x in loads:
         total = sum(x.statuses.values())
         arrivals = f"{x.rate:,.0f}/s" if x.rate else "flat out"
-        print(f"| {x.clients} | {x.tokens} | {arrivals} | {x.seconds:.1f} | {total:,} "
-              f"| {x.created:,} "
-              f"| {x.errors:,} | {total / x.seconds:,.0f} | {x.percentile_ms(50):.1f} "
-              f"| {x.percentile_ms(95):.1f} | {x.percentile_ms(100):.1f} | {x.stored:,} "
-              f"| {'yes' if x.stored == x.created else 'NO'} |")  # fmt: skip
+        print(
+            f"| {x.clients} | {x.tokens} | {arrivals} | {x.seconds:.1f} | {total:,} "
+            f"| {x.created:,} "
+            f"| {x.errors:,} | {total / x.seconds:,.0f} | {x.percentile_ms(50):.1f} "
+            f"| {x.percentile_ms(95):.1f} | {x.percentile_ms(100):.1f} | {x.stored:,} "
+            f"| {'yes' if x.stored == x.created else 'NO'} |"
+        )
     errors = Counter({k: v for x in loads for k, v in x.statuses.items() if k != "201"})
     if errors:
         print(f"\nErrors by status: {dict(errors)}")
@@ -388,10 +409,13 @@ def print_header(engine: Engine, quick: bool) -> None:
     """What ran where."""
     load1, load5, _ = os.getloadavg()
     print(f"## Incident routing benchmark{' (quick)' if quick else ''}\n")
-    print(f"- {postgis_version(engine)}; GeoPandas {gpd.__version__}, "
-          f"shapely {shapely.__version__}, pandas {pd.__version__}")  # fmt: skip
-    print(f"- {os.cpu_count()} CPUs; load average at start {load1:.2f} (1 min), "
-          f"{load5:.2f} (5 min)\n")  # fmt: skip
+    print(
+        f"- {postgis_version(engine)}; GeoPandas {gpd.__version__}, "
+        f"shapely {shapely.__version__}, pandas {pd.__version__}"
+    )
+    print(
+        f"- {os.cpu_count()} CPUs; load average at start {load1:.2f} (1 min), {load5:.2f} (5 min)\n"
+    )
 
 
 def print_targets(rows: Sequence[BatchRow], loads: Sequence[Load]) -> None:
@@ -399,13 +423,17 @@ def print_targets(rows: Sequence[BatchRow], loads: Sequence[Load]) -> None:
     print("### Targets\n")
     for r in rows:
         verdict = "met" if r.ours_s <= r.peer_s else "NOT met"
-        print(f"- batch routing at least as fast as GeoPandas, {r.points:,} points: {verdict} "
-              f"({r.peer_s / r.ours_s:.2f}x)")  # fmt: skip
+        print(
+            f"- batch routing at least as fast as GeoPandas, {r.points:,} points: {verdict} "
+            f"({r.peer_s / r.ours_s:.2f}x)"
+        )
     for x in loads:
         verdict = "met" if x.percentile_ms(95) < 50 else "NOT met"
         arrivals = f"{x.rate:,.0f} reports/s" if x.rate else "flat out"
-        print(f"- API p95 under 50 ms, {x.clients} clients with {x.tokens} token(s), {arrivals}: "
-              f"{verdict} ({x.percentile_ms(95):.1f} ms)")  # fmt: skip
+        print(
+            f"- API p95 under 50 ms, {x.clients} clients with {x.tokens} token(s), {arrivals}: "
+            f"{verdict} ({x.percentile_ms(95):.1f} ms)"
+        )
     load1, load5, _ = os.getloadavg()
     print(f"\nLoad average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min).\n")
 
@@ -421,8 +449,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     seconds = 5.0 if quick else 20.0
     # Closed loop (each client sends its next report once answered) shows the most the
     # service takes; a fixed arrival rate below that shows the latency of one report.
-    runs: list[Run] = [(1, 1, None, seconds / 2), (32, 1, None, seconds),
-                       (32, 32, None, seconds), (32, 32, PACED_RATE, seconds)]  # fmt: skip
+    runs: list[Run] = [
+        (1, 1, None, seconds / 2),
+        (32, 1, None, seconds),
+        (32, 32, None, seconds),
+        (32, 32, PACED_RATE, seconds),
+    ]
     polygons = demo_polygons()
     url = create(NAME, resolved_incidents=0)
     engine = make_engine(url)

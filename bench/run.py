@@ -101,8 +101,10 @@ def print_upload(results: dict[int, dict[str, list[children.Run]]], say: Printer
     )
     if largest:
         run = report.median_run(results[largest]["ours"])
-        say(f"### Slowest SQL statements ({report.size_label(largest)})\n\n"
-            + report.table(("statement", "seconds", "calls"), report.sql_rows(run)))  # fmt: skip
+        say(
+            f"### Slowest SQL statements ({report.size_label(largest)})\n\n"
+            + report.table(("statement", "seconds", "calls"), report.sql_rows(run))
+        )
     rows, agree = report.agreement_rows(results)
     verdict = "agree" if agree else "DO NOT agree"
     headers = ("size", "level", "code", "ours m", "peer m", "ours − peer")
@@ -150,9 +152,14 @@ def print_targets(
         p99 = run.result.percentile_ms(99)
         errors = sum(run.result.statuses.values()) - run.result.ok
         met = rate >= LIVE_RATE and p99 < 100 and run.result.ok == run.stored and not errors
-        rows.append([f"live, {run.result.mode}: ≥ 2,000 positions/s, p99 < 100 ms, none lost",
-                     f"{rate:,.0f}/s, p99 {p99:,.0f} ms, {run.result.ok - run.stored} lost, "
-                     f"{errors} errors", "yes" if met else "**no**"])  # fmt: skip
+        rows.append(
+            [
+                f"live, {run.result.mode}: ≥ 2,000 positions/s, p99 < 100 ms, none lost",
+                f"{rate:,.0f}/s, p99 {p99:,.0f} ms, {run.result.ok - run.stored} lost, "
+                f"{errors} errors",
+                "yes" if met else "**no**",
+            ]
+        )
     for points, engines in uploads.items():
         if points < 1_000_000:
             continue
@@ -160,9 +167,13 @@ def print_targets(
         speed = points / ours.seconds if ours.seconds else None
         faster = bool(ours.seconds and peer.seconds and ours.seconds < peer.seconds)
         measured = f"{speed:,.0f} points/s" if speed else (ours.failure or "not measured")
-        rows.append(["upload 1M: ≥ 100,000 points/s and faster than GeoPandas",
-                     f"{measured}; GeoPandas {report.number(peer.seconds, 1)} s",
-                     "yes" if speed and speed >= 100_000 and faster else "**no**"])  # fmt: skip
+        rows.append(
+            [
+                "upload 1M: ≥ 100,000 points/s and faster than GeoPandas",
+                f"{measured}; GeoPandas {report.number(peer.seconds, 1)} s",
+                "yes" if speed and speed >= 100_000 and faster else "**no**",
+            ]
+        )
     say("### Targets\n\n" + report.table(("target", "measured", "met"), rows))
 
 
@@ -184,8 +195,10 @@ def main(argv: list[str]) -> None:
             seconds = 5.0 if args.quick else 20.0
             lives = [] if args.skip_live else live_benchmark(url, work, seconds, args.workers)
             if lives:
-                say(f"### Live positions over HTTP (OsmAnd, {LIVE_PHONES} demo devices)\n\n"
-                    + report.table(report.LIVE_HEADERS, report.live_rows(lives)))  # fmt: skip
+                say(
+                    f"### Live positions over HTTP (OsmAnd, {LIVE_PHONES} demo devices)\n\n"
+                    + report.table(report.LIVE_HEADERS, report.live_rows(lives))
+                )
             print_targets(uploads, lives, say)
         finally:
             database.drop(url)

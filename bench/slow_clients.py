@@ -33,13 +33,20 @@ PER_ADDRESS = 50
 
 async def _run(service: Service, slow: int, requests: int, epoch: int) -> list[object]:
     """One measurement: `slow` slow clients, and the timed requests beside them."""
-    sources = [f"127.0.{1 + n // (PER_ADDRESS * 250)}.{10 + n // PER_ADDRESS % 250}"
-               for n in range(slow)]  # fmt: skip
+    sources = [
+        f"127.0.{1 + n // (PER_ADDRESS * 250)}.{10 + n // PER_ADDRESS % 250}" for n in range(slow)
+    ]
     attack = [
-        asyncio.create_task(slow_client(service.http if n % 2 else service.osmand, source,
-                                        byte_every_s=0.5, give_up_s=HEADER_S + 2))
+        asyncio.create_task(
+            slow_client(
+                service.http if n % 2 else service.osmand,
+                source,
+                byte_every_s=0.5,
+                give_up_s=HEADER_S + 2,
+            )
+        )
         for n, source in enumerate(sources)
-    ]  # fmt: skip
+    ]
     await asyncio.sleep(1.0)
     urls: list[tuple[str, dict[str, str]]] = [(f"{service.http}/healthz", {})] * requests
     live = [(service.osmand, p) for p in positions(SZ_PHONE_TOKEN, requests, epoch)]
@@ -52,8 +59,10 @@ async def _run(service: Service, slow: int, requests: int, epoch: int) -> list[o
     for measured in (health, stored):
         seconds = np.array([s for _, s in measured]) * 1000
         ok = sum(status == 200 for status, _ in measured)
-        row.append(f"{np.percentile(seconds, 50):.1f} / {np.percentile(seconds, 99):.1f} / "
-                   f"{seconds.max():.1f} ms ({ok}/{len(measured)} ok)")  # fmt: skip
+        row.append(
+            f"{np.percentile(seconds, 50):.1f} / {np.percentile(seconds, 99):.1f} / "
+            f"{seconds.max():.1f} ms ({ok}/{len(measured)} ok)"
+        )
     row.append(
         f"{len(closed)} of {slow}" + (f", median {np.median(closed):.1f} s" if closed else "")
     )
@@ -68,8 +77,10 @@ def main() -> None:
     parser.add_argument("--no-timeouts", action="store_true")
     args = parser.parse_args()
     url = fresh_demo_database(DATABASE)
-    settings = {"http_header_timeout_s": "86400" if args.no_timeouts else str(HEADER_S),
-                "log_level": "warning"}  # fmt: skip
+    settings = {
+        "http_header_timeout_s": "86400" if args.no_timeouts else str(HEADER_S),
+        "log_level": "warning",
+    }
     rows = []
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -83,8 +94,10 @@ def main() -> None:
                 service.stop()
     finally:
         _drop(url)
-    print("| slow clients | /healthz p50 / p99 / max | live position p50 / p99 / max | "
-          f"slow clients closed by the service within {HEADER_S + 2:g} s |")  # fmt: skip
+    print(
+        "| slow clients | /healthz p50 / p99 / max | live position p50 / p99 / max | "
+        f"slow clients closed by the service within {HEADER_S + 2:g} s |"
+    )
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")

@@ -236,10 +236,15 @@ def run_ours(data: bytes, *, url: str, team_id: int, data_dir: Path) -> dict[str
         forget_patrol(session, result.patrol_id)
     engine.dispose()
     return {
-        "seconds": seconds, "rss_delta_mb": peak - baseline, "rss_peak_mb": peak,
-        "db_backend_peak_mb": db_peak, "phases": clock.breakdown(seconds), "sql": sql.top(),
-        "answers": answers, "created": result.created,
-    }  # fmt: skip
+        "seconds": seconds,
+        "rss_delta_mb": peak - baseline,
+        "rss_peak_mb": peak,
+        "db_backend_peak_mb": db_peak,
+        "phases": clock.breakdown(seconds),
+        "sql": sql.top(),
+        "answers": answers,
+        "created": result.created,
+    }
 
 
 def run_peer(data: bytes) -> dict[str, Any]:
@@ -252,8 +257,12 @@ def run_peer(data: bytes) -> dict[str, Any]:
     answers = analyse(data, layers)
     seconds = perf_counter() - start
     peak = peak_rss_mb()
-    return {"seconds": seconds, "rss_delta_mb": peak - baseline, "rss_peak_mb": peak,
-            "answers": answers}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "rss_delta_mb": peak - baseline,
+        "rss_peak_mb": peak,
+        "answers": answers,
+    }
 
 
 def main(argv: list[str]) -> None:

@@ -73,8 +73,13 @@ if entry != "pytest":
 
 def run(entry: str, tree: Path, runs: int, with_subprocess: bool) -> dict[str, object]:
     """The figures of one entry, measured in a fresh process."""
-    code = _MEASURE.format(tree=str(tree), entry=entry, script=str(BIN / "geo-patrol"),
-                           runs=runs, subprocess=with_subprocess)  # fmt: skip
+    code = _MEASURE.format(
+        tree=str(tree),
+        entry=entry,
+        script=str(BIN / "geo-patrol"),
+        runs=runs,
+        subprocess=with_subprocess,
+    )
     with tempfile.TemporaryDirectory() as scratch:
         if entry == "pytest":
             test = Path(scratch) / "test_worker_start.py"
@@ -83,8 +88,9 @@ def run(entry: str, tree: Path, runs: int, with_subprocess: bool) -> dict[str, o
         else:
             command = [sys.executable, "-c", code]
         env = {**os.environ, "PYTHONPATH": str(tree)}
-        done = subprocess.run(command, capture_output=True, text=True, cwd=scratch, env=env,
-                              check=False)  # fmt: skip
+        done = subprocess.run(
+            command, capture_output=True, text=True, cwd=scratch, env=env, check=False
+        )
     lines = [line for line in done.stdout.splitlines() if line.startswith('{"entry"')]
     if not lines:
         raise SystemExit(f"{entry}: no figures\n{done.stdout}\n{done.stderr}")
@@ -106,8 +112,12 @@ def main() -> None:
     print("|---|---|---|---|---|" + ("---|" if args.subprocess else ""))
     for entry in ("python -m geo_patrol", "geo-patrol", "pytest"):
         f = run(entry, args.tree.resolve(), args.runs, args.subprocess)
-        cells = [f"{f['first']:.0f}", f"{f['median']:.1f}", f"{f['max']:.1f}",
-                 f"{f['in_process']:.1f}"]  # fmt: skip
+        cells = [
+            f"{f['first']:.0f}",
+            f"{f['median']:.1f}",
+            f"{f['max']:.1f}",
+            f"{f['in_process']:.1f}",
+        ]
         if args.subprocess:
             cells.append(f"{f['subprocess']:.0f}")
         print(f"| {entry} | " + " | ".join(cells) + " |")

@@ -63,10 +63,11 @@ def main() -> None:
                 for number in range(args.runs + 1):
                     start = time.perf_counter()
                     response = client.post(
-                        f"{service.http}/api/v1/patrols", headers=headers,
+                        f"{service.http}/api/v1/patrols",
+                        headers=headers,
                         data={"team_id": str(team)},
                         files={"file": ("t.gpx", gpx(index * 1000 + number))},
-                    )  # fmt: skip
+                    )
                     times.append((time.perf_counter() - start) * 1000)
                     statuses.add(response.status_code)
         finally:
@@ -80,15 +81,20 @@ def _start(command: list[str], url: str, folder: Path, tree: Path) -> Service:
     folder.mkdir(exist_ok=True)
     http_port, osmand_port = free_port(), free_port()
     environment = {
-        **os.environ, "PYTHONPATH": str(tree.resolve()), "GEO_PATROL_DATABASE_URL": url,
-        "GEO_PATROL_DATA_DIR": str(folder / "data"), "GEO_PATROL_HOST": LOOPBACK,
-        "GEO_PATROL_PORT": str(http_port), "GEO_PATROL_OSMAND_PORT": str(osmand_port),
+        **os.environ,
+        "PYTHONPATH": str(tree.resolve()),
+        "GEO_PATROL_DATABASE_URL": url,
+        "GEO_PATROL_DATA_DIR": str(folder / "data"),
+        "GEO_PATROL_HOST": LOOPBACK,
+        "GEO_PATROL_PORT": str(http_port),
+        "GEO_PATROL_OSMAND_PORT": str(osmand_port),
         "GEO_PATROL_MAINTENANCE_SECONDS": "0",
-    }  # fmt: skip
+    }
     log = folder / "service.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=folder, env=environment, stdout=out,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=folder, env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
     service = Service(f"http://{LOOPBACK}:{http_port}", "", process, log)
     service.wait_until_up()
     return service

@@ -100,10 +100,14 @@ touched AS (
 CREDENTIALS = {
     # kind: (table, last-seen column, extra column, extra condition)
     "device": ("devices", "last_seen_at", "NULL::text AS extra", ""),
-    "token": ("api_tokens", "last_used_at", "NULL::text AS extra",
-              "AND (c.expires_at IS NULL OR c.expires_at > now())"),
+    "token": (
+        "api_tokens",
+        "last_used_at",
+        "NULL::text AS extra",
+        "AND (c.expires_at IS NULL OR c.expires_at > now())",
+    ),
     "session": ("web_sessions", None, "c.csrf_token AS extra", "AND c.expires_at > now()"),
-}  # fmt: skip
+}
 
 
 def _principal(
@@ -117,8 +121,11 @@ def _principal(
     row = session.execute(text(sql), {"hash": token_hash(token)}).first()
     if row is None:
         return None
-    ids = {"device": {"device_id": row.credential_id}, "token": {},
-           "session": {"session_id": row.credential_id, "csrf_token": row.extra}}  # fmt: skip
+    ids = {
+        "device": {"device_id": row.credential_id},
+        "token": {},
+        "session": {"session_id": row.credential_id, "csrf_token": row.extra},
+    }
     return _from_row(row, via, **ids[via])
 
 
@@ -143,8 +150,9 @@ def load_member(
 
 def from_bearer(session: Session, *, token: str) -> Principal | None:
     """The principal of a device token or a personal API token; None when unknown or revoked."""
-    return _principal(session, via="device" if token.startswith(DEVICE_PREFIX) else "token",
-                      token=token)  # fmt: skip
+    return _principal(
+        session, via="device" if token.startswith(DEVICE_PREFIX) else "token", token=token
+    )
 
 
 def from_session_cookie(session: Session, *, cookie: str) -> Principal | None:

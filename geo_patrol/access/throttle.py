@@ -89,9 +89,12 @@ def known_browser(session: Session, *, attempt: Attempt, settings: Settings) -> 
         return None
     found = session.execute(
         text(KNOWN),
-        {"hash": token_hash(attempt.known_cookie), "login": attempt.login,
-         "days": settings.known_browser_days},
-    ).scalar()  # fmt: skip
+        {
+            "hash": token_hash(attempt.known_cookie),
+            "login": attempt.login,
+            "days": settings.known_browser_days,
+        },
+    ).scalar()
     return None if found is None else int(found)
 
 
@@ -111,10 +114,14 @@ def wait_seconds(
     )
     row = session.execute(
         text(FAILURES),
-        {"window": settings.login_window_minutes * 60, "actor": attempt.login,
-         "address": attempt.address, "known": known_target(known_id),
-         "days": settings.known_browser_days},
-    ).one()  # fmt: skip
+        {
+            "window": settings.login_window_minutes * 60,
+            "actor": attempt.login,
+            "address": attempt.address,
+            "known": known_target(known_id),
+            "days": settings.known_browser_days,
+        },
+    ).one()
     ceiling = settings.login_delay_max_seconds
     free_account = settings.login_failures_per_account
     if known_id is not None:

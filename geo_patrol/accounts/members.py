@@ -123,8 +123,14 @@ def create_member(
             ).scalar_one()
     except IntegrityError as error:
         raise Conflict("a member with this login or phone exists", field="login") from error
-    audit.record(session, action="member.create", principal=by, target=f"member:{member_id}",
-                 address=address, detail={"login": data.get("login")})  # fmt: skip
+    audit.record(
+        session,
+        action="member.create",
+        principal=by,
+        target=f"member:{member_id}",
+        address=address,
+        detail={"login": data.get("login")},
+    )
     return int(member_id)
 
 
@@ -149,8 +155,14 @@ def update_member(
         raise NotFound(f"no member {member_id}", field="member_id")
     if changes.get("is_active") is False:
         end_sessions(session, member_id=member_id)
-    audit.record(session, action="member.update", principal=by, target=f"member:{member_id}",
-                 address=address, detail={"fields": sorted(changes)})  # fmt: skip
+    audit.record(
+        session,
+        action="member.update",
+        principal=by,
+        target=f"member:{member_id}",
+        address=address,
+        detail={"fields": sorted(changes)},
+    )
 
 
 def set_password(
@@ -165,8 +177,13 @@ def set_password(
     if found is None:
         raise NotFound(f"no member {member_id}", field="member_id")
     end_sessions(session, member_id=member_id, keep=by.session_id)
-    audit.record(session, action="member.password", principal=by, target=f"member:{member_id}",
-                 address=address)  # fmt: skip
+    audit.record(
+        session,
+        action="member.password",
+        principal=by,
+        target=f"member:{member_id}",
+        address=address,
+    )
 
 
 def end_sessions(session: Session, *, member_id: int, keep: int | None = None) -> None:
@@ -205,8 +222,14 @@ def add_role(
             "zone_id, admin none; and the member, zone and team must exist",
             field="role",
         ) from error
-    audit.record(session, action="role.add", principal=by, target=f"member:{member_id}",
-                 address=address, detail=grant)  # fmt: skip
+    audit.record(
+        session,
+        action="role.add",
+        principal=by,
+        target=f"member:{member_id}",
+        address=address,
+        detail=grant,
+    )
     return int(role_id)
 
 
@@ -220,8 +243,14 @@ def remove_role(
     ).scalar()
     if gone is None:
         raise NotFound(f"member {member_id} has no role {role_id}", field="role_id")
-    audit.record(session, action="role.remove", principal=by, target=f"member:{member_id}",
-                 address=address, detail={"role": gone, "role_id": role_id})  # fmt: skip
+    audit.record(
+        session,
+        action="role.remove",
+        principal=by,
+        target=f"member:{member_id}",
+        address=address,
+        detail={"role": gone, "role_id": role_id},
+    )
 
 
 @dataclass(frozen=True)
@@ -246,19 +275,37 @@ def authenticate(
     known_id = throttle.known_browser(session, attempt=attempt, settings=settings)
     wait = throttle.wait_seconds(session, attempt=attempt, known_id=known_id, settings=settings)
     if wait > 0:
-        audit.record(session, action="login", outcome="throttled", actor=login, address=address,
-                     target=throttle.known_target(known_id))  # fmt: skip
+        audit.record(
+            session,
+            action="login",
+            outcome="throttled",
+            actor=login,
+            address=address,
+            target=throttle.known_target(known_id),
+        )
         return TooManyAttempts(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
     row = session.execute(
         text("SELECT id, password_hash FROM members WHERE login = :login AND is_active"),
         {"login": login},
     ).first()
     if not verify_password(row.password_hash if row else None, password) or row is None:
-        audit.record(session, action="login", outcome="failed", actor=login, address=address,
-                     target=throttle.known_target(known_id))  # fmt: skip
+        audit.record(
+            session,
+            action="login",
+            outcome="failed",
+            actor=login,
+            address=address,
+            target=throttle.known_target(known_id),
+        )
         return NotAuthenticated("wrong login or password", field="login")
-    audit.record(session, action="login", actor=login, address=address,
-                 target=throttle.known_target(known_id), detail={"member_id": row.id})  # fmt: skip
+    audit.record(
+        session,
+        action="login",
+        actor=login,
+        address=address,
+        target=throttle.known_target(known_id),
+        detail={"member_id": row.id},
+    )
     cookie = throttle.remember_browser(session, member_id=int(row.id), known_id=known_id)
     return SignedIn(member_id=int(row.id), known_cookie=cookie)
 
@@ -315,9 +362,14 @@ def issue_api_token(
         ),
         {"member_id": member_id, "label": label, "hash": token_hash(token), "expires": expires},
     ).scalar_one()
-    audit.record(session, action="token.issue", actor=f"member {member_id}",
-                 target=f"api_token:{token_id}", address=address,
-                 detail={"label": label, "member_id": member_id})  # fmt: skip
+    audit.record(
+        session,
+        action="token.issue",
+        actor=f"member {member_id}",
+        target=f"api_token:{token_id}",
+        address=address,
+        detail={"label": label, "member_id": member_id},
+    )
     return token
 
 
@@ -349,7 +401,12 @@ def issue_device_token(
         ),
         {"device_id": device_id, "teams": sorted(set(team_ids))},
     )
-    audit.record(session, action="device.issue", principal=by, target=f"device:{device_id}",
-                 address=address, detail={"member_id": member_id, "label": label,
-                                          "team_ids": sorted(set(team_ids))})  # fmt: skip
+    audit.record(
+        session,
+        action="device.issue",
+        principal=by,
+        target=f"device:{device_id}",
+        address=address,
+        detail={"member_id": member_id, "label": label, "team_ids": sorted(set(team_ids))},
+    )
     return int(device_id), token

@@ -106,6 +106,11 @@ def renew_device_token(
         raise Conflict(f"device {device_id} is revoked; issue a new one", field="device_id")
     token = new_token(DEVICE_PREFIX)
     session.execute(text(ROTATE), {"hash": token_hash(token), "hint": token[-4:], "id": device_id})
-    audit.record(session, action="device.setup", principal=principal,
-                 target=f"device:{device_id}", address=address)  # fmt: skip
+    audit.record(
+        session,
+        action="device.setup",
+        principal=principal,
+        target=f"device:{device_id}",
+        address=address,
+    )
     return token

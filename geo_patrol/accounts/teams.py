@@ -78,8 +78,14 @@ def create_team(
         raise Conflict(
             f"a team named {name} exists, or zone {zone_id} does not", field="name"
         ) from error
-    audit.record(session, action="team.create", principal=by, target=f"team:{team_id}",
-                 address=address, detail={"name": name, "zone_id": zone_id})  # fmt: skip
+    audit.record(
+        session,
+        action="team.create",
+        principal=by,
+        target=f"team:{team_id}",
+        address=address,
+        detail={"name": name, "zone_id": zone_id},
+    )
     return int(team_id)
 
 
@@ -100,16 +106,26 @@ def add_team_member(
             )
     except IntegrityError as error:
         raise NotFound(f"no team {team_id} or no member {member_id}", field="team_id") from error
-    audit.record(session, action="team.member", principal=by, target=f"team:{team_id}",
-                 address=address, detail={"member_id": member_id, "role": role})  # fmt: skip
+    audit.record(
+        session,
+        action="team.member",
+        principal=by,
+        target=f"team:{team_id}",
+        address=address,
+        detail={"member_id": member_id, "role": role},
+    )
 
 
 def list_devices(
     session: Session, *, scope: Scope, principal: Principal, device_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Devices the caller may see (never their tokens)."""
-    params = {"everything": scope.everything, "me": principal.member_id,
-              "led": sorted(scope.led_teams), "device_id": device_id}  # fmt: skip
+    params = {
+        "everything": scope.everything,
+        "me": principal.member_id,
+        "led": sorted(scope.led_teams),
+        "device_id": device_id,
+    }
     return [dict(row._mapping) for row in session.execute(text(DEVICES), params)]
 
 
@@ -131,8 +147,13 @@ def revoke_device(
         text("UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id"),
         {"id": device_id},
     )
-    audit.record(session, action="device.revoke", principal=principal,
-                 target=f"device:{device_id}", address=address)  # fmt: skip
+    audit.record(
+        session,
+        action="device.revoke",
+        principal=principal,
+        target=f"device:{device_id}",
+        address=address,
+    )
 
 
 def device_teams_for(

@@ -54,8 +54,12 @@ def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> 
         refreshed = refresh_stale_patrols(session, settings=settings)
         escalated = escalate_overdue(session)
     if closed or refreshed or escalated:
-        log.info("maintenance: %d live patrols closed, %d refreshed; %d incidents escalated",
-                 closed, refreshed, escalated)  # fmt: skip
+        log.info(
+            "maintenance: %d live patrols closed, %d refreshed; %d incidents escalated",
+            closed,
+            refreshed,
+            escalated,
+        )
     return {"closed": closed, "refreshed": refreshed, "escalated": escalated}
 
 
@@ -69,8 +73,9 @@ async def maintenance_loop(app: FastAPI, settings: Settings) -> None:
         try:
             counts = await run_in_threadpool(run_maintenance, app.state.sessionmaker, settings)
         except UNREACHABLE as error:
-            app.state.database_outage.failed(error, "maintenance failed; retrying in %g s",
-                                             settings.maintenance_seconds)  # fmt: skip
+            app.state.database_outage.failed(
+                error, "maintenance failed; retrying in %g s", settings.maintenance_seconds
+            )
         except Exception:
             log.exception("maintenance failed; retrying in %g s", settings.maintenance_seconds)
         app.state.metrics.maintenance_run(time.perf_counter() - started, counts)
@@ -89,9 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("geo-patrol %s using database %s", __version__, engine.url.render_as_string())
         # Live positions of all concurrent requests are stored together (group commit).
         app.state.live_writer = LiveWriter(
-            session_factory(app), settings, outage=app.state.database_outage,
+            session_factory(app),
+            settings,
+            outage=app.state.database_outage,
             observer=app.state.metrics.live_batch,
-        )  # fmt: skip
+        )
         task = asyncio.create_task(maintenance_loop(app, settings))
         yield
         task.cancel()

@@ -32,10 +32,14 @@ from geo_patrol.core.settings import Settings
 
 log = logging.getLogger(__name__)
 SUMMARY_EVERY_S = 60.0  # closed slow connections are logged as one line a minute at most
-_PROBLEM = json.dumps({
-    "type": "about:blank", "title": "Too many connections", "status": 503,
-    "detail": "this address has too many open connections; close some and try again",
-}).encode()  # fmt: skip
+_PROBLEM = json.dumps(
+    {
+        "type": "about:blank",
+        "title": "Too many connections",
+        "status": 503,
+        "detail": "this address has too many open connections; close some and try again",
+    }
+).encode()
 TOO_MANY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n"
     b"retry-after: 5\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
@@ -57,8 +61,11 @@ class ConnectionGuard:
     @classmethod
     def of(cls, settings: Settings) -> ConnectionGuard:
         """The limits configured in `settings`."""
-        return cls(settings.http_header_timeout_s, settings.http_body_timeout_s,
-                   settings.http_connections_per_client)  # fmt: skip
+        return cls(
+            settings.http_header_timeout_s,
+            settings.http_body_timeout_s,
+            settings.http_connections_per_client,
+        )
 
     def admit(self, address: str) -> bool:
         """Count a new connection of `address`; False (not counted) when over the cap."""
@@ -92,9 +99,12 @@ class GuardedProtocol(HttpToolsProtocol):
     quiet = False  # no access log (port 5055)
 
     def __init__(
-        self, config: Config, server_state: ServerState, app_state: dict[str, Any],
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         if self.quiet:
             self.access_log = False

@@ -50,9 +50,12 @@ class PoolCollector(Collector):
         for name, doc, value in (
             ("size", "Connections the pool keeps.", pool.size()),
             ("checked_out", "Connections in use.", pool.checkedout()),
-            ("overflow", "Connections open beyond the pool size (negative: not yet opened).",
-             pool.overflow()),
-        ):  # fmt: skip
+            (
+                "overflow",
+                "Connections open beyond the pool size (negative: not yet opened).",
+                pool.overflow(),
+            ),
+        ):
             yield GaugeMetricFamily(f"geo_patrol_db_pool_{name}", doc, value=value)
 
 
@@ -67,37 +70,46 @@ class Metrics:
         self.requests = Histogram(
             "geo_patrol_http_request_duration_seconds",
             "HTTP requests by method, route template and status, and how long they took.",
-            ["method", "route", "status"], registry=r,
-        )  # fmt: skip
+            ["method", "route", "status"],
+            registry=r,
+        )
         self.batch_positions = Histogram(
-            "geo_patrol_live_batch_positions", "Positions in each live batch (group commit).",
-            buckets=BATCH_SIZES, registry=r,
-        )  # fmt: skip
+            "geo_patrol_live_batch_positions",
+            "Positions in each live batch (group commit).",
+            buckets=BATCH_SIZES,
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "geo_patrol_live_batch_seconds",
             "Time to store and commit a live batch, by outcome (stored, failed).",
-            ["outcome"], registry=r,
-        )  # fmt: skip
+            ["outcome"],
+            registry=r,
+        )
         self.uploads = Histogram(
             "geo_patrol_upload_seconds",
             "Track uploads by outcome (stored, retry, refused, failed) and their duration.",
-            ["outcome"], buckets=SLOW_BUCKETS, registry=r,
-        )  # fmt: skip
+            ["outcome"],
+            buckets=SLOW_BUCKETS,
+            registry=r,
+        )
         self.pool_wait = Histogram(
             "geo_patrol_db_pool_wait_seconds",
             "Time to get a working connection from the pool (waiting, connecting, pinging).",
             registry=r,
-        )  # fmt: skip
+        )
         self.maintenance = Histogram(
             "geo_patrol_maintenance_seconds",
             "Background maintenance runs by outcome (ok, failed) and their duration.",
-            ["outcome"], buckets=SLOW_BUCKETS, registry=r,
-        )  # fmt: skip
+            ["outcome"],
+            buckets=SLOW_BUCKETS,
+            registry=r,
+        )
         self.maintained = Counter(
             "geo_patrol_maintenance_items",
             "What maintenance did: live patrols closed and refreshed, incidents escalated.",
-            ["action"], registry=r,
-        )  # fmt: skip
+            ["action"],
+            registry=r,
+        )
 
     def watch_pool(self, engine: Engine) -> None:
         """Report the pool's use and each checkout's wait."""

@@ -115,8 +115,15 @@ async def _send_problem(error: GeoPatrolError, scope: Scope, receive: Receive, s
     """Answer with `error` as problem+json and ask the client to close the connection (the
     refusal is logged: a phone's upload turned away here never reaches the upload's log)."""
     client = scope.get("client")
-    log.warning("%s %s from %s refused (%d %s): %s", scope.get("method"), scope.get("path"),
-                client[0] if client else "?", error.status, error.title, error.detail)  # fmt: skip
+    log.warning(
+        "%s %s from %s refused (%d %s): %s",
+        scope.get("method"),
+        scope.get("path"),
+        client[0] if client else "?",
+        error.status,
+        error.title,
+        error.detail,
+    )
     body = error.problem(instance=scope.get("path"))
     headers = {"Connection": "close"}
     response = JSONResponse(body, error.status, headers=headers, media_type=PROBLEM)

@@ -85,24 +85,36 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"field": _shown(err["loc"]), "message": err["msg"]} for err in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    body = {"type": "about:blank", "title": "Invalid input", "status": 422, "detail": detail,
-            "instance": request.url.path, "errors": errors}  # fmt: skip
+    body = {
+        "type": "about:blank",
+        "title": "Invalid input",
+        "status": 422,
+        "detail": detail,
+        "instance": request.url.path,
+        "errors": errors,
+    }
     return _problem(body, 422)
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's HTTP errors (404 for unknown routes, 405...)."""
     assert isinstance(exc, HTTPException)
-    body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code,
-            "detail": str(exc.detail), "instance": request.url.path}  # fmt: skip
+    body = {
+        "type": "about:blank",
+        "title": str(exc.detail),
+        "status": exc.status_code,
+        "detail": str(exc.detail),
+        "instance": request.url.path,
+    }
     return _problem(body, exc.status_code)
 
 
 async def database_down(request: Request, exc: Exception) -> JSONResponse:
     """A database that cannot be reached in time is a 503, logged as part of an outage."""
     outage: Outage = request.app.state.database_outage
-    outage.failed(exc, "database unavailable on %s %s; answered 503", request.method,
-                  request.url.path)  # fmt: skip
+    outage.failed(
+        exc, "database unavailable on %s %s; answered 503", request.method, request.url.path
+    )
     error = DatabaseUnavailable("the database cannot be reached; try again shortly")
     return _problem(error.problem(instance=request.url.path), error.status)
 
@@ -140,8 +152,13 @@ async def database_refused(request: Request, exc: Exception) -> JSONResponse:
     a check the request's boundary should have made)."""
     assert isinstance(exc, DBAPIError)
     error = database_refusal(exc)
-    log.warning("database refused %s %s (%d): %s", request.method, request.url.path,
-                error.status, str(exc.orig).splitlines()[0] if exc.orig else exc)  # fmt: skip
+    log.warning(
+        "database refused %s %s (%d): %s",
+        request.method,
+        request.url.path,
+        error.status,
+        str(exc.orig).splitlines()[0] if exc.orig else exc,
+    )
     return problem_response(request, error)
 
 
@@ -170,14 +187,16 @@ class UnexpectedErrors:
             await self.app(scope, receive, watched_send)
         except Exception:
             error_id = secrets.token_hex(8)
-            log.exception("unexpected error %s on %s %s", error_id, scope.get("method"),
-                          scope.get("path"))  # fmt: skip
+            log.exception(
+                "unexpected error %s on %s %s", error_id, scope.get("method"), scope.get("path")
+            )
             if started:
                 raise  # half an answer is out: only closing the connection can say so
             error = UnexpectedError(
                 f"an unexpected error occurred; the operator finds it in the log under "
-                f"error id {error_id}", error_id=error_id,
-            )  # fmt: skip
+                f"error id {error_id}",
+                error_id=error_id,
+            )
             body = error.problem(instance=scope.get("path"))
             await JSONResponse(body, error.status, media_type=PROBLEM)(scope, receive, send)
 
@@ -187,15 +206,22 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status"],
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
         "field": {"type": "string", "description": "The parameter or field refused."},
-        "errors": {"type": "array", "items": {
-            "type": "object", "required": ["field", "message"],
-            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-        }},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
     },
-}  # fmt: skip
+}
 
 
 def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:

@@ -67,8 +67,9 @@ def run_worker(settings: Settings, sockets: list[socket.socket]) -> None:
     if len(sockets) > 1:
         # No access log on 5055: a line per position would be most of the log (the batches
         # log their devices and counts), and the request line holds the device's token.
-        listener = RequestMetrics(create_osmand_app(main), metrics=main.state.metrics,
-                                  route="osmand listener")  # fmt: skip
+        listener = RequestMetrics(
+            create_osmand_app(main), metrics=main.state.metrics, route="osmand listener"
+        )
         configs.append(_config(listener, settings, guard, quiet=True))
     logging.getLogger("uvicorn.access").addFilter(hide_device_tokens)
     servers = [uvicorn.Server(config) for config in configs]
@@ -95,10 +96,13 @@ def _config(
     which clears the handlers of the `uvicorn.access` logger that both listeners share.
     """
     return uvicorn.Config(
-        app, http=protocol_for(guard, quiet=quiet), log_config=None,
-        log_level=settings.log_level, timeout_keep_alive=settings.http_keepalive_s,
+        app,
+        http=protocol_for(guard, quiet=quiet),
+        log_config=None,
+        log_level=settings.log_level,
+        timeout_keep_alive=settings.http_keepalive_s,
         lifespan="off" if quiet else "auto",
-    )  # fmt: skip
+    )
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:

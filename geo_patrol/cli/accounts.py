@@ -29,9 +29,12 @@ T = TypeVar("T")
 def operator() -> Principal:
     """The person at the shell, as the audit log names them (member id 0: command line)."""
     return Principal(
-        member_id=0, name="command line", login=f"cli:{getpass.getuser()}", via="token",
+        member_id=0,
+        name="command line",
+        login=f"cli:{getpass.getuser()}",
+        via="token",
         grants=(Grant("admin"),),
-    )  # fmt: skip
+    )
 
 
 def in_transaction(action: Callable[[Session], T]) -> T:
@@ -71,8 +74,13 @@ def member_add(
 ) -> None:
     """Add a member who can sign in."""
     password = read_password(password_stdin)
-    data = {"name": name, "phone": phone, "home_jurisdiction_code": home, "login": login,
-            "password": password}  # fmt: skip
+    data = {
+        "name": name,
+        "phone": phone,
+        "home_jurisdiction_code": home,
+        "login": login,
+        "password": password,
+    }
     member_id = in_transaction(
         lambda s: accounts.create_member(s, data=data, by=operator(), address=None)
     )
@@ -112,12 +120,19 @@ def member_role(
         team_id = session.execute(
             text("SELECT id FROM teams WHERE name = :n"), {"n": team}
         ).scalar()
-        grant = {"role": role, "jurisdiction_code": jurisdiction, "zone_id": zone_id,
-                 "team_id": team_id}  # fmt: skip
+        grant = {
+            "role": role,
+            "jurisdiction_code": jurisdiction,
+            "zone_id": zone_id,
+            "team_id": team_id,
+        }
         return accounts.add_role(
-            session, member_id=member_by_login(session, login), grant=grant, by=operator(),
+            session,
+            member_id=member_by_login(session, login),
+            grant=grant,
+            by=operator(),
             address=None,
-        )  # fmt: skip
+        )
 
     typer.echo(f"role {in_transaction(give)} given to {login}")
 
@@ -132,9 +147,13 @@ def device_issue(
         member_id = member_by_login(session, login)
         teams = grantable_teams(session, scope=Scope(everything=True), member_id=member_id)
         return accounts.issue_device_token(
-            session, member_id=member_id, label=label, team_ids=teams, by=operator(),
+            session,
+            member_id=member_id,
+            label=label,
+            team_ids=teams,
+            by=operator(),
             address=None,
-        )  # fmt: skip
+        )
 
     device_id, token = in_transaction(issue)
     typer.echo(f"device {device_id} for {login}; token (shown once, also the OsmAnd id):")

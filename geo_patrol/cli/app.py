@@ -187,10 +187,17 @@ def import_jurisdictions_command(
     """Import boundaries; a changed boundary becomes a new version."""
     try:
         options = JurisdictionImportOptions(
-            code_field=code_field, name_field=name_field, name_en_field=name_en_field,
-            level_field=level_field, level=level, parent_field=parent_field,
-            hierarchy=hierarchy, crs=crs, layer=layer, source=file.name,
-        )  # fmt: skip
+            code_field=code_field,
+            name_field=name_field,
+            name_en_field=name_en_field,
+            level_field=level_field,
+            level=level,
+            parent_field=parent_field,
+            hierarchy=hierarchy,
+            crs=crs,
+            layer=layer,
+            source=file.name,
+        )
     except GeoPatrolError as error:
         raise _fail(error) from error
     _run_import(lambda s: import_jurisdictions(s, path=file, options=options, progress=_bar))
@@ -207,9 +214,13 @@ def import_rivers_command(
 ) -> None:
     """Import rivers (lines) and cut them into segments."""
     options = FeatureImportOptions(
-        code_field=code_field, name_field=name_field, crs=crs, layer=layer,
-        source=file.name, segment_length_m=segment_length,
-    )  # fmt: skip
+        code_field=code_field,
+        name_field=name_field,
+        crs=crs,
+        layer=layer,
+        source=file.name,
+        segment_length_m=segment_length,
+    )
     _run_import(lambda s: import_rivers(s, path=file, options=options))
 
 

@@ -39,18 +39,23 @@ def meeting_pack_command(
     settings = Settings()
     try:
         filters = MapFilters.default(
-            date_from=_day(date_from), date_to=_day(date_to), zone=zone,
+            date_from=_day(date_from),
+            date_to=_day(date_to),
+            zone=zone,
             lang=lang or settings.map_language,
-        )  # fmt: skip
+        )
     except InvalidInput as error:
         raise typer.BadParameter(error.detail) from error
     principal = operator()
 
     def render(session: Session) -> str:
         return meeting_pack(
-            session, scope=scope_of(session, principal), principal=principal, filters=filters,
+            session,
+            scope=scope_of(session, principal),
+            principal=principal,
+            filters=filters,
             generated_at=datetime.now(LOCAL),
-        )  # fmt: skip
+        )
 
     page = in_transaction(render)
     target = output or settings.maps_dir / pack_filename(filters)
@@ -76,8 +81,14 @@ def snapshot(page: Path, png: Path) -> None:
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         tab = browser.new_page(viewport={"width": 1600, "height": 1000}, device_scale_factor=2)
-        tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-            ("file:", "data:")) else route.abort())  # fmt: skip
+        tab.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(("file:", "data:"))
+                else route.abort()
+            ),
+        )
         tab.goto(page.resolve().as_uri())
         tab.wait_for_selector(".leaflet-overlay-pane canvas")
         tab.locator(".folium-map").screenshot(path=str(png))

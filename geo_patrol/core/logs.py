@@ -39,8 +39,12 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as a JSON line."""
-        line = {"time": _utc(record), "level": record.levelname, "logger": record.name,
-                "message": record.getMessage()}  # fmt: skip
+        line = {
+            "time": _utc(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

@@ -94,15 +94,17 @@ class Settings(BaseSettings):
     )
 
     db_connect_timeout_s: float = Field(
-        default=3.0, ge=2.0,
+        default=3.0,
+        ge=2.0,
         description="Longest wait for a new database connection (PostgreSQL counts whole seconds, "
         "at least 2).",
-    )  # fmt: skip
+    )
     db_statement_timeout_s: float = Field(
-        default=30.0, gt=0,
+        default=30.0,
+        gt=0,
         description="Longest database statement of the service (the server cancels it); a server "
         "that does not answer at all is given up this long plus the connect timeout.",
-    )  # fmt: skip
+    )
     db_pool_timeout_s: float = Field(
         default=3.0, gt=0, description="Longest wait for a free connection of the pool."
     )
@@ -112,9 +114,10 @@ class Settings(BaseSettings):
     )
 
     http_header_timeout_s: float = Field(
-        default=10.0, gt=0,
+        default=10.0,
+        gt=0,
         description="A request's line and headers must arrive within this (both ports).",
-    )  # fmt: skip
+    )
     http_body_timeout_s: float = Field(
         default=30.0, gt=0, description="Longest pause within a request body (both ports)."
     )
@@ -122,10 +125,11 @@ class Settings(BaseSettings):
         default=5, gt=0, description="An idle connection between requests closes after this."
     )
     http_connections_per_client: int = Field(
-        default=100, ge=0,
+        default=100,
+        ge=0,
         description="Open connections one client address may hold in a process, both ports "
         "together (0: no cap; behind a reverse proxy every client has the proxy's address).",
-    )  # fmt: skip
+    )
     workers: int = Field(
         default=1,
         ge=1,
@@ -204,11 +208,12 @@ class Settings(BaseSettings):
         default="zh", description="Default language of the phone web app: zh or en (?lang=)."
     )
     mobile_answer_seconds: float = Field(
-        default=60, gt=0,
+        default=60,
+        gt=0,
         description="How long the phone web app waits for the service to answer an upload or "
         "report before it gives up and tries again later (bigger items also get time for their "
         "bytes at 5 kB/s).",
-    )  # fmt: skip
+    )
     maps_dir: Path = Field(
         default=Path("maps"), description="Where `geo-patrol meeting-pack` writes by default."
     )

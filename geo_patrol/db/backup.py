@@ -51,9 +51,15 @@ FILE_FOLDERS: Final = ("uploads", "photos")
 STORED_NAME: Final = re.compile(r"(uploads|photos)/([0-9a-f]{2})/(\2[0-9a-f]{62})")
 # Tables whose row counts the manifest and the reports show (the record that must survive).
 COUNTED: Final = (
-    "patrols", "patrol_points", "uploads", "incidents", "incident_events", "incident_photos",
-    "members", "devices",
-)  # fmt: skip
+    "patrols",
+    "patrol_points",
+    "uploads",
+    "incidents",
+    "incident_events",
+    "incident_photos",
+    "members",
+    "devices",
+)
 _CHUNK: Final = 1 << 20
 
 
@@ -83,9 +89,13 @@ class PgTarget:
         password = parsed.password or query.pop("password", None)
         # URL.set(password=None) would keep the password: build the URL without it instead.
         bare = URL.create(
-            "postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
-            database=parsed.database, query=query,
-        )  # fmt: skip
+            "postgresql",
+            username=parsed.username,
+            host=parsed.host,
+            port=parsed.port,
+            database=parsed.database,
+            query=query,
+        )
         plain = None if password is None else str(password)
         return cls(bare.render_as_string(hide_password=False), plain, parsed.database)
 
@@ -282,10 +292,15 @@ def _dump(target: PgTarget, pg_dump: str, dump: Path) -> dict[str, Any]:
             "referenced": _referenced_files(conn),
         }
         run_client(
-            [pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={dump}",
-             f"--dbname={target.uri}"],
+            [
+                pg_dump,
+                "--format=custom",
+                f"--snapshot={snapshot}",
+                f"--file={dump}",
+                f"--dbname={target.uri}",
+            ],
             target=target,
-        )  # fmt: skip
+        )
         conn.execute("ROLLBACK")
     return facts
 

@@ -145,9 +145,11 @@ def fetch_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[tu
 
 
 def ewkb_lines(
-    lons: NDArray[np.float64], lats: NDArray[np.float64], index: NDArray[np.int64],
+    lons: NDArray[np.float64],
+    lats: NDArray[np.float64],
+    index: NDArray[np.int64],
     measures: NDArray[np.float64] | None = None,
-) -> NDArray[np.uint8]:  # fmt: skip
+) -> NDArray[np.uint8]:
     """Lines of equally many points as EWKB with SRID 4326: row i joins the points `index[i]`,
     with `measures` as their M values when given (LineStringM).
 
@@ -157,9 +159,14 @@ def ewkb_lines(
     rows, points = index.shape
     axes = 2 if measures is None else 3
     layout = np.dtype(
-        [("order", "u1"), ("kind", "<u4"), ("srid", "<u4"), ("count", "<u4"),
-         ("xy", "<f8", (points, axes))]
-    )  # fmt: skip
+        [
+            ("order", "u1"),
+            ("kind", "<u4"),
+            ("srid", "<u4"),
+            ("count", "<u4"),
+            ("xy", "<f8", (points, axes)),
+        ]
+    )
     lines = np.empty(rows, layout)
     kind = 0x20000002 if measures is None else 0x60000002  # line, SRID (and M) flags
     lines["order"], lines["kind"], lines["srid"], lines["count"] = 1, kind, 4326, points

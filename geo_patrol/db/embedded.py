@@ -272,11 +272,23 @@ class EmbeddedCluster:
         if running_as_root():
             entry = pwd.getpwnam(SERVER_USER)
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
-        self._run([
-            binaries.program("initdb"), "-D", str(self.data), "-U", SUPERUSER,
-            "--pwfile", str(pwfile), "--auth-local=trust", "--auth-host=scram-sha-256",
-            "-E", "UTF8", "--no-locale", "--no-sync",
-        ])  # fmt: skip
+        self._run(
+            [
+                binaries.program("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(pwfile),
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        )
         self.meta_file.write_text(json.dumps({"port": self._pick_port(), "major": binaries.major}))
         self._start(binaries)
         self._create_database()
@@ -293,10 +305,21 @@ class EmbeddedCluster:
             self.meta_file.write_text(json.dumps({**self._meta(), "port": port}))
             log.warning("port of the embedded cluster was taken; now using %s", port)
         options = f"-p {port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
-        self._run([
-            binaries.program("pg_ctl"), "start", "-D", str(self.data), "-w", "-t", "60",
-            "-l", str(self.log_file), "-o", options,
-        ])  # fmt: skip
+        self._run(
+            [
+                binaries.program("pg_ctl"),
+                "start",
+                "-D",
+                str(self.data),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+            ]
+        )
 
     def _create_database(self) -> None:
         """Create the application database and enable PostGIS in it."""

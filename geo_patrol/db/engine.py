@@ -70,9 +70,13 @@ class Timeouts:
     @classmethod
     def of(cls, settings: Settings) -> Timeouts:
         """The timeouts configured in `settings`."""
-        return cls(settings.db_connect_timeout_s, settings.db_statement_timeout_s,
-                   settings.db_pool_timeout_s, settings.db_pool_size,
-                   settings.db_pool_overflow)  # fmt: skip
+        return cls(
+            settings.db_connect_timeout_s,
+            settings.db_statement_timeout_s,
+            settings.db_pool_timeout_s,
+            settings.db_pool_size,
+            settings.db_pool_overflow,
+        )
 
     @property
     def answer_s(self) -> float:
@@ -141,13 +145,16 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     if timeouts is None:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     engine = create_engine(
-        url, poolclass=ObservedPool, pool_size=timeouts.pool_size,
-        max_overflow=timeouts.pool_overflow, pool_timeout=timeouts.pool_s,
+        url,
+        poolclass=ObservedPool,
+        pool_size=timeouts.pool_size,
+        max_overflow=timeouts.pool_overflow,
+        pool_timeout=timeouts.pool_s,
         connect_args={
             "connect_timeout": max(2, math.ceil(timeouts.connect_s)),
             "options": f"-c statement_timeout={round(timeouts.statement_s * 1000)}",
         },
-    )  # fmt: skip
+    )
     _bound_waits(engine, timeouts)
     return engine
 
@@ -185,8 +192,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 VERSIONS = "SELECT current_setting('server_version') AS pg, postgis_lib_version() AS postgis"
 # A database that cannot be reached, does not answer, or has no free connection (503).
 UNREACHABLE: tuple[type[Exception], ...] = (
-    exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError,
-)  # fmt: skip
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.DisconnectionError,
+    exc.TimeoutError,
+)
 
 
 def database_versions(session: Session, *, pool: Pool) -> dict[str, str]:

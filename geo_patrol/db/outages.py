@@ -52,11 +52,21 @@ class Outage:
             self._last, self._failures = now, self._failures + 1
             failures = self._failures
         if first:
-            self._log.error(message + " (%s; first failure of a %s outage)", *args,
-                            short_error(error), self._what, exc_info=error)  # fmt: skip
+            self._log.error(
+                message + " (%s; first failure of a %s outage)",
+                *args,
+                short_error(error),
+                self._what,
+                exc_info=error,
+            )
         else:
-            self._log.error(message + " (%s; failure %d of this %s outage)", *args,
-                            short_error(error), failures, self._what)  # fmt: skip
+            self._log.error(
+                message + " (%s; failure %d of this %s outage)",
+                *args,
+                short_error(error),
+                failures,
+                self._what,
+            )
 
     def succeeded(self) -> None:
         """End the outage, if there is one, with a line saying how long it lasted."""
@@ -64,5 +74,9 @@ class Outage:
             if self._began is None:
                 return
             began, failures, self._began = self._began, self._failures, None
-        self._log.warning("%s is back after %.1f s and %d failures", self._what,
-                          time.monotonic() - began, failures)  # fmt: skip
+        self._log.warning(
+            "%s is back after %.1f s and %d failures",
+            self._what,
+            time.monotonic() - began,
+            failures,
+        )

@@ -307,10 +307,18 @@ def _sha256(path: Path) -> str:
 def _pg_restore(pg_restore: str, target: PgTarget, dump: Path, listing: Path) -> None:
     """pg_restore in one transaction; objects owned by the restoring user, no grants."""
     run_client(
-        [pg_restore, "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges",
-         f"--use-list={listing}", f"--dbname={target.uri}", str(dump)],
+        [
+            pg_restore,
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-owner",
+            "--no-privileges",
+            f"--use-list={listing}",
+            f"--dbname={target.uri}",
+            str(dump),
+        ],
         target=target,
-    )  # fmt: skip
+    )
 
 
 def _restore_into(target: PgTarget, pg_restore: str, dump: Path, listing: Path) -> None:
@@ -356,6 +364,9 @@ def _create_like(conn: psycopg.Connection[Any], database: str, *, like: str) -> 
     if row is None:
         return create
     return sql.SQL("{} OWNER {} ENCODING {} LC_COLLATE {} LC_CTYPE {}").format(
-        create, sql.Identifier(row[0]), sql.Literal(row[1]), sql.Literal(row[2]),
+        create,
+        sql.Identifier(row[0]),
+        sql.Literal(row[1]),
+        sql.Literal(row[2]),
         sql.Literal(row[3]),
-    )  # fmt: skip
+    )

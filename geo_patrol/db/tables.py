@@ -570,9 +570,16 @@ class PatrolCoverage(Base):
 
 
 INCIDENT_STATUSES = (
-    "reported", "assigned", "accepted", "in_progress", "resolved", "verified", "closed",
-    "reopened", "rejected",
-)  # fmt: skip
+    "reported",
+    "assigned",
+    "accepted",
+    "in_progress",
+    "resolved",
+    "verified",
+    "closed",
+    "reopened",
+    "rejected",
+)
 # Statuses of a case still being handled (its deadline runs; it can escalate).
 OPEN_STATUSES = ("reported", "assigned", "accepted", "in_progress", "reopened")
 # The same as an SQL list, for queries (constants only).

@@ -38,17 +38,28 @@ ACCOUNTS = (
     DemoAccount("wjj.sup", "李芳", "13800000014", "330411100", ("supervisor:330411100",)),
     DemoAccount("zone.coord", "马晓东", "13800000015", "320509", (f"zone_coordinator:{ZONE}",)),
     DemoAccount("meeting.room", "联席会议室", "13800000016", "320509", (f"observer:{ZONE}",)),
-    DemoAccount("joint.lead", "张建国", "13800000001", "320509100201",
-                ("team_lead:联合巡河队一队",)),
+    DemoAccount(
+        "joint.lead", "张建国", "13800000001", "320509100201", ("team_lead:联合巡河队一队",)
+    ),
     DemoAccount("sz.lead", "徐志强", "13800000005", "320509100", ("team_lead:盛泽巡河队",)),
     DemoAccount("wjj.lead", "朱卫东", "13800000007", "330411100", ("team_lead:王江泾巡河队",)),
-    DemoAccount("sz.patrol", "吴永明", "13800000003", "320509100202",
-                ("patrol_member:联合巡河队一队", "patrol_member:盛泽巡河队"),
-                "gpd_demo-sz-patrol-phone"),
-    DemoAccount("wjj.patrol", "陆晓燕", "13800000004", "330411100202",
-                ("patrol_member:联合巡河队一队", "patrol_member:王江泾巡河队"),
-                "gpd_demo-wjj-patrol-phone"),
-)  # fmt: skip
+    DemoAccount(
+        "sz.patrol",
+        "吴永明",
+        "13800000003",
+        "320509100202",
+        ("patrol_member:联合巡河队一队", "patrol_member:盛泽巡河队"),
+        "gpd_demo-sz-patrol-phone",
+    ),
+    DemoAccount(
+        "wjj.patrol",
+        "陆晓燕",
+        "13800000004",
+        "330411100202",
+        ("patrol_member:联合巡河队一队", "patrol_member:王江泾巡河队"),
+        "gpd_demo-wjj-patrol-phone",
+    ),
+)
 
 UPSERT_MEMBER = """
 INSERT INTO members (name, phone, home_jurisdiction_code, login, password_hash)
@@ -118,15 +129,26 @@ def load_demo_accounts(session: Session) -> str:
         ).scalar()
         if member_id is None:
             hashed = hashed or hash_password(password)
-            params = {"name": account.name, "phone": account.phone, "home": account.home,
-                      "login": account.login, "hash": hashed}  # fmt: skip
+            params = {
+                "name": account.name,
+                "phone": account.phone,
+                "home": account.home,
+                "login": account.login,
+                "hash": hashed,
+            }
             member_id = session.execute(text(UPSERT_MEMBER), params).scalar_one()
         for grant in account.grants:
             session.execute(text(GRANT), {"member_id": member_id, **_grant_params(grant)})
         if account.device:
-            session.execute(text(DEVICE), {"member_id": member_id, "label": "demo phone",
-                                           "hash": token_hash(account.device),
-                                           "hint": account.device[-4:]})  # fmt: skip
+            session.execute(
+                text(DEVICE),
+                {
+                    "member_id": member_id,
+                    "label": "demo phone",
+                    "hash": token_hash(account.device),
+                    "hint": account.device[-4:],
+                },
+            )
     phones = sum(1 for account in ACCOUNTS if account.device)
     return f"demo accounts: {len(ACCOUNTS)} logins sharing one demo password, {phones} phones"
 

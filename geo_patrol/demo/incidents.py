@@ -43,27 +43,118 @@ class DemoIncident:
 
 
 INCIDENTS = (
-    DemoIncident("outfall-1", BORDER_RIVER, 0.30, 25, "illegal_discharge", "high", "wjj.patrol",
-                 5, (), "排污口夜间偷排，水面有泡沫"),
-    DemoIncident("outfall-2", BORDER_RIVER, 0.301, 40, "illegal_discharge", "high", "sz.patrol",
-                 4.9, (), "同一排污口，另一张照片"),
-    DemoIncident("outfall-3", BORDER_RIVER, 0.299, 10, "illegal_discharge", "high", "wjj.patrol",
-                 4.8, (), "同一排污口，下游方向拍摄"),
-    DemoIncident("fish-pond", BORDER_RIVER, 0.55, -35, "aquaculture_pollution", "medium",
-                 "sz.patrol", 6, ("assign", "accept", "start"), "养殖尾水直排河道"),
-    DemoIncident("floating", BORDER_RIVER, 0.75, 20, "floating_waste", "low", "wjj.patrol", 3,
-                 ("assign", "accept", "resolve"), "水葫芦堆积"),
-    DemoIncident("bank", "R-320509-01", 0.33, 15, "bank_damage", "medium", "sz.patrol", 2,
-                 ("assign",), "护岸塌方约十米"),
-    DemoIncident("black-water", "R-330411-01", 0.2, 20, "black_odorous_water", "medium",
-                 "wjj.patrol", 1.5, (), "河水发黑发臭"),
-    DemoIncident("nets", "R-330411-01", 0.31, -10, "illegal_fishing", "low", "wjj.patrol", 0.5,
-                 (), "电鱼"),
-    DemoIncident("dispute", "R-320509-330411-02", 0.5, 5, "border_dispute", "medium",
-                 "joint.lead", 1, ("assign", "accept"), "跨界河段保洁责任争议"),
-    DemoIncident("crossing-waste", "R-320509-330411-02", 0.1, 30, "floating_waste", "medium",
-                 "sz.patrol", 2.5, ("assign", "accept", "resolve", "verify", "close"), "漂浮垃圾"),
-)  # fmt: skip
+    DemoIncident(
+        "outfall-1",
+        BORDER_RIVER,
+        0.30,
+        25,
+        "illegal_discharge",
+        "high",
+        "wjj.patrol",
+        5,
+        (),
+        "排污口夜间偷排，水面有泡沫",
+    ),
+    DemoIncident(
+        "outfall-2",
+        BORDER_RIVER,
+        0.301,
+        40,
+        "illegal_discharge",
+        "high",
+        "sz.patrol",
+        4.9,
+        (),
+        "同一排污口，另一张照片",
+    ),
+    DemoIncident(
+        "outfall-3",
+        BORDER_RIVER,
+        0.299,
+        10,
+        "illegal_discharge",
+        "high",
+        "wjj.patrol",
+        4.8,
+        (),
+        "同一排污口，下游方向拍摄",
+    ),
+    DemoIncident(
+        "fish-pond",
+        BORDER_RIVER,
+        0.55,
+        -35,
+        "aquaculture_pollution",
+        "medium",
+        "sz.patrol",
+        6,
+        ("assign", "accept", "start"),
+        "养殖尾水直排河道",
+    ),
+    DemoIncident(
+        "floating",
+        BORDER_RIVER,
+        0.75,
+        20,
+        "floating_waste",
+        "low",
+        "wjj.patrol",
+        3,
+        ("assign", "accept", "resolve"),
+        "水葫芦堆积",
+    ),
+    DemoIncident(
+        "bank",
+        "R-320509-01",
+        0.33,
+        15,
+        "bank_damage",
+        "medium",
+        "sz.patrol",
+        2,
+        ("assign",),
+        "护岸塌方约十米",
+    ),
+    DemoIncident(
+        "black-water",
+        "R-330411-01",
+        0.2,
+        20,
+        "black_odorous_water",
+        "medium",
+        "wjj.patrol",
+        1.5,
+        (),
+        "河水发黑发臭",
+    ),
+    DemoIncident(
+        "nets", "R-330411-01", 0.31, -10, "illegal_fishing", "low", "wjj.patrol", 0.5, (), "电鱼"
+    ),
+    DemoIncident(
+        "dispute",
+        "R-320509-330411-02",
+        0.5,
+        5,
+        "border_dispute",
+        "medium",
+        "joint.lead",
+        1,
+        ("assign", "accept"),
+        "跨界河段保洁责任争议",
+    ),
+    DemoIncident(
+        "crossing-waste",
+        "R-320509-330411-02",
+        0.1,
+        30,
+        "floating_waste",
+        "medium",
+        "sz.patrol",
+        2.5,
+        ("assign", "accept", "resolve", "verify", "close"),
+        "漂浮垃圾",
+    ),
+)
 
 
 def place(incident: DemoIncident) -> tuple[float, float]:
@@ -92,19 +183,32 @@ def load_demo_incidents(session: Session, *, settings: Settings) -> str:
     for incident in INCIDENTS:
         lon, lat = place(incident)
         report = IncidentReport(
-            category=incident.category, severity=incident.severity, lon=lon, lat=lat,
-            description=incident.description, client_id=f"demo-{incident.key}",
+            category=incident.category,
+            severity=incident.severity,
+            lon=lon,
+            lat=lat,
+            description=incident.description,
+            client_id=f"demo-{incident.key}",
             reported_at=now - timedelta(days=incident.days_ago),
-        )  # fmt: skip
+        )
         incident_id, new = create_incident(
-            session, report=report, principal=_principal(session, incident.reporter),
-            settings=settings, address="demo",
-        )  # fmt: skip
+            session,
+            report=report,
+            principal=_principal(session, incident.reporter),
+            settings=settings,
+            address="demo",
+        )
         if new:
             created += 1
             _walk(session, incident_id, incident.steps)
-    sea = IncidentReport(category="other", severity="low", lon=124.8, lat=28.5,
-                         description="海上漂浮油污（边界外）", client_id="demo-sea")  # fmt: skip
+    sea = IncidentReport(
+        category="other",
+        severity="low",
+        lon=124.8,
+        lat=28.5,
+        description="海上漂浮油污（边界外）",
+        client_id="demo-sea",
+    )
     created += int(create_incident(session, report=sea, principal=None, settings=settings)[1])
     escalated = escalate_overdue(session, now=now)
     return f"demo incidents: {created} reported, {escalated} escalated by deadline"
@@ -118,5 +222,12 @@ def _walk(session: Session, incident_id: int, steps: tuple[str, ...]) -> None:
     login = "xiuzhou.sup" if str(lead).startswith("330411") else "wujiang.sup"
     actor = _principal(session, login)
     for step in steps:
-        transition(session, incident_id=incident_id, action=step, principal=actor,
-                   scope=scope_of(session, actor), note=None, address="demo")  # fmt: skip
+        transition(
+            session,
+            incident_id=incident_id,
+            action=step,
+            principal=actor,
+            scope=scope_of(session, actor),
+            note=None,
+            address="demo",
+        )

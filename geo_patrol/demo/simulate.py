@@ -120,12 +120,15 @@ def simulate_week(session: Session, *, settings: Settings, today: datetime | Non
         principal = _member(session, plan.login)
         team = session.execute(text("SELECT id FROM teams WHERE name = :n"), {"n": plan.team})
         request = UploadRequest(
-            team_id=int(team.scalar_one()), filename=f"{date:%Y%m%d}-{plan.login}.gpx",
-            data=to_gpx(lons, lats, date), client_upload_id=f"demo-{date:%Y-%m-%d}-{day}",
+            team_id=int(team.scalar_one()),
+            filename=f"{date:%Y%m%d}-{plan.login}.gpx",
+            data=to_gpx(lons, lats, date),
+            client_upload_id=f"demo-{date:%Y-%m-%d}-{day}",
             title=f"{plan.team} {date:%m-%d}",
-        )  # fmt: skip
-        result = upload_patrol(session, request=request, principal=principal, settings=settings,
-                               address="demo")  # fmt: skip
+        )
+        result = upload_patrol(
+            session, request=request, principal=principal, settings=settings, address="demo"
+        )
         created += int(result.created)
     # 07:00 Beijing time today (23:00 UTC the day before): always in the past.
     live = _send_live(session, settings=settings, start=today - timedelta(hours=2))
@@ -140,10 +143,18 @@ def _send_live(session: Session, *, settings: Settings, start: datetime) -> int:
     lons, lats = walk(plan, np.random.default_rng(int(start.strftime("%Y%m%d"))))
     stored = 0
     for i, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
-        query = urlencode({"id": PHONE, "lat": f"{lat:.7f}", "lon": f"{lon:.7f}",
-                           "timestamp": int((start + timedelta(seconds=5 * i)).timestamp()),
-                           "accuracy": "5", "speed": "2.3"})  # fmt: skip
-        positions = parse_osmand(method="GET", query=query, body=b"", content_type=None,
-                                 now=datetime.now(UTC))  # fmt: skip
+        query = urlencode(
+            {
+                "id": PHONE,
+                "lat": f"{lat:.7f}",
+                "lon": f"{lon:.7f}",
+                "timestamp": int((start + timedelta(seconds=5 * i)).timestamp()),
+                "accuracy": "5",
+                "speed": "2.3",
+            }
+        )
+        positions = parse_osmand(
+            method="GET", query=query, body=b"", content_type=None, now=datetime.now(UTC)
+        )
         stored += record_positions(session, positions=positions, settings=settings)
     return stored

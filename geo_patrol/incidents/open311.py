@@ -47,8 +47,16 @@ MAX_IDS = 1000
 LOCALES = ("zh", "en")
 
 # Field limits: description per the spec, the others generous but bounded.
-LIMITS = {"description": 4000, "address_string": 500, "address_id": 100, "first_name": 100,
-          "last_name": 100, "email": 254, "phone": 64, "media_url": 2000}  # fmt: skip
+LIMITS = {
+    "description": 4000,
+    "address_string": 500,
+    "address_id": 100,
+    "first_name": 100,
+    "last_name": 100,
+    "email": 254,
+    "phone": 64,
+    "media_url": 2000,
+}
 CLIENT_ID_LIMIT = 100  # stored with the caller's prefix in incidents.client_id (128)
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -166,9 +174,12 @@ class Submission:
 
 
 def read_submission(
-    session: Session, fields: Mapping[str, str], *, principal: Principal,
+    session: Session,
+    fields: Mapping[str, str],
+    *,
+    principal: Principal,
     idempotency_key: str | None,
-) -> Submission:  # fmt: skip
+) -> Submission:
     """Check the Open311 fields; each problem names its field (InvalidInput)."""
     service_code = _text(fields, "service_code", 64)
     if service_code is None:
@@ -191,13 +202,18 @@ def read_submission(
     if values["media_url"] and not _URL.match(values["media_url"]):
         raise InvalidInput("media_url must be an http(s) URL", field="media_url")
     report = IncidentReport(
-        category=service_code, severity=severity, lon=lon, lat=lat, source=SOURCE,
-        datum="wgs84", description=values["description"],
+        category=service_code,
+        severity=severity,
+        lon=lon,
+        lat=lat,
+        source=SOURCE,
+        datum="wgs84",
+        description=values["description"],
         client_id=_client_id(fields, principal, idempotency_key),
         reporter_name=_person(values["first_name"], values["last_name"]),
         reporter_contact="; ".join(v for v in (values["email"], values["phone"]) if v) or None,
         address=values["address_string"] or _address_id(values["address_id"]),
-    )  # fmt: skip
+    )
     return Submission(report=report, media_url=values["media_url"])
 
 
@@ -273,9 +289,14 @@ class RequestFilters:
 
 
 def request_filters(
-    *, service_request_id: str | None, service_code: str | None, start_date: str | None,
-    end_date: str | None, status: str | None, now: datetime,
-) -> RequestFilters:  # fmt: skip
+    *,
+    service_request_id: str | None,
+    service_code: str | None,
+    start_date: str | None,
+    end_date: str | None,
+    status: str | None,
+    now: datetime,
+) -> RequestFilters:
     """The spec's filters; service_request_id overrides all the others."""
     if service_request_id is not None and service_request_id.strip():
         ids = [part.strip() for part in service_request_id.split(",") if part.strip()]
@@ -368,16 +389,27 @@ LIMIT :limit
 
 
 def find_requests(
-    session: Session, *, scope: Scope, principal: Principal | None, filters: RequestFilters,
-) -> list[dict[str, Any]]:  # fmt: skip
+    session: Session,
+    *,
+    scope: Scope,
+    principal: Principal | None,
+    filters: RequestFilters,
+) -> list[dict[str, Any]]:
     """Incidents the caller may see (their scope, and their own reports), newest first."""
     condition, params = incident_filter(scope)
     rows = session.execute(
         text(REQUESTS.format(visible=condition)),
-        {**params, "me": principal.member_id if principal else None, "ids": filters.ids,
-         "codes": filters.codes, "statuses": filters.statuses, "start": filters.start,
-         "end": filters.end, "limit": MAX_REQUESTS},
-    )  # fmt: skip
+        {
+            **params,
+            "me": principal.member_id if principal else None,
+            "ids": filters.ids,
+            "codes": filters.codes,
+            "statuses": filters.statuses,
+            "start": filters.start,
+            "end": filters.end,
+            "limit": MAX_REQUESTS,
+        },
+    )
     return [dict(row._mapping) for row in rows]
 
 
@@ -422,10 +454,14 @@ def agency_responsible(responsible: list[dict[str, Any]], *, tier: str, locale: 
         return None
     head = max(lead, key=lambda e: LEVEL_RANK[e["level"]])
     others = [
-        e for e in responsible if e["role"] == "co" and (
+        e
+        for e in responsible
+        if e["role"] == "co"
+        and (
             LEVEL_RANK[e["level"]] == tier_rank
-            or (e["direct"] and LEVEL_RANK[e["level"]] < tier_rank))
-    ]  # fmt: skip
+            or (e["direct"] and LEVEL_RANK[e["level"]] < tier_rank)
+        )
+    ]
     names = list(dict.fromkeys(name(e) for e in others if name(e) != name(head)))
     if not names:
         return name(head)
@@ -459,9 +495,14 @@ def w3c(moment: datetime | None) -> str | None:
 
 # The element of each list item, by the list's element (the spec's XML shapes).
 ITEM_TAGS = {
-    "services": "service", "service_requests": "request", "errors": "error",
-    "endpoints": "endpoint", "formats": "format", "attributes": "attribute", "values": "value",
-}  # fmt: skip
+    "services": "service",
+    "service_requests": "request",
+    "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "attributes": "attribute",
+    "values": "value",
+}
 
 
 def to_xml(root: str, value: Any) -> bytes:

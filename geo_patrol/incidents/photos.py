@@ -24,15 +24,25 @@ def add_photo(
             "INSERT INTO incident_photos (incident_id, sha256, media_type, size_bytes, width, "
             "height, taken_at) VALUES (:i, :sha, :type, :size, :w, :h, :taken) RETURNING id"
         ),
-        {"i": incident_id, "sha": stored.sha256, "type": stored.media_type,
-         "size": stored.size_bytes, "w": stored.width, "h": stored.height,
-         "taken": stored.taken_at},
-    ).scalar_one()  # fmt: skip
+        {
+            "i": incident_id,
+            "sha": stored.sha256,
+            "type": stored.media_type,
+            "size": stored.size_bytes,
+            "w": stored.width,
+            "h": stored.height,
+            "taken": stored.taken_at,
+        },
+    ).scalar_one()
     exif = None
     if stored.exif_lon is not None and stored.exif_lat is not None:
         exif = {"lon": stored.exif_lon, "lat": stored.exif_lat}
-    return {"id": photo_id, "sha256": stored.sha256, "exif_location": exif,
-            "taken_at": stored.taken_at.isoformat() if stored.taken_at else None}  # fmt: skip
+    return {
+        "id": photo_id,
+        "sha256": stored.sha256,
+        "exif_location": exif,
+        "taken_at": stored.taken_at.isoformat() if stored.taken_at else None,
+    }
 
 
 def photo_for_download(

@@ -56,10 +56,22 @@ ORDER BY CASE WHEN CAST(:by_deadline AS boolean) THEN i.deadline_at END NULLS LA
 LIMIT :limit
 """
 
-FILTERS = {"status": None, "tier": None, "category": None, "jurisdictions": None,
-           "zone_id": None, "joint": False, "overdue": False, "unrouted": False, "open": False,
-           "since": None, "until": None, "bbox": None, "limit": 1000,
-           "by_deadline": False}  # fmt: skip
+FILTERS = {
+    "status": None,
+    "tier": None,
+    "category": None,
+    "jurisdictions": None,
+    "zone_id": None,
+    "joint": False,
+    "overdue": False,
+    "unrouted": False,
+    "open": False,
+    "since": None,
+    "until": None,
+    "bbox": None,
+    "limit": 1000,
+    "by_deadline": False,
+}
 
 
 CATEGORIES = """

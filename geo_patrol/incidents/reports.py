@@ -118,28 +118,48 @@ def record_event(
     session: Session, *, incident_id: int, kind: str, principal: Principal | None, **change: Any
 ) -> None:
     """Append one step to an incident's history."""
-    values = {"from_status": None, "to_status": None, "from_tier": None, "to_tier": None,
-              "note": None, **change}  # fmt: skip
+    values = {
+        "from_status": None,
+        "to_status": None,
+        "from_tier": None,
+        "to_tier": None,
+        "note": None,
+        **change,
+    }
     session.execute(
         text(EVENT),
-        {"incident_id": incident_id, "kind": kind,
-         "member_id": principal.member_id if principal else None,
-         "actor": principal.label if principal else "system", **values},
-    )  # fmt: skip
+        {
+            "incident_id": incident_id,
+            "kind": kind,
+            "member_id": principal.member_id if principal else None,
+            "actor": principal.label if principal else "system",
+            **values,
+        },
+    )
 
 
 def unlink_duplicate(session: Session, *, incident_id: int, principal: Principal) -> None:
     """A supervisor decides a report is a case of its own: the link goes, an event says so."""
-    session.execute(text("UPDATE incidents SET duplicate_of = NULL WHERE id = :id"),
-                    {"id": incident_id})  # fmt: skip
-    record_event(session, incident_id=incident_id, kind="unlinked", principal=principal,
-                 note="not a duplicate")  # fmt: skip
+    session.execute(
+        text("UPDATE incidents SET duplicate_of = NULL WHERE id = :id"), {"id": incident_id}
+    )
+    record_event(
+        session,
+        incident_id=incident_id,
+        kind="unlinked",
+        principal=principal,
+        note="not a duplicate",
+    )
 
 
 def create_incident(
-    session: Session, *, report: IncidentReport, principal: Principal | None, settings: Settings,
+    session: Session,
+    *,
+    report: IncidentReport,
+    principal: Principal | None,
+    settings: Settings,
     address: str | None = None,
-) -> tuple[int, bool]:  # fmt: skip
+) -> tuple[int, bool]:
     """Store, route, tier and link a report; a retry with the same client id returns it."""
     if report.client_id:
         existing = session.execute(
@@ -149,8 +169,13 @@ def create_incident(
             return int(existing), False
     lon, lat = _wgs84(report)
     reported_at = report.reported_at or datetime.now(UTC)
-    routing = route_point(session, lon=lon, lat=lat, at=reported_at,
-                          segment_distance_m=settings.incident_segment_distance_m)  # fmt: skip
+    routing = route_point(
+        session,
+        lon=lon,
+        lat=lat,
+        at=reported_at,
+        segment_distance_m=settings.incident_segment_distance_m,
+    )
     incident_id = _insert(session, report, principal, routing, lon, lat, reported_at)
     if incident_id is None:  # the same client id raced in through another request
         again = session.execute(
@@ -158,12 +183,21 @@ def create_incident(
         ).scalar_one()
         return int(again), False
     _link_duplicate(session, incident_id, report.category, lon, lat, reported_at, settings)
-    audit.record(session, action="incident.create", principal=principal,
-                 target=f"incident:{incident_id}", address=address,
-                 detail={"source": report.source, "joint": routing.joint})  # fmt: skip
-    log.info("incident %s (%s) routed to %s%s", incident_id, report.category,
-             routing.lead[0].code if routing.lead else "nobody (unrouted)",
-             " jointly" if routing.joint else "")  # fmt: skip
+    audit.record(
+        session,
+        action="incident.create",
+        principal=principal,
+        target=f"incident:{incident_id}",
+        address=address,
+        detail={"source": report.source, "joint": routing.joint},
+    )
+    log.info(
+        "incident %s (%s) routed to %s%s",
+        incident_id,
+        report.category,
+        routing.lead[0].code if routing.lead else "nobody (unrouted)",
+        " jointly" if routing.joint else "",
+    )
     return incident_id, True
 
 
@@ -181,27 +215,51 @@ def _wgs84(report: IncidentReport) -> tuple[float, float]:
 
 
 def _insert(
-    session: Session, report: IncidentReport, principal: Principal | None, routing: Routing,
-    lon: float, lat: float, reported_at: datetime,
-) -> int | None:  # fmt: skip
+    session: Session,
+    report: IncidentReport,
+    principal: Principal | None,
+    routing: Routing,
+    lon: float,
+    lat: float,
+    reported_at: datetime,
+) -> int | None:
     """Write the report, its responsible sides and its first event; None if already stored."""
-    sides = [(ref, role, n == 0) for role, chains in (("lead", [routing.lead]), ("co", routing.co))
-             for chain in chains for n, ref in enumerate(chain)]  # fmt: skip
+    sides = [
+        (ref, role, n == 0)
+        for role, chains in (("lead", [routing.lead]), ("co", routing.co))
+        for chain in chains
+        for n, ref in enumerate(chain)
+    ]
     row = session.execute(
         text(INSERT),
-        {"source": report.source, "client_id": report.client_id, "category": report.category,
-         "severity": report.severity, "description": report.description,
-         "member_id": principal.member_id if principal else None,
-         "actor": principal.label if principal else "system",
-         "reporter_name": report.reporter_name, "reporter_contact": report.reporter_contact,
-         "address": report.address, "reported_at": reported_at, "lon": lon, "lat": lat,
-         "datum": report.datum, "lead_code": routing.lead[0].code if routing.lead else None,
-         "is_joint": routing.joint, "zone_id": routing.zone_id, "unrouted": routing.unrouted,
-         "segment_id": routing.segment_id, "patrol_id": report.patrol_id,
-         "codes": [ref.code for ref, _, _ in sides], "levels": [ref.level for ref, _, _ in sides],
-         "roles": [role for _, role, _ in sides], "directs": [direct for _, _, direct in sides],
-         "note": _routing_note(routing)},
-    ).one()  # fmt: skip
+        {
+            "source": report.source,
+            "client_id": report.client_id,
+            "category": report.category,
+            "severity": report.severity,
+            "description": report.description,
+            "member_id": principal.member_id if principal else None,
+            "actor": principal.label if principal else "system",
+            "reporter_name": report.reporter_name,
+            "reporter_contact": report.reporter_contact,
+            "address": report.address,
+            "reported_at": reported_at,
+            "lon": lon,
+            "lat": lat,
+            "datum": report.datum,
+            "lead_code": routing.lead[0].code if routing.lead else None,
+            "is_joint": routing.joint,
+            "zone_id": routing.zone_id,
+            "unrouted": routing.unrouted,
+            "segment_id": routing.segment_id,
+            "patrol_id": report.patrol_id,
+            "codes": [ref.code for ref, _, _ in sides],
+            "levels": [ref.level for ref, _, _ in sides],
+            "roles": [role for _, role, _ in sides],
+            "directs": [direct for _, _, direct in sides],
+            "note": _routing_note(routing),
+        },
+    ).one()
     if row.rule_tier is None:
         raise InvalidInput(
             f"unknown category {report.category!r} (see /api/v1/incident-categories)",
@@ -221,21 +279,37 @@ def _routing_note(routing: Routing) -> str:
 
 
 def _link_duplicate(
-    session: Session, incident_id: int, category: str, lon: float, lat: float,
-    reported_at: datetime, settings: Settings,
-) -> None:  # fmt: skip
+    session: Session,
+    incident_id: int,
+    category: str,
+    lon: float,
+    lat: float,
+    reported_at: datetime,
+    settings: Settings,
+) -> None:
     """Link the report to the open case it duplicates (see DUPLICATE_OF), if any."""
     session.execute(text(MATCH_LOCK), {"category": category})
     case = session.execute(
         text(DUPLICATE_OF),
-        {"incident_id": incident_id, "category": category, "lon": lon, "lat": lat,
-         "reported_at": reported_at, "window": timedelta(hours=settings.duplicate_hours),
-         "distance_m": settings.duplicate_distance_m},
-    ).scalar()  # fmt: skip
+        {
+            "incident_id": incident_id,
+            "category": category,
+            "lon": lon,
+            "lat": lat,
+            "reported_at": reported_at,
+            "window": timedelta(hours=settings.duplicate_hours),
+            "distance_m": settings.duplicate_distance_m,
+        },
+    ).scalar()
     if case is not None:
         session.execute(
             text("UPDATE incidents SET duplicate_of = :case WHERE id = :id"),
             {"case": case, "id": incident_id},
         )
-        record_event(session, incident_id=incident_id, kind="linked", principal=None,
-                     note=f"duplicate of incident {case}")  # fmt: skip
+        record_event(
+            session,
+            incident_id=incident_id,
+            kind="linked",
+            principal=None,
+            note=f"duplicate of incident {case}",
+        )

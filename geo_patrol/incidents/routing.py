@@ -153,8 +153,11 @@ def _chains(
     chains = []
     for code in codes:
         rows = session.execute(text(ANCESTORS), {"code": code, "at": at}).all()
-        chain = [JurisdictionRef(r.id, r.code, r.name, r.name_en, r.level, r.parent_code)
-                 for r in rows if r.code not in exclude]  # fmt: skip
+        chain = [
+            JurisdictionRef(r.id, r.code, r.name, r.name_en, r.level, r.parent_code)
+            for r in rows
+            if r.code not in exclude
+        ]
         if chain:
             chains.append(chain)
     return chains
@@ -198,8 +201,11 @@ def lead_codes_batch(
     x, y = np.asarray(lons, np.float64), np.asarray(lats, np.float64)
     order = np.lexsort((np.floor(y / CELL_DEG), np.floor(x / CELL_DEG)))
     session.execute(text(STAGE))
-    copy_rows(session, table="batch_points",
-              columns={"id": order.astype(np.int32), "lon": x[order], "lat": y[order]})  # fmt: skip
+    copy_rows(
+        session,
+        table="batch_points",
+        columns={"id": order.astype(np.int32), "lon": x[order], "lat": y[order]},
+    )
     session.execute(text("CREATE INDEX ON batch_points USING gist (geom); ANALYZE batch_points"))
     session.execute(text("SELECT set_config('work_mem', '256MB', true)"))
     pieces = lowest_level_pieces(session, at=at)

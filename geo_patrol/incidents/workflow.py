@@ -83,12 +83,16 @@ def steps_open(
 ) -> list[str]:
     """The steps the workflow would let this principal take on an incident record (as
     get_incident reads it) in its current status and tier."""
-    state = SimpleNamespace(codes=[r["code"] for r in incident["responsible"]],
-                            is_joint=incident["is_joint"], zone_id=incident["zone_id"])  # fmt: skip
+    state = SimpleNamespace(
+        codes=[r["code"] for r in incident["responsible"]],
+        is_joint=incident["is_joint"],
+        zone_id=incident["zone_id"],
+    )
     if not may_act(principal, scope, state):
         return []
-    steps = [action for action, (sources, _) in TRANSITIONS.items()
-             if incident["status"] in sources]  # fmt: skip
+    steps = [
+        action for action, (sources, _) in TRANSITIONS.items() if incident["status"] in sources
+    ]
     if incident["status"] in OPEN:
         tier = TIERS.index(incident["tier"])
         steps += ["escalate"] if tier < len(TIERS) - 1 else []
@@ -98,22 +102,48 @@ def steps_open(
 
 
 def take_step(
-    session: Session, *, incident_id: int, step: str, principal: Principal, scope: Scope,
-    note: str | None, address: str | None,
-) -> None:  # fmt: skip
+    session: Session,
+    *,
+    incident_id: int,
+    step: str,
+    principal: Principal,
+    scope: Scope,
+    note: str | None,
+    address: str | None,
+) -> None:
     """One step from the incident page: a workflow action or a tier change."""
     if step in TIER_STEPS:
-        change_tier(session, incident_id=incident_id, up=step == "escalate", principal=principal,
-                    scope=scope, note=note, address=address)  # fmt: skip
+        change_tier(
+            session,
+            incident_id=incident_id,
+            up=step == "escalate",
+            principal=principal,
+            scope=scope,
+            note=note,
+            address=address,
+        )
     else:
-        transition(session, incident_id=incident_id, action=step, principal=principal,
-                   scope=scope, note=note, address=address)  # fmt: skip
+        transition(
+            session,
+            incident_id=incident_id,
+            action=step,
+            principal=principal,
+            scope=scope,
+            note=note,
+            address=address,
+        )
 
 
 def transition(
-    session: Session, *, incident_id: int, action: str, principal: Principal, scope: Scope,
-    note: str | None, address: str | None,
-) -> str:  # fmt: skip
+    session: Session,
+    *,
+    incident_id: int,
+    action: str,
+    principal: Principal,
+    scope: Scope,
+    note: str | None,
+    address: str | None,
+) -> str:
     """Apply one action; refuse it clearly when the current state does not allow it."""
     if action not in TRANSITIONS:
         raise InvalidInput(f"action must be one of {', '.join(TRANSITIONS)}", field="action")
@@ -124,15 +154,28 @@ def transition(
     if state.status not in sources:
         raise Conflict(
             f"cannot {action} an incident that is {state.status}; allowed from: "
-            f"{', '.join(sorted(sources))}", field="action",
-        )  # fmt: skip
+            f"{', '.join(sorted(sources))}",
+            field="action",
+        )
     if action == "reject" and not (note and note.strip()):
         raise InvalidInput("rejecting needs a reason in note", field="note")
     _apply(session, incident_id, state, target, action)
-    record_event(session, incident_id=incident_id, kind=action, principal=principal,
-                 from_status=state.status, to_status=target, note=note)  # fmt: skip
-    audit.record(session, action=f"incident.{action}", principal=principal,
-                 target=f"incident:{incident_id}", address=address)  # fmt: skip
+    record_event(
+        session,
+        incident_id=incident_id,
+        kind=action,
+        principal=principal,
+        from_status=state.status,
+        to_status=target,
+        note=note,
+    )
+    audit.record(
+        session,
+        action=f"incident.{action}",
+        principal=principal,
+        target=f"incident:{incident_id}",
+        address=address,
+    )
     if action == "reopen" and state.reopen_count + 1 >= 2:
         _change_tier(session, state, up=True, principal=None, note="reopened twice")
     return target
@@ -156,9 +199,15 @@ def _apply(session: Session, incident_id: int, state: Any, target: str, action: 
 
 
 def change_tier(
-    session: Session, *, incident_id: int, up: bool, principal: Principal, scope: Scope,
-    note: str | None, address: str | None,
-) -> str:  # fmt: skip
+    session: Session,
+    *,
+    incident_id: int,
+    up: bool,
+    principal: Principal,
+    scope: Scope,
+    note: str | None,
+    address: str | None,
+) -> str:
     """Escalate on request, or de-escalate (only a supervisor at the current tier or above)."""
     state = incident_state(session, incident_id)
     if not may_act(principal, scope, state):
@@ -171,8 +220,13 @@ def change_tier(
         )
     tier = _change_tier(session, state, up=up, principal=principal, note=note)
     action = "incident.escalate" if up else "incident.deescalate"
-    audit.record(session, action=action, principal=principal, target=f"incident:{incident_id}",
-                 address=address)  # fmt: skip
+    audit.record(
+        session,
+        action=action,
+        principal=principal,
+        target=f"incident:{incident_id}",
+        address=address,
+    )
     return tier
 
 
@@ -197,8 +251,15 @@ def _change_tier(
         raise Conflict(f"the case is already at the {state.tier} tier", field="tier")
     tier = TIERS[index]
     session.execute(text(RETIER), {"id": state.id, "tier": tier})
-    record_event(session, incident_id=state.id, kind="escalated" if up else "deescalated",
-                 principal=principal, from_tier=state.tier, to_tier=tier, note=note)  # fmt: skip
+    record_event(
+        session,
+        incident_id=state.id,
+        kind="escalated" if up else "deescalated",
+        principal=principal,
+        from_tier=state.tier,
+        to_tier=tier,
+        note=note,
+    )
     return tier
 
 

@@ -147,9 +147,12 @@ def summarise_gaps(rows: list[Any]) -> list[RiverCoverage]:
             last = None
             continue
         continues = (
-            last is not None and last[0] == row.river_code and last[1] == row.seq - 1
-            and last[2] >= 1 - 1e-9 and row.gap_from <= 1e-9
-        )  # fmt: skip
+            last is not None
+            and last[0] == row.river_code
+            and last[1] == row.seq - 1
+            and last[2] >= 1 - 1e-9
+            and row.gap_from <= 1e-9
+        )
         run_m = run_m + row.gap_m if continues else row.gap_m
         river.uncovered_m += row.gap_m
         river.longest_gap_m = max(river.longest_gap_m, run_m)
@@ -172,16 +175,24 @@ def pack_data(
         for r in session.execute(text(EFFORT.format(visible=condition)), {**params, **period})
     ]
     incidents = list_incidents(
-        session, scope=scope, principal=principal, jurisdictions=[e["code"] for e in effort],
-        since=filters.since, until=filters.until, limit=5000,
-    )  # fmt: skip
+        session,
+        scope=scope,
+        principal=principal,
+        jurisdictions=[e["code"] for e in effort],
+        since=filters.since,
+        until=filters.until,
+        limit=5000,
+    )
     escalations = session.execute(
         text(ESCALATIONS), {**period, "ids": [i["id"] for i in incidents]}
     ).scalar_one()
     gaps = border_river_gaps(
-        session, zone_id=zone["id"], since=filters.since, until=filters.until,
+        session,
+        zone_id=zone["id"],
+        since=filters.since,
+        until=filters.until,
         visible=(condition, params),
-    )  # fmt: skip
+    )
     tracks = [
         dict(r._mapping)
         for r in session.execute(
@@ -189,8 +200,12 @@ def pack_data(
         )
     ]
     return PackData(
-        zone=zone, filters=filters, effort=effort, coverage=summarise_gaps(gaps),
+        zone=zone,
+        filters=filters,
+        effort=effort,
+        coverage=summarise_gaps(gaps),
         incidents=incidents[::-1],  # oldest first
         escalations=int(escalations),
-        names={r.code: r.name for r in session.execute(text(NAMES))}, tracks=tracks,
-    )  # fmt: skip
+        names={r.code: r.name for r in session.execute(text(NAMES))},
+        tracks=tracks,
+    )

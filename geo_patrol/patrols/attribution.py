@@ -319,11 +319,17 @@ def _store_chunks(session: Session, fixes: TrackPoints, chunks: Pieces) -> None:
     millis = epoch_millis(fixes.time)
     times = [millis[index] for index in chunks.groups]  # NaN: no time (fmin/fmax skip it)
     session.execute(text(CHUNKS))
-    chunks.copy(session, table="chunks", lon=fixes.lon, lat=fixes.lat, columns={
-        "lo": from_epoch_millis(np.concatenate([np.fmin.reduce(t, axis=1) for t in times])),
-        "hi": from_epoch_millis(np.concatenate([np.fmax.reduce(t, axis=1) for t in times])),
-        "untimed": np.concatenate([np.isnan(t).any(axis=1) for t in times]).astype(bool),
-    })  # fmt: skip
+    chunks.copy(
+        session,
+        table="chunks",
+        lon=fixes.lon,
+        lat=fixes.lat,
+        columns={
+            "lo": from_epoch_millis(np.concatenate([np.fmin.reduce(t, axis=1) for t in times])),
+            "hi": from_epoch_millis(np.concatenate([np.fmax.reduce(t, axis=1) for t in times])),
+            "untimed": np.concatenate([np.isnan(t).any(axis=1) for t in times]).astype(bool),
+        },
+    )
     session.execute(text("CREATE INDEX ON chunks USING gist (geom); ANALYZE chunks"))
 
 
@@ -339,22 +345,33 @@ def _store_legs(
     session.execute(text(LEGS))
     cut = np.flatnonzero(leaves[:-1] != leaves[1:])
     outside = np.ma.masked_less
-    copy_rows(session, table="legs", columns={
-        "ord": cut.astype(np.int32), "t0": fixes.time[cut], "t1": fixes.time[cut + 1],
-        "leaf0": outside(leaves[cut], 0), "leaf1": outside(leaves[cut + 1], 0),
-        "length_m": leg_m[cut],
-        "geom": ewkb_lines(fixes.lon, fixes.lat, np.column_stack([cut, cut + 1])),
-    })  # fmt: skip
+    copy_rows(
+        session,
+        table="legs",
+        columns={
+            "ord": cut.astype(np.int32),
+            "t0": fixes.time[cut],
+            "t1": fixes.time[cut + 1],
+            "leaf0": outside(leaves[cut], 0),
+            "leaf1": outside(leaves[cut + 1], 0),
+            "length_m": leg_m[cut],
+            "geom": ewkb_lines(fixes.lon, fixes.lat, np.column_stack([cut, cut + 1])),
+        },
+    )
     within = np.flatnonzero((leaves[:-1] == leaves[1:]) & (leaves[:-1] >= 0))
     by_leaf = within[np.argsort(leaves[within], kind="stable")]
     starts = np.flatnonzero(np.diff(leaves[by_leaf], prepend=-2) != 0)
-    copy_rows(session, table="whole", columns={
-        "leaf_id": leaves[by_leaf][starts],
-        "inside_m": _sums(leg_m[by_leaf], starts),
-        "seconds": _sums(seconds[by_leaf], starts),
-        "t0": from_epoch_millis(_reduce(np.fmin, millis[by_leaf], starts)),
-        "t1": from_epoch_millis(_reduce(np.fmax, millis[by_leaf + 1], starts)),
-    })  # fmt: skip
+    copy_rows(
+        session,
+        table="whole",
+        columns={
+            "leaf_id": leaves[by_leaf][starts],
+            "inside_m": _sums(leg_m[by_leaf], starts),
+            "seconds": _sums(seconds[by_leaf], starts),
+            "t0": from_epoch_millis(_reduce(np.fmin, millis[by_leaf], starts)),
+            "t1": from_epoch_millis(_reduce(np.fmax, millis[by_leaf + 1], starts)),
+        },
+    )
     # Temporary tables are never analysed automatically; without statistics the planner
     # picks plans made for empty tables.
     session.execute(text("CREATE INDEX ON legs USING gist (geom); ANALYZE legs; ANALYZE whole"))
@@ -375,10 +392,15 @@ def _reduce(
 def _store_fixes(session: Session, fixes: TrackPoints, ords: NDArray[np.int64]) -> None:
     """COPY the fixes looked at one by one, indexed."""
     session.execute(text(FIXES))
-    copy_rows(session, table="fixes", columns={
-        "ord": ords.astype(np.int32), "time": fixes.time[ords],
-        "geom": ewkb_points(fixes.lon[ords], fixes.lat[ords]),
-    })  # fmt: skip
+    copy_rows(
+        session,
+        table="fixes",
+        columns={
+            "ord": ords.astype(np.int32),
+            "time": fixes.time[ords],
+            "geom": ewkb_points(fixes.lon[ords], fixes.lat[ords]),
+        },
+    )
     session.execute(text("CREATE INDEX ON fixes USING gist (geom); ANALYZE fixes"))
 
 
@@ -402,14 +424,31 @@ def _fix_leaves(
     return leaves
 
 
-TEMP_TABLES = ("chunks", "chunk_leaves", "fixes", "fix_leaves", "legs", "whole", "splits",
-               "chains", "credit", "borders", "probes", "asked")  # fmt: skip
+TEMP_TABLES = (
+    "chunks",
+    "chunk_leaves",
+    "fixes",
+    "fix_leaves",
+    "legs",
+    "whole",
+    "splits",
+    "chains",
+    "credit",
+    "borders",
+    "probes",
+    "asked",
+)
 
 
 def attribute_patrol(
-    session: Session, *, patrol_id: int, kept: TrackPoints | None = None,
-    min_run_m: float = 25.0, margin_m: float = 15.0, long_run_m: float = 300.0,
-) -> int:  # fmt: skip
+    session: Session,
+    *,
+    patrol_id: int,
+    kept: TrackPoints | None = None,
+    min_run_m: float = 25.0,
+    margin_m: float = 15.0,
+    long_run_m: float = 300.0,
+) -> int:
     """Recompute a patrol's jurisdictions and crossings; returns the number of crossings.
 
     `kept`: the kept fixes in time order when the caller has them, else they are read."""
@@ -425,8 +464,10 @@ def store_attribution(session: Session, *, patrol_id: int, found: Attribution) -
     params = {"patrol_id": patrol_id}
     for table in ("patrol_jurisdictions", "patrol_crossings"):
         session.execute(text(f"DELETE FROM {table} WHERE patrol_id = :patrol_id"), params)
-    tables = ((STORE_JURISDICTIONS, found.jurisdictions, JURISDICTION_COLUMNS),
-              (STORE_CROSSINGS, found.crossings, CROSSING_COLUMNS))  # fmt: skip
+    tables = (
+        (STORE_JURISDICTIONS, found.jurisdictions, JURISDICTION_COLUMNS),
+        (STORE_CROSSINGS, found.crossings, CROSSING_COLUMNS),
+    )
     for sql, rows, names in tables:
         if rows:
             columns = zip(*rows, strict=True)
@@ -440,9 +481,13 @@ CROSSING_COLUMNS = ("levels", "at", "from_codes", "to_codes", "geoms")
 
 
 def attribute(
-    session: Session, fixes: TrackPoints, *, min_run_m: float = 25.0, margin_m: float = 15.0,
+    session: Session,
+    fixes: TrackPoints,
+    *,
+    min_run_m: float = 25.0,
+    margin_m: float = 15.0,
     long_run_m: float = 300.0,
-) -> Attribution:  # fmt: skip
+) -> Attribution:
     """Jurisdictions and crossings of the kept fixes. It reads only boundaries, and writes
     only temporary tables, so it may run on a connection of its own (see patrols)."""
     if len(fixes) < 2:
@@ -551,9 +596,15 @@ ROUNDS = (16, 4, 1)
 
 
 def _clear_runs(
-    session: Session, levels: list[_Level], asked: dict[str, list[int]], fixes: TrackPoints,
-    *, utm: int, started: Any, margin_m: float,
-) -> set[tuple[str, int]]:  # fmt: skip
+    session: Session,
+    levels: list[_Level],
+    asked: dict[str, list[int]],
+    fixes: TrackPoints,
+    *,
+    utm: int,
+    started: Any,
+    margin_m: float,
+) -> set[tuple[str, int]]:
     """Of the runs asked (per level, indices into its runs), the (level, run) with a fix at
     least `margin_m` from every other jurisdiction of the level.
 
@@ -619,8 +670,9 @@ class _Asked:
         xs, ys = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(
             fixes.lon[ords], fixes.lat[ords]
         )
-        return cls(parts, part, ords, position, level_no, jurisdiction, np.asarray(xs),
-                   np.asarray(ys))  # fmt: skip
+        return cls(
+            parts, part, ords, position, level_no, jurisdiction, np.asarray(xs), np.asarray(ys)
+        )
 
     def proven_near(self, clearance: NDArray[np.float64], margin_m: float) -> NDArray[np.bool_]:
         """Rows not probed that the nearest probed rows before and after them in their run
@@ -641,16 +693,31 @@ class _Asked:
 
 
 def _store_borders(
-    session: Session, fixes: TrackPoints, ords: NDArray[np.int64], *, utm: int, started: Any,
+    session: Session,
+    fixes: TrackPoints,
+    ords: NDArray[np.int64],
+    *,
+    utm: int,
+    started: Any,
     margin_m: float,
-) -> None:  # fmt: skip
+) -> None:
     """The borders near the fixes `ords`, indexed, and the tables of probes."""
     west, east = float(fixes.lon[ords].min()), float(fixes.lon[ords].max())
     south, north = float(fixes.lat[ords].min()), float(fixes.lat[ords].max())
     # Degrees to pad the box by: over the margin anywhere up to 60 N (and 0.01 at least).
     pad = max(0.01, 2 * margin_m / 111_000)
-    session.execute(text(BORDERS), {"utm": utm, "started": started, "west": west, "east": east,
-                                    "south": south, "north": north, "pad": pad})  # fmt: skip
+    session.execute(
+        text(BORDERS),
+        {
+            "utm": utm,
+            "started": started,
+            "west": west,
+            "east": east,
+            "south": south,
+            "north": north,
+            "pad": pad,
+        },
+    )
     session.execute(text("CREATE INDEX ON borders USING gist (geom); ANALYZE borders"))
     session.execute(text(ASKED))
 
@@ -662,33 +729,53 @@ def _probe(
     level (the others are clear)."""
     session.execute(text("TRUNCATE probes, asked"))
     ords, first = np.unique(rows.ords[todo], return_index=True)
-    copy_rows(session, table="probes", columns={
-        "ord": ords.astype(np.int32), "x": rows.x[todo][first], "y": rows.y[todo][first],
-    })  # fmt: skip
-    copy_rows(session, table="asked", columns={
-        "k": todo.astype(np.int32), "ord": rows.ords[todo].astype(np.int32),
-        "level_no": rows.level_no[todo].astype(np.int32),
-        "jurisdiction_id": rows.jurisdiction_id[todo],
-    })  # fmt: skip
+    copy_rows(
+        session,
+        table="probes",
+        columns={
+            "ord": ords.astype(np.int32),
+            "x": rows.x[todo][first],
+            "y": rows.y[todo][first],
+        },
+    )
+    copy_rows(
+        session,
+        table="asked",
+        columns={
+            "k": todo.astype(np.int32),
+            "ord": rows.ords[todo].astype(np.int32),
+            "level_no": rows.level_no[todo].astype(np.int32),
+            "jurisdiction_id": rows.jurisdiction_id[todo],
+        },
+    )
     session.execute(text("ANALYZE probes; ANALYZE asked"))
     return [(int(k), float(m)) for k, m in session.execute(text(CLEARANCES), params)]
 
 
 def _crossings(
-    session: Session, levels: list[_Level], fixes: TrackPoints, *, utm: int, started: Any,
-    min_run_m: float, margin_m: float, long_run_m: float,
-) -> list[tuple[Any, ...]]:  # fmt: skip
+    session: Session,
+    levels: list[_Level],
+    fixes: TrackPoints,
+    *,
+    utm: int,
+    started: Any,
+    min_run_m: float,
+    margin_m: float,
+    long_run_m: float,
+) -> list[tuple[Any, ...]]:
     """The confirmed crossings at every level: (level, time, from, to, EWKB of the place)."""
     if not levels:
         return []
     firm = {x.level: firm_runs(x.runs, long_run_m=long_run_m) for x in levels}
     asked = {
-        x.level: [i for i in candidate_runs(x.runs, min_run_m=min_run_m, long_run_m=long_run_m)
-                  if i not in firm[x.level]]
+        x.level: [
+            i
+            for i in candidate_runs(x.runs, min_run_m=min_run_m, long_run_m=long_run_m)
+            if i not in firm[x.level]
+        ]
         for x in levels
-    }  # fmt: skip
-    clear = _clear_runs(session, levels, asked, fixes, utm=utm, started=started,
-                        margin_m=margin_m)  # fmt: skip
+    }
+    clear = _clear_runs(session, levels, asked, fixes, utm=utm, started=started, margin_m=margin_m)
     found: dict[str, list[str | int]] = {"levels": [], "legs": [], "from_codes": [], "to_codes": []}
     for x in levels:
         firm[x.level] |= {i for i in asked[x.level] if (x.level, i) in clear}

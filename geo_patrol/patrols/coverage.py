@@ -192,16 +192,22 @@ def covered_spans(edges: Edges, *, kept: TrackPoints, distance_m: float) -> dict
     edge, leg = _pairs(edges.pieces_of, len(kept))
     lo, hi = capsule_intervals(
         np.column_stack([ex0, ey0, ex1, ey1])[edge],
-        np.column_stack([x[leg], y[leg], x[leg + 1], y[leg + 1]]), reach[edge],
-    )  # fmt: skip
+        np.column_stack([x[leg], y[leg], x[leg + 1], y[leg + 1]]),
+        reach[edge],
+    )
     keep = (lo <= hi) & (hi >= 0) & (lo <= 1)
     edge, lo, hi = _merged(edge[keep], np.maximum(lo[keep], 0), np.minimum(hi[keep], 1))
     # Where those points of the UTM edge lie along the edge in lon/lat (its ends exactly).
     places = []
     for u in (lo, hi):
-        px, py = (np.asarray(v) for v in utm.transform(
-            ex0[edge] + u * (ex1 - ex0)[edge], ey0[edge] + u * (ey1 - ey0)[edge],
-            direction="INVERSE"))  # fmt: skip
+        px, py = (
+            np.asarray(v)
+            for v in utm.transform(
+                ex0[edge] + u * (ex1 - ex0)[edge],
+                ey0[edge] + u * (ey1 - ey0)[edge],
+                direction="INVERSE",
+            )
+        )
         places.append(np.where((u == 0) | (u == 1), u, _located(edges.ends[edge], px, py)))
     start, length, total = edges.before[edge], edges.length[edge], edges.total[edge]
     return {
@@ -244,15 +250,21 @@ def capsule_intervals(
 
 
 def _disc(
-    aa: NDArray[np.float64], dx: NDArray[np.float64], dy: NDArray[np.float64],
-    wx: NDArray[np.float64], wy: NDArray[np.float64], reach: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:  # fmt: skip
+    aa: NDArray[np.float64],
+    dx: NDArray[np.float64],
+    dy: NDArray[np.float64],
+    wx: NDArray[np.float64],
+    wy: NDArray[np.float64],
+    reach: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The u where |P0 + u D - C| <= reach, with W = P0 - C (inf, -inf: none)."""
     b = 2 * (dx * wx + dy * wy)
     h = b * b - 4 * aa * (wx * wx + wy * wy - reach * reach)
     root = np.sqrt(np.maximum(h, 0))
-    return (np.where(h >= 0, (-b - root) / (2 * aa), np.inf),
-            np.where(h >= 0, (-b + root) / (2 * aa), -np.inf))  # fmt: skip
+    return (
+        np.where(h >= 0, (-b - root) / (2 * aa), np.inf),
+        np.where(h >= 0, (-b + root) / (2 * aa), -np.inf),
+    )
 
 
 def _linear(
@@ -262,8 +274,10 @@ def _linear(
     a, b = (low - alpha) / beta, (high - alpha) / beta
     inside = (alpha >= low) & (alpha <= high)
     flat = beta == 0
-    return (np.where(flat, np.where(inside, -np.inf, np.inf), np.minimum(a, b)),
-            np.where(flat, np.where(inside, np.inf, -np.inf), np.maximum(a, b)))  # fmt: skip
+    return (
+        np.where(flat, np.where(inside, -np.inf, np.inf), np.minimum(a, b)),
+        np.where(flat, np.where(inside, np.inf, -np.inf), np.maximum(a, b)),
+    )
 
 
 def _merged(
@@ -293,9 +307,14 @@ def _located(
 
 
 def uncovered_stretches(
-    session: Session, *, since: Any, until: Any, visible: tuple[str, dict[str, Any]],
-    border: bool | None = None, river: str | None = None,
-) -> list[Any]:  # fmt: skip
+    session: Session,
+    *,
+    since: Any,
+    until: Any,
+    visible: tuple[str, dict[str, Any]],
+    border: bool | None = None,
+    river: str | None = None,
+) -> list[Any]:
     """Rows of the stretches nobody (among visible patrols) covered in [since, until)."""
     condition, params = visible
     sql = UNCOVERED.format(visible=condition)
@@ -354,9 +373,12 @@ ORDER BY c.river_code, c.seq, lower(span)
 
 
 def river_recency(
-    session: Session, *, until: Any, visible: tuple[str, dict[str, Any]],
+    session: Session,
+    *,
+    until: Any,
+    visible: tuple[str, dict[str, Any]],
     team_id: int | None = None,
-) -> list[Any]:  # fmt: skip
+) -> list[Any]:
     """Rows of river stretches with their recency class (RECENCY_CLASSES) as of `until`."""
     condition, params = visible
     rows = session.execute(
@@ -398,9 +420,13 @@ ORDER BY r.code, s.seq, lower(g)
 
 
 def border_river_gaps(
-    session: Session, *, zone_id: int, since: Any, until: Any,
+    session: Session,
+    *,
+    zone_id: int,
+    since: Any,
+    until: Any,
     visible: tuple[str, dict[str, Any]],
-) -> list[Any]:  # fmt: skip
+) -> list[Any]:
     """Rows (river, segment, gap) of the zone's border rivers; gap_* NULL = fully covered."""
     condition, params = visible
     rows = session.execute(

@@ -107,14 +107,22 @@ def _timed_speed(
 
 
 def flag_patrol(
-    session: Session, *, patrol_id: int, kept: TrackPoints, read_mock: bool,
+    session: Session,
+    *,
+    patrol_id: int,
+    kept: TrackPoints,
+    read_mock: bool,
     reordered: bool = False,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """Compute and store the quality flags of a patrol from `kept`, its kept fixes in the
     patrol's order (`read_mock`: look for fixes the app reported as mocked among the stored
     ones; `reordered`: cleaning put an upload's fixes in time order)."""
-    params = {"patrol_id": patrol_id, "read_mock": read_mock, "reordered": reordered,
-              **asdict(steps_of(kept))}  # fmt: skip
+    params = {
+        "patrol_id": patrol_id,
+        "read_mock": read_mock,
+        "reordered": reordered,
+        **asdict(steps_of(kept)),
+    }
     row = session.execute(text(FLAGS), params).one()
     flags = [name for name, raised in row._mapping.items() if raised]
     session.execute(

@@ -43,9 +43,16 @@ FILTERS = """
 """
 
 FILTER_DEFAULTS: dict[str, Any] = {
-    "team_id": None, "member_id": None, "jurisdiction": None, "zone_id": None, "river": None,
-    "since": None, "until": None, "flag": None, "bbox": None,
-}  # fmt: skip
+    "team_id": None,
+    "member_id": None,
+    "jurisdiction": None,
+    "zone_id": None,
+    "river": None,
+    "since": None,
+    "until": None,
+    "flag": None,
+    "bbox": None,
+}
 
 LIST = f"""
 SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
@@ -150,38 +157,61 @@ EFFORT_GROUPS = {
     "jurisdiction": {
         "join": "JOIN patrol_jurisdictions pj ON pj.patrol_id = p.id AND pj.level = :level "
         "JOIN jurisdictions j ON j.id = pj.jurisdiction_id",
-        "group_expr": "pj.code", "group_name": "j.name",
-        "length_expr": "pj.length_m", "duration_expr": "pj.duration_s",
+        "group_expr": "pj.code",
+        "group_name": "j.name",
+        "length_expr": "pj.length_m",
+        "duration_expr": "pj.duration_s",
     },
-    "team": {"join": "", "group_expr": "t.id::text", "group_name": "t.name",
-             "length_expr": "p.length_m", "duration_expr": "p.duration_s"},
+    "team": {
+        "join": "",
+        "group_expr": "t.id::text",
+        "group_name": "t.name",
+        "length_expr": "p.length_m",
+        "duration_expr": "p.duration_s",
+    },
     "member": {
         "join": "JOIN patrol_members pm ON pm.patrol_id = p.id "
         "JOIN members m ON m.id = pm.member_id",
-        "group_expr": "m.id::text", "group_name": "m.name",
-        "length_expr": "p.length_m", "duration_expr": "p.duration_s",
+        "group_expr": "m.id::text",
+        "group_name": "m.name",
+        "length_expr": "p.length_m",
+        "duration_expr": "p.duration_s",
     },
     "river": {
         "join": "JOIN patrol_coverage c ON c.patrol_id = p.id JOIN river_segments s "
         "ON s.id = c.segment_id JOIN rivers r ON r.id = s.river_id",
-        "group_expr": "r.code", "group_name": "r.name",
-        "length_expr": "c.covered_m", "duration_expr": "0",
+        "group_expr": "r.code",
+        "group_name": "r.name",
+        "length_expr": "c.covered_m",
+        "duration_expr": "0",
     },
-}  # fmt: skip
+}
 
 
 def effort(
-    session: Session, *, scope: Scope, by: str, period: str, since: datetime, until: datetime,
+    session: Session,
+    *,
+    scope: Scope,
+    by: str,
+    period: str,
+    since: datetime,
+    until: datetime,
     level: str = "town",
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Patrol effort per jurisdiction, team, member or river and per day, week or month."""
     condition, params = patrol_filter(scope)
     sql = EFFORT.format(visible=condition, **EFFORT_GROUPS[by])  # whitelisted fragments
     rows = session.execute(
         text(sql),
-        {**params, "period": period, "since": since, "until": until, "level": level,
-         "zone": ZONE_NAME},
-    )  # fmt: skip
+        {
+            **params,
+            "period": period,
+            "since": since,
+            "until": until,
+            "level": level,
+            "zone": ZONE_NAME,
+        },
+    )
     return [dict(row._mapping) for row in rows]
 
 

@@ -61,9 +61,14 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 
 def track_tile(
-    session: Session, *, z: int, x: int, y: int, visible: tuple[str, dict[str, Any]],
+    session: Session,
+    *,
+    z: int,
+    x: int,
+    y: int,
+    visible: tuple[str, dict[str, Any]],
     **filters: Any,
-) -> bytes:  # fmt: skip
+) -> bytes:
     """One vector tile (layer `tracks`) of the visible, filtered patrol tracks."""
     check_tile(z, x, y)
     condition, params = visible
@@ -72,7 +77,15 @@ def track_tile(
     pixel_m = WORLD_M / 2**z / TILE_PX
     middle_lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / 2**z))))
     tolerance_deg = pixel_m / 4 * math.cos(math.radians(middle_lat)) / 111_320
-    values = {**FILTER_DEFAULTS, **filters, **params, "z": z, "x": x, "y": y,
-              "tolerance_deg": tolerance_deg, "zone": ZONE_NAME}  # fmt: skip
+    values = {
+        **FILTER_DEFAULTS,
+        **filters,
+        **params,
+        "z": z,
+        "x": x,
+        "y": y,
+        "tolerance_deg": tolerance_deg,
+        "zone": ZONE_NAME,
+    }
     tile = session.execute(text(TRACKS.format(visible=condition)), values).scalar()
     return bytes(tile) if tile else b""

@@ -55,9 +55,15 @@ class Pieces:
         return np.flatnonzero(np.cumsum(edges)[: self.fixes] > 0)
 
     def copy(
-        self, session: Session, *, table: str, lon: NDArray[np.float64], lat: NDArray[np.float64],
-        columns: dict[str, NDArray[Any]] | None = None, measures: NDArray[np.float64] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        session: Session,
+        *,
+        table: str,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        columns: dict[str, NDArray[Any]] | None = None,
+        measures: NDArray[np.float64] | None = None,
+    ) -> None:
         """COPY the pieces into `table` as `k` (piece number) and `geom` (EWKB line, SRID
         4326; with `measures` per fix as M), with optional per-piece `columns` (one value per
         piece, in piece order)."""
@@ -65,11 +71,15 @@ class Pieces:
         for index in self.groups:
             rows = slice(first, first + len(index))
             extra = {name: values[rows] for name, values in (columns or {}).items()}
-            copy_rows(session, table=table, columns={
-                "k": np.arange(first, first + len(index), dtype=np.int32),
-                **extra,
-                "geom": ewkb_lines(lon, lat, index, measures),
-            })  # fmt: skip
+            copy_rows(
+                session,
+                table=table,
+                columns={
+                    "k": np.arange(first, first + len(index), dtype=np.int32),
+                    **extra,
+                    "geom": ewkb_lines(lon, lat, index, measures),
+                },
+            )
             first += len(index)
 
 

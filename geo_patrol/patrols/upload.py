@@ -77,9 +77,10 @@ ORDER BY (client_upload_id = :client_upload_id) DESC NULLS LAST LIMIT 1
 def patrol_team_ids(principal: Principal) -> set[int]:
     """The teams a principal patrols with (as a member or lead); admins upload for any."""
     return {
-        g.team_id for g in principal.grants
+        g.team_id
+        for g in principal.grants
         if g.role in ("patrol_member", "team_lead") and g.team_id is not None
-    }  # fmt: skip
+    }
 
 
 def check_team_access(principal: Principal, team_id: int) -> None:
@@ -89,19 +90,36 @@ def check_team_access(principal: Principal, team_id: int) -> None:
 
 
 def upload_patrol(
-    session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
-    address: str | None, isolated: bool = False,
-) -> UploadResult:  # fmt: skip
+    session: Session,
+    *,
+    request: UploadRequest,
+    principal: Principal,
+    settings: Settings,
+    address: str | None,
+    isolated: bool = False,
+) -> UploadResult:
     """Store an uploaded track as a patrol, once: a retry returns the first patrol. Every
     outcome is logged with the file, its upload id, team, sender and address, so that an
     operator can find what became of a phone's upload (a refusal with its reason).
     `isolated`: read the file in a worker process (the service does; see ingest.worker)."""
     try:
-        return _store_upload(session, request=request, principal=principal, settings=settings,
-                             address=address, isolated=isolated)  # fmt: skip
+        return _store_upload(
+            session,
+            request=request,
+            principal=principal,
+            settings=settings,
+            address=address,
+            isolated=isolated,
+        )
     except GeoPatrolError as error:
-        log.warning("upload %s from %s refused (%d %s): %s", _described(request, principal),
-                    address or "?", error.status, error.title, error.detail)  # fmt: skip
+        log.warning(
+            "upload %s from %s refused (%d %s): %s",
+            _described(request, principal),
+            address or "?",
+            error.status,
+            error.title,
+            error.detail,
+        )
         raise
 
 
@@ -115,9 +133,14 @@ def _described(request: UploadRequest, principal: Principal, sha256: str | None 
 
 
 def _store_upload(
-    session: Session, *, request: UploadRequest, principal: Principal, settings: Settings,
-    address: str | None, isolated: bool,
-) -> UploadResult:  # fmt: skip
+    session: Session,
+    *,
+    request: UploadRequest,
+    principal: Principal,
+    settings: Settings,
+    address: str | None,
+    isolated: bool,
+) -> UploadResult:
     """upload_patrol's work."""
     check_team_access(principal, request.team_id)
     if request.mode not in PATROL_MODES:
@@ -130,12 +153,18 @@ def _store_upload(
     }
     existing = session.execute(text(EXISTING), key).scalar()
     if existing is not None:
-        log.info("upload %s is a retry of patrol %s", _described(request, principal, sha256),
-                 existing)  # fmt: skip
+        log.info(
+            "upload %s is a retry of patrol %s", _described(request, principal, sha256), existing
+        )
         return UploadResult(patrol_id=int(existing), created=False)
-    track = parse_upload(request.data, filename=request.filename, datum=request.datum,
-                         csv_options=request.csv, limits=ParseLimits.of(settings),
-                         isolated=isolated)  # fmt: skip
+    track = parse_upload(
+        request.data,
+        filename=request.filename,
+        datum=request.datum,
+        csv_options=request.csv,
+        limits=ParseLimits.of(settings),
+        isolated=isolated,
+    )
     try:
         with session.begin_nested():
             upload_id = _record_upload(session, request, track.format, sha256, principal)
@@ -144,11 +173,18 @@ def _store_upload(
         if again is None:
             raise
         return UploadResult(patrol_id=int(again), created=False)
-    patrol_id = _new_patrol(session, team_id=request.team_id, source="upload", mode=request.mode,
-                            title=request.title or track.name, upload_id=upload_id,
-                            device_id=principal.device_id)  # fmt: skip
-    session.execute(text("UPDATE uploads SET patrol_id = :p WHERE id = :u"),
-                    {"p": patrol_id, "u": upload_id})  # fmt: skip
+    patrol_id = _new_patrol(
+        session,
+        team_id=request.team_id,
+        source="upload",
+        mode=request.mode,
+        title=request.title or track.name,
+        upload_id=upload_id,
+        device_id=principal.device_id,
+    )
+    session.execute(
+        text("UPDATE uploads SET patrol_id = :p WHERE id = :u"), {"p": patrol_id, "u": upload_id}
+    )
     _add_members(session, patrol_id, (*request.member_ids, principal.member_id))
     # Cleaned before storing, so that each fix is written once, with its place in the file's
     # order (never re-sorted: see geo_patrol.patrols.track.cleaning).
@@ -157,16 +193,38 @@ def _store_upload(
     kept = cleaned.select(track.points)
     apart = attribute_apart(session, kept=kept, settings=settings)
     store_points(session, patrol_id=patrol_id, points=track.points, order=cleaned.order)
-    finish_patrol(session, patrol_id=patrol_id, settings=settings, dropped=cleaned.dropped,
-                  kept=kept, attribution=apart, reordered=cleaned.reordered)  # fmt: skip
+    finish_patrol(
+        session,
+        patrol_id=patrol_id,
+        settings=settings,
+        dropped=cleaned.dropped,
+        kept=kept,
+        attribution=apart,
+        reordered=cleaned.reordered,
+    )
     _keep_original(settings.uploads_dir, sha256, request.data)
-    detail = {"file": request.filename, "sha256": sha256, "bytes": len(request.data),
-              "points": len(track.points.lon)}  # fmt: skip
-    audit.record(session, action="patrol.upload", principal=principal,
-                 target=f"patrol:{patrol_id}", address=address, detail=detail)  # fmt: skip
-    log.info("upload %s from %s -> patrol %s (%d fixes, %d kept)",
-             _described(request, principal, sha256), address or "?", patrol_id,
-             len(track.points.lon), len(kept.lon))  # fmt: skip
+    detail = {
+        "file": request.filename,
+        "sha256": sha256,
+        "bytes": len(request.data),
+        "points": len(track.points.lon),
+    }
+    audit.record(
+        session,
+        action="patrol.upload",
+        principal=principal,
+        target=f"patrol:{patrol_id}",
+        address=address,
+        detail=detail,
+    )
+    log.info(
+        "upload %s from %s -> patrol %s (%d fixes, %d kept)",
+        _described(request, principal, sha256),
+        address or "?",
+        patrol_id,
+        len(track.points.lon),
+        len(kept.lon),
+    )
     return UploadResult(patrol_id=patrol_id, created=True)
 
 
@@ -181,12 +239,19 @@ def _record_upload(
                 "filename, datum, member_id, device_id) VALUES (:team_id, :client_upload_id, "
                 ":sha256, :size, :format, :filename, :datum, :member_id, :device_id) RETURNING id"
             ),
-            {"team_id": request.team_id, "client_upload_id": request.client_upload_id,
-             "sha256": sha256, "size": len(request.data), "format": fmt,
-             "filename": request.filename, "datum": request.datum,
-             "member_id": principal.member_id, "device_id": principal.device_id},
+            {
+                "team_id": request.team_id,
+                "client_upload_id": request.client_upload_id,
+                "sha256": sha256,
+                "size": len(request.data),
+                "format": fmt,
+                "filename": request.filename,
+                "datum": request.datum,
+                "member_id": principal.member_id,
+                "device_id": principal.device_id,
+            },
         ).scalar_one()
-    )  # fmt: skip
+    )
 
 
 def _new_patrol(session: Session, **values: object) -> int:
@@ -224,18 +289,24 @@ def store_points(
     # A fix without finite coordinates cannot be a geometry (cleaning counted it as invalid).
     finite = np.flatnonzero(np.isfinite(points.lon) & np.isfinite(points.lat))
     kept = ~np.ma.getmaskarray(ords)[finite]
-    copy_rows(session, table="patrol_points", columns={
-        "patrol_id": np.full(len(finite), patrol_id, np.int64),
-        "seq": finite.astype(np.int32),
-        "ord": ords[finite],
-        "time": points.time[finite],
-        "geom": ewkb_points(points.lon[finite], points.lat[finite]),
-        "ele": points.ele[finite],
-        "accuracy_m": points.accuracy_m[finite],
-        "drop_reason": np.ma.MaskedArray(np.full(len(finite), DROPPED), mask=kept),
-    })  # fmt: skip
-    session.execute(text("UPDATE patrols SET points_raw = :n WHERE id = :id"),
-                    {"n": len(finite), "id": patrol_id})  # fmt: skip
+    copy_rows(
+        session,
+        table="patrol_points",
+        columns={
+            "patrol_id": np.full(len(finite), patrol_id, np.int64),
+            "seq": finite.astype(np.int32),
+            "ord": ords[finite],
+            "time": points.time[finite],
+            "geom": ewkb_points(points.lon[finite], points.lat[finite]),
+            "ele": points.ele[finite],
+            "accuracy_m": points.accuracy_m[finite],
+            "drop_reason": np.ma.MaskedArray(np.full(len(finite), DROPPED), mask=kept),
+        },
+    )
+    session.execute(
+        text("UPDATE patrols SET points_raw = :n WHERE id = :id"),
+        {"n": len(finite), "id": patrol_id},
+    )
     # No ANALYZE here: nothing later in an upload reads patrol_points (the steps after it
     # take the kept fixes from the caller); autovacuum keeps the table's statistics.
 
@@ -308,9 +379,10 @@ def load_points(session: Session, *, patrol_id: int) -> tuple[list[int], TrackPo
 def cleaning_rules(settings: Settings, mode: str) -> CleaningRules:
     """Rules for a patrol's mode of travel."""
     return CleaningRules(
-        max_speed_mps=MODE_SPEEDS[mode], max_accuracy_m=settings.max_accuracy_m,
+        max_speed_mps=MODE_SPEEDS[mode],
+        max_accuracy_m=settings.max_accuracy_m,
         future_tolerance_s=settings.future_tolerance_s,
-    )  # fmt: skip
+    )
 
 
 def clean_stored(
@@ -331,9 +403,13 @@ def clean_stored(
 
 
 def summarize_kept(
-    session: Session, *, patrol_id: int, dropped: dict[str, int], kept: TrackPoints,
+    session: Session,
+    *,
+    patrol_id: int,
+    dropped: dict[str, int],
+    kept: TrackPoints,
     points_raw: int | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """The patrol's track, times, counts and length from its kept fixes in time order; the
     length is the sum of their legs on the ellipsoid (`leg_metres`, as attribution sums
     them: within micrometres of PostGIS's ST_Length on the geography)."""
@@ -341,12 +417,19 @@ def summarize_kept(
     first, last = (timed.min(), timed.max()) if len(timed) else (None, None)
     everything = np.arange(len(kept))[None, :]  # one line through all the kept fixes
     line = ewkb_lines(kept.lon, kept.lat, everything)[0].tobytes() if len(kept) >= 2 else None
-    session.execute(text(SUMMARY_KEPT), {
-        "patrol_id": patrol_id, "line": line, "n": len(kept), "points_raw": points_raw,
-        "first_at": as_datetime(first),
-        "last_at": as_datetime(last), "dropped": json.dumps(dropped),
-        "length_m": float(leg_metres(kept.lon, kept.lat).sum()) if len(kept) >= 2 else 0.0,
-    })  # fmt: skip
+    session.execute(
+        text(SUMMARY_KEPT),
+        {
+            "patrol_id": patrol_id,
+            "line": line,
+            "n": len(kept),
+            "points_raw": points_raw,
+            "first_at": as_datetime(first),
+            "last_at": as_datetime(last),
+            "dropped": json.dumps(dropped),
+            "length_m": float(leg_metres(kept.lon, kept.lat).sum()) if len(kept) >= 2 else 0.0,
+        },
+    )
 
 
 # A track of at least this many kept fixes is attributed on a connection of its own while
@@ -376,8 +459,12 @@ def wait_for_attribution(started: Future[Attribution], *, patrol_id: int) -> Att
     try:
         return started.result()
     except OperationalError as error:
-        log.warning("patrol %s: attribution on its own connection failed (%s); attributing "
-                    "on the upload's connection", patrol_id, error.orig or error)  # fmt: skip
+        log.warning(
+            "patrol %s: attribution on its own connection failed (%s); attributing "
+            "on the upload's connection",
+            patrol_id,
+            error.orig or error,
+        )
         return None
 
 
@@ -403,10 +490,15 @@ def _crossing_rules(settings: Settings) -> dict[str, float]:
 
 
 def finish_patrol(
-    session: Session, *, patrol_id: int, settings: Settings, dropped: dict[str, int] | None = None,
-    kept: TrackPoints | None = None, attribution: Future[Attribution] | None = None,
+    session: Session,
+    *,
+    patrol_id: int,
+    settings: Settings,
+    dropped: dict[str, int] | None = None,
+    kept: TrackPoints | None = None,
+    attribution: Future[Attribution] | None = None,
     reordered: bool = False,
-) -> None:  # fmt: skip
+) -> None:
     """Compute the track, attribution, coverage and flags. An upload gives what its cleaning
     dropped, its kept fixes in the patrol's order (store_points set points_raw) and whether
     cleaning put them in time order; a live patrol's stored fixes are cleaned here first.
@@ -417,8 +509,13 @@ def finish_patrol(
         dropped, kept, points_raw = clean_stored(session, patrol_id=patrol_id, settings=settings)
     summarize_kept(session, patrol_id=patrol_id, dropped=dropped, kept=kept, points_raw=points_raw)
     pieces = store_track_pieces(session, kept=kept)
-    cover_patrol(session, patrol_id=patrol_id, pieces=pieces, kept=kept,
-                 distance_m=settings.coverage_distance_m)  # fmt: skip
+    cover_patrol(
+        session,
+        patrol_id=patrol_id,
+        pieces=pieces,
+        kept=kept,
+        distance_m=settings.coverage_distance_m,
+    )
     found = wait_for_attribution(attribution, patrol_id=patrol_id) if attribution else None
     if found is None:
         attribute_patrol(session, patrol_id=patrol_id, kept=kept, **_crossing_rules(settings))
@@ -426,5 +523,6 @@ def finish_patrol(
         store_attribution(session, patrol_id=patrol_id, found=found)
     # Only live positions carry the app's mock flag (an uploaded file has none).
     flag_patrol(session, patrol_id=patrol_id, kept=kept, read_mock=live, reordered=reordered)
-    verify_from_patrol(session, patrol_id=patrol_id, pieces=pieces,
-                       distance_m=settings.verification_distance_m)  # fmt: skip
+    verify_from_patrol(
+        session, patrol_id=patrol_id, pieces=pieces, distance_m=settings.verification_distance_m
+    )

@@ -8,9 +8,19 @@ from sqlalchemy.orm import Session
 from geo_patrol.accounts.members import issue_api_token
 
 PEOPLE = (
-    "admin", "wujiang.sup", "xiuzhou.sup", "shengze.sup", "wjj.sup", "zone.coord",
-    "meeting.room", "joint.lead", "sz.lead", "wjj.lead", "sz.patrol", "wjj.patrol",
-)  # fmt: skip
+    "admin",
+    "wujiang.sup",
+    "xiuzhou.sup",
+    "shengze.sup",
+    "wjj.sup",
+    "zone.coord",
+    "meeting.room",
+    "joint.lead",
+    "sz.lead",
+    "wjj.lead",
+    "sz.patrol",
+    "wjj.patrol",
+)
 DEVICE = "sz.phone"
 REVOKED = "revoked.phone"
 ANONYMOUS = "anonymous"
@@ -42,9 +52,9 @@ def headers_for(session: Session) -> dict[str, dict[str, str]]:
         for login in PEOPLE
     }
     session.execute(
-        text("UPDATE devices SET revoked_at = now() WHERE label = 'demo phone' AND "
-             "member_id = :m"), {"m": member_id(session, "wjj.patrol")}
-    )  # fmt: skip
+        text("UPDATE devices SET revoked_at = now() WHERE label = 'demo phone' AND member_id = :m"),
+        {"m": member_id(session, "wjj.patrol")},
+    )
     headers[DEVICE] = {"Authorization": f"Bearer {SZ_PHONE_TOKEN}"}
     headers[REVOKED] = {"Authorization": f"Bearer {REVOKED_TOKEN}"}
     headers[ANONYMOUS] = {}

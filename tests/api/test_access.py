@@ -225,10 +225,14 @@ def test_every_successful_write_is_audited(
     before = demo_session.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
     created = demo_client.post(
         "/api/v1/members",
-        json={"name": "新队员", "home_jurisdiction_code": "330411100", "login": "new.one",
-              "password": "long-enough-password"},
+        json={
+            "name": "新队员",
+            "home_jurisdiction_code": "330411100",
+            "login": "new.one",
+            "password": "long-enough-password",
+        },
         headers=admin,
-    )  # fmt: skip
+    )
     new_id = created.json()["id"]
     team = demo_session.execute(text("SELECT id FROM teams WHERE name = '王江泾巡河队'")).scalar()
     member = f"/api/v1/members/{new_id}"
@@ -237,11 +241,17 @@ def test_every_successful_write_is_audited(
         demo_client.post(
             f"/api/v1/teams/{team}/members", json={"member_id": new_id}, headers=admin
         ),
-        demo_client.post(f"/api/v1/members/{new_id}/roles",
-                         json={"role": "patrol_member", "team_id": team}, headers=admin),
-        demo_client.post(f"/api/v1/members/{new_id}/password",
-                         json={"password": "another-long-one"}, headers=admin),
-    ]  # fmt: skip
+        demo_client.post(
+            f"/api/v1/members/{new_id}/roles",
+            json={"role": "patrol_member", "team_id": team},
+            headers=admin,
+        ),
+        demo_client.post(
+            f"/api/v1/members/{new_id}/password",
+            json={"password": "another-long-one"},
+            headers=admin,
+        ),
+    ]
     assert created.status_code == 201 and all(w.status_code in (201, 204) for w in writes)
     after = demo_session.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
     assert after - before == 5

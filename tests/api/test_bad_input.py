@@ -52,8 +52,11 @@ def _operations(openapi: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
 
 def _types(schema: dict[str, Any]) -> set[str]:
     """The JSON types a (possibly nullable) schema allows."""
-    return {schema["type"]} if "type" in schema else {t for s in schema.get("anyOf", [])
-                                                     for t in _types(s)}  # fmt: skip
+    return (
+        {schema["type"]}
+        if "type" in schema
+        else {t for s in schema.get("anyOf", []) for t in _types(s)}
+    )
 
 
 def _schema(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -91,9 +94,10 @@ def _body_fields(
             if media_type in media_types:
                 properties = _schema(openapi, content["schema"]).get("properties", {})
                 found += [
-                    (method, path, media_type, name) for name, schema in properties.items()
+                    (method, path, media_type, name)
+                    for name, schema in properties.items()
                     if kind in _types(schema) and schema.get("format") != "binary"
-                ]  # fmt: skip
+                ]
     return found
 
 
@@ -106,8 +110,9 @@ def _json(body: object, headers: dict[str, str]) -> dict[str, Any]:
 def _refused(response: Any, path: str, field: str, status: int = 422) -> None:
     """The answer refuses the input naming `field`: problem+json, or Open311's error list."""
     assert response.status_code == (400 if path.startswith("/open311/") else status), (
-        response.status_code, response.text[:300],
-    )  # fmt: skip
+        response.status_code,
+        response.text[:300],
+    )
     if path.startswith("/open311/"):
         assert field in response.text
         return
@@ -142,8 +147,9 @@ def test_nul_in_any_form_field_is_refused_naming_it(
     assert ("POST", "/login", "application/x-www-form-urlencoded", "login") in cases
     for method, path, media_type, name in cases:
         files = {"file": ("track.gpx", b"<gpx/>")} if media_type == FORMS[0] else None
-        response = demo_client.request(method, _url(path, {}), data={name: NUL}, files=files,
-                                       headers=admin)  # fmt: skip
+        response = demo_client.request(
+            method, _url(path, {}), data={name: NUL}, files=files, headers=admin
+        )
         _refused(response, path, name)
 
 
@@ -189,9 +195,11 @@ def test_unstorable_json_keys_are_refused_and_shown_escaped(
 def test_unstorable_text_in_an_open311_report_is_refused_naming_the_field(
     demo_client: TestClient, admin: dict[str, str]
 ) -> None:
-    sent: list[dict[str, Any]] = [{"data": {"description": NUL}, "headers": admin},
-                                  _json({"attribute": {"x": NUL}}, admin),
-                                  _json({"description": HALF_PAIR}, admin)]  # fmt: skip
+    sent: list[dict[str, Any]] = [
+        {"data": {"description": NUL}, "headers": admin},
+        _json({"attribute": {"x": NUL}}, admin),
+        _json({"description": HALF_PAIR}, admin),
+    ]
     for send in sent:
         response = demo_client.post("/open311/v2/requests.json", **send)
         assert response.status_code == 400
@@ -212,8 +220,11 @@ def test_every_integer_is_bounded_to_a_column_type(openapi: dict[str, Any]) -> N
         for name, schema in schemas:
             for one in schema.get("anyOf", [schema]):
                 low = one.get("minimum", -(2**64))
-                high = (one["maximum"] <= BIGINT_MAX if "maximum" in one
-                        else one.get("exclusiveMaximum", 2**64) <= 2**63)  # fmt: skip
+                high = (
+                    one["maximum"] <= BIGINT_MAX
+                    if "maximum" in one
+                    else one.get("exclusiveMaximum", 2**64) <= 2**63
+                )
                 if one.get("type") == "integer" and not (low >= -BIGINT_MAX and high):
                     unbounded.append(f"{method} {path} {name}")
     assert not unbounded
@@ -237,9 +248,10 @@ def test_integers_beyond_their_column_are_refused_naming_them(
     for method, path, media_type, name in bodies:
         for number in huge:
             sent: dict[str, Any] = (
-                {"json": {name: int(number)}} if media_type == "application/json"
+                {"json": {name: int(number)}}
+                if media_type == "application/json"
                 else {"data": {name: number}, "files": {"file": ("t.gpx", b"<gpx/>")}}
-            )  # fmt: skip
+            )
             response = demo_client.request(method, _url(path, {}), headers=admin, **sent)
             _refused(response, path, name)
 
@@ -268,8 +280,9 @@ def test_member_lists_of_an_upload_are_bounded(
 ) -> None:
     team = demo_session.execute(text("SELECT min(id) FROM teams")).scalar_one()
     form = {"team_id": str(team), "members": f"{member_id(demo_session, 'sz.patrol')},3000000000"}
-    response = demo_client.post("/api/v1/patrols", data=form, headers=admin,
-                                files={"file": ("t.gpx", b"<gpx/>")})  # fmt: skip
+    response = demo_client.post(
+        "/api/v1/patrols", data=form, headers=admin, files={"file": ("t.gpx", b"<gpx/>")}
+    )
     _refused(response, "/api/v1/patrols", "members")
 
 
@@ -301,12 +314,14 @@ def test_a_device_for_nobody_is_a_422_naming_the_member(
     demo_client: TestClient, admin: dict[str, str]
 ) -> None:
     for member in (999_999, INT4_MAX):
-        response = demo_client.post("/api/v1/devices", json={"member_id": member, "label": "x"},
-                                    headers=admin)  # fmt: skip
+        response = demo_client.post(
+            "/api/v1/devices", json={"member_id": member, "label": "x"}, headers=admin
+        )
         _refused(response, "/api/v1/devices", "member_id")
         assert str(member) in response.json()["detail"]
-    response = demo_client.post("/api/v1/devices", json={"member_id": 0, "label": "x"},
-                                headers=admin)  # fmt: skip
+    response = demo_client.post(
+        "/api/v1/devices", json={"member_id": 0, "label": "x"}, headers=admin
+    )
     _refused(response, "/api/v1/devices", "member_id")
 
 
@@ -327,8 +342,9 @@ def test_database_refusals_become_problems_naming_the_column(demo_session: Sessi
     )
     assert (nobody.status, nobody.extra["field"]) == (422, "member_id")
     admin = member_id(demo_session, "admin")
-    taken = _refusal_of(demo_session, "UPDATE members SET login = 'sz.patrol' WHERE id = :id",
-                        id=admin)  # fmt: skip
+    taken = _refusal_of(
+        demo_session, "UPDATE members SET login = 'sz.patrol' WHERE id = :id", id=admin
+    )
     assert (taken.status, taken.extra["field"]) == (409, "login")
     assert "sz.patrol" in taken.detail
     too_big = _refusal_of(demo_session, "SELECT CAST(:id AS int)", id=2**40)
@@ -343,8 +359,10 @@ def test_database_refusals_become_problems_naming_the_column(demo_session: Sessi
 
 
 def test_unknown_routes_and_methods_are_problem_json(demo_client: TestClient) -> None:
-    for response, status in ((demo_client.get("/api/v1/no-such-thing"), 404),
-                             (demo_client.delete("/api/v1/zones"), 405)):  # fmt: skip
+    for response, status in (
+        (demo_client.get("/api/v1/no-such-thing"), 404),
+        (demo_client.delete("/api/v1/zones"), 405),
+    ):
         assert response.status_code == status
         assert response.headers["content-type"] == PROBLEM
         assert response.json()["status"] == status
@@ -352,8 +370,9 @@ def test_unknown_routes_and_methods_are_problem_json(demo_client: TestClient) ->
 
 def test_the_openapi_documents_each_422_as_the_problem_it_is(openapi: dict[str, Any]) -> None:
     """Not FastAPI's default body: the fuzzer checks every 422 against this schema."""
-    documented = [op["responses"]["422"] for _, _, op in _operations(openapi)
-                  if "422" in op["responses"]]  # fmt: skip
+    documented = [
+        op["responses"]["422"] for _, _, op in _operations(openapi) if "422" in op["responses"]
+    ]
     assert len(documented) > 40
     assert all(list(response["content"]) == [PROBLEM] for response in documented)
     assert "HTTPValidationError" not in openapi["components"]["schemas"]

@@ -74,9 +74,11 @@ def admin_devices(
 
 @pytest.mark.parametrize("lead", sorted(LEADS))
 def test_every_lead_against_every_member_and_phone(
-    lead: str, demo_client: TestClient, demo_session: Session,
+    lead: str,
+    demo_client: TestClient,
+    demo_session: Session,
     headers: dict[str, dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     led = {team_ids(demo_session)[LEADS[lead]]}
     me = member_id(demo_session, lead)
     teams_of = memberships(demo_session)
@@ -101,8 +103,10 @@ def test_every_lead_against_every_member_and_phone(
         page = demo_client.get(f"/m/devices/{device}/setup", headers=headers[lead])
         made = demo_client.post(f"/m/devices/{device}/setup", headers=headers[lead])
         assert (page.status_code, made.status_code) == ((200, 200) if allowed else (404, 404)), (
-            device, targets[device], made.text,
-        )  # fmt: skip
+            device,
+            targets[device],
+            made.text,
+        )
         gone = demo_client.delete(f"/api/v1/devices/{device}", headers=headers[lead])
         assert gone.status_code == (204 if allowed else 404), (device, targets[device])
     still = demo_session.execute(
@@ -150,14 +154,17 @@ def test_joint_lead_cannot_take_over_a_wangjiangjing_members_phone(
     wjj, joint = teams["王江泾巡河队"], teams["联合巡河队一队"]
     member = member_id(demo_session, "wjj.patrol")
     own = demo_client.post(
-        "/api/v1/patrols", headers=headers["wjj.patrol"], data={"team_id": str(wjj)},
+        "/api/v1/patrols",
+        headers=headers["wjj.patrol"],
+        data={"team_id": str(wjj)},
         files={"file": ("walk.gpx", gpx_near_the_border(), "application/gpx+xml")},
-    )  # fmt: skip
+    )
     assert own.status_code == 201, own.text
     phone = demo_client.post(
-        "/api/v1/devices", json={"member_id": member, "label": "phone"},
+        "/api/v1/devices",
+        json={"member_id": member, "label": "phone"},
         headers=headers["wjj.lead"],
-    ).json()  # fmt: skip
+    ).json()
     lead = headers["joint.lead"]
     # Re-issue, revoke, list: the Wangjiangjing team's phone is not the joint lead's.
     assert demo_client.post(f"/m/devices/{phone['id']}/setup", headers=lead).status_code == 404
@@ -171,9 +178,10 @@ def test_joint_lead_cannot_take_over_a_wangjiangjing_members_phone(
     )
     assert issued.status_code == 201 and issued.json()["team_ids"] == [joint]
     refused = demo_client.post(
-        "/api/v1/devices", json={"member_id": member, "label": "x", "team_ids": [joint, wjj]},
+        "/api/v1/devices",
+        json={"member_id": member, "label": "x", "team_ids": [joint, wjj]},
         headers=lead,
-    )  # fmt: skip
+    )
     assert refused.status_code == 403 and refused.json()["field"] == "team_ids"
     empty = demo_client.post(
         "/api/v1/devices", json={"member_id": member, "label": "x", "team_ids": []}, headers=lead
@@ -186,9 +194,11 @@ def test_joint_lead_cannot_take_over_a_wangjiangjing_members_phone(
     listed_patrols = demo_client.get(f"/api/v1/patrols?team_id={wjj}", headers=token).json()
     assert patrol not in {p["id"] for p in listed_patrols}
     upload = demo_client.post(
-        "/api/v1/patrols", headers=token, data={"team_id": str(wjj)},
+        "/api/v1/patrols",
+        headers=token,
+        data={"team_id": str(wjj)},
         files={"file": ("walk.gpx", gpx_near_the_border(), "application/gpx+xml")},
-    )  # fmt: skip
+    )
     assert upload.status_code == 403, upload.text
     me = demo_client.get("/api/v1/me", headers=token).json()
     assert me["scope"]["teams"] == [joint]
@@ -206,8 +216,9 @@ def test_live_positions_of_a_phone_go_to_one_of_its_own_teams(
     ).json()
     assert issued["team_ids"] == [teams["盛泽巡河队"]]
     at = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
-    fix = LivePosition(device_id=issued["token"], time=at, lon=120.65, lat=30.9,
-                       altitude=3.0, accuracy_m=5.0)  # fmt: skip
+    fix = LivePosition(
+        device_id=issued["token"], time=at, lon=120.65, lat=30.9, altitude=3.0, accuracy_m=5.0
+    )
     outcome = store_batch(demo_session, requests=[[fix]], settings=Settings())
     assert not outcome.refused
     team = demo_session.execute(

@@ -46,10 +46,15 @@ from tests.conftest import fresh_database
 EXAMPLES = 10
 # Each of these hashes a password (Argon2, ~0.3 s) or renders the whole map.
 SLOW = {
-    "POST /api/v1/auth/login": 3, "POST /api/v1/auth/tokens": 3, "POST /login": 3,
-    "POST /api/v1/me/password": 3, "POST /api/v1/members/{member_id}/password": 3,
-    "POST /api/v1/members": 4, "GET /map": 3, "GET /api/v1/jurisdictions": 4,
-}  # fmt: skip
+    "POST /api/v1/auth/login": 3,
+    "POST /api/v1/auth/tokens": 3,
+    "POST /login": 3,
+    "POST /api/v1/me/password": 3,
+    "POST /api/v1/members/{member_id}/password": 3,
+    "POST /api/v1/members": 4,
+    "GET /map": 3,
+    "GET /api/v1/jurisdictions": 4,
+}
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 
@@ -93,8 +98,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The service on a real port, every request rolled back."""
     url, admin_token = _demo_database()
     data_dir: Path = tmp_path_factory.mktemp("fuzz-data")
-    app = create_app(Settings(database_url=url, data_dir=data_dir, maintenance_seconds=0,
-                              osmand_port=None))  # fmt: skip
+    app = create_app(
+        Settings(database_url=url, data_dir=data_dir, maintenance_seconds=0, osmand_port=None)
+    )
     engine = make_engine(url)
     app.dependency_overrides[get_session] = lambda: (yield from _rolled_back(engine))
     with serving(app) as base:
@@ -111,9 +117,12 @@ def _fuzz(service: Service, operation: APIOperation[Any, Any, Any, Any], token: 
 
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=SLOW.get(operation.label, EXAMPLES), deadline=None, database=None,
-        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+        max_examples=SLOW.get(operation.label, EXAMPLES),
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def examples(case: Case[Any]) -> None:
         response = case.call(base_url=service.base, session=http, headers=headers, timeout=60)
         try:
@@ -121,8 +130,9 @@ def _fuzz(service: Service, operation: APIOperation[Any, Any, Any, Any], token: 
         except (Failure, FailureGroup) as error:
             found = error.exceptions if isinstance(error, FailureGroup) else (error,)
             said = "; ".join(f"{f.title}: {f.message[:300]}" for f in found)
-            failures.append(f"{operation.label} [{response.status_code}] {said}\n"
-                            f"    {case.as_curl_command()}")  # fmt: skip
+            failures.append(
+                f"{operation.label} [{response.status_code}] {said}\n    {case.as_curl_command()}"
+            )
 
     examples()
     http.close()
@@ -150,8 +160,11 @@ def test_no_server_error_and_answers_match_the_schema(
 def _nothing_was_kept(service: Service, caller: str) -> None:
     """The fuzzer locked no account and revoked no token: the caller still gets in, and so
     does the administrator with the demo password."""
-    me = requests.get(f"{service.base}/api/v1/me", timeout=10,
-                      headers={"Authorization": f"Bearer {service.tokens[caller]}"})  # fmt: skip
+    me = requests.get(
+        f"{service.base}/api/v1/me",
+        timeout=10,
+        headers={"Authorization": f"Bearer {service.tokens[caller]}"},
+    )
     assert me.status_code == 200
     password = os.environ.get("GEO_PATROL_DEMO_PASSWORD", DEFAULT_PASSWORD)  # as the demo reads it
     login = {"login": "admin", "password": password}

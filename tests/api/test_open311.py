@@ -46,18 +46,30 @@ def point_inside_wujiang(distance_m: float) -> tuple[float, float]:
 
 
 def file_request(
-    client: TestClient, api_key: str, lon: float, lat: float, *, suffix: str = "json",
-    headers: dict[str, str] | None = None, attributes: dict[str, str] | None = None,
+    client: TestClient,
+    api_key: str,
+    lon: float,
+    lat: float,
+    *,
+    suffix: str = "json",
+    headers: dict[str, str] | None = None,
+    attributes: dict[str, str] | None = None,
     **fields: str,
-) -> Response:  # fmt: skip
+) -> Response:
     """POST the form a FixMyStreet-style Open311 client sends (attributes: {"client_id": ..})."""
     form = {
-        "api_key": api_key, "service_code": "illegal_discharge", "lat": repr(lat),
-        "long": repr(lon), "description": "排污口有黑水流出，气味刺鼻",
-        "email": "citizen@example.cn", "first_name": "小明", "last_name": "王",
-        "media_url": "https://photos.example.cn/outfall-0042.jpg", **fields,
+        "api_key": api_key,
+        "service_code": "illegal_discharge",
+        "lat": repr(lat),
+        "long": repr(lon),
+        "description": "排污口有黑水流出，气味刺鼻",
+        "email": "citizen@example.cn",
+        "first_name": "小明",
+        "last_name": "王",
+        "media_url": "https://photos.example.cn/outfall-0042.jpg",
+        **fields,
         **{f"attribute[{name}]": value for name, value in (attributes or {}).items()},
-    }  # fmt: skip
+    }
     response: Response = client.post(
         f"{BASE}/requests.{suffix}", data=form, headers={**FORM, **(headers or {})}
     )
@@ -158,8 +170,9 @@ def test_form_post_round_trips_as_a_routed_joint_incident(
     demo_client: TestClient, keys: dict[str, str], headers: dict[str, dict[str, str]]
 ) -> None:
     lon, lat = point_inside_xiuzhou(30)
-    response = file_request(demo_client, keys["wjj.patrol"], lon, lat,
-                            address_string="小天圩河南岸 3 号排口")  # fmt: skip
+    response = file_request(
+        demo_client, keys["wjj.patrol"], lon, lat, address_string="小天圩河南岸 3 号排口"
+    )
     request_id = created_id(response)
     notice = response.json()[0]["service_notice"]
     assert "王江泾镇" in notice and "盛泽镇" in notice
@@ -191,8 +204,9 @@ def test_form_post_round_trips_as_a_routed_joint_incident(
     lead = [r["name"] for r in props["responsible"] if r["role"] == "lead"]
     assert "王江泾镇" in lead
 
-    english = demo_client.get(f"{BASE}/requests/{request_id}.json",
-                              params={"api_key": keys["wjj.patrol"], "locale": "en"})  # fmt: skip
+    english = demo_client.get(
+        f"{BASE}/requests/{request_id}.json", params={"api_key": keys["wjj.patrol"], "locale": "en"}
+    )
     (translated,) = english.json()
     assert translated["service_name"] == "Illegal discharge"
     assert translated["agency_responsible"] == "Wangjiangjing Town (lead); Shengze Town"
@@ -211,8 +225,11 @@ def test_reporter_details_are_kept(
     ).one()
     assert row.reporter_name == "王小明" and row.source == "open311"
     assert row.reporter_contact == "citizen@example.cn; +86 138 0000 0000"
-    latin = created_id(file_request(demo_client, keys["wjj.patrol"], lon, lat,
-                                    first_name="Ada", last_name="Lovelace"))  # fmt: skip
+    latin = created_id(
+        file_request(
+            demo_client, keys["wjj.patrol"], lon, lat, first_name="Ada", last_name="Lovelace"
+        )
+    )
     name = demo_session.execute(
         text("SELECT reporter_name FROM incidents WHERE id = :id"), {"id": int(latin)}
     ).scalar_one()
@@ -229,12 +246,18 @@ def test_json_body_with_severity_attribute(
     demo_client: TestClient, keys: dict[str, str], headers: dict[str, dict[str, str]]
 ) -> None:
     lon, lat = point_inside_xiuzhou(30)
-    body = {"api_key": keys["wjj.patrol"], "service_code": "illegal_discharge", "lat": lat,
-            "long": lon, "description": "大面积死鱼",
-            "attribute": {"severity": "critical"}}  # fmt: skip
+    body = {
+        "api_key": keys["wjj.patrol"],
+        "service_code": "illegal_discharge",
+        "lat": lat,
+        "long": lon,
+        "description": "大面积死鱼",
+        "attribute": {"severity": "critical"},
+    }
     request_id = created_id(demo_client.post(f"{BASE}/requests.json", json=body))
-    props = demo_client.get(f"/api/v1/incidents/{request_id}",
-                            headers=headers["admin"]).json()["properties"]  # fmt: skip
+    props = demo_client.get(f"/api/v1/incidents/{request_id}", headers=headers["admin"]).json()[
+        "properties"
+    ]
     assert props["severity"] == "critical" and props["tier"] == "county"
     assert one_request(demo_client, keys["wjj.patrol"], request_id)["agency_responsible"] == (
         "秀洲区 (牵头); 吴江区"
@@ -262,8 +285,12 @@ def test_bad_severity_is_refused_naming_the_attribute(
 def test_missing_or_bad_coordinates_are_400_naming_the_field(
     demo_client: TestClient, keys: dict[str, str], demo_session: Session
 ) -> None:
-    form = {"api_key": keys["wjj.patrol"], "service_code": "illegal_discharge",
-            "long": "120.6", "description": "no latitude"}  # fmt: skip
+    form = {
+        "api_key": keys["wjj.patrol"],
+        "service_code": "illegal_discharge",
+        "long": "120.6",
+        "description": "no latitude",
+    }
     response = demo_client.post(f"{BASE}/requests.json", data=form, headers=FORM)
     assert_open311_error(response, 400, naming="lat")
     no_long = {**form, "lat": "30.9"}
@@ -272,8 +299,9 @@ def test_missing_or_bad_coordinates_are_400_naming_the_field(
         demo_client.post(f"{BASE}/requests.json", data=no_long, headers=FORM), 400, naming="long"
     )
     for bad in ("north", "95", "nan"):
-        response = demo_client.post(f"{BASE}/requests.json", data={**form, "lat": bad},
-                                    headers=FORM)  # fmt: skip
+        response = demo_client.post(
+            f"{BASE}/requests.json", data={**form, "lat": bad}, headers=FORM
+        )
         assert_open311_error(response, 400, naming="lat")
     count = demo_session.execute(text("SELECT count(*) FROM incidents WHERE source = 'open311'"))
     assert count.scalar_one() == 0
@@ -313,14 +341,19 @@ def test_bearer_caller_needs_no_api_key(
 ) -> None:
     lon, lat = point_inside_xiuzhou(30)
     form = {"service_code": "floating_waste", "lat": str(lat), "long": str(lon)}
-    response = demo_client.post(f"{BASE}/requests.json", data=form,
-                                headers={**FORM, **headers["wjj.patrol"]})  # fmt: skip
+    response = demo_client.post(
+        f"{BASE}/requests.json", data=form, headers={**FORM, **headers["wjj.patrol"]}
+    )
     request_id = created_id(response)
-    seen = demo_client.get(f"{BASE}/requests.json", params={"service_request_id": request_id},
-                           headers=headers["wjj.sup"])  # fmt: skip
+    seen = demo_client.get(
+        f"{BASE}/requests.json",
+        params={"service_request_id": request_id},
+        headers=headers["wjj.sup"],
+    )
     assert [r["service_request_id"] for r in seen.json()] == [request_id]
-    unknown = demo_client.get(f"{BASE}/requests.json",
-                              headers={"Authorization": "Bearer gpt_revoked-or-never"})  # fmt: skip
+    unknown = demo_client.get(
+        f"{BASE}/requests.json", headers={"Authorization": "Bearer gpt_revoked-or-never"}
+    )
     assert_open311_error(unknown, 401)
 
 
@@ -328,8 +361,9 @@ def test_unknown_or_malformed_request_id_is_404(
     demo_client: TestClient, keys: dict[str, str]
 ) -> None:
     for request_id in ("999999", "abc"):
-        response = demo_client.get(f"{BASE}/requests/{request_id}.json",
-                                   params={"api_key": keys["admin"]})  # fmt: skip
+        response = demo_client.get(
+            f"{BASE}/requests/{request_id}.json", params={"api_key": keys["admin"]}
+        )
         assert_open311_error(response, 404, naming=request_id)
 
 
@@ -341,11 +375,16 @@ def test_status_filter_maps_our_workflow_to_open_and_closed(
 ) -> None:
     lon, lat = point_inside_xiuzhou(30)
     still_open = created_id(file_request(demo_client, keys["wjj.patrol"], lon, lat))
-    rejected = created_id(file_request(demo_client, keys["wjj.patrol"], lon + 0.01, lat,
-                                       service_code="floating_waste"))  # fmt: skip
-    action = demo_client.post(f"/api/v1/incidents/{rejected}/actions",
-                              json={"action": "reject", "note": "现场核查未发现漂浮物"},
-                              headers=headers["xiuzhou.sup"])  # fmt: skip
+    rejected = created_id(
+        file_request(
+            demo_client, keys["wjj.patrol"], lon + 0.01, lat, service_code="floating_waste"
+        )
+    )
+    action = demo_client.post(
+        f"/api/v1/incidents/{rejected}/actions",
+        json={"action": "reject", "note": "现场核查未发现漂浮物"},
+        headers=headers["xiuzhou.sup"],
+    )
     assert action.status_code == 200, action.text
     key = keys["xiuzhou.sup"]
     assert set(listed(demo_client, key, status="open")) >= {still_open}
@@ -357,8 +396,9 @@ def test_status_filter_maps_our_workflow_to_open_and_closed(
     assert closed["status"] == "closed" and closed["status_notes"] == "现场核查未发现漂浮物"
     assert_open311_error(
         demo_client.get(f"{BASE}/requests.json", params={"api_key": key, "status": "pending"}),
-        400, naming="status",
-    )  # fmt: skip
+        400,
+        naming="status",
+    )
 
 
 def test_service_code_and_id_list_filters(demo_client: TestClient, keys: dict[str, str]) -> None:
@@ -368,17 +408,20 @@ def test_service_code_and_id_list_filters(demo_client: TestClient, keys: dict[st
     waste = created_id(file_request(demo_client, key, lon, lat, service_code="floating_waste"))
     assert listed(demo_client, key, service_code="floating_waste") == [waste]
     assert set(listed(demo_client, key, service_code="floating_waste,illegal_discharge")) == {
-        discharge, waste,
-    }  # fmt: skip
+        discharge,
+        waste,
+    }
     both = listed(demo_client, key, service_request_id=f"{discharge},{waste}")
     assert set(both) == {discharge, waste}
     # service_request_id overrides the other filters
     assert listed(demo_client, key, service_request_id=waste, service_code="other") == [waste]
     assert_open311_error(
-        demo_client.get(f"{BASE}/requests.json",
-                        params={"api_key": key, "service_request_id": "1;DROP"}),
-        400, naming="service_request_id",
-    )  # fmt: skip
+        demo_client.get(
+            f"{BASE}/requests.json", params={"api_key": key, "service_request_id": "1;DROP"}
+        ),
+        400,
+        naming="service_request_id",
+    )
 
 
 def test_start_and_end_date_filter(
@@ -394,22 +437,25 @@ def test_start_and_end_date_filter(
     )
     now = datetime.now(UTC)
     assert {recent, older} <= set(listed(demo_client, key))  # default: the last 90 days
-    window = {"start_date": (now - timedelta(days=1)).isoformat(),
-              "end_date": (now + timedelta(hours=1)).isoformat()}  # fmt: skip
+    window = {
+        "start_date": (now - timedelta(days=1)).isoformat(),
+        "end_date": (now + timedelta(hours=1)).isoformat(),
+    }
     assert recent in listed(demo_client, key, **window) and older not in listed(
         demo_client, key, **window
     )
     china = timezone(timedelta(hours=8))
-    before = {"start_date": (now - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "end_date": (now - timedelta(days=10)).astimezone(china).isoformat()}  # fmt: skip
+    before = {
+        "start_date": (now - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_date": (now - timedelta(days=10)).astimezone(china).isoformat(),
+    }
     assert listed(demo_client, key, **before) == [older]
     after = {"start_date": (now + timedelta(hours=1)).isoformat()}
     assert listed(demo_client, key, **after) == []
     bad = {"api_key": key, "start_date": "last tuesday"}
     assert_open311_error(demo_client.get(f"{BASE}/requests.json", params=bad), 400, "start_date")
     too_long = {"api_key": key, "start_date": "2026-01-01", "end_date": "2026-06-01"}
-    assert_open311_error(demo_client.get(f"{BASE}/requests.json", params=too_long), 400,
-                         "end_date")  # fmt: skip
+    assert_open311_error(demo_client.get(f"{BASE}/requests.json", params=too_long), 400, "end_date")
 
 
 def test_a_xiuzhou_key_does_not_see_a_wujiang_internal_request(
@@ -424,8 +470,9 @@ def test_a_xiuzhou_key_does_not_see_a_wujiang_internal_request(
         "盛泽镇"
     )
     assert request_id in listed(demo_client, keys["shengze.sup"])
-    hidden = demo_client.get(f"{BASE}/requests/{request_id}.json",
-                             params={"api_key": keys["xiuzhou.sup"]})  # fmt: skip
+    hidden = demo_client.get(
+        f"{BASE}/requests/{request_id}.json", params={"api_key": keys["xiuzhou.sup"]}
+    )
     assert_open311_error(hidden, 404)
     assert request_id not in listed(demo_client, keys["xiuzhou.sup"])
     assert request_id not in listed(demo_client, keys["wjj.sup"])
@@ -477,8 +524,9 @@ def test_xml_variants_have_the_spec_shapes_and_the_same_ids(
 
     lon, lat = point_inside_xiuzhou(30)
     description = 'Foam & "oil" <near> the sluice\x01'
-    posted = file_request(demo_client, keys["wjj.patrol"], lon, lat, suffix="xml",
-                          description=description)  # fmt: skip
+    posted = file_request(
+        demo_client, keys["wjj.patrol"], lon, lat, suffix="xml", description=description
+    )
     assert posted.status_code == 201, posted.text
     created = ET.fromstring(posted.content)
     assert created.tag == "service_requests"
@@ -490,8 +538,9 @@ def test_xml_variants_have_the_spec_shapes_and_the_same_ids(
     as_json = demo_client.get(f"{BASE}/requests.json", params={"api_key": key})
     ids = [r.findtext("service_request_id") for r in ET.fromstring(as_xml.content)]
     assert ids == [r["service_request_id"] for r in as_json.json()] and request_id in ids
-    one = ET.fromstring(demo_client.get(f"{BASE}/requests/{request_id}.xml",
-                                        params={"api_key": key}).content)  # fmt: skip
+    one = ET.fromstring(
+        demo_client.get(f"{BASE}/requests/{request_id}.xml", params={"api_key": key}).content
+    )
     (request,) = one.findall("request")
     assert request.findtext("description") == 'Foam & "oil" <near> the sluice'
     assert abs(float(request.findtext("lat") or "nan") - lat) < 1e-7
@@ -508,13 +557,23 @@ def test_xml_variants_have_the_spec_shapes_and_the_same_ids(
 def test_every_route_answers_every_caller_in_the_open311_format(
     demo_client: TestClient, headers: dict[str, dict[str, str]]
 ) -> None:
-    routes = [("GET", "/discovery"), ("GET", "/services"), ("GET", "/services/other"),
-              ("GET", "/requests"), ("POST", "/requests"), ("GET", "/requests/1")]  # fmt: skip
+    routes = [
+        ("GET", "/discovery"),
+        ("GET", "/services"),
+        ("GET", "/services/other"),
+        ("GET", "/requests"),
+        ("POST", "/requests"),
+        ("GET", "/requests/1"),
+    ]
     for name, header in headers.items():
         for method, path in routes:
             for suffix in ("json", "xml"):
-                response = demo_client.request(method, f"{BASE}{path}.{suffix}", headers=header,
-                                               data={} if method == "POST" else None)  # fmt: skip
+                response = demo_client.request(
+                    method,
+                    f"{BASE}{path}.{suffix}",
+                    headers=header,
+                    data={} if method == "POST" else None,
+                )
                 where = (name, method, path, suffix, response.status_code)
                 assert response.status_code in (200, 400, 401, 404), where
                 if suffix == "xml":

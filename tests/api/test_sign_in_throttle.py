@@ -120,9 +120,10 @@ def test_the_sign_in_page_keeps_a_known_browser_working(app: FastAPI) -> None:
         page = client.get("/login")
         csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
         answer = client.post(
-            "/login", data={"login": "zone.coord", "password": password, "csrf_token": csrf},
+            "/login",
+            data={"login": "zone.coord", "password": password, "csrf_token": csrf},
             follow_redirects=False,
-        )  # fmt: skip
+        )
         return int(answer.status_code)
 
     assert form(own, DEFAULT_PASSWORD) == 303
@@ -134,9 +135,18 @@ def test_the_sign_in_page_keeps_a_known_browser_working(app: FastAPI) -> None:
 
 @pytest.mark.parametrize(
     "target",
-    ["/\\evil.example", "/\\/evil.example", "/\t/evil.example", "/\n/evil.example",
-     "/map\r\nSet-Cookie: x=1", "/\x00", "/\x7f/evil.example", "/\x85x", "\\\\evil.example"],
-)  # fmt: skip
+    [
+        "/\\evil.example",
+        "/\\/evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/map\r\nSet-Cookie: x=1",
+        "/\x00",
+        "/\x7f/evil.example",
+        "/\x85x",
+        "\\\\evil.example",
+    ],
+)
 def test_next_refuses_backslashes_and_control_characters(target: str) -> None:
     assert _safe_next(target) == "/map"
 
@@ -161,8 +171,10 @@ def test_a_member_keeps_only_the_newest_known_browsers(demo_session: Session) ->
 
     member = demo_session.execute(text("SELECT id FROM members WHERE login = 'admin'")).scalar()
     assert member is not None
-    cookies = [remember_browser(demo_session, member_id=member, known_id=None)
-               for _ in range(KNOWN_PER_MEMBER + 5)]  # fmt: skip
+    cookies = [
+        remember_browser(demo_session, member_id=member, known_id=None)
+        for _ in range(KNOWN_PER_MEMBER + 5)
+    ]
     assert all(c and c.startswith("gpk_") for c in cookies)
     count = demo_session.execute(
         text("SELECT count(*) FROM known_browsers WHERE member_id = :m"), {"m": member}

@@ -82,9 +82,12 @@ def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory
 def serving(database_url: str, data_dir: Path, **settings: object) -> Iterator[str]:
     """The service with `settings` in a thread on a free port; stopped on leaving."""
     config = Settings(
-        database_url=database_url, data_dir=data_dir, maintenance_seconds=0, osmand_port=None,
+        database_url=database_url,
+        data_dir=data_dir,
+        maintenance_seconds=0,
+        osmand_port=None,
         **settings,  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
     with serving_app(create_app(config)) as base:
         yield base
 
@@ -269,11 +272,15 @@ def phone(browser: Browser, link: Link) -> Iterator[tuple[Page, Watch]]:
     is recorded instead, and one that leaves for another host lands in `outside`.
     """
     context = browser.new_context(
-        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
-        has_touch=True, locale="zh-CN", permissions=["geolocation"],
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        permissions=["geolocation"],
         geolocation={"latitude": 30.93, "longitude": 120.6, "accuracy": 5},
         service_workers="allow",
-    )  # fmt: skip
+    )
     page = context.new_page()
     watch = Watch(base=link.url)
 

@@ -117,11 +117,14 @@ def test_the_meeting_pack_with_hostile_names_runs_no_payload(
     pack = httpx.get(
         f"{hostile_server}/api/v1/meeting-pack",
         params={"zone": "ZONE-SZ-WJJ", "to": str(today), "lang": "en"},
-        headers={"Authorization": f"Bearer {token}"}, timeout=60,
-    )  # fmt: skip
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
     assert pack.status_code == 200
-    page.route(f"{hostile_server}/hostile-pack.html",
-               lambda route: route.fulfill(body=pack.text, content_type="text/html"))  # fmt: skip
+    page.route(
+        f"{hostile_server}/hostile-pack.html",
+        lambda route: route.fulfill(body=pack.text, content_type="text/html"),
+    )
     page.goto(f"{hostile_server}/hostile-pack.html", wait_until="load")
     made = page.evaluate(OPEN_EVERYTHING)
     assert made > 20

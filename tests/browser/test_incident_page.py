@@ -22,13 +22,18 @@ def test_popup_link_opens_the_incident_page(watched_page: tuple[Page, Watch]) ->
             "/api/v1/auth/tokens", json={"login": "wjj.patrol", "password": DEMO_PASSWORD}
         ).json()["token"]
         reported = api.post(
-            "/api/v1/incidents/photo", headers={"Authorization": f"Bearer {token}"},
-            data={"category": "illegal_discharge", "severity": "high",
-                  "description": "排污口 (browser test)", "client_id": "browser-incident-page",
-                  # Seen now (the photo's EXIF time is years old: off the map's 30 days).
-                  "reported_at": datetime.now(UTC).isoformat()},
+            "/api/v1/incidents/photo",
+            headers={"Authorization": f"Bearer {token}"},
+            data={
+                "category": "illegal_discharge",
+                "severity": "high",
+                "description": "排污口 (browser test)",
+                "client_id": "browser-incident-page",
+                # Seen now (the photo's EXIF time is years old: off the map's 30 days).
+                "reported_at": datetime.now(UTC).isoformat(),
+            },
             files={"file": ("IMG_0001.jpg", PHOTO.read_bytes(), "image/jpeg")},
-        )  # fmt: skip
+        )
     assert reported.status_code in (200, 201), reported.text
     incident_id = reported.json()["id"]
 

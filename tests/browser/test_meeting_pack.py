@@ -23,11 +23,28 @@ def test_pack_from_the_command_line_opens_from_a_usb_stick(
     target = tmp_path / "stick" / "pack.html"
     env = {**os.environ, "GEO_PATROL_DATABASE_URL": live_database_url}
     done = subprocess.run(
-        [sys.executable, "-m", "geo_patrol", "meeting-pack", "--zone", "ZONE-SZ-WJJ",
-         "--from", str(today.replace(day=1)), "--to", str(today), "-o", str(target),
-         "--png", str(tmp_path / "slide.png")],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "geo_patrol",
+            "meeting-pack",
+            "--zone",
+            "ZONE-SZ-WJJ",
+            "--from",
+            str(today.replace(day=1)),
+            "--to",
+            str(today),
+            "-o",
+            str(target),
+            "--png",
+            str(tmp_path / "slide.png"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert target.stat().st_size < 5_000_000
     with Image.open(tmp_path / "slide.png") as slide:  # the map alone, for slides

@@ -66,10 +66,12 @@ def river_walk() -> list[tuple[float, float]]:
             back = [_beside(river, s, -sign * OFFSET_M) for s in along[::-1]]
             gap = np.linspace(0, 1, int(2 * OFFSET_M / STEP_M) + 1)[1:-1]
             across = [
-                (out[-1][0] + (back[0][0] - out[-1][0]) * f,
-                 out[-1][1] + (back[0][1] - out[-1][1]) * f)
+                (
+                    out[-1][0] + (back[0][0] - out[-1][0]) * f,
+                    out[-1][1] + (back[0][1] - out[-1][1]) * f,
+                )
                 for f in gap
-            ]  # fmt: skip
+            ]
             metres = [*out, *across, *back]
             lons, lats = TO_DEGREES.transform(*np.array(metres).T)
             points = list(zip(lons.tolist(), lats.tolist(), strict=True))
@@ -129,8 +131,9 @@ def walk(page: Page, points: list[tuple[float, float]], already: int = 0) -> Non
     """Move the emulated phone fix by fix, FIX_EVERY_S seconds of page time apart."""
     for number, (lon, lat) in enumerate(points, start=already + 1):
         page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 5})
-        wait_true(page, "(n) => document.querySelector('#fix-count').textContent === String(n)",
-                  number)  # fmt: skip
+        wait_true(
+            page, "(n) => document.querySelector('#fix-count').textContent === String(n)", number
+        )
         page.clock.fast_forward(FIX_EVERY_S * 1000)
 
 
@@ -243,9 +246,10 @@ def check_patrol(
     team = next(t for t in admin.get("/api/v1/teams").json() if t["name"] == JOINT_TEAM)
     since = (began - timedelta(minutes=1)).isoformat()
     mine = [
-        p for p in admin.get("/api/v1/patrols", params={"team_id": team["id"], "since": since})
-        .json() if p["source"] == "upload" and p["points_raw"] == len(points)
-    ]  # fmt: skip
+        p
+        for p in admin.get("/api/v1/patrols", params={"team_id": team["id"], "since": since}).json()
+        if p["source"] == "upload" and p["points_raw"] == len(points)
+    ]
     assert [p["id"] for p in mine] == [patrol_id]
     patrol = admin.get(f"/api/v1/patrols/{patrol_id}").json()
     props = patrol["properties"]
@@ -269,9 +273,10 @@ def check_report(admin: httpx.Client, report_id: int, where: tuple[float, float]
     bbox = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
     found = admin.get("/api/v1/incidents", params={"bbox": bbox, "category": "illegal_discharge"})
     same = [
-        f for f in found.json()["features"]
+        f
+        for f in found.json()["features"]
         if f["properties"].get("description") == "排污口冒黑水 (mobile test)"
-    ]  # fmt: skip
+    ]
     assert [f["id"] for f in same] == [report_id]
     incident = admin.get(f"/api/v1/incidents/{report_id}").json()["properties"]
     assert len(incident["photos"]) == 1

@@ -42,9 +42,10 @@ def traccar_position(server: str, device: str, at: datetime) -> int:
         "location": {
             "timestamp": at.isoformat().replace("+00:00", "Z"),
             "coords": {"latitude": 30.9301, "longitude": 120.6102, "accuracy": 6.0},
-            "is_moving": True, "event": "motionchange",
+            "is_moving": True,
+            "event": "motionchange",
         },
-    }  # fmt: skip
+    }
     return httpx.post(server, json=body, timeout=10).status_code
 
 

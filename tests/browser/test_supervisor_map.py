@@ -13,8 +13,17 @@ from playwright.sync_api import Browser, Page
 from tests.browser.conftest import Watch, screenshot, serving, sign_in
 
 GEOD = pyproj.Geod(ellps="WGS84")
-LAYERS_ZH = ["行政区划 · 省", "行政区划 · 县（区）", "行政区划 · 镇（街道）", "协作区 / 边界协作带",
-             "河道巡查时效", "巡查轨迹", "事件", "事件热力图", "村居"]  # fmt: skip
+LAYERS_ZH = [
+    "行政区划 · 省",
+    "行政区划 · 县（区）",
+    "行政区划 · 镇（街道）",
+    "协作区 / 边界协作带",
+    "河道巡查时效",
+    "巡查轨迹",
+    "事件",
+    "事件热力图",
+    "村居",
+]
 
 
 def state(page: Page) -> dict[str, Any]:
@@ -120,16 +129,22 @@ def test_measuring_a_distance_agrees_with_pyproj(watched_page: tuple[Page, Watch
     page.click(".gp-measure a")
     box = page.locator(".folium-map").bounding_box()
     assert box is not None
-    pixels = [(box["x"] + 500, box["y"] + 300), (box["x"] + 800, box["y"] + 600),
-              (box["x"] + 900, box["y"] + 400)]  # fmt: skip
+    pixels = [
+        (box["x"] + 500, box["y"] + 300),
+        (box["x"] + 800, box["y"] + 600),
+        (box["x"] + 900, box["y"] + 400),
+    ]
     ends = []
     for x, y in pixels:
         page.mouse.click(x, y)
-        ends.append(page.evaluate(
-            "([x, y]) => { const m = window[Object.keys(window).find(k => k.startsWith('map_'))];"
-            " const p = m.containerPointToLatLng([x, y]); return [p.lng, p.lat]; }",
-            [x - box["x"], y - box["y"]],
-        ))  # fmt: skip
+        ends.append(
+            page.evaluate(
+                "([x, y]) => {"
+                " const m = window[Object.keys(window).find(k => k.startsWith('map_'))];"
+                " const p = m.containerPointToLatLng([x, y]); return [p.lng, p.lat]; }",
+                [x - box["x"], y - box["y"]],
+            )
+        )
     shown = float(page.locator(".gp-measure-out").get_attribute("data-metres") or "nan")
     expected = sum(GEOD.inv(a[0], a[1], b[0], b[1])[2] for a, b in itertools.pairwise(ends))
     assert expected > 1000

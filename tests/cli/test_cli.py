@@ -151,10 +151,18 @@ def test_account_commands_add_role_reset_issue_revoke(cli_database: str) -> None
     runner.invoke(app, ["demo"])
     added = runner.invoke(
         app,
-        ["member", "add", "river.chief", "--name", "河长", "--home", "320509100",
-         "--password-stdin"],
+        [
+            "member",
+            "add",
+            "river.chief",
+            "--name",
+            "河长",
+            "--home",
+            "320509100",
+            "--password-stdin",
+        ],
         input="a-long-password\n",
-    )  # fmt: skip
+    )
     assert added.exit_code == 0, added.output
     role = runner.invoke(
         app,
@@ -180,8 +188,13 @@ def test_account_commands_add_role_reset_issue_revoke(cli_database: str) -> None
             .all()
         )
     engine.dispose()
-    assert actions == ["member.create", "role.add", "member.password", "device.issue",
-                       "device.revoke"]  # fmt: skip
+    assert actions == [
+        "member.create",
+        "role.add",
+        "member.password",
+        "device.issue",
+        "device.revoke",
+    ]
 
 
 def test_demo_shows_credentials_on_a_terminal_only(

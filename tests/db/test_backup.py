@@ -120,8 +120,9 @@ def _load(url: str, data_dir: Path) -> None:
         team = session.execute(text("SELECT id FROM teams WHERE name = '盛泽巡河队'")).scalar_one()
         data = (FIXTURES / "tracks" / "osmand_1_1.gpx").read_bytes()
         request = UploadRequest(team_id=int(team), filename="osmand_1_1.gpx", data=data)
-        upload_patrol(session, request=request, principal=principal, settings=settings,
-                      address="test")  # fmt: skip
+        upload_patrol(
+            session, request=request, principal=principal, settings=settings, address="test"
+        )
         incidents = session.execute(text("SELECT id FROM incidents ORDER BY id LIMIT 4")).all()
         for (incident_id,), name in zip(incidents, PHOTOS, strict=True):
             photo = (FIXTURES / "photos" / name).read_bytes()
@@ -295,8 +296,10 @@ def test_a_damaged_archive_is_refused_and_nothing_changes(
     assert result.exit_code == 2
     assert says in result.output and "Nothing was changed." in result.output
     with psycopg.connect(_libpq(url)) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND "
-                            "relnamespace = 'public'::regnamespace").fetchone() == (0,)  # fmt: skip
+        assert conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND "
+            "relnamespace = 'public'::regnamespace"
+        ).fetchone() == (0,)
     assert list(data_dir.rglob("*")) == []  # no stored file, no staging folder left behind
     assert not (tmp_path / "outside.jpg").exists()
 
@@ -338,8 +341,9 @@ def test_a_failing_pg_restore_leaves_the_database_as_it_was(
         'echo "pg_restore: error: the disk is full (injected)" >&2\nexit 1\n'
     )
     (failing / "pg_restore").chmod(0o755)
-    forced = run_cli([*restore, "--force"], url=url, data_dir=data_dir,
-                     GEO_PATROL_PG_BINDIR=str(failing))  # fmt: skip
+    forced = run_cli(
+        [*restore, "--force"], url=url, data_dir=data_dir, GEO_PATROL_PG_BINDIR=str(failing)
+    )
     assert forced.exit_code == 2 and "injected" in forced.output
     assert state_of(url, data_dir) == installed
     assert f"{OTHER}_restoring" not in _databases(url)

@@ -45,9 +45,14 @@ def timed(call: object) -> tuple[Response, float]:
 
 def settings_for(url: str, **extra: Any) -> Settings:
     """Short timeouts, no background maintenance."""
-    return Settings(database_url=url, db_connect_timeout_s=CONNECT_S,
-                    db_statement_timeout_s=STATEMENT_S, db_pool_timeout_s=POOL_S,
-                    maintenance_seconds=0, **extra)  # fmt: skip
+    return Settings(
+        database_url=url,
+        db_connect_timeout_s=CONNECT_S,
+        db_statement_timeout_s=STATEMENT_S,
+        db_pool_timeout_s=POOL_S,
+        maintenance_seconds=0,
+        **extra,
+    )
 
 
 def test_a_paused_database_answers_503_within_the_timeouts_and_recovers(
@@ -108,9 +113,9 @@ def test_the_server_cancels_a_statement_past_the_statement_timeout(database_url:
 def test_waiting_for_a_free_connection_is_bounded(database_url: str) -> None:
     app = create_app(settings_for(database_url, db_pool_size=1, db_pool_overflow=0))
     with TestClient(app) as client, app.state.engine.connect():  # the only connection
-        response, seconds = timed(lambda: client.post(
-            "/api/v1/auth/login", json={"login": "x", "password": "y"}
-        ))  # fmt: skip
+        response, seconds = timed(
+            lambda: client.post("/api/v1/auth/login", json={"login": "x", "password": "y"})
+        )
         assert response.status_code == 503 and seconds < POOL_S + 3
         assert response.headers["content-type"] == "application/problem+json"
         health = client.get("/healthz")

@@ -57,19 +57,22 @@ def test_device_teams_migration_keeps_existing_phones_rights() -> None:
     try:
         migrate.upgrade(engine, "0011")
         with engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO teams (id, name) OVERRIDING SYSTEM VALUE VALUES (1, 'a'), (2, 'b'), "
-                "(3, 'c');"
-                "INSERT INTO members (id, name, home_jurisdiction_code) OVERRIDING SYSTEM VALUE "
-                "VALUES (1, 'patrol', '320509'), (2, 'other', '320509');"
-                "INSERT INTO member_roles (member_id, role, team_id) "
-                "VALUES (1, 'patrol_member', 1), (1, 'team_lead', 2), (2, 'patrol_member', 3);"
-                "INSERT INTO member_roles (member_id, role, jurisdiction_code) "
-                "VALUES (1, 'supervisor', '320509');"
-                "INSERT INTO devices (id, member_id, label, token_hash, token_hint) "
-                "OVERRIDING SYSTEM VALUE VALUES (7, 1, 'phone', repeat('a', 64), 'aaaa'), "
-                "(8, 2, 'phone', repeat('b', 64), 'bbbb')"
-            ))  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO teams (id, name) OVERRIDING SYSTEM VALUE"
+                    " VALUES (1, 'a'), (2, 'b'), (3, 'c');"
+                    "INSERT INTO members (id, name, home_jurisdiction_code)"
+                    " OVERRIDING SYSTEM VALUE "
+                    "VALUES (1, 'patrol', '320509'), (2, 'other', '320509');"
+                    "INSERT INTO member_roles (member_id, role, team_id) "
+                    "VALUES (1, 'patrol_member', 1), (1, 'team_lead', 2), (2, 'patrol_member', 3);"
+                    "INSERT INTO member_roles (member_id, role, jurisdiction_code) "
+                    "VALUES (1, 'supervisor', '320509');"
+                    "INSERT INTO devices (id, member_id, label, token_hash, token_hint) "
+                    "OVERRIDING SYSTEM VALUE VALUES (7, 1, 'phone', repeat('a', 64), 'aaaa'), "
+                    "(8, 2, 'phone', repeat('b', 64), 'bbbb')"
+                )
+            )
         migrate.upgrade(engine, "0012")
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT device_id, team_id FROM device_teams ORDER BY 1, 2"))

@@ -58,16 +58,28 @@ def root() -> Iterator[Path]:
 def _start(bins: ServerBinaries, root: Path, settings: dict[str, str]) -> None:
     """Start the cluster in root/data on a Unix socket only, with these settings."""
     options = " ".join(f"-c {name}='{value}'" for name, value in settings.items())
-    _as_server([
-        bins.program("pg_ctl"), "start", "-D", str(root / "data"), "-w", "-t", str(DEADLINE_S),
-        "-l", str(root / "server.log"), "-o", f"-p 5432 -k {root} -c listen_addresses='' {options}",
-    ])  # fmt: skip
+    _as_server(
+        [
+            bins.program("pg_ctl"),
+            "start",
+            "-D",
+            str(root / "data"),
+            "-w",
+            "-t",
+            str(DEADLINE_S),
+            "-l",
+            str(root / "server.log"),
+            "-o",
+            f"-p 5432 -k {root} -c listen_addresses='' {options}",
+        ]
+    )
 
 
 def _sql(root: Path, query: str) -> list[tuple[Any, ...]]:
     """Run one statement on the cluster; its rows."""
-    with psycopg.connect(host=str(root), port=5432, user="geo_patrol", dbname="postgres",
-                         autocommit=True) as conn:  # fmt: skip
+    with psycopg.connect(
+        host=str(root), port=5432, user="geo_patrol", dbname="postgres", autocommit=True
+    ) as conn:
         cursor = conn.execute(query)
         return cursor.fetchall() if cursor.description else []
 
@@ -87,14 +99,41 @@ def test_recovery_to_a_moment_from_the_compose_files_wal_archive(root: Path) -> 
         _as_server(["install", "-d", "-m", "0700", str(folder)])
     compose = _settings(_compose()["services"]["db"]["command"])
     settings = {name: value.replace("/archive/", f"{archive}/") for name, value in compose.items()}
-    _as_server([bins.program("initdb"), "-D", str(root / "data"), "-U", "geo_patrol",
-                "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])  # fmt: skip
+    _as_server(
+        [
+            bins.program("initdb"),
+            "-D",
+            str(root / "data"),
+            "-U",
+            "geo_patrol",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ]
+    )
     _start(bins, root, settings)
     _sql(root, "CREATE TABLE record (i int PRIMARY KEY)")
     _sql(root, "INSERT INTO record VALUES (1)")
     base = archive / "base" / "b1"
-    _as_server([bins.program("pg_basebackup"), "-h", str(root), "-p", "5432", "-U", "geo_patrol",
-                "-D", str(base), "-Ft", "-z", "-Xs", "--checkpoint=fast"])  # fmt: skip
+    _as_server(
+        [
+            bins.program("pg_basebackup"),
+            "-h",
+            str(root),
+            "-p",
+            "5432",
+            "-U",
+            "geo_patrol",
+            "-D",
+            str(base),
+            "-Ft",
+            "-z",
+            "-Xs",
+            "--checkpoint=fast",
+        ]
+    )
     _sql(root, "INSERT INTO record VALUES (2)")
     (moment,) = _sql(root, "SELECT clock_timestamp()::text")[0]
     _sql(root, "INSERT INTO record VALUES (3)")  # committed after the moment: must not come back

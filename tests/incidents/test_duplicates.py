@@ -45,13 +45,23 @@ def origin() -> tuple[float, float]:
 
 
 def file(
-    client: TestClient, headers: dict[str, str], origin: tuple[float, float], *,
-    east_m: float = 0.0, hours: float = 0.0, category: str = DISCHARGE,
-) -> int:  # fmt: skip
+    client: TestClient,
+    headers: dict[str, str],
+    origin: tuple[float, float],
+    *,
+    east_m: float = 0.0,
+    hours: float = 0.0,
+    category: str = DISCHARGE,
+) -> int:
     """POST a report `east_m` east of the origin, `hours` after BASE; its id."""
     lon, lat, _ = GEOD.fwd(*origin, 90.0, east_m)
-    body = {"category": category, "severity": "medium", "lon": float(lon), "lat": float(lat),
-            "reported_at": (BASE + timedelta(hours=hours)).isoformat()}  # fmt: skip
+    body = {
+        "category": category,
+        "severity": "medium",
+        "lon": float(lon),
+        "lat": float(lat),
+        "reported_at": (BASE + timedelta(hours=hours)).isoformat(),
+    }
     response = client.post("/api/v1/incidents", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
@@ -68,8 +78,11 @@ def duplicate_of(client: TestClient, headers: dict[str, str], incident_id: int) 
 def walk(client: TestClient, headers: dict[str, str], incident_id: int, *steps: str) -> None:
     """Take workflow steps on an incident through the API."""
     for step in steps:
-        response = client.post(f"/api/v1/incidents/{incident_id}/actions",
-                               json={"action": step, "note": "test"}, headers=headers)  # fmt: skip
+        response = client.post(
+            f"/api/v1/incidents/{incident_id}/actions",
+            json={"action": step, "note": "test"},
+            headers=headers,
+        )
         assert response.status_code == 200, (step, response.text)
 
 
@@ -117,8 +130,10 @@ def test_an_open_duplicate_never_links_a_report_to_its_closed_case(
     walk(demo_client, sup, case, "reopen")
     # Reopened, the case is open again; `after_close` (a case now) is nearer the report: 20 m.
     assert duplicate_of(demo_client, sup, file(demo_client, patrol, origin, hours=3)) == case
-    assert duplicate_of(demo_client, sup, file(demo_client, patrol, origin, east_m=80,
-                                               hours=3)) == after_close  # fmt: skip
+    assert (
+        duplicate_of(demo_client, sup, file(demo_client, patrol, origin, east_m=80, hours=3))
+        == after_close
+    )
 
 
 def test_a_report_joins_the_nearest_qualifying_case_not_the_earliest(
@@ -201,12 +216,15 @@ def scenarios(draw: st.DrawFn) -> list[Report | Walk]:
             continue
         if stored == 8:
             continue
-        ops.append(Report(
-            anchor=draw(st.integers(-1, stored - 1)), metres=draw(st.sampled_from(NEAR_EDGE_M)),
-            bearing=draw(st.floats(0, 360)),
-            seconds=draw(st.sampled_from(NEAR_EDGE_S)) * draw(st.sampled_from((1, -1))),
-            category=draw(st.sampled_from((DISCHARGE,) * 7 + (FISHING,))),
-        ))  # fmt: skip
+        ops.append(
+            Report(
+                anchor=draw(st.integers(-1, stored - 1)),
+                metres=draw(st.sampled_from(NEAR_EDGE_M)),
+                bearing=draw(st.floats(0, 360)),
+                seconds=draw(st.sampled_from(NEAR_EDGE_S)) * draw(st.sampled_from((1, -1))),
+                category=draw(st.sampled_from((DISCHARGE,) * 7 + (FISHING,))),
+            )
+        )
         stored += 1
     return ops
 
@@ -302,8 +320,12 @@ EDGES: tuple[list[Report | Walk], ...] = (
 )
 
 
-@settings(max_examples=60, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(ops=scenarios())
 @example_each(EDGES)
 def test_case_links_match_a_replay_of_the_stated_rule(
@@ -318,9 +340,10 @@ def test_case_links_match_a_replay_of_the_stated_rule(
 
 def check_scenario(session: Session, origin: tuple[float, float], ops: list[Report | Walk]) -> None:
     """Store the reports through create_incident, replay the rule, compare the links."""
-    others = session.execute(text(
-        "SELECT count(*) FROM incidents WHERE reported_at BETWEEN :a AND :b"),
-        {"a": BASE - timedelta(days=30), "b": BASE + timedelta(days=30)}).scalar_one()  # fmt: skip
+    others = session.execute(
+        text("SELECT count(*) FROM incidents WHERE reported_at BETWEEN :a AND :b"),
+        {"a": BASE - timedelta(days=30), "b": BASE + timedelta(days=30)},
+    ).scalar_one()
     assert others == 0  # the replay knows only the reports it makes
     actor, stored, ids = admin(session), list[Stored](), list[int]()
     for op in ops:
@@ -338,16 +361,26 @@ def check_scenario(session: Session, origin: tuple[float, float], ops: list[Repo
         text("SELECT id, duplicate_of, status FROM incidents WHERE id = ANY(:ids)"), {"ids": ids}
     )
     found = {int(row.id): (row.duplicate_of, row.status) for row in rows}
-    expected = {ids[n]: (None if s.case is None else ids[s.case], s.status)
-                for n, s in enumerate(stored)}  # fmt: skip
+    expected = {
+        ids[n]: (None if s.case is None else ids[s.case], s.status) for n, s in enumerate(stored)
+    }
     assert found == expected
 
 
 def store(session: Session, report: Stored) -> int:
     """A generated report through the path every report takes."""
-    incident_id, created = create_incident(session, report=IncidentReport(
-        category=report.category, severity="medium", lon=report.lon, lat=report.lat,
-        reported_at=report.at), principal=None, settings=Settings())  # fmt: skip
+    incident_id, created = create_incident(
+        session,
+        report=IncidentReport(
+            category=report.category,
+            severity="medium",
+            lon=report.lon,
+            lat=report.lat,
+            reported_at=report.at,
+        ),
+        principal=None,
+        settings=Settings(),
+    )
     assert created
     return incident_id
 
@@ -358,5 +391,12 @@ def take_steps(
     """Walk an incident through the workflow as the administrator."""
     scope = scope_of(session, actor)
     for step in steps:
-        transition(session, incident_id=incident_id, action=step, principal=actor, scope=scope,
-                   note="test", address=None)  # fmt: skip
+        transition(
+            session,
+            incident_id=incident_id,
+            action=step,
+            principal=actor,
+            scope=scope,
+            note="test",
+            address=None,
+        )

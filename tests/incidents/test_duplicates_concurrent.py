@@ -44,8 +44,13 @@ def engine() -> Iterator[Engine]:
 def report(east_m: float, hours: float, category: str) -> IncidentReport:
     """A report `east_m` east of ORIGIN, `hours` after BASE."""
     lon, lat, _ = GEOD.fwd(*ORIGIN, 90.0, east_m)
-    return IncidentReport(category=category, severity="medium", lon=float(lon), lat=float(lat),
-                          reported_at=BASE + timedelta(hours=hours))  # fmt: skip
+    return IncidentReport(
+        category=category,
+        severity="medium",
+        lon=float(lon),
+        lat=float(lat),
+        reported_at=BASE + timedelta(hours=hours),
+    )
 
 
 def file(session: Session, new: IncidentReport) -> int:
@@ -77,9 +82,10 @@ class Racer:
         deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline and self.thread.is_alive():
             with engine.connect() as connection:
-                waiting = connection.execute(text(
-                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"),
-                    {"pid": self.pid}).scalar()  # fmt: skip
+                waiting = connection.execute(
+                    text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": self.pid},
+                ).scalar()
             if waiting:
                 return True
             time.sleep(0.02)
@@ -95,8 +101,9 @@ class Racer:
 def duplicate_of(engine: Engine, incident_id: int) -> int | None:
     """The case a stored incident is linked to."""
     with engine.connect() as connection:
-        value = connection.execute(text("SELECT duplicate_of FROM incidents WHERE id = :i"),
-                                   {"i": incident_id}).scalar()  # fmt: skip
+        value = connection.execute(
+            text("SELECT duplicate_of FROM incidents WHERE id = :i"), {"i": incident_id}
+        ).scalar()
     return None if value is None else int(value)
 
 
@@ -120,8 +127,9 @@ def test_a_case_closed_while_a_report_is_matched_is_passed_over_for_the_next(
         setup.commit()
     with Session(engine) as supervisor:
         # The supervisor's close holds the case's row, as the workflow's FOR UPDATE does.
-        supervisor.execute(text("UPDATE incidents SET status = 'closed' WHERE id = :i"),
-                           {"i": closing})  # fmt: skip
+        supervisor.execute(
+            text("UPDATE incidents SET status = 'closed' WHERE id = :i"), {"i": closing}
+        )
         racer = Racer(engine, report(60, 2, "floating_waste"))  # 60 m and 90 m from the two
         waited = racer.blocked(engine)  # to see whether the nearer case stays open
         supervisor.commit()

@@ -30,8 +30,9 @@ def point_inside_xiuzhou(distance_m: float) -> tuple[float, float]:
     return oracle.point_off_border_river(distance_m, "330411")
 
 
-def report(client: TestClient, headers: dict[str, str], lon: float, lat: float,
-           **extra: object) -> dict[str, object]:  # fmt: skip
+def report(
+    client: TestClient, headers: dict[str, str], lon: float, lat: float, **extra: object
+) -> dict[str, object]:
     """POST a report, return the answer."""
     body = {"category": "illegal_discharge", "severity": "medium", "lon": lon, "lat": lat, **extra}
     response = client.post("/api/v1/incidents", json=body, headers=headers)
@@ -71,8 +72,9 @@ def test_point_in_the_sea_is_kept_and_flagged_unrouted(
     demo_client: TestClient, headers: dict[str, dict[str, str]]
 ) -> None:
     created = report(demo_client, headers["sz.patrol"], 124.8, 28.5)
-    admin = demo_client.get("/api/v1/incidents", params={"unrouted": "true"},
-                            headers=headers["admin"]).json()  # fmt: skip
+    admin = demo_client.get(
+        "/api/v1/incidents", params={"unrouted": "true"}, headers=headers["admin"]
+    ).json()
     assert created["id"] in {f["id"] for f in admin["features"]}
     hidden = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers["wujiang.sup"])
     assert hidden.status_code == 404
@@ -113,19 +115,28 @@ def test_routing_agrees_with_shapely_near_the_border(
         if abs(distance - 200) < 3:
             continue  # too close to the threshold for a projected check
         created = report(demo_client, headers["admin"], float(lon), float(lat))
-        props = demo_client.get(f"/api/v1/incidents/{created['id']}",
-                                headers=headers["admin"]).json()["properties"]  # fmt: skip
+        props = demo_client.get(
+            f"/api/v1/incidents/{created['id']}", headers=headers["admin"]
+        ).json()["properties"]
         assert props["lead_code"].startswith(side), (lon, lat)
         assert props["is_joint"] == (distance < 200), (lon, lat, distance)
         checked += 1
     assert checked > 25
 
 
-def act(client: TestClient, headers: dict[str, str], incident: object, action: str,
-        note: str | None = None) -> int:  # fmt: skip
+def act(
+    client: TestClient,
+    headers: dict[str, str],
+    incident: object,
+    action: str,
+    note: str | None = None,
+) -> int:
     """POST an action, return the status code."""
-    response = client.post(f"/api/v1/incidents/{incident}/actions",
-                           json={"action": action, "note": note}, headers=headers)  # fmt: skip
+    response = client.post(
+        f"/api/v1/incidents/{incident}/actions",
+        json={"action": action, "note": note},
+        headers=headers,
+    )
     return int(response.status_code)
 
 
@@ -162,13 +173,21 @@ def test_escalation_by_deadline_reopening_and_request(
     escalate_overdue(demo_session, now=datetime.now(UTC) + timedelta(hours=25))
     assert tier() == "town"
     town = headers["wjj.sup"]
-    assert demo_client.post(f"/api/v1/incidents/{incident}/escalate", json={"note": "hard"},
-                            headers=town).json()["tier"] == "county"  # fmt: skip
+    assert (
+        demo_client.post(
+            f"/api/v1/incidents/{incident}/escalate", json={"note": "hard"}, headers=town
+        ).json()["tier"]
+        == "county"
+    )
     refused = demo_client.post(f"/api/v1/incidents/{incident}/deescalate", json={}, headers=town)
     assert refused.status_code == 403
     county = headers["xiuzhou.sup"]
-    assert demo_client.post(f"/api/v1/incidents/{incident}/deescalate", json={},
-                            headers=county).json()["tier"] == "town"  # fmt: skip
+    assert (
+        demo_client.post(
+            f"/api/v1/incidents/{incident}/deescalate", json={}, headers=county
+        ).json()["tier"]
+        == "town"
+    )
     for _ in range(2):
         for step in ("assign", "accept", "resolve", "reopen"):
             assert act(demo_client, county, incident, step) == 200, step
@@ -182,17 +201,32 @@ def test_duplicates_link_to_the_open_case_and_can_be_unlinked(
     first = report(demo_client, headers["wjj.patrol"], lon, lat)["id"]
     near_lon, near_lat, _ = oracle.GEOD.fwd(lon, lat, 45, 40)
     second = report(demo_client, headers["wjj.patrol"], float(near_lon), float(near_lat))["id"]
-    other = report(demo_client, headers["wjj.patrol"], float(near_lon), float(near_lat),
-                   category="illegal_fishing")["id"]  # fmt: skip
+    other = report(
+        demo_client,
+        headers["wjj.patrol"],
+        float(near_lon),
+        float(near_lat),
+        category="illegal_fishing",
+    )["id"]
     sup = headers["xiuzhou.sup"]
     detail = demo_client.get(f"/api/v1/incidents/{first}", headers=sup).json()["properties"]
     assert [d["id"] for d in detail["duplicates"]] == [second]
-    assert demo_client.get(f"/api/v1/incidents/{other}", headers=sup).json()["properties"][
-        "duplicate_of"] is None  # fmt: skip
-    assert demo_client.delete(f"/api/v1/incidents/{second}/duplicate_of",
-                              headers=sup).status_code == 204  # fmt: skip
-    assert demo_client.get(f"/api/v1/incidents/{second}", headers=sup).json()["properties"][
-        "duplicate_of"] is None  # fmt: skip
+    assert (
+        demo_client.get(f"/api/v1/incidents/{other}", headers=sup).json()["properties"][
+            "duplicate_of"
+        ]
+        is None
+    )
+    assert (
+        demo_client.delete(f"/api/v1/incidents/{second}/duplicate_of", headers=sup).status_code
+        == 204
+    )
+    assert (
+        demo_client.get(f"/api/v1/incidents/{second}", headers=sup).json()["properties"][
+            "duplicate_of"
+        ]
+        is None
+    )
 
 
 def test_patrol_passing_a_resolved_incident_is_verification_evidence(
@@ -207,9 +241,15 @@ def test_patrol_passing_a_resolved_incident_is_verification_evidence(
     # The fixes near the incident come just after its resolution (now), not in the future.
     start = datetime.now(UTC) - timedelta(seconds=300)
     data = oracle.gpx(lons, lats, oracle.times(len(lons), start=start))
-    assert demo_client.post("/api/v1/patrols", headers=headers["sz.patrol"],
-                            data={"team_id": str(joint)},
-                            files={"file": ("v.gpx", data)}).status_code == 201  # fmt: skip
+    assert (
+        demo_client.post(
+            "/api/v1/patrols",
+            headers=headers["sz.patrol"],
+            data={"team_id": str(joint)},
+            files={"file": ("v.gpx", data)},
+        ).status_code
+        == 201
+    )
     detail = demo_client.get(f"/api/v1/incidents/{incident}", headers=headers["admin"]).json()
     assert len(detail["properties"]["verifications"]) == 1
     assert detail["properties"]["history"][-1]["kind"] == "patrol_evidence"
@@ -222,10 +262,11 @@ def test_photo_report_uses_exif_location_and_strips_it_on_download(
 
     photo = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "exif_full.jpg"
     response = demo_client.post(
-        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
+        "/api/v1/incidents/photo",
+        headers=headers["wjj.patrol"],
         data={"category": "floating_waste", "client_id": "wjj-photo-1"},
         files={"file": ("IMG_0001.jpg", photo.read_bytes(), "image/jpeg")},
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     # The fixture script wrote 30°50'28.4424"N 120°43'24.4416"E.
@@ -239,10 +280,11 @@ def test_photo_report_uses_exif_location_and_strips_it_on_download(
     )
     assert download.status_code == 200 and b"Exif" not in download.content
     again = demo_client.post(
-        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
+        "/api/v1/incidents/photo",
+        headers=headers["wjj.patrol"],
         data={"category": "floating_waste", "client_id": "wjj-photo-1"},
         files={"file": ("IMG_0001.jpg", photo.read_bytes(), "image/jpeg")},
-    )  # fmt: skip
+    )
     assert again.status_code == 200 and again.json()["id"] == body["id"]
 
 
@@ -254,12 +296,17 @@ def test_photo_report_queued_offline_keeps_the_time_it_was_seen(
     photo = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "exif_full.jpg"
     seen = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
     response = demo_client.post(
-        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
-        data={"category": "floating_waste", "client_id": "wjj-offline-1",
-              "reported_at": seen.isoformat()},
+        "/api/v1/incidents/photo",
+        headers=headers["wjj.patrol"],
+        data={
+            "category": "floating_waste",
+            "client_id": "wjj-offline-1",
+            "reported_at": seen.isoformat(),
+        },
         files={"file": ("IMG_0002.jpg", photo.read_bytes(), "image/jpeg")},
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
-    detail = demo_client.get(f"/api/v1/incidents/{response.json()['id']}",
-                             headers=headers["wjj.sup"]).json()["properties"]  # fmt: skip
+    detail = demo_client.get(
+        f"/api/v1/incidents/{response.json()['id']}", headers=headers["wjj.sup"]
+    ).json()["properties"]
     assert datetime.fromisoformat(detail["reported_at"]) == seen

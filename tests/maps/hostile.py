@@ -37,11 +37,16 @@ def poison_demo(session: Session) -> None:
     """Give teams, members, rivers, villages, zones, jurisdictions and categories hostile
     names (the texts people and imports put into them)."""
     for table, column in (
-        ("teams", "name"), ("members", "name"), ("rivers", "name"), ("villages", "name"),
-        ("cooperation_zones", "name"), ("jurisdictions", "name"),
-    ):  # fmt: skip
-        session.execute(text(f"UPDATE {table} SET {column} = :p || ' ' || {column}"),
-                        {"p": hostile(table)})  # fmt: skip
+        ("teams", "name"),
+        ("members", "name"),
+        ("rivers", "name"),
+        ("villages", "name"),
+        ("cooperation_zones", "name"),
+        ("jurisdictions", "name"),
+    ):
+        session.execute(
+            text(f"UPDATE {table} SET {column} = :p || ' ' || {column}"), {"p": hostile(table)}
+        )
     session.execute(
         text("UPDATE incident_categories SET name = :p || name, name_en = :p || name_en"),
         {"p": hostile("category")},

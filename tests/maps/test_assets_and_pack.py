@@ -75,8 +75,9 @@ def test_the_table_only_names_npm_files() -> None:
 
 
 def test_filters_round_trip_through_the_url() -> None:
-    filters = MapFilters.default(today=date(2026, 11, 27), zone="ZONE-SZ-WJJ", team=3,
-                                 joint=True, lang="en")  # fmt: skip
+    filters = MapFilters.default(
+        today=date(2026, 11, 27), zone="ZONE-SZ-WJJ", team=3, joint=True, lang="en"
+    )
     assert filters.date_from == date(2026, 10, 29)
     query = filters.query()
     assert "zone=ZONE-SZ-WJJ" in query and "joint=1" in query and "lang=en" in query
@@ -108,12 +109,21 @@ def test_base_maps() -> None:
         tile_sources("amap")
 
 
-def gap(river: str, segment: int, seq: int, length: float, start: float | None,
-        end: float | None) -> SimpleNamespace:  # fmt: skip
+def gap(
+    river: str, segment: int, seq: int, length: float, start: float | None, end: float | None
+) -> SimpleNamespace:
     """A row as BORDER_GAPS returns it (gap metres proportional to the fraction)."""
     metres = None if start is None or end is None else (end - start) * length
-    return SimpleNamespace(river_code=river, river_name=river, segment_id=segment, seq=seq,
-                           length_m=length, gap_from=start, gap_to=end, gap_m=metres)  # fmt: skip
+    return SimpleNamespace(
+        river_code=river,
+        river_name=river,
+        segment_id=segment,
+        seq=seq,
+        length_m=length,
+        gap_from=start,
+        gap_to=end,
+        gap_m=metres,
+    )
 
 
 def test_gaps_running_over_segment_ends_join_into_one_stretch() -> None:

@@ -29,10 +29,15 @@ def poisoned(
     ).scalar_one()
     report = demo_client.post(
         "/api/v1/incidents",
-        json={"category": category, "lon": 120.6102, "lat": 30.9301,
-              "description": hostile("description"), "address": hostile("address")},
+        json={
+            "category": category,
+            "lon": 120.6102,
+            "lat": 30.9301,
+            "description": hostile("description"),
+            "address": hostile("address"),
+        },
         headers=headers["sz.patrol"],
-    )  # fmt: skip
+    )
     assert report.status_code == 201, report.text
     joint = demo_session.execute(
         text("SELECT id FROM teams WHERE name LIKE '%联合巡河队一队'")
@@ -40,26 +45,31 @@ def poisoned(
     lons, lats = oracle.border_crossing_line(600)
     walk = oracle.gpx(lons, lats, oracle.times(len(lons)), name=escape(hostile("gpx")))
     patrol = demo_client.post(
-        "/api/v1/patrols", headers=headers["sz.patrol"],
+        "/api/v1/patrols",
+        headers=headers["sz.patrol"],
         data={"team_id": str(joint), "title": hostile("title")},
         files={"file": ("walk.gpx", walk, "application/gpx+xml")},
-    )  # fmt: skip
+    )
     assert patrol.status_code == 201, patrol.text
     device = demo_client.post(
         "/api/v1/devices",
         json={"member_id": _member(demo_session, "sz.patrol"), "label": hostile("label")},
         headers=headers["admin"],
-    )  # fmt: skip
+    )
     assert device.status_code == 201, device.text
-    ids = {"incident": report.json()["id"], "patrol": patrol.json()["id"],
-           "device": device.json()["id"]}  # fmt: skip
+    ids = {
+        "incident": report.json()["id"],
+        "patrol": patrol.json()["id"],
+        "device": device.json()["id"],
+    }
     return demo_client, headers, ids
 
 
 def _member(session: Session, login: str) -> int:
     """Id of a demo login."""
-    return int(session.execute(text("SELECT id FROM members WHERE login = :l"), {"l": login})
-               .scalar_one())  # fmt: skip
+    return int(
+        session.execute(text("SELECT id FROM members WHERE login = :l"), {"l": login}).scalar_one()
+    )
 
 
 def page(client: TestClient, url: str, headers: dict[str, str], *labels: str) -> str:
@@ -78,21 +88,44 @@ def test_every_page_renders_hostile_text_inert(
     client, headers, ids = poisoned
     admin = headers["admin"]
     pages = {
-        "map": page(client, f"/map?lang={lang}", admin, "jurisdictions", "rivers", "villages",
-                    "cooperation_zones", "category", "teams"),
-        "map filtered": page(client, f"/map?lang={lang}&category={LINK}&zone=%22%3E%3Cb%3E",
-                             admin),
+        "map": page(
+            client,
+            f"/map?lang={lang}",
+            admin,
+            "jurisdictions",
+            "rivers",
+            "villages",
+            "cooperation_zones",
+            "category",
+            "teams",
+        ),
+        "map filtered": page(client, f"/map?lang={lang}&category={LINK}&zone=%22%3E%3Cb%3E", admin),
         "incident list": page(client, f"/incidents?lang={lang}", admin, "category"),
-        "incident": page(client, f"/incidents/{ids['incident']}?lang={lang}", admin,
-                         "description", "address", "category", "jurisdictions"),
-        "meeting pack": page(client, f"/api/v1/meeting-pack?zone=ZONE-SZ-WJJ&lang={lang}",
-                             admin, "teams", "rivers", "title", "cooperation_zones"),
+        "incident": page(
+            client,
+            f"/incidents/{ids['incident']}?lang={lang}",
+            admin,
+            "description",
+            "address",
+            "category",
+            "jurisdictions",
+        ),
+        "meeting pack": page(
+            client,
+            f"/api/v1/meeting-pack?zone=ZONE-SZ-WJJ&lang={lang}",
+            admin,
+            "teams",
+            "rivers",
+            "title",
+            "cooperation_zones",
+        ),
         "devices": page(client, f"/m/devices?lang={lang}", admin, "members", "label"),
-        "device set-up": page(client, f"/m/devices/{ids['device']}/setup?lang={lang}", admin,
-                              "members", "label"),
+        "device set-up": page(
+            client, f"/m/devices/{ids['device']}/setup?lang={lang}", admin, "members", "label"
+        ),
         "sign-in": page(client, f"/login?lang={lang}&next={LINK}", {}),
         "phone app": page(client, "/m/", {}),
-    }  # fmt: skip
+    }
     for where, html in pages.items():
         check(html, where)
 

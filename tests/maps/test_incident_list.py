@@ -65,9 +65,10 @@ def test_the_list_holds_what_the_api_gives_the_same_reader(
     ):
         lon, lat = oracle.point_off_border_river(metres, side)
         answer = demo_client.post(
-            "/api/v1/incidents", headers=headers[who],
+            "/api/v1/incidents",
+            headers=headers[who],
             json={"category": "floating_waste", "lon": lon, "lat": lat, "severity": severity},
-        )  # fmt: skip
+        )
         assert answer.status_code == 201, answer.text
         made[name] = answer.json()["id"]
     demo_session.execute(
@@ -98,9 +99,10 @@ def test_the_list_holds_what_the_api_gives_the_same_reader(
         assert (f"#{made['late']}" in overdue) == (who == "xiuzhou.sup"), who
     # Sides by name, as the jurisdictions table has them now.
     row = next(
-        r for r in listed(demo_client, headers["wujiang.sup"], "view=open")
+        r
+        for r in listed(demo_client, headers["wujiang.sup"], "view=open")
         if r[0] == f"#{made['wujiang']}"
-    )  # fmt: skip
+    )
     record = demo_client.get(f"/api/v1/incidents/{made['wujiang']}", headers=headers["wujiang.sup"])
     lead = record.json()["properties"]["lead_code"]
     name = demo_session.execute(

@@ -41,10 +41,11 @@ def report_photo(
     """A photo report of floating waste by a Wangjiangjing patrol member (the photo's EXIF
     puts it on the Xiuzhou side): the answer's id, lon, lat."""
     reported = client.post(
-        "/api/v1/incidents/photo", headers=headers["wjj.patrol"],
+        "/api/v1/incidents/photo",
+        headers=headers["wjj.patrol"],
         data={"category": "floating_waste", "client_id": client_id, **fields},
         files={"file": ("IMG_0001.jpg", PHOTO.read_bytes(), "image/jpeg")},
-    )  # fmt: skip
+    )
     assert reported.status_code == 201, reported.text
     answer: dict[str, Any] = reported.json()
     return answer
@@ -128,13 +129,15 @@ def test_incident_page_shows_the_case_and_draws_the_place(
         assert got.area == pytest.approx(expected.area, rel=0.01), code
         assert shapely.symmetric_difference(got, expected).area < 0.01 * expected.area, code
     # The other jurisdictions of those levels in the box: the other side of the border.
-    neighbours = {attribute(p, "data-code") for p in svg.iter(f"{SVG}path")
-                  if p.get("class") == "neighbour"}  # fmt: skip
+    neighbours = {
+        attribute(p, "data-code") for p in svg.iter(f"{SVG}path") if p.get("class") == "neighbour"
+    }
     levels = {oracle.polygons()[code][0] for code in drawn}
     assert neighbours == {
-        code for code, (level, shape) in oracle.polygons().items()
+        code
+        for code, (level, shape) in oracle.polygons().items()
         if level in levels and code not in drawn and shapely.intersects(shape, box)
-    }  # fmt: skip
+    }
     assert neighbours
     bar = svg.find(f"{SVG}g[@id='scale-bar']/{SVG}line")
     span = float(attribute(bar, "x2")) - float(attribute(bar, "x1"))

@@ -51,14 +51,17 @@ def border_river() -> shapely.LineString:
     return shapely.line_merge(geometry) if geometry.geom_type == "MultiLineString" else geometry
 
 
-def upload(client: TestClient, headers: dict[str, str], team_id: int, lons: np.ndarray,
-           lats: np.ndarray) -> int:  # fmt: skip
+def upload(
+    client: TestClient, headers: dict[str, str], team_id: int, lons: np.ndarray, lats: np.ndarray
+) -> int:
     """Upload a walk as GPX; returns the patrol id."""
     data = oracle.gpx(lons, lats, oracle.times(len(lons), step_s=2.5))
     response = client.post(
-        "/api/v1/patrols", headers=headers, data={"team_id": str(team_id)},
+        "/api/v1/patrols",
+        headers=headers,
+        data={"team_id": str(team_id)},
         files={"file": ("walk.gpx", data)},
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
@@ -93,17 +96,21 @@ def walks(demo_client: TestClient, demo_session: Session) -> Walks:
     sz_team = next(v for k, v in team.items() if "盛泽" in k and "联合" not in k)
     inside_id = upload(demo_client, headers["sz.patrol"], int(sz_team), wl, wt)
     return Walks(
-        river=river, half=shapely.LineString(np.column_stack([lons, lats])), joint=joint_id,
-        inside=inside_id, inside_line=shapely.LineString(np.column_stack([wl, wt])),
+        river=river,
+        half=shapely.LineString(np.column_stack([lons, lats])),
+        joint=joint_id,
+        inside=inside_id,
+        inside_line=shapely.LineString(np.column_stack([wl, wt])),
         headers=headers,
-    )  # fmt: skip
+    )
 
 
 def test_river_recency_matches_a_buffer_of_the_walk(demo_session: Session, walks: Walks) -> None:
     rows = river_recency(
-        demo_session, until=MapFilters.default().until,
+        demo_session,
+        until=MapFilters.default().until,
         visible=patrol_filter(Scope(everything=True)),
-    )  # fmt: skip
+    )
     mine = [r for r in rows if r.river_code == BORDER_RIVER]
     by_class = {k: sum(r.length_m for r in mine if r.recency == k) for k in ("1d", "never")}
     river_m, walk_m = to_utm(walks.river), to_utm(walks.half)
@@ -211,8 +218,9 @@ def test_border_zone_is_where_the_other_side_is_within_the_width(demo_session: S
 def test_meeting_pack_figures_match_shapely(demo_session: Session, walks: Walks) -> None:
     principal = operator()
     filters = MapFilters.default(zone="ZONE-SZ-WJJ")
-    pack = pack_data(demo_session, scope=Scope(everything=True), principal=principal,
-                     filters=filters)  # fmt: skip
+    pack = pack_data(
+        demo_session, scope=Scope(everything=True), principal=principal, filters=filters
+    )
     half = walks.half
     coords = np.asarray(half.coords)
     expected = oracle.lengths_by_code(coords[:, 0], coords[:, 1], ["320509", "330411"])
@@ -240,13 +248,16 @@ def test_each_side_sees_its_own_incidents_on_the_map(
     headers = headers_for(demo_session)
     lon, lat = oracle.point_off_border_river(2500, "320509")
     created = demo_client.post(
-        "/api/v1/incidents", headers=headers["wujiang.sup"],
+        "/api/v1/incidents",
+        headers=headers["wujiang.sup"],
         json={"category": "floating_waste", "lon": lon, "lat": lat, "severity": "low"},
-    )  # fmt: skip
+    )
     assert created.status_code == 201, created.text
     marker = f'"/incidents/{created.json()["id"]}?lang=zh"'
-    html = {who: demo_client.get("/map", headers=headers[who]).text
-            for who in ("wujiang.sup", "xiuzhou.sup")}  # fmt: skip
+    html = {
+        who: demo_client.get("/map", headers=headers[who]).text
+        for who in ("wujiang.sup", "xiuzhou.sup")
+    }
     assert marker in html["wujiang.sup"]
     assert marker not in html["xiuzhou.sup"]
     for page in html.values():
@@ -259,10 +270,15 @@ def test_meeting_pack_download_is_self_contained(
     headers = headers_for(demo_session)
     today = MapFilters.default().date_to
     response = demo_client.get(
-        "/api/v1/meeting-pack", headers=headers["zone.coord"],
-        params={"zone": "ZONE-SZ-WJJ", "from": str(today - timedelta(days=6)), "to": str(today),
-                "lang": "en"},
-    )  # fmt: skip
+        "/api/v1/meeting-pack",
+        headers=headers["zone.coord"],
+        params={
+            "zone": "ZONE-SZ-WJJ",
+            "from": str(today - timedelta(days=6)),
+            "to": str(today),
+            "lang": "en",
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-disposition"].startswith("attachment;")
     page = response.text

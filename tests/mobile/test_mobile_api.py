@@ -88,13 +88,22 @@ def test_phone_gets_its_teams_with_names_only(
     ("who", "status"),
     # The demo phone acts for the joint team and 盛泽巡河队: a lead of only one of them may
     # not hand out a token with rights over the other (tests/api/test_device_targets.py).
-    [("sz.patrol", 200), ("sz.lead", 404), ("admin", 200), ("wjj.patrol", 404),
-     ("joint.lead", 404), ("shengze.sup", 404)],
-)  # fmt: skip
+    [
+        ("sz.patrol", 200),
+        ("sz.lead", 404),
+        ("admin", 200),
+        ("wjj.patrol", 404),
+        ("joint.lead", 404),
+        ("shengze.sup", 404),
+    ],
+)
 def test_who_may_make_set_up_codes(
-    who: str, status: int, demo_client: TestClient, demo_session: Session,
+    who: str,
+    status: int,
+    demo_client: TestClient,
+    demo_session: Session,
     headers: dict[str, dict[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     device = sz_phone(demo_session)
     made = demo_client.post(f"/m/devices/{device}/setup", headers=headers[who])
     assert made.status_code == status, made.text
@@ -153,9 +162,12 @@ def test_set_up_addresses_follow_the_apps_conventions() -> None:
     assert f"{traccar.scheme}://{traccar.netloc}{traccar.path}" == setup.server_url
     assert setup.server_url == "https://patrol.example.org/osmand"
     assert parse_qs(traccar.query) == {
-        "id": ["gpd_abc-DEF_1"], "accuracy": ["high"], "interval": ["10"], "distance": ["10"],
+        "id": ["gpd_abc-DEF_1"],
+        "accuracy": ["high"],
+        "interval": ["10"],
+        "distance": ["10"],
         "buffer": ["true"],
-    }  # fmt: skip
+    }
     osmand = setup.osmand_url.format(30.93, 120.6, 1764000000, 3.0, 4.0, 1.5)
     assert parse_qs(urlsplit(osmand).query)["lat"] == ["30.93"]
     assert setup.app_url == "https://patrol.example.org/m/#device=gpd_abc-DEF_1"

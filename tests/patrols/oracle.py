@@ -215,19 +215,25 @@ def runs_by_rule(lon: np.ndarray, lat: np.ndarray, level: str) -> list[RuleRun]:
 
 
 def crossings_by_rule(
-    lon: np.ndarray, lat: np.ndarray, level: str, *, min_run_m: float = 25.0,
-    margin_m: float = 15.0, long_run_m: float = 300.0,
-) -> list[tuple[int, str, str]]:  # fmt: skip
+    lon: np.ndarray,
+    lat: np.ndarray,
+    level: str,
+    *,
+    min_run_m: float = 25.0,
+    margin_m: float = 15.0,
+    long_run_m: float = 300.0,
+) -> list[tuple[int, str, str]]:
     """The README's crossing rule: (first fix on the new side, from, to). The first run is
     the side the patrol started on; after it a side counts once the track is firmly on it
     (long_run_m metres there, or min_run_m metres with a fix margin_m clear of the line);
     a crossing is a change between sides that count."""
     runs = runs_by_rule(lon, lat, level)
     firm = [
-        (i, run) for i, run in enumerate(runs)
-        if run[0] is not None and (
-            i == 0 or run[3] >= long_run_m or (run[3] >= min_run_m and run[4] >= margin_m))
-    ]  # fmt: skip
+        (i, run)
+        for i, run in enumerate(runs)
+        if run[0] is not None
+        and (i == 0 or run[3] >= long_run_m or (run[3] >= min_run_m and run[4] >= margin_m))
+    ]
     found = []
     for (i, before), (j, after) in itertools.pairwise(firm):
         if before[0] != after[0]:
@@ -271,9 +277,10 @@ def beside_river(offset_m: float, length_m: float, step_m: float) -> tuple[np.nd
     code, lon, lat, _ = straight_river()
     rivers = json.loads((DEMO_DATA / "rivers.geojson").read_text(encoding="utf-8"))
     river = next(
-        shapely.geometry.shape(f["geometry"]) for f in rivers["features"]
+        shapely.geometry.shape(f["geometry"])
+        for f in rivers["features"]
         if f["properties"]["code"] == code
-    )  # fmt: skip
+    )
     frame = local_metres(lon, lat)
     river_m = to_metres(river, frame)
     centre = shapely.line_locate_point(river_m, shapely.Point(frame.transform(lon, lat)))
@@ -296,9 +303,9 @@ def covered_by_rule(
     union of the pieces measured along it (in that projection, true to 1e-8 within 2 km)."""
     frame = local_metres(float(lon.mean()), float(lat.mean()))
     xy = np.column_stack(frame.transform(lon, lat))
-    parts = np.concatenate([
-        shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)), shapely.points(xy)
-    ])  # fmt: skip
+    parts = np.concatenate(
+        [shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)), shapely.points(xy)]
+    )
     result = {}
     for segment_id, line in segments.items():
         line_m = to_metres(line, frame)
@@ -309,10 +316,15 @@ def covered_by_rule(
             shapely.intersection(line_m, shapely.buffer(near, distance_m, quad_segs=128))
         )
         pieces = pieces[shapely.get_type_id(pieces) == 1]  # the lines (not touching points)
-        ends = np.sort(np.column_stack([
-            shapely.line_locate_point(line_m, shapely.get_point(pieces, 0)),
-            shapely.line_locate_point(line_m, shapely.get_point(pieces, -1)),
-        ]), axis=1)  # fmt: skip
+        ends = np.sort(
+            np.column_stack(
+                [
+                    shapely.line_locate_point(line_m, shapely.get_point(pieces, 0)),
+                    shapely.line_locate_point(line_m, shapely.get_point(pieces, -1)),
+                ]
+            ),
+            axis=1,
+        )
         result[segment_id] = merged_length(ends)
     return {k: v for k, v in result.items() if v > 0}
 

@@ -52,11 +52,16 @@ def upload_meander(engine: Engine, folder: Path, fixes: int) -> tuple[Session, i
     session = Session(engine)
     url = engine.url.render_as_string(hide_password=False)
     team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
-    request = patrols.UploadRequest(team_id=team, filename="w.gpx", mode="car",
-                                    data=oracle.gpx(lons, lats, when))  # fmt: skip
-    result = patrols.upload_patrol(session, request=request, principal=operator(),
-                                   settings=Settings(database_url=url, data_dir=folder),
-                                   address=None)  # fmt: skip
+    request = patrols.UploadRequest(
+        team_id=team, filename="w.gpx", mode="car", data=oracle.gpx(lons, lats, when)
+    )
+    result = patrols.upload_patrol(
+        session,
+        request=request,
+        principal=operator(),
+        settings=Settings(database_url=url, data_dir=folder),
+        address=None,
+    )
     return session, result.patrol_id, lons, lats
 
 

@@ -53,10 +53,11 @@ def upload(client: TestClient, session: Session, data: bytes) -> int:
     """Upload as the admin for the first team; the patrol id."""
     team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
     response = client.post(
-        "/api/v1/patrols", headers=headers_for(session)["admin"],
+        "/api/v1/patrols",
+        headers=headers_for(session)["admin"],
         data={"team_id": str(team), "mode": "car"},
         files={"file": ("walk.gpx", data, "application/gpx+xml")},
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
@@ -64,9 +65,12 @@ def upload(client: TestClient, session: Session, data: bytes) -> int:
 def county_rows(session: Session, patrol_id: int) -> dict[str, tuple[float, float | None]]:
     """code -> (metres, seconds) of the patrol's counties."""
     rows = session.execute(
-        text("SELECT code, length_m, duration_s FROM patrol_jurisdictions "
-             "WHERE patrol_id = :p AND level = 'county'"), {"p": patrol_id},
-    )  # fmt: skip
+        text(
+            "SELECT code, length_m, duration_s FROM patrol_jurisdictions "
+            "WHERE patrol_id = :p AND level = 'county'"
+        ),
+        {"p": patrol_id},
+    )
     return {code: (metres, seconds) for code, metres, seconds in rows}
 
 

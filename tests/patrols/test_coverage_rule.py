@@ -40,11 +40,17 @@ def segments_near(
 ) -> dict[int, shapely.Geometry]:
     """The river segments near the track (their stored lines: the data, not our answers)."""
     rows = session.execute(
-        text("SELECT id, ST_AsBinary(geom) FROM river_segments "
-             "WHERE geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"),
-        {"w": lon.min() - 0.01, "s": lat.min() - 0.01, "e": lon.max() + 0.01,
-         "n": lat.max() + 0.01},
-    )  # fmt: skip
+        text(
+            "SELECT id, ST_AsBinary(geom) FROM river_segments "
+            "WHERE geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+        ),
+        {
+            "w": lon.min() - 0.01,
+            "s": lat.min() - 0.01,
+            "e": lon.max() + 0.01,
+            "n": lat.max() + 0.01,
+        },
+    )
     return {int(i): shapely.from_wkb(bytes(wkb)) for i, wkb in rows}
 
 
@@ -141,9 +147,11 @@ def walks(draw: st.DrawFn) -> list[tuple[float, float]]:
 
 
 @settings(
-    max_examples=30, deadline=None, derandomize=True,
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)  # fmt: skip
+)
 @given(fixes=walks())
 def test_coverage_is_the_buffer_of_the_stated_distance(
     demo_session: Session, patrol_id: int, fixes: list[tuple[float, float]]

@@ -110,8 +110,17 @@ def test_short_excursion_with_one_fix_clear_is_a_crossing(demo_session: Session)
 
 def test_run_under_300_m_reaching_24_m_clear_is_a_crossing(demo_session: Session) -> None:
     # 248 m in Xiuzhou, 10 m from the line but for one narrow spike 24 m clear.
-    fixes = walk((-330, -40), (-300, -1), (-290, 10), (-194, 10), (-193, 24), (-192, 10),
-                 (-96, 10), (-86, -1), (-86, -40))  # fmt: skip
+    fixes = walk(
+        (-330, -40),
+        (-300, -1),
+        (-290, 10),
+        (-194, 10),
+        (-193, 24),
+        (-192, 10),
+        (-96, 10),
+        (-86, -1),
+        (-86, -40),
+    )
     lon, lat = lonlat(fixes)
     runs = [run for run in county_runs(lon, lat) if run[0] == XIUZHOU]
     assert len(runs) == 1 and 240 < runs[0][3] < 256 and abs(runs[0][4] - 24) < 0.05
@@ -156,9 +165,11 @@ def test_last_run_is_judged_like_the_others(
 # Around each threshold: runs near 25 m and 300 m, clearances near 15 m, starts near the line.
 
 EXAMPLES = settings(
-    max_examples=25, deadline=None, derandomize=True,
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)  # fmt: skip
+)
 
 
 @st.composite
@@ -169,8 +180,13 @@ def excursions(draw: st.DrawFn) -> list[tuple[float, float]]:
     depth = draw(st.one_of(st.floats(12, 18), st.floats(1, 40)))
     peak = draw(st.floats(0.0, 1.0))  # where along the excursion its deepest fix lies
     start = -length / 2 - 20
-    waypoints = [(start - 100, -60.0), (start, -draw(st.floats(0.5, 8))), (start + 2, 3.0),
-                 (start + 2 + peak * length, depth), (start + 4 + length, 3.0)]  # fmt: skip
+    waypoints = [
+        (start - 100, -60.0),
+        (start, -draw(st.floats(0.5, 8))),
+        (start + 2, 3.0),
+        (start + 2 + peak * length, depth),
+        (start + 4 + length, 3.0),
+    ]
     if draw(st.booleans()):  # back to Wujiang, firmly
         waypoints += [(start + 6 + length, -2.0), (start + 6 + length, -60.0)]
     return walk(*waypoints, step_m=draw(st.floats(0.7, 3.0)))

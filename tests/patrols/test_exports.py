@@ -71,9 +71,12 @@ def test_exports_hold_every_kept_fix_in_time_order(
     times = oracle.times(n)
     joint = team_id(demo_session, "联合巡河队一队")
     created = upload(
-        demo_client, headers["sz.patrol"], joint, shuffled_gpx(lons, lats, eles, times),
+        demo_client,
+        headers["sz.patrol"],
+        joint,
+        shuffled_gpx(lons, lats, eles, times),
         title=TITLE,
-    )  # fmt: skip
+    )
     base = f"/api/v1/patrols/{created['id']}"
     auth = headers["sz.patrol"]
     feature = demo_client.get(base, headers=auth).json()
@@ -140,8 +143,9 @@ def test_a_track_without_times_exports_as_plain_lines(
 
     kml = etree.fromstring(demo_client.get(f"{base}/export.kml", headers=auth).content)
     assert kml.find(".//gx:Track", KML_NS) is None  # a gx:Track's <when> must hold a time
-    (text,) = kml.xpath("k:Document/k:Placemark/k:LineString/k:coordinates/text()",
-                        namespaces=KML_NS)  # fmt: skip
+    (text,) = kml.xpath(
+        "k:Document/k:Placemark/k:LineString/k:coordinates/text()", namespaces=KML_NS
+    )
     triples = np.array([t.split(",") for t in str(text).split()], dtype=float)
     assert np.array_equal(triples[:, 0], np.round(lons, 7))
     assert np.array_equal(triples[:, 1], np.round(lats, 7))

@@ -39,18 +39,27 @@ def demo_app(database_url: str, demo_session: Session) -> FastAPI:
 
 def position(device: str, minutes: float, lon: float = 120.65) -> LivePosition:
     """A fix of `device` at START + minutes."""
-    return LivePosition(device_id=device, time=START + timedelta(minutes=minutes), lon=lon,
-                        lat=30.9, altitude=3.0, accuracy_m=5.0)  # fmt: skip
+    return LivePosition(
+        device_id=device,
+        time=START + timedelta(minutes=minutes),
+        lon=lon,
+        lat=30.9,
+        altitude=3.0,
+        accuracy_m=5.0,
+    )
 
 
 def live_points(session: Session, token: str) -> list[tuple[int, datetime, int]]:
     """(patrol id, time, seq) of a device's live positions, by patrol and time."""
     rows = session.execute(
-        text("SELECT pp.patrol_id, pp.time, pp.seq FROM patrol_points pp "
-             "JOIN patrols p ON p.id = pp.patrol_id JOIN devices d ON d.id = p.device_id "
-             "WHERE d.token_hash = encode(sha256(convert_to(:t, 'UTF8')), 'hex') AND pp.live "
-             "ORDER BY pp.patrol_id, pp.time"), {"t": token},
-    )  # fmt: skip
+        text(
+            "SELECT pp.patrol_id, pp.time, pp.seq FROM patrol_points pp "
+            "JOIN patrols p ON p.id = pp.patrol_id JOIN devices d ON d.id = p.device_id "
+            "WHERE d.token_hash = encode(sha256(convert_to(:t, 'UTF8')), 'hex') AND pp.live "
+            "ORDER BY pp.patrol_id, pp.time"
+        ),
+        {"t": token},
+    )
     return [(row.patrol_id, row.time, row.seq) for row in rows]
 
 
@@ -58,10 +67,12 @@ def test_unknown_and_revoked_devices_are_refused_alone(
     demo_session: Session, database_url: str
 ) -> None:
     demo_session.execute(
-        text("UPDATE devices SET revoked_at = now() "
-             "WHERE token_hash = encode(sha256(convert_to(:t, 'UTF8')), 'hex')"),
+        text(
+            "UPDATE devices SET revoked_at = now() "
+            "WHERE token_hash = encode(sha256(convert_to(:t, 'UTF8')), 'hex')"
+        ),
         {"t": WJJ_PHONE_TOKEN},
-    )  # fmt: skip
+    )
     requests = [
         [position(SZ_PHONE_TOKEN, 0)],
         [position("gpd_nobody", 0)],
@@ -69,8 +80,9 @@ def test_unknown_and_revoked_devices_are_refused_alone(
         [position(SZ_PHONE_TOKEN, 1), position("not-a-device-token", 1)],  # refused as a whole
         [position(SZ_PHONE_TOKEN, 2), position(SZ_PHONE_TOKEN, 0)],  # one of them a replay
     ]
-    outcome = store_batch(demo_session, requests=requests,
-                          settings=Settings(database_url=database_url))  # fmt: skip
+    outcome = store_batch(
+        demo_session, requests=requests, settings=Settings(database_url=database_url)
+    )
     assert outcome.refused == {1, 2, 3} and outcome.stored == 2
     points = live_points(demo_session, SZ_PHONE_TOKEN)
     assert [time for _, time, _ in points] == [START, START + timedelta(minutes=2)]
@@ -88,9 +100,11 @@ def test_a_batch_spanning_a_silence_opens_patrols_as_one_by_one_would(
     outcome = store_batch(demo_session, requests=requests, settings=settings)
     assert not outcome.refused and outcome.stored == 6
     patrols = demo_session.execute(
-        text("SELECT id, started_at, ended_at, closed_at IS NOT NULL AS closed FROM patrols "
-             "WHERE source = 'live' ORDER BY id")
-    ).all()  # fmt: skip
+        text(
+            "SELECT id, started_at, ended_at, closed_at IS NOT NULL AS closed FROM patrols "
+            "WHERE source = 'live' ORDER BY id"
+        )
+    ).all()
     assert [(p.started_at, p.ended_at, p.closed) for p in patrols] == [
         (START, START + timedelta(minutes=40), True),
         (START + timedelta(minutes=100), START + timedelta(minutes=110), False),
@@ -125,8 +139,15 @@ def test_concurrent_replays_of_one_phone_end_once_and_in_order(
     sent = epochs + epochs[10:30]  # a buffer replayed while the live fixes arrive
     random.Random(7).shuffle(sent)
     # Walking east 5 m in each 5 s (so the cleaning keeps every fix).
-    queries = [{"id": SZ_PHONE_TOKEN, "lat": "30.9", "timestamp": str(epoch),
-                "lon": f"{120.6 + (epoch - epochs[0]) * 1e-5:.6f}"} for epoch in sent]  # fmt: skip
+    queries = [
+        {
+            "id": SZ_PHONE_TOKEN,
+            "lat": "30.9",
+            "timestamp": str(epoch),
+            "lon": f"{120.6 + (epoch - epochs[0]) * 1e-5:.6f}",
+        }
+        for epoch in sent
+    ]
     queries.append({"id": "gpd_nobody", "lat": "30.9", "lon": "120.6"})
     with caplog.at_level(logging.DEBUG, logger="geo_patrol.patrols.live.writer"):
         statuses = asyncio.run(_send_all(demo_app, queries))
@@ -138,10 +159,17 @@ def test_concurrent_replays_of_one_phone_end_once_and_in_order(
     assert len({patrol for patrol, _, _ in points}) == 1
     assert len({seq for _, _, seq in points}) == len(epochs)
     refresh_stale_patrols(demo_session, settings=Settings(database_url=database_url))
-    ordered = demo_session.execute(
-        text("SELECT time FROM patrol_points WHERE patrol_id = :p AND ord IS NOT NULL "
-             "ORDER BY ord"), {"p": points[0][0]},
-    ).scalars().all()  # fmt: skip
+    ordered = (
+        demo_session.execute(
+            text(
+                "SELECT time FROM patrol_points WHERE patrol_id = :p AND ord IS NOT NULL "
+                "ORDER BY ord"
+            ),
+            {"p": points[0][0]},
+        )
+        .scalars()
+        .all()
+    )
     assert [int(t.timestamp()) for t in ordered] == epochs
 
 

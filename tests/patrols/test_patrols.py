@@ -200,11 +200,20 @@ def test_bad_file_is_problem_json_naming_the_line_and_stores_nothing(
     assert response.json().get("line") == 4
     assert demo_session.execute(text("SELECT count(*) FROM uploads")).scalar_one() == 0
     # The operator can find it: which file, whose, why; never the sender's token.
-    (refused,) = [r.getMessage() for r in caplog.records
-                  if r.name == "geo_patrol.patrols.upload"
-                  and r.levelname == "WARNING"]  # fmt: skip
-    for part in ("bad.gpx", f"{len(bad)} bytes", "upload id phone-7-0042", f"team {joint}",
-                 "by sz.patrol", "refused (422", response.json()["detail"]):  # fmt: skip
+    (refused,) = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "geo_patrol.patrols.upload" and r.levelname == "WARNING"
+    ]
+    for part in (
+        "bad.gpx",
+        f"{len(bad)} bytes",
+        "upload id phone-7-0042",
+        f"team {joint}",
+        "by sz.patrol",
+        "refused (422",
+        response.json()["detail"],
+    ):
         assert part in refused, (part, refused)
     token = headers["sz.patrol"]["Authorization"].removeprefix("Bearer ")
     assert token not in caplog.text

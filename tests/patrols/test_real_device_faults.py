@@ -56,8 +56,9 @@ class FileFixes:
             stamp = next((c.text for c in point if c.tag.endswith("}time")), None)
             seconds.append(
                 datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-                if stamp else np.nan
-            )  # fmt: skip
+                if stamp
+                else np.nan
+            )
         return cls(np.array(lon), np.array(lat), np.array(seconds))
 
 
@@ -69,9 +70,11 @@ def upload(
     headers = headers_for(session)["admin"]
     team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
     response = client.post(
-        "/api/v1/patrols", headers=headers, data={"team_id": str(team), "mode": mode},
+        "/api/v1/patrols",
+        headers=headers,
+        data={"team_id": str(team), "mode": mode},
         files={"file": (name, data if data is not None else (TRACKS / name).read_bytes())},
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
     patrol = client.get(f"/api/v1/patrols/{response.json()['id']}", headers=headers)
     assert patrol.status_code == 200, patrol.text
@@ -82,15 +85,19 @@ def upload(
 def stored_line(session: Session, patrol_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The kept fixes as stored: their place in the file (seq) and coordinates, by ord."""
     rows = session.execute(
-        text("SELECT seq, ST_X(geom), ST_Y(geom) FROM patrol_points WHERE patrol_id = :p "
-             "AND ord IS NOT NULL ORDER BY ord"), {"p": patrol_id},
-    ).all()  # fmt: skip
+        text(
+            "SELECT seq, ST_X(geom), ST_Y(geom) FROM patrol_points WHERE patrol_id = :p "
+            "AND ord IS NOT NULL ORDER BY ord"
+        ),
+        {"p": patrol_id},
+    ).all()
     array = np.array(rows, dtype=np.float64).reshape(-1, 3)
     return array[:, 0].astype(np.int64), array[:, 1], array[:, 2]
 
 
-def assert_file_order(session: Session, patrol: dict[str, Any], fixes: FileFixes,
-                      kept: np.ndarray) -> None:  # fmt: skip
+def assert_file_order(
+    session: Session, patrol: dict[str, Any], fixes: FileFixes, kept: np.ndarray
+) -> None:
     """The stored line is the file's fixes `kept` (indices) in the file's order, and its
     length is theirs on the ellipsoid."""
     seq, lon, lat = stored_line(session, patrol["id"])
@@ -133,8 +140,9 @@ def test_half_a_track_without_times_is_neither_moved_nor_too_fast(
     data = re.sub(
         rb"<trkpt [^>]*>.*?</trkpt>",
         lambda m: re.sub(rb"\s*<time>[^<]*</time>", b"", m[0]) if next(count) < 435 else m[0],
-        (TRACKS / "korita-zbevnica.gpx").read_bytes(), flags=re.S,
-    )  # fmt: skip
+        (TRACKS / "korita-zbevnica.gpx").read_bytes(),
+        flags=re.S,
+    )
     fixes = FileFixes.read("korita-half-untimed.gpx", data)
     assert np.isnan(fixes.seconds).sum() == 435 and not np.isnan(fixes.seconds[435:]).any()
     patrol = upload(demo_client, demo_session, "korita-half-untimed.gpx", "foot", data)
@@ -171,13 +179,30 @@ def test_a_clock_that_steps_back_keeps_the_file_order_and_counts_no_negative_tim
     west, south = fixes.lon.min() - 0.01, fixes.lat.min() - 0.01
     east, north = fixes.lon.max() + 0.01, fixes.lat.max() + 0.01
     split = (fixes.lon[51] + fixes.lon[52]) / 2
-    sides = {"990001": shapely.box(west, south, split, north),
-             "990002": shapely.box(split, south, east, north)} if cut else {
-             "990001": shapely.box(west, south, east, north)}  # fmt: skip
+    sides = (
+        {
+            "990001": shapely.box(west, south, split, north),
+            "990002": shapely.box(split, south, east, north),
+        }
+        if cut
+        else {"990001": shapely.box(west, south, east, north)}
+    )
     path = tmp_path / "sides.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": code, "name": code},
-         "geometry": shapely.geometry.mapping(box)} for code, box in sides.items()]}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": code, "name": code},
+                        "geometry": shapely.geometry.mapping(box),
+                    }
+                    for code, box in sides.items()
+                ],
+            }
+        )
+    )
     import_jurisdictions(demo_session, path=path, options=JurisdictionImportOptions(level="county"))
     patrol = upload(demo_client, demo_session, "visnjan-clock-back.gpx", "car")
     assert patrol["dropped"] == NO_DROPS
@@ -187,10 +212,15 @@ def test_a_clock_that_steps_back_keeps_the_file_order_and_counts_no_negative_tim
     # Seconds in the two sides: the legs whose time goes forward (and that move), whole.
     steps = np.diff(fixes.seconds)
     moved = (np.diff(fixes.lon) != 0) | (np.diff(fixes.lat) != 0)
-    seconds: dict[str, float] = dict(demo_session.execute(
-        text("SELECT code, duration_s FROM patrol_jurisdictions WHERE patrol_id = :p "
-             "AND code IN ('990001', '990002')"), {"p": patrol["id"]},
-    ).all())  # fmt: skip
+    seconds: dict[str, float] = dict(
+        demo_session.execute(
+            text(
+                "SELECT code, duration_s FROM patrol_jurisdictions WHERE patrol_id = :p "
+                "AND code IN ('990001', '990002')"
+            ),
+            {"p": patrol["id"]},
+        ).all()
+    )
     assert len(seconds) == (2 if cut else 1) and min(seconds.values()) > 0
     assert sum(seconds.values()) == pytest.approx(steps[(steps > 0) & moved].sum(), abs=1e-6)
 
@@ -225,7 +255,10 @@ def test_a_cold_start_costs_its_own_fixes_only(
     assert (patrol["points_raw"], patrol["points_kept"]) == (104, 101)
     assert_file_order(demo_session, patrol, fixes, np.arange(3, 104))
     dropped = demo_session.execute(
-        text("SELECT array_agg(seq ORDER BY seq) FROM patrol_points WHERE patrol_id = :p "
-             "AND ord IS NULL AND drop_reason = 'dropped'"), {"p": patrol["id"]},
-    ).scalar_one()  # fmt: skip
+        text(
+            "SELECT array_agg(seq ORDER BY seq) FROM patrol_points WHERE patrol_id = :p "
+            "AND ord IS NULL AND drop_reason = 'dropped'"
+        ),
+        {"p": patrol["id"]},
+    ).scalar_one()
     assert dropped == [0, 1, 2]

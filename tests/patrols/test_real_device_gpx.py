@@ -43,31 +43,49 @@ def test_real_gpx_per_side_lengths_match_shapely(
         "990001": shapely.box(box[0], box[1], split, box[3]),
         "990002": shapely.box(split, box[1], box[2], box[3]),
     }
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": code, "name": code},
-         "geometry": shapely.geometry.mapping(geom)} for code, geom in sides.items()]}  # fmt: skip
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": code},
+                "geometry": shapely.geometry.mapping(geom),
+            }
+            for code, geom in sides.items()
+        ],
+    }
     path = tmp_path / "sides.geojson"
     path.write_text(json.dumps(collection))
     import_jurisdictions(demo_session, path=path, options=JurisdictionImportOptions(level="county"))
     headers = headers_for(demo_session)["admin"]
     team = demo_session.execute(text("SELECT min(id) FROM teams")).scalar_one()
     response = demo_client.post(
-        "/api/v1/patrols", headers=headers, data={"team_id": str(team), "mode": mode},
+        "/api/v1/patrols",
+        headers=headers,
+        data={"team_id": str(team), "mode": mode},
         files={"file": (name, data)},
-    )  # fmt: skip
+    )
     assert response.status_code == 201, response.text
     patrol_id = response.json()["id"]
     kept = demo_session.execute(
-        text("SELECT ST_X(geom), ST_Y(geom) FROM patrol_points WHERE patrol_id = :p "
-             "AND ord IS NOT NULL ORDER BY ord"), {"p": patrol_id},
-    ).all()  # fmt: skip
+        text(
+            "SELECT ST_X(geom), ST_Y(geom) FROM patrol_points WHERE patrol_id = :p "
+            "AND ord IS NOT NULL ORDER BY ord"
+        ),
+        {"p": patrol_id},
+    ).all()
     assert len(kept) > 0.9 * len(lon_lat)
     klons, klats = np.array([k[0] for k in kept]), np.array([k[1] for k in kept])
     line = shapely.LineString(np.column_stack([klons, klats]))
-    got: dict[str, float] = dict(demo_session.execute(
-        text("SELECT code, length_m FROM patrol_jurisdictions WHERE patrol_id = :p "
-             "AND code IN ('990001', '990002')"), {"p": patrol_id},
-    ).all())  # fmt: skip
+    got: dict[str, float] = dict(
+        demo_session.execute(
+            text(
+                "SELECT code, length_m FROM patrol_jurisdictions WHERE patrol_id = :p "
+                "AND code IN ('990001', '990002')"
+            ),
+            {"p": patrol_id},
+        ).all()
+    )
     for code, polygon in sides.items():
         expected = sum(
             oracle.GEOD.geometry_length(part)
@@ -75,7 +93,9 @@ def test_real_gpx_per_side_lengths_match_shapely(
         )
         assert abs(got[code] - expected) / expected < 0.005, (code, got[code], expected)
     again = demo_client.post(
-        "/api/v1/patrols", headers=headers, data={"team_id": str(team), "mode": mode},
+        "/api/v1/patrols",
+        headers=headers,
+        data={"team_id": str(team), "mode": mode},
         files={"file": (name, data)},
-    )  # fmt: skip
+    )
     assert again.status_code == 200 and again.json()["id"] == patrol_id

@@ -87,9 +87,12 @@ def test_summary_and_flags_of_an_upload_and_of_live_positions(
     store_points(session, patrol_id=patrol, points=points, order=cleaned.order)
     raw = len(points) - noisy  # the fix without coordinates is not stored
     dropped = session.execute(
-        text("SELECT count(*) FROM patrol_points WHERE patrol_id = :p AND ord IS NULL "
-             "AND drop_reason = 'dropped'"), {"p": patrol},
-    ).scalar_one()  # fmt: skip
+        text(
+            "SELECT count(*) FROM patrol_points WHERE patrol_id = :p AND ord IS NULL "
+            "AND drop_reason = 'dropped'"
+        ),
+        {"p": patrol},
+    ).scalar_one()
     assert dropped == raw - len(kept)
 
     # An upload: the kept fixes at hand.
@@ -108,8 +111,9 @@ def test_summary_and_flags_of_an_upload_and_of_live_positions(
     assert stored == raw and len(again) == len(kept)
     np.testing.assert_array_equal(again.lon, kept.lon)
     np.testing.assert_array_equal(again.time, kept.time)
-    summarize_kept(session, patrol_id=patrol, dropped={"speed_jump": 1}, kept=again,
-                   points_raw=stored)  # fmt: skip
+    summarize_kept(
+        session, patrol_id=patrol, dropped={"speed_jump": 1}, kept=again, points_raw=stored
+    )
     assert flag_patrol(session, patrol_id=patrol, kept=again, read_mock=True) == flags
     assert summary(session, patrol) == upload
 

@@ -48,11 +48,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
         ).scalar_one()
     engine.dispose()
     settings = Settings(
-        database_url=url, data_dir=tmp_path_factory.mktemp("data"), maintenance_seconds=0,
-        osmand_port=None, parse_slots=SLOTS, parse_wait_seconds=120,
+        database_url=url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        maintenance_seconds=0,
+        osmand_port=None,
+        parse_slots=SLOTS,
+        parse_wait_seconds=120,
         # Fewer connections than waiting uploads: a wait must not hold one.
-        db_pool_size=SLOTS + 1, db_pool_overflow=0, db_pool_timeout_s=1,
-    )  # fmt: skip
+        db_pool_size=SLOTS + 1,
+        db_pool_overflow=0,
+        db_pool_timeout_s=1,
+    )
     with serving(create_app(settings)) as base:
         yield base, headers, int(team)
 

@@ -41,8 +41,12 @@ class Phone:
         while (number < MIN_POSITIONS or not until.is_set()) and loop.time() < end:
             epoch = self.first_epoch + number
             self.epochs.append(epoch)
-            query = {"id": self.token, "lat": "30.9", "lon": f"{120.6 + number * 1e-5:.5f}",
-                     "timestamp": str(epoch)}  # fmt: skip
+            query = {
+                "id": self.token,
+                "lat": "30.9",
+                "lon": f"{120.6 + number * 1e-5:.5f}",
+                "timestamp": str(epoch),
+            }
             number += 1
             while loop.time() < end:
                 try:
@@ -75,8 +79,14 @@ def new_phones(session: Session, count: int, *, login: str, first_epoch: int) ->
     teams = grantable_teams(session, scope=Scope(everything=True), member_id=member_id)
     phones = []
     for number in range(count):
-        _, token = issue_device_token(session, member_id=member_id, label=f"fault {number}",
-                                      team_ids=teams, by=None, address=None)  # fmt: skip
+        _, token = issue_device_token(
+            session,
+            member_id=member_id,
+            label=f"fault {number}",
+            team_ids=teams,
+            by=None,
+            address=None,
+        )
         phones.append(Phone(token, first_epoch))
     return phones
 

@@ -74,26 +74,36 @@ class Service:
 
 
 def start_service(
-    database_url: str, folder: Path, *, name: str = "service",
-    ports: tuple[int, int] | None = None, settings: dict[str, str] | None = None,
-) -> Service:  # fmt: skip
+    database_url: str,
+    folder: Path,
+    *,
+    name: str = "service",
+    ports: tuple[int, int] | None = None,
+    settings: dict[str, str] | None = None,
+) -> Service:
     """Start the service on `ports` (free ones by default) with `settings` (GEO_PATROL_*
     variables without the prefix)."""
     http_port, osmand_port = ports or (free_port(), free_port())
     environment = {
-        **os.environ, "PYTHONPATH": str(ROOT), "GEO_PATROL_DATABASE_URL": database_url,
-        "GEO_PATROL_DATA_DIR": str(folder / "data"), "GEO_PATROL_HOST": LOOPBACK,
-        "GEO_PATROL_PORT": str(http_port), "GEO_PATROL_OSMAND_PORT": str(osmand_port),
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GEO_PATROL_DATABASE_URL": database_url,
+        "GEO_PATROL_DATA_DIR": str(folder / "data"),
+        "GEO_PATROL_HOST": LOOPBACK,
+        "GEO_PATROL_PORT": str(http_port),
+        "GEO_PATROL_OSMAND_PORT": str(osmand_port),
         "GEO_PATROL_MAINTENANCE_SECONDS": "0",
-    }  # fmt: skip
+    }
     environment |= {f"GEO_PATROL_{key.upper()}": value for key, value in (settings or {}).items()}
     log = folder / f"{name}.log"
     with log.open("ab") as out:
         command = [sys.executable, "-m", "geo_patrol", "serve"]
-        process = subprocess.Popen(command, cwd=folder, env=environment, stdout=out,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
-    service = Service(f"http://{LOOPBACK}:{http_port}", f"http://{LOOPBACK}:{osmand_port}",
-                      process, log)  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=folder, env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
+    service = Service(
+        f"http://{LOOPBACK}:{http_port}", f"http://{LOOPBACK}:{osmand_port}", process, log
+    )
     try:
         service.wait_until_up()
     except BaseException:

@@ -25,8 +25,9 @@ async def slow_client(
 ) -> SlowResult:
     """Send a request head a byte at a time from `source` until the server closes."""
     parts = urlsplit(url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port,
-                                                   local_addr=(source, 0))  # fmt: skip
+    reader, writer = await asyncio.open_connection(
+        parts.hostname, parts.port, local_addr=(source, 0)
+    )
     started = time.monotonic()
     try:
         for byte in SLOW_HEAD:
@@ -59,5 +60,7 @@ async def timed_requests(
 
 def positions(token: str, count: int, start: int) -> list[dict[str, str]]:
     """OsmAnd query strings of one phone walking east, one a second from epoch `start`."""
-    return [{"id": token, "lat": "30.9", "lon": f"{120.6 + n * 1e-5:.5f}",
-             "timestamp": str(start + n)} for n in range(count)]  # fmt: skip
+    return [
+        {"id": token, "lat": "30.9", "lon": f"{120.6 + n * 1e-5:.5f}", "timestamp": str(start + n)}
+        for n in range(count)
+    ]

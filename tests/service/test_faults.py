@@ -47,8 +47,11 @@ from tests.service.running import (
 
 CONNECT_S, STATEMENT_S, POOL_S = 2.0, 3.0, 2.0
 BOUND_S = 2 * CONNECT_S + POOL_S + 2.0  # ping, reconnect, a wait for the pool, slack
-TIMEOUTS = {"db_connect_timeout_s": str(CONNECT_S), "db_statement_timeout_s": str(STATEMENT_S),
-            "db_pool_timeout_s": str(POOL_S)}  # fmt: skip
+TIMEOUTS = {
+    "db_connect_timeout_s": str(CONNECT_S),
+    "db_statement_timeout_s": str(STATEMENT_S),
+    "db_pool_timeout_s": str(POOL_S),
+}
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +125,10 @@ def gpx(points: int) -> bytes:
         f"{(start + timedelta(seconds=n)).isoformat().replace('+00:00', 'Z')}</time></trkpt>"
         for n in range(points)
     )
-    return (f'<?xml version="1.0"?><gpx version="1.1" creator="test"><trk><trkseg>{fixes}'
-            "</trkseg></trk></gpx>").encode()  # fmt: skip
+    return (
+        f'<?xml version="1.0"?><gpx version="1.1" creator="test"><trk><trkseg>{fixes}'
+        "</trkseg></trk></gpx>"
+    ).encode()
 
 
 UPLOADS = """
@@ -138,10 +143,13 @@ def _upload(service: Service, token: str, team: int, data: bytes) -> int:
     """POST the file as a phone app would (with its upload id); the status, 0 when the
     connection broke."""
     try:
-        response = httpx.post(f"{service.http}/api/v1/patrols", timeout=60,
-                              headers={"Authorization": f"Bearer {token}"},
-                              data={"team_id": str(team), "upload_id": "walk-1"},
-                              files={"file": ("walk.gpx", data)})  # fmt: skip
+        response = httpx.post(
+            f"{service.http}/api/v1/patrols",
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}"},
+            data={"team_id": str(team), "upload_id": "walk-1"},
+            files={"file": ("walk.gpx", data)},
+        )
     except httpx.TransportError:
         return 0
     return response.status_code
@@ -197,8 +205,9 @@ def test_service_killed_during_live_load_and_an_upload(
             _kill_before_commit(engine, service, upload)
             upload.join()
             time.sleep(0.5)
-            restarted.append(start_service(url, tmp_path, name="again", ports=ports,
-                                           settings=TIMEOUTS))  # fmt: skip
+            restarted.append(
+                start_service(url, tmp_path, name="again", ports=ports, settings=TIMEOUTS)
+            )
             time.sleep(1.0)  # the phones go on a little on the restarted service
         finally:
             done.set()
@@ -247,8 +256,9 @@ def test_postgresql_paused_answers_503_within_the_timeouts(
             ("POST", "/api/v1/auth/login", None, login),
         ):
             started = time.monotonic()
-            response = httpx.request(method, steady.http + path, params=query, json=body,
-                                     timeout=30)  # fmt: skip
+            response = httpx.request(
+                method, steady.http + path, params=query, json=body, timeout=30
+            )
             seconds = time.monotonic() - started
             assert response.status_code == 503 and seconds < BOUND_S, (path, seconds)
             if path != "/osmand":  # (phones get an empty body, as Traccar answers)

@@ -41,8 +41,9 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def test_main_port_logs_requests_without_tokens_and_5055_stays_silent(service: Service) -> None:
     assert httpx.get(f"{service.http}/healthz").status_code == 200
-    main = httpx.get(f"{service.http}/osmand", params={"id": "gpd_secret-main", "lat": "30.9",
-                                                       "lon": "120.6"})  # fmt: skip
+    main = httpx.get(
+        f"{service.http}/osmand", params={"id": "gpd_secret-main", "lat": "30.9", "lon": "120.6"}
+    )
     assert main.status_code == 400  # an unknown device, still a request to log
     secret = {"id": "gpd_secret-5055", "lat": "30.9", "lon": "120.6", "mark": "fivezerofive"}
     listener = httpx.get(service.osmand, params=secret)
@@ -62,13 +63,18 @@ def test_metrics_are_for_admins_and_count_what_happened(service: Service, demo_u
     assert httpx.get(f"{service.http}/metrics").status_code == 401
     now = int(time.time())
     for second in range(5):
-        position = {"id": SZ_PHONE_TOKEN, "lat": "30.9", "lon": f"{120.6 + second * 1e-5:.5f}",
-                    "timestamp": str(now - 60 + second)}  # fmt: skip
+        position = {
+            "id": SZ_PHONE_TOKEN,
+            "lat": "30.9",
+            "lon": f"{120.6 + second * 1e-5:.5f}",
+            "timestamp": str(now - 60 + second),
+        }
         assert httpx.get(service.osmand, params=position).status_code == 200
     token = {"Authorization": f"Bearer {admin_token(demo_url)}"}
     bad_file = {"file": ("a.gpx", b"not a track")}
-    refused = httpx.post(f"{service.http}/api/v1/patrols", headers=token, data={"team_id": "1"},
-                         files=bad_file)  # fmt: skip
+    refused = httpx.post(
+        f"{service.http}/api/v1/patrols", headers=token, data={"team_id": "1"}, files=bad_file
+    )
     assert 400 <= refused.status_code < 500
     time.sleep(1.5)  # a maintenance run
     response = httpx.get(f"{service.http}/metrics", headers=token)
@@ -77,10 +83,24 @@ def test_metrics_are_for_admins_and_count_what_happened(service: Service, demo_u
     live = ("route", "osmand listener")
     assert found[("geo_patrol_live_batch_positions_count", ())] >= 5
     assert found[("geo_patrol_live_batch_seconds_count", (("outcome", "stored"),))] >= 1
-    assert found[("geo_patrol_http_request_duration_seconds_count",
-                  (("method", "GET"), live, ("status", "200")))] == 5  # fmt: skip
-    assert found[("geo_patrol_http_request_duration_seconds_count",
-                  (("method", "GET"), ("route", "/healthz"), ("status", "200")))] >= 1  # fmt: skip
+    assert (
+        found[
+            (
+                "geo_patrol_http_request_duration_seconds_count",
+                (("method", "GET"), live, ("status", "200")),
+            )
+        ]
+        == 5
+    )
+    assert (
+        found[
+            (
+                "geo_patrol_http_request_duration_seconds_count",
+                (("method", "GET"), ("route", "/healthz"), ("status", "200")),
+            )
+        ]
+        >= 1
+    )
     assert found[("geo_patrol_upload_seconds_count", (("outcome", "refused"),))] == 1
     assert found[("geo_patrol_db_pool_size", ())] == 10
     assert found[("geo_patrol_db_pool_wait_seconds_count", ())] >= 1
@@ -91,8 +111,10 @@ def test_metrics_are_for_admins_and_count_what_happened(service: Service, demo_u
 def _healthz_count(service: Service, token: dict[str, str]) -> float:
     """The /healthz 200s counted so far, as a scrape reads them."""
     response = httpx.get(f"{service.http}/metrics", headers=token)
-    key = ("geo_patrol_http_request_duration_seconds_count",
-           (("method", "GET"), ("route", "/healthz"), ("status", "200")))  # fmt: skip
+    key = (
+        "geo_patrol_http_request_duration_seconds_count",
+        (("method", "GET"), ("route", "/healthz"), ("status", "200")),
+    )
     return samples(response.text)[key]
 
 

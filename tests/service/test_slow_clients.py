@@ -23,8 +23,11 @@ FAST_S = 2.0  # generous: a loopback request takes milliseconds
 @pytest.fixture(scope="module")
 def service(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The service with short client timeouts and a small per-address cap."""
-    limits = {"http_header_timeout_s": str(HEADER_S), "http_body_timeout_s": str(BODY_S),
-              "http_connections_per_client": str(PER_CLIENT)}  # fmt: skip
+    limits = {
+        "http_header_timeout_s": str(HEADER_S),
+        "http_body_timeout_s": str(BODY_S),
+        "http_connections_per_client": str(PER_CLIENT),
+    }
     service = start_service(demo_url, tmp_path_factory.mktemp("slow"), settings=limits)
     yield service
     service.stop()
@@ -37,8 +40,10 @@ async def _attack_and_measure(
     and live positions from another address."""
     sources = [f"127.0.0.{10 + n // PER_CLIENT}" for n in range(50)]
     targets = [service.http if n % 2 else service.osmand for n in range(50)]
-    attack = [asyncio.create_task(slow_client(url, source, byte_every_s=0.3, give_up_s=15))
-              for url, source in zip(targets, sources, strict=True)]  # fmt: skip
+    attack = [
+        asyncio.create_task(slow_client(url, source, byte_every_s=0.3, give_up_s=15))
+        for url, source in zip(targets, sources, strict=True)
+    ]
     await asyncio.sleep(0.5)
     urls: list[tuple[str, dict[str, str]]] = [(f"{service.http}/healthz", {})] * 20
     urls += [(service.osmand, p) for p in positions(SZ_PHONE_TOKEN, 20, int(time.time()) - 600)]
@@ -65,8 +70,9 @@ def _connect(url: str, source: str) -> socket.socket:
 
 
 def test_one_address_holds_only_so_many_connections(service: Service) -> None:
-    held = [_connect(service.http if n % 2 else service.osmand, "127.0.0.2")
-            for n in range(PER_CLIENT)]  # fmt: skip
+    held = [
+        _connect(service.http if n % 2 else service.osmand, "127.0.0.2") for n in range(PER_CLIENT)
+    ]
     try:
         time.sleep(0.3)
         extra = _connect(service.osmand, "127.0.0.2")
@@ -83,8 +89,10 @@ def test_one_address_holds_only_so_many_connections(service: Service) -> None:
 
 def test_a_stalled_body_is_closed(service: Service) -> None:
     sock = _connect(service.http, "127.0.0.3")
-    sock.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                 b"\r\nContent-Length: 100\r\n\r\n{\"login\":")  # fmt: skip
+    sock.sendall(
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+        b'\r\nContent-Length: 100\r\n\r\n{"login":'
+    )
     started = time.monotonic()
     sock.settimeout(BODY_S + 5)
     try:

@@ -311,9 +311,11 @@ def test_one_outlier_anywhere_costs_one_fix(n: int, data: st.DataObject) -> None
         lat.append(y)
     bad = data.draw(st.integers(0, n - 1), label="bad")
     lon[bad], lat[bad], _ = GEOD.fwd(
-        lon[bad], lat[bad], data.draw(st.floats(0, 360), label="azimuth"),
+        lon[bad],
+        lat[bad],
+        data.draw(st.floats(0, 360), label="azimuth"),
         data.draw(st.floats(1000, 50_000), label="metres"),
-    )  # fmt: skip
+    )
     points = TrackPoints.from_arrays(lon, lat, time=_times(seconds.tolist()))
     result = clean(points, rules=FOOT, now=NOW)
     assert np.flatnonzero(~result.keep).tolist() == [bad]

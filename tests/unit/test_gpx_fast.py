@@ -22,11 +22,16 @@ FIXTURE_GPX = sorted(path.name for path in FIXTURES.glob("*.gpx"))
 # Fixtures the fast path answers (the others have waypoints, a route, a DOCTYPE or an error).
 # garmin_tpx.gpx has <extensions> in its points: prefixed names, so declined (see gpx_fast).
 FAST_FIXTURES = {
-    "around-visnjan-with-car.gpx", "multi_track.gpx", "no_times.gpx",
+    "around-visnjan-with-car.gpx",
+    "multi_track.gpx",
+    "no_times.gpx",
     # Real files out of the usual shape (issue 12; tests/patrols/test_real_device_faults.py).
-    "Mojstrovka.gpx", "first_and_last_elevation.gpx", "track-with-empty-segment.gpx",
-    "visnjan-clock-back.gpx", "visnjan-cold-start.gpx",
-}  # fmt: skip
+    "Mojstrovka.gpx",
+    "first_and_last_elevation.gpx",
+    "track-with-empty-segment.gpx",
+    "visnjan-clock-back.gpx",
+    "visnjan-cold-start.gpx",
+}
 assert set(FIXTURE_GPX) >= FAST_FIXTURES, "a fast-path fixture was renamed or removed"
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'

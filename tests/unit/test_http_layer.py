@@ -14,8 +14,11 @@ def _sql_uses(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
-            found += [f"{path.name}:{node.lineno} imports {a.name}" for a in node.names
-                      if a.name in SQL_BUILDERS]  # fmt: skip
+            found += [
+                f"{path.name}:{node.lineno} imports {a.name}"
+                for a in node.names
+                if a.name in SQL_BUILDERS
+            ]
         if isinstance(node, ast.Attribute) and node.attr in {"execute", "scalar", "scalars"}:
             found.append(f"{path.name}:{node.lineno} calls .{node.attr}()")
     return found

@@ -106,8 +106,10 @@ def test_upload_over_limit_names_upload_setting(
     assert "GEO_PATROL_MAX_UPLOAD_BYTES" in body["detail"]
     # Logged for the operator: an upload refused here never reaches the upload's own log.
     refused = [r.getMessage() for r in caplog.records if r.name == "geo_patrol.api.middleware"]
-    assert refused == [f"POST /api/v1/patrols/1/photos from testclient refused (413 Content "
-                       f"too large): {body['detail']}"]  # fmt: skip
+    assert refused == [
+        f"POST /api/v1/patrols/1/photos from testclient refused (413 Content "
+        f"too large): {body['detail']}"
+    ]
 
 
 def test_prefix_does_not_match_longer_segment() -> None:

@@ -185,9 +185,14 @@ def test_text_timestamps(timestamp: str) -> None:
 
 @pytest.mark.parametrize(
     "timestamp",
-    ["0001-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "7258118400",
-     "7258118400000"],
-)  # fmt: skip
+    [
+        "0001-01-01T00:00:00Z",
+        "1899-12-31T23:59:59Z",
+        "2200-01-01T00:00:00Z",
+        "7258118400",
+        "7258118400000",
+    ],
+)
 def test_timestamps_outside_the_years_files_may_have_are_refused(timestamp: str) -> None:
     error = refused(f"id=d&lat=1&lon=2&timestamp={timestamp}")
     assert "outside the years 1900 to 2199" in error.detail

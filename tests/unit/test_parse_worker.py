@@ -93,5 +93,11 @@ def test_a_file_bigger_than_the_memory_limit_is_413(tmp_path: Path) -> None:
     data = b"lon,lat\n" + b"120.0,30.0\n" * 9_000_000  # 99 MB
     for _ in range(3):
         with pytest.raises(FileTooLarge, match="needs more than 64 MB"):
-            parse_upload(data, filename="big.csv", datum="wgs84", csv_options=None,
-                         limits=limits, isolated=True)  # fmt: skip
+            parse_upload(
+                data,
+                filename="big.csv",
+                datum="wgs84",
+                csv_options=None,
+                limits=limits,
+                isolated=True,
+            )

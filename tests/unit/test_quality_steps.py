@@ -40,9 +40,11 @@ def test_speed_is_over_the_timed_part_only() -> None:
 
 @pytest.mark.parametrize(
     ("fault", "edit"),
-    [("clock_constant", lambda t: np.full_like(t, t[0])),
-     ("clock_backwards", lambda t: np.concatenate([t[:10], t[10:] - np.timedelta64(1, "h")]))],
-)  # fmt: skip
+    [
+        ("clock_constant", lambda t: np.full_like(t, t[0])),
+        ("clock_backwards", lambda t: np.concatenate([t[:10], t[10:] - np.timedelta64(1, "h")])),
+    ],
+)
 def test_no_speed_from_a_broken_clock(fault: str, edit: Callable[[np.ndarray], np.ndarray]) -> None:
     places, times = walk(20, 1.0, 30.0)  # 30 m/s: too fast on foot, if the clock were right
     broken = edit(times)

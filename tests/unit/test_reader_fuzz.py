@@ -108,10 +108,31 @@ def _damage(draw: st.DrawFn, data: bytes) -> bytes:
     """`data` with one kind of damage."""
     at = draw(st.integers(0, len(data)))
     end = draw(st.integers(at, min(len(data), at + 64)))
-    noise = draw(st.binary(max_size=32) | st.sampled_from(
-        [b"<", b"&", b"]]>", b"<!DOCTYPE x>", b"\x00", b"\xff\xfe", b",", b"\n", b"NaN", b"1e999",
-         b"-0", b'"', b"{", b"[", b"<![CDATA[", b"<!--", b"\xe4\xb8", b"\r"]
-    ))  # fmt: skip
+    noise = draw(
+        st.binary(max_size=32)
+        | st.sampled_from(
+            [
+                b"<",
+                b"&",
+                b"]]>",
+                b"<!DOCTYPE x>",
+                b"\x00",
+                b"\xff\xfe",
+                b",",
+                b"\n",
+                b"NaN",
+                b"1e999",
+                b"-0",
+                b'"',
+                b"{",
+                b"[",
+                b"<![CDATA[",
+                b"<!--",
+                b"\xe4\xb8",
+                b"\r",
+            ]
+        )
+    )
     kind = draw(st.sampled_from(["insert", "cut", "replace", "repeat", "truncate"]))
     if kind == "insert":
         return data[:at] + noise + data[at:]

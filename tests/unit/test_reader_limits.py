@@ -32,13 +32,14 @@ def _waypoint_files(count: int) -> dict[str, bytes]:
     }
     return {
         "w.gpx": gpx + TRACK_GPX + b"</gpx>",
-        "w.kml": b'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>' + kml_marks * count
+        "w.kml": b'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        + kml_marks * count
         + b"<Placemark><LineString><coordinates>120.7,30.9</coordinates></LineString></Placemark>"
         + b"</Document></kml>",
         "w.geojson": json.dumps(
             {"type": "FeatureCollection", "features": [point] * count + [timed]}
         ).encode(),
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize("name", ["w.gpx", "w.kml", "w.geojson"])

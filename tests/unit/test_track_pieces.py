@@ -19,9 +19,11 @@ from geo_patrol.patrols.track_pieces import Pieces
 def test_every_leg_is_in_exactly_one_piece(fixes: int) -> None:
     pieces = Pieces.of(fixes, 4)
     legs = [
-        (int(a), int(b)) for group in pieces.groups for row in group
+        (int(a), int(b))
+        for group in pieces.groups
+        for row in group
         for a, b in itertools.pairwise(row)
-    ]  # fmt: skip
+    ]
     assert sorted(legs) == [(i, i + 1) for i in range(max(fixes - 1, 0))]
     assert pieces.count == -(-max(fixes - 1, 0) // 4)
     if fixes > 1:

@@ -274,9 +274,13 @@ def _write_shapefile(path: Path, names: list[str], encoding: str) -> Path:
     wkb = np.array([shapely.to_wkb(SOURCE.JIASHAN)] * len(names), dtype=object)
     with pytest.warns(UserWarning, match="'crs' was not provided"):
         pyogrio.raw.write(
-            path, wkb, [np.array(names, dtype=object)], ["NAME"], encoding=encoding,
+            path,
+            wkb,
+            [np.array(names, dtype=object)],
+            ["NAME"],
+            encoding=encoding,
             geometry_type="Polygon",
-        )  # fmt: skip
+        )
     path.with_suffix(".cpg").unlink(missing_ok=True)
     return path
 

@@ -41,9 +41,14 @@ def set_session_cookie(
     if secure is None:
         secure = request.url.scheme == "https"
     response.set_cookie(
-        SESSION_COOKIE, cookie, max_age=int(settings.session_hours * 3600), httponly=True,
-        samesite="lax", secure=secure, path="/",
-    )  # fmt: skip
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(settings.session_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
 
 
 def set_known_cookie(
@@ -56,9 +61,14 @@ def set_known_cookie(
     if secure is None:
         secure = request.url.scheme == "https"
     response.set_cookie(
-        KNOWN_COOKIE, cookie, max_age=settings.known_browser_days * 86400, httponly=True,
-        samesite="lax", secure=secure, path="/",
-    )  # fmt: skip
+        KNOWN_COOKIE,
+        cookie,
+        max_age=settings.known_browser_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
 
 
 def sign_in_attempt(request: Request, login: str) -> Attempt:
@@ -72,14 +82,19 @@ def sign_in_attempt(request: Request, login: str) -> Attempt:
     "/auth/login", summary="Sign in; sets the session cookie", response_model=SessionPublic
 )
 def login(
-    body: Credentials, request: Request, response: Response, session: SessionDep,
+    body: Credentials,
+    request: Request,
+    response: Response,
+    session: SessionDep,
     settings: SettingsDep,
-) -> SessionPublic | JSONResponse:  # fmt: skip
+) -> SessionPublic | JSONResponse:
     """Check the password (throttled) and open a web session."""
     signed_in = accounts.authenticate(
-        session, attempt=sign_in_attempt(request, body.login), password=body.password,
+        session,
+        attempt=sign_in_attempt(request, body.login),
+        password=body.password,
         settings=settings,
-    )  # fmt: skip
+    )
     if isinstance(signed_in, GeoPatrolError):
         return problem_response(request, signed_in)
     opened = accounts.open_web_session(
@@ -92,21 +107,29 @@ def login(
 
 @router.post("/auth/tokens", summary="Get a personal API token", response_model=TokenPublic)
 def create_token(
-    body: TokenCreate, request: Request, response: Response, session: SessionDep,
+    body: TokenCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
     settings: SettingsDep,
-) -> TokenPublic | JSONResponse:  # fmt: skip
+) -> TokenPublic | JSONResponse:
     """Exchange a login and password for a bearer token (shown once); a browser (the phone
     web app signs in here) is remembered like one that signed in with a session."""
     signed_in = accounts.authenticate(
-        session, attempt=sign_in_attempt(request, body.login), password=body.password,
+        session,
+        attempt=sign_in_attempt(request, body.login),
+        password=body.password,
         settings=settings,
-    )  # fmt: skip
+    )
     if isinstance(signed_in, GeoPatrolError):
         return problem_response(request, signed_in)
     token = accounts.issue_api_token(
-        session, member_id=signed_in.member_id, label=body.label, days=body.days,
+        session,
+        member_id=signed_in.member_id,
+        label=body.label,
+        days=body.days,
         address=client_address(request),
-    )  # fmt: skip
+    )
     set_known_cookie(response, request, settings, signed_in.known_cookie)
     return TokenPublic(token=token, member_id=signed_in.member_id)
 
@@ -149,7 +172,10 @@ def change_own_password(
         session, member_id=principal.member_id, password=body.current_password or ""
     )
     accounts.set_password(
-        session, member_id=principal.member_id, password=body.password, by=principal,
+        session,
+        member_id=principal.member_id,
+        password=body.password,
+        by=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return Response(status_code=204)

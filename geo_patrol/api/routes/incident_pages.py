@@ -30,9 +30,14 @@ Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
 
 
 def _page(
-    session: SessionDep, *, incident_id: int, scope: Scope, principal: Principal, lang: str,
+    session: SessionDep,
+    *,
+    incident_id: int,
+    scope: Scope,
+    principal: Principal,
+    lang: str,
     error: str | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """The page of one incident in the caller's scope, with the steps they may take."""
     record = get_incident(session, scope=scope, principal=principal, incident_id=incident_id)
     lon, lat = record["geometry"]["coordinates"]
@@ -46,36 +51,58 @@ def _page(
 
 
 @router.get(
-    "/incidents", response_class=HTMLResponse,
+    "/incidents",
+    response_class=HTMLResponse,
     summary="Incidents in my scope as a page (open ones by deadline)",
-)  # fmt: skip
+)
 def incidents(
-    session: SessionDep, settings: SettingsDep, scope: ScopeDep, principal: CurrentPrincipal,
-    view: Annotated[str, Query(pattern="^(open|overdue|all)$")] = "open", joint: bool = False,
-    category: Annotated[str | None, Query(max_length=64)] = None, lang: Lang = None,
-) -> HTMLResponse:  # fmt: skip
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    view: Annotated[str, Query(pattern="^(open|overdue|all)$")] = "open",
+    joint: bool = False,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    lang: Lang = None,
+) -> HTMLResponse:
     """A table of cases, each linking to its page; filters in the URL."""
     rows = list_incidents(
-        session, scope=scope, principal=principal, open=view == "open",
-        overdue=view == "overdue", by_deadline=view != "all", joint=joint,
-        category=category or None, limit=incident_list.LIMIT,
-    )  # fmt: skip
+        session,
+        scope=scope,
+        principal=principal,
+        open=view == "open",
+        overdue=view == "overdue",
+        by_deadline=view != "all",
+        joint=joint,
+        category=category or None,
+        limit=incident_list.LIMIT,
+    )
     categories = incident_queries.categories(session, retired=True)
     page = incident_list.render(
-        rows, incident_list.names_of(session, rows), view=view, joint=joint,
-        category=category or None, categories=categories, lang=lang or settings.map_language,
-    )  # fmt: skip
+        rows,
+        incident_list.names_of(session, rows),
+        view=view,
+        joint=joint,
+        category=category or None,
+        categories=categories,
+        lang=lang or settings.map_language,
+    )
     return HTMLResponse(page)
 
 
 @router.get(
-    "/incidents/{incident_id}", response_class=HTMLResponse,
+    "/incidents/{incident_id}",
+    response_class=HTMLResponse,
     summary="One incident as a page (where the map's popups lead)",
-)  # fmt: skip
+)
 def incident(
-    incident_id: BigId, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
-    principal: CurrentPrincipal, lang: Lang = None,
-) -> HTMLResponse:  # fmt: skip
+    incident_id: BigId,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    lang: Lang = None,
+) -> HTMLResponse:
     """The case, who holds it, deadline, photos, history, patrols that passed it, a map."""
     lang = lang or settings.map_language
     return HTMLResponse(
@@ -84,24 +111,42 @@ def incident(
 
 
 @router.post(
-    "/incidents/{incident_id}/steps", response_class=HTMLResponse,
+    "/incidents/{incident_id}/steps",
+    response_class=HTMLResponse,
     summary="Take a step on an incident from its page (a form of the signed-in browser)",
-)  # fmt: skip
+)
 def incident_step(
-    incident_id: BigId, request: Request, session: SessionDep, settings: SettingsDep,
-    scope: ScopeDep, principal: FormPrincipal, step: Annotated[str, Form(max_length=32)],
-    note: Annotated[str | None, Form(max_length=2000)] = None, lang: Lang = None,
-) -> Response:  # fmt: skip
+    incident_id: BigId,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    principal: FormPrincipal,
+    step: Annotated[str, Form(max_length=32)],
+    note: Annotated[str | None, Form(max_length=2000)] = None,
+    lang: Lang = None,
+) -> Response:
     """The step is taken (then back to the page), or the page says why not."""
     lang = lang or settings.map_language
     try:
         with session.begin_nested():
             workflow.take_step(
-                session, incident_id=incident_id, step=step, principal=principal, scope=scope,
-                note=(note or "").strip() or None, address=client_address(request),
-            )  # fmt: skip
+                session,
+                incident_id=incident_id,
+                step=step,
+                principal=principal,
+                scope=scope,
+                note=(note or "").strip() or None,
+                address=client_address(request),
+            )
     except GeoPatrolError as error:
-        page = _page(session, incident_id=incident_id, scope=scope, principal=principal,
-                     lang=lang, error=error.detail)  # fmt: skip
+        page = _page(
+            session,
+            incident_id=incident_id,
+            scope=scope,
+            principal=principal,
+            lang=lang,
+            error=error.detail,
+        )
         return HTMLResponse(page, status_code=error.status)
     return RedirectResponse(f"/incidents/{incident_id}?lang={lang}", status_code=303)

@@ -35,53 +35,89 @@ router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
 @router.post("/incidents", summary="Report an incident (routed at once)")
 def post_incident(
-    body: IncidentCreate, request: Request, session: SessionDep, settings: SettingsDep,
+    body: IncidentCreate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     """Create, route, tier and link; a retry with the same client_id returns the first."""
     report = IncidentReport(source="api", **body.model_dump())
     incident_id, created = create_incident(
-        session, report=report, principal=principal, settings=settings,
+        session,
+        report=report,
+        principal=principal,
+        settings=settings,
         address=client_address(request),
-    )  # fmt: skip
-    return JSONResponse({"id": incident_id, "created": created},
-                        status_code=201 if created else 200,
-                        headers={"Location": f"/api/v1/incidents/{incident_id}"})  # fmt: skip
+    )
+    return JSONResponse(
+        {"id": incident_id, "created": created},
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/v1/incidents/{incident_id}"},
+    )
 
 
 @router.post("/incidents/photo", summary="Report with a photo; its EXIF location if none given")
 async def post_photo_report(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="JPEG, PNG or HEIC from the phone.")],
-    category: Annotated[str, Form()], severity: Annotated[str, Form()] = "medium",
+    category: Annotated[str, Form()],
+    severity: Annotated[str, Form()] = "medium",
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
     description: Annotated[str | None, Form(max_length=4000)] = None,
     client_id: Annotated[str | None, Form(max_length=128)] = None,
     reported_at: Annotated[
-        Moment | None, Form(description="When it was seen (a report queued offline); "
-                                          "default: the photo's EXIF time, else now.")
+        Moment | None,
+        Form(
+            description="When it was seen (a report queued offline); "
+            "default: the photo's EXIF time, else now."
+        ),
     ] = None,
     patrol_id: Annotated[BigId | None, Form(description="An observation during a patrol.")] = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     """One request from the phone: the photo and the report; retries return the first."""
     data = await file.read()
-    fields = {"category": category, "severity": severity, "lon": lon, "lat": lat,
-              "datum": datum, "description": description, "client_id": client_id,
-              "reported_at": reported_at, "patrol_id": patrol_id}  # fmt: skip
+    fields = {
+        "category": category,
+        "severity": severity,
+        "lon": lon,
+        "lat": lat,
+        "datum": datum,
+        "description": description,
+        "client_id": client_id,
+        "reported_at": reported_at,
+        "patrol_id": patrol_id,
+    }
     body = await run_in_threadpool(
-        _photo_report, session, settings=settings, principal=principal, data=data,
-        address=client_address(request), fields=fields,
-    )  # fmt: skip
-    return JSONResponse(body, status_code=201 if body["created"] else 200,
-                        headers={"Location": f"/api/v1/incidents/{body['id']}"})  # fmt: skip
+        _photo_report,
+        session,
+        settings=settings,
+        principal=principal,
+        data=data,
+        address=client_address(request),
+        fields=fields,
+    )
+    return JSONResponse(
+        body,
+        status_code=201 if body["created"] else 200,
+        headers={"Location": f"/api/v1/incidents/{body['id']}"},
+    )
 
 
 def _photo_report(
-    session: Session, *, settings: Settings, principal: Principal, data: bytes,
-    address: str | None, fields: dict[str, Any],
-) -> dict[str, Any]:  # fmt: skip
+    session: Session,
+    *,
+    settings: Settings,
+    principal: Principal,
+    data: bytes,
+    address: str | None,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
     """Store the photo, take its EXIF location when none was given, report, attach."""
     stored = store_photo(
         data, folder=settings.data_dir / "photos", max_bytes=settings.max_photo_bytes
@@ -115,31 +151,56 @@ Order = Annotated[
 
 @router.get("/incidents", summary="Incidents in my scope, as GeoJSON")
 def get_incidents(
-    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
-    status: str | None = None, tier: str | None = None, category: str | None = None,
-    jurisdiction: str | None = None, zone_id: Id | None = None, joint: bool = False,
-    overdue: bool = False, unrouted: bool = False, since: Moment | None = None,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    status: str | None = None,
+    tier: str | None = None,
+    category: str | None = None,
+    jurisdiction: str | None = None,
+    zone_id: Id | None = None,
+    joint: bool = False,
+    overdue: bool = False,
+    unrouted: bool = False,
+    since: Moment | None = None,
     until: Moment | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
     order: Order = "reported",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Filtered, newest first (or by deadline)."""
     rows = incident_queries.list_incidents(
-        session, scope=scope, principal=principal, status=status, tier=tier, category=category,
-        jurisdictions=[jurisdiction] if jurisdiction else None, zone_id=zone_id, joint=joint,
-        overdue=overdue, unrouted=unrouted, since=since, until=until, bbox=parse_bbox(bbox),
-        limit=limit, open=open, by_deadline=order == "deadline",
-    )  # fmt: skip
+        session,
+        scope=scope,
+        principal=principal,
+        status=status,
+        tier=tier,
+        category=category,
+        jurisdictions=[jurisdiction] if jurisdiction else None,
+        zone_id=zone_id,
+        joint=joint,
+        overdue=overdue,
+        unrouted=unrouted,
+        since=since,
+        until=until,
+        bbox=parse_bbox(bbox),
+        limit=limit,
+        open=open,
+        by_deadline=order == "deadline",
+    )
     return collection([_feature(row) for row in rows])
 
 
 @router.get("/incidents.csv", summary="Incidents in my scope, as CSV")
 def get_incidents_csv(
-    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
-    since: Moment | None = None, until: Moment | None = None, status: str | None = None,
-) -> Response:  # fmt: skip
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    status: str | None = None,
+) -> Response:
     """The list as a spreadsheet."""
     rows = incident_queries.list_incidents(
         session, scope=scope, principal=principal, since=since, until=until, status=status
@@ -153,9 +214,11 @@ def get_incidents_csv(
 
 @router.get("/incidents/stats", summary="Counts by status, tier and lead jurisdiction")
 def get_incident_stats(
-    session: SessionDep, scope: ScopeDep, since: Moment | None = None,
+    session: SessionDep,
+    scope: ScopeDep,
+    since: Moment | None = None,
     until: Moment | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """For a period (default: the last 30 days)."""
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=30)
@@ -175,45 +238,73 @@ def get_incident(
 
 @router.post("/incidents/{incident_id}/actions", summary="Take a step in the workflow")
 def post_action(
-    incident_id: BigId, body: IncidentAction, request: Request, session: SessionDep,
-    scope: ScopeDep, principal: CurrentPrincipal,
-) -> dict[str, Any]:  # fmt: skip
+    incident_id: BigId,
+    body: IncidentAction,
+    request: Request,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+) -> dict[str, Any]:
     """assign, accept, start, resolve, verify, close, reopen or reject (with a reason)."""
     status = workflow.transition(
-        session, incident_id=incident_id, action=body.action, principal=principal, scope=scope,
-        note=body.note, address=client_address(request),
-    )  # fmt: skip
+        session,
+        incident_id=incident_id,
+        action=body.action,
+        principal=principal,
+        scope=scope,
+        note=body.note,
+        address=client_address(request),
+    )
     return {"id": incident_id, "status": status}
 
 
 @router.post("/incidents/{incident_id}/escalate", summary="Send the case one tier up")
 def post_escalate(
-    incident_id: BigId, body: TierChange, request: Request, session: SessionDep, scope: ScopeDep,
+    incident_id: BigId,
+    body: TierChange,
+    request: Request,
+    session: SessionDep,
+    scope: ScopeDep,
     principal: CurrentPrincipal,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """On a supervisor's request."""
     tier = workflow.change_tier(
-        session, incident_id=incident_id, up=True, principal=principal, scope=scope,
-        note=body.note, address=client_address(request),
-    )  # fmt: skip
+        session,
+        incident_id=incident_id,
+        up=True,
+        principal=principal,
+        scope=scope,
+        note=body.note,
+        address=client_address(request),
+    )
     return {"id": incident_id, "tier": tier}
 
 
 @router.post("/incidents/{incident_id}/deescalate", summary="Send the case one tier down")
 def post_deescalate(
-    incident_id: BigId, body: TierChange, request: Request, session: SessionDep, scope: ScopeDep,
+    incident_id: BigId,
+    body: TierChange,
+    request: Request,
+    session: SessionDep,
+    scope: ScopeDep,
     principal: CurrentPrincipal,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Only the tier holding the case (or above) may."""
     tier = workflow.change_tier(
-        session, incident_id=incident_id, up=False, principal=principal, scope=scope,
-        note=body.note, address=client_address(request),
-    )  # fmt: skip
+        session,
+        incident_id=incident_id,
+        up=False,
+        principal=principal,
+        scope=scope,
+        note=body.note,
+        address=client_address(request),
+    )
     return {"id": incident_id, "tier": tier}
 
 
-@router.delete("/incidents/{incident_id}/duplicate_of", summary="Unlink a duplicate",
-               status_code=204)  # fmt: skip
+@router.delete(
+    "/incidents/{incident_id}/duplicate_of", summary="Unlink a duplicate", status_code=204
+)
 def delete_duplicate_link(
     incident_id: BigId, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> Response:
@@ -225,12 +316,17 @@ def delete_duplicate_link(
     return Response(status_code=204)
 
 
-@router.post("/incidents/{incident_id}/photos", summary="Add a photo (JPEG, PNG, HEIC)",
-             status_code=201)  # fmt: skip
+@router.post(
+    "/incidents/{incident_id}/photos", summary="Add a photo (JPEG, PNG, HEIC)", status_code=201
+)
 async def post_photo(
-    incident_id: BigId, session: SessionDep, settings: SettingsDep, scope: ScopeDep,
-    principal: CurrentPrincipal, file: Annotated[UploadFile, File()],
-) -> dict[str, Any]:  # fmt: skip
+    incident_id: BigId,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    file: Annotated[UploadFile, File()],
+) -> dict[str, Any]:
     """Stored by checksum outside the database; its EXIF location is offered, not applied."""
     data = await file.read()
 
@@ -245,9 +341,13 @@ async def post_photo(
 
 @router.get("/incidents/{incident_id}/photos/{photo_id}", summary="A photo, metadata stripped")
 def get_photo(
-    incident_id: BigId, photo_id: BigId, session: SessionDep, settings: SettingsDep,
-    scope: ScopeDep, principal: CurrentPrincipal,
-) -> Response:  # fmt: skip
+    incident_id: BigId,
+    photo_id: BigId,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+) -> Response:
     """The picture without EXIF (no location, device or owner data)."""
     incident_queries.get_incident(
         session, scope=scope, principal=principal, incident_id=incident_id

@@ -33,9 +33,12 @@ def get_jurisdictions(
 ) -> dict[str, Any]:
     """Jurisdictions in force, filtered by level and parent code."""
     return list_jurisdictions(
-        session, at=at or datetime.now(UTC), level=level, parent=parent,
+        session,
+        at=at or datetime.now(UTC),
+        level=level,
+        parent=parent,
         limit=settings.lookup_max_results,
-    )  # fmt: skip
+    )
 
 
 @router.get("/at", summary="Point lookup: the chain from the lowest level to the province")

@@ -33,16 +33,29 @@ TeamId = Annotated[str | None, Query(pattern=r"^\d{0,9}$")]
 
 
 def map_filters(
-    settings: SettingsDep, date_from: Day | None = None, date_to: Day | None = None,
-    zone: Code = None, jurisdiction: Code = None, team: TeamId = None, category: Code = None,
-    status: Code = None, joint: bool = False, lang: Lang = None,
-) -> MapFilters:  # fmt: skip
+    settings: SettingsDep,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
+    zone: Code = None,
+    jurisdiction: Code = None,
+    team: TeamId = None,
+    category: Code = None,
+    status: Code = None,
+    joint: bool = False,
+    lang: Lang = None,
+) -> MapFilters:
     """The map's filters from the query string (the page's form and its tile URLs)."""
     return MapFilters.default(
-        date_from=date_from, date_to=date_to, zone=zone, jurisdiction=jurisdiction,
-        team=int(team) if team else None, category=category, status=status, joint=joint,
+        date_from=date_from,
+        date_to=date_to,
+        zone=zone,
+        jurisdiction=jurisdiction,
+        team=int(team) if team else None,
+        category=category,
+        status=status,
+        joint=joint,
         lang=lang or settings.map_language,
-    )  # fmt: skip
+    )
 
 
 Filters = Annotated[MapFilters, Depends(map_filters)]
@@ -82,17 +95,25 @@ async def supervisor_map(
     response_class=Response,
 )
 async def tile(
-    session: SessionDep, scope: ScopeDep, filters: Filters,
+    session: SessionDep,
+    scope: ScopeDep,
+    filters: Filters,
     layer: Annotated[str, Path(pattern="^tracks$")],
-    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)], x: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM)],
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM)],
     y: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM)],
-) -> Response:  # fmt: skip
+) -> Response:
     """The visible patrol tracks crossing one tile, filtered like the map page."""
     zone_id = zone_id_of(session, filters.zone)
     body = await run_in_threadpool(
-        track_tile, session, z=z, x=x, y=y, visible=patrol_filter(scope),
+        track_tile,
+        session,
+        z=z,
+        x=x,
+        y=y,
+        visible=patrol_filter(scope),
         **patrol_filters(filters, zone_id),
-    )  # fmt: skip
+    )
     # Private: the tile depends on who asks; a minute in the browser's cache is enough.
     return Response(body, media_type=MVT, headers={"Cache-Control": "private, max-age=60"})
 
@@ -103,19 +124,26 @@ async def tile(
     summary="Joint-meeting pack of a zone for a period: one self-contained HTML file",
 )
 async def get_meeting_pack(
-    session: SessionDep, settings: SettingsDep, scope: ScopeDep, principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
     zone: Annotated[str, Query(max_length=64, description="Cooperation zone code")],
     date_from: Annotated[Day | None, Query(alias="from")] = None,
     date_to: Annotated[Day | None, Query(alias="to")] = None,
     lang: Lang = None,
-) -> Response:  # fmt: skip
+) -> Response:
     """The pack as a download (maps/ is where the command line writes it)."""
     filters = MapFilters.default(
         date_from=date_from, date_to=date_to, zone=zone, lang=lang or settings.map_language
     )
     page = await run_in_threadpool(
-        meeting_pack, session, scope=scope, principal=principal, filters=filters,
+        meeting_pack,
+        session,
+        scope=scope,
+        principal=principal,
+        filters=filters,
         generated_at=datetime.now(LOCAL),
-    )  # fmt: skip
+    )
     name = pack_filename(filters)
     return HTMLResponse(page, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -45,51 +45,75 @@ def get_member(member_id: Id, session: SessionDep, scope: ScopeDep) -> dict[str,
 
 @router.patch("/{member_id}", summary="Change a member", status_code=204)
 def patch_member(
-    member_id: Id, body: MemberUpdate, request: Request, session: SessionDep,
+    member_id: Id,
+    body: MemberUpdate,
+    request: Request,
+    session: SessionDep,
     principal: CurrentPrincipal,
-) -> Response:  # fmt: skip
+) -> Response:
     """Update the given fields; deactivating ends the member's sessions."""
     accounts.update_member(
-        session, member_id=member_id, data=body.model_dump(exclude_unset=True), by=principal,
+        session,
+        member_id=member_id,
+        data=body.model_dump(exclude_unset=True),
+        by=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return Response(status_code=204)
 
 
 @router.post("/{member_id}/password", summary="Reset a member's password", status_code=204)
 def reset_password(
-    member_id: Id, body: PasswordChange, request: Request, session: SessionDep,
+    member_id: Id,
+    body: PasswordChange,
+    request: Request,
+    session: SessionDep,
     principal: CurrentPrincipal,
-) -> Response:  # fmt: skip
+) -> Response:
     """Set a new password and end the member's web sessions."""
     accounts.set_password(
-        session, member_id=member_id, password=body.password, by=principal,
+        session,
+        member_id=member_id,
+        password=body.password,
+        by=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return Response(status_code=204)
 
 
 @router.post("/{member_id}/roles", summary="Give a role", status_code=201, response_model=Created)
 def post_role(
-    member_id: Id, body: RoleCreate, request: Request, session: SessionDep,
+    member_id: Id,
+    body: RoleCreate,
+    request: Request,
+    session: SessionDep,
     principal: CurrentPrincipal,
-) -> Created:  # fmt: skip
+) -> Created:
     """Add a role with its scope."""
     role_id = accounts.add_role(
-        session, member_id=member_id, grant=body.model_dump(), by=principal,
+        session,
+        member_id=member_id,
+        grant=body.model_dump(),
+        by=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return Created(id=role_id)
 
 
 @router.delete("/{member_id}/roles/{role_id}", summary="Take a role away", status_code=204)
 def delete_role(
-    member_id: Id, role_id: Id, request: Request, session: SessionDep,
+    member_id: Id,
+    role_id: Id,
+    request: Request,
+    session: SessionDep,
     principal: CurrentPrincipal,
-) -> Response:  # fmt: skip
+) -> Response:
     """Remove one role."""
     accounts.remove_role(
-        session, member_id=member_id, role_id=role_id, by=principal,
+        session,
+        member_id=member_id,
+        role_id=role_id,
+        by=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return Response(status_code=204)

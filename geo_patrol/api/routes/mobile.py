@@ -49,8 +49,9 @@ def app_manifest() -> JSONResponse:
 @router.get("/m/sw.js", summary="The app's service worker (scope /m/)")
 def service_worker() -> Response:
     """Caches the app shell and its static files, never API answers."""
-    return Response(pages.service_worker(), media_type="text/javascript",
-                    headers={"Cache-Control": "no-cache"})  # fmt: skip
+    return Response(
+        pages.service_worker(), media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+    )
 
 
 @router.get("/api/v1/mobile/teams", summary="My patrol teams with their members' names")
@@ -61,27 +62,39 @@ def get_patrol_teams(session: SessionDep, principal: CurrentPrincipal) -> list[d
 
 @router.get("/m/devices", response_class=HTMLResponse, summary="Phones I may manage (page)")
 def devices_page(
-    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal, settings: SettingsDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
     lang: Lang = None,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     """Own phones, a lead's team members' phones, all for admins; register and revoke."""
     lang = lang or settings.mobile_language
     devices = organisation.list_devices(session, scope=scope, principal=principal)
     members = managed_members(session, scope=scope, principal=principal)
     html = pages.page(
-        lang=lang, title=words(SETUP, lang)["devices_title"], csrf=principal.csrf_token or "",
+        lang=lang,
+        title=words(SETUP, lang)["devices_title"],
+        csrf=principal.csrf_token or "",
         body=pages.devices_body(lang=lang, devices=devices, members=members),
         script=pages.devices_script(lang),
-    )  # fmt: skip
+    )
     return HTMLResponse(html, headers=NO_STORE)
 
 
-@router.get("/m/devices/{device_id}/setup", response_class=HTMLResponse,
-            summary="Set-up page of a phone (page)")  # fmt: skip
+@router.get(
+    "/m/devices/{device_id}/setup",
+    response_class=HTMLResponse,
+    summary="Set-up page of a phone (page)",
+)
 def setup_page(
-    device_id: Id, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal,
-    settings: SettingsDep, lang: Lang = None,
-) -> HTMLResponse:  # fmt: skip
+    device_id: Id,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    lang: Lang = None,
+) -> HTMLResponse:
     """Instructions for Traccar Client, OsmAnd and the web app; the codes on request."""
     lang = lang or settings.mobile_language
     device = device_for_setup(session, device_id=device_id, scope=scope, principal=principal)
@@ -89,25 +102,37 @@ def setup_page(
         label=device["label"], member=device["member_name"]
     )
     html = pages.page(
-        lang=lang, title=title, csrf=principal.csrf_token or "",
+        lang=lang,
+        title=title,
+        csrf=principal.csrf_token or "",
         body=pages.setup_body(lang=lang, device=device, setup=None),
         script=pages.setup_script(lang),
-    )  # fmt: skip
+    )
     return HTMLResponse(html, headers=NO_STORE)
 
 
 @router.post("/m/devices/{device_id}/setup", summary="Make a phone's set-up QR codes")
 def make_setup(
-    device_id: Id, request: Request, session: SessionDep, scope: ScopeDep,
-    principal: CurrentPrincipal, settings: SettingsDep, lang: Lang = None,
-) -> JSONResponse:  # fmt: skip
+    device_id: Id,
+    request: Request,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    lang: Lang = None,
+) -> JSONResponse:
     """A fresh credential for the phone (the old one stops working) in three QR codes."""
     lang = lang or settings.mobile_language
     token = renew_device_token(
-        session, device_id=device_id, scope=scope, principal=principal,
+        session,
+        device_id=device_id,
+        scope=scope,
+        principal=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     setup = phone_setup(base=public_base(settings, str(request.base_url)), token=token)
-    body = {"html": pages.setup_codes(lang=lang, setup=setup),
-            "button": words(SETUP, lang)["regenerate"]}  # fmt: skip
+    body = {
+        "html": pages.setup_codes(lang=lang, setup=setup),
+        "button": words(SETUP, lang)["regenerate"],
+    }
     return JSONResponse(body, headers=NO_STORE)

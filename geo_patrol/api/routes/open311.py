@@ -49,8 +49,13 @@ def _xml_wanted(request: Request) -> bool:
     return request.url.path.endswith(".xml")
 
 
-def reply(request: Request, root: str, body: Any, status_code: int = 200,
-          headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+def reply(
+    request: Request,
+    root: str,
+    body: Any,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """`body` as JSON, or as the spec's XML under `root` for the .xml routes."""
     if _xml_wanted(request):
         return Response(open311.to_xml(root, body), status_code, headers, media_type=XML)
@@ -73,10 +78,10 @@ def error_reply(request: Request, error: Exception) -> Response:
     else:
         assert isinstance(error, HTTPException)
         status, description = error.status_code, str(error.detail)
-    log.info("open311 %s %s refused (%s): %s", request.method, request.url.path, status,
-             description)  # fmt: skip
-    return reply(request, "errors", [{"code": status, "description": description}], status,
-                 headers)  # fmt: skip
+    log.info(
+        "open311 %s %s refused (%s): %s", request.method, request.url.path, status, description
+    )
+    return reply(request, "errors", [{"code": status, "description": description}], status, headers)
 
 
 class Open311Route(APIRoute):
@@ -206,37 +211,56 @@ Fields = Annotated[dict[str, str], Depends(read_fields)]
 
 
 def post_request(
-    request: Request, fields: Fields, session: SessionDep, settings: SettingsDep,
-    principal: MaybePrincipal, locale: LocaleParam = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    fields: Fields,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: MaybePrincipal,
+    locale: LocaleParam = None,
+) -> Response:
     """File a report: it becomes an incident, routed at once (201; a retry answers 200)."""
     reporter = caller(session, principal, fields.get("api_key"))
     submission = open311.read_submission(
-        session, fields, principal=reporter,
+        session,
+        fields,
+        principal=reporter,
         idempotency_key=request.headers.get("idempotency-key"),
-    )  # fmt: skip
+    )
     with session.begin_nested():  # an error below leaves nothing behind
         incident_id, created = create_incident(
-            session, report=submission.report, principal=reporter, settings=settings,
+            session,
+            report=submission.report,
+            principal=reporter,
+            settings=settings,
             address=client_address(request),
-        )  # fmt: skip
+        )
         if created and submission.media_url:
-            record_event(session, incident_id=incident_id, kind="media_url",
-                         principal=reporter, note=submission.media_url)  # fmt: skip
+            record_event(
+                session,
+                incident_id=incident_id,
+                kind="media_url",
+                principal=reporter,
+                note=submission.media_url,
+            )
     row = _one(session, Scope(everything=True), reporter, incident_id)
     language = _locale(request, locale)
-    agency = open311.agency_responsible(row["responsible"] or [], tier=row["tier"],
-                                        locale=language)  # fmt: skip
-    body = [{"service_request_id": str(incident_id),
-             "service_notice": open311.service_notice(row, agency=agency, locale=language),
-             "account_id": None}]  # fmt: skip
+    agency = open311.agency_responsible(row["responsible"] or [], tier=row["tier"], locale=language)
+    body = [
+        {
+            "service_request_id": str(incident_id),
+            "service_notice": open311.service_notice(row, agency=agency, locale=language),
+            "account_id": None,
+        }
+    ]
     suffix = "xml" if _xml_wanted(request) else "json"
     location = {"Location": f"/open311/v2/requests/{incident_id}.{suffix}"}
     return reply(request, "service_requests", body, 201 if created else 200, location)
 
 
 def get_requests(
-    request: Request, session: SessionDep, principal: MaybePrincipal,
+    request: Request,
+    session: SessionDep,
+    principal: MaybePrincipal,
     api_key: ApiKeyParam = None,
     service_request_id: Annotated[str | None, Query(description="ids, comma-separated")] = None,
     service_code: Annotated[str | None, Query(description="codes, comma-separated")] = None,
@@ -244,13 +268,17 @@ def get_requests(
     end_date: Annotated[str | None, Query(description="W3C datetime")] = None,
     status: Annotated[str | None, Query(description="open, closed or both")] = None,
     locale: LocaleParam = None,
-) -> Response:  # fmt: skip
+) -> Response:
     """The requests the key's owner may see, newest first (default: the last 90 days)."""
     reader = caller(session, principal, api_key)
     filters = open311.request_filters(
-        service_request_id=service_request_id, service_code=service_code,
-        start_date=start_date, end_date=end_date, status=status, now=datetime.now(UTC),
-    )  # fmt: skip
+        service_request_id=service_request_id,
+        service_code=service_code,
+        start_date=start_date,
+        end_date=end_date,
+        status=status,
+        now=datetime.now(UTC),
+    )
     rows = open311.find_requests(
         session, scope=scope_of(session, reader), principal=reader, filters=filters
     )
@@ -260,9 +288,13 @@ def get_requests(
 
 
 def get_request(
-    request: Request, service_request_id: str, session: SessionDep, principal: MaybePrincipal,
-    api_key: ApiKeyParam = None, locale: LocaleParam = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    service_request_id: str,
+    session: SessionDep,
+    principal: MaybePrincipal,
+    api_key: ApiKeyParam = None,
+    locale: LocaleParam = None,
+) -> Response:
     """One request as a one-element list; 404 when absent or not visible to the key."""
     reader = caller(session, principal, api_key)
     if not open311.ID_PATTERN.match(service_request_id):
@@ -274,8 +306,9 @@ def get_request(
 
 def _one(session: Session, scope: Scope, principal: Principal, incident_id: int) -> Any:
     """The request row of one incident within `scope`, or 404."""
-    rows = open311.find_requests(session, scope=scope, principal=principal,
-                                 filters=open311.RequestFilters(ids=[incident_id]))  # fmt: skip
+    rows = open311.find_requests(
+        session, scope=scope, principal=principal, filters=open311.RequestFilters(ids=[incident_id])
+    )
     if not rows:
         raise NotFound(f"no service request {incident_id}", field="service_request_id")
     return rows[0]
@@ -285,19 +318,39 @@ def _one(session: Session, scope: Scope, principal: Principal, incident_id: int)
 # every problem answers in the Open311 format).
 POST_FIELDS = {
     name: {"type": "string"}
-    for name in ("api_key", "service_code", "lat", "long", "address_string", "address_id",
-                 "email", "device_id", "account_id", "first_name", "last_name", "phone",
-                 "description", "media_url", "attribute[severity]", "attribute[client_id]")
-}  # fmt: skip
+    for name in (
+        "api_key",
+        "service_code",
+        "lat",
+        "long",
+        "address_string",
+        "address_id",
+        "email",
+        "device_id",
+        "account_id",
+        "first_name",
+        "last_name",
+        "phone",
+        "description",
+        "media_url",
+        "attribute[severity]",
+        "attribute[client_id]",
+    )
+}
 POST_BODY = {
     "requestBody": {
         "content": {
-            media: {"schema": {"type": "object", "properties": POST_FIELDS,
-                               "required": ["service_code", "lat", "long"]}}
+            media: {
+                "schema": {
+                    "type": "object",
+                    "properties": POST_FIELDS,
+                    "required": ["service_code", "lat", "long"],
+                }
+            }
             for media in ("application/x-www-form-urlencoded", "application/json")
         }
     }
-}  # fmt: skip
+}
 
 # (method, path without the format suffix, handler, summary); each in .json and .xml.
 ROUTES: tuple[tuple[str, str, Callable[..., Response], str], ...] = (

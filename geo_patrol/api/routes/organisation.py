@@ -36,23 +36,34 @@ def post_team(
 ) -> Created:
     """Create a team, optionally in a zone."""
     team_id = organisation.create_team(
-        session, name=body.name, zone_id=body.zone_id, by=principal,
+        session,
+        name=body.name,
+        zone_id=body.zone_id,
+        by=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return Created(id=team_id)
 
 
-@router.post("/teams/{team_id}/members", summary="Add a member to a team", status_code=204,
-             tags=["teams"])  # fmt: skip
+@router.post(
+    "/teams/{team_id}/members", summary="Add a member to a team", status_code=204, tags=["teams"]
+)
 def post_team_member(
-    team_id: Id, body: TeamMemberAdd, request: Request, session: SessionDep,
+    team_id: Id,
+    body: TeamMemberAdd,
+    request: Request,
+    session: SessionDep,
     principal: CurrentPrincipal,
-) -> Response:  # fmt: skip
+) -> Response:
     """Put a member in a team."""
     organisation.add_team_member(
-        session, team_id=team_id, member_id=body.member_id, role=body.role, by=principal,
+        session,
+        team_id=team_id,
+        member_id=body.member_id,
+        role=body.role,
+        by=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return Response(status_code=204)
 
 
@@ -64,35 +75,52 @@ def get_devices(
     return organisation.list_devices(session, scope=scope, principal=principal)
 
 
-@router.post("/devices", summary="Issue a device token", status_code=201,
-             response_model=DeviceIssued, tags=["devices"])  # fmt: skip
+@router.post(
+    "/devices",
+    summary="Issue a device token",
+    status_code=201,
+    response_model=DeviceIssued,
+    tags=["devices"],
+)
 def post_device(
-    body: DeviceCreate, request: Request, session: SessionDep, scope: ScopeDep,
+    body: DeviceCreate,
+    request: Request,
+    session: SessionDep,
+    scope: ScopeDep,
     principal: CurrentPrincipal,
-) -> DeviceIssued:  # fmt: skip
+) -> DeviceIssued:
     """A new device for a member of a team the caller leads (or any, for admins), acting
     only for the teams asked for that the caller may grant (default: all of those)."""
     teams = organisation.device_teams_for(
         session, scope=scope, member_id=body.member_id, requested=body.team_ids
     )
     device_id, token = accounts.issue_device_token(
-        session, member_id=body.member_id, label=body.label, team_ids=teams, by=principal,
+        session,
+        member_id=body.member_id,
+        label=body.label,
+        team_ids=teams,
+        by=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return DeviceIssued(id=device_id, token=token, team_ids=teams)
 
 
-@router.delete("/devices/{device_id}", summary="Revoke a device", status_code=204,
-               tags=["devices"])  # fmt: skip
+@router.delete("/devices/{device_id}", summary="Revoke a device", status_code=204, tags=["devices"])
 def delete_device(
-    device_id: Id, request: Request, session: SessionDep, scope: ScopeDep,
+    device_id: Id,
+    request: Request,
+    session: SessionDep,
+    scope: ScopeDep,
     principal: CurrentPrincipal,
-) -> Response:  # fmt: skip
+) -> Response:
     """Cut the device off at once; it is refused on every endpoint from now on."""
     organisation.revoke_device(
-        session, device_id=device_id, scope=scope, principal=principal,
+        session,
+        device_id=device_id,
+        scope=scope,
+        principal=principal,
         address=client_address(request),
-    )  # fmt: skip
+    )
     return Response(status_code=204)
 
 

@@ -29,13 +29,19 @@ EMPTY_LENGTH = [(b"content-length", b"0")]
 
 
 async def answer(
-    writer: LiveWriter, *, method: str, query: str, body: bytes, content_type: str | None,
+    writer: LiveWriter,
+    *,
+    method: str,
+    query: str,
+    body: bytes,
+    content_type: str | None,
     client: Any,
-) -> int:  # fmt: skip
+) -> int:
     """Parse one request, store its positions (committed), and return the status to answer."""
     try:
-        positions = parse_osmand(method=method, query=query, body=body,
-                                 content_type=content_type, now=datetime.now(UTC))  # fmt: skip
+        positions = parse_osmand(
+            method=method, query=query, body=body, content_type=content_type, now=datetime.now(UTC)
+        )
         await writer.store(positions)
     except StoreFailed:
         return 503
@@ -48,22 +54,31 @@ async def answer(
 async def receive(request: Request) -> Response:
     """`/osmand` on the main app: answer as Traccar does."""
     status = await answer(
-        request.app.state.live_writer, method=request.method, query=request.url.query,
-        body=await request.body(), content_type=request.headers.get("content-type"),
+        request.app.state.live_writer,
+        method=request.method,
+        query=request.url.query,
+        body=await request.body(),
+        content_type=request.headers.get("content-type"),
         client=request.client,
-    )  # fmt: skip
+    )
     return Response(status_code=status)
 
 
 for _method in METHODS:
     router.add_api_route(
-        "/osmand", receive, methods=[_method], name=f"osmand_{_method.lower()}",
+        "/osmand",
+        receive,
+        methods=[_method],
+        name=f"osmand_{_method.lower()}",
         summary="OsmAnd/Traccar positions",
-    )  # fmt: skip
+    )
     router.add_api_route(
-        "/osmand/", receive, methods=[_method], name=f"osmand_slash_{_method.lower()}",
+        "/osmand/",
+        receive,
+        methods=[_method],
+        name=f"osmand_slash_{_method.lower()}",
         include_in_schema=False,
-    )  # fmt: skip
+    )
 
 
 class OsmandListener:
@@ -82,10 +97,13 @@ class OsmandListener:
             status = 413  # (or nobody is listening any more)
         else:
             status = await answer(
-                self.state.live_writer, method=scope["method"],
-                query=scope["query_string"].decode("latin-1"), body=body,
-                content_type=_header(scope, b"content-type"), client=scope.get("client"),
-            )  # fmt: skip
+                self.state.live_writer,
+                method=scope["method"],
+                query=scope["query_string"].decode("latin-1"),
+                body=body,
+                content_type=_header(scope, b"content-type"),
+                client=scope.get("client"),
+            )
         await send({"type": "http.response.start", "status": status, "headers": EMPTY_LENGTH})
         await send({"type": "http.response.body", "body": b""})
 

@@ -57,7 +57,10 @@ def parse_slots(app: FastAPI, settings: Settings) -> ParseSlots:
 
 @router.post("/patrols", summary="Upload a track file (GPX, KML, KMZ, GeoJSON, CSV)")
 async def post_patrol(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="The track file as exported by the app.")],
     team_id: Annotated[Id, Form()],
     datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
@@ -65,10 +68,11 @@ async def post_patrol(
     members: Annotated[str | None, Form(description="Member ids on the outing: 3,7,9")] = None,
     upload_id: Annotated[str | None, Form(max_length=128)] = None,
     title: Annotated[str | None, Form(max_length=200)] = None,
-    csv_lon: Annotated[str, Form()] = "lon", csv_lat: Annotated[str, Form()] = "lat",
+    csv_lon: Annotated[str, Form()] = "lon",
+    csv_lat: Annotated[str, Form()] = "lat",
     csv_time: Annotated[str, Form()] = "time",
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     """Store the patrol once: a retry (same upload id or same file) returns the first one.
     Read in a worker process, a few at a time (ingest.worker): the body stays spooled on
     disk until a slot is free, and a 503 with Retry-After answers a long wait. The sign-in's
@@ -76,37 +80,63 @@ async def post_patrol(
     await run_in_threadpool(session.commit)
     async with parse_slots(request.app, settings).slot():
         upload = UploadRequest(
-            team_id=team_id, filename=file.filename or "upload", data=await file.read(),
-            datum=datum, mode=mode, member_ids=parse_ids(members, field="members"),
-            client_upload_id=upload_id or idempotency_key, title=title,
+            team_id=team_id,
+            filename=file.filename or "upload",
+            data=await file.read(),
+            datum=datum,
+            mode=mode,
+            member_ids=parse_ids(members, field="members"),
+            client_upload_id=upload_id or idempotency_key,
+            title=title,
             csv=CsvOptions(lon=csv_lon, lat=csv_lat, time=csv_time),
-        )  # fmt: skip
+        )
         result = await run_in_threadpool(
-            upload_patrol, session, request=upload, principal=principal, settings=settings,
-            address=client_address(request), isolated=True,
-        )  # fmt: skip
+            upload_patrol,
+            session,
+            request=upload,
+            principal=principal,
+            settings=settings,
+            address=client_address(request),
+            isolated=True,
+        )
     body = {"id": result.patrol_id, "created": result.created}
-    return JSONResponse(body, status_code=201 if result.created else 200,
-                        headers={"Location": f"/api/v1/patrols/{result.patrol_id}"})  # fmt: skip
+    return JSONResponse(
+        body,
+        status_code=201 if result.created else 200,
+        headers={"Location": f"/api/v1/patrols/{result.patrol_id}"},
+    )
 
 
 @router.get("/patrols", summary="Patrols in my scope")
 def get_patrols(
-    session: SessionDep, scope: ScopeDep,
-    team_id: Id | None = None, member_id: Id | None = None,
+    session: SessionDep,
+    scope: ScopeDep,
+    team_id: Id | None = None,
+    member_id: Id | None = None,
     jurisdiction: Annotated[str | None, Query(description="Code it passed through.")] = None,
-    zone_id: Id | None = None, river: str | None = None,
-    since: Moment | None = None, until: Moment | None = None,
+    zone_id: Id | None = None,
+    river: str | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     flag: Annotated[str | None, Query(description="A quality flag, e.g. too_short.")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Newest first, filtered."""
     return patrol_queries.list_patrols(
-        session, scope=scope, team_id=team_id, member_id=member_id, jurisdiction=jurisdiction,
-        zone_id=zone_id, river=river, since=since, until=until, flag=flag,
-        bbox=parse_bbox(bbox), limit=limit,
-    )  # fmt: skip
+        session,
+        scope=scope,
+        team_id=team_id,
+        member_id=member_id,
+        jurisdiction=jurisdiction,
+        zone_id=zone_id,
+        river=river,
+        since=since,
+        until=until,
+        flag=flag,
+        bbox=parse_bbox(bbox),
+        limit=limit,
+    )
 
 
 @router.get(
@@ -131,12 +161,14 @@ def _feature(patrol_id: int, patrol: dict[str, Any]) -> str:
 
 @router.get("/effort", summary="Patrol effort by jurisdiction, team, member or river")
 def get_effort(
-    session: SessionDep, scope: ScopeDep,
+    session: SessionDep,
+    scope: ScopeDep,
     by: Annotated[str, Query(pattern="^(jurisdiction|team|member|river)$")] = "jurisdiction",
     period: Annotated[str, Query(pattern="^(day|week|month)$")] = "week",
     level: Annotated[str, Query(pattern="^(province|city|county|town|village|grid)$")] = "town",
-    since: Moment | None = None, until: Moment | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+    since: Moment | None = None,
+    until: Moment | None = None,
+) -> list[dict[str, Any]]:
     """Patrols, metres and seconds per group and period (default: the last 30 days)."""
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=30)
@@ -147,22 +179,30 @@ def get_effort(
 
 @router.get("/coverage/uncovered", summary="River stretches nobody patrolled in a period")
 def get_uncovered(
-    session: SessionDep, scope: ScopeDep,
+    session: SessionDep,
+    scope: ScopeDep,
     days: Annotated[int, Query(ge=1, le=366)] = 7,
     border: Annotated[bool | None, Query(description="Only border segments.")] = None,
     river: Annotated[str | None, Query(description="River code.")] = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """GeoJSON of the uncovered parts of each segment over the last `days` days."""
     until = datetime.now(UTC)
     rows = uncovered_stretches(
-        session, since=until - timedelta(days=days), until=until,
-        visible=patrol_queries.patrol_filter(scope), border=border, river=river,
-    )  # fmt: skip
+        session,
+        since=until - timedelta(days=days),
+        until=until,
+        visible=patrol_queries.patrol_filter(scope),
+        border=border,
+        river=river,
+    )
     features = [
-        {"type": "Feature", "geometry": row.geometry,
-         "properties": {k: v for k, v in row._mapping.items() if k != "geometry"}}
+        {
+            "type": "Feature",
+            "geometry": row.geometry,
+            "properties": {k: v for k, v in row._mapping.items() if k != "geometry"},
+        }
         for row in rows
-    ]  # fmt: skip
+    ]
     return collection(features)
 
 
@@ -175,14 +215,18 @@ EXPORT_TYPES = {
 
 @router.get("/patrols/{patrol_id}/export.{fmt}", summary="Export a patrol as GPX, KML or GeoJSON")
 def export_patrol(
-    patrol_id: BigId, fmt: Annotated[str, Path(pattern="^(gpx|kml|geojson)$")],
-    request: Request, session: SessionDep, scope: ScopeDep,
-) -> Response:  # fmt: skip
+    patrol_id: BigId,
+    fmt: Annotated[str, Path(pattern="^(gpx|kml|geojson)$")],
+    request: Request,
+    session: SessionDep,
+    scope: ScopeDep,
+) -> Response:
     """The cleaned track in the chosen format, as a download (GPX and KML stream out)."""
     headers = {"Content-Disposition": f'attachment; filename="patrol-{patrol_id}.{fmt}"'}
     if fmt == "geojson":
-        body = _feature(patrol_id, patrol_queries.get_patrol(session, scope=scope,
-                                                             patrol_id=patrol_id))  # fmt: skip
+        body = _feature(
+            patrol_id, patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
+        )
         return Response(body, media_type=EXPORT_TYPES[fmt], headers=headers)
     # GPX and KML read the fixes block by block: only the header is read here, not the track.
     patrol = patrol_queries.patrol_header(session, scope=scope, patrol_id=patrol_id)
@@ -213,15 +257,19 @@ def original_file(
     if not stored.exists():
         raise NotFound(f"patrol {patrol_id} has no stored original file", field="patrol_id")
     disposition = f'attachment; filename="{quote(upload.filename)}"'
-    return FileResponse(stored, headers={"Content-Disposition": disposition,
-                                         "X-Checksum-SHA256": upload.sha256})  # fmt: skip
+    return FileResponse(
+        stored, headers={"Content-Disposition": disposition, "X-Checksum-SHA256": upload.sha256}
+    )
 
 
 @router.get("/patrols.csv", summary="The patrol list as CSV")
 def patrols_csv(
-    session: SessionDep, scope: ScopeDep, since: Moment | None = None,
-    until: Moment | None = None, team_id: Id | None = None,
-) -> Response:  # fmt: skip
+    session: SessionDep,
+    scope: ScopeDep,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    team_id: Id | None = None,
+) -> Response:
     """Same filters as the list (a subset), as a spreadsheet."""
     rows = patrol_queries.list_patrols(
         session, scope=scope, since=since, until=until, team_id=team_id, limit=100_000

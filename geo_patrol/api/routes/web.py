@@ -29,11 +29,23 @@ router = APIRouter(tags=["pages"])
 LOGIN_CSRF_COOKIE = "gp_login_csrf"
 
 TEXT = {
-    "zh": {"title": "geo-patrol 登录", "login": "账号", "password": "密码", "submit": "登录",
-           "other": "English", "other_lang": "en"},
-    "en": {"title": "geo-patrol sign in", "login": "Login", "password": "Password",
-           "submit": "Sign in", "other": "中文", "other_lang": "zh"},
-}  # fmt: skip
+    "zh": {
+        "title": "geo-patrol 登录",
+        "login": "账号",
+        "password": "密码",
+        "submit": "登录",
+        "other": "English",
+        "other_lang": "en",
+    },
+    "en": {
+        "title": "geo-patrol sign in",
+        "login": "Login",
+        "password": "Password",
+        "submit": "Sign in",
+        "other": "中文",
+        "other_lang": "zh",
+    },
+}
 
 PAGE = """<!doctype html>
 <html lang="{html_lang}"><head><meta charset="utf-8">
@@ -72,9 +84,13 @@ def _page(lang: str, next_path: str, error: str = "", status: int = 200) -> HTML
     words = TEXT["en" if lang == "en" else "zh"]
     csrf = secrets.token_urlsafe(24)
     html = PAGE.format(
-        html_lang="en" if lang == "en" else "zh-CN", csrf=csrf, next=escape(_safe_next(next_path)),
-        lang=escape(lang), error=f'<p class="error">{escape(error)}</p>' if error else "", **words,
-    )  # fmt: skip
+        html_lang="en" if lang == "en" else "zh-CN",
+        csrf=csrf,
+        next=escape(_safe_next(next_path)),
+        lang=escape(lang),
+        error=f'<p class="error">{escape(error)}</p>' if error else "",
+        **words,
+    )
     response = HTMLResponse(html, status_code=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, max_age=3600, httponly=True, samesite="strict")
     return response

@@ -59,9 +59,13 @@ def _read(
     """Read a file with the code/name columns mapped, rejecting duplicate codes."""
     fields = {"code": options.code_field, "name": options.name_field, **extra}
     vector = read_vector(
-        path, kind=kind, fields=fields, required=["code", "name"],  # type: ignore[arg-type]
-        crs=options.crs, layer=options.layer,
-    )  # fmt: skip
+        path,
+        kind=kind,  # type: ignore[arg-type]
+        fields=fields,
+        required=["code", "name"],
+        crs=options.crs,
+        layer=options.layer,
+    )
     seen: dict[str, int] = {}
     for feature in vector.features:
         code = str(feature.properties["code"])

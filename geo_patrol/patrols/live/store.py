@@ -185,15 +185,23 @@ def store_batch(
     except Exception as error:
         error.add_note(f"live batch of devices {ids}")  # what an operator needs to find them
         raise
-    log.debug("live batch: %d requests (%d refused), %d positions, %d new, devices %s",
-              len(requests), len(refused), len(positions), stored, ids)  # fmt: skip
+    log.debug(
+        "live batch: %d requests (%d refused), %d positions, %d new, devices %s",
+        len(requests),
+        len(refused),
+        len(positions),
+        stored,
+        ids,
+    )
     return BatchOutcome(refused, stored)
 
 
 def _add_positions(
-    session: Session, positions: list[LivePosition], devices: dict[str, LiveDevice],
+    session: Session,
+    positions: list[LivePosition],
+    devices: dict[str, LiveDevice],
     settings: Settings,
-) -> int:  # fmt: skip
+) -> int:
     """Store positions of locked, known devices; returns how many were new.
 
     Usually one round stores them all. Positions that fit no patrol wait for the next round:
@@ -227,9 +235,13 @@ def _open_patrols(
     session.execute(text(CLOSE_OPEN), {"devices": ids})
     opened = session.execute(
         text(OPEN_PATROLS),
-        {"devices": ids, "times": [at for _, at in chosen],
-         "teams": [d.team_id for d, _ in chosen], "members": [d.member_id for d, _ in chosen]},
-    ).all()  # fmt: skip
+        {
+            "devices": ids,
+            "times": [at for _, at in chosen],
+            "teams": [d.team_id for d, _ in chosen],
+            "members": [d.member_id for d, _ in chosen],
+        },
+    ).all()
     for patrol_id, device_id in opened:
         log.info("live patrol %s opened for device %s", patrol_id, device_id)
 
@@ -275,10 +287,17 @@ def close_silent_patrols(
 ) -> int:
     """Close live patrols whose last position is older than the silence gap."""
     cutoff = (now or datetime.now(UTC)) - timedelta(minutes=settings.live_silence_minutes)
-    closed = session.execute(
-        text("UPDATE patrols SET closed_at = now(), stale = true WHERE source = 'live' "
-             "AND closed_at IS NULL AND ended_at < :cutoff RETURNING id"), {"cutoff": cutoff},
-    ).scalars().all()  # fmt: skip
+    closed = (
+        session.execute(
+            text(
+                "UPDATE patrols SET closed_at = now(), stale = true WHERE source = 'live' "
+                "AND closed_at IS NULL AND ended_at < :cutoff RETURNING id"
+            ),
+            {"cutoff": cutoff},
+        )
+        .scalars()
+        .all()
+    )
     return len(closed)
 
 
@@ -286,10 +305,14 @@ def refresh_stale_patrols(session: Session, *, settings: Settings, limit: int = 
     """Recompute statistics of patrols that received positions since the last computation."""
     from geo_patrol.patrols.upload import finish_patrol
 
-    ids = session.execute(
-        text("SELECT id FROM patrols WHERE stale ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"),
-        {"n": limit},
-    ).scalars().all()  # fmt: skip
+    ids = (
+        session.execute(
+            text("SELECT id FROM patrols WHERE stale ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"),
+            {"n": limit},
+        )
+        .scalars()
+        .all()
+    )
     for patrol_id in ids:
         finish_patrol(session, patrol_id=patrol_id, settings=settings)
         session.execute(text("UPDATE patrols SET stale = false WHERE id = :id"), {"id": patrol_id})

@@ -93,9 +93,13 @@ class LiveWriter:
                 except Exception as error:
                     self._observe(positions, time.perf_counter() - started, stored=False)
                     outage = self._outage if isinstance(error, UNREACHABLE) else self._failing
-                    outage.failed(error, "live batch of %d requests (%d positions) not stored; "
-                                  "answered 503, the phones will send them again",
-                                  len(batch), positions)  # fmt: skip
+                    outage.failed(
+                        error,
+                        "live batch of %d requests (%d positions) not stored; "
+                        "answered 503, the phones will send them again",
+                        len(batch),
+                        positions,
+                    )
                     self._fail(batch)
                     continue
                 self._observe(positions, time.perf_counter() - started, stored=True)

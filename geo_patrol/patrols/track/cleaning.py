@@ -156,9 +156,11 @@ def _utc_ms(now: datetime) -> np.datetime64:
 
 
 def _metres(
-    lon1: NDArray[np.float64], lat1: NDArray[np.float64],
-    lon2: NDArray[np.float64], lat2: NDArray[np.float64],
-) -> NDArray[np.float64]:  # fmt: skip
+    lon1: NDArray[np.float64],
+    lat1: NDArray[np.float64],
+    lon2: NDArray[np.float64],
+    lat2: NDArray[np.float64],
+) -> NDArray[np.float64]:
     """Distance on the WGS84 ellipsoid by the local radii of curvature at the mean latitude
     (as `geo_patrol.core.coords.leg_metres`, the longitude difference wrapped): within 1e-6 of
     the geodesic up to 10 km and 1e-4 up to 100 km, twenty times faster."""
@@ -304,9 +306,11 @@ def _speed_jumps(track: _Track, vmax: float) -> NDArray[np.bool_]:
 
 
 def _duplicates(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], time: NDArray[np.datetime64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    time: NDArray[np.datetime64],
     candidates: NDArray[np.int64],
-) -> NDArray[np.int64]:  # fmt: skip
+) -> NDArray[np.int64]:
     """The candidates (indices in file order) with the same time and place as an earlier
     one; points without a time are never duplicates."""
     timed = candidates[~np.isnat(time[candidates])]
@@ -365,9 +369,12 @@ def _time_order(time: NDArray[np.datetime64], kept: NDArray[np.int64]) -> NDArra
 
 
 def _reorder(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], time: NDArray[np.datetime64],
-    kept: NDArray[np.int64], by_time: NDArray[np.int64],
-) -> bool:  # fmt: skip
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    time: NDArray[np.datetime64],
+    kept: NDArray[np.int64],
+    by_time: NDArray[np.int64],
+) -> bool:
     """Whether a file's kept points should be put in time order: all have a time, the times
     go back, at every step where they go back the place jumps too (further than
     `_SEAM_JUMP_M` and `_SEAM_JUMP_STEPS` median steps), and the line in time order is

@@ -90,13 +90,23 @@ def peak_rss_kb() -> int:
 
 
 def parse_upload(
-    data: bytes, *, filename: str, datum: str, csv_options: CsvOptions | None,
-    limits: ParseLimits, isolated: bool,
-) -> TrackFile:  # fmt: skip
+    data: bytes,
+    *,
+    filename: str,
+    datum: str,
+    csv_options: CsvOptions | None,
+    limits: ParseLimits,
+    isolated: bool,
+) -> TrackFile:
     """`parse_track` with the limits, in a worker process if `isolated`, else in this one."""
     if not isolated:
-        return parse_track(data, filename=filename, datum=datum, csv_options=csv_options,
-                           max_uncompressed_bytes=limits.max_unpacked_bytes)  # fmt: skip
+        return parse_track(
+            data,
+            filename=filename,
+            datum=datum,
+            csv_options=csv_options,
+            max_uncompressed_bytes=limits.max_unpacked_bytes,
+        )
     return _in_worker(data, (filename, datum, csv_options, limits.max_unpacked_bytes), limits)
 
 
@@ -171,8 +181,11 @@ def _in_worker(data: bytes, args: tuple[Any, ...], limits: ParseLimits) -> Track
             process.kill()
         process.join()
     if answer == ("died",):
-        log.error("%s: the parse worker ended without an answer (exit code %s)", filename,
-                  process.exitcode)  # fmt: skip
+        log.error(
+            "%s: the parse worker ended without an answer (exit code %s)",
+            filename,
+            process.exitcode,
+        )
         # Out of memory before it could answer, or killed (by the kernel's OOM killer, or a
         # signal): the file needed too much.
         code = process.exitcode or 0
@@ -221,8 +234,13 @@ def _read(conn: Connection) -> tuple[Any, ...]:
     try:
         filename, datum, csv_options, max_unpacked = conn.recv()
         data = conn.recv_bytes()
-        track = parse_track(data, filename=filename, datum=datum, csv_options=csv_options,
-                            max_uncompressed_bytes=max_unpacked)  # fmt: skip
+        track = parse_track(
+            data,
+            filename=filename,
+            datum=datum,
+            csv_options=csv_options,
+            max_uncompressed_bytes=max_unpacked,
+        )
         del data
         return ("ok", track, peak_rss_kb())
     except GeoPatrolError as error:
@@ -260,8 +278,9 @@ class ParseSlots:
             try:
                 await asyncio.wait_for(semaphore.acquire(), self.wait_s)
             except TimeoutError:
-                log.warning("upload refused (503): all %d parse slots busy for %g s",
-                            self.size, self.wait_s)  # fmt: skip
+                log.warning(
+                    "upload refused (503): all %d parse slots busy for %g s", self.size, self.wait_s
+                )
                 raise ServiceBusy(
                     f"{self.size} uploads are being read already; try again in {RETRY_AFTER_S} s",
                     retry_after=RETRY_AFTER_S,

@@ -50,8 +50,15 @@ def _row(r: dict[str, Any], w: dict[str, str], names: dict[str, str], lang: str)
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
-def _form(w: dict[str, str], *, view: str, joint: bool, category: str | None,
-          categories: list[dict[str, Any]], lang: str) -> str:  # fmt: skip
+def _form(
+    w: dict[str, str],
+    *,
+    view: str,
+    joint: bool,
+    category: str | None,
+    categories: list[dict[str, Any]],
+    lang: str,
+) -> str:
     """The filters: a GET form, so the URL holds the view."""
     views = "".join(
         f'<option value="{v}"{" selected" if v == view else ""}>{esc(w["view_" + v])}</option>'
@@ -74,28 +81,48 @@ def _form(w: dict[str, str], *, view: str, joint: bool, category: str | None,
 
 
 def render(
-    rows: list[dict[str, Any]], names: dict[str, str], *, view: str, joint: bool,
-    category: str | None, categories: list[dict[str, Any]], lang: str,
-) -> str:  # fmt: skip
+    rows: list[dict[str, Any]],
+    names: dict[str, str],
+    *,
+    view: str,
+    joint: bool,
+    category: str | None,
+    categories: list[dict[str, Any]],
+    lang: str,
+) -> str:
     """The whole page."""
     w = words(lang)
-    headers = ("id", "category_col", "status", "tier", "severity", "lead", "co", "deadline",
-               "reported")  # fmt: skip
+    headers = (
+        "id",
+        "category_col",
+        "status",
+        "tier",
+        "severity",
+        "lead",
+        "co",
+        "deadline",
+        "reported",
+    )
     head = "".join(f"<th>{esc(w[h])}</th>" for h in headers)
     body = "".join(_row(r, w, names, lang) for r in rows)
-    note = w["shown"].format(n=len(rows)) + (w["limit_note"].format(n=LIMIT)
-                                             if len(rows) >= LIMIT else "")  # fmt: skip
+    note = w["shown"].format(n=len(rows)) + (
+        w["limit_note"].format(n=LIMIT) if len(rows) >= LIMIT else ""
+    )
     title = esc(w["list_title"])
     return case_pages.head(lang=lang, title=title, width="1200px") + PAGE.format(
         title=title,
-        form=_form(w, view=view, joint=joint, category=category, categories=categories,
-                   lang=lang),
-        note=esc(note), head=head, body=body, lang=lang,
-        other_lang=w["other_lang"], language=esc(w["language"]),
+        form=_form(w, view=view, joint=joint, category=category, categories=categories, lang=lang),
+        note=esc(note),
+        head=head,
+        body=body,
+        lang=lang,
+        other_lang=w["other_lang"],
+        language=esc(w["language"]),
         back_to_map=esc(w["back_to_map"]),
-        query=esc(urlencode({"view": view, "joint": "1" if joint else "",
-                                     "category": category or ""})),
-    )  # fmt: skip
+        query=esc(
+            urlencode({"view": view, "joint": "1" if joint else "", "category": category or ""})
+        ),
+    )
 
 
 PAGE = """

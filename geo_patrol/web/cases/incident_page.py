@@ -129,8 +129,14 @@ def _table(rows: Sequence[tuple[str, object]]) -> str:
 def _event_row(event: dict[str, Any], w: dict[str, str]) -> str:
     status = w.get(f"status_{event['to_status']}", event["to_status"])
     tier = w.get(f"tier_{event['to_tier']}", event["to_tier"])
-    cells = [local_minute(event["at"]), _e(event["kind"]), _e(event["actor"]), _e(status), _e(tier),
-             _e(event["note"])]  # fmt: skip
+    cells = [
+        local_minute(event["at"]),
+        _e(event["kind"]),
+        _e(event["actor"]),
+        _e(status),
+        _e(tier),
+        _e(event["note"]),
+    ]
     return "<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in cells) + "</tr>"
 
 
@@ -172,9 +178,14 @@ def _items(rows: list[str], w: dict[str, str]) -> str:
 
 
 def _step_form(
-    i: dict[str, Any], w: dict[str, str], *, lang: str, steps: list[str], csrf: str | None,
+    i: dict[str, Any],
+    w: dict[str, str],
+    *,
+    lang: str,
+    steps: list[str],
+    csrf: str | None,
     error: str | None,
-) -> str:  # fmt: skip
+) -> str:
     """The form for the steps the reader may take (none: no form), and why the last failed."""
     said = f'<p class="error" id="step-error">{esc(error)}</p>' if error else ""
     if not steps or not csrf:
@@ -193,9 +204,14 @@ def _step_form(
 
 
 def render(
-    incident: dict[str, Any], drawing: dict[str, Any], *, lang: str, steps: Sequence[str] = (),
-    csrf: str | None = None, error: str | None = None,
-) -> str:  # fmt: skip
+    incident: dict[str, Any],
+    drawing: dict[str, Any],
+    *,
+    lang: str,
+    steps: Sequence[str] = (),
+    csrf: str | None = None,
+    error: str | None = None,
+) -> str:
     """The whole page (with the step form when `steps` and a session's `csrf` are given)."""
     w = words(lang)
     i = incident
@@ -221,18 +237,39 @@ def render(
     joint = f' <span class="joint">{esc(w["joint_case"])}</span>' if i["is_joint"] else ""
     title = esc(f"#{i['id']} {i['category_name']}")
     return case_pages.head(lang=lang, title=title) + PAGE.format(
-        title=title, joint=joint,
-        map=svg_map(drawing, w), facts=_facts(i, w, lang), photos_html=photos,
+        title=title,
+        joint=joint,
+        map=svg_map(drawing, w),
+        facts=_facts(i, w, lang),
+        photos_html=photos,
         history_rows="".join(_event_row(e, w) for e in i["history"]),
-        passed=_items(passed, w), duplicates_list=_items(duplicates, w), id=i["id"], lang=lang,
+        passed=_items(passed, w),
+        duplicates_list=_items(duplicates, w),
+        id=i["id"],
+        lang=lang,
         act=_step_form(i, w, lang=lang, steps=list(steps), csrf=csrf, error=error),
         **{key: esc(w[key]) for key in PAGE_WORDS},
-    )  # fmt: skip
+    )
 
 
-PAGE_WORDS = ("photos", "history", "when", "kind", "actor", "status", "tier", "note",
-              "verifications", "duplicates", "json_record", "back_to_map", "language",
-              "other_lang", "place", "list_title")  # fmt: skip
+PAGE_WORDS = (
+    "photos",
+    "history",
+    "when",
+    "kind",
+    "actor",
+    "status",
+    "tier",
+    "note",
+    "verifications",
+    "duplicates",
+    "json_record",
+    "back_to_map",
+    "language",
+    "other_lang",
+    "place",
+    "list_title",
+)
 
 PAGE = """
 .top {{ display: flex; gap: 1.5em; flex-wrap: wrap; align-items: flex-start; }}

@@ -51,10 +51,13 @@ def tile_sources(
         if not key:
             raise BasemapMisconfigured("basemap=tianditu needs GEO_PATROL_TIANDITU_KEY")
         return [
-            TileSource(TIANDITU_URL.format(layer=layer, key=key, s="{s}"), TIANDITU_ATTRIBUTION,
-                       subdomains="01234567")
+            TileSource(
+                TIANDITU_URL.format(layer=layer, key=key, s="{s}"),
+                TIANDITU_ATTRIBUTION,
+                subdomains="01234567",
+            )
             for layer in ("vec", "cva")  # roads and areas, then the Chinese labels on top
-        ]  # fmt: skip
+        ]
     if choice.startswith(("http://", "https://")) and "{z}" in choice:
         return [TileSource(choice, attribution or urlsplit(choice).netloc)]
     raise BasemapMisconfigured(

@@ -86,17 +86,28 @@ def zone_id_of(session: Session, code: str | None) -> int | None:
 
 def patrol_filters(filters: MapFilters, zone_id: int | None) -> dict[str, Any]:
     """The patrol list filters for the map's filters."""
-    return {**FILTER_DEFAULTS, "team_id": filters.team, "zone_id": zone_id,
-            "jurisdiction": filters.jurisdiction, "since": filters.since,
-            "until": filters.until}  # fmt: skip
+    return {
+        **FILTER_DEFAULTS,
+        "team_id": filters.team,
+        "zone_id": zone_id,
+        "jurisdiction": filters.jurisdiction,
+        "since": filters.since,
+        "until": filters.until,
+    }
 
 
 def incident_filters(filters: MapFilters, zone_id: int | None) -> dict[str, Any]:
     """The incident list filters for the map's filters."""
-    return {"status": filters.status, "category": filters.category, "zone_id": zone_id,
-            "jurisdictions": [filters.jurisdiction] if filters.jurisdiction else None,
-            "joint": filters.joint,
-            "since": filters.since, "until": filters.until, "limit": 5000}  # fmt: skip
+    return {
+        "status": filters.status,
+        "category": filters.category,
+        "zone_id": zone_id,
+        "jurisdictions": [filters.jurisdiction] if filters.jurisdiction else None,
+        "joint": filters.joint,
+        "since": filters.since,
+        "until": filters.until,
+        "limit": 5000,
+    }
 
 
 def _bounds(session: Session, at: Any, codes: list[str] | None) -> list[list[float]] | None:

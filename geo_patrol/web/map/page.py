@@ -38,10 +38,16 @@ SHOWN_LEVELS = ("province", "county", "town")
 RECENCY_COLOUR = {"1d": "#1a9850", "7d": "#91cf60", "30d": "#fdae61", "never": "#d73027"}
 
 STATUS_COLOUR = {
-    "reported": "#e53935", "assigned": "#fb8c00", "accepted": "#fdd835",
-    "in_progress": "#1e88e5", "resolved": "#43a047", "verified": "#00897b",
-    "closed": "#757575", "reopened": "#8e24aa", "rejected": "#3e2723",
-}  # fmt: skip
+    "reported": "#e53935",
+    "assigned": "#fb8c00",
+    "accepted": "#fdd835",
+    "in_progress": "#1e88e5",
+    "resolved": "#43a047",
+    "verified": "#00897b",
+    "closed": "#757575",
+    "reopened": "#8e24aa",
+    "rejected": "#3e2723",
+}
 TRACK_COLOUR = "#0d47a1"
 
 PAGE_CSS = """
@@ -129,18 +135,26 @@ def _add_zones(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
 def _add_rivers(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
     """River stretches coloured by how recently a patrol covered them."""
     features = [
-        _feature(r["geometry"], river=esc(r["river_name"]), recency=r["recency"],
-                 label=esc(w[f'recency_{r["recency"]}']), metres=round(r["length_m"]),
-                 border="✓" if r["is_border"] else "")
+        _feature(
+            r["geometry"],
+            river=esc(r["river_name"]),
+            recency=r["recency"],
+            label=esc(w[f"recency_{r['recency']}"]),
+            metres=round(r["length_m"]),
+            border="✓" if r["is_border"] else "",
+        )
         for r in data.rivers
-    ]  # fmt: skip
+    ]
     folium.GeoJson(
         _geojson(features),
         name=w["rivers"],
-        style_function=lambda f: {"color": RECENCY_COLOUR[f["properties"]["recency"]],
-                                  "weight": 5, "opacity": 0.9},
+        style_function=lambda f: {
+            "color": RECENCY_COLOUR[f["properties"]["recency"]],
+            "weight": 5,
+            "opacity": 0.9,
+        },
         tooltip=_tooltip(features, ["river", "label", "metres"]),
-    ).add_to(m)  # fmt: skip
+    ).add_to(m)
 
 
 def _add_tracks_tiles(m: folium.Map, tiles_url: str, w: dict[str, str]) -> None:
@@ -207,11 +221,16 @@ def _add_incidents(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
         lon, lat = incident["geometry"]["coordinates"]
         points.append([lat, lon])
         folium.CircleMarker(
-            [lat, lon], radius=8, color="#212121", weight=1.5 if incident["is_joint"] else 0.8,
-            fill=True, fill_color=STATUS_COLOUR[incident["status"]], fill_opacity=0.9,
+            [lat, lon],
+            radius=8,
+            color="#212121",
+            weight=1.5 if incident["is_joint"] else 0.8,
+            fill=True,
+            fill_color=STATUS_COLOUR[incident["status"]],
+            fill_opacity=0.9,
             popup=folium.Popup(_popup(incident, w), max_width=320),
-            tooltip=inert(f'#{incident["id"]} {incident["category_name"]}'),
-        ).add_to(cluster)  # fmt: skip
+            tooltip=inert(f"#{incident['id']} {incident['category_name']}"),
+        ).add_to(cluster)
     cluster.add_to(m)
     plugins.HeatMap(points or [[0.0, 0.0, 0.0]], name=w["heat"], show=False, radius=22).add_to(m)
 
@@ -221,9 +240,13 @@ def _add_villages(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
     group = folium.FeatureGroup(name=w["villages"], show=True)
     for village in data.villages:
         folium.CircleMarker(
-            [village["lat"], village["lon"]], radius=3, color="#455a64", fill=True,
-            fill_opacity=1, tooltip=inert(village["name"]),
-        ).add_to(group)  # fmt: skip
+            [village["lat"], village["lon"]],
+            radius=3,
+            color="#455a64",
+            fill=True,
+            fill_opacity=1,
+            tooltip=inert(village["name"]),
+        ).add_to(group)
     group.add_to(m)
 
 
@@ -233,8 +256,9 @@ def _options(rows: list[dict[str, Any]], key: str, label: str, chosen: object, a
     for row in rows:
         value = str(row[key])
         selected = " selected" if value == str(chosen) else ""
-        out.append(f'<option value="{html.escape(value)}"{selected}>'
-                   f"{esc(str(row[label]))}</option>")  # fmt: skip
+        out.append(
+            f'<option value="{html.escape(value)}"{selected}>{esc(str(row[label]))}</option>'
+        )
     return "".join(out)
 
 
@@ -299,19 +323,36 @@ def legend(w: dict[str, str], *, basemap: bool) -> str:
 
 
 def build_map(
-    data: MapData, *, sources: list[TileSource], tiles_url: str | None = None,
-    tracks: list[dict[str, Any]] | None = None, controls: bool = True, height: str = "100%",
-) -> folium.Map:  # fmt: skip
+    data: MapData,
+    *,
+    sources: list[TileSource],
+    tiles_url: str | None = None,
+    tracks: list[dict[str, Any]] | None = None,
+    controls: bool = True,
+    height: str = "100%",
+) -> folium.Map:
     """The Folium map of `data`: tracks from `tiles_url` (vector tiles) or `tracks` (inline)."""
     w = words(data.filters.lang)
-    m = folium.Map(tiles=None, max_zoom=MAX_ZOOM, control_scale=True, prefer_canvas=True,
-                   zoom_start=4, location=[35.0, 105.0], height=height)  # fmt: skip
+    m = folium.Map(
+        tiles=None,
+        max_zoom=MAX_ZOOM,
+        control_scale=True,
+        prefer_canvas=True,
+        zoom_start=4,
+        location=[35.0, 105.0],
+        height=height,
+    )
     m.options["maxZoom"] = MAX_ZOOM  # Folium gives max_zoom only to tile layers
     for index, source in enumerate(sources):
         folium.TileLayer(
-            source.url, attr=source.attribution, subdomains=source.subdomains,
-            max_zoom=MAX_ZOOM, max_native_zoom=18, overlay=index > 0, control=False,
-        ).add_to(m)  # fmt: skip
+            source.url,
+            attr=source.attribution,
+            subdomains=source.subdomains,
+            max_zoom=MAX_ZOOM,
+            max_native_zoom=18,
+            overlay=index > 0,
+            control=False,
+        ).add_to(m)
     _add_jurisdictions(m, data, w)
     _add_zones(m, data, w)
     _add_rivers(m, data, w)
@@ -339,13 +380,15 @@ def render_page(data: MapData, *, sources: list[TileSource], tiles_url: str) -> 
     root = cast(folium.Figure, m.get_root())
     root.html.add_child(folium.Element(filter_form(data, w)))
     root.html.add_child(folium.Element(legend(w, basemap=bool(sources))))
-    root.header.add_child(folium.Element(
-        f'<title>{esc(w["title"])}</title><link rel="icon" href="data:,">'
-    ))  # fmt: skip
+    root.header.add_child(
+        folium.Element(f'<title>{esc(w["title"])}</title><link rel="icon" href="data:,">')
+    )
     state = {"patrols": data.patrols, "points": data.points, "incidents": len(data.incidents)}
-    root.html.add_child(folium.Element(
-        f'<script id="gp-state" type="application/json">{json.dumps(state)}</script>'
-    ))  # fmt: skip
+    root.html.add_child(
+        folium.Element(
+            f'<script id="gp-state" type="application/json">{json.dumps(state)}</script>'
+        )
+    )
     page: str = root.render()
     return page.replace(
         "<html>", f'<html lang="{"en" if data.filters.lang == "en" else "zh-CN"}">', 1

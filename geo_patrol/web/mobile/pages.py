@@ -144,15 +144,21 @@ def shell(default_lang: str, answer_seconds: float = 60) -> str:
 def manifest() -> dict[str, Any]:
     """The web app manifest: installable, scoped to /m/."""
     return {
-        "name": "geo-patrol 巡河", "short_name": "巡河", "start_url": "/m/", "scope": "/m/",
-        "display": "standalone", "orientation": "portrait", "background_color": "#f3f6f8",
-        "theme_color": "#0b5d7a", "lang": "zh-CN",
+        "name": "geo-patrol 巡河",
+        "short_name": "巡河",
+        "start_url": "/m/",
+        "scope": "/m/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f3f6f8",
+        "theme_color": "#0b5d7a",
+        "lang": "zh-CN",
         "icons": [
             {"src": f"{STATIC_URL}/icon-192.png", "sizes": "192x192", "type": "image/png"},
             {"src": f"{STATIC_URL}/icon-512.png", "sizes": "512x512", "type": "image/png"},
             {"src": f"{STATIC_URL}/icon.svg", "sizes": "any", "type": "image/svg+xml"},
         ],
-    }  # fmt: skip
+    }
 
 
 @cache
@@ -202,9 +208,14 @@ def page(*, lang: str, title: str, body: str, script: str, csrf: str) -> str:
     """A server-rendered page in the app's style."""
     w = words(SETUP, lang)
     return PAGE.format(
-        html_lang="en" if lang == "en" else "zh-CN", title=esc(title), body=body,
-        script=script, csrf=esc(csrf), lang=w["lang"], other_lang="zh" if lang == "en" else "en",
-    )  # fmt: skip
+        html_lang="en" if lang == "en" else "zh-CN",
+        title=esc(title),
+        body=body,
+        script=script,
+        csrf=esc(csrf),
+        lang=w["lang"],
+        other_lang="zh" if lang == "en" else "en",
+    )
 
 
 def _steps(text: str) -> str:
@@ -296,11 +307,15 @@ def devices_body(*, lang: str, devices: list[dict[str, Any]], members: list[dict
     for d in devices:
         status = w["revoked"] if d["revoked_at"] else w["active"]
         seen = local_minute(d["last_seen_at"])
-        actions = "" if d["revoked_at"] else (
-            f'<div class="row"><a class="pill" href="/m/devices/{d["id"]}/setup?lang={lang}">'
-            f'{esc(w["setup"])}</a><button type="button" class="danger revoke" '
-            f'data-id="{d["id"]}">{esc(w["revoke"])}</button></div>'
-        )  # fmt: skip
+        actions = (
+            ""
+            if d["revoked_at"]
+            else (
+                f'<div class="row"><a class="pill" href="/m/devices/{d["id"]}/setup?lang={lang}">'
+                f'{esc(w["setup"])}</a><button type="button" class="danger revoke" '
+                f'data-id="{d["id"]}">{esc(w["revoke"])}</button></div>'
+            )
+        )
         rows.append(
             f'<li class="device" data-id="{d["id"]}"><b>{esc(d["label"])}</b> · '
             f"{esc(d['member_name'])} · …{esc(d['token_hint'] or '')}<br>"
@@ -317,7 +332,7 @@ def devices_body(*, lang: str, devices: list[dict[str, Any]], members: list[dict
             f'<label>{esc(w["label"])}<input name="label" required maxlength="200"></label>'
             f'<button type="submit" class="primary">{esc(w["issue"])}</button>'
             '<p id="error" class="error"></p></form>'
-        )  # fmt: skip
+        )
     return f'<ul class="list">{listing}</ul>{form}'
 
 

@@ -96,10 +96,16 @@ def _sections(pack: PackData, lang: str) -> str:
     w = words(lang)
     name = pack.names.get
     effort_rows: list[list[object]] = [
-        [f'{e["name"]} ({w[e["level"]]})', e["km"], e["hours"], e["patrols"],
-         e["joint_patrols"], e["crossings"]]
+        [
+            f"{e['name']} ({w[e['level']]})",
+            e["km"],
+            e["hours"],
+            e["patrols"],
+            e["joint_patrols"],
+            e["crossings"],
+        ]
         for e in pack.effort
-    ]  # fmt: skip
+    ]
     coverage_rows: list[list[object]] = [
         [c.name, c.length_m / 1000, f"{100 * c.covered_fraction:.1f} %", round(c.longest_gap_m)]
         for c in pack.coverage
@@ -113,40 +119,69 @@ def _sections(pack: PackData, lang: str) -> str:
     def case_row(i: dict[str, object]) -> list[object]:
         lead = str(i["lead_code"] or "")
         co = cast(list[str], i["co_codes"] or [])
-        return [f'#{i["id"]}', i["category_name"], w[f'status_{i["status"]}'],
-                w[f'tier_{i["tier"]}'], name(lead, lead),
-                ", ".join(name(c, c) or c for c in co) or "—",
-                local_day(cast(datetime | None, i["deadline_at"]))]  # fmt: skip
+        return [
+            f"#{i['id']}",
+            i["category_name"],
+            w[f"status_{i['status']}"],
+            w[f"tier_{i['tier']}"],
+            name(lead, lead),
+            ", ".join(name(c, c) or c for c in co) or "—",
+            local_day(cast(datetime | None, i["deadline_at"])),
+        ]
 
-    case_headers = [w["id"], w["category_col"], w["status"], w["tier"], w["lead"], w["co"],
-                    w["deadline"]]  # fmt: skip
+    case_headers = [
+        w["id"],
+        w["category_col"],
+        w["status"],
+        w["tier"],
+        w["lead"],
+        w["co"],
+        w["deadline"],
+    ]
     effort_chart = bar_chart(
         [(f"{e['name']}", float(e["km"]), "#0d47a1") for e in pack.effort],
         title=w["effort_chart"],
     )
     status_chart = bar_chart(
-        [(w[f"status_{s}"], float(by_status[s]), STATUS_COLOUR[s])
-         for s in INCIDENT_STATUSES if by_status[s]],
+        [
+            (w[f"status_{s}"], float(by_status[s]), STATUS_COLOUR[s])
+            for s in INCIDENT_STATUSES
+            if by_status[s]
+        ],
         title=w["status_chart"],
-    )  # fmt: skip
+    )
     none = f'<p class="muted">{esc(w["none"])}</p>'
     return f"""
 <section><h2>{esc(w["effort"])}</h2>
-{_table([w["side"], w["km"], w["hours"], w["patrols"], w["joint_patrols"], w["crossings"]],
-        effort_rows)}
+{
+        _table(
+            [w["side"], w["km"], w["hours"], w["patrols"], w["joint_patrols"], w["crossings"]],
+            effort_rows,
+        )
+    }
 <div class="cols"><div>{effort_chart}</div><div>{status_chart}</div></div></section>
 <section><h2>{esc(w["coverage"])}</h2>
-{_table([w["river"], w["km"], w["covered_pct"], w["longest_gap"]], coverage_rows)
- if coverage_rows else none}</section>
+{
+        _table([w["river"], w["km"], w["covered_pct"], w["longest_gap"]], coverage_rows)
+        if coverage_rows
+        else none
+    }</section>
 <section class="page-break"><div class="cols">
 <div><h2>{esc(w["by_status"])}</h2>
-{_table([w["status"], w["count"]],
-        [[w[f"status_{s}"], by_status[s]] for s in INCIDENT_STATUSES if by_status[s]])}</div>
+{
+        _table(
+            [w["status"], w["count"]],
+            [[w[f"status_{s}"], by_status[s]] for s in INCIDENT_STATUSES if by_status[s]],
+        )
+    }</div>
 <div><h2>{esc(w["by_tier"])}</h2>
 {_table([w["tier"], w["count"]], [[w[f"tier_{t}"], by_tier[t]] for t in TIERS])}</div>
 <div><h2>{esc(w["by_side"])}</h2>
-{_table([w["side"], w["count"]],
-        [[name(code, code), n] for code, n in sorted(by_side.items())])}</div>
+{
+        _table(
+            [w["side"], w["count"]], [[name(code, code), n] for code, n in sorted(by_side.items())]
+        )
+    }</div>
 </div>
 <p>{esc(w["escalations"])}: <b id="gp-escalations">{pack.escalations}</b> ·
 {esc(w["duplicates"])}: <b id="gp-duplicates">{pack.duplicates}</b></p></section>
@@ -156,7 +191,7 @@ def _sections(pack: PackData, lang: str) -> str:
 <section><h2>{esc(w["overdue_items"])} ({len(overdue)})</h2>
 {_table(case_headers, [case_row(i) for i in overdue], numeric_from=99) if overdue else none}
 </section>
-"""  # fmt: skip
+"""
 
 
 def render_pack(pack: PackData, map_data: MapData, *, generated_at: datetime) -> str:
@@ -167,15 +202,18 @@ def render_pack(pack: PackData, map_data: MapData, *, generated_at: datetime) ->
     root = cast(folium.Figure, m.get_root())
     title = f"{w['pack_title']} · {pack.zone['name']}"
     period = f"{pack.filters.date_from} – {pack.filters.date_to}"
-    root.header.add_child(folium.Element(
-        f'<title>{esc(title)}</title><link rel="icon" href="data:,">{PACK_CSS}'
-    ))  # fmt: skip
+    root.header.add_child(
+        folium.Element(f'<title>{esc(title)}</title><link rel="icon" href="data:,">{PACK_CSS}')
+    )
     # The title goes before the map's div.
-    root.html.add_child(folium.Element(
-        f'<div class="gp-pack"><header><h1>{esc(title)}</h1>'
-        f'<span>{esc(w["period"])}: {period} · {esc(w["generated"])}: '
-        f'{generated_at:%Y-%m-%d %H:%M}</span></header></div>'
-    ), index=0)  # fmt: skip
+    root.html.add_child(
+        folium.Element(
+            f'<div class="gp-pack"><header><h1>{esc(title)}</h1>'
+            f"<span>{esc(w['period'])}: {period} · {esc(w['generated'])}: "
+            f"{generated_at:%Y-%m-%d %H:%M}</span></header></div>"
+        ),
+        index=0,
+    )
     page = root.render().replace("<html>", f'<html lang="{"en" if lang == "en" else "zh-CN"}">', 1)
     # The map's div is written while rendering: the tables go after it, at the body's end.
     sections = f'<div class="gp-pack">{_sections(pack, lang)}</div>'
@@ -185,9 +223,13 @@ def render_pack(pack: PackData, map_data: MapData, *, generated_at: datetime) ->
 
 
 def meeting_pack(
-    session: Session, *, scope: Scope, principal: Principal, filters: MapFilters,
+    session: Session,
+    *,
+    scope: Scope,
+    principal: Principal,
+    filters: MapFilters,
     generated_at: datetime,
-) -> str:  # fmt: skip
+) -> str:
     """Read and render the meeting pack of `filters.zone` for its period."""
     pack = pack_data(session, scope=scope, principal=principal, filters=filters)
     data = map_data(session, scope=scope, principal=principal, filters=filters)

@@ -35,13 +35,20 @@ def upgrade() -> None:
         "device_teams",
         sa.Column("device_id", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["device_id"], ["devices.id"],
-                                name=op.f("fk_device_teams_device_id_devices"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["team_id"], ["teams.id"],
-                                name=op.f("fk_device_teams_team_id_teams"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_device_teams_device_id_devices"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_device_teams_team_id_teams"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("device_id", "team_id", name=op.f("pk_device_teams")),
-    )  # fmt: skip
+    )
     op.create_index(op.f("ix_device_teams_team_id"), "device_teams", ["team_id"])
     op.execute(BACKFILL)
     # A browser that signed in once gets a long-lived random cookie (stored hashed): with it,
@@ -52,15 +59,22 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), sa.Identity(always=False), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["member_id"], ["members.id"],
-                                name=op.f("fk_known_browsers_member_id_members"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_known_browsers_member_id_members"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_known_browsers")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_known_browsers_token_hash")),
-    )  # fmt: skip
+    )
     op.create_index(op.f("ix_known_browsers_member_id"), "known_browsers", ["member_id"])
 
 

@@ -419,9 +419,14 @@ def parse_kmz(
 
 # What zipfile raises for a damaged archive or member (ValueError: a negative seek...).
 _ZIP_ERRORS = (
-    zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
     OSError,
-)  # fmt: skip
+)
 
 
 def _unreadable(filename: str, member: str, exc: Exception) -> ImportFileError:

@@ -46,10 +46,24 @@ _FIRST_BYTES: tuple[tuple[bytes, str | None], ...] = (
 # bytes for "<", "!", "?", "-" and ">" and never uses them inside a multi-byte character.
 _ASCII_COMPATIBLE = frozenset(
     {
-        "utf-8", "utf8", "us-ascii", "ascii", "gb18030", "gbk", "gb2312", "euc-cn", "cp936",
-        "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "windows-1252", "cp1252",
+        "utf-8",
+        "utf8",
+        "us-ascii",
+        "ascii",
+        "gb18030",
+        "gbk",
+        "gb2312",
+        "euc-cn",
+        "cp936",
+        "iso-8859-1",
+        "iso8859-1",
+        "iso_8859-1",
+        "latin1",
+        "latin-1",
+        "windows-1252",
+        "cp1252",
     }
-)  # fmt: skip
+)
 _UTF16 = frozenset({"utf-16", "utf16", "utf-16le", "utf-16be", "ucs-2", "iso-10646-ucs-2"})
 _DECLARATION = re.compile(r"<\?xml[ \t\r\n][^>]*?\?>")
 _ENCODING = re.compile(r"""encoding[ \t\r\n]*=[ \t\r\n]*(["'])([^"']*)\1""")
