@@ -45,9 +45,10 @@ from bench.report import size_label, table
 from bench.service import running_service
 from geo_patrol.access.scope import scope_of
 from geo_patrol.cli.accounts import operator
+from geo_patrol.core.local_time import LOCAL
 from geo_patrol.db.engine import make_engine
 from geo_patrol.web.assets import inline, localise
-from geo_patrol.web.map.filters import LOCAL, MapFilters
+from geo_patrol.web.map.filters import MapFilters
 from geo_patrol.web.pack.page import meeting_pack
 
 NAME = "geo_patrol_bench_maps"

@@ -3,7 +3,7 @@
 Text must be storable by PostgreSQL (no NUL): `refuse_unstorable` checks the path, query
 and form fields of every route once, before its handler runs; JSON bodies use the `Text` type
 of their models, and ids of every kind the `Id`/`BigId` types bounded to their column
-(geo_patrol.api.schemas).
+(geo_patrol.core.values).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from geo_patrol.api.schemas import INT4_MAX, unstorable
 from geo_patrol.core.errors import InvalidInput
+from geo_patrol.core.values import INT4_MAX, unstorable
 
 
 def parse_bbox(value: str | None) -> list[float] | None:

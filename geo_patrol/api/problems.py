@@ -17,7 +17,6 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo_patrol.api.schemas import unstorable
 from geo_patrol.core.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -26,6 +25,7 @@ from geo_patrol.core.errors import (
     NotAuthenticated,
     UnexpectedError,
 )
+from geo_patrol.core.values import unstorable
 from geo_patrol.db.engine import UNREACHABLE
 from geo_patrol.db.outages import Outage
 

@@ -1,61 +1,14 @@
-"""Request and response models of the API (besides GeoJSON, which is built as dicts)."""
+"""Request and response models of the API (besides GeoJSON, which is built as dicts).
+
+Their field types (storable text, ids bounded to their column, plausible times) are
+`geo_patrol.core.values`, which the domains check too.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, TypeVar
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-
-# The largest values of PostgreSQL's integer and bigint columns.
-INT4_MAX = 2**31 - 1
-BIGINT_MAX = 2**63 - 1
-BIGINT_END = 2**63  # (said as "below 2**63": the OpenAPI writes bounds as doubles)
-
-
-def unstorable(text: str) -> str | None:
-    """Why PostgreSQL cannot store `text` (a NUL, or half of a UTF-16 surrogate pair, which a
-    JSON string may escape), or None when it can."""
-    if "\x00" in text:
-        return "must not contain NUL (\\u0000) characters"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must not contain unpaired surrogates (\\ud800-\\udfff)"
-    return None
-
-
-def _storable(text: str) -> str:
-    """The text, when PostgreSQL can store it."""
-    if problem := unstorable(text):
-        raise ValueError(problem)
-    return text
-
-
-# Every text field of a request body: what PostgreSQL cannot store is refused as invalid
-# input, naming the field.
-Text = Annotated[str, AfterValidator(_storable)]
-# Ids bounded to their column (integer or bigint): a larger number is invalid input.
-Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
-BigId = Annotated[int, Field(ge=1, lt=BIGINT_END)]
-
-# Years a request may name: any record's, and far enough from Python's limits (years 1 and
-# 9999) that a default period around a time (30 days before it, a day after) stays a date.
-FIRST_YEAR, LAST_YEAR = 1900, 2199
-
-
-When = TypeVar("When", bound=date)
-
-
-def _plausible_year(when: When) -> When:
-    """The date or time, unless its year is outside FIRST_YEAR..LAST_YEAR."""
-    if not FIRST_YEAR <= when.year <= LAST_YEAR:
-        raise ValueError(f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
-    return when
-
-
-Moment = Annotated[datetime, AfterValidator(_plausible_year)]
-Day = Annotated[date, AfterValidator(_plausible_year)]
+from geo_patrol.core.values import BigId, Id, Moment, Text
 
 
 class Credentials(BaseModel):

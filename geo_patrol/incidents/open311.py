@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.api.schemas import FIRST_YEAR, LAST_YEAR
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.local_time import LOCAL, local_minute
+from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR
 from geo_patrol.db.tables import INCIDENT_STATUSES, LEVEL_RANK, OPEN_STATUSES, SEVERITIES
 from geo_patrol.incidents.queries import incident_filter
 from geo_patrol.incidents.reports import IncidentReport

@@ -19,11 +19,11 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import ZONE_NAME
+from geo_patrol.core.selection import Selection
 from geo_patrol.geography.levels import level_rank
 from geo_patrol.incidents.queries import list_incidents
 from geo_patrol.patrols.coverage import border_river_gaps
 from geo_patrol.patrols.queries import patrol_filter
-from geo_patrol.web.map.filters import MapFilters
 
 ZONE = "SELECT id, code, name, border_zone_width_m FROM cooperation_zones WHERE code = :code"
 
@@ -107,7 +107,7 @@ class PackData:
     """Everything a meeting pack shows besides its map."""
 
     zone: dict[str, Any]
-    filters: MapFilters
+    filters: Selection
     effort: list[dict[str, Any]]
     coverage: list[RiverCoverage]
     incidents: list[dict[str, Any]]
@@ -161,7 +161,7 @@ def summarise_gaps(rows: list[Any]) -> list[RiverCoverage]:
 
 
 def pack_data(
-    session: Session, *, scope: Scope, principal: Principal, filters: MapFilters
+    session: Session, *, scope: Scope, principal: Principal, filters: Selection
 ) -> PackData:
     """Read the figures of the meeting pack for `filters.zone` and its period."""
     zone_row = session.execute(text(ZONE), {"code": filters.zone}).first()

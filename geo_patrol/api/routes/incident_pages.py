@@ -17,8 +17,8 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.api.schemas import BigId
 from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.core.values import BigId
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow
 from geo_patrol.incidents.queries import get_incident, list_incidents

@@ -19,9 +19,10 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.params import parse_bbox
-from geo_patrol.api.schemas import BigId, Id, IncidentAction, IncidentCreate, Moment, TierChange
+from geo_patrol.api.schemas import IncidentAction, IncidentCreate, TierChange
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
+from geo_patrol.core.values import BigId, Id, Moment
 from geo_patrol.geography.queries import collection
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow

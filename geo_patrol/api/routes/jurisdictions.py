@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from geo_patrol.api.deps import SessionDep, SettingsDep
-from geo_patrol.api.schemas import Moment
 from geo_patrol.core.errors import NotFound
+from geo_patrol.core.values import Moment
 from geo_patrol.db.tables import LEVELS
 from geo_patrol.geography.lookup import jurisdictions_at
 from geo_patrol.geography.queries import jurisdiction_versions, list_jurisdictions

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
-from geo_patrol.api.schemas import Day
 from geo_patrol.core.local_time import LOCAL
+from geo_patrol.core.values import Day
 from geo_patrol.patrols.queries import patrol_filter
 from geo_patrol.patrols.tiles import track_tile
 from geo_patrol.web.map.basemaps import tile_origins, tile_sources

@@ -8,14 +8,8 @@ from fastapi import APIRouter, Request, Response
 
 from geo_patrol.accounts import members as accounts
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
-from geo_patrol.api.schemas import (
-    Created,
-    Id,
-    MemberCreate,
-    MemberUpdate,
-    PasswordChange,
-    RoleCreate,
-)
+from geo_patrol.api.schemas import Created, MemberCreate, MemberUpdate, PasswordChange, RoleCreate
+from geo_patrol.core.values import Id
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 

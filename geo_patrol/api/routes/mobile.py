@@ -22,7 +22,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.api.schemas import Id
+from geo_patrol.core.values import Id
 from geo_patrol.patrols.people import managed_members, patrol_teams
 from geo_patrol.web.mobile import pages
 from geo_patrol.web.mobile.text import SETUP, words

@@ -9,15 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from geo_patrol.accounts import members as accounts
 from geo_patrol.accounts import teams as organisation
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
-from geo_patrol.api.schemas import (
-    Created,
-    DeviceCreate,
-    DeviceIssued,
-    Id,
-    Moment,
-    TeamCreate,
-    TeamMemberAdd,
-)
+from geo_patrol.api.schemas import Created, DeviceCreate, DeviceIssued, TeamCreate, TeamMemberAdd
+from geo_patrol.core.values import Id, Moment
 
 router = APIRouter(prefix="/api/v1")
 

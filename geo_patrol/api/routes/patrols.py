@@ -33,9 +33,9 @@ from geo_patrol.api.deps import (
     session_factory,
 )
 from geo_patrol.api.params import parse_bbox, parse_ids
-from geo_patrol.api.schemas import BigId, Id, Moment
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.settings import Settings
+from geo_patrol.core.values import BigId, Id, Moment
 from geo_patrol.geography.queries import collection
 from geo_patrol.patrols import exports
 from geo_patrol.patrols import queries as patrol_queries

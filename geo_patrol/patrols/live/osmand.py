@@ -17,8 +17,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
-from geo_patrol.api.schemas import FIRST_YEAR, LAST_YEAR
 from geo_patrol.core.errors import InvalidInput
+from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["KNOT_MPS", "LivePosition", "parse_osmand"]
 

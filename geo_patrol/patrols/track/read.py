@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from geo_patrol.api.schemas import FIRST_YEAR, LAST_YEAR
 from geo_patrol.core.coords import to_wgs84
 from geo_patrol.core.errors import ImportFileError, InvalidInput
+from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR
 
 if TYPE_CHECKING:
     from geo_patrol.patrols.track.formats.csv_file import CsvOptions
@@ -88,7 +88,7 @@ _ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d(?::\d\d(?::\d\d(?:\.\d+)?)?)?)?",
 _ISO_ANY = re.compile(
     r"\d{4}-?(?:\d\d-?\d\d|W\d\d-?\d)(?:[T ]\d\d(?::?\d\d(?::?\d\d(?:[.,]\d+)?)?)?)?", re.I
 )
-# The times a file may hold: those a request may name (geo_patrol.api.schemas).
+# The times a file may hold: those a request may name (geo_patrol.core.values).
 _FIRST_MS = np.datetime64(f"{FIRST_YEAR:04d}-01-01", "ms")
 _END_MS = np.datetime64(f"{LAST_YEAR + 1:04d}-01-01", "ms")
 OUTSIDE_YEARS = f"outside the years {FIRST_YEAR} to {LAST_YEAR}"

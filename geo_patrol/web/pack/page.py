@@ -196,7 +196,7 @@ def _sections(pack: PackData, lang: str) -> str:
 
 def render_pack(pack: PackData, map_data: MapData, *, generated_at: datetime) -> str:
     """The meeting pack as one self-contained HTML document."""
-    lang = pack.filters.lang
+    lang = map_data.filters.lang
     w = words(lang)
     m = build_map(map_data, sources=[], tracks=pack.tracks, controls=False, height="150mm")
     root = cast(folium.Figure, m.get_root())
