@@ -44,7 +44,13 @@ from bench.service import running_service
 from geo_patrol.cli.accounts import operator
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import make_engine
+from geo_patrol.incidents.workflow import verify_passed_incidents
+from geo_patrol.patrols.after_track import after_track
 from geo_patrol.patrols.upload import UploadRequest, upload_patrol
+
+# Uploads verify the incidents their patrols pass, as the service's do (registering twice
+# changes nothing).
+after_track(verify_passed_incidents)
 
 NAME = "geo_patrol_bench_export"
 PASSWORD = "geo-patrol-demo"

@@ -32,8 +32,14 @@ import geo_patrol.patrols.upload as patrols_module
 from geo_patrol.cli.accounts import operator
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import make_engine
+from geo_patrol.incidents.workflow import verify_passed_incidents
 from geo_patrol.patrols import attribution, coverage, quality
+from geo_patrol.patrols.after_track import after_track
 from geo_patrol.patrols.upload import UploadRequest, upload_patrol
+
+# Uploads verify the incidents their patrols pass, as the service's do (registering twice
+# changes nothing).
+after_track(verify_passed_incidents)
 
 # Functions upload_patrol and finish_patrol call by module-global name, and their phase.
 PHASES = {

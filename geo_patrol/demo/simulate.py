@@ -24,10 +24,15 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal, load_member
 from geo_patrol.core.settings import Settings
 from geo_patrol.demo.load import DEMO_DATA
+from geo_patrol.incidents.workflow import verify_passed_incidents
+from geo_patrol.patrols.after_track import after_track
 from geo_patrol.patrols.live.osmand import parse_osmand
 from geo_patrol.patrols.live.store import record_positions, refresh_stale_patrols
 from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 
+# The demo's patrols verify the incidents they pass, as the service's do (registered again
+# here, in case nothing else imported incidents: registering twice changes nothing).
+after_track(verify_passed_incidents)
 GEOD = pyproj.Geod(ellps="WGS84")
 PHONE = "gpd_demo-sz-patrol-phone"
 

@@ -22,6 +22,7 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo_patrol.db.tables import LEVEL_RANK, OPEN_STATUSES, OPEN_STATUSES_SQL, TIERS
 from geo_patrol.incidents.reports import record_event
+from geo_patrol.patrols.after_track import ComputedTrack, after_track
 
 OPEN = OPEN_STATUSES
 
@@ -339,3 +340,15 @@ def verify_from_patrol(session: Session, *, patrol_id: int, pieces: str, distanc
         {"patrol_id": patrol_id, "distance_m": distance_m},
     )
     return len(found.all())
+
+
+@after_track
+def verify_passed_incidents(session: Session, track: ComputedTrack) -> int:
+    """Every computed patrol track: record the resolved incidents it passed (registered with
+    `geo_patrol.patrols.after_track`, which `finish_patrol` runs); returns how many."""
+    return verify_from_patrol(
+        session,
+        patrol_id=track.patrol_id,
+        pieces=track.pieces,
+        distance_m=track.settings.verification_distance_m,
+    )

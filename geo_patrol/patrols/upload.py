@@ -25,7 +25,7 @@ from geo_patrol.core.errors import Forbidden, GeoPatrolError, InvalidInput
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.bulk import copy_rows, ewkb_lines, ewkb_points
 from geo_patrol.db.tables import PATROL_MODES
-from geo_patrol.incidents.workflow import verify_from_patrol
+from geo_patrol.patrols.after_track import ComputedTrack, hand_on
 from geo_patrol.patrols.attribution import (
     Attribution,
     attribute,
@@ -499,7 +499,8 @@ def finish_patrol(
     attribution: Future[Attribution] | None = None,
     reordered: bool = False,
 ) -> None:
-    """Compute the track, attribution, coverage and flags. An upload gives what its cleaning
+    """Compute the track, attribution, coverage and flags, then hand the track on to the
+    followers other domains registered (`after_track`). An upload gives what its cleaning
     dropped, its kept fixes in the patrol's order (store_points set points_raw) and whether
     cleaning put them in time order; a live patrol's stored fixes are cleaned here first.
     `attribution`: what `attribute_apart` started."""
@@ -523,6 +524,5 @@ def finish_patrol(
         store_attribution(session, patrol_id=patrol_id, found=found)
     # Only live positions carry the app's mock flag (an uploaded file has none).
     flag_patrol(session, patrol_id=patrol_id, kept=kept, read_mock=live, reordered=reordered)
-    verify_from_patrol(
-        session, patrol_id=patrol_id, pieces=pieces, distance_m=settings.verification_distance_m
-    )
+    # What other domains take from the track (incidents: the resolved cases it passed).
+    hand_on(session, ComputedTrack(patrol_id=patrol_id, pieces=pieces, settings=settings))
