@@ -22,7 +22,7 @@ import numpy as np
 
 from bench.tracks import synthetic_track
 from geo_patrol.patrols.track.cleaning import CleaningRules, clean
-from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track.types import TrackPoints
 
 START = np.datetime64("2026-01-01T00:00:00", "ms")
 DEG_PER_M = 1 / 95_500  # of longitude near 30.9 N

@@ -43,7 +43,8 @@ from geo_patrol.core.coords import leg_metres, utm_crs_for
 from geo_patrol.db.bulk import copy_rows, ewkb_lines, ewkb_points, fetch_rows
 from geo_patrol.geography.levels import level_rank
 from geo_patrol.geography.pieces import lowest_level_pieces
-from geo_patrol.patrols.track.read import TrackPoints, as_datetime, epoch_millis, from_epoch_millis
+from geo_patrol.patrols.track.times import as_datetime, epoch_millis, from_epoch_millis
+from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track_pieces import Pieces
 
 # Legs per chunk: shorter chunks sit inside one leaf more often near borders, longer ones

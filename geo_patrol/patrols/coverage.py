@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import utm_crs_for
 from geo_patrol.db.bulk import copy_rows, fetch_rows
-from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track_pieces import PIECE_LEGS
 
 GEOD = pyproj.Geod(ellps="WGS84")

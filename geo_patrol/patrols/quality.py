@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import leg_metres
 from geo_patrol.patrols.track.cleaning import clock_faults
-from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track.types import TrackPoints
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.db.bulk import copy_rows, ewkb_lines
-from geo_patrol.patrols.track.read import TrackPoints, epoch_millis
+from geo_patrol.patrols.track.times import epoch_millis
+from geo_patrol.patrols.track.types import TrackPoints
 
 
 @dataclass(frozen=True, eq=False)

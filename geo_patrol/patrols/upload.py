@@ -36,7 +36,8 @@ from geo_patrol.patrols.coverage import cover_patrol
 from geo_patrol.patrols.quality import flag_patrol
 from geo_patrol.patrols.track.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions
-from geo_patrol.patrols.track.read import TrackPoints, as_datetime
+from geo_patrol.patrols.track.times import as_datetime
+from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track.worker import ParseLimits, parse_upload
 from geo_patrol.patrols.track_pieces import store_track_pieces
 
@@ -101,7 +102,7 @@ def upload_patrol(
     """Store an uploaded track as a patrol, once: a retry returns the first patrol. Every
     outcome is logged with the file, its upload id, team, sender and address, so that an
     operator can find what became of a phone's upload (a refusal with its reason).
-    `isolated`: read the file in a worker process (the service does; see ingest.worker)."""
+    `isolated`: read the file in a worker process (the service does; see patrols.track.worker)."""
     try:
         return _store_upload(
             session,

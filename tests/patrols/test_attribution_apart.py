@@ -25,7 +25,7 @@ from geo_patrol.db.engine import make_engine
 from geo_patrol.demo.load import load_demo
 from geo_patrol.patrols import upload as patrols
 from geo_patrol.patrols.attribution import attribute_patrol
-from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track.types import TrackPoints
 from tests.conftest import fresh_database
 from tests.patrols import oracle
 from tests.patrols.test_attribution_chunks import assert_like_shapely, meander

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.patrols.coverage import capsule_intervals, cover_patrol
-from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track_pieces import store_track_pieces
 from tests.patrols import oracle
 from tests.patrols.test_attribution_chunks import upload

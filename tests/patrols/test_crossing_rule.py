@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from geo_patrol.patrols.attribution import attribute
-from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track.types import TrackPoints
 from tests.patrols import oracle
 
 LEVELS = ("province", "city", "county", "town", "village", "grid")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.quality import flag_patrol
 from geo_patrol.patrols.track.cleaning import CleaningRules, clean
-from geo_patrol.patrols.track.read import NAT, TrackPoints
+from geo_patrol.patrols.track.types import NAT, TrackPoints
 from geo_patrol.patrols.upload import clean_stored, store_points, summarize_kept
 from tests.patrols import oracle
 

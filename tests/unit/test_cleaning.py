@@ -20,7 +20,7 @@ from geo_patrol.patrols.track.cleaning import (
     clean,
     clock_faults,
 )
-from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track.types import TrackPoints
 
 NOW = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
 START = np.datetime64("2024-05-01T00:30:00", "ms")

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from geo_patrol.core.errors import ImportFileError
-from geo_patrol.patrols.track.formats.gpx import parse_gpx, parse_gpx_lxml
+from geo_patrol.patrols.track.formats.gpx import parse_gpx
 from geo_patrol.patrols.track.formats.gpx_fast import parse_gpx_fast
-from geo_patrol.patrols.track.read import TrackFile
+from geo_patrol.patrols.track.formats.gpx_lxml import parse_gpx_lxml
+from geo_patrol.patrols.track.types import TrackFile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tracks"
 FIXTURE_GPX = sorted(path.name for path in FIXTURES.glob("*.gpx"))

@@ -10,7 +10,7 @@ import pyproj
 import pytest
 
 from geo_patrol.patrols.quality import steps_of
-from geo_patrol.patrols.track.read import NAT, TrackPoints
+from geo_patrol.patrols.track.types import NAT, TrackPoints
 
 GEOD = pyproj.Geod(ellps="WGS84")
 START = np.datetime64("2024-05-01T00:30:00", "ms")

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo_patrol.core.errors import GeoPatrolError
-from geo_patrol.patrols.track.read import TrackFile, parse_track
+from geo_patrol.patrols.track.read import parse_track
+from geo_patrol.patrols.track.types import TrackFile
 
 FORMATS = ("gpx", "kml", "kmz", "geojson", "csv")
 settings.register_profile(

@@ -9,7 +9,8 @@ import zipfile
 import pytest
 
 from geo_patrol.core.errors import FileTooLarge, ImportFileError
-from geo_patrol.patrols.track.read import MAX_WAYPOINTS, parse_track
+from geo_patrol.patrols.track.read import parse_track
+from geo_patrol.patrols.track.types import MAX_WAYPOINTS
 
 TRACK_GPX = b'<trk><trkseg><trkpt lat="30.9" lon="120.7"/></trkseg></trk>'
 

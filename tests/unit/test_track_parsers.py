@@ -21,13 +21,9 @@ from geo_patrol.core.coords import gcj02_to_wgs84
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions
 from geo_patrol.patrols.track.formats.kml import parse_kmz
-from geo_patrol.patrols.track.read import (
-    TimeValueError,
-    TrackFile,
-    epoch_times,
-    parse_times,
-    parse_track,
-)
+from geo_patrol.patrols.track.read import parse_track
+from geo_patrol.patrols.track.times import TimeValueError, epoch_times, parse_times
+from geo_patrol.patrols.track.types import TrackFile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tracks"
 GEOD = pyproj.Geod(ellps="WGS84")

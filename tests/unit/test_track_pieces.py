@@ -11,7 +11,7 @@ import shapely
 
 from geo_patrol.core.coords import leg_metres
 from geo_patrol.db.bulk import ewkb_lines
-from geo_patrol.patrols.track.read import epoch_millis, from_epoch_millis
+from geo_patrol.patrols.track.times import epoch_millis, from_epoch_millis
 from geo_patrol.patrols.track_pieces import Pieces
 
 

@@ -74,7 +74,7 @@ async def post_patrol(
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> JSONResponse:
     """Store the patrol once: a retry (same upload id or same file) returns the first one.
-    Read in a worker process, a few at a time (ingest.worker): the body stays spooled on
+    Read in a worker process, a few at a time (patrols.track.worker): the body stays spooled on
     disk until a slot is free, and a 503 with Retry-After answers a long wait. The sign-in's
     transaction ends first: a waiting upload holds no database connection."""
     await run_in_threadpool(session.commit)

@@ -52,7 +52,7 @@ import numpy as np
 import pyproj
 from numpy.typing import NDArray
 
-from geo_patrol.patrols.track.read import TrackPoints
+from geo_patrol.patrols.track.types import TrackPoints
 
 __all__ = [
     "CLOCK_FAULTS",

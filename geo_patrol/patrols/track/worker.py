@@ -40,7 +40,8 @@ from geo_patrol.core import errors
 from geo_patrol.core.errors import FileTooLarge, GeoPatrolError, ImportFileError, ServiceBusy
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions
-from geo_patrol.patrols.track.read import TrackFile, parse_track
+from geo_patrol.patrols.track.read import parse_track
+from geo_patrol.patrols.track.types import TrackFile
 
 __all__ = ["ParseLimits", "ParseSlots", "parse_upload", "peak_rss_kb"]
 
@@ -52,6 +53,7 @@ _CONTEXT_LOCK = threading.Lock()
 # Imported by the forkserver once, so that a worker forked from it starts ready.
 _PARSERS = [
     "geo_patrol.patrols.track.formats.gpx",
+    "geo_patrol.patrols.track.formats.gpx_lxml",
     "geo_patrol.patrols.track.formats.gpx_fast",
     "geo_patrol.patrols.track.formats.kml",
     "geo_patrol.patrols.track.formats.geojson_file",

@@ -31,16 +31,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geo_patrol.core.errors import ImportFileError, InvalidInput
-from geo_patrol.patrols.track.read import (
-    NAT,
+from geo_patrol.patrols.track.times import (
     OUTSIDE_YEARS,
     TimeValueError,
-    TrackFile,
-    TrackPoints,
     epoch_times,
     first_implausible,
     parse_times,
 )
+from geo_patrol.patrols.track.types import NAT, TrackFile, TrackPoints
 
 __all__ = ["CsvOptions", "parse_csv"]
 

@@ -34,16 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geo_patrol.core.errors import ImportFileError
-from geo_patrol.patrols.track.read import (
-    MAX_WAYPOINTS,
-    NAT,
-    PointChunks,
-    TimeValueError,
-    TrackFile,
-    Waypoint,
-    epoch_times,
-    parse_times,
-)
+from geo_patrol.patrols.track.times import TimeValueError, epoch_times, parse_times
+from geo_patrol.patrols.track.types import MAX_WAYPOINTS, NAT, PointChunks, TrackFile, Waypoint
 
 __all__ = ["MAX_DEPTH", "parse_geojson"]
 

@@ -1,4 +1,4 @@
-"""A regular-expression fast path for plain GPX tracks, used only where it equals `gpx.py`.
+"""A regular-expression fast path for plain GPX tracks, used only where it equals `gpx_lxml`.
 
 A phone's GPX (OsmAnd and most loggers) is a million lines of the same
 `<trkpt lat=".." lon=".."><ele>..</ele><time>..</time><hdop>..</hdop></trkpt>`. Walking it
@@ -22,8 +22,8 @@ also writes every error message with its line. It answers when:
   `parse_times` reads (those are the lxml parser's errors, reported there with their line).
 
 The header (GPX name, creator, first track's name) is read by running the lxml parser's own
-reader over the bytes up to the first point's end: every name it can use is there (a name that
-could come later sends the file to the lxml parser).
+reader over the bytes up to the first point's end (`gpx_lxml.read_head`): every name it can
+use is there (a name that could come later sends the file to the lxml parser).
 """
 
 from __future__ import annotations
@@ -39,21 +39,10 @@ from lxml import etree
 from numpy.typing import NDArray
 
 from geo_patrol.core.errors import ImportFileError
-from geo_patrol.patrols.track.formats.gpx import (
-    _OSMAND_CREATOR,
-    SAFE_OPTIONS,
-    _Reader,
-    _walk,
-    check_prolog,
-    local_name,
-)
-from geo_patrol.patrols.track.read import (
-    TimeValueError,
-    TrackFile,
-    TrackPoints,
-    first_implausible,
-    parse_times,
-)
+from geo_patrol.patrols.track.formats.gpx_lxml import is_osmand, read_head
+from geo_patrol.patrols.track.formats.xml_prolog import check_prolog
+from geo_patrol.patrols.track.times import TimeValueError, first_implausible, parse_times
+from geo_patrol.patrols.track.types import TrackFile, TrackPoints
 
 __all__ = ["parse_gpx_fast"]
 
@@ -154,9 +143,6 @@ _ASCII_ENCODINGS = (b"utf-8", b"utf8", b"us-ascii", b"ascii")
 # A point, waypoint or route element with a namespace prefix (<gpx:trkpt>).
 _PREFIXED = re.compile(rb"<[^ \t\r\n<>/:]+:(?:trkpt|wpt|rte)")
 _CHUNK = 1 << 20  # bytes fed to libxml2 at a time (it refuses a 10 MB buffer without huge_tree)
-# Bytes fed to the pull parser between two readings of its events: each event holds an
-# element until it is read, and 64 KB of <a/> is 16,000 of them.
-_PULL_CHUNK = 1 << 16
 
 
 class _NullTarget:
@@ -218,73 +204,16 @@ def parse_gpx_fast(data: bytes, *, filename: str) -> TrackFile | None:
     last = _ANY_POINT.match(data, data.rfind(b"<trkpt"))
     if first is None or last is None or not _plain(data, filename, start=start, end=last.end()):
         return None
-    header = _header(data, first.end(), last.end(), filename)
+    header = read_head(data, end=first.end(), tail=last.end(), filename=filename)
     # Well-formedness first: the scan below is linear only in well-formed XML.
     if header is None or not _well_formed(data):
         return None
     name, creator = header
-    osmand = (creator or "").strip().lower().startswith(_OSMAND_CREATOR)
+    osmand = is_osmand(creator)
     points = _Scan(data, first, last.end()).points(osmand=osmand)
     if points is None:
         return None
     return TrackFile(format="gpx", points=points, waypoints=[], name=name, creator=creator)
-
-
-def _header(
-    data: bytes, end: int, tail: int, filename: str
-) -> tuple[str | None, str | None] | None:
-    """(name, creator) as the lxml parser reads them, from the bytes up to the first point's end.
-
-    The lxml parser's own reader runs over those bytes, so the GPX name and creator are read
-    at the same moment as in a whole-file parse. The first named track names the file when
-    the GPX has no name; if that is not settled before the first point, the file is declined.
-    The bytes from `tail` (the last point's end) are then fed too: with the head, they are
-    checked as the lxml parser checks them, namespaces included (the points between hold no
-    prefixed name: the scan allows none).
-    """
-    pull = etree.XMLPullParser(events=("end",), **SAFE_OPTIONS)
-    reader = _Reader(filename, extensions=False)
-    try:
-        for offset in range(0, end, _PULL_CHUNK):
-            pull.feed(data[offset : min(offset + _PULL_CHUNK, end)])
-            _walk(reader, pull.read_events())  # read and freed as it comes
-        found = _first_point(reader)
-        for offset in range(tail, len(data), _PULL_CHUNK):
-            pull.feed(data[offset : offset + _PULL_CHUNK])
-            _walk(reader, pull.read_events())
-        pull.close()
-    except etree.XMLSyntaxError:
-        return None
-    if found is None:
-        return None
-    name, creator, track = found
-    if name is None:
-        name = track
-        if name is None and data.find(b"name", end) >= 0:
-            return None  # a later track's name could name the file
-    return name, creator
-
-
-def _first_point(reader: _Reader) -> tuple[str | None, str | None, str | None] | None:
-    """(GPX name, creator, first track's name) once the head up to the first point is read;
-    None unless that point is the first of a <trkseg> of a <trk> of the <gpx>."""
-    segment = reader.tracks.parent
-    track = segment.getparent() if segment is not None else None
-    if reader.tracks.count != 1 or reader.header is None or segment is None or track is None:
-        return None  # the first point's end was not read, or no header
-    root = segment.getroottree().getroot()
-    if [local_name(e.tag) for e in (root, track, segment)] != ["gpx", "trk", "trkseg"]:
-        return None
-    name, creator = reader.header
-    return name, creator, reader.track_name or _first_name(track)
-
-
-def _first_name(track: etree._Element) -> str | None:
-    """The stripped text of the track's first <name> child, or None (as `gpx._text`)."""
-    for child in track:
-        if local_name(child.tag) == "name":
-            return (child.text or "").strip() or None
-    return None
 
 
 class _Scan:

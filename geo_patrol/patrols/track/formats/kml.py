@@ -13,8 +13,8 @@ KMZ is a zip holding doc.kml (or else the first .kml), streamed out of the archi
 reader, never unpacked whole. Its uncompressed size is capped (GEO_PATROL_MAX_UNPACKED_BYTES,
 413 past it) both by the size the archive declares and by counting while reading; archives
 with absolute or `..` member names, encrypted or corrupt members are refused. The XML safety
-rules of `formats.xml_prolog` and `gpx` (encodings, no DOCTYPE, no entities, no
-network) apply to both.
+rules of `formats.xml_prolog` and `formats.xml` (encodings, no DOCTYPE, no entities, no
+network) apply to both, as to GPX.
 """
 
 from __future__ import annotations
@@ -34,17 +34,15 @@ from lxml import etree
 from numpy.typing import NDArray
 
 from geo_patrol.core.errors import FileTooLarge, ImportFileError
-from geo_patrol.patrols.track.formats.gpx import SAFE_OPTIONS, local_name, xml_error
+from geo_patrol.patrols.track.formats.xml import SAFE_OPTIONS, local_name, xml_error
 from geo_patrol.patrols.track.formats.xml_prolog import PROLOG_LIMIT, check_prolog
-from geo_patrol.patrols.track.read import (
+from geo_patrol.patrols.track.times import TimeValueError, as_datetime, parse_times
+from geo_patrol.patrols.track.types import (
     DEFAULT_MAX_UNCOMPRESSED_BYTES,
     MAX_WAYPOINTS,
     PointChunks,
-    TimeValueError,
     TrackFile,
     Waypoint,
-    as_datetime,
-    parse_times,
 )
 
 __all__ = ["parse_kml", "parse_kml_stream", "parse_kmz"]
