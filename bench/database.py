@@ -7,10 +7,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.accounts.members import issue_device_token
 from geo_patrol.accounts.teams import grantable_teams
-from geo_patrol.cli.accounts import operator
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine
 from geo_patrol.demo.load import load_demo
@@ -85,7 +85,7 @@ def issue_devices(url: str, count: int) -> list[tuple[int, str]]:
                 team_ids=grantable_teams(
                     session, scope=Scope(everything=True), member_id=members[i % len(members)]
                 ),
-                by=operator(),
+                by=command_line_principal(),
                 address=None,
             )
             for i in range(count)

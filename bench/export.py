@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from bench import database, tracks
 from bench.report import number, size_label, table
 from bench.service import running_service
-from geo_patrol.cli.accounts import operator
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import make_engine
 from geo_patrol.incidents.workflow import verify_passed_incidents
@@ -163,7 +163,11 @@ def upload_walk(url: str, points: int, work: Path) -> int:
     request = UploadRequest(team_id=database.team_id(url), filename=gpx.name, data=gpx.read_bytes())
     with Session(engine) as session:
         result = upload_patrol(
-            session, request=request, principal=operator(), settings=settings, address=None
+            session,
+            request=request,
+            principal=command_line_principal(),
+            settings=settings,
+            address=None,
         )
         session.commit()
     engine.dispose()

@@ -43,8 +43,8 @@ from sqlalchemy.orm import Session
 from bench.database import create, drop
 from bench.report import size_label, table
 from bench.service import running_service
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import scope_of
-from geo_patrol.cli.accounts import operator
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.db.engine import make_engine
 from geo_patrol.web.assets import inline, localise
@@ -244,7 +244,7 @@ def naive_page(url: str, work: Path) -> tuple[Path, float]:
 def pack_seconds(url: str) -> tuple[float, int]:
     """Seconds to make the month's meeting pack of the zone, and its bytes."""
     engine = make_engine(url)
-    principal = operator()
+    principal = command_line_principal()
     with Session(engine) as session:
         started = time.perf_counter()
         page = meeting_pack(

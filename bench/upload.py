@@ -29,7 +29,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 import geo_patrol.patrols.upload as patrols_module
-from geo_patrol.cli.accounts import operator
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import make_engine
 from geo_patrol.incidents.workflow import verify_passed_incidents
@@ -232,7 +232,11 @@ def run_ours(data: bytes, *, url: str, team_id: int, data_dir: Path) -> dict[str
         baseline = reset_peak_rss()
         start = clock.origin = perf_counter()
         result = upload_patrol(
-            session, request=request, principal=operator(), settings=settings, address=None
+            session,
+            request=request,
+            principal=command_line_principal(),
+            settings=settings,
+            address=None,
         )
         session.commit()
         seconds = perf_counter() - start

@@ -1,7 +1,9 @@
-"""The caller: a member signed in by session or personal token, or a member's device."""
+"""The caller: a member signed in by session or personal token, a member's device, or the
+command line (`command_line_principal`: the CLI, the demo loader, tests and benchmarks)."""
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -59,6 +61,18 @@ class Principal:
         """How the audit log names the caller."""
         who = self.login or f"member {self.member_id}"
         return f"{who} (device {self.device_id})" if self.device_id else who
+
+
+def command_line_principal() -> Principal:
+    """The person at the shell, as the audit log names them (member id 0: command line): an
+    administrator, for the commands, the demo, tests and benchmarks that act as the system."""
+    return Principal(
+        member_id=0,
+        name="command line",
+        login=f"cli:{getpass.getuser()}",
+        via="token",
+        grants=(Grant("admin"),),
+    )
 
 
 # A member's grants as one JSON array of [role, jurisdiction_code, zone_id, team_id].

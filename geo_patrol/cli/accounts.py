@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Callable
 from typing import Annotated, TypeVar
@@ -11,7 +10,7 @@ import typer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.access.principal import Grant, Principal
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.access.secrets import new_password
 from geo_patrol.accounts import members as accounts
@@ -24,17 +23,6 @@ from geo_patrol.db.engine import database_url, make_engine, make_sessionmaker
 member_app = typer.Typer(help="Members: add, reset passwords, give roles.", no_args_is_help=True)
 device_app = typer.Typer(help="Devices: issue and revoke tokens.", no_args_is_help=True)
 T = TypeVar("T")
-
-
-def operator() -> Principal:
-    """The person at the shell, as the audit log names them (member id 0: command line)."""
-    return Principal(
-        member_id=0,
-        name="command line",
-        login=f"cli:{getpass.getuser()}",
-        via="token",
-        grants=(Grant("admin"),),
-    )
 
 
 def in_transaction(action: Callable[[Session], T]) -> T:
@@ -82,7 +70,7 @@ def member_add(
         "password": password,
     }
     member_id = in_transaction(
-        lambda s: accounts.create_member(s, data=data, by=operator(), address=None)
+        lambda s: accounts.create_member(s, data=data, by=command_line_principal(), address=None)
     )
     typer.echo(f"member {member_id} ({login}) added")
 
@@ -97,7 +85,11 @@ def member_passwd(
     password = new_password() if generate else read_password(password_stdin)
     in_transaction(
         lambda s: accounts.set_password(
-            s, member_id=member_by_login(s, login), password=password, by=operator(), address=None
+            s,
+            member_id=member_by_login(s, login),
+            password=password,
+            by=command_line_principal(),
+            address=None,
         )
     )
     typer.echo(f"new password for {login}: {password}" if generate else "password changed")
@@ -130,7 +122,7 @@ def member_role(
             session,
             member_id=member_by_login(session, login),
             grant=grant,
-            by=operator(),
+            by=command_line_principal(),
             address=None,
         )
 
@@ -151,7 +143,7 @@ def device_issue(
             member_id=member_id,
             label=label,
             team_ids=teams,
-            by=operator(),
+            by=command_line_principal(),
             address=None,
         )
 
@@ -168,7 +160,7 @@ def device_revoke(device_id: int) -> None:
             s,
             device_id=device_id,
             scope=Scope(everything=True),
-            principal=operator(),
+            principal=command_line_principal(),
             address=None,
         )
     )

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import scope_of
-from geo_patrol.cli.accounts import in_transaction, operator
+from geo_patrol.cli.accounts import in_transaction
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.settings import Settings
@@ -46,7 +47,7 @@ def meeting_pack_command(
         )
     except InvalidInput as error:
         raise typer.BadParameter(error.detail) from error
-    principal = operator()
+    principal = command_line_principal()
 
     def render(session: Session) -> str:
         return meeting_pack(

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.cli.accounts import operator
 from geo_patrol.demo.load import DEMO_DATA
 from geo_patrol.geography.border_zone import zones_with_border_zone
 from geo_patrol.meetings.pack_figures import pack_data
@@ -216,7 +216,7 @@ def test_border_zone_is_where_the_other_side_is_within_the_width(demo_session: S
 
 
 def test_meeting_pack_figures_match_shapely(demo_session: Session, walks: Walks) -> None:
-    principal = operator()
+    principal = command_line_principal()
     filters = MapFilters.default(zone="ZONE-SZ-WJJ")
     pack = pack_data(
         demo_session, scope=Scope(everything=True), principal=principal, filters=filters

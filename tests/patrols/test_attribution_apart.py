@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from geo_patrol.cli.accounts import operator
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine
@@ -58,7 +58,7 @@ def upload_meander(engine: Engine, folder: Path, fixes: int) -> tuple[Session, i
     result = patrols.upload_patrol(
         session,
         request=request,
-        principal=operator(),
+        principal=command_line_principal(),
         settings=Settings(database_url=url, data_dir=folder),
         address=None,
     )
