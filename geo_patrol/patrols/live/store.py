@@ -23,6 +23,7 @@ from geo_patrol.access.secrets import DEVICE_PREFIX, token_hash
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.live.osmand import LivePosition
+from geo_patrol.patrols.upload import finish_patrol
 
 log = logging.getLogger(__name__)
 
@@ -303,8 +304,6 @@ def close_silent_patrols(
 
 def refresh_stale_patrols(session: Session, *, settings: Settings, limit: int = 50) -> int:
     """Recompute statistics of patrols that received positions since the last computation."""
-    from geo_patrol.patrols.upload import finish_patrol
-
     ids = (
         session.execute(
             text("SELECT id FROM patrols WHERE stale ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"),
