@@ -1,1 +1,2 @@
-"""Settings, errors, values, local time, coordinates and datums, logs: what every layer uses."""
+"""Settings, errors, plausible values, the selection (period, zone...), local time, coordinates
+and datums, logs: what every layer may use."""
