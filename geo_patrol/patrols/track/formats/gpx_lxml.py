@@ -462,12 +462,4 @@ def _first_point(reader: _Reader) -> tuple[str | None, str | None, str | None] |
     if [local_name(e.tag) for e in (root, track, segment)] != ["gpx", "trk", "trkseg"]:
         return None
     name, creator = reader.header
-    return name, creator, reader.track_name or _first_name(track)
-
-
-def _first_name(track: etree._Element) -> str | None:
-    """The stripped text of the track's first <name> child, or None (as `_text`)."""
-    for child in track:
-        if local_name(child.tag) == "name":
-            return (child.text or "").strip() or None
-    return None
+    return name, creator, reader.track_name or _text(track, "name")
