@@ -4,7 +4,9 @@ reported -> assigned -> accepted -> in progress -> resolved -> verified -> close
 reopened and rejected (with a reason). Tiers follow the three-tier rule: village, town,
 county. A case escalates when its tier's deadline passes, when it is reopened twice, or on
 a supervisor's request; only the higher tier may send it back down. Every step is an
-append-only event.
+append-only event. A patrol whose track passes a resolved incident is evidence for its
+verification: `verify_passed_incidents` is registered with `geo_patrol.patrols.after_track`,
+so every computed patrol track comes here (patrols never import incidents).
 """
 
 from __future__ import annotations
