@@ -37,7 +37,7 @@ from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 
 # Functions upload_patrol and finish_patrol call by module-global name, and their phase.
 PHASES = {
-    "parse_track": "parse",
+    "parse_upload": "parse",
     "store_points": "store",
     "finish_patrol": "finish",
     "clean_stored": "load",
