@@ -214,3 +214,24 @@ def test_readme_is_a_front_door() -> None:
     assert len(local) >= 8, "the README links almost nowhere"
     for target in local:
         assert (ROOT / target).exists(), f"README.md links to {target}, which is not there"
+
+
+def _words(page: str) -> str:
+    """A page of docs/ with its line breaks and runs of spaces made single spaces."""
+    return " ".join((DOCS / page).read_text(encoding="utf-8").split())
+
+
+def test_the_rules_quote_the_real_defaults() -> None:
+    """The rules as the pages state them (and the oracles replay) use the settings' defaults."""
+    d = {name: field.default for name, field in Settings.model_fields.items()}
+    rules = _words("gis/rules.md")
+    run, margin = d["crossing_min_run_m"], d["crossing_margin_m"]
+    assert f"or {run:g} m with a fix {margin:g} m clear" in rules
+    assert f"of each segment within {d['coverage_distance_m']:g} m of the track" in rules
+    cases = _words("supervisors/joint-cases-and-tiers.md")
+    assert f"within **{d['duplicate_distance_m']:g} m**" in cases
+    assert f"within **{d['duplicate_hours']:g} h** before or after" in cases
+    assert f"passing within {d['verification_distance_m']:g} m of a resolved incident" in cases
+    chinese = _words("supervisors/joint-cases-and-tiers.zh.md")
+    assert f"不超过 **{d['duplicate_distance_m']:g} 米**" in chinese
+    assert f"前后 **{d['duplicate_hours']:g} 小时**以内" in chinese
