@@ -43,7 +43,7 @@ after_track(verify_passed_incidents)
 
 # Functions upload_patrol and finish_patrol call by module-global name, and their phase.
 PHASES = {
-    "parse_track": "parse",
+    "parse_upload": "parse",
     "store_points": "store",
     "finish_patrol": "finish",
     "clean_stored": "load",

@@ -61,7 +61,8 @@ def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, 
     assert watch.outside == []
     assert watch.errors == []
     assert shot.stat().st_size > 50_000
-    # Closer in, for the README: the border river, its band, the tracks and the cases.
+    # Closer in, for the docs (docs/supervisor-map-closer.png): the border river, its band,
+    # the tracks and the cases.
     page.evaluate(
         "() => { const m = window[Object.keys(window).find(k => k.startsWith('map_'))];"
         " m.setView([30.89, 120.69], 13, {animate: false}); }"

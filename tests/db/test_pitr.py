@@ -1,4 +1,5 @@
-"""Point-in-time recovery as the README describes it, with docker/compose.yaml's WAL settings.
+"""Point-in-time recovery as docs/operators/backups.md describes it, with docker/compose.yaml's
+WAL settings.
 
 A throwaway PostgreSQL cluster runs with the compose file's wal_level, archive_mode and
 archive_command (its /archive folder moved into a temporary one); a base backup is taken with
@@ -141,7 +142,8 @@ def test_recovery_to_a_moment_from_the_compose_files_wal_archive(root: Path) -> 
     _wait_for(root, f"SELECT last_archived_wal >= '{segment}' FROM pg_stat_archiver")
     _as_server([bins.program("pg_ctl"), "stop", "-D", str(root / "data"), "-m", "immediate"])
 
-    # The README's steps: keep the damaged cluster aside, unpack the base backup, recover.
+    # The steps of docs/operators/backups.md: keep the damaged cluster aside, unpack the base
+    # backup, recover.
     os.rename(root / "data", root / "data.damaged")
     _as_server(["install", "-d", "-m", "0700", str(root / "data")])
     _as_server(["tar", "-xzf", str(base / "base.tar.gz"), "-C", str(root / "data")])

@@ -1,6 +1,7 @@
 """Duplicates: a report joins the nearest open case of its category within 100 m and 72 h of
-the case's own report, as the README states it; checked against a plain-Python replay of that
-rule with pyproj.Geod distances, on reports generated around both edges."""
+the case's own report, as docs/supervisors/joint-cases-and-tiers.md states it; checked against a
+plain-Python replay of that rule with pyproj.Geod distances, on reports generated around both
+edges."""
 
 from __future__ import annotations
 
@@ -164,8 +165,8 @@ def test_equally_near_cases_go_to_the_earliest_reported(
 
 # --- The rule replayed on generated reports ------------------------------------------------
 
-# The README's words, not the code's: open statuses, and the status each walk ends in from
-# the status it starts from.
+# The documentation's words (docs/supervisors/joint-cases-and-tiers.md), not the code's: open
+# statuses, and the status each walk ends in from the status it starts from.
 OPEN = frozenset({"reported", "assigned", "accepted", "in_progress", "reopened"})
 WALKS = {
     ("reported", ("assign",)): "assigned",

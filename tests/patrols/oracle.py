@@ -123,7 +123,7 @@ def point_off_border_river(distance_m: float, side: str) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------
-# Crossings and coverage, replayed from the README's statement of the rules. Distances are
+# Crossings and coverage, replayed from docs/gis/rules.md's statement of the rules. Distances are
 # measured in an azimuthal equidistant projection centred on the place in question (not the
 # UTM zone the service uses), lengths on the ellipsoid with pyproj.Geod.
 
@@ -223,8 +223,8 @@ def crossings_by_rule(
     margin_m: float = 15.0,
     long_run_m: float = 300.0,
 ) -> list[tuple[int, str, str]]:
-    """The README's crossing rule: (first fix on the new side, from, to). The first run is
-    the side the patrol started on; after it a side counts once the track is firmly on it
+    """The crossing rule of docs/gis/rules.md: (first fix on the new side, from, to). The first
+    run is the side the patrol started on; after it a side counts once the track is firmly on it
     (long_run_m metres there, or min_run_m metres with a fix margin_m clear of the line);
     a crossing is a change between sides that count."""
     runs = runs_by_rule(lon, lat, level)

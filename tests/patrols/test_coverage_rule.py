@@ -1,4 +1,4 @@
-"""River coverage exactly as the README states the rule ("stretches within 50 m of the
+"""River coverage exactly as docs/gis/rules.md states the rule ("stretches within 50 m of the
 track"), against an independent buffer: shapely in an azimuthal equidistant projection
 centred on the track, measured by pyproj.Geod (`oracle.covered_by_rule`). The tracks run
 along the longest straight edge of a demo river, near the 50 m edge of the rule."""

@@ -1,4 +1,4 @@
-"""Border crossings exactly as the README states the rule, replayed independently.
+"""Border crossings exactly as docs/gis/rules.md states the rule, replayed independently.
 
 The tracks cross the longest straight edge of the demo's county border, which every level
 from province to grid shares. Our attribution (the real SQL on the real database) is
