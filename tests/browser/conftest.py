@@ -23,8 +23,8 @@ from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.api.live_server import serving as serving_app
 from tests.conftest import ROOT, fresh_database
+from tests.support.live_server import serving as serving_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = ROOT / "var" / "artefacts"

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.browser.conftest import DEMO_PASSWORD, demo_database, phone_sign_in, serving, sign_in
-from tests.maps.hostile import hostile, poison_demo
+from tests.support.hostile_text import hostile, poison_demo
 
 # Each payload calls gpPwned(n) (recorded here) or alert (a dialog, recorded too).
 RECORDER = "window.gpPwnedCalls = []; window.gpPwned = (n) => window.gpPwnedCalls.push(n);"

@@ -23,7 +23,7 @@ from playwright.sync_api import Page
 from geo_patrol.demo.load import DEMO_DATA
 from tests.browser.conftest import ANSWER_S, DEMO_PASSWORD, Link, Watch, screenshot
 from tests.conftest import ROOT
-from tests.patrols import oracle
+from tests.support import oracle
 
 DEVICE_TOKEN = "gpd_demo-sz-patrol-phone"
 JOINT_TEAM = "联合巡河队一队"

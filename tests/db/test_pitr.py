@@ -28,7 +28,7 @@ from geo_patrol.db.embedded import (
     find_server_binaries,
     running_as_root,
 )
-from tests.unit.test_compose import _compose, _settings
+from tests.db.test_compose import _compose, _settings
 
 DEADLINE_S = 60
 

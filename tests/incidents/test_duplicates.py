@@ -22,8 +22,8 @@ from geo_patrol.access.scope import scope_of
 from geo_patrol.core.settings import Settings
 from geo_patrol.incidents.reports import IncidentReport, create_incident
 from geo_patrol.incidents.workflow import transition
-from tests.api.principals import headers_for, member_id
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import headers_for, member_id
 
 GEOD = pyproj.Geod(ellps="WGS84")
 # Far from the demo's own incidents (reported days before the test runs), in space and time.

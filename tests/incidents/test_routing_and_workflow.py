@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from geo_patrol.incidents.workflow import escalate_overdue
-from tests.api.principals import headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import headers_for
 
 BORDER_RIVER = "R-320509-330411-01"
 

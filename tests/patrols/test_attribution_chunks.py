@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.patrols.attribution import CHUNK_LEGS, attribute_patrol
-from tests.api.principals import headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import headers_for
 
 COUNTIES = ["320509", "330411"]
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from geo_patrol.patrols.coverage import capsule_intervals, cover_patrol
 from geo_patrol.patrols.track.read import TrackPoints
 from geo_patrol.patrols.track_pieces import store_track_pieces
-from tests.patrols import oracle
 from tests.patrols.test_attribution_chunks import upload
+from tests.support import oracle
 
 DISTANCE_M = 50.0
 TOLERANCE_M = 0.1

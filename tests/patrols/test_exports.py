@@ -12,8 +12,8 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from geo_patrol.patrols import exports
-from tests.patrols import oracle
 from tests.patrols.test_patrols import headers, team_id, upload
+from tests.support import oracle
 
 __all__ = ["headers"]  # the fixture, used by name
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from geo_patrol.core.settings import Settings
 from geo_patrol.demo.load import DEMO_DATA
 from geo_patrol.patrols.live.store import refresh_stale_patrols
-from tests.api.principals import SZ_PHONE_TOKEN, headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import SZ_PHONE_TOKEN, headers_for
 
 BORDER_RIVER = "R-320509-330411-01"
 

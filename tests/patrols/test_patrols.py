@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.api.principals import SZ_PHONE_TOKEN, headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import SZ_PHONE_TOKEN, headers_for
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.api.live_server import serving
-from tests.api.principals import headers_for
 from tests.conftest import fresh_database
-from tests.hostile_files import dense_kmz
 from tests.patrols.test_upload_memory import _reset_peak, _status, _worker_rss_mb
+from tests.support.live_server import serving
+from tests.support.principals import headers_for
+from tests.support.uploads import dense_kmz
 
 UPLOADS = 40
 SLOTS = 2

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.worker import ParseLimits, ParseSlots, parse_upload
-from tests.api.principals import headers_for
-from tests.hostile_files import dense_kmz, dense_track, whitespace_kmz
 from tests.patrols.test_patrols import team_id
+from tests.support.principals import headers_for
+from tests.support.uploads import dense_kmz, dense_track, whitespace_kmz
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1_000_000

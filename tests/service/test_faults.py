@@ -35,8 +35,8 @@ from sqlalchemy import Engine, text
 
 from geo_patrol.db.embedded import EmbeddedCluster
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.service.phones import Phone, new_phones, stored_copies, walk_all
-from tests.service.running import (
+from tests.support.phones import Phone, new_phones, stored_copies, walk_all
+from tests.support.service import (
     Service,
     admin_token,
     demo_database,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
 from geo_patrol.demo.load import DEMO_DATA
-from tests.api.principals import SZ_PHONE_TOKEN, headers_for, member_id
+from tests.support.principals import SZ_PHONE_TOKEN, headers_for, member_id
 
 ORGANISATION = json.loads(Path(DEMO_DATA / "organisation.json").read_text(encoding="utf-8"))
 

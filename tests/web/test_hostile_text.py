@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.web.cases import incident_page
-from tests.api.principals import headers_for
-from tests.maps.hostile import LINK, check, hostile, poison_demo
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.hostile_text import LINK, check, hostile, poison_demo
+from tests.support.principals import headers_for
 
 
 @pytest.fixture

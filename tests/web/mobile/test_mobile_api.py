@@ -18,7 +18,7 @@ from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
 from geo_patrol.core.settings import Settings
 from geo_patrol.web.mobile.pages import STATIC_DIR, STATIC_URL
 from geo_patrol.web.mobile.text import APP, SETUP
-from tests.api.principals import SZ_PHONE_TOKEN, headers_for, member_id
+from tests.support.principals import SZ_PHONE_TOKEN, headers_for, member_id
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_phone_gets_its_teams_with_names_only(
 @pytest.mark.parametrize(
     ("who", "status"),
     # The demo phone acts for the joint team and 盛泽巡河队: a lead of only one of them may
-    # not hand out a token with rights over the other (tests/api/test_device_targets.py).
+    # not hand out a token with rights over the other (tests/accounts/test_device_targets.py).
     [
         ("sz.patrol", 200),
         ("sz.lead", 404),

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.incidents.workflow import OPEN
-from tests.api.principals import headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import headers_for
 
 
 def listed(client: TestClient, headers: dict[str, str], query: str) -> list[list[str]]:

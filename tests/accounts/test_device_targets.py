@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.live.osmand import LivePosition
 from geo_patrol.patrols.live.store import store_batch
-from tests.api.principals import headers_for, member_id
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import headers_for, member_id
 
 LEADS = {"joint.lead": "联合巡河队一队", "sz.lead": "盛泽巡河队", "wjj.lead": "王江泾巡河队"}
 

@@ -21,10 +21,10 @@ from geo_patrol.api.routes.osmand import create_osmand_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.live.osmand import LivePosition
 from geo_patrol.patrols.live.store import refresh_stale_patrols, store_batch
-from tests.api.principals import REVOKED_TOKEN, SZ_PHONE_TOKEN
 from tests.conftest import request_session
+from tests.support.principals import REVOKED_TOKEN, SZ_PHONE_TOKEN
 
-WJJ_PHONE_TOKEN = REVOKED_TOKEN  # revoked only by tests/api/principals.headers_for
+WJJ_PHONE_TOKEN = REVOKED_TOKEN  # revoked only by tests/support/principals.headers_for
 START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 

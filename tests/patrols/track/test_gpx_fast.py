@@ -17,7 +17,7 @@ from geo_patrol.patrols.track.formats.gpx import parse_gpx, parse_gpx_lxml
 from geo_patrol.patrols.track.formats.gpx_fast import parse_gpx_fast
 from geo_patrol.patrols.track.read import TrackFile
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tracks"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "tracks"
 FIXTURE_GPX = sorted(path.name for path in FIXTURES.glob("*.gpx"))
 # Fixtures the fast path answers (the others have waypoints, a route, a DOCTYPE or an error).
 # garmin_tpx.gpx has <extensions> in its points: prefixed names, so declined (see gpx_fast).

@@ -16,9 +16,9 @@ from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.api.principals import REVOKED, REVOKED_TOKEN, SZ_PHONE_TOKEN, headers_for
 from tests.incidents.test_routing_and_workflow import point_inside_xiuzhou
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import REVOKED, REVOKED_TOKEN, SZ_PHONE_TOKEN, headers_for
 
 BASE = "/open311/v2"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -29,7 +29,7 @@ from geo_patrol.patrols.track.read import (
     parse_track,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tracks"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "tracks"
 GEOD = pyproj.Geod(ellps="WGS84")
 
 # The made-up patrol path of make_fixtures.py, written out again.

@@ -26,8 +26,8 @@ from geo_patrol.patrols.coverage import river_recency
 from geo_patrol.patrols.queries import patrol_filter
 from geo_patrol.patrols.tiles import EXTENT, WORLD_M
 from geo_patrol.web.map.filters import MapFilters
-from tests.api.principals import headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import headers_for
 
 BORDER_RIVER = oracle.BORDER_RIVER
 WEB_MERCATOR = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
-from tests.api.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
+from tests.support.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
 
 SIGNED_IN = frozenset({*PEOPLE, DEVICE})
 MEMBERS = frozenset(PEOPLE)

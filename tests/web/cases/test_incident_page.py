@@ -21,10 +21,10 @@ from lxml import etree, html
 from sqlalchemy.orm import Session
 
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
-from tests.api.principals import headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import headers_for
 
-PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "exif_full.jpg"
+PHOTO = Path(__file__).resolve().parents[2] / "fixtures" / "photos" / "exif_full.jpg"
 GEOD = pyproj.Geod(ellps="WGS84")
 SVG = "{http://www.w3.org/2000/svg}"
 
