@@ -13,15 +13,9 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
 from geo_patrol.demo.load import DEMO_DATA
-from tests.support.principals import SZ_PHONE_TOKEN, headers_for, member_id
+from tests.support.principals import SZ_PHONE_TOKEN, member_id
 
 ORGANISATION = json.loads(Path(DEMO_DATA / "organisation.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal."""
-    return headers_for(demo_session)
 
 
 def names(response_json: list[dict[str, object]]) -> set[str]:

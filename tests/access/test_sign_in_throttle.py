@@ -14,7 +14,7 @@ from geo_patrol.api.deps import get_session
 from geo_patrol.api.routes.web import _safe_next
 from geo_patrol.core.settings import Settings
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
-from tests.conftest import request_session
+from tests.support.database import request_session
 
 LOGIN = "/api/v1/auth/login"
 WRONG = "not-the-password"

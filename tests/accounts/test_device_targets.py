@@ -20,15 +20,9 @@ from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.live.osmand import LivePosition
 from geo_patrol.patrols.live.store import store_batch
 from tests.support import oracle
-from tests.support.principals import headers_for, member_id
+from tests.support.principals import member_id
 
 LEADS = {"joint.lead": "联合巡河队一队", "sz.lead": "盛泽巡河队", "wjj.lead": "王江泾巡河队"}
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal."""
-    return headers_for(demo_session)
 
 
 def team_ids(session: Session) -> dict[str, int]:

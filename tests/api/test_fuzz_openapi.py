@@ -39,7 +39,7 @@ from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 from tests.support.live_server import serving
 from tests.support.principals import SZ_PHONE_TOKEN, member_id
 

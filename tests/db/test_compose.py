@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
-from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML comes with schemathesis (tests)
-
-COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
-
-
-def _settings(command: list[str]) -> dict[str, str]:
-    """The server's `-c name=value` settings."""
-    pairs = [command[i + 1] for i, arg in enumerate(command) if arg == "-c"]
-    return dict(pair.split("=", 1) for pair in pairs)
-
-
-def _compose() -> dict[str, Any]:
-    """The compose file, parsed."""
-    return dict(yaml.safe_load(COMPOSE.read_text()))
+from tests.support.compose import compose_file, server_settings
 
 
 def test_the_database_archives_wal_into_a_mounted_volume() -> None:
-    compose = _compose()
+    compose = compose_file()
     db = compose["services"]["db"]
-    settings = _settings(db["command"])
+    settings = server_settings(db["command"])
     assert db["command"][0] == "postgres"
     assert settings["wal_level"] == "replica" and settings["archive_mode"] == "on"
     # %p is the segment's path, %f its name; never overwrite an archived segment.

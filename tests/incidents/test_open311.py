@@ -16,18 +16,12 @@ from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.incidents.test_routing_and_workflow import point_inside_xiuzhou
 from tests.support import oracle
-from tests.support.principals import REVOKED, REVOKED_TOKEN, SZ_PHONE_TOKEN, headers_for
+from tests.support.oracle import point_inside_xiuzhou
+from tests.support.principals import REVOKED, REVOKED_TOKEN, SZ_PHONE_TOKEN
 
 BASE = "/open311/v2"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal."""
-    return headers_for(demo_session)
 
 
 @pytest.fixture

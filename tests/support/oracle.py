@@ -337,3 +337,37 @@ def merged_length(spans: np.ndarray) -> float:
             total += hi - max(lo, reach)
             reach = hi
     return total
+
+
+def point_inside_xiuzhou(distance_m: float) -> tuple[float, float]:
+    """A point `distance_m` from the border river, on the Xiuzhou side."""
+    return point_off_border_river(distance_m, "330411")
+
+
+BORDER_COUNTIES = ["320509", "330411"]
+
+
+def meander(n: int, amplitude_m: float, wavelength_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """A walk of n fixes 1.5 m apart along the county border, swinging across it."""
+    wujiang, xiuzhou = polygons()["320509"][1], polygons()["330411"][1]
+    border = shapely.line_merge(shapely.intersection(wujiang.boundary, xiuzhou.boundary))
+    line = max(getattr(border, "geoms", [border]), key=lambda g: g.length)
+    utm = shapely.transform(line, lambda xy: np.column_stack(UTM51.transform(*xy.T)))
+    along = np.arange(n) * 1.5 + utm.length * 0.3
+    base = shapely.get_coordinates(shapely.line_interpolate_point(utm, along))
+    ahead = shapely.get_coordinates(shapely.line_interpolate_point(utm, along + 1.0))
+    normal = (ahead - base)[:, ::-1] * [1, -1]
+    normal /= np.linalg.norm(normal, axis=1)[:, None]
+    offset = amplitude_m * np.sin(2 * np.pi * along / wavelength_m)
+    x, y = (base + normal * offset[:, None]).T
+    lon, lat = UTM51.transform(x, y, direction="INVERSE")
+    return np.asarray(lon), np.asarray(lat)
+
+
+def assert_like_shapely(
+    got: dict[str, tuple[float, float | None]], lons: np.ndarray, lats: np.ndarray
+) -> None:
+    """Metres per county within 0.5 % of shapely/pyproj on the same fixes."""
+    expected = lengths_by_code(lons, lats, BORDER_COUNTIES)
+    for code in BORDER_COUNTIES:
+        assert abs(got[code][0] - expected[code]) / expected[code] < 0.005, code

@@ -59,3 +59,10 @@ def headers_for(session: Session) -> dict[str, dict[str, str]]:
     headers[REVOKED] = {"Authorization": f"Bearer {REVOKED_TOKEN}"}
     headers[ANONYMOUS] = {}
     return headers
+
+
+def team_id(session: Session, name: str) -> int:
+    """Id of a demo team."""
+    return int(
+        session.execute(text("SELECT id FROM teams WHERE name = :n"), {"n": name}).scalar_one()
+    )

@@ -20,9 +20,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.conftest import ROOT, fresh_database
+from tests.support.paths import ROOT
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 60.0
@@ -120,25 +119,6 @@ def running_service(database_url: str, folder: Path, **env: str) -> Iterator[Ser
         yield service
     finally:
         service.stop()
-
-
-def demo_database(url: str) -> str:
-    """Migrate the database at `url` and load the demo region and accounts; return `url`."""
-    from geo_patrol.demo.load import load_demo
-
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(engine)
-        with make_sessionmaker(engine)() as session, session.begin():
-            load_demo(session)
-    finally:
-        engine.dispose()
-    return url
-
-
-def fresh_demo_database(name: str) -> str:
-    """A new database on the shared test server with the demo loaded."""
-    return demo_database(fresh_database(name))
 
 
 def admin_token(url: str) -> str:

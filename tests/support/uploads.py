@@ -1,4 +1,7 @@
-"""Hostile track files, made on the fly (the tests and `bench.memory` share them).
+"""Track files built and uploaded by the tests.
+
+`upload` and `upload_as_admin` POST a file to /api/v1/patrols through a TestClient. The
+hostile files are made on the fly (the tests and `bench.memory` share them):
 
 - `dense_kmz`: the KMZ of issue 12 — placemarks whose <coordinates> texts are just under
   libxml2's 10,000,000-byte text-node limit, the very last coordinate out of range so that
@@ -16,6 +19,12 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.support.principals import headers_for
 
 KML_HEAD = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2">'
@@ -127,3 +136,35 @@ def dense_track(fmt: str, points: int) -> bytes:
         rows = "".join(f"{lon:.7f},{lat:.7f},{t},3.2\n" for lon, lat, t in fixes)
         return ("lon,lat,time,ele\n" + rows).encode()
     raise ValueError(fmt)
+
+
+def upload(
+    client: TestClient,
+    headers: dict[str, str],
+    team: int,
+    data: bytes,
+    name: str = "track.gpx",
+    **form: str,
+) -> dict[str, object]:
+    """POST a file; return the JSON answer with the status."""
+    response = client.post(
+        "/api/v1/patrols",
+        headers=headers,
+        data={"team_id": str(team), **form},
+        files={"file": (name, data, "application/gpx+xml")},
+    )
+    assert response.status_code in (200, 201), response.text
+    return {**response.json(), "status": response.status_code}
+
+
+def upload_as_admin(client: TestClient, session: Session, data: bytes) -> int:
+    """Upload as the admin for the first team; the patrol id."""
+    team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
+    response = client.post(
+        "/api/v1/patrols",
+        headers=headers_for(session)["admin"],
+        data={"team_id": str(team), "mode": "car"},
+        files={"file": ("walk.gpx", data, "application/gpx+xml")},
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])

@@ -21,7 +21,7 @@ from geo_patrol.api.routes.osmand import create_osmand_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.live.osmand import LivePosition
 from geo_patrol.patrols.live.store import refresh_stale_patrols, store_batch
-from tests.conftest import request_session
+from tests.support.database import request_session
 from tests.support.principals import REVOKED_TOKEN, SZ_PHONE_TOKEN
 
 WJJ_PHONE_TOKEN = REVOKED_TOKEN  # revoked only by tests/support/principals.headers_for

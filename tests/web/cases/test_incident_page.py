@@ -18,21 +18,13 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from lxml import etree, html
-from sqlalchemy.orm import Session
 
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
 from tests.support import oracle
-from tests.support.principals import headers_for
 
 PHOTO = Path(__file__).resolve().parents[2] / "fixtures" / "photos" / "exif_full.jpg"
 GEOD = pyproj.Geod(ellps="WGS84")
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal."""
-    return headers_for(demo_session)
 
 
 def report_photo(

@@ -18,13 +18,7 @@ from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
 from geo_patrol.core.settings import Settings
 from geo_patrol.web.mobile.pages import STATIC_DIR, STATIC_URL
 from geo_patrol.web.mobile.text import APP, SETUP
-from tests.support.principals import SZ_PHONE_TOKEN, headers_for, member_id
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal (the wjj phone revoked)."""
-    return headers_for(demo_session)
+from tests.support.principals import SZ_PHONE_TOKEN, member_id
 
 
 def sz_phone(session: Session) -> int:
