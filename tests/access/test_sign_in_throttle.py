@@ -9,12 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.api.app import create_app
-from geo_patrol.api.deps import get_session
 from geo_patrol.api.routes.web import _safe_next
 from geo_patrol.core.settings import Settings
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
-from tests.support.database import request_session
+from tests.support.clients import app_on
 
 LOGIN = "/api/v1/auth/login"
 WRONG = "not-the-password"
@@ -24,10 +22,10 @@ ADDRESS_FREE = 8  # failures from one address before its delays start (fewer tha
 @pytest.fixture
 def app(database_url: str, demo_session: Session) -> FastAPI:
     """The app on the demo data."""
-    app = create_app(Settings(database_url=database_url, login_failures_per_address=ADDRESS_FREE))
-
-    app.dependency_overrides[get_session] = request_session(demo_session)
-    return app
+    return app_on(
+        demo_session,
+        Settings(database_url=database_url, login_failures_per_address=ADDRESS_FREE),
+    )
 
 
 def client_at(app: FastAPI, address: str) -> TestClient:

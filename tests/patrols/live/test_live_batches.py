@@ -16,12 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.api.app import create_app
-from geo_patrol.api.deps import get_session
 from geo_patrol.api.routes.osmand import create_osmand_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.live.osmand import LivePosition
 from geo_patrol.patrols.live.store import refresh_stale_patrols, store_batch
-from tests.support.database import request_session
+from tests.support.clients import app_on
 from tests.support.principals import REVOKED_TOKEN, SZ_PHONE_TOKEN
 
 WJJ_PHONE_TOKEN = REVOKED_TOKEN  # revoked only by tests/support/principals.headers_for
@@ -31,10 +30,7 @@ START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 @pytest.fixture
 def demo_app(database_url: str, demo_session: Session) -> FastAPI:
     """The app on the demo data (its lifespan not started)."""
-    app = create_app(Settings(database_url=database_url))
-
-    app.dependency_overrides[get_session] = request_session(demo_session)
-    return app
+    return app_on(demo_session, Settings(database_url=database_url))
 
 
 def position(device: str, minutes: float, lon: float = 120.65) -> LivePosition:
