@@ -14,15 +14,44 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.settings import Settings
+from geo_patrol.db.embedded import EmbeddedCluster
 from geo_patrol.db.engine import make_engine
 from tests.support.clients import app_on
 from tests.support.database import TEST_DATABASE, migrated_database
 from tests.support.principals import headers_for
 
+# A test needs PostgreSQL if it asks for one of these fixtures, or if its module holds a
+# helper that makes a database or a cluster (the fault and backup tests make their own).
+DATABASE_FIXTURES = {"database_url", "demo_url", "live_database_url"}
+DATABASE_HELPERS = ("tests.support.database", "tests.support.service", "tests.support.browser")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `database` marker (given by pytest_collection_modifyitems)."""
+    config.addinivalue_line(
+        "markers", "database: needs PostgreSQL (set by tests/conftest.py; -m 'not database')"
+    )
+
+
+def _needs_database(item: pytest.Item) -> bool:
+    """True if the test asks for a database fixture or its module can make a database."""
+    if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    names = vars(getattr(item, "module", None) or object()).values()
+    return any(
+        getattr(value, "__module__", "") in DATABASE_HELPERS or value is EmbeddedCluster
+        for value in names
+    )
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync driver keeps an event loop running in the main
-    thread until the end of its fixtures, and tests that call asyncio.run() cannot share it."""
+    """Mark the tests that need PostgreSQL `database` (`pytest -m "not database"` runs the
+    rest in seconds); browser tests last: Playwright's sync driver keeps an event loop
+    running in the main thread until the end of its fixtures, and tests that call
+    asyncio.run() cannot share it."""
+    for item in items:
+        if _needs_database(item):
+            item.add_marker(pytest.mark.database)
     items.sort(key=lambda item: "tests/browser/" in item.nodeid)
 
 
