@@ -85,6 +85,7 @@ def _unrounded(folder: Path) -> None:
         (_home_nowhere, "FAIL organisation codes exist"),
         (_unrounded, "FAIL all coordinates rounded to 6 decimals"),
     ],
+    ids=["a-grid-missing", "river-off-the-border", "home-nowhere", "a-seventh-decimal"],
 )
 def test_a_damaged_copy_fails_the_check_that_names_it(
     tmp_path: Path, damage: Damage, failure: str
