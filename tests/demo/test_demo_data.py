@@ -5,6 +5,7 @@ rivers against the town border, the organisation's references. None of it needs 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from tools.demo_region.region import OUT_DIR
 from tools.demo_region.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
+# The tool's processes import geo_patrol from this checkout, however the venv installed it.
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 # One line per check: 3 + 2 + 7 tilings (towns of 2 counties, villages of 2 towns, grids of
 # 7 border villages) + 4 nestings + 1 + 3 key points + 1 + 2 + 1 + 1 + 1 + 4 rivers + 2.
 CHECKS = 33
@@ -109,7 +112,12 @@ def test_the_generator_imports_without_cnmaps_and_stops_only_when_it_needs_it(
         "runpy.run_module('tools.demo_region', run_name='__main__')"
     )
     run = subprocess.run(
-        [sys.executable, "-c", blocked], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", blocked],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == (
@@ -123,6 +131,7 @@ def test_the_script_entry_is_the_same_command() -> None:
         subprocess.run(
             [sys.executable, *command, "--help"],
             cwd=ROOT,
+            env=ENV,
             capture_output=True,
             text=True,
             timeout=120,
