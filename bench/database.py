@@ -14,7 +14,7 @@ from geo_patrol.accounts.teams import grantable_teams
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine
 from geo_patrol.demo.load import load_demo
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 
 NAME = "geo_patrol_bench"
 JOINT_TEAM = "联合巡河队一队"

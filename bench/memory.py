@@ -16,7 +16,7 @@ worker process, the calling process's peak (what stays in the service) and the w
 peak (its `VmHWM`, as it reports it), the worker exiting after.
 
 The files: a valid walk of `--points` fixes (one a second, 1.4 m apart) in each format, as
-`tests.hostile_files.dense_track` writes it; the hostile KMZ of the issue (placemarks of
+`tests.support.uploads.dense_track` writes it; the hostile KMZ of the issue (placemarks of
 coordinate texts just under libxml2's 10 MB limit, 195 MiB unpacked, the last coordinate out
 of range) and the whitespace one (a three-fix track and 190 MiB of whitespace), and both
 again at 45 MB, under the unpacked cap, so that they are read to the end. Prints a
@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.hostile_files import dense_kmz, dense_track, whitespace_kmz
+from tests.support.uploads import dense_kmz, dense_track, whitespace_kmz
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1_000_000

@@ -22,9 +22,10 @@ import numpy as np
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tests.api.principals import SZ_PHONE_TOKEN
-from tests.service.running import Service, fresh_demo_database, start_service
-from tests.service.slow_clients import SlowResult, positions, slow_client, timed_requests
+from tests.support.database import fresh_demo_database
+from tests.support.principals import SZ_PHONE_TOKEN
+from tests.support.service import Service, start_service
+from tests.support.slow_clients import SlowResult, positions, slow_client, timed_requests
 
 DATABASE = "geo_patrol_bench_slow"
 HEADER_S = 10.0

@@ -23,8 +23,9 @@ import httpx
 from sqlalchemy import text
 
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.api.principals import headers_for
-from tests.service.running import LOOPBACK, Service, free_port, fresh_demo_database
+from tests.support.database import fresh_demo_database
+from tests.support.principals import headers_for
+from tests.support.service import LOOPBACK, Service, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 POINT = b'<trkpt lat="30.9" lon="120.%d"><time>2024-01-01T00:00:00Z</time></trkpt>'

@@ -1,69 +1,64 @@
-"""Test database: a real PostGIS, always.
+"""Fixtures every test folder shares; the helpers behind them live in tests/support.
 
-The run starts the project's own embedded cluster under var/test (or uses
-GEO_PATROL_TEST_DATABASE_URL), creates a fresh database, runs the real migrations once, and
-gives each test a transaction that is rolled back. A database test never skips for lack of
-a database: it fails.
+The test database is a real PostGIS, always (tests/support/database.py): the run migrates a
+fresh database once and gives each test a transaction that is rolled back.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo_patrol.api.app import create_app
-from geo_patrol.api.deps import get_session
 from geo_patrol.core.settings import Settings
-from geo_patrol.db import migrate
 from geo_patrol.db.embedded import EmbeddedCluster
 from geo_patrol.db.engine import make_engine
+from tests.support.clients import app_on
+from tests.support.database import TEST_DATABASE, migrated_database
+from tests.support.principals import headers_for
 
-ROOT = Path(__file__).resolve().parent.parent
-TEST_DATABASE = "geo_patrol_test"
+# A test needs PostgreSQL if it asks for one of these fixtures, or if its module holds a
+# helper that makes a database or a cluster (the fault and backup tests make their own).
+DATABASE_FIXTURES = {"database_url", "demo_url", "live_database_url"}
+DATABASE_HELPERS = ("tests.support.database", "tests.support.service", "tests.support.browser")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `database` marker (given by pytest_collection_modifyitems)."""
+    config.addinivalue_line(
+        "markers", "database: needs PostgreSQL (set by tests/conftest.py; -m 'not database')"
+    )
+
+
+def _needs_database(item: pytest.Item) -> bool:
+    """True if the test asks for a database fixture or its module can make a database."""
+    if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    names = vars(getattr(item, "module", None) or object()).values()
+    return any(
+        getattr(value, "__module__", "") in DATABASE_HELPERS or value is EmbeddedCluster
+        for value in names
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync driver keeps an event loop running in the main
-    thread until the end of its fixtures, and tests that call asyncio.run() cannot share it."""
+    """Mark the tests that need PostgreSQL `database` (`pytest -m "not database"` runs the
+    rest in seconds); browser tests last: Playwright's sync driver keeps an event loop
+    running in the main thread until the end of its fixtures, and tests that call
+    asyncio.run() cannot share it."""
+    for item in items:
+        if _needs_database(item):
+            item.add_marker(pytest.mark.database)
     items.sort(key=lambda item: "tests/browser/" in item.nodeid)
-
-
-def _server_url() -> str:
-    """URL of the server the tests use (its maintenance database)."""
-    external = os.environ.get("GEO_PATROL_TEST_DATABASE_URL")
-    if external:
-        return external
-    return EmbeddedCluster(ROOT / "var" / "test" / "pg").up()
-
-
-def fresh_database(name: str) -> str:
-    """Drop and create database `name` on the test server with PostGIS; return its URL."""
-    url = make_url(_server_url())
-    conninfo = url.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False
-    )
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
     """A migrated test database."""
-    url = fresh_database(TEST_DATABASE)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    return url
+    return migrated_database(TEST_DATABASE)
 
 
 @pytest.fixture(scope="session")
@@ -84,32 +79,10 @@ def session(engine: Engine) -> Iterator[Session]:
         transaction.rollback()
 
 
-def request_session(session: Session) -> Callable[[], Iterator[Session]]:
-    """A get_session override sharing the test's `session`: each request in a savepoint,
-    committed (released) when the handler returns, rolled back when it raises; a handler
-    that commits early (an upload before it waits for a parse slot) has released it already."""
-
-    def same_session() -> Iterator[Session]:
-        savepoint = session.begin_nested()
-        try:
-            yield session
-        except BaseException:
-            if savepoint.is_active:
-                savepoint.rollback()
-            raise
-        if savepoint.is_active:
-            savepoint.commit()
-
-    return same_session
-
-
 @pytest.fixture
 def client(database_url: str, session: Session) -> Iterator[TestClient]:
     """HTTP client through the whole app, sharing the test's rolled-back session."""
-    app = create_app(Settings(database_url=database_url))
-
-    app.dependency_overrides[get_session] = request_session(session)
-    with TestClient(app) as client:
+    with TestClient(app_on(session, Settings(database_url=database_url))) as client:
         yield client
 
 
@@ -139,10 +112,7 @@ def demo_session(demo_connection: Connection) -> Iterator[Session]:
 @pytest.fixture
 def demo_client(database_url: str, demo_session: Session) -> Iterator[TestClient]:
     """HTTP client through the app on the demo data."""
-    app = create_app(Settings(database_url=database_url))
-
-    app.dependency_overrides[get_session] = request_session(demo_session)
-    with TestClient(app) as client:
+    with TestClient(app_on(demo_session, Settings(database_url=database_url))) as client:
         yield client
 
 
@@ -164,3 +134,9 @@ def admin_headers(session: Session) -> dict[str, str]:
     )
     token = issue_api_token(session, member_id=member, label="test", days=1, address=None)
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def headers(demo_session: Session) -> dict[str, dict[str, str]]:
+    """Bearer headers per demo principal (tests/support/principals.py; the wjj phone revoked)."""
+    return headers_for(demo_session)

@@ -6,7 +6,7 @@ is evidence for that incident. So `finish_patrol` hands each computed track to t
 functions registered here, in its transaction, while the track's indexed pieces exist; a
 domain registers with the `after_track` decorator when its module is imported. Incidents
 registers its verification (`geo_patrol.incidents.workflow.verify_passed_incidents`); the
-service, the demo and the benchmarks import it, and tests/unit/test_after_track.py checks
+service, the demo and the benchmarks import it, and tests/patrols/test_after_track.py checks
 that each of them does.
 """
 

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from tests.api.principals import headers_for, member_id
+from tests.support.principals import headers_for, member_id
 
 NUL = "a\x00b"
 HALF_PAIR = "a\ud800b"

@@ -39,9 +39,9 @@ from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
-from tests.api.live_server import serving
-from tests.api.principals import SZ_PHONE_TOKEN, member_id
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
+from tests.support.live_server import serving
+from tests.support.principals import SZ_PHONE_TOKEN, member_id
 
 EXAMPLES = 10
 # Each of these hashes a password (Argon2, ~0.3 s) or renders the whole map.

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
-from tests.api.live_server import serving
+from tests.support.live_server import serving
 
 
 def _broken(request: Request) -> Response:

@@ -7,66 +7,19 @@ Screenshots go to var/artefacts/ (kept by CI as test artefacts, never committed)
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Request, Route, sync_playwright
-from sqlalchemy.orm import Session
+from playwright.sync_api import Browser, Page, Playwright, Request, sync_playwright
 
-from geo_patrol.api.app import create_app
-from geo_patrol.core.settings import Settings
-from geo_patrol.db import migrate
-from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.api.live_server import serving as serving_app
-from tests.conftest import ROOT, fresh_database
-
-CHROMIUM = "/usr/bin/chromium"
-ARTEFACTS = ROOT / "var" / "artefacts"
-DEMO_PASSWORD = "geo-patrol-demo"
-
-
-# How long the test service's phones wait for an answer before they send again.
-ANSWER_S = 10
-
-
-def demo_database(name: str, *, then: Callable[[Session], object] | None = None) -> str:
-    """Database `name` with the whole demo committed (region, accounts, incidents, a week of
-    patrols), as `geo-patrol demo` leaves it, and whatever `then` adds in the same
-    transaction; its URL."""
-    from geo_patrol.demo.incidents import load_demo_incidents
-    from geo_patrol.demo.load import load_demo
-    from geo_patrol.demo.simulate import simulate_week
-
-    url = fresh_database(name)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
-        list(load_demo(session))
-        load_demo_incidents(session, settings=Settings(database_url=url))
-        simulate_week(session, settings=Settings(database_url=url))
-        if then is not None:
-            then(session)
-    engine.dispose()
-    return url
-
-
-def phone_sign_in(page: Page, login: str) -> None:
-    """Fill the phone app's sign-in form as `login` (the demo password) and send it."""
-    page.fill("#signin input[name=login]", login)
-    page.fill("#signin input[name=password]", DEMO_PASSWORD)
-    page.click("#signin button[type=submit]")
+from tests.support.browser import ANSWER_S, CHROMIUM, Link, Watch, committed_demo_database, serving
 
 
 @pytest.fixture(scope="session")
 def live_database_url() -> str:
     """The demo database the browser tests share."""
-    return demo_database("geo_patrol_browser")
+    return committed_demo_database("geo_patrol_browser")
 
 
 @pytest.fixture(scope="session")
@@ -75,20 +28,6 @@ def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory
     its phones give up waiting for an answer after ANSWER_S (then send again)."""
     data = tmp_path_factory.mktemp("data")
     with serving(live_database_url, data, basemap="none", mobile_answer_seconds=ANSWER_S) as base:
-        yield base
-
-
-@contextmanager
-def serving(database_url: str, data_dir: Path, **settings: object) -> Iterator[str]:
-    """The service with `settings` in a thread on a free port; stopped on leaving."""
-    config = Settings(
-        database_url=database_url,
-        data_dir=data_dir,
-        maintenance_seconds=0,
-        osmand_port=None,
-        **settings,  # type: ignore[arg-type]
-    )
-    with serving_app(create_app(config)) as base:
         yield base
 
 
@@ -109,23 +48,6 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@dataclass
-class Watch:
-    """What a page did that a test may forbid: console errors, page errors, outside calls."""
-
-    base: str
-    errors: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)
-
-    def route(self, route: Route, request: Request) -> None:
-        """Let requests to the service through; abort and record everything else."""
-        if request.url.startswith((self.base + "/", "data:", "blob:")) or request.url == self.base:
-            route.continue_()
-        else:
-            self.outside.append(request.url)
-            route.abort()
-
-
 @pytest.fixture
 def watched_page(browser: Browser, live_server: str) -> Iterator[tuple[Page, Watch]]:
     """A fresh browser context (desktop size) whose requests leave only for the service."""
@@ -137,121 +59,6 @@ def watched_page(browser: Browser, live_server: str) -> Iterator[tuple[Page, Wat
     page.on("pageerror", lambda error: watch.errors.append(f"page error: {error}"))
     yield page, watch
     context.close()
-
-
-def sign_in(page: Page, base: str, login: str, next_path: str = "/map") -> None:
-    """Sign in through the real form, then open `next_path`."""
-    page.goto(f"{base}/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    # The sign-in answer sets the session cookie: wait for it, not for the old page's idle.
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    page.goto(base + next_path)
-    page.wait_for_load_state("networkidle")
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """Save a screenshot as a test artefact; returns its path."""
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTEFACTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    return path
-
-
-class Link:
-    """The phone's connection to the service: a TCP relay the test can cut, mute and restore.
-
-    The browser's own offline switch does not reach requests that pass through a service
-    worker, and a phone at the river loses the network for all of them: here, while the
-    link is cut, every connection (new or open) to the service fails. While it is muted,
-    requests still reach the service but no answer comes back and nothing fails: what a
-    phone gets when it walks out of coverage with a request on the way.
-    """
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.mode = "up"
-        self.open: set[socket.socket] = set()
-        self.clients: set[socket.socket] = set()  # the phone's ends of open connections
-        self.muted: set[socket.socket] = set()  # clients whose answers are swallowed
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        """Relay each connection while the link is up or muted; refuse it while cut."""
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            with self.lock:
-                mode = self.mode
-                if mode == "cut":
-                    client.close()
-                    continue
-                self.open.add(client)
-                self.clients.add(client)
-                if mode == "mute":
-                    self.muted.add(client)
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            with self.lock:
-                self.open.add(upstream)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        """Copy bytes one way until either side closes. Answers to a muted client are read
-        and dropped, and the service closing its end does not reach the client either."""
-        try:
-            while data := source.recv(65536):
-                if sink not in self.muted:
-                    sink.sendall(data)
-        except OSError:
-            pass
-        for sock in (source, sink):
-            if sock not in self.muted:
-                self._drop(sock)
-
-    def _drop(self, sock: socket.socket) -> None:
-        """Close a relayed socket (once)."""
-        with self.lock:
-            self.open.discard(sock)
-            self.clients.discard(sock)
-            self.muted.discard(sock)
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
-
-    def _set(self, mode: str, *, drop: str) -> None:
-        """Switch mode, then close the open connections `drop` names ("all", "muted", "none")."""
-        with self.lock:
-            self.mode = mode
-            sockets = {"all": list(self.open), "muted": list(self.muted), "none": []}[drop]
-        for sock in sockets:
-            self._drop(sock)
-
-    def cut(self) -> None:
-        """No signal: open connections break, new ones are refused."""
-        self._set("cut", drop="all")
-
-    def mute(self) -> None:
-        """Requests get through, answers never come back (open connections too)."""
-        with self.lock:
-            self.muted |= self.clients
-        self._set("mute", drop="none")
-
-    def restore(self) -> None:
-        """The signal is back; connections left hanging by a mute are closed."""
-        self._set("up", drop="muted")
-
-    def close(self) -> None:
-        """Stop relaying."""
-        self.cut()
-        self.listener.close()
 
 
 @pytest.fixture

@@ -12,8 +12,14 @@ from playwright.sync_api import Browser, Dialog, Page
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.browser.conftest import DEMO_PASSWORD, demo_database, phone_sign_in, serving, sign_in
-from tests.maps.hostile import hostile, poison_demo
+from tests.support.browser import (
+    DEMO_PASSWORD,
+    committed_demo_database,
+    phone_sign_in,
+    serving,
+    sign_in,
+)
+from tests.support.hostile_text import hostile, poison_demo
 
 # Each payload calls gpPwned(n) (recorded here) or alert (a dialog, recorded too).
 RECORDER = "window.gpPwnedCalls = []; window.gpPwned = (n) => window.gpPwnedCalls.push(n);"
@@ -63,7 +69,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             {"d": hostile("description"), "a": hostile("address")},
         )
 
-    url = demo_database("geo_patrol_hostile", then=poison)
+    url = committed_demo_database("geo_patrol_hostile", then=poison)
     with serving(url, tmp_path_factory.mktemp("hostile"), basemap="none") as base:
         yield base
 

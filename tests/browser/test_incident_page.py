@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page
 
-from tests.browser.conftest import DEMO_PASSWORD, Watch, screenshot, sign_in
+from tests.support.browser import DEMO_PASSWORD, Watch, screenshot, sign_in
 
 PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "exif_full.jpg"
 

@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import Page
 
 from geo_patrol.web.map.filters import MapFilters
-from tests.browser.conftest import Watch, screenshot
+from tests.support.browser import Watch, screenshot
 
 
 def test_pack_from_the_command_line_opens_from_a_usb_stick(

@@ -10,9 +10,16 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from tests.browser.conftest import Link, Watch, phone_sign_in, screenshot
-from tests.browser.test_mobile_offline import queue, wait_states, wait_true
-from tests.conftest import ROOT
+from tests.support.browser import (
+    Link,
+    Watch,
+    phone_sign_in,
+    queue,
+    screenshot,
+    wait_states,
+    wait_true,
+)
+from tests.support.paths import ROOT
 
 TRACKS = ROOT / "tests" / "fixtures" / "tracks"
 HIDE = """(hidden) => {

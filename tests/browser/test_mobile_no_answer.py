@@ -16,8 +16,16 @@ from sqlalchemy import text
 
 from geo_patrol.db.engine import make_engine
 from geo_patrol.web.mobile.text import APP
-from tests.browser.conftest import DEMO_PASSWORD, Link, Watch, serving
-from tests.browser.test_mobile_offline import DEVICE_TOKEN, queue, wait_states, wait_true
+from tests.support.browser import (
+    DEMO_PASSWORD,
+    DEVICE_TOKEN,
+    Link,
+    Watch,
+    queue,
+    serving,
+    wait_states,
+    wait_true,
+)
 
 QUICK_ANSWER_S = 2
 

@@ -8,10 +8,8 @@ polygons), and the photo.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import numpy as np
@@ -21,11 +19,20 @@ import shapely
 from playwright.sync_api import Page
 
 from geo_patrol.demo.load import DEMO_DATA
-from tests.browser.conftest import ANSWER_S, DEMO_PASSWORD, Link, Watch, screenshot
-from tests.conftest import ROOT
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.browser import (
+    ANSWER_S,
+    DEMO_PASSWORD,
+    DEVICE_TOKEN,
+    Link,
+    Watch,
+    queue,
+    screenshot,
+    wait_states,
+    wait_true,
+)
+from tests.support.paths import ROOT
 
-DEVICE_TOKEN = "gpd_demo-sz-patrol-phone"
 JOINT_TEAM = "联合巡河队一队"
 PHOTO = ROOT / "tests" / "fixtures" / "photos" / "exif_full.jpg"
 TO_METRES = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32651", always_xy=True)
@@ -91,40 +98,6 @@ def admin(live_server: str) -> Iterator[httpx.Client]:
         ).json()["token"]
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
-
-
-def queue(page: Page) -> list[dict[str, Any]]:
-    """The queue as the page stored it in IndexedDB (blobs left out)."""
-    items: list[dict[str, Any]] = page.evaluate(
-        """() => new Promise((resolve, reject) => {
-          const open = indexedDB.open("geo-patrol");
-          open.onsuccess = () => {
-            const all = open.result.transaction("queue").objectStore("queue").getAll();
-            all.onsuccess = () => resolve(all.result.map(
-              ({seq, kind, clientId, state, error, serverId, created, attempts, noAnswerS}) =>
-                ({seq, kind, clientId, state, error, serverId, created, attempts, noAnswerS})));
-            all.onerror = () => reject(all.error);
-          };
-        })"""
-    )
-    return items
-
-
-def wait_true(page: Page, expression: str, arg: object = None, timeout_s: float = 30) -> None:
-    """Poll a JavaScript function in the page until it returns true (wait_for_function would
-    evaluate a string, which the page's Content-Security-Policy rightly forbids)."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression, arg):
-        assert time.monotonic() < deadline, f"still false: {expression}"
-        page.wait_for_timeout(50)
-
-
-def wait_states(page: Page, states: list[str], timeout_s: float = 30) -> None:
-    """Wait until the stored queue holds exactly items in these states (in order)."""
-    deadline = time.monotonic() + timeout_s
-    while [item["state"] for item in queue(page)] != states:
-        assert time.monotonic() < deadline, queue(page)
-        page.wait_for_timeout(100)
 
 
 def walk(page: Page, points: list[tuple[float, float]], already: int = 0) -> None:

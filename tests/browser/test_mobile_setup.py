@@ -15,7 +15,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page
 
-from tests.browser.conftest import Watch, screenshot, sign_in
+from tests.support.browser import Watch, screenshot, sign_in
 
 LABEL = "测试手机 set-up"
 

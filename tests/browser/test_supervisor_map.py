@@ -10,7 +10,7 @@ from typing import Any
 import pyproj
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import Watch, screenshot, serving, sign_in
+from tests.support.browser import Watch, screenshot, serving, sign_in
 
 GEOD = pyproj.Geod(ellps="WGS84")
 LAYERS_ZH = [

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from geo_patrol.cli.app import app
 from geo_patrol.db.embedded import free_port
 from geo_patrol.db.engine import make_engine
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"
 runner = CliRunner()

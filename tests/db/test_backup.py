@@ -32,7 +32,7 @@ from geo_patrol.db.embedded import find_server_binaries
 from geo_patrol.db.engine import make_engine, make_sessionmaker
 from geo_patrol.incidents.photos import add_photo
 from geo_patrol.patrols.upload import UploadRequest, upload_patrol
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PHOTOS = ("exif_full.jpg", "no_exif.jpg", "with_text.png", "exif_full.heic")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import Timeouts, make_engine
-from tests.db.pausable_proxy import PausableProxy
+from tests.support.pausable_proxy import PausableProxy
 
 CONNECT_S, STATEMENT_S, POOL_S = 2.0, 1.0, 1.0
 # The longest a new request may take to hear 503 from a paused database: its pooled

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import Base, make_engine
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 
 
 def revisions() -> list[str]:

@@ -29,7 +29,7 @@ from geo_patrol.db.embedded import (
     find_server_binaries,
     running_as_root,
 )
-from tests.unit.test_compose import _compose, _settings
+from tests.support.compose import compose_file, server_settings
 
 DEADLINE_S = 60
 
@@ -98,7 +98,7 @@ def test_recovery_to_a_moment_from_the_compose_files_wal_archive(root: Path) -> 
     archive = root / "archive"
     for folder in (archive, archive / "wal", archive / "base"):
         _as_server(["install", "-d", "-m", "0700", str(folder)])
-    compose = _settings(_compose()["services"]["db"]["command"])
+    compose = server_settings(compose_file()["services"]["db"]["command"])
     settings = {name: value.replace("/archive/", f"{archive}/") for name, value in compose.items()}
     _as_server(
         [

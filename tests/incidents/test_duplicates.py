@@ -23,20 +23,14 @@ from geo_patrol.access.scope import scope_of
 from geo_patrol.core.settings import Settings
 from geo_patrol.incidents.reports import IncidentReport, create_incident
 from geo_patrol.incidents.workflow import transition
-from tests.api.principals import headers_for, member_id
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import member_id
 
 GEOD = pyproj.Geod(ellps="WGS84")
 # Far from the demo's own incidents (reported days before the test runs), in space and time.
 BASE = datetime(2020, 6, 1, 8, 0, tzinfo=UTC)
 DISCHARGE, FISHING = "illegal_discharge", "illegal_fishing"
 Test = TypeVar("Test", bound=Callable[..., None])
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal."""
-    return headers_for(demo_session)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine
 from geo_patrol.incidents.reports import IncidentReport, create_incident
-from tests.conftest import fresh_database
+from tests.support.database import fresh_database
 
 GEOD = pyproj.Geod(ellps="WGS84")
 DATABASE = "geo_patrol_test_dups_race"

@@ -13,21 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from geo_patrol.incidents.workflow import escalate_overdue
-from tests.api.principals import headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.oracle import point_inside_xiuzhou
 
 BORDER_RIVER = "R-320509-330411-01"
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal."""
-    return headers_for(demo_session)
-
-
-def point_inside_xiuzhou(distance_m: float) -> tuple[float, float]:
-    """A point `distance_m` from the border river, on the Xiuzhou side."""
-    return oracle.point_off_border_river(distance_m, "330411")
 
 
 def report(

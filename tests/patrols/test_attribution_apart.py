@@ -26,9 +26,9 @@ from geo_patrol.demo.load import load_demo
 from geo_patrol.patrols import upload as patrols
 from geo_patrol.patrols.attribution import attribute_patrol
 from geo_patrol.patrols.track.types import TrackPoints
-from tests.conftest import fresh_database
-from tests.patrols import oracle
-from tests.patrols.test_attribution_chunks import assert_like_shapely, meander
+from tests.support import oracle
+from tests.support.database import fresh_database
+from tests.support.oracle import assert_like_shapely, meander
 
 CROSSINGS = """
 SELECT level, at, from_code, to_code, ST_AsText(geom) FROM patrol_crossings

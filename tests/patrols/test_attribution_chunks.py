@@ -13,27 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.patrols.attribution import CHUNK_LEGS, attribute_patrol
-from tests.api.principals import headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.oracle import assert_like_shapely, meander
+from tests.support.uploads import upload_as_admin
 
 COUNTIES = ["320509", "330411"]
-
-
-def meander(n: int, amplitude_m: float, wavelength_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """A walk of n fixes 1.5 m apart along the county border, swinging across it."""
-    wujiang, xiuzhou = oracle.polygons()["320509"][1], oracle.polygons()["330411"][1]
-    border = shapely.line_merge(shapely.intersection(wujiang.boundary, xiuzhou.boundary))
-    line = max(getattr(border, "geoms", [border]), key=lambda g: g.length)
-    utm = shapely.transform(line, lambda xy: np.column_stack(oracle.UTM51.transform(*xy.T)))
-    along = np.arange(n) * 1.5 + utm.length * 0.3
-    base = shapely.get_coordinates(shapely.line_interpolate_point(utm, along))
-    ahead = shapely.get_coordinates(shapely.line_interpolate_point(utm, along + 1.0))
-    normal = (ahead - base)[:, ::-1] * [1, -1]
-    normal /= np.linalg.norm(normal, axis=1)[:, None]
-    offset = amplitude_m * np.sin(2 * np.pi * along / wavelength_m)
-    x, y = (base + normal * offset[:, None]).T
-    lon, lat = oracle.UTM51.transform(x, y, direction="INVERSE")
-    return np.asarray(lon), np.asarray(lat)
 
 
 def gpx_without_times(lons: np.ndarray, lats: np.ndarray) -> bytes:
@@ -49,19 +33,6 @@ def gpx_without_times(lons: np.ndarray, lats: np.ndarray) -> bytes:
     ).encode()
 
 
-def upload(client: TestClient, session: Session, data: bytes) -> int:
-    """Upload as the admin for the first team; the patrol id."""
-    team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
-    response = client.post(
-        "/api/v1/patrols",
-        headers=headers_for(session)["admin"],
-        data={"team_id": str(team), "mode": "car"},
-        files={"file": ("walk.gpx", data, "application/gpx+xml")},
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
 def county_rows(session: Session, patrol_id: int) -> dict[str, tuple[float, float | None]]:
     """code -> (metres, seconds) of the patrol's counties."""
     rows = session.execute(
@@ -74,21 +45,12 @@ def county_rows(session: Session, patrol_id: int) -> dict[str, tuple[float, floa
     return {code: (metres, seconds) for code, metres, seconds in rows}
 
 
-def assert_like_shapely(
-    got: dict[str, tuple[float, float | None]], lons: np.ndarray, lats: np.ndarray
-) -> None:
-    """Metres per county within 0.5 % of shapely/pyproj on the same fixes."""
-    expected = oracle.lengths_by_code(lons, lats, COUNTIES)
-    for code in COUNTIES:
-        assert abs(got[code][0] - expected[code]) / expected[code] < 0.005, code
-
-
 def test_meander_uses_both_paths_and_matches_shapely(
     demo_client: TestClient, demo_session: Session
 ) -> None:
     lons, lats = meander(6000, amplitude_m=150.0, wavelength_m=2500.0)
     when = oracle.times(len(lons), start=datetime(2026, 11, 20, 1, tzinfo=UTC), step_s=1.2)
-    patrol_id = upload(demo_client, demo_session, oracle.gpx(lons, lats, when))
+    patrol_id = upload_as_admin(demo_client, demo_session, oracle.gpx(lons, lats, when))
     got = county_rows(demo_session, patrol_id)
     assert_like_shapely(got, lons, lats)
     total_s = (when[-1] - when[0]).total_seconds()
@@ -115,7 +77,7 @@ def test_walk_out_of_every_jurisdiction_counts_only_the_inside(
     east = max(shapely.get_coordinates(region.exterior), key=lambda xy: xy[0])
     lons, lats = oracle.walk(float(east[0]), float(east[1]), 90.0, 3000.0)
     when = oracle.times(len(lons), start=datetime(2026, 11, 20, 3, tzinfo=UTC), step_s=1.2)
-    patrol_id = upload(demo_client, demo_session, oracle.gpx(lons, lats, when))
+    patrol_id = upload_as_admin(demo_client, demo_session, oracle.gpx(lons, lats, when))
     expected = {k: v for k, v in oracle.lengths_by_code(lons, lats, COUNTIES).items() if v > 1}
     assert expected and sum(expected.values()) < 0.75 * 3000  # really leaves the region
     got = county_rows(demo_session, patrol_id)
@@ -128,7 +90,7 @@ def test_track_without_times_gets_metres_and_no_seconds(
     demo_client: TestClient, demo_session: Session
 ) -> None:
     lons, lats = meander(800, amplitude_m=120.0, wavelength_m=900.0)
-    patrol_id = upload(demo_client, demo_session, gpx_without_times(lons, lats))
+    patrol_id = upload_as_admin(demo_client, demo_session, gpx_without_times(lons, lats))
     got = county_rows(demo_session, patrol_id)
     assert_like_shapely(got, lons, lats)
     for code in COUNTIES:
@@ -140,5 +102,5 @@ def test_patrol_a_year_ago_is_attributed_the_same(
 ) -> None:
     lons, lats = meander(500, amplitude_m=100.0, wavelength_m=900.0)
     when = oracle.times(len(lons), start=datetime(2025, 10, 20, 1, tzinfo=UTC), step_s=1.2)
-    patrol_id = upload(demo_client, demo_session, oracle.gpx(lons, lats, when))
+    patrol_id = upload_as_admin(demo_client, demo_session, oracle.gpx(lons, lats, when))
     assert_like_shapely(county_rows(demo_session, patrol_id), lons, lats)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from geo_patrol.patrols.coverage import capsule_intervals, cover_patrol
 from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track_pieces import store_track_pieces
-from tests.patrols import oracle
-from tests.patrols.test_attribution_chunks import upload
+from tests.support import oracle
+from tests.support.uploads import upload_as_admin
 
 DISTANCE_M = 50.0
 TOLERANCE_M = 0.1
@@ -32,7 +32,9 @@ START = np.datetime64(datetime(2026, 11, 20, 4, tzinfo=UTC).replace(tzinfo=None)
 def patrol_id(demo_client: TestClient, demo_session: Session) -> int:
     """A patrol to hang coverage on (a short walk; each computation replaces its coverage)."""
     lons, lats = oracle.walk(*oracle.straight_border()[:2], 0.0, 30.0)
-    return upload(demo_client, demo_session, oracle.gpx(lons, lats, oracle.times(len(lons))))
+    return upload_as_admin(
+        demo_client, demo_session, oracle.gpx(lons, lats, oracle.times(len(lons)))
+    )
 
 
 def segments_near(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.patrols.attribution import attribute
 from geo_patrol.patrols.track.types import TrackPoints
-from tests.patrols import oracle
+from tests.support import oracle
 
 LEVELS = ("province", "city", "county", "town", "village", "grid")
 WUJIANG, XIUZHOU = "320509", "330411"

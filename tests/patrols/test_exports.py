@@ -12,10 +12,9 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from geo_patrol.patrols import exports
-from tests.patrols import oracle
-from tests.patrols.test_patrols import headers, team_id, upload
-
-__all__ = ["headers"]  # the fixture, used by name
+from tests.support import oracle
+from tests.support.principals import team_id
+from tests.support.uploads import upload
 
 GPX_NS = {"g": "http://www.topografix.com/GPX/1/1"}
 KML_NS = {"k": "http://www.opengis.net/kml/2.2", "gx": "http://www.google.com/kml/ext/2.2"}

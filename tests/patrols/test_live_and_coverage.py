@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pytest
 import shapely
 import shapely.ops
 from fastapi.testclient import TestClient
@@ -16,16 +15,10 @@ from sqlalchemy.orm import Session
 from geo_patrol.core.settings import Settings
 from geo_patrol.demo.load import DEMO_DATA
 from geo_patrol.patrols.live.store import refresh_stale_patrols
-from tests.api.principals import SZ_PHONE_TOKEN, headers_for
-from tests.patrols import oracle
+from tests.support import oracle
+from tests.support.principals import SZ_PHONE_TOKEN
 
 BORDER_RIVER = "R-320509-330411-01"
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal."""
-    return headers_for(demo_session)
 
 
 def iso(when: datetime) -> str:

@@ -11,40 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.api.principals import SZ_PHONE_TOKEN, headers_for
-from tests.patrols import oracle
-
-
-@pytest.fixture
-def headers(demo_session: Session) -> dict[str, dict[str, str]]:
-    """Bearer headers per demo principal."""
-    return headers_for(demo_session)
-
-
-def team_id(session: Session, name: str) -> int:
-    """Id of a demo team."""
-    return int(
-        session.execute(text("SELECT id FROM teams WHERE name = :n"), {"n": name}).scalar_one()
-    )
-
-
-def upload(
-    client: TestClient,
-    headers: dict[str, str],
-    team: int,
-    data: bytes,
-    name: str = "track.gpx",
-    **form: str,
-) -> dict[str, object]:
-    """POST a file; return the JSON answer with the status."""
-    response = client.post(
-        "/api/v1/patrols",
-        headers=headers,
-        data={"team_id": str(team), **form},
-        files={"file": (name, data, "application/gpx+xml")},
-    )
-    assert response.status_code in (200, 201), response.text
-    return {**response.json(), "status": response.status_code}
+from tests.support import oracle
+from tests.support.principals import SZ_PHONE_TOKEN, team_id
+from tests.support.uploads import upload
 
 
 def test_crossing_walk_lengths_match_independent_computation(

@@ -26,7 +26,7 @@ from geo_patrol.geography.imports.jurisdictions import (
     JurisdictionImportOptions,
     import_jurisdictions,
 )
-from tests.api.principals import headers_for
+from tests.support.principals import headers_for
 
 TRACKS = Path(__file__).resolve().parents[1] / "fixtures" / "tracks"
 GEOD = pyproj.Geod(ellps="WGS84")

@@ -18,7 +18,7 @@ from geo_patrol.patrols.quality import flag_patrol
 from geo_patrol.patrols.track.cleaning import CleaningRules, clean
 from geo_patrol.patrols.track.types import NAT, TrackPoints
 from geo_patrol.patrols.upload import clean_stored, store_points, summarize_kept
-from tests.patrols import oracle
+from tests.support import oracle
 
 GEOD = pyproj.Geod(ellps="WGS84")
 

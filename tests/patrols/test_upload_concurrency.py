@@ -22,11 +22,11 @@ from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.api.live_server import serving
-from tests.api.principals import headers_for
-from tests.conftest import fresh_database
-from tests.hostile_files import dense_kmz
-from tests.patrols.test_upload_memory import _reset_peak, _status, _worker_rss_mb
+from tests.support.database import fresh_database
+from tests.support.live_server import serving
+from tests.support.memory import reset_peak, status_kb, worker_rss_mb
+from tests.support.principals import headers_for
+from tests.support.uploads import dense_kmz
 
 UPLOADS = 40
 SLOTS = 2
@@ -73,7 +73,7 @@ def test_forty_parallel_uploads_are_read_two_at_a_time(
 
     def sample() -> None:
         while not done.is_set():
-            seen.append(_worker_rss_mb())
+            seen.append(worker_rss_mb())
             time.sleep(0.005)
 
     async def upload(client: httpx.AsyncClient, number: int) -> int:
@@ -97,7 +97,7 @@ def test_forty_parallel_uploads_are_read_two_at_a_time(
             statuses = await asyncio.gather(*(upload(client, n) for n in range(UPLOADS)))
             return list(statuses), await meanwhile
 
-    baseline = _reset_peak()
+    baseline = reset_peak()
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
@@ -105,7 +105,7 @@ def test_forty_parallel_uploads_are_read_two_at_a_time(
     finally:
         done.set()
         sampler.join()
-    grown_mb = (_status("VmHWM") - baseline) / 1024
+    grown_mb = (status_kb("VmHWM") - baseline) / 1024
     assert statuses == [422] * UPLOADS
     assert others == [200] * 5
     assert max(count for count, _ in seen) <= SLOTS

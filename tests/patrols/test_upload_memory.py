@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import multiprocessing.forkserver
 import subprocess
 import sys
 import threading
@@ -27,26 +26,12 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.worker import ParseLimits, ParseSlots, parse_upload
-from tests.api.principals import headers_for
-from tests.hostile_files import dense_kmz, dense_track, whitespace_kmz
-from tests.patrols.test_patrols import team_id
+from tests.support.memory import reset_peak, status_kb, worker_rss_mb
+from tests.support.principals import headers_for, team_id
+from tests.support.uploads import dense_kmz, dense_track, whitespace_kmz
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1_000_000
-
-
-def _status(field: str) -> int:
-    """A field of /proc/self/status in kB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise AssertionError(field)
-
-
-def _reset_peak() -> int:
-    """Reset this process's peak RSS to its current RSS; return that in kB."""
-    Path("/proc/self/clear_refs").write_text("5")
-    return _status("VmRSS")
 
 
 def _post(client: TestClient, session: Session, data: bytes, name: str) -> dict[str, object]:
@@ -70,9 +55,9 @@ def test_hostile_kmz_is_413_and_costs_the_service_no_memory(
 ) -> None:
     data = make()  # type: ignore[operator]
     assert len(data) < 600_000  # 504 KB / 194 KB of zip for 195 / 190 MiB of KML
-    baseline = _reset_peak()
+    baseline = reset_peak()
     problem = _post(demo_client, demo_session, data, "hostile.kmz")
-    grown_mb = (_status("VmHWM") - baseline) / 1024
+    grown_mb = (status_kb("VmHWM") - baseline) / 1024
     assert problem["http"] == 413, (what, problem)
     assert "GEO_PATROL_MAX_UNPACKED_BYTES" in str(problem["detail"])
     assert grown_mb < 48, f"the service grew by {grown_mb:.0f} MB on a {len(data)} byte upload"
@@ -84,9 +69,9 @@ def test_dense_kmz_under_the_cap_is_422_and_memory_comes_back(
     demo_client: TestClient, demo_session: Session
 ) -> None:
     data = dense_kmz(20 * MB)  # 740,000 fixes, the last one out of range
-    baseline = _reset_peak()
+    baseline = reset_peak()
     problem = _post(demo_client, demo_session, data, "dense.kmz")
-    grown_mb = (_status("VmHWM") - baseline) / 1024
+    grown_mb = (status_kb("VmHWM") - baseline) / 1024
     assert problem["http"] == 422
     kml = zipfile.ZipFile(io.BytesIO(data)).read("doc.kml")
     line = kml.count(b"\n", 0, kml.index(b"999.0,99.0")) + 1
@@ -191,23 +176,6 @@ def test_geojson_members_the_reader_does_not_use_cost_no_memory(tmp_path: Path) 
     assert peak < 24, f"{peak:.0f} MB"
 
 
-def _worker_rss_mb() -> tuple[int, float]:
-    """(number, total RSS in MB) of the forkserver's live worker processes."""
-    server = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
-    if server is None:
-        return 0, 0.0
-    children = Path(f"/proc/{server}/task/{server}/children").read_text().split()
-    total = 0.0
-    for pid in children:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        rss = [line for line in status.splitlines() if line.startswith("VmRSS:")]
-        total += int(rss[0].split()[1]) / 1024 if rss else 0.0
-    return len(children), total
-
-
 def test_parallel_uploads_are_read_two_at_a_time_within_memory() -> None:
     limits = ParseLimits(max_unpacked_bytes=50 * MB, memory_bytes=1 << 30, timeout_s=120)
     slots = ParseSlots(2, wait_s=120)
@@ -217,7 +185,7 @@ def test_parallel_uploads_are_read_two_at_a_time_within_memory() -> None:
 
     def sample() -> None:
         while not done.is_set():
-            seen.append(_worker_rss_mb())
+            seen.append(worker_rss_mb())
             time.sleep(0.005)
 
     def read() -> None:

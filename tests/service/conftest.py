@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.running import fresh_demo_database
+from tests.support.database import fresh_demo_database
 
 
 @pytest.fixture(scope="session")

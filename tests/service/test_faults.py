@@ -35,15 +35,9 @@ from sqlalchemy import Engine, text
 
 from geo_patrol.db.embedded import EmbeddedCluster
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.service.phones import Phone, new_phones, stored_copies, walk_all
-from tests.service.running import (
-    Service,
-    admin_token,
-    demo_database,
-    free_port,
-    running_service,
-    start_service,
-)
+from tests.support.database import demo_database
+from tests.support.phones import Phone, new_phones, stored_copies, walk_all
+from tests.support.service import Service, admin_token, free_port, running_service, start_service
 
 CONNECT_S, STATEMENT_S, POOL_S = 2.0, 3.0, 2.0
 BOUND_S = 2 * CONNECT_S + POOL_S + 2.0  # ping, reconnect, a wait for the pool, slack

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.api.principals import SZ_PHONE_TOKEN
-from tests.service.running import Service, admin_token, running_service, start_service
+from tests.support.principals import SZ_PHONE_TOKEN
+from tests.support.service import Service, admin_token, running_service, start_service
 
 LINE = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: "

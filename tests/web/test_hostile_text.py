@@ -1,0 +1,148 @@
+"""Hostile names and descriptions render inert on every page, popup, tooltip, the meeting pack
+and the phone pages (tests/browser/test_hostile_text.py runs the map and pack in a browser)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.web.cases import incident_page
+from tests.support import oracle
+from tests.support.hostile_text import LINK, check, hostile, poison_demo
+from tests.support.principals import headers_for
+
+
+@pytest.fixture
+def poisoned(
+    demo_client: TestClient, demo_session: Session
+) -> tuple[TestClient, dict[str, dict[str, str]], dict[str, Any]]:
+    """The demo with hostile names everywhere, a hostile report and a hostile patrol."""
+    headers = headers_for(demo_session)
+    poison_demo(demo_session)
+    category = demo_session.execute(
+        text("SELECT code FROM incident_categories ORDER BY code LIMIT 1")
+    ).scalar_one()
+    report = demo_client.post(
+        "/api/v1/incidents",
+        json={
+            "category": category,
+            "lon": 120.6102,
+            "lat": 30.9301,
+            "description": hostile("description"),
+            "address": hostile("address"),
+        },
+        headers=headers["sz.patrol"],
+    )
+    assert report.status_code == 201, report.text
+    joint = demo_session.execute(
+        text("SELECT id FROM teams WHERE name LIKE '%联合巡河队一队'")
+    ).scalar_one()
+    lons, lats = oracle.border_crossing_line(600)
+    walk = oracle.gpx(lons, lats, oracle.times(len(lons)), name=escape(hostile("gpx")))
+    patrol = demo_client.post(
+        "/api/v1/patrols",
+        headers=headers["sz.patrol"],
+        data={"team_id": str(joint), "title": hostile("title")},
+        files={"file": ("walk.gpx", walk, "application/gpx+xml")},
+    )
+    assert patrol.status_code == 201, patrol.text
+    device = demo_client.post(
+        "/api/v1/devices",
+        json={"member_id": _member(demo_session, "sz.patrol"), "label": hostile("label")},
+        headers=headers["admin"],
+    )
+    assert device.status_code == 201, device.text
+    ids = {
+        "incident": report.json()["id"],
+        "patrol": patrol.json()["id"],
+        "device": device.json()["id"],
+    }
+    return demo_client, headers, ids
+
+
+def _member(session: Session, login: str) -> int:
+    """Id of a demo login."""
+    return int(
+        session.execute(text("SELECT id FROM members WHERE login = :l"), {"l": login}).scalar_one()
+    )
+
+
+def page(client: TestClient, url: str, headers: dict[str, str], *labels: str) -> str:
+    """GET an HTML page; check it shows each label (so the hostile text did reach it)."""
+    answer = client.get(url, headers=headers)
+    assert answer.status_code == 200, (url, answer.text[:300])
+    for label in labels:
+        assert label in answer.text, (url, label)
+    return str(answer.text)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_renders_hostile_text_inert(
+    lang: str, poisoned: tuple[TestClient, dict[str, dict[str, str]], dict[str, Any]]
+) -> None:
+    client, headers, ids = poisoned
+    admin = headers["admin"]
+    pages = {
+        "map": page(
+            client,
+            f"/map?lang={lang}",
+            admin,
+            "jurisdictions",
+            "rivers",
+            "villages",
+            "cooperation_zones",
+            "category",
+            "teams",
+        ),
+        "map filtered": page(client, f"/map?lang={lang}&category={LINK}&zone=%22%3E%3Cb%3E", admin),
+        "incident list": page(client, f"/incidents?lang={lang}", admin, "category"),
+        "incident": page(
+            client,
+            f"/incidents/{ids['incident']}?lang={lang}",
+            admin,
+            "description",
+            "address",
+            "category",
+            "jurisdictions",
+        ),
+        "meeting pack": page(
+            client,
+            f"/api/v1/meeting-pack?zone=ZONE-SZ-WJJ&lang={lang}",
+            admin,
+            "teams",
+            "rivers",
+            "title",
+            "cooperation_zones",
+        ),
+        "devices": page(client, f"/m/devices?lang={lang}", admin, "members", "label"),
+        "device set-up": page(
+            client, f"/m/devices/{ids['device']}/setup?lang={lang}", admin, "members", "label"
+        ),
+        "sign-in": page(client, f"/login?lang={lang}&next={LINK}", {}),
+        "phone app": page(client, "/m/", {}),
+    }
+    for where, html in pages.items():
+        check(html, where)
+
+
+def test_the_set_up_codes_render_inert(
+    poisoned: tuple[TestClient, dict[str, dict[str, str]], dict[str, Any]],
+) -> None:
+    client, headers, ids = poisoned
+    made = client.post(f"/m/devices/{ids['device']}/setup", headers=headers["admin"])
+    assert made.status_code == 200
+    check(f"<html><body>{made.json()['html']}</body></html>", "set-up codes")
+
+
+def test_the_facts_table_escapes_every_value_itself() -> None:
+    """Safe by default: a caller that forgets to escape a value cannot open a hole."""
+    from geo_patrol.web.markup import Html
+
+    table = incident_page._table([("a", hostile("value")), ("b", Html("<i>x</i>"))])
+    check(f"<html><body>{table}</body></html>", "facts table")
+    assert "<i>x</i>" in table and "<script>" not in table
