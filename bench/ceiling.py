@@ -1,6 +1,6 @@
 """The load generator's own ceiling: the same phones against a server that answers at once.
 
-    python -m bench.ceiling [--seconds 5] [--phones 100]
+    python -m bench ceiling [--seconds 5] [--phones 100]
 
 A bare ASGI app (200, empty body, no database) under uvicorn in a subprocess; the phones
 of bench.live send it OsmAnd requests flat out. Whatever rate this reaches is the most the
@@ -13,6 +13,7 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -69,7 +70,7 @@ def measure(seconds: float, phones: int) -> tuple[live.LoadResult, float, float]
     return result, 100 * server_cpu / result.seconds, 100 * client_cpu / result.seconds
 
 
-def main(argv: list[str]) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--phones", type=int, default=100)
