@@ -1,6 +1,6 @@
 """The load generator's own ceiling: the same phones against a server that answers at once.
 
-    python -m bench ceiling [--seconds 5] [--phones 100]
+    python -m bench ceiling [--seconds 5] [--phones 100] [--quick]
 
 A bare ASGI app (200, empty body, no database) under uvicorn in a subprocess; the phones
 of bench.live send it OsmAnd requests flat out. Whatever rate this reaches is the most the
@@ -71,10 +71,14 @@ def measure(seconds: float, phones: int) -> tuple[live.LoadResult, float, float]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Print one Markdown table row: the generator's rate against the bare server."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--phones", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="a 2 s run")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = 2.0
     result, server_pct, client_pct = measure(args.seconds, args.phones)
     print(
         f"| {result.mode} | {result.ok / result.seconds:,.0f}/s | "
