@@ -4,7 +4,9 @@ the source, installed into a new virtual environment, runs `geo-patrol --version
 
 What is fresh: the virtual environment (made by `python -m venv`), the wheel (a PEP 517 build
 by pip in an isolated build environment, from a copy of pyproject.toml, README.md and
-geo_patrol/ only), and its installation (no `-e`, its own `geo-patrol` console script).
+geo_patrol/ only; pip fetches the build backend, setuptools, from the package index or its
+cache, as `pip install .` does), and its installation (no `-e`, its own `geo-patrol`
+console script).
 What is not: the third-party dependencies. Installing them from PyPI takes minutes, so a
 .pth line puts the development venv's site-packages after the new venv's own. Python reads
 .pth files only in its own site folders, so the development venv's editable geo_patrol (a
@@ -239,6 +241,40 @@ def test_the_installed_package_is_the_wheel(installed: Installed) -> None:
         check=True,
     )
     assert Path(where.stdout.strip()).is_relative_to(installed.venv)
+
+
+def test_alembic_ini_finds_the_installed_migrations(installed: Installed) -> None:
+    """alembic.ini's `geo_patrol:db/migrations` resolves inside the installed package (not
+    only in a checkout): the alembic command of the new venv, run outside the checkout,
+    reads the wheel's migrations and writes their SQL without a database."""
+    python = str(installed.venv / "bin" / "python")
+    ini = str(ROOT / "alembic.ini")
+    history = subprocess.run(
+        [python, "-m", "alembic", "-c", ini, "history", "--verbose"],
+        cwd=installed.work,
+        env=installed.environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert history.returncode == 0, history.stderr
+    paths = [
+        Path(line.split(":", 1)[1].strip())
+        for line in history.stdout.splitlines()
+        if line.startswith("Path:")
+    ]
+    assert len(paths) == len(list((ROOT / "geo_patrol/db/migrations/versions").glob("0*.py")))
+    assert all(path.is_relative_to(installed.venv) for path in paths), paths
+    sql = subprocess.run(
+        [python, "-m", "alembic", "-c", ini, "upgrade", "head", "--sql"],
+        cwd=installed.work,
+        env=installed.environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sql.returncode == 0, sql.stderr
+    assert "\nCREATE TABLE patrols (" in sql.stdout
 
 
 def test_migrate_serve_and_the_map_page(installed: Installed) -> None:
