@@ -16,8 +16,8 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from geo_patrol.db import migrate
+from geo_patrol.db.embedded import fresh_database
 from geo_patrol.db.engine import Base, make_engine
-from tests.conftest import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini")]
@@ -62,7 +62,9 @@ def _tables(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
 
 
-def test_offline_sql_builds_the_same_schema_as_the_migrations(engine: Engine) -> None:
+def test_offline_sql_builds_the_same_schema_as_the_migrations(
+    engine: Engine, database_url: str
+) -> None:
     """`alembic upgrade head --sql` needs no database, and what it writes, run by psql or any
     client on an empty database, gives the schema `geo-patrol migrate` gives."""
     done = _alembic("upgrade", "head", "--sql")
@@ -71,7 +73,7 @@ def test_offline_sql_builds_the_same_schema_as_the_migrations(engine: Engine) ->
     for table in ("jurisdictions", "members", "patrols", "patrol_points", "incidents"):
         assert f"\nCREATE TABLE {table} (" in sql, table
     assert sql.rstrip().endswith("COMMIT;")
-    url = fresh_database("geo_patrol_offline_sql")
+    url = fresh_database(database_url, "geo_patrol_offline_sql")
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute(sql.encode())
@@ -84,10 +86,10 @@ def test_offline_sql_builds_the_same_schema_as_the_migrations(engine: Engine) ->
         offline.dispose()
 
 
-def test_alembic_upgrade_head_and_check_on_the_settings_database() -> None:
+def test_alembic_upgrade_head_and_check_on_the_settings_database(database_url: str) -> None:
     """`alembic upgrade head` migrates GEO_PATROL_DATABASE_URL's database; `alembic check`
     passes there, and fails on a schema one revision short stamped as head (it compares)."""
-    url = fresh_database("geo_patrol_alembic_command")
+    url = fresh_database(database_url, "geo_patrol_alembic_command")
     engine = make_engine(url)
     try:
         up = _alembic("upgrade", "head", database_url=url)
@@ -107,10 +109,10 @@ def test_alembic_upgrade_head_and_check_on_the_settings_database() -> None:
         engine.dispose()
 
 
-def test_drift_check_sees_a_table_the_migrations_lack() -> None:
+def test_drift_check_sees_a_table_the_migrations_lack(database_url: str) -> None:
     """The drift comparison of test_migrations reports a difference when there is one: a
     database one revision below head lacks what the newest migration adds."""
-    engine = make_engine(fresh_database("geo_patrol_drift_guard"))
+    engine = make_engine(fresh_database(database_url, "geo_patrol_drift_guard"))
     try:
         migrate.upgrade(engine, _below_head())
         differences = _drift(engine)

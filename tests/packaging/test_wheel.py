@@ -35,8 +35,8 @@ from sqlalchemy import text
 
 from geo_patrol.accounts.members import issue_api_token
 from geo_patrol.db import migrate
+from geo_patrol.db.embedded import fresh_database
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.conftest import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
@@ -277,10 +277,10 @@ def test_alembic_ini_finds_the_installed_migrations(installed: Installed) -> Non
     assert "\nCREATE TABLE patrols (" in sql.stdout
 
 
-def test_migrate_serve_and_the_map_page(installed: Installed) -> None:
+def test_migrate_serve_and_the_map_page(installed: Installed, database_url: str) -> None:
     """`geo-patrol migrate` on a new database, then `geo-patrol serve`: the map page of a
     signed-in administrator, a vendored script it names, and the phone app's packaged files."""
-    url = fresh_database("geo_patrol_wheel")
+    url = fresh_database(database_url, "geo_patrol_wheel")
     migrated = installed.run("migrate", database_url=url, data_dir=str(installed.work / "data"))
     assert migrated.returncode == 0, migrated.stderr
     engine = make_engine(url)
