@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,11 +18,25 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from geo_patrol.db import migrate
-from geo_patrol.db.embedded import fresh_database
+from geo_patrol.db.embedded import drop_database, fresh_database
 from geo_patrol.db.engine import Base, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini")]
+
+
+@pytest.fixture
+def new_database(database_url: str) -> Iterator[Callable[[str], str]]:
+    """Makes fresh databases on the test server by name; drops them after the test."""
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        made.append(fresh_database(database_url, name))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(url)
 
 
 def _alembic(*args: str, database_url: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -63,7 +79,7 @@ def _tables(engine: Engine) -> set[str]:
 
 
 def test_offline_sql_builds_the_same_schema_as_the_migrations(
-    engine: Engine, database_url: str
+    engine: Engine, new_database: Callable[[str], str]
 ) -> None:
     """`alembic upgrade head --sql` needs no database, and what it writes, run by psql or any
     client on an empty database, gives the schema `geo-patrol migrate` gives."""
@@ -73,7 +89,7 @@ def test_offline_sql_builds_the_same_schema_as_the_migrations(
     for table in ("jurisdictions", "members", "patrols", "patrol_points", "incidents"):
         assert f"\nCREATE TABLE {table} (" in sql, table
     assert sql.rstrip().endswith("COMMIT;")
-    url = fresh_database(database_url, "geo_patrol_offline_sql")
+    url = new_database("geo_patrol_offline_sql")
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute(sql.encode())
@@ -86,10 +102,12 @@ def test_offline_sql_builds_the_same_schema_as_the_migrations(
         offline.dispose()
 
 
-def test_alembic_upgrade_head_and_check_on_the_settings_database(database_url: str) -> None:
+def test_alembic_upgrade_head_and_check_on_the_settings_database(
+    new_database: Callable[[str], str],
+) -> None:
     """`alembic upgrade head` migrates GEO_PATROL_DATABASE_URL's database; `alembic check`
     passes there, and fails on a schema one revision short stamped as head (it compares)."""
-    url = fresh_database(database_url, "geo_patrol_alembic_command")
+    url = new_database("geo_patrol_alembic_command")
     engine = make_engine(url)
     try:
         up = _alembic("upgrade", "head", database_url=url)
@@ -109,10 +127,12 @@ def test_alembic_upgrade_head_and_check_on_the_settings_database(database_url: s
         engine.dispose()
 
 
-def test_drift_check_sees_a_table_the_migrations_lack(database_url: str) -> None:
+def test_drift_check_sees_a_table_the_migrations_lack(
+    new_database: Callable[[str], str],
+) -> None:
     """The drift comparison of test_migrations reports a difference when there is one: a
     database one revision below head lacks what the newest migration adds."""
-    engine = make_engine(fresh_database(database_url, "geo_patrol_drift_guard"))
+    engine = make_engine(new_database("geo_patrol_drift_guard"))
     try:
         migrate.upgrade(engine, _below_head())
         differences = _drift(engine)

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +35,25 @@ from sqlalchemy import text
 
 from geo_patrol.accounts.members import issue_api_token
 from geo_patrol.db import migrate
-from geo_patrol.db.embedded import fresh_database
+from geo_patrol.db.embedded import drop_database, fresh_database
 from geo_patrol.db.engine import make_engine, make_sessionmaker
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
+
+
+@pytest.fixture
+def new_database(database_url: str) -> Iterator[Callable[[str], str]]:
+    """Makes fresh databases on the test server by name; drops them after the test."""
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        made.append(fresh_database(database_url, name))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(url)
 
 
 @dataclass(frozen=True)
@@ -277,10 +291,12 @@ def test_alembic_ini_finds_the_installed_migrations(installed: Installed) -> Non
     assert "\nCREATE TABLE patrols (" in sql.stdout
 
 
-def test_migrate_serve_and_the_map_page(installed: Installed, database_url: str) -> None:
+def test_migrate_serve_and_the_map_page(
+    installed: Installed, new_database: Callable[[str], str]
+) -> None:
     """`geo-patrol migrate` on a new database, then `geo-patrol serve`: the map page of a
     signed-in administrator, a vendored script it names, and the phone app's packaged files."""
-    url = fresh_database(database_url, "geo_patrol_wheel")
+    url = new_database("geo_patrol_wheel")
     migrated = installed.run("migrate", database_url=url, data_dir=str(installed.work / "data"))
     assert migrated.returncode == 0, migrated.stderr
     engine = make_engine(url)
