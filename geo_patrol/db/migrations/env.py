@@ -5,7 +5,7 @@
 - `alembic upgrade head` (alembic.ini at the repository root) connects to the database of the
   settings: GEO_PATROL_DATABASE_URL, else the embedded cluster (started if need be).
 - `alembic upgrade head --sql` writes the SQL without a database (offline mode), for a DBA to
-  read or run; the URL only chooses the dialect.
+  read or run; no setting is read.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from geo_patrol.db.migrate import COMPARE_OPTIONS
 
 config = context.config
 
-# Offline SQL is PostgreSQL's whatever the URL: the migrations use PostGIS and PL/pgSQL.
+# Offline SQL is PostgreSQL's (the migrations use PostGIS and PL/pgSQL); no server is reached.
 OFFLINE_URL = "postgresql+psycopg://"
 
 
@@ -53,7 +53,7 @@ def run_migrations_online() -> None:
 def run_migrations_offline() -> None:
     """Write the migrations' SQL (alembic ... --sql): values inlined, no database needed."""
     context.configure(
-        url=Settings().database_url or OFFLINE_URL,
+        url=OFFLINE_URL,
         target_metadata=Base.metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
