@@ -109,5 +109,8 @@ def test_the_build_context_is_what_the_dockerfile_copies() -> None:
             if instruction.startswith("COPY ") and "--from=" not in instruction:
                 copied |= {source.rstrip("/") for source in instruction.split()[1:-1]}
     assert included == copied
+    # What it copies exists (the image copied migrations/ after they moved into the package).
+    for source in copied:
+        assert (DOCKERIGNORE.parent / source).exists(), source
     for left_out in (".git", ".venv", "var", "node_modules", "build", "dist", "tests"):
         assert left_out not in included
