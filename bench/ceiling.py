@@ -1,6 +1,6 @@
 """The load generator's own ceiling: the same phones against a server that answers at once.
 
-    python -m bench.ceiling [--seconds 5] [--phones 100]
+    python -m bench ceiling [--seconds 5] [--phones 100] [--quick]
 
 A bare ASGI app (200, empty body, no database) under uvicorn in a subprocess; the phones
 of bench.live send it OsmAnd requests flat out. Whatever rate this reaches is the most the
@@ -13,6 +13,7 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -69,11 +70,15 @@ def measure(seconds: float, phones: int) -> tuple[live.LoadResult, float, float]
     return result, 100 * server_cpu / result.seconds, 100 * client_cpu / result.seconds
 
 
-def main(argv: list[str]) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print one Markdown table row: the generator's rate against the bare server."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--phones", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="a 2 s run")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = 2.0
     result, server_pct, client_pct = measure(args.seconds, args.phones)
     print(
         f"| {result.mode} | {result.ok / result.seconds:,.0f}/s | "

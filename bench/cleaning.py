@@ -1,6 +1,6 @@
 """Time `geo_patrol.patrols.track.cleaning.clean` on a million fixes (run from the repo root).
 
-    .venv/bin/python -m bench.cleaning [N]
+    .venv/bin/python -m bench cleaning [N] [--quick]
 
 Tracks of N fixes (default 1,000,000) a second apart, cleaned with the rules for a patrol
 on foot (3 m/s): the benchmark's walk (`bench.tracks.synthetic_track`: 1.1-1.5 m/s, 3 m of
@@ -13,9 +13,10 @@ seconds and the fixes dropped as speed jumps.
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -47,9 +48,13 @@ def walk(n: int, *, spikes: bool) -> TrackPoints:
     return TrackPoints.from_arrays(lon, made.lat, time=made.time.astype("datetime64[ms]"))
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Print one row per track."""
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("fixes", nargs="?", type=int, default=1_000_000, help="fixes a track")
+    parser.add_argument("--quick", action="store_true", help="100,000 fixes a track")
+    args = parser.parse_args(argv)
+    n = 100_000 if args.quick else args.fixes
     now = datetime(2027, 1, 1, tzinfo=UTC)
     print(f"| track ({n:,} fixes) | clean (s) | speed jumps |")
     print("|---|---:|---:|")

@@ -1,6 +1,14 @@
-"""The benchmark's own database on the project's test server: made fresh, dropped at the end."""
+"""The benchmark's own database on the project's test server: made fresh, dropped at the end.
+
+The server is the one the tests use (GEO_PATROL_TEST_DATABASE_URL, else the embedded cluster
+under var/test/pg), found here as tests/conftest.py finds it: the benchmarks import nothing
+from tests/.
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import psycopg
 from sqlalchemy import text
@@ -9,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.accounts.members import issue_device_token
+from geo_patrol.accounts.members import issue_api_token, issue_device_token
 from geo_patrol.accounts.teams import grantable_teams
 from geo_patrol.db import migrate
+from geo_patrol.db.embedded import EmbeddedCluster, drop_database, fresh_database
 from geo_patrol.db.engine import make_engine
 from geo_patrol.demo.load import load_demo
-from tests.support.database import fresh_database
 
+ROOT = Path(__file__).resolve().parent.parent
 NAME = "geo_patrol_bench"
 JOINT_TEAM = "联合巡河队一队"
 
@@ -39,10 +48,18 @@ FROM generate_series(1, :count)
 """
 
 
+def server_url() -> str:
+    """URL of the test server (its maintenance database), started if it is the embedded one."""
+    external = os.environ.get("GEO_PATROL_TEST_DATABASE_URL")
+    if external:
+        return external
+    return EmbeddedCluster(ROOT / "var" / "test" / "pg").up()
+
+
 def create(name: str = NAME, resolved_incidents: int = 300) -> str:
     """A fresh, migrated database `name` with the demo region loaded and `resolved_incidents`
     resolved incidents near the benchmark walk; returns its URL."""
-    url = fresh_database(name)
+    url = fresh_database(server_url(), name)
     engine = make_engine(url)
     migrate.upgrade(engine)
     with Session(engine) as session:
@@ -56,10 +73,20 @@ def create(name: str = NAME, resolved_incidents: int = 300) -> str:
 
 def drop(url: str) -> None:
     """Drop the benchmark database at `url` (closing whatever is still connected to it)."""
-    parsed = make_url(url)
-    server = parsed.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(_plain(server), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    drop_database(url)
+
+
+def api_headers(url: str, login: str) -> dict[str, str]:
+    """A bearer header of the demo member `login` (a token issued for a day)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        member = session.execute(
+            text("SELECT id FROM members WHERE login = :l"), {"l": login}
+        ).scalar_one()
+        token = issue_api_token(session, member_id=member, label="bench", days=1, address=None)
+        session.commit()
+    engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
 
 
 def team_id(url: str, name: str = JOINT_TEAM) -> int:

@@ -1,6 +1,6 @@
 """Benchmark of patrol exports: one patrol of 1M fixes as GPX, KML and GeoJSON.
 
-    python -m bench.export [--quick] [--points 1000000] [--repeat 3] [--workers 1]
+    python -m bench export [--quick] [--points 1000000] [--repeat 3] [--workers 1]
 
 The patrol is the upload benchmark's walk, uploaded through `upload_patrol` into a fresh
 database; the service runs as `geo-patrol serve` and is asked over HTTP by an administrator.
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -174,8 +175,9 @@ def upload_walk(url: str, points: int, work: Path) -> int:
     return result.patrol_id
 
 
-def main(argv: list[str]) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: see the module docstring."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--naive"]:
         naive_child(argv[1], int(argv[2]), argv[3])
         return

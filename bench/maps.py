@@ -1,6 +1,6 @@
 """Benchmark of the supervisor map and the meeting pack at 10k, 1M and 10M track points.
 
-    python -m bench.maps [--quick] [--sizes 10000,1000000,10000000]
+    python -m bench maps [--quick] [--sizes 10000,1000000,10000000]
 
 For each size the benchmark database holds a month of patrols along the demo region's
 rivers (5,000 fixes each, GPS noise of a few metres), and measures, in the same run:
@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -264,7 +265,7 @@ def pct(values: list[float], q: float) -> str:
     return f"{np.percentile(values, q):,.0f}" if values else "—"
 
 
-def main(argv: list[str]) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10k and 1M points only")
     parser.add_argument("--sizes", default="", help="comma-separated point counts")

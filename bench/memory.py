@@ -1,10 +1,10 @@
 """Peak memory of reading each track format, and of the hostile KMZ files of issue 12.
 
-    .venv/bin/python -m bench.memory                      # this tree, 3 runs a case
-    .venv/bin/python -m bench.memory --tree /path/to/main # another checkout (the "before")
-    .venv/bin/python -m bench.memory --points 100000 --runs 5
-    .venv/bin/python -m bench.memory --quick              # 50,000 fixes, one run (./run bench)
-    .venv/bin/python -m bench.memory --only GeoJSON       # the cases whose label has the text
+    .venv/bin/python -m bench memory                      # this tree, 3 runs a case
+    .venv/bin/python -m bench memory --tree /path/to/main # another checkout (the "before")
+    .venv/bin/python -m bench memory --points 100000 --runs 5
+    .venv/bin/python -m bench memory --quick              # 50,000 fixes, one run (./run bench)
+    .venv/bin/python -m bench memory --only GeoJSON       # the cases whose label has the text
 
 Each run is a fresh Python process (the tree under test first on its path) that imports the
 readers, reads the file's bytes, resets its peak (`/proc/self/clear_refs`), then calls
@@ -16,7 +16,7 @@ worker process, the calling process's peak (what stays in the service) and the w
 peak (its `VmHWM`, as it reports it), the worker exiting after.
 
 The files: a valid walk of `--points` fixes (one a second, 1.4 m apart) in each format, as
-`tests.support.uploads.dense_track` writes it; the hostile KMZ of the issue (placemarks of
+`bench.hostile_files.dense_track` writes it; the hostile KMZ of the issue (placemarks of
 coordinate texts just under libxml2's 10 MB limit, 195 MiB unpacked, the last coordinate out
 of range) and the whitespace one (a three-fix track and 190 MiB of whitespace), and both
 again at 45 MB, under the unpacked cap, so that they are read to the end. Prints a
@@ -28,14 +28,15 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.support.uploads import dense_kmz, dense_track, whitespace_kmz
+from bench.hostile_files import dense_kmz, dense_track, whitespace_kmz
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1_000_000
@@ -43,7 +44,6 @@ MB = 1_000_000
 _MEASURE = """
 import json, sys, time
 from pathlib import Path
-sys.path.insert(0, {tree!r})
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.patrols.track.read import parse_track
 import geo_patrol.patrols.track.formats.gpx_fast
@@ -83,10 +83,15 @@ print(json.dumps({{"outcome": outcome, "peak_kb": status("VmHWM") - baseline,
 
 
 def run_once(tree: Path, path: Path, name: str, mode: str) -> dict[str, object]:
-    """One measurement in a fresh process."""
-    script = _MEASURE.format(tree=str(tree), path=str(path), name=name, mode=mode)
+    """One measurement in a fresh process, the tree under test first on its path."""
+    script = _MEASURE.format(path=str(path), name=name, mode=mode)
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=1800, cwd=tree
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
     )
     if done.returncode:
         return {"outcome": f"crash {done.returncode}", "peak_kb": 0, "worker_kb": 0, "seconds": 0}
@@ -118,7 +123,7 @@ def _median(runs: list[dict[str, object]], key: str) -> float:
     return statistics.median(float(str(run[key])) for run in runs)
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Measure every case and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout to measure")
@@ -128,11 +133,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="measure the cases whose label has this")
     # `./run bench --workers 2` hands its arguments to every benchmark; no service here.
     parser.add_argument("--workers", type=int, default=1, help="ignored (no service is run)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.points, args.runs = 50_000, 1
     tree = args.tree.resolve()
-    worker = (tree / "geo_patrol" / "ingest" / "worker.py").exists()
+    worker = (tree / "geo_patrol" / "patrols" / "track" / "worker.py").exists()
     print(f"tree: {tree} ({'with' if worker else 'without'} the parse worker)\n")
     head = "| file | input MB | outcome | in-process peak MB | per input MB | seconds |"
     rule = "|---|---|---|---|---|---|"

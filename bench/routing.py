@@ -1,6 +1,6 @@
 """Incident routing: batch lead codes against a GeoPandas sjoin, and one report over HTTP.
 
-    .venv/bin/python -m bench.routing [--quick]
+    .venv/bin/python -m bench routing [--quick]
 
 (a) Batch: uniform random points over the bounding box of the two demo counties (plus a
     0.05 degree margin), each given its lowest-level jurisdiction by `lead_codes_batch` on a
@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-import geopandas as gpd
+import geopandas as gpd  # type: ignore[import-untyped]  # no stubs
 import httpx
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session

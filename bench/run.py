@@ -1,7 +1,7 @@
 """geo-patrol benchmarks: track upload to attribution, and live positions over HTTP.
 
-    .venv/bin/python bench/run.py            # 10k, 100k and 1M points; 20 s load runs
-    .venv/bin/python bench/run.py --quick    # 10k and 100k; 5 s load runs
+    .venv/bin/python -m bench run            # 10k, 100k and 1M points; 20 s load runs
+    .venv/bin/python -m bench run --quick    # 10k and 100k; 5 s load runs
 
 Creates its own database (geo_patrol_bench on the project's test server), prints Markdown
 tables, writes them to bench/results/latest.md, and drops the database at the end.
@@ -14,13 +14,12 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: make `bench`, `geo_patrol`, `tests` importable
-    sys.path.insert(0, str(ROOT))
+from bench import ceiling, children, database, live, report, service, tracks
 
-from bench import ceiling, children, database, live, report, service, tracks  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 LIVE_PHONES = 100
 LIVE_RATE = 2000.0  # positions/s in total: the issue's target
@@ -32,7 +31,7 @@ TIME_LIMITS = {10_000: 120.0, 100_000: 150.0, 1_000_000: 420.0}  # seconds per r
 RESULTS = ROOT / "bench" / "results" / "latest.md"
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip 1M points; 5 s load runs")
@@ -177,7 +176,7 @@ def print_targets(
     say("### Targets\n\n" + report.table(("target", "measured", "met"), rows))
 
 
-def main(argv: list[str]) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmarks on a fresh database and print the tables."""
     args = parse_args(argv)
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]

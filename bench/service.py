@@ -54,10 +54,20 @@ def _wait_until_up(server: Server) -> None:
 
 @contextmanager
 def running_service(
-    database_url: str, data_dir: Path, log_file: Path, workers: int = 1, *, quiet: bool = False
+    database_url: str,
+    data_dir: Path,
+    log_file: Path,
+    workers: int = 1,
+    *,
+    quiet: bool = False,
+    settings: dict[str, str] | None = None,
+    command: list[str] | None = None,
+    tree: Path | None = None,
 ) -> Iterator[Server]:
     """`geo-patrol serve` with default settings but the number of worker processes (and, when
-    `quiet`, warnings only and no background maintenance); always stopped."""
+    `quiet`, warnings only and no background maintenance; `settings`: more GEO_PATROL_*
+    values, names without the prefix); `command` instead of the venv's console script,
+    `tree` first on PYTHONPATH (another checkout). Always stopped."""
     http_port, osmand_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -70,7 +80,10 @@ def running_service(
     }
     if quiet:
         env |= {"GEO_PATROL_LOG_LEVEL": "warning", "GEO_PATROL_MAINTENANCE_SECONDS": "0"}
-    command = [str(Path(sys.executable).with_name("geo-patrol")), "serve"]
+    env |= {f"GEO_PATROL_{name.upper()}": value for name, value in (settings or {}).items()}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree.resolve())
+    command = command or [str(Path(sys.executable).with_name("geo-patrol")), "serve"]
     with log_file.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(

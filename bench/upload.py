@@ -19,7 +19,7 @@ import resource
 import sys
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from time import perf_counter
 from types import ModuleType
@@ -275,8 +275,9 @@ def run_peer(data: bytes) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: see the module docstring."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     engine_name, gpx = argv[0], Path(argv[1])
     data = gpx.read_bytes()
     if engine_name == "ours":

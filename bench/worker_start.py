@@ -1,8 +1,8 @@
 """How long a parse worker takes to start, as the service is started each way.
 
-    .venv/bin/python -m bench.worker_start                      # this tree, 20 runs an entry
-    .venv/bin/python -m bench.worker_start --tree /path/to/old  # another checkout (before)
-    .venv/bin/python -m bench.worker_start --runs 50 --subprocess
+    .venv/bin/python -m bench worker_start                      # this tree, 20 runs an entry
+    .venv/bin/python -m bench worker_start --tree /path/to/old  # another checkout (before)
+    .venv/bin/python -m bench worker_start --runs 50 --subprocess
 
 The figure is the wall time of `parse_upload(..., isolated=True)` on a three-fix GPX file
 (start a worker, send it the file, get the arrays back, the worker exits and is joined),
@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,6 @@ BIN = Path(sys.executable).parent
 
 _MEASURE = """
 import importlib.util, json, statistics, subprocess, sys, time
-sys.path.insert(0, {tree!r})
 entry = {entry!r}
 main = sys.modules["__main__"]
 if entry == "python -m geo_patrol":
@@ -74,7 +74,6 @@ if entry != "pytest":
 def run(entry: str, tree: Path, runs: int, with_subprocess: bool) -> dict[str, object]:
     """The figures of one entry, measured in a fresh process."""
     code = _MEASURE.format(
-        tree=str(tree),
         entry=entry,
         script=str(BIN / "geo-patrol"),
         runs=runs,
@@ -98,13 +97,16 @@ def run(entry: str, tree: Path, runs: int, with_subprocess: bool) -> dict[str, o
     return figures
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Print a Markdown table of the figures of the three entries."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout to measure")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--subprocess", action="store_true", help="also time option 3")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="3 runs an entry")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs = 3
     print(
         "| started by | first upload ms | worker median ms | worker max ms | in process ms"
         + (" | plain subprocess ms |" if args.subprocess else " |")

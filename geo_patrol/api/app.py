@@ -41,7 +41,6 @@ from geo_patrol.db.engine import UNREACHABLE, Timeouts, database_url, make_engin
 from geo_patrol.incidents.workflow import escalate_overdue
 from geo_patrol.patrols.live.store import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.patrols.live.writer import LiveWriter
-from geo_patrol.web.assets import VENDOR_DIR
 from geo_patrol.web.mobile.pages import STATIC_DIR as MOBILE_STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -139,7 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
-    app.mount("/static/vendor", StaticFiles(directory=VENDOR_DIR, check_dir=False), "vendor")
+    vendor = StaticFiles(directory=settings.vendor_dir, check_dir=False)
+    app.mount("/static/vendor", vendor, "vendor")
     # The phone web app's own scripts, styles and icons (plain ES modules, no build step).
     app.mount("/static/mobile", StaticFiles(directory=MOBILE_STATIC_DIR), "mobile")
     return app

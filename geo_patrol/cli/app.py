@@ -11,6 +11,7 @@ from typing import Annotated, TextIO, TypeVar
 import typer
 from tqdm import tqdm
 
+from geo_patrol import __version__
 from geo_patrol.cli.accounts import device_app, member_app
 from geo_patrol.cli.maps import meeting_pack_command
 from geo_patrol.core.errors import GeoPatrolError
@@ -41,6 +42,26 @@ app.add_typer(import_app, name="import")
 app.add_typer(member_app, name="member")
 app.add_typer(device_app, name="device")
 app.command("meeting-pack")(meeting_pack_command)
+
+
+def _print_version(value: bool) -> None:
+    """Print the version (geo_patrol.__version__) and stop."""
+    if value:
+        typer.echo(f"geo-patrol {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """geo-patrol: joint river patrol on PostGIS."""
+
 
 T = TypeVar("T")
 CrsOption = Annotated[

@@ -56,6 +56,7 @@ def meeting_pack_command(
             principal=principal,
             filters=filters,
             generated_at=datetime.now(LOCAL),
+            vendor_dir=settings.vendor_dir,
         )
 
     page = in_transaction(render)

@@ -8,6 +8,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# node_modules of the checkout this package runs from (`npm ci` of package.json, as ./run does).
+# An installed wheel has no checkout: there GEO_PATROL_VENDOR_DIR names the folder.
+CHECKOUT_VENDOR_DIR = Path(__file__).resolve().parents[2] / "node_modules"
+
 
 class Settings(BaseSettings):
     """Service settings; pass an instance to create_app() rather than reading globals."""
@@ -216,6 +220,12 @@ class Settings(BaseSettings):
     )
     maps_dir: Path = Field(
         default=Path("maps"), description="Where `geo-patrol meeting-pack` writes by default."
+    )
+    vendor_dir: Path = Field(
+        default=CHECKOUT_VENDOR_DIR,
+        description="Folder of the map pages' npm packages (Leaflet and its plugins, `npm ci` of "
+        "package.json), served under /static/vendor and inlined in the meeting pack. Default: "
+        "node_modules of the checkout geo_patrol runs from; set it for an installed wheel.",
     )
 
     @property

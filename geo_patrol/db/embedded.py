@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 from geo_patrol.core.errors import EmbeddedDatabaseError
 
@@ -328,6 +329,34 @@ class EmbeddedCluster:
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
         with psycopg.connect(conninfo.replace("dbname=postgres", f"dbname={DATABASE}")) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """Drop database `name` on the server of `server_url` (closing its connections), create it
+    empty, and return its URL: a benchmark's or a test run's own database on a cluster."""
+    if not name.isidentifier() or not name.isascii() or name != name.lower():
+        raise ValueError(f"not a plain database name: {name!r}")
+    url = make_url(server_url)
+    with psycopg.connect(_maintenance(server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop the database of `url` (closing whatever is still connected to it)."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if not name.isidentifier() or not name.isascii():
+        raise ValueError(f"not a plain database name: {name!r}")
+    with psycopg.connect(_maintenance(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _maintenance(url: str) -> str:
+    """The libpq URL of the `postgres` database on the server of `url`."""
+    maintenance = make_url(url).set(drivername="postgresql", database="postgres")
+    return maintenance.render_as_string(hide_password=False)
 
 
 def _reachable_for_server(folder: Path) -> bool:

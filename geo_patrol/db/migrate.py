@@ -1,14 +1,31 @@
-"""Run the Alembic migrations in migrations/ from code (CLI, tests, service start-up)."""
+"""Run the Alembic migrations in migrations/ from code (CLI, tests, service start-up).
+
+The `alembic` command works too, with alembic.ini at the repository root (see
+migrations/env.py): `alembic upgrade head`, `alembic upgrade head --sql`, `alembic check`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# How autogenerate compares geo_patrol.db.tables with a database (env.py, `alembic check`,
+# `alembic revision --autogenerate`, and the drift test): GeoAlchemy2's helpers leave out the
+# spatial indexes and PostGIS's own tables it creates itself, and write its types in revisions.
+COMPARE_OPTIONS: dict[str, Any] = {
+    "include_object": alembic_helpers.include_object,
+    "process_revision_directives": alembic_helpers.writer,
+    "render_item": alembic_helpers.render_item,
+    "compare_type": True,
+    "compare_server_default": True,
+}
 
 
 def alembic_config() -> Config:

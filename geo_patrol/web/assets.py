@@ -3,8 +3,10 @@
 Folium and its plugins name their files by CDN URL (`default_js` / `default_css`). Before a
 map is rendered, `localise` rewrites every one of them to a file of an npm package installed
 from `package.json` / `package-lock.json` (`./run` does `npm ci`), served under
-`/static/vendor/`. A URL that is not in `ASSETS` stops the rendering: a new plugin or a Folium
-upgrade cannot slip a CDN reference onto an intranet page.
+`/static/vendor/`; the folder of those packages is the setting `vendor_dir`
+(GEO_PATROL_VENDOR_DIR, default: the checkout's node_modules). A URL that is not in
+`ASSETS` stops the rendering: a new plugin or a Folium upgrade cannot slip a CDN reference
+onto an intranet page.
 
 `inline` turns such a page into one self-contained file (scripts, styles and the images
 the styles use inlined) for the meeting pack, which must open from a USB stick.
@@ -20,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.core.settings import CHECKOUT_VENDOR_DIR
 
 URL_PREFIX = "/static/vendor"
-ROOT = Path(__file__).resolve().parents[2]
-VENDOR_DIR = ROOT / "node_modules"
 
 # Folium's name for a file -> (the CDN URL it uses, our npm file, or None when the page
 # does not need it). Versions are those of package.json.
@@ -148,18 +149,21 @@ def localise(root: Any) -> None:
             setattr(element, attribute, rewritten)
 
 
-def vendor_file(url: str) -> Path:
+def vendor_file(url: str, *, vendor_dir: Path = CHECKOUT_VENDOR_DIR) -> Path:
     """The installed file behind one of our `/static/vendor/...` URLs."""
     relative = url.removeprefix(URL_PREFIX + "/").split("?")[0].split("#")[0]
-    path = (VENDOR_DIR / relative).resolve()
-    if not path.is_relative_to(VENDOR_DIR.resolve()) or not path.is_file():
-        raise AssetMissing(f"{url} is not installed: run ./run setup (npm ci)")
+    path = (vendor_dir / relative).resolve()
+    if not path.is_relative_to(vendor_dir.resolve()) or not path.is_file():
+        raise AssetMissing(
+            f"{url} is not installed in {vendor_dir}: run npm ci (./run does), or set "
+            "GEO_PATROL_VENDOR_DIR to the folder of the npm packages"
+        )
     return path
 
 
-def check_installed() -> list[str]:
+def check_installed(vendor_dir: Path = CHECKOUT_VENDOR_DIR) -> list[str]:
     """The table's files that are not installed (empty when `npm ci` has run)."""
-    return [file for _, file in ASSETS.values() if file and not (VENDOR_DIR / file).is_file()]
+    return [file for _, file in ASSETS.values() if file and not (vendor_dir / file).is_file()]
 
 
 _SCRIPT = re.compile(r'<script\s+src="(/static/vendor/[^"]+)"\s*>\s*</script>')
@@ -187,9 +191,12 @@ def _inline_css(path: Path) -> str:
     return _CSS_URL.sub(replace, path.read_text(encoding="utf-8"))
 
 
-def inline(html: str, *, leave_out: tuple[str, ...] = ()) -> str:
-    """A page with every `/static/vendor` script and stylesheet put inside it, except those
-    under the npm packages in `leave_out` (removed: e.g. icon fonts a page does not use)."""
+def inline(
+    html: str, *, leave_out: tuple[str, ...] = (), vendor_dir: Path = CHECKOUT_VENDOR_DIR
+) -> str:
+    """A page with every `/static/vendor` script and stylesheet (files of `vendor_dir`) put
+    inside it, except those under the npm packages in `leave_out` (removed: e.g. icon fonts
+    a page does not use)."""
 
     def unused(url: str) -> bool:
         return url.removeprefix(URL_PREFIX + "/").startswith(leave_out) if leave_out else False
@@ -197,13 +204,15 @@ def inline(html: str, *, leave_out: tuple[str, ...] = ()) -> str:
     def script(match: re.Match[str]) -> str:
         if unused(match.group(1)):
             return ""
-        source = vendor_file(match.group(1)).read_text(encoding="utf-8")
+        source = vendor_file(match.group(1), vendor_dir=vendor_dir).read_text(encoding="utf-8")
         return "<script>" + source.replace("</script", "<\\/script") + "</script>"
 
     def stylesheet(match: re.Match[str]) -> str:
         if unused(match.group(1)):
             return ""
-        return "<style>" + _inline_css(vendor_file(match.group(1))) + "</style>"
+        return (
+            "<style>" + _inline_css(vendor_file(match.group(1), vendor_dir=vendor_dir)) + "</style>"
+        )
 
     html = _STYLESHEET.sub(stylesheet, _SCRIPT.sub(script, html))
     if URL_PREFIX in html:

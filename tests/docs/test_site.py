@@ -180,6 +180,9 @@ def _shown(default: object) -> str:
         return "empty"
     if isinstance(default, float) and default.is_integer():
         default = int(default)
+    if isinstance(default, Path) and default.is_relative_to(ROOT):
+        # A folder of the checkout (the vendored npm packages) depends on where it is.
+        return f"the checkout's `{default.relative_to(ROOT)}`"
     return f"`{default}`"
 
 

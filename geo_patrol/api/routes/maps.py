@@ -144,6 +144,7 @@ async def get_meeting_pack(
         principal=principal,
         filters=filters,
         generated_at=datetime.now(LOCAL),
+        vendor_dir=settings.vendor_dir,
     )
     name = pack_filename(filters)
     return HTMLResponse(page, headers={"Content-Disposition": f'attachment; filename="{name}"'})

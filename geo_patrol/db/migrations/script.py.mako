@@ -1,8 +1,11 @@
-"""${message}
+<%!
+    from geo_patrol import __version__
+%>"""${message}
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
+Introduced in: geo-patrol ${__version__}
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ are simplified lines inside the map; the page prints on A4 landscape.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import cast
 
 import folium
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.local_time import local_day
+from geo_patrol.core.settings import CHECKOUT_VENDOR_DIR
 from geo_patrol.db.tables import INCIDENT_STATUSES, TIERS
 from geo_patrol.meetings.pack_figures import PackData, pack_data
 from geo_patrol.web.assets import inline
@@ -194,8 +196,14 @@ def _sections(pack: PackData, lang: str) -> str:
 """
 
 
-def render_pack(pack: PackData, map_data: MapData, *, generated_at: datetime) -> str:
-    """The meeting pack as one self-contained HTML document."""
+def render_pack(
+    pack: PackData,
+    map_data: MapData,
+    *,
+    generated_at: datetime,
+    vendor_dir: Path = CHECKOUT_VENDOR_DIR,
+) -> str:
+    """The meeting pack as one self-contained HTML document (map files from `vendor_dir`)."""
     lang = map_data.filters.lang
     w = words(lang)
     m = build_map(map_data, sources=[], tracks=pack.tracks, controls=False, height="150mm")
@@ -219,7 +227,8 @@ def render_pack(pack: PackData, map_data: MapData, *, generated_at: datetime) ->
     sections = f'<div class="gp-pack">{_sections(pack, lang)}</div>'
     # No marker of the pack has an icon: the icon font (about 1 MB) stays out of the file.
     unused = ("@fortawesome/", "leaflet.awesome-markers/")
-    return inline(page.replace("</body>", sections + "</body>", 1), leave_out=unused)
+    page = page.replace("</body>", sections + "</body>", 1)
+    return inline(page, leave_out=unused, vendor_dir=vendor_dir)
 
 
 def meeting_pack(
@@ -229,11 +238,12 @@ def meeting_pack(
     principal: Principal,
     filters: MapFilters,
     generated_at: datetime,
+    vendor_dir: Path = CHECKOUT_VENDOR_DIR,
 ) -> str:
     """Read and render the meeting pack of `filters.zone` for its period."""
     pack = pack_data(session, scope=scope, principal=principal, filters=filters)
     data = map_data(session, scope=scope, principal=principal, filters=filters)
-    return render_pack(pack, data, generated_at=generated_at)
+    return render_pack(pack, data, generated_at=generated_at, vendor_dir=vendor_dir)
 
 
 def pack_filename(filters: MapFilters) -> str:

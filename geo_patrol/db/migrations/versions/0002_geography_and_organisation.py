@@ -5,6 +5,7 @@
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-27
+Introduced in: geo-patrol 0.1.0
 """
 
 from __future__ import annotations

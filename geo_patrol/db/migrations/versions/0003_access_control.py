@@ -3,6 +3,7 @@
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-27
+Introduced in: geo-patrol 0.1.0
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-28
+Introduced in: geo-patrol 0.1.0
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-28
+Introduced in: geo-patrol 0.1.0
 """
 
 from __future__ import annotations

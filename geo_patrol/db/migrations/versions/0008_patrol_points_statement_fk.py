@@ -3,6 +3,7 @@
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-27
+Introduced in: geo-patrol 0.1.0
 
 The foreign key patrol_points.patrol_id -> patrols(id) ON DELETE CASCADE checked every
 inserted fix on its own: PostgreSQL's row-level check looked up (and locked) the same patrol

@@ -3,6 +3,7 @@
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-27
+Introduced in: geo-patrol 0.1.0
 
 The statement-level cascade of 0008 deleted with `patrol_id IN (SELECT id FROM old_patrols)`:
 the planner cannot know how many rows the transition table holds and may join it with a

@@ -3,6 +3,7 @@
 Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06
+Introduced in: geo-patrol 0.1.0
 """
 
 from __future__ import annotations
