@@ -6,10 +6,15 @@ import itertools
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import mapbox_vector_tile
 import pyproj
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Response
+from sqlalchemy import text
 
+from geo_patrol.db.engine import make_engine
+from geo_patrol.web.map.filters import MapFilters
 from tests.browser.conftest import Watch, screenshot, serving, sign_in
 
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -95,12 +100,54 @@ def test_a_filter_changes_what_is_shown_and_lives_in_the_url(
     assert watch.errors == [] and watch.outside == []
 
 
-def test_a_team_filter_reaches_the_track_tiles(watched_page: tuple[Page, Watch]) -> None:
+def team_patrols(url: str, team: str) -> tuple[int, set[int]]:
+    """A demo team's id and its patrols in the map's default period (the last 30 days, by
+    local date), read from the tables."""
+    filters = MapFilters.default()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        team_id = int(
+            conn.execute(text("SELECT id FROM teams WHERE name = :n"), {"n": team}).scalar_one()
+        )
+        ids = conn.execute(
+            text(
+                "SELECT id FROM patrols WHERE team_id = :t AND track IS NOT NULL "
+                "AND ended_at >= :since AND started_at < :until"
+            ),
+            {"t": team_id, "since": filters.since, "until": filters.until},
+        ).scalars()
+        found = {int(i) for i in ids}
+    engine.dispose()
+    return team_id, found
+
+
+def test_a_team_filter_reaches_the_track_tiles(
+    watched_page: tuple[Page, Watch], live_database_url: str
+) -> None:
     page, watch = watched_page
-    sign_in(page, watch.base, "admin", "/map?team=999999")
-    page.wait_for_timeout(500)
-    assert state(page)["patrols"] == 0
-    assert drawn_track_paths(page) == 0
+    team_id, expected = team_patrols(live_database_url, "盛泽巡河队")
+    assert expected  # the demo's Shengze team has tracks: the filter has something to keep
+    sign_in(page, watch.base, "admin")  # the unfiltered map first: its tiles are not counted
+    tiles: list[Response] = []
+    page.on("response", lambda r: tiles.append(r) if ".pbf" in r.url else None)
+    page.goto(f"{watch.base}/map?team={team_id}")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.leaflet-gp-tracks-pane path').length > 0"
+    )
+    page.wait_for_load_state("networkidle")
+    assert state(page)["patrols"] == len(expected)
+    # Every track tile asked for this team only, and together they hold exactly its tracks.
+    asked = [parse_qs(urlsplit(r.url).query).get("team") for r in tiles]
+    assert tiles and all(team == [str(team_id)] for team in asked), [r.url for r in tiles]
+    # (Fetched again with the page's cookies: a routed response's body is not kept.)
+    bodies = [page.request.get(r.url).body() for r in tiles]
+    shown = {
+        int(feature["id"])
+        for body in bodies
+        if body
+        for feature in mapbox_vector_tile.decode(body)["tracks"]["features"]
+    }
+    assert shown == expected
     assert watch.errors == [] and watch.outside == []
 
 
