@@ -35,6 +35,7 @@ def report(
     headers: dict[str, str],
     lon: float,
     lat: float,
+    *,
     expect: int = 201,
     **extra: object,
 ) -> dict[str, object]:
@@ -190,8 +191,9 @@ def test_escalation_by_deadline_reopening_and_request(
     demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
 ) -> None:
     lon, lat = point_inside_xiuzhou(1500)
-    body = {"category": "floating_waste", "severity": "low"}
-    incident = report(demo_client, headers["wjj.patrol"], lon, lat, **body)["id"]
+    incident = report(
+        demo_client, headers["wjj.patrol"], lon, lat, category="floating_waste", severity="low"
+    )["id"]
 
     def tier() -> str:
         query = text("SELECT tier FROM incidents WHERE id = :i")
