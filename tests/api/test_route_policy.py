@@ -2,7 +2,10 @@
 device, is allowed or denied exactly as this written table says.
 
 A route missing from the table fails `test_every_route_has_a_written_policy`, and a route
-missing from the app's policy is refused at run time (fail closed).
+missing from the app's policy is refused at run time (fail closed). Routes that name a row
+(a patrol, an incident, a photo, a team, a device, a member, a role) are called with real
+rows of each side, made by their owners through the API: the callers the scope rules admit
+succeed, every other caller the policy lets in is told 404 or 403.
 """
 
 from __future__ import annotations
