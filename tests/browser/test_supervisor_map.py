@@ -45,7 +45,23 @@ def drawn_track_paths(page: Page) -> int:
     return count
 
 
-def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, Watch]) -> None:
+def in_period(url: str, table: str, condition: str) -> int:
+    """How many rows of `table` meet `condition` in the map's default period (the last 30
+    local days), counted in the tables."""
+    filters = MapFilters.default()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(
+            text(f"SELECT count(*) FROM {table} WHERE {condition}"),
+            {"since": filters.since, "until": filters.until},
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_map_shows_every_layer_offline_without_errors(
+    watched_page: tuple[Page, Watch], live_database_url: str
+) -> None:
     page, watch = watched_page
     sign_in(page, watch.base, "admin")
     page.wait_for_function(
@@ -62,7 +78,14 @@ def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, 
     assert page.locator(".leaflet-control-scale").is_visible()
     assert page.locator(".gp-measure").count() == 1
     assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
-    assert state(page)["patrols"] > 0 and state(page)["incidents"] > 0
+    # Every patrol and case of the last 30 days (an administrator sees all), counted in the
+    # tables.
+    patrols = in_period(live_database_url, "patrols", "ended_at >= :since AND started_at < :until")
+    cases = in_period(
+        live_database_url, "incidents", "reported_at >= :since AND reported_at < :until"
+    )
+    assert patrols and cases
+    assert (state(page)["patrols"], state(page)["incidents"]) == (patrols, cases)
     assert watch.outside == []
     assert watch.errors == []
     assert shot.stat().st_size > 50_000
@@ -78,7 +101,7 @@ def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, 
 
 
 def test_a_filter_changes_what_is_shown_and_lives_in_the_url(
-    watched_page: tuple[Page, Watch],
+    watched_page: tuple[Page, Watch], live_database_url: str
 ) -> None:
     page, watch = watched_page
     sign_in(page, watch.base, "admin")
@@ -92,7 +115,13 @@ def test_a_filter_changes_what_is_shown_and_lives_in_the_url(
 
     assert "status=reported" in page.url and "joint=1" in page.url
     after = state(page)
-    assert 0 < after["incidents"] < before["incidents"]
+    period = "reported_at >= :since AND reported_at < :until"
+    everything = in_period(live_database_url, "incidents", period)
+    chosen = in_period(
+        live_database_url, "incidents", f"{period} AND status = 'reported' AND is_joint"
+    )
+    assert 0 < chosen < everything
+    assert (before["incidents"], after["incidents"]) == (everything, chosen)
     # The shared link opens the same view.
     page.goto(page.url)
     assert state(page) == after
