@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
 from geo_patrol.demo.load import DEMO_DATA
-from tests.support.principals import SZ_PHONE_TOKEN, member_id
+from tests.support.principals import PEOPLE, SZ_PHONE_TOKEN, member_id
 
 ORGANISATION = json.loads(Path(DEMO_DATA / "organisation.json").read_text(encoding="utf-8"))
 
@@ -71,12 +71,50 @@ def test_teams_by_side_match_the_organisation_file(
     assert got == expected and "盛泽巡河队" not in got
 
 
+# The people of the demo, by side and team (organisation.json and demo/accounts.py): the
+# joint team, each town's own team, and the accounts that are in no team.
+JOINT = {"张建国", "沈丽华", "吴永明", "陆晓燕"}
+SHENGZE_TEAM = {"吴永明", "徐志强", "钱美芳"}
+WJJ_TEAM = {"陆晓燕", "朱卫东", "顾秀英"}
+WUJIANG_OFFICE = {"系统管理员", "王建华", "马晓东", "联席会议室"}  # at home in 320509 itself
+
+# Who each caller sees in the member list: supervisors everyone at home in their subtree,
+# zone coordinators and observers the members of their zone's teams, leads and patrol
+# members the members of their own teams, an administrator everyone.
+MEMBERS_SEEN = {
+    "admin": JOINT | SHENGZE_TEAM | WJJ_TEAM | WUJIANG_OFFICE | {"陈卫国", "周明", "李芳"},
+    "wujiang.sup": {"张建国", "吴永明", "徐志强", "钱美芳", "周明"} | WUJIANG_OFFICE,
+    "xiuzhou.sup": {"沈丽华", "陆晓燕", "朱卫东", "顾秀英", "陈卫国", "李芳"},
+    "shengze.sup": {"张建国", "吴永明", "徐志强", "钱美芳", "周明"},
+    "wjj.sup": {"沈丽华", "陆晓燕", "朱卫东", "顾秀英", "李芳"},
+    "zone.coord": JOINT,
+    "meeting.room": JOINT,
+    "joint.lead": JOINT,
+    "sz.lead": SHENGZE_TEAM,
+    "wjj.lead": WJJ_TEAM,
+    "sz.patrol": JOINT | SHENGZE_TEAM,
+    "wjj.patrol": JOINT | WJJ_TEAM,
+}
+
+
+def test_member_list_holds_exactly_whom_each_caller_may_see(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    assert set(MEMBERS_SEEN) == set(PEOPLE)
+    assert len(MEMBERS_SEEN["admin"]) == 15
+    seen = {
+        caller: demo_client.get("/api/v1/members", headers=headers[caller]).json()
+        for caller in PEOPLE
+    }
+    assert {caller: names(rows) for caller, rows in seen.items()} == MEMBERS_SEEN
+    assert all(len(rows) == len(names(rows)) for rows in seen.values())  # no row twice
+
+
 def test_patrol_member_sees_own_teams_only(
     demo_client: TestClient, headers: dict[str, dict[str, str]]
 ) -> None:
     members = names(demo_client.get("/api/v1/members", headers=headers["sz.patrol"]).json())
-    assert "钱美芳" in members  # 盛泽巡河队
-    assert "顾秀英" not in members  # 王江泾巡河队 only
+    assert members == JOINT | SHENGZE_TEAM  # 钱美芳 of 盛泽巡河队 in, 顾秀英 of 王江泾 out
 
 
 def test_revoked_device_is_refused_at_once(
@@ -199,13 +237,29 @@ def test_failed_logins_are_throttled_and_audited(
 
 
 def test_passwords_are_argon2id_and_secrets_never_logged(
-    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+    demo_client: TestClient,
+    demo_session: Session,
+    headers: dict[str, dict[str, str]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     hashes = demo_session.execute(
         text("SELECT password_hash FROM members WHERE login IS NOT NULL")
     ).scalars()
     assert all(h.startswith("$argon2id$") for h in hashes)
-    demo_client.post("/api/v1/auth/tokens", json={"login": "admin", "password": DEFAULT_PASSWORD})
+    with caplog.at_level(logging.DEBUG):
+        issued = demo_client.post(
+            "/api/v1/auth/tokens", json={"login": "admin", "password": DEFAULT_PASSWORD}
+        )
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["token"]
+    assert token.startswith("gpt_")
+    # The logs of the request were captured (the audit line of the sign-in is among them)
+    # and hold neither the password nor the token.
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "audit login ok by admin" in logged, logged
+    admin = member_id(demo_session, "admin")
+    assert f"audit token.issue ok by member {admin} on api_token:" in logged, logged
+    assert DEFAULT_PASSWORD not in logged and token not in logged and "gpt_" not in logged
     audit = demo_client.get("/api/v1/audit", headers=headers["admin"]).json()
     assert {"token.issue", "login"} <= {entry["action"] for entry in audit}
     dumped = json.dumps(audit, default=str)

@@ -2,21 +2,33 @@
 device, is allowed or denied exactly as this written table says.
 
 A route missing from the table fails `test_every_route_has_a_written_policy`, and a route
-missing from the app's policy is refused at run time (fail closed).
+missing from the app's policy is refused at run time (fail closed). Routes that name a row
+(a patrol, an incident, a photo, a team, a device, a member, a role) are called with real
+rows of each side, made by their owners through the API: the callers the scope rules admit
+succeed, every other caller the policy lets in is told 404 or 403.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pytest
+import shapely
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.accounts.members import open_web_session
 from geo_patrol.api.app import create_app
+from geo_patrol.api.deps import SESSION_COOKIE
 from geo_patrol.core.settings import Settings
+from tests.support import oracle
 from tests.support.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
 
 SIGNED_IN = frozenset({*PEOPLE, DEVICE})
@@ -127,28 +139,183 @@ def test_every_route_has_a_written_policy() -> None:
     assert schema_routes(app) == set(EXPECTED)
 
 
-def path_values(session: Session) -> dict[str, str]:
-    """Concrete values for the path parameters, from the demo data."""
-    patrol = member_id(session, "sz.patrol")
-    role = session.execute(
-        text("SELECT min(id) FROM member_roles WHERE member_id = :m"), {"m": patrol}
+PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "no_exif.jpg"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the border in the demo: its places and the people of its own."""
+
+    county: str
+    town: str
+    county_sup: str
+    town_sup: str
+    lead: str
+    patrol: str
+    reporter: str  # who reports the side's case (a phone on side A, a person on side B)
+    team: str
+    member_phone: str  # a member without a login, of the side's own team only
+
+
+SIDES = {
+    "A": Side(
+        county="320509",
+        town="320509100",
+        county_sup="wujiang.sup",
+        town_sup="shengze.sup",
+        lead="sz.lead",
+        patrol="sz.patrol",
+        reporter=DEVICE,
+        team="盛泽巡河队",
+        member_phone="13800000006",
+    ),
+    "B": Side(
+        county="330411",
+        town="330411100",
+        county_sup="xiuzhou.sup",
+        town_sup="wjj.sup",
+        lead="wjj.lead",
+        patrol="wjj.patrol",
+        reporter="wjj.patrol",
+        team="王江泾巡河队",
+        member_phone="13800000008",
+    ),
+}
+
+
+def readers(side: Side, kind: str) -> frozenset[str]:
+    """Who may see (or act on) a side's object of `kind`, from the scope rules of
+    geo_patrol.access.scope and the set-up below; written out, not asked of the code."""
+    people = {
+        # the side's supervisors by subtree; its own team's lead and members by team;
+        # the side's patrol member's phone acts for that team too (side A only: B's is revoked)
+        "patrol": {"admin", side.county_sup, side.town_sup, side.lead, side.patrol}
+        | ({DEVICE} if side.patrol == "sz.patrol" else set()),
+        # the responsible side's supervisors, and the reporter (person and phone alike);
+        # no team or zone reads a case that is neither joint nor theirs
+        "incident": {"admin", side.county_sup, side.town_sup, side.patrol}
+        | ({DEVICE} if side.reporter == DEVICE else set()),
+        # may act on the case: administrators and the responsible side's supervisors
+        "act": {"admin", side.county_sup, side.town_sup},
+        # may send the case down from the county tier: who holds that tier or above
+        "county_tier": {"admin", side.county_sup},
+        # a member: supervisors of their home, leads and members of their team
+        "member": {"admin", side.county_sup, side.town_sup, side.lead, side.patrol},
+        # a device: its owner (no login here), the lead of every team it acts for, admins
+        "device": {"admin", side.lead},
+        "admin": {"admin"},
+    }
+    return frozenset(people[kind])
+
+
+@dataclass(frozen=True)
+class Objects:
+    """Real rows of one side, made through the API as their owners would."""
+
+    patrol: int
+    incident: int
+    duplicate: int
+    photo: int
+    team: int
+    member: int
+    role: int
+    device: int
+
+
+def gpx_inside(side: Side) -> bytes:
+    """A 300 m walk 2 km inside the side's town, away from every border."""
+    lon, lat = oracle.point_off_border_river(2000, side.county)
+    town = oracle.polygons()[side.town][1]
+    lons, lats = oracle.walk(lon, lat, 90, 300)
+    assert town.contains(shapely.LineString(np.column_stack([lons, lats])))
+    return oracle.gpx(lons, lats, oracle.times(len(lons)))
+
+
+def make_objects(
+    client: TestClient, session: Session, headers: dict[str, dict[str, str]], side: Side
+) -> Objects:
+    """A patrol, a case (escalated to the county tier), its duplicate with a photo, a member
+    of the side's own team with a role, and that member's phone."""
+    admin = headers["admin"]
+    team = session.execute(text("SELECT id FROM teams WHERE name = :n"), {"n": side.team})
+    team_id = int(team.scalar_one())
+    patrol = client.post(
+        "/api/v1/patrols",
+        headers=headers[side.patrol],
+        data={"team_id": str(team_id)},
+        files={"file": ("walk.gpx", gpx_inside(side), "application/gpx+xml")},
     )
-    team = session.execute(text("SELECT min(id) FROM teams"))
-    device = session.execute(
-        text("SELECT min(id) FROM devices WHERE member_id = :m"), {"m": patrol}
+    assert patrol.status_code == 201, patrol.text
+    lon, lat = oracle.point_off_border_river(2000, side.county)
+    body = {"category": "illegal_discharge", "severity": "medium", "lon": lon, "lat": lat}
+    case, copy = (
+        client.post("/api/v1/incidents", json=body, headers=headers[side.reporter])
+        for _ in range(2)
     )
+    assert (case.status_code, copy.status_code) == (201, 201), (case.text, copy.text)
+    incident, duplicate = case.json()["id"], copy.json()["id"]
+    session.execute(
+        text("UPDATE incidents SET duplicate_of = :o WHERE id = :d"),
+        {"o": incident, "d": duplicate},
+    )
+    up = client.post(f"/api/v1/incidents/{incident}/escalate", json={}, headers=admin)
+    assert up.json()["tier"] == "county", up.text
+    photo = client.post(
+        f"/api/v1/incidents/{incident}/photos",
+        files={"file": ("p.jpg", PHOTO.read_bytes(), "image/jpeg")},
+        headers=admin,
+    )
+    assert photo.status_code == 201, photo.text
+    member = session.execute(
+        text("SELECT id FROM members WHERE phone = :p"), {"p": side.member_phone}
+    ).scalar_one()
+    role = client.post(
+        f"/api/v1/members/{member}/roles",
+        json={"role": "patrol_member", "team_id": team_id},
+        headers=admin,
+    )
+    device = client.post(
+        "/api/v1/devices",
+        json={"member_id": member, "label": "phone", "team_ids": [team_id]},
+        headers=admin,
+    )
+    assert (role.status_code, device.status_code) == (201, 201), (role.text, device.text)
+    return Objects(
+        patrol=patrol.json()["id"],
+        incident=incident,
+        duplicate=duplicate,
+        photo=photo.json()["id"],
+        team=team_id,
+        member=int(member),
+        role=role.json()["id"],
+        device=device.json()["id"],
+    )
+
+
+@pytest.fixture
+def objects(
+    demo_client: TestClient, demo_session: Session
+) -> tuple[dict[str, dict[str, str]], dict[str, Objects]]:
+    """Bearer headers per principal, and real objects of each side."""
+    headers = headers_for(demo_session)
+    made = {name: make_objects(demo_client, demo_session, headers, s) for name, s in SIDES.items()}
+    return headers, made
+
+
+def path_values(made: Objects) -> dict[str, str]:
+    """Concrete values for the path parameters: real objects (of side A)."""
     return {
         "code": "320509",
-        "member_id": str(patrol),
-        "role_id": str(role.scalar_one()),
-        "team_id": str(team.scalar_one()),
-        "device_id": str(device.scalar_one()),
-        "patrol_id": "1",
-        "incident_id": "1",
-        "photo_id": "1",
+        "member_id": str(made.member),
+        "role_id": str(made.role),
+        "team_id": str(made.team),
+        "device_id": str(made.device),
+        "patrol_id": str(made.patrol),
+        "incident_id": str(made.incident),
+        "photo_id": str(made.photo),
         "fmt": "gpx",
         "service_code": "illegal_discharge",
-        "service_request_id": "1",
+        "service_request_id": str(made.incident),
         "layer": "tracks",
         "z": "12",
         "x": "3419",
@@ -158,13 +325,16 @@ def path_values(session: Session) -> dict[str, str]:
 
 @pytest.mark.parametrize("route", sorted(EXPECTED))
 def test_route_allows_exactly_the_written_principals(
-    route: str, demo_client: TestClient, demo_session: Session
+    route: str,
+    demo_client: TestClient,
+    demo_session: Session,
+    objects: tuple[dict[str, dict[str, str]], dict[str, Objects]],
 ) -> None:
     method, template = route.split(" ", 1)
-    values = path_values(demo_session)
+    headers, made = objects
+    values = path_values(made["A"])
     path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
     params = {"lon": "120.6", "lat": "30.93"} if path.endswith("/at") else None
-    headers = headers_for(demo_session)
     outcomes = {}
     for name in ALL:
         body: dict[str, str] | None = {} if method in ("POST", "PATCH") else None
@@ -173,11 +343,156 @@ def test_route_allows_exactly_the_written_principals(
                 method, path, params=params, headers=headers[name], json=body
             )
             attempt.rollback()
-        outcomes[name] = response.status_code
-    allowed = {name for name, status in outcomes.items() if status not in (401, 403)}
+        outcomes[name] = (response.status_code, policy_refusal(response))
+    allowed = {name for name, (_, refused) in outcomes.items() if not refused}
     assert allowed == set(EXPECTED[route]), outcomes
+    assert all(outcomes[name][0] < 500 for name in allowed), outcomes
     for name in set(ALL) - allowed:
-        assert outcomes[name] == (401 if name in (ANONYMOUS, REVOKED) else 403), outcomes
+        assert outcomes[name][0] == (401 if name in (ANONYMOUS, REVOKED) else 403), outcomes
+
+
+def policy_refusal(response: Response) -> bool:
+    """Whether the route's policy refused the call: no (valid) credential, or roles that the
+    policy table does not admit (a 403 for a row out of scope says something else)."""
+    if response.status_code == 401:
+        return True
+    media = response.headers.get("content-type", "")
+    return (
+        response.status_code == 403
+        and media.startswith("application/problem+json")
+        and response.json()["detail"] == "your roles do not allow this"
+    )
+
+
+@dataclass(frozen=True)
+class Call:
+    """A valid request on one object route: whose rows it reaches, its success code, what
+    an out-of-scope caller gets (404: the row looks absent; 403: refused), and its body."""
+
+    kind: str
+    success: int
+    hidden: int
+    json: Callable[[Objects], object] | None = None
+    data: dict[str, str] | None = None
+    photo: bool = False
+    duplicate: bool = False  # called on the side's duplicate report (at the town tier)
+    browser: bool = False  # a page form: people post it from a web session with its CSRF token
+    seen: str | None = None  # readers of this kind who may not act are refused (403)
+
+
+OBJECT_CALLS: dict[str, Call] = {
+    "GET /incidents/{incident_id}": Call("incident", 200, 404),
+    "POST /incidents/{incident_id}/steps": Call(
+        "act", 303, 404, data={"step": "assign"}, browser=True, seen="incident"
+    ),
+    "GET /api/v1/members/{member_id}": Call("member", 200, 404),
+    "PATCH /api/v1/members/{member_id}": Call("admin", 204, 403, lambda o: {"name": "改名"}),
+    "POST /api/v1/members/{member_id}/password": Call(
+        "admin", 204, 403, lambda o: {"password": "a new long password"}
+    ),
+    "POST /api/v1/members/{member_id}/roles": Call(
+        "admin", 201, 403, lambda o: {"role": "team_lead", "team_id": o.team}
+    ),
+    "DELETE /api/v1/members/{member_id}/roles/{role_id}": Call("admin", 204, 403),
+    "POST /api/v1/teams/{team_id}/members": Call(
+        "admin", 204, 403, lambda o: {"member_id": o.member, "role": "lead"}
+    ),
+    "DELETE /api/v1/devices/{device_id}": Call("device", 204, 404),
+    "GET /m/devices/{device_id}/setup": Call("device", 200, 404),
+    "POST /m/devices/{device_id}/setup": Call("device", 200, 404),
+    "GET /api/v1/patrols/{patrol_id}": Call("patrol", 200, 404),
+    "GET /api/v1/patrols/{patrol_id}/export.{fmt}": Call("patrol", 200, 404),
+    "GET /api/v1/patrols/{patrol_id}/original": Call("patrol", 200, 404),
+    "GET /api/v1/incidents/{incident_id}": Call("incident", 200, 404),
+    "POST /api/v1/incidents/{incident_id}/actions": Call(
+        "act", 200, 403, lambda o: {"action": "assign"}
+    ),
+    "POST /api/v1/incidents/{incident_id}/escalate": Call(
+        "act", 200, 403, lambda o: {}, duplicate=True
+    ),
+    "POST /api/v1/incidents/{incident_id}/deescalate": Call(
+        "county_tier", 200, 403, lambda o: {"note": "back to the town"}
+    ),
+    "DELETE /api/v1/incidents/{incident_id}/duplicate_of": Call("act", 204, 404, duplicate=True),
+    "POST /api/v1/incidents/{incident_id}/photos": Call("incident", 201, 404, photo=True),
+    "GET /api/v1/incidents/{incident_id}/photos/{photo_id}": Call("incident", 200, 404),
+    "GET /open311/v2/requests/{service_request_id}.json": Call("incident", 200, 404),
+    "GET /open311/v2/requests/{service_request_id}.xml": Call("incident", 200, 404),
+}
+
+
+def browser_headers(session: Session) -> dict[str, dict[str, str]]:
+    """A web session per person: its cookie, and its CSRF token (which a page form echoes)."""
+    result = {}
+    for login in PEOPLE:
+        opened = open_web_session(
+            session, member_id=member_id(session, login), address=None, settings=Settings()
+        )
+        result[login] = {
+            "Cookie": f"{SESSION_COOKIE}={opened.secret}",
+            "X-CSRF-Token": opened.csrf_token or "",
+        }
+    return result
+
+
+def test_every_object_route_is_called_with_real_objects() -> None:
+    """Every route naming a row by id is in OBJECT_CALLS (jurisdiction codes, service codes
+    and tiles are public geography, not rows in anyone's scope)."""
+    named = {route for route in EXPECTED if re.search(r"\{\w+_id\}", route)}
+    assert named == set(OBJECT_CALLS)
+
+
+@pytest.mark.parametrize("route", sorted(OBJECT_CALLS))
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_object_routes_answer_by_scope(
+    route: str,
+    side: str,
+    demo_client: TestClient,
+    demo_session: Session,
+    objects: tuple[dict[str, dict[str, str]], dict[str, Objects]],
+) -> None:
+    """Every object route, as every principal, on a real object of each side: the written
+    readers succeed, every other caller the route's policy admits gets 404 or 403."""
+    method, template = route.split(" ", 1)
+    headers, made = objects
+    call, target = OBJECT_CALLS[route], made[side]
+    values = path_values(target)
+    if call.duplicate:
+        values["incident_id"] = str(target.duplicate)
+    path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+    if call.browser:
+        headers = {**headers, **browser_headers(demo_session)}
+    outcomes = {}
+    for name in ALL:
+        files = {"file": ("p.jpg", PHOTO.read_bytes(), "image/jpeg")} if call.photo else None
+        data = call.data
+        if call.browser and name in PEOPLE:
+            data = {**(data or {}), "csrf_token": headers[name]["X-CSRF-Token"]}
+        with demo_session.begin_nested() as attempt:
+            response = demo_client.request(
+                method,
+                path,
+                headers=headers[name],
+                json=call.json(target) if call.json else None,
+                data=data,
+                files=files,
+                follow_redirects=False,
+            )
+            attempt.rollback()
+        outcomes[name] = response.status_code
+    expected = {}
+    for name in ALL:
+        if name in (ANONYMOUS, REVOKED):
+            expected[name] = 401
+        elif name not in EXPECTED[route]:
+            expected[name] = 403
+        elif name in readers(SIDES[side], call.kind):
+            expected[name] = call.success
+        elif call.seen and name in readers(SIDES[side], call.seen):
+            expected[name] = 403
+        else:
+            expected[name] = call.hidden
+    assert outcomes == expected
 
 
 def test_route_without_policy_is_refused(database_url: str) -> None:

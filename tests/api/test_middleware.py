@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +14,9 @@ from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from geo_patrol.api.middleware import (
+    BODY_SETTING,
     CONTENT_SECURITY_POLICY,
+    UPLOAD_SETTING,
     BodySizeLimit,
     BodyTooLarge,
     SecurityHeaders,
@@ -143,14 +146,42 @@ async def test_streamed_body_under_limit_passes() -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("path", ["/echo", "/api/v1/patrols"])
-async def test_streamed_body_over_limit_is_413(path: str) -> None:
-    limit = MAX_UPLOAD if path.startswith("/api/v1/patrols") else MAX_BODY
+@pytest.mark.parametrize(
+    ("path", "limit", "named", "other"),
+    [
+        ("/echo", MAX_BODY, BODY_SETTING, UPLOAD_SETTING),
+        ("/api/v1/patrols", MAX_UPLOAD, UPLOAD_SETTING, BODY_SETTING),
+    ],
+)
+async def test_streamed_body_over_limit_is_413(
+    path: str, limit: int, named: str, other: str
+) -> None:
     response = await post_streamed(make_app(), path, limit + 1)
     assert response.request.headers["transfer-encoding"] == "chunked"
     body = assert_problem(response, 413)
-    assert "GEO_PATROL_MAX_" in body["detail"]
+    assert named in body["detail"] and other not in body["detail"], body["detail"]
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.anyio
+async def test_streamed_upload_over_the_body_limit_passes() -> None:
+    """An upload path counts a chunked body against the upload limit, not the body limit."""
+    text = "y" * (MAX_BODY * 5)
+    payload = json.dumps({"text": text}).encode()
+    assert MAX_BODY < len(payload) <= MAX_UPLOAD
+
+    async def streamed() -> AsyncIterator[bytes]:
+        for start in range(0, len(payload), 10):
+            yield payload[start : start + 10]
+
+    transport = httpx.ASGITransport(app=make_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.post(
+            "/api/v1/patrols", content=streamed(), headers={"content-type": "application/json"}
+        )
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 200, response.text
+    assert response.json() == {"length": len(text)}
 
 
 @pytest.mark.anyio

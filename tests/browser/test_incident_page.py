@@ -4,10 +4,12 @@ errors."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from PIL import Image
 from playwright.sync_api import Page
 
 from tests.support.browser import DEMO_PASSWORD, Watch, screenshot, sign_in
@@ -34,8 +36,24 @@ def test_popup_link_opens_the_incident_page(watched_page: tuple[Page, Watch]) ->
             },
             files={"file": ("IMG_0001.jpg", PHOTO.read_bytes(), "image/jpeg")},
         )
-    assert reported.status_code in (200, 201), reported.text
-    incident_id = reported.json()["id"]
+        assert reported.status_code == 201, reported.text
+        incident_id = reported.json()["id"]
+        # What the page must show, from the API: the photo as served (its size read by
+        # Pillow) and the sides answering for the case (checked against shapely in
+        # tests/maps/test_incident_page.py).
+        supervisor = {
+            "Authorization": "Bearer "
+            + api.post(
+                "/api/v1/auth/tokens", json={"login": "wjj.sup", "password": DEMO_PASSWORD}
+            ).json()["token"]
+        }
+        record = api.get(f"/api/v1/incidents/{incident_id}", headers=supervisor).json()
+        (photo,) = record["properties"]["photos"]
+        served = api.get(
+            f"/api/v1/incidents/{incident_id}/photos/{photo['id']}", headers=supervisor
+        )
+        photo_width = Image.open(io.BytesIO(served.content)).width
+        sides = {r["code"] for r in record["properties"]["responsible"] if r["direct"]}
 
     sign_in(page, watch.base, "wjj.sup", "/map")
     link = f"/incidents/{incident_id}?lang=zh"
@@ -52,9 +70,12 @@ def test_popup_link_opens_the_incident_page(watched_page: tuple[Page, Watch]) ->
     loaded = page.evaluate(
         "() => [...document.querySelectorAll('#photos img')].map(i => i.complete && i.naturalWidth)"
     )
-    assert len(loaded) == 1 and loaded[0] > 0
+    assert loaded == [photo_width]
     assert page.locator("#incident-map #incident-point").count() == 1
-    assert page.locator("#incident-map path.jurisdiction").count() >= 1
+    drawn = page.eval_on_selector_all(
+        "#incident-map path.jurisdiction", "paths => paths.map(p => p.dataset.code)"
+    )
+    assert sorted(drawn) == sorted(sides) and sides
     # The lead side's supervisor takes a step from the page (a form with the session's token).
     page.select_option("#act select[name=step]", "assign")
     page.fill("#act input[name=note]", "交村里处理")

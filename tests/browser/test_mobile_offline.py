@@ -234,9 +234,9 @@ def check_patrol(
     assert set(got) == {"320509", "330411"}
     for code, metres in expected.items():
         assert got[code] == pytest.approx(metres, rel=0.01, abs=2.0), (code, got, expected)
-    members = {m["login"] for m in props["members"]} if "members" in props else None
-    if members is not None:
-        assert {"sz.patrol", "wjj.patrol"} <= members
+    # The phone's owner, and the one companion ticked on the phone (陆晓燕), nobody else.
+    logins = {m["id"]: m["login"] for m in admin.get("/api/v1/members").json()}
+    assert sorted(logins[i] for i in props["member_ids"]) == ["sz.patrol", "wjj.patrol"]
 
 
 def check_report(admin: httpx.Client, report_id: int, where: tuple[float, float]) -> None:

@@ -6,10 +6,15 @@ import itertools
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import mapbox_vector_tile
 import pyproj
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Response
+from sqlalchemy import text
 
+from geo_patrol.db.engine import make_engine
+from geo_patrol.web.map.filters import MapFilters
 from tests.support.browser import Watch, screenshot, serving, sign_in
 
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -40,7 +45,23 @@ def drawn_track_paths(page: Page) -> int:
     return count
 
 
-def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, Watch]) -> None:
+def in_period(url: str, table: str, condition: str) -> int:
+    """How many rows of `table` meet `condition` in the map's default period (the last 30
+    local days), counted in the tables."""
+    filters = MapFilters.default()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(
+            text(f"SELECT count(*) FROM {table} WHERE {condition}"),
+            {"since": filters.since, "until": filters.until},
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_map_shows_every_layer_offline_without_errors(
+    watched_page: tuple[Page, Watch], live_database_url: str
+) -> None:
     page, watch = watched_page
     sign_in(page, watch.base, "admin")
     page.wait_for_function(
@@ -57,7 +78,14 @@ def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, 
     assert page.locator(".leaflet-control-scale").is_visible()
     assert page.locator(".gp-measure").count() == 1
     assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
-    assert state(page)["patrols"] > 0 and state(page)["incidents"] > 0
+    # Every patrol and case of the last 30 days (an administrator sees all), counted in the
+    # tables.
+    patrols = in_period(live_database_url, "patrols", "ended_at >= :since AND started_at < :until")
+    cases = in_period(
+        live_database_url, "incidents", "reported_at >= :since AND reported_at < :until"
+    )
+    assert patrols and cases
+    assert (state(page)["patrols"], state(page)["incidents"]) == (patrols, cases)
     assert watch.outside == []
     assert watch.errors == []
     assert shot.stat().st_size > 50_000
@@ -74,7 +102,7 @@ def test_map_shows_every_layer_offline_without_errors(watched_page: tuple[Page, 
 
 
 def test_a_filter_changes_what_is_shown_and_lives_in_the_url(
-    watched_page: tuple[Page, Watch],
+    watched_page: tuple[Page, Watch], live_database_url: str
 ) -> None:
     page, watch = watched_page
     sign_in(page, watch.base, "admin")
@@ -88,7 +116,13 @@ def test_a_filter_changes_what_is_shown_and_lives_in_the_url(
 
     assert "status=reported" in page.url and "joint=1" in page.url
     after = state(page)
-    assert 0 < after["incidents"] < before["incidents"]
+    period = "reported_at >= :since AND reported_at < :until"
+    everything = in_period(live_database_url, "incidents", period)
+    chosen = in_period(
+        live_database_url, "incidents", f"{period} AND status = 'reported' AND is_joint"
+    )
+    assert 0 < chosen < everything
+    assert (before["incidents"], after["incidents"]) == (everything, chosen)
     # The shared link opens the same view.
     page.goto(page.url)
     assert state(page) == after
@@ -96,12 +130,54 @@ def test_a_filter_changes_what_is_shown_and_lives_in_the_url(
     assert watch.errors == [] and watch.outside == []
 
 
-def test_a_team_filter_reaches_the_track_tiles(watched_page: tuple[Page, Watch]) -> None:
+def team_patrols(url: str, team: str) -> tuple[int, set[int]]:
+    """A demo team's id and its patrols in the map's default period (the last 30 days, by
+    local date), read from the tables."""
+    filters = MapFilters.default()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        team_id = int(
+            conn.execute(text("SELECT id FROM teams WHERE name = :n"), {"n": team}).scalar_one()
+        )
+        ids = conn.execute(
+            text(
+                "SELECT id FROM patrols WHERE team_id = :t AND track IS NOT NULL "
+                "AND ended_at >= :since AND started_at < :until"
+            ),
+            {"t": team_id, "since": filters.since, "until": filters.until},
+        ).scalars()
+        found = {int(i) for i in ids}
+    engine.dispose()
+    return team_id, found
+
+
+def test_a_team_filter_reaches_the_track_tiles(
+    watched_page: tuple[Page, Watch], live_database_url: str
+) -> None:
     page, watch = watched_page
-    sign_in(page, watch.base, "admin", "/map?team=999999")
-    page.wait_for_timeout(500)
-    assert state(page)["patrols"] == 0
-    assert drawn_track_paths(page) == 0
+    team_id, expected = team_patrols(live_database_url, "盛泽巡河队")
+    assert expected  # the demo's Shengze team has tracks: the filter has something to keep
+    sign_in(page, watch.base, "admin")  # the unfiltered map first: its tiles are not counted
+    tiles: list[Response] = []
+    page.on("response", lambda r: tiles.append(r) if ".pbf" in r.url else None)
+    page.goto(f"{watch.base}/map?team={team_id}")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.leaflet-gp-tracks-pane path').length > 0"
+    )
+    page.wait_for_load_state("networkidle")
+    assert state(page)["patrols"] == len(expected)
+    # Every track tile asked for this team only, and together they hold exactly its tracks.
+    asked = [parse_qs(urlsplit(r.url).query).get("team") for r in tiles]
+    assert tiles and all(team == [str(team_id)] for team in asked), [r.url for r in tiles]
+    # (Fetched again with the page's cookies: a routed response's body is not kept.)
+    bodies = [page.request.get(r.url).body() for r in tiles]
+    shown = {
+        int(feature["id"])
+        for body in bodies
+        if body
+        for feature in mapbox_vector_tile.decode(body)["tracks"]["features"]
+    }
+    assert shown == expected
     assert watch.errors == [] and watch.outside == []
 
 

@@ -13,11 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from geo_patrol.access.principal import from_bearer
+from geo_patrol.access.secrets import verify_password
 from geo_patrol.cli.app import app
 from geo_patrol.db.embedded import free_port
-from geo_patrol.db.engine import make_engine
+from geo_patrol.db.engine import Base, make_engine
 from tests.support.database import fresh_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vector"
@@ -46,6 +49,26 @@ def row_versions(url: str, table: str) -> list[tuple[object, ...]]:
     return [tuple(row) for row in rows]
 
 
+def stored_password_works(url: str, login: str, password: str) -> bool:
+    """Whether `password` matches the member's stored hash."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT password_hash FROM members WHERE login = :l"), {"l": login}
+        ).scalar_one()
+    engine.dispose()
+    return verify_password(stored, password)
+
+
+def bearer_login(url: str, token: str) -> str | None:
+    """The login a bearer token signs in as now (None: refused)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        principal = from_bearer(session, token=token)
+    engine.dispose()
+    return None if principal is None else principal.login
+
+
 def test_import_twice_changes_nothing(cli_database: str) -> None:
     args = ["import", "jurisdictions", str(FIXTURES / "boundaries.geojson"), "--level", "county"]
     first = runner.invoke(app, args)
@@ -65,29 +88,53 @@ def test_bad_file_exits_with_the_feature_and_field(cli_database: str) -> None:
         ["import", "jurisdictions", str(FIXTURES / "missing_code.geojson"), "--level", "county"],
     )
     assert result.exit_code == 2
-    assert "code" in result.output
+    assert result.output == (
+        "error: missing_code.geojson: required field 'code' not found; "
+        "the file has columns: name, remark\n"
+    )
     assert row_versions(cli_database, "jurisdictions") == before
+
+
+def every_table_rows(url: str) -> dict[str, list[tuple[str, str]]]:
+    """Every row of every declared table as (ctid, xmin): an INSERT, UPDATE or DELETE
+    anywhere changes this."""
+    import geo_patrol.db.tables  # noqa: F401  (declares the tables on Base.metadata)
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        present = conn.execute(
+            text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                "AND table_type = 'BASE TABLE' AND table_name NOT IN "
+                "('alembic_version', 'spatial_ref_sys')"
+            )
+        ).scalars()
+        assert set(present) == set(Base.metadata.tables)  # every table, none left out
+        rows = {
+            table.name: [
+                (str(ctid), str(xmin))
+                for ctid, xmin in conn.execute(
+                    text(f"SELECT ctid::text, xmin::text FROM {table.name} ORDER BY ctid")
+                )
+            ]
+            for table in Base.metadata.sorted_tables
+        }
+    engine.dispose()
+    return rows
 
 
 def test_demo_twice_changes_no_row(cli_database: str) -> None:
     first = runner.invoke(app, ["demo"])
     assert first.exit_code == 0, first.output
-    tables = [
-        "jurisdictions",
-        "rivers",
-        "villages",
-        "cooperation_zones",
-        "teams",
-        "members",
-        "incidents",
-        "patrols",
-        "uploads",
-    ]
-    before = {table: row_versions(cli_database, table) for table in tables}
-    assert all(before.values())
+    before = every_table_rows(cli_database)
+    filled = ["jurisdictions", "rivers", "villages", "cooperation_zones", "teams", "members"]
+    filled += ["incidents", "patrols", "uploads"]
+    assert all(before[table] for table in filled)  # the demo fills these: compares something
     second = runner.invoke(app, ["demo"])
     assert second.exit_code == 0, second.output
-    assert {table: row_versions(cli_database, table) for table in tables} == before
+    after = every_table_rows(cli_database)
+    changed = {t for t in before if before[t] != after[t]}
+    assert changed == set(), {t: (len(before[t]), len(after[t])) for t in changed}
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -171,15 +218,24 @@ def test_account_commands_add_role_reset_issue_revoke(cli_database: str) -> None
     assert role.exit_code == 0, role.output
     bad_role = runner.invoke(app, ["member", "role", "river.chief", "--role", "supervisor"])
     assert bad_role.exit_code == 2 and "jurisdiction_code" in bad_role.output
+    assert stored_password_works(cli_database, "river.chief", "a-long-password")
     reset = runner.invoke(app, ["member", "passwd", "river.chief", "--generate"])
-    assert reset.exit_code == 0 and "new password" in reset.output
+    assert reset.exit_code == 0, reset.output
+    prefix = "new password for river.chief: "
+    (line,) = [line for line in reset.output.splitlines() if line.startswith(prefix)]
+    generated = line.removeprefix(prefix)
+    assert generated and generated != "a-long-password"
+    assert stored_password_works(cli_database, "river.chief", generated)
+    assert not stored_password_works(cli_database, "river.chief", "a-long-password")
     issued = runner.invoke(app, ["device", "issue", "river.chief", "--label", "phone"])
     assert issued.exit_code == 0, issued.output
     token = issued.output.strip().splitlines()[-1]
     assert token.startswith("gpd_")
     device_id = issued.output.split()[1]
+    assert bearer_login(cli_database, token) == "river.chief"
     revoked = runner.invoke(app, ["device", "revoke", device_id])
     assert revoked.exit_code == 0, revoked.output
+    assert bearer_login(cli_database, token) is None
     engine = make_engine(cli_database)
     with engine.connect() as conn:
         actions = (
@@ -187,7 +243,18 @@ def test_account_commands_add_role_reset_issue_revoke(cli_database: str) -> None
             .scalars()
             .all()
         )
+        grants = conn.execute(
+            text(
+                "SELECT r.role, r.jurisdiction_code FROM member_roles r "
+                "JOIN members m ON m.id = r.member_id WHERE m.login = 'river.chief'"
+            )
+        ).all()
+        revoked_at = conn.execute(
+            text("SELECT revoked_at FROM devices WHERE id = :id"), {"id": int(device_id)}
+        ).scalar_one()
     engine.dispose()
+    assert [tuple(g) for g in grants] == [("supervisor", "320509100")]
+    assert revoked_at is not None
     assert actions == [
         "member.create",
         "role.add",

@@ -100,14 +100,31 @@ def test_sides_match_an_independent_metric_distance(session: Session) -> None:
     assert border_seen, "the fixture river along the shared edge must give a border segment"
 
 
+def snapshot(session: Session, *tables: str) -> dict[str, list[tuple[str, str]]]:
+    """Every row of the tables as (ctid, whole row as text): an UPDATE moves a row to a new
+    ctid, a DELETE or INSERT changes the list, so equal snapshots mean nothing was written."""
+    return {
+        table: [
+            (str(ctid), str(row))
+            for ctid, row in session.execute(
+                text(f"SELECT ctid::text, t::text FROM {table} t ORDER BY ctid")
+            )
+        ]
+        for table in tables
+    }
+
+
+RIVER_TABLES = ("rivers", "river_segments", "river_segment_sides")
+
+
 def test_reimport_keeps_segments_and_rows(session: Session) -> None:
     load(session)
-    before = session.execute(text("SELECT id, ctid::text FROM river_segments ORDER BY id")).all()
+    before = snapshot(session, *RIVER_TABLES)
+    assert all(before.values())  # the snapshot compares rows of every table
     options = FeatureImportOptions(segment_length_m=SEGMENT_M, side_distance_m=SIDE_M)
     report = import_rivers(session, path=FIXTURES / "rivers.geojson", options=options)
-    assert (report.added, report.updated, report.unchanged) == (0, 0, 2)
-    after = session.execute(text("SELECT id, ctid::text FROM river_segments ORDER BY id")).all()
-    assert after == before
+    assert snapshot(session, *RIVER_TABLES) == before
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 2)  # and it says so
 
 
 def test_villages_import_and_reimport(session: Session) -> None:
@@ -115,9 +132,12 @@ def test_villages_import_and_reimport(session: Session) -> None:
         session, path=FIXTURES / "villages.gpkg", options=FeatureImportOptions()
     )
     assert first.added == 2
+    before = snapshot(session, "villages")
+    assert len(before["villages"]) == 2
     again = import_villages(
         session, path=FIXTURES / "villages.gpkg", options=FeatureImportOptions()
     )
+    assert snapshot(session, "villages") == before
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
 
 

@@ -20,17 +20,29 @@ BORDER_RIVER = "R-320509-330411-01"
 
 
 def report(
-    client: TestClient, headers: dict[str, str], lon: float, lat: float, **extra: object
+    client: TestClient,
+    headers: dict[str, str],
+    lon: float,
+    lat: float,
+    *,
+    expect: int = 201,
+    **extra: object,
 ) -> dict[str, object]:
-    """POST a report, return the answer."""
+    """POST a report, return the answer (201: a new case; 200: a retry of one already made)."""
     body = {"category": "illegal_discharge", "severity": "medium", "lon": lon, "lat": lat, **extra}
     response = client.post("/api/v1/incidents", json=body, headers=headers)
-    assert response.status_code in (200, 201), response.text
+    assert response.status_code == expect, response.text
     return {**response.json(), "status": response.status_code}
 
 
+def zone_id(session: Session) -> int:
+    """The demo's cooperation zone (Shengze-Wangjiangjing)."""
+    query = text("SELECT id FROM cooperation_zones WHERE code = 'ZONE-SZ-WJJ'")
+    return int(session.execute(query).scalar_one())
+
+
 def test_report_30m_inside_xiuzhou_on_border_river_is_joint_with_xiuzhou_lead(
-    demo_client: TestClient, headers: dict[str, dict[str, str]]
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
 ) -> None:
     lon, lat = point_inside_xiuzhou(30)
     created = report(demo_client, headers["wjj.patrol"], lon, lat)
@@ -40,7 +52,8 @@ def test_report_30m_inside_xiuzhou_on_border_river_is_joint_with_xiuzhou_lead(
     props = seen.json()["properties"]
     assert props["is_joint"] and props["lead_code"].startswith("330411")
     assert any(code.startswith("320509") for code in props["co_codes"])
-    assert props["zone_id"] is not None
+    assert props["zone_id"] == zone_id(demo_session)
+    assert props["unrouted"] is False
     assert props["history"][0]["kind"] == "created"
 
 
@@ -50,7 +63,10 @@ def test_report_2km_inside_is_xiuzhou_alone(
     lon, lat = point_inside_xiuzhou(2000)
     created = report(demo_client, headers["wjj.patrol"], lon, lat)
     mine = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers["xiuzhou.sup"])
-    assert mine.status_code == 200 and not mine.json()["properties"]["is_joint"]
+    assert mine.status_code == 200
+    props = mine.json()["properties"]
+    assert (props["is_joint"], props["unrouted"]) == (False, False)
+    assert props["lead_code"].startswith("330411") and props["co_codes"] is None
     other = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers["wujiang.sup"])
     assert other.status_code == 404
     listed = demo_client.get("/api/v1/incidents", headers=headers["wujiang.sup"]).json()
@@ -65,6 +81,17 @@ def test_point_in_the_sea_is_kept_and_flagged_unrouted(
         "/api/v1/incidents", params={"unrouted": "true"}, headers=headers["admin"]
     ).json()
     assert created["id"] in {f["id"] for f in admin["features"]}
+    props = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers["admin"]).json()[
+        "properties"
+    ]
+    assert (props["unrouted"], props["lead_code"], props["is_joint"]) == (True, None, False)
+    routed = report(demo_client, headers["sz.patrol"], *point_inside_xiuzhou(2000))
+    flagged = demo_client.get(
+        "/api/v1/incidents", params={"unrouted": "true"}, headers=headers["admin"]
+    ).json()
+    everything = demo_client.get("/api/v1/incidents", headers=headers["admin"]).json()
+    assert [f["id"] for f in flagged["features"]] == [created["id"]]
+    assert {f["id"] for f in everything["features"]} == {created["id"], routed["id"]}
     hidden = demo_client.get(f"/api/v1/incidents/{created['id']}", headers=headers["wujiang.sup"])
     assert hidden.status_code == 404
 
@@ -74,7 +101,9 @@ def test_retry_with_same_client_id_creates_one(
 ) -> None:
     lon, lat = point_inside_xiuzhou(500)
     first = report(demo_client, headers["wjj.patrol"], lon, lat, client_id="wjj-phone-0007")
-    again = report(demo_client, headers["wjj.patrol"], lon, lat, client_id="wjj-phone-0007")
+    again = report(
+        demo_client, headers["wjj.patrol"], lon, lat, expect=200, client_id="wjj-phone-0007"
+    )
     assert first["status"] == 201 and again["status"] == 200 and first["id"] == again["id"]
     assert demo_session.execute(text("SELECT count(*) FROM incidents")).scalar_one() == 1
 
@@ -151,8 +180,9 @@ def test_escalation_by_deadline_reopening_and_request(
     demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
 ) -> None:
     lon, lat = point_inside_xiuzhou(1500)
-    body = {"category": "floating_waste", "severity": "low"}
-    incident = report(demo_client, headers["wjj.patrol"], lon, lat, **body)["id"]
+    incident = report(
+        demo_client, headers["wjj.patrol"], lon, lat, category="floating_waste", severity="low"
+    )["id"]
 
     def tier() -> str:
         query = text("SELECT tier FROM incidents WHERE id = :i")

@@ -77,10 +77,21 @@ def test_jitter_along_the_border_is_not_dozens_of_crossings(
     data = oracle.gpx(jitter_lon, jitter_lat, oracle.times(400, step_s=2.0))
     joint = team_id(demo_session, "联合巡河队一队")
     created = upload(demo_client, headers["sz.patrol"], joint, data)
-    crossings = demo_client.get(
-        f"/api/v1/patrols/{created['id']}", headers=headers["sz.patrol"]
-    ).json()["properties"]["crossings"]
-    assert len([c for c in crossings if c["level"] == "county"]) <= 1
+    patrol = demo_client.get(f"/api/v1/patrols/{created['id']}", headers=headers["sz.patrol"])
+    props = patrol.json()["properties"]
+    # The README's rule, computed by the oracle on the same fixes: the hops are no crossing.
+    expected = oracle.crossings_by_rule(jitter_lon, jitter_lat, "county")
+    assert expected == []
+    county = [(c["from_code"], c["to_code"]) for c in props["crossings"] if c["level"] == "county"]
+    assert county == []
+    # ...while the walk itself was attributed: both counties, the metres shapely cuts from
+    # the fixes kept (cleaning takes the zigzag out; the raw hops add up to twice as much).
+    kept_lon, kept_lat = np.array(patrol.json()["geometry"]["coordinates"]).T
+    metres = oracle.lengths_by_code(kept_lon, kept_lat, ["320509", "330411"])
+    got = {j["code"]: j["length_m"] for j in props["jurisdictions"] if j["level"] == "county"}
+    assert set(got) == {"320509", "330411"}
+    for code, length in metres.items():
+        assert got[code] == pytest.approx(length, rel=0.01), (code, got, metres)
 
 
 def test_wujiang_internal_patrol_is_invisible_to_xiuzhou(
@@ -218,11 +229,8 @@ def test_exports_round_trip_and_effort_adds_up(
         headers=headers["zone.coord"],
     ).json()
     by_code = {row["key"]: row["length_m"] for row in effort}
-    attributed = {
-        j["code"]: j["length_m"]
-        for j in patrol.json()["properties"]["jurisdictions"]
-        if j["level"] == "county"
-    }
-    assert by_code.keys() == attributed.keys()
-    for code, metres in attributed.items():
-        assert abs(by_code[code] - metres) < 1e-6
+    # The month's effort is this one walk: the metres shapely cuts on each side, by Geod.
+    expected = oracle.lengths_by_code(lons, lats, ["320509", "330411"])
+    assert by_code.keys() == expected.keys() and all(expected.values())
+    for code, metres in expected.items():
+        assert by_code[code] == pytest.approx(metres, rel=0.005), (code, by_code, expected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -205,7 +206,7 @@ def test_timestamp_keeps_fraction_and_is_utc() -> None:
     assert time.utcoffset() == timedelta(0)
 
 
-def test_naive_now_is_taken_as_utc() -> None:
+def test_aware_now_is_converted_to_utc() -> None:
     (position,) = parse_osmand(
         method="GET",
         query="id=d&lat=1&lon=2",
@@ -213,6 +214,27 @@ def test_naive_now_is_taken_as_utc() -> None:
         content_type=None,
         now=datetime(2024, 5, 1, 17, 30, tzinfo=timezone(timedelta(hours=8))),
     )
+    assert position.time == NOW
+    assert position.time.tzinfo is UTC
+
+
+def test_naive_now_is_taken_as_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A naive time is UTC, not the machine's local time (set to UTC+8 here, where taking
+    it as local would put the fix eight hours early)."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert datetime(2024, 5, 1, 9, 30).astimezone(UTC) != NOW  # the zone took effect
+        (position,) = parse_osmand(
+            method="GET",
+            query="id=d&lat=1&lon=2",
+            body=b"",
+            content_type=None,
+            now=datetime(2024, 5, 1, 9, 30),
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert position.time == NOW
     assert position.time.tzinfo is UTC
 

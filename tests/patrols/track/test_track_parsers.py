@@ -18,9 +18,9 @@ import pyproj
 import pytest
 
 from geo_patrol.core.coords import gcj02_to_wgs84
-from geo_patrol.core.errors import ImportFileError, InvalidInput
+from geo_patrol.core.errors import FileTooLarge, ImportFileError, InvalidInput
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions
-from geo_patrol.patrols.track.formats.kml import parse_kmz
+from geo_patrol.patrols.track.formats.kml import _Capped, parse_kmz
 from geo_patrol.patrols.track.read import parse_track
 from geo_patrol.patrols.track.times import TimeValueError, epoch_times, parse_times
 from geo_patrol.patrols.track.types import TrackFile
@@ -297,9 +297,14 @@ def test_kml_bad_coordinate_names_its_line() -> None:
 
 
 def test_kmz_size_cap_applies() -> None:
-    data = (FIXTURES / "ovital_gcj02.kmz").read_bytes()
+    data = (FIXTURES / "ovital_gcj02.kmz").read_bytes()  # doc.kml: 912 bytes
     error = _error(data, "small.kmz", max_uncompressed_bytes=100)
-    assert "larger than 100 bytes" in error.detail
+    assert isinstance(error, FileTooLarge)
+    assert error.detail == (
+        "small.kmz: doc.kml in the KMZ archive is larger than 100 bytes uncompressed; refused "
+        "(zip bomb protection; the limit is GEO_PATROL_MAX_UNPACKED_BYTES)"
+    )
+    assert parse_track(data, filename="small.kmz", max_uncompressed_bytes=912).points.lon.size > 0
 
 
 def test_zip_bomb_kmz_is_refused_by_its_declared_size() -> None:
@@ -316,8 +321,26 @@ def test_kmz_size_is_also_counted_while_reading() -> None:
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         at = data.find(signature) + offset
         data[at : at + 4] = (50).to_bytes(4, "little")  # claims 50 bytes
+    # zipfile never gives more than the declared size, so the liar ends in a checksum
+    # error after 50 bytes: it is refused as unreadable, never unpacked past its claim.
     error = _error(bytes(data), "liar.kmz", max_uncompressed_bytes=1000)
-    assert "cannot be read" in error.detail or "larger than" in error.detail
+    assert not isinstance(error, FileTooLarge)
+    assert (
+        error.detail
+        == "liar.kmz: doc.kml in the KMZ archive cannot be read: Bad CRC-32 for file 'doc.kml'"
+    )
+
+
+def test_kmz_member_stream_is_capped_while_reading() -> None:
+    """The count while reading: a member stream that gives more than the cap is refused as
+    too large at the first byte past it, whatever its size claimed."""
+    capped = _Capped(io.BytesIO(b"x" * 1001), "liar.kmz", "doc.kml", 1000)
+    assert capped.read(1000) == b"x" * 1000
+    with pytest.raises(FileTooLarge) as info:
+        capped.read(10)
+    assert info.value.detail.startswith(
+        "liar.kmz: doc.kml in the KMZ archive is larger than 1,000 bytes uncompressed"
+    )
 
 
 @pytest.mark.parametrize("member", ["../evil.kml", "/etc/evil.kml", "a/../../evil.kml"])

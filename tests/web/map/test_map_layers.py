@@ -233,7 +233,16 @@ def test_meeting_pack_figures_match_shapely(demo_session: Session, walks: Walks)
     for code, metres in expected.items():
         got = effort[code]["km"] * 1000
         assert abs(got - metres) / metres < 0.005, (code, got, metres)
-    assert effort["320509"]["joint_patrols"] >= 1
+    # Wujiang and Shengze: the joint team's walk and Shengze's own (which lies in Shengze);
+    # Xiuzhou and Wangjiangjing: the joint walk only.
+    assert oracle.polygons()["320509100"][1].contains(inside)
+    counts = {code: (e["patrols"], e["joint_patrols"]) for code, e in effort.items()}
+    assert counts == {
+        "320509": (2, 1),
+        "320509100": (2, 1),
+        "330411": (1, 1),
+        "330411100": (1, 1),
+    }
     river = next(c for c in pack.coverage if c.code == BORDER_RIVER)
     river_m, walk_m = to_utm(walks.river), to_utm(walks.half)
     gaps = shapely.difference(river_m, walk_m.buffer(50))

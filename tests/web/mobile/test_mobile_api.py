@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from html import escape
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,8 +52,22 @@ def test_manifest_and_service_worker(demo_client: TestClient) -> None:
     assert manifest.headers["content-type"].startswith("application/manifest+json")
     body = manifest.json()
     assert body["scope"] == body["start_url"] == "/m/"
-    for icon in body["icons"]:
-        assert demo_client.get(icon["src"]).status_code == 200
+    icons = {icon["src"]: (icon["type"], icon["sizes"]) for icon in body["icons"]}
+    assert icons == {
+        f"{STATIC_URL}/icon-192.png": ("image/png", "192x192"),
+        f"{STATIC_URL}/icon-512.png": ("image/png", "512x512"),
+        f"{STATIC_URL}/icon.svg": ("image/svg+xml", "any"),
+    }
+    for src, (media, sizes) in icons.items():
+        served = demo_client.get(src)
+        assert served.status_code == 200, src
+        assert served.headers["content-type"].startswith(media), src
+        if media == "image/png":  # the PNG's own header says how big it is (IHDR)
+            assert served.content[:8] == b"\x89PNG\r\n\x1a\n", src
+            width, height = struct.unpack(">II", served.content[16:24])
+            assert f"{width}x{height}" == sizes, src
+        else:
+            assert served.text.lstrip().startswith("<svg"), src
     worker = demo_client.get("/m/sw.js")
     assert worker.headers["content-type"].startswith("text/javascript")
     assert worker.headers["cache-control"] == "no-cache"
@@ -111,6 +126,10 @@ def test_who_may_make_set_up_codes(
         new = {"Authorization": f"Bearer {token.group(1)}"}
         assert demo_client.get("/api/v1/me", headers=new).status_code == 200
         assert demo_client.get("/api/v1/me", headers=headers["sz.phone"]).status_code == 401
+    else:
+        # Refused: nothing changed, the phone keeps working with its token.
+        assert made.json()["detail"] == f"no device {device}"
+        assert demo_client.get("/api/v1/me", headers=headers["sz.phone"]).status_code == 200
 
 
 def test_a_phone_cannot_set_itself_up_and_revoked_phones_are_refused(
@@ -119,6 +138,7 @@ def test_a_phone_cannot_set_itself_up_and_revoked_phones_are_refused(
     device = sz_phone(demo_session)
     by_phone = demo_client.post(f"/m/devices/{device}/setup", headers=headers["sz.phone"])
     assert by_phone.status_code == 403
+    assert demo_client.get("/api/v1/me", headers=headers["sz.phone"]).status_code == 200
     assert demo_client.delete(f"/api/v1/devices/{device}", headers=headers["admin"]).is_success
     again = demo_client.post(f"/m/devices/{device}/setup", headers=headers["admin"])
     assert again.status_code == 409
