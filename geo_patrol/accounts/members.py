@@ -35,6 +35,7 @@ from geo_patrol.core.errors import (
     TooManyAttempts,
 )
 from geo_patrol.core.settings import Settings
+from geo_patrol.db.clauses import Clause, all_of, statement
 from geo_patrol.db.tables import ROLES
 
 # A member's rows: their home jurisdiction, the teams they are in, and those teams' zones.
@@ -51,7 +52,7 @@ LEFT JOIN LATERAL (
            array_agg(DISTINCT tz.zone_id) FILTER (WHERE tz.zone_id IS NOT NULL) AS zone_ids
     FROM team_members tm JOIN teams tz ON tz.id = tm.team_id WHERE tm.member_id = m.id
 ) t ON TRUE
-WHERE {visible} AND (CAST(:member_id AS int) IS NULL OR m.id = :member_id)
+WHERE {visible} AND {where}
 ORDER BY m.id
 """
 
@@ -74,7 +75,7 @@ class LoginResult:
     csrf_token: str | None = None
 
 
-def _member_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
+def _member_filter(scope: Scope) -> Clause:
     """Scope filter for member rows."""
     return visible(
         scope, codes="ARRAY[m.home_jurisdiction_code]", teams="t.team_ids", zones="t.zone_ids"
@@ -85,10 +86,8 @@ def list_members(
     session: Session, *, scope: Scope, member_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Members visible in `scope` (one when `member_id` is given)."""
-    condition, params = _member_filter(scope)
-    rows = session.execute(
-        text(MEMBER_ROWS.format(visible=condition)), {**params, "member_id": member_id}
-    )
+    one = None if member_id is None else Clause("m.id = :member_id", {"member_id": member_id})
+    rows = session.execute(statement(MEMBER_ROWS, visible=_member_filter(scope), where=all_of(one)))
     return [dict(row._mapping) for row in rows]
 
 

@@ -12,6 +12,7 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from geo_patrol.db.clauses import statement
 
 TEAMS = """
 SELECT t.id, t.name, t.zone_id, coalesce(mm.member_ids, '{{}}') AS member_ids,
@@ -56,12 +57,8 @@ ORDER BY team_id
 def list_teams(session: Session, *, scope: Scope) -> list[dict[str, Any]]:
     """Teams visible in scope: own teams, teams of one's zones, teams with members at home
     in one's jurisdictions."""
-    condition, params = visible(
-        scope, codes="mm.homes", teams="ARRAY[t.id]", zones="ARRAY[t.zone_id]"
-    )
-    return [
-        dict(r._mapping) for r in session.execute(text(TEAMS.format(visible=condition)), params)
-    ]
+    seen = visible(scope, codes="mm.homes", teams="ARRAY[t.id]", zones="ARRAY[t.zone_id]")
+    return [dict(r._mapping) for r in session.execute(statement(TEAMS, visible=seen))]
 
 
 def create_team(

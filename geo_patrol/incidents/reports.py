@@ -15,7 +15,9 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.core.coords import to_wgs84
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.settings import Settings
-from geo_patrol.db.tables import OPEN_STATUSES_SQL, SEVERITIES
+from geo_patrol.db.clauses import statement
+from geo_patrol.db.tables import SEVERITIES
+from geo_patrol.incidents.queries import is_open
 from geo_patrol.incidents.routing import Routing, route_point
 
 log = logging.getLogger(__name__)
@@ -95,11 +97,11 @@ VALUES (:incident_id, :kind, :member_id, :actor, :from_status, :to_status, :from
 # ellipsoid, then the earliest reported, then the lowest id. FOR SHARE: a case being closed
 # at this moment is either closed after this link, or seen closed (PostgreSQL re-reads the
 # locked row) and passed over for the next in order (the order's columns never change).
-DUPLICATE_OF = f"""
+DUPLICATE_OF = """
 WITH report AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g)
 SELECT c.id FROM incidents c, report
 WHERE c.id <> :incident_id AND c.duplicate_of IS NULL AND c.category = :category
-  AND c.status IN {OPEN_STATUSES_SQL}
+  AND {open}
   AND c.reported_at BETWEEN CAST(:reported_at AS timestamptz) - :window
                         AND CAST(:reported_at AS timestamptz) + :window
   AND ST_DWithin(c.geom::geography, report.g, :distance_m)
@@ -290,7 +292,7 @@ def _link_duplicate(
     """Link the report to the open case it duplicates (see DUPLICATE_OF), if any."""
     session.execute(text(MATCH_LOCK), {"category": category})
     case = session.execute(
-        text(DUPLICATE_OF),
+        statement(DUPLICATE_OF, open=is_open("c.status")),
         {
             "incident_id": incident_id,
             "category": category,

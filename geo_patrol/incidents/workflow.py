@@ -20,7 +20,9 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from geo_patrol.db.tables import LEVEL_RANK, OPEN_STATUSES, OPEN_STATUSES_SQL, TIERS
+from geo_patrol.db.clauses import statement
+from geo_patrol.db.tables import LEVEL_RANK, OPEN_STATUSES, TIERS
+from geo_patrol.incidents.queries import is_open
 from geo_patrol.incidents.reports import record_event
 
 OPEN = OPEN_STATUSES
@@ -263,11 +265,11 @@ def _change_tier(
     return tier
 
 
-ESCALATE_OVERDUE = f"""
+ESCALATE_OVERDUE = """
 WITH due AS (
     SELECT id, tier, CASE tier WHEN 'village' THEN 'town' ELSE 'county' END AS next_tier
     FROM incidents
-    WHERE status IN {OPEN_STATUSES_SQL}
+    WHERE {open}
       AND deadline_at < :now AND tier <> 'county' AND NOT unrouted
     FOR UPDATE
 ),
@@ -286,7 +288,8 @@ RETURNING incident_id
 
 def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
     """Escalate every open case whose tier's deadline has passed; returns how many."""
-    moved = session.execute(text(ESCALATE_OVERDUE), {"now": now or datetime.now(UTC)})
+    sql = statement(ESCALATE_OVERDUE, open=is_open("status"))
+    moved = session.execute(sql, {"now": now or datetime.now(UTC)})
     return len(moved.all())
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import utm_crs_for
 from geo_patrol.db.bulk import copy_rows, fetch_rows
+from geo_patrol.db.clauses import Clause, all_of, statement
 from geo_patrol.patrols.track.read import TrackPoints
 from geo_patrol.patrols.track_pieces import PIECE_LEGS
 
@@ -108,8 +109,7 @@ gaps AS (
     FROM river_segments s
     JOIN rivers r ON r.id = s.river_id
     LEFT JOIN covered c ON c.segment_id = s.id
-    WHERE (CAST(:border AS boolean) IS NULL OR s.is_border = :border)
-      AND (CAST(:river AS text) IS NULL OR r.code = :river)
+    WHERE {where}
 )
 SELECT id AS segment_id, seq, river_code, river_name, is_border,
        ST_Length(ST_LineSubstring(geom, lower(gap)::float8, upper(gap)::float8)::geography)
@@ -311,17 +311,17 @@ def uncovered_stretches(
     *,
     since: Any,
     until: Any,
-    visible: tuple[str, dict[str, Any]],
+    visible: Clause,
     border: bool | None = None,
     river: str | None = None,
 ) -> list[Any]:
     """Rows of the stretches nobody (among visible patrols) covered in [since, until)."""
-    condition, params = visible
-    sql = UNCOVERED.format(visible=condition)
-    rows = session.execute(
-        text(sql), {**params, "since": since, "until": until, "border": border, "river": river}
+    where = all_of(
+        None if border is None else Clause("s.is_border = :border", {"border": border}),
+        None if river is None else Clause("r.code = :river", {"river": river}),
     )
-    return list(rows.all())
+    sql = statement(UNCOVERED, visible=visible, where=where)
+    return list(session.execute(sql, {"since": since, "until": until}).all())
 
 
 # How recently each stretch of each river was patrolled, as of `until` (or now, if that is
@@ -336,8 +336,7 @@ recent AS (
     FROM patrol_coverage c JOIN patrols p ON p.id = c.patrol_id JOIN teams t ON t.id = p.team_id
     WHERE p.started_at < :until
       AND coalesce(p.ended_at, p.started_at) >= (SELECT t FROM as_of) - interval '30 days'
-      AND (CAST(:team_id AS int) IS NULL OR p.team_id = :team_id)
-      AND {visible}
+      AND {visible} AND {where}
 ),
 windows AS (
     SELECT segment_id,
@@ -376,15 +375,15 @@ def river_recency(
     session: Session,
     *,
     until: Any,
-    visible: tuple[str, dict[str, Any]],
+    visible: Clause,
     team_id: int | None = None,
 ) -> list[Any]:
     """Rows of river stretches with their recency class (RECENCY_CLASSES) as of `until`."""
-    condition, params = visible
-    rows = session.execute(
-        text(RECENCY.format(visible=condition)), {**params, "until": until, "team_id": team_id}
+    where = all_of(
+        None if team_id is None else Clause("p.team_id = :team_id", {"team_id": team_id})
     )
-    return list(rows.all())
+    sql = statement(RECENCY, visible=visible, where=where)
+    return list(session.execute(sql, {"until": until}).all())
 
 
 # Border rivers of a zone: each border segment on a side of the zone (a member or below),
@@ -425,12 +424,11 @@ def border_river_gaps(
     zone_id: int,
     since: Any,
     until: Any,
-    visible: tuple[str, dict[str, Any]],
+    visible: Clause,
 ) -> list[Any]:
     """Rows (river, segment, gap) of the zone's border rivers; gap_* NULL = fully covered."""
-    condition, params = visible
     rows = session.execute(
-        text(BORDER_GAPS.format(visible=condition)),
-        {**params, "zone_id": zone_id, "since": since, "until": until},
+        statement(BORDER_GAPS, visible=visible),
+        {"zone_id": zone_id, "since": since, "until": until},
     )
     return list(rows.all())
