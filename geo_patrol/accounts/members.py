@@ -35,7 +35,7 @@ from geo_patrol.core.errors import (
     TooManyAttempts,
 )
 from geo_patrol.core.settings import Settings
-from geo_patrol.db.clauses import Clause, all_of, statement
+from geo_patrol.db.clauses import Clause, all_of, equals, statement
 from geo_patrol.db.tables import ROLES
 
 # A member's rows: their home jurisdiction, the teams they are in, and those teams' zones.
@@ -86,8 +86,8 @@ def list_members(
     session: Session, *, scope: Scope, member_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Members visible in `scope` (one when `member_id` is given)."""
-    one = None if member_id is None else Clause("m.id = :member_id", {"member_id": member_id})
-    rows = session.execute(statement(MEMBER_ROWS, visible=_member_filter(scope), where=all_of(one)))
+    where = all_of(equals("m.id", "member_id", member_id))
+    rows = session.execute(statement(MEMBER_ROWS, visible=_member_filter(scope), where=where))
     return [dict(row._mapping) for row in rows]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -12,7 +13,7 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from geo_patrol.db.clauses import statement
+from geo_patrol.db.clauses import Clause, all_of, equals, statement
 
 TEAMS = """
 SELECT t.id, t.name, t.zone_id, coalesce(mm.member_ids, '{{}}') AS member_ids,
@@ -35,12 +36,12 @@ SELECT d.id, d.member_id, m.name AS member_name, d.label, d.token_hint, d.create
        d.last_seen_at, d.revoked_at, dt.team_ids
 FROM devices d JOIN members m ON m.id = d.member_id
 CROSS JOIN LATERAL (
-    SELECT coalesce(array_agg(x.team_id ORDER BY x.team_id), '{}') AS team_ids
+    SELECT coalesce(array_agg(x.team_id ORDER BY x.team_id), '{{}}') AS team_ids
     FROM device_teams x WHERE x.device_id = d.id
 ) dt
 WHERE (CAST(:everything AS boolean) OR d.member_id = :me
        OR (cardinality(dt.team_ids) > 0 AND dt.team_ids <@ CAST(:led AS int[])))
-  AND (CAST(:device_id AS int) IS NULL OR d.id = :device_id)
+  AND {where}
 ORDER BY d.id
 """
 
@@ -121,9 +122,10 @@ def list_devices(
         "everything": scope.everything,
         "me": principal.member_id,
         "led": sorted(scope.led_teams),
-        "device_id": device_id,
     }
-    return [dict(row._mapping) for row in session.execute(text(DEVICES), params)]
+    where = all_of(equals("d.id", "device_id", device_id))
+    rows = session.execute(statement(DEVICES, where=where), params)
+    return [dict(row._mapping) for row in rows]
 
 
 def grantable_teams(session: Session, *, scope: Scope, member_id: int) -> list[int]:
@@ -174,13 +176,24 @@ def device_teams_for(
 AUDIT = """
 SELECT id, at, member_id, device_id, actor, action, outcome, target, address, detail
 FROM audit_log
-WHERE (CAST(:action AS text) IS NULL OR action = :action)
-  AND (CAST(:member_id AS int) IS NULL OR member_id = :member_id)
-  AND (CAST(:since AS timestamptz) IS NULL OR at >= :since)
+WHERE {where}
 ORDER BY id DESC LIMIT :limit
 """
 
 
-def list_audit(session: Session, **filters: Any) -> list[dict[str, Any]]:
-    """Audit entries, newest first."""
-    return [dict(row._mapping) for row in session.execute(text(AUDIT), filters)]
+def list_audit(
+    session: Session,
+    *,
+    action: str | None = None,
+    member_id: int | None = None,
+    since: datetime | None = None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Audit entries, newest first, of one action, one member, since a moment (None: any)."""
+    where = all_of(
+        equals("action", "action", action),
+        equals("member_id", "member_id", member_id),
+        None if since is None else Clause("at >= :since", {"since": since}),
+    )
+    rows = session.execute(statement(AUDIT, where=where), {"limit": limit})
+    return [dict(row._mapping) for row in rows]

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.types import NullType
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,15 @@ def statement(template: str, **slots: Clause | str) -> TextClause:
             for name, slot in slots.items()
         }
     )
-    return text(sql).bindparams(**_merged(clauses))
+    # Untyped, as values passed to execute() are: a typed bind would add casts of its own
+    # (an int becomes `::INTEGER`), and the SQL around it already says what it expects.
+    values = [bindparam(name, value, type_=NullType()) for name, value in _merged(clauses).items()]
+    return text(sql).bindparams(*values)
+
+
+def equals(column: str, name: str, value: object) -> Clause | None:
+    """`column` (of our query) equals `value`, bound as `name`; None when `value` is None."""
+    return None if value is None else Clause(f"{column} = :{name}", {name: value})
 
 
 def meets_box(column: str, bbox: Sequence[float] | None) -> Clause | None:

@@ -10,16 +10,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.errors import NotFound
+from geo_patrol.db.clauses import all_of, equals, statement
 from geo_patrol.geography.levels import level_rank
 
 JURISDICTIONS = """
 SELECT j.id, j.code, j.name, j.name_en, j.level, j.parent_code, j.valid_from, j.valid_to,
        j.source, ST_AsGeoJSON(j.geom, 6)::json AS geometry
 FROM jurisdictions j
-WHERE j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
-  AND (CAST(:level AS text) IS NULL OR j.level = :level)
-  AND (CAST(:parent AS text) IS NULL OR j.parent_code = :parent)
-  AND (CAST(:code AS text) IS NULL OR j.code = :code)
+WHERE j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at) AND {where}
 ORDER BY j.code
 LIMIT :limit
 """
@@ -41,13 +39,12 @@ FROM rivers r ORDER BY r.code
 SEGMENTS = """
 SELECT s.id, r.code AS river_code, r.name AS river_name, s.seq, s.length_m, s.is_border,
        coalesce(array_agg(x.jurisdiction_code ORDER BY x.jurisdiction_code)
-                FILTER (WHERE x.jurisdiction_code IS NOT NULL), '{}') AS sides,
+                FILTER (WHERE x.jurisdiction_code IS NOT NULL), '{{}}') AS sides,
        ST_AsGeoJSON(s.geom, 6)::json AS geometry
 FROM river_segments s
 JOIN rivers r ON r.id = s.river_id
 LEFT JOIN river_segment_sides x ON x.segment_id = s.id
-WHERE (CAST(:river AS text) IS NULL OR r.code = :river)
-  AND (CAST(:border AS boolean) IS NULL OR s.is_border = :border)
+WHERE {where}
 GROUP BY s.id, r.code, r.name
 ORDER BY r.code, s.seq
 """
@@ -88,9 +85,13 @@ def list_jurisdictions(
     limit: int = 500,
 ) -> dict[str, Any]:
     """Jurisdictions in force at `at`, filtered by level, parent and code."""
-    params = {"at": at, "level": level, "parent": parent, "code": code, "limit": limit}
-    rows = session.execute(text(JURISDICTIONS), params).all()
-    return collection([feature(row) for row in rows])
+    where = all_of(
+        equals("j.level", "level", level),
+        equals("j.parent_code", "parent", parent),
+        equals("j.code", "code", code),
+    )
+    rows = session.execute(statement(JURISDICTIONS, where=where), {"at": at, "limit": limit})
+    return collection([feature(row) for row in rows.all()])
 
 
 def jurisdiction_versions(session: Session, *, code: str) -> dict[str, Any]:
@@ -110,7 +111,8 @@ def list_segments(
     session: Session, *, river: str | None = None, border: bool | None = None
 ) -> dict[str, Any]:
     """River segments with the towns sharing each."""
-    rows = session.execute(text(SEGMENTS), {"river": river, "border": border}).all()
+    where = all_of(equals("r.code", "river", river), equals("s.is_border", "border", border))
+    rows = session.execute(statement(SEGMENTS, where=where)).all()
     return collection([feature(row, id_field="id") for row in rows])
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import NotFound
-from geo_patrol.db.clauses import Clause, all_of, any_of, meets_box, statement
+from geo_patrol.db.clauses import Clause, all_of, any_of, equals, meets_box, statement
 from geo_patrol.db.tables import OPEN_STATUSES
 
 # Every responsible side (lead and co, with ancestors) sees the case; a joint case is also
@@ -81,11 +81,6 @@ class IncidentFilters:
     bbox: Sequence[float] | None = None
 
 
-def _equal(column: str, name: str, value: object) -> Clause | None:
-    """`column` (of our query) equals `value`, bound as `name`; None when value is None."""
-    return None if value is None else Clause(f"{column} = :{name}", {name: value})
-
-
 def _answered_by(codes: Sequence[str] | None) -> Clause | None:
     """Incidents any of the jurisdictions `codes` answers for."""
     if codes is None:
@@ -115,11 +110,11 @@ def _overdue(overdue: bool) -> Clause | None:
 def incident_where(filters: IncidentFilters) -> Clause:
     """The list filters over incidents `i`, joined with AND."""
     return all_of(
-        _equal("i.status", "status", filters.status),
-        _equal("i.tier", "tier", filters.tier),
-        _equal("i.category", "category", filters.category),
+        equals("i.status", "status", filters.status),
+        equals("i.tier", "tier", filters.tier),
+        equals("i.category", "category", filters.category),
         _answered_by(filters.jurisdictions),
-        _equal("i.zone_id", "zone_id", filters.zone_id),
+        equals("i.zone_id", "zone_id", filters.zone_id),
         Clause("i.is_joint") if filters.joint else None,
         _overdue(filters.overdue),
         Clause("i.unrouted") if filters.unrouted else None,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import utm_crs_for
 from geo_patrol.db.bulk import copy_rows, fetch_rows
-from geo_patrol.db.clauses import Clause, all_of, statement
+from geo_patrol.db.clauses import Clause, all_of, equals, statement
 from geo_patrol.patrols.track.read import TrackPoints
 from geo_patrol.patrols.track_pieces import PIECE_LEGS
 
@@ -316,10 +316,7 @@ def uncovered_stretches(
     river: str | None = None,
 ) -> list[Any]:
     """Rows of the stretches nobody (among visible patrols) covered in [since, until)."""
-    where = all_of(
-        None if border is None else Clause("s.is_border = :border", {"border": border}),
-        None if river is None else Clause("r.code = :river", {"river": river}),
-    )
+    where = all_of(equals("s.is_border", "border", border), equals("r.code", "river", river))
     sql = statement(UNCOVERED, visible=visible, where=where)
     return list(session.execute(sql, {"since": since, "until": until}).all())
 
@@ -379,10 +376,7 @@ def river_recency(
     team_id: int | None = None,
 ) -> list[Any]:
     """Rows of river stretches with their recency class (RECENCY_CLASSES) as of `until`."""
-    where = all_of(
-        None if team_id is None else Clause("p.team_id = :team_id", {"team_id": team_id})
-    )
-    sql = statement(RECENCY, visible=visible, where=where)
+    sql = statement(RECENCY, visible=visible, where=all_of(equals("p.team_id", "team_id", team_id)))
     return list(session.execute(sql, {"until": until}).all())
 
 

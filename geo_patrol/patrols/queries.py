@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import ZONE_NAME
-from geo_patrol.db.clauses import Clause, all_of, meets_box, statement
+from geo_patrol.db.clauses import Clause, all_of, equals, meets_box, statement
 from geo_patrol.geography.levels import level_rank
 
 # A patrol is seen by the supervisors of every jurisdiction it passed through, by its team
@@ -41,11 +41,6 @@ class PatrolFilters:
     bbox: Sequence[float] | None = None
 
 
-def _team(team_id: int | None) -> Clause | None:
-    """Patrols of one team."""
-    return None if team_id is None else Clause("p.team_id = :team_id", {"team_id": team_id})
-
-
 def _member(member_id: int | None) -> Clause | None:
     """Patrols one member walked."""
     if member_id is None:
@@ -66,11 +61,6 @@ def _jurisdiction(code: str | None) -> Clause | None:
         " AND pj.code = :jurisdiction)",
         {"jurisdiction": code},
     )
-
-
-def _zone(zone_id: int | None) -> Clause | None:
-    """Patrols of the teams of one cooperation zone (over teams `t`)."""
-    return None if zone_id is None else Clause("t.zone_id = :zone_id", {"zone_id": zone_id})
 
 
 def _river(code: str | None) -> Clause | None:
@@ -102,10 +92,10 @@ def _flag(flag: str | None) -> Clause | None:
 def patrol_where(filters: PatrolFilters) -> Clause:
     """The list filters over patrols `p` and their teams `t`, joined with AND."""
     return all_of(
-        _team(filters.team_id),
+        equals("p.team_id", "team_id", filters.team_id),
         _member(filters.member_id),
         _jurisdiction(filters.jurisdiction),
-        _zone(filters.zone_id),
+        equals("t.zone_id", "zone_id", filters.zone_id),
         _river(filters.river),
         _period(filters.since, filters.until),
         _flag(filters.flag),
