@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import create_engine
 
 from geo_patrol.db.clauses import (
     FALSE,
@@ -65,7 +65,7 @@ def test_statement_fills_each_slot_once_in_parentheses_and_binds_its_values() ->
         where=where,
         column="t.e",
     )
-    compiled = sql.compile(dialect=postgresql.dialect())
+    compiled = sql.compile(dialect=create_engine("postgresql+psycopg://").dialect)
     assert str(compiled) == (
         "SELECT '{}'::int[] FROM t WHERE ((t.a = %(a)s) AND (t.b OR t.c)) "
         "AND t.d = %(d)s ORDER BY t.e"
