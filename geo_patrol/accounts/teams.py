@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, insert, text, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.tables import Device, Team, TeamMember
 
 TEAMS = """
 SELECT t.id, t.name, t.zone_id, coalesce(mm.member_ids, '{{}}') AS member_ids,
@@ -68,10 +70,8 @@ def create_team(
     """A new team, optionally in a cooperation zone."""
     try:
         with session.begin_nested():
-            team_id = session.execute(
-                text("INSERT INTO teams (name, zone_id) VALUES (:name, :zone_id) RETURNING id"),
-                {"name": name, "zone_id": zone_id},
-            ).scalar_one()
+            added = insert(Team).values(name=name, zone_id=zone_id).returning(Team.id)
+            team_id = session.execute(added).scalar_one()
     except IntegrityError as error:
         raise Conflict(
             f"a team named {name} exists, or zone {zone_id} does not", field="name"
@@ -95,12 +95,12 @@ def add_team_member(
         raise InvalidInput("role in team must be 'member' or 'lead'", field="role")
     try:
         with session.begin_nested():
+            added = upsert(TeamMember).values(team_id=team_id, member_id=member_id, role=role)
             session.execute(
-                text(
-                    "INSERT INTO team_members (team_id, member_id, role) VALUES (:t, :m, :r) "
-                    "ON CONFLICT (team_id, member_id) DO UPDATE SET role = excluded.role"
-                ),
-                {"t": team_id, "m": member_id, "r": role},
+                added.on_conflict_do_update(
+                    index_elements=[TeamMember.team_id, TeamMember.member_id],
+                    set_={"role": added.excluded.role},
+                )
             )
     except IntegrityError as error:
         raise NotFound(f"no team {team_id} or no member {member_id}", field="team_id") from error
@@ -143,8 +143,9 @@ def revoke_device(
     if not found:
         raise NotFound(f"no device {device_id}", field="device_id")
     session.execute(
-        text("UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id"),
-        {"id": device_id},
+        update(Device)
+        .where(Device.id == device_id)
+        .values(revoked_at=func.coalesce(Device.revoked_at, func.now()))
     )
     audit.record(
         session,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, text, update
 from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
@@ -21,7 +21,7 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo_patrol.db.clauses import statement
-from geo_patrol.db.tables import LEVEL_RANK, OPEN_STATUSES, TIERS
+from geo_patrol.db.tables import LEVEL_RANK, OPEN_STATUSES, TIERS, Incident
 from geo_patrol.incidents.queries import is_open
 from geo_patrol.incidents.reports import record_event
 
@@ -186,17 +186,13 @@ def transition(
 def _apply(session: Session, incident_id: int, state: Any, target: str, action: str) -> None:
     """Write the new status (and the resolution time, reopen count)."""
     session.execute(
-        text(
-            "UPDATE incidents SET status = :target, "
-            "resolved_at = CASE WHEN :resolving THEN clock_timestamp() ELSE resolved_at END, "
-            "reopen_count = reopen_count + CASE WHEN :reopen THEN 1 ELSE 0 END WHERE id = :id"
-        ),
-        {
-            "target": target,
-            "resolving": target == "resolved",
-            "reopen": action == "reopen",
-            "id": incident_id,
-        },
+        update(Incident)
+        .where(Incident.id == incident_id)
+        .values(
+            status=target,
+            resolved_at=func.clock_timestamp() if target == "resolved" else Incident.resolved_at,
+            reopen_count=Incident.reopen_count + (1 if action == "reopen" else 0),
+        )
     )
 
 

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pyproj
 from numpy.typing import NDArray
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import utm_crs_for
 from geo_patrol.db.bulk import copy_rows, fetch_rows
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.tables import PatrolCoverage
 from geo_patrol.patrols.track.read import TrackPoints
 from geo_patrol.patrols.track_pieces import PIECE_LEGS
 
@@ -132,7 +133,8 @@ def cover_patrol(
     if not 0 < distance_m <= MAX_DISTANCE_M:
         raise ValueError(f"coverage distance must be in (0, {MAX_DISTANCE_M}] metres")
     params = {"patrol_id": patrol_id}
-    session.execute(text("DELETE FROM patrol_coverage WHERE patrol_id = :patrol_id"), params)
+    gone = delete(PatrolCoverage).where(PatrolCoverage.patrol_id == patrol_id)
+    session.execute(gone, execution_options={"synchronize_session": False})
     if len(kept) < 2:
         return 0
     edges = _near_edges(session, pieces=pieces, kept=kept, distance_m=distance_m)
