@@ -5,18 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, null
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
+from geo_patrol.db.tables import AuditEntry
 
 log = logging.getLogger("geo_patrol.audit")
-
-INSERT = """
-INSERT INTO audit_log (member_id, device_id, actor, action, outcome, target, address, detail)
-VALUES (:member_id, :device_id, :actor, :action, :outcome, :target, :address,
-        CAST(:detail AS jsonb))
-"""
 
 
 def record(
@@ -33,18 +28,19 @@ def record(
     """Append one entry in the caller's transaction (never a password or token)."""
     import json
 
+    # Through JSON text and back: values JSON has no type for (times, ids) are kept as text.
+    plain = json.loads(json.dumps(detail, ensure_ascii=False, default=str)) if detail else None
     session.execute(
-        text(INSERT),
-        {
-            "member_id": principal.member_id if principal else None,
-            "device_id": principal.device_id if principal else None,
-            "actor": actor or (principal.label if principal else None),
-            "action": action,
-            "outcome": outcome,
-            "target": target,
-            "address": address,
-            "detail": json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
-        },
+        insert(AuditEntry).values(
+            member_id=principal.member_id if principal else None,
+            device_id=principal.device_id if principal else None,
+            actor=actor or (principal.label if principal else None),
+            action=action,
+            outcome=outcome,
+            target=target,
+            address=address,
+            detail=null() if plain is None else plain,  # SQL NULL, not JSON null
+        )
     )
     who = actor or (principal.label if principal else None)
     log.info("audit %s %s by %s on %s from %s", action, outcome, who, target, address)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy import text
@@ -111,27 +112,61 @@ touched AS (
                  WHERE t.{seen} IS NULL OR t.{seen} < now() - interval '1 minute'
                  FOR UPDATE OF t SKIP LOCKED)
 )"""
-CREDENTIALS = {
-    # kind: (table, last-seen column, extra column, extra condition)
-    "device": ("devices", "last_seen_at", "NULL::text AS extra", ""),
-    "token": (
+
+
+class Credential(StrEnum):
+    """The three kinds of credential, each a table of its own."""
+
+    SESSION = "session"
+    TOKEN = "token"
+    DEVICE = "device"
+
+
+@dataclass(frozen=True)
+class CredentialTable:
+    """Where a kind of credential lives: table, last-seen column, extra column, condition."""
+
+    table: str
+    seen: str | None
+    extra: str
+    valid: str
+    grants: str
+
+
+CREDENTIAL_TABLES = {
+    Credential.DEVICE: CredentialTable(
+        "devices", "last_seen_at", "NULL::text AS extra", "", DEVICE_GRANTS
+    ),
+    Credential.TOKEN: CredentialTable(
         "api_tokens",
         "last_used_at",
         "NULL::text AS extra",
         "AND (c.expires_at IS NULL OR c.expires_at > now())",
+        GRANTS,
     ),
-    "session": ("web_sessions", None, "c.csrf_token AS extra", "AND c.expires_at > now()"),
+    Credential.SESSION: CredentialTable(
+        "web_sessions", None, "c.csrf_token AS extra", "AND c.expires_at > now()", GRANTS
+    ),
 }
+
+
+def _credential_sql(kind: CredentialTable) -> str:
+    """The one statement reading (and touching) a credential of one kind."""
+    touch = TOUCH.format(table=kind.table, seen=kind.seen) if kind.seen else ""
+    return CREDENTIAL.format(
+        table=kind.table, extra=kind.extra, valid=kind.valid, touch=touch, grants=kind.grants
+    )
+
+
+# The statement of each kind, made once.
+CREDENTIAL_SQL = {kind: _credential_sql(table) for kind, table in CREDENTIAL_TABLES.items()}
 
 
 def _principal(
     session: Session, *, via: Literal["session", "token", "device"], token: str
 ) -> Principal | None:
-    """The principal of a credential (whitelisted kinds), in one statement."""
-    table, seen, extra, valid = CREDENTIALS[via]
-    touch = TOUCH.format(table=table, seen=seen) if seen else ""
-    grants = DEVICE_GRANTS if via == "device" else GRANTS
-    sql = CREDENTIAL.format(table=table, extra=extra, valid=valid, touch=touch, grants=grants)
+    """The principal of a credential (one of the Credential kinds), in one statement."""
+    sql = CREDENTIAL_SQL[Credential(via)]
     row = session.execute(text(sql), {"hash": token_hash(token)}).first()
     if row is None:
         return None

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
+from geo_patrol.db.clauses import TRUE, Clause, any_of
 
 # Every jurisdiction in force below (and including) the given roots.
 SUBTREE = """
@@ -88,8 +88,8 @@ def visible(
     teams: str | None = None,
     zones: str | None = None,
     joint: str | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """SQL condition (and its parameters) that a row is visible within `scope`.
+) -> Clause:
+    """The condition (with its parameters) that a row is visible within `scope`.
 
     Each argument is a SQL expression over the row, written by our own query code (checked
     against a narrow pattern, never user input): `codes` the row's jurisdiction codes
@@ -97,21 +97,31 @@ def visible(
     it is a cross-border matter, which is what zone coordinators see of their zone.
     """
     if scope.everything:
-        return "TRUE", {}
+        return TRUE
     for expression in (codes, teams, zones, joint):
         if expression is not None and not _EXPRESSION.match(expression):
             raise ValueError(f"not an allowed scope expression: {expression!r}")
-    terms: list[str] = []
+    terms: list[Clause | None] = []
     if codes:
-        terms.append(f"CAST({codes} AS text[]) && CAST(:scope_codes AS text[])")
+        terms.append(
+            Clause(
+                f"CAST({codes} AS text[]) && CAST(:scope_codes AS text[])",
+                {"scope_codes": sorted(scope.codes)},
+            )
+        )
     if teams:
-        terms.append(f"CAST({teams} AS int[]) && CAST(:scope_teams AS int[])")
+        terms.append(
+            Clause(
+                f"CAST({teams} AS int[]) && CAST(:scope_teams AS int[])",
+                {"scope_teams": sorted(scope.teams)},
+            )
+        )
     if zones:
         zone_term = f"CAST({zones} AS int[]) && CAST(:scope_zones AS int[])"
-        terms.append(f"({joint} AND {zone_term})" if joint else zone_term)
-    params = {
-        "scope_codes": sorted(scope.codes),
-        "scope_teams": sorted(scope.teams),
-        "scope_zones": sorted(scope.zones),
-    }
-    return ("(" + " OR ".join(terms) + ")" if terms else "FALSE"), params
+        terms.append(
+            Clause(
+                f"{joint} AND {zone_term}" if joint else zone_term,
+                {"scope_zones": sorted(scope.zones)},
+            )
+        )
+    return any_of(*terms)

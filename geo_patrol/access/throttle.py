@@ -17,11 +17,12 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.secrets import new_token, token_hash
 from geo_patrol.core.settings import Settings
+from geo_patrol.db.tables import KnownBrowser
 
 KNOWN_PREFIX = "gpk_"
 KNOWN_PER_MEMBER = 20  # the newest browsers of a member stay known; scripts churn no table
@@ -152,14 +153,12 @@ def remember_browser(session: Session, *, member_id: int, known_id: int | None) 
     """A new known-browser cookie value for the member (None when the browser is known)."""
     if known_id is not None:
         session.execute(
-            text("UPDATE known_browsers SET last_used_at = :now WHERE id = :id"),
-            {"now": datetime.now(UTC), "id": known_id},
+            update(KnownBrowser)
+            .where(KnownBrowser.id == known_id)
+            .values(last_used_at=datetime.now(UTC))
         )
         return None
     cookie = new_token(KNOWN_PREFIX)
-    session.execute(
-        text("INSERT INTO known_browsers (member_id, token_hash) VALUES (:member_id, :hash)"),
-        {"member_id": member_id, "hash": token_hash(cookie)},
-    )
+    session.execute(insert(KnownBrowser).values(member_id=member_id, token_hash=token_hash(cookie)))
     session.execute(text(FORGET), {"member_id": member_id, "keep": KNOWN_PER_MEMBER})
     return cookie

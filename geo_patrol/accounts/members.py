@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, func, insert, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,8 @@ from geo_patrol.core.errors import (
     TooManyAttempts,
 )
 from geo_patrol.core.settings import Settings
-from geo_patrol.db.tables import ROLES
+from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.tables import ROLES, ApiToken, Device, Member, MemberRole, WebSession
 
 # A member's rows: their home jurisdiction, the teams they are in, and those teams' zones.
 MEMBER_ROWS = """
@@ -51,17 +52,8 @@ LEFT JOIN LATERAL (
            array_agg(DISTINCT tz.zone_id) FILTER (WHERE tz.zone_id IS NOT NULL) AS zone_ids
     FROM team_members tm JOIN teams tz ON tz.id = tm.team_id WHERE tm.member_id = m.id
 ) t ON TRUE
-WHERE {visible} AND (CAST(:member_id AS int) IS NULL OR m.id = :member_id)
+WHERE {visible} AND {where}
 ORDER BY m.id
-"""
-
-INSERT_MEMBER = """
-INSERT INTO members (name, phone, home_jurisdiction_code, login, password_hash)
-VALUES (:name, :phone, :home_jurisdiction_code, :login, :hash) RETURNING id
-"""
-INSERT_ROLE = """
-INSERT INTO member_roles (member_id, role, jurisdiction_code, zone_id, team_id)
-VALUES (:member_id, :role, :jurisdiction_code, :zone_id, :team_id) RETURNING id
 """
 
 
@@ -74,7 +66,7 @@ class LoginResult:
     csrf_token: str | None = None
 
 
-def _member_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
+def _member_filter(scope: Scope) -> Clause:
     """Scope filter for member rows."""
     return visible(
         scope, codes="ARRAY[m.home_jurisdiction_code]", teams="t.team_ids", zones="t.zone_ids"
@@ -85,10 +77,8 @@ def list_members(
     session: Session, *, scope: Scope, member_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Members visible in `scope` (one when `member_id` is given)."""
-    condition, params = _member_filter(scope)
-    rows = session.execute(
-        text(MEMBER_ROWS.format(visible=condition)), {**params, "member_id": member_id}
-    )
+    where = all_of(equals("m.id", "member_id", member_id))
+    rows = session.execute(statement(MEMBER_ROWS, visible=_member_filter(scope), where=where))
     return [dict(row._mapping) for row in rows]
 
 
@@ -117,10 +107,14 @@ def create_member(
         check_password_rules(password)
     try:
         with session.begin_nested():
-            member_id = session.execute(
-                text(INSERT_MEMBER),
-                {**data, "hash": hash_password(password) if password else None},
-            ).scalar_one()
+            added = insert(Member).values(
+                name=data["name"],
+                phone=data.get("phone"),
+                home_jurisdiction_code=data["home_jurisdiction_code"],
+                login=data.get("login"),
+                password_hash=hash_password(password) if password else None,
+            )
+            member_id = session.execute(added.returning(Member.id)).scalar_one()
     except IntegrityError as error:
         raise Conflict("a member with this login or phone exists", field="login") from error
     audit.record(
@@ -142,13 +136,10 @@ def update_member(
     changes = {key: value for key, value in data.items() if key in allowed}
     if not changes:
         return
-    assignments = ", ".join(f"{key} = :{key}" for key in sorted(changes))  # whitelisted names
+    change = update(Member).where(Member.id == member_id).values(changes).returning(Member.id)
     try:
         with session.begin_nested():
-            updated = session.execute(
-                text(f"UPDATE members SET {assignments} WHERE id = :member_id RETURNING id"),
-                {**changes, "member_id": member_id},
-            ).first()
+            updated = session.execute(change).first()
     except IntegrityError as error:
         raise Conflict("a member with this login or phone exists", field="login") from error
     if updated is None:
@@ -170,9 +161,9 @@ def set_password(
 ) -> None:
     """Set a member's password and end their other web sessions."""
     check_password_rules(password)
+    change = update(Member).where(Member.id == member_id)
     found = session.execute(
-        text("UPDATE members SET password_hash = :hash WHERE id = :id RETURNING id"),
-        {"hash": hash_password(password), "id": member_id},
+        change.values(password_hash=hash_password(password)).returning(Member.id)
     ).first()
     if found is None:
         raise NotFound(f"no member {member_id}", field="member_id")
@@ -189,11 +180,13 @@ def set_password(
 def end_sessions(session: Session, *, member_id: int, keep: int | None = None) -> None:
     """Revoke a member's web sessions (all but `keep`)."""
     session.execute(
-        text(
-            "UPDATE web_sessions SET revoked_at = now() WHERE member_id = :member_id "
-            "AND revoked_at IS NULL AND id IS DISTINCT FROM :keep"
-        ),
-        {"member_id": member_id, "keep": keep},
+        update(WebSession)
+        .where(
+            WebSession.member_id == member_id,
+            WebSession.revoked_at.is_(None),
+            WebSession.id.is_distinct_from(keep),
+        )
+        .values(revoked_at=func.now())
     )
 
 
@@ -205,16 +198,14 @@ def add_role(
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     try:
         with session.begin_nested():
-            role_id = session.execute(
-                text(INSERT_ROLE),
-                {
-                    "jurisdiction_code": None,
-                    "zone_id": None,
-                    "team_id": None,
-                    **grant,
-                    "member_id": member_id,
-                },
-            ).scalar_one()
+            added = insert(MemberRole).values(
+                member_id=member_id,
+                role=grant["role"],
+                jurisdiction_code=grant.get("jurisdiction_code"),
+                zone_id=grant.get("zone_id"),
+                team_id=grant.get("team_id"),
+            )
+            role_id = session.execute(added.returning(MemberRole.id)).scalar_one()
     except IntegrityError as error:
         raise InvalidInput(
             "this role needs its scope: supervisor a jurisdiction_code, zone_coordinator a "
@@ -237,10 +228,8 @@ def remove_role(
     session: Session, *, member_id: int, role_id: int, by: Principal, address: str | None
 ) -> None:
     """Take a role away."""
-    gone = session.execute(
-        text("DELETE FROM member_roles WHERE id = :id AND member_id = :member_id RETURNING role"),
-        {"id": role_id, "member_id": member_id},
-    ).scalar()
+    taken = delete(MemberRole).where(MemberRole.id == role_id, MemberRole.member_id == member_id)
+    gone = session.execute(taken.returning(MemberRole.role)).scalar()
     if gone is None:
         raise NotFound(f"member {member_id} has no role {role_id}", field="role_id")
     audit.record(
@@ -325,17 +314,13 @@ def open_web_session(
     """A new web session; the cookie value and CSRF token are returned once."""
     cookie, csrf = new_token(SESSION_PREFIX), secrets.token_urlsafe(32)
     session.execute(
-        text(
-            "INSERT INTO web_sessions (member_id, token_hash, csrf_token, expires_at, address) "
-            "VALUES (:member_id, :hash, :csrf, :expires, :address)"
-        ),
-        {
-            "member_id": member_id,
-            "hash": token_hash(cookie),
-            "csrf": csrf,
-            "address": address,
-            "expires": datetime.now(UTC) + timedelta(hours=settings.session_hours),
-        },
+        insert(WebSession).values(
+            member_id=member_id,
+            token_hash=token_hash(cookie),
+            csrf_token=csrf,
+            expires_at=datetime.now(UTC) + timedelta(hours=settings.session_hours),
+            address=address,
+        )
     )
     return LoginResult(member_id=member_id, secret=cookie, csrf_token=csrf)
 
@@ -343,8 +328,9 @@ def open_web_session(
 def close_web_session(session: Session, *, principal: Principal, address: str | None) -> None:
     """Sign out this browser."""
     session.execute(
-        text("UPDATE web_sessions SET revoked_at = now() WHERE id = :id"),
-        {"id": principal.session_id},
+        update(WebSession)
+        .where(WebSession.id == principal.session_id)
+        .values(revoked_at=func.now())
     )
     audit.record(session, action="logout", principal=principal, address=address)
 
@@ -355,13 +341,10 @@ def issue_api_token(
     """A personal API token (shown once)."""
     token = new_token(MEMBER_PREFIX)
     expires = datetime.now(UTC) + timedelta(days=days) if days else None
-    token_id = session.execute(
-        text(
-            "INSERT INTO api_tokens (member_id, label, token_hash, expires_at) "
-            "VALUES (:member_id, :label, :hash, :expires) RETURNING id"
-        ),
-        {"member_id": member_id, "label": label, "hash": token_hash(token), "expires": expires},
-    ).scalar_one()
+    added = insert(ApiToken).values(
+        member_id=member_id, label=label, token_hash=token_hash(token), expires_at=expires
+    )
+    token_id = session.execute(added.returning(ApiToken.id)).scalar_one()
     audit.record(
         session,
         action="token.issue",
@@ -387,13 +370,10 @@ def issue_device_token(
     The caller has checked the teams are ones the issuer may grant; returns (id, token).
     """
     token = new_token(DEVICE_PREFIX)
-    device_id = session.execute(
-        text(
-            "INSERT INTO devices (member_id, label, token_hash, token_hint) "
-            "VALUES (:member_id, :label, :hash, :hint) RETURNING id"
-        ),
-        {"member_id": member_id, "label": label, "hash": token_hash(token), "hint": token[-4:]},
-    ).scalar_one()
+    added = insert(Device).values(
+        member_id=member_id, label=label, token_hash=token_hash(token), token_hint=token[-4:]
+    )
+    device_id = session.execute(added.returning(Device.id)).scalar_one()
     session.execute(
         text(
             "INSERT INTO device_teams (device_id, team_id) "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, insert, text, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,8 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.tables import Device, Team, TeamMember
 
 TEAMS = """
 SELECT t.id, t.name, t.zone_id, coalesce(mm.member_ids, '{{}}') AS member_ids,
@@ -34,12 +38,12 @@ SELECT d.id, d.member_id, m.name AS member_name, d.label, d.token_hint, d.create
        d.last_seen_at, d.revoked_at, dt.team_ids
 FROM devices d JOIN members m ON m.id = d.member_id
 CROSS JOIN LATERAL (
-    SELECT coalesce(array_agg(x.team_id ORDER BY x.team_id), '{}') AS team_ids
+    SELECT coalesce(array_agg(x.team_id ORDER BY x.team_id), '{{}}') AS team_ids
     FROM device_teams x WHERE x.device_id = d.id
 ) dt
 WHERE (CAST(:everything AS boolean) OR d.member_id = :me
        OR (cardinality(dt.team_ids) > 0 AND dt.team_ids <@ CAST(:led AS int[])))
-  AND (CAST(:device_id AS int) IS NULL OR d.id = :device_id)
+  AND {where}
 ORDER BY d.id
 """
 
@@ -56,12 +60,8 @@ ORDER BY team_id
 def list_teams(session: Session, *, scope: Scope) -> list[dict[str, Any]]:
     """Teams visible in scope: own teams, teams of one's zones, teams with members at home
     in one's jurisdictions."""
-    condition, params = visible(
-        scope, codes="mm.homes", teams="ARRAY[t.id]", zones="ARRAY[t.zone_id]"
-    )
-    return [
-        dict(r._mapping) for r in session.execute(text(TEAMS.format(visible=condition)), params)
-    ]
+    seen = visible(scope, codes="mm.homes", teams="ARRAY[t.id]", zones="ARRAY[t.zone_id]")
+    return [dict(r._mapping) for r in session.execute(statement(TEAMS, visible=seen))]
 
 
 def create_team(
@@ -70,10 +70,8 @@ def create_team(
     """A new team, optionally in a cooperation zone."""
     try:
         with session.begin_nested():
-            team_id = session.execute(
-                text("INSERT INTO teams (name, zone_id) VALUES (:name, :zone_id) RETURNING id"),
-                {"name": name, "zone_id": zone_id},
-            ).scalar_one()
+            added = insert(Team).values(name=name, zone_id=zone_id).returning(Team.id)
+            team_id = session.execute(added).scalar_one()
     except IntegrityError as error:
         raise Conflict(
             f"a team named {name} exists, or zone {zone_id} does not", field="name"
@@ -97,12 +95,12 @@ def add_team_member(
         raise InvalidInput("role in team must be 'member' or 'lead'", field="role")
     try:
         with session.begin_nested():
+            added = upsert(TeamMember).values(team_id=team_id, member_id=member_id, role=role)
             session.execute(
-                text(
-                    "INSERT INTO team_members (team_id, member_id, role) VALUES (:t, :m, :r) "
-                    "ON CONFLICT (team_id, member_id) DO UPDATE SET role = excluded.role"
-                ),
-                {"t": team_id, "m": member_id, "r": role},
+                added.on_conflict_do_update(
+                    index_elements=[TeamMember.team_id, TeamMember.member_id],
+                    set_={"role": added.excluded.role},
+                )
             )
     except IntegrityError as error:
         raise NotFound(f"no team {team_id} or no member {member_id}", field="team_id") from error
@@ -124,9 +122,10 @@ def list_devices(
         "everything": scope.everything,
         "me": principal.member_id,
         "led": sorted(scope.led_teams),
-        "device_id": device_id,
     }
-    return [dict(row._mapping) for row in session.execute(text(DEVICES), params)]
+    where = all_of(equals("d.id", "device_id", device_id))
+    rows = session.execute(statement(DEVICES, where=where), params)
+    return [dict(row._mapping) for row in rows]
 
 
 def grantable_teams(session: Session, *, scope: Scope, member_id: int) -> list[int]:
@@ -144,8 +143,9 @@ def revoke_device(
     if not found:
         raise NotFound(f"no device {device_id}", field="device_id")
     session.execute(
-        text("UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id"),
-        {"id": device_id},
+        update(Device)
+        .where(Device.id == device_id)
+        .values(revoked_at=func.coalesce(Device.revoked_at, func.now()))
     )
     audit.record(
         session,
@@ -177,13 +177,24 @@ def device_teams_for(
 AUDIT = """
 SELECT id, at, member_id, device_id, actor, action, outcome, target, address, detail
 FROM audit_log
-WHERE (CAST(:action AS text) IS NULL OR action = :action)
-  AND (CAST(:member_id AS int) IS NULL OR member_id = :member_id)
-  AND (CAST(:since AS timestamptz) IS NULL OR at >= :since)
+WHERE {where}
 ORDER BY id DESC LIMIT :limit
 """
 
 
-def list_audit(session: Session, **filters: Any) -> list[dict[str, Any]]:
-    """Audit entries, newest first."""
-    return [dict(row._mapping) for row in session.execute(text(AUDIT), filters)]
+def list_audit(
+    session: Session,
+    *,
+    action: str | None = None,
+    member_id: int | None = None,
+    since: datetime | None = None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Audit entries, newest first, of one action, one member, since a moment (None: any)."""
+    where = all_of(
+        equals("action", "action", action),
+        equals("member_id", "member_id", member_id),
+        None if since is None else Clause("at >= :since", {"since": since}),
+    )
+    rows = session.execute(statement(AUDIT, where=where), {"limit": limit})
+    return [dict(row._mapping) for row in rows]

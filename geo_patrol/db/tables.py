@@ -583,7 +583,6 @@ INCIDENT_STATUSES = (
 # Statuses of a case still being handled (its deadline runs; it can escalate).
 OPEN_STATUSES = ("reported", "assigned", "accepted", "in_progress", "reopened")
 # The same as an SQL list, for queries (constants only).
-OPEN_STATUSES_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
 TIERS = ("village", "town", "county")
 SEVERITIES = ("low", "medium", "high", "critical")
 

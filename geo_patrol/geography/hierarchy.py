@@ -10,6 +10,8 @@ code, and the parent is the closest such jurisdiction above the child.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -54,14 +56,24 @@ FROM (SELECT c.id, ({parent}) AS parent_code
         AND c.code IN (SELECT code FROM staged_jurisdictions)) AS found
 WHERE t.id = found.id AND found.parent_code IS NOT NULL
 """
+
+
+class ParentRule(StrEnum):
+    """How a jurisdiction's parent is found: by its code's digits, or by containment."""
+
+    CODE = "code"
+    CONTAINMENT = "containment"
+
+
+# The linking statement of each rule, made once.
 LINK_BY = {
-    "code": LINK.format(parent=PARENT_BY_CODE),
-    "containment": LINK.format(parent=PARENT_BY_CONTAINMENT),
+    ParentRule.CODE: LINK.format(parent=PARENT_BY_CODE),
+    ParentRule.CONTAINMENT: LINK.format(parent=PARENT_BY_CONTAINMENT),
 }
 
 
 def link_parents(session: Session, *, by: str) -> int:
     """Fill the missing parent_code of the staged codes' versions in force; returns rows linked."""
-    if by not in LINK_BY:
+    if by not in set(ParentRule):
         raise ValueError(f"hierarchy must be 'code' or 'containment', not {by!r}")
-    return session.execute(text(LINK_BY[by])).rowcount  # type: ignore[attr-defined,no-any-return]
+    return session.execute(text(LINK_BY[ParentRule(by)])).rowcount  # type: ignore[attr-defined,no-any-return]

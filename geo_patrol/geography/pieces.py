@@ -10,6 +10,7 @@ change (a version starting or ending); before that, only the parts are.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -17,9 +18,16 @@ from sqlalchemy.orm import Session
 LEAVES_SINCE = "SELECT max(greatest(valid_from, valid_to)) FROM jurisdictions"
 
 
-def lowest_level_pieces(session: Session, *, at: datetime | None) -> str:
+class BoundaryPieces(StrEnum):
+    """The two tables of subdivided boundary pieces (each row: jurisdiction_id, geom)."""
+
+    LEAVES = "jurisdiction_leaves"
+    PARTS = "jurisdiction_parts"
+
+
+def lowest_level_pieces(session: Session, *, at: datetime | None) -> BoundaryPieces:
     """The table whose lowest-ranked match is the lowest level at `at` (None: now)."""
     since = session.execute(text(LEAVES_SINCE)).scalar()
     if since is None or at is None or since <= at:
-        return "jurisdiction_leaves"
-    return "jurisdiction_parts"
+        return BoundaryPieces.LEAVES
+    return BoundaryPieces.PARTS

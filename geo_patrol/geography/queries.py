@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.errors import NotFound
+from geo_patrol.db.clauses import all_of, equals, statement
+from geo_patrol.geography.levels import level_rank
 
 JURISDICTIONS = """
 SELECT j.id, j.code, j.name, j.name_en, j.level, j.parent_code, j.valid_from, j.valid_to,
        j.source, ST_AsGeoJSON(j.geom, 6)::json AS geometry
 FROM jurisdictions j
-WHERE j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
-  AND (CAST(:level AS text) IS NULL OR j.level = :level)
-  AND (CAST(:parent AS text) IS NULL OR j.parent_code = :parent)
-  AND (CAST(:code AS text) IS NULL OR j.code = :code)
+WHERE j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at) AND {where}
 ORDER BY j.code
 LIMIT :limit
 """
@@ -39,13 +39,12 @@ FROM rivers r ORDER BY r.code
 SEGMENTS = """
 SELECT s.id, r.code AS river_code, r.name AS river_name, s.seq, s.length_m, s.is_border,
        coalesce(array_agg(x.jurisdiction_code ORDER BY x.jurisdiction_code)
-                FILTER (WHERE x.jurisdiction_code IS NOT NULL), '{}') AS sides,
+                FILTER (WHERE x.jurisdiction_code IS NOT NULL), '{{}}') AS sides,
        ST_AsGeoJSON(s.geom, 6)::json AS geometry
 FROM river_segments s
 JOIN rivers r ON r.id = s.river_id
 LEFT JOIN river_segment_sides x ON x.segment_id = s.id
-WHERE (CAST(:river AS text) IS NULL OR r.code = :river)
-  AND (CAST(:border AS boolean) IS NULL OR s.is_border = :border)
+WHERE {where}
 GROUP BY s.id, r.code, r.name
 ORDER BY r.code, s.seq
 """
@@ -86,9 +85,13 @@ def list_jurisdictions(
     limit: int = 500,
 ) -> dict[str, Any]:
     """Jurisdictions in force at `at`, filtered by level, parent and code."""
-    params = {"at": at, "level": level, "parent": parent, "code": code, "limit": limit}
-    rows = session.execute(text(JURISDICTIONS), params).all()
-    return collection([feature(row) for row in rows])
+    where = all_of(
+        equals("j.level", "level", level),
+        equals("j.parent_code", "parent", parent),
+        equals("j.code", "code", code),
+    )
+    rows = session.execute(statement(JURISDICTIONS, where=where), {"at": at, "limit": limit})
+    return collection([feature(row) for row in rows.all()])
 
 
 def jurisdiction_versions(session: Session, *, code: str) -> dict[str, Any]:
@@ -108,10 +111,145 @@ def list_segments(
     session: Session, *, river: str | None = None, border: bool | None = None
 ) -> dict[str, Any]:
     """River segments with the towns sharing each."""
-    rows = session.execute(text(SEGMENTS), {"river": river, "border": border}).all()
+    where = all_of(equals("r.code", "river", river), equals("s.is_border", "border", border))
+    rows = session.execute(statement(SEGMENTS, where=where)).all()
     return collection([feature(row, id_field="id") for row in rows])
 
 
 def list_zones(session: Session) -> list[dict[str, Any]]:
     """Cooperation zones with members and agreements."""
     return [dict(row._mapping) for row in session.execute(text(ZONES)).all()]
+
+
+# Coarser levels are drawn simpler: about 50 m for provinces, 3 m for villages and grids.
+MAP_JURISDICTIONS = f"""
+SELECT j.code, j.name, j.level, j.parent_code,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(j.geom, CASE j.level
+           WHEN 'province' THEN 0.0005 WHEN 'city' THEN 0.0003 WHEN 'county' THEN 0.0001
+           ELSE 0.00003 END), 6)::json AS geometry
+FROM jurisdictions j
+WHERE j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+ORDER BY {level_rank("j.level")}, j.code
+"""
+
+VILLAGES = """
+SELECT v.code, v.name, ST_X(v.geom) AS lon, ST_Y(v.geom) AS lat FROM villages v ORDER BY v.code
+"""
+
+# The box around the given jurisdictions in force at :at (all of them when :codes is NULL).
+EXTENT = """
+SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north FROM (
+    SELECT ST_Extent(j.geom) AS e FROM jurisdictions j
+    WHERE j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+      AND (CAST(:codes AS text[]) IS NULL OR j.code = ANY(:codes))
+) x WHERE e IS NOT NULL
+"""
+
+ZONE_BY_CODE = "SELECT id FROM cooperation_zones WHERE code = :code"
+
+CURRENT_NAMES = """
+SELECT code, name FROM jurisdictions WHERE code = ANY(:codes) AND valid_to IS NULL
+"""
+
+# Everything inside a box: the given jurisdictions, the others of their levels (the other
+# side of the border, outlined), the rivers; in "map units": x = lon·:k, y = lat (so that a
+# metre is as long east-west as north-south); ST_AsSVG flips y for SVG.
+SHAPES_IN_BOX = """
+WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS g),
+shapes AS (
+    SELECT CASE WHEN j.code = ANY(CAST(:codes AS text[])) THEN 'jurisdiction'
+                ELSE 'neighbour' END AS kind,
+           j.code, j.name, j.geom,
+           CASE WHEN j.code = ANY(CAST(:codes AS text[])) THEN 1 ELSE 0 END AS layer
+    FROM jurisdictions j
+    WHERE j.valid_to IS NULL AND j.level IN (
+        SELECT level FROM jurisdictions WHERE code = ANY(CAST(:codes AS text[])))
+    UNION ALL
+    SELECT 'river', r.code, r.name, s.geom, 2
+    FROM river_segments s JOIN rivers r ON r.id = s.river_id
+),
+clipped AS (
+    SELECT kind, code, name, layer, ST_Scale(ST_ClipByBox2D(geom, box.g), :k, 1) AS part
+    FROM shapes, box WHERE shapes.geom && box.g
+)
+SELECT kind, code, name, ST_AsSVG(part, 0, 6) AS path,
+       ST_X(ST_PointOnSurface(part)) AS label_x, -ST_Y(ST_PointOnSurface(part)) AS label_y
+FROM clipped WHERE NOT ST_IsEmpty(part)
+ORDER BY layer, code
+"""
+
+
+class Extent(NamedTuple):
+    """A box in degrees (EPSG:4326)."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+
+class MapShape(NamedTuple):
+    """One shape of a small server-drawn map, as an SVG path in map units."""
+
+    kind: str  # jurisdiction, neighbour or river
+    code: str
+    name: str | None
+    path: str | None
+    label_x: float | None
+    label_y: float | None
+
+
+def map_jurisdictions(session: Session, *, at: datetime | None) -> list[dict[str, Any]]:
+    """Every jurisdiction in force at `at`, simplified for the map, coarse levels first."""
+    rows = session.execute(text(MAP_JURISDICTIONS), {"at": at})
+    return [dict(row._mapping) for row in rows]
+
+
+def list_villages(session: Session) -> list[dict[str, Any]]:
+    """Every village point: code, name, lon, lat."""
+    return [dict(row._mapping) for row in session.execute(text(VILLAGES))]
+
+
+def extent_of(
+    session: Session, *, at: datetime | None, codes: Sequence[str] | None
+) -> Extent | None:
+    """The box of the jurisdictions `codes` (all when None) in force at `at`; None if empty."""
+    params = {"at": at, "codes": list(codes) if codes is not None else None}
+    row = session.execute(text(EXTENT), params).first()
+    if row is None or row.west is None:
+        return None
+    return Extent(row.west, row.south, row.east, row.north)
+
+
+def zone_id_of(session: Session, code: str | None) -> int | None:
+    """The id of the zone with `code` (None for no zone or an unknown code)."""
+    if not code:
+        return None
+    found: int | None = session.execute(text(ZONE_BY_CODE), {"code": code}).scalar()
+    return found
+
+
+def current_names(session: Session, *, codes: Sequence[str]) -> dict[str, str]:
+    """The current names of the jurisdictions `codes` (those that exist)."""
+    rows = session.execute(text(CURRENT_NAMES), {"codes": sorted(codes)})
+    return {row.code: row.name for row in rows}
+
+
+def shapes_in_box(
+    session: Session,
+    *,
+    box: Extent,
+    x_scale: float,
+    codes: Sequence[str],
+) -> list[MapShape]:
+    """The jurisdictions `codes`, their neighbours of the same levels and the rivers inside
+    `box`, clipped, as SVG paths with x scaled by `x_scale` (bottom layers first)."""
+    params = {
+        "x0": box.west,
+        "y0": box.south,
+        "x1": box.east,
+        "y1": box.north,
+        "k": x_scale,
+        "codes": list(codes),
+    }
+    return [MapShape(*row) for row in session.execute(text(SHAPES_IN_BOX), params)]

@@ -28,6 +28,7 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.local_time import LOCAL, local_minute
 from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR
+from geo_patrol.db.clauses import Clause, all_of, statement
 from geo_patrol.db.tables import INCIDENT_STATUSES, LEVEL_RANK, OPEN_STATUSES, SEVERITIES
 from geo_patrol.incidents.queries import incident_filter
 from geo_patrol.incidents.reports import IncidentReport
@@ -98,12 +99,14 @@ def locale_of(locale: str | None, accept_language: str | None) -> str:
 
 # --- services -------------------------------------------------------------------------------
 
-CATEGORIES = "SELECT code, name, name_en FROM incident_categories WHERE active ORDER BY code"
+OFFERED_CATEGORIES = (
+    "SELECT code, name, name_en FROM incident_categories WHERE active ORDER BY code"
+)
 
 
 def services(session: Session, *, locale: str) -> list[dict[str, Any]]:
     """One service per active incident category."""
-    return [_service(row, locale) for row in session.execute(text(CATEGORIES))]
+    return [_service(row, locale) for row in session.execute(text(OFFERED_CATEGORIES))]
 
 
 def _service(row: Any, locale: str) -> dict[str, Any]:
@@ -377,15 +380,32 @@ SELECT i.id, i.category, c.name AS category_name, c.name_en AS category_name_en,
         LEFT JOIN jurisdictions j ON j.code = r.code AND j.valid_to IS NULL
         WHERE r.incident_id = i.id) AS responsible
 FROM incidents i JOIN incident_categories c ON c.code = i.category
-WHERE ({visible} OR i.reporter_member_id = :me)
-  AND (CAST(:ids AS bigint[]) IS NULL OR i.id = ANY(CAST(:ids AS bigint[])))
-  AND (CAST(:codes AS text[]) IS NULL OR i.category = ANY(CAST(:codes AS text[])))
-  AND (CAST(:statuses AS text[]) IS NULL OR i.status = ANY(CAST(:statuses AS text[])))
-  AND (CAST(:start AS timestamptz) IS NULL OR i.reported_at >= CAST(:start AS timestamptz))
-  AND (CAST(:end AS timestamptz) IS NULL OR i.reported_at <= CAST(:end AS timestamptz))
+WHERE ({visible} OR i.reporter_member_id = :me) AND {where}
 ORDER BY i.reported_at DESC, i.id DESC
 LIMIT :limit
 """
+
+
+def _one_of(column: str, name: str, values: list[Any] | None, sql_type: str) -> Clause | None:
+    """`column` (of our query) is one of `values`, bound as `name`; None when no list."""
+    if values is None:
+        return None
+    return Clause(f"{column} = ANY(CAST(:{name} AS {sql_type}[]))", {name: values})
+
+
+def request_where(filters: RequestFilters) -> Clause:
+    """The GET requests filters over incidents `i`, joined with AND (both dates inclusive)."""
+    return all_of(
+        _one_of("i.id", "ids", filters.ids, "bigint"),
+        _one_of("i.category", "codes", filters.codes, "text"),
+        _one_of("i.status", "statuses", filters.statuses, "text"),
+        None
+        if filters.start is None
+        else Clause("i.reported_at >= CAST(:start AS timestamptz)", {"start": filters.start}),
+        None
+        if filters.end is None
+        else Clause("i.reported_at <= CAST(:end AS timestamptz)", {"end": filters.end}),
+    )
 
 
 def find_requests(
@@ -396,19 +416,9 @@ def find_requests(
     filters: RequestFilters,
 ) -> list[dict[str, Any]]:
     """Incidents the caller may see (their scope, and their own reports), newest first."""
-    condition, params = incident_filter(scope)
+    sql = statement(REQUESTS, visible=incident_filter(scope), where=request_where(filters))
     rows = session.execute(
-        text(REQUESTS.format(visible=condition)),
-        {
-            **params,
-            "me": principal.member_id if principal else None,
-            "ids": filters.ids,
-            "codes": filters.codes,
-            "statuses": filters.statuses,
-            "start": filters.start,
-            "end": filters.end,
-            "limit": MAX_REQUESTS,
-        },
+        sql, {"me": principal.member_id if principal else None, "limit": MAX_REQUESTS}
     )
     return [dict(row._mapping) for row in rows]
 

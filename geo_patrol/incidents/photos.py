@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.settings import Settings
+from geo_patrol.db.tables import IncidentPhoto
 from geo_patrol.incidents.photo_files import photo_path, public_copy, store_photo
 
 
@@ -19,21 +20,16 @@ def add_photo(
     stored = store_photo(
         data, folder=settings.data_dir / "photos", max_bytes=settings.max_photo_bytes
     )
-    photo_id = session.execute(
-        text(
-            "INSERT INTO incident_photos (incident_id, sha256, media_type, size_bytes, width, "
-            "height, taken_at) VALUES (:i, :sha, :type, :size, :w, :h, :taken) RETURNING id"
-        ),
-        {
-            "i": incident_id,
-            "sha": stored.sha256,
-            "type": stored.media_type,
-            "size": stored.size_bytes,
-            "w": stored.width,
-            "h": stored.height,
-            "taken": stored.taken_at,
-        },
-    ).scalar_one()
+    added = insert(IncidentPhoto).values(
+        incident_id=incident_id,
+        sha256=stored.sha256,
+        media_type=stored.media_type,
+        size_bytes=stored.size_bytes,
+        width=stored.width,
+        height=stored.height,
+        taken_at=stored.taken_at,
+    )
+    photo_id = session.execute(added.returning(IncidentPhoto.id)).scalar_one()
     exif = None
     if stored.exif_lon is not None and stored.exif_lat is not None:
         exif = {"lon": stored.exif_lon, "lat": stored.exif_lat}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -10,7 +13,8 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import NotFound
-from geo_patrol.db.tables import OPEN_STATUSES_SQL
+from geo_patrol.db.clauses import Clause, all_of, any_of, equals, meets_box, statement
+from geo_patrol.db.tables import OPEN_STATUSES
 
 # Every responsible side (lead and co, with ancestors) sees the case; a joint case is also
 # seen by its zone's coordinators; the reporter sees their own report.
@@ -20,9 +24,16 @@ INCIDENT_SCOPE = {
     "joint": "i.is_joint",
 }
 
-COLUMNS = f"""
+
+def is_open(column: str = "i.status") -> Clause:
+    """`column` (an incident status column of our query) is one of the open statuses."""
+    statuses = list(OPEN_STATUSES)
+    return Clause(f"{column} = ANY(CAST(:open_statuses AS text[]))", {"open_statuses": statuses})
+
+
+COLUMNS = """
 i.id, i.category, c.name AS category_name, i.severity, i.status, i.tier, i.deadline_at,
-i.deadline_at < now() AND i.status IN {OPEN_STATUSES_SQL} AS overdue,
+i.deadline_at < now() AND {open} AS overdue,
 i.lead_code, i.is_joint, i.zone_id, i.unrouted, i.duplicate_of, i.segment_id, i.source,
 i.description, i.address, i.reported_at, i.received_at, i.resolved_at, i.reopen_count,
 (SELECT array_agg(r.code ORDER BY r.code) FROM incident_responsibles r
@@ -30,51 +41,93 @@ i.description, i.address, i.reported_at, i.received_at, i.resolved_at, i.reopen_
 ST_AsGeoJSON(i.geom, 7)::json AS geometry
 """
 
-LIST = f"""
-SELECT {COLUMNS}
+LIST = (
+    "SELECT "
+    + COLUMNS
+    + """
 FROM incidents i JOIN incident_categories c ON c.code = i.category
-WHERE ({{visible}} OR i.reporter_member_id = :me)
-  AND (CAST(:status AS text) IS NULL OR i.status = :status)
-  AND (CAST(:tier AS text) IS NULL OR i.tier = :tier)
-  AND (CAST(:category AS text) IS NULL OR i.category = :category)
-  AND (CAST(:jurisdictions AS text[]) IS NULL OR EXISTS (
-        SELECT 1 FROM incident_responsibles r WHERE r.incident_id = i.id
-          AND r.code = ANY(CAST(:jurisdictions AS text[]))))
-  AND (CAST(:zone_id AS int) IS NULL OR i.zone_id = :zone_id)
-  AND (NOT CAST(:joint AS boolean) OR i.is_joint)
-  AND (NOT CAST(:overdue AS boolean) OR (i.deadline_at < now()
-        AND i.status IN {OPEN_STATUSES_SQL}))
-  AND (NOT CAST(:unrouted AS boolean) OR i.unrouted)
-  AND (NOT CAST(:open AS boolean) OR i.status IN {OPEN_STATUSES_SQL})
-  AND (CAST(:since AS timestamptz) IS NULL OR i.reported_at >= :since)
-  AND (CAST(:until AS timestamptz) IS NULL OR i.reported_at < :until)
-  AND (CAST(:bbox AS float8[]) IS NULL OR i.geom && ST_MakeEnvelope(
-        (CAST(:bbox AS float8[]))[1], (CAST(:bbox AS float8[]))[2],
-        (CAST(:bbox AS float8[]))[3], (CAST(:bbox AS float8[]))[4], 4326))
+WHERE {visible} AND {where}
 ORDER BY CASE WHEN CAST(:by_deadline AS boolean) THEN i.deadline_at END NULLS LAST,
          i.reported_at DESC, i.id DESC
 LIMIT :limit
 """
+)
 
-FILTERS = {
-    "status": None,
-    "tier": None,
-    "category": None,
-    "jurisdictions": None,
-    "zone_id": None,
-    "joint": False,
-    "overdue": False,
-    "unrouted": False,
-    "open": False,
-    "since": None,
-    "until": None,
-    "bbox": None,
-    "limit": 1000,
-    "by_deadline": False,
-}
+ONE = (
+    "SELECT "
+    + COLUMNS
+    + """
+FROM incidents i JOIN incident_categories c ON c.code = i.category
+WHERE i.id = :id AND {visible}
+"""
+)
 
 
-CATEGORIES = """
+@dataclass(frozen=True)
+class IncidentFilters:
+    """The incident list's filters (None or False: no filter)."""
+
+    status: str | None = None
+    tier: str | None = None
+    category: str | None = None
+    jurisdictions: Sequence[str] | None = None  # any of these answers for it
+    zone_id: int | None = None
+    joint: bool = False
+    overdue: bool = False
+    unrouted: bool = False
+    open: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    bbox: Sequence[float] | None = None
+
+
+def _answered_by(codes: Sequence[str] | None) -> Clause | None:
+    """Incidents any of the jurisdictions `codes` answers for."""
+    if codes is None:
+        return None
+    return Clause(
+        "EXISTS (SELECT 1 FROM incident_responsibles r WHERE r.incident_id = i.id"
+        " AND r.code = ANY(CAST(:jurisdictions AS text[])))",
+        {"jurisdictions": list(codes)},
+    )
+
+
+def _reported(since: datetime | None, until: datetime | None) -> Clause | None:
+    """Incidents reported in [since, until) (either end open when None)."""
+    if since is None and until is None:
+        return None
+    return all_of(
+        None if since is None else Clause("i.reported_at >= :since", {"since": since}),
+        None if until is None else Clause("i.reported_at < :until", {"until": until}),
+    )
+
+
+def _overdue(overdue: bool) -> Clause | None:
+    """Open incidents past their deadline."""
+    return all_of(Clause("i.deadline_at < now()"), is_open()) if overdue else None
+
+
+def incident_where(filters: IncidentFilters) -> Clause:
+    """The list filters over incidents `i`, joined with AND."""
+    return all_of(
+        equals("i.status", "status", filters.status),
+        equals("i.tier", "tier", filters.tier),
+        equals("i.category", "category", filters.category),
+        _answered_by(filters.jurisdictions),
+        equals("i.zone_id", "zone_id", filters.zone_id),
+        Clause("i.is_joint") if filters.joint else None,
+        _overdue(filters.overdue),
+        Clause("i.unrouted") if filters.unrouted else None,
+        is_open() if filters.open else None,
+        _reported(filters.since, filters.until),
+        meets_box("i.geom", filters.bbox),
+    )
+
+
+# Every category, retired ones too (the map's filter lists what old cases may carry).
+CATEGORY_NAMES = "SELECT code, name FROM incident_categories ORDER BY code"
+
+CATEGORY_RULES = """
 SELECT c.code, c.name, c.name_en,
        (SELECT json_object_agg(severity, tier) FROM tier_rules r WHERE r.category = c.code)
            AS initial_tier,
@@ -87,29 +140,41 @@ FROM incident_categories c WHERE c.active OR :retired ORDER BY c.code
 def categories(session: Session, *, retired: bool = False) -> list[dict[str, Any]]:
     """The active categories (`retired`: all, as old cases may carry one no longer offered)
     with their tier rule per severity and deadline per tier."""
-    rows = session.execute(text(CATEGORIES), {"retired": retired})
+    rows = session.execute(text(CATEGORY_RULES), {"retired": retired})
     return [dict(row._mapping) for row in rows]
 
 
-def incident_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
+def category_names(session: Session) -> list[dict[str, Any]]:
+    """Code and name of every category, retired ones too."""
+    return [dict(row._mapping) for row in session.execute(text(CATEGORY_NAMES))]
+
+
+def incident_filter(scope: Scope) -> Clause:
     """The scope condition over incidents `i`."""
     return visible(scope, **INCIDENT_SCOPE)
 
 
+def _readable(scope: Scope, principal: Principal) -> Clause:
+    """Visible in scope, or reported by the caller."""
+    mine = Clause("i.reporter_member_id = :me", {"me": principal.member_id})
+    return any_of(incident_filter(scope), mine)
+
+
 def list_incidents(
-    session: Session, *, scope: Scope, principal: Principal, **filters: Any
+    session: Session,
+    *,
+    scope: Scope,
+    principal: Principal,
+    limit: int = 1000,
+    by_deadline: bool = False,
+    **filters: Any,
 ) -> list[dict[str, Any]]:
     """Incidents visible to the caller, newest first or, with `by_deadline`, soonest
-    deadline first (`filters`: names of FILTERS; `jurisdictions`: incidents any of these
-    answer for)."""
-    unknown = set(filters) - set(FILTERS)
-    if unknown:
-        raise TypeError(f"unknown incident filters: {sorted(unknown)}")
-    condition, params = incident_filter(scope)
-    values = {**FILTERS, **{k: v for k, v in filters.items() if v is not None}}
-    rows = session.execute(
-        text(LIST.format(visible=condition)), {**values, **params, "me": principal.member_id}
-    )
+    deadline first (`filters`: fields of IncidentFilters; None means no filter)."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    where = incident_where(IncidentFilters(**given))
+    sql = statement(LIST, open=is_open(), visible=_readable(scope, principal), where=where)
+    rows = session.execute(sql, {"limit": limit, "by_deadline": by_deadline})
     return [dict(row._mapping) for row in rows]
 
 
@@ -117,11 +182,8 @@ def get_incident(
     session: Session, *, scope: Scope, principal: Principal, incident_id: int
 ) -> dict[str, Any]:
     """One incident with sides, history, photos, duplicates and verifications."""
-    condition, params = incident_filter(scope)
-    sql = f"SELECT {COLUMNS} FROM incidents i JOIN incident_categories c ON c.code = i.category "
-    sql += f"WHERE i.id = :id AND ({condition} OR i.reporter_member_id = :me)"
-    row = session.execute(text(sql), {**params, "id": incident_id, "me": principal.member_id})
-    found = row.first()
+    sql = statement(ONE, open=is_open(), visible=_readable(scope, principal))
+    found = session.execute(sql, {"id": incident_id}).first()
     if found is None:
         raise NotFound(f"no incident {incident_id}", field="incident_id")
     incident = dict(found._mapping)
@@ -162,8 +224,6 @@ def incident_stats(
     session: Session, *, scope: Scope, since: Any, until: Any
 ) -> list[dict[str, Any]]:
     """Counts by status, tier and lead jurisdiction for a period."""
-    condition, params = incident_filter(scope)
-    rows = session.execute(
-        text(STATS.format(visible=condition)), {**params, "since": since, "until": until}
-    )
+    sql = statement(STATS, visible=incident_filter(scope))
+    rows = session.execute(sql, {"since": since, "until": until})
     return [dict(row._mapping) for row in rows]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
@@ -15,7 +15,9 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.core.coords import to_wgs84
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.settings import Settings
-from geo_patrol.db.tables import OPEN_STATUSES_SQL, SEVERITIES
+from geo_patrol.db.clauses import statement
+from geo_patrol.db.tables import SEVERITIES, Incident, IncidentEvent
+from geo_patrol.incidents.queries import is_open
 from geo_patrol.incidents.routing import Routing, route_point
 
 log = logging.getLogger(__name__)
@@ -81,13 +83,6 @@ created AS (
 SELECT (SELECT tier FROM rule) AS rule_tier, (SELECT id FROM incident) AS id
 """
 
-EVENT = """
-INSERT INTO incident_events (incident_id, kind, member_id, actor, from_status, to_status,
-                             from_tier, to_tier, note)
-VALUES (:incident_id, :kind, :member_id, :actor, :from_status, :to_status, :from_tier,
-        :to_tier, :note)
-"""
-
 # The open case a report duplicates: ten photos of one outfall are one case. A case is an
 # incident that is not itself a duplicate, and only its own report counts: its status (an open
 # duplicate never stands for a closed case), its place and its report time (duplicates never
@@ -95,11 +90,11 @@ VALUES (:incident_id, :kind, :member_id, :actor, :from_status, :to_status, :from
 # ellipsoid, then the earliest reported, then the lowest id. FOR SHARE: a case being closed
 # at this moment is either closed after this link, or seen closed (PostgreSQL re-reads the
 # locked row) and passed over for the next in order (the order's columns never change).
-DUPLICATE_OF = f"""
+DUPLICATE_OF = """
 WITH report AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g)
 SELECT c.id FROM incidents c, report
 WHERE c.id <> :incident_id AND c.duplicate_of IS NULL AND c.category = :category
-  AND c.status IN {OPEN_STATUSES_SQL}
+  AND {open}
   AND c.reported_at BETWEEN CAST(:reported_at AS timestamptz) - :window
                         AND CAST(:reported_at AS timestamptz) + :window
   AND ST_DWithin(c.geom::geography, report.g, :distance_m)
@@ -127,22 +122,19 @@ def record_event(
         **change,
     }
     session.execute(
-        text(EVENT),
-        {
-            "incident_id": incident_id,
-            "kind": kind,
-            "member_id": principal.member_id if principal else None,
-            "actor": principal.label if principal else "system",
+        insert(IncidentEvent).values(
+            incident_id=incident_id,
+            kind=kind,
+            member_id=principal.member_id if principal else None,
+            actor=principal.label if principal else "system",
             **values,
-        },
+        )
     )
 
 
 def unlink_duplicate(session: Session, *, incident_id: int, principal: Principal) -> None:
     """A supervisor decides a report is a case of its own: the link goes, an event says so."""
-    session.execute(
-        text("UPDATE incidents SET duplicate_of = NULL WHERE id = :id"), {"id": incident_id}
-    )
+    session.execute(update(Incident).where(Incident.id == incident_id).values(duplicate_of=None))
     record_event(
         session,
         incident_id=incident_id,
@@ -290,7 +282,7 @@ def _link_duplicate(
     """Link the report to the open case it duplicates (see DUPLICATE_OF), if any."""
     session.execute(text(MATCH_LOCK), {"category": category})
     case = session.execute(
-        text(DUPLICATE_OF),
+        statement(DUPLICATE_OF, open=is_open("c.status")),
         {
             "incident_id": incident_id,
             "category": category,
@@ -303,8 +295,7 @@ def _link_duplicate(
     ).scalar()
     if case is not None:
         session.execute(
-            text("UPDATE incidents SET duplicate_of = :case WHERE id = :id"),
-            {"case": case, "id": incident_id},
+            update(Incident).where(Incident.id == incident_id).values(duplicate_of=case)
         )
         record_event(
             session,

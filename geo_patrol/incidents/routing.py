@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.db.bulk import copy_rows, fetch_rows
 from geo_patrol.geography.levels import level_rank
 from geo_patrol.geography.lookup import JurisdictionRef, jurisdictions_at
-from geo_patrol.geography.pieces import lowest_level_pieces
+from geo_patrol.geography.pieces import BoundaryPieces, lowest_level_pieces
 
 NEAREST_SEGMENT = """
 SELECT s.id, s.is_border,
@@ -168,14 +168,19 @@ def _chains(
 # leaf pieces (a point lies in about one); at an earlier moment, over the subdivided parts
 # of every version then in force (a point lies in one per level). Fetched with the driver's
 # own cursor (psycopg placeholders).
-BATCH_LEAD = f"""
+def _batch_lead(pieces: BoundaryPieces) -> str:
+    """The batch lookup over one table of boundary pieces."""
+    return f"""
 SELECT DISTINCT ON (p.id) p.id, j.code
 FROM batch_points p
-JOIN {{pieces}} jp ON ST_Intersects(jp.geom, p.geom)
+JOIN {pieces} jp ON ST_Intersects(jp.geom, p.geom)
 JOIN jurisdictions j ON j.id = jp.jurisdiction_id
  AND j.valid_from <= %(at)s AND (j.valid_to IS NULL OR j.valid_to > %(at)s)
 ORDER BY p.id, {level_rank("j.level")} DESC, j.code
 """
+
+
+BATCH_LEAD = {pieces: _batch_lead(pieces) for pieces in BoundaryPieces}
 
 STAGE = """
 DROP TABLE IF EXISTS batch_points;
@@ -209,4 +214,4 @@ def lead_codes_batch(
     session.execute(text("CREATE INDEX ON batch_points USING gist (geom); ANALYZE batch_points"))
     session.execute(text("SELECT set_config('work_mem', '256MB', true)"))
     pieces = lowest_level_pieces(session, at=at)
-    return dict(fetch_rows(session, BATCH_LEAD.format(pieces=pieces), {"at": at}))
+    return dict(fetch_rows(session, BATCH_LEAD[pieces], {"at": at}))

@@ -15,14 +15,16 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, text, update
 from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from geo_patrol.db.tables import LEVEL_RANK, OPEN_STATUSES, OPEN_STATUSES_SQL, TIERS
+from geo_patrol.db.clauses import statement
+from geo_patrol.db.tables import LEVEL_RANK, OPEN_STATUSES, TIERS, Incident
+from geo_patrol.incidents.queries import is_open
 from geo_patrol.incidents.reports import record_event
 from geo_patrol.patrols.after_track import ComputedTrack, after_track
 
@@ -187,17 +189,13 @@ def transition(
 def _apply(session: Session, incident_id: int, state: Any, target: str, action: str) -> None:
     """Write the new status (and the resolution time, reopen count)."""
     session.execute(
-        text(
-            "UPDATE incidents SET status = :target, "
-            "resolved_at = CASE WHEN :resolving THEN clock_timestamp() ELSE resolved_at END, "
-            "reopen_count = reopen_count + CASE WHEN :reopen THEN 1 ELSE 0 END WHERE id = :id"
-        ),
-        {
-            "target": target,
-            "resolving": target == "resolved",
-            "reopen": action == "reopen",
-            "id": incident_id,
-        },
+        update(Incident)
+        .where(Incident.id == incident_id)
+        .values(
+            status=target,
+            resolved_at=func.clock_timestamp() if target == "resolved" else Incident.resolved_at,
+            reopen_count=Incident.reopen_count + (1 if action == "reopen" else 0),
+        )
     )
 
 
@@ -266,11 +264,11 @@ def _change_tier(
     return tier
 
 
-ESCALATE_OVERDUE = f"""
+ESCALATE_OVERDUE = """
 WITH due AS (
     SELECT id, tier, CASE tier WHEN 'village' THEN 'town' ELSE 'county' END AS next_tier
     FROM incidents
-    WHERE status IN {OPEN_STATUSES_SQL}
+    WHERE {open}
       AND deadline_at < :now AND tier <> 'county' AND NOT unrouted
     FOR UPDATE
 ),
@@ -289,7 +287,8 @@ RETURNING incident_id
 
 def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
     """Escalate every open case whose tier's deadline has passed; returns how many."""
-    moved = session.execute(text(ESCALATE_OVERDUE), {"now": now or datetime.now(UTC)})
+    sql = statement(ESCALATE_OVERDUE, open=is_open("status"))
+    moved = session.execute(sql, {"now": now or datetime.now(UTC)})
     return len(moved.all())
 
 

@@ -20,7 +20,8 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import ZONE_NAME
 from geo_patrol.core.selection import Selection
-from geo_patrol.geography.levels import level_rank
+from geo_patrol.db.clauses import statement
+from geo_patrol.db.tables import LEVELS
 from geo_patrol.incidents.queries import list_incidents
 from geo_patrol.patrols.coverage import border_river_gaps
 from geo_patrol.patrols.queries import patrol_filter
@@ -28,10 +29,10 @@ from geo_patrol.patrols.queries import patrol_filter
 ZONE = "SELECT id, code, name, border_zone_width_m FROM cooperation_zones WHERE code = :code"
 
 # Patrols are those visible to the caller that ran in the period.
-EFFORT = f"""
+EFFORT = """
 WITH visible_patrols AS (
     SELECT p.id, t.zone_id FROM patrols p JOIN teams t ON t.id = p.team_id
-    WHERE {{visible}} AND p.started_at < :until
+    WHERE {visible} AND p.started_at < :until
       AND coalesce(p.ended_at, p.started_at) >= :since
 ),
 effort AS (
@@ -58,7 +59,7 @@ JOIN jurisdictions j ON j.code = m.jurisdiction_code
 LEFT JOIN effort e ON e.code = m.jurisdiction_code
 LEFT JOIN crossings c ON c.code = m.jurisdiction_code
 WHERE m.zone_id = :zone_id
-ORDER BY {level_rank("j.level")}, m.jurisdiction_code
+ORDER BY array_position(CAST(:levels AS text[]), j.level::text), m.jurisdiction_code
 """
 
 ESCALATIONS = """
@@ -169,10 +170,12 @@ def pack_data(
         raise NotFound(f"no cooperation zone {filters.zone!r}", field="zone")
     zone = dict(zone_row._mapping)
     period = {"since": filters.since, "until": filters.until, "zone_id": zone["id"]}
-    condition, params = patrol_filter(scope)
+    seen = patrol_filter(scope)
     effort = [
         dict(r._mapping)
-        for r in session.execute(text(EFFORT.format(visible=condition)), {**params, **period})
+        for r in session.execute(
+            statement(EFFORT, visible=seen), {**period, "levels": list(LEVELS)}
+        )
     ]
     incidents = list_incidents(
         session,
@@ -191,13 +194,11 @@ def pack_data(
         zone_id=zone["id"],
         since=filters.since,
         until=filters.until,
-        visible=(condition, params),
+        visible=seen,
     )
     tracks = [
         dict(r._mapping)
-        for r in session.execute(
-            text(TRACKS.format(visible=condition)), {**params, **period, "zone": ZONE_NAME}
-        )
+        for r in session.execute(statement(TRACKS, visible=seen), {**period, "zone": ZONE_NAME})
     ]
     return PackData(
         zone=zone,

@@ -36,13 +36,14 @@ from typing import Any
 import numpy as np
 import pyproj
 from numpy.typing import NDArray
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import leg_metres, utm_crs_for
 from geo_patrol.db.bulk import copy_rows, ewkb_lines, ewkb_points, fetch_rows
+from geo_patrol.db.tables import PatrolCrossing, PatrolJurisdiction
 from geo_patrol.geography.levels import level_rank
-from geo_patrol.geography.pieces import lowest_level_pieces
+from geo_patrol.geography.pieces import BoundaryPieces, lowest_level_pieces
 from geo_patrol.patrols.track.times import as_datetime, epoch_millis, from_epoch_millis
 from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track_pieces import Pieces
@@ -64,12 +65,15 @@ CREATE TEMP TABLE chunks (
 ) ON COMMIT DROP
 """
 
+
 # The leaf of each chunk lying wholly inside every piece it touches (in force throughout);
 # a fix without a time is taken at the present, as in FIX_LEAVES. Each piece finds its
 # chunks through the chunks' index, so consecutive tests share the piece's prepared form
 # (ST_Covers(piece, chunk): PostGIS prepares the first argument; ST_CoveredBy(chunk, piece)
 # was ten times slower).
-CHUNK_LEAVES = f"""
+def _chunk_leaves_sql(pieces: BoundaryPieces) -> str:
+    """The chunk leaves over one table of boundary pieces."""
+    return f"""
 CREATE TEMP TABLE chunk_leaves ON COMMIT DROP AS
 WITH spans AS (
     SELECT k, geom,
@@ -81,7 +85,7 @@ touching AS (
     SELECT c.k, j.id, j.code, {level_rank("j.level")} AS rank,
            ST_Covers(jp.geom, c.geom)
                AND j.valid_from <= c.lo AND (j.valid_to IS NULL OR j.valid_to > c.hi) AS covers
-    FROM {{pieces}} jp
+    FROM {pieces} jp
     JOIN spans c ON c.geom && jp.geom AND ST_Intersects(jp.geom, c.geom)
     JOIN jurisdictions j ON j.id = jp.jurisdiction_id
     WHERE j.valid_from <= c.hi AND (j.valid_to IS NULL OR j.valid_to > c.lo)
@@ -93,6 +97,9 @@ SELECT DISTINCT ON (k) k, id AS leaf_id FROM judged WHERE inside
 ORDER BY k, rank DESC, code
 """
 
+
+CHUNK_LEAVES = {pieces: _chunk_leaves_sql(pieces) for pieces in BoundaryPieces}
+
 # The fixes of the other chunks on their own, indexed: each piece then finds its fixes
 # through one index scan (the shape's prepared form reused), much cheaper than one probe
 # per fix.
@@ -102,16 +109,22 @@ CREATE TEMP TABLE fixes (
 ) ON COMMIT DROP
 """
 
-FIX_LEAVES = f"""
+
+def _fix_leaves_sql(pieces: BoundaryPieces) -> str:
+    """The fix leaves over one table of boundary pieces."""
+    return f"""
 CREATE TEMP TABLE fix_leaves ON COMMIT DROP AS
 SELECT DISTINCT ON (p.ord) p.ord, j.id AS leaf_id
 FROM fixes p
-JOIN {{pieces}} jp ON ST_Intersects(jp.geom, p.geom)
+JOIN {pieces} jp ON ST_Intersects(jp.geom, p.geom)
 JOIN jurisdictions j ON j.id = jp.jurisdiction_id
  AND j.valid_from <= coalesce(p.time, now())
  AND (j.valid_to IS NULL OR j.valid_to > coalesce(p.time, now()))
 ORDER BY p.ord, {level_rank("j.level")} DESC, j.code
 """
+
+
+FIX_LEAVES = {pieces: _fix_leaves_sql(pieces) for pieces in BoundaryPieces}
 
 # Every leaf (of a fix, or crossed by a leg) with itself and its ancestors in force
 # when the patrol started: one row a level.
@@ -143,10 +156,13 @@ CREATE TEMP TABLE whole (
 ) ON COMMIT DROP
 """
 
+
 # Each leg between two leaves, cut by the pieces it crosses: metres in each piece's owner.
 # (Also where the leg enters each piece, for the place of a crossing.) Pieces find their
 # legs through the legs' index, as chunks are found in CHUNK_LEAVES.
-SPLITS = """
+def _splits_sql(pieces: BoundaryPieces) -> str:
+    """The leg splits over one table of boundary pieces."""
+    return f"""
 CREATE TEMP TABLE splits ON COMMIT DROP AS
 SELECT l.ord, jp.jurisdiction_id, ST_Length(inside.geom::geography) AS m,
        ST_StartPoint(ST_GeometryN(inside.geom, 1)) AS entry
@@ -155,6 +171,9 @@ JOIN legs l ON l.geom && jp.geom AND ST_Intersects(jp.geom, l.geom)
 CROSS JOIN LATERAL ST_Intersection(l.geom, jp.geom) AS inside(geom)
 WHERE l.geom IS NOT NULL
 """
+
+
+SPLITS = {pieces: _splits_sql(pieces) for pieces in BoundaryPieces}
 
 # Which jurisdictions the metres of a piece count for: a leaf piece for the leaf and its
 # ancestors, a part for its own jurisdiction.
@@ -406,17 +425,17 @@ def _store_fixes(session: Session, fixes: TrackPoints, ords: NDArray[np.int64]) 
 
 
 def _fix_leaves(
-    session: Session, fixes: TrackPoints, chunks: Pieces, pieces: str
+    session: Session, fixes: TrackPoints, chunks: Pieces, pieces: BoundaryPieces
 ) -> NDArray[np.int64]:
     """The leaf of every fix (-1: none): whole chunks first, then the rest one by one."""
-    session.execute(text(CHUNK_LEAVES.format(pieces=pieces)))
+    session.execute(text(CHUNK_LEAVES[pieces]))
     inside = np.array(fetch_rows(session, "SELECT k, leaf_id FROM chunk_leaves", {}), np.int64)
     inside = inside.reshape(-1, 2)
     chunk_leaf = np.full(chunks.count, -1, np.int64)
     chunk_leaf[inside[:, 0]] = inside[:, 1]
     one_by_one = chunks.fixes_of(np.setdiff1d(np.arange(chunks.count), inside[:, 0]))
     _store_fixes(session, fixes, one_by_one)
-    session.execute(text(FIX_LEAVES.format(pieces=pieces)))
+    session.execute(text(FIX_LEAVES[pieces]))
     leaves = chunk_leaf[chunks.piece_of_fix()]
     leaves[one_by_one] = -1
     found = np.array(fetch_rows(session, "SELECT ord, leaf_id FROM fix_leaves", {}), np.int64)
@@ -463,8 +482,10 @@ def attribute_patrol(
 def store_attribution(session: Session, *, patrol_id: int, found: Attribution) -> None:
     """Replace a patrol's jurisdictions and crossings by what attribution found."""
     params = {"patrol_id": patrol_id}
-    for table in ("patrol_jurisdictions", "patrol_crossings"):
-        session.execute(text(f"DELETE FROM {table} WHERE patrol_id = :patrol_id"), params)
+    plain = {"synchronize_session": False}  # no ORM objects of these are ever loaded
+    for model in (PatrolJurisdiction, PatrolCrossing):
+        gone = delete(model).where(model.patrol_id == patrol_id)
+        session.execute(gone, execution_options=plain)
     tables = (
         (STORE_JURISDICTIONS, found.jurisdictions, JURISDICTION_COLUMNS),
         (STORE_CROSSINGS, found.crossings, CROSSING_COLUMNS),
@@ -508,10 +529,10 @@ def attribute(
     leaves = _fix_leaves(session, fixes, chunks, pieces)
     leg_m = leg_metres(fixes.lon, fixes.lat)
     _store_legs(session, fixes, leaves, leg_m)
-    session.execute(text(SPLITS.format(pieces=pieces)))
+    session.execute(text(SPLITS[pieces]))
     session.execute(text("CREATE INDEX ON splits (ord); ANALYZE splits"))
     session.execute(text(CHAINS), {"started": started})
-    session.execute(text(CREDIT), {"by_leaves": pieces == "jurisdiction_leaves"})
+    session.execute(text(CREDIT), {"by_leaves": pieces is BoundaryPieces.LEAVES})
     session.execute(text("ANALYZE chains; ANALYZE credit"))
     jurisdictions = [tuple(row) for row in session.execute(text(ATTRIBUTE))]
     centre = (fixes.lon.min() + fixes.lon.max()) / 2, (fixes.lat.min() + fixes.lat.max()) / 2

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 import pyproj
 from numpy.typing import NDArray
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import utm_crs_for
 from geo_patrol.db.bulk import copy_rows, fetch_rows
+from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.tables import PatrolCoverage
 from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track_pieces import PIECE_LEGS
 
@@ -108,8 +110,7 @@ gaps AS (
     FROM river_segments s
     JOIN rivers r ON r.id = s.river_id
     LEFT JOIN covered c ON c.segment_id = s.id
-    WHERE (CAST(:border AS boolean) IS NULL OR s.is_border = :border)
-      AND (CAST(:river AS text) IS NULL OR r.code = :river)
+    WHERE {where}
 )
 SELECT id AS segment_id, seq, river_code, river_name, is_border,
        ST_Length(ST_LineSubstring(geom, lower(gap)::float8, upper(gap)::float8)::geography)
@@ -132,7 +133,8 @@ def cover_patrol(
     if not 0 < distance_m <= MAX_DISTANCE_M:
         raise ValueError(f"coverage distance must be in (0, {MAX_DISTANCE_M}] metres")
     params = {"patrol_id": patrol_id}
-    session.execute(text("DELETE FROM patrol_coverage WHERE patrol_id = :patrol_id"), params)
+    gone = delete(PatrolCoverage).where(PatrolCoverage.patrol_id == patrol_id)
+    session.execute(gone, execution_options={"synchronize_session": False})
     if len(kept) < 2:
         return 0
     edges = _near_edges(session, pieces=pieces, kept=kept, distance_m=distance_m)
@@ -311,17 +313,14 @@ def uncovered_stretches(
     *,
     since: Any,
     until: Any,
-    visible: tuple[str, dict[str, Any]],
+    visible: Clause,
     border: bool | None = None,
     river: str | None = None,
 ) -> list[Any]:
     """Rows of the stretches nobody (among visible patrols) covered in [since, until)."""
-    condition, params = visible
-    sql = UNCOVERED.format(visible=condition)
-    rows = session.execute(
-        text(sql), {**params, "since": since, "until": until, "border": border, "river": river}
-    )
-    return list(rows.all())
+    where = all_of(equals("s.is_border", "border", border), equals("r.code", "river", river))
+    sql = statement(UNCOVERED, visible=visible, where=where)
+    return list(session.execute(sql, {"since": since, "until": until}).all())
 
 
 # How recently each stretch of each river was patrolled, as of `until` (or now, if that is
@@ -336,8 +335,7 @@ recent AS (
     FROM patrol_coverage c JOIN patrols p ON p.id = c.patrol_id JOIN teams t ON t.id = p.team_id
     WHERE p.started_at < :until
       AND coalesce(p.ended_at, p.started_at) >= (SELECT t FROM as_of) - interval '30 days'
-      AND (CAST(:team_id AS int) IS NULL OR p.team_id = :team_id)
-      AND {visible}
+      AND {visible} AND {where}
 ),
 windows AS (
     SELECT segment_id,
@@ -376,15 +374,12 @@ def river_recency(
     session: Session,
     *,
     until: Any,
-    visible: tuple[str, dict[str, Any]],
+    visible: Clause,
     team_id: int | None = None,
 ) -> list[Any]:
     """Rows of river stretches with their recency class (RECENCY_CLASSES) as of `until`."""
-    condition, params = visible
-    rows = session.execute(
-        text(RECENCY.format(visible=condition)), {**params, "until": until, "team_id": team_id}
-    )
-    return list(rows.all())
+    sql = statement(RECENCY, visible=visible, where=all_of(equals("p.team_id", "team_id", team_id)))
+    return list(session.execute(sql, {"until": until}).all())
 
 
 # Border rivers of a zone: each border segment on a side of the zone (a member or below),
@@ -425,12 +420,11 @@ def border_river_gaps(
     zone_id: int,
     since: Any,
     until: Any,
-    visible: tuple[str, dict[str, Any]],
+    visible: Clause,
 ) -> list[Any]:
     """Rows (river, segment, gap) of the zone's border rivers; gap_* NULL = fully covered."""
-    condition, params = visible
     rows = session.execute(
-        text(BORDER_GAPS.format(visible=condition)),
-        {**params, "zone_id": zone_id, "since": since, "until": until},
+        statement(BORDER_GAPS, visible=visible),
+        {"zone_id": zone_id, "since": since, "until": until},
     )
     return list(rows.all())

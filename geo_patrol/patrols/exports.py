@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -52,9 +53,22 @@ KML_TRACK = ("<gx:Track>", "</gx:Track>")
 KML_LINE = ("<LineString><coordinates>", "</coordinates></LineString>")
 
 
-def _blocks(connection: Connection, item: str, patrol_id: int) -> Iterator[str]:
+class FixText(Enum):
+    """How one fix is written out: the SQL expression giving its text."""
+
+    GPX_POINT = GPX_POINT
+    KML_WHEN = KML_WHEN
+    KML_COORD = KML_COORD
+    KML_LINE_COORD = KML_LINE_COORD
+
+
+# The blocks statement of each way of writing a fix, made once.
+BLOCKS_OF = {kind: BLOCKS.format(item=kind.value) for kind in FixText}
+
+
+def _blocks(connection: Connection, item: FixText, patrol_id: int) -> Iterator[str]:
     """The fixes' text, block by block, through a server-side cursor."""
-    query = text(BLOCKS.format(item=item)).execution_options(stream_results=True, yield_per=1)
+    query = text(BLOCKS_OF[item]).execution_options(stream_results=True, yield_per=1)
     rows = connection.execute(query, {"patrol_id": patrol_id, "per_block": FIXES_PER_BLOCK})
     for (block,) in rows:
         yield block + "\n"
@@ -63,7 +77,7 @@ def _blocks(connection: Connection, item: str, patrol_id: int) -> Iterator[str]:
 def gpx_text(connection: Connection, *, name: str, patrol_id: int) -> Iterator[str]:
     """A GPX 1.1 document with one track of the patrol's cleaned fixes, in pieces."""
     yield GPX_HEAD.format(name=escape(name))
-    yield from _blocks(connection, GPX_POINT, patrol_id)
+    yield from _blocks(connection, FixText.GPX_POINT, patrol_id)
     yield GPX_TAIL
 
 
@@ -75,10 +89,10 @@ def kml_text(
     opening, closing = KML_TRACK if timed else KML_LINE
     yield KML_HEAD.format(name=escape(name), open=opening)
     if timed:
-        yield from _blocks(connection, KML_WHEN, patrol_id)
-        yield from _blocks(connection, KML_COORD, patrol_id)
+        yield from _blocks(connection, FixText.KML_WHEN, patrol_id)
+        yield from _blocks(connection, FixText.KML_COORD, patrol_id)
     else:
-        yield from _blocks(connection, KML_LINE_COORD, patrol_id)
+        yield from _blocks(connection, FixText.KML_LINE_COORD, patrol_id)
     yield KML_TAIL.format(close=closing)
 
 

@@ -16,15 +16,15 @@ made a longer line: a phone that wrote its buffer out of order), never silently.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import leg_metres
+from geo_patrol.db.tables import Patrol
 from geo_patrol.patrols.track.cleaning import clock_faults
 from geo_patrol.patrols.track.types import TrackPoints
 
@@ -125,8 +125,5 @@ def flag_patrol(
     }
     row = session.execute(text(FLAGS), params).one()
     flags = [name for name, raised in row._mapping.items() if raised]
-    session.execute(
-        text("UPDATE patrols SET quality_flags = CAST(:flags AS jsonb) WHERE id = :id"),
-        {"flags": json.dumps(flags), "id": patrol_id},
-    )
+    session.execute(update(Patrol).where(Patrol.id == patrol_id).values(quality_flags=flags))
     return flags

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -11,6 +14,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import ZONE_NAME
+from geo_patrol.db.clauses import Clause, all_of, equals, meets_box, statement
 from geo_patrol.geography.levels import level_rank
 
 # A patrol is seen by the supervisors of every jurisdiction it passed through, by its team
@@ -21,47 +25,98 @@ PATROL_SCOPE = {
     "zones": "ARRAY[t.zone_id]",
 }
 
-# The list filters over patrols `p` and teams `t` (every parameter NULL = no filter); the
-# map's track tiles use the same conditions.
-FILTERS = """
-  AND (CAST(:team_id AS int) IS NULL OR p.team_id = :team_id)
-  AND (CAST(:member_id AS int) IS NULL OR EXISTS (
-        SELECT 1 FROM patrol_members m WHERE m.patrol_id = p.id AND m.member_id = :member_id))
-  AND (CAST(:jurisdiction AS text) IS NULL OR EXISTS (
-        SELECT 1 FROM patrol_jurisdictions pj WHERE pj.patrol_id = p.id
-          AND pj.code = :jurisdiction))
-  AND (CAST(:zone_id AS int) IS NULL OR t.zone_id = :zone_id)
-  AND (CAST(:river AS text) IS NULL OR EXISTS (
-        SELECT 1 FROM patrol_coverage c JOIN river_segments s ON s.id = c.segment_id
-        JOIN rivers r ON r.id = s.river_id WHERE c.patrol_id = p.id AND r.code = :river))
-  AND (CAST(:since AS timestamptz) IS NULL OR p.ended_at >= :since)
-  AND (CAST(:until AS timestamptz) IS NULL OR p.started_at < :until)
-  AND (CAST(:flag AS text) IS NULL OR p.quality_flags ? :flag)
-  AND (CAST(:bbox AS float8[]) IS NULL OR p.track && ST_MakeEnvelope(
-        (CAST(:bbox AS float8[]))[1], (CAST(:bbox AS float8[]))[2],
-        (CAST(:bbox AS float8[]))[3], (CAST(:bbox AS float8[]))[4], 4326))
-"""
 
-FILTER_DEFAULTS: dict[str, Any] = {
-    "team_id": None,
-    "member_id": None,
-    "jurisdiction": None,
-    "zone_id": None,
-    "river": None,
-    "since": None,
-    "until": None,
-    "flag": None,
-    "bbox": None,
-}
+@dataclass(frozen=True)
+class PatrolFilters:
+    """The patrol list's filters (None: no filter); the map's track tiles use the same."""
 
-LIST = f"""
+    team_id: int | None = None
+    member_id: int | None = None
+    jurisdiction: str | None = None
+    zone_id: int | None = None
+    river: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    flag: str | None = None
+    bbox: Sequence[float] | None = None
+
+
+def _member(member_id: int | None) -> Clause | None:
+    """Patrols one member walked."""
+    if member_id is None:
+        return None
+    return Clause(
+        "EXISTS (SELECT 1 FROM patrol_members m WHERE m.patrol_id = p.id"
+        " AND m.member_id = :member_id)",
+        {"member_id": member_id},
+    )
+
+
+def _jurisdiction(code: str | None) -> Clause | None:
+    """Patrols that passed through a jurisdiction."""
+    if code is None:
+        return None
+    return Clause(
+        "EXISTS (SELECT 1 FROM patrol_jurisdictions pj WHERE pj.patrol_id = p.id"
+        " AND pj.code = :jurisdiction)",
+        {"jurisdiction": code},
+    )
+
+
+def _river(code: str | None) -> Clause | None:
+    """Patrols that covered some of a river."""
+    if code is None:
+        return None
+    return Clause(
+        "EXISTS (SELECT 1 FROM patrol_coverage c JOIN river_segments s ON s.id = c.segment_id"
+        " JOIN rivers r ON r.id = s.river_id WHERE c.patrol_id = p.id AND r.code = :river)",
+        {"river": code},
+    )
+
+
+def _period(since: datetime | None, until: datetime | None) -> Clause | None:
+    """Patrols that ran at some time in [since, until) (either end open when None)."""
+    if since is None and until is None:
+        return None
+    return all_of(
+        None if since is None else Clause("p.ended_at >= :since", {"since": since}),
+        None if until is None else Clause("p.started_at < :until", {"until": until}),
+    )
+
+
+def _flag(flag: str | None) -> Clause | None:
+    """Patrols carrying a quality flag."""
+    return None if flag is None else Clause("p.quality_flags ? :flag", {"flag": flag})
+
+
+def patrol_where(filters: PatrolFilters) -> Clause:
+    """The list filters over patrols `p` and their teams `t`, joined with AND."""
+    return all_of(
+        equals("p.team_id", "team_id", filters.team_id),
+        _member(filters.member_id),
+        _jurisdiction(filters.jurisdiction),
+        equals("t.zone_id", "zone_id", filters.zone_id),
+        _river(filters.river),
+        _period(filters.since, filters.until),
+        _flag(filters.flag),
+        meets_box("p.track", filters.bbox),
+    )
+
+
+LIST = """
 SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
        p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
        p.quality_flags, p.stale
 FROM patrols p JOIN teams t ON t.id = p.team_id
-WHERE {{visible}} {FILTERS}
+WHERE {visible} AND {where}
 ORDER BY p.started_at DESC NULLS LAST, p.id DESC
 LIMIT :limit
+"""
+
+TOTALS = """
+SELECT count(*) AS patrols, coalesce(sum(p.points_kept), 0) AS points
+FROM patrols p JOIN teams t ON t.id = p.team_id
+WHERE {visible} AND {where}
 """
 
 DETAIL = """
@@ -96,17 +151,32 @@ WHERE c.patrol_id = :patrol_id ORDER BY r.code, s.seq
 """
 
 
-def patrol_filter(scope: Scope) -> tuple[str, dict[str, Any]]:
+def patrol_filter(scope: Scope) -> Clause:
     """The scope condition over patrols `p` joined with their team `t`."""
     return visible(scope, **PATROL_SCOPE)
 
 
-def list_patrols(session: Session, *, scope: Scope, **filters: Any) -> list[dict[str, Any]]:
-    """Patrols visible in scope, newest first, filtered."""
-    condition, params = patrol_filter(scope)
-    values = {**FILTER_DEFAULTS, "limit": 500, **filters, **params}
-    rows = session.execute(text(LIST.format(visible=condition)), values)
-    return [dict(row._mapping) for row in rows]
+def list_patrols(
+    session: Session, *, scope: Scope, limit: int = 500, **filters: Any
+) -> list[dict[str, Any]]:
+    """Patrols visible in scope, newest first, filtered (`filters`: fields of PatrolFilters)."""
+    where = patrol_where(PatrolFilters(**filters))
+    sql = statement(LIST, visible=patrol_filter(scope), where=where)
+    return [dict(row._mapping) for row in session.execute(sql, {"limit": limit})]
+
+
+class PatrolTotals(NamedTuple):
+    """How many patrols match, and how many fixes they kept."""
+
+    patrols: int
+    points: int
+
+
+def patrol_totals(session: Session, *, scope: Scope, filters: PatrolFilters) -> PatrolTotals:
+    """The number of visible patrols matching `filters` and their kept fixes."""
+    sql = statement(TOTALS, visible=patrol_filter(scope), where=patrol_where(filters))
+    row = session.execute(sql).one()
+    return PatrolTotals(patrols=int(row.patrols), points=int(row.points))
 
 
 # Only what a download needs: the scope check, the name and whether the track has times.
@@ -123,10 +193,8 @@ def patrol_header(session: Session, *, scope: Scope, patrol_id: int) -> dict[str
 
 def _one(session: Session, sql: str, *, scope: Scope, patrol_id: int) -> dict[str, Any]:
     """The row of `sql` for one patrol in scope, or 404."""
-    condition, params = patrol_filter(scope)
-    row = session.execute(
-        text(sql.format(visible=condition)), {**params, "patrol_id": patrol_id}
-    ).first()
+    query = statement(sql, visible=patrol_filter(scope))
+    row = session.execute(query, {"patrol_id": patrol_id}).first()
     if row is None:
         raise NotFound(f"no patrol {patrol_id}", field="patrol_id")
     return dict(row._mapping)
@@ -153,8 +221,19 @@ WHERE {visible} AND p.started_at >= :since AND p.started_at < :until
 GROUP BY 1, 2, 3 ORDER BY 1, 2
 """
 
-EFFORT_GROUPS = {
-    "jurisdiction": {
+
+class EffortBy(StrEnum):
+    """What patrol effort is grouped by."""
+
+    JURISDICTION = "jurisdiction"
+    TEAM = "team"
+    MEMBER = "member"
+    RIVER = "river"
+
+
+# The join and columns of each grouping (whitelisted fragments, chosen by the enum).
+EFFORT_GROUPS: dict[EffortBy, dict[str, str]] = {
+    EffortBy.JURISDICTION: {
         "join": "JOIN patrol_jurisdictions pj ON pj.patrol_id = p.id AND pj.level = :level "
         "JOIN jurisdictions j ON j.id = pj.jurisdiction_id",
         "group_expr": "pj.code",
@@ -162,14 +241,14 @@ EFFORT_GROUPS = {
         "length_expr": "pj.length_m",
         "duration_expr": "pj.duration_s",
     },
-    "team": {
+    EffortBy.TEAM: {
         "join": "",
         "group_expr": "t.id::text",
         "group_name": "t.name",
         "length_expr": "p.length_m",
         "duration_expr": "p.duration_s",
     },
-    "member": {
+    EffortBy.MEMBER: {
         "join": "JOIN patrol_members pm ON pm.patrol_id = p.id "
         "JOIN members m ON m.id = pm.member_id",
         "group_expr": "m.id::text",
@@ -177,7 +256,7 @@ EFFORT_GROUPS = {
         "length_expr": "p.length_m",
         "duration_expr": "p.duration_s",
     },
-    "river": {
+    EffortBy.RIVER: {
         "join": "JOIN patrol_coverage c ON c.patrol_id = p.id JOIN river_segments s "
         "ON s.id = c.segment_id JOIN rivers r ON r.id = s.river_id",
         "group_expr": "r.code",
@@ -199,12 +278,10 @@ def effort(
     level: str = "town",
 ) -> list[dict[str, Any]]:
     """Patrol effort per jurisdiction, team, member or river and per day, week or month."""
-    condition, params = patrol_filter(scope)
-    sql = EFFORT.format(visible=condition, **EFFORT_GROUPS[by])  # whitelisted fragments
+    sql = statement(EFFORT, visible=patrol_filter(scope), **EFFORT_GROUPS[EffortBy(by)])
     rows = session.execute(
-        text(sql),
+        sql,
         {
-            **params,
             "period": period,
             "since": since,
             "until": until,

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.local_time import ZONE_NAME
-from geo_patrol.patrols.queries import FILTER_DEFAULTS, FILTERS
+from geo_patrol.db.clauses import Clause, statement
+from geo_patrol.patrols.queries import PatrolFilters, patrol_where
 
 EXTENT = 4096  # units across a tile
 TILE_PX = 256  # screen pixels across a tile (Leaflet's default)
@@ -26,16 +26,16 @@ MAX_ZOOM = 22
 # Web Mercator: metres across the world; one tile at zoom z spans WORLD_M / 2**z metres.
 WORLD_M = 40075016.685578488
 
-TRACKS = f"""
+TRACKS = """
 WITH tile AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326)
+           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326)
                AS env_4326
 ),
 visible_tracks AS (
     SELECT p.id, p.team_id, t.name AS team_name, p.mode, p.started_at, p.length_m, p.track
     FROM patrols p JOIN teams t ON t.id = p.team_id, tile
-    WHERE p.track && tile.env_4326 AND {{visible}} {FILTERS}
+    WHERE p.track && tile.env_4326 AND {visible} AND {where}
 ),
 shapes AS (
     SELECT v.id, v.team_id, v.team_name, v.mode,
@@ -44,10 +44,10 @@ shapes AS (
            ST_AsMVTGeom(
                ST_Transform(ST_Simplify(ST_ClipByBox2D(v.track, tile.env_4326), :tolerance_deg),
                             3857),
-               tile.env, {EXTENT}, {BUFFER}, true) AS geom
+               tile.env, :extent, :buffer, true) AS geom
     FROM visible_tracks v, tile
 )
-SELECT ST_AsMVT(shapes, 'tracks', {EXTENT}, 'geom', 'id') FROM shapes WHERE geom IS NOT NULL
+SELECT ST_AsMVT(shapes, 'tracks', :extent, 'geom', 'id') FROM shapes WHERE geom IS NOT NULL
 """
 
 
@@ -66,26 +66,27 @@ def track_tile(
     z: int,
     x: int,
     y: int,
-    visible: tuple[str, dict[str, Any]],
+    visible: Clause,
     **filters: Any,
 ) -> bytes:
-    """One vector tile (layer `tracks`) of the visible, filtered patrol tracks."""
+    """One vector tile (layer `tracks`) of the visible, filtered patrol tracks
+    (`filters`: fields of PatrolFilters)."""
     check_tile(z, x, y)
-    condition, params = visible
+    where = patrol_where(PatrolFilters(**filters))
     # A quarter pixel in Web Mercator metres, in degrees of latitude at the tile's middle
     # (Mercator metres shrink by cos(latitude) on the ground; a degree is ~111 km).
     pixel_m = WORLD_M / 2**z / TILE_PX
     middle_lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / 2**z))))
     tolerance_deg = pixel_m / 4 * math.cos(math.radians(middle_lat)) / 111_320
     values = {
-        **FILTER_DEFAULTS,
-        **filters,
-        **params,
         "z": z,
         "x": x,
         "y": y,
         "tolerance_deg": tolerance_deg,
+        "extent": EXTENT,
+        "buffer": BUFFER,
+        "margin": BUFFER / EXTENT,
         "zone": ZONE_NAME,
     }
-    tile = session.execute(text(TRACKS.format(visible=condition)), values).scalar()
+    tile = session.execute(statement(TRACKS, visible=visible, where=where), values).scalar()
     return bytes(tile) if tile else b""

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import URL, create_engine, text
+from sqlalchemy import URL, create_engine, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -24,7 +24,7 @@ from geo_patrol.core.coords import leg_metres
 from geo_patrol.core.errors import Forbidden, GeoPatrolError, InvalidInput
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.bulk import copy_rows, ewkb_lines, ewkb_points
-from geo_patrol.db.tables import PATROL_MODES
+from geo_patrol.db.tables import PATROL_MODES, Patrol, Upload
 from geo_patrol.patrols.after_track import ComputedTrack, hand_on
 from geo_patrol.patrols.attribution import (
     Attribution,
@@ -183,9 +183,7 @@ def _store_upload(
         upload_id=upload_id,
         device_id=principal.device_id,
     )
-    session.execute(
-        text("UPDATE uploads SET patrol_id = :p WHERE id = :u"), {"p": patrol_id, "u": upload_id}
-    )
+    session.execute(update(Upload).where(Upload.id == upload_id).values(patrol_id=patrol_id))
     _add_members(session, patrol_id, (*request.member_ids, principal.member_id))
     # Cleaned before storing, so that each fix is written once, with its place in the file's
     # order (never re-sorted: see geo_patrol.patrols.track.cleaning).
@@ -304,10 +302,7 @@ def store_points(
             "drop_reason": np.ma.MaskedArray(np.full(len(finite), DROPPED), mask=kept),
         },
     )
-    session.execute(
-        text("UPDATE patrols SET points_raw = :n WHERE id = :id"),
-        {"n": len(finite), "id": patrol_id},
-    )
+    session.execute(update(Patrol).where(Patrol.id == patrol_id).values(points_raw=len(finite)))
     # No ANALYZE here: nothing later in an upload reads patrol_points (the steps after it
     # take the kept fixes from the caller); autovacuum keeps the table's statistics.
 

@@ -1,11 +1,12 @@
-"""No SQL in the HTTP layer: routes call their domain's functions, which own the statements."""
+"""No SQL in the HTTP layer or the pages: routes and page code call their domain's
+functions, which own the statements."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-API = Path(__file__).resolve().parents[2] / "geo_patrol" / "api"
+PACKAGE = Path(__file__).resolve().parents[2] / "geo_patrol"
 SQL_BUILDERS = {"text", "select", "insert", "update", "delete"}
 
 
@@ -24,7 +25,27 @@ def _sql_uses(path: Path) -> list[str]:
     return found
 
 
+def _uses_in(layer: str) -> list[str]:
+    """Every statement builder or .execute() in the modules of geo_patrol/<layer>."""
+    modules = sorted((PACKAGE / layer).rglob("*.py"))
+    assert len(modules) > 10  # the routes and pages are where we look
+    return [f"{layer}/{use}" for path in modules for use in _sql_uses(path)]
+
+
 def test_no_module_of_the_http_layer_runs_sql() -> None:
-    modules = sorted(API.rglob("*.py"))
-    assert len(modules) > 10  # the routes are where we look
-    assert [use for path in modules for use in _sql_uses(path)] == []
+    assert _uses_in("api") == []
+
+
+def test_no_module_of_the_pages_runs_sql() -> None:
+    assert _uses_in("web") == []
+
+
+def test_the_check_sees_a_statement_and_a_run(tmp_path: Path) -> None:
+    module = tmp_path / "page.py"
+    module.write_text(
+        "from sqlalchemy import text\n"
+        "def rows(session):\n"
+        "    return session.execute(text('SELECT 1'))\n",
+        encoding="utf-8",
+    )
+    assert _sql_uses(module) == ["page.py:1 imports text", "page.py:3 calls .execute()"]

@@ -13,11 +13,12 @@ from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, Settings
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.values import Day
+from geo_patrol.geography.queries import zone_id_of
 from geo_patrol.patrols.queries import patrol_filter
 from geo_patrol.patrols.tiles import track_tile
 from geo_patrol.web.map.basemaps import tile_origins, tile_sources
 from geo_patrol.web.map.filters import MapFilters
-from geo_patrol.web.map.layers import map_data, patrol_filters, zone_id_of
+from geo_patrol.web.map.layers import map_data, patrol_filters
 from geo_patrol.web.map.page import render_page
 from geo_patrol.web.pack.page import meeting_pack, pack_filename
 

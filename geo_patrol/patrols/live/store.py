@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import DEVICE_ROLES
 from geo_patrol.access.secrets import DEVICE_PREFIX, token_hash
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
+from geo_patrol.db.tables import Patrol
 from geo_patrol.patrols.live.osmand import LivePosition
 from geo_patrol.patrols.upload import finish_patrol
 
@@ -314,5 +315,5 @@ def refresh_stale_patrols(session: Session, *, settings: Settings, limit: int = 
     )
     for patrol_id in ids:
         finish_patrol(session, patrol_id=patrol_id, settings=settings)
-        session.execute(text("UPDATE patrols SET stale = false WHERE id = :id"), {"id": patrol_id})
+        session.execute(update(Patrol).where(Patrol.id == patrol_id).values(stale=False))
     return len(ids)

@@ -9,25 +9,23 @@ import html
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.local_time import local_minute
+from geo_patrol.geography.queries import current_names
 from geo_patrol.web.cases import common as case_pages
 from geo_patrol.web.map.text import words
 from geo_patrol.web.markup import esc
 
 VIEWS = ("open", "overdue", "all")
 LIMIT = 1000
-NAMES = "SELECT code, name FROM jurisdictions WHERE code = ANY(:codes) AND valid_to IS NULL"
 
 
 def names_of(session: Session, rows: list[dict[str, Any]]) -> dict[str, str]:
     """The current names of the lead and co-responsible jurisdictions of `rows`."""
     codes = {r["lead_code"] for r in rows if r["lead_code"]}
     codes |= {code for r in rows for code in r["co_codes"] or []}
-    found = session.execute(text(NAMES), {"codes": sorted(codes)})
-    return {row.code: row.name for row in found}
+    return current_names(session, codes=sorted(codes))
 
 
 def _row(r: dict[str, Any], w: dict[str, str], names: dict[str, str], lang: str) -> str:

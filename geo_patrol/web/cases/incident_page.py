@@ -15,10 +15,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.local_time import local_minute
+from geo_patrol.geography.queries import Extent, shapes_in_box
 from geo_patrol.web.cases import common as case_pages
 from geo_patrol.web.map.text import words
 from geo_patrol.web.markup import Html, esc
@@ -27,45 +27,18 @@ MAP_RADIUS_M = 1500.0
 MAP_SIZE_PX = 480
 METRES_PER_DEGREE = 111_320.0
 
-# Everything inside the map's box: the responsible jurisdictions, the others of their levels
-# (the other side of the border, outlined), the rivers; in "map units": x = lon·cos(lat0),
-# y = lat (so that a metre is as long east-west as north-south); ST_AsSVG flips y for SVG.
-AROUND = """
-WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS g),
-shapes AS (
-    SELECT CASE WHEN j.code = ANY(CAST(:codes AS text[])) THEN 'jurisdiction'
-                ELSE 'neighbour' END AS kind,
-           j.code, j.name, j.geom,
-           CASE WHEN j.code = ANY(CAST(:codes AS text[])) THEN 1 ELSE 0 END AS layer
-    FROM jurisdictions j
-    WHERE j.valid_to IS NULL AND j.level IN (
-        SELECT level FROM jurisdictions WHERE code = ANY(CAST(:codes AS text[])))
-    UNION ALL
-    SELECT 'river', r.code, r.name, s.geom, 2
-    FROM river_segments s JOIN rivers r ON r.id = s.river_id
-),
-clipped AS (
-    SELECT kind, code, name, layer, ST_Scale(ST_ClipByBox2D(geom, box.g), :k, 1) AS part
-    FROM shapes, box WHERE shapes.geom && box.g
-)
-SELECT kind, code, name, ST_AsSVG(part, 0, 6) AS path,
-       ST_X(ST_PointOnSurface(part)) AS label_x, -ST_Y(ST_PointOnSurface(part)) AS label_y
-FROM clipped WHERE NOT ST_IsEmpty(part)
-ORDER BY layer, code
-"""
-
 
 def map_shapes(session: Session, *, lon: float, lat: float, codes: list[str]) -> dict[str, Any]:
     """The SVG paths around a point and the view box that holds them."""
     k = math.cos(math.radians(lat))
     half_lat = MAP_RADIUS_M / METRES_PER_DEGREE
     half_lon = half_lat / k
-    box = {"x0": lon - half_lon, "y0": lat - half_lat, "x1": lon + half_lon, "y1": lat + half_lat}
-    rows = session.execute(text(AROUND), {**box, "k": k, "codes": codes}).all()
+    box = Extent(lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat)
+    shapes = shapes_in_box(session, box=box, x_scale=k, codes=codes)
     return {
-        "view_box": (box["x0"] * k, -box["y1"], 2 * half_lon * k, 2 * half_lat),
+        "view_box": (box.west * k, -box.north, 2 * half_lon * k, 2 * half_lat),
         "point": (lon * k, -lat),
-        "shapes": [dict(row._mapping) for row in rows if row.path],
+        "shapes": [shape._asdict() for shape in shapes if shape.path],
     }
 
 
