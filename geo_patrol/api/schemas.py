@@ -7,6 +7,8 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from geo_patrol.core.vocabulary import Datum, Role, Severity, TeamRole, WorkflowAction
+
 # The largest values of PostgreSQL's integer and bigint columns.
 INT4_MAX = 2**31 - 1
 BIGINT_MAX = 2**63 - 1
@@ -126,7 +128,7 @@ class RoleCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: Text
+    role: Role
     jurisdiction_code: Text | None = None
     zone_id: Id | None = None
     team_id: Id | None = None
@@ -147,7 +149,7 @@ class TeamMemberAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     member_id: Id
-    role: Text = "member"
+    role: TeamRole = TeamRole.MEMBER
 
 
 class DeviceCreate(BaseModel):
@@ -186,10 +188,10 @@ class IncidentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: Text = Field(max_length=32, description="See GET /api/v1/incident-categories.")
-    severity: Text = Field(default="medium", pattern="^(low|medium|high|critical)$")
+    severity: Severity = Severity.MEDIUM
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
-    datum: Text = Field(default="wgs84", pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
+    datum: Datum = Datum.WGS84
     description: Text | None = Field(default=None, max_length=4000)
     reported_at: Moment | None = None
     client_id: Text | None = Field(
@@ -204,9 +206,7 @@ class IncidentAction(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Text = Field(
-        description="assign, accept, start, resolve, verify, close, reopen, reject"
-    )
+    action: WorkflowAction
     note: Text | None = Field(default=None, max_length=4000)
 
 

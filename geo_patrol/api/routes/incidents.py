@@ -22,6 +22,7 @@ from geo_patrol.api.params import parse_bbox
 from geo_patrol.api.schemas import BigId, Id, IncidentAction, IncidentCreate, Moment, TierChange
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
+from geo_patrol.core.vocabulary import Datum, IncidentOrder, IncidentStatus, Severity, Tier
 from geo_patrol.geography.queries import collection
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow
@@ -65,10 +66,10 @@ async def post_photo_report(
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="JPEG, PNG or HEIC from the phone.")],
     category: Annotated[str, Form()],
-    severity: Annotated[str, Form()] = "medium",
+    severity: Annotated[Severity, Form()] = Severity.MEDIUM,
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
-    datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
+    datum: Annotated[Datum, Form()] = Datum.WGS84,
     description: Annotated[str | None, Form(max_length=4000)] = None,
     client_id: Annotated[str | None, Form(max_length=128)] = None,
     reported_at: Annotated[
@@ -126,7 +127,7 @@ def _photo_report(
         if stored.exif_lon is None or stored.exif_lat is None:
             raise InvalidInput("give lon and lat: the photo has no location", field="lon")
         # EXIF GPS from a phone's camera is WGS84.
-        fields.update(lon=stored.exif_lon, lat=stored.exif_lat, datum="wgs84")
+        fields.update(lon=stored.exif_lon, lat=stored.exif_lat, datum=Datum.WGS84)
     if fields["reported_at"] is None:
         fields["reported_at"] = stored.taken_at
     report = IncidentReport(**fields)
@@ -144,9 +145,7 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": row}
 
 
-Order = Annotated[
-    str, Query(pattern="^(reported|deadline)$", description="Newest first, or soonest deadline.")
-]
+Order = Annotated[IncidentOrder, Query(description="Newest first, or soonest deadline.")]
 
 
 @router.get("/incidents", summary="Incidents in my scope, as GeoJSON")
@@ -154,8 +153,8 @@ def get_incidents(
     session: SessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
-    status: str | None = None,
-    tier: str | None = None,
+    status: IncidentStatus | None = None,
+    tier: Tier | None = None,
     category: str | None = None,
     jurisdiction: str | None = None,
     zone_id: Id | None = None,
@@ -167,7 +166,7 @@ def get_incidents(
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
-    order: Order = "reported",
+    order: Order = IncidentOrder.REPORTED,
 ) -> dict[str, Any]:
     """Filtered, newest first (or by deadline)."""
     rows = incident_queries.list_incidents(
@@ -187,7 +186,7 @@ def get_incidents(
         bbox=parse_bbox(bbox),
         limit=limit,
         open=open,
-        by_deadline=order == "deadline",
+        by_deadline=order is IncidentOrder.DEADLINE,
     )
     return collection([_feature(row) for row in rows])
 
@@ -199,7 +198,7 @@ def get_incidents_csv(
     principal: CurrentPrincipal,
     since: Moment | None = None,
     until: Moment | None = None,
-    status: str | None = None,
+    status: IncidentStatus | None = None,
 ) -> Response:
     """The list as a spreadsheet."""
     rows = incident_queries.list_incidents(

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Query
 from geo_patrol.api.deps import SessionDep, SettingsDep
 from geo_patrol.api.schemas import Moment
 from geo_patrol.core.errors import NotFound
-from geo_patrol.db.tables import LEVELS
+from geo_patrol.core.vocabulary import Level
 from geo_patrol.geography.lookup import jurisdictions_at
 from geo_patrol.geography.queries import jurisdiction_versions, list_jurisdictions
 
 router = APIRouter(prefix="/api/v1/jurisdictions", tags=["jurisdictions"])
 
-LevelQuery = Annotated[str | None, Query(pattern=f"^({'|'.join(LEVELS)})$")]
+LevelQuery = Annotated[Level | None, Query()]
 AtQuery = Annotated[
     Moment | None, Query(description="Boundaries in force at this time (default now).")
 ]

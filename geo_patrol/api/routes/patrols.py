@@ -36,6 +36,14 @@ from geo_patrol.api.params import parse_bbox, parse_ids
 from geo_patrol.api.schemas import BigId, Id, Moment
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.settings import Settings
+from geo_patrol.core.vocabulary import (
+    Datum,
+    EffortGroup,
+    EffortPeriod,
+    ExportFormat,
+    Level,
+    PatrolMode,
+)
 from geo_patrol.geography.queries import collection
 from geo_patrol.patrols import exports
 from geo_patrol.patrols import queries as patrol_queries
@@ -63,8 +71,8 @@ async def post_patrol(
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="The track file as exported by the app.")],
     team_id: Annotated[Id, Form()],
-    datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
-    mode: Annotated[str, Form(pattern="^(foot|boat|car)$")] = "foot",
+    datum: Annotated[Datum, Form()] = Datum.WGS84,
+    mode: Annotated[PatrolMode, Form()] = PatrolMode.FOOT,
     members: Annotated[str | None, Form(description="Member ids on the outing: 3,7,9")] = None,
     upload_id: Annotated[str | None, Form(max_length=128)] = None,
     title: Annotated[str | None, Form(max_length=200)] = None,
@@ -163,9 +171,9 @@ def _feature(patrol_id: int, patrol: dict[str, Any]) -> str:
 def get_effort(
     session: SessionDep,
     scope: ScopeDep,
-    by: Annotated[str, Query(pattern="^(jurisdiction|team|member|river)$")] = "jurisdiction",
-    period: Annotated[str, Query(pattern="^(day|week|month)$")] = "week",
-    level: Annotated[str, Query(pattern="^(province|city|county|town|village|grid)$")] = "town",
+    by: EffortGroup = EffortGroup.JURISDICTION,
+    period: EffortPeriod = EffortPeriod.WEEK,
+    level: Level = Level.TOWN,
     since: Moment | None = None,
     until: Moment | None = None,
 ) -> list[dict[str, Any]]:
@@ -216,7 +224,7 @@ EXPORT_TYPES = {
 @router.get("/patrols/{patrol_id}/export.{fmt}", summary="Export a patrol as GPX, KML or GeoJSON")
 def export_patrol(
     patrol_id: BigId,
-    fmt: Annotated[str, Path(pattern="^(gpx|kml|geojson)$")],
+    fmt: Annotated[ExportFormat, Path()],
     request: Request,
     session: SessionDep,
     scope: ScopeDep,
