@@ -20,6 +20,7 @@ from geo_patrol.api.deps import (
 from geo_patrol.api.problems import problem_response
 from geo_patrol.api.schemas import (
     Credentials,
+    MePublic,
     PasswordChange,
     SessionPublic,
     TokenCreate,
@@ -144,7 +145,7 @@ def logout(request: Request, session: SessionDep, principal: CurrentPrincipal) -
     return response
 
 
-@router.get("/me", summary="Who am I, with my roles and scope")
+@router.get("/me", summary="Who am I, with my roles and scope", response_model=MePublic)
 def me(principal: CurrentPrincipal, scope: ScopeDep) -> dict[str, Any]:
     """The caller, their roles and the size of their scope."""
     return {

@@ -19,7 +19,23 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.params import parse_bbox
-from geo_patrol.api.schemas import BigId, Id, IncidentAction, IncidentCreate, Moment, TierChange
+from geo_patrol.api.schemas import (
+    BigId,
+    CategoryPublic,
+    Id,
+    IncidentAction,
+    IncidentCount,
+    IncidentCreate,
+    IncidentCreated,
+    IncidentFeature,
+    Incidents,
+    IncidentStatusChanged,
+    IncidentTierChanged,
+    Moment,
+    PhotoAdded,
+    PhotoReportCreated,
+    TierChange,
+)
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import Datum, IncidentOrder, IncidentStatus, Severity, Tier
@@ -34,7 +50,12 @@ from geo_patrol.patrols import exports
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
 
-@router.post("/incidents", summary="Report an incident (routed at once)")
+@router.post(
+    "/incidents",
+    summary="Report an incident (routed at once)",
+    response_model=IncidentCreated,
+    responses={201: {"model": IncidentCreated, "description": "Created"}},
+)
 def post_incident(
     body: IncidentCreate,
     request: Request,
@@ -58,7 +79,12 @@ def post_incident(
     )
 
 
-@router.post("/incidents/photo", summary="Report with a photo; its EXIF location if none given")
+@router.post(
+    "/incidents/photo",
+    summary="Report with a photo; its EXIF location if none given",
+    response_model=PhotoReportCreated,
+    responses={201: {"model": PhotoReportCreated, "description": "Created"}},
+)
 async def post_photo_report(
     request: Request,
     session: SessionDep,
@@ -148,7 +174,7 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
 Order = Annotated[IncidentOrder, Query(description="Newest first, or soonest deadline.")]
 
 
-@router.get("/incidents", summary="Incidents in my scope, as GeoJSON")
+@router.get("/incidents", summary="Incidents in my scope, as GeoJSON", response_model=Incidents)
 def get_incidents(
     session: SessionDep,
     scope: ScopeDep,
@@ -211,7 +237,11 @@ def get_incidents_csv(
     return Response(exports.to_csv(rows), media_type="text/csv; charset=utf-8", headers=disposition)
 
 
-@router.get("/incidents/stats", summary="Counts by status, tier and lead jurisdiction")
+@router.get(
+    "/incidents/stats",
+    summary="Counts by status, tier and lead jurisdiction",
+    response_model=list[IncidentCount],
+)
 def get_incident_stats(
     session: SessionDep,
     scope: ScopeDep,
@@ -224,7 +254,11 @@ def get_incident_stats(
     return incident_queries.incident_stats(session, scope=scope, since=since, until=until)
 
 
-@router.get("/incidents/{incident_id}", summary="One incident with its history")
+@router.get(
+    "/incidents/{incident_id}",
+    summary="One incident with its history",
+    response_model=IncidentFeature,
+)
 def get_incident(
     incident_id: BigId, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -235,7 +269,11 @@ def get_incident(
     return _feature(row)
 
 
-@router.post("/incidents/{incident_id}/actions", summary="Take a step in the workflow")
+@router.post(
+    "/incidents/{incident_id}/actions",
+    summary="Take a step in the workflow",
+    response_model=IncidentStatusChanged,
+)
 def post_action(
     incident_id: BigId,
     body: IncidentAction,
@@ -257,7 +295,11 @@ def post_action(
     return {"id": incident_id, "status": status}
 
 
-@router.post("/incidents/{incident_id}/escalate", summary="Send the case one tier up")
+@router.post(
+    "/incidents/{incident_id}/escalate",
+    summary="Send the case one tier up",
+    response_model=IncidentTierChanged,
+)
 def post_escalate(
     incident_id: BigId,
     body: TierChange,
@@ -279,7 +321,11 @@ def post_escalate(
     return {"id": incident_id, "tier": tier}
 
 
-@router.post("/incidents/{incident_id}/deescalate", summary="Send the case one tier down")
+@router.post(
+    "/incidents/{incident_id}/deescalate",
+    summary="Send the case one tier down",
+    response_model=IncidentTierChanged,
+)
 def post_deescalate(
     incident_id: BigId,
     body: TierChange,
@@ -316,7 +362,10 @@ def delete_duplicate_link(
 
 
 @router.post(
-    "/incidents/{incident_id}/photos", summary="Add a photo (JPEG, PNG, HEIC)", status_code=201
+    "/incidents/{incident_id}/photos",
+    summary="Add a photo (JPEG, PNG, HEIC)",
+    status_code=201,
+    response_model=PhotoAdded,
 )
 async def post_photo(
     incident_id: BigId,
@@ -357,7 +406,11 @@ def get_photo(
     return Response(data, media_type=media_type)
 
 
-@router.get("/incident-categories", summary="The categories, with tier rules and deadlines")
+@router.get(
+    "/incident-categories",
+    summary="The categories, with tier rules and deadlines",
+    response_model=list[CategoryPublic],
+)
 def get_categories(session: SessionDep) -> list[dict[str, Any]]:
     """Configurable categories (three-tier rule per severity, deadline per tier)."""
     return incident_queries.categories(session)

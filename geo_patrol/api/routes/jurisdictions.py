@@ -9,7 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from geo_patrol.api.deps import SessionDep, SettingsDep
-from geo_patrol.api.schemas import Moment
+from geo_patrol.api.schemas import (
+    JurisdictionFeature,
+    Jurisdictions,
+    JurisdictionsAtPublic,
+    Moment,
+)
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.vocabulary import Level
 from geo_patrol.geography.lookup import jurisdictions_at
@@ -23,7 +28,7 @@ AtQuery = Annotated[
 ]
 
 
-@router.get("", summary="Jurisdictions as GeoJSON")
+@router.get("", summary="Jurisdictions as GeoJSON", response_model=Jurisdictions)
 def get_jurisdictions(
     session: SessionDep,
     settings: SettingsDep,
@@ -41,7 +46,11 @@ def get_jurisdictions(
     )
 
 
-@router.get("/at", summary="Point lookup: the chain from the lowest level to the province")
+@router.get(
+    "/at",
+    summary="Point lookup: the chain from the lowest level to the province",
+    response_model=JurisdictionsAtPublic,
+)
 def get_jurisdictions_at(
     session: SessionDep,
     lon: Annotated[float, Query(ge=-180, le=180)],
@@ -61,7 +70,11 @@ def get_jurisdictions_at(
     }
 
 
-@router.get("/{code}", summary="One jurisdiction in force, as a GeoJSON Feature")
+@router.get(
+    "/{code}",
+    summary="One jurisdiction in force, as a GeoJSON Feature",
+    response_model=JurisdictionFeature,
+)
 def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict[str, Any]:
     """The version of `code` in force at `at`."""
     found = list_jurisdictions(session, at=at or datetime.now(UTC), code=code, limit=1)
@@ -71,7 +84,11 @@ def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict
     return feature
 
 
-@router.get("/{code}/versions", summary="Every boundary version of a jurisdiction")
+@router.get(
+    "/{code}/versions",
+    summary="Every boundary version of a jurisdiction",
+    response_model=Jurisdictions,
+)
 def get_jurisdiction_versions(session: SessionDep, code: str) -> dict[str, Any]:
     """All versions of `code`, oldest first."""
     return jurisdiction_versions(session, code=code)

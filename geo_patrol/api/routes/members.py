@@ -12,6 +12,7 @@ from geo_patrol.api.schemas import (
     Created,
     Id,
     MemberCreate,
+    MemberPublic,
     MemberUpdate,
     PasswordChange,
     RoleCreate,
@@ -20,7 +21,7 @@ from geo_patrol.api.schemas import (
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 
 
-@router.get("", summary="Members in my scope")
+@router.get("", summary="Members in my scope", response_model=list[MemberPublic])
 def get_members(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
     """Members visible to the caller."""
     return accounts.list_members(session, scope=scope)
@@ -37,7 +38,7 @@ def post_member(
     return Created(id=member_id)
 
 
-@router.get("/{member_id}", summary="One member")
+@router.get("/{member_id}", summary="One member", response_model=MemberPublic)
 def get_member(member_id: Id, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
     """A member in scope; 404 otherwise (same as one that does not exist)."""
     return accounts.get_member(session, scope=scope, member_id=member_id)

@@ -22,7 +22,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.api.schemas import Id
+from geo_patrol.api.schemas import Id, PatrolTeam, SetupCodes
 from geo_patrol.core.vocabulary import Language
 from geo_patrol.patrols.people import managed_members, patrol_teams
 from geo_patrol.web.mobile import pages
@@ -55,7 +55,11 @@ def service_worker() -> Response:
     )
 
 
-@router.get("/api/v1/mobile/teams", summary="My patrol teams with their members' names")
+@router.get(
+    "/api/v1/mobile/teams",
+    summary="My patrol teams with their members' names",
+    response_model=list[PatrolTeam],
+)
 def get_patrol_teams(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """The teams the caller may upload for, for the "members on the outing" list."""
     return patrol_teams(session, principal=principal)
@@ -112,7 +116,11 @@ def setup_page(
     return HTMLResponse(html, headers=NO_STORE)
 
 
-@router.post("/m/devices/{device_id}/setup", summary="Make a phone's set-up QR codes")
+@router.post(
+    "/m/devices/{device_id}/setup",
+    summary="Make a phone's set-up QR codes",
+    response_model=SetupCodes,
+)
 def make_setup(
     device_id: Id,
     request: Request,

@@ -13,16 +13,18 @@ from geo_patrol.api.schemas import (
     Created,
     DeviceCreate,
     DeviceIssued,
+    DevicePublic,
     Id,
     Moment,
     TeamCreate,
     TeamMemberAdd,
+    TeamPublic,
 )
 
 router = APIRouter(prefix="/api/v1")
 
 
-@router.get("/teams", summary="Teams in my scope", tags=["teams"])
+@router.get("/teams", summary="Teams in my scope", tags=["teams"], response_model=list[TeamPublic])
 def get_teams(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
     """Teams visible to the caller."""
     return organisation.list_teams(session, scope=scope)
@@ -67,7 +69,12 @@ def post_team_member(
     return Response(status_code=204)
 
 
-@router.get("/devices", summary="Devices I may manage", tags=["devices"])
+@router.get(
+    "/devices",
+    summary="Devices I may manage",
+    tags=["devices"],
+    response_model=list[DevicePublic],
+)
 def get_devices(
     session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> list[dict[str, Any]]:

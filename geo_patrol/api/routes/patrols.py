@@ -33,7 +33,16 @@ from geo_patrol.api.deps import (
     session_factory,
 )
 from geo_patrol.api.params import parse_bbox, parse_ids
-from geo_patrol.api.schemas import BigId, Id, Moment
+from geo_patrol.api.schemas import (
+    BigId,
+    EffortRow,
+    Id,
+    Moment,
+    PatrolCreated,
+    PatrolFeature,
+    PatrolPublic,
+    Uncovered,
+)
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import (
@@ -63,7 +72,12 @@ def parse_slots(app: FastAPI, settings: Settings) -> ParseSlots:
     return slots
 
 
-@router.post("/patrols", summary="Upload a track file (GPX, KML, KMZ, GeoJSON, CSV)")
+@router.post(
+    "/patrols",
+    summary="Upload a track file (GPX, KML, KMZ, GeoJSON, CSV)",
+    response_model=PatrolCreated,
+    responses={201: {"model": PatrolCreated, "description": "Created"}},
+)
 async def post_patrol(
     request: Request,
     session: SessionDep,
@@ -115,7 +129,7 @@ async def post_patrol(
     )
 
 
-@router.get("/patrols", summary="Patrols in my scope")
+@router.get("/patrols", summary="Patrols in my scope", response_model=list[PatrolPublic])
 def get_patrols(
     session: SessionDep,
     scope: ScopeDep,
@@ -151,6 +165,7 @@ def get_patrols(
     "/patrols/{patrol_id}",
     summary="One patrol: track, attribution, crossings, coverage",
     response_class=JSONResponse,
+    response_model=PatrolFeature,  # documents the answer; the handler sends the text itself
 )
 def get_patrol(patrol_id: BigId, session: SessionDep, scope: ScopeDep) -> Response:
     """A GeoJSON Feature of the cleaned track with everything computed about it."""
@@ -167,7 +182,11 @@ def _feature(patrol_id: int, patrol: dict[str, Any]) -> str:
     return f'{head[:-1]}, "geometry": {geometry or "null"}}}'
 
 
-@router.get("/effort", summary="Patrol effort by jurisdiction, team, member or river")
+@router.get(
+    "/effort",
+    summary="Patrol effort by jurisdiction, team, member or river",
+    response_model=list[EffortRow],
+)
 def get_effort(
     session: SessionDep,
     scope: ScopeDep,
@@ -185,7 +204,11 @@ def get_effort(
     )
 
 
-@router.get("/coverage/uncovered", summary="River stretches nobody patrolled in a period")
+@router.get(
+    "/coverage/uncovered",
+    summary="River stretches nobody patrolled in a period",
+    response_model=Uncovered,
+)
 def get_uncovered(
     session: SessionDep,
     scope: ScopeDep,
