@@ -183,6 +183,9 @@ class DeviceCreate(BaseModel):
 class DeviceIssued(BaseModel):
     """A new device and its token, shown once."""
 
+    # Always in the answer, defaults or not: the OpenAPI says so.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     id: int
     token: str
     team_ids: list[int] = []
@@ -776,3 +779,18 @@ class CategoryPublic(BaseModel):
     name_en: str
     initial_tier: dict[Severity, Tier]
     deadline_hours: dict[Tier, Number]
+
+
+class AuditEntry(BaseModel):
+    """One entry of the audit log."""
+
+    id: int
+    at: datetime
+    member_id: int | None
+    device_id: int | None
+    actor: str | None
+    action: str
+    outcome: str
+    target: str | None
+    address: str | None
+    detail: dict[str, Any] | None

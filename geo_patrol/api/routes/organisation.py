@@ -10,6 +10,7 @@ from geo_patrol.accounts import members as accounts
 from geo_patrol.accounts import teams as organisation
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
 from geo_patrol.api.schemas import (
+    AuditEntry,
     Created,
     DeviceCreate,
     DeviceIssued,
@@ -131,7 +132,7 @@ def delete_device(
     return Response(status_code=204)
 
 
-@router.get("/audit", summary="The audit log", tags=["audit"])
+@router.get("/audit", summary="The audit log", tags=["audit"], response_model=list[AuditEntry])
 def get_audit(
     session: SessionDep,
     action: str | None = None,

@@ -244,7 +244,24 @@ EXPORT_TYPES = {
 }
 
 
-@router.get("/patrols/{patrol_id}/export.{fmt}", summary="Export a patrol as GPX, KML or GeoJSON")
+@router.get(
+    "/patrols/{patrol_id}/export.{fmt}",
+    summary="Export a patrol as GPX, KML or GeoJSON",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The track as a download, in the format asked for.",
+            "content": {
+                EXPORT_TYPES["gpx"]: {"schema": {"type": "string"}},
+                EXPORT_TYPES["kml"]: {"schema": {"type": "string"}},
+                # The same Feature as GET /patrols/{patrol_id} (PostGIS's text, as it is).
+                EXPORT_TYPES["geojson"]: {
+                    "schema": {"$ref": "#/components/schemas/Feature_PatrolProperties_"}
+                },
+            },
+        }
+    },
+)
 def export_patrol(
     patrol_id: BigId,
     fmt: Annotated[ExportFormat, Path()],
