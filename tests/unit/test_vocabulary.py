@@ -18,9 +18,10 @@ from geo_patrol.core.vocabulary import (
     Role,
     Severity,
     Tier,
+    WorkflowAction,
     values,
 )
-from geo_patrol.db import tables  # noqa: F401  (declares the tables on Base.metadata)
+from geo_patrol.db import tables  # also declares the tables on Base.metadata
 from geo_patrol.db.engine import Base
 
 # (table, CHECK constraint name) -> the vocabulary of its column
@@ -75,3 +76,15 @@ def test_the_migrated_constraints_name_exactly_the_words_of_their_vocabulary(
             sql for (tab, con), sql in migrated.items() if (tab, con[-len(name) :]) == (table, name)
         ]
         assert _words(sql) == values(vocabulary), (table, name, sql)
+
+
+def test_the_workflow_moves_between_statuses_by_its_actions() -> None:
+    """The request model's actions are exactly the workflow's, and every state it names is a
+    status (the incident page's steps use the same table)."""
+    from geo_patrol.incidents.workflow import TRANSITIONS
+
+    assert tuple(TRANSITIONS) == values(WorkflowAction)
+    named = {target for _, target in TRANSITIONS.values()}
+    named |= {source for sources, _ in TRANSITIONS.values() for source in sources}
+    assert named <= set(values(IncidentStatus))
+    assert set(tables.OPEN_STATUSES) < set(values(IncidentStatus))
