@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,13 +10,14 @@ from fastapi import APIRouter, Query
 from geo_patrol.api.deps import SessionDep, SettingsDep
 from geo_patrol.api.schemas import (
     JurisdictionFeature,
+    JurisdictionRefPublic,
     Jurisdictions,
     JurisdictionsAtPublic,
     Moment,
 )
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.vocabulary import Level
-from geo_patrol.geography.lookup import jurisdictions_at
+from geo_patrol.geography.lookup import JurisdictionRef, jurisdictions_at
 from geo_patrol.geography.queries import jurisdiction_versions, list_jurisdictions
 
 router = APIRouter(prefix="/api/v1/jurisdictions", tags=["jurisdictions"])
@@ -56,18 +56,23 @@ def get_jurisdictions_at(
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     at: AtQuery = None,
-) -> dict[str, Any]:
+) -> JurisdictionsAtPublic:
     """The jurisdictions covering a WGS84 point, lowest level first."""
     when = at or datetime.now(UTC)
     found = jurisdictions_at(session, lon=lon, lat=lat, at=when)
-    return {
-        "lon": lon,
-        "lat": lat,
-        "at": when.isoformat(),
-        "chain": [asdict(ref) for ref in found.chain],
-        "on_boundary_with": [asdict(ref) for ref in found.on_boundary_with],
-        "outside_all": not found.chain,
-    }
+    return JurisdictionsAtPublic(
+        lon=lon,
+        lat=lat,
+        at=when.isoformat(),
+        chain=[_ref(ref) for ref in found.chain],
+        on_boundary_with=[_ref(ref) for ref in found.on_boundary_with],
+        outside_all=not found.chain,
+    )
+
+
+def _ref(ref: JurisdictionRef) -> JurisdictionRefPublic:
+    """A jurisdiction of a lookup, as answered."""
+    return JurisdictionRefPublic.model_validate(ref, from_attributes=True)
 
 
 @router.get(
