@@ -794,3 +794,12 @@ class AuditEntry(BaseModel):
     target: str | None
     address: str | None
     detail: dict[str, Any] | None
+
+
+# A spreadsheet answer, declared with its media type (for `responses=`).
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A spreadsheet (UTF-8, a header row), as a download.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}

@@ -20,6 +20,7 @@ from geo_patrol.api.deps import (
 )
 from geo_patrol.api.params import parse_bbox
 from geo_patrol.api.schemas import (
+    CSV_ANSWER,
     BigId,
     CategoryPublic,
     Id,
@@ -217,7 +218,12 @@ def get_incidents(
     return collection([_feature(row) for row in rows])
 
 
-@router.get("/incidents.csv", summary="Incidents in my scope, as CSV")
+@router.get(
+    "/incidents.csv",
+    summary="Incidents in my scope, as CSV",
+    response_class=Response,
+    responses=CSV_ANSWER,
+)
 def get_incidents_csv(
     session: SessionDep,
     scope: ScopeDep,

@@ -34,6 +34,7 @@ from geo_patrol.api.deps import (
 )
 from geo_patrol.api.params import parse_bbox, parse_ids
 from geo_patrol.api.schemas import (
+    CSV_ANSWER,
     BigId,
     EffortRow,
     Id,
@@ -310,7 +311,12 @@ def original_file(
     )
 
 
-@router.get("/patrols.csv", summary="The patrol list as CSV")
+@router.get(
+    "/patrols.csv",
+    summary="The patrol list as CSV",
+    response_class=Response,
+    responses=CSV_ANSWER,
+)
 def patrols_csv(
     session: SessionDep,
     scope: ScopeDep,
