@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from geo_patrol.access.principal import Via
 from geo_patrol.core.vocabulary import (
     Datum,
     IncidentStatus,
@@ -338,7 +339,7 @@ class MePublic(BaseModel):
     member_id: int
     name: str
     login: str | None
-    via: Literal["session", "token", "device"]
+    via: Via
     device_id: int | None
     roles: list[GrantPublic]
     scope: ScopeSummary
