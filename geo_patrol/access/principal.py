@@ -16,6 +16,9 @@ from geo_patrol.access.secrets import DEVICE_PREFIX, token_hash
 # What a phone may do in its member's name: patrol work only, never supervision or admin,
 # so a lost phone is a small loss and one revocation cuts it off.
 DEVICE_ROLES = frozenset({"patrol_member", "team_lead"})
+# How a caller proved who they are: a web session cookie, a personal API token, or a
+# device token (a phone).
+Via = Literal["session", "token", "device"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Principal:
     member_id: int
     name: str
     login: str | None
-    via: Literal["session", "token", "device"]
+    via: Via
     grants: tuple[Grant, ...]
     device_id: int | None = None
     session_id: int | None = None
@@ -162,9 +165,7 @@ def _credential_sql(kind: CredentialTable) -> str:
 CREDENTIAL_SQL = {kind: _credential_sql(table) for kind, table in CREDENTIAL_TABLES.items()}
 
 
-def _principal(
-    session: Session, *, via: Literal["session", "token", "device"], token: str
-) -> Principal | None:
+def _principal(session: Session, *, via: Via, token: str) -> Principal | None:
     """The principal of a credential (one of the Credential kinds), in one statement."""
     sql = CREDENTIAL_SQL[Credential(via)]
     row = session.execute(text(sql), {"hash": token_hash(token)}).first()
@@ -178,7 +179,7 @@ def _principal(
     return _from_row(row, via, **ids[via])
 
 
-def _from_row(row: Any, via: Literal["session", "token", "device"], **extra: Any) -> Principal:
+def _from_row(row: Any, via: Via, **extra: Any) -> Principal:
     """A principal from a row of a member with its grants (device: patrol roles only)."""
     grants = tuple(Grant(*g) for g in row.grants)
     if via == "device":
@@ -188,9 +189,7 @@ def _from_row(row: Any, via: Literal["session", "token", "device"], **extra: Any
     )
 
 
-def load_member(
-    session: Session, *, member_id: int, via: Literal["session", "token", "device"]
-) -> Principal | None:
+def load_member(session: Session, *, member_id: int, via: Via) -> Principal | None:
     """The principal of an active member with their grants (device: patrol roles only; a
     real device's principal comes from its token, which also narrows it to its teams)."""
     row = session.execute(text(MEMBER), {"member_id": member_id}).first()

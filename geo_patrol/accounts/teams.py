@@ -14,6 +14,7 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from geo_patrol.core.vocabulary import TeamRole, values
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
 from geo_patrol.db.tables import Device, Team, TeamMember
 
@@ -91,7 +92,7 @@ def add_team_member(
     session: Session, *, team_id: int, member_id: int, role: str, by: Principal, address: str | None
 ) -> None:
     """Put a member in a team (idempotent)."""
-    if role not in ("member", "lead"):
+    if role not in values(TeamRole):
         raise InvalidInput("role in team must be 'member' or 'lead'", field="role")
     try:
         with session.begin_nested():

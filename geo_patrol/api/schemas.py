@@ -1,4 +1,5 @@
-"""Request and response models of the API (besides GeoJSON, which is built as dicts).
+"""Request and response models of the API (GeoJSON answers too: Feature and FeatureCollection
+with typed properties, their geometry passed on as PostGIS wrote it).
 
 Their field types (storable text, ids bounded to their column, plausible times) are
 `geo_patrol.core.values`, which the domains check too.
@@ -6,9 +7,26 @@ Their field types (storable text, ids bounded to their column, plausible times) 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from geo_patrol.access.principal import Via
 from geo_patrol.core.values import BigId, Id, Moment, Text
+from geo_patrol.core.vocabulary import (
+    Datum,
+    IncidentStatus,
+    Level,
+    PatrolMode,
+    PatrolSource,
+    ResponsibleRole,
+    Role,
+    Severity,
+    TeamRole,
+    Tier,
+    WorkflowAction,
+)
 
 
 class Credentials(BaseModel):
@@ -79,7 +97,7 @@ class RoleCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: Text
+    role: Role
     jurisdiction_code: Text | None = None
     zone_id: Id | None = None
     team_id: Id | None = None
@@ -100,7 +118,7 @@ class TeamMemberAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     member_id: Id
-    role: Text = "member"
+    role: TeamRole = TeamRole.MEMBER
 
 
 class DeviceCreate(BaseModel):
@@ -121,6 +139,9 @@ class DeviceCreate(BaseModel):
 class DeviceIssued(BaseModel):
     """A new device and its token, shown once."""
 
+    # Always in the answer, defaults or not: the OpenAPI says so.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     id: int
     token: str
     team_ids: list[int] = []
@@ -139,10 +160,10 @@ class IncidentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: Text = Field(max_length=32, description="See GET /api/v1/incident-categories.")
-    severity: Text = Field(default="medium", pattern="^(low|medium|high|critical)$")
+    severity: Severity = Severity.MEDIUM
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
-    datum: Text = Field(default="wgs84", pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
+    datum: Datum = Datum.WGS84
     description: Text | None = Field(default=None, max_length=4000)
     reported_at: Moment | None = None
     client_id: Text | None = Field(
@@ -157,9 +178,7 @@ class IncidentAction(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Text = Field(
-        description="assign, accept, start, resolve, verify, close, reopen, reject"
-    )
+    action: WorkflowAction
     note: Text | None = Field(default=None, max_length=4000)
 
 
@@ -169,3 +188,574 @@ class TierChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: Text | None = Field(default=None, max_length=4000)
+
+
+# --- Answers ----------------------------------------------------------------------------------
+#
+# What the JSON endpoints answer, declared with `response_model=` so the OpenAPI describes
+# each 200 (and the OpenAPI fuzzer checks every answer against it). The fields are in the
+# order the answers have always had them, each required: an answer missing a key fails
+# loudly instead of growing a null. Domain functions still hand over plain rows.
+
+# A measure from SQL: integral values stay integers on the wire, as before (the JSON schema
+# says `number`, which includes them).
+Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
+# Times the domain already wrote as ISO 8601 text (with "+00:00"); passed on as they are.
+IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+IsoDate = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+
+GEOMETRY_TYPES = (
+    "Point",
+    "LineString",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+)
+
+
+def _geometry(value: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON geometry as PostGIS wrote it, checked for its type only: coordinates pass
+    through untouched (a boundary has tens of thousands; PostGIS wrote them right)."""
+    if value.get("type") not in GEOMETRY_TYPES:
+        raise ValueError(f"a GeoJSON geometry has a type among {', '.join(GEOMETRY_TYPES)}")
+    return value
+
+
+Geometry = Annotated[
+    dict[str, Any],
+    AfterValidator(_geometry),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "title": "Geometry",
+            "description": "A GeoJSON geometry (RFC 7946), WGS84 lon/lat.",
+            "required": ["type"],
+            "properties": {
+                "type": {"type": "string", "enum": list(GEOMETRY_TYPES)},
+                "coordinates": {"type": "array"},
+                "geometries": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    ),
+]
+
+Properties = TypeVar("Properties", bound=BaseModel)
+Feature_ = TypeVar("Feature_", bound=BaseModel)
+
+
+class Feature(BaseModel, Generic[Properties]):
+    """A GeoJSON Feature with an id."""
+
+    type: Literal["Feature"]
+    id: int | str
+    geometry: Geometry | None
+    properties: Properties
+
+
+class FeatureCollection(BaseModel, Generic[Feature_]):
+    """A GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature_]
+
+
+class Health(BaseModel):
+    """The service answers, and the database with its versions."""
+
+    status: Literal["ok"]
+    version: str
+    postgresql: str
+    postgis: str | None
+
+
+class GrantPublic(BaseModel):
+    """A role held over a scope."""
+
+    role: Role
+    jurisdiction_code: str | None
+    zone_id: int | None
+    team_id: int | None
+
+
+class ScopeSummary(BaseModel):
+    """How much the caller sees."""
+
+    everything: bool
+    jurisdictions: int = Field(description="How many jurisdictions are in scope.")
+    zones: list[int]
+    teams: list[int]
+
+
+class MePublic(BaseModel):
+    """The caller, their roles and the size of their scope."""
+
+    member_id: int
+    name: str
+    login: str | None
+    via: Via
+    device_id: int | None
+    roles: list[GrantPublic]
+    scope: ScopeSummary
+
+
+class MemberRolePublic(BaseModel):
+    """A member's role, with its id (to take it away)."""
+
+    id: int
+    role: Role
+    jurisdiction_code: str | None
+    zone_id: int | None
+    team_id: int | None
+
+
+class MemberPublic(BaseModel):
+    """A member as the administration sees them."""
+
+    id: int
+    name: str
+    phone: str | None
+    login: str | None
+    home_jurisdiction_code: str
+    is_active: bool
+    team_ids: list[int]
+    roles: list[MemberRolePublic]
+
+
+class TeamPublic(BaseModel):
+    """A team with its members."""
+
+    id: int
+    name: str
+    zone_id: int | None
+    member_ids: list[int]
+    home_jurisdiction_codes: list[str]
+
+
+class DevicePublic(BaseModel):
+    """A phone of a member (its token is never shown again: only the hint)."""
+
+    id: int
+    member_id: int
+    member_name: str
+    label: str
+    token_hint: str
+    created_at: datetime
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+    team_ids: list[int]
+
+
+class TeamMemberName(BaseModel):
+    """A member on a patrol team's list."""
+
+    id: int
+    name: str
+
+
+class PatrolTeam(BaseModel):
+    """A team the caller may upload for, with its members (the phone's outing list)."""
+
+    id: int
+    name: str
+    members: list[TeamMemberName]
+
+
+class SetupCodes(BaseModel):
+    """A phone's fresh set-up: the QR codes' HTML and the regenerate button's label."""
+
+    html: str
+    button: str
+
+
+class JurisdictionRefPublic(BaseModel):
+    """A jurisdiction in a lookup's chain."""
+
+    id: int
+    code: str
+    name: str
+    name_en: str | None
+    level: Level
+    parent_code: str | None
+
+
+class JurisdictionsAtPublic(BaseModel):
+    """The chain covering a point, lowest level first."""
+
+    lon: float
+    lat: float
+    at: IsoTime
+    chain: list[JurisdictionRefPublic]
+    on_boundary_with: list[JurisdictionRefPublic]
+    outside_all: bool
+
+
+class JurisdictionProperties(BaseModel):
+    """One boundary version of a jurisdiction."""
+
+    id: int
+    code: str
+    name: str
+    name_en: str | None
+    level: Level
+    parent_code: str | None
+    valid_from: IsoTime
+    valid_to: IsoTime | None
+    source: str | None
+
+
+JurisdictionFeature = Feature[JurisdictionProperties]
+Jurisdictions = FeatureCollection[JurisdictionFeature]
+
+
+class RiverProperties(BaseModel):
+    """A river with its length on the ellipsoid."""
+
+    id: int
+    code: str
+    name: str
+    name_en: str | None
+    source: str | None
+    length_m: Number
+
+
+Rivers = FeatureCollection[Feature[RiverProperties]]
+
+
+class SegmentProperties(BaseModel):
+    """A stretch of a river, and the jurisdictions along it."""
+
+    id: int
+    river_code: str
+    river_name: str
+    seq: int
+    length_m: Number
+    is_border: bool
+    sides: list[str]
+
+
+Segments = FeatureCollection[Feature[SegmentProperties]]
+
+
+class Agreement(BaseModel):
+    """An agreement of a cooperation zone."""
+
+    title: str
+    signed_on: IsoDate | None
+    summary: str | None
+
+
+class ZonePublic(BaseModel):
+    """A cooperation zone: its member jurisdictions, border-zone width and agreements."""
+
+    id: int
+    code: str
+    name: str
+    description: str | None
+    border_zone_width_m: Number
+    members: list[str]
+    agreements: list[Agreement]
+
+
+class UncoveredProperties(BaseModel):
+    """The part of a segment nobody patrolled in the period."""
+
+    segment_id: int
+    seq: int
+    river_code: str
+    river_name: str
+    is_border: bool
+    length_m: Number
+
+
+class UncoveredFeature(BaseModel):
+    """An uncovered stretch (a Feature without an id)."""
+
+    type: Literal["Feature"]
+    geometry: Geometry | None
+    properties: UncoveredProperties
+
+
+Uncovered = FeatureCollection[UncoveredFeature]
+
+
+class PatrolCreated(BaseModel):
+    """A stored patrol: created now (201) or the one a retry names (200)."""
+
+    id: int
+    created: bool
+
+
+class PatrolPublic(BaseModel):
+    """A patrol in the list."""
+
+    id: int
+    team_id: int
+    team_name: str
+    source: PatrolSource
+    mode: PatrolMode
+    title: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    closed_at: datetime | None
+    length_m: Number | None
+    duration_s: Number | None
+    points_raw: int | None
+    points_kept: int | None
+    quality_flags: list[str]
+    stale: bool
+
+
+class PatrolInJurisdiction(BaseModel):
+    """How far and how long a patrol went in one jurisdiction."""
+
+    code: str
+    name: str | None
+    level: Level
+    length_m: Number
+    duration_s: Number | None
+    entered_at: datetime | None
+    exited_at: datetime | None
+
+
+class Crossing(BaseModel):
+    """Where and when a patrol crossed from one jurisdiction into another."""
+
+    level: Level
+    at: datetime | None
+    from_code: str | None
+    to_code: str | None
+    lon: float
+    lat: float
+
+
+class SegmentCoverage(BaseModel):
+    """How much of a river segment a patrol covered."""
+
+    segment_id: int
+    river_code: str
+    river_name: str
+    seq: int
+    is_border: bool
+    covered_m: Number
+    fraction: Number
+
+
+class PatrolProperties(BaseModel):
+    """Everything computed about a patrol."""
+
+    id: int
+    team_id: int
+    team_name: str
+    source: PatrolSource
+    mode: PatrolMode
+    title: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    closed_at: datetime | None
+    length_m: Number | None
+    duration_s: Number | None
+    points_raw: int | None
+    points_kept: int | None
+    dropped: dict[str, int] | None = Field(description="Fixes dropped by cleaning, by reason.")
+    quality_flags: list[str]
+    upload_id: int | None
+    device_id: int | None
+    member_ids: list[int]
+    jurisdictions: list[PatrolInJurisdiction]
+    crossings: list[Crossing]
+    coverage: list[SegmentCoverage]
+
+
+PatrolFeature = Feature[PatrolProperties]
+
+
+class EffortRow(BaseModel):
+    """Patrols, metres and seconds of one group in one period."""
+
+    period: datetime = Field(description="Start of the period, local time.")
+    key: str
+    name: str | None
+    patrols: int
+    length_m: Number | None
+    duration_s: Number | None
+
+
+class IncidentCreated(BaseModel):
+    """A stored report: created now (201) or the one a retry names (200)."""
+
+    id: int
+    created: bool
+
+
+class PhotoReportCreated(IncidentCreated):
+    """A report with a photo, and the location it was filed at (given, or the photo's)."""
+
+    lon: float
+    lat: float
+
+
+class IncidentProperties(BaseModel):
+    """An incident in the list."""
+
+    id: int
+    category: str
+    category_name: str
+    severity: Severity
+    status: IncidentStatus
+    tier: Tier
+    deadline_at: datetime | None
+    overdue: bool | None
+    lead_code: str | None
+    is_joint: bool
+    zone_id: int | None
+    unrouted: bool
+    duplicate_of: int | None
+    segment_id: int | None
+    source: str
+    description: str | None
+    address: str | None
+    reported_at: datetime
+    received_at: datetime
+    resolved_at: datetime | None
+    reopen_count: int
+    co_codes: list[str] | None
+
+
+class ResponsibleSide(BaseModel):
+    """A jurisdiction answering for an incident."""
+
+    code: str
+    name: str | None
+    level: Level
+    role: ResponsibleRole
+    direct: bool
+
+
+class IncidentEvent(BaseModel):
+    """A step in an incident's history."""
+
+    at: datetime
+    kind: str
+    actor: str | None
+    from_status: IncidentStatus | None
+    to_status: IncidentStatus | None
+    from_tier: Tier | None
+    to_tier: Tier | None
+    note: str | None
+
+
+class PhotoPublic(BaseModel):
+    """A photo of an incident (fetched stripped of metadata)."""
+
+    id: int
+    media_type: str
+    size_bytes: int
+    width: int
+    height: int
+    taken_at: datetime | None
+
+
+class DuplicateReport(BaseModel):
+    """A report linked to this one as its duplicate."""
+
+    id: int
+    reported_at: datetime
+
+
+class Verification(BaseModel):
+    """A patrol that passed the incident after it was resolved."""
+
+    patrol_id: int
+    passed_at: datetime | None
+    distance_m: Number
+
+
+class IncidentDetailProperties(IncidentProperties):
+    """An incident with its sides, history, photos, duplicates and verifications."""
+
+    responsible: list[ResponsibleSide]
+    history: list[IncidentEvent]
+    photos: list[PhotoPublic]
+    duplicates: list[DuplicateReport]
+    verifications: list[Verification]
+
+
+Incidents = FeatureCollection[Feature[IncidentProperties]]
+IncidentFeature = Feature[IncidentDetailProperties]
+
+
+class IncidentCount(BaseModel):
+    """How many incidents share a status, tier and lead jurisdiction."""
+
+    status: IncidentStatus
+    tier: Tier
+    lead_code: str = Field(description="The lead jurisdiction, or 'unrouted'.")
+    lead_name: str | None
+    is_joint: bool
+    incidents: int
+
+
+class IncidentStatusChanged(BaseModel):
+    """The incident's status after a workflow step."""
+
+    id: int
+    status: IncidentStatus
+
+
+class IncidentTierChanged(BaseModel):
+    """The incident's tier after an escalation or de-escalation."""
+
+    id: int
+    tier: Tier
+
+
+class ExifLocation(BaseModel):
+    """Where a photo's EXIF says it was taken."""
+
+    lon: float
+    lat: float
+
+
+class PhotoAdded(BaseModel):
+    """A stored photo, and the location its EXIF offers (not applied)."""
+
+    id: int
+    sha256: str
+    exif_location: ExifLocation | None
+    taken_at: IsoTime | None
+
+
+class CategoryPublic(BaseModel):
+    """An incident category with its three-tier rule and deadlines."""
+
+    code: str
+    name: str
+    name_en: str
+    initial_tier: dict[Severity, Tier]
+    deadline_hours: dict[Tier, Number]
+
+
+class AuditEntry(BaseModel):
+    """One entry of the audit log."""
+
+    id: int
+    at: datetime
+    member_id: int | None
+    device_id: int | None
+    actor: str | None
+    action: str
+    outcome: str
+    target: str | None
+    address: str | None
+    detail: dict[str, Any] | None
+
+
+# A spreadsheet answer, declared with its media type (for `responses=`).
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A spreadsheet (UTF-8, a header row), as a download.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}

@@ -22,12 +22,13 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
+
+from geo_patrol.core.vocabulary import Datum
 
 __all__ = [
     "CrsSpec",
@@ -71,15 +72,6 @@ _WGS84_EPSG = 4326
 _CGCS2000_EPSG = 4490
 _PASSTHROUGH_EPSG = frozenset({_WGS84_EPSG, _CGCS2000_EPSG})
 _GEOD = pyproj.Geod(ellps="WGS84")
-
-
-class Datum(StrEnum):
-    """Geographic lon/lat datums accepted for incoming coordinates."""
-
-    WGS84 = "wgs84"
-    CGCS2000 = "cgcs2000"
-    GCJ02 = "gcj02"
-    BD09 = "bd09"
 
 
 _CHINESE_DATUMS = frozenset({Datum.GCJ02, Datum.BD09})

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geo_patrol.core.vocabulary import Language
+
 # node_modules of the checkout this package runs from (`npm ci` of package.json, as ./run does).
 # An installed wheel has no checkout: there GEO_PATROL_VENDOR_DIR names the folder.
 CHECKOUT_VENDOR_DIR = Path(__file__).resolve().parents[2] / "node_modules"
@@ -200,16 +202,16 @@ class Settings(BaseSettings):
     tianditu_key: str | None = Field(
         default=None, description="Tianditu (天地图) key, needed when basemap=tianditu."
     )
-    map_language: str = Field(
-        default="zh", description="Language of the map pages: zh or en (?lang= overrides)."
+    map_language: Language = Field(
+        default=Language.ZH, description="Language of the map pages: zh or en (?lang= overrides)."
     )
     public_url: str | None = Field(
         default=None,
         description="The service's address as phones reach it (https://patrol.example.org); "
         "used in the set-up QR codes. Unset: the address of the request.",
     )
-    mobile_language: str = Field(
-        default="zh", description="Default language of the phone web app: zh or en (?lang=)."
+    mobile_language: Language = Field(
+        default=Language.ZH, description="Default language of the phone web app: zh or en (?lang=)."
     )
     mobile_answer_seconds: float = Field(
         default=60,

@@ -26,9 +26,22 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, NUMMULTIRANGE
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from geo_patrol.core.vocabulary import (
+    IncidentStatus,
+    Level,
+    PatrolMode,
+    PatrolSource,
+    ResponsibleRole,
+    Role,
+    Severity,
+    Tier,
+    values,
+)
 from geo_patrol.db.engine import Base
 
-LEVELS = ("province", "city", "county", "town", "village", "grid")
+# The vocabularies as plain words (core.vocabulary), for the CHECK constraints: their text
+# stays exactly what the migrations wrote ("level IN ('province', ...)").
+LEVELS = values(Level)
 LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 SRID = 4326
 
@@ -296,7 +309,7 @@ class DeviceTeam(Base):
     )
 
 
-ROLES = ("patrol_member", "team_lead", "supervisor", "zone_coordinator", "observer", "admin")
+ROLES = values(Role)
 
 
 class MemberRole(Base):
@@ -397,7 +410,7 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, object] | None] = mapped_column(JSONB)
 
 
-PATROL_MODES = ("foot", "boat", "car")
+PATROL_MODES = values(PatrolMode)
 
 
 class Upload(Base):
@@ -437,7 +450,7 @@ class Patrol(Base):
     __tablename__ = "patrols"
     __table_args__ = (
         CheckConstraint(f"mode IN {PATROL_MODES!r}", name="mode"),
-        CheckConstraint("source IN ('upload', 'live')", name="source"),
+        CheckConstraint(f"source IN {values(PatrolSource)!r}", name="source"),
         Index("ix_patrols_track", "track", postgresql_using="gist"),
         Index("ix_patrols_team_started", "team_id", "started_at"),
         Index(
@@ -569,22 +582,12 @@ class PatrolCoverage(Base):
     covered: Mapped[WKBElement] = mapped_column(_geometry("MULTILINESTRING"))
 
 
-INCIDENT_STATUSES = (
-    "reported",
-    "assigned",
-    "accepted",
-    "in_progress",
-    "resolved",
-    "verified",
-    "closed",
-    "reopened",
-    "rejected",
-)
+INCIDENT_STATUSES = values(IncidentStatus)
 # Statuses of a case still being handled (its deadline runs; it can escalate).
 OPEN_STATUSES = ("reported", "assigned", "accepted", "in_progress", "reopened")
 # The same as an SQL list, for queries (constants only).
-TIERS = ("village", "town", "county")
-SEVERITIES = ("low", "medium", "high", "critical")
+TIERS = values(Tier)
+SEVERITIES = values(Severity)
 
 
 class IncidentCategory(Base):
@@ -680,7 +683,7 @@ class IncidentResponsible(Base):
     """A jurisdiction answering for an incident: the lead's chain, and each co-responsible side."""
 
     __tablename__ = "incident_responsibles"
-    __table_args__ = (CheckConstraint("role IN ('lead', 'co')", name="role"),)
+    __table_args__ = (CheckConstraint(f"role IN {values(ResponsibleRole)!r}", name="role"),)
 
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True

@@ -31,7 +31,8 @@ Read top to bottom:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyproj
@@ -260,13 +261,35 @@ FROM unnest(CAST(:levels AS text[]), CAST(:at AS timestamptz[]), CAST(:from_code
 """
 
 
+class JurisdictionShare(NamedTuple):
+    """How far and how long a track went in one jurisdiction (a row of ATTRIBUTE)."""
+
+    jurisdiction_id: int
+    code: str
+    level: str
+    metres: float
+    seconds: float | None
+    entered: datetime | None
+    exited: datetime | None
+
+
+class CrossingRow(NamedTuple):
+    """A confirmed crossing as stored (a row of CROSSING): where the track entered the side."""
+
+    level: str
+    at: datetime | None
+    from_code: str
+    to_code: str
+    ewkb: bytes
+
+
 @dataclass(frozen=True)
 class Attribution:
-    """What attribution found for a track: per jurisdiction (id, code, level, metres,
-    seconds, entered, exited) and the confirmed crossings (level, time, from, to, EWKB)."""
+    """What attribution found for a track: its share of each jurisdiction, and the
+    confirmed crossings."""
 
-    jurisdictions: list[tuple[Any, ...]]
-    crossings: list[tuple[Any, ...]]
+    jurisdictions: list[JurisdictionShare]
+    crossings: list[CrossingRow]
 
 
 @dataclass(frozen=True)
@@ -278,21 +301,30 @@ class Crossing:
     to_code: str
 
 
-Run = tuple[str | None, int, int, float]  # code, first index, last index, metres
+class Run(NamedTuple):
+    """A maximal stretch of consecutive kept fixes in one jurisdiction of a level."""
+
+    code: str | None  # None: outside every jurisdiction of the level
+    first: int  # index of its first fix
+    last: int  # index of its last fix
+    metres: float
 
 
 def confirmed_crossings(runs: list[Run], *, firm: set[int]) -> list[Crossing]:
     """Crossings between consecutive firm runs (indices into `runs`) of different codes."""
     crossings: list[Crossing] = []
-    firm_runs = [(i, run) for i, run in enumerate(runs) if i in firm and run[0] is not None]
+    firm_runs = [(i, run) for i, run in enumerate(runs) if i in firm and run.code is not None]
     if not firm_runs:
         return crossings
     current_index, current = firm_runs[0]
     for index, run in firm_runs[1:]:
-        if run[0] != current[0]:
+        if run.code != current.code:
             # The crossing happened where the track last left the current side.
-            last_current = max(i for i in range(current_index, index) if runs[i][0] == current[0])
-            crossings.append(Crossing(runs[last_current + 1][1], str(current[0]), str(run[0])))
+            last_current = max(
+                i for i in range(current_index, index) if runs[i].code == current.code
+            )
+            first_ord = runs[last_current + 1].first
+            crossings.append(Crossing(first_ord, str(current.code), str(run.code)))
         current_index, current = index, run
     return crossings
 
@@ -300,12 +332,12 @@ def confirmed_crossings(runs: list[Run], *, firm: set[int]) -> list[Crossing]:
 def firm_runs(runs: list[Run], *, long_run_m: float) -> set[int]:
     """Runs firm whatever their fixes: the first (the side the patrol started on: there was
     no side before it to have jittered from) and those of `long_run_m` metres or more."""
-    return {i for i, run in enumerate(runs) if run[0] and (i == 0 or run[3] >= long_run_m)}
+    return {i for i, run in enumerate(runs) if run.code and (i == 0 or run.metres >= long_run_m)}
 
 
 def candidate_runs(runs: list[Run], *, min_run_m: float, long_run_m: float) -> list[int]:
     """Runs long enough to count but too short to be firm by length alone."""
-    return [i for i, run in enumerate(runs) if min_run_m <= run[3] < long_run_m and run[0]]
+    return [i for i, run in enumerate(runs) if min_run_m <= run.metres < long_run_m and run.code]
 
 
 def runs_of(
@@ -318,7 +350,7 @@ def runs_of(
     lasts = np.r_[starts[1:], len(ids)] - 1
     metres = np.add.reduceat(next_m, starts)
     return [
-        (codes.get(jid), first, last, m)
+        Run(codes.get(jid), first, last, m)
         for jid, first, last, m in zip(
             ids[starts].tolist(), starts.tolist(), lasts.tolist(), metres.tolist(), strict=True
         )
@@ -534,7 +566,7 @@ def attribute(
     session.execute(text(CHAINS), {"started": started})
     session.execute(text(CREDIT), {"by_leaves": pieces is BoundaryPieces.LEAVES})
     session.execute(text("ANALYZE chains; ANALYZE credit"))
-    jurisdictions = [tuple(row) for row in session.execute(text(ATTRIBUTE))]
+    jurisdictions = [JurisdictionShare(*row) for row in session.execute(text(ATTRIBUTE))]
     centre = (fixes.lon.min() + fixes.lon.max()) / 2, (fixes.lat.min() + fixes.lat.max()) / 2
     utm = int(utm_crs_for(*centre).to_epsg() or 0)  # always a WGS 84 / UTM zone
     rules = {"min_run_m": min_run_m, "margin_m": margin_m, "long_run_m": long_run_m}
@@ -678,11 +710,11 @@ class _Asked:
         """The rows of the runs asked (per level, indices into its runs)."""
         parts = [(n, i) for n, x in enumerate(levels, start=1) for i in asked[x.level]]
         runs = [levels[n - 1].runs[i] for n, i in parts]
-        sizes = np.array([run[2] - run[1] + 1 for run in runs], np.int64)
+        sizes = np.array([run.last - run.first + 1 for run in runs], np.int64)
         part = np.repeat(np.arange(len(parts)), sizes)
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
         position = np.arange(int(sizes.sum())) - starts[part]
-        firsts = np.array([run[1] for run in runs], np.int64)
+        firsts = np.array([run.first for run in runs], np.int64)
         ords = firsts[part] + position
         level_no = np.array([n for n, _ in parts], np.int64)[part]
         jurisdiction = np.empty(len(ords), np.int64)
@@ -784,7 +816,7 @@ def _crossings(
     min_run_m: float,
     margin_m: float,
     long_run_m: float,
-) -> list[tuple[Any, ...]]:
+) -> list[CrossingRow]:
     """The confirmed crossings at every level: (level, time, from, to, EWKB of the place)."""
     if not levels:
         return []
@@ -808,4 +840,4 @@ def _crossings(
             found["to_codes"].append(crossing.to_code)
     if not found["levels"]:
         return []
-    return [tuple(row) for row in session.execute(text(CROSSING), found)]
+    return [CrossingRow(*row) for row in session.execute(text(CROSSING), found)]

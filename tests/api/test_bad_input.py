@@ -50,12 +50,14 @@ def _operations(openapi: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
             yield method.upper(), path, operation
 
 
-def _types(schema: dict[str, Any]) -> set[str]:
-    """The JSON types a (possibly nullable) schema allows."""
+def _types(schema: dict[str, Any], openapi: dict[str, Any]) -> set[str]:
+    """The JSON types a (possibly nullable) schema allows; a closed word list (`$ref` to an
+    enum) is a string too."""
+    schema = _schema(openapi, schema)
     return (
         {schema["type"]}
         if "type" in schema
-        else {t for s in schema.get("anyOf", []) for t in _types(s)}
+        else {t for s in schema.get("anyOf", []) for t in _types(s, openapi)}
     )
 
 
@@ -80,7 +82,7 @@ def _params(openapi: dict[str, Any], kind: str, where: str) -> list[tuple[str, s
         (method, path, p["name"])
         for method, path, operation in _operations(openapi)
         for p in operation.get("parameters", [])
-        if p["in"] == where and kind in _types(p["schema"])
+        if p["in"] == where and kind in _types(p["schema"], openapi)
     ]
 
 
@@ -96,7 +98,7 @@ def _body_fields(
                 found += [
                     (method, path, media_type, name)
                     for name, schema in properties.items()
-                    if kind in _types(schema) and schema.get("format") != "binary"
+                    if kind in _types(schema, openapi) and schema.get("format") != "binary"
                 ]
     return found
 
@@ -131,6 +133,7 @@ def test_nul_in_any_path_or_query_parameter_is_refused_even_before_sign_in(
     """No credentials at all: the parameters are checked before anything else."""
     cases = _params(openapi, "string", "query") + _params(openapi, "string", "path")
     assert len(cases) > 40 and ("GET", "/api/v1/jurisdictions", "parent") in cases
+    assert ("GET", "/api/v1/effort", "by") in cases  # closed word lists are text too
     for method, path, name in cases:
         in_path = "{" + name + "}" in path
         url = _url(path, {name: "a%00b"} if in_path else {})
@@ -144,6 +147,7 @@ def test_nul_in_any_form_field_is_refused_naming_it(
     """Login form before sign-in, titles, upload ids, report fields: every form field."""
     cases = _body_fields(openapi, "string", FORMS)
     assert ("POST", "/api/v1/patrols", "multipart/form-data", "upload_id") in cases
+    assert ("POST", "/api/v1/patrols", "multipart/form-data", "mode") in cases
     assert ("POST", "/login", "application/x-www-form-urlencoded", "login") in cases
     for method, path, media_type, name in cases:
         files = {"file": ("track.gpx", b"<gpx/>")} if media_type == FORMS[0] else None
@@ -177,6 +181,7 @@ def test_unstorable_text_in_any_json_field_is_refused_naming_it(
     cases = _body_fields(openapi, "string", ("application/json",))
     assert ("POST", "/api/v1/auth/login", "application/json", "login") in cases
     assert ("POST", "/api/v1/incidents", "application/json", "description") in cases
+    assert ("POST", "/api/v1/incidents", "application/json", "severity") in cases
     for method, path, _, name in cases:
         response = demo_client.request(method, _url(path, {}), **_json({name: bad}, admin))
         _refused(response, path, name)

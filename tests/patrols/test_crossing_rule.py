@@ -54,10 +54,11 @@ def ours(session: Session, lon: np.ndarray, lat: np.ndarray, **rules: float) -> 
     (fixes are 1 s apart, so a crossing on the leg into fix k is at k - 1 to k)."""
     when = START + STEP * np.arange(len(lon))
     found = attribute(session, TrackPoints.from_arrays(lon, lat, time=when), **rules)
-    got = [
-        (level, from_code, to_code, (np.datetime64(at.replace(tzinfo=None), "ms") - START) / STEP)
-        for level, at, from_code, to_code, _ in found.crossings
-    ]
+    got = []
+    for crossing in found.crossings:
+        assert crossing.at is not None  # the fixes are timed
+        seconds = (np.datetime64(crossing.at.replace(tzinfo=None), "ms") - START) / STEP
+        got.append((crossing.level, crossing.from_code, crossing.to_code, seconds))
     return sorted(got, key=lambda x: (x[0], x[3]))
 
 

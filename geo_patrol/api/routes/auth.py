@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -20,7 +18,10 @@ from geo_patrol.api.deps import (
 from geo_patrol.api.problems import problem_response
 from geo_patrol.api.schemas import (
     Credentials,
+    GrantPublic,
+    MePublic,
     PasswordChange,
+    ScopeSummary,
     SessionPublic,
     TokenCreate,
     TokenPublic,
@@ -144,23 +145,23 @@ def logout(request: Request, session: SessionDep, principal: CurrentPrincipal) -
     return response
 
 
-@router.get("/me", summary="Who am I, with my roles and scope")
-def me(principal: CurrentPrincipal, scope: ScopeDep) -> dict[str, Any]:
+@router.get("/me", summary="Who am I, with my roles and scope", response_model=MePublic)
+def me(principal: CurrentPrincipal, scope: ScopeDep) -> MePublic:
     """The caller, their roles and the size of their scope."""
-    return {
-        "member_id": principal.member_id,
-        "name": principal.name,
-        "login": principal.login,
-        "via": principal.via,
-        "device_id": principal.device_id,
-        "roles": [grant.__dict__ for grant in principal.grants],
-        "scope": {
-            "everything": scope.everything,
-            "jurisdictions": len(scope.codes),
-            "zones": sorted(scope.zones),
-            "teams": sorted(scope.teams),
-        },
-    }
+    return MePublic(
+        member_id=principal.member_id,
+        name=principal.name,
+        login=principal.login,
+        via=principal.via,
+        device_id=principal.device_id,
+        roles=[GrantPublic.model_validate(g, from_attributes=True) for g in principal.grants],
+        scope=ScopeSummary(
+            everything=scope.everything,
+            jurisdictions=len(scope.codes),
+            zones=sorted(scope.zones),
+            teams=sorted(scope.teams),
+        ),
+    )
 
 
 @router.post("/me/password", summary="Change my password", status_code=204)

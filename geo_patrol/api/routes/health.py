@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request
 
 from geo_patrol import __version__
 from geo_patrol.api.deps import SessionDep
+from geo_patrol.api.schemas import Health
 from geo_patrol.db.engine import database_versions
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 def healthz(request: Request, session: SessionDep) -> dict[str, Any]:
     """Whether the database answers, with its PostgreSQL and PostGIS versions; 503 saying
     what is wrong (cannot connect, does not answer, no free connection) when it does not."""

@@ -19,6 +19,7 @@ from geo_patrol.api.deps import (
 )
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.values import BigId
+from geo_patrol.core.vocabulary import IncidentListView, Language
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow
 from geo_patrol.incidents.queries import get_incident, list_incidents
@@ -26,7 +27,7 @@ from geo_patrol.web.cases import incident_list, incident_page
 
 router = APIRouter(tags=["maps"])
 
-Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
+Lang = Annotated[Language | None, Query()]
 
 
 def _page(
@@ -60,7 +61,7 @@ def incidents(
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
-    view: Annotated[str, Query(pattern="^(open|overdue|all)$")] = "open",
+    view: IncidentListView = IncidentListView.OPEN,
     joint: bool = False,
     category: Annotated[str | None, Query(max_length=64)] = None,
     lang: Lang = None,
@@ -104,9 +105,9 @@ def incident(
     lang: Lang = None,
 ) -> HTMLResponse:
     """The case, who holds it, deadline, photos, history, patrols that passed it, a map."""
-    lang = lang or settings.map_language
+    language: str = lang or settings.map_language
     return HTMLResponse(
-        _page(session, incident_id=incident_id, scope=scope, principal=principal, lang=lang)
+        _page(session, incident_id=incident_id, scope=scope, principal=principal, lang=language)
     )
 
 
@@ -127,7 +128,7 @@ def incident_step(
     lang: Lang = None,
 ) -> Response:
     """The step is taken (then back to the page), or the page says why not."""
-    lang = lang or settings.map_language
+    language: str = lang or settings.map_language
     try:
         with session.begin_nested():
             workflow.take_step(
@@ -145,8 +146,8 @@ def incident_step(
             incident_id=incident_id,
             scope=scope,
             principal=principal,
-            lang=lang,
+            lang=language,
             error=error.detail,
         )
         return HTMLResponse(page, status_code=error.status)
-    return RedirectResponse(f"/incidents/{incident_id}?lang={lang}", status_code=303)
+    return RedirectResponse(f"/incidents/{incident_id}?lang={language}", status_code=303)

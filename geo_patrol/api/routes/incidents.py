@@ -19,10 +19,25 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.params import parse_bbox
-from geo_patrol.api.schemas import IncidentAction, IncidentCreate, TierChange
+from geo_patrol.api.schemas import (
+    CSV_ANSWER,
+    CategoryPublic,
+    IncidentAction,
+    IncidentCount,
+    IncidentCreate,
+    IncidentCreated,
+    IncidentFeature,
+    Incidents,
+    IncidentStatusChanged,
+    IncidentTierChanged,
+    PhotoAdded,
+    PhotoReportCreated,
+    TierChange,
+)
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.values import BigId, Id, Moment
+from geo_patrol.core.vocabulary import Datum, IncidentOrder, IncidentStatus, Severity, Tier
 from geo_patrol.geography.queries import collection
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow
@@ -34,7 +49,12 @@ from geo_patrol.patrols import exports
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
 
-@router.post("/incidents", summary="Report an incident (routed at once)")
+@router.post(
+    "/incidents",
+    summary="Report an incident (routed at once)",
+    response_model=IncidentCreated,
+    responses={201: {"model": IncidentCreated, "description": "Created"}},
+)
 def post_incident(
     body: IncidentCreate,
     request: Request,
@@ -58,7 +78,12 @@ def post_incident(
     )
 
 
-@router.post("/incidents/photo", summary="Report with a photo; its EXIF location if none given")
+@router.post(
+    "/incidents/photo",
+    summary="Report with a photo; its EXIF location if none given",
+    response_model=PhotoReportCreated,
+    responses={201: {"model": PhotoReportCreated, "description": "Created"}},
+)
 async def post_photo_report(
     request: Request,
     session: SessionDep,
@@ -66,10 +91,10 @@ async def post_photo_report(
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="JPEG, PNG or HEIC from the phone.")],
     category: Annotated[str, Form()],
-    severity: Annotated[str, Form()] = "medium",
+    severity: Annotated[Severity, Form()] = Severity.MEDIUM,
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
-    datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
+    datum: Annotated[Datum, Form()] = Datum.WGS84,
     description: Annotated[str | None, Form(max_length=4000)] = None,
     client_id: Annotated[str | None, Form(max_length=128)] = None,
     reported_at: Annotated[
@@ -127,7 +152,7 @@ def _photo_report(
         if stored.exif_lon is None or stored.exif_lat is None:
             raise InvalidInput("give lon and lat: the photo has no location", field="lon")
         # EXIF GPS from a phone's camera is WGS84.
-        fields.update(lon=stored.exif_lon, lat=stored.exif_lat, datum="wgs84")
+        fields.update(lon=stored.exif_lon, lat=stored.exif_lat, datum=Datum.WGS84)
     if fields["reported_at"] is None:
         fields["reported_at"] = stored.taken_at
     report = IncidentReport(**fields)
@@ -145,18 +170,16 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": row}
 
 
-Order = Annotated[
-    str, Query(pattern="^(reported|deadline)$", description="Newest first, or soonest deadline.")
-]
+Order = Annotated[IncidentOrder, Query(description="Newest first, or soonest deadline.")]
 
 
-@router.get("/incidents", summary="Incidents in my scope, as GeoJSON")
+@router.get("/incidents", summary="Incidents in my scope, as GeoJSON", response_model=Incidents)
 def get_incidents(
     session: SessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
-    status: str | None = None,
-    tier: str | None = None,
+    status: IncidentStatus | None = None,
+    tier: Tier | None = None,
     category: str | None = None,
     jurisdiction: str | None = None,
     zone_id: Id | None = None,
@@ -168,7 +191,7 @@ def get_incidents(
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
-    order: Order = "reported",
+    order: Order = IncidentOrder.REPORTED,
 ) -> dict[str, Any]:
     """Filtered, newest first (or by deadline)."""
     rows = incident_queries.list_incidents(
@@ -188,19 +211,24 @@ def get_incidents(
         bbox=parse_bbox(bbox),
         limit=limit,
         open=open,
-        by_deadline=order == "deadline",
+        by_deadline=order is IncidentOrder.DEADLINE,
     )
     return collection([_feature(row) for row in rows])
 
 
-@router.get("/incidents.csv", summary="Incidents in my scope, as CSV")
+@router.get(
+    "/incidents.csv",
+    summary="Incidents in my scope, as CSV",
+    response_class=Response,
+    responses=CSV_ANSWER,
+)
 def get_incidents_csv(
     session: SessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     since: Moment | None = None,
     until: Moment | None = None,
-    status: str | None = None,
+    status: IncidentStatus | None = None,
 ) -> Response:
     """The list as a spreadsheet."""
     rows = incident_queries.list_incidents(
@@ -213,7 +241,11 @@ def get_incidents_csv(
     return Response(exports.to_csv(rows), media_type="text/csv; charset=utf-8", headers=disposition)
 
 
-@router.get("/incidents/stats", summary="Counts by status, tier and lead jurisdiction")
+@router.get(
+    "/incidents/stats",
+    summary="Counts by status, tier and lead jurisdiction",
+    response_model=list[IncidentCount],
+)
 def get_incident_stats(
     session: SessionDep,
     scope: ScopeDep,
@@ -226,7 +258,11 @@ def get_incident_stats(
     return incident_queries.incident_stats(session, scope=scope, since=since, until=until)
 
 
-@router.get("/incidents/{incident_id}", summary="One incident with its history")
+@router.get(
+    "/incidents/{incident_id}",
+    summary="One incident with its history",
+    response_model=IncidentFeature,
+)
 def get_incident(
     incident_id: BigId, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -237,7 +273,11 @@ def get_incident(
     return _feature(row)
 
 
-@router.post("/incidents/{incident_id}/actions", summary="Take a step in the workflow")
+@router.post(
+    "/incidents/{incident_id}/actions",
+    summary="Take a step in the workflow",
+    response_model=IncidentStatusChanged,
+)
 def post_action(
     incident_id: BigId,
     body: IncidentAction,
@@ -259,7 +299,11 @@ def post_action(
     return {"id": incident_id, "status": status}
 
 
-@router.post("/incidents/{incident_id}/escalate", summary="Send the case one tier up")
+@router.post(
+    "/incidents/{incident_id}/escalate",
+    summary="Send the case one tier up",
+    response_model=IncidentTierChanged,
+)
 def post_escalate(
     incident_id: BigId,
     body: TierChange,
@@ -281,7 +325,11 @@ def post_escalate(
     return {"id": incident_id, "tier": tier}
 
 
-@router.post("/incidents/{incident_id}/deescalate", summary="Send the case one tier down")
+@router.post(
+    "/incidents/{incident_id}/deescalate",
+    summary="Send the case one tier down",
+    response_model=IncidentTierChanged,
+)
 def post_deescalate(
     incident_id: BigId,
     body: TierChange,
@@ -318,7 +366,10 @@ def delete_duplicate_link(
 
 
 @router.post(
-    "/incidents/{incident_id}/photos", summary="Add a photo (JPEG, PNG, HEIC)", status_code=201
+    "/incidents/{incident_id}/photos",
+    summary="Add a photo (JPEG, PNG, HEIC)",
+    status_code=201,
+    response_model=PhotoAdded,
 )
 async def post_photo(
     incident_id: BigId,
@@ -359,7 +410,11 @@ def get_photo(
     return Response(data, media_type=media_type)
 
 
-@router.get("/incident-categories", summary="The categories, with tier rules and deadlines")
+@router.get(
+    "/incident-categories",
+    summary="The categories, with tier rules and deadlines",
+    response_model=list[CategoryPublic],
+)
 def get_categories(session: SessionDep) -> list[dict[str, Any]]:
     """Configurable categories (three-tier rule per severity, deadline per tier)."""
     return incident_queries.categories(session)

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from geo_patrol.api.deps import SessionDep, SettingsDep
+from geo_patrol.api.schemas import (
+    JurisdictionFeature,
+    JurisdictionRefPublic,
+    Jurisdictions,
+    JurisdictionsAtPublic,
+)
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.values import Moment
-from geo_patrol.db.tables import LEVELS
-from geo_patrol.geography.lookup import jurisdictions_at
+from geo_patrol.core.vocabulary import Level
+from geo_patrol.geography.lookup import JurisdictionRef, jurisdictions_at
 from geo_patrol.geography.queries import jurisdiction_versions, list_jurisdictions
 
 router = APIRouter(prefix="/api/v1/jurisdictions", tags=["jurisdictions"])
 
-LevelQuery = Annotated[str | None, Query(pattern=f"^({'|'.join(LEVELS)})$")]
+LevelQuery = Annotated[Level | None, Query()]
 AtQuery = Annotated[
     Moment | None, Query(description="Boundaries in force at this time (default now).")
 ]
 
 
-@router.get("", summary="Jurisdictions as GeoJSON")
+@router.get("", summary="Jurisdictions as GeoJSON", response_model=Jurisdictions)
 def get_jurisdictions(
     session: SessionDep,
     settings: SettingsDep,
@@ -41,27 +46,40 @@ def get_jurisdictions(
     )
 
 
-@router.get("/at", summary="Point lookup: the chain from the lowest level to the province")
+@router.get(
+    "/at",
+    summary="Point lookup: the chain from the lowest level to the province",
+    response_model=JurisdictionsAtPublic,
+)
 def get_jurisdictions_at(
     session: SessionDep,
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     at: AtQuery = None,
-) -> dict[str, Any]:
+) -> JurisdictionsAtPublic:
     """The jurisdictions covering a WGS84 point, lowest level first."""
     when = at or datetime.now(UTC)
     found = jurisdictions_at(session, lon=lon, lat=lat, at=when)
-    return {
-        "lon": lon,
-        "lat": lat,
-        "at": when.isoformat(),
-        "chain": [asdict(ref) for ref in found.chain],
-        "on_boundary_with": [asdict(ref) for ref in found.on_boundary_with],
-        "outside_all": not found.chain,
-    }
+    return JurisdictionsAtPublic(
+        lon=lon,
+        lat=lat,
+        at=when.isoformat(),
+        chain=[_ref(ref) for ref in found.chain],
+        on_boundary_with=[_ref(ref) for ref in found.on_boundary_with],
+        outside_all=not found.chain,
+    )
 
 
-@router.get("/{code}", summary="One jurisdiction in force, as a GeoJSON Feature")
+def _ref(ref: JurisdictionRef) -> JurisdictionRefPublic:
+    """A jurisdiction of a lookup, as answered."""
+    return JurisdictionRefPublic.model_validate(ref, from_attributes=True)
+
+
+@router.get(
+    "/{code}",
+    summary="One jurisdiction in force, as a GeoJSON Feature",
+    response_model=JurisdictionFeature,
+)
 def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict[str, Any]:
     """The version of `code` in force at `at`."""
     found = list_jurisdictions(session, at=at or datetime.now(UTC), code=code, limit=1)
@@ -71,7 +89,11 @@ def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict
     return feature
 
 
-@router.get("/{code}/versions", summary="Every boundary version of a jurisdiction")
+@router.get(
+    "/{code}/versions",
+    summary="Every boundary version of a jurisdiction",
+    response_model=Jurisdictions,
+)
 def get_jurisdiction_versions(session: SessionDep, code: str) -> dict[str, Any]:
     """All versions of `code`, oldest first."""
     return jurisdiction_versions(session, code=code)

@@ -13,6 +13,7 @@ from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, Settings
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.values import Day
+from geo_patrol.core.vocabulary import Language
 from geo_patrol.geography.queries import zone_id_of
 from geo_patrol.patrols.queries import patrol_filter
 from geo_patrol.patrols.tiles import track_tile
@@ -27,7 +28,7 @@ router = APIRouter(tags=["maps"])
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 22
 
-Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
+Lang = Annotated[Language | None, Query()]
 Code = Annotated[str | None, Query(max_length=64)]
 # The form sends "" for "all": an empty team is no filter, not an invalid number.
 TeamId = Annotated[str | None, Query(pattern=r"^\d{0,9}$")]

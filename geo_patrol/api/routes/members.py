@@ -8,13 +8,20 @@ from fastapi import APIRouter, Request, Response
 
 from geo_patrol.accounts import members as accounts
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
-from geo_patrol.api.schemas import Created, MemberCreate, MemberUpdate, PasswordChange, RoleCreate
+from geo_patrol.api.schemas import (
+    Created,
+    MemberCreate,
+    MemberPublic,
+    MemberUpdate,
+    PasswordChange,
+    RoleCreate,
+)
 from geo_patrol.core.values import Id
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 
 
-@router.get("", summary="Members in my scope")
+@router.get("", summary="Members in my scope", response_model=list[MemberPublic])
 def get_members(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
     """Members visible to the caller."""
     return accounts.list_members(session, scope=scope)
@@ -31,7 +38,7 @@ def post_member(
     return Created(id=member_id)
 
 
-@router.get("/{member_id}", summary="One member")
+@router.get("/{member_id}", summary="One member", response_model=MemberPublic)
 def get_member(member_id: Id, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
     """A member in scope; 404 otherwise (same as one that does not exist)."""
     return accounts.get_member(session, scope=scope, member_id=member_id)

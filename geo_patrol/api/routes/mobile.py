@@ -22,13 +22,15 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
+from geo_patrol.api.schemas import PatrolTeam, SetupCodes
 from geo_patrol.core.values import Id
+from geo_patrol.core.vocabulary import Language
 from geo_patrol.patrols.people import managed_members, patrol_teams
 from geo_patrol.web.mobile import pages
 from geo_patrol.web.mobile.text import SETUP, words
 
 router = APIRouter(tags=["phone"])
-Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
+Lang = Annotated[Language | None, Query()]
 # Pages with a CSRF token or a device credential in them are never stored by anyone.
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -54,7 +56,11 @@ def service_worker() -> Response:
     )
 
 
-@router.get("/api/v1/mobile/teams", summary="My patrol teams with their members' names")
+@router.get(
+    "/api/v1/mobile/teams",
+    summary="My patrol teams with their members' names",
+    response_model=list[PatrolTeam],
+)
 def get_patrol_teams(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """The teams the caller may upload for, for the "members on the outing" list."""
     return patrol_teams(session, principal=principal)
@@ -69,15 +75,15 @@ def devices_page(
     lang: Lang = None,
 ) -> HTMLResponse:
     """Own phones, a lead's team members' phones, all for admins; register and revoke."""
-    lang = lang or settings.mobile_language
+    language: str = lang or settings.mobile_language
     devices = organisation.list_devices(session, scope=scope, principal=principal)
     members = managed_members(session, scope=scope, principal=principal)
     html = pages.page(
-        lang=lang,
-        title=words(SETUP, lang)["devices_title"],
+        lang=language,
+        title=words(SETUP, language)["devices_title"],
         csrf=principal.csrf_token or "",
-        body=pages.devices_body(lang=lang, devices=devices, members=members),
-        script=pages.devices_script(lang),
+        body=pages.devices_body(lang=language, devices=devices, members=members),
+        script=pages.devices_script(language),
     )
     return HTMLResponse(html, headers=NO_STORE)
 
@@ -96,22 +102,26 @@ def setup_page(
     lang: Lang = None,
 ) -> HTMLResponse:
     """Instructions for Traccar Client, OsmAnd and the web app; the codes on request."""
-    lang = lang or settings.mobile_language
+    language: str = lang or settings.mobile_language
     device = device_for_setup(session, device_id=device_id, scope=scope, principal=principal)
-    title = words(SETUP, lang)["setup_title"].format(
+    title = words(SETUP, language)["setup_title"].format(
         label=device["label"], member=device["member_name"]
     )
     html = pages.page(
-        lang=lang,
+        lang=language,
         title=title,
         csrf=principal.csrf_token or "",
-        body=pages.setup_body(lang=lang, device=device, setup=None),
-        script=pages.setup_script(lang),
+        body=pages.setup_body(lang=language, device=device, setup=None),
+        script=pages.setup_script(language),
     )
     return HTMLResponse(html, headers=NO_STORE)
 
 
-@router.post("/m/devices/{device_id}/setup", summary="Make a phone's set-up QR codes")
+@router.post(
+    "/m/devices/{device_id}/setup",
+    summary="Make a phone's set-up QR codes",
+    response_model=SetupCodes,
+)
 def make_setup(
     device_id: Id,
     request: Request,
@@ -122,7 +132,7 @@ def make_setup(
     lang: Lang = None,
 ) -> JSONResponse:
     """A fresh credential for the phone (the old one stops working) in three QR codes."""
-    lang = lang or settings.mobile_language
+    language: str = lang or settings.mobile_language
     token = renew_device_token(
         session,
         device_id=device_id,
@@ -132,7 +142,7 @@ def make_setup(
     )
     setup = phone_setup(base=public_base(settings, str(request.base_url)), token=token)
     body = {
-        "html": pages.setup_codes(lang=lang, setup=setup),
-        "button": words(SETUP, lang)["regenerate"],
+        "html": pages.setup_codes(lang=language, setup=setup),
+        "button": words(SETUP, language)["regenerate"],
     }
     return JSONResponse(body, headers=NO_STORE)

@@ -9,13 +9,22 @@ from fastapi import APIRouter, Query, Request, Response
 from geo_patrol.accounts import members as accounts
 from geo_patrol.accounts import teams as organisation
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
-from geo_patrol.api.schemas import Created, DeviceCreate, DeviceIssued, TeamCreate, TeamMemberAdd
+from geo_patrol.api.schemas import (
+    AuditEntry,
+    Created,
+    DeviceCreate,
+    DeviceIssued,
+    DevicePublic,
+    TeamCreate,
+    TeamMemberAdd,
+    TeamPublic,
+)
 from geo_patrol.core.values import Id, Moment
 
 router = APIRouter(prefix="/api/v1")
 
 
-@router.get("/teams", summary="Teams in my scope", tags=["teams"])
+@router.get("/teams", summary="Teams in my scope", tags=["teams"], response_model=list[TeamPublic])
 def get_teams(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
     """Teams visible to the caller."""
     return organisation.list_teams(session, scope=scope)
@@ -60,7 +69,12 @@ def post_team_member(
     return Response(status_code=204)
 
 
-@router.get("/devices", summary="Devices I may manage", tags=["devices"])
+@router.get(
+    "/devices",
+    summary="Devices I may manage",
+    tags=["devices"],
+    response_model=list[DevicePublic],
+)
 def get_devices(
     session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> list[dict[str, Any]]:
@@ -117,7 +131,7 @@ def delete_device(
     return Response(status_code=204)
 
 
-@router.get("/audit", summary="The audit log", tags=["audit"])
+@router.get("/audit", summary="The audit log", tags=["audit"], response_model=list[AuditEntry])
 def get_audit(
     session: SessionDep,
     action: str | None = None,

@@ -33,9 +33,25 @@ from geo_patrol.api.deps import (
     session_factory,
 )
 from geo_patrol.api.params import parse_bbox, parse_ids
+from geo_patrol.api.schemas import (
+    CSV_ANSWER,
+    EffortRow,
+    PatrolCreated,
+    PatrolFeature,
+    PatrolPublic,
+    Uncovered,
+)
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.values import BigId, Id, Moment
+from geo_patrol.core.vocabulary import (
+    Datum,
+    EffortGroup,
+    EffortPeriod,
+    ExportFormat,
+    Level,
+    PatrolMode,
+)
 from geo_patrol.geography.queries import collection
 from geo_patrol.patrols import exports
 from geo_patrol.patrols import queries as patrol_queries
@@ -55,7 +71,12 @@ def parse_slots(app: FastAPI, settings: Settings) -> ParseSlots:
     return slots
 
 
-@router.post("/patrols", summary="Upload a track file (GPX, KML, KMZ, GeoJSON, CSV)")
+@router.post(
+    "/patrols",
+    summary="Upload a track file (GPX, KML, KMZ, GeoJSON, CSV)",
+    response_model=PatrolCreated,
+    responses={201: {"model": PatrolCreated, "description": "Created"}},
+)
 async def post_patrol(
     request: Request,
     session: SessionDep,
@@ -63,8 +84,8 @@ async def post_patrol(
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="The track file as exported by the app.")],
     team_id: Annotated[Id, Form()],
-    datum: Annotated[str, Form(pattern="^(wgs84|cgcs2000|gcj02|bd09)$")] = "wgs84",
-    mode: Annotated[str, Form(pattern="^(foot|boat|car)$")] = "foot",
+    datum: Annotated[Datum, Form()] = Datum.WGS84,
+    mode: Annotated[PatrolMode, Form()] = PatrolMode.FOOT,
     members: Annotated[str | None, Form(description="Member ids on the outing: 3,7,9")] = None,
     upload_id: Annotated[str | None, Form(max_length=128)] = None,
     title: Annotated[str | None, Form(max_length=200)] = None,
@@ -107,7 +128,7 @@ async def post_patrol(
     )
 
 
-@router.get("/patrols", summary="Patrols in my scope")
+@router.get("/patrols", summary="Patrols in my scope", response_model=list[PatrolPublic])
 def get_patrols(
     session: SessionDep,
     scope: ScopeDep,
@@ -143,6 +164,7 @@ def get_patrols(
     "/patrols/{patrol_id}",
     summary="One patrol: track, attribution, crossings, coverage",
     response_class=JSONResponse,
+    response_model=PatrolFeature,  # documents the answer; the handler sends the text itself
 )
 def get_patrol(patrol_id: BigId, session: SessionDep, scope: ScopeDep) -> Response:
     """A GeoJSON Feature of the cleaned track with everything computed about it."""
@@ -159,13 +181,17 @@ def _feature(patrol_id: int, patrol: dict[str, Any]) -> str:
     return f'{head[:-1]}, "geometry": {geometry or "null"}}}'
 
 
-@router.get("/effort", summary="Patrol effort by jurisdiction, team, member or river")
+@router.get(
+    "/effort",
+    summary="Patrol effort by jurisdiction, team, member or river",
+    response_model=list[EffortRow],
+)
 def get_effort(
     session: SessionDep,
     scope: ScopeDep,
-    by: Annotated[str, Query(pattern="^(jurisdiction|team|member|river)$")] = "jurisdiction",
-    period: Annotated[str, Query(pattern="^(day|week|month)$")] = "week",
-    level: Annotated[str, Query(pattern="^(province|city|county|town|village|grid)$")] = "town",
+    by: EffortGroup = EffortGroup.JURISDICTION,
+    period: EffortPeriod = EffortPeriod.WEEK,
+    level: Level = Level.TOWN,
     since: Moment | None = None,
     until: Moment | None = None,
 ) -> list[dict[str, Any]]:
@@ -177,7 +203,11 @@ def get_effort(
     )
 
 
-@router.get("/coverage/uncovered", summary="River stretches nobody patrolled in a period")
+@router.get(
+    "/coverage/uncovered",
+    summary="River stretches nobody patrolled in a period",
+    response_model=Uncovered,
+)
 def get_uncovered(
     session: SessionDep,
     scope: ScopeDep,
@@ -213,10 +243,27 @@ EXPORT_TYPES = {
 }
 
 
-@router.get("/patrols/{patrol_id}/export.{fmt}", summary="Export a patrol as GPX, KML or GeoJSON")
+@router.get(
+    "/patrols/{patrol_id}/export.{fmt}",
+    summary="Export a patrol as GPX, KML or GeoJSON",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The track as a download, in the format asked for.",
+            "content": {
+                EXPORT_TYPES["gpx"]: {"schema": {"type": "string"}},
+                EXPORT_TYPES["kml"]: {"schema": {"type": "string"}},
+                # The same Feature as GET /patrols/{patrol_id} (PostGIS's text, as it is).
+                EXPORT_TYPES["geojson"]: {
+                    "schema": {"$ref": "#/components/schemas/Feature_PatrolProperties_"}
+                },
+            },
+        }
+    },
+)
 def export_patrol(
     patrol_id: BigId,
-    fmt: Annotated[str, Path(pattern="^(gpx|kml|geojson)$")],
+    fmt: Annotated[ExportFormat, Path()],
     request: Request,
     session: SessionDep,
     scope: ScopeDep,
@@ -262,7 +309,12 @@ def original_file(
     )
 
 
-@router.get("/patrols.csv", summary="The patrol list as CSV")
+@router.get(
+    "/patrols.csv",
+    summary="The patrol list as CSV",
+    response_class=Response,
+    responses=CSV_ANSWER,
+)
 def patrols_csv(
     session: SessionDep,
     scope: ScopeDep,

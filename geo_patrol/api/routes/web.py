@@ -7,7 +7,7 @@ import secrets
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from geo_patrol.accounts import members as accounts
@@ -20,6 +20,7 @@ from geo_patrol.api.deps import (
 )
 from geo_patrol.api.routes.auth import set_known_cookie, set_session_cookie, sign_in_attempt
 from geo_patrol.core.errors import Forbidden, GeoPatrolError
+from geo_patrol.core.vocabulary import Language
 
 router = APIRouter(tags=["pages"])
 
@@ -97,9 +98,7 @@ def _page(lang: str, next_path: str, error: str = "", status: int = 200) -> HTML
 
 
 @router.get("/login")
-def login_page(
-    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh", next: str = "/map"
-) -> HTMLResponse:
+def login_page(lang: Language = Language.ZH, next: str = "/map") -> HTMLResponse:
     """The sign-in form."""
     return _page(lang, next)
 

@@ -1,0 +1,193 @@
+"""The closed word lists of the domain, one definition each, as StrEnums.
+
+A member's value is its wire value: the word stored in the database, sent and received by the
+API, and written in the CHECK constraints of the tables (tests/unit/test_vocabulary.py holds
+the constraints of the migrated database to these lists). Being `str`, a member compares equal
+to its word and formats as it (`f"{Tier.TOWN}" == "town"`), so code that handles plain words
+keeps working; FastAPI parameters and request models typed with them list the choices in the
+OpenAPI (`enum`) and refuse anything else with a 422 that names the field and the choices.
+
+The order of the members is meaningful where a list is ordered: levels from the province
+down, tiers from the village up, statuses along the workflow.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "Datum",
+    "EffortGroup",
+    "EffortPeriod",
+    "ExportFormat",
+    "IncidentListView",
+    "IncidentOrder",
+    "IncidentStatus",
+    "Language",
+    "Level",
+    "PatrolMode",
+    "PatrolSource",
+    "ResponsibleRole",
+    "Role",
+    "Severity",
+    "TeamRole",
+    "Tier",
+    "WorkflowAction",
+    "values",
+]
+
+
+def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:
+    """The words of a vocabulary as plain strings, in order (for SQL text and messages)."""
+    return tuple(member.value for member in vocabulary)
+
+
+class Datum(StrEnum):
+    """Geographic lon/lat datums accepted for incoming coordinates (see core.coords)."""
+
+    WGS84 = "wgs84"
+    CGCS2000 = "cgcs2000"
+    GCJ02 = "gcj02"
+    BD09 = "bd09"
+
+
+class Level(StrEnum):
+    """Levels of the jurisdiction hierarchy, from the province down to the grid cell."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWN = "town"
+    VILLAGE = "village"
+    GRID = "grid"
+
+
+class PatrolMode(StrEnum):
+    """How a patrol went: on foot, by boat or by car (the speed limits of cleaning differ)."""
+
+    FOOT = "foot"
+    BOAT = "boat"
+    CAR = "car"
+
+
+class PatrolSource(StrEnum):
+    """Where a patrol's track came from: an uploaded file or live positions."""
+
+    UPLOAD = "upload"
+    LIVE = "live"
+
+
+class Role(StrEnum):
+    """Roles a member holds over a scope (see db.tables.MemberRole for each one's scope)."""
+
+    PATROL_MEMBER = "patrol_member"
+    TEAM_LEAD = "team_lead"
+    SUPERVISOR = "supervisor"
+    ZONE_COORDINATOR = "zone_coordinator"
+    OBSERVER = "observer"
+    ADMIN = "admin"
+
+
+class TeamRole(StrEnum):
+    """A member's place in a team."""
+
+    MEMBER = "member"
+    LEAD = "lead"
+
+
+class IncidentStatus(StrEnum):
+    """The states of an incident along the workflow."""
+
+    REPORTED = "reported"
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    REJECTED = "rejected"
+
+
+class WorkflowAction(StrEnum):
+    """The steps of the incident workflow (incidents.workflow.TRANSITIONS)."""
+
+    ASSIGN = "assign"
+    ACCEPT = "accept"
+    START = "start"
+    RESOLVE = "resolve"
+    VERIFY = "verify"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    REJECT = "reject"
+
+
+class Tier(StrEnum):
+    """The three tiers that handle a case, from the lowest up (the three-tier rule)."""
+
+    VILLAGE = "village"
+    TOWN = "town"
+    COUNTY = "county"
+
+
+class Severity(StrEnum):
+    """How bad a reported incident is."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class ResponsibleRole(StrEnum):
+    """How a jurisdiction answers for an incident: the lead side or a co-responsible one."""
+
+    LEAD = "lead"
+    CO = "co"
+
+
+class ExportFormat(StrEnum):
+    """Formats a patrol's track is exported in."""
+
+    GPX = "gpx"
+    KML = "kml"
+    GEOJSON = "geojson"
+
+
+class Language(StrEnum):
+    """Languages of the pages and the phone app."""
+
+    ZH = "zh"
+    EN = "en"
+
+
+class EffortGroup(StrEnum):
+    """What patrol effort is counted by."""
+
+    JURISDICTION = "jurisdiction"
+    TEAM = "team"
+    MEMBER = "member"
+    RIVER = "river"
+
+
+class EffortPeriod(StrEnum):
+    """The periods patrol effort is summed over (PostgreSQL's date_trunc units)."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class IncidentOrder(StrEnum):
+    """Orders of the incident list: newest first, or soonest deadline first."""
+
+    REPORTED = "reported"
+    DEADLINE = "deadline"
+
+
+class IncidentListView(StrEnum):
+    """The views of the incident list page: open cases, overdue ones, or all."""
+
+    OPEN = "open"
+    OVERDUE = "overdue"
+    ALL = "all"
