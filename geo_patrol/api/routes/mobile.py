@@ -23,9 +23,9 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.schemas import Id
+from geo_patrol.core import catalog
 from geo_patrol.patrols.people import managed_members, patrol_teams
 from geo_patrol.web.mobile import pages
-from geo_patrol.web.mobile.text import SETUP, words
 
 router = APIRouter(tags=["phone"])
 Lang = Annotated[str | None, Query(pattern="^(zh|en)$")]
@@ -72,12 +72,8 @@ def devices_page(
     lang = lang or settings.mobile_language
     devices = organisation.list_devices(session, scope=scope, principal=principal)
     members = managed_members(session, scope=scope, principal=principal)
-    html = pages.page(
-        lang=lang,
-        title=words(SETUP, lang)["devices_title"],
-        csrf=principal.csrf_token or "",
-        body=pages.devices_body(lang=lang, devices=devices, members=members),
-        script=pages.devices_script(lang),
+    html = pages.devices_page(
+        lang=lang, csrf=principal.csrf_token or "", devices=devices, members=members
     )
     return HTMLResponse(html, headers=NO_STORE)
 
@@ -98,16 +94,7 @@ def setup_page(
     """Instructions for Traccar Client, OsmAnd and the web app; the codes on request."""
     lang = lang or settings.mobile_language
     device = device_for_setup(session, device_id=device_id, scope=scope, principal=principal)
-    title = words(SETUP, lang)["setup_title"].format(
-        label=device["label"], member=device["member_name"]
-    )
-    html = pages.page(
-        lang=lang,
-        title=title,
-        csrf=principal.csrf_token or "",
-        body=pages.setup_body(lang=lang, device=device, setup=None),
-        script=pages.setup_script(lang),
-    )
+    html = pages.setup_page(lang=lang, csrf=principal.csrf_token or "", device=device)
     return HTMLResponse(html, headers=NO_STORE)
 
 
@@ -133,6 +120,6 @@ def make_setup(
     setup = phone_setup(base=public_base(settings, str(request.base_url)), token=token)
     body = {
         "html": pages.setup_codes(lang=lang, setup=setup),
-        "button": words(SETUP, lang)["regenerate"],
+        "button": catalog.text("setup.regenerate", lang),
     }
     return JSONResponse(body, headers=NO_STORE)
