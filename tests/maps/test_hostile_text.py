@@ -193,4 +193,4 @@ def test_the_templates_escape_every_value_themselves() -> None:
     )
     check(page, "incident page of hostile values")
     assert page.count(text) == 0 and page.count("gpPwned(1)") >= 14, page
-    assert render("map/text.html", lang="zh", text=Markup("<i>x</i>")) == "<i>x</i>"
+    assert render("map/tooltip.html", lang="zh", text=Markup("<i>x</i>")) == "<i>x</i>"

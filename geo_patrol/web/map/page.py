@@ -165,7 +165,7 @@ def _add_tracks_inline(m: folium.Map, tracks: list[dict[str, Any]], w: dict[str,
 
 def _tip(text: object, w: dict[str, str]) -> str:
     """A tooltip's text (Folium puts it into a JavaScript template literal)."""
-    return literal_safe("map/text.html", lang=w["lang"], text=text)
+    return literal_safe("map/tooltip.html", lang=w["lang"], text=text)
 
 
 def _add_incidents(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
