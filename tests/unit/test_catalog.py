@@ -133,3 +133,40 @@ def test_text_fills_fields_and_defaults_to_chinese() -> None:
     assert catalog.words("login", "en")["submit"] == "Sign in"
     with pytest.raises(KeyError):
         catalog.text("map.no_such_word", "zh")
+
+
+def test_open311_notices_read_as_written_in_both_languages() -> None:
+    """The notices Open311 clients show, word for word (written out here, not taken from
+    the catalog, so a changed word or a lost field fails)."""
+    from datetime import UTC, datetime
+
+    from geo_patrol.incidents.open311 import service_notice
+
+    due = datetime(2026, 11, 27, 7, 49, tzinfo=UTC)  # 15:49 in UTC+8
+    joint = {"unrouted": False, "deadline_at": due, "tier": "town", "is_joint": True}
+    alone = {"unrouted": False, "deadline_at": None, "tier": "village", "is_joint": False}
+    agency = "王江泾镇 (牵头); 盛泽镇"
+    assert service_notice(joint, agency=agency, locale="zh") == (
+        "镇级处置（跨界联合处置）：王江泾镇 (牵头); 盛泽镇；处理期限 2026-11-27 15:49。"
+    )
+    assert service_notice(joint, agency="A (lead); B", locale="en") == (
+        "Town level (joint cross-border case): A (lead); B; due 2026-11-27 15:49 (UTC+8)."
+    )
+    assert service_notice(alone, agency=None, locale="zh") == "村级处置：待分派。"
+    assert service_notice(alone, agency=None, locale="en") == "Village level: unassigned."
+    unrouted = {**alone, "unrouted": True}
+    assert (
+        service_notice(unrouted, agency=None, locale="zh") == "位置不在任何辖区内，已转管理员处理。"
+    )
+    assert service_notice(unrouted, agency=None, locale="en") == (
+        "Outside every jurisdiction: passed to the administrators."
+    )
+
+
+def test_problem_titles_stay_english() -> None:
+    """API clients match problem titles: the catalog gives them in English, as before."""
+    from geo_patrol.core.errors import Conflict, GeoPatrolError, NotFound, TooManyAttempts
+
+    assert GeoPatrolError.title == "Bad request" and NotFound.title == "Not found"
+    assert Conflict.title == "Conflict" and TooManyAttempts.title == "Too many attempts"
+    assert Conflict("x").problem()["title"] == "Conflict"
