@@ -108,3 +108,16 @@ def test_the_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
     )
     found = {what for _, what in findings(sample)}
     assert found == {"<tr", "<td", "escape", "Markup", "import html", "CJK"}
+
+
+def test_every_template_compiles_and_is_used() -> None:
+    """A template with a syntax error fails here, not on the page; one nobody renders goes."""
+    from geo_patrol.web.render import ENV
+
+    names = ENV.list_templates()
+    assert len(names) > 15
+    sources = [path.read_text(encoding="utf-8") for path in PACKAGE.rglob("*.py")]
+    sources += [ENV.loader.get_source(ENV, name)[0] for name in names] if ENV.loader else []
+    for name in names:
+        ENV.get_template(name)
+        assert any(f'"{name}"' in source for source in sources), name
