@@ -1,4 +1,4 @@
-"""The sign-in page for browsers (zh-CN by default, English with ?lang=en)."""
+"""The sign-in page for browsers (zh-CN by default, English with ?lang=en; templates/login.html)."""
 
 from __future__ import annotations
 

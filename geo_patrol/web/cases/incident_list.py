@@ -1,6 +1,7 @@
 """The incident list for supervisors (`/incidents`): the cases in the reader's scope as a
 table, open ones by deadline, soonest first, so "what is overdue, what needs the other side" is one
-page. Filters live in the URL like the map's; each row links to the incident page.
+page. Filters live in the URL like the map's; each row links to the incident page. The page
+is templates/cases/incident_list.html.
 """
 
 from __future__ import annotations

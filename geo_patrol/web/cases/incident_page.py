@@ -5,7 +5,8 @@ an intranet).
 
 The record comes from `incident_queries.get_incident` (the caller's scope); the map around
 it is shared geography: the responsible jurisdictions, their neighbours of the same level
-and the rivers within MAP_RADIUS_M.
+and the rivers within MAP_RADIUS_M. The page is templates/cases/incident_page.html, its map
+templates/cases/map.svg.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from geo_patrol.web.render import render as render_template
 MAP_RADIUS_M = 1500.0
 MAP_SIZE_PX = 480
 METRES_PER_DEGREE = 111_320.0
-SCALE_BAR_M = 500  # the template labels the bar "500 m"
+SCALE_BAR_M = 500
 
 # Everything inside the map's box: the responsible jurisdictions, the others of their levels
 # (the other side of the border, outlined), the rivers; in "map units": x = lon·cos(lat0),
@@ -83,6 +84,7 @@ def render(
         drawing=drawing,
         size=MAP_SIZE_PX,
         bar=SCALE_BAR_M / METRES_PER_DEGREE,
+        bar_m=SCALE_BAR_M,
         steps=list(steps),
         csrf=csrf,
         error=error,

@@ -2,6 +2,8 @@
 
 The same builder draws the meeting pack's map; there the tracks are simplified lines put
 inside the page (it must open with no server), on the web map they come as vector tiles.
+Folium builds the map; what we add around it (style, filter panel and legend, popups,
+tooltips, the page state for scripts) comes from templates/map/.
 """
 
 from __future__ import annotations

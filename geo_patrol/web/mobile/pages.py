@@ -1,4 +1,5 @@
-"""The phone web app's shell, manifest and service worker, and the lead's set-up pages."""
+"""The phone web app's shell, manifest and service worker, and the lead's set-up pages
+(templates/mobile/; the app's words are the catalog's app. keys, the pages' setup. keys)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The joint-meeting pack: one HTML file with the zone's map and tables, no server needed.
 
 Scripts, styles and the images they use are inside the file (assets.inline), the tracks
-are simplified lines inside the map; the page prints on A4 landscape.
+are simplified lines inside the map; the page prints on A4 landscape. Around Folium's map
+the pack is templates/pack/ (head, title, sections; tables and charts in charts.html).
 """
 
 from __future__ import annotations
