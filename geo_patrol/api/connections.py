@@ -28,6 +28,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from geo_patrol.core import catalog
 from geo_patrol.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ SUMMARY_EVERY_S = 60.0  # closed slow connections are logged as one line a minut
 _PROBLEM = json.dumps(
     {
         "type": "about:blank",
-        "title": "Too many connections",
+        "title": catalog.text("error.too_many_connections", "en"),
         "status": 503,
         "detail": "this address has too many open connections; close some and try again",
     }

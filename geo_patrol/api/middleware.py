@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_patrol.api.problems import PROBLEM
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 
@@ -62,14 +63,14 @@ class BodyTooLarge(GeoPatrolError):
     """The request body is larger than the configured limit."""
 
     status = 413
-    title = "Content too large"
+    title = catalog.text("error.content_too_large", "en")
 
 
 class BadContentLength(GeoPatrolError):
     """The Content-Length header is not a single non-negative integer."""
 
     status = 400
-    title = "Bad request"
+    title = catalog.text("error.bad_request", "en")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -87,7 +88,7 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     body = {
         "type": "about:blank",
-        "title": "Invalid input",
+        "title": catalog.text("error.invalid_input", "en"),
         "status": 422,
         "detail": detail,
         "instance": request.url.path,

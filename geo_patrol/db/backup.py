@@ -38,6 +38,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.embedded import find_server_binaries
@@ -67,7 +68,7 @@ class BackupError(GeoPatrolError):
     """A backup cannot be written or an archive cannot be restored; the detail says why."""
 
     status = 500
-    title = "Backup or restore failed"
+    title = catalog.text("error.backup_failed", "en")
 
 
 @dataclass(frozen=True)

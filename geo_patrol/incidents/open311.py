@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.local_time import LOCAL, local_minute
 from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR
@@ -67,12 +68,6 @@ ID_PATTERN = re.compile(r"^[0-9]{1,18}$")
 # Characters XML 1.0 cannot carry at all (control characters other than tab, CR, LF...).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-TIER_NAMES = {
-    "zh": {"village": "村级", "town": "镇级", "county": "县级"},
-    "en": {"village": "Village level", "town": "Town level", "county": "County level"},
-}
-LEAD_MARK = {"zh": " (牵头)", "en": " (lead)"}
-
 
 def locale_of(locale: str | None, accept_language: str | None) -> str:
     """'en' or 'zh' (the default) from ?locale=, else from the Accept-Language header."""
@@ -111,17 +106,11 @@ def services(session: Session, *, locale: str) -> list[dict[str, Any]]:
 
 def _service(row: Any, locale: str) -> dict[str, Any]:
     """The Open311 service of a category row."""
-    if locale == "en":
-        description = (
-            f"{row.name_en} on the rivers: routed at once to the jurisdiction where it lies; "
-            "on the border river both sides handle it jointly."
-        )
-    else:
-        description = f"{row.name}（河道）：按位置立即分派属地处置，边界河道上由两侧联合处置。"
+    name = row.name_en if locale == "en" else row.name
     return {
         "service_code": row.code,
-        "service_name": row.name_en if locale == "en" else row.name,
-        "description": description,
+        "service_name": name,
+        "description": catalog.text("open311.service_description", locale, name=name),
         "metadata": False,
         "type": "realtime",
         "keywords": ",".join((row.code, row.name, row.name_en)),
@@ -475,25 +464,24 @@ def agency_responsible(responsible: list[dict[str, Any]], *, tier: str, locale: 
     names = list(dict.fromkeys(name(e) for e in others if name(e) != name(head)))
     if not names:
         return name(head)
-    return "; ".join([name(head) + LEAD_MARK[locale], *names])
+    return "; ".join([name(head) + catalog.text("open311.lead_mark", locale), *names])
 
 
 def service_notice(row: Mapping[str, Any], *, agency: str | None, locale: str) -> str:
     """What happens next: the tier, who handles it, by when."""
     if row["unrouted"]:
-        if locale == "en":
-            return "Outside every jurisdiction: passed to the administrators."
-        return "位置不在任何辖区内，已转管理员处理。"
-    deadline = row["deadline_at"]
-    due = local_minute(deadline, missing="") or None
-    tier = TIER_NAMES[locale][row["tier"]]
-    if locale == "en":
-        joint = " (joint cross-border case)" if row["is_joint"] else ""
-        notice = f"{tier}{joint}: {agency or 'unassigned'}"
-        return notice + (f"; due {due} (UTC+8)." if due else ".")
-    joint = "（跨界联合处置）" if row["is_joint"] else ""
-    notice = f"{tier}处置{joint}：{agency or '待分派'}"
-    return notice + (f"；处理期限 {due}。" if due else "。")
+        return catalog.text("open311.unrouted", locale)
+    due = local_minute(row["deadline_at"], missing="") or None
+    notice = catalog.text(
+        "open311.handled",
+        locale,
+        tier=catalog.text(f"open311.tier_{row['tier']}", locale),
+        joint=catalog.text("open311.joint", locale) if row["is_joint"] else "",
+        agency=agency or catalog.text("open311.unassigned", locale),
+    )
+    return notice + (
+        catalog.text("open311.due", locale, due=due) if due else catalog.text("open311.end", locale)
+    )
 
 
 def w3c(moment: datetime | None) -> str | None:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import CHECKOUT_VENDOR_DIR
 
@@ -109,7 +110,7 @@ class AssetMissing(GeoPatrolError):
     """A map page would load a file that is not in the asset table, or not installed."""
 
     status = 500
-    title = "Map asset missing"
+    title = catalog.text("error.map_asset_missing", "en")
 
 
 def _elements(root: Any) -> Iterator[Any]:

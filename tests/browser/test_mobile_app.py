@@ -58,6 +58,9 @@ def test_account_sign_in_hidden_page_gap_reload_and_files(
     page.goto(f"{link.url}/m/?lang=en")
     page.wait_for_selector("#signin:not([hidden])")
     assert page.inner_text("#signin button[type=submit]") == "Sign in"
+    # The language link names the other language (the catalog's app.other_language).
+    assert page.evaluate("document.querySelector('#lang-switch').textContent") == "中文"
+    assert page.get_attribute("#lang-switch", "href") == "/m/?lang=zh"
     screenshot(page, "mobile-signin-en")
     phone_sign_in(page, "sz.patrol")
     page.wait_for_selector("#tabs:not([hidden])")

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import text
 
+from geo_patrol.core.catalog import text as word
 from geo_patrol.db.engine import make_engine
-from geo_patrol.web.mobile.text import APP
 from tests.support.browser import (
     DEMO_PASSWORD,
     DEVICE_TOKEN,
@@ -116,7 +116,7 @@ def test_a_report_whose_answer_is_lost_is_given_up_then_stored_once(
     attempts = item["attempts"]
     page.click("#tabs button[data-view=queue]")
     note = page.inner_text("#queue-list .no-answer")
-    assert note == APP["zh"]["no_answer"].replace("{s}", str(QUICK_ANSWER_S)), note
+    assert note == word("app.no_answer", "zh", s=QUICK_ANSWER_S), note
 
     link.restore()
     # Sync now (again, if a run the page had started was still waiting on a muted request).

@@ -139,10 +139,58 @@ def test_the_set_up_codes_render_inert(
     check(f"<html><body>{made.json()['html']}</body></html>", "set-up codes")
 
 
-def test_the_facts_table_escapes_every_value_itself() -> None:
-    """Safe by default: a caller that forgets to escape a value cannot open a hole."""
-    from geo_patrol.web.markup import Html
+def test_the_templates_escape_every_value_themselves() -> None:
+    """Safe by default: a value handed to a template is text unless our code marks it
+    `Markup`, so page code that forgets to escape cannot open a hole (it has no escape
+    calls to forget: tests/unit/test_page_code.py)."""
+    from markupsafe import Markup
 
-    table = incident_page._table([("a", hostile("value")), ("b", Html("<i>x</i>"))])
-    check(f"<html><body>{table}</body></html>", "facts table")
-    assert "<i>x</i>" in table and "<script>" not in table
+    from geo_patrol.web.render import ENV, render
+
+    autoescape = ENV.autoescape
+    assert callable(autoescape)
+    for name in ENV.list_templates(extensions=["html", "svg"]):
+        assert autoescape(name), name
+    text = hostile("value")
+    incident = {
+        "id": 7,
+        "category_name": text,
+        "is_joint": True,
+        "status": text,
+        "tier": text,
+        "severity": text,
+        "overdue": True,
+        "geometry": {"type": "Point", "coordinates": [120.6, 30.9]},
+        "responsible": [
+            {"role": role, "direct": True, "name": text, "code": text} for role in ("lead", "co")
+        ],
+        "deadline_at": None,
+        "reported_at": None,
+        "received_at": None,
+        "resolved_at": None,
+        "source": text,
+        "address": text,
+        "description": text,
+        "duplicate_of": None,
+        "photos": [],
+        "history": [
+            {"at": None, "kind": text, "actor": text, "to_status": text, "to_tier": text}
+            | {"note": text}
+        ],
+        "verifications": [],
+        "duplicates": [],
+    }
+    drawing = {
+        "view_box": (0.0, -1.0, 1.0, 1.0),
+        "point": (0.5, -0.5),
+        "shapes": [
+            {"kind": "jurisdiction", "code": text, "name": text, "path": "M 0 0 L 1 1"}
+            | {"label_x": 0.5, "label_y": -0.5}
+        ],
+    }
+    page = incident_page.render(
+        incident, drawing, lang="en", steps=["resolve"], csrf="token", error=text
+    )
+    check(page, "incident page of hostile values")
+    assert page.count(text) == 0 and page.count("gpPwned(1)") >= 14, page
+    assert render("map/tooltip.html", lang="zh", text=Markup("<i>x</i>")) == "<i>x</i>"

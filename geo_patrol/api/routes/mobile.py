@@ -23,11 +23,11 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.schemas import PatrolTeam, SetupCodes
+from geo_patrol.core import catalog
 from geo_patrol.core.values import Id
 from geo_patrol.core.vocabulary import Language
 from geo_patrol.patrols.people import managed_members, patrol_teams
 from geo_patrol.web.mobile import pages
-from geo_patrol.web.mobile.text import SETUP, words
 
 router = APIRouter(tags=["phone"])
 Lang = Annotated[Language | None, Query()]
@@ -78,12 +78,8 @@ def devices_page(
     language: str = lang or settings.mobile_language
     devices = organisation.list_devices(session, scope=scope, principal=principal)
     members = managed_members(session, scope=scope, principal=principal)
-    html = pages.page(
-        lang=language,
-        title=words(SETUP, language)["devices_title"],
-        csrf=principal.csrf_token or "",
-        body=pages.devices_body(lang=language, devices=devices, members=members),
-        script=pages.devices_script(language),
+    html = pages.devices_page(
+        lang=language, csrf=principal.csrf_token or "", devices=devices, members=members
     )
     return HTMLResponse(html, headers=NO_STORE)
 
@@ -104,16 +100,7 @@ def setup_page(
     """Instructions for Traccar Client, OsmAnd and the web app; the codes on request."""
     language: str = lang or settings.mobile_language
     device = device_for_setup(session, device_id=device_id, scope=scope, principal=principal)
-    title = words(SETUP, language)["setup_title"].format(
-        label=device["label"], member=device["member_name"]
-    )
-    html = pages.page(
-        lang=language,
-        title=title,
-        csrf=principal.csrf_token or "",
-        body=pages.setup_body(lang=language, device=device, setup=None),
-        script=pages.setup_script(language),
-    )
+    html = pages.setup_page(lang=language, csrf=principal.csrf_token or "", device=device)
     return HTMLResponse(html, headers=NO_STORE)
 
 
@@ -143,6 +130,6 @@ def make_setup(
     setup = phone_setup(base=public_base(settings, str(request.base_url)), token=token)
     body = {
         "html": pages.setup_codes(lang=language, setup=setup),
-        "button": words(SETUP, language)["regenerate"],
+        "button": catalog.text("setup.regenerate", language),
     }
     return JSONResponse(body, headers=NO_STORE)

@@ -1,10 +1,9 @@
-"""The sign-in page for browsers (zh-CN by default, English with ?lang=en)."""
+"""The sign-in page for browsers (zh-CN by default, English with ?lang=en; templates/login.html)."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -19,8 +18,10 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.routes.auth import set_known_cookie, set_session_cookie, sign_in_attempt
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import Forbidden, GeoPatrolError
 from geo_patrol.core.vocabulary import Language
+from geo_patrol.web.render import render
 
 router = APIRouter(tags=["pages"])
 
@@ -28,44 +29,6 @@ router = APIRouter(tags=["pages"])
 # that must equal the one in a short-lived cookie (double submit), so another site cannot
 # post the form with the victim's browser.
 LOGIN_CSRF_COOKIE = "gp_login_csrf"
-
-TEXT = {
-    "zh": {
-        "title": "geo-patrol 登录",
-        "login": "账号",
-        "password": "密码",
-        "submit": "登录",
-        "other": "English",
-        "other_lang": "en",
-    },
-    "en": {
-        "title": "geo-patrol sign in",
-        "login": "Login",
-        "password": "Password",
-        "submit": "Sign in",
-        "other": "中文",
-        "other_lang": "zh",
-    },
-}
-
-PAGE = """<!doctype html>
-<html lang="{html_lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
-label,input,button{{display:block;width:100%;font-size:1.1rem;margin:.4rem 0}}
-input,button{{padding:.6rem;box-sizing:border-box}} .error{{color:#b00020}}</style></head>
-<body><h1>{title}</h1>{error}
-<form method="post" action="/login">
-<input type="hidden" name="csrf_token" value="{csrf}">
-<input type="hidden" name="next" value="{next}">
-<input type="hidden" name="lang" value="{lang}">
-<label>{login}<input name="login" autocomplete="username" required autofocus></label>
-<label>{password}<input name="password" type="password" autocomplete="current-password"
- required></label>
-<button type="submit">{submit}</button></form>
-<p><a href="/login?lang={other_lang}">{other}</a></p></body></html>
-"""
 
 
 def _safe_next(target: str) -> str:
@@ -82,16 +45,8 @@ def _safe_next(target: str) -> str:
 
 def _page(lang: str, next_path: str, error: str = "", status: int = 200) -> HTMLResponse:
     """The sign-in form with a fresh double-submit token."""
-    words = TEXT["en" if lang == "en" else "zh"]
     csrf = secrets.token_urlsafe(24)
-    html = PAGE.format(
-        html_lang="en" if lang == "en" else "zh-CN",
-        csrf=csrf,
-        next=escape(_safe_next(next_path)),
-        lang=escape(lang),
-        error=f'<p class="error">{escape(error)}</p>' if error else "",
-        **words,
-    )
+    html = render("login.html", lang=lang, csrf=csrf, next=_safe_next(next_path), error=error)
     response = HTMLResponse(html, status_code=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, max_age=3600, httponly=True, samesite="strict")
     return response
@@ -122,7 +77,7 @@ def login_form(
         session, attempt=sign_in_attempt(request, login), password=password, settings=settings
     )
     if isinstance(signed_in, GeoPatrolError):
-        wrong = "账号或密码错误" if lang != "en" else "Wrong login or password"
+        wrong = catalog.text("login.wrong_password", lang)
         detail = wrong if signed_in.status == 401 else signed_in.detail
         page = _page(lang, next, error=detail, status=signed_in.status)
         if "retry_after" in signed_in.extra:

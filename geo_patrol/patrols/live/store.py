@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import DEVICE_ROLES
 from geo_patrol.access.secrets import DEVICE_PREFIX, token_hash
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.tables import Patrol
@@ -36,7 +37,7 @@ class UnknownDevice(GeoPatrolError):
     """The identifier is not a device of ours, or it was revoked."""
 
     status = 400
-    title = "Unknown device"
+    title = catalog.text("error.unknown_device", "en")
 
 
 # The devices behind a batch's identifiers, checked in the batch's own transaction (so a

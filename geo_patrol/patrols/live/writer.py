@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import UNREACHABLE
@@ -40,7 +41,7 @@ class StoreFailed(GeoPatrolError):
     """The batch holding the request could not be stored; the phone should send it again."""
 
     status = 503
-    title = "Positions not stored"
+    title = catalog.text("error.positions_not_stored", "en")
 
 
 class LiveWriter:

@@ -545,7 +545,7 @@ function wire() {
   $("#sync-now").addEventListener("click", syncSoon);
   $("#queue-badge").addEventListener("click", () => show("queue"));
   $("#signout").addEventListener("click", signOut);
-  $("#lang-switch").textContent = LANG === "en" ? "中文" : "English";
+  $("#lang-switch").textContent = t("other_language");
   $("#lang-switch").href = `/m/?lang=${LANG === "en" ? "zh" : "en"}`;
   window.addEventListener("online", () => { renderNetwork(); syncSoon(); });
   window.addEventListener("offline", renderNetwork);

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from geo_patrol.core import catalog
 from geo_patrol.core.errors import GeoPatrolError
 
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -26,7 +27,7 @@ class BasemapMisconfigured(GeoPatrolError):
     """The base map setting cannot be used."""
 
     status = 500
-    title = "Base map misconfigured"
+    title = catalog.text("error.basemap_misconfigured", "en")
 
 
 @dataclass(frozen=True)

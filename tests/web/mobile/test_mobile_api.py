@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.accounts.phone_setup import phone_setup, public_base
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
+from geo_patrol.core.catalog import section
 from geo_patrol.core.settings import Settings
 from geo_patrol.web.mobile.pages import STATIC_DIR, STATIC_URL
-from geo_patrol.web.mobile.text import APP, SETUP
 from tests.support.principals import SZ_PHONE_TOKEN, member_id
 
 
@@ -39,8 +39,8 @@ def test_shell_is_public_same_for_everybody_and_holds_no_data(demo_client: TestC
     assert anonymous.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert "吴永明" not in anonymous.text and "gpd_" not in anonymous.text
     strings = re.search(r'id="strings" type="application/json">(.*?)</script>', anonymous.text)
-    assert strings and json.loads(strings.group(1)) == APP
-    assert set(APP["zh"]) == set(APP["en"])
+    assert strings and json.loads(strings.group(1)) == section("app")
+    assert set(section("app")["zh"]) == set(section("app")["en"])
     assert 'data-default-lang="zh"' in anonymous.text
     # How long phones wait for an answer (GEO_PATROL_MOBILE_ANSWER_SECONDS, default 60 s).
     assert 'data-answer-ms="60000"' in anonymous.text
@@ -151,10 +151,13 @@ def test_set_up_page_in_both_languages(
     device = sz_phone(demo_session)
     zh = demo_client.get(f"/m/devices/{device}/setup", headers=headers["sz.patrol"])
     en = demo_client.get(f"/m/devices/{device}/setup?lang=en", headers=headers["sz.patrol"])
-    assert SETUP["zh"]["generate"] in zh.text and SETUP["en"]["generate"] in en.text
+    assert (
+        section("setup")["zh"]["generate"] in zh.text
+        and section("setup")["en"]["generate"] in en.text
+    )
     assert zh.headers["cache-control"] == "no-store"
     made = demo_client.post(f"/m/devices/{device}/setup?lang=en", headers=headers["sz.patrol"])
-    for step in SETUP["en"]["traccar_steps"].split("|"):
+    for step in section("setup")["en"]["traccar_steps"].split("|"):
         assert escape(step) in made.json()["html"]
 
 
