@@ -1,4 +1,4 @@
-"""Hostile track files, made on the fly, for `bench.memory` (a copy of tests/hostile_files.py,
+"""Hostile track files, made on the fly, for `bench.memory` (a copy of tests/support/uploads.py,
 which the tests use: the benchmarks import nothing from tests/).
 
 - `dense_kmz`: the KMZ of issue 12 — placemarks whose <coordinates> texts are just under

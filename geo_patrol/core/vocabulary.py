@@ -1,7 +1,7 @@
 """The closed word lists of the domain, one definition each, as StrEnums.
 
 A member's value is its wire value: the word stored in the database, sent and received by the
-API, and written in the CHECK constraints of the tables (tests/unit/test_vocabulary.py holds
+API, and written in the CHECK constraints of the tables (tests/core/test_vocabulary.py holds
 the constraints of the migrated database to these lists). Being `str`, a member compares equal
 to its word and formats as it (`f"{Tier.TOWN}" == "town"`), so code that handles plain words
 keeps working; FastAPI parameters and request models typed with them list the choices in the

@@ -1,1 +1,1 @@
-"""Pages: the supervisor map, case pages, the meeting pack, the phone app; markup and assets."""
+"""Pages: the supervisor map, case pages, the meeting pack, the phone app; templates, assets."""

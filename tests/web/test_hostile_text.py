@@ -142,7 +142,7 @@ def test_the_set_up_codes_render_inert(
 def test_the_templates_escape_every_value_themselves() -> None:
     """Safe by default: a value handed to a template is text unless our code marks it
     `Markup`, so page code that forgets to escape cannot open a hole (it has no escape
-    calls to forget: tests/unit/test_page_code.py)."""
+    calls to forget: tests/web/test_page_code.py)."""
     from markupsafe import Markup
 
     from geo_patrol.web.render import ENV, render
