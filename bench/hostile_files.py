@@ -1,5 +1,5 @@
-"""Hostile track files, made on the fly, for `bench.memory` (a copy of tests/support/uploads.py,
-which the tests use: the benchmarks import nothing from tests/).
+"""Hostile track files, made on the fly: `bench.memory` measures them and the tests upload
+them (their one home: the tests may import bench, the benchmarks import nothing from tests/).
 
 - `dense_kmz`: the KMZ of issue 12 — placemarks whose <coordinates> texts are just under
   libxml2's 10,000,000-byte text-node limit, the very last coordinate out of range so that

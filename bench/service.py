@@ -37,19 +37,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_up(server: Server) -> None:
-    """Poll /healthz until the service answers (or fail with the end of its log)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_until_up(
+    http: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = START_TIMEOUT_S
+) -> None:
+    """Poll `http`/healthz until the service answers 200, or fail with the end of its log
+    (the benchmarks and the tests that start `geo-patrol serve` all wait with this)."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"geo-patrol serve exited: {server.log.read_text()[-2000:]}")
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"geo-patrol serve exited: {tail}")
         try:
-            if httpx.get(f"{server.http}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{http}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.3)
-    raise RuntimeError(f"geo-patrol serve did not answer within {START_TIMEOUT_S:.0f} s")
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"geo-patrol serve did not answer within {timeout_s:.0f} s: {tail}")
 
 
 @contextmanager
@@ -90,7 +95,7 @@ def running_service(
         f"http://{LOOPBACK}:{http_port}", f"http://{LOOPBACK}:{osmand_port}", process, log_file
     )
     try:
-        _wait_until_up(server)
+        wait_until_up(server.http, server.process, server.log)
         yield server
     finally:
         stop(process)

@@ -31,8 +31,8 @@ from geo_patrol.demo.simulate import PHONE as SZ_PHONE_TOKEN
 DATABASE = "geo_patrol_bench_slow"
 HEADER_S = 10.0
 PER_ADDRESS = 50
-# The slow clients, timed requests and positions below are a copy of tests/service/
-# slow_clients.py (the benchmarks import nothing from tests/).
+# The slow clients, timed requests and positions below are also what tests/service/
+# test_slow_clients.py drives (their one home: the benchmarks import nothing from tests/).
 SLOW_HEAD = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 10_000
 
 

@@ -6,7 +6,7 @@ fresh database once and gives each test a transaction that is rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.settings import Settings
-from geo_patrol.db.embedded import EmbeddedCluster
+from geo_patrol.db.embedded import EmbeddedCluster, drop_database, fresh_database
 from geo_patrol.db.engine import make_engine
 from tests.support.clients import app_on
 from tests.support.database import TEST_DATABASE, migrated_database
@@ -140,3 +140,17 @@ def admin_headers(session: Session) -> dict[str, str]:
 def headers(demo_session: Session) -> dict[str, dict[str, str]]:
     """Bearer headers per demo principal (tests/support/principals.py; the wjj phone revoked)."""
     return headers_for(demo_session)
+
+
+@pytest.fixture
+def new_database(database_url: str) -> Iterator[Callable[[str], str]]:
+    """Makes fresh databases on the test server by name; drops them after the test."""
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        made.append(fresh_database(database_url, name))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(url)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -18,25 +17,10 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from geo_patrol.db import migrate
-from geo_patrol.db.embedded import drop_database, fresh_database
 from geo_patrol.db.engine import Base, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini")]
-
-
-@pytest.fixture
-def new_database(database_url: str) -> Iterator[Callable[[str], str]]:
-    """Makes fresh databases on the test server by name; drops them after the test."""
-    made: list[str] = []
-
-    def make(name: str) -> str:
-        made.append(fresh_database(database_url, name))
-        return made[-1]
-
-    yield make
-    for url in made:
-        drop_database(url)
 
 
 def _alembic(*args: str, database_url: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,27 +32,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from bench.service import wait_until_up
 from geo_patrol.accounts.members import issue_api_token
 from geo_patrol.db import migrate
-from geo_patrol.db.embedded import drop_database, fresh_database
 from geo_patrol.db.engine import make_engine, make_sessionmaker
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
-
-
-@pytest.fixture
-def new_database(database_url: str) -> Iterator[Callable[[str], str]]:
-    """Makes fresh databases on the test server by name; drops them after the test."""
-    made: list[str] = []
-
-    def make(name: str) -> str:
-        made.append(fresh_database(database_url, name))
-        return made[-1]
-
-    yield make
-    for url in made:
-        drop_database(url)
 
 
 @dataclass(frozen=True)
@@ -210,7 +195,7 @@ def _serving(installed: Installed, url: str) -> Iterator[str]:
         )
     base = f"http://{LOOPBACK}:{http_port}"
     try:
-        _wait_until_up(base, process, log)
+        wait_until_up(base, process, log)
         yield base
     finally:
         process.terminate()
@@ -219,21 +204,6 @@ def _serving(installed: Installed, url: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll /healthz until it answers 200, or fail with the end of the service's log."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"geo-patrol serve exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"geo-patrol serve did not start: {log.read_text()[-3000:]}")
 
 
 def test_the_installed_package_is_the_wheel(installed: Installed) -> None:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from bench.hostile_files import dense_kmz
 from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
@@ -26,7 +27,6 @@ from tests.support.database import fresh_database
 from tests.support.live_server import serving
 from tests.support.memory import reset_peak, status_kb, worker_rss_mb
 from tests.support.principals import headers_for
-from tests.support.uploads import dense_kmz
 
 UPLOADS = 40
 SLOTS = 2

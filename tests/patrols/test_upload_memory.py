@@ -24,11 +24,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bench.hostile_files import dense_kmz, dense_track, whitespace_kmz
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.worker import ParseLimits, ParseSlots, parse_upload
 from tests.support.memory import reset_peak, status_kb, worker_rss_mb
 from tests.support.principals import headers_for, team_id
-from tests.support.uploads import dense_kmz, dense_track, whitespace_kmz
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1_000_000

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from bench.slow_clients import SlowResult, positions, slow_client, timed_requests
 from tests.support.principals import SZ_PHONE_TOKEN
 from tests.support.service import Service, start_service
-from tests.support.slow_clients import SlowResult, positions, slow_client, timed_requests
 
 HEADER_S, BODY_S, PER_CLIENT = 2.0, 2.0, 5
 FAST_S = 2.0  # generous: a loopback request takes milliseconds

@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
-import psycopg
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo_patrol.db import migrate
+from geo_patrol.db import embedded, migrate
 from geo_patrol.db.embedded import EmbeddedCluster
 from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.support.paths import ROOT
@@ -31,15 +29,8 @@ def server_url() -> str:
 
 
 def fresh_database(name: str) -> str:
-    """Drop and create database `name` on the test server with PostGIS; return its URL."""
-    url = make_url(server_url())
-    conninfo = url.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False
-    )
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False)
+    """Drop and create database `name` on the test server; return its URL."""
+    return embedded.fresh_database(server_url(), name)
 
 
 def migrated_database(name: str) -> str:

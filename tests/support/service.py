@@ -11,15 +11,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from sqlalchemy import text
 
+from bench.service import wait_until_up
 from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.support.paths import ROOT
 
@@ -49,17 +48,7 @@ class Service:
 
     def wait_until_up(self) -> None:
         """Poll /healthz until it answers 200 (or fail with the end of the log)."""
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"geo-patrol serve exited: {self.log_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.http}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"geo-patrol serve did not start: {self.log_text()[-3000:]}")
+        wait_until_up(self.http, self.process, self.log, START_TIMEOUT_S)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
         """Send `sig` and wait for the process (SIGKILL if it does not end in 15 s)."""

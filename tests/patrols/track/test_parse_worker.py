@@ -36,7 +36,7 @@ import json, os, resource
 import heavy_service
 from geo_patrol.core.errors import FileTooLarge
 from geo_patrol.patrols.track.worker import ParseLimits, parse_upload
-from tests.support.uploads import dense_track
+from bench.hostile_files import dense_track
 
 if __name__ == "__main__":
     point = b'<trkpt lat="30.9" lon="120.7"><time>2024-01-01T00:00:00Z</time></trkpt>'
