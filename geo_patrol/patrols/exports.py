@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from enum import Enum
 from typing import Any
 from xml.sax.saxutils import escape
 
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 # A patrol's cleaned fixes as GPX or KML text, written by PostgreSQL one block of fixes at a
 # time and sent on as it comes: a million-fix track goes out in constant memory instead of
@@ -94,6 +96,24 @@ def kml_text(
     else:
         yield from _blocks(connection, FixText.KML_LINE_COORD, patrol_id)
     yield KML_TAIL.format(close=closing)
+
+
+def track_text(
+    sessions: Callable[[], AbstractContextManager[Session]],
+    *,
+    fmt: str,
+    name: str,
+    patrol_id: int,
+    timed: bool,
+) -> Iterator[str]:
+    """A patrol's track as GPX (`fmt` "gpx") or KML, block by block, read on a session of
+    its own (a streamed answer outlives the request's session)."""
+    with sessions() as own:
+        connection = own.connection()
+        if fmt == "gpx":
+            yield from gpx_text(connection, name=name, patrol_id=patrol_id)
+        else:
+            yield from kml_text(connection, name=name, patrol_id=patrol_id, timed=timed)
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "geo_patrol"
 SQL_BUILDERS = {"text", "select", "insert", "update", "delete"}
+# Running a statement, or taking the raw connection to hand to something that does.
+RUNS = {"execute", "scalar", "scalars", "connection", "connect"}
 
 
 def _sql_uses(path: Path) -> list[str]:
@@ -20,7 +22,7 @@ def _sql_uses(path: Path) -> list[str]:
                 for a in node.names
                 if a.name in SQL_BUILDERS
             ]
-        if isinstance(node, ast.Attribute) and node.attr in {"execute", "scalar", "scalars"}:
+        if isinstance(node, ast.Attribute) and node.attr in RUNS:
             found.append(f"{path.name}:{node.lineno} calls .{node.attr}()")
     return found
 
@@ -45,7 +47,13 @@ def test_the_check_sees_a_statement_and_a_run(tmp_path: Path) -> None:
     module.write_text(
         "from sqlalchemy import text\n"
         "def rows(session):\n"
-        "    return session.execute(text('SELECT 1'))\n",
+        "    return session.execute(text('SELECT 1'))\n"
+        "def raw(session):\n"
+        "    return session.connection()\n",
         encoding="utf-8",
     )
-    assert _sql_uses(module) == ["page.py:1 imports text", "page.py:3 calls .execute()"]
+    assert _sql_uses(module) == [
+        "page.py:1 imports text",
+        "page.py:3 calls .execute()",
+        "page.py:5 calls .connection()",
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -279,18 +278,10 @@ def export_patrol(
     patrol = patrol_queries.patrol_header(session, scope=scope, patrol_id=patrol_id)
     name = patrol["title"] or f"patrol {patrol_id}"
     timed = patrol["started_at"] is not None
-    sessions = session_factory(request.app)
-
-    def pieces() -> Iterator[str]:
-        # Its own session: the request's is closed before the body is sent.
-        with sessions() as own:
-            connection = own.connection()
-            if fmt == "gpx":
-                yield from exports.gpx_text(connection, name=name, patrol_id=patrol_id)
-            else:
-                yield from exports.kml_text(connection, name=name, patrol_id=patrol_id, timed=timed)
-
-    return StreamingResponse(pieces(), media_type=EXPORT_TYPES[fmt], headers=headers)
+    pieces = exports.track_text(
+        session_factory(request.app), fmt=fmt, name=name, patrol_id=patrol_id, timed=timed
+    )
+    return StreamingResponse(pieces, media_type=EXPORT_TYPES[fmt], headers=headers)
 
 
 @router.get("/patrols/{patrol_id}/original", summary="The uploaded file exactly as sent")
