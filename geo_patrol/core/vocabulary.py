@@ -16,7 +16,11 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "CandidateReason",
+    "ChiefLevel",
     "Datum",
+    "DutyPeriod",
+    "DutyStatus",
     "EffortGroup",
     "EffortPeriod",
     "ExportFormat",
@@ -30,6 +34,7 @@ __all__ = [
     "ResponsibleRole",
     "Role",
     "Severity",
+    "StretchKind",
     "TeamRole",
     "Tier",
     "WorkflowAction",
@@ -191,3 +196,49 @@ class IncidentListView(StrEnum):
     OPEN = "open"
     OVERDUE = "overdue"
     ALL = "all"
+
+
+class ChiefLevel(StrEnum):
+    """Levels at which river chiefs (河长) are appointed, from the county down."""
+
+    COUNTY = "county"
+    TOWN = "town"
+    VILLAGE = "village"
+
+
+class StretchKind(StrEnum):
+    """How an appointment names its stretch: a whole river, a list of its segments, or the
+    segments between two points on it."""
+
+    RIVER = "river"
+    SEGMENTS = "segments"
+    BETWEEN = "between"
+
+
+class DutyPeriod(StrEnum):
+    """Calendar periods of patrol duty in China Standard Time: a week (Monday to Sunday),
+    a dekad (旬: days 1-10, 11-20, 21 to the month's end), a month, a quarter."""
+
+    WEEK = "week"
+    DEKAD = "dekad"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class DutyStatus(StrEnum):
+    """Where a chief's duty stands in a period."""
+
+    MET = "met"
+    IN_PROGRESS = "in_progress"
+    MISSED = "missed"
+    NOT_DUE = "not_due"
+
+
+class CandidateReason(StrEnum):
+    """Why a chief's patrol in a period counted for the duty or not (first that applies)."""
+
+    COUNTED = "counted"
+    OUTSIDE_APPOINTMENT = "outside_appointment"
+    DISQUALIFIED = "disqualified"
+    TOO_LITTLE = "too_little"
+    ONE_SIDE_ONLY = "one_side_only"

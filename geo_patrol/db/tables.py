@@ -27,6 +27,8 @@ from sqlalchemy.dialects.postgresql import JSONB, NUMMULTIRANGE
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from geo_patrol.core.vocabulary import (
+    ChiefLevel,
+    DutyPeriod,
     IncidentStatus,
     Level,
     PatrolMode,
@@ -34,6 +36,7 @@ from geo_patrol.core.vocabulary import (
     ResponsibleRole,
     Role,
     Severity,
+    StretchKind,
     Tier,
     values,
 )
@@ -460,6 +463,8 @@ class Patrol(Base):
             postgresql_where=text("closed_at IS NULL AND source = 'live'"),
         ),
         Index("ix_patrols_live_device", "device_id", postgresql_where=text("source = 'live'")),
+        # A river chief's patrols are found by member and by the device that recorded them.
+        Index("ix_patrols_device_started", "device_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -492,7 +497,7 @@ class PatrolMember(Base):
         ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True
     )
     member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
     )
 
 
@@ -742,3 +747,124 @@ class IncidentVerification(Base):
     )
     passed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     distance_m: Mapped[float] = mapped_column(Float)
+
+
+CHIEF_LEVELS = values(ChiefLevel)
+
+
+class JointAppointment(Base):
+    """A joint river chief post (联合河长): chiefs of both sides appointed together for one
+    stretch of a border river. Each side's chief keeps an appointment of their own (with its
+    own duty); the pair is assessed once more on the patrols both sides were on."""
+
+    __tablename__ = "joint_appointments"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cooperation_zones.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ChiefAppointment(Base):
+    """A member appointed river chief (河长) of a stretch, at a level, for one side.
+
+    Like boundaries, appointments are never edited in place: a change ends the appointment
+    in force (valid_to = its last day) and adds a new one, so last year's assessment still
+    names last year's chief. Dates are local (China Standard Time) calendar days, both ends
+    included; valid_to NULL is in force. The stretch is a set of whole river segments
+    (`chief_stretches`), however the appointment named it (`stretch_kind`).
+    """
+
+    __tablename__ = "chief_appointments"
+    __table_args__ = (
+        CheckConstraint(f"level IN {CHIEF_LEVELS!r}", name="level"),
+        CheckConstraint(f"stretch_kind IN {values(StretchKind)!r}", name="stretch_kind"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+        Index("ix_chief_appointments_jurisdiction_code", "jurisdiction_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    jurisdiction_code: Mapped[str] = mapped_column(String(32))
+    river_id: Mapped[int] = mapped_column(ForeignKey("rivers.id", ondelete="CASCADE"), index=True)
+    stretch_kind: Mapped[str] = mapped_column(String(16))
+    stretch_label: Mapped[str | None] = mapped_column(Text)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    joint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("joint_appointments.id", ondelete="SET NULL"), index=True
+    )
+    replaces_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ChiefStretch(Base):
+    """A river segment of a chief's stretch."""
+
+    __tablename__ = "chief_stretches"
+
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("chief_appointments.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("river_segments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class DutyRule(Base):
+    """How often a chief must patrol and what makes a patrol count.
+
+    One rule per level (the default), overridden per cooperation zone and per appointment;
+    `joint` rules do the same for the joint pairs (per zone or per joint appointment). The
+    most specific rule applies whole (duty.rules).
+    """
+
+    __tablename__ = "duty_rules"
+    __table_args__ = (
+        CheckConstraint(f"level IS NULL OR level IN {CHIEF_LEVELS!r}", name="level"),
+        CheckConstraint(f"period IN {values(DutyPeriod)!r}", name="period"),
+        CheckConstraint("required >= 0", name="required"),
+        CheckConstraint("min_share >= 0 AND min_share <= 1", name="min_share"),
+        CheckConstraint("min_length_m IS NULL OR min_length_m > 0", name="min_length"),
+        CheckConstraint(
+            "(NOT joint AND joint_id IS NULL AND level IS NOT NULL AND appointment_id IS NULL)"
+            " OR (NOT joint AND joint_id IS NULL AND level IS NULL AND zone_id IS NULL"
+            " AND appointment_id IS NOT NULL)"
+            " OR (joint AND level IS NULL AND appointment_id IS NULL"
+            " AND (zone_id IS NULL OR joint_id IS NULL))",
+            name="target",
+        ),
+        Index(
+            "ix_duty_rules_target",
+            text("coalesce(level, '')"),
+            text("coalesce(zone_id, 0)"),
+            text("coalesce(appointment_id, 0)"),
+            text("coalesce(joint_id, 0)"),
+            "joint",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    joint: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    level: Mapped[str | None] = mapped_column(String(16))
+    zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cooperation_zones.id", ondelete="CASCADE")
+    )
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chief_appointments.id", ondelete="CASCADE")
+    )
+    joint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("joint_appointments.id", ondelete="CASCADE")
+    )
+    period: Mapped[str] = mapped_column(String(16))
+    required: Mapped[int] = mapped_column(Integer)
+    min_share: Mapped[float] = mapped_column(Float, server_default=text("0.3"))
+    min_length_m: Mapped[float | None] = mapped_column(Float)
+    disqualifying_flags: Mapped[list[str]] = mapped_column(
+        JSONB, server_default=text('\'["too_fast", "mocked"]\'::jsonb')
+    )

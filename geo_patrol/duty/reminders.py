@@ -1,0 +1,57 @@
+"""Reminders: chiefs whose period ends within a few days with their duty not yet met."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session
+
+from geo_patrol.access.scope import Scope
+from geo_patrol.core.vocabulary import DutyStatus
+from geo_patrol.duty.assessment import (
+    ChiefDuty,
+    DutyFilter,
+    assess_chiefs,
+    current_periods,
+)
+from geo_patrol.duty.periods import local_date
+
+DEFAULT_WITHIN_DAYS = 3
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A chief's unmet duty and the days left in its period (0: the last day is today)."""
+
+    duty: ChiefDuty
+    days_left: int
+
+
+def due_soon(
+    session: Session,
+    *,
+    scope: Scope,
+    member_id: int | None,
+    within_days: int = DEFAULT_WITHIN_DAYS,
+    today: date | None = None,
+    selected: DutyFilter = DutyFilter(),
+) -> list[Reminder]:
+    """Visible chiefs whose current period ends within `within_days` days (today included)
+    and who have not yet done what it requires; soonest first."""
+    now = datetime.now(UTC)
+    today = today or local_date(now)
+    duties = assess_chiefs(
+        session,
+        scope=scope,
+        member_id=member_id,
+        periods=current_periods(today),
+        selected=selected,
+        now=now,
+    )
+    reminders = [
+        Reminder(duty=duty, days_left=(duty.period.last - today).days)
+        for duty in duties
+        if duty.status is DutyStatus.IN_PROGRESS and (duty.period.last - today).days < within_days
+    ]
+    return sorted(reminders, key=lambda r: (r.days_left, r.duty.side_code, r.duty.member_name))
