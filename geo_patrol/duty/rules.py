@@ -10,6 +10,7 @@ most specific rule applies whole: its period, number, share, length and flags.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,12 +110,14 @@ def check_rule(spec: RuleSpec) -> None:
         )
 
 
-UPSERT = """
+REPLACED = """
 DELETE FROM duty_rules
 WHERE joint = :joint AND level IS NOT DISTINCT FROM :level
   AND zone_id IS NOT DISTINCT FROM :zone_id
   AND appointment_id IS NOT DISTINCT FROM :appointment_id
-  AND joint_id IS NOT DISTINCT FROM :joint_id;
+  AND joint_id IS NOT DISTINCT FROM :joint_id
+"""
+INSERT = """
 INSERT INTO duty_rules (joint, level, zone_id, appointment_id, joint_id, period, required,
     min_share, min_length_m, disqualifying_flags)
 VALUES (:joint, :level, :zone_id, :appointment_id, :joint_id, :period, :required, :min_share,
@@ -136,8 +139,6 @@ def set_rule(
 ) -> int:
     """Set the rule of one target (a level, a level in a zone, an appointment; or for joint
     pairs: all, a zone, one pair), replacing the one it had."""
-    import json
-
     check_rule(spec)
     if not joint and (level is None) == (appointment_id is None):
         raise InvalidInput("a rule is for a level or for one appointment", field="level")
@@ -155,9 +156,8 @@ def set_rule(
         "min_length_m": spec.min_length_m,
         "flags": json.dumps(sorted(set(spec.disqualifying_flags))),
     }
-    statements = UPSERT.split(";")
-    session.execute(text(statements[0]), values)
-    rule_id = int(session.execute(text(statements[1]), values).scalar_one())
+    session.execute(text(REPLACED), values)
+    rule_id = int(session.execute(text(INSERT), values).scalar_one())
     audit.record(
         session,
         action="duty.rule",
