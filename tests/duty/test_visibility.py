@@ -141,7 +141,7 @@ def test_bad_appointments_name_the_field(
         river_code=BORDER_RIVER,
         valid_from=date(2026, 1, 1),
     )
-    bad = AppointmentSpec(**{**spec.__dict__, **change})  # type: ignore[arg-type]
+    bad = AppointmentSpec(**{**spec.__dict__, **change})
     before = demo_session.execute(text("SELECT count(*) FROM chief_appointments")).scalar_one()
     with pytest.raises(InvalidInput) as refused:
         create_appointment(demo_session, spec=bad, scope=ADMIN, by=command_line_principal())
