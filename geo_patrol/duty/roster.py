@@ -243,8 +243,6 @@ def _import_row(run: _Run, row: RosterRow) -> None:
     attempt.commit()
     if outcome is not None:
         run.report.outcomes.append(outcome)
-        if outcome.appointment_id is not None:
-            run.appointments[row.row] = outcome.appointment_id
 
 
 def _member_of(run: _Run, row: RosterRow, side: str) -> tuple[int, bool] | None:
@@ -338,6 +336,7 @@ def _outcome(
     run: _Run, row: RosterRow, outcome: str, appointment_id: int, member: tuple[int, bool]
 ) -> RowOutcome:
     """A row's outcome (a dry run's ids name rows that are rolled back: not shown)."""
+    run.appointments[row.row] = appointment_id
     dry = run.report.dry_run
     return RowOutcome(
         row=row.row,
