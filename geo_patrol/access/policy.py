@@ -112,6 +112,18 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /open311/v2/requests.xml": Rule.PUBLIC,
     "GET /open311/v2/requests/{service_request_id}.json": Rule.PUBLIC,
     "GET /open311/v2/requests/{service_request_id}.xml": Rule.PUBLIC,
+    # River chiefs: readers see the chiefs of their scope (duty.appointments.chief_visibility);
+    # writes need the side's supervisor (or both sides', or the zone's coordinator, for joint
+    # pairs), checked inside; rules per level or zone are for administrators.
+    "GET /api/v1/chiefs": Rule.MEMBER,
+    "POST /api/v1/chiefs": Rule.WRITER,
+    "GET /api/v1/chiefs/{appointment_id}": Rule.MEMBER,
+    "POST /api/v1/chiefs/{appointment_id}/end": Rule.WRITER,
+    "POST /api/v1/chiefs/{appointment_id}/replace": Rule.WRITER,
+    "POST /api/v1/chiefs/joint": Rule.WRITER,
+    "POST /api/v1/chiefs/roster": Rule.WRITER,
+    "GET /api/v1/duty/rules": Rule.MEMBER,
+    "PUT /api/v1/duty/rules": Rule.WRITER,
 }
 
 

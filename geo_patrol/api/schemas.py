@@ -7,15 +7,17 @@ Their field types (storable text, ids bounded to their column, plausible times) 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from geo_patrol.access.principal import Via
-from geo_patrol.core.values import BigId, Id, Moment, Text
+from geo_patrol.core.values import BigId, Day, Id, Moment, Text
 from geo_patrol.core.vocabulary import (
+    ChiefLevel,
     Datum,
+    DutyPeriod,
     IncidentStatus,
     Level,
     PatrolMode,
@@ -23,6 +25,7 @@ from geo_patrol.core.vocabulary import (
     ResponsibleRole,
     Role,
     Severity,
+    StretchKind,
     TeamRole,
     Tier,
     WorkflowAction,
@@ -759,3 +762,136 @@ CSV_ANSWER: dict[int | str, dict[str, Any]] = {
         "content": {"text/csv": {"schema": {"type": "string"}}},
     }
 }
+
+
+# River chiefs (geo_patrol.duty.appointments, duty.roster, duty.rules).
+
+
+class ChiefPublic(BaseModel):
+    """A chief's appointment: who, which level and side, which stretch (as segments), when."""
+
+    id: int
+    member_id: int
+    member_name: str
+    level: ChiefLevel
+    jurisdiction_code: str
+    jurisdiction_name: str | None
+    river_code: str
+    river_name: str
+    stretch_kind: StretchKind
+    stretch_label: str | None
+    valid_from: date
+    valid_to: date | None  # the last day in force; null: in force
+    joint_id: int | None
+    replaces_id: int | None
+    segment_ids: list[int]
+    length_m: float
+
+
+# A segment's seq along its river, and a lon/lat position.
+Seq = Annotated[int, Field(ge=0, le=100_000)]
+Position = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
+
+
+class ChiefCreate(BaseModel):
+    """Appoint a chief: the whole river, segments by seq, or between two points."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: Id
+    level: ChiefLevel
+    side: Text = Field(min_length=2, max_length=32, description="Jurisdiction code.")
+    river: Text = Field(min_length=1, max_length=200, description="River code or exact name.")
+    stretch: StretchKind = StretchKind.RIVER
+    seqs: list[Seq] = Field(default_factory=list, max_length=5000)
+    points: list[Position] = Field(default_factory=list, max_length=2, description="lon, lat")
+    label: Text | None = Field(default=None, max_length=200, description="As the office says.")
+    valid_from: Day
+    valid_to: Day | None = None
+
+
+class ChiefEnd(BaseModel):
+    """End an appointment on its last day."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    last_day: Day
+
+
+class ChiefReplace(BaseModel):
+    """A new chief for the same stretch from a day (the old one ends the day before)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: Id
+    valid_from: Day
+
+
+class JointCreate(BaseModel):
+    """Pair chiefs of two sides on a shared stretch as joint chiefs (联合河长)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text = Field(min_length=1, max_length=200)
+    zone_id: Id | None = None
+    appointment_ids: list[Id] = Field(min_length=2, max_length=20)
+
+
+class RosterRowPublic(BaseModel):
+    """What became of one row of a roster (ids are null in a dry run)."""
+
+    row: int
+    outcome: Literal["created", "unchanged", "ended"]
+    appointment_id: int | None
+    member_id: int | None
+    member_created: bool
+
+
+class RosterImportPublic(BaseModel):
+    """Counts of a roster import (or of what a dry run would store), and each row."""
+
+    dry_run: bool
+    rows: int
+    created: int
+    unchanged: int
+    ended: int
+    members_created: int
+    joints_created: int
+    joints_unchanged: int
+    outcomes: list[RosterRowPublic]
+
+
+class DutyRulePublic(BaseModel):
+    """A duty rule and its target (a level, a level in a zone, an appointment; or for joint
+    pairs all, a zone, one pair)."""
+
+    id: int
+    joint: bool
+    level: ChiefLevel | None
+    zone_id: int | None
+    appointment_id: int | None
+    joint_id: int | None
+    period: DutyPeriod
+    required: int
+    min_share: float
+    min_length_m: float | None
+    disqualifying_flags: list[str]
+
+
+class DutyRuleSet(BaseModel):
+    """Set the rule of one target, replacing the one it had."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: ChiefLevel | None = None
+    zone_id: Id | None = None
+    appointment_id: Id | None = None
+    joint: bool = False
+    joint_id: Id | None = None
+    period: DutyPeriod
+    required: int = Field(ge=0, le=100, description="Patrols per period.")
+    min_share: float = Field(default=0.3, ge=0, le=1, description="Of the stretch, to count.")
+    min_length_m: float | None = Field(default=None, gt=0, le=1_000_000)
+    disqualifying_flags: list[Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=lambda: ["too_fast", "mocked"], max_length=20
+    )
