@@ -124,7 +124,7 @@ def test_bad_input_names_the_field(
     demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
 ) -> None:
     admin = headers["admin"]
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"level": "province"}, "level"),
         ({"river": "no such river"}, "river"),
         ({"side": "999999"}, "side"),
