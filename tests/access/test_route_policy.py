@@ -122,6 +122,16 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /open311/v2/requests.xml": SIGNED_IN,
     "GET /open311/v2/requests/{service_request_id}.json": SIGNED_IN,
     "GET /open311/v2/requests/{service_request_id}.xml": SIGNED_IN,
+    # River chiefs: people read (their scope's chiefs); writers write where scope allows.
+    "GET /api/v1/chiefs": MEMBERS,
+    "POST /api/v1/chiefs": WRITERS,
+    "GET /api/v1/chiefs/{appointment_id}": MEMBERS,
+    "POST /api/v1/chiefs/{appointment_id}/end": WRITERS,
+    "POST /api/v1/chiefs/{appointment_id}/replace": WRITERS,
+    "POST /api/v1/chiefs/joint": WRITERS,
+    "POST /api/v1/chiefs/roster": WRITERS,
+    "GET /api/v1/duty/rules": MEMBERS,
+    "PUT /api/v1/duty/rules": WRITERS,
 }
 
 
@@ -204,6 +214,9 @@ def readers(side: Side, kind: str) -> frozenset[str]:
         # a device: its owner (no login here), the lead of every team it acts for, admins
         "device": {"admin", side.lead},
         "admin": {"admin"},
+        # a chief of the side's town (not in a joint pair): the side's supervisors; the
+        # chief has no login
+        "chief": {"admin", side.county_sup, side.town_sup},
     }
     return frozenset(people[kind])
 
@@ -220,6 +233,7 @@ class Objects:
     member: int
     role: int
     device: int
+    appointment: int
 
 
 def gpx_inside(side: Side) -> bytes:
@@ -279,7 +293,19 @@ def make_objects(
         json={"member_id": member, "label": "phone", "team_ids": [team_id]},
         headers=admin,
     )
+    chief = client.post(
+        "/api/v1/chiefs",
+        json={
+            "member_id": member,
+            "level": "town",
+            "side": side.town,
+            "river": "R-320509-330411-01",
+            "valid_from": "2026-01-01",
+        },
+        headers=admin,
+    )
     assert (role.status_code, device.status_code) == (201, 201), (role.text, device.text)
+    assert chief.status_code == 201, chief.text
     return Objects(
         patrol=patrol.json()["id"],
         incident=incident,
@@ -289,6 +315,7 @@ def make_objects(
         member=int(member),
         role=role.json()["id"],
         device=device.json()["id"],
+        appointment=chief.json()["id"],
     )
 
 
@@ -310,6 +337,7 @@ def path_values(made: Objects) -> dict[str, str]:
         "role_id": str(made.role),
         "team_id": str(made.team),
         "device_id": str(made.device),
+        "appointment_id": str(made.appointment),
         "patrol_id": str(made.patrol),
         "incident_id": str(made.incident),
         "photo_id": str(made.photo),
@@ -418,6 +446,13 @@ OBJECT_CALLS: dict[str, Call] = {
     "GET /api/v1/incidents/{incident_id}/photos/{photo_id}": Call("incident", 200, 404),
     "GET /open311/v2/requests/{service_request_id}.json": Call("incident", 200, 404),
     "GET /open311/v2/requests/{service_request_id}.xml": Call("incident", 200, 404),
+    "GET /api/v1/chiefs/{appointment_id}": Call("chief", 200, 404),
+    "POST /api/v1/chiefs/{appointment_id}/end": Call(
+        "chief", 200, 404, lambda o: {"last_day": "2026-06-30"}
+    ),
+    "POST /api/v1/chiefs/{appointment_id}/replace": Call(
+        "chief", 201, 404, lambda o: {"member_id": o.member, "valid_from": "2026-07-01"}
+    ),
 }
 
 

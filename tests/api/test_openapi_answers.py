@@ -57,6 +57,15 @@ TYPED = [
     ("get", "/api/v1/incident-categories", "200"),
     ("get", "/api/v1/mobile/teams", "200"),
     ("post", "/m/devices/{device_id}/setup", "200"),
+    ("get", "/api/v1/chiefs", "200"),
+    ("post", "/api/v1/chiefs", "201"),
+    ("get", "/api/v1/chiefs/{appointment_id}", "200"),
+    ("post", "/api/v1/chiefs/{appointment_id}/end", "200"),
+    ("post", "/api/v1/chiefs/{appointment_id}/replace", "201"),
+    ("post", "/api/v1/chiefs/joint", "201"),
+    ("post", "/api/v1/chiefs/roster", "200"),
+    ("get", "/api/v1/duty/rules", "200"),
+    ("put", "/api/v1/duty/rules", "200"),
 ]
 
 
@@ -200,3 +209,41 @@ def test_real_answers_with_every_part_filled_match_the_openapi(
     feature["properties"]["crossings"][0]["level"] = "district"
     validator = _answer_schema(openapi, "get", "/api/v1/patrols/{patrol_id}", 200, JSON)
     assert len(list(validator.iter_errors(feature))) == 1
+
+
+def test_real_chief_answers_match_the_openapi(
+    demo_client: TestClient, demo_session: Session, openapi: dict[str, Any]
+) -> None:
+    """A roster uploaded, a chief read, listed and ended, the rules read: each answer held to
+    its schema."""
+    admin = headers_for(demo_session)["admin"]
+    roster = (
+        "name,phone,level,river,stretch,side,from,to,joint\n"
+        "Shen,13900000001,village,R-320509-330411-01,1-2,320509100202,2026-01-01,,pair\n"
+        "Qian,13900000002,village,R-320509-330411-01,,330411100202,2026-01-01,,pair\n"
+    )
+    uploaded = demo_client.post(
+        "/api/v1/chiefs/roster", files={"file": ("r.csv", roster.encode())}, headers=admin
+    )
+    chief = uploaded.json()["outcomes"][0]["appointment_id"]
+    ended = demo_client.post(
+        f"/api/v1/chiefs/{chief}/end", json={"last_day": "2026-12-31"}, headers=admin
+    )
+    reads = [
+        ("post", "/api/v1/chiefs/roster", uploaded, 200),
+        ("post", "/api/v1/chiefs/{appointment_id}/end", ended, 200),
+        ("get", "/api/v1/chiefs", demo_client.get("/api/v1/chiefs", headers=admin), 200),
+        (
+            "get",
+            "/api/v1/chiefs/{appointment_id}",
+            demo_client.get(f"/api/v1/chiefs/{chief}", headers=admin),
+            200,
+        ),
+        ("get", "/api/v1/duty/rules", demo_client.get("/api/v1/duty/rules", headers=admin), 200),
+    ]
+    for method, path, answer, status in reads:
+        assert answer.status_code == status, (path, answer.text[:300])
+        validator = _answer_schema(openapi, method, path, status, JSON)
+        errors = [str(e) for e in validator.iter_errors(answer.json())]
+        assert errors == [], (path, errors[:3])
+    assert uploaded.json()["joints_created"] == 1
