@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 import shapely
@@ -21,6 +22,7 @@ from tests.support import oracle
 from tests.support.principals import member_id
 
 ADMIN = Scope(everything=True)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "supervisors"
 HEADER = "姓名,手机,级别,河道,河段,行政区,起始日期,截止日期,联合河长"
 
 
@@ -251,3 +253,18 @@ def test_english_headers_and_a_title_row(demo_session: Session) -> None:
         demo_session, data=data.encode(), scope=ADMIN, by=command_line_principal()
     )
     assert (report.created, report.outcomes[0].row) == (1, 3)
+
+
+def test_the_example_of_the_user_docs_imports(demo_session: Session) -> None:
+    """The roster shown in docs/supervisors/chiefs.md (and its Chinese page) is a good one."""
+    for page in ("chiefs.md", "chiefs.zh.md"):
+        markdown = (DOCS / page).read_text(encoding="utf-8")
+        example = markdown.split("```text\n", 1)[1].split("```", 1)[0]
+        report = import_roster(
+            demo_session,
+            data=example.encode("gb18030"),
+            scope=ADMIN,
+            by=command_line_principal(),
+            dry_run=True,
+        )
+        assert (report.created, report.joints_created, report.members_created) == (3, 1, 2)
