@@ -214,10 +214,13 @@ def _decode(data: bytes) -> str:
 
 
 def _read_csv(text: str) -> Table:
-    """Records of CSV text, numbered as Excel numbers them (a quoted line break stays in
-    its cell, so record n is row n)."""
+    """Records of CSV text (commas, or tabs), numbered as Excel numbers them (a quoted line
+    break stays in its cell, so record n is row n)."""
     rows: list[tuple[int, list[Cell]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    # Excel's "Text (tab delimited)" is a CSV with tabs: told by a header without commas.
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     number = 0
     try:
         for number, record in enumerate(reader, start=1):

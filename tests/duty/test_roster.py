@@ -71,6 +71,12 @@ def test_csv_in_each_encoding_excel_writes(tmp_path: Path, encoding: str, header
     assert roster.column("from") == header.split(",")[6]
 
 
+def test_tab_delimited_text_as_excel_saves_it() -> None:
+    data = "\n".join([ZH.replace(",", "\t"), ROWS[0].replace(",", "\t")]).encode("gb18030")
+    roster = read_roster(data)
+    assert (roster.errors, roster.rows[0].side) == ([], "320509100202")
+
+
 def test_gb18030_is_not_taken_for_utf8() -> None:
     """GB18030 bytes of Chinese text are not valid UTF-8: the fallback reads them."""
     data = "\n".join([ZH, ROWS[0]]).encode("gb18030")
@@ -266,3 +272,27 @@ def test_any_cells_raise_only_our_errors(cells: list[list[object]]) -> None:
     text = "\n".join(",".join("" if c is None else str(c) for c in row) for _, row in rows)
     with contextlib.suppress(ImportFileError, InvalidInput):
         read_roster(text.encode("utf-8", "surrogatepass"))
+
+
+def _workbook() -> bytes:
+    """A small real workbook: a header and one chief."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(ZH.split(","))
+    sheet.append(ROWS[0].split(","))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+WORKBOOK = _workbook()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, len(WORKBOOK) - 1), st.binary(min_size=1, max_size=16))
+def test_a_damaged_workbook_raises_only_our_errors(at: int, junk: bytes) -> None:
+    """A real XLSX with some bytes overwritten (a truncated download, a bad disk)."""
+    damaged = WORKBOOK[:at] + junk + WORKBOOK[at + len(junk) :]
+    with contextlib.suppress(ImportFileError, InvalidInput):
+        read_roster(damaged)
