@@ -7,7 +7,7 @@ Their field types (storable text, ids bounded to their column, plausible times) 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
@@ -15,7 +15,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from geo_patrol.access.principal import Via
 from geo_patrol.core.values import BigId, Id, Moment, Text
 from geo_patrol.core.vocabulary import (
+    CandidateReason,
+    ChiefLevel,
     Datum,
+    DutyPeriod,
+    DutyStatus,
     IncidentStatus,
     Level,
     PatrolMode,
@@ -759,3 +763,46 @@ CSV_ANSWER: dict[int | str, dict[str, Any]] = {
         "content": {"text/csv": {"schema": {"type": "string"}}},
     }
 }
+
+
+class DutyPeriodPublic(BaseModel):
+    """A calendar period of duty (China Standard Time), named in both languages."""
+
+    kind: DutyPeriod
+    key: str = Field(description="2026-W49, 2026-12-D2 (a 旬), 2026-12, 2026-Q4")
+    first: date
+    last: date
+    label_zh: str
+    label_en: str
+
+
+class DutyCandidatePublic(BaseModel):
+    """A patrol of the chief in the period and why it counted or not."""
+
+    patrol_id: int
+    started_at: datetime
+    covered_m: Number
+    share: Number = Field(description="Share of the stretch the patrol covered (0..1).")
+    reason: CandidateReason
+    counted: bool
+    disqualified_by: list[str]
+
+
+class MyDutyPublic(BaseModel):
+    """One of the caller's appointments as river chief: the duty this period."""
+
+    appointment_id: int
+    level: ChiefLevel
+    side_code: str
+    side_name: str | None
+    river_code: str
+    river_name: str
+    stretch_label: str | None
+    stretch: Geometry | None
+    stretch_m: Number
+    period: DutyPeriodPublic
+    done: int
+    required: int
+    due: date
+    status: DutyStatus
+    candidates: list[DutyCandidatePublic]

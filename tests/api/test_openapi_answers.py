@@ -57,6 +57,7 @@ TYPED = [
     ("get", "/api/v1/incident-categories", "200"),
     ("get", "/api/v1/mobile/teams", "200"),
     ("post", "/m/devices/{device_id}/setup", "200"),
+    ("get", "/api/v1/me/duty", "200"),
 ]
 
 
