@@ -13,15 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page
-from sqlalchemy import text
 
-from geo_patrol.access.principal import command_line_principal
-from geo_patrol.access.scope import Scope
-from geo_patrol.core.local_time import LOCAL
-from geo_patrol.core.vocabulary import ChiefLevel, DutyPeriod, StretchKind
+from geo_patrol.core.vocabulary import ChiefLevel
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from geo_patrol.duty.appointments import AppointmentSpec, create_appointment
-from geo_patrol.duty.rules import RuleSpec, set_rule
 from tests.support.browser import (
     DEVICE_TOKEN,
     Link,
@@ -32,9 +26,9 @@ from tests.support.browser import (
     wait_states,
     wait_true,
 )
-from tests.support.duty_case import R01, river_gpx
+from tests.support.duty_case import R01, Chief, committed_chiefs, river_gpx
 from tests.support.paths import ROOT
-from tests.support.principals import member_id, team_id
+from tests.support.principals import team_id
 
 TRACKS = ROOT / "tests" / "fixtures" / "tracks"
 HIDE = """(hidden) => {
@@ -190,44 +184,23 @@ def chief_on_the_border_river(live_server: str, live_database_url: str) -> Itera
     """sz.patrol made village chief of 小天圩河 seq 0-2 (owing 2 patrols a week, by a rule of
     the appointment) and a walk along seq 0-1 sent from their phone; the appointment's id.
     Removed afterwards (the other browser tests share the database)."""
-    engine = make_engine(live_database_url)
-    session_of = make_sessionmaker(engine)
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
-    with session_of() as session, session.begin():
-        appointment = create_appointment(
-            session,
-            spec=AppointmentSpec(
-                member_id=member_id(session, "sz.patrol"),
-                level=ChiefLevel.VILLAGE,
-                jurisdiction_code="320509100202",
-                river_code=R01,
-                valid_from=start.astimezone(LOCAL).date() - timedelta(days=30),
-                stretch_kind=StretchKind.SEGMENTS,
-                seqs=(0, 1, 2),
-            ),
-            scope=Scope(everything=True),
-            by=command_line_principal(),
+    chief = Chief("sz.patrol", ChiefLevel.VILLAGE, "320509100202", R01, (0, 1, 2), required=2)
+    with committed_chiefs(live_database_url, [chief]) as (appointment,):
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
+        engine = make_engine(live_database_url)
+        with make_sessionmaker(engine)() as session:
+            walk = river_gpx(session, R01, range(2), start, start_m=5, length_m=1900)
+            team = team_id(session, "盛泽巡河队")
+        engine.dispose()
+        sent = httpx.post(
+            f"{live_server}/api/v1/patrols",
+            headers={"Authorization": f"Bearer {DEVICE_TOKEN}"},
+            data={"team_id": str(team), "mode": "foot"},
+            files={"file": ("walk.gpx", walk, "application/gpx+xml")},
+            timeout=60,
         )
-        set_rule(
-            session,
-            spec=RuleSpec(period=DutyPeriod.WEEK, required=2),
-            by=command_line_principal(),
-            appointment_id=appointment,
-        )
-        walk = river_gpx(session, R01, range(2), start, start_m=5, length_m=1900)
-        team = team_id(session, "盛泽巡河队")
-    sent = httpx.post(
-        f"{live_server}/api/v1/patrols",
-        headers={"Authorization": f"Bearer {DEVICE_TOKEN}"},
-        data={"team_id": str(team), "mode": "foot"},
-        files={"file": ("walk.gpx", walk, "application/gpx+xml")},
-        timeout=60,
-    )
-    assert sent.status_code == 201, sent.text
-    yield appointment
-    with session_of() as session, session.begin():
-        session.execute(text("DELETE FROM chief_appointments WHERE id = :a"), {"a": appointment})
-    engine.dispose()
+        assert sent.status_code == 201, sent.text
+        yield appointment
 
 
 def test_a_chief_sees_their_duty_and_stretch_also_offline(

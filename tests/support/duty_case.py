@@ -22,6 +22,8 @@ nothing (1 day of 7 in force rounds to 0).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -35,8 +37,10 @@ from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.vocabulary import ChiefLevel, DutyPeriod, StretchKind
+from geo_patrol.db.engine import make_engine, make_sessionmaker
 from geo_patrol.duty.appointments import AppointmentSpec, create_appointment, create_joint
 from geo_patrol.duty.periods import period_of
+from geo_patrol.duty.rules import RuleSpec, set_rule
 from tests.support import oracle
 from tests.support.principals import member_id, team_id
 
@@ -170,3 +174,54 @@ def make_duty_case(
         day=day,
         during=start + timedelta(minutes=1),
     )
+
+
+@dataclass(frozen=True)
+class Chief:
+    """An appointment for `committed_chiefs`: who, at which level, for which side, where."""
+
+    login_or_id: str | int
+    level: ChiefLevel
+    side: str
+    river: str
+    seqs: tuple[int, ...]
+    required: int | None = None  # a rule of the appointment's own (its week), if any
+
+
+@contextmanager
+def committed_chiefs(url: str, chiefs: list[Chief]) -> Iterator[list[int]]:
+    """Appointments committed in the database at `url` (a served one, shared by the browser
+    tests), in force for the last 30 days and on; deleted on leaving."""
+    engine = make_engine(url)
+    session_of = make_sessionmaker(engine)
+    since = datetime.now(LOCAL).date() - timedelta(days=30)
+    made = []
+    try:
+        with session_of() as session, session.begin():
+            for chief in chiefs:
+                member = (
+                    chief.login_or_id
+                    if isinstance(chief.login_or_id, int)
+                    else member_id(session, chief.login_or_id)
+                )
+                spec = AppointmentSpec(
+                    member_id=member,
+                    level=chief.level,
+                    jurisdiction_code=chief.side,
+                    river_code=chief.river,
+                    valid_from=since,
+                    stretch_kind=StretchKind.SEGMENTS,
+                    seqs=chief.seqs,
+                )
+                by = command_line_principal()
+                made.append(
+                    create_appointment(session, spec=spec, scope=Scope(everything=True), by=by)
+                )
+                if chief.required is not None:
+                    rule = RuleSpec(period=DutyPeriod.WEEK, required=chief.required)
+                    set_rule(session, spec=rule, by=by, appointment_id=made[-1])
+        yield made
+    finally:
+        with session_of() as session, session.begin():
+            session.execute(text("DELETE FROM chief_appointments WHERE id = ANY(:a)"), {"a": made})
+        engine.dispose()
