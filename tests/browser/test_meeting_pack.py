@@ -26,8 +26,8 @@ def test_pack_from_the_command_line_opens_from_a_usb_stick(
     target = tmp_path / "stick" / "pack.html"
     env = {**os.environ, "GEO_PATROL_DATABASE_URL": live_database_url}
     chiefs = [
-        Chief(6, ChiefLevel.VILLAGE, "320509100203", R01, (3, 4, 5)),  # 钱美芳, 前跃村
-        Chief(2, ChiefLevel.VILLAGE, "330411100201", R01, (3, 4, 5)),  # 沈丽华, 民主村
+        Chief("钱美芳", ChiefLevel.VILLAGE, "320509100203", R01, (3, 4, 5)),  # 前跃村
+        Chief("沈丽华", ChiefLevel.VILLAGE, "330411100201", R01, (3, 4, 5)),  # 民主村
     ]
     with committed_chiefs(live_database_url, chiefs):
         done = subprocess.run(

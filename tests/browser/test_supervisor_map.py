@@ -280,8 +280,8 @@ def test_the_duty_layer_colours_stretches_and_names_their_chiefs(
 ) -> None:
     page, watch = watched_page
     chiefs = [
-        Chief(6, ChiefLevel.VILLAGE, "320509100203", R01, (3, 4, 5)),  # 钱美芳, 前跃村
-        Chief(2, ChiefLevel.VILLAGE, "330411100201", R01, (3, 4, 5)),  # 沈丽华: the other side
+        Chief("钱美芳", ChiefLevel.VILLAGE, "320509100203", R01, (3, 4, 5)),  # 前跃村
+        Chief("沈丽华", ChiefLevel.VILLAGE, "330411100201", R01, (3, 4, 5)),  # the other side
     ]
     engine = make_engine(live_database_url)
     with make_sessionmaker(engine)() as session:

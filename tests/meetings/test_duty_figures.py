@@ -25,7 +25,7 @@ def test_each_sides_chiefs_and_the_joint_pair(
         demo_session,
         scope=Scope(everything=True),
         member_id=None,
-        zone_id=1,
+        zone_id=case.zone_id,
         day=case.day,
         now=case.after,
     )
@@ -71,7 +71,7 @@ def test_a_county_supervisor_sees_their_own_sides_chiefs(
         demo_session,
         scope=scope_of(demo_session, principal),
         member_id=principal.member_id,
-        zone_id=1,
+        zone_id=case.zone_id,
         day=case.day,
         now=case.after,
     )

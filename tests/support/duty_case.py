@@ -54,6 +54,7 @@ class DutyCase:
     day the patrols started on, and an instant inside every period containing it."""
 
     appointments: dict[str, int]
+    zone_id: int
     joint_id: int
     joint_patrol: int
     short_patrol: int
@@ -64,6 +65,15 @@ class DutyCase:
     def after(self) -> datetime:
         """An instant after every period containing the day (a quarter at the latest)."""
         return period_of(DutyPeriod.QUARTER, self.day).ends + timedelta(seconds=1)
+
+
+def member_named(session: Session, who: str) -> int:
+    """A demo member by login or by name (the demo's ids depend on what loaded before)."""
+    return int(
+        session.execute(
+            text("SELECT id FROM members WHERE login = :w OR name = :w"), {"w": who}
+        ).scalar_one()
+    )
 
 
 def segment_lines(session: Session, river: str, seqs: range) -> dict[int, shapely.Geometry]:
@@ -123,9 +133,9 @@ def make_duty_case(
     week = period_of(DutyPeriod.WEEK, day)
     people = {
         "sz.patrol": (member_id(session, "sz.patrol"), "village", "320509100202", R01, range(3)),
-        "钱美芳": (6, "village", "320509100203", R01, range(3, 6)),
+        "钱美芳": (member_named(session, "钱美芳"), "village", "320509100203", R01, range(3, 6)),
         "wjj.patrol": (member_id(session, "wjj.patrol"), "village", "330411100202", R01, range(6)),
-        "沈丽华": (2, "village", "330411100201", R02, range(3)),
+        "沈丽华": (member_named(session, "沈丽华"), "village", "330411100201", R02, range(3)),
         "sz.lead": (member_id(session, "sz.lead"), "town", "320509100", R02, range(3, 6)),
     }
     appointments = {}
@@ -144,12 +154,17 @@ def make_duty_case(
         appointments[holder] = create_appointment(
             session, spec=spec, scope=Scope(everything=True), by=command_line_principal()
         )
+    zone_id = int(
+        session.execute(
+            text("SELECT id FROM cooperation_zones WHERE code = 'ZONE-SZ-WJJ'")
+        ).scalar_one()
+    )
     joint_id = create_joint(
         session,
         scope=Scope(everything=True),
         by=command_line_principal(),
         name="小天圩河联合河长",
-        zone_id=1,
+        zone_id=zone_id,
         appointment_ids=[appointments["sz.patrol"], appointments["wjj.patrol"]],
     )
     joint = _upload(
@@ -164,10 +179,11 @@ def make_duty_case(
         headers["admin"],
         team_id(session, "盛泽巡河队"),
         river_gpx(session, R01, range(4, 5), start, start_m=300, length_m=300),
-        members="6",
+        members=str(member_named(session, "钱美芳")),
     )
     return DutyCase(
         appointments=appointments,
+        zone_id=zone_id,
         joint_id=joint_id,
         joint_patrol=joint,
         short_patrol=short,
@@ -180,7 +196,7 @@ def make_duty_case(
 class Chief:
     """An appointment for `committed_chiefs`: who, at which level, for which side, where."""
 
-    login_or_id: str | int
+    who: str  # a login, or the name of a member without one
     level: ChiefLevel
     side: str
     river: str
@@ -199,11 +215,7 @@ def committed_chiefs(url: str, chiefs: list[Chief]) -> Iterator[list[int]]:
     try:
         with session_of() as session, session.begin():
             for chief in chiefs:
-                member = (
-                    chief.login_or_id
-                    if isinstance(chief.login_or_id, int)
-                    else member_id(session, chief.login_or_id)
-                )
+                member = member_named(session, chief.who)
                 spec = AppointmentSpec(
                     member_id=member,
                     level=chief.level,
