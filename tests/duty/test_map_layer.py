@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from types import SimpleNamespace
 
 import shapely
 from fastapi.testclient import TestClient
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal, load_member
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.core.vocabulary import DutyStatus
-from geo_patrol.duty.map_layer import DutyStretch, duty_stretches, worst_status
+from geo_patrol.duty.map_layer import DutyStretch, duty_stretches, group_by_chiefs, worst_status
 from geo_patrol.web.map.page import DUTY_COLOUR
 from tests.support.duty_case import R01, R02, DutyCase, make_duty_case, segment_lines
 from tests.support.principals import headers_for, member_id
@@ -134,3 +135,18 @@ def test_the_map_page_draws_the_layer_in_scope_with_its_popups(
     english = demo_client.get("/map?lang=en&jurisdiction=320509100", headers=headers["admin"]).text
     assert "River chiefs&#39; duty" in english or "River chiefs' duty" in english
     assert "徐志强" in english and "陆晓燕" not in english  # the chosen side only
+
+
+def test_segments_are_grouped_by_the_set_of_chiefs_holding_them() -> None:
+    """Without a database: a county chief's whole river (1-6), a town chief's 1-4, a village
+    chief's 3-4 (named twice: counted once) make three stretches, by hand."""
+    county, town, village = (
+        SimpleNamespace(member_name=name, segment_ids=ids)
+        for name, ids in (("c", [1, 2, 3, 4, 5, 6]), ("t", [1, 2, 3, 4]), ("v", [3, 4, 4]))
+    )
+    grouped = group_by_chiefs([county, town, village])  # type: ignore[list-item]
+    assert [(segments, [c.member_name for c in chiefs]) for segments, chiefs in grouped] == [
+        ([5, 6], ["c"]),
+        ([1, 2], ["c", "t"]),
+        ([3, 4], ["c", "t", "v"]),
+    ]
