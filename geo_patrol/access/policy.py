@@ -91,6 +91,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /m/devices": Rule.MEMBER,
     "GET /m/devices/{device_id}/setup": Rule.MEMBER,
     "POST /m/devices/{device_id}/setup": Rule.MEMBER,
+    "GET /api/v1/me/duty": Rule.SIGNED_IN,  # a chief's own duty, on their phone too
     # The OsmAnd/Traccar apps send no credentials but the device identifier, checked inside.
     "GET /osmand": Rule.PUBLIC,
     "POST /osmand": Rule.PUBLIC,

@@ -15,9 +15,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from geo_patrol.access.principal import Via
 from geo_patrol.core.values import BigId, Day, Id, Moment, Text
 from geo_patrol.core.vocabulary import (
+    CandidateReason,
     ChiefLevel,
     Datum,
     DutyPeriod,
+    DutyStatus,
     IncidentStatus,
     Level,
     PatrolMode,
@@ -895,3 +897,46 @@ class DutyRuleSet(BaseModel):
     disqualifying_flags: list[Annotated[str, Field(max_length=32)]] = Field(
         default_factory=lambda: ["too_fast", "mocked"], max_length=20
     )
+
+
+class DutyPeriodPublic(BaseModel):
+    """A calendar period of duty (China Standard Time), named in both languages."""
+
+    kind: DutyPeriod
+    key: str = Field(description="2026-W49, 2026-12-D2 (a 旬), 2026-12, 2026-Q4")
+    first: date
+    last: date
+    label_zh: str
+    label_en: str
+
+
+class DutyCandidatePublic(BaseModel):
+    """A patrol of the chief in the period and why it counted or not."""
+
+    patrol_id: int
+    started_at: datetime
+    covered_m: Number
+    share: Number = Field(description="Share of the stretch the patrol covered (0..1).")
+    reason: CandidateReason
+    counted: bool
+    disqualified_by: list[str]
+
+
+class MyDutyPublic(BaseModel):
+    """One of the caller's appointments as river chief: the duty this period."""
+
+    appointment_id: int
+    level: ChiefLevel
+    side_code: str
+    side_name: str | None
+    river_code: str
+    river_name: str
+    stretch_label: str | None
+    stretch: Geometry | None
+    stretch_m: Number
+    period: DutyPeriodPublic
+    done: int
+    required: int
+    due: date
+    status: DutyStatus
+    candidates: list[DutyCandidatePublic]

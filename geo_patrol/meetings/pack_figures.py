@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -18,11 +19,12 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.errors import NotFound
-from geo_patrol.core.local_time import ZONE_NAME
+from geo_patrol.core.local_time import LOCAL, ZONE_NAME
 from geo_patrol.core.selection import Selection
 from geo_patrol.db.clauses import statement
 from geo_patrol.db.tables import LEVELS
 from geo_patrol.incidents.queries import list_incidents
+from geo_patrol.meetings.duty_figures import DutyFigures, duty_figures
 from geo_patrol.patrols.coverage import border_river_gaps
 from geo_patrol.patrols.queries import patrol_filter
 
@@ -115,6 +117,7 @@ class PackData:
     escalations: int
     names: dict[str, str]
     tracks: list[dict[str, Any]]
+    duty: DutyFigures
 
     def counts(self, key: str) -> Counter[str]:
         """Incidents (duplicates merged into their case) counted by `key`."""
@@ -209,4 +212,11 @@ def pack_data(
         escalations=int(escalations),
         names={r.code: r.name for r in session.execute(text(NAMES))},
         tracks=tracks,
+        duty=duty_figures(
+            session,
+            scope=scope,
+            member_id=principal.member_id,
+            zone_id=zone["id"],
+            day=min(filters.date_to, datetime.now(LOCAL).date()),
+        ),
     )

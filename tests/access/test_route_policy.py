@@ -105,6 +105,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /m/devices": MEMBERS,
     "GET /m/devices/{device_id}/setup": MEMBERS,
     "POST /m/devices/{device_id}/setup": MEMBERS,
+    "GET /api/v1/me/duty": SIGNED_IN,
     # The phone apps authenticate with the device identifier inside the request.
     "GET /osmand": PUBLIC,
     "POST /osmand": PUBLIC,

@@ -66,6 +66,7 @@ TYPED = [
     ("post", "/api/v1/chiefs/roster", "200"),
     ("get", "/api/v1/duty/rules", "200"),
     ("put", "/api/v1/duty/rules", "200"),
+    ("get", "/api/v1/me/duty", "200"),
 ]
 
 

@@ -6,11 +6,18 @@ recording, a track file from the phone, and a refused file shown with the server
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import pytest
 from playwright.sync_api import Page
 
+from geo_patrol.core.vocabulary import ChiefLevel
+from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.support.browser import (
+    DEVICE_TOKEN,
     Link,
     Watch,
     phone_sign_in,
@@ -19,7 +26,9 @@ from tests.support.browser import (
     wait_states,
     wait_true,
 )
+from tests.support.duty_case import R01, Chief, committed_chiefs, river_gpx
 from tests.support.paths import ROOT
+from tests.support.principals import team_id
 
 TRACKS = ROOT / "tests" / "fixtures" / "tracks"
 HIDE = """(hidden) => {
@@ -167,4 +176,72 @@ def test_unsent_items_keep_their_member_at_the_next_sign_in(
     # Its own member signs in, and it goes.
     phone_sign_in(page, "sz.patrol")
     wait_states(page, ["done"])
+    assert watch.outside == []
+
+
+@pytest.fixture
+def chief_on_the_border_river(live_server: str, live_database_url: str) -> Iterator[int]:
+    """sz.patrol made village chief of 小天圩河 seq 0-2 (owing 2 patrols a week, by a rule of
+    the appointment) and a walk along seq 0-1 sent from their phone; the appointment's id.
+    Removed afterwards (the other browser tests share the database)."""
+    chief = Chief("sz.patrol", ChiefLevel.VILLAGE, "320509100202", R01, (0, 1, 2), required=2)
+    with committed_chiefs(live_database_url, [chief]) as (appointment,):
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
+        engine = make_engine(live_database_url)
+        with make_sessionmaker(engine)() as session:
+            walk = river_gpx(session, R01, range(2), start, start_m=5, length_m=1900)
+            team = team_id(session, "盛泽巡河队")
+        engine.dispose()
+        sent = httpx.post(
+            f"{live_server}/api/v1/patrols",
+            headers={"Authorization": f"Bearer {DEVICE_TOKEN}"},
+            data={"team_id": str(team), "mode": "foot"},
+            files={"file": ("walk.gpx", walk, "application/gpx+xml")},
+            timeout=60,
+        )
+        assert sent.status_code == 201, sent.text
+        yield appointment
+
+
+def test_a_chief_sees_their_duty_and_stretch_also_offline(
+    phone: tuple[Page, Watch], link: Link, chief_on_the_border_river: int
+) -> None:
+    page, watch = phone
+    page.goto(f"{link.url}/m/")
+    page.wait_for_selector("#signin:not([hidden])")
+    phone_sign_in(page, "sz.patrol")
+    page.wait_for_selector("#duty:not([hidden])")
+    # What the service says (tests/api/test_my_duty.py checks the service itself).
+    token = page.evaluate("localStorage.getItem('gp.token')")
+    answer = httpx.get(f"{link.url}/api/v1/me/duty", headers={"Authorization": f"Bearer {token}"})
+    # (The demo may make sz.patrol chief of other stretches too: this test's is the one.)
+    duty = next(d for d in answer.json() if d["appointment_id"] == chief_on_the_border_river)
+    assert duty["required"] == 2
+    assert any(c["counted"] for c in duty["candidates"])  # the walk just sent
+    month, day = (int(part) for part in duty["due"].split("-")[1:])
+    line = f"已巡 {duty['done']} / 应巡 2，{month}月{day}日前"
+    card = page.locator(f"#duty-list li[data-appointment='{chief_on_the_border_river}']")
+    assert line in card.inner_text() and "小天圩河" in card.inner_text()
+    assert page.inner_text("#duty h2") == "我的河段 本期履职"
+    stretch = page.locator("#patrol-map path.duty-stretch")
+    assert stretch.count() == len(answer.json())  # one line per appointment
+    box = stretch.first.bounding_box()
+    assert box is not None and max(box["width"], box["height"]) > 50  # fitted to the map
+    screenshot(page, "mobile-duty")
+
+    # No signal, the app reopened: the last answer is kept (IndexedDB), the stretch redrawn.
+    link.cut()
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#duty:not([hidden])")
+    assert line in card.inner_text()
+    assert page.locator("#patrol-map path.duty-stretch").count() == len(answer.json())
+    link.restore()
+    page.context.set_offline(False)
+
+    page.goto(f"{link.url}/m/?lang=en")
+    page.wait_for_selector("#duty:not([hidden])")
+    english = card.inner_text()
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    assert f"{duty['done']} of 2 done, due {day} {months[month - 1]}" in english
     assert watch.outside == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,9 +15,13 @@ import pyproj
 from playwright.sync_api import Browser, Page, Response
 from sqlalchemy import text
 
-from geo_patrol.db.engine import make_engine
+from geo_patrol.core.local_time import LOCAL
+from geo_patrol.core.vocabulary import ChiefLevel, DutyPeriod
+from geo_patrol.db.engine import make_engine, make_sessionmaker
+from geo_patrol.duty.periods import period_of
 from geo_patrol.web.map.filters import MapFilters
 from tests.support.browser import Watch, screenshot, serving, sign_in
+from tests.support.duty_case import R01, Chief, committed_chiefs, segment_lines
 
 GEOD = pyproj.Geod(ellps="WGS84")
 LAYERS_ZH = [
@@ -24,6 +30,7 @@ LAYERS_ZH = [
     "行政区划 · 镇（街道）",
     "协作区 / 边界协作带",
     "河道巡查时效",
+    "河长履职",
     "巡查轨迹",
     "事件",
     "事件热力图",
@@ -255,3 +262,48 @@ def test_with_an_unreachable_base_map_every_layer_still_shows(
         csp = page.request.get(f"{base}/map").headers["content-security-policy"]
         assert "img-src 'self' data: blob: https://tile.openstreetmap.org" in csp
         context.close()
+
+
+MIDDLE_OF_SEQ_4 = """
+([lon, lat]) => {
+  const m = window[Object.keys(window).find((k) => k.startsWith("map_"))];
+  m.setView([lat, lon], 16, { animate: false });
+  const p = m.latLngToContainerPoint([lat, lon]);
+  const box = document.querySelector(".folium-map").getBoundingClientRect();
+  return [box.left + p.x, box.top + p.y];
+}
+"""
+
+
+def test_the_duty_layer_colours_stretches_and_names_their_chiefs(
+    watched_page: tuple[Page, Watch], live_database_url: str
+) -> None:
+    page, watch = watched_page
+    chiefs = [
+        Chief("钱美芳", ChiefLevel.VILLAGE, "320509100203", R01, (3, 4, 5)),  # 前跃村
+        Chief("沈丽华", ChiefLevel.VILLAGE, "330411100201", R01, (3, 4, 5)),  # the other side
+    ]
+    engine = make_engine(live_database_url)
+    with make_sessionmaker(engine)() as session:
+        (seq_4,) = segment_lines(session, R01, range(4, 5)).values()
+    engine.dispose()
+    middle = seq_4.interpolate(0.5, normalized=True)
+    with committed_chiefs(live_database_url, chiefs):
+        sign_in(page, watch.base, "wujiang.sup")
+        layer_names = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        assert any("河长履职" in name for name in layer_names), layer_names
+        legend = page.inner_text("#gp-duty-legend")
+        assert all(word in legend for word in ("已达标", "进行中", "未达标", "本期无要求"))
+        x, y = page.evaluate(MIDDLE_OF_SEQ_4, [middle.x, middle.y])
+        page.wait_for_timeout(300)
+        page.mouse.click(x, y)
+        popup = page.locator(".gp-duty-popup")
+        popup.wait_for()
+        shown = popup.inner_text()
+        week = period_of(DutyPeriod.WEEK, datetime.now(LOCAL).date())
+        assert "钱美芳" in shown and "村级" in shown and "前跃村" in shown
+        assert week.label("zh") in shown and week.last.isoformat() in shown
+        assert re.search(r"钱美芳\s+村级\s+前跃村\s+\S+ 至 \S+\s+\d+ / 1", shown), shown
+        assert "沈丽华" not in shown  # the other side's chief: not the Wujiang supervisor's
+        screenshot(page, "supervisor-map-duty")
+    assert watch.errors == [] and watch.outside == []

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from geo_patrol.core import catalog
+from geo_patrol.core.vocabulary import CandidateReason, ChiefLevel, DutyStatus
 from geo_patrol.db.tables import INCIDENT_STATUSES, LEVELS, PATROL_MODES, SEVERITIES, TIERS
 from geo_patrol.incidents.workflow import TIER_STEPS, TRANSITIONS
 from geo_patrol.web.map.page import LEVEL_STYLE, RECENCY_COLOUR, STATUS_COLOUR
@@ -96,7 +97,8 @@ def test_every_key_the_phone_app_uses_exists() -> None:
     keys = set(DATA_T.findall(shell))
     built = {prefix for _, prefix in APP_KEY.findall(script) if prefix}
     keys |= {key for key, _ in APP_KEY.findall(script) if key}
-    assert len(keys) > 60 and built == {"severity_", "state_", "status_"}
+    assert len(keys) > 60
+    assert built == {"severity_", "state_", "status_", "duty_status_", "duty_reason_"}
     assert keys - set(app["zh"]) == set()
     for prefix in built:
         assert any(key.startswith(prefix) for key in app["zh"]), prefix
@@ -117,6 +119,10 @@ def test_every_key_the_phone_app_uses_exists() -> None:
         ("app.mode_", PATROL_MODES),
         ("app.status_", ("reported", "assigned", "accepted", "in_progress", "reopened")),
         ("app.state_", ("waiting", "sending", "failed", "done")),
+        ("app.duty_status_", tuple(DutyStatus)),
+        ("app.duty_reason_", tuple(CandidateReason)),
+        ("map.duty_status_", tuple(DutyStatus)),
+        ("map.chief_", tuple(ChiefLevel)),
     ],
 )
 def test_every_coded_value_has_its_word(prefix: str, codes: tuple[str, ...]) -> None:

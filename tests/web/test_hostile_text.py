@@ -3,6 +3,7 @@ and the phone pages (tests/browser/test_hostile_text.py runs the map and pack in
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -11,6 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.access.principal import command_line_principal
+from geo_patrol.access.scope import Scope
+from geo_patrol.core.vocabulary import ChiefLevel
+from geo_patrol.duty.appointments import AppointmentSpec, create_appointment
 from geo_patrol.web.cases import incident_page
 from tests.support import oracle
 from tests.support.hostile_text import LINK, check, hostile, poison_demo
@@ -57,6 +62,21 @@ def poisoned(
         headers=headers["admin"],
     )
     assert device.status_code == 201, device.text
+    # A chief (their name poisoned above) on the border river: the map's duty layer and the
+    # pack's duty section show them.
+    create_appointment(
+        demo_session,
+        spec=AppointmentSpec(
+            member_id=_member(demo_session, "sz.patrol"),
+            level=ChiefLevel.VILLAGE,
+            jurisdiction_code="320509100202",
+            river_code="R-320509-330411-01",
+            valid_from=date(2020, 1, 1),
+            stretch_label=hostile("stretch"),
+        ),
+        scope=Scope(everything=True),
+        by=command_line_principal(),
+    )
     ids = {
         "incident": report.json()["id"],
         "patrol": patrol.json()["id"],
@@ -98,6 +118,8 @@ def test_every_page_renders_hostile_text_inert(
             "cooperation_zones",
             "category",
             "teams",
+            "members",
+            "gp-duty-popup",  # the chief's stretch on the duty layer
         ),
         "map filtered": page(client, f"/map?lang={lang}&category={LINK}&zone=%22%3E%3Cb%3E", admin),
         "incident list": page(client, f"/incidents?lang={lang}", admin, "category"),
@@ -118,6 +140,7 @@ def test_every_page_renders_hostile_text_inert(
             "rivers",
             "title",
             "cooperation_zones",
+            "members",
         ),
         "devices": page(client, f"/m/devices?lang={lang}", admin, "members", "label"),
         "device set-up": page(

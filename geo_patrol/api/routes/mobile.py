@@ -3,6 +3,7 @@ lead's pages to register phones and set up Traccar Client and OsmAnd."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,10 +23,12 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
-from geo_patrol.api.schemas import PatrolTeam, SetupCodes
+from geo_patrol.api.schemas import MyDutyPublic, PatrolTeam, SetupCodes
 from geo_patrol.core import catalog
+from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.values import Id
 from geo_patrol.core.vocabulary import Language
+from geo_patrol.duty.map_layer import OwnDuty, own_duties
 from geo_patrol.patrols.people import managed_members, patrol_teams
 from geo_patrol.web.mobile import pages
 
@@ -64,6 +67,50 @@ def service_worker() -> Response:
 def get_patrol_teams(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """The teams the caller may upload for, for the "members on the outing" list."""
     return patrol_teams(session, principal=principal)
+
+
+def _my_duty(own: OwnDuty) -> dict[str, Any]:
+    """One appointment's duty as the phone reads it."""
+    duty = own.duty
+    return {
+        "appointment_id": duty.appointment_id,
+        "level": duty.level,
+        "side_code": duty.side_code,
+        "side_name": duty.side_name,
+        "river_code": duty.river_code,
+        "river_name": duty.river_name,
+        "stretch_label": duty.stretch_label,
+        "stretch": own.geometry,
+        "stretch_m": duty.stretch_m,
+        "period": {
+            "kind": duty.period.kind,
+            "key": duty.period.key,
+            "first": duty.period.first,
+            "last": duty.period.last,
+            "label_zh": duty.period.label("zh"),
+            "label_en": duty.period.label("en"),
+        },
+        "done": duty.done,
+        "required": duty.required,
+        "due": duty.due,
+        "status": duty.status,
+        "candidates": [{**vars(c), "counted": c.counted} for c in duty.candidates],
+    }
+
+
+@router.get(
+    "/api/v1/me/duty",
+    summary="My duty as river chief this period (empty when I am no chief)",
+    response_model=list[MyDutyPublic],
+)
+def get_my_duty(
+    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+) -> list[dict[str, Any]]:
+    """Each of the caller's appointments: done and required this period, the due day, the
+    candidate patrols with why each counted or not, and the stretch as GeoJSON."""
+    today = datetime.now(LOCAL).date()
+    owned = own_duties(session, scope=scope, member_id=principal.member_id, day=today)
+    return [_my_duty(own) for own in owned]
 
 
 @router.get("/m/devices", response_class=HTMLResponse, summary="Phones I may manage (page)")

@@ -185,6 +185,7 @@ function makeMap(id) {
   const map = L.map(id, { attributionControl: false, zoomControl: true });
   map.setView([30.92, 120.62], 13);
   map.rivers = L.layerGroup().addTo(map);
+  map.duty = L.layerGroup().addTo(map);
   return map;
 }
 
@@ -193,6 +194,50 @@ function drawRivers(map, rivers) {
   map.rivers.clearLayers();
   // GeoJSON is lon/lat; L.geoJSON does the flip to Leaflet's [lat, lon] itself.
   L.geoJSON(rivers, { style: { color: "#3b82c4", weight: 3, opacity: 0.7 } }).addTo(map.rivers);
+}
+
+// My duty as river chief: this period's patrols done and owed, the stretch on the map ------------
+
+// The supervisor map's colours: met green, in progress amber, missed red, not due grey.
+const DUTY_COLOUR = { met: "#2e7d32", in_progress: "#f9a825", missed: "#c62828", not_due: "#9e9e9e" };
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function dueDay(isoDate) {
+  const [, month, day] = isoDate.split("-").map(Number);
+  return LANG === "en" ? `${day} ${MONTHS[month - 1]}` : `${month}月${day}日`;
+}
+
+function dutyItem(duty) {
+  const period = LANG === "en" ? duty.period.label_en : duty.period.label_zh;
+  const where = duty.stretch_label ? `${duty.river_name} · ${duty.stretch_label}` : duty.river_name;
+  const item = el("li", { class: `duty-item ${duty.status}`, "data-appointment": duty.appointment_id },
+    el("div", { class: "what" }, where),
+    el("div", { class: "duty-line" },
+      t("duty_line", { done: duty.done, required: duty.required, due: dueDay(duty.due) })),
+    el("div", { class: "muted" }, `${period} · `,
+      el("b", { class: "duty-status" }, t(`duty_status_${duty.status}`))));
+  for (const patrol of duty.candidates) {
+    const when = new Date(patrol.started_at).toLocaleString(LANG === "en" ? "en-GB" : "zh-CN");
+    item.append(el("div", { class: `muted candidate ${patrol.reason}` },
+      `${when} · ${Math.round(patrol.share * 100)}% · ${t(`duty_reason_${patrol.reason}`)}`));
+  }
+  return item;
+}
+
+function renderDuty(duties) {
+  const map = state.patrolMap;
+  map.duty.clearLayers();
+  $("#duty").hidden = !duties?.length;
+  $("#duty-list").replaceChildren(...(duties || []).map(dutyItem));
+  const features = (duties || []).filter((d) => d.stretch)
+    .map((d) => ({ type: "Feature", geometry: d.stretch, properties: { status: d.status } }));
+  if (!features.length) return;
+  // GeoJSON is lon/lat; L.geoJSON does the flip to Leaflet's [lat, lon] itself.
+  const drawn = L.geoJSON({ type: "FeatureCollection", features }, {
+    style: (f) => ({ color: DUTY_COLOUR[f.properties.status], weight: 7, opacity: 0.8,
+                     className: "duty-stretch" }),
+  }).addTo(map.duty);
+  if (!state.recorder.recording) map.fitBounds(drawn.getBounds(), { padding: [16, 16] });
 }
 
 // Patrol -------------------------------------------------------------------------------------
@@ -496,9 +541,10 @@ async function queueFile(event) {
 
 async function loadAccount() {
   // All at once: with no answer from the service the page waits one read deadline, not four.
-  const [me, teams, categories, rivers] = await Promise.all([
+  const [me, teams, categories, rivers, duty] = await Promise.all([
     cached("me", "/api/v1/me"), cached("teams", "/api/v1/mobile/teams"),
     cached("categories", "/api/v1/incident-categories"), cached("rivers", "/api/v1/rivers"),
+    cached("duty", "/api/v1/me/duty"),
   ]);
   state.me = me;
   state.teams = teams || [];
@@ -508,6 +554,7 @@ async function loadAccount() {
   renderCategories();
   drawRivers(state.patrolMap, rivers);
   drawRivers(state.reportMap, rivers);
+  renderDuty(duty);
 }
 
 async function start() {

@@ -7,6 +7,7 @@ patrols, coverage and incidents go through the scope filters of their own module
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.accounts.teams import list_teams
+from geo_patrol.core.local_time import LOCAL
+from geo_patrol.duty.assessment import DutyFilter
+from geo_patrol.duty.map_layer import DutyStretch, duty_stretches
 from geo_patrol.geography.border_zone import zones_with_border_zone
 from geo_patrol.geography.queries import extent_of, list_villages, list_zones, map_jurisdictions
 from geo_patrol.incidents.queries import category_names, list_incidents
@@ -39,6 +43,7 @@ class MapData:
     patrols: int = 0
     points: int = 0
     all_zones: list[dict[str, Any]] = field(default_factory=list)
+    duty: list[DutyStretch] = field(default_factory=list)
 
 
 def patrol_filters(filters: MapFilters, zone_id: int | None) -> dict[str, Any]:
@@ -64,6 +69,26 @@ def incident_filters(filters: MapFilters, zone_id: int | None) -> dict[str, Any]
         "until": filters.until,
         "limit": 5000,
     }
+
+
+def duty_layer(
+    session: Session,
+    *,
+    scope: Scope,
+    principal: Principal,
+    filters: MapFilters,
+    zone_id: int | None,
+) -> list[DutyStretch]:
+    """The chiefs' stretches in the duty period containing the map's last day (today at the
+    latest), on the chosen side and zone, as far as the caller may see chiefs."""
+    day = min(filters.date_to, datetime.now(LOCAL).date())
+    return duty_stretches(
+        session,
+        scope=scope,
+        member_id=principal.member_id,
+        day=day,
+        selected=DutyFilter(side=filters.jurisdiction, zone_id=zone_id),
+    )
 
 
 def _bounds(session: Session, at: Any, codes: list[str] | None) -> list[list[float]] | None:
@@ -113,4 +138,7 @@ def map_data(
         patrols=totals.patrols,
         points=totals.points,
         all_zones=all_zones,
+        duty=duty_layer(
+            session, scope=scope, principal=principal, filters=filters, zone_id=zone_id
+        ),
     )

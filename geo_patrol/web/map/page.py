@@ -16,6 +16,7 @@ from folium import plugins
 
 from geo_patrol.core import catalog
 from geo_patrol.db.tables import INCIDENT_STATUSES
+from geo_patrol.duty.map_layer import WORST_FIRST, DutyStretch
 from geo_patrol.web.assets import localise
 from geo_patrol.web.map.basemaps import TileSource
 from geo_patrol.web.map.layers import MapData
@@ -48,6 +49,14 @@ STATUS_COLOUR = {
     "rejected": "#3e2723",
 }
 TRACK_COLOUR = "#0d47a1"
+
+# A chief's duty this period (met green, in progress amber, missed red, not due grey).
+DUTY_COLOUR = {
+    "met": "#2e7d32",
+    "in_progress": "#f9a825",
+    "missed": "#c62828",
+    "not_due": "#9e9e9e",
+}
 
 
 def _geojson(features: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,6 +137,48 @@ def _add_rivers(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
         },
         tooltip=_tooltip(features, ["river", "label", "metres"]),
     ).add_to(m)
+
+
+def duty_rows(stretch: DutyStretch, lang: str) -> list[dict[str, Any]]:
+    """The chiefs of a stretch as the popup lists them (words in `lang`)."""
+    return [
+        {
+            "name": chief.member_name,
+            "level": catalog.text(f"map.chief_{chief.level}", lang),
+            "side": chief.side_name or chief.side_code,
+            "river": chief.river_name,
+            "period": chief.period.label(lang),
+            "done": chief.done,
+            "required": chief.required,
+            "due": chief.due.isoformat(),
+            "status": str(chief.status),
+        }
+        for chief in stretch.chiefs
+    ]
+
+
+def _add_duty(m: folium.Map, data: MapData, w: dict[str, str]) -> None:
+    """Chiefs' stretches coloured by the worst duty status of their chiefs this period; the
+    popup names every chief of the stretch (drawn above the rivers: it takes the clicks)."""
+    group = folium.FeatureGroup(name=w["duty_layer"], show=True)
+    for stretch in data.duty:
+        if stretch.geometry is None:
+            continue
+        colour = DUTY_COLOUR[stretch.status]
+        rows = duty_rows(stretch, w["lang"])
+        rivers = sorted({row["river"] for row in rows})
+        popup = literal_safe(
+            "map/duty_popup.html", lang=w["lang"], rows=rows, rivers=rivers, status=stretch.status
+        )
+        tip = f"{' / '.join(rivers)} · {catalog.text('map.duty_chiefs', w['lang'], n=len(rows))}"
+        layer = folium.GeoJson(
+            stretch.geometry,
+            style_function=lambda _f, c=colour: {"color": c, "weight": 9, "opacity": 0.6},
+            tooltip=_tip(f"{tip} · {w['duty_status_' + stretch.status]}", w),
+        )
+        layer.add_child(folium.Popup(popup, max_width=460))
+        layer.add_to(group)
+    group.add_to(m)
 
 
 def _add_tracks_tiles(m: folium.Map, tiles_url: str, w: dict[str, str]) -> None:
@@ -229,6 +280,7 @@ def panels(data: MapData, *, basemap: bool) -> str:
         recency_colours=RECENCY_COLOUR,
         status_colours=STATUS_COLOUR,
         track_colour=TRACK_COLOUR,
+        duty_colours={s: DUTY_COLOUR[s] for s in WORST_FIRST},
         basemap=basemap,
     )
 
@@ -267,6 +319,7 @@ def build_map(
     _add_jurisdictions(m, data, w)
     _add_zones(m, data, w)
     _add_rivers(m, data, w)
+    _add_duty(m, data, w)
     if tiles_url is not None:
         _add_tracks_tiles(m, tiles_url, w)
     if tracks is not None:

@@ -21,11 +21,12 @@ from geo_patrol.core import catalog
 from geo_patrol.core.local_time import local_day
 from geo_patrol.core.settings import CHECKOUT_VENDOR_DIR
 from geo_patrol.db.tables import INCIDENT_STATUSES, TIERS
+from geo_patrol.meetings.duty_figures import DutyFigures
 from geo_patrol.meetings.pack_figures import PackData, pack_data
 from geo_patrol.web.assets import inline
 from geo_patrol.web.map.filters import MapFilters
 from geo_patrol.web.map.layers import MapData, map_data
-from geo_patrol.web.map.page import STATUS_COLOUR, build_map
+from geo_patrol.web.map.page import DUTY_COLOUR, STATUS_COLOUR, build_map
 from geo_patrol.web.render import macro, render
 
 # The effort table's number columns, after the side's name.
@@ -52,6 +53,45 @@ def _case_row(
         ", ".join(name(c, c) or c for c in co) or "—",
         local_day(cast(datetime | None, i["deadline_at"])),
     ]
+
+
+def duty_tables(duty: DutyFigures, names: dict[str, str], lang: str) -> dict[str, object]:
+    """The duty section's tables: one per side (chief, level, river, period, done/required,
+    status) and the joint pairs'."""
+    status = {s: catalog.text(f"map.duty_status_{s}", lang) for s in DUTY_COLOUR}
+    sides = [
+        {
+            "name": names.get(side.code or "", side.code or "—"),
+            "met": side.met,
+            "owing": side.owing,
+            "rows": [
+                [
+                    chief.member_name,
+                    catalog.text(f"map.chief_{chief.level}", lang),
+                    chief.side_name or chief.side_code,
+                    chief.river_name,
+                    chief.period.label(lang),
+                    f"{chief.done} / {chief.required}",
+                    (str(chief.status), status[chief.status]),
+                ]
+                for chief in side.chiefs
+            ],
+        }
+        for side in duty.sides
+    ]
+    joints = [
+        [
+            pair.name,
+            ", ".join(
+                f"{c['name']} ({names.get(c['side_code'], c['side_code'])})" for c in pair.chiefs
+            ),
+            pair.period.label(lang),
+            f"{pair.done} / {pair.required}",
+            (str(pair.status), status[pair.status]),
+        ]
+        for pair in duty.joints
+    ]
+    return {"duty_sides": sides, "duty_joints": joints, "duty_colours": DUTY_COLOUR}
 
 
 def _sections(pack: PackData, lang: str) -> str:
@@ -81,6 +121,7 @@ def _sections(pack: PackData, lang: str) -> str:
         duplicates=pack.duplicates,
         joint=[_case_row(i, w, name) for i in pack.cases if i["is_joint"]],
         overdue=[_case_row(i, w, name) for i in pack.cases if i["overdue"]],
+        **duty_tables(pack.duty, pack.names, lang),
     )
 
 
