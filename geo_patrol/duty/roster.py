@@ -163,6 +163,8 @@ def import_roster(
     """Store a roster file's appointments (or, `dry_run`, check them and say what would be
     stored); RosterRejected listing every bad row, and nothing stored, if any is bad."""
     roster = read_roster(data)
+    if roster.truncated:  # a wrong file, not a few wrong rows: no need to look further
+        raise RosterRejected(roster.errors, truncated=True)
     savepoint = session.begin_nested()
     try:
         run = _start(session, roster=roster, scope=scope, by=by, dry_run=dry_run, source=source)
@@ -237,7 +239,8 @@ def _import_row(run: _Run, row: RosterRow) -> None:
         outcome = _appoint(run, row, side, member)
     except GeoPatrolError as error:
         attempt.rollback()
-        name = ROSTER_FIELD.get(str(error.extra.get("field")), "river")
+        field_name = str(error.extra.get("field", "row"))
+        name = ROSTER_FIELD.get(field_name, field_name)
         run.fail(row.row, name, error.detail)
         return
     attempt.commit()

@@ -237,3 +237,32 @@ def test_duty_rules_by_level_need_an_admin_by_appointment_its_supervisor(
         headers=headers["admin"],
     )
     assert (flag.status_code, flag.json()["field"]) == (422, "disqualifying_flags")
+
+
+def test_a_joint_pairs_rule_by_its_zone_coordinator_or_both_sides(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    sz = appoint(demo_client, headers["admin"], demo_session).json()["id"]
+    wjj = appoint(
+        demo_client,
+        headers["admin"],
+        demo_session,
+        side="330411100202",
+        member_id=member_id(demo_session, "wjj.patrol"),
+    ).json()["id"]
+    zone = demo_session.execute(
+        text("SELECT id FROM cooperation_zones WHERE code = 'ZONE-SZ-WJJ'")
+    ).scalar_one()
+    pair = {"name": "联合", "zone_id": zone, "appointment_ids": [sz, wjj]}
+    joint = demo_client.post("/api/v1/chiefs/joint", json=pair, headers=headers["admin"]).json()
+    rule = {"joint": True, "joint_id": joint["id"], "period": "month", "required": 2}
+    one_side = demo_client.put("/api/v1/duty/rules", json=rule, headers=headers["wujiang.sup"])
+    assert (one_side.status_code, one_side.json()["field"]) == (403, "joint_id")
+    coordinator = demo_client.put("/api/v1/duty/rules", json=rule, headers=headers["zone.coord"])
+    assert coordinator.status_code == 200, coordinator.text
+    every_pair = {"joint": True, "zone_id": zone, "period": "month", "required": 2}
+    refused = demo_client.put("/api/v1/duty/rules", json=every_pair, headers=headers["zone.coord"])
+    assert (refused.status_code, refused.json()["field"]) == (403, "joint_id")
+    level = {"level": "town", "period": "week", "required": 1}
+    refused = demo_client.put("/api/v1/duty/rules", json=level, headers=headers["xiuzhou.sup"])
+    assert (refused.status_code, refused.json()["field"]) == (403, "level")
