@@ -266,3 +266,19 @@ def test_a_joint_pairs_rule_by_its_zone_coordinator_or_both_sides(
     level = {"level": "town", "period": "week", "required": 1}
     refused = demo_client.put("/api/v1/duty/rules", json=level, headers=headers["xiuzhou.sup"])
     assert (refused.status_code, refused.json()["field"]) == (403, "level")
+
+
+def test_a_roster_larger_than_an_ordinary_request_is_an_upload(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    """A roster of more than 1 MB (GEO_PATROL_MAX_BODY_BYTES) is read: it is an upload."""
+    remark = ",".join(["备注" * 20_000] * 10)  # ten columns of remarks the roster ignores
+    lines = ROSTER.replace("联合河长\r\n", "联合河长" + ",备注" * 10 + "\r\n").splitlines()
+    padded = "\r\n".join([lines[0], *(f"{line},{remark}" for line in lines[1:])])
+    files = {"file": ("big.csv", padded.encode(), "text/csv")}
+    assert len(files["file"][1]) > 2_000_000
+    answer = demo_client.post(
+        "/api/v1/chiefs/roster", files=files, data={"dry_run": "true"}, headers=headers["admin"]
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["created"] == 2
