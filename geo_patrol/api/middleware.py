@@ -24,7 +24,12 @@ from geo_patrol.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-UPLOAD_PREFIXES: tuple[str, ...] = ("/api/v1/patrols", "/api/v1/incidents", "/open311")
+UPLOAD_PREFIXES: tuple[str, ...] = (
+    "/api/v1/patrols",
+    "/api/v1/incidents",
+    "/open311",
+    "/api/v1/chiefs/roster",
+)
 BODY_SETTING = "GEO_PATROL_MAX_BODY_BYTES"
 UPLOAD_SETTING = "GEO_PATROL_MAX_UPLOAD_BYTES"
 _DIGITS = re.compile(rb"[0-9]+")

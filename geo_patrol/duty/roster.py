@@ -66,13 +66,13 @@ SIDES = """
 SELECT code, name FROM jurisdictions
 WHERE valid_to IS NULL AND (code = ANY(:sides) OR name = ANY(:sides))
 """
-SAME_APPOINTMENT = """
-SELECT a.id, a.level, a.valid_to, a.joint_id FROM chief_appointments a
-WHERE a.member_id = :member_id AND a.jurisdiction_code = :side AND a.river_id = :river_id
-  AND a.valid_from = :valid_from
-  AND ARRAY(SELECT cs.segment_id FROM chief_stretches cs WHERE cs.appointment_id = a.id
-            ORDER BY cs.segment_id) = CAST(:segment_ids AS int[])
-ORDER BY a.id LIMIT 1
+# Appointments already stored for the file's sides, each with its segments.
+STORED = """
+SELECT a.id, a.member_id, a.jurisdiction_code, a.river_id, a.valid_from, a.level, a.valid_to,
+       ARRAY(SELECT cs.segment_id FROM chief_stretches cs WHERE cs.appointment_id = a.id
+             ORDER BY cs.segment_id) AS segment_ids
+FROM chief_appointments a
+WHERE a.jurisdiction_code = ANY(:sides)
 """
 # The cooperation zone every one of the sides belongs to (it or a jurisdiction above it).
 ZONE_OF_SIDES = """
@@ -143,8 +143,11 @@ class _Run:
     report: RosterReport
     members: dict[str, tuple[int, str]]
     sides: dict[str, list[str]]
+    stored: dict[tuple[object, ...], tuple[int, str, date | None]]
     errors: list[RowError] = field(default_factory=list)
     appointments: dict[int, int] = field(default_factory=dict)  # row → appointment id
+    rivers: dict[str, int] = field(default_factory=dict)
+    stretches: dict[tuple[object, ...], tuple[int, ...]] = field(default_factory=dict)
 
     def fail(self, row: int, name: str, detail: str) -> None:
         """Note a bad cell, by the column the file names it."""
@@ -163,6 +166,8 @@ def import_roster(
     """Store a roster file's appointments (or, `dry_run`, check them and say what would be
     stored); RosterRejected listing every bad row, and nothing stored, if any is bad."""
     roster = read_roster(data)
+    if roster.truncated:  # a wrong file, not a few wrong rows: no need to look further
+        raise RosterRejected(roster.errors, truncated=True)
     savepoint = session.begin_nested()
     try:
         run = _start(session, roster=roster, scope=scope, by=by, dry_run=dry_run, source=source)
@@ -208,7 +213,16 @@ def _start(
         if found.name in wanted:
             by_name[found.name].append(found.code)
     sides = {**by_name, **by_code}  # a code is itself, even if some place is named so
-    return _Run(session, roster, scope, by, source, RosterReport(dry_run), members, sides)
+    codes = sorted({code for found in sides.values() for code in found})
+    stored: dict[tuple[object, ...], tuple[int, str, date | None]] = {
+        (a.member_id, a.jurisdiction_code, a.river_id, a.valid_from, tuple(a.segment_ids)): (
+            int(a.id),
+            str(a.level),
+            a.valid_to,
+        )
+        for a in session.execute(text(STORED), {"sides": codes})
+    }
+    return _Run(session, roster, scope, by, source, RosterReport(dry_run), members, sides, stored)
 
 
 def _side_of(run: _Run, row: RosterRow) -> str | None:
@@ -227,20 +241,18 @@ def _side_of(run: _Run, row: RosterRow) -> str | None:
 
 
 def _import_row(run: _Run, row: RosterRow) -> None:
-    """One row in its own savepoint: a refused row leaves nothing behind, the others go on."""
+    """One row; a refused one is noted and the others go on (every check comes before any
+    write, and any bad row rolls the whole file back)."""
     side = _side_of(run, row)
     member = None if side is None else _member_of(run, row, side)
     if side is None or member is None:
         return
-    attempt = run.session.begin_nested()
     try:
         outcome = _appoint(run, row, side, member)
     except GeoPatrolError as error:
-        attempt.rollback()
-        name = ROSTER_FIELD.get(str(error.extra.get("field")), "river")
-        run.fail(row.row, name, error.detail)
+        field_name = str(error.extra.get("field", "row"))
+        run.fail(row.row, ROSTER_FIELD.get(field_name, field_name), error.detail)
         return
-    attempt.commit()
     if outcome is not None:
         run.report.outcomes.append(outcome)
 
@@ -266,30 +278,14 @@ def _member_of(run: _Run, row: RosterRow, side: str) -> tuple[int, bool] | None:
 
 def _appoint(run: _Run, row: RosterRow, side: str, member: tuple[int, bool]) -> RowOutcome | None:
     """The row's appointment: already there, ended earlier, or made now."""
-    member_id = member[0]
-    river_id = river_id_of(run.session, river=row.river)
-    segment_ids = stretch_segments(
-        run.session,
-        river_id=river_id,
-        kind=row.stretch.kind,
-        seqs=row.stretch.seqs,
-        points=row.stretch.points,
-    )
-    same = run.session.execute(
-        text(SAME_APPOINTMENT),
-        {
-            "member_id": member_id,
-            "side": side,
-            "river_id": river_id,
-            "valid_from": row.valid_from,
-            "segment_ids": sorted(segment_ids),
-        },
-    ).first()
-    if same is not None:
-        outcome = _existing(run, row, same.id, same.level, same.valid_to)
-        return None if outcome is None else _outcome(run, row, outcome, same.id, member)
+    river_id, segment_ids = _stretch_of(run, row)
+    key = (member[0], side, river_id, row.valid_from, segment_ids)
+    if key in run.stored:
+        appointment_id, level, valid_to = run.stored[key]
+        outcome = _existing(run, row, appointment_id, level, valid_to)
+        return None if outcome is None else _outcome(run, row, outcome, appointment_id, member)
     spec = AppointmentSpec(
-        member_id=member_id,
+        member_id=member[0],
         level=row.level,
         jurisdiction_code=side,
         river_code=row.river,
@@ -302,8 +298,27 @@ def _appoint(run: _Run, row: RosterRow, side: str, member: tuple[int, bool]) -> 
         source=run.source,
     )
     appointment_id = create_appointment(run.session, spec=spec, scope=run.scope, by=run.by)
+    run.stored[key] = (appointment_id, str(row.level), row.valid_to)
     run.report.created += 1
     return _outcome(run, row, "created", appointment_id, member)
+
+
+def _stretch_of(run: _Run, row: RosterRow) -> tuple[int, tuple[int, ...]]:
+    """The row's river and its stretch's segment ids (sorted), looked up once per file."""
+    river_id = run.rivers.get(row.river)
+    if river_id is None:
+        river_id = run.rivers[row.river] = river_id_of(run.session, river=row.river)
+    stretch = (river_id, row.stretch.kind, row.stretch.seqs, row.stretch.points)
+    if stretch not in run.stretches:
+        found = stretch_segments(
+            run.session,
+            river_id=river_id,
+            kind=row.stretch.kind,
+            seqs=row.stretch.seqs,
+            points=row.stretch.points,
+        )
+        run.stretches[stretch] = tuple(sorted(found))
+    return river_id, run.stretches[stretch]
 
 
 def _existing(

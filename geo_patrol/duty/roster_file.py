@@ -17,7 +17,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import cast
 
 import openpyxl
@@ -99,6 +99,10 @@ DATE = re.compile(
 COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 SEQ_ITEM = re.compile(r"(\d{1,6})(?:\s*[-~～—–至]\s*(\d{1,6}))?")
 PHONE = re.compile(r"1\d{10}")
+# Excel's day numbers (1900 date system) of 1955 to 2099: a number in a date column of a
+# workbook in that range is a date whose cell lost its format.
+EXCEL_EPOCH = date(1899, 12, 30)
+EXCEL_DAYS = (20090, 73051)
 # What a spreadsheet cell holds once read (openpyxl gives numbers, dates and times).
 Cell = str | int | float | bool | date | datetime | time | None
 
@@ -507,6 +511,8 @@ def parse_date(cell: Cell, *, required: bool = True) -> date | None:
         cell = cell.date()
     if isinstance(cell, date):
         return _plausible(cell)
+    if (day := _excel_day(cell)) is not None:
+        return day
     value = _short_text(cell, required=False)
     if not value:
         if required:
@@ -520,6 +526,15 @@ def parse_date(cell: Cell, *, required: bool = True) -> date | None:
     except ValueError as error:
         raise InvalidInput(f"{value[:20]} is not a day of the calendar") from error
     return _plausible(day)
+
+
+def _excel_day(cell: Cell) -> date | None:
+    """A workbook cell holding a date without a date format: Excel's day number."""
+    if isinstance(cell, bool) or not isinstance(cell, int | float):
+        return None
+    if not EXCEL_DAYS[0] <= cell < EXCEL_DAYS[1]:
+        return None
+    return EXCEL_EPOCH + timedelta(days=int(cell))
 
 
 def _plausible(day: date) -> date:

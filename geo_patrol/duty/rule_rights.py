@@ -54,7 +54,7 @@ def set_rule_in_scope(
     elif not scope.everything:
         raise Forbidden(
             "a rule per level or zone applies to many sides: administrators set it",
-            field="appointment_id" if not joint else "joint_id",
+            field="joint_id" if joint else "level",
         )
     return set_rule(
         session,

@@ -237,3 +237,48 @@ def test_duty_rules_by_level_need_an_admin_by_appointment_its_supervisor(
         headers=headers["admin"],
     )
     assert (flag.status_code, flag.json()["field"]) == (422, "disqualifying_flags")
+
+
+def test_a_joint_pairs_rule_by_its_zone_coordinator_or_both_sides(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    sz = appoint(demo_client, headers["admin"], demo_session).json()["id"]
+    wjj = appoint(
+        demo_client,
+        headers["admin"],
+        demo_session,
+        side="330411100202",
+        member_id=member_id(demo_session, "wjj.patrol"),
+    ).json()["id"]
+    zone = demo_session.execute(
+        text("SELECT id FROM cooperation_zones WHERE code = 'ZONE-SZ-WJJ'")
+    ).scalar_one()
+    pair = {"name": "联合", "zone_id": zone, "appointment_ids": [sz, wjj]}
+    joint = demo_client.post("/api/v1/chiefs/joint", json=pair, headers=headers["admin"]).json()
+    rule = {"joint": True, "joint_id": joint["id"], "period": "month", "required": 2}
+    one_side = demo_client.put("/api/v1/duty/rules", json=rule, headers=headers["wujiang.sup"])
+    assert (one_side.status_code, one_side.json()["field"]) == (403, "joint_id")
+    coordinator = demo_client.put("/api/v1/duty/rules", json=rule, headers=headers["zone.coord"])
+    assert coordinator.status_code == 200, coordinator.text
+    every_pair = {"joint": True, "zone_id": zone, "period": "month", "required": 2}
+    refused = demo_client.put("/api/v1/duty/rules", json=every_pair, headers=headers["zone.coord"])
+    assert (refused.status_code, refused.json()["field"]) == (403, "joint_id")
+    level = {"level": "town", "period": "week", "required": 1}
+    refused = demo_client.put("/api/v1/duty/rules", json=level, headers=headers["xiuzhou.sup"])
+    assert (refused.status_code, refused.json()["field"]) == (403, "level")
+
+
+def test_a_roster_larger_than_an_ordinary_request_is_an_upload(
+    demo_client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    """A roster of more than 1 MB (GEO_PATROL_MAX_BODY_BYTES) is read: it is an upload."""
+    remark = ",".join(["备注" * 20_000] * 10)  # ten columns of remarks the roster ignores
+    lines = ROSTER.replace("联合河长\r\n", "联合河长" + ",备注" * 10 + "\r\n").splitlines()
+    padded = "\r\n".join([lines[0], *(f"{line},{remark}" for line in lines[1:])])
+    files = {"file": ("big.csv", padded.encode(), "text/csv")}
+    assert len(files["file"][1]) > 2_000_000
+    answer = demo_client.post(
+        "/api/v1/chiefs/roster", files=files, data={"dry_run": "true"}, headers=headers["admin"]
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["created"] == 2

@@ -112,13 +112,14 @@ def test_a_real_xlsx_with_dates_numbers_a_title_and_a_formula(tmp_path: Path) ->
     buffer = io.BytesIO()
     book.save(buffer)
     roster = read_roster(write(tmp_path, "名录.xlsx", buffer.getvalue()))
-    assert [(row.row, row.phone) for row in roster.rows] == [(3, "13900000001"), (4, "13900000002")]
+    assert [(row.row, row.phone) for row in roster.rows][:2] == [
+        (3, "13900000001"),
+        (4, "13900000002"),
+    ]
     assert roster.rows[0].valid_from == date(2026, 1, 1)
     assert roster.rows[1].stretch.seqs == (1, 3) and roster.rows[1].valid_to == date(2026, 3, 1)
-    assert [(error.row, error.field) for error in roster.errors] == [
-        (6, "起始日期"),
-        (7, "起始日期"),
-    ]
+    assert [(error.row, error.field) for error in roster.errors] == [(6, "起始日期")]
+    assert (roster.rows[2].row, roster.rows[2].valid_from) == (7, date(2024, 1, 1))  # a number
     assert "formula" in roster.errors[0].detail
 
 
