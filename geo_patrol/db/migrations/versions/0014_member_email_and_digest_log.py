@@ -42,9 +42,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.CheckConstraint(
-            "channel IN ('smtp', 'webhook')", name=op.f("ck_duty_digests_channel")
-        ),
+        sa.CheckConstraint("channel IN ('smtp', 'webhook')", name=op.f("ck_duty_digests_channel")),
         sa.CheckConstraint(
             "status IN ('pending', 'sent', 'failed', 'skipped')",
             name=op.f("ck_duty_digests_status"),
