@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from geo_patrol import __version__
 from geo_patrol.cli.accounts import device_app, member_app
+from geo_patrol.cli.digest import digest_app
 from geo_patrol.cli.maps import meeting_pack_command
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.logs import configure_logging
@@ -42,6 +43,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(member_app, name="member")
 app.add_typer(device_app, name="device")
 app.command("meeting-pack")(meeting_pack_command)
+app.add_typer(digest_app, name="digest")
 
 
 def _print_version(value: bool) -> None:

@@ -81,8 +81,8 @@ FOR UPDATE SKIP LOCKED
 """
 RECORD = """
 UPDATE duty_digests SET status = :status, attempts = attempts + :tried, chiefs = :chiefs,
-       last_attempt_at = CASE WHEN :tried = 1 THEN :now ELSE last_attempt_at END,
-       sent_at = CASE WHEN :status = 'sent' THEN :now END, error = :error
+       last_attempt_at = coalesce(CAST(:attempt_at AS timestamptz), last_attempt_at),
+       sent_at = :sent_at, error = :error
 WHERE day = :day AND member_id = :member_id AND channel = :channel
 """
 NEXT_TRY = """
@@ -357,7 +357,8 @@ def _send_over(
                 "status": outcome.status,
                 "tried": 0 if outcome.status == "skipped" else 1,
                 "chiefs": outcome.chiefs,
-                "now": now,
+                "attempt_at": None if outcome.status == "skipped" else now,
+                "sent_at": now if outcome.status == "sent" else None,
                 "error": outcome.error,
                 "day": run.day,
                 "member_id": outcome.member_id,
@@ -387,7 +388,7 @@ def _log(day: date, outcome: Outcome, *, attempt: int, settings: Settings) -> No
     who = f"{outcome.name} (member {outcome.member_id})"
     if outcome.status == "sent":
         log.info(
-            "digest %s: sent to %s by %s (%d chiefs)", day, who, outcome.channel, outcome.chiefs
+            "digest %s: sent to %s by %s (chiefs: %d)", day, who, outcome.channel, outcome.chiefs
         )
     elif outcome.status == "skipped":
         log.info("digest %s: %s has no address for %s; nothing sent", day, who, outcome.channel)
