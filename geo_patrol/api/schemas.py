@@ -327,7 +327,7 @@ class MemberPublic(BaseModel):
     is_active: bool
     team_ids: list[int]
     roles: list[MemberRolePublic]
-    email: str | None = None
+    email: str | None
 
 
 class TeamPublic(BaseModel):
