@@ -9,7 +9,6 @@ import typer
 
 from geo_patrol.cli.accounts import in_transaction
 from geo_patrol.core.local_time import LOCAL
-from geo_patrol.core.logs import configure_logging
 from geo_patrol.core.settings import Settings
 from geo_patrol.duty.digest import DigestRun, send_due_digests
 
@@ -29,7 +28,6 @@ def digest_send(
     """Send the day's digests not yet sent (each at most once a day per recipient and
     channel), or print them with --dry-run."""
     settings = Settings()
-    configure_logging(settings)
     now = datetime.now(UTC)
     run = in_transaction(
         lambda session: send_due_digests(

@@ -508,3 +508,73 @@ def test_cli_dry_run_prints_and_sends_nothing(committed: Engine, webhook: tuple[
     with Session(committed) as session:
         session.execute(text("DELETE FROM duty_digests"))
         session.commit()
+
+
+def test_the_maintenance_sends_the_days_digests_once(
+    committed: Engine, webhook: tuple[str, Hook]
+) -> None:
+    """api.app.run_digests, as the maintenance loop calls it (on the real clock): what it sends
+    is today's digests, once; the next round rests until tomorrow."""
+    from geo_patrol.api.app import run_digests
+    from geo_patrol.db.engine import make_sessionmaker
+
+    url, hook = webhook
+    settings = Settings(digest_webhook_url=url, digest_hour=0)
+    sessions = make_sessionmaker(committed)
+    rounds = DigestRounds(settings)
+    now = datetime.now(UTC)
+    with sessions() as session:
+        expected = {
+            d.recipient.member_id
+            for d in digests_due(
+                session, settings=settings, day=now.astimezone(LOCAL).date(), now=now
+            )
+        }
+    assert run_digests(sessions, rounds) == len(expected)
+    assert {body["recipient"]["member_id"] for _, body in hook.posts} == expected
+    assert run_digests(sessions, rounds) == 0 and not rounds.due(datetime.now(UTC))
+    with sessions() as session:
+        session.execute(text("DELETE FROM duty_digests"))
+        session.commit()
+
+
+def test_the_log_rows_alone_keep_a_lockless_sender_from_sending_again(
+    committed: Engine, webhook: tuple[str, Hook]
+) -> None:
+    """The second guard: a sender that skipped the advisory lock waits on the first one's
+    claimed rows, then finds them sent (and sends nothing)."""
+    from geo_patrol.duty import digest as module
+    from geo_patrol.duty.digest_channels import channels_of
+
+    url, hook = webhook
+    hook.delay_s = 0.2
+    settings = Settings(digest_webhook_url=url)
+    first_claimed = threading.Event()
+    outcomes: list[Any] = []
+
+    def first() -> None:
+        with Session(committed) as session, session.begin():
+            run = module.DigestRun(day=DAY, channels=["webhook"])
+            run.digests = digests_due(session, settings=settings, day=DAY, now=NOW)
+            claimed = module._claim(
+                session, settings=settings, channel=channels_of(settings)[0], run=run, now=NOW
+            )
+            assert len(claimed) == 5
+            first_claimed.set()
+            outcomes.append(send_due_digests(session, settings=settings, now=NOW))
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_claimed.wait(30)
+    with Session(committed) as session, session.begin():
+        run = module.DigestRun(day=DAY, channels=["webhook"])
+        run.digests = digests_due(session, settings=settings, day=DAY, now=NOW)
+        lockless = module._send_over(
+            session, settings=settings, channel=channels_of(settings)[0], run=run, now=NOW
+        )
+    thread.join(60)
+    assert lockless == [] and outcomes[0].count("sent") == 5
+    assert len(hook.posts) == 5
+    with Session(committed) as session:
+        session.execute(text("DELETE FROM duty_digests"))
+        session.commit()
