@@ -282,12 +282,7 @@ def send_due_digests(
     run = DigestRun(day=day or local.date(), channels=[c.name for c in channels])
     if not dry_run and (not channels or (day is None and local.hour < settings.digest_hour)):
         return run
-    if (
-        not dry_run
-        and not session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
-        ).scalar_one()
-    ):
+    if not dry_run and not _take_lock(session):
         log.debug("digest %s: another node is sending", run.day)
         run.locked_out = True
         return run
@@ -302,6 +297,12 @@ def send_due_digests(
         run.retry_at = _next_try(session, settings=settings, run=run)
         _summary(run)
     return run
+
+
+def _take_lock(session: Session) -> bool:
+    """The round's lock, held until the transaction ends; False when another node has it."""
+    taken = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    return bool(taken.scalar_one())
 
 
 def _would_send(channel: Channel, digest: Digest) -> Outcome:
