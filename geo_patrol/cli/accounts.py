@@ -107,7 +107,7 @@ def member_email(
         lambda s: accounts.update_member(
             s,
             member_id=member_by_login(s, login),
-            data={"email": address},
+            data={"email": address or None},
             by=command_line_principal(),
             address=None,
         )

@@ -578,3 +578,23 @@ def test_the_log_rows_alone_keep_a_lockless_sender_from_sending_again(
     with Session(committed) as session:
         session.execute(text("DELETE FROM duty_digests"))
         session.commit()
+
+
+def test_member_email_from_the_command_line(committed: Engine) -> None:
+    env = {"GEO_PATROL_DATABASE_URL": committed.url.render_as_string(hide_password=False)}
+
+    def stored() -> str | None:
+        with Session(committed) as session:
+            found = session.execute(text("SELECT email FROM members WHERE login = 'wjj.sup'"))
+            return found.scalar_one()  # type: ignore[no-any-return]
+
+    before = stored()
+    set_ = CliRunner().invoke(app, ["member", "email", "wjj.sup", "li@example.org"], env=env)
+    assert set_.exit_code == 0, set_.output
+    assert stored() == "li@example.org"
+    bad = CliRunner().invoke(app, ["member", "email", "wjj.sup", "li at example"], env=env)
+    assert bad.exit_code == 2 and "e-mail" in bad.output and stored() == "li@example.org"
+    removed = CliRunner().invoke(app, ["member", "email", "wjj.sup"], env=env)
+    assert removed.exit_code == 0 and stored() is None
+    restored = CliRunner().invoke(app, ["member", "email", "wjj.sup", before or ""], env=env)
+    assert restored.exit_code == 0 and stored() == before
