@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from geo_patrol.db.tables import ROLES, ApiToken, Device, Member, MemberRole, We
 
 # A member's rows: their home jurisdiction, the teams they are in, and those teams' zones.
 MEMBER_ROWS = """
-SELECT m.id, m.name, m.phone, m.login, m.home_jurisdiction_code, m.is_active,
+SELECT m.id, m.name, m.phone, m.login, m.home_jurisdiction_code, m.is_active, m.email,
        coalesce(t.team_ids, '{{}}') AS team_ids,
        coalesce((SELECT json_agg(json_build_object('id', r.id, 'role', r.role,
                    'jurisdiction_code', r.jurisdiction_code, 'zone_id', r.zone_id,
@@ -90,6 +91,16 @@ def get_member(session: Session, *, scope: Scope, member_id: int) -> dict[str, A
     return found[0]
 
 
+# An address a mail server will take: one @, no spaces, a domain (the digest's e-mail).
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def check_email(email: str | None) -> None:
+    """Refuse what cannot be an e-mail address (None: no address)."""
+    if email is not None and not EMAIL.fullmatch(email):
+        raise InvalidInput("not an e-mail address (name@example.org)", field="email")
+
+
 def check_password_rules(password: str) -> None:
     """Refuse passwords too short to resist guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -105,6 +116,7 @@ def create_member(
     password = data.pop("password", None)
     if password is not None:
         check_password_rules(password)
+    check_email(data.get("email"))
     try:
         with session.begin_nested():
             added = insert(Member).values(
@@ -113,6 +125,7 @@ def create_member(
                 home_jurisdiction_code=data["home_jurisdiction_code"],
                 login=data.get("login"),
                 password_hash=hash_password(password) if password else None,
+                email=data.get("email"),
             )
             member_id = session.execute(added.returning(Member.id)).scalar_one()
     except IntegrityError as error:
@@ -131,11 +144,12 @@ def create_member(
 def update_member(
     session: Session, *, member_id: int, data: dict[str, Any], by: Principal, address: str | None
 ) -> None:
-    """Change a member's name, phone, home jurisdiction, login or active flag."""
-    allowed = {"name", "phone", "home_jurisdiction_code", "login", "is_active"}
+    """Change a member's name, phone, home jurisdiction, login, active flag or e-mail."""
+    allowed = {"name", "phone", "home_jurisdiction_code", "login", "is_active", "email"}
     changes = {key: value for key, value in data.items() if key in allowed}
     if not changes:
         return
+    check_email(changes.get("email"))
     change = update(Member).where(Member.id == member_id).values(changes).returning(Member.id)
     try:
         with session.begin_nested():

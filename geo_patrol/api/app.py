@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -39,6 +40,7 @@ from geo_patrol.api.routes import (
 )
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import UNREACHABLE, Timeouts, database_url, make_engine, make_sessionmaker
+from geo_patrol.duty.digest import DigestRounds, send_due_digests
 from geo_patrol.incidents.workflow import escalate_overdue
 from geo_patrol.patrols.live.store import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.patrols.live.writer import LiveWriter
@@ -63,15 +65,30 @@ def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> 
     return {"closed": closed, "refreshed": refreshed, "escalated": escalated}
 
 
+def run_digests(sessionmaker: sessionmaker[Session], rounds: DigestRounds) -> int:
+    """The daily duty digest, once its hour has come (in a transaction of its own, so a slow
+    mail server never holds the maintenance's); how many digests were sent."""
+    now = datetime.now(UTC)
+    if not rounds.due(now):
+        return 0
+    with sessionmaker() as session, session.begin():
+        run = send_due_digests(session, settings=rounds.settings, now=now)
+    rounds.ran(run, now)
+    return run.count("sent")
+
+
 async def maintenance_loop(app: FastAPI, settings: Settings) -> None:
     """Run the maintenance every `maintenance_seconds` in a worker thread."""
     if settings.maintenance_seconds <= 0:
         return
+    rounds = DigestRounds(settings)
     while True:
         await asyncio.sleep(settings.maintenance_seconds)
         started, counts = time.perf_counter(), None
         try:
             counts = await run_in_threadpool(run_maintenance, app.state.sessionmaker, settings)
+            sent = await run_in_threadpool(run_digests, app.state.sessionmaker, rounds)
+            counts["digests"] = sent
         except UNREACHABLE as error:
             app.state.database_outage.failed(
                 error, "maintenance failed; retrying in %g s", settings.maintenance_seconds

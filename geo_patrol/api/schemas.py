@@ -83,6 +83,7 @@ class MemberCreate(BaseModel):
     home_jurisdiction_code: Text = Field(min_length=2, max_length=32)
     login: Text | None = Field(default=None, min_length=2, max_length=64)
     password: Text | None = Field(default=None, max_length=256)
+    email: Text | None = Field(default=None, max_length=254)
 
 
 class MemberUpdate(BaseModel):
@@ -95,6 +96,11 @@ class MemberUpdate(BaseModel):
     home_jurisdiction_code: Text | None = Field(default=None, min_length=2, max_length=32)
     login: Text | None = Field(default=None, min_length=2, max_length=64)
     is_active: bool | None = None
+    email: Text | None = Field(
+        default=None,
+        max_length=254,
+        description="Where the daily duty digest is mailed; null removes it.",
+    )
 
 
 class RoleCreate(BaseModel):
@@ -326,6 +332,7 @@ class MemberPublic(BaseModel):
     is_active: bool
     team_ids: list[int]
     roles: list[MemberRolePublic]
+    email: str | None
 
 
 class TeamPublic(BaseModel):

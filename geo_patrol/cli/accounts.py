@@ -59,6 +59,7 @@ def member_add(
     home: Annotated[str, typer.Option(help="Code of the home jurisdiction.")],
     phone: str | None = None,
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+    email: Annotated[str | None, typer.Option(help="E-mail address (the duty digest).")] = None,
 ) -> None:
     """Add a member who can sign in."""
     password = read_password(password_stdin)
@@ -68,6 +69,7 @@ def member_add(
         "home_jurisdiction_code": home,
         "login": login,
         "password": password,
+        "email": email,
     }
     member_id = in_transaction(
         lambda s: accounts.create_member(s, data=data, by=command_line_principal(), address=None)
@@ -93,6 +95,24 @@ def member_passwd(
         )
     )
     typer.echo(f"new password for {login}: {password}" if generate else "password changed")
+
+
+@member_app.command("email")
+def member_email(
+    login: str,
+    address: Annotated[str | None, typer.Argument(help="The address; none removes it.")] = None,
+) -> None:
+    """Set (or remove) a member's e-mail address, where the daily duty digest goes."""
+    in_transaction(
+        lambda s: accounts.update_member(
+            s,
+            member_id=member_by_login(s, login),
+            data={"email": address or None},
+            by=command_line_principal(),
+            address=None,
+        )
+    )
+    typer.echo(f"e-mail of {login}: {address}" if address else f"e-mail of {login} removed")
 
 
 @member_app.command("role")

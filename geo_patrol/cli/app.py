@@ -14,6 +14,7 @@ from tqdm import tqdm
 from geo_patrol import __version__
 from geo_patrol.cli.accounts import device_app, member_app
 from geo_patrol.cli.chiefs import chiefs_app, rules_app
+from geo_patrol.cli.digest import digest_app
 from geo_patrol.cli.maps import meeting_pack_command
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.logs import configure_logging
@@ -45,6 +46,7 @@ app.add_typer(device_app, name="device")
 app.add_typer(chiefs_app, name="chiefs")
 app.add_typer(rules_app, name="duty-rules")
 app.command("meeting-pack")(meeting_pack_command)
+app.add_typer(digest_app, name="digest")
 
 
 def _print_version(value: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo_patrol.core.vocabulary import Language
@@ -18,8 +18,13 @@ CHECKOUT_VENDOR_DIR = Path(__file__).resolve().parents[2] / "node_modules"
 class Settings(BaseSettings):
     """Service settings; pass an instance to create_app() rather than reading globals."""
 
+    # A refused value is not echoed in the error: several settings hold passwords.
     model_config = SettingsConfigDict(
-        env_prefix="GEO_PATROL_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="GEO_PATROL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
     )
 
     database_url: str | None = Field(
@@ -229,6 +234,56 @@ class Settings(BaseSettings):
         "package.json), served under /static/vendor and inlined in the meeting pack. Default: "
         "node_modules of the checkout geo_patrol runs from; set it for an installed wheel.",
     )
+    # The daily digest of chiefs due soon (duty.digest). No channel set: nothing is sent.
+    # The URLs hold credentials: SecretStr keeps them out of repr() and of the logs.
+    digest_smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail server of the daily duty digest: smtp://user:password@host:587 or "
+        "smtps://... (TLS from the start). Unset: no e-mail.",
+    )
+    digest_smtp_starttls: bool = Field(
+        default=True, description="Upgrade an smtp:// connection with STARTTLS before logging in."
+    )
+    digest_from: str = Field(
+        default="geo-patrol@localhost", description="Sender address of the digest e-mails."
+    )
+    digest_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="http(s) URL the digest is POSTed to as JSON, one request per recipient "
+        "(redirects are not followed). Unset: no webhook.",
+    )
+    digest_hour: int = Field(
+        default=8, ge=0, le=23, description="Local (CST) hour from which the day's digest is sent."
+    )
+    digest_within_days: int = Field(
+        default=3, ge=1, description="The digest lists chiefs whose period ends within this."
+    )
+    digest_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for the mail server or the webhook."
+    )
+    digest_max_attempts: int = Field(
+        default=5, ge=1, description="Tries of one day's digest per recipient and channel."
+    )
+    digest_retry_minutes: float = Field(
+        default=10.0, ge=0, description="Wait before trying a failed digest again."
+    )
+
+    @field_validator("digest_smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        """smtp:// or smtps:// only (the message names no part of the URL: it may hold a
+        password)."""
+        if url is not None and not url.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps://")
+        return url
+
+    @field_validator("digest_webhook_url")
+    @classmethod
+    def _webhook_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        """http:// or https:// only."""
+        if url is not None and not url.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
 
     @property
     def unpacked_limit(self) -> int:

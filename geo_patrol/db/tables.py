@@ -266,6 +266,7 @@ class Member(Base):
     login: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    email: Mapped[str | None] = mapped_column(Text)
 
 
 class TeamMember(Base):
@@ -868,3 +869,35 @@ class DutyRule(Base):
     disqualifying_flags: Mapped[list[str]] = mapped_column(
         JSONB, server_default=text('\'["too_fast", "mocked"]\'::jsonb')
     )
+
+
+DIGEST_CHANNELS = ("smtp", "webhook")
+DIGEST_STATUSES = ("pending", "sent", "failed", "skipped")
+
+
+class DutyDigest(Base):
+    """A daily digest of chiefs due soon, to one supervisor over one channel (duty.digest).
+
+    The unique (day, member, channel) row is claimed before the digest is sent, so it goes out
+    at most once a local day however many nodes try; a failed send is tried again on a later
+    round, `attempts` times at most. `chiefs` is how many chiefs it listed.
+    """
+
+    __tablename__ = "duty_digests"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {DIGEST_CHANNELS!r}", name="channel"),
+        CheckConstraint(f"status IN {DIGEST_STATUSES!r}", name="status"),
+        UniqueConstraint("day", "member_id", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    chiefs: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -15,7 +15,7 @@ from geo_patrol.duty.assessment import (
     assess_chiefs,
     current_periods,
 )
-from geo_patrol.duty.periods import local_date
+from geo_patrol.duty.periods import local_date, local_midnight
 
 DEFAULT_WITHIN_DAYS = 3
 
@@ -36,10 +36,14 @@ def due_soon(
     within_days: int = DEFAULT_WITHIN_DAYS,
     today: date | None = None,
     selected: DutyFilter = DutyFilter(),
+    now: datetime | None = None,
 ) -> list[Reminder]:
     """Visible chiefs whose current period ends within `within_days` days (today included)
-    and who have not yet done what it requires; soonest first."""
-    now = datetime.now(UTC)
+    and who have not yet done what it requires; soonest first. `now` is the clock of the
+    statuses (default: the start of a given `today`, else the real time), so a past day is
+    seen as it was then, not as missed."""
+    if now is None:
+        now = datetime.now(UTC) if today is None else local_midnight(today)
     today = today or local_date(now)
     duties = assess_chiefs(
         session,

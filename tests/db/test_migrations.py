@@ -83,3 +83,48 @@ def test_device_teams_migration_keeps_existing_phones_rights() -> None:
             assert "device_teams" not in inspect(conn).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_member_email_and_digest_log_migration_keeps_members() -> None:
+    """0014 on a database holding data: members keep their rows (with no e-mail address), the
+    digest log refuses a second row for the same day, member and channel; downgrading drops
+    the addresses and the log but keeps the members."""
+    engine = make_engine(fresh_database("geo_patrol_migration_0014"))
+    try:
+        migrate.upgrade(engine, "0013")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO members (id, name, home_jurisdiction_code, phone) "
+                    "OVERRIDING SYSTEM VALUE VALUES (1, 'sup', '320509', '138'), "
+                    "(2, 'chief', '320509100', '139')"
+                )
+            )
+        migrate.upgrade(engine, "0014")
+        with engine.begin() as conn:
+            rows = conn.execute(text("SELECT id, name, email FROM members ORDER BY id"))
+            assert [tuple(row) for row in rows] == [(1, "sup", None), (2, "chief", None)]
+            conn.execute(text("UPDATE members SET email = 'sup@example.org' WHERE id = 1"))
+            conn.execute(
+                text(
+                    "INSERT INTO duty_digests (day, member_id, channel, status) "
+                    "VALUES ('2026-12-19', 1, 'smtp', 'sent'), ('2026-12-19', 1, 'webhook', 'sent')"
+                )
+            )
+        with engine.begin() as conn:
+            duplicate = conn.execute(
+                text(
+                    "INSERT INTO duty_digests (day, member_id, channel, status) "
+                    "VALUES ('2026-12-19', 1, 'smtp', 'pending') "
+                    "ON CONFLICT (day, member_id, channel) DO NOTHING RETURNING id"
+                )
+            ).first()
+            assert duplicate is None
+        migrate.downgrade(engine, "0013")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM members")).scalar() == 2
+            assert "duty_digests" not in inspect(conn).get_table_names()
+            columns = {c["name"] for c in inspect(conn).get_columns("members")}
+            assert "email" not in columns
+    finally:
+        engine.dispose()
