@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.demo.accounts import load_demo_accounts
+from geo_patrol.demo.chiefs import load_demo_chiefs
 from geo_patrol.geography.imports.features import (
     FeatureImportOptions,
     import_rivers,
@@ -25,7 +26,8 @@ SOURCE = "geo-patrol demo region"
 
 
 def load_demo(session: Session) -> list[str]:
-    """Import the demo boundaries, rivers, villages, zone and teams; return one line each."""
+    """Import the demo boundaries, rivers, villages, zone, teams, accounts and river chiefs;
+    return one line each."""
     reports = [
         import_jurisdictions(
             session,
@@ -43,6 +45,7 @@ def load_demo(session: Session) -> list[str]:
     organisation = json.loads((DEMO_DATA / "organisation.json").read_text(encoding="utf-8"))
     lines.append(load_organisation(session, organisation))
     lines.append(load_demo_accounts(session))
+    lines.append(load_demo_chiefs(session))
     return lines
 
 
