@@ -101,7 +101,9 @@ def _spec(session: Session, row: dict[str, str]) -> AppointmentSpec:
     if member is None or len(sides) != 1:
         raise InvalidInput(f"roster row {row}: unknown phone or side", field="roster")
     stretch = row["河段"].strip()
-    kind, seqs, points = StretchKind.RIVER, (), ()
+    kind = StretchKind.RIVER
+    seqs: tuple[int, ...] = ()
+    points: tuple[tuple[float, float], ...] = ()
     if ";" in stretch:
         kind = StretchKind.BETWEEN
         points = tuple(_point(pair) for pair in stretch.split(";"))
