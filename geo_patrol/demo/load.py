@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,9 @@ DEMO_DATA = Path(__file__).resolve().parent / "data"
 SOURCE = "geo-patrol demo region"
 
 
-def load_demo(session: Session) -> list[str]:
-    """Import the demo boundaries, rivers, villages, zone, teams, accounts and river chiefs;
-    return one line each."""
+def load_demo(session: Session, *, today: date | None = None) -> list[str]:
+    """Import the demo boundaries, rivers, villages, zone, teams, accounts and river chiefs
+    (one replaced six weeks before `today`, by default the local date); one line each."""
     reports = [
         import_jurisdictions(
             session,
@@ -45,7 +46,7 @@ def load_demo(session: Session) -> list[str]:
     organisation = json.loads((DEMO_DATA / "organisation.json").read_text(encoding="utf-8"))
     lines.append(load_organisation(session, organisation))
     lines.append(load_demo_accounts(session))
-    lines.append(load_demo_chiefs(session))
+    lines.append(load_demo_chiefs(session, today=today))
     return lines
 
 
