@@ -152,6 +152,7 @@ class Outing:
     period: Period
     back: int
     start: datetime
+    gait: Gait
     lons: NDArray[np.float64]
     lats: NDArray[np.float64]
     seconds: NDArray[np.float64]
@@ -226,7 +227,7 @@ def _outing(
                 and not (avoid and avoid.first <= day <= avoid.last)
                 and in_force(habit.chiefs[0], habit.river, day)
             ):
-                return Outing(habit, period, back, start, lons, lats, seconds)
+                return Outing(habit, period, back, start, gait, lons, lats, seconds)
     return None
 
 
@@ -266,19 +267,19 @@ def _handover(session: Session, *, today: date) -> list[Habit]:
     week = period_of(WEEK, change)
     back = (period_of(WEEK, today).first - week.first).days // 7
     offset = (change - week.first).days + 1
-    walk_together = Habit(
-        "nanhui-handover",
-        (new, old),
-        "wjj.lead",
-        WJJ_TEAM,
-        river,
-        (0.0, 0.6),
-        WEEK,
-        (offset,),
-        time(14),
+    together = Habit(
+        key="nanhui-handover",
+        chiefs=(new, old),
+        sender="wjj.lead",
+        team=WJJ_TEAM,
+        river=river,
+        span=(0.0, 0.6),
+        kind=WEEK,
+        offsets=(offset,),
+        at=time(14),
         only=(back,),
     )
-    return [walk_together]
+    return [together]
 
 
 def _upload(session: Session, *, outing: Outing, settings: Settings) -> int:
@@ -293,7 +294,7 @@ def _upload(session: Session, *, outing: Outing, settings: Settings) -> int:
         team_id=int(team.scalar_one()),
         filename=f"{local:%Y%m%d-%H%M}-{habit.key}.gpx",
         data=to_gpx(outing.lons, outing.lats, outing.start, outing.seconds),
-        mode=DRIVE.mode if outing.back in habit.drive else habit.gait.mode,
+        mode=outing.gait.mode,
         member_ids=tuple(int(i) for i in chiefs.scalars()),
         client_upload_id=outing.upload_id,
         title=f"河长巡河 {local:%m-%d}",
