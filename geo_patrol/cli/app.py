@@ -287,6 +287,7 @@ def demo_command() -> None:
     """Load the demo region (Shengze–Wangjiangjing border); safe to run again."""
     from geo_patrol.demo.incidents import load_demo_incidents
     from geo_patrol.demo.load import load_demo
+    from geo_patrol.demo.quarter import simulate_quarter
     from geo_patrol.demo.simulate import simulate_week
 
     engine = make_engine(_url())
@@ -295,6 +296,8 @@ def demo_command() -> None:
         for report in load_demo(session):
             typer.echo(report)
         typer.echo(load_demo_incidents(session, settings=Settings()))
+        # The quarter before the week: its live patrols are older than today's, still open.
+        typer.echo(simulate_quarter(session, settings=Settings()))
         typer.echo(simulate_week(session, settings=Settings()))
     typer.echo(show_demo_credentials(sys.stdout, folder=Settings().data_dir))
 

@@ -59,6 +59,14 @@ ACCOUNTS = (
         ("patrol_member:联合巡河队一队", "patrol_member:王江泾巡河队"),
         "gpd_demo-wjj-patrol-phone",
     ),
+    # 盛泽镇's town river chief (demo/data/chiefs.csv), who records patrols with both teams.
+    DemoAccount(
+        "sz.chief",
+        "沈建平",
+        "13900000003",
+        "320509100",
+        ("patrol_member:联合巡河队一队", "patrol_member:盛泽巡河队"),
+    ),
 )
 
 UPSERT_MEMBER = """

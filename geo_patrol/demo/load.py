@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.demo.accounts import load_demo_accounts
+from geo_patrol.demo.chiefs import load_demo_chiefs
 from geo_patrol.geography.imports.features import (
     FeatureImportOptions,
     import_rivers,
@@ -24,8 +26,9 @@ DEMO_DATA = Path(__file__).resolve().parent / "data"
 SOURCE = "geo-patrol demo region"
 
 
-def load_demo(session: Session) -> list[str]:
-    """Import the demo boundaries, rivers, villages, zone and teams; return one line each."""
+def load_demo(session: Session, *, today: date | None = None) -> list[str]:
+    """Import the demo boundaries, rivers, villages, zone, teams, accounts and river chiefs
+    (one replaced six weeks before `today`, by default the local date); one line each."""
     reports = [
         import_jurisdictions(
             session,
@@ -43,6 +46,7 @@ def load_demo(session: Session) -> list[str]:
     organisation = json.loads((DEMO_DATA / "organisation.json").read_text(encoding="utf-8"))
     lines.append(load_organisation(session, organisation))
     lines.append(load_demo_accounts(session))
+    lines.append(load_demo_chiefs(session, today=today))
     return lines
 
 

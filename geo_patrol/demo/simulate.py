@@ -9,6 +9,7 @@ running the demo again the same day adds nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -48,6 +49,7 @@ class Plan:
     end: float
     noise_m: float = 3.0
     regular: bool = False  # a suspicious, machine-perfect track
+    spacing_m: float = 6.0  # between fixes
 
 
 WEEK = (
@@ -69,11 +71,11 @@ def river_line(code: str) -> shapely.LineString:
 
 
 def walk(plan: Plan, rng: np.random.Generator) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Fixes every ~6 m along the chosen stretch of the river bank, with GPS noise."""
+    """Fixes every ~`spacing_m` along the chosen stretch of the river bank, with GPS noise."""
     line = river_line(plan.river)
     stretch = shapely.ops.substring(line, plan.start, plan.end, normalized=True)
     length = GEOD.geometry_length(stretch)
-    fractions = np.linspace(0, 1, max(20, int(length / 6)))
+    fractions = np.linspace(0, 1, max(20, int(length / plan.spacing_m)))
     points = [stretch.interpolate(f, normalized=True) for f in fractions]
     lons = np.array([p.x for p in points])
     lats = np.array([p.y for p in points])
@@ -90,13 +92,20 @@ def walk(plan: Plan, rng: np.random.Generator) -> tuple[NDArray[np.float64], NDA
     return np.asarray(noisy_lon), np.asarray(noisy_lat)
 
 
-def to_gpx(lons: NDArray[np.float64], lats: NDArray[np.float64], start: datetime) -> bytes:
-    """A GPX 1.1 track as OsmAnd writes it, one fix every 5 s."""
+def to_gpx(
+    lons: NDArray[np.float64],
+    lats: NDArray[np.float64],
+    start: datetime,
+    seconds: NDArray[np.float64] | None = None,
+) -> bytes:
+    """A GPX 1.1 track as OsmAnd writes it, a fix at each of `seconds` after `start` (by
+    default one every 5 s)."""
+    offsets = 5.0 * np.arange(len(lons)) if seconds is None else seconds
     rows = [
         f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"><ele>2.0</ele>'
-        f"<time>{(start + timedelta(seconds=5 * i)).strftime('%Y-%m-%dT%H:%M:%SZ')}</time>"
+        f"<time>{(start + timedelta(seconds=float(s))).strftime('%Y-%m-%dT%H:%M:%SZ')}</time>"
         "<hdop>4.0</hdop></trkpt>"
-        for i, (lon, lat) in enumerate(zip(lons, lats, strict=True))
+        for lon, lat, s in zip(lons, lats, offsets, strict=True)
     ]
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="OsmAnd~ 4.7.3" '
@@ -106,7 +115,7 @@ def to_gpx(lons: NDArray[np.float64], lats: NDArray[np.float64], start: datetime
     ).encode()
 
 
-def _member(session: Session, login: str) -> Principal:
+def principal_of(session: Session, login: str) -> Principal:
     """The principal of a demo login."""
     member_id = session.execute(text("SELECT id FROM members WHERE login = :l"), {"l": login})
     principal = load_member(session, member_id=int(member_id.scalar_one()), via="token")
@@ -122,7 +131,7 @@ def simulate_week(session: Session, *, settings: Settings, today: datetime | Non
         date = today - timedelta(days=len(WEEK) - day)
         rng = np.random.default_rng(int(date.strftime("%Y%m%d")) + day)
         lons, lats = walk(plan, rng)
-        principal = _member(session, plan.login)
+        principal = principal_of(session, plan.login)
         team = session.execute(text("SELECT id FROM teams WHERE name = :n"), {"n": plan.team})
         request = UploadRequest(
             team_id=int(team.scalar_one()),
@@ -146,14 +155,27 @@ def _send_live(session: Session, *, settings: Settings, start: datetime) -> int:
     """Today's patrol of the Shengze phone, as OsmAnd requests."""
     plan = Plan("sz.patrol", "联合巡河队一队", "R-320509-330411-01", 0.6, 0.75)
     lons, lats = walk(plan, np.random.default_rng(int(start.strftime("%Y%m%d"))))
+    times = [start + timedelta(seconds=5 * i) for i in range(len(lons))]
+    fixes = zip(lons.tolist(), lats.tolist(), times, strict=True)
+    return send_osmand(session, settings=settings, device=PHONE, fixes=fixes)
+
+
+def send_osmand(
+    session: Session,
+    *,
+    settings: Settings,
+    device: str,
+    fixes: Iterable[tuple[float, float, datetime]],
+) -> int:
+    """Send fixes (lon, lat, time) one request each, as OsmAnd does; the positions stored."""
     stored = 0
-    for i, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
+    for lon, lat, at in fixes:
         query = urlencode(
             {
-                "id": PHONE,
+                "id": device,
                 "lat": f"{lat:.7f}",
                 "lon": f"{lon:.7f}",
-                "timestamp": int((start + timedelta(seconds=5 * i)).timestamp()),
+                "timestamp": int(at.timestamp()),
                 "accuracy": "5",
                 "speed": "2.3",
             }

@@ -73,20 +73,39 @@ def test_teams_by_side_match_the_organisation_file(
 
 # The people of the demo, by side and team (organisation.json and demo/accounts.py): the
 # joint team, each town's own team, and the accounts that are in no team.
-JOINT = {"张建国", "沈丽华", "吴永明", "陆晓燕"}
-SHENGZE_TEAM = {"吴永明", "徐志强", "钱美芳"}
-WJJ_TEAM = {"陆晓燕", "朱卫东", "顾秀英"}
+JOINT = {"张建国", "沈丽华", "吴永明", "陆晓燕", "沈建平", "金秀兰"}
+SHENGZE_TEAM = {"吴永明", "徐志强", "钱美芳", "沈建平", "周福根"}
+WJJ_TEAM = {"陆晓燕", "朱卫东", "顾秀英", "金秀兰", "杨丽萍"}
 WUJIANG_OFFICE = {"系统管理员", "王建华", "马晓东", "联席会议室"}  # at home in 320509 itself
+# River chiefs in no team (demo/data/chiefs.csv): county chiefs at home in the county, a
+# town chief in 盛泽镇.
+WUJIANG_CHIEFS, XIUZHOU_CHIEFS, SHENGZE_CHIEF = (
+    {"钱建明", "蒋文华"},
+    {"褚国平", "姚志刚"},
+    {"陈海林"},
+)
 
 # Who each caller sees in the member list: supervisors everyone at home in their subtree,
 # zone coordinators and observers the members of their zone's teams, leads and patrol
 # members the members of their own teams, an administrator everyone.
 MEMBERS_SEEN = {
-    "admin": JOINT | SHENGZE_TEAM | WJJ_TEAM | WUJIANG_OFFICE | {"陈卫国", "周明", "李芳"},
-    "wujiang.sup": {"张建国", "吴永明", "徐志强", "钱美芳", "周明"} | WUJIANG_OFFICE,
-    "xiuzhou.sup": {"沈丽华", "陆晓燕", "朱卫东", "顾秀英", "陈卫国", "李芳"},
-    "shengze.sup": {"张建国", "吴永明", "徐志强", "钱美芳", "周明"},
-    "wjj.sup": {"沈丽华", "陆晓燕", "朱卫东", "顾秀英", "李芳"},
+    "admin": JOINT
+    | SHENGZE_TEAM
+    | WJJ_TEAM
+    | WUJIANG_OFFICE
+    | {"陈卫国", "周明", "李芳"}
+    | WUJIANG_CHIEFS
+    | XIUZHOU_CHIEFS
+    | SHENGZE_CHIEF,
+    "wujiang.sup": {"张建国", "吴永明", "徐志强", "钱美芳", "周明", "沈建平", "周福根"}
+    | WUJIANG_OFFICE
+    | WUJIANG_CHIEFS
+    | SHENGZE_CHIEF,
+    "xiuzhou.sup": {"沈丽华", "陆晓燕", "朱卫东", "顾秀英", "陈卫国", "李芳", "金秀兰", "杨丽萍"}
+    | XIUZHOU_CHIEFS,
+    "shengze.sup": {"张建国", "吴永明", "徐志强", "钱美芳", "周明", "沈建平", "周福根"}
+    | SHENGZE_CHIEF,
+    "wjj.sup": {"沈丽华", "陆晓燕", "朱卫东", "顾秀英", "李芳", "金秀兰", "杨丽萍"},
     "zone.coord": JOINT,
     "meeting.room": JOINT,
     "joint.lead": JOINT,
@@ -101,7 +120,7 @@ def test_member_list_holds_exactly_whom_each_caller_may_see(
     demo_client: TestClient, headers: dict[str, dict[str, str]]
 ) -> None:
     assert set(MEMBERS_SEEN) == set(PEOPLE)
-    assert len(MEMBERS_SEEN["admin"]) == 15
+    assert len(MEMBERS_SEEN["admin"]) == 24
     seen = {
         caller: demo_client.get("/api/v1/members", headers=headers[caller]).json()
         for caller in PEOPLE

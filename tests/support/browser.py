@@ -37,11 +37,12 @@ DEVICE_TOKEN = SZ_PHONE_TOKEN  # the demo phone of sz.patrol
 
 
 def committed_demo_database(name: str, *, then: Callable[[Session], object] | None = None) -> str:
-    """Database `name` with the whole demo committed (region, accounts, incidents, a week of
-    patrols), as `geo-patrol demo` leaves it, and whatever `then` adds in the same
-    transaction; its URL."""
+    """Database `name` with the whole demo committed (region, accounts, river chiefs,
+    incidents, the chiefs' quarter and a week of patrols), as `geo-patrol demo` leaves it,
+    and whatever `then` adds in the same transaction; its URL."""
     from geo_patrol.demo.incidents import load_demo_incidents
     from geo_patrol.demo.load import load_demo
+    from geo_patrol.demo.quarter import simulate_quarter
     from geo_patrol.demo.simulate import simulate_week
 
     url = fresh_database(name)
@@ -50,6 +51,7 @@ def committed_demo_database(name: str, *, then: Callable[[Session], object] | No
     with make_sessionmaker(engine)() as session, session.begin():
         list(load_demo(session))
         load_demo_incidents(session, settings=Settings(database_url=url))
+        simulate_quarter(session, settings=Settings(database_url=url))
         simulate_week(session, settings=Settings(database_url=url))
         if then is not None:
             then(session)

@@ -52,6 +52,20 @@ def organisation(river_codes: Sequence[str], villages: Sequence[Area]) -> dict[s
         ("朱卫东", [wangjiangjing], WANGJIANGJING, "leader"),
         ("顾秀英", [wangjiangjing], wjj[2], "member"),
     ]
+    # The river chiefs of geo_patrol/demo/data/chiefs.csv who are not patrollers above: county
+    # officials, town chiefs (two of them a joint pair on the border river), village chiefs.
+    # Phones of their own (1390000xxxx), clear of the patrollers' and the demo logins'.
+    chiefs = [
+        ("钱建明", [], WUJIANG, "member"),
+        ("蒋文华", [], WUJIANG, "member"),
+        ("沈建平", [joint, shengze], SHENGZE, "member"),
+        ("周福根", [shengze], sz[5], "member"),
+        ("褚国平", [], XIUZHOU, "member"),
+        ("姚志刚", [], XIUZHOU, "member"),
+        ("金秀兰", [joint, wangjiangjing], WANGJIANGJING, "member"),
+        ("杨丽萍", [wangjiangjing], wjj[2], "member"),
+        ("陈海林", [], SHENGZE, "member"),
+    ]
     zone = {
         "code": ZONE_CODE,
         "name": "盛泽—王江泾联合治水区",
@@ -76,5 +90,15 @@ def organisation(river_codes: Sequence[str], villages: Sequence[Area]) -> dict[s
                 "role": role,
             }
             for i, (name, teams, home, role) in enumerate(people)
+        ]
+        + [
+            {
+                "name": name,
+                "phone": f"1390000{i + 1:04d}",
+                "home": home,
+                "teams": teams,
+                "role": role,
+            }
+            for i, (name, teams, home, role) in enumerate(chiefs)
         ],
     }
