@@ -14,8 +14,8 @@ from tests.support.principals import member_id
 RIVER = "R-320509-330411-01"
 ROSTER = (
     "姓名,手机,级别,河道,河段,行政区,起始日期,截止日期,联合河长\r\n"
-    "沈村长,13900000001,村级,小天圩河（演示）,,320509100202,2026-01-01,,\r\n"
-    "钱镇长,13900000002,镇级,R-320509-330411-01,1-2,盛泽镇,2026-01-01,,\r\n"
+    "沈村长,13700000001,村级,小天圩河（演示）,,320509100202,2026-01-01,,\r\n"
+    "钱镇长,13700000002,镇级,R-320509-330411-01,1-2,盛泽镇,2026-01-01,,\r\n"
 )
 
 
@@ -174,8 +174,8 @@ def test_roster_upload_lists_every_bad_row(
     demo_client: TestClient, headers: dict[str, dict[str, str]]
 ) -> None:
     bad = ROSTER + "孙村长,12345,村级,小天圩河（演示）,,330411100202,2026-01-01,,\r\n"
-    bad += "李村长,13900000004,村级,小天圩河（演示）,,330411100202,2026-13-01,,\r\n"
-    bad += "周村长,13900000005,村级,小天圩河（演示）,,330411100202,2026-01-01,,\r\n"
+    bad += "李村长,13700000004,村级,小天圩河（演示）,,330411100202,2026-13-01,,\r\n"
+    bad += "周村长,13700000005,村级,小天圩河（演示）,,330411100202,2026-01-01,,\r\n"
     files = {"file": ("roster.csv", bad.encode(), "text/csv")}
     answer = demo_client.post("/api/v1/chiefs/roster", files=files, headers=headers["wujiang.sup"])
     assert answer.status_code == 422

@@ -220,8 +220,8 @@ def test_real_chief_answers_match_the_openapi(
     admin = headers_for(demo_session)["admin"]
     roster = (
         "name,phone,level,river,stretch,side,from,to,joint\n"
-        "Shen,13900000001,village,R-320509-330411-01,1-2,320509100202,2026-01-01,,pair\n"
-        "Qian,13900000002,village,R-320509-330411-01,,330411100202,2026-01-01,,pair\n"
+        "Shen,13700000001,village,R-320509-330411-01,1-2,320509100202,2026-01-01,,pair\n"
+        "Qian,13700000002,village,R-320509-330411-01,,330411100202,2026-01-01,,pair\n"
     )
     uploaded = demo_client.post(
         "/api/v1/chiefs/roster", files={"file": ("r.csv", roster.encode())}, headers=admin

@@ -18,8 +18,8 @@ from tests.support.database import fresh_demo_database
 runner = CliRunner()
 ROSTER = (
     "姓名,手机,级别,河道,河段,行政区,起始日期,截止日期,联合河长\r\n"
-    "沈村长,13900000001,村级,小天圩河（演示）,,320509100202,2026-01-01,,小天圩河联合河长\r\n"
-    "钱村长,13900000002,村级,小天圩河（演示）,1-3,双桥村,2026-01-01,,小天圩河联合河长\r\n"
+    "沈村长,13700000001,村级,小天圩河（演示）,,320509100202,2026-01-01,,小天圩河联合河长\r\n"
+    "钱村长,13700000002,村级,小天圩河（演示）,1-3,双桥村,2026-01-01,,小天圩河联合河长\r\n"
 )
 
 
@@ -67,8 +67,8 @@ def test_a_bad_roster_lists_each_row_and_stores_nothing(
     chiefs_database: str, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.csv"
-    rows = ROSTER.replace("小天圩河联合河长", "").replace("13900000002", "1390000")
-    bad.write_text(rows + "孙村长,13900000009,乡长,小天圩河（演示）,,盛泽镇,2026-01-01,,\r\n")
+    rows = ROSTER.replace("小天圩河联合河长", "").replace("13700000002", "1390000")
+    bad.write_text(rows + "孙村长,13700000009,乡长,小天圩河（演示）,,盛泽镇,2026-01-01,,\r\n")
     before = count(chiefs_database, "chief_appointments")
     refused = runner.invoke(app, ["chiefs", "import", str(bad)])
     assert refused.exit_code == 2
