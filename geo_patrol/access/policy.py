@@ -112,6 +112,14 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /open311/v2/requests.xml": Rule.PUBLIC,
     "GET /open311/v2/requests/{service_request_id}.json": Rule.PUBLIC,
     "GET /open311/v2/requests/{service_request_id}.xml": Rule.PUBLIC,
+    # River chiefs' duty: rows in the reader's scope (a supervisor their subtree's chiefs, a
+    # zone coordinator the joint pairs, a chief their own); phones read /api/v1/me/duty.
+    "GET /duty": Rule.MEMBER,
+    "GET /api/v1/duty": Rule.MEMBER,
+    "GET /api/v1/duty.csv": Rule.MEMBER,
+    "GET /api/v1/duty/joint": Rule.MEMBER,
+    "GET /api/v1/duty/summary": Rule.MEMBER,
+    "GET /api/v1/duty/reminders": Rule.MEMBER,
 }
 
 

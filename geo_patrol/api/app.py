@@ -21,6 +21,8 @@ from geo_patrol.api.middleware import install_security
 from geo_patrol.api.params import refuse_unstorable
 from geo_patrol.api.routes import (
     auth,
+    duty,
+    duty_pages,
     health,
     incident_pages,
     incidents,
@@ -135,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maps,
         incident_pages,
         mobile,
+        duty,
+        duty_pages,
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
