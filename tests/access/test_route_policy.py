@@ -122,6 +122,13 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /open311/v2/requests.xml": SIGNED_IN,
     "GET /open311/v2/requests/{service_request_id}.json": SIGNED_IN,
     "GET /open311/v2/requests/{service_request_id}.xml": SIGNED_IN,
+    # River chiefs' duty: people only (a phone reads /api/v1/me/duty); rows by scope inside.
+    "GET /duty": MEMBERS,
+    "GET /api/v1/duty": MEMBERS,
+    "GET /api/v1/duty.csv": MEMBERS,
+    "GET /api/v1/duty/joint": MEMBERS,
+    "GET /api/v1/duty/summary": MEMBERS,
+    "GET /api/v1/duty/reminders": MEMBERS,
 }
 
 

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.api.test_openapi_answers import _answer_schema
 from tests.support.duty_scenario import DAY, HOSTILE, Scenario, make_scenario
 from tests.support.principals import headers_for
 
@@ -54,7 +55,7 @@ def test_the_supervisor_sees_the_chiefs_of_their_side_and_why(
     assert set(rows) == {"sz_town", "sz_fast", "wj_county"}
     town = rows["sz_town"]
     assert (town["required"], town["done"], town["status"]) == (1, 1, "met")
-    assert town["period"]["key"] == "2026-11-D1" and town["due"] == "2026-11-10"
+    assert town["period"]["key"] == "2025-11-D1" and town["due"] == "2025-11-10"
     assert [c["patrol_id"] for c in town["candidates"]] == [scenario.good]
     fast = rows["sz_fast"]
     assert (fast["required"], fast["done"], fast["status"]) == (1, 0, "missed")
@@ -65,7 +66,7 @@ def test_the_supervisor_sees_the_chiefs_of_their_side_and_why(
     county = rows["wj_county"]
     assert county["name"] == HOSTILE
     assert (county["period"]["key"], county["status"], county["candidates"]) == (
-        "2026-11",
+        "2025-11",
         "missed",
         [],
     )
@@ -108,7 +109,7 @@ def test_the_zone_coordinator_sees_the_joint_pair_credited_once(
     assert [(c["patrol_id"], c["reason"]) for c in pair["candidates"]] == [
         (scenario.good, "counted")
     ]
-    assert pair["period"]["key"] == "2026-11"  # the joint rule: once a month
+    assert pair["period"]["key"] == "2025-11"  # the joint rule: once a month
     # The pair's chiefs are the coordinator's to read too; the other chiefs are not.
     seen = set(by_appointment(duties(demo_client, who["zone.coord"]), scenario))
     assert {"sz_town", "wjj_town"} <= seen and "sz_fast" not in seen
@@ -139,7 +140,7 @@ def test_filters_pick_exactly_what_they_name(
     # The previous period of each kind: late October (town) and October (county), before
     # any patrol: nobody met, and the chiefs in force all of it owe the rule's number.
     before = by_appointment(duties(demo_client, admin, period="previous"), scenario)
-    assert {r["period"]["key"] for r in before.values()} == {"2026-10-D3", "2026-10"}
+    assert {r["period"]["key"] for r in before.values()} == {"2025-10-D3", "2025-10"}
     assert {(r["required"], r["done"], r["status"]) for r in before.values()} == {(1, 0, "missed")}
 
 
@@ -179,7 +180,7 @@ def test_the_spreadsheet_matches_the_json(
     )
     header = next(csv.reader(io.StringIO(zh.content.decode("utf-8-sig"))))
     assert header[:3] == ["周期类型", "周期", "周期名称"] and "河长" in header
-    assert "2026年11月上旬" in zh.content.decode("utf-8-sig")
+    assert "2025年11月上旬" in zh.content.decode("utf-8-sig")
 
 
 def test_the_spreadsheet_has_one_row_per_chief_per_period(
@@ -189,7 +190,7 @@ def test_the_spreadsheet_has_one_row_per_chief_per_period(
     answer = demo_client.get("/api/v1/duty.csv", params=params, headers=who["admin"])
     table = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
     # The town chief, appointed on 1 October: the three 旬 up to early November.
-    assert [line["period"] for line in table] == ["2026-10-D2", "2026-10-D3", "2026-11-D1"]
+    assert [line["period"] for line in table] == ["2025-10-D2", "2025-10-D3", "2025-11-D1"]
     assert [line["status"] for line in table] == ["missed", "missed", "met"]
 
 
@@ -302,3 +303,21 @@ def test_a_phone_token_is_sent_to_its_own_route(
     """Devices read their member's duty at /api/v1/me/duty; these routes are for people."""
     assert demo_client.get("/api/v1/duty", headers=who["sz.phone"]).status_code == 403
     assert demo_client.get("/api/v1/duty", headers=who["anonymous"]).status_code == 401
+
+
+def test_the_answers_hold_to_the_openapi(
+    demo_client: TestClient, scenario: Scenario, who: dict[str, dict[str, str]]
+) -> None:
+    """Every part filled (candidates of each reason, incidents, a pair, roll-ups, trend)."""
+    openapi = demo_client.get("/openapi.json").json()
+    reads = {
+        "/api/v1/duty": {"on": ON},
+        "/api/v1/duty/joint": {"on": ON},
+        "/api/v1/duty/summary": {"on": ON, "periods": 2},
+        "/api/v1/duty/reminders": {"within_days": 40},
+    }
+    for path, params in reads.items():
+        answer = demo_client.get(path, params=params, headers=who["admin"])
+        assert answer.status_code == 200, answer.text
+        validator = _answer_schema(openapi, "get", path, 200, "application/json")
+        assert [str(e) for e in validator.iter_errors(answer.json())] == [], path

@@ -57,6 +57,10 @@ TYPED = [
     ("get", "/api/v1/incident-categories", "200"),
     ("get", "/api/v1/mobile/teams", "200"),
     ("post", "/m/devices/{device_id}/setup", "200"),
+    ("get", "/api/v1/duty", "200"),
+    ("get", "/api/v1/duty/joint", "200"),
+    ("get", "/api/v1/duty/summary", "200"),
+    ("get", "/api/v1/duty/reminders", "200"),
 ]
 
 

@@ -1,6 +1,6 @@
 """A small duty scenario on the demo, made through the real write paths: tracks uploaded
 through the API (so coverage and quality flags are the service's own), chiefs appointed
-with duty.appointments, in the first 旬 of November 2026 (a period long over).
+with duty.appointments, in the first 旬 of November 2025 (a period long over, before any demo chief).
 
 - 吴永明 (sz.patrol), town chief on 盛泽 (320509100), and 陆晓燕 (wjj.patrol), town chief on
   王江泾 (330411100): both were on one walk beside the river: met; their joint pair too.
@@ -28,7 +28,7 @@ from tests.support import oracle
 from tests.support.principals import headers_for, member_id, team_id
 from tests.support.uploads import upload
 
-DAY = date(2026, 11, 5)  # in the first 旬 of November 2026 (1-10), CST
+DAY = date(2025, 11, 5)  # in the first 旬 of November 2025 (1-10), CST
 HOSTILE = "<script>alert(1)</script>赵‮gpj.exe"
 ZONE = "ZONE-SZ-WJJ"
 
@@ -72,7 +72,7 @@ WHERE pc.patrol_id = :patrol AND pc.covered_m >= 0.6 * s.length_m ORDER BY s.seq
 def make_scenario(client: TestClient, session: Session) -> Scenario:
     """Upload the two walks, appoint the five chiefs, pair the two town chiefs."""
     headers = headers_for(session)
-    start = datetime(2026, 11, 3, 9, 0, tzinfo=LOCAL)
+    start = datetime(2025, 11, 3, 9, 0, tzinfo=LOCAL)
     good = _walk(
         client,
         headers["sz.patrol"],
@@ -125,7 +125,7 @@ def make_scenario(client: TestClient, session: Session) -> Scenario:
                 level=level,
                 jurisdiction_code=side,
                 river_code=river,
-                valid_from=date(2026, 10, 1),
+                valid_from=date(2025, 10, 1),
                 stretch_kind=StretchKind.SEGMENTS,
                 seqs=seqs,
                 stretch_label=f"{seqs[0]}-{seqs[-1]}",
