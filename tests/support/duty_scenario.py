@@ -1,6 +1,7 @@
 """A small duty scenario on the demo, made through the real write paths: tracks uploaded
 through the API (so coverage and quality flags are the service's own), chiefs appointed
-with duty.appointments, in the first 旬 of November 2025 (a period long over, before any demo chief).
+with duty.appointments, in the first 旬 of November 2025 (a period long over, before the
+demo's own chiefs).
 
 - 吴永明 (sz.patrol), town chief on 盛泽 (320509100), and 陆晓燕 (wjj.patrol), town chief on
   王江泾 (330411100): both were on one walk beside the river: met; their joint pair too.
@@ -60,7 +61,8 @@ def _walk(
     lons, lats = oracle.beside_river(10.0, 1200.0, step_m)
     data = oracle.gpx(lons, lats, oracle.times(len(lons), start=start, step_s=1.0))
     form = {"members": members} if members else {}
-    return int(upload(client, headers, team, data, **form)["id"])  # type: ignore[call-overload]
+    answer = upload(client, headers, team, data, **form)
+    return int(str(answer["id"]))
 
 
 COVERED = """

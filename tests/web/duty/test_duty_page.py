@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.support.duty_scenario import DAY, HOSTILE, Scenario, make_scenario
-from tests.support.hostile_text import check, hostile, poison_demo
+from tests.support.duty_scenario import DAY, Scenario, make_scenario
+from tests.support.hostile_text import check, poison_demo
 from tests.support.principals import headers_for
 
 WORDS = {
