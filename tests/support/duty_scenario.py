@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from fastapi.testclient import TestClient
+import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,6 @@ from geo_patrol.duty.appointments import AppointmentSpec, create_appointment, cr
 from geo_patrol.geography.queries import zone_id_of
 from tests.support import oracle
 from tests.support.principals import headers_for, member_id, team_id
-from tests.support.uploads import upload
 
 DAY = date(2025, 11, 5)  # in the first 旬 of November 2025 (1-10), CST
 HOSTILE = "<script>alert(1)</script>赵‮gpj.exe"
@@ -48,7 +47,7 @@ class Scenario:
 
 
 def _walk(
-    client: TestClient,
+    client: httpx.Client,
     headers: dict[str, str],
     *,
     team: int,
@@ -57,12 +56,17 @@ def _walk(
     members: str = "",
 ) -> int:
     """A walk 10 m beside the straight demo river, a fix every second `step_m` on from the
-    last; its patrol id."""
+    last, uploaded through the API; its patrol id."""
     lons, lats = oracle.beside_river(10.0, 1200.0, step_m)
     data = oracle.gpx(lons, lats, oracle.times(len(lons), start=start, step_s=1.0))
-    form = {"members": members} if members else {}
-    answer = upload(client, headers, team, data, **form)
-    return int(str(answer["id"]))
+    answer = client.post(
+        "/api/v1/patrols",
+        headers=headers,
+        data={"team_id": str(team), **({"members": members} if members else {})},
+        files={"file": ("walk.gpx", data, "application/gpx+xml")},
+    )
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
 
 
 COVERED = """
@@ -71,9 +75,12 @@ WHERE pc.patrol_id = :patrol AND pc.covered_m >= 0.6 * s.length_m ORDER BY s.seq
 """
 
 
-def make_scenario(client: TestClient, session: Session) -> Scenario:
-    """Upload the two walks, appoint the five chiefs, pair the two town chiefs."""
-    headers = headers_for(session)
+def make_scenario(
+    client: httpx.Client, session: Session, *, headers: dict[str, dict[str, str]] | None = None
+) -> Scenario:
+    """Upload the two walks (through `client`: a TestClient, or an httpx client of a served
+    app, with `headers` committed), appoint the five chiefs, pair the two town chiefs."""
+    headers = headers or headers_for(session)
     start = datetime(2025, 11, 3, 9, 0, tzinfo=LOCAL)
     good = _walk(
         client,
