@@ -31,6 +31,7 @@ BILINGUAL = [
     "supervisors/cases.md",
     "supervisors/joint-cases-and-tiers.md",
     "supervisors/meeting-pack.md",
+    "supervisors/duty.md",
     "patrol-teams/phone-app.md",
     "patrol-teams/traccar-osmand.md",
     "patrol-teams/uploads.md",
