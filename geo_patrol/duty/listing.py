@@ -18,6 +18,7 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core import catalog
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.vocabulary import CandidateReason, ChiefLevel, DutyStatus
+from geo_patrol.duty import rollups
 from geo_patrol.duty.assessment import (
     Candidate,
     ChiefDuty,
@@ -99,6 +100,33 @@ def list_duties(
         now=now,
     )
     return [d for d in duties if query.status is None or d.status is query.status]
+
+
+def with_summary(
+    session: Session,
+    *,
+    scope: Scope,
+    member_id: int | None,
+    query: DutyQuery,
+    periods: int = rollups.DEFAULT_TREND_PERIODS,
+) -> tuple[list[ChiefDuty], rollups.DutySummary]:
+    """The list and the roll-ups of the same chiefs (as the page shows them): the current
+    periods' list comes out of the trend's assessment (one statement for both); the
+    previous periods' is assessed on its own."""
+    day = query.on or today()
+    summary = rollups.summarise(
+        session,
+        scope=scope,
+        member_id=member_id,
+        day=day,
+        periods=periods,
+        selected=checked_filter(session, query),
+    )
+    if query.previous:
+        duties = list_duties(session, scope=scope, member_id=member_id, query=query)
+    else:
+        duties = rollups.current_of(summary.duties, day)
+    return [d for d in duties if query.status is None or d.status is query.status], summary
 
 
 def percent(share: float) -> str:

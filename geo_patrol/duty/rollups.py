@@ -92,6 +92,7 @@ class DutySummary:
     overall: Tally
     rollups: list[Rollup]
     trend: list[TrendPoint]
+    duties: list[ChiefDuty]  # every chief in every period of the trend
 
 
 def tally(duties: Iterable[ChiefDuty]) -> Tally:
@@ -202,6 +203,7 @@ def summarise(
         overall=tally(current),
         rollups=rollups(current, names=group_names(session, current)),
         trend=trend(duties) + trend(duties, by=lambda duty: duty.side_code),
+        duties=duties,
     )
 
 

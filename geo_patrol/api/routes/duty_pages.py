@@ -12,7 +12,7 @@ from geo_patrol.api.routes.duty import Lang
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.values import Day
 from geo_patrol.core.vocabulary import ChiefLevel, DutyStatus
-from geo_patrol.duty import listing, rollups
+from geo_patrol.duty import listing
 from geo_patrol.duty.assessment import assess_joint
 from geo_patrol.duty.reminders import due_soon
 from geo_patrol.geography.queries import list_zones
@@ -72,10 +72,11 @@ def duty_page(
     day = query.on or listing.today()
     me = principal.member_id
     selected = listing.checked_filter(session, query)
+    duties, summary = listing.with_summary(session, scope=scope, member_id=me, query=query)
     shown = page.DutyPage(
         query=query,
         day=day,
-        duties=listing.list_duties(session, scope=scope, member_id=me, query=query),
+        duties=duties,
         pairs=assess_joint(
             session,
             scope=scope,
@@ -83,7 +84,7 @@ def duty_page(
             periods=listing.chosen_periods(day=day, previous=query.previous),
             selected=selected,
         ),
-        summary=rollups.summarise(session, scope=scope, member_id=me, day=day, selected=selected),
+        summary=summary,
         reminders=due_soon(session, scope=scope, member_id=me, today=day, selected=selected),
         zones=list_zones(session),
     )
