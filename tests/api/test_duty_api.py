@@ -51,7 +51,9 @@ def by_appointment(rows: list[dict[str, Any]], scenario: Scenario) -> dict[str, 
 def test_the_supervisor_sees_the_chiefs_of_their_side_and_why(
     demo_client: TestClient, scenario: Scenario, who: dict[str, dict[str, str]]
 ) -> None:
-    rows = by_appointment(duties(demo_client, who["wujiang.sup"]), scenario)
+    listed = duties(demo_client, who["wujiang.sup"])
+    assert all(r["side_code"].startswith("320509") for r in listed)
+    rows = by_appointment(listed, scenario)
     assert set(rows) == {"sz_town", "sz_fast", "wj_county"}
     town = rows["sz_town"]
     assert (town["required"], town["done"], town["status"]) == (1, 1, "met")
@@ -91,6 +93,9 @@ def test_each_reader_sees_the_chiefs_in_their_scope(
 ) -> None:
     rows = duties(demo_client, who[login])
     assert set(by_appointment(rows, scenario)) == expected
+    side = {"xiuzhou.sup": "330411", "shengze.sup": "320509100"}.get(login)
+    if side:  # every chief listed (the demo's own too) is on the supervisor's side or below
+        assert rows and all(r["side_code"].startswith(side) for r in rows)
     if login in ("sz.patrol", "wjj.patrol"):  # a chief sees their own duty only
         assert {r["member_id"] for r in rows} == {scenario.members[next(iter(expected))]}
 
