@@ -125,6 +125,14 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /api/v1/chiefs/roster": Rule.WRITER,
     "GET /api/v1/duty/rules": Rule.MEMBER,
     "PUT /api/v1/duty/rules": Rule.WRITER,
+    # River chiefs' duty: rows in the reader's scope (a supervisor their subtree's chiefs, a
+    # zone coordinator the joint pairs, a chief their own); phones read /api/v1/me/duty.
+    "GET /duty": Rule.MEMBER,
+    "GET /api/v1/duty": Rule.MEMBER,
+    "GET /api/v1/duty.csv": Rule.MEMBER,
+    "GET /api/v1/duty/joint": Rule.MEMBER,
+    "GET /api/v1/duty/summary": Rule.MEMBER,
+    "GET /api/v1/duty/reminders": Rule.MEMBER,
 }
 
 

@@ -23,6 +23,8 @@ from geo_patrol.api.params import refuse_unstorable
 from geo_patrol.api.routes import (
     auth,
     chiefs,
+    duty,
+    duty_pages,
     health,
     incident_pages,
     incidents,
@@ -154,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incident_pages,
         mobile,
         chiefs,
+        duty,
+        duty_pages,
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.

@@ -51,7 +51,7 @@ def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
 
 
 # Pages a browser opens directly: without a sign-in it is sent to the sign-in form and back.
-SIGN_IN_PAGES = ("/map", "/incidents", "/m/devices")
+SIGN_IN_PAGES = ("/map", "/incidents", "/m/devices", "/duty")
 
 
 def _wants_page(request: Request) -> bool:

@@ -906,7 +906,7 @@ class DutyRuleSet(BaseModel):
     )
 
 
-class DutyPeriodPublic(BaseModel):
+class MyDutyPeriod(BaseModel):
     """A calendar period of duty (China Standard Time), named in both languages."""
 
     kind: DutyPeriod
@@ -917,7 +917,7 @@ class DutyPeriodPublic(BaseModel):
     label_en: str
 
 
-class DutyCandidatePublic(BaseModel):
+class MyDutyCandidate(BaseModel):
     """A patrol of the chief in the period and why it counted or not."""
 
     patrol_id: int
@@ -941,9 +941,166 @@ class MyDutyPublic(BaseModel):
     stretch_label: str | None
     stretch: Geometry | None
     stretch_m: Number
-    period: DutyPeriodPublic
+    period: MyDutyPeriod
     done: int
     required: int
     due: date
     status: DutyStatus
+    candidates: list[MyDutyCandidate]
+
+
+# River chiefs' duty (巡河考核): geo_patrol.duty.assessment, .rollups, .reminders.
+
+
+class DutyPeriodPublic(BaseModel):
+    """A calendar period of duty (local days, China Standard Time)."""
+
+    kind: DutyPeriod
+    key: str = Field(description="2026-W49, 2026-12-D2 (旬), 2026-12, 2026-Q4")
+    label: str = Field(description="As people name it, in the asked language.")
+    first_day: date
+    last_day: date
+
+
+class DutyCandidatePublic(BaseModel):
+    """A patrol of the chief (or pair) in the period and why it counted or not."""
+
+    patrol_id: int
+    started_at: datetime
+    team_id: int
+    covered_m: float = Field(description="Metres of the stretch the patrol covered.")
+    share: float = Field(description="Its coverage of the stretch, 0 to 1.")
+    flags: list[str]
+    reason: CandidateReason
+    disqualified_by: list[str]
+    counted: bool
+    reason_text: str = Field(description="The reason in words, in the asked language.")
+
+
+class DutyIncidents(BaseModel):
+    """Incidents reported on the stretch in the period and where they stand."""
+
+    total: int
+    open: int
+    overdue: int
+    ids: list[int]
+
+
+class ChiefDutyPublic(BaseModel):
+    """One chief's duty in one period."""
+
+    appointment_id: int
+    member_id: int
+    name: str
+    level: ChiefLevel
+    side_code: str
+    side_name: str | None
+    county_code: str | None
+    river_code: str
+    river_name: str
+    stretch_label: str | None
+    segment_ids: list[int]
+    stretch_m: float
+    joint_id: int | None
+    zone_ids: list[int]
+    period: DutyPeriodPublic
+    required: int
+    done: int
+    status: DutyStatus
+    due: date = Field(description="The period's last day (local).")
+    covered_share: float = Field(description="Share of the stretch the counted patrols covered.")
+    last_patrol_at: datetime | None
+    min_share: float
+    min_length_m: float | None
     candidates: list[DutyCandidatePublic]
+    incidents: DutyIncidents
+
+
+class ChiefDuties(BaseModel):
+    """The visible chiefs' duty in the chosen periods."""
+
+    on: date
+    duties: list[ChiefDutyPublic]
+
+
+class JointChief(BaseModel):
+    """A chief of a joint pair, on one side."""
+
+    appointment_id: int
+    member_id: int
+    name: str
+    side_code: str
+
+
+class JointDutyPublic(BaseModel):
+    """A joint pair's duty: patrols both sides were on, credited once."""
+
+    joint_id: int
+    name: str
+    zone_id: int | None
+    chiefs: list[JointChief]
+    segment_ids: list[int]
+    stretch_m: float
+    period: DutyPeriodPublic
+    required: int
+    done: int
+    status: DutyStatus
+    due: date
+    candidates: list[DutyCandidatePublic]
+
+
+class JointDuties(BaseModel):
+    """The visible joint pairs' duty in the chosen periods."""
+
+    on: date
+    pairs: list[JointDutyPublic]
+
+
+class DutyTally(BaseModel):
+    """Chiefs assessed (something owed), by status, and the share meeting duty."""
+
+    assessed: int
+    met: int
+    missed: int
+    in_progress: int
+    share: float | None = Field(description="met / assessed; null when none was assessed.")
+
+
+class DutyRollup(DutyTally):
+    """One group of a roll-up."""
+
+    dimension: Literal["side", "county", "level", "zone", "river"]
+    key: str
+    name: str
+
+
+class DutyTrendPoint(DutyTally):
+    """The share meeting duty in one period, overall (side null) or on one side."""
+
+    period: DutyPeriodPublic
+    side: str | None
+
+
+class DutySummaryPublic(BaseModel):
+    """Roll-ups of the current periods and the trend over the last ones."""
+
+    on: date
+    periods: int
+    overall: DutyTally
+    rollups: list[DutyRollup]
+    trend: list[DutyTrendPoint]
+
+
+class DutyReminder(BaseModel):
+    """A chief whose period ends soon with duty unmet (0 days left: the last day is today)."""
+
+    days_left: int
+    duty: ChiefDutyPublic
+
+
+class DutyReminders(BaseModel):
+    """Chiefs to remind, soonest first."""
+
+    on: date
+    within_days: int
+    reminders: list[DutyReminder]

@@ -133,6 +133,13 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/chiefs/roster": WRITERS,
     "GET /api/v1/duty/rules": MEMBERS,
     "PUT /api/v1/duty/rules": WRITERS,
+    # River chiefs' duty: people only (a phone reads /api/v1/me/duty); rows by scope inside.
+    "GET /duty": MEMBERS,
+    "GET /api/v1/duty": MEMBERS,
+    "GET /api/v1/duty.csv": MEMBERS,
+    "GET /api/v1/duty/joint": MEMBERS,
+    "GET /api/v1/duty/summary": MEMBERS,
+    "GET /api/v1/duty/reminders": MEMBERS,
 }
 
 

@@ -67,6 +67,10 @@ TYPED = [
     ("get", "/api/v1/duty/rules", "200"),
     ("put", "/api/v1/duty/rules", "200"),
     ("get", "/api/v1/me/duty", "200"),
+    ("get", "/api/v1/duty", "200"),
+    ("get", "/api/v1/duty/joint", "200"),
+    ("get", "/api/v1/duty/summary", "200"),
+    ("get", "/api/v1/duty/reminders", "200"),
 ]
 
 

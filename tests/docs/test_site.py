@@ -32,6 +32,7 @@ BILINGUAL = [
     "supervisors/joint-cases-and-tiers.md",
     "supervisors/meeting-pack.md",
     "supervisors/chiefs.md",
+    "supervisors/duty.md",
     "patrol-teams/phone-app.md",
     "patrol-teams/traccar-osmand.md",
     "patrol-teams/uploads.md",

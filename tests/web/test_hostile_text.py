@@ -146,6 +146,7 @@ def test_every_page_renders_hostile_text_inert(
         "device set-up": page(
             client, f"/m/devices/{ids['device']}/setup?lang={lang}", admin, "members", "label"
         ),
+        "duty": page(client, f"/duty?lang={lang}", admin, "cooperation_zones"),
         "sign-in": page(client, f"/login?lang={lang}&next={LINK}", {}),
         "phone app": page(client, "/m/", {}),
     }

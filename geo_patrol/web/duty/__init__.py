@@ -1,0 +1,1 @@
+"""The duty page (/duty): river chiefs' duty, joint pairs, roll-ups, reminders."""
