@@ -251,7 +251,9 @@ def _read_xlsx(data: bytes) -> Table:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
+    # NotImplementedError: a zip feature Python cannot read (a newer version, a compression
+    # method it lacks), as a damaged header can also claim.
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as error:
         raise ImportFileError(f"the XLSX file is damaged: {error}", field="file") from error
     if unpacked > MAX_UNPACKED_BYTES:
         raise FileTooLarge(

@@ -12,6 +12,7 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core.vocabulary import ChiefLevel
 from geo_patrol.duty.appointments import AppointmentSpec, create_appointment
 from geo_patrol.duty.reminders import due_soon
+from tests.support.duty_case import clear_chiefs
 
 ADMIN = Scope(everything=True)
 
@@ -19,6 +20,7 @@ ADMIN = Scope(everything=True)
 def test_a_past_day_lists_the_chiefs_then_due(demo_session: Session) -> None:
     """Saturday 2026-11-14: a village chief's week (9-15 Nov) ends the next day with nothing
     done; asked as of that day the chief is due in 1 day (the real clock would say missed)."""
+    clear_chiefs(demo_session)
     member = demo_session.execute(text("SELECT id FROM members WHERE login = 'sz.patrol'"))
     member_id = member.scalar_one()
     create_appointment(

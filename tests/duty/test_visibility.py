@@ -21,6 +21,7 @@ from geo_patrol.duty.appointments import (
     replace_appointment,
 )
 from geo_patrol.duty.assessment import assess_chiefs, assess_joint, current_periods
+from tests.support.duty_case import clear_chiefs
 from tests.support.principals import member_id
 
 BORDER_RIVER = "R-320509-330411-01"
@@ -49,7 +50,8 @@ def _appoint(session: Session, login: str, level: ChiefLevel, side: str) -> int:
 @pytest.fixture
 def chiefs(demo_session: Session) -> dict[str, int]:
     """Three chiefs: a village chief on each side paired as joint chiefs of the demo zone,
-    and a town chief on the Xiuzhou side alone."""
+    and a town chief on the Xiuzhou side alone (the demo's own chiefs removed)."""
+    clear_chiefs(demo_session)
     made = {
         "sz": _appoint(demo_session, "sz.patrol", ChiefLevel.VILLAGE, "320509100202"),
         "wjj": _appoint(demo_session, "wjj.patrol", ChiefLevel.VILLAGE, "330411100202"),

@@ -122,12 +122,18 @@ def _upload(
     return int(answer.json()["id"])
 
 
+def clear_chiefs(session: Session) -> None:
+    """Remove every appointment and joint pair (the demo's roster too) in the test's
+    transaction, so a test sees only the chiefs it makes."""
+    for table in ("chief_stretches", "chief_appointments", "joint_appointments"):
+        session.execute(text(f"DELETE FROM {table}"))
+
+
 def make_duty_case(
     client: TestClient, session: Session, headers: dict[str, dict[str, str]]
 ) -> DutyCase:
     """The case above, in the test's transaction."""
-    for table in ("chief_stretches", "chief_appointments", "joint_appointments"):
-        session.execute(text(f"DELETE FROM {table}"))
+    clear_chiefs(session)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     day = start.astimezone(LOCAL).date()
     week = period_of(DutyPeriod.WEEK, day)

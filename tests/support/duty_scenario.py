@@ -26,6 +26,7 @@ from geo_patrol.core.vocabulary import ChiefLevel, StretchKind
 from geo_patrol.duty.appointments import AppointmentSpec, create_appointment, create_joint
 from geo_patrol.geography.queries import zone_id_of
 from tests.support import oracle
+from tests.support.duty_case import clear_chiefs
 from tests.support.principals import headers_for, member_id, team_id
 
 DAY = date(2025, 11, 5)  # in the first 旬 of November 2025 (1-10), CST
@@ -80,6 +81,7 @@ def make_scenario(
 ) -> Scenario:
     """Upload the two walks (through `client`: a TestClient, or an httpx client of a served
     app, with `headers` committed), appoint the five chiefs, pair the two town chiefs."""
+    clear_chiefs(session)
     headers = headers or headers_for(session)
     start = datetime(2025, 11, 3, 9, 0, tzinfo=LOCAL)
     good = _walk(
