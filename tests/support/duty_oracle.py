@@ -213,7 +213,8 @@ def to_utm(geometry: shapely.Geometry) -> shapely.Geometry:
 def to_lonlat(geometry: shapely.Geometry) -> shapely.Geometry:
     """A UTM 51N geometry back in lon/lat."""
     return shapely.transform(
-        geometry, lambda xy: np.column_stack(UTM51.transform(*xy.T, direction="INVERSE"))
+        geometry,
+        lambda xy: np.column_stack(UTM51.transform(xy[:, 0], xy[:, 1], direction="INVERSE")),
     )
 
 
@@ -308,11 +309,7 @@ def _too_little(covered: float, length: float, rule: Rule) -> bool:
 
 def started_in(tracks: Sequence[Track], window: Window, people: set[int]) -> list[Track]:
     """The tracks one of `people` was on whose first fix falls in the window."""
-    return [
-        t
-        for t in tracks
-        if t.people & people and window.starts <= t.started < window.ends
-    ]
+    return [t for t in tracks if t.people & people and window.starts <= t.started < window.ends]
 
 
 def assess_chief(
@@ -423,11 +420,13 @@ def river_place(session: Session, *, river: str) -> tuple[Place, list[int]]:
     the jurisdictions in force, as a Place."""
     rows = session.execute(text(SEGMENTS), {"river": river}).all()
     segments = {int(r[0]): shapely.geometry.shape(json.loads(r[1])) for r in rows}
-    homes = dict(session.execute(text("SELECT id, home_jurisdiction_code FROM members")).all())
-    parents = dict(
-        session.execute(
-            text("SELECT code, parent_code FROM jurisdictions WHERE valid_to IS NULL")
-        ).all()
+    homes: dict[int, str] = dict(
+        session.execute(text("SELECT id, home_jurisdiction_code FROM members")).tuples().all()
+    )
+    parents: dict[str, str | None] = dict(
+        session.execute(text("SELECT code, parent_code FROM jurisdictions WHERE valid_to IS NULL"))
+        .tuples()
+        .all()
     )
     return Place(segments=segments, homes=homes, parents=parents), [int(r[0]) for r in rows]
 
