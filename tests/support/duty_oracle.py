@@ -420,14 +420,16 @@ def river_place(session: Session, *, river: str) -> tuple[Place, list[int]]:
     the jurisdictions in force, as a Place."""
     rows = session.execute(text(SEGMENTS), {"river": river}).all()
     segments = {int(r[0]): shapely.geometry.shape(json.loads(r[1])) for r in rows}
-    homes: dict[int, str] = dict(
-        session.execute(text("SELECT id, home_jurisdiction_code FROM members")).tuples().all()
-    )
-    parents: dict[str, str | None] = dict(
-        session.execute(text("SELECT code, parent_code FROM jurisdictions WHERE valid_to IS NULL"))
-        .tuples()
-        .all()
-    )
+    homes = {
+        int(row[0]): str(row[1])
+        for row in session.execute(text("SELECT id, home_jurisdiction_code FROM members"))
+    }
+    parents = {
+        str(row[0]): row[1]
+        for row in session.execute(
+            text("SELECT code, parent_code FROM jurisdictions WHERE valid_to IS NULL")
+        )
+    }
     return Place(segments=segments, homes=homes, parents=parents), [int(r[0]) for r in rows]
 
 
@@ -461,8 +463,3 @@ def river_walk(
     x, y = (base + normal * offset_m + noise).T
     lon, lat = UTM51.transform(x, y, direction="INVERSE")
     return np.asarray(lon), np.asarray(lat)
-
-
-def river_length_m(place: Place, order: Sequence[int]) -> float:
-    """The UTM length of the river's segments joined (river_walk's `start_m` runs along it)."""
-    return float(sum(to_utm(place.segments[s]).length for s in order))
