@@ -201,9 +201,13 @@ candidates AS (
     ) hit
 ),
 union_covered AS (
+    -- The ranges are fractions of the segment's lon/lat line (as ST_LineSubstring takes
+    -- them), not of its length in metres: each merged piece is measured on the ellipsoid,
+    -- as patrols.coverage measures one patrol's.
     SELECT u.appointment_id, u.starts,
-           sum(s.length_m * (SELECT coalesce(sum(upper(r) - lower(r)), 0)
-                             FROM unnest(u.ranges) r)) AS covered_m
+           sum((SELECT coalesce(sum(ST_Length(ST_LineSubstring(
+                        s.geom, lower(r)::float8, upper(r)::float8)::geography)), 0)
+                FROM unnest(u.ranges) r WHERE upper(r) > lower(r))) AS covered_m
     FROM (
         SELECT k.appointment_id, k.starts, pc.segment_id, range_agg(pc.ranges) AS ranges
         FROM candidates k
