@@ -146,10 +146,12 @@ class Scenario:
         self.chiefs[appointment_id] = (chief, RULES[level])
         return chief
 
-    def replace(self, old: Chief, level: ChiefLevel, valid_from: date) -> Chief:
-        """A new member takes over the stretch from `valid_from` (the old chief ends the day
-        before)."""
-        member_id = self.member(old.side)
+    def replace(
+        self, old: Chief, level: ChiefLevel, valid_from: date, home: str | None = None
+    ) -> Chief:
+        """A new member (at home on the side, or in `home`) takes over the stretch from
+        `valid_from` (the old chief ends the day before)."""
+        member_id = self.member(home or old.side)
         new_id = replace_appointment(
             self.session,
             scope=SCOPE,
@@ -170,6 +172,8 @@ class Scenario:
         new = Chief(new_id, member_id, old.side, old.segment_ids, valid_from, None, old.joint_id)
         self.chiefs[old.appointment_id] = (ended, RULES[level])
         self.chiefs[new_id] = (new, RULES[level])
+        if old.joint_id is not None:  # the successor joins the pair
+            self.pairs[old.joint_id].append(new_id)
         return new
 
     def pair(self, chiefs: Sequence[Chief]) -> int:
@@ -557,3 +561,44 @@ def test_joint_patrols_with_both_sides_and_with_one(scenario: Scenario) -> None:
     }
     assert neighbour_alone.patrol_id not in pair.candidates
     assert (pair.done, pair.status) == (2, "met")
+
+
+def test_a_joint_chief_replaced_in_the_middle_of_the_month(scenario: Scenario) -> None:
+    """The side is present through the chief in force on the patrol's day: the outgoing
+    chief after their last day (at home above the town, not in it) no longer brings their
+    side, nor the successor before their first."""
+    rng = scenario.rng
+    ours = scenario.appoint(ChiefLevel.TOWN, SHENGZE, [1, 2, 3], date(2025, 12, 1))
+    outgoing = scenario.appoint(
+        ChiefLevel.TOWN, WANGJIANGJING, [2, 3, 4], date(2025, 12, 1), scenario.member(XIUZHOU)
+    )
+    scenario.pair([ours, outgoing])
+    window = window_of("month", random_day(rng))
+    change = window.first + timedelta(days=int(rng.integers(5, window.days - 5)))
+    paired = scenario.chiefs[outgoing.appointment_id][0]
+    incoming = scenario.replace(paired, ChiefLevel.TOWN, change, home=XIUZHOU)
+    before, after = local(change - timedelta(days=2), 9), local(change + timedelta(days=2), 9)
+    pairs = {
+        "old in force": scenario.patrol(
+            [ours.member_id, outgoing.member_id], before, on=[2, 3], share=(0.6, 1)
+        ),
+        "old ended": scenario.patrol(
+            [ours.member_id, outgoing.member_id], after, on=[2, 3], share=(0.6, 1)
+        ),
+        "new not yet": scenario.patrol(
+            [ours.member_id, incoming.member_id], before, on=[2, 3], share=(0.6, 1)
+        ),
+        "new in force": scenario.patrol(
+            [ours.member_id, incoming.member_id], after, on=[2, 3], share=(0.6, 1)
+        ),
+    }
+    found = scenario.check(window.first, window.last, now=datetime(2026, 12, 6, tzinfo=UTC))
+    (pair,) = [
+        v for (k, first), v in found.items() if k in scenario.pairs and first == window.first
+    ]
+    assert {name: pair.candidates[t.patrol_id].reason for name, t in pairs.items()} == {
+        "old in force": "counted",
+        "old ended": "one_side_only",
+        "new not yet": "one_side_only",
+        "new in force": "counted",
+    }
