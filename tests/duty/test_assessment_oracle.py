@@ -37,6 +37,7 @@ from geo_patrol.duty.appointments import (
 )
 from geo_patrol.duty.assessment import ChiefDuty, JointDuty, assess_chiefs, assess_joint
 from geo_patrol.duty.periods import Period
+from geo_patrol.duty.rules import RuleSpec, set_rule
 from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 from tests.support import oracle
 from tests.support.duty_oracle import (
@@ -92,6 +93,9 @@ class Scenario:
     chiefs: dict[int, tuple[Chief, Rule]] = field(default_factory=dict)
     pairs: dict[int, list[int]] = field(default_factory=dict)
     tracks: list[Track] = field(default_factory=list)
+    levels: dict[int, ChiefLevel] = field(default_factory=dict)
+    own_rules: set[int] = field(default_factory=set)
+    zone_rules: dict[ChiefLevel, Rule] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.place, self.order = river_place(self.session, river=RIVER)
@@ -143,7 +147,8 @@ class Scenario:
             segment_ids=tuple(self.order[s] for s in seqs),
             valid_from=valid_from,
         )
-        self.chiefs[appointment_id] = (chief, RULES[level])
+        self.chiefs[appointment_id] = (chief, self.zone_rules.get(level, RULES[level]))
+        self.levels[appointment_id] = level
         return chief
 
     def replace(
@@ -170,8 +175,9 @@ class Scenario:
             old.joint_id,
         )
         new = Chief(new_id, member_id, old.side, old.segment_ids, valid_from, None, old.joint_id)
-        self.chiefs[old.appointment_id] = (ended, RULES[level])
-        self.chiefs[new_id] = (new, RULES[level])
+        self.chiefs[old.appointment_id] = (ended, self.chiefs[old.appointment_id][1])
+        self.chiefs[new_id] = (new, self.zone_rules.get(level, RULES[level]))
+        self.levels[new_id] = level
         if old.joint_id is not None:  # the successor joins the pair
             self.pairs[old.joint_id].append(new_id)
         return new
@@ -204,12 +210,37 @@ class Scenario:
         self.pairs[joint_id] = [c.appointment_id for c in chiefs]
         return joint_id
 
-    def stretches(self) -> list[tuple[int, ...]]:
-        """Every stretch in play: the chiefs' and the joint pairs' shared ones."""
-        found = [chief.segment_ids for chief, _ in self.chiefs.values()]
+    def stretches(self) -> list[tuple[tuple[int, ...], Rule]]:
+        """Every stretch in play with its rule: the chiefs' and the joint pairs' shared ones."""
+        found = [(chief.segment_ids, rule) for chief, rule in self.chiefs.values()]
         for ids in self.pairs.values():
-            found.append(tuple(shared_stretch([self.chiefs[i][0] for i in ids])))
+            found.append((tuple(shared_stretch([self.chiefs[i][0] for i in ids])), JOINT_RULE))
         return found
+
+    def rule(
+        self, rule: Rule, *, appointment: Chief | None = None, level: ChiefLevel | None = None
+    ) -> None:
+        """Set a rule for one appointment, or for a level in the demo's zone (every chief
+        here is on a side in it), through duty.rules."""
+        spec = RuleSpec(
+            period=DutyPeriod(rule.kind),
+            required=rule.required,
+            min_share=rule.min_share,
+            min_length_m=rule.min_length_m,
+            disqualifying_flags=tuple(sorted(rule.flags)),
+        )
+        if appointment is not None:
+            set_rule(self.session, spec=spec, by=BY, appointment_id=appointment.appointment_id)
+            self.chiefs[appointment.appointment_id] = (appointment, rule)
+            self.own_rules.add(appointment.appointment_id)
+            return
+        assert level is not None
+        zone = self.session.execute(text("SELECT min(id) FROM cooperation_zones")).scalar_one()
+        set_rule(self.session, spec=spec, by=BY, level=level, zone_id=zone)
+        self.zone_rules[level] = rule
+        for key, (chief, _) in self.chiefs.items():
+            if self.levels[key] is level and key not in self.own_rules:
+                self.chiefs[key] = (chief, rule)
 
     def patrol(
         self,
@@ -266,9 +297,12 @@ class Scenario:
 
     def _clear_of_threshold(self, track: Track) -> bool:
         """True when the track's share of every stretch in play is clear of the threshold."""
-        for stretch in self.stretches():
-            share = covered_m(self.place, stretch, [track]) / self.place.stretch_m(stretch)
-            if abs(share - 0.3) < THRESHOLD_BAND:
+        for stretch, rule in self.stretches():
+            length = self.place.stretch_m(stretch)
+            covered = covered_m(self.place, stretch, [track])
+            if abs(covered / length - rule.min_share) < THRESHOLD_BAND:
+                return False
+            if rule.min_length_m and abs(covered - rule.min_length_m) < THRESHOLD_BAND * length:
                 return False
         return True
 
@@ -454,6 +488,9 @@ def test_an_appointment_replaced_in_the_middle_of_a_period(scenario: Scenario) -
     successor = scenario.patrol(
         [new.member_id], local(change + timedelta(days=new_days[1]), 14), on=on, share=(0.5, 1)
     )
+    early = scenario.patrol(  # the successor, a day before their first (still in the period)
+        [new.member_id], local(change - timedelta(days=1), 16), on=on, share=(0.5, 1)
+    )
     later = scenario.patrol(
         [old.member_id, new.member_id],
         local(window.last + timedelta(days=2), 8),
@@ -467,7 +504,10 @@ def test_an_appointment_replaced_in_the_middle_of_a_period(scenario: Scenario) -
         before.patrol_id: "counted",
         after.patrol_id: "outside_appointment",
     }
-    assert set(theirs.candidates) == {successor.patrol_id}
+    assert {k: v.reason for k, v in theirs.candidates.items()} == {
+        successor.patrol_id: "counted",
+        early.patrol_id: "outside_appointment",
+    }
     days = (change - window.first).days
     assert (mine.required, theirs.required) == (
         int(days / window.days + 0.5),
@@ -602,3 +642,30 @@ def test_a_joint_chief_replaced_in_the_middle_of_the_month(scenario: Scenario) -
         "new not yet": "one_side_only",
         "new in force": "counted",
     }
+
+
+def test_rules_of_a_zone_and_of_one_appointment(scenario: Scenario) -> None:
+    """A level's rule in the zone overrides the default for its chiefs, one appointment's
+    overrides both: twice a week, half the stretch or 700 m (a patrol over 700 m of a 3 km
+    stretch counts though under half of it)."""
+    rng = scenario.rng
+    scenario.rule(Rule("dekad", 2), level=ChiefLevel.VILLAGE)
+    zoned = scenario.appoint(ChiefLevel.VILLAGE, "330411100201", [0, 1], date(2025, 12, 1))
+    own = scenario.appoint(ChiefLevel.VILLAGE, "320509100203", [2, 3, 4], date(2025, 12, 1))
+    scenario.rule(Rule("week", 2, min_share=0.5, min_length_m=700.0), appointment=own)
+    window = window_of("week", random_day(rng))
+    day = [window.first + timedelta(days=int(d)) for d in rng.integers(0, 7, size=4)]
+    both = [zoned.member_id, own.member_id]
+    by_length = scenario.patrol(both, local(day[0], 8), on=[2, 3, 4], share=(0.25, 0.4))
+    too_short = scenario.patrol(both, local(day[1], 8), on=[2, 3, 4], share=(0.05, 0.12))
+    whole = scenario.patrol(both, local(day[2], 8), on=[0, 1, 2, 3, 4], share=(0.8, 1))
+    found = scenario.check(window.first, window.last, now=local(day[3], 23))
+    mine = found[(own.appointment_id, window.first)]
+    assert {k: v.reason for k, v in mine.candidates.items()} == {
+        by_length.patrol_id: "counted",
+        too_short.patrol_id: "too_little",
+        whole.patrol_id: "counted",
+    }
+    assert mine.candidates[by_length.patrol_id].share < 0.5
+    assert (mine.required, mine.status) == (2, "met")
+    assert {e.window.kind for (a, _), e in found.items() if a == zoned.appointment_id} == {"dekad"}
