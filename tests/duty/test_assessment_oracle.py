@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.accounts.members import create_member
+from geo_patrol.accounts.members import create_member, issue_device_token
 from geo_patrol.accounts.teams import create_team
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import ChiefLevel, DutyPeriod, StretchKind
@@ -250,11 +250,25 @@ class Scenario:
         on: Sequence[int],
         share: tuple[float, float],
         fast: bool = False,
+        phone_of: int | None = None,
     ) -> Track:
         """Upload a walk by `people` from `start` along the segments of seqs `on`, walking a
         random part of that stretch of about `share` of it (a random lo-hi fraction), at a
         random offset from the river; redrawn until no stretch in play has a share near the
-        threshold."""
+        threshold. `phone_of`: recorded on that member's phone (who is on it without being
+        among its members)."""
+        principal = BY
+        if phone_of is not None:
+            device, _ = issue_device_token(
+                self.session,
+                member_id=phone_of,
+                label="河长手机",
+                team_ids=[self.team],
+                by=BY,
+                address=None,
+            )
+            principal = replace(BY, device_id=device)
+        on_it = frozenset(people) | ({phone_of} if phone_of is not None else set())
         first, last = self.starts_m[min(on)], self.starts_m[max(on) + 1]
         for _ in range(30):
             length = float(self.rng.uniform(*share)) * (last - first)
@@ -269,7 +283,7 @@ class Scenario:
             )
             interval = 1 if fast else 5  # 5 m steps: 5 m/s (too fast on foot) or 1 m/s
             times = [start + timedelta(seconds=interval * i) for i in range(len(lon))]
-            track = Track(0, lon, lat, times, frozenset(people))
+            track = Track(0, lon, lat, times, on_it)
             if self._clear_of_threshold(track):
                 break
         else:
@@ -282,16 +296,16 @@ class Scenario:
                 data=oracle.gpx(lon, lat, times),
                 member_ids=tuple(people),
             ),
-            principal=BY,
+            principal=principal,
             settings=self.settings,
             address=None,
         )
-        uploaded = Track(result.patrol_id, lon, lat, times, frozenset(people))
-        on_it = self.session.execute(
+        uploaded = Track(result.patrol_id, lon, lat, times, on_it)
+        members = self.session.execute(
             text("SELECT member_id FROM patrol_members WHERE patrol_id = :p"),
             {"p": result.patrol_id},
         ).scalars()
-        assert set(on_it) == set(people)  # the membership the oracle is given
+        assert set(members) == set(people)  # the membership the oracle is given
         self.tracks.append(uploaded)
         return uploaded
 
@@ -533,6 +547,7 @@ def test_a_chief_on_two_stretches_too_fast_and_too_little(scenario: Scenario) ->
     on_other = scenario.patrol(who, local(day[1], 9), on=[3, 4, 5], share=(0.5, 1))
     fast = scenario.patrol(who, local(day[2], 10), on=[0, 1], share=(0.6, 1), fast=True)
     short = scenario.patrol(who, local(day[3], 11), on=[3, 4, 5], share=(0.05, 0.2))
+    phone = scenario.patrol([], local(day[4], 6), on=[0, 1], share=(0.5, 1), phone_of=who[0])
     next_week = scenario.patrol(
         who, local(window.last + timedelta(days=1), 7), on=[3, 4, 5], share=(0.5, 1)
     )
@@ -546,12 +561,14 @@ def test_a_chief_on_two_stretches_too_fast_and_too_little(scenario: Scenario) ->
         on_other.patrol_id: "too_little",
         fast.patrol_id: "disqualified",
         short.patrol_id: "too_little",
+        phone.patrol_id: "counted",
     }
     assert reasons[other.appointment_id] == {
         on_first.patrol_id: "too_little",
         on_other.patrol_id: "counted",
         fast.patrol_id: "disqualified",
         short.patrol_id: "too_little",
+        phone.patrol_id: "too_little",
     }
     following = window.last + timedelta(days=1)
     assert found[(other.appointment_id, following)].candidates[next_week.patrol_id].reason == (
