@@ -1,5 +1,6 @@
 """The assessment (duty.assessment) against the independent computation of
-tests/support/duty_oracle.py, on the demo's border river 小天圩河 (R-320509-330411-01).
+tests/support/duty_oracle.py, on the demo's border river 小天圩河 (R-320509-330411-01), and
+on everything the demo stores (its roster and simulated quarter, where this tree has them).
 
 Chiefs are appointed with duty.appointments and patrols sent through the real upload path
 (patrols.upload.upload_patrol), so coverage and quality flags are the product's; the oracle
@@ -12,6 +13,8 @@ both sides and with one.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -50,11 +53,13 @@ from tests.support.duty_oracle import (
     Window,
     assess_chief,
     assess_pair,
+    assess_stored,
     covered_m,
     flags_of,
     river_place,
     river_walk,
     shared_stretch,
+    stored_duty,
     to_utm,
     window_of,
     windows_over,
@@ -686,3 +691,72 @@ def test_rules_of_a_zone_and_of_one_appointment(scenario: Scenario) -> None:
     assert mine.candidates[by_length.patrol_id].share < 0.5
     assert (mine.required, mine.status) == (2, "met")
     assert {e.window.kind for (a, _), e in found.items() if a == zoned.appointment_id} == {"dekad"}
+
+
+def agree_on_everything(session: Session, *, windows: Sequence[Window], now: datetime) -> int:
+    """The product and the oracle (reading every input back from the database) agree on
+    every chief and joint pair in the periods; how many duties were compared."""
+    periods = [Period(w.first, w.last, DutyPeriod(w.kind)) for w in windows]
+    stored = stored_duty(session)
+    expected = assess_stored(stored, windows=windows, now=now)
+    got: dict[tuple[str, int, date], ChiefDuty | JointDuty] = {}
+    for chief in assess_chiefs(session, scope=SCOPE, member_id=None, periods=periods, now=now):
+        got[("chief", chief.appointment_id, chief.period.first)] = chief
+    for pair in assess_joint(session, scope=SCOPE, member_id=None, periods=periods, now=now):
+        got[("pair", pair.joint_id, pair.period.first)] = pair
+    assert sorted(got) == sorted(expected)
+    for key, duty in got.items():
+        compare(duty, expected[key], stored.tracks, key)
+    return len(got)
+
+
+def test_the_stored_inputs_give_the_oracle_the_same_answers(scenario: Scenario) -> None:
+    """The oracle's reader of stored inputs (for the demo's quarter) against the scenario's
+    own inputs: kept fixes, members, appointments and rules read back give the same duty."""
+    rng = scenario.rng
+    ours = scenario.appoint(ChiefLevel.TOWN, SHENGZE, [0, 1, 2], date(2025, 12, 1))
+    theirs = scenario.appoint(ChiefLevel.TOWN, WANGJIANGJING, [1, 2, 3], date(2025, 12, 1))
+    scenario.pair([ours, theirs])
+    scenario.rule(Rule("week", 2, min_share=0.4), appointment=theirs)
+    window = window_of("month", random_day(rng))
+    for n, d in enumerate(rng.integers(0, window.days, size=4)):
+        people = [[ours.member_id], [ours.member_id, theirs.member_id]][n % 2]
+        share = (0.5, 1.0) if n < 3 else (0.05, 0.15)
+        scenario.patrol(
+            people,
+            local(window.first + timedelta(days=int(d)), 9),
+            on=[1, 2],
+            share=share,
+            fast=n == 2,
+        )
+    now = local(window.first + timedelta(days=12))
+    mine = scenario.check(window.first, window.last, now=now)
+    windows = [w for kind in KINDS for w in windows_over(kind, window.first, window.last)]
+    stored = assess_stored(stored_duty(scenario.session), windows=windows, now=now)
+    for (kind, key, first), expected in stored.items():
+        if (key, first) in mine and (kind == "pair") == (key in scenario.pairs):
+            given = mine[(key, first)]  # (the stored fixes are the GPX's, to 1e-7 degrees)
+            assert (expected.required, expected.done, expected.status) == (
+                given.required,
+                given.done,
+                given.status,
+            )
+            assert {k: v.reason for k, v in expected.candidates.items()} == {
+                k: v.reason for k, v in given.candidates.items()
+            }
+            for k, verdict in expected.candidates.items():
+                assert verdict.share == pytest.approx(given.candidates[k].share, abs=1e-5)
+    assert agree_on_everything(scenario.session, windows=windows, now=now) >= len(mine)
+
+
+def test_everything_on_the_demo_agrees(demo_session: Session, tmp_path: Path) -> None:
+    """Every chief and joint pair of the demo over its simulated quarter (the demo's roster
+    and geo_patrol.demo.quarter), in every period of the last 100 days."""
+    if importlib.util.find_spec("geo_patrol.demo.quarter") is None:
+        pytest.skip("this tree has no simulated quarter of the chiefs' patrols")
+    quarter = importlib.import_module("geo_patrol.demo.quarter")
+    now = datetime.now(UTC)
+    quarter.simulate_quarter(demo_session, settings=Settings(data_dir=tmp_path), now=now)
+    today = now.astimezone(SHANGHAI).date()
+    windows = [w for kind in KINDS for w in windows_over(kind, today - timedelta(days=100), today)]
+    assert agree_on_everything(demo_session, windows=windows, now=now) > 30

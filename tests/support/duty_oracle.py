@@ -130,10 +130,11 @@ def half_up(value: Fraction) -> int:
 # The inputs: what was walked, who was appointed, the rules, the people and the places.
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Track:
     """A patrol as it was sent: its fixes (lon, lat, time in order), travel mode, and who
-    was on it (its members and the owner of the device that recorded it)."""
+    was on it (its members and the owner of the device that recorded it); `mocked`: the
+    phone said its positions were mocked (live patrols only)."""
 
     patrol_id: int
     lon: np.ndarray
@@ -141,11 +142,17 @@ class Track:
     times: Sequence[datetime]
     people: frozenset[int]
     mode: str = "foot"
+    mocked: bool = False
 
     @property
     def started(self) -> datetime:
-        """The time of the first fix."""
-        return self.times[0]
+        """The time of the earliest fix."""
+        return min(self.times)
+
+    @property
+    def ended(self) -> datetime:
+        """The time of the latest fix."""
+        return max(self.times)
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,7 @@ class Rule:
     flags: frozenset[str] = frozenset({"too_fast", "mocked"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Place:
     """The fixed inputs: the river segments (lon/lat lines), members' homes and the
     jurisdictions' parents."""
@@ -246,6 +253,9 @@ def covered_m(
     tracks' buffers in UTM, the pieces measured on the ellipsoid."""
     if not tracks:
         return 0.0
+    if len(tracks) == 1 and distance_m == REACH_M:
+        cover = _segment_cover(place, tracks[0])
+        return sum(cover.get(s, 0.0) for s in set(segment_ids))
     reach = reach_of(tracks, distance_m)
     total = 0.0
     for segment_id in set(segment_ids):
@@ -254,18 +264,44 @@ def covered_m(
     return total
 
 
+# Each track's cover, kept with the segments it was measured on (holding both keeps their
+# ids from being reused by later objects).
+_COVER: dict[Track, tuple[Mapping[int, shapely.LineString], dict[int, float]]] = {}
+
+
+def _segment_cover(place: Place, track: Track) -> dict[int, float]:
+    """Metres of each segment within REACH_M of one track (computed once per track and
+    segments: each is asked of many stretches and periods)."""
+    known = _COVER.get(track)
+    if known is not None and known[0] is place.segments:
+        return known[1]
+    reach = reach_of([track])
+    west, south, east, north = shapely.bounds(to_lonlat(reach))
+    cover = {}
+    for segment_id, line in place.segments.items():
+        lw, ls, le, ln = shapely.bounds(line)
+        if le < west or lw > east or ln < south or ls > north:
+            continue
+        inside = shapely.intersection(to_utm(line), reach)
+        if not inside.is_empty:
+            cover[segment_id] = GEOD.geometry_length(to_lonlat(inside))
+    _COVER[track] = (place.segments, cover)
+    return cover
+
+
 def speed_mps(track: Track) -> float:
     """Average speed: geodesic length of the fixes over the time from the first to the last."""
-    seconds = (track.times[-1] - track.times[0]).total_seconds()
+    seconds = (track.ended - track.started).total_seconds()
     if seconds <= 0 or len(track.lon) < 2:
         return 0.0
     return float(GEOD.line_length(track.lon, track.lat)) / seconds
 
 
 def flags_of(track: Track) -> frozenset[str]:
-    """The flags a rule may disqualify by that an upload can carry: too_fast (mocked comes
-    only from a live phone)."""
-    return frozenset({"too_fast"} if speed_mps(track) > SPEED_LIMITS[track.mode] else set())
+    """The flags the default rules disqualify by: too_fast (faster on average than the
+    mode allows) and mocked (a live phone's word)."""
+    flags = {"too_fast"} if speed_mps(track) > SPEED_LIMITS[track.mode] else set()
+    return frozenset(flags | ({"mocked"} if track.mocked else set()))
 
 
 # ---------------------------------------------------------------------------------------
@@ -420,6 +456,12 @@ def river_place(session: Session, *, river: str) -> tuple[Place, list[int]]:
     the jurisdictions in force, as a Place."""
     rows = session.execute(text(SEGMENTS), {"river": river}).all()
     segments = {int(r[0]): shapely.geometry.shape(json.loads(r[1])) for r in rows}
+    homes, parents = homes_and_parents(session)
+    return Place(segments=segments, homes=homes, parents=parents), [int(r[0]) for r in rows]
+
+
+def homes_and_parents(session: Session) -> tuple[dict[int, str], dict[str, str | None]]:
+    """Each member's home, each jurisdiction in force's parent."""
     homes = {
         int(row[0]): str(row[1])
         for row in session.execute(text("SELECT id, home_jurisdiction_code FROM members"))
@@ -430,7 +472,7 @@ def river_place(session: Session, *, river: str) -> tuple[Place, list[int]]:
             text("SELECT code, parent_code FROM jurisdictions WHERE valid_to IS NULL")
         )
     }
-    return Place(segments=segments, homes=homes, parents=parents), [int(r[0]) for r in rows]
+    return homes, parents
 
 
 # ---------------------------------------------------------------------------------------
@@ -463,3 +505,187 @@ def river_walk(
     x, y = (base + normal * offset_m + noise).T
     lon, lat = UTM51.transform(x, y, direction="INVERSE")
     return np.asarray(lon), np.asarray(lat)
+
+
+# ---------------------------------------------------------------------------------------
+# Everything stored, read back as the oracle's inputs (for the demo's simulated quarter,
+# whose tracks the tests did not make): the kept fixes of each patrol in their order, its
+# members and device owner, the appointments, the rules (resolved here, by the rules
+# module's docstring) and the zones.
+
+STORED_FIXES = """
+SELECT patrol_id, ST_X(geom), ST_Y(geom), time FROM patrol_points
+WHERE ord IS NOT NULL AND time IS NOT NULL ORDER BY patrol_id, ord
+"""
+STORED_PATROLS = """
+SELECT p.id, p.mode,
+       p.source = 'live' AND EXISTS (SELECT 1 FROM patrol_points x
+                                     WHERE x.patrol_id = p.id AND x.mock) AS mocked,
+       ARRAY(SELECT pm.member_id FROM patrol_members pm WHERE pm.patrol_id = p.id) AS members,
+       (SELECT dv.member_id FROM devices dv WHERE dv.id = p.device_id) AS owner
+FROM patrols p
+"""
+STORED_CHIEFS = """
+SELECT a.id, a.member_id, a.level, a.jurisdiction_code, a.valid_from, a.valid_to, a.joint_id,
+       ARRAY(SELECT cs.segment_id FROM chief_stretches cs WHERE cs.appointment_id = a.id)
+FROM chief_appointments a ORDER BY a.id
+"""
+STORED_RULES = """
+SELECT joint, level, zone_id, appointment_id, joint_id, period, required, min_share,
+       min_length_m, disqualifying_flags FROM duty_rules
+"""
+
+
+@dataclass(frozen=True)
+class StoredRule:
+    """A row of duty_rules: whom it is for and what it says."""
+
+    joint: bool
+    level: str | None
+    zone_id: int | None
+    appointment_id: int | None
+    joint_id: int | None
+    rule: Rule
+
+
+@dataclass(frozen=True, eq=False)
+class Stored:
+    """Everything the assessment reads, as the oracle's inputs."""
+
+    place: Place
+    tracks: list[Track]
+    chiefs: dict[int, tuple[Chief, Rule]]
+    pairs: dict[int, tuple[list[Chief], Rule]]
+
+
+def stored_duty(session: Session) -> Stored:
+    """Read the patrols, appointments, rules and places back from the database."""
+    segments = {
+        int(row[0]): shapely.geometry.shape(json.loads(row[1]))
+        for row in session.execute(text("SELECT id, ST_AsGeoJSON(geom) FROM river_segments"))
+    }
+    homes, parents = homes_and_parents(session)
+    place = Place(segments=segments, homes=homes, parents=parents)
+    rules = [
+        StoredRule(r[0], r[1], r[2], r[3], r[4], Rule(r[5], r[6], r[7], r[8], frozenset(r[9])))
+        for r in session.execute(text(STORED_RULES))
+    ]
+    zones: dict[str, set[int]] = {}
+    for zone_id, code in session.execute(
+        text("SELECT zone_id, jurisdiction_code FROM cooperation_zone_members")
+    ):
+        zones.setdefault(str(code), set()).add(int(zone_id))
+    chiefs = {}
+    for row in session.execute(text(STORED_CHIEFS)):
+        chief = Chief(row[0], row[1], row[3], tuple(row[7]), row[4], row[5], row[6])
+        chiefs[chief.appointment_id] = (chief, _chief_rule(rules, chief, row[2], place, zones))
+    pair_zones = {
+        int(row[0]): row[1]
+        for row in session.execute(text("SELECT id, zone_id FROM joint_appointments"))
+    }
+    pairs = {
+        joint_id: (
+            [c for c, _ in chiefs.values() if c.joint_id == joint_id],
+            _joint_rule(rules, joint_id, zone_id),
+        )
+        for joint_id, zone_id in pair_zones.items()
+    }
+    return Stored(place=place, tracks=_stored_tracks(session), chiefs=chiefs, pairs=pairs)
+
+
+def _stored_tracks(session: Session) -> list[Track]:
+    """Each patrol's kept, timed fixes in order, with who was on it."""
+    fixes: dict[int, list[tuple[float, float, datetime]]] = {}
+    for patrol_id, lon, lat, time in session.execute(text(STORED_FIXES)):
+        fixes.setdefault(int(patrol_id), []).append((lon, lat, time))
+    tracks = []
+    for patrol_id, mode, mocked, members, owner in session.execute(text(STORED_PATROLS)):
+        kept = fixes.get(int(patrol_id))
+        if not kept:
+            continue
+        people = frozenset(members) | ({owner} if owner is not None else set())
+        lon, lat = (np.array([f[i] for f in kept]) for i in (0, 1))
+        times = [f[2] for f in kept]
+        tracks.append(Track(int(patrol_id), lon, lat, times, people, mode, bool(mocked)))
+    return tracks
+
+
+def _side_zones(place: Place, side: str, zones: Mapping[str, set[int]]) -> set[int]:
+    """The zones one of whose members is the side or a jurisdiction above it."""
+    found: set[int] = set()
+    code: str | None = side
+    for _ in range(12):
+        if code is None:
+            break
+        found |= zones.get(code, set())
+        code = place.parents.get(code)
+    return found
+
+
+def _chief_rule(
+    rules: Sequence[StoredRule],
+    chief: Chief,
+    level: str,
+    place: Place,
+    zones: Mapping[str, set[int]],
+) -> Rule:
+    """The appointment's own rule, else its level's in one of its side's zones (the lowest
+    zone id), else its level's."""
+    mine = [r for r in rules if not r.joint and r.appointment_id == chief.appointment_id]
+    if mine:
+        return mine[0].rule
+    near = _side_zones(place, chief.side, zones)
+    zoned = sorted(
+        (r.zone_id, r.rule)
+        for r in rules
+        if not r.joint and r.appointment_id is None and r.level == level and r.zone_id in near
+    )
+    if zoned:
+        return zoned[0][1]
+    return next(
+        r.rule
+        for r in rules
+        if not r.joint and r.appointment_id is None and r.level == level and r.zone_id is None
+    )
+
+
+def _joint_rule(rules: Sequence[StoredRule], joint_id: int, zone_id: int | None) -> Rule:
+    """The pair's own rule, else its zone's, else the joint default."""
+    joint = [r for r in rules if r.joint]
+    for wanted in (
+        lambda r: r.joint_id == joint_id,
+        lambda r: r.joint_id is None and r.zone_id is not None and r.zone_id == zone_id,
+        lambda r: r.joint_id is None and r.zone_id is None,
+    ):
+        found = [r for r in joint if wanted(r)]
+        if found:
+            return found[0].rule
+    raise AssertionError("no joint rule")
+
+
+def assess_stored(
+    stored: Stored, *, windows: Sequence[Window], now: datetime
+) -> dict[tuple[str, int, date], Expected]:
+    """The oracle's duty of every chief ("chief", appointment id, first day) and joint pair
+    ("pair", joint id, first day) in every period of its rule's kind it served in."""
+    found = {}
+    for chief, rule in stored.chiefs.values():
+        for w in windows:
+            if w.kind == rule.kind and serving(chief, w):
+                found[("chief", chief.appointment_id, w.first)] = assess_chief(
+                    stored.place, chief=chief, rule=rule, tracks=stored.tracks, window=w, now=now
+                )
+    for joint_id, (chiefs, rule) in stored.pairs.items():
+        for w in windows:
+            if w.kind == rule.kind and any(serving(c, w) for c in chiefs):
+                found[("pair", joint_id, w.first)] = assess_pair(
+                    stored.place, chiefs=chiefs, rule=rule, tracks=stored.tracks, window=w, now=now
+                )
+    return found
+
+
+def serving(chief: Chief, window: Window) -> bool:
+    """True when the appointment is in force on a day of the period."""
+    return chief.valid_from <= window.last and (
+        chief.valid_to is None or chief.valid_to >= window.first
+    )
