@@ -1,6 +1,5 @@
 """The assessment (duty.assessment) against the independent computation of
-tests/support/duty_oracle.py, on the demo's border river 小天圩河 (R-320509-330411-01), and
-on everything the demo stores (its roster and simulated quarter, where this tree has them).
+tests/support/duty_oracle.py, on the demo's border river 小天圩河 (R-320509-330411-01).
 
 Chiefs are appointed with duty.appointments and patrols sent through the real upload path
 (patrols.upload.upload_patrol), so coverage and quality flags are the product's; the oracle
@@ -13,8 +12,6 @@ both sides and with one.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -38,11 +35,12 @@ from geo_patrol.duty.appointments import (
     create_joint,
     replace_appointment,
 )
-from geo_patrol.duty.assessment import ChiefDuty, JointDuty, assess_chiefs, assess_joint
+from geo_patrol.duty.assessment import assess_chiefs, assess_joint
 from geo_patrol.duty.periods import Period
 from geo_patrol.duty.rules import RuleSpec, set_rule
 from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 from tests.support import oracle
+from tests.support.duty_checks import agree_on_everything, compare
 from tests.support.duty_oracle import (
     KINDS,
     SHANGHAI,
@@ -55,7 +53,6 @@ from tests.support.duty_oracle import (
     assess_pair,
     assess_stored,
     covered_m,
-    flags_of,
     river_place,
     river_walk,
     shared_stretch,
@@ -75,9 +72,6 @@ RULES = {
     ChiefLevel.COUNTY: Rule("month", 1),
 }
 JOINT_RULE = Rule("month", 1)
-# Shares of the product and the oracle agree within this (0.3 m of a 3 km stretch; they
-# were seen to differ by up to 3e-6).
-SHARE_TOLERANCE = 1e-4
 # No track is generated whose share of any stretch in play lies within this of the 30 %
 # threshold: the oracle's reach is a buffer polygon (an approximation of the round ends,
 # measured in UTM rather than by the product's capsule equations), so a share on the
@@ -395,32 +389,6 @@ def serves(chief: Chief, window: Window) -> bool:
     )
 
 
-def compare(
-    got: ChiefDuty | JointDuty, expected: Expected, tracks: Sequence[Track], key: object
-) -> None:
-    """The product's duty in a period is the oracle's: required, done, status, each
-    candidate's reason and share (and its start and too_fast flag from the fixes)."""
-    assert (got.required, got.done, str(got.status)) == (
-        expected.required,
-        expected.done,
-        expected.status,
-    ), key
-    reasons = {c.patrol_id: str(c.reason) for c in got.candidates}
-    assert reasons == {k: v.reason for k, v in expected.candidates.items()}, key
-    by_id = {t.patrol_id: t for t in tracks}
-    for candidate in got.candidates:
-        verdict = expected.candidates[candidate.patrol_id]
-        assert candidate.share == pytest.approx(verdict.share, abs=SHARE_TOLERANCE), key
-        track = by_id[candidate.patrol_id]
-        assert candidate.started_at == track.started
-        assert ("too_fast" in candidate.flags) == ("too_fast" in flags_of(track))
-    if isinstance(got, ChiefDuty):
-        # The union of the counted patrols' coverage, in metres on the ellipsoid: with one
-        # counted patrol, its share (fractions of a segment are fractions of its lon/lat line,
-        # not of its length in metres: 0.13 % apart on the demo's river).
-        assert got.covered_share == pytest.approx(expected.covered_share, abs=SHARE_TOLERANCE)
-
-
 @pytest.fixture
 def scenario(
     demo_session: Session, database_url: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -693,23 +661,6 @@ def test_rules_of_a_zone_and_of_one_appointment(scenario: Scenario) -> None:
     assert {e.window.kind for (a, _), e in found.items() if a == zoned.appointment_id} == {"dekad"}
 
 
-def agree_on_everything(session: Session, *, windows: Sequence[Window], now: datetime) -> int:
-    """The product and the oracle (reading every input back from the database) agree on
-    every chief and joint pair in the periods; how many duties were compared."""
-    periods = [Period(w.first, w.last, DutyPeriod(w.kind)) for w in windows]
-    stored = stored_duty(session)
-    expected = assess_stored(stored, windows=windows, now=now)
-    got: dict[tuple[str, int, date], ChiefDuty | JointDuty] = {}
-    for chief in assess_chiefs(session, scope=SCOPE, member_id=None, periods=periods, now=now):
-        got[("chief", chief.appointment_id, chief.period.first)] = chief
-    for pair in assess_joint(session, scope=SCOPE, member_id=None, periods=periods, now=now):
-        got[("pair", pair.joint_id, pair.period.first)] = pair
-    assert sorted(got) == sorted(expected)
-    for key, duty in got.items():
-        compare(duty, expected[key], stored.tracks, key)
-    return len(got)
-
-
 def test_the_stored_inputs_give_the_oracle_the_same_answers(scenario: Scenario) -> None:
     """The oracle's reader of stored inputs (for the demo's quarter) against the scenario's
     own inputs: kept fixes, members, appointments and rules read back give the same duty."""
@@ -747,16 +698,3 @@ def test_the_stored_inputs_give_the_oracle_the_same_answers(scenario: Scenario) 
             for k, verdict in expected.candidates.items():
                 assert verdict.share == pytest.approx(given.candidates[k].share, abs=1e-5)
     assert agree_on_everything(scenario.session, windows=windows, now=now) >= len(mine)
-
-
-def test_everything_on_the_demo_agrees(demo_session: Session, tmp_path: Path) -> None:
-    """Every chief and joint pair of the demo over its simulated quarter (the demo's roster
-    and geo_patrol.demo.quarter), in every period of the last 100 days."""
-    if importlib.util.find_spec("geo_patrol.demo.quarter") is None:
-        pytest.skip("this tree has no simulated quarter of the chiefs' patrols")
-    quarter = importlib.import_module("geo_patrol.demo.quarter")
-    now = datetime.now(UTC)
-    quarter.simulate_quarter(demo_session, settings=Settings(data_dir=tmp_path), now=now)
-    today = now.astimezone(SHANGHAI).date()
-    windows = [w for kind in KINDS for w in windows_over(kind, today - timedelta(days=100), today)]
-    assert agree_on_everything(demo_session, windows=windows, now=now) > 30
