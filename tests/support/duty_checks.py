@@ -30,6 +30,8 @@ def compare(
         expected.done,
         expected.status,
     ), key
+    assert set(got.segment_ids) == expected.segment_ids, key
+    assert got.stretch_m == pytest.approx(expected.stretch_m, abs=0.01), key
     reasons = {c.patrol_id: str(c.reason) for c in got.candidates}
     assert reasons == {k: v.reason for k, v in expected.candidates.items()}, key
     by_id = {t.patrol_id: t for t in tracks}
@@ -44,6 +46,7 @@ def compare(
         # counted patrol, its share (fractions of a segment are fractions of its lon/lat line,
         # not of its length in metres: 0.13 % apart on the demo's river).
         assert got.covered_share == pytest.approx(expected.covered_share, abs=SHARE_TOLERANCE)
+        assert got.last_patrol_at == expected.last_patrol_at, key
 
 
 def agree_on_everything(session: Session, *, windows: Sequence[Window], now: datetime) -> int:

@@ -325,7 +325,10 @@ class Expected:
     done: int
     status: str
     candidates: dict[int, Verdict]
+    segment_ids: frozenset[int] = frozenset()
+    stretch_m: float = 0.0
     covered_share: float = 0.0
+    last_patrol_at: datetime | None = None
 
 
 def status(required: int, done: int, window: Window, now: datetime) -> str:
@@ -383,8 +386,26 @@ def assess_chief(
         done=done,
         status=status(required, done, window, now),
         candidates=verdicts,
+        segment_ids=frozenset(chief.segment_ids),
+        stretch_m=length,
         covered_share=covered_m(place, chief.segment_ids, counted) / length,
+        last_patrol_at=last_patrol(place, chief, tracks, before=window.ends),
     )
+
+
+def last_patrol(
+    place: Place, chief: Chief, tracks: Sequence[Track], *, before: datetime
+) -> datetime | None:
+    """When the chief's latest patrol that came near their stretch started (before the
+    period's end, any time back)."""
+    near = [
+        t.started
+        for t in tracks
+        if chief.member_id in t.people
+        and t.started < before
+        and covered_m(place, chief.segment_ids, [t]) > 0
+    ]
+    return max(near, default=None)
 
 
 def shared_stretch(chiefs: Sequence[Chief]) -> set[int]:
@@ -439,6 +460,8 @@ def assess_pair(
         done=done,
         status=status(rule.required, done, window, now),
         candidates=verdicts,
+        segment_ids=frozenset(stretch),
+        stretch_m=length,
     )
 
 
