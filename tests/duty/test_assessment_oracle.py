@@ -637,15 +637,17 @@ def test_a_joint_chief_replaced_in_the_middle_of_the_month(scenario: Scenario) -
 def test_rules_of_a_zone_and_of_one_appointment(scenario: Scenario) -> None:
     """A level's rule in the zone overrides the default for its chiefs, one appointment's
     overrides both: twice a week, half the stretch or 700 m (a patrol over 700 m of a 3 km
-    stretch counts though under half of it)."""
+    stretch counts though under half of it); three a quarter for a county chief."""
     rng = scenario.rng
     scenario.rule(Rule("dekad", 2), level=ChiefLevel.VILLAGE)
     zoned = scenario.appoint(ChiefLevel.VILLAGE, "330411100201", [0, 1], date(2025, 12, 1))
     own = scenario.appoint(ChiefLevel.VILLAGE, "320509100203", [2, 3, 4], date(2025, 12, 1))
     scenario.rule(Rule("week", 2, min_share=0.5, min_length_m=700.0), appointment=own)
+    county = scenario.appoint(ChiefLevel.COUNTY, XIUZHOU, range(6), date(2025, 12, 1))
+    scenario.rule(Rule("quarter", 3, min_share=0.1), appointment=county)
     window = window_of("week", random_day(rng))
     day = [window.first + timedelta(days=int(d)) for d in rng.integers(0, 7, size=4)]
-    both = [zoned.member_id, own.member_id]
+    both = [zoned.member_id, own.member_id, county.member_id]
     by_length = scenario.patrol(both, local(day[0], 8), on=[2, 3, 4], share=(0.25, 0.4))
     too_short = scenario.patrol(both, local(day[1], 8), on=[2, 3, 4], share=(0.05, 0.12))
     whole = scenario.patrol(both, local(day[2], 8), on=[0, 1, 2, 3, 4], share=(0.8, 1))
@@ -659,6 +661,9 @@ def test_rules_of_a_zone_and_of_one_appointment(scenario: Scenario) -> None:
     assert mine.candidates[by_length.patrol_id].share < 0.5
     assert (mine.required, mine.status) == (2, "met")
     assert {e.window.kind for (a, _), e in found.items() if a == zoned.appointment_id} == {"dekad"}
+    assert {e.window.kind for (a, _), e in found.items() if a == county.appointment_id} == {
+        "quarter"
+    }
 
 
 def test_the_stored_inputs_give_the_oracle_the_same_answers(scenario: Scenario) -> None:
