@@ -12,6 +12,7 @@ both sides and with one.
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -393,9 +394,10 @@ def serves(chief: Chief, window: Window) -> bool:
 def scenario(
     demo_session: Session, database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Scenario:
-    """A scenario on the demo, its generator seeded by the test's name."""
+    """A scenario on the demo, its generator seeded by the test's name (and by
+    GEO_PATROL_DUTY_SEED, to try other cases: GEO_PATROL_DUTY_SEED=7 pytest ...)."""
     settings = Settings(database_url=database_url, data_dir=tmp_path)
-    seed = zlib.crc32(request.node.name.encode())
+    seed = zlib.crc32(request.node.name.encode()) + int(os.environ.get("GEO_PATROL_DUTY_SEED", 0))
     return Scenario(demo_session, settings, np.random.default_rng(seed))
 
 
