@@ -705,3 +705,14 @@ def test_the_stored_inputs_give_the_oracle_the_same_answers(scenario: Scenario) 
             for k, verdict in expected.candidates.items():
                 assert verdict.share == pytest.approx(given.candidates[k].share, abs=1e-5)
     assert agree_on_everything(scenario.session, windows=windows, now=now) >= len(mine)
+    # Rules of the zone for the pair and for town chiefs (the shares as before, so no patrol
+    # is near a new threshold): the reader resolves them as the rules module says.
+    zone = scenario.session.execute(text("SELECT min(id) FROM cooperation_zones")).scalar_one()
+    joint, town = RuleSpec(DutyPeriod.DEKAD, 2), RuleSpec(DutyPeriod.MONTH, 2)
+    set_rule(scenario.session, spec=joint, by=BY, zone_id=zone, joint=True)
+    set_rule(scenario.session, spec=town, by=BY, zone_id=zone, level=ChiefLevel.TOWN)
+    resolved = stored_duty(scenario.session)
+    assert resolved.chiefs[ours.appointment_id][1].kind == "month"
+    assert resolved.chiefs[theirs.appointment_id][1].kind == "week"  # its own rule
+    assert {rule.kind for _, rule in resolved.pairs.values()} == {"dekad"}
+    assert agree_on_everything(scenario.session, windows=windows, now=now) >= len(mine)
