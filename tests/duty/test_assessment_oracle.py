@@ -56,6 +56,7 @@ from tests.support.duty_oracle import (
     covered_m,
     river_place,
     river_walk,
+    serving,
     shared_stretch,
     stored_duty,
     to_utm,
@@ -360,7 +361,7 @@ class Scenario:
             )
             for chief, rule in self.chiefs.values()
             for w in windows
-            if w.kind == rule.kind and serves(chief, w)
+            if w.kind == rule.kind and serving(chief, w)
         }
 
     def _expected_pairs(
@@ -371,7 +372,7 @@ class Scenario:
         for joint_id, ids in self.pairs.items():
             chiefs = [self.chiefs[i][0] for i in ids]
             for w in windows:
-                if w.kind == JOINT_RULE.kind and any(serves(c, w) for c in chiefs):
+                if w.kind == JOINT_RULE.kind and any(serving(c, w) for c in chiefs):
                     found[(joint_id, w.first)] = assess_pair(
                         self.place,
                         chiefs=chiefs,
@@ -381,13 +382,6 @@ class Scenario:
                         now=now,
                     )
         return found
-
-
-def serves(chief: Chief, window: Window) -> bool:
-    """True when the appointment is in force on a day of the period."""
-    return chief.valid_from <= window.last and (
-        chief.valid_to is None or chief.valid_to >= window.first
-    )
 
 
 @pytest.fixture
