@@ -19,7 +19,13 @@ them:
   not_due when nothing is owed;
 - a joint pair (联合河长): its stretch is the segments every side's chiefs share; its
   candidates the patrols one of its chiefs was on; one_side_only unless each side is present
-  (the side's chief, or someone whose home is the side or below it), then the same tests.
+  (the side's chief on the day the patrol started, or someone whose home is the side or
+  below it), then the same tests; its rule's number is owed whole;
+- the rule of a chief: their appointment's, else their level's in a zone of their side (the
+  lowest zone id), else their level's; of a pair: its own, else its zone's, else the default.
+
+The inputs are the tests' own (the fixes they uploaded) or, for data the tests did not make
+(the demo's simulated quarter), read back from the database (`stored_duty`).
 """
 
 from __future__ import annotations
