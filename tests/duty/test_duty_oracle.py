@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 import shapely
+from shapely.ops import substring
 
 from geo_patrol.demo.load import DEMO_DATA
 from tests.support.duty_oracle import Place, Track, covered_m, river_walk
@@ -28,7 +29,7 @@ def border_river_in_pieces(count: int = 6) -> Place:
     )
     cuts = np.linspace(0.0, 1.0, count + 1)
     pieces = {
-        n + 1: shapely.ops.substring(line, a, b, normalized=True)
+        n + 1: substring(line, a, b, normalized=True)
         for n, (a, b) in enumerate(itertools.pairwise(cuts))
     }
     return Place(segments=pieces)
