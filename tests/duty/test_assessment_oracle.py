@@ -710,3 +710,23 @@ def test_the_stored_inputs_give_the_oracle_the_same_answers(scenario: Scenario) 
     assert resolved.chiefs[theirs.appointment_id][1].kind == "week"  # its own rule
     assert {rule.kind for _, rule in resolved.pairs.values()} == {"dekad"}
     assert agree_on_everything(scenario.session, windows=windows, now=now) >= len(mine)
+
+
+def test_an_outgoing_chief_who_owed_a_patrol_has_missed_it_once_replaced(
+    scenario: Scenario,
+) -> None:
+    """A chief replaced in the middle of a 旬 owes its patrol for their days (half of it:
+    one, rounded up); from their last day on they can no longer do it (their later patrols
+    are outside the appointment): missed, not in progress, though the 旬 goes on."""
+    rng = scenario.rng
+    window = window_of("dekad", random_day(rng))
+    change = window.first + timedelta(days=(window.days + 1) // 2)  # half, rounded up
+    old = scenario.appoint(ChiefLevel.TOWN, SHENGZE, [2, 3], window.first - timedelta(days=30))
+    new = scenario.replace(old, ChiefLevel.TOWN, change)
+    now = local(change + timedelta(days=1), 12)
+    found = scenario.check(window.first, window.last, now=now)
+    assert found[(old.appointment_id, window.first)].required == 1
+    assert found[(old.appointment_id, window.first)].status == "missed"
+    # The successor's half (exactly half of an even 旬: owed; under half of an odd one: not).
+    successor = found[(new.appointment_id, window.first)].status
+    assert successor == ("in_progress" if window.days % 2 == 0 else "not_due")

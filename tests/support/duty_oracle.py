@@ -15,8 +15,8 @@ them:
   under the rule's share and, if it has one, under its length), else counted;
 - coverage: the points of each of the stretch's segments within 50 m of the track;
 - required: the rule's number in proportion to the days in force, rounded half up;
-- status: met (done >= required), else missed once the period is over, else in_progress;
-  not_due when nothing is owed;
+- status: met (done >= required), else missed once the period is over (or the appointment:
+  an outgoing chief can do nothing more), else in_progress; not_due when nothing is owed;
 - a joint pair (联合河长): its stretch is the segments every side's chiefs share; its
   candidates the patrols one of its chiefs was on; one_side_only unless each side is present
   (the side's chief on the day the patrol started, or someone whose home is the side or
@@ -337,13 +337,17 @@ class Expected:
     last_patrol_at: datetime | None = None
 
 
-def status(required: int, done: int, window: Window, now: datetime) -> str:
-    """met / missed / in_progress / not_due."""
+def status(
+    required: int, done: int, window: Window, now: datetime, last_day: date | None = None
+) -> str:
+    """met / missed / in_progress / not_due; missed once the period is over, or the
+    appointment (`last_day`: the chief can do nothing more for it after that)."""
     if required == 0:
         return "not_due"
     if done >= required:
         return "met"
-    return "missed" if now >= window.ends else "in_progress"
+    over = window.ends if last_day is None else min(window.ends, midnight(last_day + timedelta(1)))
+    return "missed" if now >= over else "in_progress"
 
 
 def _too_little(covered: float, length: float, rule: Rule) -> bool:
@@ -390,7 +394,7 @@ def assess_chief(
         window=window,
         required=required,
         done=done,
-        status=status(required, done, window, now),
+        status=status(required, done, window, now, chief.valid_to),
         candidates=verdicts,
         segment_ids=frozenset(chief.segment_ids),
         stretch_m=length,
