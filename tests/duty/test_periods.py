@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo_patrol.core.vocabulary import DutyPeriod
+from geo_patrol.duty.assessment import current_periods, trend_periods
 from geo_patrol.duty.periods import (
     Period,
     period_at,
@@ -197,3 +198,17 @@ def test_periods_tile_without_gaps_and_previous_inverts_next(
     assert sum(p.days for p in periods) == (periods[-1].last - periods[0].first).days + 1
     one = periods[0]
     assert one.next().previous() == one and one.previous().next() == one
+
+
+def test_current_and_trend_periods() -> None:
+    day = date(2026, 12, 6)  # a Sunday in the first 旬 of December, in Q4
+    assert [(p.kind, p.first, p.last) for p in current_periods(day)] == [
+        (WEEK, date(2026, 11, 30), date(2026, 12, 6)),
+        (DEKAD, date(2026, 12, 1), date(2026, 12, 10)),
+        (MONTH, date(2026, 12, 1), date(2026, 12, 31)),
+        (QUARTER, date(2026, 10, 1), date(2026, 12, 31)),
+    ]
+    trend = trend_periods(day, 3)
+    assert [p.key for p in trend if p.kind is MONTH] == ["2026-10", "2026-11", "2026-12"]
+    assert [p.key for p in trend if p.kind is QUARTER] == ["2026-Q2", "2026-Q3", "2026-Q4"]
+    assert [p.key for p in trend if p.kind is DEKAD] == ["2026-11-D2", "2026-11-D3", "2026-12-D1"]
