@@ -10,21 +10,22 @@ under the rule's share and, when the rule has one, under its length), else count
 is the stored per-segment coverage (patrols.coverage) summed over the stretch's segments.
 
 Status: met when done reaches what is owed (the rule's number, in proportion to the days in
-force: duty.periods.required_in); missed when the period is over without it; in_progress
-before; not_due when nothing is owed.
+force: duty.periods.required_in); missed when the period is over without it (or the
+appointment, if it ends first: the outgoing chief can do nothing more); in_progress before;
+not_due when nothing is owed.
 
 A joint pair (联合河长) is assessed once more, by the joint rule, on its shared stretch (the
 segments its chiefs' stretches share): a patrol counts for the pair when each side was on it
-(the side's chief, or a member whose home is the side or below it) and it passes the same
-tests; with only one side present its reason is one_side_only. Each side's chief is credited
-by their own assessment as well; the pair is credited once.
+(the side's chief on the day it started, or a member whose home is the side or below it)
+and it passes the same tests; with only one side present its reason is one_side_only. Each
+side's chief is credited by their own assessment as well; the pair is credited once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -34,7 +35,13 @@ from geo_patrol.core.vocabulary import CandidateReason, ChiefLevel, DutyPeriod, 
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
 from geo_patrol.db.tables import OPEN_STATUSES
 from geo_patrol.duty.appointments import chief_visibility
-from geo_patrol.duty.periods import Period, period_of, recent_periods, required_in
+from geo_patrol.duty.periods import (
+    Period,
+    local_midnight,
+    period_of,
+    recent_periods,
+    required_in,
+)
 from geo_patrol.duty.rules import CHIEF_RULE, JOINT_RULE, SIDE_ZONES
 
 
@@ -201,9 +208,13 @@ candidates AS (
     ) hit
 ),
 union_covered AS (
+    -- The ranges are fractions of the segment's lon/lat line (as ST_LineSubstring takes
+    -- them), not of its length in metres: each merged piece is measured on the ellipsoid,
+    -- as patrols.coverage measures one patrol's.
     SELECT u.appointment_id, u.starts,
-           sum(s.length_m * (SELECT coalesce(sum(upper(r) - lower(r)), 0)
-                             FROM unnest(u.ranges) r)) AS covered_m
+           sum((SELECT coalesce(sum(ST_Length(ST_LineSubstring(
+                        s.geom, lower(r)::float8, upper(r)::float8)::geography)), 0)
+                FROM unnest(u.ranges) r WHERE upper(r) > lower(r))) AS covered_m
     FROM (
         SELECT k.appointment_id, k.starts, pc.segment_id, range_agg(pc.ranges) AS ranges
         FROM candidates k
@@ -224,7 +235,7 @@ SELECT d.appointment_id, c.member_id, m.name AS member_name, c.level,
        st.segment_ids, st.length_m AS stretch_m, c.joint_id,
        ARRAY(SELECT sz.zone_id FROM side_zones sz WHERE sz.side = c.jurisdiction_code
              ORDER BY sz.zone_id) AS zone_ids,
-       d.kind, d.first_day, d.last_day, d.days_in_force,
+       d.kind, d.first_day, d.last_day, d.days_in_force, c.valid_to,
        c.required AS rule_required, c.min_share, c.min_length_m,
        coalesce(uc.covered_m, 0) / nullif(st.length_m, 0) AS covered_share,
        last.at AS last_patrol_at,
@@ -279,13 +290,19 @@ def windows_params(periods: Sequence[Period]) -> dict[str, list[Any]]:
     }
 
 
-def status_of(*, required: int, done: int, period: Period, now: datetime) -> DutyStatus:
-    """Met, missed, in progress or not due."""
+def status_of(
+    *, required: int, done: int, period: Period, now: datetime, last_day: date | None = None
+) -> DutyStatus:
+    """Met, missed, in progress or not due. An appointment whose `last_day` falls in the
+    period is settled then: the outgoing chief can do nothing more for it."""
     if required == 0:
         return DutyStatus.NOT_DUE
     if done >= required:
         return DutyStatus.MET
-    return DutyStatus.MISSED if now >= period.ends else DutyStatus.IN_PROGRESS
+    over = period.ends
+    if last_day is not None and last_day < period.last:
+        over = local_midnight(last_day + timedelta(days=1))
+    return DutyStatus.MISSED if now >= over else DutyStatus.IN_PROGRESS
 
 
 def _candidates(rows: list[dict[str, Any]]) -> list[Candidate]:
@@ -399,7 +416,9 @@ def assess_chiefs(
                 period=period,
                 required=required,
                 done=done,
-                status=status_of(required=required, done=done, period=period, now=now),
+                status=status_of(
+                    required=required, done=done, period=period, now=now, last_day=row.valid_to
+                ),
                 covered_share=float(row.covered_share or 0),
                 last_patrol_at=row.last_patrol_at,
                 candidates=candidates,
@@ -449,7 +468,8 @@ duties AS (
                   AND coalesce(a.valid_to, w.last_day) >= w.first_day)
 ),
 members_in AS (
-    SELECT d.joint_id, d.starts, a.id AS appointment_id, a.member_id, a.jurisdiction_code
+    SELECT d.joint_id, d.starts, a.id AS appointment_id, a.member_id, a.jurisdiction_code,
+           a.valid_from, a.valid_to
     FROM duties d JOIN chief_appointments a ON a.joint_id = d.joint_id
      AND a.valid_from <= d.last_day AND coalesce(a.valid_to, d.last_day) >= d.first_day
 ),
@@ -470,7 +490,8 @@ stretch AS (
 ),
 pair_patrols AS (
     SELECT DISTINCT d.joint_id, d.starts, p.id AS patrol_id, p.started_at, p.team_id,
-           coalesce(p.quality_flags, '[]') AS flags
+           coalesce(p.quality_flags, '[]') AS flags,
+           (p.started_at AT TIME ZONE 'Asia/Shanghai')::date AS local_day
     FROM duties d JOIN members_in mi ON mi.joint_id = d.joint_id AND mi.starts = d.starts
     JOIN patrols p ON p.started_at >= d.starts AND p.started_at < d.ends
      AND (p.id IN (SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = mi.member_id)
@@ -501,7 +522,9 @@ present AS (
             JOIN people pe ON pe.joint_id = mi.joint_id AND pe.starts = mi.starts
              AND pe.patrol_id = pp.patrol_id
             WHERE mi.joint_id = pp.joint_id AND mi.starts = pp.starts
-              AND (pe.member_id = mi.member_id
+              -- a chief brings their side on the days they are its chief
+              AND ((pe.member_id = mi.member_id AND pp.local_day >= mi.valid_from
+                    AND pp.local_day <= coalesce(mi.valid_to, pp.local_day))
                    OR EXISTS (SELECT 1 FROM home_up hu WHERE hu.member_id = pe.member_id
                               AND hu.code = mi.jurisdiction_code))) AS sides_present
     FROM pair_patrols pp
