@@ -25,8 +25,14 @@ ROSTER = (
 
 @pytest.fixture(scope="module")
 def chiefs_database() -> Iterator[str]:
-    """A database of its own with the demo region: the command commits for real."""
+    """A database of its own with the demo region but none of the demo's chiefs: the
+    command commits for real."""
     url = fresh_demo_database("geo_patrol_cli_chiefs")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for table in ("chief_stretches", "chief_appointments", "joint_appointments"):
+            connection.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
     previous = os.environ.get("GEO_PATROL_DATABASE_URL")
     os.environ["GEO_PATROL_DATABASE_URL"] = url
     yield url
