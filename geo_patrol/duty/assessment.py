@@ -127,16 +127,27 @@ windows AS (
         AS w(kind, first_day, last_day, starts, ends)
 )"""
 
-# Candidates' reasons, in order (a CASE over a candidate `cp` of a rule-bearing row `c`).
+# Candidates' reasons, in order (a CASE over a candidate `c` carrying its rule and stretch).
 REASON = """
 CASE
     WHEN local_day < c.valid_from OR local_day > coalesce(c.valid_to, local_day)
         THEN 'outside_appointment'
     WHEN cardinality(hit_flags) > 0 THEN 'disqualified'
-    WHEN covered_m < c.min_share * st.length_m
+    WHEN covered_m < c.min_share * c.length_m
          AND (c.min_length_m IS NULL OR covered_m < c.min_length_m) THEN 'too_little'
     ELSE 'counted'
 END"""
+
+# The patrols of a chief `c` in a duty's window `d`: those they were on (any time; the caller
+# keeps the window) and those their devices recorded in it. Two index-driven branches: an OR
+# of the two in one join condition made PostgreSQL read every patrol for every chief.
+THEIR_PATROLS = """
+SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id
+UNION
+SELECT dp.id FROM devices dv JOIN patrols dp ON dp.device_id = dv.id
+ AND dp.started_at >= d.starts AND dp.started_at < d.ends
+WHERE dv.member_id = c.member_id
+"""
 
 CHIEF_DUTIES = (
     "WITH RECURSIVE"
@@ -161,8 +172,12 @@ duties AS (
     SELECT c.id AS appointment_id, w.kind, w.first_day, w.last_day, w.starts, w.ends,
            least(w.last_day, coalesce(c.valid_to, w.last_day))
              - greatest(w.first_day, c.valid_from) + 1 AS days_in_force
-    FROM ruled c JOIN windows w ON w.kind = c.period
-     AND c.valid_from <= w.last_day AND coalesce(c.valid_to, w.last_day) >= w.first_day
+    FROM ruled c CROSS JOIN LATERAL (
+        -- Lateral, so the planner counts about one window per chief (as a join of two
+        -- unknown lists it guessed one row in all, and nested every later join on it).
+        SELECT * FROM windows w WHERE w.kind = c.period
+          AND c.valid_from <= w.last_day AND coalesce(c.valid_to, w.last_day) >= w.first_day
+    ) w
 ),
 stretch AS (
     SELECT cs.appointment_id, sum(s.length_m) AS length_m,
@@ -171,71 +186,65 @@ stretch AS (
     WHERE cs.appointment_id IN (SELECT id FROM chiefs)
     GROUP BY cs.appointment_id
 ),
-chief_patrols AS (
+chief_patrols AS MATERIALIZED (
     SELECT d.appointment_id, d.starts, p.id AS patrol_id, p.started_at, p.team_id,
            coalesce(p.quality_flags, '[]') AS flags,
-           (p.started_at AT TIME ZONE 'Asia/Shanghai')::date AS local_day
+           (p.started_at AT TIME ZONE 'Asia/Shanghai')::date AS local_day,
+           c.valid_from, c.valid_to, c.min_share, c.min_length_m, c.disqualifying_flags
     FROM duties d JOIN ruled c ON c.id = d.appointment_id
-    JOIN patrols p ON p.started_at >= d.starts AND p.started_at < d.ends
-     AND (p.id IN (SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id)
-          OR p.device_id IN (SELECT dv.id FROM devices dv WHERE dv.member_id = c.member_id))
+    CROSS JOIN LATERAL ("""
+    + THEIR_PATROLS
+    + """) theirs
+    JOIN patrols p ON p.id = theirs.patrol_id
+     AND p.started_at >= d.starts AND p.started_at < d.ends
+),
+measured AS (
+    SELECT cp.*, st.length_m,
+           (SELECT coalesce(sum(pc.covered_m), 0) FROM patrol_coverage pc
+            JOIN chief_stretches cs ON cs.segment_id = pc.segment_id
+             AND cs.appointment_id = cp.appointment_id
+            WHERE pc.patrol_id = cp.patrol_id) AS covered_m,
+           ARRAY(SELECT f FROM jsonb_array_elements_text(cp.disqualifying_flags) f
+                 WHERE cp.flags ? f ORDER BY f) AS hit_flags
+    FROM chief_patrols cp JOIN stretch st ON st.appointment_id = cp.appointment_id
 ),
 candidates AS (
-    SELECT cp.*, covered_m, hit_flags,
-           least(1.0, covered_m / nullif(st.length_m, 0)) AS share,
+    SELECT c.*, least(1.0, c.covered_m / nullif(c.length_m, 0)) AS share,
            """
     + REASON
     + """ AS reason
-    FROM chief_patrols cp
-    JOIN ruled c ON c.id = cp.appointment_id
-    JOIN stretch st ON st.appointment_id = cp.appointment_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(sum(pc.covered_m), 0) AS covered_m FROM patrol_coverage pc
-        JOIN chief_stretches cs ON cs.segment_id = pc.segment_id
-         AND cs.appointment_id = cp.appointment_id
-        WHERE pc.patrol_id = cp.patrol_id
-    ) cov
-    CROSS JOIN LATERAL (
-        SELECT coalesce(array_agg(f ORDER BY f), '{{}}') AS hit_flags
-        FROM jsonb_array_elements_text(c.disqualifying_flags) f WHERE cp.flags ? f
-    ) hit
+    FROM measured c
 ),
-union_covered AS (
-    SELECT u.appointment_id, u.starts,
-           sum(s.length_m * (SELECT coalesce(sum(upper(r) - lower(r)), 0)
-                             FROM unnest(u.ranges) r)) AS covered_m
-    FROM (
-        SELECT k.appointment_id, k.starts, pc.segment_id, range_agg(pc.ranges) AS ranges
-        FROM candidates k
-        JOIN patrol_coverage pc ON pc.patrol_id = k.patrol_id
-        JOIN chief_stretches cs ON cs.appointment_id = k.appointment_id
-         AND cs.segment_id = pc.segment_id
-        WHERE k.reason = 'counted'
-        GROUP BY k.appointment_id, k.starts, pc.segment_id
-    ) u JOIN river_segments s ON s.id = u.segment_id
-    GROUP BY u.appointment_id, u.starts
+candidate_lists AS MATERIALIZED (
+    SELECT k.appointment_id, k.starts,
+           json_agg(json_build_object(
+               'patrol_id', k.patrol_id, 'started_at', k.started_at, 'team_id', k.team_id,
+               'covered_m', k.covered_m, 'share', coalesce(k.share, 0),
+               'flags', k.flags, 'reason', k.reason, 'disqualified_by', k.hit_flags)
+             ORDER BY k.started_at, k.patrol_id) AS candidates,
+           array_agg(k.patrol_id) FILTER (WHERE k.reason = 'counted') AS counted
+    FROM candidates k GROUP BY k.appointment_id, k.starts
+),
+side_counties AS (
+    SELECT an.side, min(an.code) AS code FROM ancestry an
+    JOIN jurisdictions ja ON ja.code = an.code AND ja.valid_to IS NULL AND ja.level = 'county'
+    GROUP BY an.side
+),
+zone_lists AS (
+    SELECT sz.side, array_agg(sz.zone_id ORDER BY sz.zone_id) AS zone_ids
+    FROM side_zones sz GROUP BY sz.side
 )
 SELECT d.appointment_id, c.member_id, m.name AS member_name, c.level,
        c.jurisdiction_code AS side_code, jn.name AS side_name,
-       (SELECT an.code FROM ancestry an JOIN jurisdictions ja ON ja.code = an.code
-          AND ja.valid_to IS NULL AND ja.level = 'county'
-        WHERE an.side = c.jurisdiction_code LIMIT 1) AS county_code,
+       sc.code AS county_code,
        r.code AS river_code, r.name AS river_name, c.stretch_label,
        st.segment_ids, st.length_m AS stretch_m, c.joint_id,
-       ARRAY(SELECT sz.zone_id FROM side_zones sz WHERE sz.side = c.jurisdiction_code
-             ORDER BY sz.zone_id) AS zone_ids,
+       coalesce(zl.zone_ids, '{{}}') AS zone_ids,
        d.kind, d.first_day, d.last_day, d.days_in_force,
        c.required AS rule_required, c.min_share, c.min_length_m,
        coalesce(uc.covered_m, 0) / nullif(st.length_m, 0) AS covered_share,
        last.at AS last_patrol_at,
-       coalesce((SELECT json_agg(json_build_object(
-                    'patrol_id', k.patrol_id, 'started_at', k.started_at, 'team_id', k.team_id,
-                    'covered_m', k.covered_m, 'share', coalesce(k.share, 0),
-                    'flags', k.flags, 'reason', k.reason, 'disqualified_by', k.hit_flags)
-                  ORDER BY k.started_at, k.patrol_id)
-                 FROM candidates k
-                 WHERE k.appointment_id = d.appointment_id AND k.starts = d.starts), '[]')
-           AS candidates,
+       coalesce(cl.candidates, '[]') AS candidates,
        inc.total AS incidents_total, inc.open AS incidents_open,
        inc.overdue AS incidents_overdue, inc.ids AS incident_ids
 FROM duties d
@@ -244,12 +253,31 @@ JOIN stretch st ON st.appointment_id = d.appointment_id
 JOIN members m ON m.id = c.member_id
 JOIN rivers r ON r.id = c.river_id
 LEFT JOIN jurisdictions jn ON jn.code = c.jurisdiction_code AND jn.valid_to IS NULL
-LEFT JOIN union_covered uc ON uc.appointment_id = d.appointment_id AND uc.starts = d.starts
+LEFT JOIN candidate_lists cl ON cl.appointment_id = d.appointment_id AND cl.starts = d.starts
+LEFT JOIN LATERAL (
+    -- The stretch covered by the counted patrols together (overlaps once), per duty from
+    -- the index: as a join of two aggregated lists it was read once per chief.
+    SELECT sum(s.length_m * (SELECT coalesce(sum(upper(r) - lower(r)), 0)
+                             FROM unnest(u.ranges) r)) AS covered_m
+    FROM (
+        SELECT pc.segment_id, range_agg(pc.ranges) AS ranges
+        FROM patrol_coverage pc
+        JOIN chief_stretches cs ON cs.appointment_id = d.appointment_id
+         AND cs.segment_id = pc.segment_id
+        WHERE pc.patrol_id = ANY(cl.counted)
+        GROUP BY pc.segment_id
+    ) u JOIN river_segments s ON s.id = u.segment_id
+) uc ON true
+LEFT JOIN side_counties sc ON sc.side = c.jurisdiction_code
+LEFT JOIN zone_lists zl ON zl.side = c.jurisdiction_code
 LEFT JOIN LATERAL (
     SELECT max(p.started_at) AS at FROM patrols p
     WHERE p.started_at < d.ends
-      AND (p.id IN (SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id)
-           OR p.device_id IN (SELECT dv.id FROM devices dv WHERE dv.member_id = c.member_id))
+      AND p.id IN (
+          SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id
+          UNION ALL
+          SELECT dp.id FROM devices dv JOIN patrols dp ON dp.device_id = dv.id
+          WHERE dv.member_id = c.member_id AND dp.started_at < d.ends)
       AND EXISTS (SELECT 1 FROM patrol_coverage pc WHERE pc.patrol_id = p.id
                   AND pc.segment_id = ANY(st.segment_ids))
 ) last ON true
