@@ -25,6 +25,7 @@ same run, medians of --runs:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -183,17 +184,32 @@ def floor(session: Session, *, side: str | None, day: date) -> dict[int, int]:
 
 def timed(
     url: str, runs: int, work: Callable[[Session], dict[int, int]]
-) -> tuple[list[float], dict[int, int]]:
-    """Seconds of each run (a session of its own each) and the last run's answer."""
+) -> tuple[list[float], list[float | None], dict[int, int]]:
+    """Wall seconds of each run (a session of its own each), the CPU seconds its database
+    backend spent (None when the server is not on this machine), the last run's answer."""
     engine = make_engine(url)
-    seconds, answer = [], {}
+    seconds, cpu, answer = [], [], {}
     for _ in range(runs):
         with Session(engine) as session:
+            backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            before = backend_cpu(backend)
             started = time.perf_counter()
             answer = work(session)
             seconds.append(time.perf_counter() - started)
+            after = backend_cpu(backend)
+            cpu.append(None if before is None or after is None else after - before)
     engine.dispose()
-    return seconds, answer
+    return seconds, cpu, answer
+
+
+def backend_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a local process (a PostgreSQL backend), from /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def explain(url: str, *, side: str | None, day: date) -> str:
@@ -274,19 +290,20 @@ def assessment_rows(
         (f"county {county}", county, runs, TARGETS["county"]),
         ("province", None, province_runs, TARGETS["province"]),
     ):
-        mine, answer = timed(url, count, lambda s, side=side: ours(s, side=side, day=day))
-        base, peer = timed(url, count, lambda s, side=side: floor(s, side=side, day=day))
+        mine, cpu, answer = timed(url, count, lambda s, side=side: ours(s, side=side, day=day))
+        base, _, peer = timed(url, count, lambda s, side=side: floor(s, side=side, day=day))
+        differ = disagreements(answer, peer)
+        spent = [c for c in cpu if c is not None]
         rows.append(
             [
                 label,
                 f"{len(answer):,}",
                 number(statistics.median(mine), 2),
                 number(max(mine), 2),
+                number(statistics.median(spent), 2) if spent else "—",
                 number(statistics.median(base), 2),
                 f"{statistics.median(mine) / statistics.median(base):.1f}×",
-                "yes"
-                if disagreements(answer, peer) == 0
-                else f"{disagreements(answer, peer)} differ",
+                "yes" if differ == 0 else f"{differ} differ",
                 "yes" if statistics.median(mine) < target else "no",
             ]
         )
@@ -299,6 +316,7 @@ ASSESSMENT_HEADERS = (
     "chiefs",
     "ours s (median)",
     "ours s (max)",
+    "ours backend CPU s",
     "floor s (median)",
     "ours/floor",
     "agree",

@@ -198,7 +198,7 @@ chief_patrols AS MATERIALIZED (
     JOIN patrols p ON p.id = theirs.patrol_id
      AND p.started_at >= d.starts AND p.started_at < d.ends
 ),
-measured AS (
+measured AS MATERIALIZED (
     SELECT cp.*, st.length_m,
            (SELECT coalesce(sum(pc.covered_m), 0) FROM patrol_coverage pc
             JOIN chief_stretches cs ON cs.segment_id = pc.segment_id
