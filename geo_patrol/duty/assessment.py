@@ -15,9 +15,9 @@ before; not_due when nothing is owed.
 
 A joint pair (联合河长) is assessed once more, by the joint rule, on its shared stretch (the
 segments its chiefs' stretches share): a patrol counts for the pair when each side was on it
-(the side's chief, or a member whose home is the side or below it) and it passes the same
-tests; with only one side present its reason is one_side_only. Each side's chief is credited
-by their own assessment as well; the pair is credited once.
+(the side's chief on the day it started, or a member whose home is the side or below it)
+and it passes the same tests; with only one side present its reason is one_side_only. Each
+side's chief is credited by their own assessment as well; the pair is credited once.
 """
 
 from __future__ import annotations
@@ -256,9 +256,13 @@ LEFT JOIN jurisdictions jn ON jn.code = c.jurisdiction_code AND jn.valid_to IS N
 LEFT JOIN candidate_lists cl ON cl.appointment_id = d.appointment_id AND cl.starts = d.starts
 LEFT JOIN LATERAL (
     -- The stretch covered by the counted patrols together (overlaps once), per duty from
-    -- the index: as a join of two aggregated lists it was read once per chief.
-    SELECT sum(s.length_m * (SELECT coalesce(sum(upper(r) - lower(r)), 0)
-                             FROM unnest(u.ranges) r)) AS covered_m
+    -- the index: as a join of two aggregated lists it was read once per chief. The ranges
+    -- are fractions of the segment's lon/lat line (as ST_LineSubstring takes them), not of
+    -- its length in metres: each merged piece is measured on the ellipsoid, as
+    -- patrols.coverage measures one patrol's.
+    SELECT sum((SELECT coalesce(sum(ST_Length(ST_LineSubstring(
+                    s.geom, lower(r)::float8, upper(r)::float8)::geography)), 0)
+                FROM unnest(u.ranges) r WHERE upper(r) > lower(r))) AS covered_m
     FROM (
         SELECT pc.segment_id, range_agg(pc.ranges) AS ranges
         FROM patrol_coverage pc
@@ -477,7 +481,8 @@ duties AS (
                   AND coalesce(a.valid_to, w.last_day) >= w.first_day)
 ),
 members_in AS (
-    SELECT d.joint_id, d.starts, a.id AS appointment_id, a.member_id, a.jurisdiction_code
+    SELECT d.joint_id, d.starts, a.id AS appointment_id, a.member_id, a.jurisdiction_code,
+           a.valid_from, a.valid_to
     FROM duties d JOIN chief_appointments a ON a.joint_id = d.joint_id
      AND a.valid_from <= d.last_day AND coalesce(a.valid_to, d.last_day) >= d.first_day
 ),
@@ -498,7 +503,8 @@ stretch AS (
 ),
 pair_patrols AS (
     SELECT DISTINCT d.joint_id, d.starts, p.id AS patrol_id, p.started_at, p.team_id,
-           coalesce(p.quality_flags, '[]') AS flags
+           coalesce(p.quality_flags, '[]') AS flags,
+           (p.started_at AT TIME ZONE 'Asia/Shanghai')::date AS local_day
     FROM duties d JOIN members_in mi ON mi.joint_id = d.joint_id AND mi.starts = d.starts
     JOIN patrols p ON p.started_at >= d.starts AND p.started_at < d.ends
      AND (p.id IN (SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = mi.member_id)
@@ -529,7 +535,9 @@ present AS (
             JOIN people pe ON pe.joint_id = mi.joint_id AND pe.starts = mi.starts
              AND pe.patrol_id = pp.patrol_id
             WHERE mi.joint_id = pp.joint_id AND mi.starts = pp.starts
-              AND (pe.member_id = mi.member_id
+              -- a chief brings their side on the days they are its chief
+              AND ((pe.member_id = mi.member_id AND pp.local_day >= mi.valid_from
+                    AND pp.local_day <= coalesce(mi.valid_to, pp.local_day))
                    OR EXISTS (SELECT 1 FROM home_up hu WHERE hu.member_id = pe.member_id
                               AND hu.code = mi.jurisdiction_code))) AS sides_present
     FROM pair_patrols pp
