@@ -205,7 +205,9 @@ measured AS MATERIALIZED (
              AND cs.appointment_id = cp.appointment_id
             WHERE pc.patrol_id = cp.patrol_id) AS covered_m,
            ARRAY(SELECT f FROM jsonb_array_elements_text(cp.disqualifying_flags) f
-                 WHERE cp.flags ? f ORDER BY f) AS hit_flags
+                 WHERE cp.flags ? f ORDER BY f) AS hit_flags,
+           EXISTS (SELECT 1 FROM patrol_coverage pc WHERE pc.patrol_id = cp.patrol_id
+                   AND pc.segment_id = ANY(st.segment_ids)) AS on_stretch
     FROM chief_patrols cp JOIN stretch st ON st.appointment_id = cp.appointment_id
 ),
 candidates AS (
@@ -222,7 +224,8 @@ candidate_lists AS MATERIALIZED (
                'covered_m', k.covered_m, 'share', coalesce(k.share, 0),
                'flags', k.flags, 'reason', k.reason, 'disqualified_by', k.hit_flags)
              ORDER BY k.started_at, k.patrol_id) AS candidates,
-           array_agg(k.patrol_id) FILTER (WHERE k.reason = 'counted') AS counted
+           array_agg(k.patrol_id) FILTER (WHERE k.reason = 'counted') AS counted,
+           max(k.started_at) FILTER (WHERE k.on_stretch) AS last_in_period
     FROM candidates k GROUP BY k.appointment_id, k.starts
 ),
 side_counties AS (
@@ -243,7 +246,19 @@ SELECT d.appointment_id, c.member_id, m.name AS member_name, c.level,
        d.kind, d.first_day, d.last_day, d.days_in_force,
        c.required AS rule_required, c.min_share, c.min_length_m,
        coalesce(uc.covered_m, 0) / nullif(st.length_m, 0) AS covered_share,
-       last.at AS last_patrol_at,
+       -- The chief's last patrol on the stretch: in the period when there is one (the
+       -- candidates know); else looked up (COALESCE evaluates it only then).
+       coalesce(cl.last_in_period, (
+            SELECT max(p.started_at) FROM patrols p
+            WHERE p.started_at < d.ends
+              AND p.id IN (
+                  SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id
+                  UNION ALL
+                  SELECT dp.id FROM devices dv JOIN patrols dp ON dp.device_id = dv.id
+                  WHERE dv.member_id = c.member_id AND dp.started_at < d.ends)
+              AND EXISTS (SELECT 1 FROM patrol_coverage pc WHERE pc.patrol_id = p.id
+                          AND pc.segment_id = ANY(st.segment_ids))
+       )) AS last_patrol_at,
        coalesce(cl.candidates, '[]') AS candidates,
        inc.total AS incidents_total, inc.open AS incidents_open,
        inc.overdue AS incidents_overdue, inc.ids AS incident_ids
@@ -274,17 +289,6 @@ LEFT JOIN LATERAL (
 ) uc ON true
 LEFT JOIN side_counties sc ON sc.side = c.jurisdiction_code
 LEFT JOIN zone_lists zl ON zl.side = c.jurisdiction_code
-LEFT JOIN LATERAL (
-    SELECT max(p.started_at) AS at FROM patrols p
-    WHERE p.started_at < d.ends
-      AND p.id IN (
-          SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id
-          UNION ALL
-          SELECT dp.id FROM devices dv JOIN patrols dp ON dp.device_id = dv.id
-          WHERE dv.member_id = c.member_id AND dp.started_at < d.ends)
-      AND EXISTS (SELECT 1 FROM patrol_coverage pc WHERE pc.patrol_id = p.id
-                  AND pc.segment_id = ANY(st.segment_ids))
-) last ON true
 CROSS JOIN LATERAL (
     SELECT count(*) AS total,
            count(*) FILTER (WHERE i.status = ANY(:open_statuses)) AS open,
