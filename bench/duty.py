@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -161,7 +162,7 @@ def a_county(url: str) -> str:
             ).scalars()
         )
     engine.dispose()
-    return codes[len(codes) // 2]
+    return str(codes[len(codes) // 2])
 
 
 def ours(session: Session, *, side: str | None, day: date) -> dict[int, int]:
@@ -186,18 +187,19 @@ def timed(
     url: str, runs: int, work: Callable[[Session], dict[int, int]]
 ) -> tuple[list[float], list[float | None], dict[int, int]]:
     """Wall seconds of each run (a session of its own each), the CPU seconds its database
-    backend spent (None when the server is not on this machine), the last run's answer."""
+    backend and this process spent (None when the server is not on this machine), and the
+    last run's answer."""
     engine = make_engine(url)
     seconds, cpu, answer = [], [], {}
     for _ in range(runs):
         with Session(engine) as session:
             backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            before = backend_cpu(backend)
+            before, client = backend_cpu(backend), time.process_time()
             started = time.perf_counter()
             answer = work(session)
             seconds.append(time.perf_counter() - started)
-            after = backend_cpu(backend)
-            cpu.append(None if before is None or after is None else after - before)
+            after, client = backend_cpu(backend), time.process_time() - client
+            cpu.append(None if before is None or after is None else after - before + client)
     engine.dispose()
     return seconds, cpu, answer
 
@@ -222,6 +224,7 @@ def explain(url: str, *, side: str | None, day: date) -> str:
     params = {**windows_params(current_periods(day)), "open_statuses": list(OPEN_STATUSES)}
     engine = make_engine(url)
     with Session(engine) as session:
+        session.execute(text("SET LOCAL jit = off"))  # as assess_chiefs runs it
         plan = session.execute(
             text("EXPLAIN (ANALYZE, BUFFERS) " + sql.text).bindparams(**sql.compile().params),
             params,
@@ -290,8 +293,8 @@ def assessment_rows(
         (f"county {county}", county, runs, TARGETS["county"]),
         ("province", None, province_runs, TARGETS["province"]),
     ):
-        mine, cpu, answer = timed(url, count, lambda s, side=side: ours(s, side=side, day=day))
-        base, _, peer = timed(url, count, lambda s, side=side: floor(s, side=side, day=day))
+        mine, cpu, answer = timed(url, count, partial(ours, side=side, day=day))
+        base, _, peer = timed(url, count, partial(floor, side=side, day=day))
         differ = disagreements(answer, peer)
         spent = [c for c in cpu if c is not None]
         rows.append(
@@ -316,7 +319,7 @@ ASSESSMENT_HEADERS = (
     "chiefs",
     "ours s (median)",
     "ours s (max)",
-    "ours backend CPU s",
+    "ours CPU s (db + client)",
     "floor s (median)",
     "ours/floor",
     "agree",

@@ -349,7 +349,11 @@ class Province:
     def roster(self) -> dict[str, NDArray[Any]]:
         """A town's 60 chiefs (the same layout in every town): level, river (0 A, 1 B),
         first segment (0-based seq) and number of segments of the stretch, village index."""
-        level, river, first, count, village = [], [], [], [], []
+        level: list[str] = []
+        river: list[int] = []
+        first: list[int] = []
+        count: list[int] = []
+        village: list[int] = []
         for j in range(CHIEFS_PER_TOWN):
             if j < 2 * VILLAGES_PER_TOWN:
                 row = ("village", j % 2, 2 * (j // 2), 2, j // 2)
@@ -360,7 +364,8 @@ class Province:
                 row = ("town", (j - 50) // 4, start, end - start, -1)
             else:
                 row = ("county", j - 58, 0, SEGMENTS_PER_RIVER, -1)
-            for values, value in zip((level, river, first, count, village), row, strict=True):
+            level.append(row[0])
+            for values, value in zip((river, first, count, village), row[1:], strict=True):
                 values.append(value)
         return {
             "level": np.array(level),
@@ -377,7 +382,10 @@ class Province:
 
     def people(self, session: Session) -> None:
         """A member, a device and a team membership per chief; a team per town; an admin."""
-        members, devices, teams, team_members = [], [], [], []
+        members: list[tuple[Any, ...]] = []
+        devices: list[tuple[Any, ...]] = []
+        teams: list[tuple[Any, ...]] = []
+        team_members: list[tuple[Any, ...]] = []
         roster = self.roster()
         for town in range(self.towns):
             teams.append((town + 1, f"{self.cell(town)[2]}巡河队"))
@@ -399,7 +407,9 @@ class Province:
     def appointments(self, session: Session) -> None:
         """One appointment per chief (5 % of them appointed during the year) and its stretch."""
         roster = self.roster()
-        rows, appointment, segment = [], [], []
+        rows: list[tuple[Any, ...]] = []
+        appointment: list[int] = []
+        segment: list[int] = []
         late = self.rng.random(self.towns * CHIEFS_PER_TOWN) < 0.05
         since = self.rng.integers(10, 200, self.towns * CHIEFS_PER_TOWN)
         for town in range(self.towns):

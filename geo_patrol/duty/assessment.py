@@ -22,11 +22,13 @@ side's chief is credited by their own assessment as well; the pair is credited o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
@@ -386,6 +388,21 @@ def _where(selected: DutyFilter) -> Clause:
     )
 
 
+@contextmanager
+def _without_jit(session: Session) -> Iterator[None]:
+    """JIT compilation off for the statements inside (as SET LOCAL, then put back).
+
+    Over a province the planner prices these statements in the millions (a few subqueries
+    per chief), which turns JIT on: 2 to 11 s spent compiling 400 expressions, each then
+    run a few times per chief, for a statement that itself takes about 10 s of CPU.
+    """
+    previous = session.execute(text("SELECT current_setting('jit')")).scalar_one()
+    session.execute(text("SELECT set_config('jit', 'off', true)"))
+    yield
+    # Not after a failure: the transaction is then rolled back, and the setting with it.
+    session.execute(text("SELECT set_config('jit', :jit, true)"), {"jit": previous})
+
+
 def assess_chiefs(
     session: Session,
     *,
@@ -400,14 +417,15 @@ def assess_chiefs(
     now = now or datetime.now(UTC)
     if not periods:
         return []
-    rows = session.execute(
-        statement(
-            CHIEF_DUTIES,
-            visible=chief_visibility(scope, member_id=member_id),
-            where=_where(selected),
-        ),
-        {**windows_params(periods), "open_statuses": list(OPEN_STATUSES)},
-    )
+    with _without_jit(session):
+        rows = session.execute(
+            statement(
+                CHIEF_DUTIES,
+                visible=chief_visibility(scope, member_id=member_id),
+                where=_where(selected),
+            ),
+            {**windows_params(periods), "open_statuses": list(OPEN_STATUSES)},
+        ).all()
     duties = []
     for row in rows:
         period = Period(row.first_day, row.last_day, DutyPeriod(row.kind))
