@@ -528,9 +528,12 @@ pair_patrols AS (
            coalesce(p.quality_flags, '[]') AS flags,
            (p.started_at AT TIME ZONE 'Asia/Shanghai')::date AS local_day
     FROM duties d JOIN members_in mi ON mi.joint_id = d.joint_id AND mi.starts = d.starts
-    JOIN patrols p ON p.started_at >= d.starts AND p.started_at < d.ends
-     AND (p.id IN (SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = mi.member_id)
-          OR p.device_id IN (SELECT dv.id FROM devices dv WHERE dv.member_id = mi.member_id))
+    CROSS JOIN LATERAL (SELECT mi.member_id) c
+    CROSS JOIN LATERAL ("""
+    + THEIR_PATROLS
+    + """) theirs
+    JOIN patrols p ON p.id = theirs.patrol_id
+     AND p.started_at >= d.starts AND p.started_at < d.ends
 ),
 people AS (
     SELECT pp.joint_id, pp.starts, pp.patrol_id, who.member_id FROM pair_patrols pp
