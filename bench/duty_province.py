@@ -16,7 +16,8 @@ attributes every track: a year of a province would take days here). Coverage row
 in the database from (patrol, segment, from, to) fractions, so covered_m, fraction, ranges
 and the covered geometry agree. Triggers and foreign-key checks are off during the fill
 (`session_replication_role = replica`): the jurisdictions' subdivided parts and leaves,
-which the duty assessment does not read, are not built.
+which the duty assessment does not read, are not built; patrols have no track, fixes or
+length (it reads none of them).
 """
 
 from __future__ import annotations
