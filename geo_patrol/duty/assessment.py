@@ -174,12 +174,8 @@ duties AS (
     SELECT c.id AS appointment_id, w.kind, w.first_day, w.last_day, w.starts, w.ends,
            least(w.last_day, coalesce(c.valid_to, w.last_day))
              - greatest(w.first_day, c.valid_from) + 1 AS days_in_force
-    FROM ruled c CROSS JOIN LATERAL (
-        -- Lateral, so the planner counts about one window per chief (as a join of two
-        -- unknown lists it guessed one row in all, and nested every later join on it).
-        SELECT * FROM windows w WHERE w.kind = c.period
-          AND c.valid_from <= w.last_day AND coalesce(c.valid_to, w.last_day) >= w.first_day
-    ) w
+    FROM ruled c JOIN windows w ON w.kind = c.period
+     AND c.valid_from <= w.last_day AND coalesce(c.valid_to, w.last_day) >= w.first_day
 ),
 stretch AS (
     SELECT cs.appointment_id, sum(s.length_m) AS length_m,
