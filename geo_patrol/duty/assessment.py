@@ -10,8 +10,9 @@ under the rule's share and, when the rule has one, under its length), else count
 is the stored per-segment coverage (patrols.coverage) summed over the stretch's segments.
 
 Status: met when done reaches what is owed (the rule's number, in proportion to the days in
-force: duty.periods.required_in); missed when the period is over without it; in_progress
-before; not_due when nothing is owed.
+force: duty.periods.required_in); missed when the period is over without it (or the
+appointment, if it ends first: the outgoing chief can do nothing more); in_progress before;
+not_due when nothing is owed.
 
 A joint pair (联合河长) is assessed once more, by the joint rule, on its shared stretch (the
 segments its chiefs' stretches share): a patrol counts for the pair when each side was on it
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -36,7 +37,13 @@ from geo_patrol.core.vocabulary import CandidateReason, ChiefLevel, DutyPeriod, 
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
 from geo_patrol.db.tables import OPEN_STATUSES
 from geo_patrol.duty.appointments import chief_visibility
-from geo_patrol.duty.periods import Period, period_of, recent_periods, required_in
+from geo_patrol.duty.periods import (
+    Period,
+    local_midnight,
+    period_of,
+    recent_periods,
+    required_in,
+)
 from geo_patrol.duty.rules import CHIEF_RULE, JOINT_RULE, SIDE_ZONES
 
 
@@ -241,7 +248,7 @@ SELECT d.appointment_id, c.member_id, m.name AS member_name, c.level,
        r.code AS river_code, r.name AS river_name, c.stretch_label,
        st.segment_ids, st.length_m AS stretch_m, c.joint_id,
        coalesce(zl.zone_ids, '{{}}') AS zone_ids,
-       d.kind, d.first_day, d.last_day, d.days_in_force,
+       d.kind, d.first_day, d.last_day, d.days_in_force, c.valid_to,
        c.required AS rule_required, c.min_share, c.min_length_m,
        coalesce(uc.covered_m, 0) / nullif(st.length_m, 0) AS covered_share,
        -- The chief's last patrol on the stretch: in the period when there is one (the
@@ -313,13 +320,19 @@ def windows_params(periods: Sequence[Period]) -> dict[str, list[Any]]:
     }
 
 
-def status_of(*, required: int, done: int, period: Period, now: datetime) -> DutyStatus:
-    """Met, missed, in progress or not due."""
+def status_of(
+    *, required: int, done: int, period: Period, now: datetime, last_day: date | None = None
+) -> DutyStatus:
+    """Met, missed, in progress or not due. An appointment whose `last_day` falls in the
+    period is settled then: the outgoing chief can do nothing more for it."""
     if required == 0:
         return DutyStatus.NOT_DUE
     if done >= required:
         return DutyStatus.MET
-    return DutyStatus.MISSED if now >= period.ends else DutyStatus.IN_PROGRESS
+    over = period.ends
+    if last_day is not None and last_day < period.last:
+        over = local_midnight(last_day + timedelta(days=1))
+    return DutyStatus.MISSED if now >= over else DutyStatus.IN_PROGRESS
 
 
 def _candidates(rows: list[dict[str, Any]]) -> list[Candidate]:
@@ -449,7 +462,9 @@ def assess_chiefs(
                 period=period,
                 required=required,
                 done=done,
-                status=status_of(required=required, done=done, period=period, now=now),
+                status=status_of(
+                    required=required, done=done, period=period, now=now, last_day=row.valid_to
+                ),
                 covered_share=float(row.covered_share or 0),
                 last_patrol_at=row.last_patrol_at,
                 candidates=candidates,
