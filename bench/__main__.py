@@ -27,6 +27,7 @@ BENCHMARKS = {
     "slow_clients": "/healthz and live positions beside clients sending a byte at a time",
     "worker_start": "how long a parse worker takes to start, per entry point",
     "worker_start_service": "upload time against the service started both ways",
+    "duty": "the duty assessment of a county and a province (60,000 chiefs); /duty p95",
     "upload": "one upload run in a process of its own (a child of `run`)",
 }
 

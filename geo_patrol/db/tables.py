@@ -646,6 +646,8 @@ class Incident(Base):
         CheckConstraint(f"severity IN {SEVERITIES!r}", name="severity"),
         Index("ix_incidents_geom", "geom", postgresql_using="gist"),
         Index("ix_incidents_status_deadline", "status", "deadline_at"),
+        # The duty assessment tallies each stretch's incidents of a period (migration 0013).
+        Index("ix_incidents_segment_reported", "segment_id", "reported_at"),
         Index(
             "ix_incidents_client_id",
             "source",

@@ -23,11 +23,13 @@ side's chief is credited by their own assessment as well; the pair is credited o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
@@ -134,16 +136,27 @@ windows AS (
         AS w(kind, first_day, last_day, starts, ends)
 )"""
 
-# Candidates' reasons, in order (a CASE over a candidate `cp` of a rule-bearing row `c`).
+# Candidates' reasons, in order (a CASE over a candidate `c` carrying its rule and stretch).
 REASON = """
 CASE
     WHEN local_day < c.valid_from OR local_day > coalesce(c.valid_to, local_day)
         THEN 'outside_appointment'
     WHEN cardinality(hit_flags) > 0 THEN 'disqualified'
-    WHEN covered_m < c.min_share * st.length_m
+    WHEN covered_m < c.min_share * c.length_m
          AND (c.min_length_m IS NULL OR covered_m < c.min_length_m) THEN 'too_little'
     ELSE 'counted'
 END"""
+
+# The patrols of a chief `c` in a duty's window `d`: those they were on (any time; the caller
+# keeps the window) and those their devices recorded in it. Two index-driven branches: an OR
+# of the two in one join condition made PostgreSQL read every patrol for every chief.
+THEIR_PATROLS = """
+SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id
+UNION
+SELECT dp.id FROM devices dv JOIN patrols dp ON dp.device_id = dv.id
+ AND dp.started_at >= d.starts AND dp.started_at < d.ends
+WHERE dv.member_id = c.member_id
+"""
 
 CHIEF_DUTIES = (
     "WITH RECURSIVE"
@@ -178,75 +191,80 @@ stretch AS (
     WHERE cs.appointment_id IN (SELECT id FROM chiefs)
     GROUP BY cs.appointment_id
 ),
-chief_patrols AS (
+chief_patrols AS MATERIALIZED (
     SELECT d.appointment_id, d.starts, p.id AS patrol_id, p.started_at, p.team_id,
            coalesce(p.quality_flags, '[]') AS flags,
-           (p.started_at AT TIME ZONE 'Asia/Shanghai')::date AS local_day
+           (p.started_at AT TIME ZONE 'Asia/Shanghai')::date AS local_day,
+           c.valid_from, c.valid_to, c.min_share, c.min_length_m, c.disqualifying_flags
     FROM duties d JOIN ruled c ON c.id = d.appointment_id
-    JOIN patrols p ON p.started_at >= d.starts AND p.started_at < d.ends
-     AND (p.id IN (SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id)
-          OR p.device_id IN (SELECT dv.id FROM devices dv WHERE dv.member_id = c.member_id))
+    CROSS JOIN LATERAL ("""
+    + THEIR_PATROLS
+    + """) theirs
+    JOIN patrols p ON p.id = theirs.patrol_id
+     AND p.started_at >= d.starts AND p.started_at < d.ends
+),
+measured AS MATERIALIZED (
+    SELECT cp.*, st.length_m,
+           (SELECT coalesce(sum(pc.covered_m), 0) FROM patrol_coverage pc
+            JOIN chief_stretches cs ON cs.segment_id = pc.segment_id
+             AND cs.appointment_id = cp.appointment_id
+            WHERE pc.patrol_id = cp.patrol_id) AS covered_m,
+           ARRAY(SELECT f FROM jsonb_array_elements_text(cp.disqualifying_flags) f
+                 WHERE cp.flags ? f ORDER BY f) AS hit_flags,
+           EXISTS (SELECT 1 FROM patrol_coverage pc WHERE pc.patrol_id = cp.patrol_id
+                   AND pc.segment_id = ANY(st.segment_ids)) AS on_stretch
+    FROM chief_patrols cp JOIN stretch st ON st.appointment_id = cp.appointment_id
 ),
 candidates AS (
-    SELECT cp.*, covered_m, hit_flags,
-           least(1.0, covered_m / nullif(st.length_m, 0)) AS share,
+    SELECT c.*, least(1.0, c.covered_m / nullif(c.length_m, 0)) AS share,
            """
     + REASON
     + """ AS reason
-    FROM chief_patrols cp
-    JOIN ruled c ON c.id = cp.appointment_id
-    JOIN stretch st ON st.appointment_id = cp.appointment_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(sum(pc.covered_m), 0) AS covered_m FROM patrol_coverage pc
-        JOIN chief_stretches cs ON cs.segment_id = pc.segment_id
-         AND cs.appointment_id = cp.appointment_id
-        WHERE pc.patrol_id = cp.patrol_id
-    ) cov
-    CROSS JOIN LATERAL (
-        SELECT coalesce(array_agg(f ORDER BY f), '{{}}') AS hit_flags
-        FROM jsonb_array_elements_text(c.disqualifying_flags) f WHERE cp.flags ? f
-    ) hit
+    FROM measured c
 ),
-union_covered AS (
-    -- The ranges are fractions of the segment's lon/lat line (as ST_LineSubstring takes
-    -- them), not of its length in metres: each merged piece is measured on the ellipsoid,
-    -- as patrols.coverage measures one patrol's.
-    SELECT u.appointment_id, u.starts,
-           sum((SELECT coalesce(sum(ST_Length(ST_LineSubstring(
-                        s.geom, lower(r)::float8, upper(r)::float8)::geography)), 0)
-                FROM unnest(u.ranges) r WHERE upper(r) > lower(r))) AS covered_m
-    FROM (
-        SELECT k.appointment_id, k.starts, pc.segment_id, range_agg(pc.ranges) AS ranges
-        FROM candidates k
-        JOIN patrol_coverage pc ON pc.patrol_id = k.patrol_id
-        JOIN chief_stretches cs ON cs.appointment_id = k.appointment_id
-         AND cs.segment_id = pc.segment_id
-        WHERE k.reason = 'counted'
-        GROUP BY k.appointment_id, k.starts, pc.segment_id
-    ) u JOIN river_segments s ON s.id = u.segment_id
-    GROUP BY u.appointment_id, u.starts
+candidate_lists AS MATERIALIZED (
+    SELECT k.appointment_id, k.starts,
+           json_agg(json_build_object(
+               'patrol_id', k.patrol_id, 'started_at', k.started_at, 'team_id', k.team_id,
+               'covered_m', k.covered_m, 'share', coalesce(k.share, 0),
+               'flags', k.flags, 'reason', k.reason, 'disqualified_by', k.hit_flags)
+             ORDER BY k.started_at, k.patrol_id) AS candidates,
+           array_agg(k.patrol_id) FILTER (WHERE k.reason = 'counted') AS counted,
+           max(k.started_at) FILTER (WHERE k.on_stretch) AS last_in_period
+    FROM candidates k GROUP BY k.appointment_id, k.starts
+),
+side_counties AS (
+    SELECT an.side, min(an.code) AS code FROM ancestry an
+    JOIN jurisdictions ja ON ja.code = an.code AND ja.valid_to IS NULL AND ja.level = 'county'
+    GROUP BY an.side
+),
+zone_lists AS (
+    SELECT sz.side, array_agg(sz.zone_id ORDER BY sz.zone_id) AS zone_ids
+    FROM side_zones sz GROUP BY sz.side
 )
 SELECT d.appointment_id, c.member_id, m.name AS member_name, c.level,
        c.jurisdiction_code AS side_code, jn.name AS side_name,
-       (SELECT an.code FROM ancestry an JOIN jurisdictions ja ON ja.code = an.code
-          AND ja.valid_to IS NULL AND ja.level = 'county'
-        WHERE an.side = c.jurisdiction_code LIMIT 1) AS county_code,
+       sc.code AS county_code,
        r.code AS river_code, r.name AS river_name, c.stretch_label,
        st.segment_ids, st.length_m AS stretch_m, c.joint_id,
-       ARRAY(SELECT sz.zone_id FROM side_zones sz WHERE sz.side = c.jurisdiction_code
-             ORDER BY sz.zone_id) AS zone_ids,
+       coalesce(zl.zone_ids, '{{}}') AS zone_ids,
        d.kind, d.first_day, d.last_day, d.days_in_force, c.valid_to,
        c.required AS rule_required, c.min_share, c.min_length_m,
        coalesce(uc.covered_m, 0) / nullif(st.length_m, 0) AS covered_share,
-       last.at AS last_patrol_at,
-       coalesce((SELECT json_agg(json_build_object(
-                    'patrol_id', k.patrol_id, 'started_at', k.started_at, 'team_id', k.team_id,
-                    'covered_m', k.covered_m, 'share', coalesce(k.share, 0),
-                    'flags', k.flags, 'reason', k.reason, 'disqualified_by', k.hit_flags)
-                  ORDER BY k.started_at, k.patrol_id)
-                 FROM candidates k
-                 WHERE k.appointment_id = d.appointment_id AND k.starts = d.starts), '[]')
-           AS candidates,
+       -- The chief's last patrol on the stretch: in the period when there is one (the
+       -- candidates know); else looked up (COALESCE evaluates it only then).
+       coalesce(cl.last_in_period, (
+            SELECT max(p.started_at) FROM patrols p
+            WHERE p.started_at < d.ends
+              AND p.id IN (
+                  SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id
+                  UNION ALL
+                  SELECT dp.id FROM devices dv JOIN patrols dp ON dp.device_id = dv.id
+                  WHERE dv.member_id = c.member_id AND dp.started_at < d.ends)
+              AND EXISTS (SELECT 1 FROM patrol_coverage pc WHERE pc.patrol_id = p.id
+                          AND pc.segment_id = ANY(st.segment_ids))
+       )) AS last_patrol_at,
+       coalesce(cl.candidates, '[]') AS candidates,
        inc.total AS incidents_total, inc.open AS incidents_open,
        inc.overdue AS incidents_overdue, inc.ids AS incident_ids
 FROM duties d
@@ -255,15 +273,27 @@ JOIN stretch st ON st.appointment_id = d.appointment_id
 JOIN members m ON m.id = c.member_id
 JOIN rivers r ON r.id = c.river_id
 LEFT JOIN jurisdictions jn ON jn.code = c.jurisdiction_code AND jn.valid_to IS NULL
-LEFT JOIN union_covered uc ON uc.appointment_id = d.appointment_id AND uc.starts = d.starts
+LEFT JOIN candidate_lists cl ON cl.appointment_id = d.appointment_id AND cl.starts = d.starts
 LEFT JOIN LATERAL (
-    SELECT max(p.started_at) AS at FROM patrols p
-    WHERE p.started_at < d.ends
-      AND (p.id IN (SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = c.member_id)
-           OR p.device_id IN (SELECT dv.id FROM devices dv WHERE dv.member_id = c.member_id))
-      AND EXISTS (SELECT 1 FROM patrol_coverage pc WHERE pc.patrol_id = p.id
-                  AND pc.segment_id = ANY(st.segment_ids))
-) last ON true
+    -- The stretch covered by the counted patrols together (overlaps once), per duty from
+    -- the index: as a join of two aggregated lists it was read once per chief. The ranges
+    -- are fractions of the segment's lon/lat line (as ST_LineSubstring takes them), not of
+    -- its length in metres: each merged piece is measured on the ellipsoid, as
+    -- patrols.coverage measures one patrol's.
+    SELECT sum((SELECT coalesce(sum(ST_Length(ST_LineSubstring(
+                    s.geom, lower(r)::float8, upper(r)::float8)::geography)), 0)
+                FROM unnest(u.ranges) r WHERE upper(r) > lower(r))) AS covered_m
+    FROM (
+        SELECT pc.segment_id, range_agg(pc.ranges) AS ranges
+        FROM patrol_coverage pc
+        JOIN chief_stretches cs ON cs.appointment_id = d.appointment_id
+         AND cs.segment_id = pc.segment_id
+        WHERE pc.patrol_id = ANY(cl.counted)
+        GROUP BY pc.segment_id
+    ) u JOIN river_segments s ON s.id = u.segment_id
+) uc ON true
+LEFT JOIN side_counties sc ON sc.side = c.jurisdiction_code
+LEFT JOIN zone_lists zl ON zl.side = c.jurisdiction_code
 CROSS JOIN LATERAL (
     SELECT count(*) AS total,
            count(*) FILTER (WHERE i.status = ANY(:open_statuses)) AS open,
@@ -367,6 +397,21 @@ def _where(selected: DutyFilter) -> Clause:
     )
 
 
+@contextmanager
+def _without_jit(session: Session) -> Iterator[None]:
+    """JIT compilation off for the statements inside (as SET LOCAL, then put back).
+
+    Over a province the planner prices these statements in the millions (a few subqueries
+    per chief), which turns JIT on: 2 to 11 s spent compiling 400 expressions, each then
+    run a few times per chief, for a statement that itself takes about 10 s of CPU.
+    """
+    previous = session.execute(text("SELECT current_setting('jit')")).scalar_one()
+    session.execute(text("SELECT set_config('jit', 'off', true)"))
+    yield
+    # Not after a failure: the transaction is then rolled back, and the setting with it.
+    session.execute(text("SELECT set_config('jit', :jit, true)"), {"jit": previous})
+
+
 def assess_chiefs(
     session: Session,
     *,
@@ -381,14 +426,15 @@ def assess_chiefs(
     now = now or datetime.now(UTC)
     if not periods:
         return []
-    rows = session.execute(
-        statement(
-            CHIEF_DUTIES,
-            visible=chief_visibility(scope, member_id=member_id),
-            where=_where(selected),
-        ),
-        {**windows_params(periods), "open_statuses": list(OPEN_STATUSES)},
-    )
+    with _without_jit(session):
+        rows = session.execute(
+            statement(
+                CHIEF_DUTIES,
+                visible=chief_visibility(scope, member_id=member_id),
+                where=_where(selected),
+            ),
+            {**windows_params(periods), "open_statuses": list(OPEN_STATUSES)},
+        ).all()
     duties = []
     for row in rows:
         period = Period(row.first_day, row.last_day, DutyPeriod(row.kind))
@@ -493,9 +539,12 @@ pair_patrols AS (
            coalesce(p.quality_flags, '[]') AS flags,
            (p.started_at AT TIME ZONE 'Asia/Shanghai')::date AS local_day
     FROM duties d JOIN members_in mi ON mi.joint_id = d.joint_id AND mi.starts = d.starts
-    JOIN patrols p ON p.started_at >= d.starts AND p.started_at < d.ends
-     AND (p.id IN (SELECT pm.patrol_id FROM patrol_members pm WHERE pm.member_id = mi.member_id)
-          OR p.device_id IN (SELECT dv.id FROM devices dv WHERE dv.member_id = mi.member_id))
+    CROSS JOIN LATERAL (SELECT mi.member_id) c
+    CROSS JOIN LATERAL ("""
+    + THEIR_PATROLS
+    + """) theirs
+    JOIN patrols p ON p.id = theirs.patrol_id
+     AND p.started_at >= d.starts AND p.started_at < d.ends
 ),
 people AS (
     SELECT pp.joint_id, pp.starts, pp.patrol_id, who.member_id FROM pair_patrols pp
