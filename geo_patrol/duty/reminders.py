@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -53,9 +54,19 @@ def due_soon(
         selected=selected,
         now=now,
     )
+    return reminders_of(duties, today=today, within_days=within_days)
+
+
+def reminders_of(
+    duties: Iterable[ChiefDuty], *, today: date, within_days: int = DEFAULT_WITHIN_DAYS
+) -> list[Reminder]:
+    """The reminders among duties already assessed (the current periods of `today`, with
+    statuses as of now): unmet and ending within `within_days` days; soonest first."""
     reminders = [
         Reminder(duty=duty, days_left=(duty.period.last - today).days)
         for duty in duties
-        if duty.status is DutyStatus.IN_PROGRESS and (duty.period.last - today).days < within_days
+        if duty.status is DutyStatus.IN_PROGRESS
+        and duty.period.first <= today <= duty.period.last
+        and (duty.period.last - today).days < within_days
     ]
     return sorted(reminders, key=lambda r: (r.days_left, r.duty.side_code, r.duty.member_name))

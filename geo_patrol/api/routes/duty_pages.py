@@ -12,9 +12,9 @@ from geo_patrol.api.routes.duty import Lang
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.values import Day
 from geo_patrol.core.vocabulary import ChiefLevel, DutyStatus
-from geo_patrol.duty import listing
+from geo_patrol.duty import listing, rollups
 from geo_patrol.duty.assessment import assess_joint
-from geo_patrol.duty.reminders import due_soon
+from geo_patrol.duty.reminders import due_soon, reminders_of
 from geo_patrol.geography.queries import list_zones
 from geo_patrol.web.duty import page
 
@@ -85,7 +85,11 @@ def duty_page(
             selected=selected,
         ),
         summary=summary,
-        reminders=due_soon(session, scope=scope, member_id=me, today=day, selected=selected),
+        # Today's reminders come out of the assessment already made (one statement fewer);
+        # a past day's are assessed as of that day.
+        reminders=reminders_of(rollups.current_of(summary.duties, day), today=day)
+        if query.on is None
+        else due_soon(session, scope=scope, member_id=me, today=day, selected=selected),
         zones=list_zones(session),
     )
     return HTMLResponse(page.render(shown, lang=lang or settings.map_language))
