@@ -21,7 +21,7 @@ from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.support.database import fresh_database
+from tests.support.database import copy_database, fresh_database
 from tests.support.live_server import serving as serving_app
 from tests.support.paths import ROOT
 from tests.support.principals import SZ_PHONE_TOKEN
@@ -36,16 +36,28 @@ ANSWER_S = 10
 DEVICE_TOKEN = SZ_PHONE_TOKEN  # the demo phone of sz.patrol
 
 
-def committed_demo_database(name: str, *, then: Callable[[Session], object] | None = None) -> str:
-    """Database `name` with the whole demo committed (region, accounts, river chiefs,
-    incidents, the chiefs' quarter and a week of patrols), as `geo-patrol demo` leaves it,
-    and whatever `then` adds in the same transaction; its URL."""
+# The committed demo is built once per test run and copied for each module that asks:
+# loading it (region, accounts, chiefs, incidents, a quarter and a week of patrols through
+# the real upload and live paths) takes 15-40 s, a copy about a second.
+DEMO_TEMPLATE = "geo_patrol_browser_demo"
+_TEMPLATE: dict[str, str] = {}
+
+
+def _demo_template() -> str:
+    """The URL of the committed demo every module's database is copied from."""
+    if "url" not in _TEMPLATE:
+        _TEMPLATE["url"] = _build_demo(fresh_database(DEMO_TEMPLATE))
+    return _TEMPLATE["url"]
+
+
+def _build_demo(url: str) -> str:
+    """Commit the whole demo into the empty database of `url`, as `geo-patrol demo` leaves
+    it; its URL (every connection closed, so it can serve as a template)."""
     from geo_patrol.demo.incidents import load_demo_incidents
     from geo_patrol.demo.load import load_demo
     from geo_patrol.demo.quarter import simulate_quarter
     from geo_patrol.demo.simulate import simulate_week
 
-    url = fresh_database(name)
     engine = make_engine(url)
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as session, session.begin():
@@ -53,9 +65,20 @@ def committed_demo_database(name: str, *, then: Callable[[Session], object] | No
         load_demo_incidents(session, settings=Settings(database_url=url))
         simulate_quarter(session, settings=Settings(database_url=url))
         simulate_week(session, settings=Settings(database_url=url))
-        if then is not None:
-            then(session)
     engine.dispose()
+    return url
+
+
+def committed_demo_database(name: str, *, then: Callable[[Session], object] | None = None) -> str:
+    """Database `name` with the whole demo committed (region, accounts, river chiefs,
+    incidents, the chiefs' quarter and a week of patrols), as `geo-patrol demo` leaves it,
+    and whatever `then` adds, committed after it; its URL."""
+    url = copy_database(_demo_template(), name)
+    if then is not None:
+        engine = make_engine(url)
+        with make_sessionmaker(engine)() as session, session.begin():
+            then(session)
+        engine.dispose()
     return url
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
+import psycopg
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from geo_patrol.db import embedded, migrate
@@ -31,6 +33,21 @@ def server_url() -> str:
 def fresh_database(name: str) -> str:
     """Drop and create database `name` on the test server; return its URL."""
     return embedded.fresh_database(server_url(), name)
+
+
+def copy_database(template_url: str, name: str) -> str:
+    """Database `name` made afresh as a copy of the database of `template_url` (PostgreSQL's
+    CREATE DATABASE ... TEMPLATE: a file copy, no statement run again; nobody may be
+    connected to the template); its URL."""
+    if not name.isidentifier() or not name.isascii() or name != name.lower():
+        raise ValueError(f"not a plain database name: {name!r}")
+    template = make_url(template_url)
+    maintenance = template.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(maintenance.render_as_string(hide_password=False)) as conn:
+        conn.autocommit = True
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
+    return template.set(database=name).render_as_string(hide_password=False)
 
 
 def migrated_database(name: str) -> str:
