@@ -25,6 +25,8 @@ from geo_patrol.demo.quarter import simulate_quarter
 from geo_patrol.demo.simulate import river_line, simulate_week
 from geo_patrol.duty.assessment import ChiefDuty, assess_chiefs, assess_joint
 from geo_patrol.duty.periods import Period, local_date, period_of
+from tests.support.duty_checks import agree_on_everything
+from tests.support.duty_oracle import KINDS, SHANGHAI, windows_over
 from tests.support.principals import member_id
 
 EVERYTHING = Scope(everything=True)
@@ -274,3 +276,13 @@ def test_the_demo_again_adds_nothing(demo_session: Session, tmp_path: Path) -> N
     )
     simulate_week(demo_session, settings=settings)
     assert counts() == before
+
+
+def test_everything_on_the_demo_agrees_with_the_oracle(demo_session: Session) -> None:
+    """Every chief and joint pair of the demo over its simulated quarter and week, in every
+    period of the last 100 days, assessed by the product and by the independent oracle of
+    tests/support/duty_oracle.py, which reads every input back from the database."""
+    now = datetime.now(UTC)
+    today = now.astimezone(SHANGHAI).date()
+    windows = [w for kind in KINDS for w in windows_over(kind, today - timedelta(days=100), today)]
+    assert agree_on_everything(demo_session, windows=windows, now=now) > 30
