@@ -28,6 +28,8 @@ def period_public(period: Period, lang: str) -> DutyPeriodPublic:
         kind=period.kind,
         key=period.key,
         label=period.label(catalog.lang_of(lang)),
+        label_zh=period.label("zh"),
+        label_en=period.label("en"),
         first_day=period.first,
         last_day=period.last,
     )

@@ -906,49 +906,6 @@ class DutyRuleSet(BaseModel):
     )
 
 
-class MyDutyPeriod(BaseModel):
-    """A calendar period of duty (China Standard Time), named in both languages."""
-
-    kind: DutyPeriod
-    key: str = Field(description="2026-W49, 2026-12-D2 (a 旬), 2026-12, 2026-Q4")
-    first: date
-    last: date
-    label_zh: str
-    label_en: str
-
-
-class MyDutyCandidate(BaseModel):
-    """A patrol of the chief in the period and why it counted or not."""
-
-    patrol_id: int
-    started_at: datetime
-    covered_m: Number
-    share: Number = Field(description="Share of the stretch the patrol covered (0..1).")
-    reason: CandidateReason
-    counted: bool
-    disqualified_by: list[str]
-
-
-class MyDutyPublic(BaseModel):
-    """One of the caller's appointments as river chief: the duty this period."""
-
-    appointment_id: int
-    level: ChiefLevel
-    side_code: str
-    side_name: str | None
-    river_code: str
-    river_name: str
-    stretch_label: str | None
-    stretch: Geometry | None
-    stretch_m: Number
-    period: MyDutyPeriod
-    done: int
-    required: int
-    due: date
-    status: DutyStatus
-    candidates: list[MyDutyCandidate]
-
-
 # River chiefs' duty (巡河考核): geo_patrol.duty.assessment, .rollups, .reminders.
 
 
@@ -958,6 +915,8 @@ class DutyPeriodPublic(BaseModel):
     kind: DutyPeriod
     key: str = Field(description="2026-W49, 2026-12-D2 (旬), 2026-12, 2026-Q4")
     label: str = Field(description="As people name it, in the asked language.")
+    label_zh: str = Field(description="In Chinese (the phone switches language itself).")
+    label_en: str = Field(description="In English.")
     first_day: date
     last_day: date
 
@@ -1014,6 +973,26 @@ class ChiefDutyPublic(BaseModel):
     min_length_m: float | None
     candidates: list[DutyCandidatePublic]
     incidents: DutyIncidents
+
+
+class MyDutyPublic(BaseModel):
+    """One of the caller's appointments as river chief: the duty this period."""
+
+    appointment_id: int
+    level: ChiefLevel
+    side_code: str
+    side_name: str | None
+    river_code: str
+    river_name: str
+    stretch_label: str | None
+    stretch: Geometry | None
+    stretch_m: Number
+    period: DutyPeriodPublic
+    done: int
+    required: int
+    due: date
+    status: DutyStatus
+    candidates: list[DutyCandidatePublic]
 
 
 class ChiefDuties(BaseModel):

@@ -38,8 +38,9 @@ def test_a_chiefs_phone_gets_their_duty_and_stretch(
     assert duty["period"] == {
         "kind": "week",
         "key": week.key,
-        "first": week.first.isoformat(),
-        "last": week.last.isoformat(),
+        "first_day": week.first.isoformat(),
+        "last_day": week.last.isoformat(),
+        "label": f"{week.first:%Y-%m-%d} 至 {week.last:%m-%d}",
         "label_zh": f"{week.first:%Y-%m-%d} 至 {week.last:%m-%d}",
         "label_en": f"week of {week.first:%d %b %Y}",
     }

@@ -23,6 +23,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
+from geo_patrol.api.duty_answers import candidate_public, period_public
 from geo_patrol.api.schemas import MyDutyPublic, PatrolTeam, SetupCodes
 from geo_patrol.core import catalog
 from geo_patrol.core.local_time import LOCAL
@@ -69,33 +70,27 @@ def get_patrol_teams(session: SessionDep, principal: CurrentPrincipal) -> list[d
     return patrol_teams(session, principal=principal)
 
 
-def _my_duty(own: OwnDuty) -> dict[str, Any]:
-    """One appointment's duty as the phone reads it."""
+def _my_duty(own: OwnDuty, lang: str) -> MyDutyPublic:
+    """One appointment's duty as the phone reads it: the list's period and candidates
+    (duty_answers), with the stretch's geometry."""
     duty = own.duty
-    return {
-        "appointment_id": duty.appointment_id,
-        "level": duty.level,
-        "side_code": duty.side_code,
-        "side_name": duty.side_name,
-        "river_code": duty.river_code,
-        "river_name": duty.river_name,
-        "stretch_label": duty.stretch_label,
-        "stretch": own.geometry,
-        "stretch_m": duty.stretch_m,
-        "period": {
-            "kind": duty.period.kind,
-            "key": duty.period.key,
-            "first": duty.period.first,
-            "last": duty.period.last,
-            "label_zh": duty.period.label("zh"),
-            "label_en": duty.period.label("en"),
-        },
-        "done": duty.done,
-        "required": duty.required,
-        "due": duty.due,
-        "status": duty.status,
-        "candidates": [{**vars(c), "counted": c.counted} for c in duty.candidates],
-    }
+    return MyDutyPublic(
+        appointment_id=duty.appointment_id,
+        level=duty.level,
+        side_code=duty.side_code,
+        side_name=duty.side_name,
+        river_code=duty.river_code,
+        river_name=duty.river_name,
+        stretch_label=duty.stretch_label,
+        stretch=own.geometry,
+        stretch_m=duty.stretch_m,
+        period=period_public(duty.period, lang),
+        done=duty.done,
+        required=duty.required,
+        due=duty.due,
+        status=duty.status,
+        candidates=[candidate_public(c, duty=duty, lang=lang) for c in duty.candidates],
+    )
 
 
 @router.get(
@@ -104,13 +99,13 @@ def _my_duty(own: OwnDuty) -> dict[str, Any]:
     response_model=list[MyDutyPublic],
 )
 def get_my_duty(
-    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
-) -> list[dict[str, Any]]:
+    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal, settings: SettingsDep
+) -> list[MyDutyPublic]:
     """Each of the caller's appointments: done and required this period, the due day, the
     candidate patrols with why each counted or not, and the stretch as GeoJSON."""
     today = datetime.now(LOCAL).date()
     owned = own_duties(session, scope=scope, member_id=principal.member_id, day=today)
-    return [_my_duty(own) for own in owned]
+    return [_my_duty(own, settings.mobile_language) for own in owned]
 
 
 @router.get("/m/devices", response_class=HTMLResponse, summary="Phones I may manage (page)")
