@@ -101,6 +101,16 @@ def check_email(email: str | None) -> None:
         raise InvalidInput("not an e-mail address (name@example.org)", field="email")
 
 
+def member_id_by_login(session: Session, login: str) -> int:
+    """The id of the member with a login, or NotFound naming the field."""
+    found = session.execute(
+        text("SELECT id FROM members WHERE login = :login"), {"login": login}
+    ).scalar()
+    if found is None:
+        raise NotFound(f"no member with login {login}", field="login")
+    return int(found)
+
+
 def check_password_rules(password: str) -> None:
     """Refuse passwords too short to resist guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:

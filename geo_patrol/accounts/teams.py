@@ -58,6 +58,16 @@ ORDER BY team_id
 """
 
 
+def team_id_of(session: Session, name: str | None) -> int | None:
+    """The id of the team with a name (None for no name or an unknown one)."""
+    if not name:
+        return None
+    found: int | None = session.execute(
+        text("SELECT id FROM teams WHERE name = :name"), {"name": name}
+    ).scalar()
+    return found
+
+
 def list_teams(session: Session, *, scope: Scope) -> list[dict[str, Any]]:
     """Teams visible in scope: own teams, teams of one's zones, teams with members at home
     in one's jurisdictions."""

@@ -7,18 +7,19 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.access.secrets import new_password
 from geo_patrol.accounts import members as accounts
-from geo_patrol.accounts.teams import grantable_teams, revoke_device
-from geo_patrol.core.errors import GeoPatrolError, NotFound
+from geo_patrol.accounts.members import member_id_by_login
+from geo_patrol.accounts.teams import grantable_teams, revoke_device, team_id_of
+from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import database_url, make_engine, make_sessionmaker
+from geo_patrol.geography.queries import zone_id_of
 
 member_app = typer.Typer(help="Members: add, reset passwords, give roles.", no_args_is_help=True)
 device_app = typer.Typer(help="Devices: issue and revoke tokens.", no_args_is_help=True)
@@ -39,10 +40,7 @@ def in_transaction(action: Callable[[Session], T]) -> T:
 
 def member_by_login(session: Session, login: str) -> int:
     """The id of a login, or NotFound."""
-    found = session.execute(text("SELECT id FROM members WHERE login = :l"), {"l": login}).scalar()
-    if found is None:
-        raise NotFound(f"no member with login {login}", field="login")
-    return int(found)
+    return member_id_by_login(session, login)
 
 
 def read_password(from_stdin: bool) -> str:
@@ -126,12 +124,8 @@ def member_role(
     """Give a member a role over a jurisdiction, zone or team."""
 
     def give(session: Session) -> int:
-        zone_id = session.execute(
-            text("SELECT id FROM cooperation_zones WHERE code = :c"), {"c": zone}
-        ).scalar()
-        team_id = session.execute(
-            text("SELECT id FROM teams WHERE name = :n"), {"n": team}
-        ).scalar()
+        zone_id = zone_id_of(session, zone)
+        team_id = team_id_of(session, team)
         grant = {
             "role": role,
             "jurisdiction_code": jurisdiction,

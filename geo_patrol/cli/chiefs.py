@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import command_line_principal
@@ -20,6 +19,7 @@ from geo_patrol.duty.appointments import end_appointment, list_appointments
 from geo_patrol.duty.roster import RosterReport, import_roster
 from geo_patrol.duty.roster_file import RosterRejected
 from geo_patrol.duty.rules import RuleSpec, list_rules, set_rule
+from geo_patrol.geography.queries import zone_id_of
 
 chiefs_app = typer.Typer(help="River chiefs: import a roster, list, end.", no_args_is_help=True)
 rules_app = typer.Typer(help="Duty rules: how often chiefs patrol.", no_args_is_help=True)
@@ -122,9 +122,7 @@ def _zone_id(session: Session, code: str | None) -> int | None:
     """A cooperation zone's id by its code."""
     if code is None:
         return None
-    found = session.execute(
-        text("SELECT id FROM cooperation_zones WHERE code = :code"), {"code": code}
-    ).scalar()
+    found = zone_id_of(session, code)
     if found is None:
         raise NotFound(f"no cooperation zone {code}", field="zone")
     return int(found)

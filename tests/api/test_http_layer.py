@@ -1,5 +1,5 @@
-"""No SQL in the HTTP layer or the pages: routes and page code call their domain's
-functions, which own the statements."""
+"""No SQL in the HTTP layer, the pages or the command line: routes, page code and commands
+call their domain's functions, which own the statements."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _sql_uses(path: Path) -> list[str]:
 def _uses_in(layer: str) -> list[str]:
     """Every statement builder or .execute() in the modules of geo_patrol/<layer>."""
     modules = sorted((PACKAGE / layer).rglob("*.py"))
-    assert len(modules) > 10  # the routes and pages are where we look
+    assert len(modules) > 4  # the routes, pages and commands are where we look
     return [f"{layer}/{use}" for path in modules for use in _sql_uses(path)]
 
 
@@ -40,6 +40,12 @@ def test_no_module_of_the_http_layer_runs_sql() -> None:
 
 def test_no_module_of_the_pages_runs_sql() -> None:
     assert _uses_in("web") == []
+
+
+def test_no_command_runs_sql() -> None:
+    """The command line looks members, teams and zones up through their domains (it ran
+    its own SELECTs: cli/accounts.py and cli/chiefs.py)."""
+    assert _uses_in("cli") == []
 
 
 def test_the_check_sees_a_statement_and_a_run(tmp_path: Path) -> None:
