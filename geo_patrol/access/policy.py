@@ -37,6 +37,8 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /logout": Rule.MEMBER,
     "POST /api/v1/auth/login": Rule.PUBLIC,
     "POST /api/v1/auth/tokens": Rule.PUBLIC,
+    "GET /api/v1/auth/tokens": Rule.MEMBER,
+    "DELETE /api/v1/auth/tokens/{token_id}": Rule.MEMBER,
     "POST /api/v1/auth/logout": Rule.MEMBER,
     "GET /api/v1/me": Rule.SIGNED_IN,
     "POST /api/v1/me/password": Rule.MEMBER,

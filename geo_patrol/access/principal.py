@@ -11,7 +11,8 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.access.secrets import DEVICE_PREFIX, token_hash
+from geo_patrol.access.secrets import DEVICE_PREFIX, MEMBER_PREFIX, token_hash
+from geo_patrol.core.vocabulary import TokenScope
 
 # What a phone may do in its member's name: patrol work only, never supervision or admin,
 # so a lost phone is a small loss and one revocation cuts it off.
@@ -44,6 +45,8 @@ class Principal:
     session_id: int | None = None
     # A secret of the web session: never in a repr, so never in a log line.
     csrf_token: str | None = field(default=None, repr=False)
+    # A personal token with the read scope (a GIS desktop's): GET and HEAD only.
+    read_only: bool = False
 
     @property
     def roles(self) -> frozenset[str]:
@@ -143,7 +146,7 @@ CREDENTIAL_TABLES = {
     Credential.TOKEN: CredentialTable(
         "api_tokens",
         "last_used_at",
-        "NULL::text AS extra",
+        "c.scope AS extra",
         "AND (c.expires_at IS NULL OR c.expires_at > now())",
         GRANTS,
     ),
@@ -173,7 +176,7 @@ def _principal(session: Session, *, via: Via, token: str) -> Principal | None:
         return None
     ids = {
         "device": {"device_id": row.credential_id},
-        "token": {},
+        "token": {"read_only": row.extra == TokenScope.READ},
         "session": {"session_id": row.credential_id, "csrf_token": row.extra},
     }
     return _from_row(row, via, **ids[via])
@@ -201,6 +204,14 @@ def from_bearer(session: Session, *, token: str) -> Principal | None:
     return _principal(
         session, via="device" if token.startswith(DEVICE_PREFIX) else "token", token=token
     )
+
+
+def from_personal_token(session: Session, *, token: str) -> Principal | None:
+    """The principal of a personal API token only (HTTP Basic's password: a device token or
+    an account password is never accepted there); None when unknown, expired or revoked."""
+    if not token.startswith(MEMBER_PREFIX):
+        return None
+    return _principal(session, via="token", token=token)
 
 
 def from_session_cookie(session: Session, *, cookie: str) -> Principal | None:

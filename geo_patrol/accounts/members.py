@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from geo_patrol.core.errors import (
     TooManyAttempts,
 )
 from geo_patrol.core.settings import Settings
+from geo_patrol.core.vocabulary import TokenScope
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
 from geo_patrol.db.tables import ROLES, ApiToken, Device, Member, MemberRole, WebSession
 
@@ -360,13 +361,23 @@ def close_web_session(session: Session, *, principal: Principal, address: str | 
 
 
 def issue_api_token(
-    session: Session, *, member_id: int, label: str, days: int | None, address: str | None
+    session: Session,
+    *,
+    member_id: int,
+    label: str,
+    days: int | None,
+    address: str | None,
+    scope: TokenScope = TokenScope.FULL,
 ) -> str:
-    """A personal API token (shown once)."""
+    """A personal API token (shown once); a read token may only read (GIS desktops)."""
     token = new_token(MEMBER_PREFIX)
     expires = datetime.now(UTC) + timedelta(days=days) if days else None
     added = insert(ApiToken).values(
-        member_id=member_id, label=label, token_hash=token_hash(token), expires_at=expires
+        member_id=member_id,
+        label=label,
+        token_hash=token_hash(token),
+        expires_at=expires,
+        scope=scope.value,
     )
     token_id = session.execute(added.returning(ApiToken.id)).scalar_one()
     audit.record(
@@ -375,9 +386,63 @@ def issue_api_token(
         actor=f"member {member_id}",
         target=f"api_token:{token_id}",
         address=address,
-        detail={"label": label, "member_id": member_id},
+        detail={"label": label, "member_id": member_id, "scope": scope.value},
     )
     return token
+
+
+@dataclass(frozen=True)
+class ApiTokenInfo:
+    """A personal token as its owner sees it later: never the secret."""
+
+    id: int
+    label: str
+    scope: TokenScope
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_api_tokens(session: Session, *, member_id: int) -> list[ApiTokenInfo]:
+    """The member's personal tokens, newest first (revoked ones too: the owner sees when)."""
+    rows = session.execute(
+        select(ApiToken).where(ApiToken.member_id == member_id).order_by(ApiToken.id.desc())
+    ).scalars()
+    return [
+        ApiTokenInfo(
+            id=row.id,
+            label=row.label,
+            scope=TokenScope(row.scope),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )
+        for row in rows
+    ]
+
+
+def revoke_api_token(
+    session: Session, *, principal: Principal, token_id: int, address: str | None
+) -> None:
+    """Revoke one of the caller's own personal tokens (NotFound for another's: its existence
+    is not told); revoking twice is the same as once."""
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.member_id == principal.member_id)
+        .values(revoked_at=func.coalesce(ApiToken.revoked_at, func.now()))
+        .returning(ApiToken.id)
+    ).first()
+    if revoked is None:
+        raise NotFound(f"token {token_id} not found", field="token_id")
+    audit.record(
+        session,
+        action="token.revoke",
+        principal=principal,
+        target=f"api_token:{token_id}",
+        address=address,
+    )
 
 
 def issue_device_token(

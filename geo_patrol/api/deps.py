@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import re
 from collections.abc import Callable, Iterator
@@ -12,7 +14,12 @@ from fastapi import Depends, FastAPI, Form, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_patrol.access import policy
-from geo_patrol.access.principal import Principal, from_bearer, from_session_cookie
+from geo_patrol.access.principal import (
+    Principal,
+    from_bearer,
+    from_personal_token,
+    from_session_cookie,
+)
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.core.errors import Forbidden, NotAuthenticated
 from geo_patrol.core.settings import Settings
@@ -61,12 +68,15 @@ def client_address(request: Request) -> str | None:
 
 
 def get_principal(request: Request, session: SessionDep) -> Principal | None:
-    """The caller from a bearer token or a session cookie; bad credentials are refused."""
+    """The caller from a bearer token, HTTP Basic with a personal token as the password, or
+    a session cookie; bad credentials are refused."""
     authorization = request.headers.get("authorization", "")
     if authorization:
-        scheme, _, token = authorization.partition(" ")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "basic":
+            return _from_basic(session, credentials.strip())
         principal = (
-            from_bearer(session, token=token.strip()) if scheme.lower() == "bearer" else None
+            from_bearer(session, token=credentials.strip()) if scheme.lower() == "bearer" else None
         )
         if principal is None:
             raise NotAuthenticated("the bearer token is unknown, expired or revoked")
@@ -80,6 +90,28 @@ def get_principal(request: Request, session: SessionDep) -> Principal | None:
     form_post = FORM_POSTS.fullmatch(request.url.path) is not None
     if request.method not in SAFE_METHODS and not form_post and not _csrf_ok(request, principal):
         raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)")
+    return principal
+
+
+def _from_basic(session: Session, credentials: str) -> Principal:
+    """HTTP Basic as QGIS and GDAL send it from their authentication settings: the password
+    is a personal token (gpt_..., best a read token), never the account's password; the
+    user name, when given, must be the token owner's login."""
+    try:
+        pair = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise NotAuthenticated("HTTP Basic credentials are not base64 of user:password") from None
+    user, colon, password = pair.partition(":")
+    if not colon:
+        raise NotAuthenticated("HTTP Basic credentials are not base64 of user:password") from None
+    principal = from_personal_token(session, token=password)
+    if principal is None:
+        raise NotAuthenticated(
+            "HTTP Basic takes a personal token (gpt_..., POST /api/v1/auth/tokens) as the "
+            "password, not the account's password; this one is unknown, expired or revoked"
+        )
+    if user and user != principal.login:
+        raise NotAuthenticated("HTTP Basic: the user name is not the login of the token's owner")
     return principal
 
 
@@ -101,6 +133,8 @@ def enforce_policy(request: Request, principal: MaybePrincipal) -> None:
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path)
     policy.check(policy.rule_for(request.method, path), principal)
+    if principal is not None and principal.read_only and request.method not in SAFE_METHODS:
+        raise Forbidden("this personal token may only read (scope read): use a full token")
 
 
 def get_current(principal: MaybePrincipal) -> Principal:

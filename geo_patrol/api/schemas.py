@@ -30,6 +30,7 @@ from geo_patrol.core.vocabulary import (
     StretchKind,
     TeamRole,
     Tier,
+    TokenScope,
     WorkflowAction,
 )
 
@@ -48,6 +49,11 @@ class TokenCreate(Credentials):
 
     label: Text = Field(default="api", max_length=200)
     days: int | None = Field(default=None, ge=1, le=3650, description="Expiry; none: no expiry.")
+    scope: TokenScope = Field(
+        default=TokenScope.FULL,
+        description="read: GET and HEAD only (for QGIS, GDAL and spreadsheets); full: "
+        "everything the member may do.",
+    )
 
 
 class TokenPublic(BaseModel):
@@ -55,6 +61,19 @@ class TokenPublic(BaseModel):
 
     token: str
     member_id: int
+    scope: TokenScope
+
+
+class TokenInfoPublic(BaseModel):
+    """One of my personal tokens, without its secret."""
+
+    id: int
+    label: str
+    scope: TokenScope
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 class SessionPublic(BaseModel):

@@ -242,3 +242,11 @@ class CandidateReason(StrEnum):
     DISQUALIFIED = "disqualified"
     TOO_LITTLE = "too_little"
     ONE_SIDE_ONLY = "one_side_only"
+
+
+class TokenScope(StrEnum):
+    """What a personal API token may do: everything its member may (full), or only read
+    (a GIS desktop's or a spreadsheet's token: GET and HEAD)."""
+
+    FULL = "full"
+    READ = "read"

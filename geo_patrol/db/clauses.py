@@ -97,3 +97,20 @@ def meets_box(column: str, bbox: Sequence[float] | None) -> Clause | None:
         f"{column} && ST_MakeEnvelope(:bbox_x0, :bbox_y0, :bbox_x1, :bbox_y1, 4326)",
         dict(zip(names, bbox, strict=True)),
     )
+
+
+def after_key(
+    columns: Sequence[str], key: Sequence[object] | None, *, descending: bool
+) -> Clause | None:
+    """Rows after the keyset position `key` in the order `columns` (all ascending or all
+    descending, the last one unique, none NULL): a row comparison the index on those columns
+    answers; None on the first page (no key)."""
+    if key is None:
+        return None
+    if len(columns) != len(key):
+        raise ValueError("a keyset position needs one value per column")
+    names = [f"after_{i}" for i in range(len(columns))]
+    operator = "<" if descending else ">"
+    left = ", ".join(columns)
+    right = ", ".join(f":{name}" for name in names)
+    return Clause(f"({left}) {operator} ({right})", dict(zip(names, key, strict=True)))

@@ -38,6 +38,7 @@ from geo_patrol.core.vocabulary import (
     Severity,
     StretchKind,
     Tier,
+    TokenScope,
     values,
 )
 from geo_patrol.db.engine import Base
@@ -352,6 +353,7 @@ class ApiToken(Base):
     """A member's personal bearer token for the API (shown once, stored as a SHA-256 hash)."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(f"scope IN {values(TokenScope)!r}", name="scope"),)
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
@@ -361,6 +363,7 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scope: Mapped[str] = mapped_column(String(16), server_default=TokenScope.FULL.value)
 
 
 class WebSession(Base):

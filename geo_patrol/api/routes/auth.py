@@ -24,6 +24,7 @@ from geo_patrol.api.schemas import (
     ScopeSummary,
     SessionPublic,
     TokenCreate,
+    TokenInfoPublic,
     TokenPublic,
 )
 from geo_patrol.core.errors import GeoPatrolError
@@ -130,9 +131,28 @@ def create_token(
         label=body.label,
         days=body.days,
         address=client_address(request),
+        scope=body.scope,
     )
     set_known_cookie(response, request, settings, signed_in.known_cookie)
-    return TokenPublic(token=token, member_id=signed_in.member_id)
+    return TokenPublic(token=token, member_id=signed_in.member_id, scope=body.scope)
+
+
+@router.get("/auth/tokens", summary="My personal API tokens", response_model=list[TokenInfoPublic])
+def my_tokens(session: SessionDep, principal: CurrentPrincipal) -> list[TokenInfoPublic]:
+    """The caller's personal tokens, newest first, without their secrets."""
+    tokens = accounts.list_api_tokens(session, member_id=principal.member_id)
+    return [TokenInfoPublic.model_validate(t, from_attributes=True) for t in tokens]
+
+
+@router.delete("/auth/tokens/{token_id}", summary="Revoke one of my tokens", status_code=204)
+def revoke_token(
+    token_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Revoke one of the caller's personal tokens at once (a lost laptop's QGIS token)."""
+    accounts.revoke_api_token(
+        session, principal=principal, token_id=token_id, address=client_address(request)
+    )
+    return Response(status_code=204)
 
 
 @router.post("/auth/logout", summary="Sign out this browser", status_code=204)
