@@ -1,0 +1,1 @@
+"""Every list as a file offices open: GeoPackage, zipped Shapefile, XLSX, CSV, GPX, KML."""
