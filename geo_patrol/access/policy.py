@@ -32,6 +32,8 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /incidents/{incident_id}": Rule.MEMBER,
     "POST /incidents/{incident_id}/steps": Rule.WRITER,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": Rule.MEMBER,
+    "GET /tiles/{layer}.json": Rule.MEMBER,
+    "GET /tiles/{layer}/style.json": Rule.MEMBER,
     "GET /api/v1/meeting-pack": Rule.MEMBER,
     "POST /login": Rule.PUBLIC,
     "POST /logout": Rule.MEMBER,

@@ -38,6 +38,7 @@ from geo_patrol.api.routes import (
     osmand,
     patrols,
     rivers,
+    tiles,
     web,
 )
 from geo_patrol.core.settings import Settings
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chiefs,
         duty,
         duty_pages,
+        tiles,
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.

@@ -1102,3 +1102,63 @@ class DutyReminders(BaseModel):
     on: date
     within_days: int
     reminders: list[DutyReminder]
+
+
+# --- Vector tiles: TileJSON 3.0 and MapLibre styles (geo-patrol 0.4.0) ----------------------
+
+
+class TileJSONLayer(BaseModel):
+    """One MVT layer of a tile: its name (`id`) and attributes (name: value type)."""
+
+    id: str
+    description: str
+    fields: dict[str, str]
+    minzoom: int
+    maxzoom: int
+
+
+class TileJSON(BaseModel):
+    """A TileJSON 3.0.0 document (https://github.com/mapbox/tilejson-spec, 3.0.0)."""
+
+    tilejson: Literal["3.0.0"]
+    name: str
+    attribution: str
+    scheme: Literal["xyz"]
+    tiles: list[str] = Field(description="Absolute URL templates with {z}, {x} and {y}.")
+    minzoom: int = Field(ge=0, le=30)
+    maxzoom: int = Field(ge=0, le=30)
+    bounds: list[float] = Field(
+        min_length=4, max_length=4, description="west, south, east, north in degrees"
+    )
+    center: list[float] = Field(min_length=3, max_length=3, description="longitude, latitude, zoom")
+    vector_layers: list[TileJSONLayer]
+
+
+class StyleSource(BaseModel):
+    """A vector source of a style: the URL of its TileJSON."""
+
+    type: Literal["vector"]
+    url: str
+
+
+class StyleLayer(BaseModel):
+    """A line layer of a style, drawing one source layer (MapLibre style specification)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    type: Literal["line"]
+    source: str
+    source_layer: str = Field(alias="source-layer")
+    filter: list[Any]
+    layout: dict[str, str]
+    paint: dict[str, Any]
+
+
+class MapStyle(BaseModel):
+    """A MapLibre GL style, version 8 (no glyphs or sprites: line layers need neither)."""
+
+    version: Literal[8]
+    name: str
+    sources: dict[str, StyleSource]
+    layers: list[StyleLayer]

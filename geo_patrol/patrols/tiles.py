@@ -17,12 +17,16 @@ from sqlalchemy.orm import Session
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.local_time import ZONE_NAME
 from geo_patrol.db.clauses import Clause, statement
+from geo_patrol.geography.queries import Extent
 from geo_patrol.patrols.queries import PatrolFilters, patrol_where
 
 EXTENT = 4096  # units across a tile
 TILE_PX = 256  # screen pixels across a tile (Leaflet's default)
 BUFFER = 64  # units of margin around a tile
 MAX_ZOOM = 22
+# The deepest zoom worth cutting: a quarter pixel is 15 cm there, finer than any GPS fix, so
+# clients (the map's maxNativeZoom, TileJSON's maxzoom) stretch these tiles further in.
+NATIVE_MAX_ZOOM = 18
 # Web Mercator: metres across the world; one tile at zoom z spans WORLD_M / 2**z metres.
 WORLD_M = 40075016.685578488
 
@@ -48,6 +52,26 @@ shapes AS (
     FROM visible_tracks v, tile
 )
 SELECT ST_AsMVT(shapes, 'tracks', :extent, 'geom', 'id') FROM shapes WHERE geom IS NOT NULL
+"""
+
+# What a track tile holds, as TileJSON's vector_layers says it: the one MVT layer and its
+# attributes (the columns of `shapes` above besides geom; the patrol id is the feature id),
+# each with its MVT value type in tippecanoe's words.
+TRACK_LAYER = "tracks"
+TRACK_FIELDS = {
+    "team_id": "Number",
+    "team_name": "String",
+    "mode": "String",
+    "started": "String",
+    "km": "Number",
+}
+
+# The box around the visible, filtered tracks (the same WHERE as TRACKS).
+TRACK_EXTENT = """
+SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north FROM (
+    SELECT ST_Extent(p.track) AS e FROM patrols p JOIN teams t ON t.id = p.team_id
+    WHERE p.track IS NOT NULL AND {visible} AND {where}
+) x WHERE e IS NOT NULL
 """
 
 
@@ -90,3 +114,13 @@ def track_tile(
     }
     tile = session.execute(statement(TRACKS, visible=visible, where=where), values).scalar()
     return bytes(tile) if tile else b""
+
+
+def track_extent(session: Session, *, visible: Clause, **filters: Any) -> Extent | None:
+    """The box (degrees) around the visible, filtered patrol tracks; None when there are
+    none (`filters`: fields of PatrolFilters)."""
+    where = patrol_where(PatrolFilters(**filters))
+    row = session.execute(statement(TRACK_EXTENT, visible=visible, where=where)).first()
+    if row is None or row.west is None:
+        return None
+    return Extent(row.west, row.south, row.east, row.north)

@@ -47,6 +47,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /incidents/{incident_id}": MEMBERS,
     "POST /incidents/{incident_id}/steps": WRITERS,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": MEMBERS,
+    "GET /tiles/{layer}.json": MEMBERS,
+    "GET /tiles/{layer}/style.json": MEMBERS,
     "GET /api/v1/meeting-pack": MEMBERS,
     "POST /login": PUBLIC,
     "POST /logout": MEMBERS,
