@@ -1127,10 +1127,10 @@ class TileJSON(BaseModel):
     tiles: list[str] = Field(description="Absolute URL templates with {z}, {x} and {y}.")
     minzoom: int = Field(ge=0, le=30)
     maxzoom: int = Field(ge=0, le=30)
-    bounds: list[float] = Field(
-        min_length=4, max_length=4, description="west, south, east, north in degrees"
+    bounds: tuple[float, float, float, float] = Field(
+        description="west, south, east, north in degrees"
     )
-    center: list[float] = Field(min_length=3, max_length=3, description="longitude, latitude, zoom")
+    center: tuple[float, float, int] = Field(description="longitude, latitude, zoom")
     vector_layers: list[TileJSONLayer]
 
 

@@ -17,6 +17,7 @@ from folium import plugins
 from geo_patrol.core import catalog
 from geo_patrol.db.tables import INCIDENT_STATUSES
 from geo_patrol.duty.map_layer import WORST_FIRST, DutyStretch
+from geo_patrol.patrols.tiles import NATIVE_MAX_ZOOM
 from geo_patrol.web.assets import localise
 from geo_patrol.web.map.basemaps import TileSource
 from geo_patrol.web.map.layers import MapData
@@ -188,7 +189,7 @@ def _add_tracks_tiles(m: folium.Map, tiles_url: str, w: dict[str, str]) -> None:
     options = {
         "pane": "gp-tracks",
         "interactive": False,
-        "maxNativeZoom": 18,
+        "maxNativeZoom": NATIVE_MAX_ZOOM,
         "maxZoom": MAX_ZOOM,
         "vectorTileLayerStyles": {
             "tracks": {"color": TRACK_COLOUR, "weight": 2.5, "opacity": 0.7},
