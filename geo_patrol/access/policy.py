@@ -33,7 +33,9 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /incidents/{incident_id}/steps": Rule.WRITER,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": Rule.MEMBER,
     "GET /tiles/{layer}.json": Rule.MEMBER,
-    "GET /tiles/{layer}/style.json": Rule.MEMBER,
+    # Public: QGIS 3.22 fetches a style URL without the layer's auth config, and a style holds
+    # nothing from the database (layer and field names, colours, the TileJSON's address).
+    "GET /tiles/{layer}/style.json": Rule.PUBLIC,
     "GET /api/v1/meeting-pack": Rule.MEMBER,
     "POST /login": Rule.PUBLIC,
     "POST /logout": Rule.MEMBER,

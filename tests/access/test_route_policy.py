@@ -48,7 +48,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /incidents/{incident_id}/steps": WRITERS,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": MEMBERS,
     "GET /tiles/{layer}.json": MEMBERS,
-    "GET /tiles/{layer}/style.json": MEMBERS,
+    "GET /tiles/{layer}/style.json": PUBLIC,
     "GET /api/v1/meeting-pack": MEMBERS,
     "POST /login": PUBLIC,
     "POST /logout": MEMBERS,

@@ -45,6 +45,7 @@ async def get_tilejson(
         layer=TILE_LAYERS[layer],
         scope=scope,
         filters=filters,
+        given=set(request.query_params),
         base=public_base(settings, str(request.base_url)),
     )
 
@@ -60,5 +61,8 @@ async def get_style(
     """Line layers coloured by patrol mode, over the layer's TileJSON with the same filters."""
     response.headers["Cache-Control"] = PRIVATE
     return style(
-        layer=TILE_LAYERS[layer], filters=filters, base=public_base(settings, str(request.base_url))
+        layer=TILE_LAYERS[layer],
+        filters=filters,
+        given=set(request.query_params),
+        base=public_base(settings, str(request.base_url)),
     )

@@ -8,6 +8,7 @@ the domains read; this adds the page's language and the query string.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
@@ -22,11 +23,14 @@ class MapFilters(Selection):
 
     lang: str = "zh"
 
-    def query(self, *, with_lang: bool = True) -> str:
-        """The filters as a query string (only the ones that are set)."""
+    def query(self, *, with_lang: bool = True, only: Collection[str] | None = None) -> str:
+        """The filters as a query string (only the ones that are set; of those, only the
+        names in `only` when given: the ones a caller wrote, not the defaults)."""
         values = {}
         for key, value in asdict(self).items():
             if key == "lang" and (not with_lang or value == "zh"):
+                continue
+            if only is not None and key not in only:
                 continue
             if value is None or value is False:
                 continue

@@ -13,6 +13,7 @@ Introduced in: geo-patrol 0.4.0
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,11 +98,20 @@ def center_zoom(box: Extent, *, minzoom: int, maxzoom: int) -> int:
 
 
 def tilejson(
-    session: Session, *, layer: TileLayer, scope: Scope, filters: MapFilters, base: str
+    session: Session,
+    *,
+    layer: TileLayer,
+    scope: Scope,
+    filters: MapFilters,
+    given: Collection[str],
+    base: str,
 ) -> dict[str, Any]:
-    """The TileJSON 3.0 document of `layer` for the caller, its tiles filtered by `filters`."""
+    """The TileJSON 3.0 document of `layer` for the caller, its tiles filtered by `filters`.
+
+    The tiles' URL carries the filters the caller `given` (query parameter names), not the
+    defaults filled in: a desktop that keeps the URL keeps a rolling "last 30 days"."""
     box = _bounds(session, scope=scope, filters=filters)
-    query = filters.query(with_lang=False)
+    query = filters.query(with_lang=False, only=given)
     tiles = f"{base}/tiles/{layer.name}/{{z}}/{{x}}/{{y}}.pbf" + (f"?{query}" if query else "")
     name = catalog.text(layer.title_key, catalog.lang_of(filters.lang))
     return {
@@ -130,11 +140,14 @@ def tilejson(
     }
 
 
-def style(*, layer: TileLayer, filters: MapFilters, base: str) -> dict[str, Any]:
-    """A MapLibre GL style (version 8) drawing `layer` from its TileJSON: one line layer per
-    patrol mode, in the mode's colour, wider as the map zooms in. No glyphs or sprites: lines
-    need neither, and the style loads nothing from elsewhere."""
-    query = filters.query()
+def style(
+    *, layer: TileLayer, filters: MapFilters, given: Collection[str], base: str
+) -> dict[str, Any]:
+    """A MapLibre GL style (version 8) drawing `layer` from its TileJSON (with the filters
+    and language the caller `given`): one line layer per patrol mode, in the mode's colour,
+    wider as the map zooms in. No glyphs or sprites: lines need neither, and the style loads
+    nothing from elsewhere."""
+    query = filters.query(only=given)
     url = f"{base}/tiles/{layer.name}.json" + (f"?{query}" if query else "")
     return {
         "version": 8,
