@@ -11,6 +11,7 @@ feature inside its tile and its buffer, on the walk pyproj projects).
 from __future__ import annotations
 
 import base64
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.accounts.members import issue_api_token
 from geo_patrol.core.vocabulary import TokenScope
+from geo_patrol.geography.queries import Extent
+from geo_patrol.web.map.tilejson import center_zoom
 from tests.support import oracle
 from tests.support.principals import headers_for, member_id
 
@@ -350,3 +353,18 @@ def test_unknown_layers_are_refused(demo_client: TestClient, demo_session: Sessi
         answer = demo_client.get(url, headers=admin)
         assert answer.status_code == 422
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_the_centre_zoom_fits_the_bounds_in_two_tiles() -> None:
+    # A tile of zoom 10 spans 360/1024 degrees of longitude: a box a little narrower fits in
+    # two tiles of zoom 11, a little wider only in two of zoom 10.
+    tile = 360 / 1024
+    assert center_zoom(Extent(120, 30, 120 + 0.9 * tile, 30), minzoom=0, maxzoom=18) == 11
+    assert center_zoom(Extent(120, 30, 120 + 1.1 * tile, 30), minzoom=0, maxzoom=18) == 10
+    # The same north-south: Web Mercator y of 0 and 0.9 tile of zoom 10 north of the equator.
+    north = math.degrees(math.atan(math.sinh(2 * math.pi * 0.9 / 1024)))
+    assert center_zoom(Extent(120, 0, 120, north), minzoom=0, maxzoom=18) == 11
+    # A point fits anywhere: the deepest zoom; the world fits at zoom 1, or the minimum.
+    assert center_zoom(Extent(120.6, 30.9, 120.6, 30.9), minzoom=0, maxzoom=18) == 18
+    assert center_zoom(Extent(-180, -85.05, 180, 85.05), minzoom=0, maxzoom=18) == 1
+    assert center_zoom(Extent(-180, -85.05, 180, 85.05), minzoom=3, maxzoom=18) == 3
