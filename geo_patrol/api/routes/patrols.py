@@ -33,7 +33,6 @@ from geo_patrol.api.deps import (
 )
 from geo_patrol.api.params import parse_bbox, parse_ids
 from geo_patrol.api.schemas import (
-    CSV_ANSWER,
     EffortRow,
     PatrolCreated,
     PatrolFeature,
@@ -298,24 +297,3 @@ def original_file(
     return FileResponse(
         stored, headers={"Content-Disposition": disposition, "X-Checksum-SHA256": upload.sha256}
     )
-
-
-@router.get(
-    "/patrols.csv",
-    summary="The patrol list as CSV",
-    response_class=Response,
-    responses=CSV_ANSWER,
-)
-def patrols_csv(
-    session: SessionDep,
-    scope: ScopeDep,
-    since: Moment | None = None,
-    until: Moment | None = None,
-    team_id: Id | None = None,
-) -> Response:
-    """Same filters as the list (a subset), as a spreadsheet."""
-    rows = patrol_queries.list_patrols(
-        session, scope=scope, since=since, until=until, team_id=team_id, limit=100_000
-    )
-    disposition = {"Content-Disposition": 'attachment; filename="patrols.csv"'}
-    return Response(exports.to_csv(rows), media_type="text/csv; charset=utf-8", headers=disposition)
