@@ -11,7 +11,7 @@ import csv
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -54,14 +54,19 @@ MEDIA_TYPES = {
 TIME_TEXT = "%Y-%m-%d %H:%M:%S"
 EXCEL_TIME = "yyyy-mm-dd hh:mm:ss"
 EXCEL_DATE = "yyyy-mm-dd"
-# GDAL's time zone flag: 100 is UTC, each step 15 minutes; China Standard Time is UTC+8.
-GDAL_CST = 100 + 8 * 4
+# GDAL's time zone flag of a time field: 100 is UTC.
+GDAL_UTC = 100
 CRS = "EPSG:4326"  # GCJ-02 and BD-09 have no EPSG code: their files say lon/lat too
 
 
 def local(moment: datetime) -> datetime:
     """An instant as a naive local (CST) time, as Excel stores times."""
     return moment.astimezone(LOCAL).replace(tzinfo=None)
+
+
+def _utc(moment: datetime) -> datetime:
+    """An instant as a naive UTC time."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def yes_no(value: bool, lang: str) -> str:
@@ -166,8 +171,8 @@ def _field(column: Column, values: list[Any], *, shp: bool) -> tuple[np.ndarray,
     if column.kind is Kind.TIME and shp:  # DBF has no time of day: local time as text
         texts = [None if v is None else local(v).strftime(TIME_TEXT) for v in values]
         return np.array(texts, dtype=object), None
-    if column.kind is Kind.TIME:
-        stamps = [np.datetime64("NaT") if v is None else np.datetime64(local(v)) for v in values]
+    if column.kind is Kind.TIME:  # GeoPackage times are UTC (its spec: ...Z); QGIS shows them
+        stamps = [np.datetime64("NaT") if v is None else np.datetime64(_utc(v)) for v in values]
         return np.array(stamps, dtype="datetime64[ms]"), None
     if column.kind is Kind.DATE:
         days = [np.datetime64("NaT") if v is None else np.datetime64(v) for v in values]
@@ -203,7 +208,7 @@ def _write_layer(
             promote_to_multi=table.geometry_type == "MultiLineString" or None,
             append=not first,
             gdal_tz_offsets={
-                name: np.full(len(batch.rows), GDAL_CST, dtype=np.int16) for name in times
+                name: np.full(len(batch.rows), GDAL_UTC, dtype=np.int16) for name in times
             },
         )
         first = False
@@ -221,7 +226,7 @@ def _nonempty(table: Table) -> Any:
 
 def write_gpkg(table: Table, folder: Path) -> Path:
     """A GeoPackage with one layer named after the list (an attribute table without
-    geometry for effort); times in CST (+08:00), days as dates."""
+    geometry for effort); times in UTC as the GeoPackage spec asks, days as dates."""
     path = folder / f"{table.name}.gpkg"
     _write_layer(table, path, driver="GPKG")
     return path
