@@ -70,7 +70,7 @@ def child(url: str, fmt: str) -> None:
         principal = command_line_principal()
         scope = Scope(everything=True)
         if fmt == "memory":
-            rows = list_incidents(session, scope=scope, principal=principal, limit=None)
+            rows = list_incidents(session, scope=scope, principal=principal, limit=10**9)
             text = "\n".join(",".join(str(v) for v in row.values()) for row in rows)
             count, size = len(rows), len(text.encode())
         else:

@@ -111,7 +111,7 @@ def get(world: World, path: str, who: str = "admin", **params: Any) -> bytes:
     """A file's bytes (200 expected)."""
     answer = world.client.get(path, params=params, headers=world.headers[who])
     assert answer.status_code == 200, answer.text
-    return answer.content
+    return bytes(answer.content)
 
 
 def json_incidents(world: World, who: str = "admin", **params: Any) -> list[dict[str, Any]]:
@@ -294,7 +294,7 @@ def test_the_patrols_of_a_period_are_one_track_each(world: World, tmp_path: Path
     gpx = etree.fromstring(get(world, "/api/v1/patrols/tracks.gpx", **params))
     ns = {"g": "http://www.topografix.com/GPX/1/1"}
     tracks = gpx.findall("g:trk", ns)
-    assert [int(t.findtext("g:number", namespaces=ns)) for t in tracks] == [
+    assert [int(t.findtext("g:number", "", namespaces=ns)) for t in tracks] == [
         p["id"] for p in patrols
     ]
     for track, patrol in zip(tracks, patrols, strict=True):
@@ -317,7 +317,7 @@ def test_tracks_in_gcj02_convert_back_to_the_stored_fixes(world: World) -> None:
     def points(datum: str) -> np.ndarray:
         gpx = etree.fromstring(get(world, "/api/v1/patrols/tracks.gpx", datum=datum, **params))
         found = gpx.findall(".//g:trkpt", ns)
-        return np.array([(float(p.get("lon")), float(p.get("lat"))) for p in found])
+        return np.array([(float(p.get("lon", "nan")), float(p.get("lat", "nan"))) for p in found])
 
     stored, shifted = points("wgs84"), points("gcj02")
     lon, lat = gcj02_to_wgs84(shifted[:, 0], shifted[:, 1])
