@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -214,7 +214,7 @@ def _write_layer(
         first = False
 
 
-def _nonempty(table: Table) -> Any:
+def _nonempty(table: Table) -> Iterator[Batch]:
     """The table's batches; one empty batch when it has no rows (the layer is still made)."""
     empty = True
     for batch in table.batches:

@@ -289,10 +289,12 @@ def export_tracks(
     scope: ScopeDep,
     principal: CurrentPrincipal,
     filters: PatrolFiltersDep,
-    options: OptionsDep,
+    datum: Annotated[
+        ExportDatum, Query(description="Coordinates: wgs84, or gcj02 (Amap), bd09 (Baidu).")
+    ] = ExportDatum.WGS84,
 ) -> FileResponse:
     """Every patrol of the list's filters (period: since/until), its cleaned fixes."""
-    request = _request(scope, principal, options)
+    request = _request(scope, principal, sources.Options(datum=datum))
     return _send(
         lambda folder: write_tracks(
             session, request=request, filters=filters, fmt=fmt, folder=folder
