@@ -74,30 +74,31 @@ def yes_no(value: bool, lang: str) -> str:
     return catalog.text("export.yes" if value else "export.no", lang)
 
 
-def text_value(column: Column, value: Any, lang: str) -> Any:
-    """A value as a CSV cell (or a Shapefile text): local times, words, formula-safe text."""
-    if value is None:
-        return ""
+def text_cell(column: Column, lang: str) -> Callable[[Any], Any]:
+    """How a column's values become CSV cells (or Shapefile text), chosen once per column:
+    local times, words, formula-safe text, "" for nothing."""
     if column.kind is Kind.TIME:
-        return local(value).strftime(TIME_TEXT)
+        return lambda v: "" if v is None else v.astimezone(LOCAL).strftime(TIME_TEXT)
     if column.kind is Kind.DATE:
-        return value.isoformat()
+        return lambda v: "" if v is None else v.isoformat()
     if column.kind is Kind.BOOL:
-        return yes_no(value, lang)
-    return formula_safe(value)
+        words = {True: yes_no(True, lang), False: yes_no(False, lang), None: ""}
+        return words.__getitem__
+    if column.kind is Kind.TEXT:
+        return lambda v: "" if v is None else formula_safe(v)
+    return lambda v: "" if v is None else v
 
 
 def write_csv(table: Table, folder: Path) -> Path:
     """CSV: UTF-8 with a BOM (Excel then reads Chinese), CRLF, the XLSX's headers."""
     path = folder / f"{table.name}.csv"
+    cells = [text_cell(column, table.lang) for column in table.columns]
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(table.headers())
         for batch in table.batches:
-            for row in batch.rows:
-                writer.writerow(
-                    [text_value(c, v, table.lang) for c, v in zip(table.columns, row, strict=True)]
-                )
+            lines = [[f(v) for f, v in zip(cells, row, strict=True)] for row in batch.rows]
+            writer.writerows(lines)
     return path
 
 
@@ -128,34 +129,37 @@ def write_xlsx(table: Table, folder: Path) -> Path:
         sheet.set_column(index, index, max(column.width, wide))
     sheet.write_row(0, 0, headers, formats.header)
     sheet.freeze_panes(1, 0)
+    cells = [_xlsx_cell(sheet, column, formats, table.lang) for column in table.columns]
     last = 0
     for batch in table.batches:
         for row in batch.rows:
             last += 1
-            for index, (column, value) in enumerate(zip(table.columns, row, strict=True)):
-                _write_cell(sheet, last, index, column, value, formats, table.lang)
+            for index, (write_cell, value) in enumerate(zip(cells, row, strict=True)):
+                if value is not None:
+                    write_cell(last, index, value)
     sheet.autofilter(0, 0, max(last, 1), len(table.columns) - 1)
     book.close()
     return path
 
 
-def _write_cell(
-    sheet: Any, row: int, col: int, column: Column, value: Any, formats: _Formats, lang: str
-) -> None:
-    """One cell, typed: numbers as numbers, times and days as Excel dates, text as text
-    (never a formula: a name starting with = stays a name)."""
-    if value is None:
-        return
+def _xlsx_cell(
+    sheet: Any, column: Column, formats: _Formats, lang: str
+) -> Callable[[int, int, Any], Any]:
+    """How a column's values are written, chosen once per column: numbers as numbers, times
+    and days as Excel dates, text as text (never a formula: a name starting with = stays a
+    name)."""
     if column.kind is Kind.TIME:
-        sheet.write_datetime(row, col, local(value), formats.time)
-    elif column.kind is Kind.DATE:
-        sheet.write_datetime(row, col, value, formats.date)
-    elif column.kind is Kind.BOOL:
-        sheet.write_string(row, col, yes_no(value, lang))
-    elif column.kind in (Kind.INT, Kind.REAL):
-        sheet.write_number(row, col, float(value))
-    else:
-        sheet.write_string(row, col, str(value))
+        time = formats.time
+        return lambda r, c, v: sheet.write_datetime(r, c, local(v), time)
+    if column.kind is Kind.DATE:
+        day = formats.date
+        return lambda r, c, v: sheet.write_datetime(r, c, v, day)
+    if column.kind is Kind.BOOL:
+        words = {True: yes_no(True, lang), False: yes_no(False, lang)}
+        return lambda r, c, v: sheet.write_string(r, c, words[v])
+    if column.kind in (Kind.INT, Kind.REAL):
+        return lambda r, c, v: sheet.write_number(r, c, v)
+    return lambda r, c, v: sheet.write_string(r, c, str(v))
 
 
 def _field(column: Column, values: list[Any], *, shp: bool) -> tuple[np.ndarray, Any]:
