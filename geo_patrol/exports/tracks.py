@@ -79,14 +79,19 @@ def fixes(
 
 def _name(patrol: dict[str, Any]) -> str:
     """A patrol's name in the file: its title, else team and local start."""
-    return str(patrol["title"] or f"{patrol['team_name']} {local_minute(patrol['started_at'])}")
+    if patrol["title"]:
+        return str(patrol["title"])
+    if "team_name" not in patrol:
+        return f"patrol {patrol['id']}"
+    return f"{patrol['team_name']} {local_minute(patrol['started_at'])}"
 
 
 def _gpx_track(out: IO[str], session: Session, patrol: dict[str, Any], datum: Datum) -> None:
     """One patrol as a GPX trk."""
     out.write(
         f"<trk><name>{escape(_name(patrol))}</name><number>{patrol['id']}</number>"
-        f"<type>{escape(str(patrol['mode']))}</type><trkseg>\n"
+        + (f"<type>{escape(str(patrol['mode']))}</type>" if "mode" in patrol else "")
+        + "<trkseg>\n"
     )
     for lon, lat, ele, times in fixes(session, patrol_id=patrol["id"], datum=datum):
         out.write(
@@ -109,13 +114,15 @@ def _utc_text(moment: datetime) -> str:
 def _kml_track(out: IO[str], session: Session, patrol: dict[str, Any], datum: Datum) -> None:
     """One patrol as a KML Placemark with a LineString (a time span when it has times)."""
     out.write(f"<Placemark><name>{escape(_name(patrol))}</name>")
-    if patrol["started_at"] and patrol["ended_at"]:
+    if patrol["started_at"] and patrol.get("ended_at"):
         out.write(
             f"<TimeSpan><begin>{_utc_text(patrol['started_at'])}</begin>"
             f"<end>{_utc_text(patrol['ended_at'])}</end></TimeSpan>"
         )
     out.write(f'<ExtendedData><Data name="id"><value>{patrol["id"]}</value></Data>')
-    out.write(f'<Data name="team"><value>{escape(str(patrol["team_name"]))}</value></Data>')
+    if "team_name" in patrol:
+        team = escape(str(patrol["team_name"]))
+        out.write(f'<Data name="team"><value>{team}</value></Data>')
     out.write("</ExtendedData><LineString><coordinates>\n")
     for lon, lat, ele, _ in fixes(session, patrol_id=patrol["id"], datum=datum):
         out.write(
@@ -151,5 +158,22 @@ def write_tracks(
             out.write(KML_HEAD.format(name="geo-patrol"))
             for patrol in patrols:
                 _kml_track(out, session, patrol, request.datum)
+            out.write("</Document></kml>\n")
+    return path
+
+
+def write_patrol(
+    session: Session, *, patrol: dict[str, Any], fmt: TrackFormat, datum: Datum, folder: Path
+) -> Path:
+    """One patrol (its id, title and start at least) as GPX or KML in `datum`, in `folder`."""
+    path = folder / f"patrol-{patrol['id']}.{fmt}"
+    with path.open("w", encoding="utf-8") as out:
+        if fmt is TrackFormat.GPX:
+            out.write(GPX_HEAD)
+            _gpx_track(out, session, patrol, datum)
+            out.write("</gpx>\n")
+        else:
+            out.write(KML_HEAD.format(name=escape(_name(patrol))))
+            _kml_track(out, session, patrol, datum)
             out.write("</Document></kml>\n")
     return path

@@ -328,6 +328,27 @@ def test_tracks_in_gcj02_convert_back_to_the_stored_fixes(world: World) -> None:
     assert np.min(offset) > 100
 
 
+def test_one_patrol_exports_in_baidus_datum(world: World) -> None:
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    path = f"/api/v1/patrols/{world.patrols[0]}/export.gpx"
+
+    def points(**params: str) -> np.ndarray:
+        found = etree.fromstring(get(world, path, **params)).findall(".//g:trkpt", ns)
+        return np.array([(float(p.get("lon", "nan")), float(p.get("lat", "nan"))) for p in found])
+
+    stored, shifted = points(), points(datum="bd09")  # the first: PostgreSQL's own GPX
+    assert len(stored) == len(shifted) > 100
+    lon, lat = bd09_to_wgs84(shifted[:, 0], shifted[:, 1])
+    assert np.max(GEOD.inv(lon, lat, stored[:, 0], stored[:, 1])[2]) < 0.02
+    assert np.min(GEOD.inv(shifted[:, 0], shifted[:, 1], stored[:, 0], stored[:, 1])[2]) > 100
+    kml = get(world, path.replace(".gpx", ".kml"), datum="gcj02")
+    assert b"<LineString>" in kml
+    refused = world.client.get(
+        path.replace(".gpx", ".geojson"), params={"datum": "gcj02"}, headers=world.headers["admin"]
+    )
+    assert refused.status_code == 422 and refused.json()["field"] == "datum"
+
+
 def test_a_list_without_geometry_is_a_table_but_no_shapefile(world: World, tmp_path: Path) -> None:
     params = {"by": "team", "period": "day", "since": "2026-11-01T00:00:00Z"}
     params["until"] = "2026-11-03T00:00:00Z"

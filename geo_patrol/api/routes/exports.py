@@ -132,7 +132,7 @@ PatrolFiltersDep = Annotated[dict[str, Any], Depends(patrol_filters)]
 IncidentFiltersDep = Annotated[dict[str, Any], Depends(incident_filters)]
 
 
-def _send(
+def send_file(
     make: Callable[[Path], Path], media_type: str, download: str | None = None
 ) -> FileResponse:
     """Write the file into a temporary directory, stream it, then remove the directory."""
@@ -152,7 +152,7 @@ def _send(
 
 def _send_table(table: Table, fmt: ListFormat, options: sources.Options) -> FileResponse:
     """A list written in `fmt` as a download named after the list."""
-    return _send(
+    return send_file(
         lambda folder: write(table, folder, fmt, options.encoding),
         MEDIA_TYPES[fmt],
         f"{table.name}.{fmt}" if fmt is not ListFormat.SHP else f"{table.name}.shp.zip",
@@ -295,7 +295,7 @@ def export_tracks(
 ) -> FileResponse:
     """Every patrol of the list's filters (period: since/until), its cleaned fixes."""
     request = _request(scope, principal, sources.Options(datum=datum))
-    return _send(
+    return send_file(
         lambda folder: write_tracks(
             session, request=request, filters=filters, fmt=fmt, folder=folder
         ),
