@@ -255,7 +255,10 @@ def test_incidents_in_a_chinese_datum_convert_back_within_a_centimetre(
     _, _, error = GEOD.inv(lon, lat, stored[:, 0], stored[:, 1])
     assert np.max(error) < 0.01
     _, _, offset = GEOD.inv(out[:, 0], out[:, 1], stored[:, 0], stored[:, 1])
-    assert np.all((offset > 100) & (offset < 1500))  # hundreds of metres in Jiangsu
+    # Near Shengze the published formulas put GCJ-02 about 480 m from WGS84 and BD-09 about
+    # 1.1 km (the independent implementation below agrees point by point).
+    low, high = (400, 560) if datum == "gcj02" else (950, 1250)
+    assert np.all((offset > low) & (offset < high))
     # An independent implementation of the published formulas agrees to the centimetre.
     convert = prcoords.wgs_gcj if datum == "gcj02" else prcoords.wgs_bd
     other = convert(prcoords.Coords(stored[0, 1], stored[0, 0]), True)
