@@ -47,8 +47,9 @@ TRACKS = (
 )
 
 
-def chunks(items: Iterable[T], size: int = BATCH_ROWS) -> Iterator[list[T]]:
-    """`items` in lists of `size` (the last may be shorter)."""
+def chunks(items: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
+    """`items` in lists of `size` (default BATCH_ROWS; the last may be shorter)."""
+    size = size or BATCH_ROWS
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk

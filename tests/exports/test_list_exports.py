@@ -34,6 +34,7 @@ from geo_patrol.core import catalog
 from geo_patrol.core.coords import bd09_to_wgs84, gcj02_to_wgs84
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.settings import Settings
+from geo_patrol.exports import sources
 from geo_patrol.exports.columns import COLUMNS
 from tests.support import oracle
 from tests.support.clients import app_on
@@ -141,6 +142,13 @@ def sheet_of(content: bytes, tmp_path: Path) -> Any:
     return openpyxl.load_workbook(path).worksheets[0]
 
 
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 400 rows: the writers append batch after batch, as for a big list."""
+    monkeypatch.setattr(sources, "BATCH_ROWS", 400)
+
+
+@pytest.mark.usefixtures("small_batches")
 def test_the_incident_sheet_has_every_row_the_json_list_has(world: World, tmp_path: Path) -> None:
     features = json_incidents(world)
     assert len(features) > 1000  # the old CSV stopped at 1,000
@@ -182,6 +190,7 @@ def test_filters_are_the_json_lists_and_english_headers_are_the_keys(
     assert {r[4] for r in rows[1:]} == {"Resolved"}
 
 
+@pytest.mark.usefixtures("small_batches")
 def test_the_csv_has_the_sheets_headers_and_is_safe_to_open(world: World) -> None:
     raw = get(world, "/api/v1/incidents.csv")
     assert raw.startswith("\ufeff".encode()) and b"\r\n" in raw
@@ -200,6 +209,7 @@ def test_the_csv_has_the_sheets_headers_and_is_safe_to_open(world: World) -> Non
     )
 
 
+@pytest.mark.usefixtures("small_batches")
 def test_the_geopackage_holds_the_same_points(world: World, tmp_path: Path) -> None:
     path = tmp_path / "incidents.gpkg"
     path.write_bytes(get(world, "/api/v1/incidents.gpkg"))
@@ -220,6 +230,7 @@ def test_the_geopackage_holds_the_same_points(world: World, tmp_path: Path) -> N
     assert np.all(np.abs(reported - utc) <= np.timedelta64(1, "ms"))
 
 
+@pytest.mark.usefixtures("small_batches")
 @pytest.mark.parametrize(("encoding", "cpg"), [("utf-8", "UTF-8"), ("gbk", "936")])
 def test_the_shapefile_zip_keeps_chinese_in_either_encoding(
     world: World, tmp_path: Path, encoding: str, cpg: str
@@ -261,9 +272,10 @@ def test_incidents_in_a_chinese_datum_convert_back_within_a_centimetre(
     assert np.all((offset > low) & (offset < high))
     # An independent implementation of the published formulas agrees to the centimetre.
     convert = prcoords.wgs_gcj if datum == "gcj02" else prcoords.wgs_bd
-    other = convert(prcoords.Coords(stored[0, 1], stored[0, 0]), True)
-    _, _, apart = GEOD.inv(out[0, 0], out[0, 1], other.lon, other.lat)
-    assert apart < 0.01
+    for index in range(0, len(stored), 37):
+        other = convert(prcoords.Coords(stored[index, 1], stored[index, 0]), True)
+        _, _, apart = GEOD.inv(out[index, 0], out[index, 1], other.lon, other.lat)
+        assert apart < 0.01, index
 
 
 def test_the_patrol_list_exports_the_same_patrols_for_the_same_person(
