@@ -64,9 +64,19 @@ class Table:
     batches: Iterator[Batch]
     lang: str = "zh"  # the language of the headers and the words in the rows
 
+    @property
+    def layer(self) -> str:
+        """The name of the layer (GeoPackage, Shapefile) or sheet holding the list."""
+        return LAYERS.get(self.name, self.name)
+
     def headers(self) -> list[str]:
         """The header row: Chinese words (`zh`), or the column keys (`en`)."""
         return [header(self.name, column.key, self.lang) for column in self.columns]
+
+
+# Layers named as the OGC API names its collections where the list's name differs: the
+# duty list's rows carry each chief's stretch.
+LAYERS = {"duty": "chief_stretches"}
 
 
 def header(name: str, key: str, lang: str) -> str:

@@ -116,7 +116,7 @@ def write_xlsx(table: Table, folder: Path) -> Path:
     path = folder / f"{table.name}.xlsx"
     options = {"constant_memory": True, "tmpdir": str(folder), "strings_to_formulas": False}
     book = xlsxwriter.Workbook(str(path), options)
-    sheet = book.add_worksheet(table.name)
+    sheet = book.add_worksheet(table.layer)
     formats = _Formats(
         header=book.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1}),
         time=book.add_format({"num_format": EXCEL_TIME}),
@@ -204,7 +204,7 @@ def _write_layer(
             [f for f, _ in fields],
             names,
             field_mask=[m for _, m in fields],
-            layer=table.name,
+            layer=table.layer,
             driver=driver,
             geometry_type=table.geometry_type,
             crs=CRS if table.geometry_type else None,
@@ -246,12 +246,12 @@ def write_shp(table: Table, folder: Path, encoding: ShpEncoding = ShpEncoding.UT
         )
     inner = folder / "shp"
     inner.mkdir()
-    shp = inner / f"{table.name}.shp"
+    shp = inner / f"{table.layer}.shp"
     gdal_encoding = "CP936" if encoding is ShpEncoding.GBK else "UTF-8"
     _write_layer(table, shp, driver="ESRI Shapefile", shp=True, encoding=gdal_encoding)
     if encoding is ShpEncoding.GBK:
         # The code page number: what ArcGIS reads in a .cpg (and GDAL too).
-        (inner / f"{table.name}.cpg").write_text("936", encoding="ascii")
+        (inner / f"{table.layer}.cpg").write_text("936", encoding="ascii")
     path = folder / f"{table.name}.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for part in sorted(inner.iterdir()):

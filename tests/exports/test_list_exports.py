@@ -400,6 +400,7 @@ def test_uncovered_stretches_and_duty_carry_their_lines(world: World, tmp_path: 
     assert list(fields[names.index("appointment_id")]) == [
         d["appointment_id"] for d in duties["duties"]
     ]
+    assert pyogrio.list_layers(path)[0][0] == "chief_stretches"  # as the OGC collection
     assert pyogrio.read_info(path)["geometry_type"] == "MultiLineString"
     statuses = [catalog.text(f"duty.status_{d['status']}", "zh") for d in duties["duties"]]
     assert list(fields[names.index("status")]) == statuses
