@@ -69,7 +69,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/audit": Rule.ADMIN,
     "POST /api/v1/patrols": Rule.SIGNED_IN,
     "GET /api/v1/patrols": Rule.SIGNED_IN,
-    "GET /api/v1/patrols.csv": Rule.SIGNED_IN,
+    "GET /api/v1/patrols.{fmt}": Rule.SIGNED_IN,
     "GET /api/v1/patrols/{patrol_id}": Rule.SIGNED_IN,
     "GET /api/v1/patrols/{patrol_id}/export.{fmt}": Rule.SIGNED_IN,
     "GET /api/v1/patrols/{patrol_id}/original": Rule.SIGNED_IN,
@@ -78,7 +78,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /api/v1/incidents": Rule.SIGNED_IN,
     "POST /api/v1/incidents/photo": Rule.SIGNED_IN,
     "GET /api/v1/incidents": Rule.SIGNED_IN,
-    "GET /api/v1/incidents.csv": Rule.SIGNED_IN,
+    "GET /api/v1/incidents.{fmt}": Rule.SIGNED_IN,
     "GET /api/v1/incidents/stats": Rule.MEMBER,
     "GET /api/v1/incidents/{incident_id}": Rule.SIGNED_IN,
     "POST /api/v1/incidents/{incident_id}/actions": Rule.WRITER,
@@ -135,10 +135,14 @@ ROUTE_POLICY: dict[str, Rule] = {
     # zone coordinator the joint pairs, a chief their own); phones read /api/v1/me/duty.
     "GET /duty": Rule.MEMBER,
     "GET /api/v1/duty": Rule.MEMBER,
-    "GET /api/v1/duty.csv": Rule.MEMBER,
+    "GET /api/v1/duty.{fmt}": Rule.MEMBER,
     "GET /api/v1/duty/joint": Rule.MEMBER,
     "GET /api/v1/duty/summary": Rule.MEMBER,
     "GET /api/v1/duty/reminders": Rule.MEMBER,
+    # Lists as files (geo_patrol.exports): the same rule as the JSON list each exports.
+    "GET /api/v1/patrols/tracks.{fmt}": Rule.SIGNED_IN,
+    "GET /api/v1/effort.{fmt}": Rule.MEMBER,
+    "GET /api/v1/coverage/uncovered.{fmt}": Rule.MEMBER,
 }
 
 

@@ -25,6 +25,7 @@ from geo_patrol.api.routes import (
     chiefs,
     duty,
     duty_pages,
+    exports,
     health,
     incident_pages,
     incidents,
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rivers,
         members,
         organisation,
+        exports,  # before patrols: /patrols/tracks.gpx is not /patrols/{patrol_id}
         patrols,
         osmand,
         incidents,

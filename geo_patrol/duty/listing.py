@@ -1,15 +1,12 @@
 """The duty list as the API and the page ask for it: filters checked and named, the period
 chosen (the one containing a day, or the one before), statuses kept, the reasons in words,
-and the list as a spreadsheet (CSV, UTF-8 with BOM, CRLF, headers in English or Chinese).
+and text made safe for a spreadsheet (the list as a file is geo_patrol.exports).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -157,90 +154,9 @@ def flag_words(flag: str, lang: str) -> str:
     return f"{catalog.text(key, lang)} {flag}" if key in catalog.catalog() else flag
 
 
-CSV_COLUMNS = (
-    "period_kind",
-    "period",
-    "period_label",
-    "first_day",
-    "due",
-    "appointment_id",
-    "member_id",
-    "chief",
-    "level",
-    "side_code",
-    "side",
-    "county_code",
-    "river_code",
-    "river",
-    "stretch",
-    "stretch_m",
-    "required",
-    "done",
-    "status",
-    "coverage_percent",
-    "last_patrol_at",
-    "patrols_counted",
-    "patrols_not_counted",
-    "incidents_total",
-    "incidents_open",
-    "incidents_overdue",
-)
-
-
-def csv_row(duty: ChiefDuty, *, lang: str) -> dict[str, Any]:
-    """One chief in one period as a spreadsheet row (codes in English; words in `lang`)."""
-    zh = catalog.lang_of(lang) == "zh"
-    return {
-        "period_kind": catalog.text(f"duty.period_{duty.period.kind}", lang)
-        if zh
-        else str(duty.period.kind),
-        "period": duty.period.key,
-        "period_label": duty.period.label(catalog.lang_of(lang)),
-        "first_day": duty.period.first.isoformat(),
-        "due": duty.due.isoformat(),
-        "appointment_id": duty.appointment_id,
-        "member_id": duty.member_id,
-        "chief": duty.member_name,
-        "level": catalog.text(f"duty.level_{duty.level}", lang) if zh else str(duty.level),
-        "side_code": duty.side_code,
-        "side": duty.side_name or "",
-        "county_code": duty.county_code or "",
-        "river_code": duty.river_code,
-        "river": duty.river_name,
-        "stretch": duty.stretch_label or "",
-        "stretch_m": round(duty.stretch_m),
-        "required": duty.required,
-        "done": duty.done,
-        "status": catalog.text(f"duty.status_{duty.status}", lang) if zh else str(duty.status),
-        "coverage_percent": round(duty.covered_share * 100, 1),
-        "last_patrol_at": duty.last_patrol_at.isoformat() if duty.last_patrol_at else "",
-        "patrols_counted": ";".join(str(c.patrol_id) for c in duty.candidates if c.counted),
-        "patrols_not_counted": ";".join(
-            f"{c.patrol_id}:{c.reason}" for c in duty.candidates if not c.counted
-        ),
-        "incidents_total": duty.incidents.total,
-        "incidents_open": duty.incidents.open,
-        "incidents_overdue": duty.incidents.overdue,
-    }
-
-
-def _cell(value: object) -> object:
+def formula_safe(value: object) -> object:
     """A text cell a spreadsheet would run as a formula (=, +, -, @ first) starts with a
     quote instead: names come from rosters and sign-ups."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
-
-
-def to_csv(duties: list[ChiefDuty], *, lang: str = "en") -> str:
-    """The duties as CSV: a BOM (Excel then reads UTF-8 Chinese), a header row, CRLF."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    zh = catalog.lang_of(lang) == "zh"
-    header = [catalog.text(f"duty.csv_{c}", "zh") if zh else c for c in CSV_COLUMNS]
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for duty in duties:
-        row = csv_row(duty, lang=lang)
-        writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
-    return buffer.getvalue()

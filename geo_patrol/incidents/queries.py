@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -176,6 +176,19 @@ def list_incidents(
     sql = statement(LIST, open=is_open(), visible=_readable(scope, principal), where=where)
     rows = session.execute(sql, {"limit": limit, "by_deadline": by_deadline})
     return [dict(row._mapping) for row in rows]
+
+
+def each_incident(
+    session: Session, *, scope: Scope, principal: Principal, batch: int = 2000, **filters: Any
+) -> Iterator[dict[str, Any]]:
+    """Every incident list_incidents would list (no limit), newest first, one by one through
+    a server-side cursor fetching `batch` rows at a time: exports in bounded memory."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    where = incident_where(IncidentFilters(**given))
+    sql = statement(LIST, open=is_open(), visible=_readable(scope, principal), where=where)
+    streamed = sql.execution_options(stream_results=True, yield_per=batch)
+    for row in session.execute(streamed, {"limit": None, "by_deadline": False}):
+        yield dict(row._mapping)
 
 
 def get_incident(

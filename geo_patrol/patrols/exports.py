@@ -1,14 +1,11 @@
-"""Writing patrols out: GPX 1.1, KML 2.2 and CSV (GeoJSON is the API's own answer)."""
+"""Writing one patrol out: GPX 1.1 and KML 2.2 (GeoJSON is the API's own answer; the
+patrol list as a file is geo_patrol.exports)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import datetime
 from enum import Enum
-from typing import Any
 from xml.sax.saxutils import escape
 
 from sqlalchemy import Connection, text
@@ -114,24 +111,3 @@ def track_text(
             yield from gpx_text(connection, name=name, patrol_id=patrol_id)
         else:
             yield from kml_text(connection, name=name, patrol_id=patrol_id, timed=timed)
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV with a header (UTF-8 with BOM so spreadsheet programs read Chinese)."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
-    return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    """Datetimes as ISO, lists joined."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -163,6 +163,18 @@ def list_patrols(
     where = patrol_where(PatrolFilters(**filters))
     sql = statement(LIST, visible=patrol_filter(scope), where=where)
     return [dict(row._mapping) for row in session.execute(sql, {"limit": limit})]
+
+
+def each_patrol(
+    session: Session, *, scope: Scope, batch: int = 2000, **filters: Any
+) -> Iterator[dict[str, Any]]:
+    """Every patrol list_patrols would list (no limit), newest first, one by one through a
+    server-side cursor fetching `batch` rows at a time: exports in bounded memory."""
+    where = patrol_where(PatrolFilters(**filters))
+    sql = statement(LIST, visible=patrol_filter(scope), where=where)
+    streamed = sql.execution_options(stream_results=True, yield_per=batch)
+    for row in session.execute(streamed, {"limit": None}):
+        yield dict(row._mapping)
 
 
 class PatrolTotals(NamedTuple):

@@ -82,7 +82,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/audit": ADMIN,
     "POST /api/v1/patrols": SIGNED_IN,
     "GET /api/v1/patrols": SIGNED_IN,
-    "GET /api/v1/patrols.csv": SIGNED_IN,
+    "GET /api/v1/patrols.{fmt}": SIGNED_IN,
     "GET /api/v1/patrols/{patrol_id}": SIGNED_IN,
     "GET /api/v1/patrols/{patrol_id}/export.{fmt}": SIGNED_IN,
     "GET /api/v1/patrols/{patrol_id}/original": SIGNED_IN,
@@ -91,7 +91,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/incidents": SIGNED_IN,
     "POST /api/v1/incidents/photo": SIGNED_IN,
     "GET /api/v1/incidents": SIGNED_IN,
-    "GET /api/v1/incidents.csv": SIGNED_IN,
+    "GET /api/v1/incidents.{fmt}": SIGNED_IN,
     "GET /api/v1/incidents/stats": MEMBERS,
     "GET /api/v1/incidents/{incident_id}": SIGNED_IN,
     "POST /api/v1/incidents/{incident_id}/actions": WRITERS,
@@ -140,10 +140,13 @@ EXPECTED: dict[str, frozenset[str]] = {
     # River chiefs' duty: people only (a phone reads /api/v1/me/duty); rows by scope inside.
     "GET /duty": MEMBERS,
     "GET /api/v1/duty": MEMBERS,
-    "GET /api/v1/duty.csv": MEMBERS,
+    "GET /api/v1/duty.{fmt}": MEMBERS,
     "GET /api/v1/duty/joint": MEMBERS,
     "GET /api/v1/duty/summary": MEMBERS,
     "GET /api/v1/duty/reminders": MEMBERS,
+    "GET /api/v1/patrols/tracks.{fmt}": SIGNED_IN,
+    "GET /api/v1/effort.{fmt}": MEMBERS,
+    "GET /api/v1/coverage/uncovered.{fmt}": MEMBERS,
 }
 
 

@@ -15,11 +15,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from geo_patrol.core import catalog
+from geo_patrol.core.vocabulary import DutyStatus
 from tests.api.test_openapi_answers import _answer_schema
 from tests.support.duty_scenario import DAY, HOSTILE, Scenario, make_scenario
 from tests.support.principals import headers_for
 
 ON = DAY.isoformat()
+# The spreadsheet shows statuses as words (English: "in progress"); their codes.
+STATUS_CODES = {catalog.text(f"duty.status_{s}", "en"): str(s) for s in DutyStatus}
 
 
 @pytest.fixture
@@ -153,7 +157,9 @@ def test_the_spreadsheet_matches_the_json(
     demo_client: TestClient, scenario: Scenario, who: dict[str, dict[str, str]]
 ) -> None:
     rows = duties(demo_client, who["wujiang.sup"])
-    answer = demo_client.get("/api/v1/duty.csv", params={"on": ON}, headers=who["wujiang.sup"])
+    answer = demo_client.get(
+        "/api/v1/duty.csv", params={"on": ON, "lang": "en"}, headers=who["wujiang.sup"]
+    )
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
     raw = answer.content
@@ -168,7 +174,7 @@ def test_the_spreadsheet_matches_the_json(
         assert int(line["appointment_id"]) == row["appointment_id"]
         assert line["period"] == row["period"]["key"]
         assert line["chief"] == row["name"]
-        assert (int(line["required"]), int(line["done"]), line["status"]) == (
+        assert (int(line["required"]), int(line["done"]), STATUS_CODES[line["status"]]) == (
             row["required"],
             row["done"],
             row["status"],
@@ -191,7 +197,7 @@ def test_the_spreadsheet_matches_the_json(
 def test_the_spreadsheet_has_one_row_per_chief_per_period(
     demo_client: TestClient, scenario: Scenario, who: dict[str, dict[str, str]]
 ) -> None:
-    params = {"on": ON, "periods": 3, "chief": scenario.members["sz_town"]}
+    params = {"on": ON, "periods": 3, "chief": scenario.members["sz_town"], "lang": "en"}
     answer = demo_client.get("/api/v1/duty.csv", params=params, headers=who["admin"])
     table = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
     # The town chief, appointed on 1 October: the three 旬 up to early November.
@@ -235,12 +241,18 @@ def test_the_summary_counts_what_the_list_shows(
         assert {k: groups[key][k] for k in tally} == _counted([r["status"] for r in chosen]), key
     assert groups[("county", "320509")]["name"] == "吴江区"
     # The trend: each period's counts are those of the spreadsheet's rows of that period.
-    sheet = demo_client.get("/api/v1/duty.csv", params={"on": ON, "periods": 3}, headers=headers)
+    sheet = demo_client.get(
+        "/api/v1/duty.csv", params={"on": ON, "periods": 3, "lang": "en"}, headers=headers
+    )
     lines = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig"))))
     overall = [t for t in summary["trend"] if t["side"] is None]
     assert {t["period"]["key"] for t in overall} == {line["period"] for line in lines}
     for point in overall:
-        statuses = [line["status"] for line in lines if line["period"] == point["period"]["key"]]
+        statuses = [
+            STATUS_CODES[line["status"]]
+            for line in lines
+            if line["period"] == point["period"]["key"]
+        ]
         assert {k: point[k] for k in tally} == _counted(statuses), point["period"]["key"]
 
 

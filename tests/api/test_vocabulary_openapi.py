@@ -78,7 +78,7 @@ PARAMETERS: dict[tuple[str, str, str, str], type[StrEnum]] = {
     ("get", "/api/v1/incidents", "query", "status"): IncidentStatus,
     ("get", "/api/v1/incidents", "query", "tier"): Tier,
     ("get", "/api/v1/incidents", "query", "order"): IncidentOrder,
-    ("get", "/api/v1/incidents.csv", "query", "status"): IncidentStatus,
+    ("get", "/api/v1/incidents.{fmt}", "query", "status"): IncidentStatus,
     ("get", "/api/v1/patrols/{patrol_id}/export.{fmt}", "path", "fmt"): ExportFormat,
     ("get", "/incidents", "query", "view"): IncidentListView,
     ("get", "/incidents", "query", "lang"): Language,

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.duty_answers import chief_duty_public, joint_duty_public, summary_public
 from geo_patrol.api.schemas import (
-    CSV_ANSWER,
     ChiefDuties,
     DutyReminder,
     DutyReminders,
@@ -72,30 +71,6 @@ def get_duty(
     duties = listing.list_duties(session, scope=scope, member_id=principal.member_id, query=query)
     return ChiefDuties(
         on=query.on or listing.today(), duties=[chief_duty_public(d, language) for d in duties]
-    )
-
-
-@router.get(
-    "/duty.csv",
-    summary="The chiefs' duty as a spreadsheet: one row per chief per period",
-    response_class=Response,
-    responses=CSV_ANSWER,
-)
-def get_duty_csv(
-    session: SessionDep,
-    scope: ScopeDep,
-    principal: CurrentPrincipal,
-    query: QueryDep,
-    periods: Annotated[int, Query(ge=1, le=24, description="This many periods back.")] = 1,
-    lang: Annotated[Language, Query(description="en: English headers; zh: Chinese.")] = Language.EN,
-) -> Response:
-    """UTF-8 with a BOM (Excel reads the Chinese names), CRLF line ends."""
-    duties = listing.list_duties(
-        session, scope=scope, member_id=principal.member_id, query=query, count=periods
-    )
-    disposition = {"Content-Disposition": 'attachment; filename="duty.csv"'}
-    return Response(
-        listing.to_csv(duties, lang=lang), media_type="text/csv; charset=utf-8", headers=disposition
     )
 
 

@@ -20,7 +20,6 @@ from geo_patrol.api.deps import (
 )
 from geo_patrol.api.params import parse_bbox
 from geo_patrol.api.schemas import (
-    CSV_ANSWER,
     CategoryPublic,
     IncidentAction,
     IncidentCount,
@@ -44,7 +43,6 @@ from geo_patrol.incidents import workflow
 from geo_patrol.incidents.photo_files import store_photo
 from geo_patrol.incidents.photos import add_photo, photo_for_download
 from geo_patrol.incidents.reports import IncidentReport, create_incident, unlink_duplicate
-from geo_patrol.patrols import exports
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -214,31 +212,6 @@ def get_incidents(
         by_deadline=order is IncidentOrder.DEADLINE,
     )
     return collection([_feature(row) for row in rows])
-
-
-@router.get(
-    "/incidents.csv",
-    summary="Incidents in my scope, as CSV",
-    response_class=Response,
-    responses=CSV_ANSWER,
-)
-def get_incidents_csv(
-    session: SessionDep,
-    scope: ScopeDep,
-    principal: CurrentPrincipal,
-    since: Moment | None = None,
-    until: Moment | None = None,
-    status: IncidentStatus | None = None,
-) -> Response:
-    """The list as a spreadsheet."""
-    rows = incident_queries.list_incidents(
-        session, scope=scope, principal=principal, since=since, until=until, status=status
-    )
-    for row in rows:
-        lon, lat = row.pop("geometry")["coordinates"]
-        row["lon"], row["lat"] = lon, lat
-    disposition = {"Content-Disposition": 'attachment; filename="incidents.csv"'}
-    return Response(exports.to_csv(rows), media_type="text/csv; charset=utf-8", headers=disposition)
 
 
 @router.get(

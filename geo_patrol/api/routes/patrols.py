@@ -22,7 +22,9 @@ from fastapi import (
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 
+from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import (
     CurrentPrincipal,
     ScopeDep,
@@ -32,15 +34,15 @@ from geo_patrol.api.deps import (
     session_factory,
 )
 from geo_patrol.api.params import parse_bbox, parse_ids
+from geo_patrol.api.routes.exports import send_file
 from geo_patrol.api.schemas import (
-    CSV_ANSWER,
     EffortRow,
     PatrolCreated,
     PatrolFeature,
     PatrolPublic,
     Uncovered,
 )
-from geo_patrol.core.errors import NotFound
+from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.values import BigId, Id, Moment
 from geo_patrol.core.vocabulary import (
@@ -51,6 +53,8 @@ from geo_patrol.core.vocabulary import (
     Level,
     PatrolMode,
 )
+from geo_patrol.exports.sources import ExportDatum
+from geo_patrol.exports.tracks import TrackFormat, write_patrol
 from geo_patrol.geography.queries import collection
 from geo_patrol.patrols import exports
 from geo_patrol.patrols import queries as patrol_queries
@@ -266,8 +270,13 @@ def export_patrol(
     request: Request,
     session: SessionDep,
     scope: ScopeDep,
+    datum: Annotated[
+        ExportDatum, Query(description="GPX and KML coordinates: wgs84, gcj02 (Amap), bd09.")
+    ] = ExportDatum.WGS84,
 ) -> Response:
     """The cleaned track in the chosen format, as a download (GPX and KML stream out)."""
+    if datum is not ExportDatum.WGS84:
+        return _in_datum(session, scope=scope, patrol_id=patrol_id, fmt=fmt, datum=datum)
     headers = {"Content-Disposition": f'attachment; filename="patrol-{patrol_id}.{fmt}"'}
     if fmt == "geojson":
         body = _feature(
@@ -284,6 +293,22 @@ def export_patrol(
     return StreamingResponse(pieces, media_type=EXPORT_TYPES[fmt], headers=headers)
 
 
+def _in_datum(
+    session: Session, *, scope: Scope, patrol_id: int, fmt: ExportFormat, datum: ExportDatum
+) -> Response:
+    """The track as GPX or KML in GCJ-02 or BD-09 (geo_patrol.exports.tracks)."""
+    if fmt is ExportFormat.GEOJSON:
+        raise InvalidInput("GeoJSON is WGS84 (RFC 7946): ask for gpx or kml", field="datum")
+    patrol = patrol_queries.patrol_header(session, scope=scope, patrol_id=patrol_id)
+    track_format = TrackFormat(fmt.value)
+    return send_file(
+        lambda folder: write_patrol(
+            session, patrol=patrol, fmt=track_format, datum=datum.datum, folder=folder
+        ),
+        EXPORT_TYPES[fmt],
+    )
+
+
 @router.get("/patrols/{patrol_id}/original", summary="The uploaded file exactly as sent")
 def original_file(
     patrol_id: BigId, session: SessionDep, scope: ScopeDep, settings: SettingsDep
@@ -298,24 +323,3 @@ def original_file(
     return FileResponse(
         stored, headers={"Content-Disposition": disposition, "X-Checksum-SHA256": upload.sha256}
     )
-
-
-@router.get(
-    "/patrols.csv",
-    summary="The patrol list as CSV",
-    response_class=Response,
-    responses=CSV_ANSWER,
-)
-def patrols_csv(
-    session: SessionDep,
-    scope: ScopeDep,
-    since: Moment | None = None,
-    until: Moment | None = None,
-    team_id: Id | None = None,
-) -> Response:
-    """Same filters as the list (a subset), as a spreadsheet."""
-    rows = patrol_queries.list_patrols(
-        session, scope=scope, since=since, until=until, team_id=team_id, limit=100_000
-    )
-    disposition = {"Content-Disposition": 'attachment; filename="patrols.csv"'}
-    return Response(exports.to_csv(rows), media_type="text/csv; charset=utf-8", headers=disposition)

@@ -105,7 +105,7 @@ def test_the_filters_live_in_the_url(
     assert form.xpath('.//select[@name="status"]/option[@selected]/@value') == ["missed"]
     assert form.xpath('.//input[@name="side"]/@value') == ["320509"]
     # The language link and the spreadsheet link keep the filters.
-    for link in ("language", "csv"):
+    for link in ("language", "csv", "xlsx"):
         query = parse_qs(urlsplit(doc.xpath(f'//a[@id="{link}"]/@href')[0]).query)
         assert query["on"] == [DAY.isoformat()] and query["status"] == ["missed"], link
         assert query["level"] == ["town"] and query["side"] == ["320509"], link
