@@ -17,7 +17,12 @@ from geo_patrol.core.settings import Settings
 from geo_patrol.db.embedded import EmbeddedCluster, drop_database, fresh_database
 from geo_patrol.db.engine import make_engine
 from tests.support.clients import app_on
-from tests.support.database import TEST_DATABASE, migrated_database
+from tests.support.database import (
+    DEMO_DATABASE,
+    TEST_DATABASE,
+    fresh_demo_database,
+    migrated_database,
+)
 from tests.support.principals import headers_for
 
 # A test needs PostgreSQL if it asks for one of these fixtures, or if its module holds a
@@ -86,16 +91,22 @@ def client(database_url: str, session: Session) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture(scope="module")
-def demo_connection(engine: Engine) -> Iterator[Connection]:
-    """One connection per test module with the demo region and accounts loaded, rolled back."""
-    from geo_patrol.demo.load import load_demo
+@pytest.fixture(scope="session")
+def demo_engine(database_url: str) -> Iterator[Engine]:
+    """Engine on a database of its own holding the demo region and accounts, loaded and
+    committed once per run (each of ~40 modules loaded it again before: seconds apiece)."""
+    url = fresh_demo_database(DEMO_DATABASE)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
 
-    with engine.connect() as connection:
+
+@pytest.fixture(scope="module")
+def demo_connection(demo_engine: Engine) -> Iterator[Connection]:
+    """One connection per test module on the demo database, in a transaction rolled back at
+    the module's end: what a module does is never seen by the next."""
+    with demo_engine.connect() as connection:
         transaction = connection.begin()
-        with Session(bind=connection, join_transaction_mode="create_savepoint") as setup:
-            load_demo(setup)
-            setup.commit()  # releases the savepoint; the outer transaction still holds it
         yield connection
         transaction.rollback()
 

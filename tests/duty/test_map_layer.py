@@ -125,8 +125,10 @@ def test_the_map_page_draws_the_layer_in_scope_with_its_popups(
     demo_client: TestClient, demo_session: Session
 ) -> None:
     headers = headers_for(demo_session)
-    make_duty_case(demo_client, demo_session, headers)
-    page = demo_client.get("/map", headers=headers["wujiang.sup"]).text
+    case = make_duty_case(demo_client, demo_session, headers)
+    # The map's duty period is the one holding its last day: the case's (its patrols start
+    # two hours ago, which is last week in the first two hours of a Monday in China).
+    page = demo_client.get(f"/map?date_to={case.day}", headers=headers["wujiang.sup"]).text
     assert "河长履职" in page and "吴永明" in page and "徐志强" in page
     assert "陆晓燕" not in page and "沈丽华" not in page  # the other side's chiefs
     assert "1 / 1" in page and "0 / 1" in page

@@ -20,6 +20,8 @@ from geo_patrol.db.engine import make_engine, make_sessionmaker
 from tests.support.paths import ROOT
 
 TEST_DATABASE = "geo_patrol_test"
+# The demo region and accounts, committed once per run (the demo_engine fixture).
+DEMO_DATABASE = "geo_patrol_test_demo"
 
 
 def server_url() -> str:
