@@ -135,6 +135,9 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/duty/joint": Rule.MEMBER,
     "GET /api/v1/duty/summary": Rule.MEMBER,
     "GET /api/v1/duty/reminders": Rule.MEMBER,
+    # The API documentation pages (not in the OpenAPI): open, like the document they show.
+    "GET /docs": Rule.PUBLIC,
+    "GET /redoc": Rule.PUBLIC,
 }
 
 

@@ -21,6 +21,7 @@ from geo_patrol.api.metrics import Metrics, RequestMetrics
 from geo_patrol.api.middleware import install_security
 from geo_patrol.api.params import refuse_unstorable
 from geo_patrol.api.routes import (
+    apidocs,
     auth,
     chiefs,
     duty,
@@ -46,6 +47,7 @@ from geo_patrol.duty.digest import DigestRounds, send_due_digests
 from geo_patrol.incidents.workflow import escalate_overdue
 from geo_patrol.patrols.live.store import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.patrols.live.writer import LiveWriter
+from geo_patrol.web.apidocs import STATIC_DIR as DOCS_STATIC_DIR
 from geo_patrol.web.mobile.pages import STATIC_DIR as MOBILE_STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -129,6 +131,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Joint river patrol and cross-border river governance.",
         lifespan=lifespan,
+        # /docs and /redoc are ours (routes/apidocs.py): FastAPI's load from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         # Every route's text parameters are checked, then it passes the access policy table
         # (see geo_patrol.access.policy).
         dependencies=[Depends(refuse_unstorable), Depends(enforce_policy)],
@@ -158,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chiefs,
         duty,
         duty_pages,
+        apidocs,
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
@@ -165,4 +172,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/vendor", vendor, "vendor")
     # The phone web app's own scripts, styles and icons (plain ES modules, no build step).
     app.mount("/static/mobile", StaticFiles(directory=MOBILE_STATIC_DIR), "mobile")
+    # Swagger UI's start-up script for /docs (a file, so the page needs no inline script).
+    app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC_DIR), "docs")
     return app
