@@ -19,6 +19,7 @@ from geo_patrol.api import problems
 from geo_patrol.api.deps import enforce_policy, session_factory
 from geo_patrol.api.metrics import Metrics, RequestMetrics
 from geo_patrol.api.middleware import install_security
+from geo_patrol.api.openapi import REFUSALS, operation_id
 from geo_patrol.api.params import refuse_unstorable
 from geo_patrol.api.routes import (
     apidocs,
@@ -135,6 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # Operation ids a client generator keeps: "<tag>_<handler>" (api/openapi.py).
+        generate_unique_id_function=operation_id,
         # Every route's text parameters are checked, then it passes the access policy table
         # (see geo_patrol.access.policy).
         dependencies=[Depends(refuse_unstorable), Depends(enforce_policy)],
@@ -166,7 +169,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         duty_pages,
         apidocs,
     ):
-        app.include_router(module.router)
+        # Every operation declares the problems it may answer (Open311 declares its own).
+        refusals = None if module is open311 else REFUSALS
+        app.include_router(module.router, responses=refusals)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
     vendor = StaticFiles(directory=settings.vendor_dir, check_dir=False)
     app.mount("/static/vendor", vendor, "vendor")

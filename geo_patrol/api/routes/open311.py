@@ -28,7 +28,17 @@ from starlette.exceptions import HTTPException
 from geo_patrol.access.principal import Principal, from_bearer
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_address
+from geo_patrol.api.openapi import REFUSAL_REASONS
 from geo_patrol.api.params import check_storable
+from geo_patrol.api.schemas import (
+    Open311Created,
+    Open311Discovery,
+    Open311Error,
+    Open311PublicRequest,
+    Open311Request,
+    Open311Service,
+    Open311ServiceDefinition,
+)
 from geo_patrol.core.errors import (
     Forbidden,
     GeoPatrolError,
@@ -384,6 +394,50 @@ ROUTES: tuple[tuple[str, str, Callable[..., Response], str], ...] = (
     ("GET", "/requests/{service_request_id}", get_request, "Open311: one service request"),
 )
 
+
+class XMLResponse(Response):
+    """The .xml variants' answers (for the OpenAPI: `reply` writes them)."""
+
+    media_type = "text/xml"
+
+
+# The JSON variants' answers; the .xml ones are the same fields as XML (text/xml).
+ANSWERS: dict[Callable[..., Response], Any] = {
+    get_discovery: Open311Discovery,
+    get_services: list[Open311Service],
+    get_service_definition: Open311ServiceDefinition,
+    post_request: list[Open311Created],
+    get_requests: list[Open311Request | Open311PublicRequest],
+    get_request: list[Open311Request | Open311PublicRequest],
+}
+# Refusals in the spec's format: an invalid field is a 400 here, never a 422.
+_REASONS = {
+    status: "Invalid input, naming the field" if status == 400 else reason
+    for status, reason in REFUSAL_REASONS.items()
+    if status != 422
+}
+_XML = {"text/xml": {"schema": {"type": "string"}}}
+
+
+def _documented(handler: Callable[..., Response], fmt: str, method: str) -> dict[str, Any]:
+    """The OpenAPI of one variant: its answer (a model, or XML text) and its refusals."""
+    retried = "A retry with the same client_id: the request filed first"
+    if fmt == "json":
+        responses: dict[int | str, dict[str, Any]] = {
+            status: {"model": list[Open311Error], "description": reason}
+            for status, reason in _REASONS.items()
+        }
+        if method == "POST":
+            responses[200] = {"model": ANSWERS[handler], "description": retried}
+        return {"response_model": ANSWERS[handler], "responses": responses}
+    responses = {
+        status: {"description": reason, "content": _XML} for status, reason in _REASONS.items()
+    }
+    if method == "POST":
+        responses[200] = {"description": retried, "content": _XML}
+    return {"response_class": XMLResponse, "responses": responses}
+
+
 for _method, _path, _handler, _summary in ROUTES:
     for _fmt in FORMATS:
         router.add_api_route(
@@ -394,4 +448,5 @@ for _method, _path, _handler, _summary in ROUTES:
             summary=_summary,
             status_code=201 if _method == "POST" else None,
             openapi_extra=POST_BODY if _method == "POST" else None,
+            **_documented(_handler, _fmt, _method),
         )

@@ -71,6 +71,8 @@ for _method in METHODS:
         methods=[_method],
         name=f"osmand_{_method.lower()}",
         summary="OsmAnd/Traccar positions",
+        response_class=Response,
+        responses={200: {"description": "Stored (an empty answer, as the apps expect)"}},
     )
     router.add_api_route(
         "/osmand/",
