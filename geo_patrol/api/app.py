@@ -169,8 +169,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         duty_pages,
         apidocs,
     ):
-        # Every operation declares the problems it may answer (Open311 declares its own).
-        refusals = None if module is open311 else REFUSALS
+        # Every operation declares the problems it may answer (Open311 and the OsmAnd
+        # protocol declare their own).
+        refusals = None if module in (open311, osmand) else REFUSALS
         app.include_router(module.router, responses=refusals)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
     vendor = StaticFiles(directory=settings.vendor_dir, check_dir=False)
