@@ -24,6 +24,7 @@ from geo_patrol.core.vocabulary import (
     Level,
     PatrolMode,
     PatrolSource,
+    QualityFlag,
     ResponsibleRole,
     Role,
     Severity,
@@ -534,7 +535,7 @@ class PatrolPublic(BaseModel):
     duration_s: Number | None
     points_raw: int | None
     points_kept: int | None
-    quality_flags: list[str]
+    quality_flags: list[QualityFlag]
     stale: bool
 
 
@@ -590,7 +591,7 @@ class PatrolProperties(BaseModel):
     points_raw: int | None
     points_kept: int | None
     dropped: dict[str, int] | None = Field(description="Fixes dropped by cleaning, by reason.")
-    quality_flags: list[str]
+    quality_flags: list[QualityFlag]
     upload_id: int | None
     device_id: int | None
     member_ids: list[int]

@@ -127,3 +127,10 @@ def test_quality_flags_are_a_closed_list(openapi: dict[str, Any]) -> None:
     ]
     ref = flag["schema"]["anyOf"][0]["$ref"].rsplit("/", 1)[1]
     assert openapi["components"]["schemas"][ref]["enum"] == list(values(QualityFlag))
+
+
+def test_patrols_answer_their_quality_flags_as_the_enum(openapi: dict[str, Any]) -> None:
+    schemas = openapi["components"]["schemas"]
+    for model in ("PatrolPublic", "PatrolProperties"):
+        items = schemas[model]["properties"]["quality_flags"]["items"]
+        assert schemas[items["$ref"].rsplit("/", 1)[1]]["enum"] == list(values(QualityFlag))
