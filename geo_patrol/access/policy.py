@@ -143,6 +143,9 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/patrols/tracks.{fmt}": Rule.SIGNED_IN,
     "GET /api/v1/effort.{fmt}": Rule.MEMBER,
     "GET /api/v1/coverage/uncovered.{fmt}": Rule.MEMBER,
+    # The API documentation pages (not in the OpenAPI): open, like the document they show.
+    "GET /docs": Rule.PUBLIC,
+    "GET /redoc": Rule.PUBLIC,
 }
 
 

@@ -19,8 +19,10 @@ from geo_patrol.api import problems
 from geo_patrol.api.deps import enforce_policy, session_factory
 from geo_patrol.api.metrics import Metrics, RequestMetrics
 from geo_patrol.api.middleware import install_security
+from geo_patrol.api.openapi import REFUSALS, operation_id
 from geo_patrol.api.params import refuse_unstorable
 from geo_patrol.api.routes import (
+    apidocs,
     auth,
     chiefs,
     duty,
@@ -48,6 +50,7 @@ from geo_patrol.duty.digest import DigestRounds, send_due_digests
 from geo_patrol.incidents.workflow import escalate_overdue
 from geo_patrol.patrols.live.store import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.patrols.live.writer import LiveWriter
+from geo_patrol.web.apidocs import STATIC_DIR as DOCS_STATIC_DIR
 from geo_patrol.web.mobile.pages import STATIC_DIR as MOBILE_STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Joint river patrol and cross-border river governance.",
         lifespan=lifespan,
+        # /docs and /redoc are ours (routes/apidocs.py): FastAPI's load from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        # Operation ids a client generator keeps: "<tag>_<handler>" (api/openapi.py).
+        generate_unique_id_function=operation_id,
         # Every route's text parameters are checked, then it passes the access policy table
         # (see geo_patrol.access.policy).
         dependencies=[Depends(refuse_unstorable), Depends(enforce_policy)],
@@ -162,11 +171,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         duty,
         duty_pages,
         tiles,
+        apidocs,
     ):
-        app.include_router(module.router)
+        # Every operation declares the problems it may answer (Open311 and the OsmAnd
+        # protocol declare their own).
+        refusals = None if module in (open311, osmand) else REFUSALS
+        app.include_router(module.router, responses=refusals)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
     vendor = StaticFiles(directory=settings.vendor_dir, check_dir=False)
     app.mount("/static/vendor", vendor, "vendor")
     # The phone web app's own scripts, styles and icons (plain ES modules, no build step).
     app.mount("/static/mobile", StaticFiles(directory=MOBILE_STATIC_DIR), "mobile")
+    # Swagger UI's start-up script for /docs (a file, so the page needs no inline script).
+    app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC_DIR), "docs")
     return app

@@ -34,10 +34,6 @@ BODY_SETTING = "GEO_PATROL_MAX_BODY_BYTES"
 UPLOAD_SETTING = "GEO_PATROL_MAX_UPLOAD_BYTES"
 _DIGITS = re.compile(rb"[0-9]+")
 
-# The API docs pages are served for developers and load Swagger UI / ReDoc from a CDN by
-# default, which a same-origin CSP would break; intranet-friendly docs are a later concern.
-DOCS_PATHS: frozenset[str] = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
-
 # Known weakness: Folium/Leaflet pages emit inline <script> and <style>, so both need
 # 'unsafe-inline'. Scripts should move to per-response nonces (or hashes) later.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -53,6 +49,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "base-uri 'self'",
         "form-action 'self'",
     )
+)
+# Pages with no inline script of their own (the API documentation, /docs and /redoc) send
+# this instead: the same policy, but scripts only from files of ours. They set it
+# themselves; the middleware keeps a policy a response already has.
+SCRIPTS_FROM_FILES_ONLY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self' 'unsafe-inline'", "script-src 'self'"
 )
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Content-Type-Options", "nosniff"),
@@ -217,16 +219,9 @@ class BodySizeLimit:
 class SecurityHeaders:
     """Add security headers to every HTTP response (CSP on HTML, HSTS over https)."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        trust_forwarded: bool = False,
-        csp_exempt_paths: frozenset[str] = DOCS_PATHS,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, trust_forwarded: bool = False) -> None:
         self.app = app
         self.trust_forwarded = trust_forwarded
-        self.csp_exempt_paths = csp_exempt_paths
 
     def is_https(self, scope: Scope) -> bool:
         """Whether the client reached us over https (X-Forwarded-Proto only if trusted)."""
@@ -243,7 +238,7 @@ class SecurityHeaders:
         for name, value in SECURITY_HEADERS:
             headers.setdefault(name, value)
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type == "text/html" and scope["path"] not in self.csp_exempt_paths:
+        if media_type == "text/html":
             headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if self.is_https(scope):
             headers.setdefault("Strict-Transport-Security", HSTS)

@@ -24,6 +24,7 @@ from geo_patrol.core.vocabulary import (
     Level,
     PatrolMode,
     PatrolSource,
+    QualityFlag,
     ResponsibleRole,
     Role,
     Severity,
@@ -534,7 +535,7 @@ class PatrolPublic(BaseModel):
     duration_s: Number | None
     points_raw: int | None
     points_kept: int | None
-    quality_flags: list[str]
+    quality_flags: list[QualityFlag]
     stale: bool
 
 
@@ -590,7 +591,7 @@ class PatrolProperties(BaseModel):
     points_raw: int | None
     points_kept: int | None
     dropped: dict[str, int] | None = Field(description="Fixes dropped by cleaning, by reason.")
-    quality_flags: list[str]
+    quality_flags: list[QualityFlag]
     upload_id: int | None
     device_id: int | None
     member_ids: list[int]
@@ -1162,3 +1163,110 @@ class MapStyle(BaseModel):
     name: str
     sources: dict[str, StyleSource]
     layers: list[StyleLayer]
+
+
+# --- Open311 GeoReport v2 (the JSON variants; the .xml ones carry the same fields) ---------
+
+
+class Open311Endpoint(BaseModel):
+    """Where a GeoReport v2 endpoint is and which formats it speaks."""
+
+    specification: str
+    url: str
+    changeset: str
+    type: str
+    formats: list[str]
+
+
+class Open311Discovery(BaseModel):
+    """The service discovery document."""
+
+    changeset: str
+    contact: str
+    key_service: str
+    endpoints: list[Open311Endpoint]
+
+
+class Open311Service(BaseModel):
+    """A service: one active incident category (service_code = the category's code)."""
+
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: str
+    keywords: str
+    group: str
+
+
+class Open311ServiceDefinition(BaseModel):
+    """A service's definition: no extra attributes (metadata is false)."""
+
+    service_code: str
+    attributes: list[dict[str, Any]]
+
+
+class Open311Created(BaseModel):
+    """A request filed: its id and what happens next."""
+
+    service_request_id: str
+    service_notice: str
+    account_id: None
+
+
+class Open311PublicRequest(BaseModel):
+    """A service request as the public read shows it (GEO_PATROL_OPEN311_PUBLIC_READ): the
+    place rounded to 3 decimals, no text of the report."""
+
+    service_request_id: str
+    status: Literal["open", "closed"]
+    service_name: str | None
+    service_code: str
+    agency_responsible: str | None
+    requested_datetime: str | None
+    updated_datetime: str | None
+    lat: float
+    long: float
+
+
+class Open311Request(Open311PublicRequest):
+    """A service request as its reader (an api_key, a bearer token) sees it."""
+
+    status_notes: str | None
+    description: str | None
+    service_notice: str
+    expected_datetime: str | None
+    address: str | None
+    address_id: None
+    zipcode: None
+    media_url: str | None
+
+
+class Open311Error(BaseModel):
+    """One refusal in the spec's format (the HTTP status and why)."""
+
+    code: int
+    description: str
+
+
+class WebAppIcon(BaseModel):
+    """One icon of the phone web app."""
+
+    src: str
+    sizes: str
+    type: str
+
+
+class WebAppManifest(BaseModel):
+    """The phone web app's manifest (installable, scoped to /m/)."""
+
+    name: str
+    short_name: str
+    start_url: str
+    scope: str
+    display: str
+    orientation: str
+    background_color: str
+    theme_color: str
+    lang: str
+    icons: list[WebAppIcon]

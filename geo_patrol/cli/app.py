@@ -74,6 +74,14 @@ CrsOption = Annotated[
     typer.Option(help="CRS of the file: an EPSG code (4326, EPSG:4549...), gcj02 or bd09."),
 ]
 LayerOption = Annotated[str | None, typer.Option(help="Layer of a GeoPackage or KML file.")]
+CodeOption = Annotated[
+    str | None,
+    typer.Option(help="Code of the one feature of a file that holds none (a bare geometry)."),
+]
+NameOption = Annotated[
+    str | None,
+    typer.Option(help="Name of the one feature of a file that holds none (a bare geometry)."),
+]
 
 
 def _fail(error: GeoPatrolError) -> typer.Exit:
@@ -209,6 +217,8 @@ def import_jurisdictions_command(
     ] = "code",
     crs: CrsOption = None,
     layer: LayerOption = None,
+    code: CodeOption = None,
+    name: NameOption = None,
 ) -> None:
     """Import boundaries; a changed boundary becomes a new version."""
     try:
@@ -223,6 +233,8 @@ def import_jurisdictions_command(
             crs=crs,
             layer=layer,
             source=file.name,
+            code=code,
+            name=name,
         )
     except GeoPatrolError as error:
         raise _fail(error) from error
@@ -237,6 +249,8 @@ def import_rivers_command(
     crs: CrsOption = None,
     layer: LayerOption = None,
     segment_length: Annotated[float, typer.Option(help="Segment length, metres.")] = 1000.0,
+    code: CodeOption = None,
+    name: NameOption = None,
 ) -> None:
     """Import rivers (lines) and cut them into segments."""
     options = FeatureImportOptions(
@@ -246,6 +260,8 @@ def import_rivers_command(
         layer=layer,
         source=file.name,
         segment_length_m=segment_length,
+        code=code,
+        name=name,
     )
     _run_import(lambda s: import_rivers(s, path=file, options=options))
 
@@ -257,10 +273,18 @@ def import_villages_command(
     name_field: str = "name",
     crs: CrsOption = None,
     layer: LayerOption = None,
+    code: CodeOption = None,
+    name: NameOption = None,
 ) -> None:
     """Import village points."""
     options = FeatureImportOptions(
-        code_field=code_field, name_field=name_field, crs=crs, layer=layer, source=file.name
+        code_field=code_field,
+        name_field=name_field,
+        crs=crs,
+        layer=layer,
+        source=file.name,
+        code=code,
+        name=name,
     )
     _run_import(lambda s: import_villages(s, path=file, options=options))
 

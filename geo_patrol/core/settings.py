@@ -267,6 +267,12 @@ class Settings(BaseSettings):
     digest_retry_minutes: float = Field(
         default=10.0, ge=0, description="Wait before trying a failed digest again."
     )
+    open311_public_read: bool = Field(
+        default=False,
+        description="Open311 GET requests without an api_key (GeoReport v2 public feeds): every "
+        "request, with only its public fields (category, status, place rounded to 3 decimals, "
+        "about 100 m; dates; responsible body), never its description. Off: a key is needed.",
+    )
 
     @field_validator("digest_smtp_url")
     @classmethod

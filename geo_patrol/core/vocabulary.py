@@ -31,6 +31,7 @@ __all__ = [
     "Level",
     "PatrolMode",
     "PatrolSource",
+    "QualityFlag",
     "ResponsibleRole",
     "Role",
     "Severity",
@@ -40,6 +41,22 @@ __all__ = [
     "WorkflowAction",
     "values",
 ]
+
+
+class QualityFlag(StrEnum):
+    """A patrol's quality flags, which supervisors look at (what each means:
+    geo_patrol.patrols.quality); duty rules may let some disqualify a patrol."""
+
+    TOO_SHORT = "too_short"
+    TOO_FAST = "too_fast"
+    LONG_GAP = "long_gap"
+    MOCKED = "mocked"
+    TOO_REGULAR = "too_regular"
+    ONE_SIDE_ONLY = "one_side_only"
+    CLOCK_CONSTANT = "clock_constant"
+    CLOCK_BACKWARDS = "clock_backwards"
+    PARTLY_TIMED = "partly_timed"
+    REORDERED = "reordered"
 
 
 def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:

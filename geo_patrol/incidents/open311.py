@@ -436,6 +436,32 @@ def as_request(row: Mapping[str, Any], *, locale: str) -> dict[str, Any]:
     }
 
 
+# What an anonymous public feed shows (GEO_PATROL_OPEN311_PUBLIC_READ): the place rounded to
+# 3 decimals of a degree (110 m north-south, 95 m east-west at 31°N), so a report made at a
+# house door does not point at the house. Left out, because a report may hold personal data
+# a public page must not carry: the description and the status notes (free text, often with
+# names and phone numbers), the address (free text), the media URL (photos of people and
+# number plates), the deadline and the notice (internal handling).
+PUBLIC_DECIMALS = 3
+
+
+def as_public_request(row: Mapping[str, Any], *, locale: str) -> dict[str, Any]:
+    """An incident as a public feed shows it: category, status, rounded place, dates, and
+    the body responsible; never its text (see PUBLIC_DECIMALS)."""
+    agency = agency_responsible(row["responsible"] or [], tier=row["tier"], locale=locale)
+    return {
+        "service_request_id": str(row["id"]),
+        "status": open_or_closed(row["status"]),
+        "service_name": row["category_name_en"] if locale == "en" else row["category_name"],
+        "service_code": row["category"],
+        "agency_responsible": agency,
+        "requested_datetime": w3c(row["reported_at"]),
+        "updated_datetime": w3c(row["updated_at"]),
+        "lat": round(row["lat"], PUBLIC_DECIMALS),
+        "long": round(row["lon"], PUBLIC_DECIMALS),
+    }
+
+
 def agency_responsible(responsible: list[dict[str, Any]], *, tier: str, locale: str) -> str | None:
     """Who handles the case at its tier: the lead side first, then the other sides.
 

@@ -1,4 +1,5 @@
-"""The map pages' third-party scripts and styles, served by geo-patrol itself (no CDN).
+"""The pages' third-party scripts and styles (the maps, the API documentation), served by
+geo-patrol itself (no CDN).
 
 Folium and its plugins name their files by CDN URL (`default_js` / `default_css`). Before a
 map is rendered, `localise` rewrites every one of them to a file of an npm package installed
@@ -6,7 +7,8 @@ from `package.json` / `package-lock.json` (`./run` does `npm ci`), served under
 `/static/vendor/`; the folder of those packages is the setting `vendor_dir`
 (GEO_PATROL_VENDOR_DIR, default: the checkout's node_modules). A URL that is not in
 `ASSETS` stops the rendering: a new plugin or a Folium upgrade cannot slip a CDN reference
-onto an intranet page.
+onto an intranet page. The API documentation pages (/docs, /redoc) take their Swagger UI
+and ReDoc files from the same table, by name (`vendor_url`).
 
 `inline` turns such a page into one self-contained file (scripts, styles and the images
 the styles use inlined) for the meeting pack, which must open from a USB stick.
@@ -103,6 +105,23 @@ ASSETS: dict[str, tuple[str, str | None]] = {
         "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js",
         "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
     ),
+    # The API documentation pages (/docs, /redoc): FastAPI's CDN defaults, served by us.
+    "swagger_ui_js": (
+        "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js",
+        "swagger-ui-dist/swagger-ui-bundle.js",
+    ),
+    "swagger_ui_css": (
+        "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css",
+        "swagger-ui-dist/swagger-ui.css",
+    ),
+    "swagger_ui_favicon": (
+        "https://fastapi.tiangolo.com/img/favicon.png",
+        "swagger-ui-dist/favicon-32x32.png",
+    ),
+    "redoc_js": (
+        "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        "redoc/bundles/redoc.standalone.js",
+    ),
 }
 
 
@@ -148,6 +167,14 @@ def localise(root: Any) -> None:
                     rewritten.append((name, local))
             # An instance attribute: the class lists (shared by every map) stay untouched.
             setattr(element, attribute, rewritten)
+
+
+def vendor_url(name: str) -> str:
+    """Our `/static/vendor/...` URL of a file in the table, by its name there."""
+    file = ASSETS[name][1]
+    if file is None:
+        raise AssetMissing(f"asset {name!r} is not served: the table maps it to no file")
+    return f"{URL_PREFIX}/{file}"
 
 
 def vendor_file(url: str, *, vendor_dir: Path = CHECKOUT_VENDOR_DIR) -> Path:

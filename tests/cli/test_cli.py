@@ -95,6 +95,18 @@ def test_bad_file_exits_with_the_feature_and_field(cli_database: str) -> None:
     assert row_versions(cli_database, "jurisdictions") == before
 
 
+def test_a_bare_geometry_imports_with_code_and_name(cli_database: str) -> None:
+    bare = str(FIXTURES / "wujiang_bare.geojson")
+    refused = runner.invoke(app, ["import", "jurisdictions", bare, "--level", "county"])
+    assert refused.exit_code == 2
+    assert "bare GeoJSON geometry (MultiPolygon)" in refused.output
+    assert refused.output.rstrip().endswith("give --code and --name")
+    given = ["--code", "320509", "--name", "吴江区"]
+    result = runner.invoke(app, ["import", "jurisdictions", bare, "--level", "county", *given])
+    assert result.exit_code == 0, result.output
+    assert "1 unchanged" in result.output or "1 added" in result.output
+
+
 def every_table_rows(url: str) -> dict[str, list[tuple[str, str]]]:
     """Every row of every declared table as (ctid, xmin): an INSERT, UPDATE or DELETE
     anywhere changes this."""

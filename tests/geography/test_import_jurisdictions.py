@@ -170,3 +170,49 @@ def test_parts_follow_the_boundaries(session: Session) -> None:
         )
     ).scalar_one()
     assert moved < 1e-12
+
+
+def test_a_bare_geometry_is_refused_saying_what_it_is_and_what_to_give(session: Session) -> None:
+    with pytest.raises(ImportFileError) as refused:
+        import_jurisdictions(session, path=FIXTURES / "wujiang_bare.geojson", options=COUNTY)
+    assert str(refused.value) == (
+        "wujiang_bare.geojson: the file is a bare GeoJSON geometry (MultiPolygon), not a "
+        "Feature or FeatureCollection: it holds no code or name; give --code and --name"
+    )
+    assert refused.value.extra["field"] == "code"
+
+
+def test_a_bare_geometry_imports_with_the_code_and_name_given(session: Session) -> None:
+    options = JurisdictionImportOptions(level="county", code="320509", name="吴江区")
+    report = import_jurisdictions(session, path=FIXTURES / "wujiang_bare.geojson", options=options)
+    assert (report.features, report.added) == (1, 1)
+    row = session.execute(
+        text("SELECT code, name, level FROM jurisdictions WHERE valid_to IS NULL")
+    ).one()
+    assert tuple(row) == ("320509", "吴江区", "county")
+    expected = shapely.normalize(shapely.MultiPolygon([BOUNDARIES[0]]))
+    assert shapely.normalize(stored(session)["320509"]).equals_exact(expected, tolerance=1e-9)
+
+
+def test_a_single_feature_takes_its_name_and_the_code_given(session: Session) -> None:
+    path = FIXTURES / "wujiang_feature.geojson"
+    with pytest.raises(ImportFileError) as refused:
+        import_jurisdictions(session, path=path, options=COUNTY)
+    assert str(refused.value) == (
+        "wujiang_feature.geojson: required field 'code' not found; "
+        "the file has columns: name; or give --code"
+    )
+    options = JurisdictionImportOptions(level="county", code="320509")
+    report = import_jurisdictions(session, path=path, options=options)
+    assert (report.features, report.added) == (1, 1)
+    row = session.execute(text("SELECT code, name FROM jurisdictions")).one()
+    assert tuple(row) == ("320509", "吴江区")  # the name from the file, the code given
+    expected = shapely.normalize(shapely.MultiPolygon([BOUNDARIES[0]]))
+    assert shapely.normalize(stored(session)["320509"]).equals_exact(expected, tolerance=1e-9)
+
+
+def test_a_code_given_for_a_file_of_several_features_is_refused(session: Session) -> None:
+    options = JurisdictionImportOptions(level="county", code="320509", name="吴江区")
+    with pytest.raises(ImportFileError, match="this file has 2 features") as refused:
+        import_jurisdictions(session, path=FIXTURES / "boundaries.geojson", options=options)
+    assert refused.value.extra["field"] == "code"

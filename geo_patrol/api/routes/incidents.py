@@ -18,6 +18,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
+from geo_patrol.api.openapi import file_answer
 from geo_patrol.api.params import parse_bbox
 from geo_patrol.api.schemas import (
     CategoryPublic,
@@ -364,7 +365,12 @@ async def post_photo(
     return await run_in_threadpool(attach)
 
 
-@router.get("/incidents/{incident_id}/photos/{photo_id}", summary="A photo, metadata stripped")
+@router.get(
+    "/incidents/{incident_id}/photos/{photo_id}",
+    summary="A photo, metadata stripped",
+    response_class=Response,
+    responses=file_answer("image/jpeg", "image/png", description="The picture"),
+)
 def get_photo(
     incident_id: BigId,
     photo_id: BigId,

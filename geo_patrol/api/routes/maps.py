@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
+from geo_patrol.api.openapi import file_answer
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.values import Day
 from geo_patrol.core.vocabulary import Language
@@ -95,6 +96,7 @@ async def supervisor_map(
     "/tiles/{layer}/{z}/{x}/{y}.pbf",
     summary="Vector tile (Mapbox Vector Tile) of a map layer: tracks",
     response_class=Response,
+    responses=file_answer(MVT, description="The tile (empty where nothing crosses it)"),
 )
 async def tile(
     session: SessionDep,

@@ -24,7 +24,8 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.duty_answers import candidate_public, period_public
-from geo_patrol.api.schemas import MyDutyPublic, PatrolTeam, SetupCodes
+from geo_patrol.api.openapi import text_answer
+from geo_patrol.api.schemas import MyDutyPublic, PatrolTeam, SetupCodes, WebAppManifest
 from geo_patrol.core import catalog
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.values import Id
@@ -36,6 +37,14 @@ from geo_patrol.web.mobile import pages
 router = APIRouter(tags=["phone"])
 Lang = Annotated[Language | None, Query()]
 # Pages with a CSRF token or a device credential in them are never stored by anyone.
+
+
+class ManifestResponse(JSONResponse):
+    """The web app manifest's media type (for the OpenAPI; the handler sets it too)."""
+
+    media_type = "application/manifest+json"
+
+
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -46,13 +55,23 @@ def app_shell(settings: SettingsDep) -> HTMLResponse:
     return HTMLResponse(shell, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/m/manifest.webmanifest", summary="The web app manifest")
+@router.get(
+    "/m/manifest.webmanifest",
+    summary="The web app manifest",
+    response_class=ManifestResponse,
+    response_model=WebAppManifest,
+)
 def app_manifest() -> JSONResponse:
     """Name, icons, start URL and scope (/m/) for installing the app."""
     return JSONResponse(pages.manifest(), media_type="application/manifest+json")
 
 
-@router.get("/m/sw.js", summary="The app's service worker (scope /m/)")
+@router.get(
+    "/m/sw.js",
+    summary="The app's service worker (scope /m/)",
+    response_class=Response,
+    responses=text_answer("text/javascript", description="The worker's script"),
+)
 def service_worker() -> Response:
     """Caches the app shell and its static files, never API answers."""
     return Response(

@@ -2,7 +2,10 @@
 
 The routes are PUBLIC in the policy table: discovery and services are open, and the request
 routes authenticate inside with the spec's `api_key` (one of our tokens), falling back to a
-bearer token or a signed-in browser. Errors answer in the spec's format
+bearer token or a signed-in browser. With GEO_PATROL_OPEN311_PUBLIC_READ on, a GET of
+requests without any credential answers every request's public fields (see
+incidents.open311.as_public_request), as GeoReport v2 public feeds expect; off (the
+default), it is a 401. Errors answer in the spec's format
 (`[{"code": 400, "description": "..."}]`, or `<errors>` for .xml) rather than problem+json.
 """
 
@@ -25,7 +28,17 @@ from starlette.exceptions import HTTPException
 from geo_patrol.access.principal import Principal, from_bearer
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_address
+from geo_patrol.api.openapi import REFUSAL_REASONS
 from geo_patrol.api.params import check_storable
+from geo_patrol.api.schemas import (
+    Open311Created,
+    Open311Discovery,
+    Open311Error,
+    Open311PublicRequest,
+    Open311Request,
+    Open311Service,
+    Open311ServiceDefinition,
+)
 from geo_patrol.core.errors import (
     Forbidden,
     GeoPatrolError,
@@ -33,6 +46,7 @@ from geo_patrol.core.errors import (
     NotAuthenticated,
     NotFound,
 )
+from geo_patrol.core.settings import Settings
 from geo_patrol.incidents import open311
 from geo_patrol.incidents.reports import create_incident, record_event
 
@@ -132,6 +146,23 @@ def caller(session: Session, principal: Principal | None, api_key: str | None) -
             field="api_key",
         )
     return principal
+
+
+def reader_of(
+    session: Session, principal: Principal | None, api_key: str | None, settings: Settings
+) -> Principal | None:
+    """Who reads requests: the api_key's or the signed-in caller; None for an anonymous
+    public read, when GEO_PATROL_OPEN311_PUBLIC_READ allows it (a wrong key is still 403)."""
+    anonymous = principal is None and not (api_key and api_key.strip())
+    if anonymous and settings.open311_public_read:
+        return None
+    return caller(session, principal, api_key)
+
+
+def _shown(rows: list[Any], reader: Principal | None, locale: str) -> list[dict[str, Any]]:
+    """Rows as service requests: every field for a caller, the public ones for anyone."""
+    shape = open311.as_request if reader is not None else open311.as_public_request
+    return [shape(row, locale=locale) for row in rows]
 
 
 # --- discovery and services -------------------------------------------------------------------
@@ -260,6 +291,7 @@ def post_request(
 def get_requests(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: MaybePrincipal,
     api_key: ApiKeyParam = None,
     service_request_id: Annotated[str | None, Query(description="ids, comma-separated")] = None,
@@ -269,8 +301,9 @@ def get_requests(
     status: Annotated[str | None, Query(description="open, closed or both")] = None,
     locale: LocaleParam = None,
 ) -> Response:
-    """The requests the key's owner may see, newest first (default: the last 90 days)."""
-    reader = caller(session, principal, api_key)
+    """The requests the key's owner may see, newest first (default: the last 90 days); with
+    the public read on and no key, every request's public fields."""
+    reader = reader_of(session, principal, api_key, settings)
     filters = open311.request_filters(
         service_request_id=service_request_id,
         service_code=service_code,
@@ -279,32 +312,31 @@ def get_requests(
         status=status,
         now=datetime.now(UTC),
     )
-    rows = open311.find_requests(
-        session, scope=scope_of(session, reader), principal=reader, filters=filters
-    )
-    language = _locale(request, locale)
-    body = [open311.as_request(row, locale=language) for row in rows]
-    return reply(request, "service_requests", body)
+    scope = Scope(everything=True) if reader is None else scope_of(session, reader)
+    rows = open311.find_requests(session, scope=scope, principal=reader, filters=filters)
+    return reply(request, "service_requests", _shown(rows, reader, _locale(request, locale)))
 
 
 def get_request(
     request: Request,
     service_request_id: str,
     session: SessionDep,
+    settings: SettingsDep,
     principal: MaybePrincipal,
     api_key: ApiKeyParam = None,
     locale: LocaleParam = None,
 ) -> Response:
-    """One request as a one-element list; 404 when absent or not visible to the key."""
-    reader = caller(session, principal, api_key)
+    """One request as a one-element list; 404 when absent or not visible to the key (with
+    the public read on and no key: its public fields)."""
+    reader = reader_of(session, principal, api_key, settings)
     if not open311.ID_PATTERN.match(service_request_id):
         raise NotFound(f"no service request {service_request_id}", field="service_request_id")
-    row = _one(session, scope_of(session, reader), reader, int(service_request_id))
-    body = [open311.as_request(row, locale=_locale(request, locale))]
-    return reply(request, "service_requests", body)
+    scope = Scope(everything=True) if reader is None else scope_of(session, reader)
+    row = _one(session, scope, reader, int(service_request_id))
+    return reply(request, "service_requests", _shown([row], reader, _locale(request, locale)))
 
 
-def _one(session: Session, scope: Scope, principal: Principal, incident_id: int) -> Any:
+def _one(session: Session, scope: Scope, principal: Principal | None, incident_id: int) -> Any:
     """The request row of one incident within `scope`, or 404."""
     rows = open311.find_requests(
         session, scope=scope, principal=principal, filters=open311.RequestFilters(ids=[incident_id])
@@ -362,6 +394,50 @@ ROUTES: tuple[tuple[str, str, Callable[..., Response], str], ...] = (
     ("GET", "/requests/{service_request_id}", get_request, "Open311: one service request"),
 )
 
+
+class XMLResponse(Response):
+    """The .xml variants' answers (for the OpenAPI: `reply` writes them)."""
+
+    media_type = "text/xml"
+
+
+# The JSON variants' answers; the .xml ones are the same fields as XML (text/xml).
+ANSWERS: dict[Callable[..., Response], Any] = {
+    get_discovery: Open311Discovery,
+    get_services: list[Open311Service],
+    get_service_definition: Open311ServiceDefinition,
+    post_request: list[Open311Created],
+    get_requests: list[Open311Request | Open311PublicRequest],
+    get_request: list[Open311Request | Open311PublicRequest],
+}
+# Refusals in the spec's format: an invalid field is a 400 here, never a 422.
+_REASONS = {
+    status: "Invalid input, naming the field" if status == 400 else reason
+    for status, reason in REFUSAL_REASONS.items()
+    if status != 422
+}
+_XML = {"text/xml": {"schema": {"type": "string"}}}
+
+
+def _documented(handler: Callable[..., Response], fmt: str, method: str) -> dict[str, Any]:
+    """The OpenAPI of one variant: its answer (a model, or XML text) and its refusals."""
+    retried = "A retry with the same client_id: the request filed first"
+    if fmt == "json":
+        responses: dict[int | str, dict[str, Any]] = {
+            status: {"model": list[Open311Error], "description": reason}
+            for status, reason in _REASONS.items()
+        }
+        if method == "POST":
+            responses[200] = {"model": ANSWERS[handler], "description": retried}
+        return {"response_model": ANSWERS[handler], "responses": responses}
+    responses = {
+        status: {"description": reason, "content": _XML} for status, reason in _REASONS.items()
+    }
+    if method == "POST":
+        responses[200] = {"description": retried, "content": _XML}
+    return {"response_class": XMLResponse, "responses": responses}
+
+
 for _method, _path, _handler, _summary in ROUTES:
     for _fmt in FORMATS:
         router.add_api_route(
@@ -372,4 +448,5 @@ for _method, _path, _handler, _summary in ROUTES:
             summary=_summary,
             status_code=201 if _method == "POST" else None,
             openapi_extra=POST_BODY if _method == "POST" else None,
+            **_documented(_handler, _fmt, _method),
         )

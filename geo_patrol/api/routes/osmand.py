@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
+from geo_patrol.api.openapi import REFUSALS
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.patrols.live.osmand import parse_osmand
 from geo_patrol.patrols.live.writer import LiveWriter, StoreFailed
@@ -64,6 +65,15 @@ async def receive(request: Request) -> Response:
     return Response(status_code=status)
 
 
+# The apps read the status alone: empty answers (a parameter holding text PostgreSQL cannot
+# store is refused before, as everywhere, with a problem).
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Stored (an empty answer, as the apps expect)"},
+    400: {"description": "Not a position report: an empty answer"},
+    422: REFUSALS[422],
+    503: {"description": "The positions cannot be stored now: an empty answer, send again"},
+}
+
 for _method in METHODS:
     router.add_api_route(
         "/osmand",
@@ -71,6 +81,8 @@ for _method in METHODS:
         methods=[_method],
         name=f"osmand_{_method.lower()}",
         summary="OsmAnd/Traccar positions",
+        response_class=Response,
+        responses=ANSWERS,
     )
     router.add_api_route(
         "/osmand/",

@@ -33,6 +33,7 @@ from geo_patrol.api.deps import (
     client_address,
     session_factory,
 )
+from geo_patrol.api.openapi import file_answer
 from geo_patrol.api.params import parse_bbox, parse_ids
 from geo_patrol.api.routes.exports import send_file
 from geo_patrol.api.schemas import (
@@ -52,6 +53,7 @@ from geo_patrol.core.vocabulary import (
     ExportFormat,
     Level,
     PatrolMode,
+    QualityFlag,
 )
 from geo_patrol.exports.sources import ExportDatum
 from geo_patrol.exports.tracks import TrackFormat, write_patrol
@@ -142,7 +144,7 @@ def get_patrols(
     river: str | None = None,
     since: Moment | None = None,
     until: Moment | None = None,
-    flag: Annotated[str | None, Query(description="A quality flag, e.g. too_short.")] = None,
+    flag: Annotated[QualityFlag | None, Query(description="A quality flag.")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
@@ -309,7 +311,12 @@ def _in_datum(
     )
 
 
-@router.get("/patrols/{patrol_id}/original", summary="The uploaded file exactly as sent")
+@router.get(
+    "/patrols/{patrol_id}/original",
+    summary="The uploaded file exactly as sent",
+    response_class=Response,
+    responses=file_answer("application/octet-stream", description="The file as uploaded"),
+)
 def original_file(
     patrol_id: BigId, session: SessionDep, scope: ScopeDep, settings: SettingsDep
 ) -> Response:

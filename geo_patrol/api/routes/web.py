@@ -52,13 +52,17 @@ def _page(lang: str, next_path: str, error: str = "", status: int = 200) -> HTML
     return response
 
 
-@router.get("/login")
+@router.get("/login", response_class=HTMLResponse)
 def login_page(lang: Language = Language.ZH, next: str = "/map") -> HTMLResponse:
     """The sign-in form."""
     return _page(lang, next)
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    response_class=HTMLResponse,
+    responses={303: {"description": "Signed in: on to `next`, with the session cookie"}},
+)
 def login_form(
     request: Request,
     session: SessionDep,
@@ -67,7 +71,7 @@ def login_form(
     password: Annotated[str, Form()],
     csrf_token: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/map",
-    lang: Annotated[str, Form()] = "zh",
+    lang: Annotated[Language, Form()] = Language.ZH,
 ) -> Response:
     """Check the double-submit token and the password; then set the session cookie."""
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -93,7 +97,12 @@ def login_form(
     return response
 
 
-@router.post("/logout")
+@router.post(
+    "/logout",
+    response_class=Response,
+    status_code=303,
+    responses={303: {"description": "Signed out: on to the sign-in page"}},
+)
 def logout_form(
     request: Request,
     session: SessionDep,

@@ -28,6 +28,9 @@ class FeatureImportOptions:
     source: str | None = None
     segment_length_m: float = 1000.0
     side_distance_m: float = 50.0
+    # The code and name of a file of one feature that does not hold them (a bare geometry).
+    code: str | None = None
+    name: str | None = None
 
 
 UPSERT_RIVER = """
@@ -65,6 +68,7 @@ def _read(
         required=["code", "name"],
         crs=options.crs,
         layer=options.layer,
+        values={"code": options.code or "", "name": options.name or ""},
     )
     seen: dict[str, int] = {}
     for feature in vector.features:

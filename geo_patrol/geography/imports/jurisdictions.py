@@ -40,6 +40,9 @@ class JurisdictionImportOptions:
     crs: str | None = None
     layer: str | None = None
     source: str | None = None
+    # The code and name of a file of one boundary that does not hold them (a bare geometry).
+    code: str | None = None
+    name: str | None = None
 
     def __post_init__(self) -> None:
         if self.hierarchy not in ("code", "containment"):
@@ -118,6 +121,7 @@ def import_jurisdictions(
         required=["code", "name"],
         crs=options.crs,
         layer=options.layer,
+        values={"code": options.code or "", "name": options.name or ""},
     )
     report = ImportReport(kind="jurisdictions", file=path.name, features=len(vector.features))
     report.repaired = list(vector.repaired)

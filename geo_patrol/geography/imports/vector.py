@@ -21,10 +21,18 @@ DBF names, KML's placemark name is "Name"). Mapped values are normalised: string
 empty strings become None, and fields whose name ends in "code" become strings of digits
 (a shapefile's 320509 or 320509.0 becomes "320509"). All other columns are kept under their
 own names with plain Python values.
+
+A file of one feature with no attributes to speak of: a bare GeoJSON geometry (a Polygon
+or MultiPolygon object, as many open datasets ship a boundary) or a single Feature. GDAL
+reads it as a layer of one feature without columns, so the values the import needs (a code,
+a name) come from the caller as `values` (the CLI's --code and --name), which also win over
+the file's own columns; a required field that neither gives is refused saying what the file
+is and which options to give.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zipfile
@@ -158,21 +166,29 @@ def read_vector(
     crs: str | None = None,
     layer: str | None = None,
     encoding: str | None = None,
+    values: Mapping[str, str] | None = None,
 ) -> VectorFile:
-    """Read one layer of a vector file as valid WGS84 features of `kind`, or raise."""
+    """Read one layer of a vector file as valid WGS84 features of `kind`, or raise.
+
+    `values` (our field -> value) are given for a file of one feature, e.g. a bare geometry.
+    """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
+    given = {name: value for name, value in (values or {}).items() if value}
     source = _locate(Path(path), layer)
     table = _read_table(source, encoding)
+    _check_given(given, table, source)
     spec, source_crs, crs_note = _resolve_crs(crs, table, source)
-    mapping = _resolve_columns(fields or {}, set(required), table, source.file)
+    wanted = {name: column for name, column in (fields or {}).items() if name not in given}
+    mapping = _resolve_columns(wanted, set(required) - set(given), table, source)
     ctx = _Context(source.file, _labels(table, mapping))
     features: list[VectorFeature] = []
     repaired: list[int] = []
     for index, raw in enumerate(table.geometries):
         number = index + 1
         geometry, was_repaired = _prepare_geometry(raw, kind, spec, ctx, number)
-        properties = _properties(table, index, mapping, set(required), ctx)
+        properties = _properties(table, index, mapping, set(required) - set(given), ctx)
+        properties.update(given)
         features.append(VectorFeature(number, geometry, properties))
         if was_repaired:
             repaired.append(number)
@@ -457,21 +473,67 @@ def _find_column(name: str, columns: Collection[str]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
+def _check_given(given: Mapping[str, str], table: _Table, source: _Source) -> None:
+    """Values given as options name one feature: refuse them for a file of several."""
+    count = len(table.geometries)
+    if given and count != 1:
+        options = " and ".join(f"--{name}" for name in given)
+        raise ImportFileError(
+            f"{source.file}: {options} give the values of a file of one feature (a bare "
+            f"geometry); this file has {count} features: name the columns that hold them "
+            f"instead (e.g. --code-field)",
+            field=next(iter(given)),
+            file=source.file,
+        )
+
+
+def _what_it_is(source: _Source, table: _Table) -> str | None:
+    """'a bare GeoJSON geometry (Polygon)' or 'a single GeoJSON Feature without properties'
+    when that is what a file without columns is; None for anything else."""
+    if table.columns or len(table.geometries) != 1:
+        return None
+    if source.format != "GeoJSON":
+        return "a single feature without attributes"
+    try:
+        with source.path.open("rb") as handle:
+            kind = json.load(handle).get("type")
+    except (OSError, ValueError, AttributeError):
+        return "a single feature without attributes"
+    if kind == "Feature":
+        return "a single GeoJSON Feature without properties"
+    if kind == "FeatureCollection":
+        return "a GeoJSON FeatureCollection of one feature without properties"
+    return f"a bare GeoJSON geometry ({kind}), not a Feature or FeatureCollection"
+
+
 def _resolve_columns(
-    fields: Mapping[str, str], required: set[str], table: _Table, file: str
+    fields: Mapping[str, str], required: set[str], table: _Table, source: _Source
 ) -> dict[str, str | None]:
     """Our property name -> the file's column (None if an optional one is absent)."""
     wanted = {name: name for name in sorted(required)} | dict(fields)
+    missing = [ours for ours, theirs in wanted.items() if ours in required]
+    missing = [ours for ours in missing if _find_column(wanted[ours], table.columns) is None]
+    what = _what_it_is(source, table) if missing else None
+    if what is not None:
+        options = " and ".join(f"--{name}" for name in missing)
+        raise ImportFileError(
+            f"{source.file}: the file is {what}: it holds no {' or '.join(missing)}; "
+            f"give {options}",
+            field=missing[0],
+            file=source.file,
+        )
     resolved: dict[str, str | None] = {}
     for ours, theirs in wanted.items():
         column = _find_column(theirs, table.columns)
         if column is None and ours in required:
             listing = ", ".join(table.columns) or "(none)"
             via = "" if ours == theirs else f" (column {theirs!r})"
+            single = f"; or give --{ours}" if len(table.geometries) == 1 else ""
             raise ImportFileError(
-                f"{file}: required field {ours!r}{via} not found; the file has columns: {listing}",
+                f"{source.file}: required field {ours!r}{via} not found; "
+                f"the file has columns: {listing}{single}",
                 field=ours,
-                file=file,
+                file=source.file,
             )
         resolved[ours] = column
     return resolved
