@@ -40,6 +40,8 @@ class IncidentReport:
     reporter_contact: str | None = None
     address: str | None = None
     patrol_id: int | None = None
+    external_source: str | None = None  # an imported report: the platform and its id for it
+    external_id: str | None = None
 
 
 EXISTING = "SELECT id FROM incidents WHERE source = :source AND client_id = :client_id"
@@ -58,13 +60,16 @@ WITH rule AS (
 incident AS (
     INSERT INTO incidents (source, client_id, category, severity, description,
         reporter_member_id, reporter_name, reporter_contact, address, reported_at, geom, datum,
-        tier, deadline_at, lead_code, is_joint, zone_id, unrouted, segment_id, patrol_id)
+        tier, deadline_at, lead_code, is_joint, zone_id, unrouted, segment_id, patrol_id,
+        external_source, external_id)
     SELECT :source, :client_id, :category, :severity, :description, :member_id, :reporter_name,
         :reporter_contact, :address, :reported_at, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
         :datum, rule.tier, CAST(:reported_at AS timestamptz) + rule.hours * interval '1 hour',
-        :lead_code, :is_joint, :zone_id, :unrouted, :segment_id, :patrol_id
+        :lead_code, :is_joint, :zone_id, :unrouted, :segment_id, :patrol_id,
+        :external_source, :external_id
     FROM rule
-    ON CONFLICT (source, client_id) WHERE client_id IS NOT NULL DO NOTHING
+    -- (source, client_id) or (external_source, external_id) already stored
+    ON CONFLICT DO NOTHING
     RETURNING id, tier
 ),
 responsibles AS (
@@ -168,13 +173,20 @@ def create_incident(
         at=reported_at,
         segment_distance_m=settings.incident_segment_distance_m,
     )
-    incident_id = _insert(session, report, principal, routing, lon, lat, reported_at)
+    incident_id = store_routed(
+        session,
+        report=report,
+        principal=principal,
+        routing=routing,
+        point=(lon, lat),
+        reported_at=reported_at,
+        settings=settings,
+    )
     if incident_id is None:  # the same client id raced in through another request
         again = session.execute(
             text(EXISTING), {"source": report.source, "client_id": report.client_id}
         ).scalar_one()
         return int(again), False
-    _link_duplicate(session, incident_id, report.category, lon, lat, reported_at, settings)
     audit.record(
         session,
         action="incident.create",
@@ -191,6 +203,25 @@ def create_incident(
         " jointly" if routing.joint else "",
     )
     return incident_id, True
+
+
+def store_routed(
+    session: Session,
+    *,
+    report: IncidentReport,
+    principal: Principal | None,
+    routing: Routing,
+    point: tuple[float, float],
+    reported_at: datetime,
+    settings: Settings,
+) -> int | None:
+    """Store a report already routed at `point` (WGS84) and link it to the case it
+    duplicates; None if its client or external id is already stored."""
+    lon, lat = point
+    incident_id = _insert(session, report, principal, routing, lon, lat, reported_at)
+    if incident_id is not None:
+        _link_duplicate(session, incident_id, report.category, lon, lat, reported_at, settings)
+    return incident_id
 
 
 def _wgs84(report: IncidentReport) -> tuple[float, float]:
@@ -245,6 +276,8 @@ def _insert(
             "unrouted": routing.unrouted,
             "segment_id": routing.segment_id,
             "patrol_id": report.patrol_id,
+            "external_source": report.external_source,
+            "external_id": report.external_id,
             "codes": [ref.code for ref, _, _ in sides],
             "levels": [ref.level for ref, _, _ in sides],
             "roles": [role for _, role, _ in sides],
