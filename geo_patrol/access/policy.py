@@ -135,6 +135,9 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/duty/joint": Rule.MEMBER,
     "GET /api/v1/duty/summary": Rule.MEMBER,
     "GET /api/v1/duty/reminders": Rule.MEMBER,
+    # Incident import: writers; a supervisor's rows must fall in their jurisdictions (or a
+    # coordinator's joint rows in their zone), checked per row inside; admins anything.
+    "POST /api/v1/incidents/import": Rule.WRITER,
 }
 
 

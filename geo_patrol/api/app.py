@@ -26,6 +26,7 @@ from geo_patrol.api.routes import (
     duty,
     duty_pages,
     health,
+    incident_imports,
     incident_pages,
     incidents,
     jurisdictions,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chiefs,
         duty,
         duty_pages,
+        incident_imports,
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.

@@ -142,6 +142,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/duty/joint": MEMBERS,
     "GET /api/v1/duty/summary": MEMBERS,
     "GET /api/v1/duty/reminders": MEMBERS,
+    # Incident import: writers (rows outside the caller's jurisdictions refused inside).
+    "POST /api/v1/incidents/import": WRITERS,
 }
 
 
