@@ -29,6 +29,7 @@ BENCHMARKS = {
     "worker_start_service": "upload time against the service started both ways",
     "duty": "the duty assessment of a county and a province (60,000 chiefs); /duty p95",
     "upload": "one upload run in a process of its own (a child of `run`)",
+    "incident_import": "bulk incident import (CSV) against one report per request, same rows",
 }
 
 

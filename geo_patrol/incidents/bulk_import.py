@@ -40,7 +40,8 @@ from geo_patrol.incidents.bulk_import_places import (
     load_gazetteer,
     parse_mapping,
 )
-from geo_patrol.incidents.reports import IncidentReport, store_routed
+from geo_patrol.incidents.bulk_import_store import Routed, store_many
+from geo_patrol.incidents.reports import IncidentReport
 from geo_patrol.incidents.routing import Routing, route_points
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,10 @@ def _checked(
             continue
         result.category = category
         result.tier = categories.tiers.get((category, row.severity))
+        if result.tier is None:
+            detail = f"the category {category} has no tier rule for severity {row.severity}"
+            refused[row.row] = [RowError(row.row, parsed.column("category"), detail)]
+            continue
         result.lon, result.lat = place.lon, place.lat
         result.placed_by, result.place_name = place.how, place.name
         good.append(_Row(row, place, category, result))
@@ -301,36 +306,36 @@ def _store(
     report: ImportReport,
 ) -> None:
     """Store the rows in one savepoint (all or none), each as a single report is stored."""
-    with session.begin_nested():
-        for item in accepted:
-            row = item.row
-            incident = IncidentReport(
+    batch = [
+        Routed(
+            IncidentReport(
                 category=item.category,
-                severity=row.severity,
+                severity=item.row.severity,
                 lon=item.place.lon,
                 lat=item.place.lat,
                 source=SOURCE,
-                datum=row.datum if item.place.how == "coordinates" else Datum.WGS84,
-                description=row.description,
-                reported_at=row.reported_at,
-                reporter_contact=row.phone,
-                address=row.address,
-                external_source=row.source,
-                external_id=row.external_id,
-            )
-            incident_id = store_routed(
-                session,
-                report=incident,
-                principal=principal,
-                routing=item.routing,
-                point=(item.place.lon, item.place.lat),
-                reported_at=row.reported_at,
-                settings=settings,
-            )
-            if incident_id is None:  # stored meanwhile by an import of the same rows
-                item.result.outcome = "already_imported"
-                report.already_imported += 1
-                continue
+                datum=item.row.datum if item.place.how == "coordinates" else Datum.WGS84,
+                description=item.row.description,
+                reported_at=item.row.reported_at,
+                reporter_contact=item.row.phone,
+                address=item.row.address,
+                external_source=item.row.source,
+                external_id=item.row.external_id,
+            ),
+            item.routing,
+            item.place.lon,
+            item.place.lat,
+            item.row.reported_at,
+        )
+        for item in accepted
+    ]
+    with session.begin_nested():
+        ids = store_many(session, batch=batch, principal=principal, settings=settings)
+    for item, incident_id in zip(accepted, ids, strict=True):
+        if incident_id is None:  # stored meanwhile by an import of the same rows
+            item.result.outcome = "already_imported"
+            report.already_imported += 1
+        else:
             item.result.outcome, item.result.incident_id = "stored", incident_id
             report.stored += 1
 

@@ -44,6 +44,7 @@ WHERE j.valid_to IS NULL AND j.level IN ('village', 'town')
 CATEGORIES = """
 SELECT c.code, c.name, c.name_en, r.severity, r.tier
 FROM incident_categories c JOIN tier_rules r ON r.category = c.code
+JOIN tier_deadlines d ON d.category = r.category AND d.tier = r.tier
 WHERE c.active ORDER BY c.code, r.severity
 """
 

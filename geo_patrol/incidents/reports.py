@@ -98,7 +98,7 @@ SELECT (SELECT tier FROM rule) AS rule_tier, (SELECT id FROM incident) AS id
 DUPLICATE_OF = """
 WITH report AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g)
 SELECT c.id FROM incidents c, report
-WHERE c.id <> :incident_id AND c.duplicate_of IS NULL AND c.category = :category
+WHERE {other} AND c.duplicate_of IS NULL AND c.category = :category
   AND {open}
   AND c.reported_at BETWEEN CAST(:reported_at AS timestamptz) - :window
                         AND CAST(:reported_at AS timestamptz) + :window
@@ -220,7 +220,7 @@ def store_routed(
     lon, lat = point
     incident_id = _insert(session, report, principal, routing, lon, lat, reported_at)
     if incident_id is not None:
-        _link_duplicate(session, incident_id, report.category, lon, lat, reported_at, settings)
+        link_duplicate(session, incident_id, report.category, lon, lat, reported_at, settings)
     return incident_id
 
 
@@ -282,7 +282,7 @@ def _insert(
             "levels": [ref.level for ref, _, _ in sides],
             "roles": [role for _, role, _ in sides],
             "directs": [direct for _, _, direct in sides],
-            "note": _routing_note(routing),
+            "note": routing_note(routing),
         },
     ).one()
     if row.rule_tier is None:
@@ -293,7 +293,7 @@ def _insert(
     return None if row.id is None else int(row.id)
 
 
-def _routing_note(routing: Routing) -> str:
+def routing_note(routing: Routing) -> str:
     """How the report was routed, for the history."""
     if routing.unrouted:
         return "outside every jurisdiction: unrouted, for administrators"
@@ -303,7 +303,7 @@ def _routing_note(routing: Routing) -> str:
     return note
 
 
-def _link_duplicate(
+def link_duplicate(
     session: Session,
     incident_id: int,
     category: str,
@@ -311,11 +311,18 @@ def _link_duplicate(
     lat: float,
     reported_at: datetime,
     settings: Settings,
+    *,
+    locked: bool = False,
+    earlier_only: bool = False,
 ) -> None:
-    """Link the report to the open case it duplicates (see DUPLICATE_OF), if any."""
-    session.execute(text(MATCH_LOCK), {"category": category})
+    """Link the report to the open case it duplicates (see DUPLICATE_OF), if any. A batch
+    (`earlier_only`) stored at once links each report as if stored one at a time in order:
+    only incidents stored before it count (`locked`: the batch holds the category's lock)."""
+    if not locked:
+        session.execute(text(MATCH_LOCK), {"category": category})
+    other = "c.id < :incident_id" if earlier_only else "c.id <> :incident_id"
     case = session.execute(
-        statement(DUPLICATE_OF, open=is_open("c.status")),
+        statement(DUPLICATE_OF, open=is_open("c.status"), other=other),
         {
             "incident_id": incident_id,
             "category": category,

@@ -245,6 +245,10 @@ WITH RECURSIVE chain AS (
 SELECT start, id, code, name, name_en, level, parent_code FROM chain ORDER BY start, depth
 """
 
+# An index prefilter that keeps every place within a distance: a degree of longitude is at
+# least 30 km up to latitude 74 (China reaches 54), so metres / 30,000 degrees is enough.
+METRES_PER_DEGREE = 30_000.0
+
 POINTS = """
 SELECT * FROM unnest(CAST(:ids AS int[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]),
                      CAST(:ats AS timestamptz[]), CAST(:chains AS text[]))
@@ -260,7 +264,9 @@ CROSS JOIN LATERAL (
                     '{{}}') AS sides
     FROM (
         SELECT id, is_border FROM river_segments
-        WHERE ST_DWithin(geom::geography,
+        WHERE geom && ST_Expand(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326),
+                                :distance_m / {METRES_PER_DEGREE})
+          AND ST_DWithin(geom::geography,
                          ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography, :distance_m)
         ORDER BY geom <-> ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)
         LIMIT 1
@@ -301,7 +307,8 @@ JOIN jurisdictions j ON j.code = t.code
 WHERE EXISTS (
     SELECT 1 FROM jurisdiction_parts jp
     WHERE jp.jurisdiction_id = j.id
-      AND jp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), 0.05)
+      AND jp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326),
+                               least(0.05, z.width / {METRES_PER_DEGREE}))
       AND ST_DWithin(jp.geom::geography,
                      ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography, z.width))
 ORDER BY point, rank DESC, j.code, t.zone_id

@@ -282,3 +282,28 @@ def test_supervisor_imports_only_own_side(demo_session: Session) -> None:
     by_row = {r.row: r for r in report.results}
     assert by_row[2].outcome == "would_store" and by_row[2].jurisdiction.startswith("320509")
     assert by_row[3].outcome == "refused" and "may not report" in by_row[3].errors[0]["detail"]
+
+
+def test_duplicates_linked_in_file_order_as_single_reports(demo_session: Session) -> None:
+    """Three hotline calls about one outfall (10 m apart) and one elsewhere: the second and
+    third are linked to the first, as reports arriving one at a time would be."""
+    lon, lat = 120.6412, 30.9011
+    east, _, _ = oracle.GEOD.fwd(lon, lat, 90, 10)
+    rows = [
+        f"U1,12345,{WHEN},{lon},{lat},,偷排,,",
+        f"U2,12345,{WHEN},{east:.7f},{lat},,偷排,,",
+        f"U3,12345,{WHEN},{lon},{lat},,偷排,,",
+        f"U4,12345,{WHEN},120.70,30.85,,偷排,,",
+    ]
+    report = run(demo_session, csv_of(*rows))
+    ids = [r.incident_id for r in report.results]  # type: ignore[attr-defined]
+    links = dict(
+        demo_session.execute(
+            text("SELECT id, duplicate_of FROM incidents WHERE id = ANY(:ids)"), {"ids": ids}
+        ).all()
+    )
+    assert [links[i] for i in ids] == [None, ids[0], ids[0], None]
+    events = demo_session.execute(
+        text("SELECT count(*) FROM incident_events WHERE incident_id = ANY(:ids)"), {"ids": ids}
+    ).scalar_one()
+    assert events == 4 + 2  # created each, linked twice
