@@ -18,7 +18,11 @@ from typing import cast
 
 from geo_patrol.core import sheets
 from geo_patrol.core.errors import ImportFileError, InvalidInput
-from geo_patrol.core.sheets import Cell, Limits, RowError, Table, text_of
+from geo_patrol.core.sheets import Cell as Cell
+from geo_patrol.core.sheets import Limits
+from geo_patrol.core.sheets import RowError as RowError
+from geo_patrol.core.sheets import Table as Table
+from geo_patrol.core.sheets import text_of as text_of
 from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR, unstorable
 from geo_patrol.core.vocabulary import ChiefLevel, StretchKind
 

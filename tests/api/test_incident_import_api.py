@@ -80,9 +80,7 @@ def test_unreadable_file_named(demo_client: TestClient, headers: dict[str, dict[
     assert answer.status_code == 422
 
 
-CELL = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
-)
+CELL = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30)
 
 
 @settings(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import openpyxl
@@ -19,7 +20,12 @@ from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.core.coords import wgs84_to_bd09, wgs84_to_gcj02
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import Datum
-from geo_patrol.incidents.bulk_import import ImportOptions, ImportRejected, import_incidents
+from geo_patrol.incidents.bulk_import import (
+    ImportOptions,
+    ImportRejected,
+    ImportReport,
+    import_incidents,
+)
 from geo_patrol.incidents.reports import IncidentReport, create_incident
 from geo_patrol.incidents.routing import route_point, route_points
 from tests.support import oracle
@@ -49,12 +55,12 @@ def xlsx_of(header: list[str], *rows: list[object]) -> bytes:
     return out.getvalue()
 
 
-def run(session: Session, data: bytes, **options: object) -> object:
+def run(session: Session, data: bytes, **options: Any) -> ImportReport:
     """An import by the command line (an administrator)."""
     return import_incidents(
         session,
         data=data,
-        options=ImportOptions(**options),  # type: ignore[arg-type]
+        options=ImportOptions(**options),
         scope=ADMIN,
         principal=command_line_principal(),
         settings=SETTINGS,
@@ -121,8 +127,8 @@ def test_each_row_routed_as_a_single_report(demo_session: Session) -> None:
         for n, (lon, lat) in enumerate(points)
     ]
     report = run(demo_session, csv_of(*rows))
-    assert report.stored == len(points) and report.refused == 0  # type: ignore[attr-defined]
-    for result, (lon, lat) in zip(report.results, points, strict=True):  # type: ignore[attr-defined]
+    assert report.stored == len(points) and report.refused == 0
+    for result, (lon, lat) in zip(report.results, points, strict=True):
         single, created = create_incident(
             demo_session,
             report=IncidentReport(
@@ -136,10 +142,11 @@ def test_each_row_routed_as_a_single_report(demo_session: Session) -> None:
             settings=SETTINGS,
         )
         assert created
+        assert result.incident_id is not None
         assert responsibles(demo_session, result.incident_id) == responsibles(demo_session, single)
     stored = demo_session.execute(
         text("SELECT source, external_source, reporter_contact FROM incidents WHERE id = :id"),
-        {"id": report.results[0].incident_id},  # type: ignore[attr-defined]
+        {"id": report.results[0].incident_id},
     ).one()
     assert tuple(stored) == ("import", "12345", "13800000000")
 
@@ -151,8 +158,9 @@ def test_datum_converted(demo_session: Session, datum: Datum) -> None:
     shown = convert(lon, lat) if convert else (lon, lat)
     rows = [f"D1,12345,{WHEN},{float(shown[0]):.9f},{float(shown[1]):.9f},,偷排,,"]
     report = run(demo_session, csv_of(*rows), datum=datum)
-    result = report.results[0]  # type: ignore[attr-defined]
+    result = report.results[0]
     # 1e-7 degrees: about 1 cm (the file's nine decimals and the inverse's iteration).
+    assert result.lon is not None and result.lat is not None
     assert abs(result.lon - lon) < 1e-7 and abs(result.lat - lat) < 1e-7
     geod = oracle.GEOD.inv(lon, lat, result.lon, result.lat)[2]
     assert geod < 0.02
@@ -168,7 +176,7 @@ def test_places_by_village_and_town_gb18030(demo_session: Session) -> None:
         encoding="gb18030",
     )
     report = run(demo_session, data, dry_run=True)
-    by_row = {r.row: r for r in report.results}  # type: ignore[attr-defined]
+    by_row = {r.row: r for r in report.results}
     village = demo_session.execute(
         text("SELECT ST_X(geom), ST_Y(geom) FROM villages WHERE name = '黄家溪村'")
     ).one()
@@ -176,9 +184,9 @@ def test_places_by_village_and_town_gb18030(demo_session: Session) -> None:
     assert by_row[2].placed_by == "village point" and by_row[2].jurisdiction
     assert by_row[3].placed_by == "village point" and by_row[3].place_name == "龙北村"
     assert by_row[4].placed_by == "town area" and by_row[4].place_name == "王江泾镇"
-    assert by_row[4].jurisdiction.startswith("330411100")
-    assert {r.outcome for r in report.results} == {"would_store"}  # type: ignore[attr-defined]
-    assert count(demo_session) == 0 or report.stored == 0  # type: ignore[attr-defined]
+    assert str(by_row[4].jurisdiction).startswith("330411100")
+    assert {r.outcome for r in report.results} == {"would_store"}
+    assert count(demo_session) == 0 or report.stored == 0
 
 
 def test_every_refusal_named_and_nothing_stored(demo_session: Session) -> None:
@@ -193,7 +201,7 @@ def test_every_refusal_named_and_nothing_stored(demo_session: Session) -> None:
         f"G7,12345,{WHEN},120.65,30.90,wgs84,噪音扰民,,",  # 8 unmapped category
         f"G1,12345,{WHEN},120.65,30.90,wgs84,偷排,,",  # 9 the same id as row 2
         f"G9,12345,{WHEN},120.65,,wgs84,偷排,,",  # 10 lon without lat
-        f"G10,12345,2099-01-01 00:00,120.65,30.90,wgs84,偷排,,",  # 11 future
+        "G10,12345,2099-01-01 00:00,120.65,30.90,wgs84,偷排,,",  # 11 future
     ]
     with pytest.raises(ImportRejected) as caught:
         run(demo_session, csv_of(*rows))
@@ -211,10 +219,10 @@ def test_every_refusal_named_and_nothing_stored(demo_session: Session) -> None:
     assert "future" in errors[11]["detail"]
     assert count(demo_session) == before
     dry = run(demo_session, csv_of(*rows), dry_run=True)
-    assert (dry.would_store, dry.refused, dry.stored) == (1, 9, 0)  # type: ignore[attr-defined]
+    assert (dry.would_store, dry.refused, dry.stored) == (1, 9, 0)
     assert count(demo_session) == before
     kept = run(demo_session, csv_of(*rows), skip_errors=True)
-    assert (kept.stored, kept.refused) == (1, 9)  # type: ignore[attr-defined]
+    assert (kept.stored, kept.refused) == (1, 9)
     assert count(demo_session) == before + 1
 
 
@@ -228,7 +236,7 @@ def test_mapping_table_and_unknown_village(demo_session: Session) -> None:
         categories="噪音扰民,illegal_discharge",
         dry_run=True,
     )
-    by_row = {r.row: r for r in report.results}  # type: ignore[attr-defined]
+    by_row = {r.row: r for r in report.results}
     assert by_row[2].category == "illegal_discharge"
     assert by_row[3].outcome == "refused" and by_row[3].errors[0]["field"] == "地址"
 
@@ -242,15 +250,15 @@ def test_same_file_twice_stores_nothing_new_xlsx(demo_session: Session) -> None:
     ]
     data = xlsx_of(header, *rows)
     first = run(demo_session, data)
-    assert first.stored == 4  # type: ignore[attr-defined]
+    assert first.stored == 4
     stored_at = demo_session.execute(
         text("SELECT reported_at FROM incidents WHERE external_id = 'X0'")
     ).scalar_one()
     assert stored_at == datetime(2026, 11, 3, 1, 15, tzinfo=UTC)  # China time, stored UTC
     before = count(demo_session)
     again = run(demo_session, data)
-    assert (again.stored, again.already_imported) == (0, 4)  # type: ignore[attr-defined]
-    assert {r.incident_id for r in again.results} == {r.incident_id for r in first.results}  # type: ignore[attr-defined]
+    assert (again.stored, again.already_imported) == (0, 4)
+    assert {r.incident_id for r in again.results} == {r.incident_id for r in first.results}
     assert count(demo_session) == before
 
 
@@ -258,8 +266,8 @@ def test_formula_cell_refused(demo_session: Session) -> None:
     header = ["外部编号", "来源", "时间", "经度", "纬度", "类别"]
     data = xlsx_of(header, ["F1", "12345", WHEN, "=120+0.6", 30.9, "偷排"])
     report = run(demo_session, data, dry_run=True)
-    assert report.results[0].errors[0]["field"] == "经度"  # type: ignore[attr-defined]
-    assert "formula" in report.results[0].errors[0]["detail"]  # type: ignore[attr-defined]
+    assert report.results[0].errors[0]["field"] == "经度"
+    assert "formula" in str(report.results[0].errors[0]["detail"])
 
 
 def test_supervisor_imports_only_own_side(demo_session: Session) -> None:
@@ -280,8 +288,8 @@ def test_supervisor_imports_only_own_side(demo_session: Session) -> None:
         settings=SETTINGS,
     )
     by_row = {r.row: r for r in report.results}
-    assert by_row[2].outcome == "would_store" and by_row[2].jurisdiction.startswith("320509")
-    assert by_row[3].outcome == "refused" and "may not report" in by_row[3].errors[0]["detail"]
+    assert by_row[2].outcome == "would_store" and str(by_row[2].jurisdiction).startswith("320509")
+    assert by_row[3].outcome == "refused" and "may not report" in str(by_row[3].errors[0]["detail"])
 
 
 def test_duplicates_linked_in_file_order_as_single_reports(demo_session: Session) -> None:
@@ -296,8 +304,8 @@ def test_duplicates_linked_in_file_order_as_single_reports(demo_session: Session
         f"U4,12345,{WHEN},120.70,30.85,,偷排,,",
     ]
     report = run(demo_session, csv_of(*rows))
-    ids = [r.incident_id for r in report.results]  # type: ignore[attr-defined]
-    links = dict(
+    ids = [int(r.incident_id or 0) for r in report.results]
+    links: dict[int, int | None] = dict(
         demo_session.execute(
             text("SELECT id, duplicate_of FROM incidents WHERE id = ANY(:ids)"), {"ids": ids}
         ).all()
