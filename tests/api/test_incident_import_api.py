@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -101,3 +102,22 @@ def test_arbitrary_cells_never_500(
     writer.writerows(cells)
     answer = post(demo_client, headers["admin"], out.getvalue().encode(), dry_run="true")
     assert answer.status_code in (200, 413, 422), answer.text
+
+
+def test_one_log_line_per_batch_without_phones(
+    demo_client: TestClient, headers: dict[str, dict[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    import hashlib
+    import logging
+
+    good = f"{HEADER}\n{GOOD}\n".encode()
+    bad = f"{HEADER}\n{GOOD}\nH2,12345,2026-11-03 09:15,120.60,30.90,噪音,,13900000000\n".encode()
+    with caplog.at_level(logging.INFO, logger="geo_patrol.incidents.bulk_import"):
+        post(demo_client, headers["admin"], good)
+        post(demo_client, headers["admin"], bad)
+    lines = [r.getMessage() for r in caplog.records if r.name.endswith("bulk_import")]
+    assert len(lines) == 2
+    assert hashlib.sha256(good).hexdigest() in lines[0] and "stored=1" in lines[0]
+    assert hashlib.sha256(bad).hexdigest() in lines[1] and "refused=1" in lines[1]
+    assert all("hotline.csv" in line for line in lines)
+    assert not any("13812345678" in line or "13900000000" in line for line in lines)
