@@ -121,3 +121,38 @@ def test_one_log_line_per_batch_without_phones(
     assert hashlib.sha256(bad).hexdigest() in lines[1] and "refused=1" in lines[1]
     assert all("hotline.csv" in line for line in lines)
     assert not any("13812345678" in line or "13900000000" in line for line in lines)
+
+
+XLSX_CELL = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), max_size=30),
+    st.floats(allow_nan=False),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.datetimes(),
+    st.none(),
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(cells=st.lists(st.lists(XLSX_CELL, min_size=8, max_size=8), min_size=1, max_size=3))
+def test_arbitrary_workbook_cells_never_500(
+    demo_client: TestClient, headers: dict[str, dict[str, str]], cells: list[list[object]]
+) -> None:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER.split(","))
+    for row in cells:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    files = {"file": ("hotline.xlsx", out.getvalue(), "application/octet-stream")}
+    answer = demo_client.post(URL, files=files, data={"dry_run": "true"}, headers=headers["admin"])
+    assert answer.status_code in (200, 413, 422), answer.text
