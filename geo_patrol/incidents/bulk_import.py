@@ -165,13 +165,29 @@ def import_incidents(
         refused.setdefault(bad.row, []).append(bad)
     good = _checked(session, parsed, categories, refused, report)
     _route(session, good, settings, scope, refused, parsed)
-    for number, errors in sorted(refused.items()):
-        report.results.append(
-            RowResult(number, "refused", errors=[error.as_dict() for error in errors])
-        )
+    accepted = [item for item in good if item.result.row not in refused]
+    report.results += [item.result for item in accepted]
+    report.results += [
+        RowResult(number, "refused", errors=[error.as_dict() for error in errors])
+        for number, errors in refused.items()
+    ]
     report.results.sort(key=lambda result: result.row)
     report.refused = len(refused)
-    accepted = [item for item in good if item.result.row not in refused]
+    _finish(session, accepted, refused, options, principal, settings, report)
+    log.info("%s", report.summary())
+    return report
+
+
+def _finish(
+    session: Session,
+    accepted: list[_Row],
+    refused: dict[int, list[RowError]],
+    options: ImportOptions,
+    principal: Principal,
+    settings: Settings,
+    report: ImportReport,
+) -> None:
+    """Say what would be stored (a dry run), refuse the file, or store the accepted rows."""
     if options.dry_run:
         report.would_store = len(accepted)
         for item in accepted:
@@ -183,8 +199,6 @@ def import_incidents(
     else:
         _store(session, accepted, principal, settings, report)
         _audit(session, principal, report)
-    log.info("%s", report.summary())
-    return report
 
 
 def _checked(
@@ -194,7 +208,8 @@ def _checked(
     refused: dict[int, list[RowError]],
     report: ImportReport,
 ) -> list[_Row]:
-    """Rows with a place and a category that are not stored already."""
+    """Rows with a place and a category that are not stored already (those are reported
+    as already imported; the others refused)."""
     stored = {
         (found.source, found.id): int(found.incident_id)
         for found in session.execute(
@@ -233,7 +248,6 @@ def _checked(
         result.lon, result.lat = place.lon, place.lat
         result.placed_by, result.place_name = place.how, place.name
         good.append(_Row(row, place, category, result))
-        report.results.append(result)
     return good
 
 

@@ -220,6 +220,7 @@ def test_every_refusal_named_and_nothing_stored(demo_session: Session) -> None:
     assert count(demo_session) == before
     dry = run(demo_session, csv_of(*rows), dry_run=True)
     assert (dry.would_store, dry.refused, dry.stored) == (1, 9, 0)
+    assert [r.row for r in dry.results] == list(range(2, 12)) and dry.rows == 10
     assert count(demo_session) == before
     kept = run(demo_session, csv_of(*rows), skip_errors=True)
     assert (kept.stored, kept.refused) == (1, 9)
@@ -287,6 +288,7 @@ def test_supervisor_imports_only_own_side(demo_session: Session) -> None:
         principal=principal,
         settings=SETTINGS,
     )
+    assert [r.row for r in report.results] == [2, 3]  # each row once
     by_row = {r.row: r for r in report.results}
     assert by_row[2].outcome == "would_store" and str(by_row[2].jurisdiction).startswith("320509")
     assert by_row[3].outcome == "refused" and "may not report" in str(by_row[3].errors[0]["detail"])
