@@ -77,12 +77,16 @@ ON CONFLICT DO NOTHING
 # distance (their candidates for a link; most reports have none). The box (metres / 30,000
 # degrees: a degree is at least 30 km below latitude 74) only lets the index help.
 MAY_DUPLICATE = """
-SELECT DISTINCT i.id FROM incidents i JOIN incidents c
-  ON c.category = i.category AND c.id <> i.id AND c.duplicate_of IS NULL
- AND c.status = ANY(CAST(:open_statuses AS text[]))
- AND c.reported_at BETWEEN i.reported_at - :window AND i.reported_at + :window
- AND c.geom && ST_Expand(i.geom, :distance_m / 30000.0)
- AND ST_DWithin(c.geom::geography, i.geom::geography, :distance_m)
+SELECT i.id FROM incidents i
+CROSS JOIN LATERAL (
+    SELECT 1 FROM incidents c
+    WHERE c.geom && ST_Expand(i.geom, :distance_m / 30000.0)
+      AND c.category = i.category AND c.id <> i.id AND c.duplicate_of IS NULL
+      AND c.status = ANY(CAST(:open_statuses AS text[]))
+      AND c.reported_at BETWEEN i.reported_at - :window AND i.reported_at + :window
+      AND ST_DWithin(c.geom::geography, i.geom::geography, :distance_m)
+    LIMIT 1
+) candidate
 WHERE i.id = ANY(:ids)
 """
 
