@@ -68,8 +68,7 @@ incident AS (
         :lead_code, :is_joint, :zone_id, :unrouted, :segment_id, :patrol_id,
         :external_source, :external_id
     FROM rule
-    -- (source, client_id) or (external_source, external_id) already stored
-    ON CONFLICT DO NOTHING
+    ON CONFLICT (source, client_id) WHERE client_id IS NOT NULL DO NOTHING
     RETURNING id, tier
 ),
 responsibles AS (
@@ -216,7 +215,7 @@ def store_routed(
     settings: Settings,
 ) -> int | None:
     """Store a report already routed at `point` (WGS84) and link it to the case it
-    duplicates; None if its client or external id is already stored."""
+    duplicates; None if its client id is already stored."""
     lon, lat = point
     incident_id = _insert(session, report, principal, routing, lon, lat, reported_at)
     if incident_id is not None:
