@@ -30,6 +30,7 @@ BENCHMARKS = {
     "duty": "the duty assessment of a county and a province (60,000 chiefs); /duty p95",
     "upload": "one upload run in a process of its own (a child of `run`)",
     "list_exports": "every incident of a big list as CSV/XLSX/GPKG/SHP: seconds, peak memory",
+    "incident_import": "bulk incident import (CSV) against one report per request, same rows",
 }
 
 

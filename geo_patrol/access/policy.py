@@ -146,6 +146,9 @@ ROUTE_POLICY: dict[str, Rule] = {
     # The API documentation pages (not in the OpenAPI): open, like the document they show.
     "GET /docs": Rule.PUBLIC,
     "GET /redoc": Rule.PUBLIC,
+    # Incident import: writers; a supervisor's rows must fall in their jurisdictions (or a
+    # coordinator's joint rows in their zone), checked per row inside; admins anything.
+    "POST /api/v1/incidents/import": Rule.WRITER,
 }
 
 

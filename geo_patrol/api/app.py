@@ -29,6 +29,7 @@ from geo_patrol.api.routes import (
     duty_pages,
     exports,
     health,
+    incident_imports,
     incident_pages,
     incidents,
     jurisdictions,
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         duty_pages,
         tiles,
         apidocs,
+        incident_imports,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

@@ -1270,3 +1270,48 @@ class WebAppManifest(BaseModel):
     theme_color: str
     lang: str
     icons: list[WebAppIcon]
+
+
+class ImportRowError(BaseModel):
+    """Why a row is refused: its row as Excel shows it, its column as the file names it."""
+
+    row: int
+    field: str
+    detail: str
+
+
+class IncidentImportRow(BaseModel):
+    """What became (or, in a dry run, would become) of one row of an incident import, and how
+    it is routed; a refused row lists why (its row as Excel shows it, the column, the reason)."""
+
+    row: int
+    outcome: Literal["stored", "would_store", "already_imported", "refused"]
+    external_source: str | None
+    external_id: str | None
+    incident_id: int | None
+    category: str | None
+    tier: str | None
+    lon: float | None = Field(description="WGS84, after the datum conversion.")
+    lat: float | None
+    placed_by: Literal["coordinates", "village point", "village area", "town area"] | None
+    place_name: str | None
+    jurisdiction: str | None = Field(description="The lead: the lowest level at the point.")
+    responsible: list[str] = Field(description="The lead, then each co-responsible side.")
+    joint: bool
+    zone_id: int | None
+    unrouted: bool
+    errors: list[ImportRowError]
+
+
+class IncidentImportPublic(BaseModel):
+    """Counts of an incident import (or of what a dry run would store), and each row."""
+
+    dry_run: bool
+    filename: str | None
+    sha256: str
+    rows: int
+    stored: int
+    would_store: int
+    already_imported: int
+    refused: int
+    results: list[IncidentImportRow]

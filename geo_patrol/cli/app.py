@@ -15,6 +15,7 @@ from geo_patrol import __version__
 from geo_patrol.cli.accounts import device_app, member_app
 from geo_patrol.cli.chiefs import chiefs_app, rules_app
 from geo_patrol.cli.digest import digest_app
+from geo_patrol.cli.incidents import incidents_app
 from geo_patrol.cli.maps import meeting_pack_command
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.logs import configure_logging
@@ -47,6 +48,7 @@ app.add_typer(chiefs_app, name="chiefs")
 app.add_typer(rules_app, name="duty-rules")
 app.command("meeting-pack")(meeting_pack_command)
 app.add_typer(digest_app, name="digest")
+app.add_typer(incidents_app, name="incidents")
 
 
 def _print_version(value: bool) -> None:

@@ -658,6 +658,15 @@ class Incident(Base):
             unique=True,
             postgresql_where=text("client_id IS NOT NULL"),
         ),
+        # An imported report: the other platform's name and its id for it (migration 0016).
+        CheckConstraint("(external_source IS NULL) = (external_id IS NULL)", name="external_pair"),
+        Index(
+            "ix_incidents_external_id",
+            "external_source",
+            "external_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -688,6 +697,8 @@ class Incident(Base):
     patrol_id: Mapped[int | None] = mapped_column(BigInteger)
     reopen_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    external_source: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
 
 
 class IncidentResponsible(Base):

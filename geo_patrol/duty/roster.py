@@ -26,6 +26,7 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.accounts.members import create_member
 from geo_patrol.core.errors import GeoPatrolError
+from geo_patrol.core.sheets import RowError
 from geo_patrol.duty.appointments import (
     AppointmentSpec,
     create_appointment,
@@ -38,7 +39,6 @@ from geo_patrol.duty.roster_file import (
     Roster,
     RosterRejected,
     RosterRow,
-    RowError,
     read_roster,
 )
 from geo_patrol.duty.stretches import stretch_segments

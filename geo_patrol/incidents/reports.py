@@ -40,6 +40,8 @@ class IncidentReport:
     reporter_contact: str | None = None
     address: str | None = None
     patrol_id: int | None = None
+    external_source: str | None = None  # an imported report: the platform and its id for it
+    external_id: str | None = None
 
 
 EXISTING = "SELECT id FROM incidents WHERE source = :source AND client_id = :client_id"
@@ -58,11 +60,13 @@ WITH rule AS (
 incident AS (
     INSERT INTO incidents (source, client_id, category, severity, description,
         reporter_member_id, reporter_name, reporter_contact, address, reported_at, geom, datum,
-        tier, deadline_at, lead_code, is_joint, zone_id, unrouted, segment_id, patrol_id)
+        tier, deadline_at, lead_code, is_joint, zone_id, unrouted, segment_id, patrol_id,
+        external_source, external_id)
     SELECT :source, :client_id, :category, :severity, :description, :member_id, :reporter_name,
         :reporter_contact, :address, :reported_at, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
         :datum, rule.tier, CAST(:reported_at AS timestamptz) + rule.hours * interval '1 hour',
-        :lead_code, :is_joint, :zone_id, :unrouted, :segment_id, :patrol_id
+        :lead_code, :is_joint, :zone_id, :unrouted, :segment_id, :patrol_id,
+        :external_source, :external_id
     FROM rule
     ON CONFLICT (source, client_id) WHERE client_id IS NOT NULL DO NOTHING
     RETURNING id, tier
@@ -93,7 +97,7 @@ SELECT (SELECT tier FROM rule) AS rule_tier, (SELECT id FROM incident) AS id
 DUPLICATE_OF = """
 WITH report AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g)
 SELECT c.id FROM incidents c, report
-WHERE c.id <> :incident_id AND c.duplicate_of IS NULL AND c.category = :category
+WHERE {other} AND c.duplicate_of IS NULL AND c.category = :category
   AND {open}
   AND c.reported_at BETWEEN CAST(:reported_at AS timestamptz) - :window
                         AND CAST(:reported_at AS timestamptz) + :window
@@ -168,13 +172,20 @@ def create_incident(
         at=reported_at,
         segment_distance_m=settings.incident_segment_distance_m,
     )
-    incident_id = _insert(session, report, principal, routing, lon, lat, reported_at)
+    incident_id = store_routed(
+        session,
+        report=report,
+        principal=principal,
+        routing=routing,
+        point=(lon, lat),
+        reported_at=reported_at,
+        settings=settings,
+    )
     if incident_id is None:  # the same client id raced in through another request
         again = session.execute(
             text(EXISTING), {"source": report.source, "client_id": report.client_id}
         ).scalar_one()
         return int(again), False
-    _link_duplicate(session, incident_id, report.category, lon, lat, reported_at, settings)
     audit.record(
         session,
         action="incident.create",
@@ -191,6 +202,25 @@ def create_incident(
         " jointly" if routing.joint else "",
     )
     return incident_id, True
+
+
+def store_routed(
+    session: Session,
+    *,
+    report: IncidentReport,
+    principal: Principal | None,
+    routing: Routing,
+    point: tuple[float, float],
+    reported_at: datetime,
+    settings: Settings,
+) -> int | None:
+    """Store a report already routed at `point` (WGS84) and link it to the case it
+    duplicates; None if its client id is already stored."""
+    lon, lat = point
+    incident_id = _insert(session, report, principal, routing, lon, lat, reported_at)
+    if incident_id is not None:
+        link_duplicate(session, incident_id, report.category, lon, lat, reported_at, settings)
+    return incident_id
 
 
 def _wgs84(report: IncidentReport) -> tuple[float, float]:
@@ -245,11 +275,13 @@ def _insert(
             "unrouted": routing.unrouted,
             "segment_id": routing.segment_id,
             "patrol_id": report.patrol_id,
+            "external_source": report.external_source,
+            "external_id": report.external_id,
             "codes": [ref.code for ref, _, _ in sides],
             "levels": [ref.level for ref, _, _ in sides],
             "roles": [role for _, role, _ in sides],
             "directs": [direct for _, _, direct in sides],
-            "note": _routing_note(routing),
+            "note": routing_note(routing),
         },
     ).one()
     if row.rule_tier is None:
@@ -260,7 +292,7 @@ def _insert(
     return None if row.id is None else int(row.id)
 
 
-def _routing_note(routing: Routing) -> str:
+def routing_note(routing: Routing) -> str:
     """How the report was routed, for the history."""
     if routing.unrouted:
         return "outside every jurisdiction: unrouted, for administrators"
@@ -270,7 +302,7 @@ def _routing_note(routing: Routing) -> str:
     return note
 
 
-def _link_duplicate(
+def link_duplicate(
     session: Session,
     incident_id: int,
     category: str,
@@ -278,11 +310,18 @@ def _link_duplicate(
     lat: float,
     reported_at: datetime,
     settings: Settings,
+    *,
+    locked: bool = False,
+    earlier_only: bool = False,
 ) -> None:
-    """Link the report to the open case it duplicates (see DUPLICATE_OF), if any."""
-    session.execute(text(MATCH_LOCK), {"category": category})
+    """Link the report to the open case it duplicates (see DUPLICATE_OF), if any. A batch
+    (`earlier_only`) stored at once links each report as if stored one at a time in order:
+    only incidents stored before it count (`locked`: the batch holds the category's lock)."""
+    if not locked:
+        session.execute(text(MATCH_LOCK), {"category": category})
+    other = "c.id < :incident_id" if earlier_only else "c.id <> :incident_id"
     case = session.execute(
-        statement(DUPLICATE_OF, open=is_open("c.status")),
+        statement(DUPLICATE_OF, open=is_open("c.status"), other=other),
         {
             "incident_id": incident_id,
             "category": category,

@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -71,7 +73,7 @@ WHERE EXISTS (
       AND jp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 0.05)
       AND ST_DWithin(jp.geom::geography,
                      ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, z.width))
-ORDER BY rank DESC, j.code
+ORDER BY rank DESC, j.code, t.zone_id
 """
 
 ZONE_OF = """
@@ -215,3 +217,228 @@ def lead_codes_batch(
     session.execute(text("SELECT set_config('work_mem', '256MB', true)"))
     pieces = lowest_level_pieces(session, at=at)
     return dict(fetch_rows(session, BATCH_LEAD[pieces], {"at": at}))
+
+
+# Batch routing of whole reports (an import): the same four steps as `route_point`, each a
+# set-based statement over all the points, so row n's Routing equals route_point's for it.
+# Boundaries in force change only at the moments versions start or end: between two such
+# moments every report sees the same boundaries, so the leads are looked up once per period.
+CHANGES = """
+SELECT DISTINCT t FROM (
+    SELECT valid_from AS t FROM jurisdictions
+    UNION ALL SELECT valid_to FROM jurisdictions WHERE valid_to IS NOT NULL
+) moments ORDER BY t
+"""
+
+# Each start code and its ancestors in force at :at (ANCESTORS for many codes at once).
+ANCESTORS_OF_MANY = """
+WITH RECURSIVE chain AS (
+    SELECT j.code AS start, j.code, j.id, j.name, j.name_en, j.level, j.parent_code, 0 AS depth
+    FROM jurisdictions j
+    WHERE j.code = ANY(:codes) AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+    UNION ALL
+    SELECT c.start, p.code, p.id, p.name, p.name_en, p.level, p.parent_code, c.depth + 1
+    FROM chain c JOIN jurisdictions p ON p.code = c.parent_code
+     AND p.valid_from <= :at AND (p.valid_to IS NULL OR p.valid_to > :at)
+    WHERE c.depth < 10
+)
+SELECT start, id, code, name, name_en, level, parent_code FROM chain ORDER BY start, depth
+"""
+
+# An index prefilter that keeps every place within a distance: a degree of longitude is at
+# least 30 km up to latitude 74 (China reaches 54), so metres / 30,000 degrees is enough.
+METRES_PER_DEGREE = 30_000.0
+
+POINTS = """
+SELECT * FROM unnest(CAST(:ids AS int[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]),
+                     CAST(:ats AS timestamptz[]), CAST(:chains AS text[]))
+         AS p(id, lon, lat, at, chain)
+"""
+
+# NEAREST_SEGMENT for every point.
+NEAREST_SEGMENTS = f"""
+SELECT p.id AS point, s.id, s.is_border, s.sides FROM ({POINTS}) p
+CROSS JOIN LATERAL (
+    SELECT s.id, s.is_border,
+           coalesce(array_agg(x.jurisdiction_code) FILTER (WHERE x.jurisdiction_code IS NOT NULL),
+                    '{{}}') AS sides
+    FROM (
+        SELECT id, is_border FROM river_segments
+        WHERE geom && ST_Expand(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326),
+                                :distance_m / {METRES_PER_DEGREE})
+          AND ST_DWithin(geom::geography,
+                         ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography, :distance_m)
+        ORDER BY geom <-> ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)
+        LIMIT 1
+    ) s LEFT JOIN river_segment_sides x ON x.segment_id = s.id
+    GROUP BY s.id, s.is_border
+) s
+"""
+
+# OTHER_SIDES_NEAR for every routed point: the candidates (other sides of the zones of each
+# distinct lead chain, and their subtrees) once per chain, then the distance test per point.
+OTHER_SIDES_NEAR_MANY = f"""
+WITH RECURSIVE points AS ({POINTS}),
+chains AS (SELECT DISTINCT chain, string_to_array(chain, ',') AS codes FROM points),
+zones AS (
+    SELECT DISTINCT c.chain, z.id, z.border_zone_width_m AS width
+    FROM chains c JOIN cooperation_zone_members m ON m.jurisdiction_code = ANY(c.codes)
+    JOIN cooperation_zones z ON z.id = m.zone_id
+),
+tree AS (
+    SELECT z.chain, m.zone_id, m.jurisdiction_code AS code, 0 AS depth
+    FROM cooperation_zone_members m JOIN zones z ON z.id = m.zone_id
+    JOIN chains c ON c.chain = z.chain
+    WHERE m.jurisdiction_code <> ALL(c.codes)
+    UNION
+    SELECT t.chain, t.zone_id, j.code, t.depth + 1
+    FROM jurisdictions j JOIN tree t ON j.parent_code = t.code
+    WHERE j.valid_to IS NULL AND t.depth < 10
+)
+SELECT DISTINCT p.id AS point, j.id, j.code, j.name, j.name_en, j.level, j.parent_code,
+       t.zone_id, {level_rank("j.level")} AS rank
+FROM points p
+JOIN chains c ON c.chain = p.chain
+JOIN tree t ON t.chain = p.chain
+JOIN zones z ON z.id = t.zone_id AND z.chain = p.chain
+JOIN jurisdictions j ON j.code = t.code
+ AND j.valid_from <= p.at AND (j.valid_to IS NULL OR j.valid_to > p.at)
+ AND j.code <> ALL(c.codes)
+WHERE EXISTS (
+    SELECT 1 FROM jurisdiction_parts jp
+    WHERE jp.jurisdiction_id = j.id
+      AND jp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326),
+                               least(0.05, z.width / {METRES_PER_DEGREE}))
+      AND ST_DWithin(jp.geom::geography,
+                     ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography, z.width))
+ORDER BY point, rank DESC, j.code, t.zone_id
+"""
+
+ZONES_OF_CODES = """
+SELECT jurisdiction_code AS code, min(zone_id) AS zone_id FROM cooperation_zone_members
+WHERE jurisdiction_code = ANY(:codes) GROUP BY jurisdiction_code
+"""
+
+
+def route_points(
+    session: Session,
+    *,
+    lons: list[float],
+    lats: list[float],
+    ats: list[datetime],
+    segment_distance_m: float = 100.0,
+) -> list[Routing]:
+    """`route_point` for many points at once (each at its own moment), in a few set-based
+    statements: the leads by `lead_codes_batch`, then segments and joint sides for all."""
+    leads = _batch_leads(session, lons=lons, lats=lats, ats=ats)
+    routings = [Routing(lead=leads.get(n, [])) for n in range(len(lons))]
+    chains = [",".join(ref.code for ref in routing.lead) for routing in routings]
+    points: dict[str, list[Any]] = {
+        "ids": list(range(len(lons))),
+        "lons": list(lons),
+        "lats": list(lats),
+        "ats": list(ats),
+        "chains": chains,
+    }
+    segments = {
+        row.point: row
+        for row in session.execute(
+            text(NEAREST_SEGMENTS), {**points, "distance_m": segment_distance_m}
+        )
+    }
+    near: dict[int, list[Any]] = {}
+    routed = [n for n, routing in enumerate(routings) if not routing.unrouted]
+    if routed:
+        only = {key: [values[n] for n in routed] for key, values in points.items()}
+        for row in session.execute(text(OTHER_SIDES_NEAR_MANY), only):
+            near.setdefault(row.point, []).append(row)
+    co_codes = {n: _co_codes(routings[n], near.get(n, []), segments.get(n)) for n in routed}
+    for n, segment in segments.items():
+        routings[n].segment_id, routings[n].border_segment = segment.id, bool(segment.is_border)
+    _attach_co(session, routings, co_codes, ats)
+    return routings
+
+
+def _co_codes(routing: Routing, near: list[Any], segment: Any) -> list[str]:
+    """Step 3 of one point, from its fetched rows (as `route_point` does it)."""
+    chain = [ref.code for ref in routing.lead]
+    codes: list[str] = []
+    if near:
+        lowest = near[0].rank
+        codes += [row.code for row in near if row.rank == lowest]
+        routing.zone_id = near[0].zone_id
+    if segment is not None and segment.is_border:
+        codes += [code for code in segment.sides if code not in chain]
+    return sorted(set(codes))
+
+
+def _attach_co(
+    session: Session, routings: list[Routing], co_codes: dict[int, list[str]], ats: list[datetime]
+) -> None:
+    """Each point's co-responsible chains, and its zone when only a border river made it
+    joint (the first zone of its lead chain, as ZONE_OF)."""
+    wanted = {n: codes for n, codes in co_codes.items() if codes}
+    ancestors = _ancestors(session, codes_at={n: (codes, ats[n]) for n, codes in wanted.items()})
+    all_codes = sorted({ref.code for n in wanted for ref in routings[n].lead})
+    zones = {
+        row.code: row.zone_id for row in session.execute(text(ZONES_OF_CODES), {"codes": all_codes})
+    }
+    for n, codes in wanted.items():
+        routing = routings[n]
+        exclude = {ref.code for ref in routing.lead}
+        for code in codes:
+            chain = [ref for ref in ancestors.get((n, code), []) if ref.code not in exclude]
+            if chain:
+                routing.co.append(chain)
+        if routing.co and routing.zone_id is None:
+            found = [zones[code] for code in exclude if code in zones]
+            routing.zone_id = min(found) if found else None
+
+
+def _ancestors(
+    session: Session, *, codes_at: dict[int, tuple[list[str], datetime]]
+) -> dict[tuple[int, str], list[JurisdictionRef]]:
+    """For each point's codes, the chain up from each in force at its moment; one statement
+    per period of unchanged boundaries."""
+    changes = _changes(session)
+    by_period: dict[int, list[int]] = {}
+    for n, (_, at) in codes_at.items():
+        by_period.setdefault(bisect_right(changes, at), []).append(n)
+    found: dict[tuple[int, str], list[JurisdictionRef]] = {}
+    for members in by_period.values():
+        codes = sorted({code for n in members for code in codes_at[n][0]})
+        at = min(codes_at[n][1] for n in members)
+        chains: dict[str, list[JurisdictionRef]] = {}
+        for r in session.execute(text(ANCESTORS_OF_MANY), {"codes": codes, "at": at}):
+            ref = JurisdictionRef(r.id, r.code, r.name, r.name_en, r.level, r.parent_code)
+            chains.setdefault(r.start, []).append(ref)
+        for n in members:
+            for code in codes_at[n][0]:
+                found[(n, code)] = chains.get(code, [])
+    return found
+
+
+def _changes(session: Session) -> list[datetime]:
+    """The moments a boundary version started or ended, in order."""
+    return list(session.execute(text(CHANGES)).scalars())
+
+
+def _batch_leads(
+    session: Session, *, lons: list[float], lats: list[float], ats: list[datetime]
+) -> dict[int, list[JurisdictionRef]]:
+    """The lead chain per point index: `lead_codes_batch` once per period of unchanged
+    boundaries, then each lead code's ancestors."""
+    changes = _changes(session)
+    periods: dict[int, list[int]] = {}
+    for n, at in enumerate(ats):
+        periods.setdefault(bisect_right(changes, at), []).append(n)
+    codes: dict[int, list[str]] = {}
+    for members in periods.values():
+        at = min(ats[n] for n in members)
+        found = lead_codes_batch(
+            session, lons=[lons[n] for n in members], lats=[lats[n] for n in members], at=at
+        )
+        for k, code in found.items():
+            codes[members[k]] = [code]
+    chains = _ancestors(session, codes_at={n: (code, ats[n]) for n, code in codes.items()})
+    return {n: chains[(n, code[0])] for n, code in codes.items()}

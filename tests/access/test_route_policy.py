@@ -147,6 +147,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/patrols/tracks.{fmt}": SIGNED_IN,
     "GET /api/v1/effort.{fmt}": MEMBERS,
     "GET /api/v1/coverage/uncovered.{fmt}": MEMBERS,
+    # Incident import: writers (rows outside the caller's jurisdictions refused inside).
+    "POST /api/v1/incidents/import": WRITERS,
 }
 
 

@@ -128,3 +128,36 @@ def test_member_email_and_digest_log_migration_keeps_members() -> None:
             assert "email" not in columns
     finally:
         engine.dispose()
+
+
+def test_incident_external_ids_migration_keeps_incidents() -> None:
+    """0016 on a database holding an incident: it has no external id; the pair is unique
+    among imported ones; downgrading keeps the incidents (without the platform's ids)."""
+    engine = make_engine(fresh_database("geo_patrol_migration_0016"))
+    insert = (
+        "INSERT INTO incidents (source, category, severity, reported_at, geom, tier{columns}) "
+        "VALUES ('api', 'illegal_discharge', 'medium', now(), "
+        "ST_SetSRID(ST_MakePoint(120.6, 30.9), 4326), 'town'{values})"
+    )
+    try:
+        migrate.upgrade(engine, "0015")
+        with engine.begin() as conn:
+            conn.execute(text(insert.format(columns="", values="")))
+        migrate.upgrade(engine, "0016")
+        imported = insert.format(
+            columns=", external_source, external_id", values=", '12345', 'A-1'"
+        )
+        with engine.begin() as conn:
+            rows = conn.execute(text("SELECT external_source, external_id FROM incidents"))
+            assert [tuple(row) for row in rows] == [(None, None)]
+            conn.execute(text(imported))
+        with engine.begin() as conn:
+            again = conn.execute(text(imported + " ON CONFLICT DO NOTHING RETURNING id")).first()
+            assert again is None
+        migrate.downgrade(engine, "0015")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == 2
+            columns = {c["name"] for c in inspect(conn).get_columns("incidents")}
+            assert "external_id" not in columns
+    finally:
+        engine.dispose()

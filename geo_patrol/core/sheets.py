@@ -1,0 +1,191 @@
+"""Spreadsheets as offices send them (XLSX, or CSV from Excel), read into numbered rows.
+
+A file is XLSX (told by its content, not its name) read with openpyxl in read-only mode,
+formulas marked and never evaluated, or CSV text in UTF-8 (with or without the BOM Excel
+adds) or, from Excel on Chinese Windows, GB18030; commas or tabs. Blank rows are skipped,
+and each row keeps the number Excel shows for it, so a message can name it. Limits on the
+file, what an XLSX unpacks to and the rows keep a wrong file from using the service up.
+Used by the river-chief roster (duty) and the incident import (incidents).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import openpyxl
+
+from geo_patrol.core.errors import FileTooLarge, ImportFileError
+
+MAX_FILE_BYTES = 5_000_000
+MAX_UNPACKED_BYTES = 50_000_000  # an XLSX is a zip: what its parts unpack to
+MAX_ROWS = 10_000
+MAX_COLUMNS = 64
+# What a spreadsheet cell holds once read (openpyxl gives numbers, dates and times).
+Cell = str | int | float | bool | date | datetime | time | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sheet as read: each row with the number Excel shows for it; formula cells marked."""
+
+    rows: list[tuple[int, list[Cell]]]
+    formulas: frozenset[tuple[int, int]] = frozenset()  # (row number, column index)
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One bad cell (or row): its Excel row number, its column as the file names it, why."""
+
+    row: int
+    field: str
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        """As the problem+json lists it."""
+        return {"row": self.row, "field": self.field, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big a file of one kind may be; `name` says what it is in messages."""
+
+    name: str = "roster"
+    max_bytes: int = MAX_FILE_BYTES
+    max_rows: int = MAX_ROWS
+
+
+def read_table(data: bytes, limits: Limits | None = None) -> Table:
+    """The cells of a spreadsheet file, by its content (not its name)."""
+    limits = limits or Limits()
+    if len(data) > limits.max_bytes:
+        raise FileTooLarge(
+            f"a {limits.name} file may have at most {limits.max_bytes} bytes", field="file"
+        )
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data, limits)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError("old Excel (.xls) files are not read: save as XLSX", field="file")
+    return _read_csv(decode(data), limits)
+
+
+def decode(data: bytes) -> str:
+    """CSV text: UTF-8 (a BOM dropped), else GB18030 as Excel on Chinese Windows saves."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError("UTF-16 text is not read: save as CSV (UTF-8)", field="file")
+    try:
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as error:
+            raise ImportFileError(
+                "the file is neither XLSX nor CSV text in UTF-8 or GB18030", field="file"
+            ) from error
+    if "\x00" in text:
+        raise ImportFileError("the file holds NUL characters: it is not CSV text", field="file")
+    return text
+
+
+def _read_csv(text: str, limits: Limits) -> Table:
+    """Records of CSV text (commas, or tabs), numbered as Excel numbers them (a quoted line
+    break stays in its cell, so record n is row n)."""
+    rows: list[tuple[int, list[Cell]]] = []
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    # Excel's "Text (tab delimited)" is a CSV with tabs: told by a header without commas.
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    number = 0
+    try:
+        for number, record in enumerate(reader, start=1):
+            _keep(rows, number, list(record[:MAX_COLUMNS]), limits)
+    except csv.Error as error:
+        raise ImportFileError(
+            f"row {number + 1} is not CSV: {error}", row=number + 1, field="file"
+        ) from error
+    return Table(rows)
+
+
+def _keep(
+    rows: list[tuple[int, list[Cell]]], number: int, cells: list[Cell], limits: Limits
+) -> None:
+    """Add a row unless it is blank; refuse a sheet longer than the kind of file can be
+    (counting a title and the header)."""
+    if not any(text_of(cell) for cell in cells):
+        return
+    if len(rows) >= limits.max_rows + 2:
+        raise FileTooLarge(f"a {limits.name} may have at most {limits.max_rows} rows", field="file")
+    rows.append((number, cells))
+
+
+def _read_xlsx(data: bytes, limits: Limits) -> Table:
+    """The first sheet of an XLSX workbook, read without evaluating anything."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    # NotImplementedError: a zip feature Python cannot read (a newer version, a compression
+    # method it lacks), as a damaged header can also claim.
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as error:
+        raise ImportFileError(f"the XLSX file is damaged: {error}", field="file") from error
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise FileTooLarge(
+            f"the XLSX file unpacks to more than {MAX_UNPACKED_BYTES} bytes", field="file"
+        )
+    try:
+        return _first_sheet(data, limits)
+    except (FileTooLarge, ImportFileError):
+        raise
+    # openpyxl raises whatever its zip, XML and cell readers raise on a damaged workbook
+    # (KeyError, ValueError, TypeError, IndexError, XML errors...): all mean "cannot read".
+    except Exception as error:
+        raise ImportFileError(f"the XLSX file cannot be read: {error!r}", field="file") from error
+
+
+def _first_sheet(data: bytes, limits: Limits) -> Table:
+    """Cells of the first sheet (values as stored; formula cells marked, never evaluated)."""
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None or not hasattr(sheet, "iter_rows"):
+            raise ImportFileError("the workbook's first sheet holds no cells", field="file")
+        rows: list[tuple[int, list[Cell]]] = []
+        formulas: set[tuple[int, int]] = set()
+        for number, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):
+            values: list[Cell] = []
+            for index, cell in enumerate(cells):
+                if getattr(cell, "data_type", None) == "f":
+                    formulas.add((number, index))
+                value = cell.value
+                plain = isinstance(value, str | int | float | date | time) or value is None
+                values.append(value if plain else str(value))  # type: ignore[arg-type]
+            _keep(rows, number, values, limits)
+        return Table(rows, frozenset(formulas))
+    finally:
+        book.close()
+
+
+def header_key(cell: Cell) -> str:
+    """A header cell as looked up in a table of header words (no spaces, lower case)."""
+    return re.sub(r"[\s_\-\u3000]", "", text_of(cell)).lower()
+
+
+def text_of(cell: Cell) -> str:
+    """A cell as text, trimmed (whole numbers without '.0': Excel stores phones as numbers)."""
+    if cell is None:
+        return ""
+    if isinstance(cell, bool):
+        return "TRUE" if cell else "FALSE"
+    if isinstance(cell, float):
+        if math.isfinite(cell) and cell.is_integer() and abs(cell) < 1e15:
+            return str(int(cell))
+        return repr(cell)
+    if isinstance(cell, datetime):
+        return cell.date().isoformat() if cell.time() == time() else cell.isoformat(" ")
+    if isinstance(cell, date | time):
+        return cell.isoformat()
+    return str(cell).replace("\u3000", " ").strip()
