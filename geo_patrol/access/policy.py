@@ -135,6 +135,15 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/duty/joint": Rule.MEMBER,
     "GET /api/v1/duty/summary": Rule.MEMBER,
     "GET /api/v1/duty/reminders": Rule.MEMBER,
+    # OGC API - Features for QGIS and GDAL (geo_patrol.ogc): people only (a phone draws no
+    # GIS layers); geography for every member, patrols, incidents and duty by scope inside.
+    "GET /ogc": Rule.MEMBER,
+    "GET /ogc/conformance": Rule.MEMBER,
+    "GET /ogc/api": Rule.MEMBER,
+    "GET /ogc/collections": Rule.MEMBER,
+    "GET /ogc/collections/{collection_id}": Rule.MEMBER,
+    "GET /ogc/collections/{collection_id}/items": Rule.MEMBER,
+    "GET /ogc/collections/{collection_id}/items/{feature_id}": Rule.MEMBER,
 }
 
 

@@ -33,6 +33,7 @@ from geo_patrol.api.routes import (
     members,
     metrics,
     mobile,
+    ogc,
     open311,
     organisation,
     osmand,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chiefs,
         duty,
         duty_pages,
+        ogc,
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, installed by npm ci: the map pages load nothing from a CDN.
