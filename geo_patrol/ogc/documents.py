@@ -58,9 +58,13 @@ def conformance() -> dict[str, Any]:
 
 
 def collection_document(base: str, collection: Collection, extent: Extent | None) -> dict[str, Any]:
-    """A collection's description with its links, extent and CRS."""
+    """A collection's description with its links, extent and CRS. The extent is the
+    region's (every boundary in force) for the geography; a scoped collection's depends on
+    the caller and may hold reports outside the region, so it has none (clients read it)."""
     href = f"{base}/collections/{collection.id}"
-    spatial = None if extent is None else {"bbox": [list(extent)], "crs": CRS84}
+    spatial = None
+    if extent is not None and not collection.scoped:
+        spatial = {"bbox": [list(extent)], "crs": CRS84}
     return {
         "id": collection.id,
         "title": collection.title,
