@@ -117,6 +117,23 @@ def test_incident_filters_and_datetime_agree_with_the_json_api(ogc: Ogc) -> None
         assert read["numberMatched"] == len(listed["features"]), ours
 
 
+def test_patrol_filters_and_datetime_agree_with_the_json_api(ogc: Ogc) -> None:
+    everything = ok(ogc, "/api/v1/patrols", "wujiang.sup", limit=5000)
+    starts = sorted(p["started_at"] for p in everything)
+    first, middle = starts[len(starts) // 4], starts[len(starts) // 2]
+    team = everything[0]["team_id"]
+    cases: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({"datetime": f"{first}/{middle}"}, {"since": first, "until": middle}),
+        ({"datetime": f"../{middle}"}, {"until": middle}),
+        ({"team_id": team}, {"team_id": team}),
+    ]
+    for ours, theirs in cases:
+        read = ok(ogc, "/ogc/collections/patrols/items", "wujiang.sup", limit=5000, **ours)
+        listed = ok(ogc, "/api/v1/patrols", "wujiang.sup", limit=5000, **theirs)
+        assert {f["id"] for f in read["features"]} == {p["id"] for p in listed}, ours
+        assert 0 < read["numberMatched"] == len(listed), ours
+
+
 def test_bbox_is_what_shapely_says_in_either_axis_order(ogc: Ogc) -> None:
     everything = ok(ogc, "/ogc/collections/segments/items", limit=1000)["features"]
     shapes = {f["id"]: shapely.geometry.shape(f["geometry"]) for f in everything}
