@@ -164,10 +164,12 @@ def _uncovered(session: Session, caller: Caller, query: ItemsQuery) -> list[Feat
         border=query.filters.get("border"),
         river=query.filters.get("river"),
     )
-    features, seen = [], dict[int, int]()
+    # A segment may have several gaps: each is a feature "<segment id>.<n>", n from 0 along it.
+    features: list[Feature] = []
+    pieces: dict[int, int] = {}
     for row in rows:
         props = {k: v for k, v in row._mapping.items() if k != "geometry"}
-        piece = seen[row.segment_id] = seen.get(row.segment_id, -1) + 1
+        piece = pieces[row.segment_id] = pieces.get(row.segment_id, -1) + 1
         props.update(period_start=since, period_end=until)
         features.append(feature(f"{row.segment_id}.{piece}", row.geometry, props))
     return sorted(features, key=lambda f: str(f["id"]))
