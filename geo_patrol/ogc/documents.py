@@ -14,9 +14,10 @@ from typing import Any
 
 from geo_patrol.core.paging import DEFAULT_LIMIT, MAX_LIMIT, with_cursor
 from geo_patrol.geography.queries import Extent
-from geo_patrol.ogc.collections import COLLECTIONS, Collection, Feature
+from geo_patrol.ogc.collections import COLLECTIONS, Collection
 from geo_patrol.ogc.items import FeaturePage
 from geo_patrol.ogc.params import COMMON, CRS84, SUPPORTED_CRS, lat_first
+from geo_patrol.ogc.readers import Feature
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.paging import KeyValue, encode_cursor
-from geo_patrol.ogc.collections import Caller, Collection, Feature, feature
+from geo_patrol.ogc.collections import Collection
 from geo_patrol.ogc.params import Direction, ItemsQuery, Position
+from geo_patrol.ogc.readers import Caller, Feature, feature
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,10 @@ from geo_patrol.api.ogc_schemas import (
 )
 from geo_patrol.geography.queries import extent_of
 from geo_patrol.ogc import documents
-from geo_patrol.ogc.collections import Caller, collection_named
+from geo_patrol.ogc.collections import collection_named
 from geo_patrol.ogc.items import read_feature, read_page
 from geo_patrol.ogc.params import parse_items, parse_plain
+from geo_patrol.ogc.readers import Caller
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 PLAIN = frozenset({"f"})
