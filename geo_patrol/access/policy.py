@@ -149,6 +149,15 @@ ROUTE_POLICY: dict[str, Rule] = {
     # Incident import: writers; a supervisor's rows must fall in their jurisdictions (or a
     # coordinator's joint rows in their zone), checked per row inside; admins anything.
     "POST /api/v1/incidents/import": Rule.WRITER,
+    # OGC API - Features for QGIS and GDAL (geo_patrol.ogc): people only (a phone draws no
+    # GIS layers); geography for every member, patrols, incidents and duty by scope inside.
+    "GET /ogc": Rule.MEMBER,
+    "GET /ogc/conformance": Rule.MEMBER,
+    "GET /ogc/api": Rule.MEMBER,
+    "GET /ogc/collections": Rule.MEMBER,
+    "GET /ogc/collections/{collection_id}": Rule.MEMBER,
+    "GET /ogc/collections/{collection_id}/items": Rule.MEMBER,
+    "GET /ogc/collections/{collection_id}/items/{feature_id}": Rule.MEMBER,
 }
 
 

@@ -37,6 +37,7 @@ from geo_patrol.api.routes import (
     members,
     metrics,
     mobile,
+    ogc,
     open311,
     organisation,
     osmand,
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles,
         apidocs,
         incident_imports,
+        ogc,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

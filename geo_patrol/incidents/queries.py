@@ -154,8 +154,8 @@ def incident_filter(scope: Scope) -> Clause:
     return visible(scope, **INCIDENT_SCOPE)
 
 
-def _readable(scope: Scope, principal: Principal) -> Clause:
-    """Visible in scope, or reported by the caller."""
+def readable(scope: Scope, principal: Principal) -> Clause:
+    """Visible in scope, or reported by the caller (what every incident list shows)."""
     mine = Clause("i.reporter_member_id = :me", {"me": principal.member_id})
     return any_of(incident_filter(scope), mine)
 
@@ -173,7 +173,7 @@ def list_incidents(
     deadline first (`filters`: fields of IncidentFilters; None means no filter)."""
     given = {name: value for name, value in filters.items() if value is not None}
     where = incident_where(IncidentFilters(**given))
-    sql = statement(LIST, open=is_open(), visible=_readable(scope, principal), where=where)
+    sql = statement(LIST, open=is_open(), visible=readable(scope, principal), where=where)
     rows = session.execute(sql, {"limit": limit, "by_deadline": by_deadline})
     return [dict(row._mapping) for row in rows]
 
@@ -185,7 +185,7 @@ def each_incident(
     a server-side cursor fetching `batch` rows at a time: exports in bounded memory."""
     given = {name: value for name, value in filters.items() if value is not None}
     where = incident_where(IncidentFilters(**given))
-    sql = statement(LIST, open=is_open(), visible=_readable(scope, principal), where=where)
+    sql = statement(LIST, open=is_open(), visible=readable(scope, principal), where=where)
     streamed = sql.execution_options(stream_results=True, yield_per=batch)
     for row in session.execute(streamed, {"limit": None, "by_deadline": False}):
         yield dict(row._mapping)
@@ -195,7 +195,7 @@ def get_incident(
     session: Session, *, scope: Scope, principal: Principal, incident_id: int
 ) -> dict[str, Any]:
     """One incident with sides, history, photos, duplicates and verifications."""
-    sql = statement(ONE, open=is_open(), visible=_readable(scope, principal))
+    sql = statement(ONE, open=is_open(), visible=readable(scope, principal))
     found = session.execute(sql, {"id": incident_id}).first()
     if found is None:
         raise NotFound(f"no incident {incident_id}", field="incident_id")

@@ -149,6 +149,14 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/coverage/uncovered.{fmt}": MEMBERS,
     # Incident import: writers (rows outside the caller's jurisdictions refused inside).
     "POST /api/v1/incidents/import": WRITERS,
+    # OGC API - Features: people only; rows by scope inside (tests/ogc reads them per side).
+    "GET /ogc": MEMBERS,
+    "GET /ogc/conformance": MEMBERS,
+    "GET /ogc/api": MEMBERS,
+    "GET /ogc/collections": MEMBERS,
+    "GET /ogc/collections/{collection_id}": MEMBERS,
+    "GET /ogc/collections/{collection_id}/items": MEMBERS,
+    "GET /ogc/collections/{collection_id}/items/{feature_id}": MEMBERS,
 }
 
 
@@ -362,6 +370,8 @@ def path_values(made: Objects) -> dict[str, str]:
         "fmt": "gpx",
         "service_code": "illegal_discharge",
         "service_request_id": str(made.incident),
+        "collection_id": "patrols",
+        "feature_id": str(made.patrol),
         "layer": "tracks",
         "z": "12",
         "x": "3419",
@@ -471,6 +481,8 @@ OBJECT_CALLS: dict[str, Call] = {
     "POST /api/v1/chiefs/{appointment_id}/replace": Call(
         "chief", 201, 404, lambda o: {"member_id": o.member, "valid_from": "2026-07-01"}
     ),
+    # The side's patrol as a feature of the OGC collection `patrols` (path_values).
+    "GET /ogc/collections/{collection_id}/items/{feature_id}": Call("patrol", 200, 404),
 }
 
 
@@ -491,11 +503,15 @@ def browser_headers(session: Session) -> dict[str, dict[str, str]]:
 def test_every_object_route_is_called_with_real_objects() -> None:
     """Every route naming a row by id is in OBJECT_CALLS (jurisdiction codes, service codes
     and tiles are public geography, not rows in anyone's scope; a personal token is its
-    owner's alone, which tests/access/test_gis_tokens.py shows)."""
+    owner's alone, which tests/access/test_gis_tokens.py shows; an OGC collection id names a
+    collection, not a row, and its items are every member's own rows, which tests/ogc reads
+    per side)."""
     named = {
         route
         for route in EXPECTED
-        if re.search(r"\{\w+_id\}", route) and "/auth/tokens/" not in route
+        if re.search(r"\{\w+_id\}", route)
+        and "/auth/tokens/" not in route
+        and not route.endswith(("{collection_id}", "{collection_id}/items"))
     }
     assert named == set(OBJECT_CALLS)
 
