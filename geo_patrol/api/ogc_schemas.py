@@ -10,19 +10,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-GEOJSON_ANSWER: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "GeoJSON (a FeatureCollection with links and counts, or one Feature).",
-        "content": {"application/geo+json": {"schema": {"type": "object"}}},
-    }
-}
-OPENAPI_30_ANSWER: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The OpenAPI 3.0 document of the OGC API part.",
-        "content": {"application/vnd.oai.openapi+json;version=3.0": {"schema": {"type": "object"}}},
-    }
-}
-
 
 class OgcLink(BaseModel):
     """A link of an OGC API document."""
@@ -33,6 +20,70 @@ class OgcLink(BaseModel):
     rel: str
     type: str
     title: str | None = None
+
+
+class OgcFeature(BaseModel):
+    """A GeoJSON Feature of a collection (its properties are the collection's own)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="Feature")
+    id: str | int
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any]
+
+
+class OgcFeatureCollection(BaseModel):
+    """A page of a collection's features, with its links and counts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="FeatureCollection")
+    features: list[OgcFeature]
+    links: list[OgcLink]
+
+
+class OpenApi30Document(BaseModel):
+    """The OpenAPI 3.0 document of the /ogc part (the whole API's is /openapi.json)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+
+
+GEOJSON_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "GeoJSON: a FeatureCollection with links and counts.",
+        "model": OgcFeatureCollection,
+        "content": {
+            "application/geo+json": {
+                "schema": {"$ref": "#/components/schemas/OgcFeatureCollection"}
+            }
+        },
+    }
+}
+FEATURE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "GeoJSON: one Feature.",
+        "model": OgcFeature,
+        "content": {
+            "application/geo+json": {"schema": {"$ref": "#/components/schemas/OgcFeature"}}
+        },
+    }
+}
+OPENAPI_30_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The OpenAPI 3.0 document of the OGC API part.",
+        "model": OpenApi30Document,
+        "content": {
+            "application/vnd.oai.openapi+json;version=3.0": {
+                "schema": {"$ref": "#/components/schemas/OpenApi30Document"}
+            }
+        },
+    }
+}
 
 
 class OgcLanding(BaseModel):

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from geo_patrol import __version__
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
 from geo_patrol.api.ogc_schemas import (
+    FEATURE_ANSWER,
     GEOJSON_ANSWER,
     OPENAPI_30_ANSWER,
     OgcCollection,
@@ -63,7 +64,7 @@ def get_conformance(request: Request) -> dict[str, Any]:
 
 
 @router.get(
-    "/api", summary="OGC API definition (OpenAPI 3.0)", response_class=JSONResponse,
+    "/api", summary="OGC API definition (OpenAPI 3.0)", response_class=Response,
     responses=OPENAPI_30_ANSWER,
 )  # fmt: skip
 def get_api(request: Request) -> Response:
@@ -95,7 +96,7 @@ def get_collection(collection_id: str, request: Request, session: SessionDep) ->
 @router.get(
     "/collections/{collection_id}/items",
     summary="A page of a collection's features",
-    response_class=JSONResponse,
+    response_class=Response,
     responses=GEOJSON_ANSWER,
 )
 def get_items(
@@ -117,8 +118,8 @@ def get_items(
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
     summary="One feature of a collection",
-    response_class=JSONResponse,
-    responses=GEOJSON_ANSWER,
+    response_class=Response,
+    responses=FEATURE_ANSWER,
 )
 def get_feature(
     collection_id: str,
