@@ -60,3 +60,22 @@ def link_page(request: Request, response: Response, page: Page[Any]) -> None:
     if value is not None:
         response.headers["Link"] = value
     response.headers[NEXT_COUNT_HEADER] = str(len(page.items))
+
+
+# The OpenAPI `responses` of a list: its 200 answer carries the paging headers.
+PAGED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "One page of the list; `Link` rel=\"next\" when more rows follow.",
+        "headers": {
+            "Link": {
+                "description": 'RFC 8288 links: rel="next" (the next page: more rows follow) '
+                'and rel="first" (on pages after the first); absent on a single page.',
+                "schema": {"type": "string"},
+            },
+            NEXT_COUNT_HEADER: {
+                "description": "Rows on this page.",
+                "schema": {"type": "integer"},
+            },
+        },
+    }
+}

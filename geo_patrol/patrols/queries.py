@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import ZONE_NAME
-from geo_patrol.db.clauses import Clause, all_of, equals, meets_box, statement
+from geo_patrol.core.paging import Page
+from geo_patrol.db.clauses import TRUE, Clause, all_of, equals, meets_box, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.geography.levels import level_rank
 
 # A patrol is seen by the supervisors of every jurisdiction it passed through, by its team
@@ -106,12 +108,20 @@ def patrol_where(filters: PatrolFilters) -> Clause:
 LIST = """
 SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
        p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
-       p.quality_flags, p.stale
+       p.quality_flags, p.stale, coalesce(p.started_at, 'epoch'::timestamptz) AS order_at
 FROM patrols p JOIN teams t ON t.id = p.team_id
-WHERE {visible} AND {where}
-ORDER BY p.started_at DESC NULLS LAST, p.id DESC
+WHERE {visible} AND {where} AND {after}
+ORDER BY {order}
 LIMIT :limit
 """
+
+# Newest first; a track without times (no start) after every timed one, by id. The index
+# ix_patrols_list_order (migration 0017) serves this order.
+PATROL_ORDER = Keyset(
+    columns=("coalesce(p.started_at, 'epoch'::timestamptz)", "p.id"),
+    fields=("order_at", "id"),
+    descending=True,
+)
 
 TOTALS = """
 SELECT count(*) AS patrols, coalesce(sum(p.points_kept), 0) AS points
@@ -156,13 +166,36 @@ def patrol_filter(scope: Scope) -> Clause:
     return visible(scope, **PATROL_SCOPE)
 
 
+def patrol_page(
+    session: Session,
+    *,
+    scope: Scope,
+    limit: int | None,
+    cursor: str | None = None,
+    **filters: Any,
+) -> Page[dict[str, Any]]:
+    """A page of the patrols visible in scope, newest first, filtered (`filters`: fields of
+    PatrolFilters); every row when `limit` is None."""
+    where = patrol_where(PatrolFilters(**filters))
+    sql = statement(
+        LIST,
+        visible=patrol_filter(scope),
+        where=where,
+        after=PATROL_ORDER.after(cursor) or TRUE,
+        order=PATROL_ORDER.order_by(),
+    )
+    rows = [dict(row._mapping) for row in session.execute(sql, {"limit": read_limit(limit)})]
+    page = PATROL_ORDER.page(rows, limit)
+    for row in page.items:
+        del row["order_at"]
+    return page
+
+
 def list_patrols(
-    session: Session, *, scope: Scope, limit: int = 500, **filters: Any
+    session: Session, *, scope: Scope, limit: int | None = None, **filters: Any
 ) -> list[dict[str, Any]]:
     """Patrols visible in scope, newest first, filtered (`filters`: fields of PatrolFilters)."""
-    where = patrol_where(PatrolFilters(**filters))
-    sql = statement(LIST, visible=patrol_filter(scope), where=where)
-    return [dict(row._mapping) for row in session.execute(sql, {"limit": limit})]
+    return patrol_page(session, scope=scope, limit=limit, **filters).items
 
 
 class PatrolTotals(NamedTuple):

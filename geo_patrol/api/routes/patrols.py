@@ -31,6 +31,7 @@ from geo_patrol.api.deps import (
     client_address,
     session_factory,
 )
+from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.params import parse_bbox, parse_ids
 from geo_patrol.api.schemas import (
     CSV_ANSWER,
@@ -127,10 +128,15 @@ async def post_patrol(
     )
 
 
-@router.get("/patrols", summary="Patrols in my scope", response_model=list[PatrolPublic])
+@router.get(
+    "/patrols", summary="Patrols in my scope", response_model=list[PatrolPublic], responses=PAGED
+)
 def get_patrols(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
+    paging: PagingDep,
     team_id: Id | None = None,
     member_id: Id | None = None,
     jurisdiction: Annotated[str | None, Query(description="Code it passed through.")] = None,
@@ -140,12 +146,13 @@ def get_patrols(
     until: Moment | None = None,
     flag: Annotated[str | None, Query(description="A quality flag, e.g. too_short.")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
-    """Newest first, filtered."""
-    return patrol_queries.list_patrols(
+    """Newest first (untimed tracks last), filtered; a page at a time (Link rel=next)."""
+    page = patrol_queries.patrol_page(
         session,
         scope=scope,
+        limit=paging.limit,
+        cursor=paging.cursor,
         team_id=team_id,
         member_id=member_id,
         jurisdiction=jurisdiction,
@@ -155,8 +162,9 @@ def get_patrols(
         until=until,
         flag=flag,
         bbox=parse_bbox(bbox),
-        limit=limit,
     )
+    link_page(request, response, page)
+    return page.items
 
 
 @router.get(

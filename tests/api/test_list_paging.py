@@ -1,0 +1,185 @@
+"""Every JSON list pages by keyset cursor and says when it is cut (Link rel="next",
+RFC 8288): walking the links with a small `limit` reaches exactly the rows of one big page,
+none twice; a row added between pages shifts nothing; a bad cursor is a 422 naming it; the
+links keep the filters.
+
+The reference for "every row" is the same list asked for in one page of MAX_LIMIT rows
+(with fewer rows than that, the old unpaged answer), so a walk that drops or repeats a row
+at a page boundary fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_patrol.core.paging import MAX_LIMIT, encode_cursor
+
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def _items(body: Any) -> list[Any]:
+    """The rows of a plain JSON list."""
+    assert isinstance(body, list)
+    return body
+
+
+def _features(body: Any) -> list[Any]:
+    """The features of a GeoJSON FeatureCollection."""
+    assert body["type"] == "FeatureCollection"
+    return list(body["features"])
+
+
+def _field(name: str) -> Callable[[Any], list[Any]]:
+    """The rows under one field of an object."""
+    return lambda body: list(body[name])
+
+
+@dataclass(frozen=True)
+class ListCase:
+    """A list endpoint, how to find its rows in a body, and a row's identity."""
+
+    path: str
+    rows: Callable[[Any], list[Any]]
+    identity: Callable[[Any], Any]
+    who: str = "admin"
+
+    def __str__(self) -> str:
+        return self.path
+
+
+def _by_id(row: Any) -> Any:
+    return row["id"]
+
+
+CASES = [
+    ListCase("/api/v1/patrols", _items, _by_id),
+]
+
+
+def _next(response: Any) -> str | None:
+    """The URL of rel="next" in the Link header (None when absent)."""
+    links = response.headers.get("link")
+    if links is None:
+        return None
+    for part in links.split(","):
+        url, _, rel = part.strip().partition(";")
+        if rel.strip() == 'rel="next"':
+            return url.strip()[1:-1]
+    return None
+
+
+def _walk(client: TestClient, url: str, headers: dict[str, str]) -> tuple[list[Any], int]:
+    """Every page from `url` following rel="next": the bodies and how many pages."""
+    bodies = []
+    next_url: str | None = url
+    while next_url is not None:
+        response = client.get(next_url, headers=headers)
+        assert response.status_code == 200, response.text
+        bodies.append(response.json())
+        assert int(response.headers["x-page-count"]) >= 0
+        next_url = _next(response)
+        assert len(bodies) < 100, "the walk does not end"
+    return bodies, len(bodies)
+
+
+def seed(session: Session) -> None:
+    """A few patrols (two starting at the same moment, one without times) and incidents,
+    so the demo's lists hold more rows than a page of two."""
+    team = session.execute(text("SELECT id FROM teams ORDER BY id LIMIT 1")).scalar_one()
+    starts = [NOW, NOW, NOW - timedelta(hours=1), None, NOW - timedelta(days=1)]
+    for start in starts:
+        session.execute(
+            text(
+                "INSERT INTO patrols (team_id, source, started_at, ended_at, quality_flags)"
+                " VALUES (:t, 'upload', :s, :s, '[]')"
+            ),
+            {"t": team, "s": start},
+        )
+    session.flush()
+
+
+@pytest.fixture
+def paged(demo_session: Session, headers: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The demo with a few more rows, and the demo principals' headers."""
+    seed(demo_session)
+    return headers
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_walk_reaches_every_row_once(
+    case: ListCase, demo_client: TestClient, paged: dict[str, dict[str, str]]
+) -> None:
+    """Pages of two, followed by Link rel=next, give the rows of one big page, in order."""
+    auth = paged[case.who]
+    whole = demo_client.get(case.path, params={"limit": MAX_LIMIT}, headers=auth)
+    assert whole.status_code == 200, whole.text
+    assert _next(whole) is None
+    expected = [case.identity(row) for row in case.rows(whole.json())]
+    assert len(expected) > 2, "the list needs more rows than a page to test paging"
+    bodies, pages = _walk(demo_client, f"{case.path}?limit=2", auth)
+    walked = [case.identity(row) for body in bodies for row in case.rows(body)]
+    assert walked == expected
+    assert len(set(map(repr, walked))) == len(walked)
+    assert pages == -(-len(expected) // 2)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_bad_cursor_is_named(
+    case: ListCase, demo_client: TestClient, paged: dict[str, dict[str, str]]
+) -> None:
+    """A cursor this list did not give out is a 422 problem naming `cursor`."""
+    for bad in ("not-a-cursor", encode_cursor(["x", "y", "z", "w", "v"])):
+        response = demo_client.get(case.path, params={"cursor": bad}, headers=paged[case.who])
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "cursor" in response.text
+
+
+def test_link_keeps_the_filters(demo_client: TestClient, paged: dict[str, dict[str, str]]) -> None:
+    """The next link carries the filters and limit of the request, and a new cursor."""
+    team = demo_client.get("/api/v1/patrols", headers=paged["admin"]).json()[0]["team_id"]
+    response = demo_client.get(
+        "/api/v1/patrols", params={"team_id": team, "limit": 1}, headers=paged["admin"]
+    )
+    link = _next(response)
+    assert link is not None
+    query = parse_qs(urlsplit(link).query)
+    assert query["team_id"] == [str(team)] and query["limit"] == ["1"] and query["cursor"]
+    following = demo_client.get(link, headers=paged["admin"])
+    assert 'rel="first"' in following.headers["link"]
+    assert all(row["team_id"] == team for row in following.json())
+
+
+def test_a_row_added_between_pages_shifts_nothing(
+    demo_client: TestClient, demo_session: Session, paged: dict[str, dict[str, str]]
+) -> None:
+    """A patrol newer than the first page, added after it was read, neither shifts the next
+    page (as OFFSET would: a row seen twice) nor appears in it."""
+    auth = paged["admin"]
+    first = demo_client.get("/api/v1/patrols", params={"limit": 2}, headers=auth)
+    seen = [row["id"] for row in first.json()]
+    team = first.json()[0]["team_id"]
+    added = demo_session.execute(
+        text(
+            "INSERT INTO patrols (team_id, source, started_at, ended_at, quality_flags)"
+            " VALUES (:t, 'upload', :s, :s, '[]') RETURNING id"
+        ),
+        {"t": team, "s": NOW + timedelta(days=1)},
+    ).scalar_one()
+    demo_session.flush()
+    link = _next(first)
+    assert link is not None
+    rest, _ = _walk(demo_client, link, auth)
+    later = [row["id"] for body in rest for row in body]
+    assert added not in later and not set(seen) & set(later)
+    fresh = demo_client.get("/api/v1/patrols", params={"limit": MAX_LIMIT}, headers=auth)
+    assert [row["id"] for row in fresh.json()] == [added, *seen, *later]
