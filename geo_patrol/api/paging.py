@@ -18,6 +18,7 @@ from fastapi import Depends, Query, Request, Response
 from geo_patrol.core.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, link_header, with_cursor
 
 NEXT_COUNT_HEADER = "X-Page-Count"
+GEOJSON = "application/geo+json"
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,16 @@ PAGED: dict[int | str, dict[str, Any]] = {
         },
     }
 }
+
+
+def body_links(request: Request, page: Page[Any]) -> list[dict[str, str]]:
+    """The `links` of a GeoJSON page's body: rel="next" when more rows follow."""
+    url = next_url(request, page)
+    return [] if url is None else [{"href": url, "rel": "next", "type": GEOJSON}]
+
+
+def paged_collection(
+    request: Request, page: Page[Any], features: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of one page's features, with its `links`."""
+    return {"type": "FeatureCollection", "features": features, "links": body_links(request, page)}

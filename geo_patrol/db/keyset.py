@@ -10,12 +10,13 @@ Introduced in: geo-patrol 0.4.0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from geo_patrol.core.paging import KeyValue, Page, decode_cursor, page_of
+from geo_patrol.core.errors import InvalidInput
+from geo_patrol.core.paging import CURSOR_FIELD, KeyValue, Page, decode_cursor, page_of
 from geo_patrol.db.clauses import Clause, after_key
 
 T = TypeVar("T", bound=Mapping[str, Any])
@@ -30,6 +31,40 @@ def key_value(value: object) -> KeyValue:
     raise TypeError(f"a keyset column holds {type(value).__name__}, not a scalar")
 
 
+def _is_time(value: KeyValue) -> bool:
+    """An ISO time (PostgreSQL's text of a timestamptz is one), or PostgreSQL's infinity."""
+    if not isinstance(value, str):
+        return False
+    if value in ("infinity", "-infinity"):
+        return True
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_day(value: KeyValue) -> bool:
+    """An ISO calendar day."""
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
+# What a cursor's value must be for each kind of key column: an edited cursor is refused
+# here, naming the field, rather than by the database.
+KINDS: dict[str, Callable[[KeyValue], bool]] = {
+    "time": _is_time,
+    "day": _is_day,
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "text": lambda v: isinstance(v, str),
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+}
+
+
 def read_limit(limit: int | None) -> int | None:
     """How many rows a page of `limit` reads: one more, to know whether more follow."""
     return None if limit is None else limit + 1
@@ -37,15 +72,21 @@ def read_limit(limit: int | None) -> int | None:
 
 @dataclass(frozen=True)
 class Keyset:
-    """A list's order: SQL expressions (`columns`) and the result fields holding them."""
+    """A list's order: SQL expressions (`columns`), the result fields holding them and
+    their kinds (keys of KINDS)."""
 
     columns: tuple[str, ...]
     fields: tuple[str, ...]
+    kinds: tuple[str, ...]
     descending: bool = False
 
     def after(self, cursor: str | None) -> Clause | None:
         """Rows after `cursor` in this order (None on the first page); a bad cursor is 422."""
         key = decode_cursor(cursor, arity=len(self.columns))
+        if key is not None and not all(
+            KINDS[kind](value) for kind, value in zip(self.kinds, key, strict=True)
+        ):
+            raise InvalidInput("the cursor is not one this list gave out", field=CURSOR_FIELD)
         return after_key(self.columns, key, descending=self.descending)
 
     def order_by(self) -> str:

@@ -120,6 +120,7 @@ LIMIT :limit
 PATROL_ORDER = Keyset(
     columns=("coalesce(p.started_at, 'epoch'::timestamptz)", "p.id"),
     fields=("order_at", "id"),
+    kinds=("time", "int"),
     descending=True,
 )
 

@@ -62,6 +62,8 @@ def _by_id(row: Any) -> Any:
 
 CASES = [
     ListCase("/api/v1/patrols", _items, _by_id),
+    ListCase("/api/v1/incidents", _features, _by_id),
+    ListCase("/api/v1/incidents?order=deadline", _features, _by_id),
 ]
 
 
@@ -104,6 +106,17 @@ def seed(session: Session) -> None:
             ),
             {"t": team, "s": start},
         )
+    category = session.execute(text("SELECT min(code) FROM incident_categories")).scalar_one()
+    deadlines = [NOW, None, NOW, NOW + timedelta(hours=2), None]
+    for n, deadline in enumerate(deadlines):
+        session.execute(
+            text(
+                "INSERT INTO incidents (source, category, severity, reported_at, geom, tier,"
+                " deadline_at) VALUES ('api', :c, 'low', :r, ST_SetSRID(ST_MakePoint("
+                "120.6, 30.9), 4326), 'village', :d)"
+            ),
+            {"c": category, "r": NOW - timedelta(hours=n // 2), "d": deadline},
+        )
     session.flush()
 
 
@@ -120,13 +133,16 @@ def test_walk_reaches_every_row_once(
 ) -> None:
     """Pages of two, followed by Link rel=next, give the rows of one big page, in order."""
     auth = paged[case.who]
-    whole = demo_client.get(case.path, params={"limit": MAX_LIMIT}, headers=auth)
+    sep = "&" if "?" in case.path else "?"
+    whole = demo_client.get(f"{case.path}{sep}limit={MAX_LIMIT}", headers=auth)
     assert whole.status_code == 200, whole.text
     assert _next(whole) is None
     expected = [case.identity(row) for row in case.rows(whole.json())]
     assert len(expected) > 2, "the list needs more rows than a page to test paging"
-    bodies, pages = _walk(demo_client, f"{case.path}?limit=2", auth)
+    bodies, pages = _walk(demo_client, f"{case.path}{sep}limit=2", auth)
     walked = [case.identity(row) for body in bodies for row in case.rows(body)]
+    if case.rows is _features:  # the body's links say the same as the header
+        assert [bool(body["links"]) for body in bodies] == [True] * (pages - 1) + [False]
     assert walked == expected
     assert len(set(map(repr, walked))) == len(walked)
     assert pages == -(-len(expected) // 2)
@@ -137,8 +153,10 @@ def test_bad_cursor_is_named(
     case: ListCase, demo_client: TestClient, paged: dict[str, dict[str, str]]
 ) -> None:
     """A cursor this list did not give out is a 422 problem naming `cursor`."""
-    for bad in ("not-a-cursor", encode_cursor(["x", "y", "z", "w", "v"])):
-        response = demo_client.get(case.path, params={"cursor": bad}, headers=paged[case.who])
+    shapes = (["x", "y", "z", "w", "v"], ["not a time", "not an id"], [1, 2], [True])
+    for bad in ("not-a-cursor", *(encode_cursor(key) for key in shapes)):
+        sep = "&" if "?" in case.path else "?"
+        response = demo_client.get(f"{case.path}{sep}cursor={bad}", headers=paged[case.who])
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "cursor" in response.text

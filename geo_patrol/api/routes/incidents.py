@@ -18,6 +18,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
+from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.params import parse_bbox
 from geo_patrol.api.schemas import (
     CSV_ANSWER,
@@ -173,11 +174,19 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
 Order = Annotated[IncidentOrder, Query(description="Newest first, or soonest deadline.")]
 
 
-@router.get("/incidents", summary="Incidents in my scope, as GeoJSON", response_model=Incidents)
+@router.get(
+    "/incidents",
+    summary="Incidents in my scope, as GeoJSON",
+    response_model=Incidents,
+    responses=PAGED,
+)
 def get_incidents(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
+    paging: PagingDep,
     status: IncidentStatus | None = None,
     tier: Tier | None = None,
     category: str | None = None,
@@ -189,15 +198,17 @@ def get_incidents(
     since: Moment | None = None,
     until: Moment | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
     order: Order = IncidentOrder.REPORTED,
 ) -> dict[str, Any]:
-    """Filtered, newest first (or by deadline)."""
-    rows = incident_queries.list_incidents(
+    """Filtered, newest first (or by deadline); a page at a time (Link rel=next, and the
+    same link in `links`)."""
+    page = incident_queries.incident_page(
         session,
         scope=scope,
         principal=principal,
+        limit=paging.limit,
+        cursor=paging.cursor,
         status=status,
         tier=tier,
         category=category,
@@ -209,11 +220,11 @@ def get_incidents(
         since=since,
         until=until,
         bbox=parse_bbox(bbox),
-        limit=limit,
         open=open,
         by_deadline=order is IncidentOrder.DEADLINE,
     )
-    return collection([_feature(row) for row in rows])
+    link_page(request, response, page)
+    return paged_collection(request, page, [_feature(row) for row in page.items])
 
 
 @router.get(
