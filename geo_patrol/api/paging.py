@@ -66,7 +66,7 @@ def link_page(request: Request, response: Response, page: Page[Any]) -> None:
 # The OpenAPI `responses` of a list: its 200 answer carries the paging headers.
 PAGED: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "One page of the list; `Link` rel=\"next\" when more rows follow.",
+        "description": 'One page of the list; `Link` rel="next" when more rows follow.',
         "headers": {
             "Link": {
                 "description": 'RFC 8288 links: rel="next" (the next page: more rows follow) '

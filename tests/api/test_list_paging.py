@@ -64,6 +64,10 @@ CASES = [
     ListCase("/api/v1/patrols", _items, _by_id),
     ListCase("/api/v1/incidents", _features, _by_id),
     ListCase("/api/v1/incidents?order=deadline", _features, _by_id),
+    ListCase("/api/v1/members", _items, _by_id),
+    ListCase("/api/v1/teams", _items, _by_id),
+    ListCase("/api/v1/devices", _items, _by_id),
+    ListCase("/api/v1/audit", _items, _by_id),
 ]
 
 
@@ -105,6 +109,14 @@ def seed(session: Session) -> None:
                 " VALUES (:t, 'upload', :s, :s, '[]')"
             ),
             {"t": team, "s": start},
+        )
+    for n in range(2):
+        session.execute(
+            text(
+                "INSERT INTO devices (member_id, label, token_hash, token_hint)"
+                " SELECT min(id), 'paging test', :h, 'test' FROM members"
+            ),
+            {"h": f"paging-test-{n}"},
         )
     category = session.execute(text("SELECT min(code) FROM incident_categories")).scalar_one()
     deadlines = [NOW, None, NOW, NOW + timedelta(hours=2), None]

@@ -39,7 +39,6 @@ from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.values import BigId, Id, Moment
 from geo_patrol.core.vocabulary import Datum, IncidentOrder, IncidentStatus, Severity, Tier
-from geo_patrol.geography.queries import collection
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow
 from geo_patrol.incidents.photo_files import store_photo
