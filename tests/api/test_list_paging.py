@@ -68,6 +68,9 @@ CASES = [
     ListCase("/api/v1/teams", _items, _by_id),
     ListCase("/api/v1/devices", _items, _by_id),
     ListCase("/api/v1/audit", _items, _by_id),
+    ListCase("/api/v1/chiefs", _items, _by_id),
+    ListCase("/api/v1/chiefs?river=R-320509-330411-01", _items, _by_id),
+    ListCase("/api/v1/duty/rules", _items, _by_id),
 ]
 
 
