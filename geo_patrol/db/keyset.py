@@ -19,7 +19,7 @@ from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.paging import CURSOR_FIELD, KeyValue, Page, decode_cursor, page_of
 from geo_patrol.db.clauses import Clause, after_key
 
-T = TypeVar("T", bound=Mapping[str, Any])
+T = TypeVar("T")
 
 
 def key_value(value: object) -> KeyValue:
@@ -94,9 +94,10 @@ class Keyset:
         direction = " DESC" if self.descending else ""
         return ", ".join(f"{column}{direction}" for column in self.columns)
 
-    def key(self, row: Mapping[str, Any]) -> tuple[KeyValue, ...]:
-        """The cursor values of a row."""
-        return tuple(key_value(row[name]) for name in self.fields)
+    def key(self, row: Any) -> tuple[KeyValue, ...]:
+        """The cursor values of a row (a mapping, or a result row)."""
+        values: Mapping[str, Any] = getattr(row, "_mapping", row)
+        return tuple(key_value(values[name]) for name in self.fields)
 
     def page(self, rows: Sequence[T], limit: int | None) -> Page[T]:
         """The page from rows read with `read_limit(limit)` (all of them when None)."""

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.core.paging import MAX_LIMIT, encode_cursor
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+TOWN = "320509102"  # a town: two earlier versions of its boundary are added
 
 
 def _items(body: Any) -> list[Any]:
@@ -71,6 +72,13 @@ CASES = [
     ListCase("/api/v1/chiefs", _items, _by_id),
     ListCase("/api/v1/chiefs?river=R-320509-330411-01", _items, _by_id),
     ListCase("/api/v1/duty/rules", _items, _by_id),
+    ListCase("/api/v1/jurisdictions", _features, _by_id),
+    ListCase("/api/v1/jurisdictions?level=village", _features, _by_id),
+    ListCase(f"/api/v1/jurisdictions/{TOWN}/versions", _features, _by_id),
+    ListCase("/api/v1/rivers", _features, _by_id),
+    ListCase("/api/v1/segments", _features, _by_id),
+    ListCase("/api/v1/segments?river=R-320509-330411-01&border=true", _features, _by_id),
+    ListCase("/api/v1/zones", _items, _by_id),
 ]
 
 
@@ -120,6 +128,22 @@ def seed(session: Session) -> None:
                 " SELECT min(id), 'paging test', :h, 'test' FROM members"
             ),
             {"h": f"paging-test-{n}"},
+        )
+    for years in (2, 4):
+        session.execute(
+            text(
+                "INSERT INTO jurisdictions (code, name, level, parent_code, geom, geom_hash,"
+                " valid_from, valid_to, source) SELECT code, name, level, parent_code, geom,"
+                " geom_hash, valid_from - make_interval(years => CAST(:y AS int)),"
+                " valid_from - make_interval(years => CAST(:y AS int) - 1), 'paging test'"
+                " FROM jurisdictions WHERE code = :code AND valid_to IS NULL"
+            ),
+            {"y": years, "code": TOWN},
+        )
+    for code in ("paging-a", "paging-b"):
+        session.execute(
+            text("INSERT INTO cooperation_zones (code, name) VALUES (:c, :n)"),
+            {"c": code, "n": code},
         )
     category = session.execute(text("SELECT min(code) FROM incident_categories")).scalar_one()
     deadlines = [NOW, None, NOW, NOW + timedelta(hours=2), None]
