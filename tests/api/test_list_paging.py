@@ -18,10 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.paging import MAX_LIMIT, encode_cursor
+from tests.support.principals import headers_for
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 TOWN = "320509102"  # a town: two earlier versions of its boundary are added
@@ -159,11 +160,15 @@ def seed(session: Session) -> None:
     session.flush()
 
 
-@pytest.fixture
-def paged(demo_session: Session, headers: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-    """The demo with a few more rows, and the demo principals' headers."""
-    seed(demo_session)
-    return headers
+@pytest.fixture(scope="module")
+def paged(demo_connection: Connection) -> dict[str, dict[str, str]]:
+    """The demo with a few more rows, and the demo principals' headers (once per module:
+    the module's transaction holds them)."""
+    with Session(bind=demo_connection, join_transaction_mode="create_savepoint") as setup:
+        seed(setup)
+        auth = headers_for(setup)
+        setup.commit()
+    return auth
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
