@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from geo_patrol.core.errors import InvalidInput
@@ -53,6 +54,15 @@ def _is_day(value: KeyValue) -> bool:
     return isinstance(value, str)
 
 
+def _is_numeric(value: KeyValue) -> bool:
+    """The text of an exact number (a numeric key goes out as text, to come back exact)."""
+    try:
+        Decimal(str(value))
+    except InvalidOperation:
+        return False
+    return isinstance(value, str) and Decimal(value).is_finite()
+
+
 # What a cursor's value must be for each kind of key column: an edited cursor is refused
 # here, naming the field, rather than by the database.
 KINDS: dict[str, Callable[[KeyValue], bool]] = {
@@ -62,6 +72,7 @@ KINDS: dict[str, Callable[[KeyValue], bool]] = {
     "text": lambda v: isinstance(v, str),
     "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "bool": lambda v: isinstance(v, bool),
+    "numeric": _is_numeric,
 }
 
 

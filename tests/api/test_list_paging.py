@@ -62,6 +62,10 @@ def _by_id(row: Any) -> Any:
     return row["id"]
 
 
+def _gap(feature: Any) -> Any:
+    return (feature["properties"]["segment_id"], str(feature["geometry"]))
+
+
 CASES = [
     ListCase("/api/v1/patrols", _items, _by_id),
     ListCase("/api/v1/incidents", _features, _by_id),
@@ -80,6 +84,8 @@ CASES = [
     ListCase("/api/v1/segments", _features, _by_id),
     ListCase("/api/v1/segments?river=R-320509-330411-01&border=true", _features, _by_id),
     ListCase("/api/v1/zones", _items, _by_id),
+    ListCase("/api/v1/coverage/uncovered", _features, _gap),
+    ListCase("/api/v1/coverage/uncovered?border=true&days=30", _features, _gap),
 ]
 
 

@@ -31,7 +31,7 @@ from geo_patrol.api.deps import (
     client_address,
     session_factory,
 )
-from geo_patrol.api.paging import PAGED, PagingDep, link_page
+from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.params import parse_bbox, parse_ids
 from geo_patrol.api.schemas import (
     CSV_ANSWER,
@@ -52,7 +52,6 @@ from geo_patrol.core.vocabulary import (
     Level,
     PatrolMode,
 )
-from geo_patrol.geography.queries import collection
 from geo_patrol.patrols import exports
 from geo_patrol.patrols import queries as patrol_queries
 from geo_patrol.patrols.coverage import uncovered_stretches
@@ -214,33 +213,41 @@ def get_effort(
     "/coverage/uncovered",
     summary="River stretches nobody patrolled in a period",
     response_model=Uncovered,
+    responses=PAGED,
 )
 def get_uncovered(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
+    paging: PagingDep,
     days: Annotated[int, Query(ge=1, le=366)] = 7,
     border: Annotated[bool | None, Query(description="Only border segments.")] = None,
     river: Annotated[str | None, Query(description="River code.")] = None,
 ) -> dict[str, Any]:
-    """GeoJSON of the uncovered parts of each segment over the last `days` days."""
+    """GeoJSON of the uncovered parts of each segment over the last `days` days, by river,
+    segment and place along it; a page at a time (Link rel=next)."""
     until = datetime.now(UTC)
-    rows = uncovered_stretches(
+    page = uncovered_stretches(
         session,
         since=until - timedelta(days=days),
         until=until,
         visible=patrol_queries.patrol_filter(scope),
         border=border,
         river=river,
+        limit=paging.limit,
+        cursor=paging.cursor,
     )
     features = [
         {
             "type": "Feature",
-            "geometry": row.geometry,
-            "properties": {k: v for k, v in row._mapping.items() if k != "geometry"},
+            "geometry": row.pop("geometry"),
+            "properties": row,
         }
-        for row in rows
+        for row in page.items
     ]
-    return collection(features)
+    link_page(request, response, page)
+    return paged_collection(request, page, features)
 
 
 EXPORT_TYPES = {
