@@ -245,15 +245,23 @@ def get_patrol(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, A
 
 
 EFFORT = """
-SELECT date_trunc(:period, p.started_at AT TIME ZONE :zone) AS period,
-       {group_expr} AS key, {group_name} AS name,
-       count(DISTINCT p.id) AS patrols, sum({length_expr}) AS length_m,
-       sum({duration_expr}) AS duration_s
-FROM patrols p JOIN teams t ON t.id = p.team_id
-{join}
-WHERE {visible} AND p.started_at >= :since AND p.started_at < :until
-GROUP BY 1, 2, 3 ORDER BY 1, 2
+SELECT * FROM (
+    SELECT date_trunc(:period, p.started_at AT TIME ZONE :zone) AS period,
+           {group_expr} AS key, {group_name} AS name,
+           count(DISTINCT p.id) AS patrols, sum({length_expr}) AS length_m,
+           sum({duration_expr}) AS duration_s
+    FROM patrols p JOIN teams t ON t.id = p.team_id
+    {join}
+    WHERE {visible} AND p.started_at >= :since AND p.started_at < :until
+    GROUP BY 1, 2, 3
+) e
+WHERE {after}
+ORDER BY e.period, e.key, e.name
+LIMIT :limit
 """
+# The groups of a period by key (and name: two versions of a boundary may name one code
+# differently); the aggregate is paged inside its statement.
+EFFORT_ORDER = Keyset(("e.period", "e.key", "e.name"), ("period", "key", "name"), ("time", "text", "text"))
 
 
 class EffortBy(StrEnum):
@@ -310,20 +318,27 @@ def effort(
     since: datetime,
     until: datetime,
     level: str = "town",
-) -> list[dict[str, Any]]:
-    """Patrol effort per jurisdiction, team, member or river and per day, week or month."""
-    sql = statement(EFFORT, visible=patrol_filter(scope), **EFFORT_GROUPS[EffortBy(by)])
-    rows = session.execute(
-        sql,
-        {
-            "period": period,
-            "since": since,
-            "until": until,
-            "level": level,
-            "zone": ZONE_NAME,
-        },
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the patrol effort per jurisdiction, team, member or river and per day, week
+    or month, by period and group (every row when `limit` is None)."""
+    sql = statement(
+        EFFORT,
+        visible=patrol_filter(scope),
+        after=all_of(EFFORT_ORDER.after(cursor)),
+        **EFFORT_GROUPS[EffortBy(by)],
     )
-    return [dict(row._mapping) for row in rows]
+    params = {
+        "period": period,
+        "since": since,
+        "until": until,
+        "level": level,
+        "zone": ZONE_NAME,
+        "limit": read_limit(limit),
+    }
+    rows = [dict(row._mapping) for row in session.execute(sql, params)]
+    return EFFORT_ORDER.page(rows, limit)
 
 
 def upload_of(session: Session, *, patrol_id: int) -> Any:

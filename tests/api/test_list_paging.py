@@ -25,6 +25,7 @@ from geo_patrol.core.paging import MAX_LIMIT, encode_cursor
 from tests.support.principals import headers_for
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+MONTH = "since=2026-11-01T00:00:00Z&until=2026-12-01T00:00:00Z"
 TOWN = "320509102"  # a town: two earlier versions of its boundary are added
 
 
@@ -62,6 +63,10 @@ def _by_id(row: Any) -> Any:
     return row["id"]
 
 
+def _effort(row: Any) -> Any:
+    return (row["period"], row["key"], row["name"])
+
+
 def _gap(feature: Any) -> Any:
     return (feature["properties"]["segment_id"], str(feature["geometry"]))
 
@@ -85,6 +90,7 @@ CASES = [
     ListCase("/api/v1/segments?river=R-320509-330411-01&border=true", _features, _by_id),
     ListCase("/api/v1/zones", _items, _by_id),
     ListCase("/api/v1/coverage/uncovered", _features, _gap),
+    ListCase(f"/api/v1/effort?by=team&period=day&{MONTH}", _items, _effort),
     ListCase("/api/v1/coverage/uncovered?border=true&days=30", _features, _gap),
 ]
 
@@ -118,15 +124,15 @@ def _walk(client: TestClient, url: str, headers: dict[str, str]) -> tuple[list[A
 def seed(session: Session) -> None:
     """A few patrols (two starting at the same moment, one without times) and incidents,
     so the demo's lists hold more rows than a page of two."""
-    team = session.execute(text("SELECT id FROM teams ORDER BY id LIMIT 1")).scalar_one()
+    teams = session.execute(text("SELECT id FROM teams ORDER BY id LIMIT 3")).scalars().all()
     starts = [NOW, NOW, NOW - timedelta(hours=1), None, NOW - timedelta(days=1)]
-    for start in starts:
+    for n, start in enumerate(starts):
         session.execute(
             text(
                 "INSERT INTO patrols (team_id, source, started_at, ended_at, quality_flags)"
                 " VALUES (:t, 'upload', :s, :s, '[]')"
             ),
-            {"t": team, "s": start},
+            {"t": teams[n % len(teams)], "s": start},
         )
     for n in range(2):
         session.execute(

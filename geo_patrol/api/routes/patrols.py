@@ -191,22 +191,37 @@ def _feature(patrol_id: int, patrol: dict[str, Any]) -> str:
     "/effort",
     summary="Patrol effort by jurisdiction, team, member or river",
     response_model=list[EffortRow],
+    responses=PAGED,
 )
 def get_effort(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
+    paging: PagingDep,
     by: EffortGroup = EffortGroup.JURISDICTION,
     period: EffortPeriod = EffortPeriod.WEEK,
     level: Level = Level.TOWN,
     since: Moment | None = None,
     until: Moment | None = None,
 ) -> list[dict[str, Any]]:
-    """Patrols, metres and seconds per group and period (default: the last 30 days)."""
+    """Patrols, metres and seconds per group and period (default: the last 30 days), by
+    period and group; a page at a time (Link rel=next)."""
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=30)
-    return patrol_queries.effort(
-        session, scope=scope, by=by, period=period, since=since, until=until, level=level
+    page = patrol_queries.effort(
+        session,
+        scope=scope,
+        by=by,
+        period=period,
+        since=since,
+        until=until,
+        level=level,
+        limit=paging.limit,
+        cursor=paging.cursor,
     )
+    link_page(request, response, page)
+    return page.items
 
 
 @router.get(
