@@ -115,3 +115,24 @@ class Keyset:
         if limit is None:
             return Page(list(rows))
         return page_of(rows, limit=limit, key=self.key)
+
+
+def page_in_memory(
+    rows: Sequence[T],
+    *,
+    key: Callable[[T], tuple[KeyValue, ...]],
+    kinds: tuple[str, ...],
+    limit: int | None,
+    cursor: str | None,
+) -> Page[T]:
+    """The page after `cursor` of rows already computed and sorted by `key` (unique), for
+    a list computed outside SQL that is small and bounded (say so where it is used): the
+    same cursors and links as a list paged in its statement."""
+    after = decode_cursor(cursor, arity=len(kinds))
+    if after is not None:
+        if not all(KINDS[kind](value) for kind, value in zip(kinds, after, strict=True)):
+            raise InvalidInput("the cursor is not one this list gave out", field=CURSOR_FIELD)
+        rows = [row for row in rows if key(row) > after]
+    if limit is None:
+        return Page(list(rows))
+    return page_of(rows, limit=limit, key=key)

@@ -261,7 +261,9 @@ LIMIT :limit
 """
 # The groups of a period by key (and name: two versions of a boundary may name one code
 # differently); the aggregate is paged inside its statement.
-EFFORT_ORDER = Keyset(("e.period", "e.key", "e.name"), ("period", "key", "name"), ("time", "text", "text"))
+EFFORT_ORDER = Keyset(
+    ("e.period", "e.key", "e.name"), ("period", "key", "name"), ("time", "text", "text")
+)
 
 
 class EffortBy(StrEnum):

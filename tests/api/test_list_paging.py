@@ -67,6 +67,18 @@ def _effort(row: Any) -> Any:
     return (row["period"], row["key"], row["name"])
 
 
+def _duty(row: Any) -> Any:
+    return (row["appointment_id"], row["period"]["first_day"])
+
+
+def _pair(row: Any) -> Any:
+    return (row["joint_id"], row["period"]["first_day"])
+
+
+def _reminder(row: Any) -> Any:
+    return row["duty"]["appointment_id"]
+
+
 def _gap(feature: Any) -> Any:
     return (feature["properties"]["segment_id"], str(feature["geometry"]))
 
@@ -91,6 +103,10 @@ CASES = [
     ListCase("/api/v1/zones", _items, _by_id),
     ListCase("/api/v1/coverage/uncovered", _features, _gap),
     ListCase(f"/api/v1/effort?by=team&period=day&{MONTH}", _items, _effort),
+    ListCase("/api/v1/duty", _field("duties"), _duty),
+    ListCase("/api/v1/duty?period=previous&level=village", _field("duties"), _duty),
+    ListCase("/api/v1/duty/joint", _field("pairs"), _pair),
+    ListCase("/api/v1/duty/reminders?within_days=92", _field("reminders"), _reminder),
     ListCase("/api/v1/coverage/uncovered?border=true&days=30", _features, _gap),
 ]
 
@@ -157,6 +173,29 @@ def seed(session: Session) -> None:
         session.execute(
             text("INSERT INTO cooperation_zones (code, name) VALUES (:c, :n)"),
             {"c": code, "n": code},
+        )
+    # Two more joint pairs: unpaired chiefs of one river and level on two sides.
+    pairs = session.execute(
+        text(
+            "SELECT a.id, b.id FROM chief_appointments a JOIN chief_appointments b"
+            " ON a.river_id = b.river_id AND a.level = b.level"
+            " AND a.jurisdiction_code < b.jurisdiction_code"
+            " WHERE a.joint_id IS NULL AND b.joint_id IS NULL AND a.valid_to IS NULL"
+            " AND b.valid_to IS NULL ORDER BY a.id, b.id"
+        )
+    ).all()
+    used: set[int] = set()
+    for first, second in pairs:
+        if {first, second} & used or len(used) >= 4:
+            continue
+        used |= {first, second}
+        joint = session.execute(
+            text("INSERT INTO joint_appointments (name) VALUES (:n) RETURNING id"),
+            {"n": f"paging pair {first}"},
+        ).scalar_one()
+        session.execute(
+            text("UPDATE chief_appointments SET joint_id = :j WHERE id IN (:a, :b)"),
+            {"j": joint, "a": first, "b": second},
         )
     category = session.execute(text("SELECT min(code) FROM incident_categories")).scalar_one()
     deadlines = [NOW, None, NOW, NOW + timedelta(hours=2), None]
