@@ -39,7 +39,7 @@ from geo_patrol.core.paging import Page
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import TokenScope
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
-from geo_patrol.db.keyset import Keyset, read_limit
+from geo_patrol.db.keyset import Keyset, page_in_memory, read_limit
 from geo_patrol.db.tables import ROLES, ApiToken, Device, Member, MemberRole, WebSession
 
 # A member's rows: their home jurisdiction, the teams they are in, and those teams' zones.
@@ -439,6 +439,18 @@ def list_api_tokens(session: Session, *, member_id: int) -> list[ApiTokenInfo]:
         )
         for row in rows
     ]
+
+
+def api_token_page(
+    session: Session, *, member_id: int, limit: int | None, cursor: str | None = None
+) -> Page[ApiTokenInfo]:
+    """A page of the member's personal tokens, newest first. One member's tokens are a
+    few (small and bounded): read whole and paged here (the key is the id, negated for
+    newest first)."""
+    tokens = list_api_tokens(session, member_id=member_id)
+    return page_in_memory(
+        tokens, key=lambda t: (-t.id,), kinds=("int",), limit=limit, cursor=cursor
+    )
 
 
 def revoke_api_token(

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from geo_patrol.accounts.members import issue_api_token
 from geo_patrol.core.paging import MAX_LIMIT, encode_cursor
 from tests.support.principals import headers_for
 
@@ -54,9 +55,10 @@ class ListCase:
     rows: Callable[[Any], list[Any]]
     identity: Callable[[Any], Any]
     who: str = "admin"
+    limit: int = 2
 
     def __str__(self) -> str:
-        return self.path
+        return f"{self.path} {self.who}"
 
 
 def _by_id(row: Any) -> Any:
@@ -77,6 +79,10 @@ def _pair(row: Any) -> Any:
 
 def _reminder(row: Any) -> Any:
     return row["duty"]["appointment_id"]
+
+
+def _reminder_of_mine(row: Any) -> Any:
+    return row["appointment_id"]
 
 
 def _gap(feature: Any) -> Any:
@@ -107,6 +113,9 @@ CASES = [
     ListCase("/api/v1/duty?period=previous&level=village", _field("duties"), _duty),
     ListCase("/api/v1/duty/joint", _field("pairs"), _pair),
     ListCase("/api/v1/duty/reminders?within_days=92", _field("reminders"), _reminder),
+    ListCase("/api/v1/auth/tokens", _items, _by_id),
+    ListCase("/api/v1/mobile/teams", _items, _by_id),
+    ListCase("/api/v1/me/duty", _items, _reminder_of_mine, who="sz.patrol", limit=1),
     ListCase("/api/v1/coverage/uncovered?border=true&days=30", _features, _gap),
 ]
 
@@ -150,6 +159,9 @@ def seed(session: Session) -> None:
             ),
             {"t": teams[n % len(teams)], "s": start},
         )
+    admin = session.execute(text("SELECT id FROM members WHERE login = 'admin'")).scalar_one()
+    for _ in range(2):
+        issue_api_token(session, member_id=admin, label="paging", days=1, address="127.0.0.1")
     for n in range(2):
         session.execute(
             text(
@@ -197,6 +209,20 @@ def seed(session: Session) -> None:
             text("UPDATE chief_appointments SET joint_id = :j WHERE id IN (:a, :b)"),
             {"j": joint, "a": first, "b": second},
         )
+    # A second stretch for a village chief (the phone's "my duty" then lists two).
+    session.execute(
+        text(
+            "WITH a AS (INSERT INTO chief_appointments (member_id, level, jurisdiction_code,"
+            " river_id, stretch_kind, stretch_label, valid_from) SELECT member_id, level,"
+            " jurisdiction_code, river_id, stretch_kind, 'paging', valid_from"
+            " FROM chief_appointments WHERE member_id = (SELECT id FROM members"
+            " WHERE login = 'sz.patrol') AND valid_to IS NULL ORDER BY id LIMIT 1"
+            " RETURNING id) INSERT INTO chief_stretches (appointment_id, segment_id)"
+            " SELECT a.id, s.segment_id FROM a, chief_stretches s WHERE s.appointment_id ="
+            " (SELECT min(id) FROM chief_appointments WHERE member_id = (SELECT id FROM"
+            " members WHERE login = 'sz.patrol'))"
+        )
+    )
     category = session.execute(text("SELECT min(code) FROM incident_categories")).scalar_one()
     deadlines = [NOW, None, NOW, NOW + timedelta(hours=2), None]
     for n, deadline in enumerate(deadlines):
@@ -233,14 +259,14 @@ def test_walk_reaches_every_row_once(
     assert whole.status_code == 200, whole.text
     assert _next(whole) is None
     expected = [case.identity(row) for row in case.rows(whole.json())]
-    assert len(expected) > 2, "the list needs more rows than a page to test paging"
-    bodies, pages = _walk(demo_client, f"{case.path}{sep}limit=2", auth)
+    assert len(expected) > case.limit, "the list needs more rows than a page to test paging"
+    bodies, pages = _walk(demo_client, f"{case.path}{sep}limit={case.limit}", auth)
     walked = [case.identity(row) for body in bodies for row in case.rows(body)]
     if case.rows is _features:  # the body's links say the same as the header
         assert [bool(body["links"]) for body in bodies] == [True] * (pages - 1) + [False]
     assert walked == expected
     assert len(set(map(repr, walked))) == len(walked)
-    assert pages == -(-len(expected) // 2)
+    assert pages == -(-len(expected) // case.limit)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
