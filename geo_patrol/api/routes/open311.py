@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from geo_patrol.access.principal import Principal, from_bearer
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_address
+from geo_patrol.api.paging import PAGED, link_page
 from geo_patrol.api.params import check_storable
 from geo_patrol.core.errors import (
     Forbidden,
@@ -33,6 +34,7 @@ from geo_patrol.core.errors import (
     NotAuthenticated,
     NotFound,
 )
+from geo_patrol.core.paging import MAX_LIMIT
 from geo_patrol.incidents import open311
 from geo_patrol.incidents.reports import create_incident, record_event
 
@@ -268,8 +270,17 @@ def get_requests(
     end_date: Annotated[str | None, Query(description="W3C datetime")] = None,
     status: Annotated[str | None, Query(description="open, closed or both")] = None,
     locale: LocaleParam = None,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=MAX_LIMIT, description="Requests per page (ours: follow Link rel=next)."),
+    ] = open311.MAX_REQUESTS,
+    cursor: Annotated[
+        str | None, Query(max_length=2000, description="The next page's cursor (from Link).")
+    ] = None,
 ) -> Response:
-    """The requests the key's owner may see, newest first (default: the last 90 days)."""
+    """The requests the key's owner may see, newest first (default: the last 90 days). The
+    spec has no paging: a page of `limit` (default 1,000), and a `Link` rel="next" header
+    when more follow (the body keeps the spec's format)."""
     reader = caller(session, principal, api_key)
     filters = open311.request_filters(
         service_request_id=service_request_id,
@@ -279,12 +290,19 @@ def get_requests(
         status=status,
         now=datetime.now(UTC),
     )
-    rows = open311.find_requests(
-        session, scope=scope_of(session, reader), principal=reader, filters=filters
+    page = open311.request_page(
+        session,
+        scope=scope_of(session, reader),
+        principal=reader,
+        filters=filters,
+        limit=limit,
+        cursor=cursor,
     )
     language = _locale(request, locale)
-    body = [open311.as_request(row, locale=language) for row in rows]
-    return reply(request, "service_requests", body)
+    body = [open311.as_request(row, locale=language) for row in page.items]
+    answer = reply(request, "service_requests", body)
+    link_page(request, answer, page)
+    return answer
 
 
 def get_request(
@@ -372,4 +390,5 @@ for _method, _path, _handler, _summary in ROUTES:
             summary=_summary,
             status_code=201 if _method == "POST" else None,
             openapi_extra=POST_BODY if _method == "POST" else None,
+            responses=PAGED if _handler is get_requests else None,
         )
