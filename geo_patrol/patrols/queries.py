@@ -108,17 +108,17 @@ def patrol_where(filters: PatrolFilters) -> Clause:
 LIST = """
 SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
        p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
-       p.quality_flags, p.stale, coalesce(p.started_at, 'epoch'::timestamptz) AS order_at
+       p.quality_flags, p.stale, coalesce(p.started_at, p.created_at) AS order_at
 FROM patrols p JOIN teams t ON t.id = p.team_id
 WHERE {visible} AND {where} AND {after}
 ORDER BY {order}
 LIMIT :limit
 """
 
-# Newest first; a track without times (no start) after every timed one, by id. The index
+# Newest first: by start, a track without times (no start) by when it was stored. The index
 # ix_patrols_list_order (migration 0017) serves this order.
 PATROL_ORDER = Keyset(
-    columns=("coalesce(p.started_at, 'epoch'::timestamptz)", "p.id"),
+    columns=("coalesce(p.started_at, p.created_at)", "p.id"),
     fields=("order_at", "id"),
     kinds=("time", "int"),
     descending=True,
