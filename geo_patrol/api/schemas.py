@@ -298,7 +298,7 @@ class FeatureCollection(BaseModel, Generic[Feature_]):
 
     type: Literal["FeatureCollection"]
     features: list[Feature_]
-    links: list[PageLink] = []
+    links: list[PageLink]
 
 
 class Health(BaseModel):

@@ -18,7 +18,7 @@ def test_a_cursor_of_the_wrong_kinds_is_refused_naming_the_field() -> None:
     for key in (["yesterday", 1], ["2026-01-01T00:00:00+00:00", "1"], [1, 2], ["infinity", True]):
         with pytest.raises(InvalidInput) as refused:
             ORDER.after(encode_cursor(key))
-        assert refused.value.field == "cursor"
+        assert refused.value.extra["field"] == "cursor"
     clause = ORDER.after(encode_cursor(["2026-01-01 08:00:00+08", 5]))
     assert clause is not None
     assert clause.sql == "(i.reported_at, i.id) < (:after_0, :after_1)"

@@ -30,6 +30,7 @@ from geo_patrol.api.schemas import (
 )
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
+from geo_patrol.core.values import Id
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 # A browser that signed in before (see access.throttle): not slowed down by others' failures.
@@ -162,7 +163,7 @@ def my_tokens(
 
 @router.delete("/auth/tokens/{token_id}", summary="Revoke one of my tokens", status_code=204)
 def revoke_token(
-    token_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+    token_id: Id, request: Request, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     """Revoke one of the caller's personal tokens at once (a lost laptop's QGIS token)."""
     accounts.revoke_api_token(
