@@ -128,7 +128,7 @@ CASES = [
 
 def _next(response: Any) -> str | None:
     """The URL of rel="next" in the Link header (None when absent)."""
-    links = response.headers.get("link")
+    links: str | None = response.headers.get("link")
     if links is None:
         return None
     for part in links.split(","):

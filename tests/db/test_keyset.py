@@ -8,14 +8,20 @@ from datetime import UTC, date, datetime
 import pytest
 
 from geo_patrol.core.errors import InvalidInput
-from geo_patrol.core.paging import decode_cursor, encode_cursor
+from geo_patrol.core.paging import KeyValue, decode_cursor, encode_cursor
 from geo_patrol.db.keyset import Keyset, key_value, page_in_memory, read_limit
 
 ORDER = Keyset(("i.reported_at", "i.id"), ("reported_at", "id"), ("time", "int"), descending=True)
 
 
 def test_a_cursor_of_the_wrong_kinds_is_refused_naming_the_field() -> None:
-    for key in (["yesterday", 1], ["2026-01-01T00:00:00+00:00", "1"], [1, 2], ["infinity", True]):
+    bad: list[list[KeyValue]] = [
+        ["yesterday", 1],
+        ["2026-01-01T00:00:00+00:00", "1"],
+        [1, 2],
+        ["infinity", True],
+    ]
+    for key in bad:
         with pytest.raises(InvalidInput) as refused:
             ORDER.after(encode_cursor(key))
         assert refused.value.extra["field"] == "cursor"
