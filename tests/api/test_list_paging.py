@@ -333,3 +333,13 @@ def test_a_row_added_between_pages_shifts_nothing(
     fresh = demo_client.get("/api/v1/patrols", params={"limit": MAX_LIMIT}, headers=auth)
     ids = [row["id"] for row in fresh.json()]
     assert added in ids and [i for i in ids if i != added] == [*seen, *later]
+
+
+def test_every_list_documents_its_link_header(demo_client: TestClient) -> None:
+    """The OpenAPI of each list walked above declares the Link and X-Page-Count headers."""
+    paths = demo_client.get("/openapi.json").json()["paths"]
+    listed = {case.path.split("?")[0].replace(TOWN, "{code}") for case in CASES}
+    assert len(listed) >= 22
+    for path in listed:
+        headers = paths[path]["get"]["responses"]["200"]["headers"]
+        assert {"Link", "X-Page-Count"} <= set(headers), path
