@@ -255,18 +255,36 @@ DETAILS = {
 }
 
 STATS = """
-SELECT i.status, i.tier, coalesce(i.lead_code, 'unrouted') AS lead_code,
-       j.name AS lead_name, i.is_joint, count(*) AS incidents
-FROM incidents i LEFT JOIN jurisdictions j ON j.code = i.lead_code AND j.valid_to IS NULL
-WHERE {visible} AND i.reported_at >= :since AND i.reported_at < :until
-GROUP BY 1, 2, 3, 4, 5 ORDER BY 3, 1, 2
+SELECT * FROM (
+    SELECT i.status, i.tier, coalesce(i.lead_code, 'unrouted') AS lead_code,
+           j.name AS lead_name, i.is_joint, count(*) AS incidents
+    FROM incidents i LEFT JOIN jurisdictions j ON j.code = i.lead_code AND j.valid_to IS NULL
+    WHERE {visible} AND i.reported_at >= :since AND i.reported_at < :until
+    GROUP BY 1, 2, 3, 4, 5
+) s
+WHERE {after}
+ORDER BY s.lead_code, s.status, s.tier, s.is_joint
+LIMIT :limit
 """
+# The counts by lead, status, tier and joint (one name per code in force), paged inside the
+# aggregate: a province has thousands of leads.
+STATS_ORDER = Keyset(
+    ("s.lead_code", "s.status", "s.tier", "s.is_joint"),
+    ("lead_code", "status", "tier", "is_joint"),
+    ("text", "text", "text", "bool"),
+)
 
 
 def incident_stats(
-    session: Session, *, scope: Scope, since: Any, until: Any
-) -> list[dict[str, Any]]:
-    """Counts by status, tier and lead jurisdiction for a period."""
-    sql = statement(STATS, visible=incident_filter(scope))
-    rows = session.execute(sql, {"since": since, "until": until})
-    return [dict(row._mapping) for row in rows]
+    session: Session,
+    *,
+    scope: Scope,
+    since: Any,
+    until: Any,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the counts by status, tier and lead jurisdiction for a period."""
+    sql = statement(STATS, visible=incident_filter(scope), after=all_of(STATS_ORDER.after(cursor)))
+    rows = session.execute(sql, {"since": since, "until": until, "limit": read_limit(limit)})
+    return STATS_ORDER.page([dict(row._mapping) for row in rows], limit)

@@ -86,6 +86,10 @@ def _reminder_of_mine(row: Any) -> Any:
     return row["appointment_id"]
 
 
+def _count(row: Any) -> Any:
+    return (row["lead_code"], row["status"], row["tier"], row["is_joint"])
+
+
 def _request(row: Any) -> Any:
     return row["service_request_id"]
 
@@ -120,6 +124,7 @@ CASES = [
     ListCase("/api/v1/duty/reminders?within_days=92", _field("reminders"), _reminder),
     ListCase("/api/v1/auth/tokens", _items, _by_id),
     ListCase(f"/open311/v2/requests.json?{OPEN311_MONTH}", _items, _request),
+    ListCase(f"/api/v1/incidents/stats?{MONTH}", _items, _count),
     ListCase("/api/v1/mobile/teams", _items, _by_id),
     ListCase("/api/v1/me/duty", _items, _reminder_of_mine, who="sz.patrol", limit=1),
     ListCase("/api/v1/coverage/uncovered?border=true&days=30", _features, _gap),
@@ -236,9 +241,14 @@ def seed(session: Session) -> None:
             text(
                 "INSERT INTO incidents (source, category, severity, reported_at, geom, tier,"
                 " deadline_at) VALUES ('api', :c, 'low', :r, ST_SetSRID(ST_MakePoint("
-                "120.6, 30.9), 4326), 'village', :d)"
+                "120.6, 30.9), 4326), :t, :d)"
             ),
-            {"c": category, "r": NOW - timedelta(hours=n // 2), "d": deadline},
+            {
+                "c": category,
+                "r": NOW - timedelta(hours=n // 2),
+                "d": deadline,
+                "t": ("village", "town", "county")[n % 3],
+            },
         )
     session.flush()
 

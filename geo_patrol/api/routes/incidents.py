@@ -255,17 +255,26 @@ def get_incidents_csv(
     "/incidents/stats",
     summary="Counts by status, tier and lead jurisdiction",
     response_model=list[IncidentCount],
+    responses=PAGED,
 )
 def get_incident_stats(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
+    paging: PagingDep,
     since: Moment | None = None,
     until: Moment | None = None,
 ) -> list[dict[str, Any]]:
-    """For a period (default: the last 30 days)."""
+    """For a period (default: the last 30 days), by lead, status and tier; a page at a time
+    (Link rel=next)."""
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=30)
-    return incident_queries.incident_stats(session, scope=scope, since=since, until=until)
+    page = incident_queries.incident_stats(
+        session, scope=scope, since=since, until=until, limit=paging.limit, cursor=paging.cursor
+    )
+    link_page(request, response, page)
+    return page.items
 
 
 @router.get(
