@@ -35,9 +35,11 @@ from geo_patrol.core.errors import (
     NotFound,
     TooManyAttempts,
 )
+from geo_patrol.core.paging import Page
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import TokenScope
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.keyset import Keyset, page_in_memory, read_limit
 from geo_patrol.db.tables import ROLES, ApiToken, Device, Member, MemberRole, WebSession
 
 # A member's rows: their home jurisdiction, the teams they are in, and those teams' zones.
@@ -56,7 +58,9 @@ LEFT JOIN LATERAL (
 ) t ON TRUE
 WHERE {visible} AND {where}
 ORDER BY m.id
+LIMIT :limit
 """
+MEMBER_ORDER = Keyset(("m.id",), ("id",), ("int",))
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,27 @@ def _member_filter(scope: Scope) -> Clause:
     )
 
 
+def member_page(
+    session: Session,
+    *,
+    scope: Scope,
+    limit: int | None,
+    cursor: str | None = None,
+    member_id: int | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the members visible in `scope` by id (one when `member_id` is given;
+    every one when `limit` is None)."""
+    where = all_of(equals("m.id", "member_id", member_id), MEMBER_ORDER.after(cursor))
+    sql = statement(MEMBER_ROWS, visible=_member_filter(scope), where=where)
+    rows = session.execute(sql, {"limit": read_limit(limit)})
+    return MEMBER_ORDER.page([dict(row._mapping) for row in rows], limit)
+
+
 def list_members(
     session: Session, *, scope: Scope, member_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Members visible in `scope` (one when `member_id` is given)."""
-    where = all_of(equals("m.id", "member_id", member_id))
-    rows = session.execute(statement(MEMBER_ROWS, visible=_member_filter(scope), where=where))
-    return [dict(row._mapping) for row in rows]
+    return member_page(session, scope=scope, limit=None, member_id=member_id).items
 
 
 def get_member(session: Session, *, scope: Scope, member_id: int) -> dict[str, Any]:
@@ -421,6 +439,18 @@ def list_api_tokens(session: Session, *, member_id: int) -> list[ApiTokenInfo]:
         )
         for row in rows
     ]
+
+
+def api_token_page(
+    session: Session, *, member_id: int, limit: int | None, cursor: str | None = None
+) -> Page[ApiTokenInfo]:
+    """A page of the member's personal tokens, newest first. One member's tokens are a
+    few (small and bounded): read whole and paged here (the key is the id, negated for
+    newest first)."""
+    tokens = list_api_tokens(session, member_id=member_id)
+    return page_in_memory(
+        tokens, key=lambda t: (-t.id,), kinds=("int",), limit=limit, cursor=cursor
+    )
 
 
 def revoke_api_token(

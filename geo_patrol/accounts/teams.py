@@ -14,8 +14,10 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import TeamRole, values
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.db.tables import Device, Team, TeamMember
 
 TEAMS = """
@@ -27,9 +29,11 @@ LEFT JOIN LATERAL (
            array_agg(DISTINCT m.home_jurisdiction_code) AS homes
     FROM team_members tm JOIN members m ON m.id = tm.member_id WHERE tm.team_id = t.id
 ) mm ON TRUE
-WHERE {visible}
+WHERE {visible} AND {where}
 ORDER BY t.id
+LIMIT :limit
 """
+TEAM_ORDER = Keyset(("t.id",), ("id",), ("int",))
 
 # A device is managed (listed, set up again, revoked) by its owner, by admins, and by a lead
 # of every team it acts for: a lead of one of its teams only could otherwise hand the new
@@ -46,7 +50,9 @@ WHERE (CAST(:everything AS boolean) OR d.member_id = :me
        OR (cardinality(dt.team_ids) > 0 AND dt.team_ids <@ CAST(:led AS int[])))
   AND {where}
 ORDER BY d.id
+LIMIT :limit
 """
+DEVICE_ORDER = Keyset(("d.id",), ("id",), ("int",))
 
 # The teams a member patrols with: their team memberships and their patrol roles' teams.
 MEMBER_TEAMS = """
@@ -68,11 +74,20 @@ def team_id_of(session: Session, name: str | None) -> int | None:
     return found
 
 
-def list_teams(session: Session, *, scope: Scope) -> list[dict[str, Any]]:
-    """Teams visible in scope: own teams, teams of one's zones, teams with members at home
-    in one's jurisdictions."""
+def team_page(
+    session: Session, *, scope: Scope, limit: int | None, cursor: str | None = None
+) -> Page[dict[str, Any]]:
+    """A page of the teams visible in scope by id (every one when `limit` is None): own
+    teams, teams of one's zones, teams with members at home in one's jurisdictions."""
     seen = visible(scope, codes="mm.homes", teams="ARRAY[t.id]", zones="ARRAY[t.zone_id]")
-    return [dict(r._mapping) for r in session.execute(statement(TEAMS, visible=seen))]
+    sql = statement(TEAMS, visible=seen, where=all_of(TEAM_ORDER.after(cursor)))
+    rows = session.execute(sql, {"limit": read_limit(limit)})
+    return TEAM_ORDER.page([dict(r._mapping) for r in rows], limit)
+
+
+def list_teams(session: Session, *, scope: Scope) -> list[dict[str, Any]]:
+    """Every team visible in scope (team_page)."""
+    return team_page(session, scope=scope, limit=None).items
 
 
 def create_team(
@@ -125,18 +140,34 @@ def add_team_member(
     )
 
 
-def list_devices(
-    session: Session, *, scope: Scope, principal: Principal, device_id: int | None = None
-) -> list[dict[str, Any]]:
-    """Devices the caller may see (never their tokens)."""
+def device_page(
+    session: Session,
+    *,
+    scope: Scope,
+    principal: Principal,
+    limit: int | None,
+    cursor: str | None = None,
+    device_id: int | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the devices the caller may see, by id (never their tokens)."""
     params = {
         "everything": scope.everything,
         "me": principal.member_id,
         "led": sorted(scope.led_teams),
+        "limit": read_limit(limit),
     }
-    where = all_of(equals("d.id", "device_id", device_id))
+    where = all_of(equals("d.id", "device_id", device_id), DEVICE_ORDER.after(cursor))
     rows = session.execute(statement(DEVICES, where=where), params)
-    return [dict(row._mapping) for row in rows]
+    return DEVICE_ORDER.page([dict(row._mapping) for row in rows], limit)
+
+
+def list_devices(
+    session: Session, *, scope: Scope, principal: Principal, device_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Every device the caller may see (device_page)."""
+    return device_page(
+        session, scope=scope, principal=principal, limit=None, device_id=device_id
+    ).items
 
 
 def grantable_teams(session: Session, *, scope: Scope, member_id: int) -> list[int]:
@@ -191,21 +222,26 @@ FROM audit_log
 WHERE {where}
 ORDER BY id DESC LIMIT :limit
 """
+# Newest first: the id is given in order of insertion (the primary key serves it).
+AUDIT_ORDER = Keyset(("id",), ("id",), ("int",), descending=True)
 
 
-def list_audit(
+def audit_page(
     session: Session,
     *,
     action: str | None = None,
     member_id: int | None = None,
     since: datetime | None = None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """Audit entries, newest first, of one action, one member, since a moment (None: any)."""
+    limit: int | None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of audit entries, newest first, of one action, one member, since a moment
+    (None: any)."""
     where = all_of(
         equals("action", "action", action),
         equals("member_id", "member_id", member_id),
         None if since is None else Clause("at >= :since", {"since": since}),
+        AUDIT_ORDER.after(cursor),
     )
-    rows = session.execute(statement(AUDIT, where=where), {"limit": limit})
-    return [dict(row._mapping) for row in rows]
+    rows = session.execute(statement(AUDIT, where=where), {"limit": read_limit(limit)})
+    return AUDIT_ORDER.page([dict(row._mapping) for row in rows], limit)

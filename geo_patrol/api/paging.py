@@ -18,6 +18,7 @@ from fastapi import Depends, Query, Request, Response
 from geo_patrol.core.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, link_header, with_cursor
 
 NEXT_COUNT_HEADER = "X-Page-Count"
+GEOJSON = "application/geo+json"
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,35 @@ def link_page(request: Request, response: Response, page: Page[Any]) -> None:
     if value is not None:
         response.headers["Link"] = value
     response.headers[NEXT_COUNT_HEADER] = str(len(page.items))
+
+
+# The OpenAPI `responses` of a list: its 200 answer carries the paging headers.
+PAGED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": 'One page of the list; `Link` rel="next" when more rows follow.',
+        "headers": {
+            "Link": {
+                "description": 'RFC 8288 links: rel="next" (the next page: more rows follow) '
+                'and rel="first" (on pages after the first); absent on a single page.',
+                "schema": {"type": "string"},
+            },
+            NEXT_COUNT_HEADER: {
+                "description": "Rows on this page.",
+                "schema": {"type": "integer"},
+            },
+        },
+    }
+}
+
+
+def body_links(request: Request, page: Page[Any]) -> list[dict[str, str]]:
+    """The `links` of a GeoJSON page's body: rel="next" when more rows follow."""
+    url = next_url(request, page)
+    return [] if url is None else [{"href": url, "rel": "next", "type": GEOJSON}]
+
+
+def paged_collection(
+    request: Request, page: Page[Any], features: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of one page's features, with its `links`."""
+    return {"type": "FeatureCollection", "features": features, "links": body_links(request, page)}

@@ -285,11 +285,21 @@ class Feature(BaseModel, Generic[Properties]):
     properties: Properties
 
 
+class PageLink(BaseModel):
+    """A link of a paged list's body (rel "next": the next page; the same as the `Link`
+    header)."""
+
+    href: str
+    rel: str
+    type: str
+
+
 class FeatureCollection(BaseModel, Generic[Feature_]):
-    """A GeoJSON FeatureCollection."""
+    """A GeoJSON FeatureCollection (`links`: rel "next" when the page was cut)."""
 
     type: Literal["FeatureCollection"]
     features: list[Feature_]
+    links: list[PageLink]
 
 
 class Health(BaseModel):

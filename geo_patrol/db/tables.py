@@ -469,6 +469,8 @@ class Patrol(Base):
         Index("ix_patrols_live_device", "device_id", postgresql_where=text("source = 'live'")),
         # A river chief's patrols are found by member and by the device that recorded them.
         Index("ix_patrols_device_started", "device_id", "started_at"),
+        # The patrol list's keyset order (newest first; migration 0017).
+        Index("ix_patrols_list_order", text("coalesce(started_at, created_at)"), "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -667,6 +669,8 @@ class Incident(Base):
             unique=True,
             postgresql_where=text("external_id IS NOT NULL"),
         ),
+        # The incident list's keyset order (newest first; migration 0017).
+        Index("ix_incidents_list_order", "reported_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

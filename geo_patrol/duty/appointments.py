@@ -20,8 +20,10 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import Forbidden, InvalidInput, NotFound
+from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import ChiefLevel, StretchKind
 from geo_patrol.db.clauses import Clause, all_of, any_of, equals, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.duty.stretches import stretch_segments
 
 
@@ -99,7 +101,15 @@ LEFT JOIN LATERAL (
 ) st ON true
 WHERE {visible} AND {where}
 ORDER BY r.code, a.level, a.jurisdiction_code, a.valid_from, a.id
+LIMIT :limit
 """
+# By river, level, side and start (the river's code is the joined river's: a scope's chiefs
+# are a few thousand at most, read in this order without an index of their own).
+APPOINTMENT_ORDER = Keyset(
+    ("r.code", "a.level", "a.jurisdiction_code", "a.valid_from", "a.id"),
+    ("river_code", "level", "jurisdiction_code", "valid_from", "id"),
+    ("text", "text", "text", "day", "int"),
+)
 
 
 def chief_visibility(scope: Scope, *, member_id: int | None, alias: str = "a") -> Clause:
@@ -177,30 +187,40 @@ def create_appointment(
     return appointment_id
 
 
-def list_appointments(
+def appointment_page(
     session: Session,
     *,
     scope: Scope,
     member_id: int | None,
+    limit: int | None,
+    cursor: str | None = None,
     appointment_id: int | None = None,
     chief: int | None = None,
     river: str | None = None,
     side: str | None = None,
     on: date | None = None,
-) -> list[Appointment]:
-    """Appointments visible to the caller (`member_id`), filtered; `on` keeps those in force
-    that day (otherwise the whole history)."""
+) -> Page[Appointment]:
+    """A page of the appointments visible to the caller (`member_id`), filtered; `on` keeps
+    those in force that day (otherwise the whole history); all when `limit` is None."""
     where = all_of(
         equals("a.id", "appointment_id", appointment_id),
         equals("a.member_id", "chief", chief),
         equals("r.code", "river", river),
         equals("a.jurisdiction_code", "side", side),
         in_force_on("a", on),
+        APPOINTMENT_ORDER.after(cursor),
     )
-    rows = session.execute(
-        statement(APPOINTMENTS, visible=chief_visibility(scope, member_id=member_id), where=where)
-    )
-    return [Appointment(**row._mapping) for row in rows]
+    sql = statement(APPOINTMENTS, visible=chief_visibility(scope, member_id=member_id), where=where)
+    rows = session.execute(sql, {"limit": read_limit(limit)}).mappings().all()
+    page = APPOINTMENT_ORDER.page(rows, limit)
+    return Page([Appointment(**row) for row in page.items], page.next_cursor)
+
+
+def list_appointments(
+    session: Session, *, scope: Scope, member_id: int | None, **filters: Any
+) -> list[Appointment]:
+    """Every appointment visible to the caller, filtered as `appointment_page`."""
+    return appointment_page(session, scope=scope, member_id=member_id, limit=None, **filters).items
 
 
 def in_force_on(alias: str, day: date | None) -> Clause | None:

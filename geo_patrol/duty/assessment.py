@@ -33,8 +33,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
+from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import CandidateReason, ChiefLevel, DutyPeriod, DutyStatus
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.db.tables import OPEN_STATUSES
 from geo_patrol.duty.appointments import chief_visibility
 from geo_patrol.duty.periods import (
@@ -304,8 +306,17 @@ CROSS JOIN LATERAL (
     WHERE i.segment_id = ANY(st.segment_ids) AND i.duplicate_of IS NULL
       AND i.reported_at >= d.starts AND i.reported_at < d.ends
 ) inc
+WHERE {after}
 ORDER BY d.first_day, r.code, c.level, c.jurisdiction_code, m.name, d.appointment_id
+LIMIT :limit
 """
+)
+# The list's order, paged inside the statement (a period's chiefs by river, level, side and
+# name; the appointment makes it unique).
+CHIEF_DUTY_ORDER = Keyset(
+    ("d.first_day", "r.code", "c.level", "c.jurisdiction_code", "m.name", "d.appointment_id"),
+    ("first_day", "river_code", "level", "side_code", "member_name", "appointment_id"),
+    ("day", "text", "text", "text", "text", "int"),
 )
 
 
@@ -423,18 +434,54 @@ def assess_chiefs(
 ) -> list[ChiefDuty]:
     """Each visible chief's duty in each given period of the kind their rule uses (periods
     of other kinds are skipped for that chief)."""
+    return assess_chiefs_page(
+        session,
+        scope=scope,
+        member_id=member_id,
+        periods=periods,
+        selected=selected,
+        now=now,
+        limit=None,
+    ).items
+
+
+def assess_chiefs_page(
+    session: Session,
+    *,
+    scope: Scope,
+    member_id: int | None,
+    periods: Sequence[Period],
+    selected: DutyFilter = DutyFilter(),
+    now: datetime | None = None,
+    limit: int | None,
+    cursor: str | None = None,
+) -> Page[ChiefDuty]:
+    """A page of `assess_chiefs` (by period, river, level, side, name), cut inside the
+    statement (every duty when `limit` is None)."""
     now = now or datetime.now(UTC)
+    after = CHIEF_DUTY_ORDER.after(cursor)
     if not periods:
-        return []
+        return Page([])
     with _without_jit(session):
         rows = session.execute(
             statement(
                 CHIEF_DUTIES,
                 visible=chief_visibility(scope, member_id=member_id),
                 where=_where(selected),
+                after=all_of(after),
             ),
-            {**windows_params(periods), "open_statuses": list(OPEN_STATUSES)},
+            {
+                **windows_params(periods),
+                "open_statuses": list(OPEN_STATUSES),
+                "limit": read_limit(limit),
+            },
         ).all()
+    page = CHIEF_DUTY_ORDER.page(rows, limit)
+    return Page(_chief_duties(page.items, now), page.next_cursor)
+
+
+def _chief_duties(rows: Sequence[Any], now: datetime) -> list[ChiefDuty]:
+    """The duties of the assessment's rows."""
     duties = []
     for row in rows:
         period = Period(row.first_day, row.last_day, DutyPeriod(row.kind))
@@ -615,8 +662,15 @@ SELECT d.joint_id, jp.name, jp.zone_id, d.kind, d.first_day, d.last_day,
 FROM duties d
 JOIN ruled jp ON jp.id = d.joint_id
 LEFT JOIN stretch st ON st.joint_id = d.joint_id
+WHERE {after}
 ORDER BY d.first_day, jp.name, d.joint_id
+LIMIT :limit
 """
+)
+JOINT_DUTY_ORDER = Keyset(
+    ("d.first_day", "jp.name", "d.joint_id"),
+    ("first_day", "name", "joint_id"),
+    ("day", "text", "int"),
 )
 
 
@@ -630,17 +684,48 @@ def assess_joint(
     now: datetime | None = None,
 ) -> list[JointDuty]:
     """Each visible joint pair's duty in each given period of its rule's kind."""
+    return assess_joint_page(
+        session,
+        scope=scope,
+        member_id=member_id,
+        periods=periods,
+        selected=selected,
+        now=now,
+        limit=None,
+    ).items
+
+
+def assess_joint_page(
+    session: Session,
+    *,
+    scope: Scope,
+    member_id: int | None,
+    periods: Sequence[Period],
+    selected: DutyFilter = DutyFilter(),
+    now: datetime | None = None,
+    limit: int | None,
+    cursor: str | None = None,
+) -> Page[JointDuty]:
+    """A page of `assess_joint` (by period, pair name and id), cut inside the statement."""
     now = now or datetime.now(UTC)
+    after = JOINT_DUTY_ORDER.after(cursor)
     if not periods:
-        return []
+        return Page([])
     rows = session.execute(
         statement(
             JOINT_DUTIES,
             visible=chief_visibility(scope, member_id=member_id),
             where=_where(selected),
+            after=all_of(after),
         ),
-        windows_params(periods),
-    )
+        {**windows_params(periods), "limit": read_limit(limit)},
+    ).all()
+    page = JOINT_DUTY_ORDER.page(rows, limit)
+    return Page(_joint_duties(page.items, now), page.next_cursor)
+
+
+def _joint_duties(rows: Sequence[Any], now: datetime) -> list[JointDuty]:
+    """The joint duties of the assessment's rows."""
     duties = []
     for row in rows:
         period = Period(row.first_day, row.last_day, DutyPeriod(row.kind))

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.scope import Scope
 from geo_patrol.core import catalog
 from geo_patrol.core.errors import InvalidInput
+from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import CandidateReason, ChiefLevel, DutyStatus
 from geo_patrol.duty import rollups
 from geo_patrol.duty.assessment import (
     Candidate,
     ChiefDuty,
     DutyFilter,
-    assess_chiefs,
+    assess_chiefs_page,
     current_periods,
 )
 from geo_patrol.duty.periods import Period, local_date, recent_periods
@@ -86,17 +87,45 @@ def list_duties(
 ) -> list[ChiefDuty]:
     """Each visible chief's duty in the chosen period (or the last `count` of them), with
     the asked status only."""
+    return duty_page(
+        session,
+        scope=scope,
+        member_id=member_id,
+        query=query,
+        count=count,
+        now=now,
+        limit=None,
+    ).items
+
+
+def duty_page(
+    session: Session,
+    *,
+    scope: Scope,
+    member_id: int | None,
+    query: DutyQuery,
+    count: int = 1,
+    now: datetime | None = None,
+    limit: int | None,
+    cursor: str | None = None,
+) -> Page[ChiefDuty]:
+    """A page of `list_duties`, cut by the assessment's statement. The status is known only
+    once assessed, so with a status filter a page may hold fewer than `limit` duties (its
+    Link still says whether more follow)."""
     now = now or datetime.now(UTC)
     day = query.on or local_date(now)
-    duties = assess_chiefs(
+    page = assess_chiefs_page(
         session,
         scope=scope,
         member_id=member_id,
         periods=chosen_periods(day=day, previous=query.previous, count=count),
         selected=checked_filter(session, query),
         now=now,
+        limit=limit,
+        cursor=cursor,
     )
-    return [d for d in duties if query.status is None or d.status is query.status]
+    kept = [d for d in page.items if query.status is None or d.status is query.status]
+    return Page(kept, page.next_cursor)
 
 
 def with_summary(

@@ -21,7 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
+from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import DutyStatus
+from geo_patrol.db.keyset import page_in_memory
 from geo_patrol.duty.assessment import ChiefDuty, DutyFilter, assess_chiefs, current_periods
 
 # Worst first: the colour of a stretch is the first of these among its chiefs.
@@ -147,3 +149,30 @@ def own_duties(
     )
     geometries = stretch_geometries(session, groups=[duty.segment_ids for duty in duties])
     return [OwnDuty(duty, geometry) for duty, geometry in zip(duties, geometries, strict=True)]
+
+
+def own_duty_key(own: OwnDuty) -> tuple[str, str, str, str, str, int]:
+    """The order of one's duties: the duty list's (period, river, level, side, name)."""
+    duty = own.duty
+    return (
+        duty.period.first.isoformat(),
+        duty.river_code,
+        str(duty.level),
+        duty.side_code,
+        duty.member_name,
+        duty.appointment_id,
+    )
+
+
+def own_duty_page(
+    owned: Sequence[OwnDuty], *, limit: int | None, cursor: str | None
+) -> Page[OwnDuty]:
+    """A page of one's own duties. One member's appointments are a handful (the list is
+    small and bounded), assessed whole and paged here by their order."""
+    return page_in_memory(
+        owned,
+        key=own_duty_key,
+        kinds=("day", "text", "text", "text", "text", "int"),
+        limit=limit,
+        cursor=cursor,
+    )

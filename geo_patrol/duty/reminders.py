@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
+from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import DutyStatus
+from geo_patrol.db.keyset import page_in_memory
 from geo_patrol.duty.assessment import (
     ChiefDuty,
     DutyFilter,
@@ -69,4 +71,25 @@ def reminders_of(
         and duty.period.first <= today <= duty.period.last
         and (duty.period.last - today).days < within_days
     ]
-    return sorted(reminders, key=lambda r: (r.days_left, r.duty.side_code, r.duty.member_name))
+    return sorted(reminders, key=reminder_key)
+
+
+def reminder_key(reminder: Reminder) -> tuple[int, str, str, int]:
+    """The reminders' order: soonest first, by side and name (the appointment: unique)."""
+    duty = reminder.duty
+    return (reminder.days_left, duty.side_code, duty.member_name, duty.appointment_id)
+
+
+def reminder_page(
+    reminders: Sequence[Reminder], *, limit: int | None, cursor: str | None
+) -> Page[Reminder]:
+    """A page of reminders (as `reminders_of` orders them). They are the scope's current
+    duties whose status (known only once assessed) is unmet: at most one per visible chief,
+    computed whole and paged here by their order."""
+    return page_in_memory(
+        reminders,
+        key=reminder_key,
+        kinds=("int", "text", "text", "int"),
+        limit=limit,
+        cursor=cursor,
+    )

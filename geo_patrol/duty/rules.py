@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.core.errors import InvalidInput
+from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import ChiefLevel, DutyPeriod
+from geo_patrol.db.clauses import all_of, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 
 # The flags a patrol may carry (patrols.quality): only these can disqualify.
 KNOWN_FLAGS = frozenset(
@@ -170,11 +173,36 @@ def set_rule(
 
 RULES = """
 SELECT id, joint, level, zone_id, appointment_id, joint_id, period, required, min_share,
-       min_length_m, disqualifying_flags
-FROM duty_rules ORDER BY joint, appointment_id NULLS FIRST, zone_id NULLS FIRST, level, id
+       min_length_m, disqualifying_flags,
+       coalesce(appointment_id, 0) AS order_appointment, coalesce(zone_id, 0) AS order_zone,
+       coalesce(level, '') AS order_level
+FROM duty_rules WHERE {after} ORDER BY {order} LIMIT :limit
 """
+# Defaults first: per level, then per zone, appointment and pair (a NULL target is 0 or '':
+# only the ids of real targets are positive, and a level is set only where the others are
+# not, so this is the order of `joint, appointment_id NULLS FIRST, zone_id NULLS FIRST,
+# level, id`). The rules are a few per level, zone and appointment.
+RULE_ORDER = Keyset(
+    ("joint", "coalesce(appointment_id, 0)", "coalesce(zone_id, 0)", "coalesce(level, '')", "id"),
+    ("joint", "order_appointment", "order_zone", "order_level", "id"),
+    ("bool", "int", "int", "text", "int"),
+)
+ORDER_FIELDS = ("order_appointment", "order_zone", "order_level")
+
+
+def rule_page(
+    session: Session, *, limit: int | None, cursor: str | None = None
+) -> Page[dict[str, Any]]:
+    """A page of the rules, defaults first (every rule when `limit` is None)."""
+    sql = statement(RULES, after=all_of(RULE_ORDER.after(cursor)), order=RULE_ORDER.order_by())
+    rows = [dict(row._mapping) for row in session.execute(sql, {"limit": read_limit(limit)})]
+    page = RULE_ORDER.page(rows, limit)
+    for row in page.items:
+        for name in ORDER_FIELDS:
+            del row[name]
+    return page
 
 
 def list_rules(session: Session) -> list[dict[str, Any]]:
     """Every rule, defaults first."""
-    return [dict(row._mapping) for row in session.execute(text(RULES))]
+    return rule_page(session, limit=None).items

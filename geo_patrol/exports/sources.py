@@ -211,7 +211,7 @@ def _incident_row(
 
 def effort(session: Session, request: Request, filters: dict[str, Any]) -> Table:
     """The effort table (no geometry: one row per group and period)."""
-    rows = patrol_queries.effort(session, scope=request.scope, **filters)
+    rows = patrol_queries.effort(session, scope=request.scope, **filters).items
 
     def batches() -> Iterator[Batch]:
         for chunk in chunks(rows):
@@ -231,14 +231,21 @@ def uncovered(session: Session, request: Request, filters: dict[str, Any]) -> Ta
     """The uncovered stretches of river in the period, as lines."""
     rows = uncovered_stretches(
         session, visible=patrol_queries.patrol_filter(request.scope), **filters
-    )
+    ).items
 
     def batches() -> Iterator[Batch]:
         for chunk in chunks(rows):
-            shapes = [shapely.geometry.shape(r.geometry) for r in chunk]
+            shapes = [shapely.geometry.shape(r["geometry"]) for r in chunk]
             wkb = [bytes(g) for g in shapely.to_wkb(np.array(shapes, dtype=object))]
             values = [
-                (r.segment_id, r.seq, r.river_code, r.river_name, r.is_border, r.length_m)
+                (
+                    r["segment_id"],
+                    r["seq"],
+                    r["river_code"],
+                    r["river_name"],
+                    r["is_border"],
+                    r["length_m"],
+                )
                 for r in chunk
             ]
             yield Batch(values, in_datum(wkb, request.datum))

@@ -10,7 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.errors import NotFound
+from geo_patrol.core.paging import Page
 from geo_patrol.db.clauses import all_of, equals, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.geography.levels import level_rank
 
 JURISDICTIONS = """
@@ -21,20 +23,25 @@ WHERE j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at) AND {wher
 ORDER BY j.code
 LIMIT :limit
 """
+# One version of a code is in force at a time: the code is the key (its unique index on the
+# versions in force, and the (code, valid_from) one, serve it).
+JURISDICTION_ORDER = Keyset(("j.code",), ("code",), ("text",))
 
 VERSIONS = """
 SELECT j.id, j.code, j.name, j.name_en, j.level, j.parent_code, j.valid_from, j.valid_to,
        j.source, ST_AsGeoJSON(j.geom, 6)::json AS geometry
-FROM jurisdictions j WHERE j.code = :code ORDER BY j.valid_from
+FROM jurisdictions j WHERE j.code = :code AND {after} ORDER BY j.valid_from LIMIT :limit
 """
+VERSION_ORDER = Keyset(("j.valid_from",), ("valid_from",), ("time",))
 
 RIVERS = """
 SELECT r.id, r.code, r.name, r.name_en, r.source,
        (SELECT coalesce(sum(s.length_m), 0) FROM river_segments s WHERE s.river_id = r.id)
            AS length_m,
        ST_AsGeoJSON(r.geom, 6)::json AS geometry
-FROM rivers r ORDER BY r.code
+FROM rivers r WHERE {after} ORDER BY r.code LIMIT :limit
 """
+RIVER_ORDER = Keyset(("r.code",), ("code",), ("text",))
 
 SEGMENTS = """
 SELECT s.id, r.code AS river_code, r.name AS river_name, s.seq, s.length_m, s.is_border,
@@ -47,17 +54,21 @@ LEFT JOIN river_segment_sides x ON x.segment_id = s.id
 WHERE {where}
 GROUP BY s.id, r.code, r.name
 ORDER BY r.code, s.seq
+LIMIT :limit
 """
+# A river's code and the segment's place along it are unique together.
+SEGMENT_ORDER = Keyset(("r.code", "s.seq"), ("river_code", "seq"), ("text", "int"))
 
 ZONES = """
 SELECT z.id, z.code, z.name, z.description, z.border_zone_width_m,
        coalesce((SELECT array_agg(m.jurisdiction_code ORDER BY m.jurisdiction_code)
-                 FROM cooperation_zone_members m WHERE m.zone_id = z.id), '{}') AS members,
+                 FROM cooperation_zone_members m WHERE m.zone_id = z.id), '{{}}') AS members,
        coalesce((SELECT json_agg(json_build_object('title', a.title, 'signed_on', a.signed_on,
                                                    'summary', a.summary) ORDER BY a.id)
                  FROM zone_agreements a WHERE a.zone_id = z.id), '[]') AS agreements
-FROM cooperation_zones z ORDER BY z.code
+FROM cooperation_zones z WHERE {after} ORDER BY z.code LIMIT :limit
 """
+ZONE_ORDER = Keyset(("z.code",), ("code",), ("text",))
 
 
 def feature(row: Any, *, id_field: str = "code") -> dict[str, Any]:
@@ -75,6 +86,34 @@ def collection(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def jurisdiction_page(
+    session: Session,
+    *,
+    at: datetime,
+    level: str | None = None,
+    parent: str | None = None,
+    code: str | None = None,
+    limit: int | None,
+    cursor: str | None = None,
+) -> Page[Any]:
+    """A page of the features of the jurisdictions in force at `at` by code, filtered by
+    level, parent and code."""
+    where = all_of(
+        equals("j.level", "level", level),
+        equals("j.parent_code", "parent", parent),
+        equals("j.code", "code", code),
+        JURISDICTION_ORDER.after(cursor),
+    )
+    params = {"at": at, "limit": read_limit(limit)}
+    rows = session.execute(statement(JURISDICTIONS, where=where), params).all()
+    return _features(JURISDICTION_ORDER.page(rows, limit))
+
+
+def _features(page: Page[Any], *, id_field: str = "code") -> Page[dict[str, Any]]:
+    """The page's rows as GeoJSON Features."""
+    return Page([feature(row, id_field=id_field) for row in page.items], page.next_cursor)
+
+
 def list_jurisdictions(
     session: Session,
     *,
@@ -85,40 +124,78 @@ def list_jurisdictions(
     limit: int = 500,
 ) -> dict[str, Any]:
     """Jurisdictions in force at `at`, filtered by level, parent and code."""
-    where = all_of(
-        equals("j.level", "level", level),
-        equals("j.parent_code", "parent", parent),
-        equals("j.code", "code", code),
-    )
-    rows = session.execute(statement(JURISDICTIONS, where=where), {"at": at, "limit": limit})
-    return collection([feature(row) for row in rows.all()])
+    page = jurisdiction_page(session, at=at, level=level, parent=parent, code=code, limit=limit)
+    return collection(page.items)
+
+
+def version_page(
+    session: Session, *, code: str, limit: int | None, cursor: str | None = None
+) -> Page[dict[str, Any]]:
+    """A page of the boundary versions of one code, oldest first; 404 for no version."""
+    sql = statement(VERSIONS, after=all_of(VERSION_ORDER.after(cursor)))
+    rows = session.execute(sql, {"code": code, "limit": read_limit(limit)}).all()
+    if not rows and cursor is None:
+        raise NotFound(f"no jurisdiction with code {code}", field="code")
+    return _features(VERSION_ORDER.page(rows, limit), id_field="id")
 
 
 def jurisdiction_versions(session: Session, *, code: str) -> dict[str, Any]:
     """Every boundary version of one code, oldest first."""
-    rows = session.execute(text(VERSIONS), {"code": code}).all()
-    if not rows:
-        raise NotFound(f"no jurisdiction with code {code}", field="code")
-    return collection([feature(row, id_field="id") for row in rows])
+    return collection(version_page(session, code=code, limit=None).items)
+
+
+def river_page(
+    session: Session, *, limit: int | None, cursor: str | None = None
+) -> Page[dict[str, Any]]:
+    """A page of the rivers by code, with their length on the ellipsoid."""
+    sql = statement(RIVERS, after=all_of(RIVER_ORDER.after(cursor)))
+    rows = session.execute(sql, {"limit": read_limit(limit)}).all()
+    return _features(RIVER_ORDER.page(rows, limit))
 
 
 def list_rivers(session: Session) -> dict[str, Any]:
     """All rivers with their length on the ellipsoid."""
-    return collection([feature(row) for row in session.execute(text(RIVERS)).all()])
+    return collection(river_page(session, limit=None).items)
+
+
+def segment_page(
+    session: Session,
+    *,
+    river: str | None = None,
+    border: bool | None = None,
+    limit: int | None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the river segments (by river code and place along it) with the towns
+    sharing each."""
+    where = all_of(
+        equals("r.code", "river", river),
+        equals("s.is_border", "border", border),
+        SEGMENT_ORDER.after(cursor),
+    )
+    rows = session.execute(statement(SEGMENTS, where=where), {"limit": read_limit(limit)}).all()
+    return _features(SEGMENT_ORDER.page(rows, limit), id_field="id")
 
 
 def list_segments(
     session: Session, *, river: str | None = None, border: bool | None = None
 ) -> dict[str, Any]:
     """River segments with the towns sharing each."""
-    where = all_of(equals("r.code", "river", river), equals("s.is_border", "border", border))
-    rows = session.execute(statement(SEGMENTS, where=where)).all()
-    return collection([feature(row, id_field="id") for row in rows])
+    return collection(segment_page(session, river=river, border=border, limit=None).items)
+
+
+def zone_page(
+    session: Session, *, limit: int | None, cursor: str | None = None
+) -> Page[dict[str, Any]]:
+    """A page of the cooperation zones by code, with members and agreements."""
+    sql = statement(ZONES, after=all_of(ZONE_ORDER.after(cursor)))
+    rows = session.execute(sql, {"limit": read_limit(limit)}).all()
+    return ZONE_ORDER.page([dict(row._mapping) for row in rows], limit)
 
 
 def list_zones(session: Session) -> list[dict[str, Any]]:
     """Cooperation zones with members and agreements."""
-    return [dict(row._mapping) for row in session.execute(text(ZONES)).all()]
+    return zone_page(session, limit=None).items
 
 
 # Coarser levels are drawn simpler: about 50 m for provinces, 3 m for villages and grids.

@@ -28,8 +28,10 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core import catalog
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.local_time import LOCAL, local_minute
+from geo_patrol.core.paging import Page
 from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR
 from geo_patrol.db.clauses import Clause, all_of, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.db.tables import INCIDENT_STATUSES, LEVEL_RANK, OPEN_STATUSES, SEVERITIES
 from geo_patrol.incidents.queries import incident_filter
 from geo_patrol.incidents.reports import IncidentReport
@@ -404,12 +406,35 @@ def find_requests(
     principal: Principal | None,
     filters: RequestFilters,
 ) -> list[dict[str, Any]]:
-    """Incidents the caller may see (their scope, and their own reports), newest first."""
-    sql = statement(REQUESTS, visible=incident_filter(scope), where=request_where(filters))
-    rows = session.execute(
-        sql, {"me": principal.member_id if principal else None, "limit": MAX_REQUESTS}
-    )
-    return [dict(row._mapping) for row in rows]
+    """Incidents the caller may see (their scope, and their own reports), newest first (the
+    first MAX_REQUESTS: request_page says whether more follow)."""
+    return request_page(
+        session, scope=scope, principal=principal, filters=filters, limit=MAX_REQUESTS
+    ).items
+
+
+# GeoReport v2 has no paging: ours is an extension (`limit`, `cursor`, a Link header), the
+# body keeps the spec's format. Newest first, as the incident list (the same index).
+REQUEST_ORDER = Keyset(
+    ("i.reported_at", "i.id"), ("reported_at", "id"), ("time", "int"), descending=True
+)
+
+
+def request_page(
+    session: Session,
+    *,
+    scope: Scope,
+    principal: Principal | None,
+    filters: RequestFilters,
+    limit: int,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the requests the caller may see, newest first."""
+    where = all_of(request_where(filters), REQUEST_ORDER.after(cursor))
+    sql = statement(REQUESTS, visible=incident_filter(scope), where=where)
+    params = {"me": principal.member_id if principal else None, "limit": read_limit(limit)}
+    rows = [dict(row._mapping) for row in session.execute(sql, params)]
+    return REQUEST_ORDER.page(rows, limit)
 
 
 def as_request(row: Mapping[str, Any], *, locale: str) -> dict[str, Any]:

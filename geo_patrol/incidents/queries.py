@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import NotFound
-from geo_patrol.db.clauses import Clause, all_of, any_of, equals, meets_box, statement
+from geo_patrol.core.paging import Page
+from geo_patrol.db.clauses import TRUE, Clause, all_of, any_of, equals, meets_box, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.db.tables import OPEN_STATUSES
 
 # Every responsible side (lead and co, with ancestors) sees the case; a joint case is also
@@ -45,12 +47,24 @@ LIST = (
     "SELECT "
     + COLUMNS
     + """
+, {order_at} AS order_at
 FROM incidents i JOIN incident_categories c ON c.code = i.category
-WHERE {visible} AND {where}
-ORDER BY CASE WHEN CAST(:by_deadline AS boolean) THEN i.deadline_at END NULLS LAST,
-         i.reported_at DESC, i.id DESC
+WHERE {visible} AND {where} AND {after}
+ORDER BY {order}
 LIMIT :limit
 """
+)
+
+# Newest first (ix_incidents_list_order, migration 0017), or soonest deadline first with the
+# cases without one last. The key's time goes out as PostgreSQL's own text, which it reads
+# back exactly ('infinity' included).
+BY_REPORTED = Keyset(
+    ("i.reported_at", "i.id"), ("order_at", "id"), ("time", "int"), descending=True
+)
+BY_DEADLINE = Keyset(
+    ("coalesce(i.deadline_at, 'infinity'::timestamptz)", "i.id"),
+    ("order_at", "id"),
+    ("time", "int"),
 )
 
 ONE = (
@@ -160,22 +174,51 @@ def readable(scope: Scope, principal: Principal) -> Clause:
     return any_of(incident_filter(scope), mine)
 
 
+def incident_page(
+    session: Session,
+    *,
+    scope: Scope,
+    principal: Principal,
+    limit: int | None,
+    cursor: str | None = None,
+    by_deadline: bool = False,
+    **filters: Any,
+) -> Page[dict[str, Any]]:
+    """A page of the incidents visible to the caller, newest first or, with `by_deadline`,
+    soonest deadline first (`filters`: fields of IncidentFilters; None means no filter);
+    every row when `limit` is None."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    order = BY_DEADLINE if by_deadline else BY_REPORTED
+    sql = statement(
+        LIST,
+        open=is_open(),
+        visible=readable(scope, principal),
+        where=incident_where(IncidentFilters(**given)),
+        after=order.after(cursor) or TRUE,
+        order=order.order_by(),
+        order_at=f"CAST({order.columns[0]} AS text)",
+    )
+    rows = [dict(row._mapping) for row in session.execute(sql, {"limit": read_limit(limit)})]
+    page = order.page(rows, limit)
+    for row in page.items:
+        del row["order_at"]
+    return page
+
+
 def list_incidents(
     session: Session,
     *,
     scope: Scope,
     principal: Principal,
-    limit: int = 1000,
+    limit: int | None = None,
     by_deadline: bool = False,
     **filters: Any,
 ) -> list[dict[str, Any]]:
-    """Incidents visible to the caller, newest first or, with `by_deadline`, soonest
-    deadline first (`filters`: fields of IncidentFilters; None means no filter)."""
-    given = {name: value for name, value in filters.items() if value is not None}
-    where = incident_where(IncidentFilters(**given))
-    sql = statement(LIST, open=is_open(), visible=readable(scope, principal), where=where)
-    rows = session.execute(sql, {"limit": limit, "by_deadline": by_deadline})
-    return [dict(row._mapping) for row in rows]
+    """Incidents visible to the caller (all of them when `limit` is None), in the order and
+    with the filters of `incident_page`."""
+    return incident_page(
+        session, scope=scope, principal=principal, limit=limit, by_deadline=by_deadline, **filters
+    ).items
 
 
 def each_incident(
@@ -184,11 +227,20 @@ def each_incident(
     """Every incident list_incidents would list (no limit), newest first, one by one through
     a server-side cursor fetching `batch` rows at a time: exports in bounded memory."""
     given = {name: value for name, value in filters.items() if value is not None}
-    where = incident_where(IncidentFilters(**given))
-    sql = statement(LIST, open=is_open(), visible=readable(scope, principal), where=where)
+    sql = statement(
+        LIST,
+        open=is_open(),
+        visible=readable(scope, principal),
+        where=incident_where(IncidentFilters(**given)),
+        after=TRUE,
+        order=BY_REPORTED.order_by(),
+        order_at=f"CAST({BY_REPORTED.columns[0]} AS text)",
+    )
     streamed = sql.execution_options(stream_results=True, yield_per=batch)
-    for row in session.execute(streamed, {"limit": None, "by_deadline": False}):
-        yield dict(row._mapping)
+    for row in session.execute(streamed, {"limit": None}):
+        found = dict(row._mapping)
+        del found["order_at"]
+        yield found
 
 
 def get_incident(
@@ -225,18 +277,36 @@ DETAILS = {
 }
 
 STATS = """
-SELECT i.status, i.tier, coalesce(i.lead_code, 'unrouted') AS lead_code,
-       j.name AS lead_name, i.is_joint, count(*) AS incidents
-FROM incidents i LEFT JOIN jurisdictions j ON j.code = i.lead_code AND j.valid_to IS NULL
-WHERE {visible} AND i.reported_at >= :since AND i.reported_at < :until
-GROUP BY 1, 2, 3, 4, 5 ORDER BY 3, 1, 2
+SELECT * FROM (
+    SELECT i.status, i.tier, coalesce(i.lead_code, 'unrouted') AS lead_code,
+           j.name AS lead_name, i.is_joint, count(*) AS incidents
+    FROM incidents i LEFT JOIN jurisdictions j ON j.code = i.lead_code AND j.valid_to IS NULL
+    WHERE {visible} AND i.reported_at >= :since AND i.reported_at < :until
+    GROUP BY 1, 2, 3, 4, 5
+) s
+WHERE {after}
+ORDER BY s.lead_code, s.status, s.tier, s.is_joint
+LIMIT :limit
 """
+# The counts by lead, status, tier and joint (one name per code in force), paged inside the
+# aggregate: a province has thousands of leads.
+STATS_ORDER = Keyset(
+    ("s.lead_code", "s.status", "s.tier", "s.is_joint"),
+    ("lead_code", "status", "tier", "is_joint"),
+    ("text", "text", "text", "bool"),
+)
 
 
 def incident_stats(
-    session: Session, *, scope: Scope, since: Any, until: Any
-) -> list[dict[str, Any]]:
-    """Counts by status, tier and lead jurisdiction for a period."""
-    sql = statement(STATS, visible=incident_filter(scope))
-    rows = session.execute(sql, {"since": since, "until": until})
-    return [dict(row._mapping) for row in rows]
+    session: Session,
+    *,
+    scope: Scope,
+    since: Any,
+    until: Any,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the counts by status, tier and lead jurisdiction for a period."""
+    sql = statement(STATS, visible=incident_filter(scope), after=all_of(STATS_ORDER.after(cursor)))
+    rows = session.execute(sql, {"since": since, "until": until, "limit": read_limit(limit)})
+    return STATS_ORDER.page([dict(row._mapping) for row in rows], limit)

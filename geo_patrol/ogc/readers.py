@@ -134,15 +134,15 @@ def uncovered(session: Session, caller: Caller, query: ItemsQuery) -> list[Featu
         visible=patrol_queries.patrol_filter(caller.scope),
         border=query.filters.get("border"),
         river=query.filters.get("river"),
-    )
+    ).items
     # A segment may have several gaps: each is a feature "<segment id>.<n>", n from 0 along it.
     features: list[Feature] = []
     pieces: dict[int, int] = {}
     for row in rows:
-        props = {k: v for k, v in row._mapping.items() if k != "geometry"}
-        piece = pieces[row.segment_id] = pieces.get(row.segment_id, -1) + 1
+        props = {k: v for k, v in row.items() if k != "geometry"}
+        piece = pieces[row["segment_id"]] = pieces.get(row["segment_id"], -1) + 1
         props.update(period_start=since, period_end=until)
-        features.append(feature(f"{row.segment_id}.{piece}", row.geometry, props))
+        features.append(feature(f"{row['segment_id']}.{piece}", row["geometry"], props))
     return sorted(features, key=lambda f: str(f["id"]))
 
 

@@ -18,8 +18,10 @@ from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import utm_crs_for
+from geo_patrol.core.paging import Page
 from geo_patrol.db.bulk import copy_rows, fetch_rows
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.db.tables import PatrolCoverage
 from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track_pieces import PIECE_LEGS
@@ -110,17 +112,25 @@ gaps AS (
     FROM river_segments s
     JOIN rivers r ON r.id = s.river_id
     LEFT JOIN covered c ON c.segment_id = s.id
-    WHERE {where}
+    WHERE {where} AND {segments_from}
 )
-SELECT id AS segment_id, seq, river_code, river_name, is_border,
+SELECT id AS segment_id, seq, river_code, river_name, is_border, lower(gap)::text AS gap_from,
        ST_Length(ST_LineSubstring(geom, lower(gap)::float8, upper(gap)::float8)::geography)
            AS length_m,
        ST_AsGeoJSON(ST_LineSubstring(geom, lower(gap)::float8, upper(gap)::float8), 6)::json
            AS geometry
 FROM gaps
-WHERE upper(gap) - lower(gap) > 1e-6
+WHERE upper(gap) - lower(gap) > 1e-6 AND {after}
 ORDER BY river_code, seq, lower(gap)
+LIMIT :limit
 """
+)
+# The gaps of a river by segment and place along it. The gap's start goes out as the text of
+# its exact numeric, which compares exactly when it comes back.
+UNCOVERED_ORDER = Keyset(
+    ("river_code", "seq", "lower(gap)"),
+    ("river_code", "seq", "gap_from"),
+    ("text", "int", "numeric"),
 )
 
 
@@ -316,11 +326,31 @@ def uncovered_stretches(
     visible: Clause,
     border: bool | None = None,
     river: str | None = None,
-) -> list[Any]:
-    """Rows of the stretches nobody (among visible patrols) covered in [since, until)."""
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the stretches nobody (among visible patrols) covered in [since, until),
+    by river, segment and place along it (every one when `limit` is None): the statement
+    computes the gaps of the segments from the cursor's on only."""
+    after = UNCOVERED_ORDER.after(cursor)
+    start = (
+        None
+        if after is None
+        else Clause(
+            "(r.code, s.seq) >= (:after_0, :after_1)",
+            {k: v for k, v in after.params.items() if k in ("after_0", "after_1")},
+        )
+    )
     where = all_of(equals("s.is_border", "border", border), equals("r.code", "river", river))
-    sql = statement(UNCOVERED, visible=visible, where=where)
-    return list(session.execute(sql, {"since": since, "until": until}).all())
+    sql = statement(
+        UNCOVERED, visible=visible, where=where, segments_from=all_of(start), after=all_of(after)
+    )
+    params = {"since": since, "until": until, "limit": read_limit(limit)}
+    rows = [dict(row._mapping) for row in session.execute(sql, params)]
+    page = UNCOVERED_ORDER.page(rows, limit)
+    for row in page.items:
+        del row["gap_from"]
+    return page
 
 
 # How recently each stretch of each river was patrolled, as of `until` (or now, if that is

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
+from geo_patrol.core.paging import Page
+from geo_patrol.db.clauses import all_of, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.patrols.upload import patrol_team_ids
 
 # Only names and ids: what the "members on the outing" list needs, nothing more (no phone
@@ -21,9 +24,11 @@ SELECT t.id, t.name,
 FROM teams t
 LEFT JOIN team_members tm ON tm.team_id = t.id
 LEFT JOIN members m ON m.id = tm.member_id AND m.is_active
-WHERE CAST(:everything AS boolean) OR t.id = ANY(CAST(:teams AS int[]))
+WHERE (CAST(:everything AS boolean) OR t.id = ANY(CAST(:teams AS int[]))) AND {after}
 GROUP BY t.id ORDER BY t.id
+LIMIT :limit
 """
+TEAM_ORDER = Keyset(("t.id",), ("id",), ("int",))
 
 MANAGED_MEMBERS = """
 SELECT DISTINCT m.id, m.name FROM members m
@@ -35,8 +40,20 @@ ORDER BY m.name
 
 def patrol_teams(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
     """The teams the caller may upload patrols for, with their members."""
-    params = {"everything": principal.is_admin, "teams": sorted(patrol_team_ids(principal))}
-    return [dict(row._mapping) for row in session.execute(text(TEAMS), params)]
+    return patrol_team_page(session, principal=principal, limit=None).items
+
+
+def patrol_team_page(
+    session: Session, *, principal: Principal, limit: int | None, cursor: str | None = None
+) -> Page[dict[str, Any]]:
+    """A page of the teams the caller may upload patrols for (by id), with their members."""
+    params = {
+        "everything": principal.is_admin,
+        "teams": sorted(patrol_team_ids(principal)),
+        "limit": read_limit(limit),
+    }
+    sql = statement(TEAMS, after=all_of(TEAM_ORDER.after(cursor)))
+    return TEAM_ORDER.page([dict(row._mapping) for row in session.execute(sql, params)], limit)
 
 
 def managed_members(

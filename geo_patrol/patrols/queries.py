@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.scope import Scope, visible
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import ZONE_NAME
-from geo_patrol.db.clauses import Clause, all_of, equals, meets_box, statement
+from geo_patrol.core.paging import Page
+from geo_patrol.db.clauses import TRUE, Clause, all_of, equals, meets_box, statement
+from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.geography.levels import level_rank
 
 # A patrol is seen by the supervisors of every jurisdiction it passed through, by its team
@@ -106,12 +108,21 @@ def patrol_where(filters: PatrolFilters) -> Clause:
 LIST = """
 SELECT p.id, p.team_id, t.name AS team_name, p.source, p.mode, p.title, p.started_at,
        p.ended_at, p.closed_at, p.length_m, p.duration_s, p.points_raw, p.points_kept,
-       p.quality_flags, p.stale
+       p.quality_flags, p.stale, coalesce(p.started_at, p.created_at) AS order_at
 FROM patrols p JOIN teams t ON t.id = p.team_id
-WHERE {visible} AND {where}
-ORDER BY p.started_at DESC NULLS LAST, p.id DESC
+WHERE {visible} AND {where} AND {after}
+ORDER BY {order}
 LIMIT :limit
 """
+
+# Newest first: by start, a track without times (no start) by when it was stored. The index
+# ix_patrols_list_order (migration 0017) serves this order.
+PATROL_ORDER = Keyset(
+    columns=("coalesce(p.started_at, p.created_at)", "p.id"),
+    fields=("order_at", "id"),
+    kinds=("time", "int"),
+    descending=True,
+)
 
 TOTALS = """
 SELECT count(*) AS patrols, coalesce(sum(p.points_kept), 0) AS points
@@ -156,13 +167,36 @@ def patrol_filter(scope: Scope) -> Clause:
     return visible(scope, **PATROL_SCOPE)
 
 
+def patrol_page(
+    session: Session,
+    *,
+    scope: Scope,
+    limit: int | None,
+    cursor: str | None = None,
+    **filters: Any,
+) -> Page[dict[str, Any]]:
+    """A page of the patrols visible in scope, newest first, filtered (`filters`: fields of
+    PatrolFilters); every row when `limit` is None."""
+    where = patrol_where(PatrolFilters(**filters))
+    sql = statement(
+        LIST,
+        visible=patrol_filter(scope),
+        where=where,
+        after=PATROL_ORDER.after(cursor) or TRUE,
+        order=PATROL_ORDER.order_by(),
+    )
+    rows = [dict(row._mapping) for row in session.execute(sql, {"limit": read_limit(limit)})]
+    page = PATROL_ORDER.page(rows, limit)
+    for row in page.items:
+        del row["order_at"]
+    return page
+
+
 def list_patrols(
-    session: Session, *, scope: Scope, limit: int = 500, **filters: Any
+    session: Session, *, scope: Scope, limit: int | None = None, **filters: Any
 ) -> list[dict[str, Any]]:
     """Patrols visible in scope, newest first, filtered (`filters`: fields of PatrolFilters)."""
-    where = patrol_where(PatrolFilters(**filters))
-    sql = statement(LIST, visible=patrol_filter(scope), where=where)
-    return [dict(row._mapping) for row in session.execute(sql, {"limit": limit})]
+    return patrol_page(session, scope=scope, limit=limit, **filters).items
 
 
 def each_patrol(
@@ -170,11 +204,18 @@ def each_patrol(
 ) -> Iterator[dict[str, Any]]:
     """Every patrol list_patrols would list (no limit), newest first, one by one through a
     server-side cursor fetching `batch` rows at a time: exports in bounded memory."""
-    where = patrol_where(PatrolFilters(**filters))
-    sql = statement(LIST, visible=patrol_filter(scope), where=where)
+    sql = statement(
+        LIST,
+        visible=patrol_filter(scope),
+        where=patrol_where(PatrolFilters(**filters)),
+        after=TRUE,
+        order=PATROL_ORDER.order_by(),
+    )
     streamed = sql.execution_options(stream_results=True, yield_per=batch)
     for row in session.execute(streamed, {"limit": None}):
-        yield dict(row._mapping)
+        found = dict(row._mapping)
+        del found["order_at"]
+        yield found
 
 
 class PatrolTotals(NamedTuple):
@@ -223,15 +264,25 @@ def get_patrol(session: Session, *, scope: Scope, patrol_id: int) -> dict[str, A
 
 
 EFFORT = """
-SELECT date_trunc(:period, p.started_at AT TIME ZONE :zone) AS period,
-       {group_expr} AS key, {group_name} AS name,
-       count(DISTINCT p.id) AS patrols, sum({length_expr}) AS length_m,
-       sum({duration_expr}) AS duration_s
-FROM patrols p JOIN teams t ON t.id = p.team_id
-{join}
-WHERE {visible} AND p.started_at >= :since AND p.started_at < :until
-GROUP BY 1, 2, 3 ORDER BY 1, 2
+SELECT * FROM (
+    SELECT date_trunc(:period, p.started_at AT TIME ZONE :zone) AS period,
+           {group_expr} AS key, {group_name} AS name,
+           count(DISTINCT p.id) AS patrols, sum({length_expr}) AS length_m,
+           sum({duration_expr}) AS duration_s
+    FROM patrols p JOIN teams t ON t.id = p.team_id
+    {join}
+    WHERE {visible} AND p.started_at >= :since AND p.started_at < :until
+    GROUP BY 1, 2, 3
+) e
+WHERE {after}
+ORDER BY e.period, e.key, e.name
+LIMIT :limit
 """
+# The groups of a period by key (and name: two versions of a boundary may name one code
+# differently); the aggregate is paged inside its statement.
+EFFORT_ORDER = Keyset(
+    ("e.period", "e.key", "e.name"), ("period", "key", "name"), ("time", "text", "text")
+)
 
 
 class EffortBy(StrEnum):
@@ -288,20 +339,27 @@ def effort(
     since: datetime,
     until: datetime,
     level: str = "town",
-) -> list[dict[str, Any]]:
-    """Patrol effort per jurisdiction, team, member or river and per day, week or month."""
-    sql = statement(EFFORT, visible=patrol_filter(scope), **EFFORT_GROUPS[EffortBy(by)])
-    rows = session.execute(
-        sql,
-        {
-            "period": period,
-            "since": since,
-            "until": until,
-            "level": level,
-            "zone": ZONE_NAME,
-        },
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[dict[str, Any]]:
+    """A page of the patrol effort per jurisdiction, team, member or river and per day, week
+    or month, by period and group (every row when `limit` is None)."""
+    sql = statement(
+        EFFORT,
+        visible=patrol_filter(scope),
+        after=all_of(EFFORT_ORDER.after(cursor)),
+        **EFFORT_GROUPS[EffortBy(by)],
     )
-    return [dict(row._mapping) for row in rows]
+    params = {
+        "period": period,
+        "since": since,
+        "until": until,
+        "level": level,
+        "zone": ZONE_NAME,
+        "limit": read_limit(limit),
+    }
+    rows = [dict(row._mapping) for row in session.execute(sql, params)]
+    return EFFORT_ORDER.page(rows, limit)
 
 
 def upload_of(session: Session, *, patrol_id: int) -> Any:

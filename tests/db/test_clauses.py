@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from geo_patrol.db.clauses import (
     FALSE,
     TRUE,
     Clause,
+    after_key,
     all_of,
     any_of,
     equals,
@@ -71,3 +73,40 @@ def test_statement_fills_each_slot_once_in_parentheses_and_binds_its_values() ->
         "AND t.d = %(d)s ORDER BY t.e"
     )
     assert compiled.params == {"a": 5, "d": None}
+
+
+def test_after_key_is_a_row_comparison_with_bound_values() -> None:
+    assert after_key(("a.t", "a.id"), None, descending=True) is None
+    assert after_key(("a.t", "a.id"), ["2026-01-01", 7], descending=True) == Clause(
+        "(a.t, a.id) < (:after_0, :after_1)", {"after_0": "2026-01-01", "after_1": 7}
+    )
+    assert after_key(("code",), ["x'; DROP"], descending=False) == Clause(
+        "(code) > (:after_0)", {"after_0": "x'; DROP"}
+    )
+    with pytest.raises(ValueError, match="one value per column"):
+        after_key(("a", "b"), [1], descending=False)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_after_key_pages_through_ties_as_python_sorts(session: Session, descending: bool) -> None:
+    """Pages of three read after the last row of the page before, through runs of equal
+    first keys, are the rows as Python sorts them: none lost at a page edge, none twice."""
+    rows = [(day % 4, n) for n, day in enumerate([3, 1, 1, 0, 3, 3, 2, 1, 0, 2, 3])]
+    session.execute(text("CREATE TEMPORARY TABLE k (day int NOT NULL, id int PRIMARY KEY)"))
+    session.execute(
+        text("INSERT INTO k VALUES (:day, :id)"), [{"day": d, "id": i} for d, i in rows]
+    )
+    order = "day DESC, id DESC" if descending else "day, id"
+    walked: list[tuple[int, int]] = []
+    key = None
+    while True:
+        after = all_of(after_key(("day", "id"), key, descending=descending))
+        sql = statement(
+            f"SELECT day, id FROM k WHERE {{after}} ORDER BY {order} LIMIT 3", after=after
+        )
+        page = [(r.day, r.id) for r in session.execute(sql)]
+        if not page:
+            break
+        walked += page
+        key = page[-1]
+    assert walked == sorted(rows, reverse=descending)

@@ -136,3 +136,11 @@ def test_uncovered_stretches_are_the_part_nobody_walked(
     assert expected > 1000
     assert abs(uncovered - expected) / expected < 0.01, (uncovered, expected)
     assert all(f["geometry"]["type"] == "LineString" for f in gaps["features"])
+    # Pages of one gap, followed by their links, are the same gaps (a page's cursor holds
+    # a gap's exact start along its segment).
+    walked, url = [], "/api/v1/coverage/uncovered?days=7&limit=1&river=" + BORDER_RIVER
+    while url:
+        page = demo_client.get(url, headers=headers["zone.coord"]).json()
+        walked += page["features"]
+        url = page["links"][0]["href"] if page["links"] else ""
+    assert walked == gaps["features"]

@@ -15,6 +15,7 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
+from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.problems import problem_response
 from geo_patrol.api.schemas import (
     Credentials,
@@ -138,11 +139,26 @@ def create_token(
     return TokenPublic(token=token, member_id=signed_in.member_id, scope=body.scope)
 
 
-@router.get("/auth/tokens", summary="My personal API tokens", response_model=list[TokenInfoPublic])
-def my_tokens(session: SessionDep, principal: CurrentPrincipal) -> list[TokenInfoPublic]:
-    """The caller's personal tokens, newest first, without their secrets."""
-    tokens = accounts.list_api_tokens(session, member_id=principal.member_id)
-    return [TokenInfoPublic.model_validate(t, from_attributes=True) for t in tokens]
+@router.get(
+    "/auth/tokens",
+    summary="My personal API tokens",
+    response_model=list[TokenInfoPublic],
+    responses=PAGED,
+)
+def my_tokens(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    paging: PagingDep,
+) -> list[TokenInfoPublic]:
+    """The caller's personal tokens, newest first, without their secrets; a page at a time
+    (Link rel=next)."""
+    page = accounts.api_token_page(
+        session, member_id=principal.member_id, limit=paging.limit, cursor=paging.cursor
+    )
+    link_page(request, response, page)
+    return [TokenInfoPublic.model_validate(t, from_attributes=True) for t in page.items]
 
 
 @router.delete("/auth/tokens/{token_id}", summary="Revoke one of my tokens", status_code=204)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
     ChiefCreate,
     ChiefEnd,
@@ -26,31 +27,44 @@ from geo_patrol.duty import appointments as chiefs
 from geo_patrol.duty.roster import import_roster
 from geo_patrol.duty.roster_file import MAX_FILE_BYTES
 from geo_patrol.duty.rule_rights import set_rule_in_scope
-from geo_patrol.duty.rules import RuleSpec, list_rules
+from geo_patrol.duty.rules import RuleSpec, rule_page
 
 router = APIRouter(prefix="/api/v1", tags=["chiefs"])
 
 
-@router.get("/chiefs", summary="River chiefs in my scope", response_model=list[ChiefPublic])
+@router.get(
+    "/chiefs",
+    summary="River chiefs in my scope",
+    response_model=list[ChiefPublic],
+    responses=PAGED,
+)
 def get_chiefs(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
+    paging: PagingDep,
     river: Annotated[str | None, Query(max_length=64, description="River code.")] = None,
     side: Annotated[str | None, Query(max_length=32, description="Jurisdiction code.")] = None,
     chief: Annotated[Id | None, Query(description="Member id of the chief.")] = None,
     on: Annotated[Day | None, Query(description="In force that day; none: history.")] = None,
 ) -> list[chiefs.Appointment]:
-    """Appointments the caller may see, filtered; the whole history unless `on` is given."""
-    return chiefs.list_appointments(
+    """Appointments the caller may see, filtered; the whole history unless `on` is given;
+    by river, level, side and start, a page at a time (Link rel=next)."""
+    page = chiefs.appointment_page(
         session,
         scope=scope,
         member_id=principal.member_id,
+        limit=paging.limit,
+        cursor=paging.cursor,
         chief=chief,
         river=river,
         side=side,
         on=on,
     )
+    link_page(request, response, page)
+    return page.items
 
 
 @router.post("/chiefs", summary="Appoint a chief", status_code=201, response_model=Created)
@@ -173,10 +187,17 @@ def post_chief_replace(
     return Created(id=new_id)
 
 
-@router.get("/duty/rules", summary="Duty rules", response_model=list[DutyRulePublic])
-def get_duty_rules(session: SessionDep) -> list[dict[str, Any]]:
-    """Every rule: the defaults per level, then those per zone, appointment and pair."""
-    return list_rules(session)
+@router.get(
+    "/duty/rules", summary="Duty rules", response_model=list[DutyRulePublic], responses=PAGED
+)
+def get_duty_rules(
+    request: Request, response: Response, session: SessionDep, paging: PagingDep
+) -> list[dict[str, Any]]:
+    """Every rule: the defaults per level, then those per zone, appointment and pair; a
+    page at a time (Link rel=next)."""
+    page = rule_page(session, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
+    return page.items
 
 
 @router.put("/duty/rules", summary="Set a duty rule", response_model=Created)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.duty_answers import chief_duty_public, joint_duty_public, summary_public
+from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
     ChiefDuties,
     DutyReminder,
@@ -19,8 +20,12 @@ from geo_patrol.api.schemas import (
 from geo_patrol.core.values import Day, Id
 from geo_patrol.core.vocabulary import ChiefLevel, DutyStatus, Language
 from geo_patrol.duty import listing, rollups
-from geo_patrol.duty.assessment import assess_joint
-from geo_patrol.duty.reminders import DEFAULT_WITHIN_DAYS, due_soon
+from geo_patrol.duty.assessment import assess_joint_page
+from geo_patrol.duty.reminders import (
+    DEFAULT_WITHIN_DAYS,
+    due_soon,
+    reminder_page,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["duty"])
 
@@ -57,20 +62,37 @@ QueryDep = Annotated[listing.DutyQuery, Depends(duty_query)]
 Lang = Annotated[Language | None, Query(description="Words (labels, reasons): zh or en.")]
 
 
-@router.get("/duty", summary="Each visible chief's duty in a period", response_model=ChiefDuties)
+@router.get(
+    "/duty",
+    summary="Each visible chief's duty in a period",
+    response_model=ChiefDuties,
+    responses=PAGED,
+)
 def get_duty(
+    request: Request,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     query: QueryDep,
+    paging: PagingDep,
     lang: Lang = None,
 ) -> ChiefDuties:
-    """Required, done, status, each candidate patrol and why; filters as the page's."""
+    """Required, done, status, each candidate patrol and why; filters as the page's; by
+    period, river, level, side and name, a page at a time (Link rel=next)."""
     language = lang or settings.map_language
-    duties = listing.list_duties(session, scope=scope, member_id=principal.member_id, query=query)
+    page = listing.duty_page(
+        session,
+        scope=scope,
+        member_id=principal.member_id,
+        query=query,
+        limit=paging.limit,
+        cursor=paging.cursor,
+    )
+    link_page(request, response, page)
     return ChiefDuties(
-        on=query.on or listing.today(), duties=[chief_duty_public(d, language) for d in duties]
+        on=query.on or listing.today(), duties=[chief_duty_public(d, language) for d in page.items]
     )
 
 
@@ -78,26 +100,34 @@ def get_duty(
     "/duty/joint",
     summary="Joint pairs' duty: patrols both sides were on",
     response_model=JointDuties,
+    responses=PAGED,
 )
 def get_joint_duty(
+    request: Request,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     query: QueryDep,
+    paging: PagingDep,
     lang: Lang = None,
 ) -> JointDuties:
-    """Each visible pair in its period, credited once for a patrol of both sides."""
+    """Each visible pair in its period, credited once for a patrol of both sides; by period
+    and pair, a page at a time (Link rel=next; with `status`, a page may hold fewer)."""
     day = query.on or listing.today()
-    pairs = assess_joint(
+    page = assess_joint_page(
         session,
         scope=scope,
         member_id=principal.member_id,
         periods=listing.chosen_periods(day=day, previous=query.previous),
         selected=listing.checked_filter(session, query),
+        limit=paging.limit,
+        cursor=paging.cursor,
     )
+    link_page(request, response, page)
     language = lang or settings.map_language
-    kept = [p for p in pairs if query.status is None or p.status is query.status]
+    kept = [p for p in page.items if query.status is None or p.status is query.status]
     return JointDuties(on=day, pairs=[joint_duty_public(p, language) for p in kept])
 
 
@@ -133,17 +163,22 @@ def get_duty_summary(
     "/duty/reminders",
     summary="Chiefs whose period ends within a few days with duty unmet",
     response_model=DutyReminders,
+    responses=PAGED,
 )
 def get_duty_reminders(
+    request: Request,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     query: QueryDep,
+    paging: PagingDep,
     within_days: Annotated[int, Query(ge=1, le=92)] = DEFAULT_WITHIN_DAYS,
     lang: Lang = None,
 ) -> DutyReminders:
-    """Soonest first; 0 days left: the period's last day is today."""
+    """Soonest first; 0 days left: the period's last day is today; a page at a time (Link
+    rel=next)."""
     day = query.on or listing.today()
     reminders = due_soon(
         session,
@@ -153,12 +188,14 @@ def get_duty_reminders(
         today=day,
         selected=listing.checked_filter(session, query),
     )
+    page = reminder_page(reminders, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
     language = lang or settings.map_language
     return DutyReminders(
         on=day,
         within_days=within_days,
         reminders=[
             DutyReminder(days_left=r.days_left, duty=chief_duty_public(r.duty, language))
-            for r in reminders
+            for r in page.items
         ],
     )

@@ -19,6 +19,7 @@ from geo_patrol.api.deps import (
     client_address,
 )
 from geo_patrol.api.openapi import file_answer
+from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.params import parse_bbox
 from geo_patrol.api.schemas import (
     CategoryPublic,
@@ -38,7 +39,6 @@ from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.values import BigId, Id, Moment
 from geo_patrol.core.vocabulary import Datum, IncidentOrder, IncidentStatus, Severity, Tier
-from geo_patrol.geography.queries import collection
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow
 from geo_patrol.incidents.photo_files import store_photo
@@ -172,11 +172,19 @@ def _feature(row: dict[str, Any]) -> dict[str, Any]:
 Order = Annotated[IncidentOrder, Query(description="Newest first, or soonest deadline.")]
 
 
-@router.get("/incidents", summary="Incidents in my scope, as GeoJSON", response_model=Incidents)
+@router.get(
+    "/incidents",
+    summary="Incidents in my scope, as GeoJSON",
+    response_model=Incidents,
+    responses=PAGED,
+)
 def get_incidents(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
+    paging: PagingDep,
     status: IncidentStatus | None = None,
     tier: Tier | None = None,
     category: str | None = None,
@@ -188,15 +196,17 @@ def get_incidents(
     since: Moment | None = None,
     until: Moment | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
     order: Order = IncidentOrder.REPORTED,
 ) -> dict[str, Any]:
-    """Filtered, newest first (or by deadline)."""
-    rows = incident_queries.list_incidents(
+    """Filtered, newest first (or by deadline); a page at a time (Link rel=next, and the
+    same link in `links`)."""
+    page = incident_queries.incident_page(
         session,
         scope=scope,
         principal=principal,
+        limit=paging.limit,
+        cursor=paging.cursor,
         status=status,
         tier=tier,
         category=category,
@@ -208,28 +218,37 @@ def get_incidents(
         since=since,
         until=until,
         bbox=parse_bbox(bbox),
-        limit=limit,
         open=open,
         by_deadline=order is IncidentOrder.DEADLINE,
     )
-    return collection([_feature(row) for row in rows])
+    link_page(request, response, page)
+    return paged_collection(request, page, [_feature(row) for row in page.items])
 
 
 @router.get(
     "/incidents/stats",
     summary="Counts by status, tier and lead jurisdiction",
     response_model=list[IncidentCount],
+    responses=PAGED,
 )
 def get_incident_stats(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
+    paging: PagingDep,
     since: Moment | None = None,
     until: Moment | None = None,
 ) -> list[dict[str, Any]]:
-    """For a period (default: the last 30 days)."""
+    """For a period (default: the last 30 days), by lead, status and tier; a page at a time
+    (Link rel=next)."""
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=30)
-    return incident_queries.incident_stats(session, scope=scope, since=since, until=until)
+    page = incident_queries.incident_stats(
+        session, scope=scope, since=since, until=until, limit=paging.limit, cursor=paging.cursor
+    )
+    link_page(request, response, page)
+    return page.items
 
 
 @router.get(

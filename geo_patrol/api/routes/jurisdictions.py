@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
-from geo_patrol.api.deps import SessionDep, SettingsDep
+from geo_patrol.api.deps import SessionDep
+from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.schemas import (
     JurisdictionFeature,
     JurisdictionRefPublic,
@@ -18,7 +19,7 @@ from geo_patrol.core.errors import NotFound
 from geo_patrol.core.values import Moment
 from geo_patrol.core.vocabulary import Level
 from geo_patrol.geography.lookup import JurisdictionRef, jurisdictions_at
-from geo_patrol.geography.queries import jurisdiction_versions, list_jurisdictions
+from geo_patrol.geography.queries import jurisdiction_page, list_jurisdictions, version_page
 
 router = APIRouter(prefix="/api/v1/jurisdictions", tags=["jurisdictions"])
 
@@ -28,22 +29,28 @@ AtQuery = Annotated[
 ]
 
 
-@router.get("", summary="Jurisdictions as GeoJSON", response_model=Jurisdictions)
+@router.get("", summary="Jurisdictions as GeoJSON", response_model=Jurisdictions, responses=PAGED)
 def get_jurisdictions(
+    request: Request,
+    response: Response,
     session: SessionDep,
-    settings: SettingsDep,
+    paging: PagingDep,
     level: LevelQuery = None,
     parent: Annotated[str | None, Query(description="Code of the parent.")] = None,
     at: AtQuery = None,
 ) -> dict[str, Any]:
-    """Jurisdictions in force, filtered by level and parent code."""
-    return list_jurisdictions(
+    """Jurisdictions in force by code, filtered by level and parent code; a page at a time
+    (Link rel=next)."""
+    page = jurisdiction_page(
         session,
         at=at or datetime.now(UTC),
         level=level,
         parent=parent,
-        limit=settings.lookup_max_results,
+        limit=paging.limit,
+        cursor=paging.cursor,
     )
+    link_page(request, response, page)
+    return paged_collection(request, page, page.items)
 
 
 @router.get(
@@ -93,7 +100,12 @@ def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict
     "/{code}/versions",
     summary="Every boundary version of a jurisdiction",
     response_model=Jurisdictions,
+    responses=PAGED,
 )
-def get_jurisdiction_versions(session: SessionDep, code: str) -> dict[str, Any]:
-    """All versions of `code`, oldest first."""
-    return jurisdiction_versions(session, code=code)
+def get_jurisdiction_versions(
+    request: Request, response: Response, session: SessionDep, code: str, paging: PagingDep
+) -> dict[str, Any]:
+    """All versions of `code`, oldest first; a page at a time (Link rel=next)."""
+    page = version_page(session, code=code, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
+    return paged_collection(request, page, page.items)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from geo_patrol.accounts import members as accounts
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
+from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
     Created,
     MemberCreate,
@@ -21,10 +22,14 @@ from geo_patrol.core.values import Id
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 
 
-@router.get("", summary="Members in my scope", response_model=list[MemberPublic])
-def get_members(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
-    """Members visible to the caller."""
-    return accounts.list_members(session, scope=scope)
+@router.get("", summary="Members in my scope", response_model=list[MemberPublic], responses=PAGED)
+def get_members(
+    request: Request, response: Response, session: SessionDep, scope: ScopeDep, paging: PagingDep
+) -> list[dict[str, Any]]:
+    """Members visible to the caller, by id; a page at a time (Link rel=next)."""
+    page = accounts.member_page(session, scope=scope, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
+    return page.items
 
 
 @router.post("", summary="Add a member", status_code=201, response_model=Created)

@@ -25,13 +25,14 @@ from geo_patrol.api.deps import (
 )
 from geo_patrol.api.duty_answers import candidate_public, period_public
 from geo_patrol.api.openapi import text_answer
+from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import MyDutyPublic, PatrolTeam, SetupCodes, WebAppManifest
 from geo_patrol.core import catalog
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.values import Id
 from geo_patrol.core.vocabulary import Language
-from geo_patrol.duty.map_layer import OwnDuty, own_duties
-from geo_patrol.patrols.people import managed_members, patrol_teams
+from geo_patrol.duty.map_layer import OwnDuty, own_duties, own_duty_page
+from geo_patrol.patrols.people import managed_members, patrol_team_page
 from geo_patrol.web.mobile import pages
 
 router = APIRouter(tags=["phone"])
@@ -83,10 +84,20 @@ def service_worker() -> Response:
     "/api/v1/mobile/teams",
     summary="My patrol teams with their members' names",
     response_model=list[PatrolTeam],
+    responses=PAGED,
 )
-def get_patrol_teams(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    """The teams the caller may upload for, for the "members on the outing" list."""
-    return patrol_teams(session, principal=principal)
+def get_patrol_teams(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    paging: PagingDep,
+) -> list[dict[str, Any]]:
+    """The teams the caller may upload for, for the "members on the outing" list; by id, a
+    page at a time (Link rel=next)."""
+    page = patrol_team_page(session, principal=principal, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
+    return page.items
 
 
 def _my_duty(own: OwnDuty, lang: str) -> MyDutyPublic:
@@ -116,15 +127,25 @@ def _my_duty(own: OwnDuty, lang: str) -> MyDutyPublic:
     "/api/v1/me/duty",
     summary="My duty as river chief this period (empty when I am no chief)",
     response_model=list[MyDutyPublic],
+    responses=PAGED,
 )
 def get_my_duty(
-    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal, settings: SettingsDep
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    paging: PagingDep,
 ) -> list[MyDutyPublic]:
     """Each of the caller's appointments: done and required this period, the due day, the
-    candidate patrols with why each counted or not, and the stretch as GeoJSON."""
+    candidate patrols with why each counted or not, and the stretch as GeoJSON; a page at a
+    time (Link rel=next)."""
     today = datetime.now(LOCAL).date()
     owned = own_duties(session, scope=scope, member_id=principal.member_id, day=today)
-    return [_my_duty(own, settings.mobile_language) for own in owned]
+    page = own_duty_page(owned, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
+    return [_my_duty(own, settings.mobile_language) for own in page.items]
 
 
 @router.get("/m/devices", response_class=HTMLResponse, summary="Phones I may manage (page)")

@@ -29,6 +29,7 @@ from geo_patrol.access.principal import Principal, from_bearer
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_address
 from geo_patrol.api.openapi import REFUSAL_REASONS
+from geo_patrol.api.paging import PAGED, link_page
 from geo_patrol.api.params import check_storable
 from geo_patrol.api.schemas import (
     Open311Created,
@@ -46,6 +47,7 @@ from geo_patrol.core.errors import (
     NotAuthenticated,
     NotFound,
 )
+from geo_patrol.core.paging import MAX_LIMIT
 from geo_patrol.core.settings import Settings
 from geo_patrol.incidents import open311
 from geo_patrol.incidents.reports import create_incident, record_event
@@ -300,9 +302,18 @@ def get_requests(
     end_date: Annotated[str | None, Query(description="W3C datetime")] = None,
     status: Annotated[str | None, Query(description="open, closed or both")] = None,
     locale: LocaleParam = None,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=MAX_LIMIT, description="Requests per page (ours: follow Link rel=next)."),
+    ] = open311.MAX_REQUESTS,
+    cursor: Annotated[
+        str | None, Query(max_length=2000, description="The next page's cursor (from Link).")
+    ] = None,
 ) -> Response:
     """The requests the key's owner may see, newest first (default: the last 90 days); with
-    the public read on and no key, every request's public fields."""
+    the public read on and no key, every request's public fields. The spec has no paging: a
+    page of `limit` (default 1,000), and a `Link` rel="next" header when more follow (the
+    body keeps the spec's format)."""
     reader = reader_of(session, principal, api_key, settings)
     filters = open311.request_filters(
         service_request_id=service_request_id,
@@ -313,8 +324,14 @@ def get_requests(
         now=datetime.now(UTC),
     )
     scope = Scope(everything=True) if reader is None else scope_of(session, reader)
-    rows = open311.find_requests(session, scope=scope, principal=reader, filters=filters)
-    return reply(request, "service_requests", _shown(rows, reader, _locale(request, locale)))
+    page = open311.request_page(
+        session, scope=scope, principal=reader, filters=filters, limit=limit, cursor=cursor
+    )
+    answer = reply(
+        request, "service_requests", _shown(page.items, reader, _locale(request, locale))
+    )
+    link_page(request, answer, page)
+    return answer
 
 
 def get_request(
@@ -429,12 +446,16 @@ def _documented(handler: Callable[..., Response], fmt: str, method: str) -> dict
         }
         if method == "POST":
             responses[200] = {"model": ANSWERS[handler], "description": retried}
+        if handler is get_requests:
+            responses[200] = PAGED[200]
         return {"response_model": ANSWERS[handler], "responses": responses}
     responses = {
         status: {"description": reason, "content": _XML} for status, reason in _REASONS.items()
     }
     if method == "POST":
         responses[200] = {"description": retried, "content": _XML}
+    if handler is get_requests:
+        responses[200] = {**PAGED[200], "content": _XML}
     return {"response_class": XMLResponse, "responses": responses}
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from geo_patrol.accounts import members as accounts
 from geo_patrol.accounts import teams as organisation
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, client_address
+from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
     AuditEntry,
     Created,
@@ -24,10 +25,20 @@ from geo_patrol.core.values import Id, Moment
 router = APIRouter(prefix="/api/v1")
 
 
-@router.get("/teams", summary="Teams in my scope", tags=["teams"], response_model=list[TeamPublic])
-def get_teams(session: SessionDep, scope: ScopeDep) -> list[dict[str, Any]]:
-    """Teams visible to the caller."""
-    return organisation.list_teams(session, scope=scope)
+@router.get(
+    "/teams",
+    summary="Teams in my scope",
+    tags=["teams"],
+    response_model=list[TeamPublic],
+    responses=PAGED,
+)
+def get_teams(
+    request: Request, response: Response, session: SessionDep, scope: ScopeDep, paging: PagingDep
+) -> list[dict[str, Any]]:
+    """Teams visible to the caller, by id; a page at a time (Link rel=next)."""
+    page = organisation.team_page(session, scope=scope, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
+    return page.items
 
 
 @router.post(
@@ -74,12 +85,23 @@ def post_team_member(
     summary="Devices I may manage",
     tags=["devices"],
     response_model=list[DevicePublic],
+    responses=PAGED,
 )
 def get_devices(
-    session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    paging: PagingDep,
 ) -> list[dict[str, Any]]:
-    """Own devices; a lead's team members' devices; all for admins."""
-    return organisation.list_devices(session, scope=scope, principal=principal)
+    """Own devices; a lead's team members' devices; all for admins; by id, a page at a
+    time (Link rel=next)."""
+    page = organisation.device_page(
+        session, scope=scope, principal=principal, limit=paging.limit, cursor=paging.cursor
+    )
+    link_page(request, response, page)
+    return page.items
 
 
 @router.post(
@@ -131,15 +153,31 @@ def delete_device(
     return Response(status_code=204)
 
 
-@router.get("/audit", summary="The audit log", tags=["audit"], response_model=list[AuditEntry])
+@router.get(
+    "/audit",
+    summary="The audit log",
+    tags=["audit"],
+    response_model=list[AuditEntry],
+    responses=PAGED,
+)
 def get_audit(
+    request: Request,
+    response: Response,
     session: SessionDep,
+    paging: PagingDep,
     action: str | None = None,
     member_id: Id | None = None,
     since: Moment | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    """Entries newest first, filtered by action, member and time."""
-    return organisation.list_audit(
-        session, action=action, member_id=member_id, since=since, limit=limit
+    """Entries newest first, filtered by action, member and time; a page at a time (Link
+    rel=next)."""
+    page = organisation.audit_page(
+        session,
+        action=action,
+        member_id=member_id,
+        since=since,
+        limit=paging.limit,
+        cursor=paging.cursor,
     )
+    link_page(request, response, page)
+    return page.items

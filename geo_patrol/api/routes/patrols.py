@@ -34,6 +34,7 @@ from geo_patrol.api.deps import (
     session_factory,
 )
 from geo_patrol.api.openapi import file_answer
+from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.params import parse_bbox, parse_ids
 from geo_patrol.api.routes.exports import send_file
 from geo_patrol.api.schemas import (
@@ -57,7 +58,6 @@ from geo_patrol.core.vocabulary import (
 )
 from geo_patrol.exports.sources import ExportDatum
 from geo_patrol.exports.tracks import TrackFormat, write_patrol
-from geo_patrol.geography.queries import collection
 from geo_patrol.patrols import exports
 from geo_patrol.patrols import queries as patrol_queries
 from geo_patrol.patrols.coverage import uncovered_stretches
@@ -133,10 +133,15 @@ async def post_patrol(
     )
 
 
-@router.get("/patrols", summary="Patrols in my scope", response_model=list[PatrolPublic])
+@router.get(
+    "/patrols", summary="Patrols in my scope", response_model=list[PatrolPublic], responses=PAGED
+)
 def get_patrols(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
+    paging: PagingDep,
     team_id: Id | None = None,
     member_id: Id | None = None,
     jurisdiction: Annotated[str | None, Query(description="Code it passed through.")] = None,
@@ -146,12 +151,13 @@ def get_patrols(
     until: Moment | None = None,
     flag: Annotated[QualityFlag | None, Query(description="A quality flag.")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
-    """Newest first, filtered."""
-    return patrol_queries.list_patrols(
+    """Newest first (untimed tracks last), filtered; a page at a time (Link rel=next)."""
+    page = patrol_queries.patrol_page(
         session,
         scope=scope,
+        limit=paging.limit,
+        cursor=paging.cursor,
         team_id=team_id,
         member_id=member_id,
         jurisdiction=jurisdiction,
@@ -161,8 +167,9 @@ def get_patrols(
         until=until,
         flag=flag,
         bbox=parse_bbox(bbox),
-        limit=limit,
     )
+    link_page(request, response, page)
+    return page.items
 
 
 @router.get(
@@ -190,55 +197,78 @@ def _feature(patrol_id: int, patrol: dict[str, Any]) -> str:
     "/effort",
     summary="Patrol effort by jurisdiction, team, member or river",
     response_model=list[EffortRow],
+    responses=PAGED,
 )
 def get_effort(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
+    paging: PagingDep,
     by: EffortGroup = EffortGroup.JURISDICTION,
     period: EffortPeriod = EffortPeriod.WEEK,
     level: Level = Level.TOWN,
     since: Moment | None = None,
     until: Moment | None = None,
 ) -> list[dict[str, Any]]:
-    """Patrols, metres and seconds per group and period (default: the last 30 days)."""
+    """Patrols, metres and seconds per group and period (default: the last 30 days), by
+    period and group; a page at a time (Link rel=next)."""
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=30)
-    return patrol_queries.effort(
-        session, scope=scope, by=by, period=period, since=since, until=until, level=level
+    page = patrol_queries.effort(
+        session,
+        scope=scope,
+        by=by,
+        period=period,
+        since=since,
+        until=until,
+        level=level,
+        limit=paging.limit,
+        cursor=paging.cursor,
     )
+    link_page(request, response, page)
+    return page.items
 
 
 @router.get(
     "/coverage/uncovered",
     summary="River stretches nobody patrolled in a period",
     response_model=Uncovered,
+    responses=PAGED,
 )
 def get_uncovered(
+    request: Request,
+    response: Response,
     session: SessionDep,
     scope: ScopeDep,
+    paging: PagingDep,
     days: Annotated[int, Query(ge=1, le=366)] = 7,
     border: Annotated[bool | None, Query(description="Only border segments.")] = None,
     river: Annotated[str | None, Query(description="River code.")] = None,
 ) -> dict[str, Any]:
-    """GeoJSON of the uncovered parts of each segment over the last `days` days."""
+    """GeoJSON of the uncovered parts of each segment over the last `days` days, by river,
+    segment and place along it; a page at a time (Link rel=next)."""
     until = datetime.now(UTC)
-    rows = uncovered_stretches(
+    page = uncovered_stretches(
         session,
         since=until - timedelta(days=days),
         until=until,
         visible=patrol_queries.patrol_filter(scope),
         border=border,
         river=river,
+        limit=paging.limit,
+        cursor=paging.cursor,
     )
     features = [
         {
             "type": "Feature",
-            "geometry": row.geometry,
-            "properties": {k: v for k, v in row._mapping.items() if k != "geometry"},
+            "geometry": row.pop("geometry"),
+            "properties": row,
         }
-        for row in rows
+        for row in page.items
     ]
-    return collection(features)
+    link_page(request, response, page)
+    return paged_collection(request, page, features)
 
 
 EXPORT_TYPES = {

@@ -4,34 +4,61 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from geo_patrol.api.deps import SessionDep
+from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.schemas import Rivers, Segments, ZonePublic
-from geo_patrol.geography.queries import list_rivers, list_segments, list_zones
+from geo_patrol.geography.queries import river_page, segment_page, zone_page
 
 router = APIRouter(prefix="/api/v1", tags=["rivers"])
 
 
-@router.get("/rivers", summary="Rivers as GeoJSON", response_model=Rivers)
-def get_rivers(session: SessionDep) -> dict[str, Any]:
-    """All rivers with their length in metres."""
-    return list_rivers(session)
+@router.get("/rivers", summary="Rivers as GeoJSON", response_model=Rivers, responses=PAGED)
+def get_rivers(
+    request: Request, response: Response, session: SessionDep, paging: PagingDep
+) -> dict[str, Any]:
+    """Rivers by code with their length in metres; a page at a time (Link rel=next)."""
+    page = river_page(session, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
+    return paged_collection(request, page, page.items)
 
 
 @router.get(
-    "/segments", summary="River segments with the towns sharing them", response_model=Segments
+    "/segments",
+    summary="River segments with the towns sharing them",
+    response_model=Segments,
+    responses=PAGED,
 )
 def get_segments(
+    request: Request,
+    response: Response,
     session: SessionDep,
+    paging: PagingDep,
     river: Annotated[str | None, Query(description="River code.")] = None,
     border: Annotated[bool | None, Query(description="Only border segments (true).")] = None,
 ) -> dict[str, Any]:
-    """Segments, filtered by river and border status."""
-    return list_segments(session, river=river, border=border)
+    """Segments by river and place along it, filtered by river and border status; a page at
+    a time (Link rel=next)."""
+    page = segment_page(
+        session, river=river, border=border, limit=paging.limit, cursor=paging.cursor
+    )
+    link_page(request, response, page)
+    return paged_collection(request, page, page.items)
 
 
-@router.get("/zones", summary="Cooperation zones", tags=["zones"], response_model=list[ZonePublic])
-def get_zones(session: SessionDep) -> list[dict[str, Any]]:
-    """Zones with member codes, border-zone width and agreements."""
-    return list_zones(session)
+@router.get(
+    "/zones",
+    summary="Cooperation zones",
+    tags=["zones"],
+    response_model=list[ZonePublic],
+    responses=PAGED,
+)
+def get_zones(
+    request: Request, response: Response, session: SessionDep, paging: PagingDep
+) -> list[dict[str, Any]]:
+    """Zones by code with member codes, border-zone width and agreements; a page at a time
+    (Link rel=next)."""
+    page = zone_page(session, limit=paging.limit, cursor=paging.cursor)
+    link_page(request, response, page)
+    return page.items

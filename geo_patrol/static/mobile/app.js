@@ -83,7 +83,15 @@ async function api(path, init = {}) {
     error.status = response.status;
     throw error;
   }
-  return response.json();
+  const body = await response.json();
+  // A list comes a page at a time (Link rel="next", RFC 8288): follow it to the end, on
+  // this origin, so that the phone has every row as one list or one FeatureCollection.
+  const next = (response.headers.get("Link") || "").match(/<([^>]*)>;\s*rel="next"/);
+  if (!next) return body;
+  const url = new URL(next[1], location.href);
+  const rest = await api(url.pathname + url.search, init);
+  if (Array.isArray(body)) return body.concat(rest);
+  return { ...body, features: body.features.concat(rest.features), links: [] };
 }
 
 // Reference data: fetched when online, kept in IndexedDB for the river bank.
