@@ -17,7 +17,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo_patrol.api.problems import PROBLEM
+from geo_patrol.api.problems import PROBLEM, problem_lang
 from geo_patrol.core import catalog
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
@@ -68,14 +68,14 @@ class BodyTooLarge(GeoPatrolError):
     """The request body is larger than the configured limit."""
 
     status = 413
-    title = catalog.text("error.content_too_large", "en")
+    title_key = "error.content_too_large"
 
 
 class BadContentLength(GeoPatrolError):
     """The Content-Length header is not a single non-negative integer."""
 
     status = 400
-    title = catalog.text("error.bad_request", "en")
+    title_key = "error.bad_request"
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ async def _send_problem(error: GeoPatrolError, scope: Scope, receive: Receive, s
         error.title,
         error.detail,
     )
-    body = error.problem(instance=scope.get("path"))
+    body = error.problem(instance=scope.get("path"), lang=problem_lang(scope))
     headers = {"Connection": "close"}
     response = JSONResponse(body, error.status, headers=headers, media_type=PROBLEM)
     await response(scope, receive, send)

@@ -68,7 +68,7 @@ class BackupError(GeoPatrolError):
     """A backup cannot be written or an archive cannot be restored; the detail says why."""
 
     status = 500
-    title = catalog.text("error.backup_failed", "en")
+    title_key = "error.backup_failed"
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ class AssetMissing(GeoPatrolError):
     """A map page would load a file that is not in the asset table, or not installed."""
 
     status = 500
-    title = catalog.text("error.map_asset_missing", "en")
+    title_key = "error.map_asset_missing"
 
 
 def _elements(root: Any) -> Iterator[Any]:

@@ -26,6 +26,9 @@ from geo_patrol.access.principal import Principal, from_bearer
 from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_address
 from geo_patrol.api.params import check_storable
+from geo_patrol.api.problems import validation_message
+from geo_patrol.core import catalog
+from geo_patrol.core.catalog import Lang
 from geo_patrol.core.errors import (
     Forbidden,
     GeoPatrolError,
@@ -62,19 +65,31 @@ def reply(
     return JSONResponse(body, status_code, headers)
 
 
+def _error_lang(request: Request) -> Lang:
+    """A refusal's language: the locale the client asked for (?locale=, Accept-Language),
+    else English, as refusals have always been worded."""
+    asked = request.query_params.get("locale") or request.headers.get("accept-language")
+    return "en" if not asked else catalog.lang_of(open311.locale_of(asked, asked))
+
+
 def error_reply(request: Request, error: Exception) -> Response:
-    """Any refusal as the spec's error list, with its HTTP status."""
+    """Any refusal as the spec's error list, with its HTTP status (the spec's `code` is the
+    status; the description is in the client's language)."""
     headers = None
+    lang = _error_lang(request)
     if isinstance(error, GeoPatrolError):
-        status, description = STATUS_IN_OPEN311.get(error.status, error.status), error.detail
+        status = STATUS_IN_OPEN311.get(error.status, error.status)
+        description = error.problem(lang=lang)["detail"]
         if error.status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="geo-patrol"'}
     elif isinstance(error, RequestValidationError):
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
-            for e in error.errors()
-        ]
-        status, description = 400, "; ".join(problems)
+        problems = [validation_message(e, lang)[1] for e in error.errors()]
+        if lang == "en":
+            problems = [
+                f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+                for e in error.errors()
+            ]
+        status, description = 400, ("；" if lang == "zh" else "; ").join(problems)
     else:
         assert isinstance(error, HTTPException)
         status, description = error.status_code, str(error.detail)

@@ -37,7 +37,7 @@ class UnknownDevice(GeoPatrolError):
     """The identifier is not a device of ours, or it was revoked."""
 
     status = 400
-    title = catalog.text("error.unknown_device", "en")
+    title_key = "error.unknown_device"
 
 
 # The devices behind a batch's identifiers, checked in the batch's own transaction (so a

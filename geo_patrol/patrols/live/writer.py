@@ -41,7 +41,7 @@ class StoreFailed(GeoPatrolError):
     """The batch holding the request could not be stored; the phone should send it again."""
 
     status = 503
-    title = catalog.text("error.positions_not_stored", "en")
+    title_key = "error.positions_not_stored"
 
 
 class LiveWriter:

@@ -246,7 +246,7 @@ def _read(conn: Connection) -> tuple[Any, ...]:
         del data
         return ("ok", track, peak_rss_kb())
     except GeoPatrolError as error:
-        return ("error", type(error).__name__, error.detail, error.extra)
+        return ("error", type(error).__name__, error.message or error.detail, error.extra)
     except MemoryError:
         return ("memory",)
     except Exception:  # reported to the service, which logs it

@@ -27,7 +27,7 @@ class BasemapMisconfigured(GeoPatrolError):
     """The base map setting cannot be used."""
 
     status = 500
-    title = catalog.text("error.basemap_misconfigured", "en")
+    title_key = "error.basemap_misconfigured"
 
 
 @dataclass(frozen=True)
