@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_patrol.api.problems import PROBLEM, problem_lang
-from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 
@@ -88,8 +88,12 @@ class _Limit:
     def error(self) -> BodyTooLarge:
         """The 413 error naming this limit in MB and the setting that raises it."""
         return BodyTooLarge(
-            f"the request body exceeds the {self.size / 1_000_000:g} MB limit "
-            f"({self.size} bytes); set {self.setting} to raise it"
+            msg(
+                "problem.api.body_too_large",
+                megabytes=self.size / 1_000_000,
+                bytes=self.size,
+                setting=self.setting,
+            )
         )
 
 
@@ -165,7 +169,7 @@ class BodySizeLimit:
         try:
             declared = _content_length(scope)
         except ValueError:
-            error = BadContentLength("the Content-Length header is not a valid byte count")
+            error = BadContentLength(msg("problem.api.bad_content_length"))
             await _send_problem(error, scope, receive, send)
             return
         if declared is not None and declared > limit.size:

@@ -211,13 +211,17 @@ def database_refusal(exc: DBAPIError) -> GeoPatrolError:
     column = key["column"] if key else diag and diag.column_name
     sqlstate = getattr(orig, "sqlstate", None)
     if isinstance(exc, DataError):  # (NUL in text is refused by the driver: no sqlstate)
-        return InvalidInput(f"a value the database cannot hold: {message}", field=column)
+        return InvalidInput(msg("problem.api.value_not_storable", message=message), field=column)
     if sqlstate == _REFERENCE_TO_NOTHING and key and "is not present" in message + str(orig):
-        return InvalidInput(f"{column} {key['value']} does not exist", field=column)
+        return InvalidInput(
+            msg("problem.api.reference_missing", column=column, value=key["value"]), field=column
+        )
     if sqlstate in _INPUT_ERRORS:
-        return InvalidInput(f"a value is missing or not allowed: {message}", field=column)
+        return InvalidInput(
+            msg("problem.api.value_missing_or_not_allowed", message=message), field=column
+        )
     stored = f"{column} {key['value']}" if key else "the change"
-    return Conflict(f"{stored} conflicts with what is stored", field=column)
+    return Conflict(msg("problem.api.conflicts_with_stored", stored=stored), field=column)
 
 
 async def database_refused(request: Request, exc: Exception) -> JSONResponse:
@@ -266,8 +270,7 @@ class UnexpectedErrors:
             if started:
                 raise  # half an answer is out: only closing the connection can say so
             error = UnexpectedError(
-                f"an unexpected error occurred; the operator finds it in the log under "
-                f"error id {error_id}",
+                msg("problem.api.unexpected", error_id=error_id),
                 error_id=error_id,
             )
             body = error.problem(instance=scope.get("path"), lang=problem_lang(scope))

@@ -109,6 +109,18 @@ def msg(key: str, /, **fields: object) -> Message:
     return Message(key, fields)
 
 
+UNTRANSLATED = "problem.core.untranslated"
+
+
+def reason(error: BaseException) -> Message:
+    """The Message an exception carries (`ValueError(msg(...))`), else its English text as
+    an invalid value (a library's own words)."""
+    first = error.args[0] if len(error.args) == 1 else None
+    if isinstance(first, Message):
+        return first
+    return msg("problem.core.invalid_value", reason=str(error))
+
+
 # One language range of an Accept-Language header and its weight: "zh-CN;q=0.9".
 _RANGE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?")
 

@@ -11,7 +11,8 @@ can match its stable `code`. A raise site reads:
 
 and catalog.json holds the words, with the same `{fields}` in both languages:
 
-    "problem.patrols.no_patrol": {"zh": "没有编号为 {patrol_id} 的巡河记录", "en": "no patrol {patrol_id}"},
+    "problem.patrols.no_patrol": {"zh": "没有编号为 {patrol_id} 的巡河记录",
+                                  "en": "no patrol {patrol_id}"},
 
 Keys are `problem.<area>.<what>`; the problem's `code` is the key without `problem.`
 (`patrols.no_patrol`), stable for clients: rename the words, never the key. A field may
@@ -63,7 +64,9 @@ class GeoPatrolError(Exception):
 
     def __init__(self, detail: Message, **extra: Any) -> None:
         # A bare string (a raise site not yet converted) still answers, untranslated.
-        self.message: Message | None = detail if isinstance(detail, Message) else None
+        if not isinstance(detail, Message):
+            detail = catalog.msg(catalog.UNTRANSLATED, reason=detail)
+        self.message = detail
         self.detail = str(detail)
         super().__init__(self.detail)
         self.extra = {key: value for key, value in extra.items() if value is not None}
@@ -71,7 +74,7 @@ class GeoPatrolError(Exception):
     @property
     def problem_code(self) -> str:
         """The stable code clients match: the message's, else the class's."""
-        return self.message.code if self.message else self.code
+        return self.code if self.message.key == catalog.UNTRANSLATED else self.message.code
 
     def problem(self, *, instance: str | None = None, lang: Lang = "en") -> dict[str, Any]:
         """Return the application/problem+json body for this error, in `lang`."""
@@ -80,7 +83,7 @@ class GeoPatrolError(Exception):
             "title": catalog.text(self.title_key, lang),
             "status": self.status,
             "code": self.problem_code,
-            "detail": self.message.text(lang) if self.message else self.detail,
+            "detail": self.message.text(lang),
         }
         if instance:
             body["instance"] = instance
@@ -115,7 +118,7 @@ class ServiceBusy(GeoPatrolError):
     status = 503
     title_key = "error.service_busy"
 
-    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+    def __init__(self, detail: Message, *, retry_after: int, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
 

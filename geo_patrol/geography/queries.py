@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.db.clauses import all_of, equals, statement
 from geo_patrol.geography.levels import level_rank
@@ -98,7 +99,7 @@ def jurisdiction_versions(session: Session, *, code: str) -> dict[str, Any]:
     """Every boundary version of one code, oldest first."""
     rows = session.execute(text(VERSIONS), {"code": code}).all()
     if not rows:
-        raise NotFound(f"no jurisdiction with code {code}", field="code")
+        raise NotFound(msg("problem.geography.no_jurisdiction", code=code), field="code")
     return collection([feature(row, id_field="id") for row in rows])
 
 

@@ -28,7 +28,7 @@ from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_
 from geo_patrol.api.params import check_storable
 from geo_patrol.api.problems import validation_message
 from geo_patrol.core import catalog
-from geo_patrol.core.catalog import Lang
+from geo_patrol.core.catalog import Lang, msg
 from geo_patrol.core.errors import (
     Forbidden,
     GeoPatrolError,
@@ -139,11 +139,11 @@ def caller(session: Session, principal: Principal | None, api_key: str | None) -
     if api_key is not None and api_key.strip():
         found = from_bearer(session, token=api_key.strip())
         if found is None:
-            raise Forbidden("api_key is unknown, expired or revoked", field="api_key")
+            raise Forbidden(msg("problem.open311.api_key_unknown"), field="api_key")
         return found
     if principal is None:
         raise NotAuthenticated(
-            "api_key is required: a personal token (gpt_...) or a device token (gpd_...)",
+            msg("problem.open311.api_key_required"),
             field="api_key",
         )
     return principal
@@ -188,7 +188,7 @@ async def read_fields(request: Request) -> dict[str, str]:
                 fields[key] = value
     elif await request.body():
         raise InvalidInput(
-            "send the fields form-encoded (application/x-www-form-urlencoded) or as JSON",
+            msg("problem.open311.body_format"),
             field="body",
         )
     check_storable(fields.items())
@@ -200,15 +200,15 @@ def _json_fields(body: bytes) -> dict[str, str]:
     try:
         data = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the body is not valid JSON", field="body") from None
+        raise InvalidInput(msg("problem.open311.body_not_json"), field="body") from None
     if not isinstance(data, dict):
-        raise InvalidInput("the JSON body must be an object of fields", field="body")
+        raise InvalidInput(msg("problem.open311.body_not_object"), field="body")
     flat = dict(data)
     attributes = flat.pop("attribute", None)
     if isinstance(attributes, dict):
         flat.update({f"attribute[{key}]": value for key, value in attributes.items()})
     elif attributes is not None:
-        raise InvalidInput("attribute must be an object", field="attribute")
+        raise InvalidInput(msg("problem.open311.attribute_not_object"), field="attribute")
     fields: dict[str, str] = {}
     for key, value in flat.items():
         if value is None:
@@ -218,7 +218,7 @@ def _json_fields(body: bytes) -> dict[str, str]:
         elif isinstance(value, str | int | float):
             fields[key] = str(value)
         else:
-            raise InvalidInput(f"{key} must be a single value", field=key)
+            raise InvalidInput(msg("problem.open311.single_value", key=key), field=key)
     return fields
 
 
@@ -313,7 +313,10 @@ def get_request(
     """One request as a one-element list; 404 when absent or not visible to the key."""
     reader = caller(session, principal, api_key)
     if not open311.ID_PATTERN.match(service_request_id):
-        raise NotFound(f"no service request {service_request_id}", field="service_request_id")
+        raise NotFound(
+            msg("problem.open311.no_service_request", service_request_id=service_request_id),
+            field="service_request_id",
+        )
     row = _one(session, scope_of(session, reader), reader, int(service_request_id))
     body = [open311.as_request(row, locale=_locale(request, locale))]
     return reply(request, "service_requests", body)
@@ -325,7 +328,10 @@ def _one(session: Session, scope: Scope, principal: Principal, incident_id: int)
         session, scope=scope, principal=principal, filters=open311.RequestFilters(ids=[incident_id])
     )
     if not rows:
-        raise NotFound(f"no service request {incident_id}", field="service_request_id")
+        raise NotFound(
+            msg("problem.open311.no_service_request", service_request_id=incident_id),
+            field="service_request_id",
+        )
     return rows[0]
 
 

@@ -41,6 +41,7 @@ import pyproj
 import shapely
 import shapely.errors
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.coords import CrsSpec, parse_crs, transform_geometry
 from geo_patrol.core.errors import ImportFileError
 
@@ -145,7 +146,10 @@ class _Context:
         label = self.labels[number - 1]
         where = f"feature {number}" + (f" ({label!r})" if label else "")
         return ImportFileError(
-            f"{self.file}: {where} {detail}", feature=number, field=field, file=self.file
+            msg("problem.imports.feature_error", file=self.file, where=where, detail=detail),
+            feature=number,
+            field=field,
+            file=self.file,
         )
 
 
@@ -192,12 +196,18 @@ def _locate(path: Path, layer: str | None) -> _Source:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ImportFileError(
-            f"{path.name}: unsupported file type {suffix or '(no extension)'!r}; "
-            f"accepted: {_ACCEPTED}",
+            msg(
+                "problem.imports.unsupported_type",
+                name=path.name,
+                suffix=suffix or "(no extension)",
+                accepted=_ACCEPTED,
+            ),
             file=path.name,
         )
     if not path.is_file():
-        raise ImportFileError(f"{path.name}: file not found ({path})", file=path.name)
+        raise ImportFileError(
+            msg("problem.imports.file_not_found", name=path.name, path=path), file=path.name
+        )
     uri = str(path)
     if suffix in {".zip", ".kmz"}:
         member = _archive_member(path, ".shp" if suffix == ".zip" else ".kml", layer)
@@ -214,11 +224,13 @@ def _archive_member(path: Path, suffix: str, preferred: str | None) -> str:
             names = [n for n in archive.namelist() if not n.startswith("__MACOSX/")]
     except (zipfile.BadZipFile, OSError) as exc:
         raise ImportFileError(
-            f"{path.name}: not a readable zip archive ({exc})", file=path.name
+            msg("problem.imports.bad_zip", name=path.name, error=exc), file=path.name
         ) from exc
     members = [n for n in names if n.lower().endswith(suffix)]
     if not members:
-        raise ImportFileError(f"{path.name}: the archive contains no {suffix} file", file=path.name)
+        raise ImportFileError(
+            msg("problem.imports.archive_without", name=path.name, suffix=suffix), file=path.name
+        )
     if suffix == ".kml":
         docs = [m for m in members if PurePosixPath(m).name.lower() == "doc.kml"]
         return (docs or members)[0]
@@ -229,7 +241,7 @@ def _archive_member(path: Path, suffix: str, preferred: str | None) -> str:
             return member
     stems = ", ".join(PurePosixPath(m).stem for m in members)
     raise ImportFileError(
-        f"{path.name}: no shapefile {preferred!r} in the archive; it has: {stems}",
+        msg("problem.imports.no_shapefile", name=path.name, preferred=preferred, stems=stems),
         field="layer",
         file=path.name,
     )
@@ -245,21 +257,28 @@ def _pick_layer(path: Path, uri: str, requested: str | None) -> str:
     if requested is not None:
         if requested not in names:
             raise ImportFileError(
-                f"{path.name}: no layer {requested!r}; layers: {', '.join(names) or '(none)'}",
+                msg(
+                    "problem.imports.no_layer",
+                    name=path.name,
+                    requested=requested,
+                    names=", ".join(names) or "(none)",
+                ),
                 field="layer",
                 file=path.name,
             )
         return requested
     spatial = [name for name, gtype in layers if gtype is not None]
     if not spatial:
-        raise ImportFileError(f"{path.name}: no layer with geometries", file=path.name)
+        raise ImportFileError(
+            msg("problem.imports.no_geometry_layer", name=path.name), file=path.name
+        )
     return spatial[0]
 
 
 def _unreadable(file: str, exc: Exception) -> ImportFileError:
     """ImportFileError carrying GDAL's (or GEOS's) message."""
     message = str(exc).strip() or type(exc).__name__
-    return ImportFileError(f"{file}: cannot be read: {message}", file=file)
+    return ImportFileError(msg("problem.imports.unreadable", file=file, message=message), file=file)
 
 
 def _read_table(source: _Source, encoding: str | None) -> _Table:
@@ -280,14 +299,16 @@ def _read_layer(source: _Source, encoding: str | None) -> _Table:
         meta, _, wkb, data = pyogrio.raw.read(source.uri, layer=source.layer, encoding=encoding)
         if wkb is None:
             raise ImportFileError(
-                f"{source.file}: layer {source.layer!r} has no geometry column", file=source.file
+                msg("problem.imports.no_geometry_column", file=source.file, layer=source.layer),
+                file=source.file,
             )
         geometries = tuple(shapely.from_wkb(wkb))
     except _GDAL_ERRORS as exc:
         raise _unreadable(source.file, exc) from exc
     if not geometries:
         raise ImportFileError(
-            f"{source.file}: layer {source.layer!r} has no features", file=source.file
+            msg("problem.imports.empty_layer", file=source.file, layer=source.layer),
+            file=source.file,
         )
     skip = _KML_STYLE_COLUMNS if source.format == "KML" else frozenset()
     columns = {
@@ -337,9 +358,14 @@ def _resolve_crs(option: str | None, table: _Table, source: _Source) -> tuple[Cr
         note = "the file declares no CRS; its lon/lat coordinates were taken as WGS84"
         return _parse(_WGS84, source.file, "the default CRS"), _WGS84, note
     raise ImportFileError(
-        f"{source.file}: the file declares no CRS and its coordinates are not lon/lat "
-        f"(x {bounds[0]:.10g}..{bounds[2]:.10g}, y {bounds[1]:.10g}..{bounds[3]:.10g}); "
-        f"{_CRS_HINT}",
+        msg(
+            "problem.imports.no_crs",
+            file=source.file,
+            xmin=bounds[0],
+            xmax=bounds[2],
+            ymin=bounds[1],
+            ymax=bounds[3],
+        ),
         field="crs",
         file=source.file,
     )
@@ -351,7 +377,9 @@ def _parse(value: str, file: str, what: str) -> CrsSpec:
         return parse_crs(value)
     except ValueError as exc:
         raise ImportFileError(
-            f"{file}: {what} is not usable: {exc}", field="crs", file=file
+            msg("problem.imports.not_usable", file=file, what=what, error=exc),
+            field="crs",
+            file=file,
         ) from exc
 
 
@@ -363,12 +391,12 @@ def _epsg_label(crs: str, file: str) -> str:
         parsed = pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as exc:
         raise ImportFileError(
-            f"{file}: the file's CRS cannot be parsed ({exc}); {_CRS_HINT}", field="crs", file=file
+            msg("problem.imports.crs_unparsable", file=file, error=exc), field="crs", file=file
         ) from exc
     code = parsed.to_epsg(min_confidence=70)
     if code is None:
         raise ImportFileError(
-            f"{file}: the file's CRS ({parsed.name}) has no EPSG equivalent; {_CRS_HINT}",
+            msg("problem.imports.crs_without_epsg", file=file, name=parsed.name),
             field="crs",
             file=file,
         )
@@ -469,7 +497,13 @@ def _resolve_columns(
             listing = ", ".join(table.columns) or "(none)"
             via = "" if ours == theirs else f" (column {theirs!r})"
             raise ImportFileError(
-                f"{file}: required field {ours!r}{via} not found; the file has columns: {listing}",
+                msg(
+                    "problem.imports.field_not_found",
+                    file=file,
+                    ours=ours,
+                    via=via,
+                    listing=listing,
+                ),
                 field=ours,
                 file=file,
             )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import DEVICE_ROLES
 from geo_patrol.access.secrets import DEVICE_PREFIX, token_hash
-from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.tables import Patrol
@@ -30,7 +30,7 @@ from geo_patrol.patrols.upload import finish_patrol
 log = logging.getLogger(__name__)
 
 
-REFUSED_DEVICE = "unknown or revoked device, or its member is in no team"
+REFUSED_DEVICE = msg("problem.live.unknown_device")
 
 
 class UnknownDevice(GeoPatrolError):

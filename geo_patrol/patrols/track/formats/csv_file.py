@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.patrols.track.times import (
     OUTSIDE_YEARS,
@@ -89,7 +90,13 @@ class _Column:
         """ImportFileError for the cell at `index`."""
         line = self.lines[index]
         return ImportFileError(
-            f"{self.filename}: line {line}: column {self.name!r} {detail}",
+            msg(
+                "problem.track.csv_column_value",
+                filename=self.filename,
+                line=line,
+                name=self.name,
+                detail=detail,
+            ),
             line=line,
             field=self.name,
             file=self.filename,
@@ -110,9 +117,7 @@ def _encoding(data: bytes, filename: str) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
-    raise ImportFileError(
-        f"{filename}: the file is neither UTF-8, UTF-16 nor GB18030 text", file=filename
-    )
+    raise ImportFileError(msg("problem.track.unknown_encoding", filename=filename), file=filename)
 
 
 def _lines(data: bytes, filename: str) -> Iterator[str]:
@@ -124,9 +129,7 @@ def _delimiter(header: str, option: str | None) -> str:
     """The given delimiter, else the candidate most frequent in the header line."""
     if option is not None:
         if len(option) != 1:
-            raise InvalidInput(
-                f"CSV delimiter must be one character, not {option!r}", field="delimiter"
-            )
+            raise InvalidInput(msg("problem.track.csv_delimiter", option=option), field="delimiter")
         return option
     counts = {candidate: header.count(candidate) for candidate in _DELIMITERS}
     best = max(counts, key=lambda candidate: counts[candidate])
@@ -150,8 +153,13 @@ def _resolve(header: list[str], options: CsvOptions, filename: str) -> dict[str,
             resolved[key] = found
         elif key in ("lon", "lat") or not is_default:
             raise ImportFileError(
-                f"{filename}: no column {wanted or key!r} for {key}; "
-                f"the header has: {', '.join(repr(h) for h in header)}",
+                msg(
+                    "problem.track.csv_no_column",
+                    filename=filename,
+                    wanted=wanted or key,
+                    key=key,
+                    header=", ".join(repr(h) for h in header),
+                ),
                 line=1,
                 field=key,
                 file=filename,
@@ -179,7 +187,7 @@ def _read_columns(data: bytes, options: CsvOptions, filename: str) -> _Columns:
     try:
         header = next((row for row in reader if any(cell.strip() for cell in row)), None)
         if header is None:
-            raise ImportFileError(f"{filename}: the file is empty", file=filename)
+            raise ImportFileError(msg("problem.track.file_empty", filename=filename), file=filename)
         wanted = _resolve(header, options, filename)
         columns = _Columns(header, wanted, options, filename)
         for row in reader:
@@ -188,7 +196,11 @@ def _read_columns(data: bytes, options: CsvOptions, filename: str) -> _Columns:
         columns.flush()
     except csv.Error as exc:
         line = reader.line_num
-        raise ImportFileError(f"{filename}: line {line}: {exc}", line=line, file=filename) from exc
+        raise ImportFileError(
+            msg("problem.track.csv_line", filename=filename, line=line, error=exc),
+            line=line,
+            file=filename,
+        ) from exc
     return columns
 
 
@@ -213,7 +225,13 @@ class _Columns:
             if position >= len(row):
                 name = self.header[position]
                 raise ImportFileError(
-                    f"{self.filename}: line {line}: the row has {len(row)} columns, no {name!r}",
+                    msg(
+                        "problem.track.csv_row_short",
+                        filename=self.filename,
+                        line=line,
+                        count=len(row),
+                        name=name,
+                    ),
                     line=line,
                     field=name,
                     file=self.filename,

@@ -33,6 +33,7 @@ import ijson  # type: ignore[import-untyped]
 import numpy as np
 from numpy.typing import NDArray
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.times import TimeValueError, epoch_times, parse_times
 from geo_patrol.patrols.track.types import MAX_WAYPOINTS, NAT, PointChunks, TrackFile, Waypoint
@@ -106,7 +107,7 @@ class _Events:
             self.depth += 1
             if self.depth > MAX_DEPTH:
                 raise ImportFileError(
-                    f"{self.filename}: not readable JSON: nested more than {MAX_DEPTH} deep",
+                    msg("problem.track.json_too_deep", filename=self.filename, max_depth=MAX_DEPTH),
                     file=self.filename,
                 )
         elif event in _CLOSE:
@@ -125,7 +126,10 @@ class _Events:
 
     def unreadable(self, detail: str) -> ImportFileError:
         """The document is not text in its encoding."""
-        return ImportFileError(f"{self.filename}: not readable JSON: {detail}", file=self.filename)
+        return ImportFileError(
+            msg("problem.track.json_unreadable", filename=self.filename, detail=detail),
+            file=self.filename,
+        )
 
     def invalid(self, message: str) -> ImportFileError:
         """yajl's error, with the line it points at when it can be found."""
@@ -136,10 +140,16 @@ class _Events:
         line = _error_line(self.data, lines)
         if line is None:
             return ImportFileError(
-                f"{self.filename}: not valid JSON: {summary}", file=self.filename
+                msg("problem.track.json_invalid", filename=self.filename, summary=summary),
+                file=self.filename,
             )
         return ImportFileError(
-            f"{self.filename}: not valid JSON at line {line}: {summary}",
+            msg(
+                "problem.track.json_invalid_at_line",
+                filename=self.filename,
+                line=line,
+                summary=summary,
+            ),
             line=line,
             file=self.filename,
         )
@@ -639,7 +649,7 @@ class _Known:
 def _feature_error(filename: str, number: int, exc: _FeatureError) -> ImportFileError:
     """The ImportFileError of a problem in feature `number`."""
     return ImportFileError(
-        f"{filename}: feature {number}: {exc.detail}",
+        msg("problem.track.geojson_feature", filename=filename, number=number, detail=exc.detail),
         feature=number,
         field=exc.field,
         file=filename,
@@ -686,7 +696,9 @@ def _features(events: _Events, event: str, doc: _Document, filename: str) -> Non
             return
         if event != "start_map":
             raise ImportFileError(
-                f"{filename}: feature {number} is not an object", feature=number, file=filename
+                msg("problem.track.feature_not_object", filename=filename, number=number),
+                feature=number,
+                file=filename,
             )
         geometry, properties = _feature(events)
         try:
@@ -701,7 +713,9 @@ def _document(events: _Events, filename: str) -> _Document:
     if event != "start_map":
         _skip(events, event)
         events.finish()
-        raise ImportFileError(f"{filename}: not a GeoJSON object", file=filename)
+        raise ImportFileError(
+            msg("problem.track.not_geojson_object", filename=filename), file=filename
+        )
     doc = _Document()
     while (item := events.next())[0] != "end_map":
         key, (event, value) = item[1], events.next()
@@ -732,7 +746,9 @@ def parse_geojson(data: bytes, *, filename: str) -> TrackFile:
     kind = doc.kind
     if kind == "FeatureCollection":
         if not doc.features_ok:
-            raise ImportFileError(f"{filename}: 'features' is not an array", file=filename)
+            raise ImportFileError(
+                msg("problem.track.features_not_array", filename=filename), file=filename
+            )
         reader = doc.reader
     else:
         reader = _Reader()
@@ -741,7 +757,9 @@ def parse_geojson(data: bytes, *, filename: str) -> TrackFile:
         elif (isinstance(kind, str) and doc.bare.has_coordinates) or kind == "GeometryCollection":
             geometry, properties = doc.bare, {}
         else:
-            raise ImportFileError(f"{filename}: not GeoJSON (type {kind!r})", file=filename)
+            raise ImportFileError(
+                msg("problem.track.not_geojson_type", filename=filename, kind=kind), file=filename
+            )
         try:
             reader.geometry(geometry, properties)
         except _FeatureError as exc:

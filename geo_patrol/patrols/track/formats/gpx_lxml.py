@@ -31,6 +31,7 @@ import numpy as np
 from lxml import etree
 from numpy.typing import NDArray
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.formats.xml import SAFE_OPTIONS, local_name, safe_iterparse, xml_error
 from geo_patrol.patrols.track.times import TimeValueError, as_datetime, parse_times
@@ -274,7 +275,9 @@ def parse_gpx_lxml(data: bytes, *, filename: str) -> TrackFile:
     root = context.root
     if root is None or local_name(root.tag) != "gpx":
         found = f"<{local_name(root.tag)}>" if root is not None else "no element"
-        raise ImportFileError(f"{filename}: not a GPX file (root is {found})", file=filename)
+        raise ImportFileError(
+            msg("problem.track.not_gpx", filename=filename, found=found), file=filename
+        )
     reader.read_header(root)
     name, creator = reader.header or (None, None)
     use_routes = not reader.tracks.count and bool(reader.routes.count)
@@ -303,7 +306,13 @@ class _Where:
         element = self.element if attribute else self.name
         what = f"<{self.element}> {self.name}" if attribute else f"<{self.element}> <{self.name}>"
         return ImportFileError(
-            f"{self.filename}: line {line}: {what} {detail}",
+            msg(
+                "problem.track.gpx_line",
+                filename=self.filename,
+                line=line,
+                what=what,
+                detail=detail,
+            ),
             line=line,
             element=element,
             field=self.name,
@@ -354,7 +363,13 @@ def _times(texts: list[str | None], lines: list[int], filename: str) -> NDArray[
     except TimeValueError as exc:
         line = lines[exc.index]
         raise ImportFileError(
-            f"{filename}: line {line}: <time> {exc.text!r} is {exc.why('not an ISO 8601 time')}",
+            msg(
+                "problem.track.gpx_time",
+                filename=filename,
+                line=line,
+                text=exc.text,
+                why=exc.why("not an ISO 8601 time"),
+            ),
             line=line,
             element="time",
             field="time",

@@ -33,6 +33,7 @@ import numpy as np
 from lxml import etree
 from numpy.typing import NDArray
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import FileTooLarge, ImportFileError
 from geo_patrol.patrols.track.formats.xml import SAFE_OPTIONS, local_name, xml_error
 from geo_patrol.patrols.track.formats.xml_prolog import PROLOG_LIMIT, check_prolog
@@ -98,7 +99,13 @@ class _Reader:
     def error(self, line: int, element: str, detail: str) -> ImportFileError:
         """ImportFileError at `line` in `element`."""
         return ImportFileError(
-            f"{self.filename}: line {line}: <{element}> {detail}",
+            msg(
+                "problem.track.kml_line",
+                filename=self.filename,
+                line=line,
+                element=element,
+                detail=detail,
+            ),
             line=line,
             element=element,
             file=self.filename,
@@ -351,7 +358,9 @@ def parse_kml_stream(source: Readable, *, filename: str, fmt: str = "kml") -> Tr
     root = context.root
     if root is None or local_name(root.tag) != "kml":
         found = f"<{local_name(root.tag)}>" if root is not None else "no element"
-        raise ImportFileError(f"{filename}: not a KML file (root is {found})", file=filename)
+        raise ImportFileError(
+            msg("problem.track.not_kml", filename=filename, found=found), file=filename
+        )
     marks = reader.waypoints
     waypoint_times = _times([t for _, t, _ in marks], [n for _, _, n in marks], reader)
     return TrackFile(
@@ -403,7 +412,10 @@ def parse_kmz(
     archive = _open_archive(data, filename)
     info = _choose_member(archive, filename)
     if info.flag_bits & 0x1:
-        raise ImportFileError(f"{filename}: {info.filename} is encrypted", file=filename)
+        raise ImportFileError(
+            msg("problem.track.kmz_encrypted", filename=filename, member=info.filename),
+            file=filename,
+        )
     if info.file_size > max_uncompressed_bytes:
         raise _too_big(filename, info.filename, max_uncompressed_bytes)
     try:
@@ -430,7 +442,8 @@ _ZIP_ERRORS = (
 def _unreadable(filename: str, member: str, exc: Exception) -> ImportFileError:
     """The error for a member zipfile cannot read."""
     return ImportFileError(
-        f"{filename}: {member} in the KMZ archive cannot be read: {exc}", file=filename
+        msg("problem.track.kmz_member_unreadable", filename=filename, member=member, error=exc),
+        file=filename,
     )
 
 
@@ -461,7 +474,7 @@ def _open_archive(data: bytes, filename: str) -> zipfile.ZipFile:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS as exc:
         raise ImportFileError(
-            f"{filename}: not a readable KMZ (zip) archive: {exc}", file=filename
+            msg("problem.track.bad_kmz", filename=filename, error=exc), file=filename
         ) from exc
     for info in archive.infolist():
         name = info.filename
@@ -473,8 +486,7 @@ def _open_archive(data: bytes, filename: str) -> zipfile.ZipFile:
             or "\x00" in name
         ):
             raise ImportFileError(
-                f"{filename}: the archive has an unsafe member name {name!r} "
-                "(absolute path or '..'); refused",
+                msg("problem.track.kmz_unsafe_name", filename=filename, name=name),
                 file=filename,
             )
     return archive
@@ -490,7 +502,9 @@ def _choose_member(archive: zipfile.ZipFile, filename: str) -> zipfile.ZipInfo:
         and not info.filename.startswith("__MACOSX/")
     ]
     if not members:
-        raise ImportFileError(f"{filename}: the KMZ archive contains no .kml file", file=filename)
+        raise ImportFileError(
+            msg("problem.track.kmz_without_kml", filename=filename), file=filename
+        )
     for info in members:
         if info.filename.lower() == "doc.kml":
             return info
@@ -503,7 +517,6 @@ def _choose_member(archive: zipfile.ZipFile, filename: str) -> zipfile.ZipInfo:
 def _too_big(filename: str, member: str, limit: int) -> FileTooLarge:
     """The error for a member over the uncompressed size cap."""
     return FileTooLarge(
-        f"{filename}: {member} in the KMZ archive is larger than {limit:,} bytes "
-        "uncompressed; refused (zip bomb protection; the limit is GEO_PATROL_MAX_UNPACKED_BYTES)",
+        msg("problem.track.kmz_member_too_large", filename=filename, member=member, limit=limit),
         file=filename,
     )

@@ -14,6 +14,7 @@ from typing import Literal, TypedDict
 
 from lxml import etree
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.formats.xml_prolog import check_prolog
 
@@ -69,5 +70,7 @@ def xml_error(exc: etree.XMLSyntaxError, filename: str) -> ImportFileError:
     where = f" at line {line}" + (f", column {column}" if column else "") if line else ""
     message = re.sub(r",? line \d+, column \d+$", "", (exc.msg or str(exc)).strip())
     return ImportFileError(
-        f"{filename}: not well-formed XML{where}: {message}", line=line, file=filename
+        msg("problem.track.xml_malformed", filename=filename, where=where, message=message),
+        line=line,
+        file=filename,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError
 
 __all__ = ["PROLOG_LIMIT", "check_prolog", "xml_encoding"]
@@ -72,8 +73,7 @@ _ENCODING = re.compile(r"""encoding[ \t\r\n]*=[ \t\r\n]*(["'])([^"']*)\1""")
 def _refused(filename: str, what: str) -> ImportFileError:
     """The error for a file in an encoding we do not read."""
     return ImportFileError(
-        f"{filename}: the XML file is {what}; accepted encodings are UTF-8, UTF-16 and "
-        "GB18030 (save or export the file as UTF-8)",
+        msg("problem.track.xml_encoding", filename=filename, what=what),
         field="encoding",
         file=filename,
     )
@@ -139,8 +139,7 @@ def check_prolog(data: bytes, filename: str) -> None:
         elif text.startswith("<!", start):
             what = "an entity declaration" if "<!ENTITY" in text.upper() else "a DOCTYPE"
             raise ImportFileError(
-                f"{filename}: the XML file contains {what} (<!DOCTYPE ...>); DTDs and entities "
-                "are refused for safety (entity expansion, external entities)",
+                msg("problem.track.xml_doctype", filename=filename, what=what),
                 line=text.count("\n", 0, start) + 1,
                 file=filename,
             )
@@ -151,6 +150,6 @@ def check_prolog(data: bytes, filename: str) -> None:
         pos = end + close
     if len(data) > PROLOG_LIMIT:
         raise ImportFileError(
-            f"{filename}: no root element in the first {PROLOG_LIMIT // 1024} KB of the file",
+            msg("problem.track.xml_no_root", filename=filename, kilobytes=PROLOG_LIMIT // 1024),
             file=filename,
         )
