@@ -120,20 +120,25 @@ VALIDATION_CONTEXT = ("min_length", "max_length", "ge", "gt", "le", "lt", "expec
 
 def validation_message(error: Any, lang: Lang) -> tuple[str, str]:
     """The code and the words of one pydantic error, naming its field. English stays
-    pydantic's message, as API clients have always read it."""
-    kind = str(error.get("type", "other"))
-    key = f"problem.validation.{kind}"
+    pydantic's message, as API clients have always read it; a ValueError of ours carries its
+    Message (core.values: text PostgreSQL cannot store), whose code it takes."""
+    field = _shown(error["loc"])
+    context = error.get("ctx") or {}
+    carried = context.get("error")
+    reason = catalog.reason(carried) if isinstance(carried, ValueError) else None
+    if reason is not None and reason.key != "problem.core.invalid_value":
+        words = catalog.text("problem.validation.with_reason", lang, field=field, reason=reason)
+        return reason.code, str(error["msg"]) if lang == "en" else words
+    key = f"problem.validation.{error.get('type', 'other')}"
     if key not in catalog.catalog():
         key = "problem.validation.other"
     if lang == "en":
         return key.removeprefix("problem."), str(error["msg"])
-    context = error.get("ctx") or {}
-    fields = {name: context[name] for name in VALIDATION_CONTEXT if name in context}
-    words = catalog.catalog()[key]["zh"]
-    shown = {name: fields.get(name, "") for name in ("field", "message", *VALIDATION_CONTEXT)}
-    shown["field"] = _shown(error["loc"])
-    shown["message"] = str(error["msg"])
-    return key.removeprefix("problem."), words.format(**shown)
+    shown = {name: context.get(name, "") for name in VALIDATION_CONTEXT}
+    if isinstance(shown["expected"], str):
+        shown["expected"] = shown["expected"].replace(" or ", ", ")
+    words = catalog.catalog()[key][lang].format(field=field, message=error["msg"], **shown)
+    return key.removeprefix("problem."), words
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -171,9 +176,10 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     lang = problem_lang(request.scope)
     key = HTTP_PROBLEMS.get(exc.status_code, "problem.http.other")
     english = str(exc.detail)
+    title = "error.not_found" if exc.status_code == 404 else "error.bad_request"
     body = {
         "type": "about:blank",
-        "title": english if lang == "en" else catalog.text(key, lang, status=exc.status_code),
+        "title": english if lang == "en" else catalog.text(title, lang),
         "status": exc.status_code,
         "code": key.removeprefix("problem."),
         "detail": english if lang == "en" else catalog.text(key, lang, status=exc.status_code),

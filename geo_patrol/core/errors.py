@@ -65,7 +65,7 @@ class GeoPatrolError(Exception):
     def __init__(self, detail: Message, **extra: Any) -> None:
         # A bare string (a raise site not yet converted) still answers, untranslated.
         if not isinstance(detail, Message):
-            detail = catalog.msg(catalog.UNTRANSLATED, reason=detail)
+            detail = catalog.msg("problem.core.untranslated", reason=detail)
         self.message = detail
         self.detail = str(detail)
         super().__init__(self.detail)

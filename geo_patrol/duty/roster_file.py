@@ -122,15 +122,20 @@ class RowError:
 
     row: int
     field: str
-    detail: Message
+    message: Message
+
+    @property
+    def detail(self) -> str:
+        """Why, in English (logs, the command line)."""
+        return str(self.message)
 
     def as_dict(self) -> dict[str, object]:
         """As the problem+json lists it (the detail in the reader's language, by its code)."""
         return {
             "row": self.row,
             "field": self.field,
-            "code": self.detail.code,
-            "detail": self.detail,
+            "code": self.message.code,
+            "detail": self.message,
         }
 
 
