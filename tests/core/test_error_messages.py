@@ -164,7 +164,8 @@ def test_a_message_inside_a_message_and_inside_extra_fields_is_translated() -> N
     zh = error.problem(lang="zh")
     assert zh["detail"] == "河长名册中有 2 行有误（仅列出前 50 处错误）；未保存任何内容"
     assert zh["errors"] == [{"row": 3, "detail": "2026-13-01 不是日期（YYYY-MM-DD）"}]
-    assert error.detail == "2 row(s) of the roster are wrong (the first 50 errors); nothing was stored"
+    english = "2 row(s) of the roster are wrong (the first 50 errors); nothing was stored"
+    assert error.detail == english
     assert error.problem()["errors"][0]["detail"] == "2026-13-01 is not a date (YYYY-MM-DD)"
 
 
