@@ -51,7 +51,6 @@ from geo_patrol.db.backup import (
 
 _CHUNK: Final = 1 << 20
 _MAX_MANIFEST_BYTES: Final = 256 << 20
-_UNCHANGED: Final = "Nothing was changed."
 # Tables, views and materialized views that belong to no extension.
 _OWN_TABLES: Final = """
 SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -128,7 +127,7 @@ def _server_major(target: PgTarget) -> int:
     try:
         return server_major(target)
     except psycopg.OperationalError as exc:
-        hint = "" if target.database == "postgres" else " (--force creates a missing database)"
+        hint = "" if target.database == "postgres" else msg("problem.db.force_creates")
         raise BackupError(
             msg("problem.db.restore_unreachable", database=target.database, error=exc, hint=hint)
         ) from exc

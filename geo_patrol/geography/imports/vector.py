@@ -41,7 +41,7 @@ import pyproj
 import shapely
 import shapely.errors
 
-from geo_patrol.core.catalog import msg
+from geo_patrol.core.catalog import Message, msg, reason
 from geo_patrol.core.coords import CrsSpec, parse_crs, transform_geometry
 from geo_patrol.core.errors import ImportFileError
 
@@ -76,14 +76,13 @@ _GDAL_ERRORS = (
     pyogrio.errors.DataLayerError,
     shapely.errors.GEOSException,
 )
-_KINDS: Mapping[str, str] = {
-    "polygon": "a polygon (Polygon or MultiPolygon)",
-    "line": "a line (LineString or MultiLineString)",
-    "point": "a single point",
+_KINDS: Mapping[str, Message] = {
+    "polygon": msg("problem.imports.kind_polygon"),
+    "line": msg("problem.imports.kind_line"),
+    "point": msg("problem.imports.kind_point"),
 }
 _WHOLE_NUMBER = re.compile(r"^[+-]?\d+(?:\.0*)?$")
 _COLLECTION_TYPE_IDS = 4  # shapely type ids >= 4 are Multi* and GeometryCollection
-_CRS_HINT = "give the right one with --crs, e.g. --crs EPSG:4549 (CGCS2000 3-degree GK CM 120E)"
 
 
 @dataclass(frozen=True)
@@ -141,10 +140,14 @@ class _Context:
     file: str
     labels: tuple[str | None, ...]
 
-    def error(self, number: int, detail: str, field: str | None = None) -> ImportFileError:
+    def error(self, number: int, detail: Message, field: str | None = None) -> ImportFileError:
         """An ImportFileError for feature `number` (1-based), labelled with its name if any."""
         label = self.labels[number - 1]
-        where = f"feature {number}" + (f" ({label!r})" if label else "")
+        where = (
+            msg("problem.imports.feature_label", number=number, label=label)
+            if label
+            else msg("problem.imports.feature", number=number)
+        )
         return ImportFileError(
             msg("problem.imports.feature_error", file=self.file, where=where, detail=detail),
             feature=number,
@@ -415,28 +418,30 @@ def _prepare_geometry(
 ) -> tuple[shapely.Geometry, bool]:
     """Check kind, drop Z, convert to WGS84, check the range, repair polygons."""
     if raw is None or raw.is_empty:
-        raise ctx.error(number, "has no geometry (null or empty)")
+        raise ctx.error(number, msg("problem.imports.no_geometry"))
     shaped = _shape(shapely.force_2d(raw), kind)
     if shaped is None:
-        raise ctx.error(number, f"is a {raw.geom_type}, expected {_KINDS[kind]}")
+        raise ctx.error(
+            number, msg("problem.imports.wrong_kind", found=raw.geom_type, expected=_KINDS[kind])
+        )
     try:
         geometry = transform_geometry(shaped, spec)
     except ValueError as exc:
-        raise ctx.error(number, f"cannot be converted to WGS84: {exc}") from exc
+        raise ctx.error(number, msg("problem.imports.not_convertible", error=exc)) from exc
     coords = shapely.get_coordinates(geometry)
     if not _lonlat_ok(coords[:, 0], coords[:, 1]):
         bad = coords[~np.isfinite(coords).all(axis=1) | (np.abs(coords) > (180, 90)).any(axis=1)]
         raise ctx.error(
             number,
-            f"has coordinates outside lon -180..180 / lat -90..90 after conversion "
-            f"(e.g. {bad[0, 0]:.10g}, {bad[0, 1]:.10g}); the file's CRS is probably "
-            f"wrong or missing; {_CRS_HINT}",
+            msg("problem.imports.outside_after_conversion", x=bad[0, 0], y=bad[0, 1]),
             field="crs",
         )
     if kind == "polygon":
         return _repair(geometry, ctx, number)
     if not geometry.is_valid:
-        raise ctx.error(number, f"is not a valid line: {shapely.is_valid_reason(geometry)}")
+        raise ctx.error(
+            number, msg("problem.imports.invalid_line", reason=shapely.is_valid_reason(geometry))
+        )
     return geometry, False
 
 
@@ -473,7 +478,7 @@ def _repair(geom: shapely.Geometry, ctx: _Context, number: int) -> tuple[shapely
     if polygons and not fixed.is_valid:
         fixed = shapely.MultiPolygon(_parts(shapely.union_all(polygons)))
     if not polygons or not fixed.is_valid or fixed.is_empty:
-        raise ctx.error(number, f"has an invalid polygon that cannot be repaired ({reason})")
+        raise ctx.error(number, msg("problem.imports.unrepairable_polygon", reason=reason))
     return shapely.orient_polygons(fixed), True
 
 
@@ -495,7 +500,7 @@ def _resolve_columns(
         column = _find_column(theirs, table.columns)
         if column is None and ours in required:
             listing = ", ".join(table.columns) or "(none)"
-            via = "" if ours == theirs else f" (column {theirs!r})"
+            via = "" if ours == theirs else msg("problem.imports.via_column", column=theirs)
             raise ImportFileError(
                 msg(
                     "problem.imports.field_not_found",
@@ -539,10 +544,14 @@ def _properties(
         try:
             value = _code(raw) if ours.lower().endswith("code") else _text(raw)
         except ValueError as exc:
-            raise ctx.error(number, f"field {ours!r}: {exc}", field=ours) from exc
+            raise ctx.error(
+                number, msg("problem.imports.bad_field", field=ours, error=reason(exc)), field=ours
+            ) from exc
         if value is None and ours in required:
-            via = "" if column == ours else f" (column {column!r})"
-            raise ctx.error(number, f"has no value for required field {ours!r}{via}", field=ours)
+            via = "" if column == ours else msg("problem.imports.via_column", column=column)
+            raise ctx.error(
+                number, msg("problem.imports.no_value", field=ours, via=via), field=ours
+            )
         properties[ours] = value
     return properties
 
