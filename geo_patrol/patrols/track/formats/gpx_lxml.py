@@ -31,7 +31,7 @@ import numpy as np
 from lxml import etree
 from numpy.typing import NDArray
 
-from geo_patrol.core.catalog import msg
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.formats.xml import SAFE_OPTIONS, local_name, safe_iterparse, xml_error
 from geo_patrol.patrols.track.times import TimeValueError, as_datetime, parse_times
@@ -174,7 +174,7 @@ class _Reader:
         line = elem.sourceline or 0
         if len(self.waypoints) >= MAX_WAYPOINTS:
             raise _Where(self.filename, "wpt", "wpt").error(
-                line, f"is one more than {MAX_WAYPOINTS:,} waypoints; refused"
+                line, msg("problem.track.too_many_waypoints", limit=MAX_WAYPOINTS)
             )
         lon, lat = (
             _floats([elem.get(axis)], [line], _Where(self.filename, "wpt", axis))
@@ -300,7 +300,7 @@ class _Where:
     element: str  # the point element (trkpt, rtept, wpt)
     name: str  # the attribute (lat, lon) or child element (ele, hdop...)
 
-    def error(self, line: int, detail: str) -> ImportFileError:
+    def error(self, line: int, detail: Message) -> ImportFileError:
         """ImportFileError at `line` about this value."""
         attribute = self.name in ("lat", "lon")
         element = self.element if attribute else self.name
@@ -335,7 +335,9 @@ def _floats(texts: list[str | None], lines: list[int], where: _Where) -> NDArray
         try:
             float(text)
         except ValueError:
-            raise where.error(line, f"{text.strip()!r} is not a number") from None
+            raise where.error(
+                line, msg("problem.track.value_not_number", value=text.strip())
+            ) from None
     raise AssertionError("unreachable: numpy refused a value that float() accepts")
 
 
@@ -349,9 +351,9 @@ def _check_range(
             index = int(bad[0])
             value = values[index]
             detail = (
-                "is missing or not finite"
+                msg("problem.track.missing_or_not_finite")
                 if np.isnan(value)
-                else f"{value:g} is outside -{limit:g}..{limit:g}"
+                else msg("problem.track.value_outside", value=value, limit=limit)
             )
             raise _Where(file, element, axis).error(lines[index], detail)
 
@@ -368,7 +370,7 @@ def _times(texts: list[str | None], lines: list[int], filename: str) -> NDArray[
                 filename=filename,
                 line=line,
                 text=exc.text,
-                why=exc.why("not an ISO 8601 time"),
+                why=exc.why(msg("problem.track.not_iso_time")),
             ),
             line=line,
             element="time",
