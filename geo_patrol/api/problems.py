@@ -226,7 +226,7 @@ def database_refusal(exc: DBAPIError) -> GeoPatrolError:
         return InvalidInput(
             msg("problem.api.value_missing_or_not_allowed", message=message), field=column
         )
-    stored = f"{column} {key['value']}" if key else "the change"
+    stored = f"{column} {key['value']}" if key else msg("problem.api.the_change")
     return Conflict(msg("problem.api.conflicts_with_stored", stored=stored), field=column)
 
 
