@@ -79,7 +79,7 @@ def login_form(
     )
     if isinstance(signed_in, GeoPatrolError):
         wrong = catalog.text("login.wrong_password", lang)
-        detail = wrong if signed_in.status == 401 else signed_in.detail
+        detail = wrong if signed_in.status == 401 else signed_in.message.text(lang)
         page = _page(lang, next, error=detail, status=signed_in.status)
         if "retry_after" in signed_in.extra:
             page.headers["Retry-After"] = str(signed_in.extra["retry_after"])
