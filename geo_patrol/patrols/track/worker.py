@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from geo_patrol.core import errors
-from geo_patrol.core.catalog import msg
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import FileTooLarge, GeoPatrolError, ImportFileError, ServiceBusy
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions
@@ -234,6 +234,23 @@ def _work(conn: Connection, memory_bytes: int) -> None:
         conn.close()
 
 
+def _portable(message: Message) -> Message:
+    """`message` with fields that surely cross to the service: numbers and text as they are
+    (their format specs still apply), nested messages likewise, anything else (an exception
+    of a library) as its text."""
+    fields: dict[str, object] = {}
+    for name, value in message.fields.items():
+        if isinstance(value, Message):
+            fields[name] = _portable(value)
+        elif isinstance(value, bool | int | float | str) or value is None:
+            fields[name] = value
+        elif hasattr(value, "item") and callable(value.item):  # a numpy scalar
+            fields[name] = value.item()
+        else:
+            fields[name] = str(value)
+    return Message(message.key, fields)
+
+
 def _read(conn: Connection) -> tuple[Any, ...]:
     """Read the file the service sends; the worker's answer."""
     try:
@@ -249,7 +266,7 @@ def _read(conn: Connection) -> tuple[Any, ...]:
         del data
         return ("ok", track, peak_rss_kb())
     except GeoPatrolError as error:
-        return ("error", type(error).__name__, error.message, error.extra)
+        return ("error", type(error).__name__, _portable(error.message), error.extra)
     except MemoryError:
         return ("memory",)
     except Exception:  # reported to the service, which logs it
