@@ -68,8 +68,10 @@ def reply(
 def _error_lang(request: Request) -> Lang:
     """A refusal's language: the locale the client asked for (?locale=, Accept-Language),
     else English, as refusals have always been worded."""
-    asked = request.query_params.get("locale") or request.headers.get("accept-language")
-    return "en" if not asked else catalog.lang_of(open311.locale_of(asked, asked))
+    locale = request.query_params.get("locale")
+    if locale:
+        return catalog.lang_of(open311.locale_of(locale, None))
+    return catalog.accepted_lang(request.headers.get("accept-language")) or "en"
 
 
 def error_reply(request: Request, error: Exception) -> Response:
