@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from geo_patrol.access.principal import Principal
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Forbidden, NotAuthenticated, PolicyMissing
 
 
@@ -166,7 +167,7 @@ def check(rule: Rule, principal: Principal | None) -> None:
     if rule is Rule.PUBLIC:
         return
     if principal is None:
-        raise NotAuthenticated("sign in, or send a bearer token")
+        raise NotAuthenticated(msg("problem.access.sign_in_required"))
     allowed = {
         Rule.SIGNED_IN: True,
         Rule.MEMBER: principal.via != "device",
@@ -176,12 +177,12 @@ def check(rule: Rule, principal: Principal | None) -> None:
         Rule.ADMIN: principal.via != "device" and principal.is_admin,
     }[rule]
     if not allowed:
-        raise Forbidden("your roles do not allow this")
+        raise Forbidden(msg("problem.access.roles_do_not_allow"))
 
 
 def rule_for(method: str, path: str) -> Rule:
     """The rule of a route template, or PolicyMissing."""
     key = f"{method} {path}"
     if key not in ROUTE_POLICY:
-        raise PolicyMissing(f"route {key} has no access policy; refused")
+        raise PolicyMissing(msg("problem.access.route_without_policy", route=key))
     return ROUTE_POLICY[key]

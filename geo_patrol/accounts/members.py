@@ -27,6 +27,7 @@ from geo_patrol.access.secrets import (
     verify_password,
 )
 from geo_patrol.access.throttle import Attempt
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import (
     Conflict,
     GeoPatrolError,
@@ -106,7 +107,7 @@ def get_member(session: Session, *, scope: Scope, member_id: int) -> dict[str, A
     """One member, or NotFound when absent or outside the scope (the caller cannot tell)."""
     found = list_members(session, scope=scope, member_id=member_id)
     if not found:
-        raise NotFound(f"no member {member_id}", field="member_id")
+        raise NotFound(msg("problem.accounts.no_member", member_id=member_id), field="member_id")
     return found[0]
 
 
@@ -117,7 +118,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 def check_email(email: str | None) -> None:
     """Refuse what cannot be an e-mail address (None: no address)."""
     if email is not None and not EMAIL.fullmatch(email):
-        raise InvalidInput("not an e-mail address (name@example.org)", field="email")
+        raise InvalidInput(msg("problem.accounts.not_an_email"), field="email")
 
 
 def member_id_by_login(session: Session, login: str) -> int:
@@ -126,7 +127,7 @@ def member_id_by_login(session: Session, login: str) -> int:
         text("SELECT id FROM members WHERE login = :login"), {"login": login}
     ).scalar()
     if found is None:
-        raise NotFound(f"no member with login {login}", field="login")
+        raise NotFound(msg("problem.accounts.no_member_with_login", login=login), field="login")
     return int(found)
 
 
@@ -134,7 +135,8 @@ def check_password_rules(password: str) -> None:
     """Refuse passwords too short to resist guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            msg("problem.accounts.password_too_short", min_length=MIN_PASSWORD_LENGTH),
+            field="password",
         )
 
 
@@ -158,7 +160,7 @@ def create_member(
             )
             member_id = session.execute(added.returning(Member.id)).scalar_one()
     except IntegrityError as error:
-        raise Conflict("a member with this login or phone exists", field="login") from error
+        raise Conflict(msg("problem.accounts.login_or_phone_taken"), field="login") from error
     audit.record(
         session,
         action="member.create",
@@ -184,9 +186,9 @@ def update_member(
         with session.begin_nested():
             updated = session.execute(change).first()
     except IntegrityError as error:
-        raise Conflict("a member with this login or phone exists", field="login") from error
+        raise Conflict(msg("problem.accounts.login_or_phone_taken"), field="login") from error
     if updated is None:
-        raise NotFound(f"no member {member_id}", field="member_id")
+        raise NotFound(msg("problem.accounts.no_member", member_id=member_id), field="member_id")
     if changes.get("is_active") is False:
         end_sessions(session, member_id=member_id)
     audit.record(
@@ -209,7 +211,7 @@ def set_password(
         change.values(password_hash=hash_password(password)).returning(Member.id)
     ).first()
     if found is None:
-        raise NotFound(f"no member {member_id}", field="member_id")
+        raise NotFound(msg("problem.accounts.no_member", member_id=member_id), field="member_id")
     end_sessions(session, member_id=member_id, keep=by.session_id)
     audit.record(
         session,
@@ -238,7 +240,9 @@ def add_role(
 ) -> int:
     """Give a member a role over a scope; the database checks the scope fits the role."""
     if grant.get("role") not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise InvalidInput(
+            msg("problem.accounts.unknown_role", roles=", ".join(ROLES)), field="role"
+        )
     try:
         with session.begin_nested():
             added = insert(MemberRole).values(
@@ -251,9 +255,7 @@ def add_role(
             role_id = session.execute(added.returning(MemberRole.id)).scalar_one()
     except IntegrityError as error:
         raise InvalidInput(
-            "this role needs its scope: supervisor a jurisdiction_code, zone_coordinator a "
-            "zone_id, team_lead and patrol_member a team_id, observer a jurisdiction_code or "
-            "zone_id, admin none; and the member, zone and team must exist",
+            msg("problem.accounts.role_needs_scope"),
             field="role",
         ) from error
     audit.record(
@@ -274,7 +276,10 @@ def remove_role(
     taken = delete(MemberRole).where(MemberRole.id == role_id, MemberRole.member_id == member_id)
     gone = session.execute(taken.returning(MemberRole.role)).scalar()
     if gone is None:
-        raise NotFound(f"member {member_id} has no role {role_id}", field="role_id")
+        raise NotFound(
+            msg("problem.accounts.member_has_no_role", member_id=member_id, role_id=role_id),
+            field="role_id",
+        )
     audit.record(
         session,
         action="role.remove",
@@ -315,7 +320,9 @@ def authenticate(
             address=address,
             target=throttle.known_target(known_id),
         )
-        return TooManyAttempts(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
+        return TooManyAttempts(
+            msg("problem.accounts.too_many_failed_sign_ins", wait=wait), retry_after=wait
+        )
     row = session.execute(
         text("SELECT id, password_hash FROM members WHERE login = :login AND is_active"),
         {"login": login},
@@ -329,7 +336,7 @@ def authenticate(
             address=address,
             target=throttle.known_target(known_id),
         )
-        return NotAuthenticated("wrong login or password", field="login")
+        return NotAuthenticated(msg("problem.accounts.wrong_login_or_password"), field="login")
     audit.record(
         session,
         action="login",
@@ -348,7 +355,9 @@ def check_current_password(session: Session, *, member_id: int, password: str) -
         text("SELECT password_hash FROM members WHERE id = :id"), {"id": member_id}
     ).scalar()
     if not verify_password(stored, password):
-        raise NotAuthenticated("the current password is wrong", field="current_password")
+        raise NotAuthenticated(
+            msg("problem.accounts.wrong_current_password"), field="current_password"
+        )
 
 
 def open_web_session(
@@ -465,7 +474,7 @@ def revoke_api_token(
         .returning(ApiToken.id)
     ).first()
     if revoked is None:
-        raise NotFound(f"token {token_id} not found", field="token_id")
+        raise NotFound(msg("problem.accounts.no_token", token_id=token_id), field="token_id")
     audit.record(
         session,
         action="token.revoke",

@@ -27,6 +27,7 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.access.secrets import DEVICE_PREFIX, new_token, token_hash
 from geo_patrol.accounts import teams as organisation
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Conflict, NotFound
 from geo_patrol.core.settings import Settings
 
@@ -93,7 +94,7 @@ def device_for_setup(
         session, scope=scope, principal=principal, device_id=device_id
     )
     if not found:
-        raise NotFound(f"no device {device_id}", field="device_id")
+        raise NotFound(msg("problem.accounts.no_device", device_id=device_id), field="device_id")
     return found[0]
 
 
@@ -103,7 +104,9 @@ def renew_device_token(
     """A fresh token for the device (shown once); the previous one stops working."""
     device = device_for_setup(session, device_id=device_id, scope=scope, principal=principal)
     if device["revoked_at"] is not None:
-        raise Conflict(f"device {device_id} is revoked; issue a new one", field="device_id")
+        raise Conflict(
+            msg("problem.accounts.device_revoked", device_id=device_id), field="device_id"
+        )
     token = new_token(DEVICE_PREFIX)
     session.execute(text(ROTATE), {"hash": token_hash(token), "hint": token[-4:], "id": device_id})
     audit.record(

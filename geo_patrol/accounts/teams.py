@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import TeamRole, values
@@ -100,7 +101,8 @@ def create_team(
             team_id = session.execute(added).scalar_one()
     except IntegrityError as error:
         raise Conflict(
-            f"a team named {name} exists, or zone {zone_id} does not", field="name"
+            msg("problem.accounts.team_name_taken_or_no_zone", name=name, zone_id=zone_id),
+            field="name",
         ) from error
     audit.record(
         session,
@@ -118,7 +120,7 @@ def add_team_member(
 ) -> None:
     """Put a member in a team (idempotent)."""
     if role not in values(TeamRole):
-        raise InvalidInput("role in team must be 'member' or 'lead'", field="role")
+        raise InvalidInput(msg("problem.accounts.team_role"), field="role")
     try:
         with session.begin_nested():
             added = upsert(TeamMember).values(team_id=team_id, member_id=member_id, role=role)
@@ -129,7 +131,10 @@ def add_team_member(
                 )
             )
     except IntegrityError as error:
-        raise NotFound(f"no team {team_id} or no member {member_id}", field="team_id") from error
+        raise NotFound(
+            msg("problem.accounts.no_team_or_member", team_id=team_id, member_id=member_id),
+            field="team_id",
+        ) from error
     audit.record(
         session,
         action="team.member",
@@ -183,7 +188,7 @@ def revoke_device(
     """Cut a device off at once (its owner, a lead of its owner's team, or an admin)."""
     found = list_devices(session, scope=scope, principal=principal, device_id=device_id)
     if not found:
-        raise NotFound(f"no device {device_id}", field="device_id")
+        raise NotFound(msg("problem.accounts.no_device", device_id=device_id), field="device_id")
     session.execute(
         update(Device)
         .where(Device.id == device_id)
@@ -205,14 +210,12 @@ def device_teams_for(
     the caller may grant; refused when that is none, or when one asked for is not grantable."""
     allowed = grantable_teams(session, scope=scope, member_id=member_id)
     if not allowed and not scope.everything:
-        raise Forbidden("only an administrator or a lead of the member's team can do this")
+        raise Forbidden(msg("problem.accounts.only_admin_or_team_lead"))
     if requested is None:
         return allowed
     beyond = sorted(set(requested) - set(allowed))
     if beyond:
-        raise Forbidden(
-            f"teams {beyond} are not teams of this member that you lead", field="team_ids"
-        )
+        raise Forbidden(msg("problem.accounts.teams_not_led", teams=beyond), field="team_ids")
     return sorted(set(requested))
 
 

@@ -21,6 +21,7 @@ from geo_patrol.access.principal import (
     from_session_cookie,
 )
 from geo_patrol.access.scope import Scope, scope_of
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Forbidden, NotAuthenticated
 from geo_patrol.core.settings import Settings
 
@@ -79,7 +80,7 @@ def get_principal(request: Request, session: SessionDep) -> Principal | None:
             from_bearer(session, token=credentials.strip()) if scheme.lower() == "bearer" else None
         )
         if principal is None:
-            raise NotAuthenticated("the bearer token is unknown, expired or revoked")
+            raise NotAuthenticated(msg("problem.api.bearer_token_unknown"))
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -89,7 +90,7 @@ def get_principal(request: Request, session: SessionDep) -> Principal | None:
         return None  # an expired cookie is the same as none: public routes still work
     form_post = FORM_POSTS.fullmatch(request.url.path) is not None
     if request.method not in SAFE_METHODS and not form_post and not _csrf_ok(request, principal):
-        raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)")
+        raise Forbidden(msg("problem.api.csrf_token_header"))
     return principal
 
 
@@ -100,18 +101,15 @@ def _from_basic(session: Session, credentials: str) -> Principal:
     try:
         pair = base64.b64decode(credentials, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise NotAuthenticated("HTTP Basic credentials are not base64 of user:password") from None
+        raise NotAuthenticated(msg("problem.api.basic_not_base64")) from None
     user, colon, password = pair.partition(":")
     if not colon:
-        raise NotAuthenticated("HTTP Basic credentials are not base64 of user:password") from None
+        raise NotAuthenticated(msg("problem.api.basic_not_base64")) from None
     principal = from_personal_token(session, token=password)
     if principal is None:
-        raise NotAuthenticated(
-            "HTTP Basic takes a personal token (gpt_..., POST /api/v1/auth/tokens) as the "
-            "password, not the account's password; this one is unknown, expired or revoked"
-        )
+        raise NotAuthenticated(msg("problem.api.basic_token_unknown"))
     if user and user != principal.login:
-        raise NotAuthenticated("HTTP Basic: the user name is not the login of the token's owner")
+        raise NotAuthenticated(msg("problem.api.basic_user_not_owner"))
     return principal
 
 
@@ -134,13 +132,13 @@ def enforce_policy(request: Request, principal: MaybePrincipal) -> None:
     path = getattr(route, "path", request.url.path)
     policy.check(policy.rule_for(request.method, path), principal)
     if principal is not None and principal.read_only and request.method not in SAFE_METHODS:
-        raise Forbidden("this personal token may only read (scope read): use a full token")
+        raise Forbidden(msg("problem.api.read_only_token"))
 
 
 def get_current(principal: MaybePrincipal) -> Principal:
     """The signed-in caller (routes whose policy is not PUBLIC)."""
     if principal is None:
-        raise NotAuthenticated("sign in, or send a bearer token")
+        raise NotAuthenticated(msg("problem.access.sign_in_required"))
     return principal
 
 
@@ -153,7 +151,7 @@ def get_form_principal(
     """The signed-in browser behind a page form (FORM_POSTS): the form carries the session's
     CSRF token in its body instead of a header."""
     if not _matches_session(principal, csrf_token):
-        raise Forbidden("missing or wrong CSRF token", field="csrf_token")
+        raise Forbidden(msg("problem.api.csrf_token"), field="csrf_token")
     return principal
 
 

@@ -17,8 +17,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo_patrol.api.problems import PROBLEM
-from geo_patrol.core import catalog
+from geo_patrol.api.problems import PROBLEM, problem_lang
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 
@@ -70,14 +70,14 @@ class BodyTooLarge(GeoPatrolError):
     """The request body is larger than the configured limit."""
 
     status = 413
-    title = catalog.text("error.content_too_large", "en")
+    title_key = "error.content_too_large"
 
 
 class BadContentLength(GeoPatrolError):
     """The Content-Length header is not a single non-negative integer."""
 
     status = 400
-    title = catalog.text("error.bad_request", "en")
+    title_key = "error.bad_request"
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,12 @@ class _Limit:
     def error(self) -> BodyTooLarge:
         """The 413 error naming this limit in MB and the setting that raises it."""
         return BodyTooLarge(
-            f"the request body exceeds the {self.size / 1_000_000:g} MB limit "
-            f"({self.size} bytes); set {self.setting} to raise it"
+            msg(
+                "problem.api.body_too_large",
+                megabytes=self.size / 1_000_000,
+                bytes=self.size,
+                setting=self.setting,
+            )
         )
 
 
@@ -132,7 +136,7 @@ async def _send_problem(error: GeoPatrolError, scope: Scope, receive: Receive, s
         error.title,
         error.detail,
     )
-    body = error.problem(instance=scope.get("path"))
+    body = error.problem(instance=scope.get("path"), lang=problem_lang(scope))
     headers = {"Connection": "close"}
     response = JSONResponse(body, error.status, headers=headers, media_type=PROBLEM)
     await response(scope, receive, send)
@@ -167,7 +171,7 @@ class BodySizeLimit:
         try:
             declared = _content_length(scope)
         except ValueError:
-            error = BadContentLength("the Content-Length header is not a valid byte count")
+            error = BadContentLength(msg("problem.api.bad_content_length"))
             await _send_problem(error, scope, receive, send)
             return
         if declared is not None and declared > limit.size:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.values import INT4_MAX, unstorable
 
@@ -25,9 +26,9 @@ def parse_bbox(value: str | None) -> list[float] | None:
     try:
         numbers = [float(v) for v in value.split(",")]
     except ValueError as error:
-        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox") from error
+        raise InvalidInput(msg("problem.api.bbox_format"), field="bbox") from error
     if len(numbers) != 4 or not all(map(math.isfinite, numbers)):
-        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox")
+        raise InvalidInput(msg("problem.api.bbox_format"), field="bbox")
     return numbers
 
 
@@ -36,9 +37,11 @@ def parse_ids(value: str | None, *, field: str) -> tuple[int, ...]:
     try:
         ids = tuple(int(v) for v in (value or "").split(",") if v.strip())
     except ValueError as error:
-        raise InvalidInput(f"{field} must be comma-separated ids", field=field) from error
+        raise InvalidInput(msg("problem.api.ids_format", field=field), field=field) from error
     if any(not 1 <= i <= INT4_MAX for i in ids):
-        raise InvalidInput(f"{field}: each id is between 1 and {INT4_MAX}", field=field)
+        raise InvalidInput(
+            msg("problem.api.id_out_of_range", field=field, int4_max=INT4_MAX), field=field
+        )
     return ids
 
 
@@ -48,7 +51,9 @@ def check_storable(fields: Iterable[tuple[str, object]]) -> None:
         text = value.filename or "" if isinstance(value, UploadFile) else value
         if isinstance(text, str) and (problem := unstorable(text) or unstorable(name)):
             shown = ascii(name) if unstorable(name) else name
-            raise InvalidInput(f"{shown} {problem}", field=shown)
+            raise InvalidInput(
+                msg("problem.api.text_not_storable", field=shown, problem=problem), field=shown
+            )
 
 
 def refuse_unstorable(request: Request) -> None:

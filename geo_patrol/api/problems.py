@@ -1,4 +1,12 @@
-"""Render every error as application/problem+json (RFC 9457), in one place."""
+"""Render every error as application/problem+json (RFC 9457), in one place.
+
+Every problem carries a stable `code` (see core.errors) and its title and detail in the
+reader's language: `lang=zh|en` in the query, else Accept-Language (zh, zh-CN, zh-Hans... or
+en, en-*, by weight), else Chinese for a page a browser opens (Accept: text/html; the pages'
+default language, GEO_PATROL_MAP_LANGUAGE) and English for an API client, as before this
+existed: a client that sends no Accept-Language keeps the English it matches. The phone app
+sends its own language.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -18,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_patrol.core import catalog
+from geo_patrol.core.catalog import Lang, accepted_lang, msg
 from geo_patrol.core.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -43,11 +52,34 @@ def _problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    """One request header of an ASGI scope (the first), decoded."""
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def problem_lang(scope: Scope) -> Lang:
+    """The language of a problem answered to this request (see the module's docstring)."""
+    asked = parse_qs(bytes(scope.get("query_string") or b"").decode("latin-1")).get("lang")
+    if asked and asked[-1] in ("zh", "en"):
+        return "zh" if asked[-1] == "zh" else "en"
+    accepted = accepted_lang(_header(scope, b"accept-language"))
+    if accepted:
+        return accepted
+    if "text/html" in (_header(scope, b"accept") or ""):
+        settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+        return catalog.lang_of(getattr(settings, "map_language", "zh"))
+    return "en"
+
+
 def problem_response(request: Request, error: GeoPatrolError) -> JSONResponse:
     """The response for one of our errors (for handlers that return rather than raise)."""
     retry = getattr(error, "retry_after", None) or error.extra.get("retry_after")
     headers = {"Retry-After": str(retry)} if retry is not None else None
-    return _problem(error.problem(instance=request.url.path), error.status, headers)
+    body = error.problem(instance=request.url.path, lang=problem_lang(request.scope))
+    return _problem(body, error.status, headers)
 
 
 # Pages a browser opens directly: without a sign-in it is sent to the sign-in form and back.
@@ -81,15 +113,51 @@ def _shown(location: Sequence[object]) -> str:
     return ascii(field) if unstorable(field) else field
 
 
+# pydantic's error types the catalog words (problem.validation.<type>); any other type is
+# shown with pydantic's own English message (problem.validation.other).
+VALIDATION_CONTEXT = ("min_length", "max_length", "ge", "gt", "le", "lt", "expected", "pattern")
+
+
+def validation_message(error: Any, lang: Lang) -> tuple[str, str]:
+    """The code and the words of one pydantic error, naming its field. English stays
+    pydantic's message, as API clients have always read it; a ValueError of ours carries its
+    Message (core.values: text PostgreSQL cannot store), whose code it takes."""
+    field = _shown(error["loc"])
+    context = error.get("ctx") or {}
+    carried = context.get("error")
+    reason = catalog.reason(carried) if isinstance(carried, ValueError) else None
+    if reason is not None and reason.key != "problem.core.invalid_value":
+        words = catalog.text("problem.validation.with_reason", lang, field=field, reason=reason)
+        return reason.code, str(error["msg"]) if lang == "en" else words
+    key = f"problem.validation.{error.get('type', 'other')}"
+    if key not in catalog.catalog():
+        key = "problem.validation.other"
+    if lang == "en":
+        return key.removeprefix("problem."), str(error["msg"])
+    shown = {name: context.get(name, "") for name in VALIDATION_CONTEXT}
+    if isinstance(shown["expected"], str):
+        shown["expected"] = shown["expected"].replace(" or ", ", ")
+    words = catalog.catalog()[key][lang].format(field=field, message=error["msg"], **shown)
+    return key.removeprefix("problem."), words
+
+
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's request validation, reworded to name each field."""
+    """FastAPI's request validation, reworded to name each field, in the reader's language."""
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _shown(err["loc"]), "message": err["msg"]} for err in exc.errors()]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    lang = problem_lang(request.scope)
+    errors = []
+    for err in exc.errors():
+        code, message = validation_message(err, lang)
+        errors.append({"field": _shown(err["loc"]), "message": message, "code": code})
+    joiner = "；" if lang == "zh" else "; "
+    detail = joiner.join(
+        e["message"] if lang == "zh" else f"{e['field']}: {e['message']}" for e in errors
+    )
     body = {
         "type": "about:blank",
-        "title": catalog.text("error.invalid_input", "en"),
+        "title": catalog.text("error.invalid_input", lang),
         "status": 422,
+        "code": errors[0]["code"] if len(errors) == 1 else "validation.several",
         "detail": detail,
         "instance": request.url.path,
         "errors": errors,
@@ -97,14 +165,24 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     return _problem(body, 422)
 
 
+# Starlette's own refusals (an unknown address, a method a route does not take).
+HTTP_PROBLEMS = {404: "problem.http.no_route", 405: "problem.http.method_not_allowed"}
+
+
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
-    """Starlette's HTTP errors (404 for unknown routes, 405...)."""
+    """Starlette's HTTP errors (404 for unknown routes, 405...); English as Starlette words
+    them, Chinese from the catalog."""
     assert isinstance(exc, HTTPException)
+    lang = problem_lang(request.scope)
+    key = HTTP_PROBLEMS.get(exc.status_code, "problem.http.other")
+    english = str(exc.detail)
+    title = "error.not_found" if exc.status_code == 404 else "error.bad_request"
     body = {
         "type": "about:blank",
-        "title": str(exc.detail),
+        "title": english if lang == "en" else catalog.text(title, lang),
         "status": exc.status_code,
-        "detail": str(exc.detail),
+        "code": key.removeprefix("problem."),
+        "detail": english if lang == "en" else catalog.text(key, lang, status=exc.status_code),
         "instance": request.url.path,
     }
     return _problem(body, exc.status_code)
@@ -116,8 +194,8 @@ async def database_down(request: Request, exc: Exception) -> JSONResponse:
     outage.failed(
         exc, "database unavailable on %s %s; answered 503", request.method, request.url.path
     )
-    error = DatabaseUnavailable("the database cannot be reached; try again shortly")
-    return _problem(error.problem(instance=request.url.path), error.status)
+    error = DatabaseUnavailable(msg("problem.db.unreachable"))
+    return problem_response(request, error)
 
 
 # PostgreSQL's "Key (member_id)=(0) is not present in table ..." names the column and value.
@@ -139,13 +217,17 @@ def database_refusal(exc: DBAPIError) -> GeoPatrolError:
     column = key["column"] if key else diag and diag.column_name
     sqlstate = getattr(orig, "sqlstate", None)
     if isinstance(exc, DataError):  # (NUL in text is refused by the driver: no sqlstate)
-        return InvalidInput(f"a value the database cannot hold: {message}", field=column)
+        return InvalidInput(msg("problem.api.value_not_storable", message=message), field=column)
     if sqlstate == _REFERENCE_TO_NOTHING and key and "is not present" in message + str(orig):
-        return InvalidInput(f"{column} {key['value']} does not exist", field=column)
+        return InvalidInput(
+            msg("problem.api.reference_missing", column=column, value=key["value"]), field=column
+        )
     if sqlstate in _INPUT_ERRORS:
-        return InvalidInput(f"a value is missing or not allowed: {message}", field=column)
-    stored = f"{column} {key['value']}" if key else "the change"
-    return Conflict(f"{stored} conflicts with what is stored", field=column)
+        return InvalidInput(
+            msg("problem.api.value_missing_or_not_allowed", message=message), field=column
+        )
+    stored = f"{column} {key['value']}" if key else msg("problem.api.the_change")
+    return Conflict(msg("problem.api.conflicts_with_stored", stored=stored), field=column)
 
 
 async def database_refused(request: Request, exc: Exception) -> JSONResponse:
@@ -194,11 +276,10 @@ class UnexpectedErrors:
             if started:
                 raise  # half an answer is out: only closing the connection can say so
             error = UnexpectedError(
-                f"an unexpected error occurred; the operator finds it in the log under "
-                f"error id {error_id}",
+                msg("problem.api.unexpected", error_id=error_id),
                 error_id=error_id,
             )
-            body = error.problem(instance=scope.get("path"))
+            body = error.problem(instance=scope.get("path"), lang=problem_lang(scope))
             await JSONResponse(body, error.status, media_type=PROBLEM)(scope, receive, send)
 
 
@@ -210,6 +291,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "type": {"type": "string"},
         "title": {"type": "string"},
         "status": {"type": "integer"},
+        "code": {
+            "type": "string",
+            "description": "Stable identifier of the problem (dotted, snake_case), for clients "
+            "to match; title and detail are in the language Accept-Language asks (zh or en).",
+        },
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "field": {"type": "string", "description": "The parameter or field refused."},
@@ -218,7 +304,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
             },
         },
     },

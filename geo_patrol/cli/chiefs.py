@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.cli.accounts import in_transaction
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.vocabulary import ChiefLevel, DutyPeriod
 from geo_patrol.duty.appointments import end_appointment, list_appointments
@@ -124,7 +125,7 @@ def _zone_id(session: Session, code: str | None) -> int | None:
         return None
     found = zone_id_of(session, code)
     if found is None:
-        raise NotFound(f"no cooperation zone {code}", field="zone")
+        raise NotFound(msg("problem.cli.no_zone", code=code), field="zone")
     return int(found)
 
 

@@ -28,6 +28,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.vocabulary import Datum
 
 __all__ = [
@@ -192,8 +193,8 @@ def _parse_datum(value: Datum | str) -> Datum:
     try:
         return Datum(key)
     except ValueError:
-        msg = f"unknown datum {value!r}; expected one of {_ACCEPTED_DATUMS} (case-insensitive)"
-        raise ValueError(msg) from None
+        problem = msg("problem.core.unknown_datum", value=value, accepted=_ACCEPTED_DATUMS)
+        raise ValueError(problem) from None
 
 
 def to_wgs84(lon: ArrayLike, lat: ArrayLike, *, datum: Datum | str) -> LonLat:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 
 T = TypeVar("T")
@@ -48,13 +49,13 @@ def decode_cursor(cursor: str | None, *, arity: int) -> tuple[KeyValue, ...] | N
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput("the cursor is not one this list gave out", field=CURSOR_FIELD) from None
+        raise InvalidInput(msg("problem.core.cursor_unknown"), field=CURSOR_FIELD) from None
     if (
         not isinstance(key, list)
         or len(key) != arity
         or not all(isinstance(v, str | int | float) and v is not None for v in key)
     ):
-        raise InvalidInput("the cursor is not one this list gave out", field=CURSOR_FIELD)
+        raise InvalidInput(msg("problem.core.cursor_unknown"), field=CURSOR_FIELD)
     return tuple(key)
 
 

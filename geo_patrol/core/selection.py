@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Self, cast
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.local_time import LOCAL  # periods are calendar days where the rivers are
 
@@ -37,9 +38,9 @@ class Selection:
     def __post_init__(self) -> None:
         """A period runs forwards and is at most a year long."""
         if self.date_to < self.date_from:
-            raise InvalidInput("the period ends before it starts", field="date_to")
+            raise InvalidInput(msg("problem.core.period_reversed"), field="date_to")
         if (self.date_to - self.date_from).days > MAX_DAYS:
-            raise InvalidInput("the period is longer than a year", field="date_from")
+            raise InvalidInput(msg("problem.core.period_too_long"), field="date_from")
 
     @classmethod
     def default(cls, today: date | None = None, **values: object) -> Self:

@@ -13,6 +13,8 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, Field
 
+from geo_patrol.core.catalog import Message, msg
+
 __all__ = [
     "BIGINT_END",
     "BIGINT_MAX",
@@ -33,15 +35,15 @@ BIGINT_MAX = 2**63 - 1
 BIGINT_END = 2**63  # (said as "below 2**63": the OpenAPI writes bounds as doubles)
 
 
-def unstorable(text: str) -> str | None:
+def unstorable(text: str) -> Message | None:
     """Why PostgreSQL cannot store `text` (a NUL, or half of a UTF-16 surrogate pair, which a
     JSON string may escape), or None when it can."""
     if "\x00" in text:
-        return "must not contain NUL (\\u0000) characters"
+        return msg("problem.core.nul_character")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "must not contain unpaired surrogates (\\ud800-\\udfff)"
+        return msg("problem.core.unpaired_surrogate")
     return None
 
 

@@ -38,7 +38,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
-from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.embedded import find_server_binaries
@@ -68,7 +68,7 @@ class BackupError(GeoPatrolError):
     """A backup cannot be written or an archive cannot be restored; the detail says why."""
 
     status = 500
-    title = catalog.text("error.backup_failed", "en")
+    title_key = "error.backup_failed"
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class PgTarget:
         """From a SQLAlchemy or libpq URL."""
         parsed = make_url(url)
         if not parsed.database:
-            raise BackupError("The database URL names no database.")
+            raise BackupError(msg("problem.db.url_without_database"))
         query = dict(parsed.query)
         password = parsed.password or query.pop("password", None)
         # URL.set(password=None) would keep the password: build the URL without it instead.
@@ -125,7 +125,9 @@ def database_errors(target: PgTarget) -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        raise BackupError(f"database {target.database}: {str(exc).strip()}") from exc
+        raise BackupError(
+            msg("problem.db.database_error", database=target.database, error=str(exc).strip())
+        ) from exc
 
 
 def server_major(target: PgTarget) -> int:
@@ -148,17 +150,11 @@ def client_program(settings: Settings, name: str, *, major: int) -> str:
     else:
         program = shutil.which(name)
     if program is None or not Path(program).is_file():
-        raise BackupError(
-            f"{name} not found. Install the PostgreSQL {major} client programs (on Debian/"
-            f"Ubuntu: apt-get install postgresql-client-{major}) or set GEO_PATROL_PG_BINDIR to "
-            "their folder."
-        )
+        raise BackupError(msg("problem.db.client_not_found", name=name, major=major))
     found = program_major(program)
     if found != major:
         raise BackupError(
-            f"{program} is PostgreSQL {found} but the server is PostgreSQL {major}: use the "
-            f"{major} client programs (set GEO_PATROL_PG_BINDIR, e.g. "
-            f"/usr/lib/postgresql/{major}/bin)."
+            msg("problem.db.client_version_mismatch", program=program, found=found, major=major)
         )
     return program
 
@@ -168,7 +164,13 @@ def program_major(program: str) -> int:
     out = subprocess.run([program, "--version"], capture_output=True, text=True, check=False)
     match = re.search(r"\)\s+(\d+)", out.stdout)
     if out.returncode != 0 or match is None:
-        raise BackupError(f"cannot tell the version of {program}: {out.stdout or out.stderr}")
+        raise BackupError(
+            msg(
+                "problem.db.client_version_unknown",
+                program=program,
+                output=out.stdout or out.stderr,
+            )
+        )
     return int(match.group(1))
 
 
@@ -177,7 +179,9 @@ def run_client(args: list[str], *, target: PgTarget) -> None:
     done = subprocess.run(args, env=target.env(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip()[-2000:]
-        raise BackupError(f"{Path(args[0]).name} failed: {message}")
+        raise BackupError(
+            msg("problem.db.program_failed", name=Path(args[0]).name, message=message)
+        )
 
 
 def table_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:

@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import EmbeddedDatabaseError
 
 log = logging.getLogger(__name__)
@@ -62,18 +63,11 @@ def find_server_binaries() -> ServerBinaries:
     if on_path:
         candidates.append(Path(on_path).resolve())
     if not candidates:
-        raise EmbeddedDatabaseError(
-            "PostgreSQL server programs not found (initdb). Install them, on Debian/Ubuntu: "
-            "apt-get install postgresql postgresql-15-postgis-3 (use your PostgreSQL major "
-            "version), or set GEO_PATROL_DATABASE_URL to an existing PostGIS server."
-        )
+        raise EmbeddedDatabaseError(msg("problem.db.server_programs_missing"))
     bindir = candidates[0].parent
     major = _server_major(bindir)
     if not _postgis_installed(bindir, major):
-        raise EmbeddedDatabaseError(
-            f"PostGIS is not installed for PostgreSQL {major}. Install it, on Debian/Ubuntu: "
-            f"apt-get install postgresql-{major}-postgis-3"
-        )
+        raise EmbeddedDatabaseError(msg("problem.db.postgis_missing", major=major))
     return ServerBinaries(bindir=bindir, major=major)
 
 
@@ -198,7 +192,7 @@ class EmbeddedCluster:
         """SQLAlchemy URL over the Unix socket (no password needed)."""
         port = self.port()
         if port is None:
-            raise EmbeddedDatabaseError(f"no embedded cluster in {self.root}: run geo-patrol db up")
+            raise EmbeddedDatabaseError(msg("problem.db.no_embedded_cluster", root=self.root))
         return f"postgresql+psycopg://{SUPERUSER}@/{DATABASE}?host={self.socket_dir}&port={port}"
 
     def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -209,8 +203,12 @@ class EmbeddedCluster:
         done = subprocess.run(args, capture_output=True, text=True)
         if check and done.returncode != 0:
             raise EmbeddedDatabaseError(
-                f"{program} failed: {(done.stderr or done.stdout).strip()[-2000:]} "
-                f"(server log: {self.log_file})"
+                msg(
+                    "problem.db.embedded_program_failed",
+                    program=program,
+                    output=(done.stderr or done.stdout).strip()[-2000:],
+                    log_file=self.log_file,
+                )
             )
         return done
 
@@ -262,9 +260,7 @@ class EmbeddedCluster:
     def _create(self, binaries: ServerBinaries) -> None:
         """initdb a new cluster, then create the database with PostGIS."""
         if self.data.exists() and any(self.data.iterdir()):
-            raise EmbeddedDatabaseError(
-                f"{self.data} is not empty but holds no usable cluster; move it away first"
-            )
+            raise EmbeddedDatabaseError(msg("problem.db.data_dir_not_empty", data=self.data))
         self._prepare_folders()
         password = secrets.token_urlsafe(24)
         pwfile = self.root / "password"

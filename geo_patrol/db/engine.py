@@ -24,6 +24,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, Pool, PoolProxiedConnection, QueuePool
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import DatabaseUnavailable
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.embedded import EmbeddedCluster
@@ -206,6 +207,6 @@ def database_versions(session: Session, *, pool: Pool) -> dict[str, str]:
     except UNREACHABLE as error:
         reason = short_error(error)
         raise DatabaseUnavailable(
-            f"the database cannot be used: {reason}", database=reason, pool=pool.status()
+            msg("problem.db.unusable", reason=reason), database=reason, pool=pool.status()
         ) from error
     return {"postgresql": row.pg, "postgis": row.postgis}

@@ -31,6 +31,7 @@ from typing import IO, Any, Final
 import psycopg
 from psycopg import sql
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.backup import (
     ARCHIVE_FORMAT,
@@ -50,7 +51,6 @@ from geo_patrol.db.backup import (
 
 _CHUNK: Final = 1 << 20
 _MAX_MANIFEST_BYTES: Final = 256 << 20
-_UNCHANGED: Final = "Nothing was changed."
 # Tables, views and materialized views that belong to no extension.
 _OWN_TABLES: Final = """
 SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -102,9 +102,12 @@ def _restore(settings: Settings, target: PgTarget, *, archive: Path, force: bool
         manifest = unpack_verified(archive, staging)
         if int(manifest["server_major"]) > major:
             raise BackupError(
-                f"{archive} holds a PostgreSQL {manifest['server_major']} dump; this server is "
-                f"PostgreSQL {major}. Restore into a server of version "
-                f"{manifest['server_major']} or newer. {_UNCHANGED}"
+                msg(
+                    "problem.db.dump_newer_server",
+                    archive=archive,
+                    server_major=manifest["server_major"],
+                    major=major,
+                )
             )
         if not force:
             _refuse_unless_empty(target)
@@ -124,8 +127,10 @@ def _server_major(target: PgTarget) -> int:
     try:
         return server_major(target)
     except psycopg.OperationalError as exc:
-        hint = "" if target.database == "postgres" else " (--force creates a missing database)"
-        raise BackupError(f"cannot reach database {target.database}: {exc}{hint}") from exc
+        hint = "" if target.database == "postgres" else msg("problem.db.force_creates")
+        raise BackupError(
+            msg("problem.db.restore_unreachable", database=target.database, error=exc, hint=hint)
+        ) from exc
 
 
 def unpack_verified(archive: Path, staging: Path) -> dict[str, Any]:
@@ -141,16 +146,13 @@ def unpack_verified(archive: Path, staging: Path) -> dict[str, Any]:
                 else:
                     seen[member.name] = _copy_hashed(source, staging / member.name)
     except (tarfile.TarError, EOFError, zlib.error) as exc:
-        raise BackupError(
-            f"{archive} cannot be read: it is damaged or truncated ({exc}). {_UNCHANGED}"
-        ) from exc
+        raise BackupError(msg("problem.db.backup_unreadable", archive=archive, error=exc)) from exc
     except OSError as exc:
-        raise BackupError(f"cannot read {archive} into {staging}: {exc}. {_UNCHANGED}") from exc
-    if manifest_bytes is None:
         raise BackupError(
-            f"{archive} has no {MANIFEST} (written last): it is truncated, damaged, or not a "
-            f"geo-patrol backup. {_UNCHANGED}"
-        )
+            msg("problem.db.backup_unpack_failed", archive=archive, staging=staging, error=exc)
+        ) from exc
+    if manifest_bytes is None:
+        raise BackupError(msg("problem.db.backup_no_manifest", archive=archive, manifest=MANIFEST))
     manifest = _parse_manifest(manifest_bytes, archive)
     _compare(seen, manifest, archive)
     return manifest
@@ -163,12 +165,9 @@ def _member_file(
     name = member.name
     known = name in (DUMP, MANIFEST) or STORED_NAME.fullmatch(name) is not None
     if not known or not member.isreg():
-        raise BackupError(
-            f"{archive} holds {name!r}, which a geo-patrol backup does not: not restored. "
-            f"{_UNCHANGED}"
-        )
+        raise BackupError(msg("problem.db.backup_foreign_member", archive=archive, name=name))
     if name in seen:
-        raise BackupError(f"{archive} holds {name!r} twice: not restored. {_UNCHANGED}")
+        raise BackupError(msg("problem.db.backup_member_twice", archive=archive, name=name))
     source = tar.extractfile(member)
     assert source is not None  # a regular file always has data
     return source
@@ -199,12 +198,17 @@ def _parse_manifest(data: bytes, archive: Path) -> dict[str, Any]:
         int(manifest["server_major"]), dict(manifest["counts"])
     except (ValueError, KeyError, TypeError) as exc:
         raise BackupError(
-            f"{archive}: its {MANIFEST} is damaged (cannot read {exc!r}). {_UNCHANGED}"
+            msg("problem.db.backup_manifest_damaged", archive=archive, manifest=MANIFEST, error=exc)
         ) from exc
     if not ours or version > FORMAT_VERSION:
         raise BackupError(
-            f"{archive} is not a geo-patrol backup of format {FORMAT_VERSION} (format "
-            f"{manifest['format']!r} version {version}). {_UNCHANGED}"
+            msg(
+                "problem.db.backup_format",
+                archive=archive,
+                format_version=FORMAT_VERSION,
+                format=manifest["format"],
+                version=version,
+            )
         )
     return dict(manifest)
 
@@ -226,9 +230,7 @@ def _compare(seen: dict[str, tuple[int, str]], manifest: dict[str, Any], archive
         shown = "; ".join(problems[:5]) + (
             f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
         )
-        raise BackupError(
-            f"{archive} does not match its checksums, it is damaged: {shown}. {_UNCHANGED}"
-        )
+        raise BackupError(msg("problem.db.backup_checksum", archive=archive, shown=shown))
 
 
 def own_tables(conn: psycopg.Connection[Any]) -> list[str]:
@@ -243,9 +245,12 @@ def _refuse_unless_empty(target: PgTarget) -> None:
     if tables:
         shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
         raise BackupError(
-            f"database {target.database} is not empty ({len(tables)} tables: {shown}). Restore "
-            f"into an empty database, or pass --force to replace this one (its content is "
-            f"dropped). {_UNCHANGED}"
+            msg(
+                "problem.db.restore_target_not_empty",
+                database=target.database,
+                count=len(tables),
+                shown=shown,
+            )
         )
 
 
@@ -256,7 +261,7 @@ def _restore_list(pg_restore: str, staging: Path) -> Path:
         [pg_restore, "--list", str(staging / DUMP)], capture_output=True, text=True, check=False
     )
     if listing.returncode != 0:
-        raise BackupError(f"pg_restore cannot read the dump: {listing.stderr.strip()}")
+        raise BackupError(msg("problem.db.dump_unreadable", output=listing.stderr.strip()))
     kept = [line for line in listing.stdout.splitlines() if " COMMENT - EXTENSION " not in line]
     path = staging / "restore.list"
     path.write_text("\n".join(kept) + "\n")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Forbidden, InvalidInput, NotFound
 from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import ChiefLevel, StretchKind
@@ -126,16 +127,16 @@ def chief_visibility(scope: Scope, *, member_id: int | None, alias: str = "a") -
 def _check_side(session: Session, *, code: str, scope: Scope) -> None:
     """The side must be a jurisdiction in force that the caller may write for."""
     if session.execute(text(SIDE), {"code": code}).first() is None:
-        raise InvalidInput(f"no jurisdiction in force has code {code}", field="side")
+        raise InvalidInput(msg("problem.duty.no_jurisdiction", code=code), field="side")
     if not scope.everything and code not in scope.writable_codes:
-        raise Forbidden(f"you may not appoint chiefs for {code}", field="side")
+        raise Forbidden(msg("problem.duty.may_not_appoint", code=code), field="side")
 
 
 def river_id_of(session: Session, *, river: str) -> int:
     """A river by its code (or its exact name, as rosters write it); InvalidInput if none."""
     found = session.execute(text(RIVER), {"code": river}).scalar()
     if found is None:
-        raise InvalidInput(f"no river has code or name {river}", field="river")
+        raise InvalidInput(msg("problem.duty.no_river", river=river), field="river")
     return int(found)
 
 
@@ -149,9 +150,11 @@ def create_appointment(
 ) -> int:
     """Appoint a chief; the id of the new appointment."""
     if spec.valid_to is not None and spec.valid_to < spec.valid_from:
-        raise InvalidInput("valid_to is before valid_from", field="valid_to")
+        raise InvalidInput(msg("problem.duty.valid_to_before_valid_from"), field="valid_to")
     if session.execute(text(MEMBER), {"member_id": spec.member_id}).first() is None:
-        raise InvalidInput(f"no member {spec.member_id}", field="member_id")
+        raise InvalidInput(
+            msg("problem.accounts.no_member", member_id=spec.member_id), field="member_id"
+        )
     _check_side(session, code=spec.jurisdiction_code, scope=scope)
     river_id = river_id_of(session, river=spec.river_code)
     segment_ids = stretch_segments(
@@ -242,7 +245,10 @@ def get_appointment(
         session, scope=scope, member_id=member_id, appointment_id=appointment_id
     )
     if not found:
-        raise NotFound(f"no appointment {appointment_id}", field="appointment_id")
+        raise NotFound(
+            msg("problem.duty.no_appointment", appointment_id=appointment_id),
+            field="appointment_id",
+        )
     return found[0]
 
 
@@ -255,9 +261,11 @@ def end_appointment(
     )
     _check_side(session, code=current.jurisdiction_code, scope=scope)
     if last_day < current.valid_from:
-        raise InvalidInput("the last day is before the appointment began", field="last_day")
+        raise InvalidInput(msg("problem.duty.end_before_start"), field="last_day")
     if current.valid_to is not None and current.valid_to < last_day:
-        raise InvalidInput(f"the appointment already ended on {current.valid_to}", field="last_day")
+        raise InvalidInput(
+            msg("problem.duty.appointment_ended", valid_to=current.valid_to), field="last_day"
+        )
     session.execute(
         text("UPDATE chief_appointments SET valid_to = :day WHERE id = :id"),
         {"day": last_day, "id": appointment_id},
@@ -349,19 +357,21 @@ def create_joint(
     found = {row.id for row in rows}
     missing = sorted(set(appointment_ids) - found)
     if missing:
-        raise InvalidInput(f"no appointment {missing[0]}", field="appointment_ids")
+        raise InvalidInput(
+            msg("problem.duty.no_appointment", appointment_id=missing[0]), field="appointment_ids"
+        )
     if len({row.jurisdiction_code for row in rows}) < 2:
-        raise InvalidInput("a joint appointment pairs chiefs of two sides", field="appointment_ids")
+        raise InvalidInput(msg("problem.duty.joint_needs_two_sides"), field="appointment_ids")
     if any(row.joint_id is not None for row in rows):
-        raise InvalidInput("an appointment is already in a joint pair", field="appointment_ids")
+        raise InvalidInput(msg("problem.duty.already_joint"), field="appointment_ids")
     shared = set.intersection(*(set(row.segment_ids) for row in rows))
     if not shared:
-        raise InvalidInput("the chiefs' stretches share no segment", field="appointment_ids")
+        raise InvalidInput(msg("problem.duty.no_shared_segment"), field="appointment_ids")
     sides = {row.jurisdiction_code for row in rows}
     coordinates = zone_id is not None and zone_id in scope.zones
     if not (scope.everything or coordinates or sides <= scope.writable_codes):
         raise Forbidden(
-            "pairing chiefs needs both sides' rights or the zone's coordinator",
+            msg("problem.duty.pairing_rights"),
             field="appointment_ids",
         )
     joint_id = int(

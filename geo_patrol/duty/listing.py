@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
 from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import CandidateReason, ChiefLevel, DutyStatus
@@ -48,15 +49,15 @@ def checked_filter(session: Session, query: DutyQuery) -> DutyFilter:
     """The assessment's filter, each code checked: an unknown side, river or zone is an
     InvalidInput naming its field (a filter that can match nothing is a typing error)."""
     if query.side and not current_names(session, codes=[query.side]):
-        raise InvalidInput(f"no jurisdiction in force has code {query.side}", field="side")
+        raise InvalidInput(msg("problem.duty.no_jurisdiction", code=query.side), field="side")
     river = None
     if query.river:
         river = session.execute(text(RIVER), {"river": query.river}).scalar()
         if river is None:
-            raise InvalidInput(f"no river has code or name {query.river}", field="river")
+            raise InvalidInput(msg("problem.duty.no_river", river=query.river), field="river")
     zone_id = zone_id_of(session, query.zone)
     if query.zone and zone_id is None:
-        raise InvalidInput(f"no cooperation zone has code {query.zone}", field="zone")
+        raise InvalidInput(msg("problem.duty.no_zone", zone=query.zone), field="zone")
     return DutyFilter(
         level=query.level, side=query.side, river=river, chief=query.chief, zone_id=zone_id
     )

@@ -25,6 +25,7 @@ from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.accounts.members import create_member
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.sheets import RowError
 from geo_patrol.duty.appointments import (
@@ -149,7 +150,7 @@ class _Run:
     rivers: dict[str, int] = field(default_factory=dict)
     stretches: dict[tuple[object, ...], tuple[int, ...]] = field(default_factory=dict)
 
-    def fail(self, row: int, name: str, detail: str) -> None:
+    def fail(self, row: int, name: str, detail: Message) -> None:
         """Note a bad cell, by the column the file names it."""
         self.errors.append(RowError(row, self.roster.column(name), detail))
 
@@ -229,13 +230,15 @@ def _side_of(run: _Run, row: RosterRow) -> str | None:
     """The jurisdiction code a row names (by code, or by the exact name of one in force)."""
     codes = sorted(set(run.sides.get(row.side, [])))
     if not codes:
-        run.fail(row.row, "side", f"no jurisdiction in force has code or name {row.side}")
+        run.fail(row.row, "side", msg("problem.roster.no_side", side=row.side))
         return None
     if len(codes) > 1:
-        run.fail(row.row, "side", f"{row.side} names {len(codes)} jurisdictions: give the code")
+        run.fail(
+            row.row, "side", msg("problem.roster.side_ambiguous", side=row.side, count=len(codes))
+        )
         return None
     if not run.scope.everything and codes[0] not in run.scope.writable_codes:
-        run.fail(row.row, "side", f"you may not appoint chiefs for {codes[0]}")
+        run.fail(row.row, "side", msg("problem.duty.may_not_appoint", code=codes[0]))
         return None
     return codes[0]
 
@@ -251,7 +254,7 @@ def _import_row(run: _Run, row: RosterRow) -> None:
         outcome = _appoint(run, row, side, member)
     except GeoPatrolError as error:
         field_name = str(error.extra.get("field", "row"))
-        run.fail(row.row, ROSTER_FIELD.get(field_name, field_name), error.detail)
+        run.fail(row.row, ROSTER_FIELD.get(field_name, field_name), error.message)
         return
     if outcome is not None:
         run.report.outcomes.append(outcome)
@@ -262,14 +265,14 @@ def _member_of(run: _Run, row: RosterRow, side: str) -> tuple[int, bool] | None:
     known = run.members.get(row.phone)
     if known is not None:
         if known[1] != row.name:
-            run.fail(row.row, "name", "the member with this phone has another name")
+            run.fail(row.row, "name", msg("problem.roster.phone_other_name"))
             return None
         return known[0], False
     data = {"name": row.name, "phone": row.phone, "home_jurisdiction_code": side}
     try:
         member_id = create_member(run.session, data=data, by=run.by, address=None)
     except GeoPatrolError as error:
-        run.fail(row.row, "phone", error.detail)
+        run.fail(row.row, "phone", error.message)
         return None
     run.members[row.phone] = (member_id, row.name)
     run.report.members_created += 1
@@ -327,7 +330,7 @@ def _existing(
     """An appointment already stored for the row: unchanged, or ended on the roster's last
     day; a roster cannot change its level or extend it (end it, and appoint anew)."""
     if level != row.level:
-        run.fail(row.row, "level", f"this chief holds this stretch from this day as {level}")
+        run.fail(row.row, "level", msg("problem.roster.level_differs", level=level))
         return None
     if valid_to == row.valid_to:
         run.report.unchanged += 1
@@ -342,8 +345,8 @@ def _existing(
         )
         run.report.ended += 1
         return "ended"
-    stored = valid_to.isoformat() if valid_to else "in force"
-    run.fail(row.row, "to", f"the stored appointment ends {stored}: a roster cannot extend it")
+    stored = valid_to.isoformat() if valid_to else msg("problem.roster.in_force")
+    run.fail(row.row, "to", msg("problem.roster.cannot_extend", stored=stored))
     return None
 
 
@@ -370,7 +373,7 @@ def _make_joints(run: _Run) -> None:
             groups[row.joint].append(row)
     for name, rows in groups.items():
         if len(rows) < 2:
-            run.fail(rows[0].row, "joint", f"only this row names the joint appointment {name}")
+            run.fail(rows[0].row, "joint", msg("problem.roster.joint_alone", name=name))
             continue
         ids = [run.appointments.get(row.row) for row in rows]
         if None in ids:
@@ -394,7 +397,7 @@ def _make_joint(run: _Run, name: str, rows: Sequence[RosterRow], ids: list[int])
     except GeoPatrolError as error:
         attempt.rollback()
         for row in rows:
-            run.fail(row.row, "joint", error.detail)
+            run.fail(row.row, "joint", error.message)
         return
     attempt.commit()
     run.report.joints_created += 1

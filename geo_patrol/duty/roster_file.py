@@ -109,9 +109,9 @@ class RosterRejected(ImportFileError):
 
     def __init__(self, errors: list[RowError], *, truncated: bool = False) -> None:
         rows = len({error.row for error in errors})
-        more = f" (the first {MAX_ERRORS} errors)" if truncated else ""
+        more = msg("problem.roster.first_errors", count=MAX_ERRORS) if truncated else ""
         super().__init__(
-            f"{rows} row(s) of the roster are wrong{more}; nothing was stored",
+            msg("problem.roster.rejected", rows=rows, more=more),
             errors=[error.as_dict() for error in errors],
             truncated=truncated,
         )
@@ -184,7 +184,7 @@ def _find_header(table: Table) -> tuple[int, dict[str, int], dict[str, str]]:
         if seen >= HEADER_SEARCH_ROWS:
             break
     expected = ", ".join(f"{name} {CHINESE[name]}" for name in REQUIRED)
-    raise ImportFileError(f"no header row: name the columns ({expected})", row=1, field="file")
+    raise ImportFileError(msg("problem.roster.no_header", expected=expected), row=1, field="file")
 
 
 def _columns(
@@ -199,12 +199,16 @@ def _columns(
             continue  # a column the roster does not need (序号, 备注...) is left alone
         header = text_of(cells[position])
         if name in index:
-            errors.append(RowError(number, header, f"a second column for {name}"))
+            errors.append(RowError(number, header, msg("problem.roster.second_column", name=name)))
             continue
         index[name], written[name] = position, header
     for name in REQUIRED:
         if name not in index:
-            errors.append(RowError(number, name, f"no column {name} ({CHINESE[name]})"))
+            errors.append(
+                RowError(
+                    number, name, msg("problem.roster.no_column", name=name, chinese=CHINESE[name])
+                )
+            )
     if errors:
         raise RosterRejected(errors)
     return number, index, written
@@ -244,15 +248,15 @@ def _parse_row(
         cell = cells[position] if position < len(cells) else None
         try:
             if (number, position) in formulas:
-                raise InvalidInput("a formula: paste the values instead")
+                raise InvalidInput(msg("problem.roster.formula"))
             values[name] = PARSERS[name](cell)
         except InvalidInput as error:
-            errors.append(RowError(number, written[name], error.detail))
+            errors.append(RowError(number, written[name], error.message))
     if errors:
         return errors, None
     valid_to, valid_from = values.get("to"), cast(date, values["from"])
     if isinstance(valid_to, date) and valid_to < valid_from:
-        return [RowError(number, written["to"], "the end date is before the start date")], None
+        return [RowError(number, written["to"], msg("problem.roster.end_before_start"))], None
     return [], RosterRow(
         row=number,
         name=cast(str, values["name"]),
@@ -275,21 +279,25 @@ def _across_rows(rows: list[RosterRow], written: dict[str, str]) -> Iterator[Row
         name, first = names.setdefault(row.phone, (row.name, row.row))
         if name != row.name:
             yield RowError(
-                row.row, written["name"], f"row {first} gives this phone to {name}, not {row.name}"
+                row.row,
+                written["name"],
+                msg("problem.roster.phone_two_names", first=first, name=name, other=row.name),
             )
         key = (row.phone, row.side, row.river, row.stretch, row.valid_from)
         earlier = appointments.setdefault(key, row.row)
         if earlier != row.row:
-            yield RowError(row.row, written["phone"], f"the same appointment as row {earlier}")
+            yield RowError(
+                row.row, written["phone"], msg("problem.roster.same_appointment", earlier=earlier)
+            )
 
 
 def _short_text(cell: Cell, *, required: bool = True) -> str:
     """A text cell PostgreSQL can store, of reasonable length."""
     value = text_of(cell)
     if required and not value:
-        raise InvalidInput("empty")
+        raise InvalidInput(msg("problem.roster.empty"))
     if len(value) > MAX_CELL_CHARS:
-        raise InvalidInput(f"longer than {MAX_CELL_CHARS} characters")
+        raise InvalidInput(msg("problem.roster.cell_too_long", max_cell_chars=MAX_CELL_CHARS))
     if problem := unstorable(value):
         raise InvalidInput(problem)
     return value
@@ -299,7 +307,7 @@ def parse_name(cell: Cell) -> str:
     """A chief's name."""
     value = _short_text(cell)
     if len(value) > 100:
-        raise InvalidInput("a name of more than 100 characters")
+        raise InvalidInput(msg("problem.roster.name_too_long"))
     return value
 
 
@@ -310,7 +318,7 @@ def parse_phone(cell: Cell) -> str:
         if value.startswith(prefix) and len(value) == len(prefix) + 11:
             value = value.removeprefix(prefix)
     if not PHONE.fullmatch(value):
-        raise InvalidInput(f"{value[:20]} is not a mobile number (11 digits, starting with 1)")
+        raise InvalidInput(msg("problem.roster.not_mobile", value=value[:20]))
     return value
 
 
@@ -319,7 +327,7 @@ def parse_level(cell: Cell) -> ChiefLevel:
     value = _short_text(cell)
     level = LEVELS.get(value.lower())
     if level is None:
-        raise InvalidInput(f"{value[:20]} is not a level: county, town, village (县级/镇级/村级)")
+        raise InvalidInput(msg("problem.roster.not_level", value=value[:20]))
     return level
 
 
@@ -336,15 +344,12 @@ def parse_stretch(cell: Cell) -> Stretch:
     for item in re.split(r"\s*[,，、]\s*", value):
         found = SEQ_ITEM.fullmatch(item)
         if found is None:
-            raise InvalidInput(
-                f"{value[:40]} is no stretch: empty (the whole river), segments (3-7 or 3,4,5)"
-                " or two points (lon,lat;lon,lat)"
-            )
+            raise InvalidInput(msg("problem.roster.not_stretch", value=value[:40]))
         low, high = int(found.group(1)), int(found.group(2) or found.group(1))
         if high < low:
-            raise InvalidInput(f"the segments {low}-{high} run backwards")
+            raise InvalidInput(msg("problem.roster.segments_backwards", low=low, high=high))
         if len(seqs) + high - low + 1 > MAX_SEQS:
-            raise InvalidInput(f"more than {MAX_SEQS} segments")
+            raise InvalidInput(msg("problem.roster.too_many_segments", max_seqs=MAX_SEQS))
         seqs.extend(range(low, high + 1))
     return Stretch(StretchKind.SEGMENTS, seqs=tuple(sorted(set(seqs))), label=label)
 
@@ -353,16 +358,16 @@ def _points(value: str) -> tuple[tuple[float, float], ...]:
     """Two lon,lat points."""
     parts = [part.strip() for part in re.split(r"[;；]", value)]
     if len(parts) != 2:
-        raise InvalidInput("a stretch between points names exactly two: lon,lat;lon,lat")
+        raise InvalidInput(msg("problem.roster.points_need_two"))
     points = []
     for n, part in enumerate(parts, start=1):
         numbers = re.split(r"\s*[,，]\s*", part)
         try:
             lon, lat = (float(number) for number in numbers)
         except ValueError as error:
-            raise InvalidInput(f"point {n} is not lon,lat") from error
+            raise InvalidInput(msg("problem.roster.point_not_lon_lat", n=n)) from error
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidInput(f"point {n} is not a lon,lat position")
+            raise InvalidInput(msg("problem.roster.point_not_position", n=n))
         points.append((lon, lat))
     return tuple(points)
 
@@ -378,15 +383,15 @@ def parse_date(cell: Cell, *, required: bool = True) -> date | None:
     value = _short_text(cell, required=False)
     if not value:
         if required:
-            raise InvalidInput("empty")
+            raise InvalidInput(msg("problem.roster.empty"))
         return None
     found = DATE.fullmatch(value) or COMPACT_DATE.fullmatch(value)
     if found is None:
-        raise InvalidInput(f"{value[:20]} is not a date (YYYY-MM-DD)")
+        raise InvalidInput(msg("problem.roster.not_date", value=value[:20]))
     try:
         day = date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
     except ValueError as error:
-        raise InvalidInput(f"{value[:20]} is not a day of the calendar") from error
+        raise InvalidInput(msg("problem.roster.not_calendar_day", value=value[:20])) from error
     return _plausible(day)
 
 
@@ -402,7 +407,14 @@ def _excel_day(cell: Cell) -> date | None:
 def _plausible(day: date) -> date:
     """A day in the years a roster can mean."""
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput(f"{day.isoformat()} is not in the years {FIRST_YEAR}-{LAST_YEAR}")
+        raise InvalidInput(
+            msg(
+                "problem.roster.year_out_of_range",
+                day=day.isoformat(),
+                first_year=FIRST_YEAR,
+                last_year=LAST_YEAR,
+            )
+        )
     return day
 
 

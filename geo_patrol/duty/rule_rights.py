@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Forbidden, NotFound
 from geo_patrol.core.vocabulary import ChiefLevel
 from geo_patrol.duty.appointments import get_appointment
@@ -48,12 +49,12 @@ def set_rule_in_scope(
         )
         if not scope.everything and chief.jurisdiction_code not in scope.writable_codes:
             raise Forbidden(
-                f"you may not set the duty of chiefs of {chief.jurisdiction_code}",
+                msg("problem.duty.may_not_set_duty", jurisdiction_code=chief.jurisdiction_code),
                 field="appointment_id",
             )
     elif not scope.everything:
         raise Forbidden(
-            "a rule per level or zone applies to many sides: administrators set it",
+            msg("problem.duty.rule_for_admins"),
             field="joint_id" if joint else "level",
         )
     return set_rule(
@@ -73,13 +74,15 @@ def _check_joint(session: Session, *, scope: Scope, by: Principal, joint_id: int
     coordinator, or an administrator."""
     row = session.execute(text(JOINT_SIDES), {"joint_id": joint_id}).first()
     if row is None:
-        raise NotFound(f"no joint appointment {joint_id}", field="joint_id")
+        raise NotFound(
+            msg("problem.duty.no_joint_appointment", joint_id=joint_id), field="joint_id"
+        )
     if scope.everything:
         return
     coordinator = "zone_coordinator" in by.roles and row.zone_id in scope.zones
     both_sides = bool(row.sides) and set(row.sides) <= scope.writable_codes
     if not (coordinator or both_sides):
         raise Forbidden(
-            "a joint pair's rule needs both sides' rights or the zone's coordinator",
+            msg("problem.duty.joint_rule_rights"),
             field="joint_id",
         )

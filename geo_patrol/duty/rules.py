@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.paging import Page
 from geo_patrol.core.vocabulary import ChiefLevel, DutyPeriod
@@ -100,15 +101,15 @@ class RuleSpec:
 def check_rule(spec: RuleSpec) -> None:
     """Refuse a rule that cannot be right, naming the field."""
     if spec.required < 0 or spec.required > 100:
-        raise InvalidInput("required must be between 0 and 100", field="required")
+        raise InvalidInput(msg("problem.duty.required_range"), field="required")
     if not 0 <= spec.min_share <= 1:
-        raise InvalidInput("min_share is a share between 0 and 1", field="min_share")
+        raise InvalidInput(msg("problem.duty.min_share_range"), field="min_share")
     if spec.min_length_m is not None and spec.min_length_m <= 0:
-        raise InvalidInput("min_length_m must be positive", field="min_length_m")
+        raise InvalidInput(msg("problem.duty.min_length_positive"), field="min_length_m")
     unknown = sorted(set(spec.disqualifying_flags) - KNOWN_FLAGS)
     if unknown:
         raise InvalidInput(
-            f"unknown flag {unknown[0]}; known: {', '.join(sorted(KNOWN_FLAGS))}",
+            msg("problem.duty.unknown_flag", flag=unknown[0], known=", ".join(sorted(KNOWN_FLAGS))),
             field="disqualifying_flags",
         )
 
@@ -144,9 +145,9 @@ def set_rule(
     pairs: all, a zone, one pair), replacing the one it had."""
     check_rule(spec)
     if not joint and (level is None) == (appointment_id is None):
-        raise InvalidInput("a rule is for a level or for one appointment", field="level")
+        raise InvalidInput(msg("problem.duty.rule_target"), field="level")
     if appointment_id is not None and zone_id is not None:
-        raise InvalidInput("an appointment's rule has no zone", field="zone_id")
+        raise InvalidInput(msg("problem.duty.appointment_rule_zone"), field="zone_id")
     values: dict[str, Any] = {
         "joint": joint,
         "level": None if joint or level is None else str(level),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.vocabulary import StretchKind
 
@@ -53,14 +54,14 @@ def stretch_segments(
     else:
         ids = _between(session, river_id=river_id, points=points)
     if not ids:
-        raise InvalidInput("the river has no segments", field="river")
+        raise InvalidInput(msg("problem.duty.river_without_segments"), field="river")
     return ids
 
 
 def _by_seq(session: Session, *, river_id: int, seqs: Sequence[int]) -> list[int]:
     """Segments named by their seq; every one must exist on the river."""
     if not seqs:
-        raise InvalidInput("name at least one segment", field="segments")
+        raise InvalidInput(msg("problem.duty.no_segment_named"), field="segments")
     rows: dict[int, int] = dict(
         session.execute(
             text(SEGMENTS_BY_SEQ), {"river_id": river_id, "seqs": sorted(set(seqs))}
@@ -69,7 +70,8 @@ def _by_seq(session: Session, *, river_id: int, seqs: Sequence[int]) -> list[int
     missing = sorted(set(seqs) - set(rows))
     if missing:
         raise InvalidInput(
-            f"the river has no segment {', '.join(map(str, missing))}", field="segments"
+            msg("problem.duty.no_such_segments", missing=", ".join(map(str, missing))),
+            field="segments",
         )
     return [rows[seq] for seq in sorted(rows)]
 
@@ -79,11 +81,11 @@ def _between(
 ) -> list[int]:
     """The segments from the one nearest the first point to the one nearest the second."""
     if len(points) != 2:
-        raise InvalidInput("a stretch between points needs exactly two points", field="points")
+        raise InvalidInput(msg("problem.duty.points_need_two"), field="points")
     seqs = []
     for n, (lon, lat) in enumerate(points, start=1):
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidInput(f"point {n} is not a lon/lat position", field="points")
+            raise InvalidInput(msg("problem.duty.point_not_position", n=n), field="points")
         row = session.execute(
             text(NEAREST_SEGMENT), {"river_id": river_id, "lon": lon, "lat": lat}
         ).first()
@@ -91,7 +93,12 @@ def _between(
             return []
         if row.metres > SNAP_LIMIT_M:
             raise InvalidInput(
-                f"point {n} is {row.metres:.0f} m from the river (at most {SNAP_LIMIT_M:.0f})",
+                msg(
+                    "problem.duty.point_far_from_river",
+                    n=n,
+                    metres=row.metres,
+                    snap_limit_m=SNAP_LIMIT_M,
+                ),
                 field="points",
             )
         seqs.append(int(row.seq))

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.local_time import LOCAL, local_minute
 from geo_patrol.core.paging import Page
@@ -123,7 +124,9 @@ def _service(row: Any, locale: str) -> dict[str, Any]:
 def service_definition(session: Session, *, service_code: str) -> dict[str, Any]:
     """The definition of a service: no extra attributes (metadata is false)."""
     if not _active_category(session, service_code):
-        raise NotFound(f"no service {service_code!r}", field="service_code")
+        raise NotFound(
+            msg("problem.open311.no_service", service_code=service_code), field="service_code"
+        )
     return {"service_code": service_code, "attributes": []}
 
 
@@ -177,24 +180,25 @@ def read_submission(
     """Check the Open311 fields; each problem names its field (InvalidInput)."""
     service_code = _text(fields, "service_code", 64)
     if service_code is None:
-        raise InvalidInput("service_code is required (see services.json)", field="service_code")
+        raise InvalidInput(msg("problem.open311.service_code_required"), field="service_code")
     if not _active_category(session, service_code):
         raise InvalidInput(
-            f"unknown service_code {service_code!r} (see services.json)", field="service_code"
+            msg("problem.open311.unknown_service_code", service_code=service_code),
+            field="service_code",
         )
     lat = _coordinate(fields, "lat", 90)
     lon = _coordinate(fields, "long", 180)
     severity = (_text(fields, "attribute[severity]", 16) or DEFAULT_SEVERITY).lower()
     if severity not in SEVERITIES:
         raise InvalidInput(
-            f"attribute[severity] must be one of {', '.join(SEVERITIES)}",
+            msg("problem.open311.severity_choice", severities=", ".join(SEVERITIES)),
             field="attribute[severity]",
         )
     values = {name: _text(fields, name, limit) for name, limit in LIMITS.items()}
     if values["email"] and not _EMAIL.match(values["email"]):
-        raise InvalidInput("email is not an e-mail address", field="email")
+        raise InvalidInput(msg("problem.open311.email_invalid"), field="email")
     if values["media_url"] and not _URL.match(values["media_url"]):
-        raise InvalidInput("media_url must be an http(s) URL", field="media_url")
+        raise InvalidInput(msg("problem.open311.media_url_invalid"), field="media_url")
     report = IncidentReport(
         category=service_code,
         severity=severity,
@@ -215,7 +219,7 @@ def _text(fields: Mapping[str, str], name: str, limit: int) -> str | None:
     """A trimmed text field, None when absent or blank."""
     value = (fields.get(name) or "").strip()
     if len(value) > limit:
-        raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
+        raise InvalidInput(msg("problem.open311.too_long", name=name, limit=limit), field=name)
     return value or None
 
 
@@ -224,16 +228,15 @@ def _coordinate(fields: Mapping[str, str], name: str, bound: float) -> float:
     value = _text(fields, name, 40)
     if value is None:
         raise InvalidInput(
-            f"{name} is required: WGS84 decimal degrees (lat and long; addresses are not "
-            "geocoded here)",
+            msg("problem.open311.position_required", name=name),
             field=name,
         )
     try:
         number = float(value)
     except ValueError:
-        raise InvalidInput(f"{name} must be a number of decimal degrees", field=name) from None
+        raise InvalidInput(msg("problem.open311.not_degrees", name=name), field=name) from None
     if not math.isfinite(number) or abs(number) > bound:
-        raise InvalidInput(f"{name} must be within -{bound:g}..{bound:g}", field=name)
+        raise InvalidInput(msg("problem.open311.out_of_range", name=name, bound=bound), field=name)
     return number
 
 
@@ -250,7 +253,7 @@ def _client_id(
         raw = idempotency_key.strip() or None
         if raw is not None and len(raw) > CLIENT_ID_LIMIT:
             raise InvalidInput(
-                f"the Idempotency-Key header is longer than {CLIENT_ID_LIMIT} characters",
+                msg("problem.open311.idempotency_key_too_long", limit=CLIENT_ID_LIMIT),
                 field="Idempotency-Key",
             )
     return None if raw is None else f"m{principal.member_id}:{raw}"
@@ -296,7 +299,7 @@ def request_filters(
         ids = [part.strip() for part in service_request_id.split(",") if part.strip()]
         if len(ids) > MAX_IDS or not all(ID_PATTERN.match(i) for i in ids):
             raise InvalidInput(
-                f"service_request_id must be up to {MAX_IDS} numeric ids, comma-separated",
+                msg("problem.open311.request_ids_format", max_ids=MAX_IDS),
                 field="service_request_id",
             )
         return RequestFilters(ids=[int(i) for i in ids])
@@ -305,7 +308,7 @@ def request_filters(
     if status is not None and status.strip():
         wanted = _list(status.lower()) or []
         if not set(wanted) <= {"open", "closed"}:
-            raise InvalidInput("status must be open or closed (comma-separated)", field="status")
+            raise InvalidInput(msg("problem.open311.status_choice"), field="status")
         statuses = [s for s in INCIDENT_STATUSES if open_or_closed(s) in wanted]
     start = _datetime(start_date, "start_date")
     end = _datetime(end_date, "end_date")
@@ -317,11 +320,9 @@ def request_filters(
     if end is None:
         end = start + MAX_SPAN
     if end < start:
-        raise InvalidInput("end_date is before start_date", field="end_date")
+        raise InvalidInput(msg("problem.open311.dates_reversed"), field="end_date")
     if end - start > MAX_SPAN:
-        raise InvalidInput(
-            "start_date and end_date may not span more than 90 days", field="end_date"
-        )
+        raise InvalidInput(msg("problem.open311.dates_too_far_apart"), field="end_date")
     return RequestFilters(codes=codes, statuses=statuses, start=start, end=end)
 
 
@@ -339,11 +340,17 @@ def _datetime(value: str | None, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(
-            f"{name} must be a W3C datetime such as 2026-01-31T08:00:00+08:00", field=name
-        ) from None
+        raise InvalidInput(msg("problem.open311.datetime_format", name=name), field=name) from None
     if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-        raise InvalidInput(f"{name} must be in the years {FIRST_YEAR} to {LAST_YEAR}", field=name)
+        raise InvalidInput(
+            msg(
+                "problem.open311.year_out_of_range",
+                name=name,
+                first_year=FIRST_YEAR,
+                last_year=LAST_YEAR,
+            ),
+            field=name,
+        )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL)
 
 

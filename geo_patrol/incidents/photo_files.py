@@ -27,6 +27,7 @@ from typing import Final
 import pillow_heif
 from PIL import ExifTags, Image, ImageFile, ImageOps
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 
 __all__ = [
@@ -116,15 +117,16 @@ def store_photo(
 ) -> StoredPhoto:
     """Check an upload, read its EXIF time and position, store the original bytes once."""
     if not data:
-        raise InvalidInput("The photo is empty.", field="photo")
+        raise InvalidInput(msg("problem.photos.empty"), field="photo")
     if len(data) > max_bytes:
         raise InvalidInput(
-            f"The photo has {len(data)} bytes; at most {max_bytes} are accepted.", field="photo"
+            msg("problem.photos.too_many_bytes", count=len(data), max_bytes=max_bytes),
+            field="photo",
         )
     media_type = sniff_media_type(data)
     if media_type is None:
         raise InvalidInput(
-            f"The photo is not a {ACCEPTED_NAMES} image (its content was checked, not its name).",
+            msg("problem.photos.wrong_type", accepted=ACCEPTED_NAMES),
             field="photo",
         )
     with _open_image(io.BytesIO(data), media_type) as image:
@@ -151,7 +153,7 @@ def store_photo(
 def photo_path(folder: Path, sha256: str) -> Path:
     """Where the original bytes with this SHA-256 (64 lowercase hex digits) are stored."""
     if not _SHA256_HEX.fullmatch(sha256):
-        raise InvalidInput("A photo is named by its SHA-256 in lowercase hex.", field="photo")
+        raise InvalidInput(msg("problem.photos.bad_name"), field="photo")
     return folder / sha256[:2] / sha256
 
 
@@ -160,10 +162,10 @@ def _open_image(source: io.BytesIO | Path, media_type: str) -> ImageFile.ImageFi
     try:
         return Image.open(source, formats=[_PIL_FORMAT[media_type]])
     except Image.DecompressionBombError as exc:
-        raise InvalidInput("The photo has too many pixels.", field="photo") from exc
+        raise InvalidInput(msg("problem.photos.too_many_pixels"), field="photo") from exc
     except _DECODE_ERRORS as exc:
         name = PHOTO_TYPES[media_type]
-        raise InvalidInput(f"The photo is not a readable {name} image.", field="photo") from exc
+        raise InvalidInput(msg("problem.photos.unreadable", name=name), field="photo") from exc
 
 
 def _check_pixels(image: Image.Image, max_pixels: int) -> tuple[int, int]:
@@ -172,7 +174,13 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> tuple[int, int]:
     pixels = width * height
     if width < 1 or height < 1 or pixels > max_pixels:
         raise InvalidInput(
-            f"The photo is {width}×{height} = {pixels} pixels; at most {max_pixels} are accepted.",
+            msg(
+                "problem.photos.too_many_pixels_of",
+                width=width,
+                height=height,
+                pixels=pixels,
+                max_pixels=max_pixels,
+            ),
             field="photo",
         )
     return width, height
@@ -187,9 +195,7 @@ def _decode(image: Image.Image, media_type: str) -> None:
         image.load()
     except _DECODE_ERRORS as exc:
         name = PHOTO_TYPES[media_type]
-        raise InvalidInput(
-            f"The photo is a damaged or truncated {name} image.", field="photo"
-        ) from exc
+        raise InvalidInput(msg("problem.photos.damaged", name=name), field="photo") from exc
 
 
 def _read_exif(image: Image.Image) -> Image.Exif:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.tables import IncidentPhoto
@@ -50,5 +51,8 @@ def photo_for_download(
         {"p": photo_id, "i": incident_id},
     ).first()
     if row is None:
-        raise NotFound(f"incident {incident_id} has no photo {photo_id}", field="photo_id")
+        raise NotFound(
+            msg("problem.photos.no_photo", incident_id=incident_id, photo_id=photo_id),
+            field="photo_id",
+        )
     return public_copy(photo_path(settings.data_dir / "photos", row.sha256), row.media_type)

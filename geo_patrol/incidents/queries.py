@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope, visible
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.paging import Page
 from geo_patrol.db.clauses import TRUE, Clause, all_of, any_of, equals, meets_box, statement
@@ -250,7 +251,7 @@ def get_incident(
     sql = statement(ONE, open=is_open(), visible=readable(scope, principal))
     found = session.execute(sql, {"id": incident_id}).first()
     if found is None:
-        raise NotFound(f"no incident {incident_id}", field="incident_id")
+        raise NotFound(msg("problem.api.no_incident", incident_id=incident_id), field="incident_id")
     incident = dict(found._mapping)
     for key, query in DETAILS.items():
         incident[key] = [

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
+from geo_patrol.core.catalog import msg, reason
 from geo_patrol.core.coords import to_wgs84
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.settings import Settings
@@ -226,13 +227,16 @@ def store_routed(
 def _wgs84(report: IncidentReport) -> tuple[float, float]:
     """The report's point in WGS84, checked."""
     if report.severity not in SEVERITIES:
-        raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
+        raise InvalidInput(
+            msg("problem.incidents.severity_choice", severities=", ".join(SEVERITIES)),
+            field="severity",
+        )
     if not (-180 <= report.lon <= 180 and -90 <= report.lat <= 90):
-        raise InvalidInput("lon must be in -180..180 and lat in -90..90", field="lon")
+        raise InvalidInput(msg("problem.incidents.position_out_of_range"), field="lon")
     try:
         lon, lat = to_wgs84(report.lon, report.lat, datum=report.datum)
     except ValueError as error:
-        raise InvalidInput(str(error), field="datum") from error
+        raise InvalidInput(reason(error), field="datum") from error
     return float(lon), float(lat)
 
 
@@ -286,7 +290,7 @@ def _insert(
     ).one()
     if row.rule_tier is None:
         raise InvalidInput(
-            f"unknown category {report.category!r} (see /api/v1/incident-categories)",
+            msg("problem.incidents.unknown_category", category=report.category),
             field="category",
         )
     return None if row.id is None else int(row.id)

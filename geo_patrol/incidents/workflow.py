@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo_patrol.db.clauses import statement
 from geo_patrol.db.tables import LEVEL_RANK, OPEN_STATUSES, TIERS, Incident
@@ -61,7 +62,7 @@ def incident_state(session: Session, incident_id: int) -> Any:
     """The incident's state, locked for the change."""
     row = session.execute(text(STATE), {"id": incident_id}).first()
     if row is None:
-        raise NotFound(f"no incident {incident_id}", field="incident_id")
+        raise NotFound(msg("problem.api.no_incident", incident_id=incident_id), field="incident_id")
     return row
 
 
@@ -151,19 +152,25 @@ def transition(
 ) -> str:
     """Apply one action; refuse it clearly when the current state does not allow it."""
     if action not in TRANSITIONS:
-        raise InvalidInput(f"action must be one of {', '.join(TRANSITIONS)}", field="action")
+        raise InvalidInput(
+            msg("problem.incidents.action_choice", actions=", ".join(TRANSITIONS)), field="action"
+        )
     state = incident_state(session, incident_id)
     if not may_act(principal, scope, state):
-        raise Forbidden("you are not responsible for this incident", field="incident_id")
+        raise Forbidden(msg("problem.incidents.not_responsible"), field="incident_id")
     sources, target = TRANSITIONS[action]
     if state.status not in sources:
         raise Conflict(
-            f"cannot {action} an incident that is {state.status}; allowed from: "
-            f"{', '.join(sorted(sources))}",
+            msg(
+                "problem.incidents.transition_not_allowed",
+                action=action,
+                status=state.status,
+                sources=", ".join(sorted(sources)),
+            ),
             field="action",
         )
     if action == "reject" and not (note and note.strip()):
-        raise InvalidInput("rejecting needs a reason in note", field="note")
+        raise InvalidInput(msg("problem.incidents.reject_needs_note"), field="note")
     _apply(session, incident_id, state, target, action)
     record_event(
         session,
@@ -212,13 +219,11 @@ def change_tier(
     """Escalate on request, or de-escalate (only a supervisor at the current tier or above)."""
     state = incident_state(session, incident_id)
     if not may_act(principal, scope, state):
-        raise Forbidden("you are not responsible for this incident", field="incident_id")
+        raise Forbidden(msg("problem.incidents.not_responsible"), field="incident_id")
     if state.status not in OPEN:
-        raise Conflict(f"a {state.status} incident keeps its tier", field="tier")
+        raise Conflict(msg("problem.incidents.tier_kept", status=state.status), field="tier")
     if not up and not _holds_tier(session, principal, state.tier):
-        raise Forbidden(
-            f"only the {state.tier} tier or above can send this case down", field="tier"
-        )
+        raise Forbidden(msg("problem.incidents.send_down_tier", tier=state.tier), field="tier")
     tier = _change_tier(session, state, up=up, principal=principal, note=note)
     action = "incident.escalate" if up else "incident.deescalate"
     audit.record(
@@ -249,7 +254,7 @@ def _change_tier(
     """Move one tier up or down, reset the deadline, record the step."""
     index = TIERS.index(state.tier) + (1 if up else -1)
     if not 0 <= index < len(TIERS):
-        raise Conflict(f"the case is already at the {state.tier} tier", field="tier")
+        raise Conflict(msg("problem.incidents.already_at_tier", tier=state.tier), field="tier")
     tier = TIERS[index]
     session.execute(text(RETIER), {"id": state.id, "tier": tier})
     record_event(

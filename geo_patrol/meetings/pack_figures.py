@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import LOCAL, ZONE_NAME
 from geo_patrol.core.selection import Selection
@@ -170,7 +171,7 @@ def pack_data(
     """Read the figures of the meeting pack for `filters.zone` and its period."""
     zone_row = session.execute(text(ZONE), {"code": filters.zone}).first()
     if zone_row is None:
-        raise NotFound(f"no cooperation zone {filters.zone!r}", field="zone")
+        raise NotFound(msg("problem.meetings.no_zone", zone=filters.zone), field="zone")
     zone = dict(zone_row._mapping)
     period = {"since": filters.since, "until": filters.until, "zone_id": zone["id"]}
     seen = patrol_filter(scope)

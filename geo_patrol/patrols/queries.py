@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope, visible
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import ZONE_NAME
 from geo_patrol.core.paging import Page
@@ -249,7 +250,7 @@ def _one(session: Session, sql: str, *, scope: Scope, patrol_id: int) -> dict[st
     query = statement(sql, visible=patrol_filter(scope))
     row = session.execute(query, {"patrol_id": patrol_id}).first()
     if row is None:
-        raise NotFound(f"no patrol {patrol_id}", field="patrol_id")
+        raise NotFound(msg("problem.patrols.no_patrol", patrol_id=patrol_id), field="patrol_id")
     return dict(row._mapping)
 
 
@@ -368,5 +369,7 @@ def upload_of(session: Session, *, patrol_id: int) -> Any:
         text("SELECT u.sha256, u.filename FROM uploads u WHERE u.patrol_id = :p"), {"p": patrol_id}
     ).first()
     if row is None:
-        raise NotFound(f"patrol {patrol_id} was not uploaded as a file", field="patrol_id")
+        raise NotFound(
+            msg("problem.patrols.not_a_file_upload", patrol_id=patrol_id), field="patrol_id"
+        )
     return row

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.local_time import ZONE_NAME
 from geo_patrol.db.clauses import Clause, statement
@@ -78,10 +79,14 @@ SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) A
 def check_tile(z: int, x: int, y: int) -> None:
     """Refuse tile coordinates outside the Web Mercator pyramid."""
     if not 0 <= z <= MAX_ZOOM:
-        raise InvalidInput(f"zoom {z} is outside 0..{MAX_ZOOM}", field="z")
+        raise InvalidInput(
+            msg("problem.patrols.zoom_out_of_range", z=z, max_zoom=MAX_ZOOM), field="z"
+        )
     for name, value in (("x", x), ("y", y)):
         if not 0 <= value < 2**z:
-            raise InvalidInput(f"tile {name} {value} does not exist at zoom {z}", field=name)
+            raise InvalidInput(
+                msg("problem.patrols.no_such_tile", name=name, value=value, z=z), field=name
+            )
 
 
 def track_tile(

@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.coords import leg_metres
 from geo_patrol.core.errors import Forbidden, GeoPatrolError, InvalidInput
 from geo_patrol.core.settings import Settings
@@ -87,7 +88,7 @@ def patrol_team_ids(principal: Principal) -> set[int]:
 def check_team_access(principal: Principal, team_id: int) -> None:
     """Patrol members and leads upload for their own teams; admins for any."""
     if not principal.is_admin and team_id not in patrol_team_ids(principal):
-        raise Forbidden("you can only upload patrols for your own team", field="team_id")
+        raise Forbidden(msg("problem.patrols.not_own_team"), field="team_id")
 
 
 def upload_patrol(
@@ -145,7 +146,9 @@ def _store_upload(
     """upload_patrol's work."""
     check_team_access(principal, request.team_id)
     if request.mode not in PATROL_MODES:
-        raise InvalidInput(f"mode must be one of {', '.join(PATROL_MODES)}", field="mode")
+        raise InvalidInput(
+            msg("problem.patrols.mode_choice", modes=", ".join(PATROL_MODES)), field="mode"
+        )
     sha256 = hashlib.sha256(request.data).hexdigest()
     key = {
         "team_id": request.team_id,

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import CHECKOUT_VENDOR_DIR
 
@@ -129,7 +129,7 @@ class AssetMissing(GeoPatrolError):
     """A map page would load a file that is not in the asset table, or not installed."""
 
     status = 500
-    title = catalog.text("error.map_asset_missing", "en")
+    title_key = "error.map_asset_missing"
 
 
 def _elements(root: Any) -> Iterator[Any]:
@@ -143,10 +143,7 @@ def _local(name: str, url: str) -> str | None:
     """Our URL for Folium's (name, url); refuses anything not in the table."""
     known = ASSETS.get(name)
     if known is None or known[0] != url:
-        raise AssetMissing(
-            f"map asset {name!r} ({url}) is not in geo_patrol.web.assets.ASSETS: add the npm "
-            "package to package.json and the file to the table"
-        )
+        raise AssetMissing(msg("problem.web.asset_not_listed", name=name, url=url))
     return None if known[1] is None else f"{URL_PREFIX}/{known[1]}"
 
 
@@ -182,10 +179,7 @@ def vendor_file(url: str, *, vendor_dir: Path = CHECKOUT_VENDOR_DIR) -> Path:
     relative = url.removeprefix(URL_PREFIX + "/").split("?")[0].split("#")[0]
     path = (vendor_dir / relative).resolve()
     if not path.is_relative_to(vendor_dir.resolve()) or not path.is_file():
-        raise AssetMissing(
-            f"{url} is not installed in {vendor_dir}: run npm ci (./run does), or set "
-            "GEO_PATROL_VENDOR_DIR to the folder of the npm packages"
-        )
+        raise AssetMissing(msg("problem.web.asset_not_installed", url=url, vendor_dir=vendor_dir))
     return path
 
 
@@ -244,5 +238,5 @@ def inline(
 
     html = _STYLESHEET.sub(stylesheet, _SCRIPT.sub(script, html))
     if URL_PREFIX in html:
-        raise AssetMissing("a /static/vendor reference was left in a self-contained page")
+        raise AssetMissing(msg("problem.web.vendor_reference_left"))
     return html

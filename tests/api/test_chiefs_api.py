@@ -182,7 +182,7 @@ def test_roster_upload_lists_every_bad_row(
     assert answer.headers["content-type"].startswith("application/problem+json")
     errors = answer.json()["errors"]
     assert [(e["row"], e["field"]) for e in errors] == [(4, "手机"), (5, "起始日期"), (6, "行政区")]
-    assert all(set(error) == {"row", "field", "detail"} for error in errors)
+    assert all(set(error) == {"row", "field", "code", "detail"} for error in errors)
     listed = demo_client.get("/api/v1/chiefs", headers=headers["admin"]).json()
     assert not {chief["member_name"] for chief in listed} & {"沈村长", "钱镇长"}
     assert (

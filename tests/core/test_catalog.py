@@ -171,8 +171,9 @@ def test_open311_notices_read_as_written_in_both_languages() -> None:
 
 def test_problem_titles_stay_english() -> None:
     """API clients match problem titles: the catalog gives them in English, as before."""
+    from geo_patrol.core.catalog import msg
     from geo_patrol.core.errors import Conflict, GeoPatrolError, NotFound, TooManyAttempts
 
     assert GeoPatrolError.title == "Bad request" and NotFound.title == "Not found"
     assert Conflict.title == "Conflict" and TooManyAttempts.title == "Too many attempts"
-    assert Conflict("x").problem()["title"] == "Conflict"
+    assert Conflict(msg("problem.accounts.login_or_phone_taken")).problem()["title"] == "Conflict"

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.routes.duty import Lang
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.values import Day
 from geo_patrol.core.vocabulary import ChiefLevel, DutyStatus
@@ -38,7 +39,7 @@ def page_query(
     """The page's filters from the URL; a value that is not one of the choices is refused,
     naming its field."""
     if period not in (None, "", "current", "previous"):
-        raise InvalidInput("period is current or previous", field="period")
+        raise InvalidInput(msg("problem.api.period_choice"), field="period")
     return listing.DutyQuery(
         on=on,
         previous=period == "previous",
@@ -55,7 +56,9 @@ def _choice(kind: type[E], value: str | None, field: str) -> E | None:
     if not value:
         return None
     if value not in {str(v) for v in kind}:
-        raise InvalidInput(f"{field} is one of {', '.join(kind)}", field=field)
+        raise InvalidInput(
+            msg("problem.api.choice", field=field, choices=", ".join(kind)), field=field
+        )
     return kind(value)
 
 

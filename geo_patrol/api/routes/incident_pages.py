@@ -147,7 +147,7 @@ def incident_step(
             scope=scope,
             principal=principal,
             lang=language,
-            error=error.detail,
+            error=error.message.text(language),
         )
         return HTMLResponse(page, status_code=error.status)
     return RedirectResponse(f"/incidents/{incident_id}?lang={language}", status_code=303)

@@ -35,6 +35,7 @@ from geo_patrol.api.schemas import (
     PhotoReportCreated,
     TierChange,
 )
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.values import BigId, Id, Moment
@@ -149,7 +150,7 @@ def _photo_report(
     )
     if fields["lon"] is None or fields["lat"] is None:
         if stored.exif_lon is None or stored.exif_lat is None:
-            raise InvalidInput("give lon and lat: the photo has no location", field="lon")
+            raise InvalidInput(msg("problem.api.photo_without_location"), field="lon")
         # EXIF GPS from a phone's camera is WGS84.
         fields.update(lon=stored.exif_lon, lat=stored.exif_lat, datum=Datum.WGS84)
     if fields["reported_at"] is None:
@@ -353,7 +354,7 @@ def delete_duplicate_link(
     """A supervisor decides the report is a case of its own."""
     state = workflow.incident_state(session, incident_id)
     if not workflow.may_act(principal, scope, state):
-        raise NotFound(f"no incident {incident_id}", field="incident_id")
+        raise NotFound(msg("problem.api.no_incident", incident_id=incident_id), field="incident_id")
     unlink_duplicate(session, incident_id=incident_id, principal=principal)
     return Response(status_code=204)
 

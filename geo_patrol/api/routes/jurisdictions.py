@@ -15,6 +15,7 @@ from geo_patrol.api.schemas import (
     Jurisdictions,
     JurisdictionsAtPublic,
 )
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.values import Moment
 from geo_patrol.core.vocabulary import Level
@@ -91,7 +92,7 @@ def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict
     """The version of `code` in force at `at`."""
     found = list_jurisdictions(session, at=at or datetime.now(UTC), code=code, limit=1)
     if not found["features"]:
-        raise NotFound(f"no jurisdiction with code {code} in force then", field="code")
+        raise NotFound(msg("problem.api.no_jurisdiction_then", code=code), field="code")
     feature: dict[str, Any] = found["features"][0]
     return feature
 

@@ -31,6 +31,7 @@ from geo_patrol.api.deps import MaybePrincipal, SessionDep, SettingsDep, client_
 from geo_patrol.api.openapi import REFUSAL_REASONS
 from geo_patrol.api.paging import PAGED, link_page
 from geo_patrol.api.params import check_storable
+from geo_patrol.api.problems import validation_message
 from geo_patrol.api.schemas import (
     Open311Created,
     Open311Discovery,
@@ -40,6 +41,8 @@ from geo_patrol.api.schemas import (
     Open311Service,
     Open311ServiceDefinition,
 )
+from geo_patrol.core import catalog
+from geo_patrol.core.catalog import Lang, msg
 from geo_patrol.core.errors import (
     Forbidden,
     GeoPatrolError,
@@ -78,19 +81,33 @@ def reply(
     return JSONResponse(body, status_code, headers)
 
 
+def _error_lang(request: Request) -> Lang:
+    """A refusal's language: the locale the client asked for (?locale=, Accept-Language),
+    else English, as refusals have always been worded."""
+    locale = request.query_params.get("locale")
+    if locale:
+        return catalog.lang_of(open311.locale_of(locale, None))
+    return catalog.accepted_lang(request.headers.get("accept-language")) or "en"
+
+
 def error_reply(request: Request, error: Exception) -> Response:
-    """Any refusal as the spec's error list, with its HTTP status."""
+    """Any refusal as the spec's error list, with its HTTP status (the spec's `code` is the
+    status; the description is in the client's language)."""
     headers = None
+    lang = _error_lang(request)
     if isinstance(error, GeoPatrolError):
-        status, description = STATUS_IN_OPEN311.get(error.status, error.status), error.detail
+        status = STATUS_IN_OPEN311.get(error.status, error.status)
+        description = error.problem(lang=lang)["detail"]
         if error.status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="geo-patrol"'}
     elif isinstance(error, RequestValidationError):
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
-            for e in error.errors()
-        ]
-        status, description = 400, "; ".join(problems)
+        problems = [validation_message(e, lang)[1] for e in error.errors()]
+        if lang == "en":
+            problems = [
+                f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+                for e in error.errors()
+            ]
+        status, description = 400, ("；" if lang == "zh" else "; ").join(problems)
     else:
         assert isinstance(error, HTTPException)
         status, description = error.status_code, str(error.detail)
@@ -140,11 +157,11 @@ def caller(session: Session, principal: Principal | None, api_key: str | None) -
     if api_key is not None and api_key.strip():
         found = from_bearer(session, token=api_key.strip())
         if found is None:
-            raise Forbidden("api_key is unknown, expired or revoked", field="api_key")
+            raise Forbidden(msg("problem.open311.api_key_unknown"), field="api_key")
         return found
     if principal is None:
         raise NotAuthenticated(
-            "api_key is required: a personal token (gpt_...) or a device token (gpd_...)",
+            msg("problem.open311.api_key_required"),
             field="api_key",
         )
     return principal
@@ -206,7 +223,7 @@ async def read_fields(request: Request) -> dict[str, str]:
                 fields[key] = value
     elif await request.body():
         raise InvalidInput(
-            "send the fields form-encoded (application/x-www-form-urlencoded) or as JSON",
+            msg("problem.open311.body_format"),
             field="body",
         )
     check_storable(fields.items())
@@ -218,15 +235,15 @@ def _json_fields(body: bytes) -> dict[str, str]:
     try:
         data = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the body is not valid JSON", field="body") from None
+        raise InvalidInput(msg("problem.open311.body_not_json"), field="body") from None
     if not isinstance(data, dict):
-        raise InvalidInput("the JSON body must be an object of fields", field="body")
+        raise InvalidInput(msg("problem.open311.body_not_object"), field="body")
     flat = dict(data)
     attributes = flat.pop("attribute", None)
     if isinstance(attributes, dict):
         flat.update({f"attribute[{key}]": value for key, value in attributes.items()})
     elif attributes is not None:
-        raise InvalidInput("attribute must be an object", field="attribute")
+        raise InvalidInput(msg("problem.open311.attribute_not_object"), field="attribute")
     fields: dict[str, str] = {}
     for key, value in flat.items():
         if value is None:
@@ -236,7 +253,7 @@ def _json_fields(body: bytes) -> dict[str, str]:
         elif isinstance(value, str | int | float):
             fields[key] = str(value)
         else:
-            raise InvalidInput(f"{key} must be a single value", field=key)
+            raise InvalidInput(msg("problem.open311.single_value", key=key), field=key)
     return fields
 
 
@@ -347,7 +364,10 @@ def get_request(
     the public read on and no key: its public fields)."""
     reader = reader_of(session, principal, api_key, settings)
     if not open311.ID_PATTERN.match(service_request_id):
-        raise NotFound(f"no service request {service_request_id}", field="service_request_id")
+        raise NotFound(
+            msg("problem.open311.no_service_request", service_request_id=service_request_id),
+            field="service_request_id",
+        )
     scope = Scope(everything=True) if reader is None else scope_of(session, reader)
     row = _one(session, scope, reader, int(service_request_id))
     return reply(request, "service_requests", _shown([row], reader, _locale(request, locale)))
@@ -359,7 +379,10 @@ def _one(session: Session, scope: Scope, principal: Principal | None, incident_i
         session, scope=scope, principal=principal, filters=open311.RequestFilters(ids=[incident_id])
     )
     if not rows:
-        raise NotFound(f"no service request {incident_id}", field="service_request_id")
+        raise NotFound(
+            msg("problem.open311.no_service_request", service_request_id=incident_id),
+            field="service_request_id",
+        )
     return rows[0]
 
 

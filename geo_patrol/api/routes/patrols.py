@@ -44,6 +44,7 @@ from geo_patrol.api.schemas import (
     PatrolPublic,
     Uncovered,
 )
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.values import BigId, Id, Moment
@@ -355,7 +356,7 @@ def original_file(
     upload = patrol_queries.upload_of(session, patrol_id=patrol_id)
     stored = settings.uploads_dir / upload.sha256[:2] / upload.sha256
     if not stored.exists():
-        raise NotFound(f"patrol {patrol_id} has no stored original file", field="patrol_id")
+        raise NotFound(msg("problem.api.no_original_file", patrol_id=patrol_id), field="patrol_id")
     disposition = f'attachment; filename="{quote(upload.filename)}"'
     return FileResponse(
         stored, headers={"Content-Disposition": disposition, "X-Checksum-SHA256": upload.sha256}

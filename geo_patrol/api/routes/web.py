@@ -19,6 +19,7 @@ from geo_patrol.api.deps import (
 )
 from geo_patrol.api.routes.auth import set_known_cookie, set_session_cookie, sign_in_attempt
 from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Forbidden, GeoPatrolError
 from geo_patrol.core.vocabulary import Language
 from geo_patrol.web.render import render
@@ -76,13 +77,13 @@ def login_form(
     """Check the double-submit token and the password; then set the session cookie."""
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
-        raise Forbidden("the sign-in form expired; reload the page", field="csrf_token")
+        raise Forbidden(msg("problem.api.sign_in_form_expired"), field="csrf_token")
     signed_in = accounts.authenticate(
         session, attempt=sign_in_attempt(request, login), password=password, settings=settings
     )
     if isinstance(signed_in, GeoPatrolError):
         wrong = catalog.text("login.wrong_password", lang)
-        detail = wrong if signed_in.status == 401 else signed_in.detail
+        detail = wrong if signed_in.status == 401 else signed_in.message.text(lang)
         page = _page(lang, next, error=detail, status=signed_in.status)
         if "retry_after" in signed_in.extra:
             page.headers["Retry-After"] = str(signed_in.extra["retry_after"])

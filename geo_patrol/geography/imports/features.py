@@ -9,6 +9,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.geography.imports.report import ImportReport
 from geo_patrol.geography.imports.vector import VectorFile, read_vector
@@ -75,7 +76,12 @@ def _read(
         code = str(feature.properties["code"])
         if code in seen:
             raise ImportFileError(
-                f"features {seen[code]} and {feature.number} both have code {code}",
+                msg(
+                    "problem.imports.duplicate_code",
+                    first=seen[code],
+                    number=feature.number,
+                    code=code,
+                ),
                 feature=feature.number,
                 field="code",
             )

@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.db.tables import LEVELS
 from geo_patrol.geography.hierarchy import link_parents
@@ -47,12 +48,13 @@ class JurisdictionImportOptions:
     def __post_init__(self) -> None:
         if self.hierarchy not in ("code", "containment"):
             raise InvalidInput(
-                f"hierarchy must be 'code' or 'containment', not {self.hierarchy!r}",
+                msg("problem.imports.hierarchy_choice", hierarchy=self.hierarchy),
                 field="hierarchy",
             )
         if self.level is not None and self.level not in LEVELS:
             raise InvalidInput(
-                f"level must be one of {', '.join(LEVELS)}, not {self.level!r}", field="level"
+                msg("problem.imports.level_choice", levels=", ".join(LEVELS), level=self.level),
+                field="level",
             )
 
 
@@ -170,8 +172,12 @@ def _staged_row(feature: VectorFeature, options: JurisdictionImportOptions) -> d
     level = options.level or props.get("level")
     if level not in LEVELS:
         raise ImportFileError(
-            f"feature {feature.number}: level {level!r} is not one of {', '.join(LEVELS)} "
-            "(give --level, or --level-field naming the column that holds it)",
+            msg(
+                "problem.imports.unknown_level",
+                number=feature.number,
+                level=level,
+                levels=", ".join(LEVELS),
+            ),
             feature=feature.number,
             field="level",
         )
@@ -193,7 +199,12 @@ def _check_unique_codes(rows: list[dict[str, object]]) -> None:
     for row in rows:
         if row["code"] in seen:
             raise ImportFileError(
-                f"features {seen[row['code']]} and {row['number']} both have code {row['code']}",
+                msg(
+                    "problem.imports.duplicate_code",
+                    first=seen[row["code"]],
+                    number=row["number"],
+                    code=row["code"],
+                ),
                 feature=row["number"],
                 field="code",
             )

@@ -49,6 +49,7 @@ import pyproj
 import shapely
 import shapely.errors
 
+from geo_patrol.core.catalog import Message, msg, reason
 from geo_patrol.core.coords import CrsSpec, parse_crs, transform_geometry
 from geo_patrol.core.errors import ImportFileError
 
@@ -83,14 +84,13 @@ _GDAL_ERRORS = (
     pyogrio.errors.DataLayerError,
     shapely.errors.GEOSException,
 )
-_KINDS: Mapping[str, str] = {
-    "polygon": "a polygon (Polygon or MultiPolygon)",
-    "line": "a line (LineString or MultiLineString)",
-    "point": "a single point",
+_KINDS: Mapping[str, Message] = {
+    "polygon": msg("problem.imports.kind_polygon"),
+    "line": msg("problem.imports.kind_line"),
+    "point": msg("problem.imports.kind_point"),
 }
 _WHOLE_NUMBER = re.compile(r"^[+-]?\d+(?:\.0*)?$")
 _COLLECTION_TYPE_IDS = 4  # shapely type ids >= 4 are Multi* and GeometryCollection
-_CRS_HINT = "give the right one with --crs, e.g. --crs EPSG:4549 (CGCS2000 3-degree GK CM 120E)"
 
 
 @dataclass(frozen=True)
@@ -148,12 +148,19 @@ class _Context:
     file: str
     labels: tuple[str | None, ...]
 
-    def error(self, number: int, detail: str, field: str | None = None) -> ImportFileError:
+    def error(self, number: int, detail: Message, field: str | None = None) -> ImportFileError:
         """An ImportFileError for feature `number` (1-based), labelled with its name if any."""
         label = self.labels[number - 1]
-        where = f"feature {number}" + (f" ({label!r})" if label else "")
+        where = (
+            msg("problem.imports.feature_label", number=number, label=label)
+            if label
+            else msg("problem.imports.feature", number=number)
+        )
         return ImportFileError(
-            f"{self.file}: {where} {detail}", feature=number, field=field, file=self.file
+            msg("problem.imports.feature_error", file=self.file, where=where, detail=detail),
+            feature=number,
+            field=field,
+            file=self.file,
         )
 
 
@@ -208,12 +215,18 @@ def _locate(path: Path, layer: str | None) -> _Source:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ImportFileError(
-            f"{path.name}: unsupported file type {suffix or '(no extension)'!r}; "
-            f"accepted: {_ACCEPTED}",
+            msg(
+                "problem.imports.unsupported_type",
+                name=path.name,
+                suffix=suffix or "(no extension)",
+                accepted=_ACCEPTED,
+            ),
             file=path.name,
         )
     if not path.is_file():
-        raise ImportFileError(f"{path.name}: file not found ({path})", file=path.name)
+        raise ImportFileError(
+            msg("problem.imports.file_not_found", name=path.name, path=path), file=path.name
+        )
     uri = str(path)
     if suffix in {".zip", ".kmz"}:
         member = _archive_member(path, ".shp" if suffix == ".zip" else ".kml", layer)
@@ -230,11 +243,13 @@ def _archive_member(path: Path, suffix: str, preferred: str | None) -> str:
             names = [n for n in archive.namelist() if not n.startswith("__MACOSX/")]
     except (zipfile.BadZipFile, OSError) as exc:
         raise ImportFileError(
-            f"{path.name}: not a readable zip archive ({exc})", file=path.name
+            msg("problem.imports.bad_zip", name=path.name, error=exc), file=path.name
         ) from exc
     members = [n for n in names if n.lower().endswith(suffix)]
     if not members:
-        raise ImportFileError(f"{path.name}: the archive contains no {suffix} file", file=path.name)
+        raise ImportFileError(
+            msg("problem.imports.archive_without", name=path.name, suffix=suffix), file=path.name
+        )
     if suffix == ".kml":
         docs = [m for m in members if PurePosixPath(m).name.lower() == "doc.kml"]
         return (docs or members)[0]
@@ -245,7 +260,7 @@ def _archive_member(path: Path, suffix: str, preferred: str | None) -> str:
             return member
     stems = ", ".join(PurePosixPath(m).stem for m in members)
     raise ImportFileError(
-        f"{path.name}: no shapefile {preferred!r} in the archive; it has: {stems}",
+        msg("problem.imports.no_shapefile", name=path.name, preferred=preferred, stems=stems),
         field="layer",
         file=path.name,
     )
@@ -261,21 +276,28 @@ def _pick_layer(path: Path, uri: str, requested: str | None) -> str:
     if requested is not None:
         if requested not in names:
             raise ImportFileError(
-                f"{path.name}: no layer {requested!r}; layers: {', '.join(names) or '(none)'}",
+                msg(
+                    "problem.imports.no_layer",
+                    name=path.name,
+                    requested=requested,
+                    names=", ".join(names) or "(none)",
+                ),
                 field="layer",
                 file=path.name,
             )
         return requested
     spatial = [name for name, gtype in layers if gtype is not None]
     if not spatial:
-        raise ImportFileError(f"{path.name}: no layer with geometries", file=path.name)
+        raise ImportFileError(
+            msg("problem.imports.no_geometry_layer", name=path.name), file=path.name
+        )
     return spatial[0]
 
 
 def _unreadable(file: str, exc: Exception) -> ImportFileError:
     """ImportFileError carrying GDAL's (or GEOS's) message."""
     message = str(exc).strip() or type(exc).__name__
-    return ImportFileError(f"{file}: cannot be read: {message}", file=file)
+    return ImportFileError(msg("problem.imports.unreadable", file=file, message=message), file=file)
 
 
 def _read_table(source: _Source, encoding: str | None) -> _Table:
@@ -296,14 +318,16 @@ def _read_layer(source: _Source, encoding: str | None) -> _Table:
         meta, _, wkb, data = pyogrio.raw.read(source.uri, layer=source.layer, encoding=encoding)
         if wkb is None:
             raise ImportFileError(
-                f"{source.file}: layer {source.layer!r} has no geometry column", file=source.file
+                msg("problem.imports.no_geometry_column", file=source.file, layer=source.layer),
+                file=source.file,
             )
         geometries = tuple(shapely.from_wkb(wkb))
     except _GDAL_ERRORS as exc:
         raise _unreadable(source.file, exc) from exc
     if not geometries:
         raise ImportFileError(
-            f"{source.file}: layer {source.layer!r} has no features", file=source.file
+            msg("problem.imports.empty_layer", file=source.file, layer=source.layer),
+            file=source.file,
         )
     skip = _KML_STYLE_COLUMNS if source.format == "KML" else frozenset()
     columns = {
@@ -353,9 +377,14 @@ def _resolve_crs(option: str | None, table: _Table, source: _Source) -> tuple[Cr
         note = "the file declares no CRS; its lon/lat coordinates were taken as WGS84"
         return _parse(_WGS84, source.file, "the default CRS"), _WGS84, note
     raise ImportFileError(
-        f"{source.file}: the file declares no CRS and its coordinates are not lon/lat "
-        f"(x {bounds[0]:.10g}..{bounds[2]:.10g}, y {bounds[1]:.10g}..{bounds[3]:.10g}); "
-        f"{_CRS_HINT}",
+        msg(
+            "problem.imports.no_crs",
+            file=source.file,
+            xmin=bounds[0],
+            xmax=bounds[2],
+            ymin=bounds[1],
+            ymax=bounds[3],
+        ),
         field="crs",
         file=source.file,
     )
@@ -367,7 +396,9 @@ def _parse(value: str, file: str, what: str) -> CrsSpec:
         return parse_crs(value)
     except ValueError as exc:
         raise ImportFileError(
-            f"{file}: {what} is not usable: {exc}", field="crs", file=file
+            msg("problem.imports.not_usable", file=file, what=what, error=exc),
+            field="crs",
+            file=file,
         ) from exc
 
 
@@ -379,12 +410,12 @@ def _epsg_label(crs: str, file: str) -> str:
         parsed = pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as exc:
         raise ImportFileError(
-            f"{file}: the file's CRS cannot be parsed ({exc}); {_CRS_HINT}", field="crs", file=file
+            msg("problem.imports.crs_unparsable", file=file, error=exc), field="crs", file=file
         ) from exc
     code = parsed.to_epsg(min_confidence=70)
     if code is None:
         raise ImportFileError(
-            f"{file}: the file's CRS ({parsed.name}) has no EPSG equivalent; {_CRS_HINT}",
+            msg("problem.imports.crs_without_epsg", file=file, name=parsed.name),
             field="crs",
             file=file,
         )
@@ -403,28 +434,30 @@ def _prepare_geometry(
 ) -> tuple[shapely.Geometry, bool]:
     """Check kind, drop Z, convert to WGS84, check the range, repair polygons."""
     if raw is None or raw.is_empty:
-        raise ctx.error(number, "has no geometry (null or empty)")
+        raise ctx.error(number, msg("problem.imports.no_geometry"))
     shaped = _shape(shapely.force_2d(raw), kind)
     if shaped is None:
-        raise ctx.error(number, f"is a {raw.geom_type}, expected {_KINDS[kind]}")
+        raise ctx.error(
+            number, msg("problem.imports.wrong_kind", found=raw.geom_type, expected=_KINDS[kind])
+        )
     try:
         geometry = transform_geometry(shaped, spec)
     except ValueError as exc:
-        raise ctx.error(number, f"cannot be converted to WGS84: {exc}") from exc
+        raise ctx.error(number, msg("problem.imports.not_convertible", error=exc)) from exc
     coords = shapely.get_coordinates(geometry)
     if not _lonlat_ok(coords[:, 0], coords[:, 1]):
         bad = coords[~np.isfinite(coords).all(axis=1) | (np.abs(coords) > (180, 90)).any(axis=1)]
         raise ctx.error(
             number,
-            f"has coordinates outside lon -180..180 / lat -90..90 after conversion "
-            f"(e.g. {bad[0, 0]:.10g}, {bad[0, 1]:.10g}); the file's CRS is probably "
-            f"wrong or missing; {_CRS_HINT}",
+            msg("problem.imports.outside_after_conversion", x=bad[0, 0], y=bad[0, 1]),
             field="crs",
         )
     if kind == "polygon":
         return _repair(geometry, ctx, number)
     if not geometry.is_valid:
-        raise ctx.error(number, f"is not a valid line: {shapely.is_valid_reason(geometry)}")
+        raise ctx.error(
+            number, msg("problem.imports.invalid_line", reason=shapely.is_valid_reason(geometry))
+        )
     return geometry, False
 
 
@@ -461,7 +494,7 @@ def _repair(geom: shapely.Geometry, ctx: _Context, number: int) -> tuple[shapely
     if polygons and not fixed.is_valid:
         fixed = shapely.MultiPolygon(_parts(shapely.union_all(polygons)))
     if not polygons or not fixed.is_valid or fixed.is_empty:
-        raise ctx.error(number, f"has an invalid polygon that cannot be repaired ({reason})")
+        raise ctx.error(number, msg("problem.imports.unrepairable_polygon", reason=reason))
     return shapely.orient_polygons(fixed), True
 
 
@@ -527,11 +560,15 @@ def _resolve_columns(
         column = _find_column(theirs, table.columns)
         if column is None and ours in required:
             listing = ", ".join(table.columns) or "(none)"
-            via = "" if ours == theirs else f" (column {theirs!r})"
-            single = f"; or give --{ours}" if len(table.geometries) == 1 else ""
+            via = "" if ours == theirs else msg("problem.imports.via_column", column=theirs)
             raise ImportFileError(
-                f"{source.file}: required field {ours!r}{via} not found; "
-                f"the file has columns: {listing}{single}",
+                msg(
+                    "problem.imports.field_not_found",
+                    file=file,
+                    ours=ours,
+                    via=via,
+                    listing=listing,
+                ),
                 field=ours,
                 file=source.file,
             )
@@ -567,10 +604,14 @@ def _properties(
         try:
             value = _code(raw) if ours.lower().endswith("code") else _text(raw)
         except ValueError as exc:
-            raise ctx.error(number, f"field {ours!r}: {exc}", field=ours) from exc
+            raise ctx.error(
+                number, msg("problem.imports.bad_field", field=ours, error=reason(exc)), field=ours
+            ) from exc
         if value is None and ours in required:
-            via = "" if column == ours else f" (column {column!r})"
-            raise ctx.error(number, f"has no value for required field {ours!r}{via}", field=ours)
+            via = "" if column == ours else msg("problem.imports.via_column", column=column)
+            raise ctx.error(
+                number, msg("problem.imports.no_value", field=ours, via=via), field=ours
+            )
         properties[ours] = value
     return properties
 

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR
 
@@ -96,7 +97,7 @@ def _number(raw: str, name: str) -> float:
         number = float(value)
         if math.isfinite(number):
             return number
-    raise InvalidInput(f"{name} must be a finite number, not {raw!r}", field=name)
+    raise InvalidInput(msg("problem.live.not_finite", name=name, raw=raw), field=name)
 
 
 def _flag(raw: str, name: str) -> bool:
@@ -106,15 +107,18 @@ def _flag(raw: str, name: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise InvalidInput(f"{name} must be true or false, not {raw!r}", field=name)
+    raise InvalidInput(msg("problem.live.not_boolean", name=name, raw=raw), field=name)
 
 
 def _coordinate(value: float | None, name: str, limit: float) -> float:
     """Require a latitude (limit 90) or longitude (limit 180) within range."""
     if value is None:
-        raise InvalidInput(f"Missing coordinate {name}", field=name)
+        raise InvalidInput(msg("problem.live.missing_coordinate", name=name), field=name)
     if not -limit <= value <= limit:
-        raise InvalidInput(f"{name} {value} is outside [-{limit:g}, {limit:g}]", field=name)
+        raise InvalidInput(
+            msg("problem.live.coordinate_out_of_range", name=name, value=value, limit=limit),
+            field=name,
+        )
     return value
 
 
@@ -132,10 +136,16 @@ def _parse_time(raw: str, name: str) -> datetime:
     except (ValueError, OverflowError, InvalidOperation):
         pass
     if when is None:
-        raise InvalidInput(f"Unreadable timestamp {raw!r}", field=name)
+        raise InvalidInput(msg("problem.live.unreadable_timestamp", raw=raw), field=name)
     if not FIRST_YEAR <= when.year <= LAST_YEAR:  # the years a file's times may have too
         raise InvalidInput(
-            f"timestamp {raw!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}", field=name
+            msg(
+                "problem.live.timestamp_out_of_range",
+                raw=raw,
+                first_year=FIRST_YEAR,
+                last_year=LAST_YEAR,
+            ),
+            field=name,
         )
     return when
 
@@ -169,7 +179,9 @@ def _form_pairs(text: str, name: str) -> list[tuple[str, str]]:
             text.strip().lstrip("?"), keep_blank_values=True, max_num_fields=_MAX_FIELDS
         )
     except ValueError as error:
-        raise InvalidInput(f"Unreadable {name}: {error}", field=name) from None
+        raise InvalidInput(
+            msg("problem.live.unreadable_value", name=name, error=error), field=name
+        ) from None
     return [(key.strip(), value.strip()) for key, value in pairs if key.strip()]
 
 
@@ -209,7 +221,7 @@ def _collect(pairs: list[tuple[str, str]]) -> tuple[_Params, dict[str, str]]:
         if key == "location":
             parts = [part.strip() for part in value.split(",")]
             if len(parts) != 2:
-                raise InvalidInput(f"location must be 'lat,lon', not {value!r}", field=name)
+                raise InvalidInput(msg("problem.live.location_format", value=value), field=name)
             known["lat"], known["lon"] = (parts[0], name), (parts[1], name)
         elif key in _KNOWN:
             known[key] = (value, name)
@@ -223,7 +235,7 @@ def _from_params(pairs: list[tuple[str, str]], now: datetime) -> LivePosition:
     params, extras = _collect(pairs)
     device_id = params.text("id")
     if device_id is None:
-        raise InvalidInput("Missing device identifier (id or deviceid)", field="id")
+        raise InvalidInput(msg("problem.live.missing_device_id"), field="id")
     lat = _coordinate(params.number("lat"), params.name("lat"), 90.0)
     lon = _coordinate(params.number("lon"), params.name("lon"), 180.0)
     timestamp = params.text("timestamp")
@@ -265,7 +277,7 @@ def _parse_json(body: bytes, now: datetime) -> list[LivePosition]:
     try:
         root = json.loads(body.decode("utf-8-sig"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as error:
-        raise InvalidInput(f"Body is not valid JSON: {error}", field="body") from None
+        raise InvalidInput(msg("problem.live.body_not_json", error=error), field="body") from None
     if isinstance(root, list):
         items = [(f"[{index}].", item) for index, item in enumerate(root)]
     else:
@@ -276,19 +288,19 @@ def _parse_json(body: bytes, now: datetime) -> list[LivePosition]:
 def _json_root(root: object, prefix: str, now: datetime) -> list[LivePosition]:
     """Parse one `{"device_id": ..., "location": {...} | [...]}` object."""
     if not isinstance(root, dict):
-        raise InvalidInput("Expected a JSON object", field=prefix.rstrip(".") or "body")
+        raise InvalidInput(msg("problem.live.body_not_object"), field=prefix.rstrip(".") or "body")
     device_id = root.get("device_id")
     if isinstance(device_id, int) and not isinstance(device_id, bool):
         device_id = str(device_id)
     if not isinstance(device_id, str) or not device_id.strip():
-        raise InvalidInput("Missing device identifier (device_id)", field="id")
+        raise InvalidInput(msg("problem.live.missing_device_id_json"), field="id")
     location, path = root.get("location"), f"{prefix}location"
     if isinstance(location, list):
         items = [(f"{path}[{index}]", item) for index, item in enumerate(location)]
     elif isinstance(location, dict):
         items = [(path, location)]
     else:
-        raise InvalidInput("location must be an object or a list of objects", field=path)
+        raise InvalidInput(msg("problem.live.location_not_object_or_list"), field=path)
     return [_json_position(device_id.strip(), item, where, now) for where, item in items]
 
 
@@ -304,7 +316,7 @@ def _json_number(value: object, name: str) -> float | None:
             number = float(value)
     if math.isfinite(number):
         return number
-    raise InvalidInput(f"{name} must be a finite number, not {value!r}", field=name)
+    raise InvalidInput(msg("problem.live.not_finite", name=name, raw=value), field=name)
 
 
 def _json_flag(value: object, name: str) -> bool | None:
@@ -313,16 +325,16 @@ def _json_flag(value: object, name: str) -> bool | None:
         return value
     if isinstance(value, str):
         return _flag(value, name) if value.strip() else None
-    raise InvalidInput(f"{name} must be true or false, not {value!r}", field=name)
+    raise InvalidInput(msg("problem.live.not_boolean", name=name, raw=value), field=name)
 
 
 def _json_position(device_id: str, location: object, path: str, now: datetime) -> LivePosition:
     """Parse one background-geolocation location object."""
     if not isinstance(location, dict):
-        raise InvalidInput("Expected a location object", field=path)
+        raise InvalidInput(msg("problem.live.location_not_object"), field=path)
     coords = location.get("coords")
     if not isinstance(coords, dict):
-        raise InvalidInput("Missing coords", field=f"{path}.coords")
+        raise InvalidInput(msg("problem.live.missing_coords"), field=f"{path}.coords")
     where = f"{path}.coords."
     lat = _json_coordinate(coords.get("latitude"), f"{where}latitude", 90.0)
     lon = _json_coordinate(coords.get("longitude"), f"{where}longitude", 180.0)
@@ -361,7 +373,7 @@ def _json_time(value: object, name: str, now: datetime) -> datetime:
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise InvalidInput(f"Unreadable timestamp {value!r}", field=name)
+        raise InvalidInput(msg("problem.live.unreadable_timestamp", raw=value), field=name)
     return _parse_time(value, name)
 
 
@@ -370,10 +382,12 @@ def _json_battery(value: object, name: str) -> tuple[float | None, bool | None]:
     if value is None:
         return None, None
     if not isinstance(value, dict):
-        raise InvalidInput("battery must be an object", field=name)
+        raise InvalidInput(msg("problem.live.battery_not_object"), field=name)
     level = _json_number(value.get("level"), f"{name}.level")
     if level is not None and level > 1:
-        raise InvalidInput(f"battery level {level} is not a 0..1 fraction", field=f"{name}.level")
+        raise InvalidInput(
+            msg("problem.live.battery_level_range", level=level), field=f"{name}.level"
+        )
     percent = None if level is None or level < 0 else round(level * 100, 6)
     return percent, _json_flag(value.get("is_charging"), f"{name}.is_charging")
 
@@ -383,7 +397,7 @@ def _json_event(value: object, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"event must be a string, not {value!r}", field=name)
+        raise InvalidInput(msg("problem.live.event_not_string", value=value), field=name)
     return value.strip() or None
 
 

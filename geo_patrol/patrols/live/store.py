@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import DEVICE_ROLES
 from geo_patrol.access.secrets import DEVICE_PREFIX, token_hash
-from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.tables import Patrol
@@ -30,14 +30,14 @@ from geo_patrol.patrols.upload import finish_patrol
 log = logging.getLogger(__name__)
 
 
-REFUSED_DEVICE = "unknown or revoked device, or its member is in no team"
+REFUSED_DEVICE = msg("problem.live.unknown_device")
 
 
 class UnknownDevice(GeoPatrolError):
     """The identifier is not a device of ours, or it was revoked."""
 
     status = 400
-    title = catalog.text("error.unknown_device", "en")
+    title_key = "error.unknown_device"
 
 
 # The devices behind a batch's identifiers, checked in the batch's own transaction (so a

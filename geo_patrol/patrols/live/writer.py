@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 
-from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import UNREACHABLE
@@ -41,7 +41,7 @@ class StoreFailed(GeoPatrolError):
     """The batch holding the request could not be stored; the phone should send it again."""
 
     status = 503
-    title = catalog.text("error.positions_not_stored", "en")
+    title_key = "error.positions_not_stored"
 
 
 class LiveWriter:
@@ -120,7 +120,7 @@ class LiveWriter:
         """Answer the requests of a batch that was not stored with 503."""
         for _, future in batch:
             if not future.done():
-                future.set_exception(StoreFailed("positions not stored, send again"))
+                future.set_exception(StoreFailed(msg("problem.live.positions_not_stored")))
 
     def _take(self, limit: int) -> list[Pending]:
         """The oldest waiting requests, up to `limit` positions (at least one request)."""

@@ -22,6 +22,7 @@ from pathlib import PurePath
 
 import numpy as np
 
+from geo_patrol.core.catalog import msg, reason
 from geo_patrol.core.coords import to_wgs84
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions, parse_csv
@@ -63,8 +64,12 @@ def detect_format(data: bytes, filename: str) -> str:
     elif head and b"\x00" not in head and re.match(rb"[^\r\n]*[,;\t|]", head):
         return "csv"
     raise ImportFileError(
-        f"{filename}: unrecognised track file type {suffix or '(no extension)'!r}; "
-        f"accepted: {_ACCEPTED}",
+        msg(
+            "problem.track.unknown_type",
+            filename=filename,
+            suffix=suffix or "(no extension)",
+            accepted=_ACCEPTED,
+        ),
         file=filename,
     )
 
@@ -97,12 +102,18 @@ def parse_track(
     try:
         to_wgs84(np.empty(0), np.empty(0), datum=datum)
     except ValueError as exc:
-        raise InvalidInput(str(exc), field="datum") from exc
+        raise InvalidInput(reason(exc), field="datum") from exc
     fmt = detect_format(data, filename)
     track = _parser(fmt, csv_options, max_uncompressed_bytes)(data, filename)
     if len(track.points) == 0:
-        found = f" (only {len(track.waypoints)} waypoints)" if track.waypoints else ""
-        raise ImportFileError(f"{filename}: the file has no track points{found}", file=filename)
+        found = (
+            msg("problem.track.only_waypoints", count=len(track.waypoints))
+            if track.waypoints
+            else ""
+        )
+        raise ImportFileError(
+            msg("problem.track.no_points", filename=filename, found=found), file=filename
+        )
     return _to_wgs84(track, datum)
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR
 from geo_patrol.patrols.track.types import MS, NAT
 
@@ -49,7 +50,7 @@ _ISO_ANY = re.compile(
 # The times a file may hold: those a request may name (geo_patrol.core.values).
 _FIRST_MS = np.datetime64(f"{FIRST_YEAR:04d}-01-01", "ms")
 _END_MS = np.datetime64(f"{LAST_YEAR + 1:04d}-01-01", "ms")
-OUTSIDE_YEARS = f"outside the years {FIRST_YEAR} to {LAST_YEAR}"
+OUTSIDE_YEARS = msg("problem.track.outside_years", first_year=FIRST_YEAR, last_year=LAST_YEAR)
 # Layouts numpy and fromisoformat refuse but spreadsheets and Chinese apps write.
 _EXTRA_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -59,13 +60,13 @@ class TimeValueError(ValueError):
     """A time that cannot be read, or lies outside FIRST_YEAR..LAST_YEAR (`problem` says so);
     `index` is its position in the input."""
 
-    def __init__(self, index: int, text: object, problem: str | None = None) -> None:
+    def __init__(self, index: int, text: object, problem: Message | None = None) -> None:
         super().__init__(f"time {text!r} is {problem or 'not recognised'}")
         self.index = index
         self.text = text
         self.problem = problem
 
-    def why(self, default: str) -> str:
+    def why(self, default: Message) -> Message:
         """What is wrong: the problem found, else `default` (the reader's "not a time")."""
         return self.problem or default
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from geo_patrol.core import errors
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import FileTooLarge, GeoPatrolError, ImportFileError, ServiceBusy
 from geo_patrol.core.settings import Settings
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions
@@ -169,8 +170,7 @@ def _in_worker(data: bytes, args: tuple[Any, ...], limits: ParseLimits) -> Track
             ours.send_bytes(data)
         if not ours.poll(limits.timeout_s):
             raise FileTooLarge(
-                f"{filename}: reading the file took longer than {limits.timeout_s:g} s; "
-                "refused (GEO_PATROL_PARSE_TIMEOUT_SECONDS)",
+                msg("problem.track.parse_timeout", filename=filename, timeout_s=limits.timeout_s),
                 file=filename,
             )
         answer = ours.recv()
@@ -209,8 +209,11 @@ def _outcome(answer: tuple[Any, ...], filename: str, limits: ParseLimits) -> Tra
         raise error_type(answer[2], **answer[3])
     if kind == "memory":
         raise FileTooLarge(
-            f"{filename}: reading the file needs more than {limits.memory_bytes // 2**20:,} MB "
-            "of memory; refused (GEO_PATROL_PARSE_MEMORY_MB)",
+            msg(
+                "problem.track.parse_memory",
+                filename=filename,
+                megabytes=limits.memory_bytes // 2**20,
+            ),
             file=filename,
         )
     raise RuntimeError(f"{filename}: the parse worker failed:\n{answer[1]}")
@@ -231,6 +234,23 @@ def _work(conn: Connection, memory_bytes: int) -> None:
         conn.close()
 
 
+def _portable(message: Message) -> Message:
+    """`message` with fields that surely cross to the service: numbers and text as they are
+    (their format specs still apply), nested messages likewise, anything else (an exception
+    of a library) as its text."""
+    fields: dict[str, object] = {}
+    for name, value in message.fields.items():
+        if isinstance(value, Message):
+            fields[name] = _portable(value)
+        elif isinstance(value, bool | int | float | str) or value is None:
+            fields[name] = value
+        elif hasattr(value, "item") and callable(value.item):  # a numpy scalar
+            fields[name] = value.item()
+        else:
+            fields[name] = str(value)
+    return Message(message.key, fields)
+
+
 def _read(conn: Connection) -> tuple[Any, ...]:
     """Read the file the service sends; the worker's answer."""
     try:
@@ -246,7 +266,7 @@ def _read(conn: Connection) -> tuple[Any, ...]:
         del data
         return ("ok", track, peak_rss_kb())
     except GeoPatrolError as error:
-        return ("error", type(error).__name__, error.detail, error.extra)
+        return ("error", type(error).__name__, _portable(error.message), error.extra)
     except MemoryError:
         return ("memory",)
     except Exception:  # reported to the service, which logs it
@@ -284,7 +304,7 @@ class ParseSlots:
                     "upload refused (503): all %d parse slots busy for %g s", self.size, self.wait_s
                 )
                 raise ServiceBusy(
-                    f"{self.size} uploads are being read already; try again in {RETRY_AFTER_S} s",
+                    msg("problem.track.parse_busy", size=self.size, retry_after_s=RETRY_AFTER_S),
                     retry_after=RETRY_AFTER_S,
                 ) from None
         else:

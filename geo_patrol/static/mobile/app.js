@@ -19,6 +19,7 @@ function pickLanguage() {
 }
 const LANG = pickLanguage();
 document.documentElement.lang = LANG === "en" ? "en" : "zh-CN";
+sync.setLanguage(LANG);
 
 function t(key, vars = {}) {
   const text = STRINGS[LANG][key] ?? STRINGS.zh[key] ?? key;
@@ -74,7 +75,10 @@ function clock(seconds) {
 async function api(path, init = {}) {
   const response = await fetch(path, {
     signal: sync.deadlineSignal(sync.readDeadline()), ...init,
-    headers: { Accept: "application/json", ...(init.headers || {}), ...sync.authHeaders() },
+    headers: {
+      Accept: "application/json", ...sync.languageHeaders(), ...(init.headers || {}),
+      ...sync.authHeaders(),
+    },
   });
   if (!response.ok) {
     let detail = `HTTP ${response.status}`;
@@ -139,7 +143,8 @@ async function signInWithPassword(event) {
     const body = { login: form.login.value, password: form.password.value,
                    label: "phone web app", days: 30 };
     const response = await fetch("/api/v1/auth/tokens", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      method: "POST", headers: { "Content-Type": "application/json", ...sync.languageHeaders() },
+      body: JSON.stringify(body),
       signal: sync.deadlineSignal(sync.readDeadline()),  // no answer: say so, do not hang
     });
     if (!response.ok) {

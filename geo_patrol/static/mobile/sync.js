@@ -6,6 +6,9 @@ import * as store from "./store.js";
 
 let token = null;
 let running = null;
+// The app's language, sent as Accept-Language so the server's refusals (problem detail)
+// come in the words the patrol member reads, whatever the browser's own language is.
+let language = "zh-CN";
 
 // A request with no answer in time is given up and the item tried again later: a phone that
 // walks out of coverage mid-upload can be left with a connection that neither answers nor
@@ -17,6 +20,14 @@ const SLOW_UPLINK_BYTES_PER_MS = 5;
 
 export function setToken(value) {
   token = value;
+}
+
+export function setLanguage(lang) {
+  language = lang === "en" ? "en" : "zh-CN";
+}
+
+export function languageHeaders() {
+  return { "Accept-Language": language };
 }
 
 // A signal that aborts after `ms` (AbortSignal.timeout where the browser has it: Android
@@ -121,7 +132,7 @@ async function sendOne(item) {
   try {
     // The deadline covers the answer's body too: it is read before the signal is dropped.
     response = await fetch(url, {
-      ...init, headers: { ...(init.headers || {}), ...authHeaders() },
+      ...init, headers: { ...(init.headers || {}), ...languageHeaders(), ...authHeaders() },
       signal: deadlineSignal(deadline),
     });
     body = response.ok ? await response.json() : null;

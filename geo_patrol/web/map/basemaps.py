@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError
 
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -27,7 +27,7 @@ class BasemapMisconfigured(GeoPatrolError):
     """The base map setting cannot be used."""
 
     status = 500
-    title = catalog.text("error.basemap_misconfigured", "en")
+    title_key = "error.basemap_misconfigured"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def tile_sources(
         return [TileSource(OSM_URL, OSM_ATTRIBUTION)]
     if choice == "tianditu":
         if not key:
-            raise BasemapMisconfigured("basemap=tianditu needs GEO_PATROL_TIANDITU_KEY")
+            raise BasemapMisconfigured(msg("problem.web.tianditu_needs_key"))
         return [
             TileSource(
                 TIANDITU_URL.format(layer=layer, key=key, s="{s}"),
@@ -61,9 +61,7 @@ def tile_sources(
         ]
     if choice.startswith(("http://", "https://")) and "{z}" in choice:
         return [TileSource(choice, attribution or urlsplit(choice).netloc)]
-    raise BasemapMisconfigured(
-        f"basemap {choice!r}: use none, osm, tianditu, or an XYZ URL with {{z}}/{{x}}/{{y}}"
-    )
+    raise BasemapMisconfigured(msg("problem.web.basemap_choice", choice=choice))
 
 
 def tile_origins(sources: list[TileSource]) -> list[str]:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.patrols.track.times import (
     OUTSIDE_YEARS,
@@ -85,11 +86,17 @@ class _Column:
     lines: list[int]
     filename: str
 
-    def error(self, index: int, detail: str) -> ImportFileError:
+    def error(self, index: int, detail: Message) -> ImportFileError:
         """ImportFileError for the cell at `index`."""
         line = self.lines[index]
         return ImportFileError(
-            f"{self.filename}: line {line}: column {self.name!r} {detail}",
+            msg(
+                "problem.track.csv_column_value",
+                filename=self.filename,
+                line=line,
+                name=self.name,
+                detail=detail,
+            ),
             line=line,
             field=self.name,
             file=self.filename,
@@ -110,9 +117,7 @@ def _encoding(data: bytes, filename: str) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
-    raise ImportFileError(
-        f"{filename}: the file is neither UTF-8, UTF-16 nor GB18030 text", file=filename
-    )
+    raise ImportFileError(msg("problem.track.unknown_encoding", filename=filename), file=filename)
 
 
 def _lines(data: bytes, filename: str) -> Iterator[str]:
@@ -124,9 +129,7 @@ def _delimiter(header: str, option: str | None) -> str:
     """The given delimiter, else the candidate most frequent in the header line."""
     if option is not None:
         if len(option) != 1:
-            raise InvalidInput(
-                f"CSV delimiter must be one character, not {option!r}", field="delimiter"
-            )
+            raise InvalidInput(msg("problem.track.csv_delimiter", option=option), field="delimiter")
         return option
     counts = {candidate: header.count(candidate) for candidate in _DELIMITERS}
     best = max(counts, key=lambda candidate: counts[candidate])
@@ -150,8 +153,13 @@ def _resolve(header: list[str], options: CsvOptions, filename: str) -> dict[str,
             resolved[key] = found
         elif key in ("lon", "lat") or not is_default:
             raise ImportFileError(
-                f"{filename}: no column {wanted or key!r} for {key}; "
-                f"the header has: {', '.join(repr(h) for h in header)}",
+                msg(
+                    "problem.track.csv_no_column",
+                    filename=filename,
+                    wanted=wanted or key,
+                    key=key,
+                    header=", ".join(repr(h) for h in header),
+                ),
                 line=1,
                 field=key,
                 file=filename,
@@ -179,7 +187,7 @@ def _read_columns(data: bytes, options: CsvOptions, filename: str) -> _Columns:
     try:
         header = next((row for row in reader if any(cell.strip() for cell in row)), None)
         if header is None:
-            raise ImportFileError(f"{filename}: the file is empty", file=filename)
+            raise ImportFileError(msg("problem.track.file_empty", filename=filename), file=filename)
         wanted = _resolve(header, options, filename)
         columns = _Columns(header, wanted, options, filename)
         for row in reader:
@@ -188,7 +196,11 @@ def _read_columns(data: bytes, options: CsvOptions, filename: str) -> _Columns:
         columns.flush()
     except csv.Error as exc:
         line = reader.line_num
-        raise ImportFileError(f"{filename}: line {line}: {exc}", line=line, file=filename) from exc
+        raise ImportFileError(
+            msg("problem.track.csv_line", filename=filename, line=line, error=exc),
+            line=line,
+            file=filename,
+        ) from exc
     return columns
 
 
@@ -213,7 +225,13 @@ class _Columns:
             if position >= len(row):
                 name = self.header[position]
                 raise ImportFileError(
-                    f"{self.filename}: line {line}: the row has {len(row)} columns, no {name!r}",
+                    msg(
+                        "problem.track.csv_row_short",
+                        filename=self.filename,
+                        line=line,
+                        count=len(row),
+                        name=name,
+                    ),
                     line=line,
                     field=name,
                     file=self.filename,
@@ -259,7 +277,7 @@ class _Columns:
             line = int(lines[exc.index])
             name = self.times[0][2].name
             column = _Column(name, [str(exc.text)], [line], self.filename)
-            raise column.error(0, f"is {exc.text!r}, {exc.why('not a recognised time')}") from exc
+            raise column.error(0, _is(exc.text, exc.why(NOT_A_TIME))) from exc
 
     def time(self, count: int) -> NDArray[np.datetime64]:
         """The time column: epoch numbers (seconds or milliseconds by magnitude for the whole
@@ -272,10 +290,18 @@ class _Columns:
         if "epoch" in kinds:
             first = next(column for kind, _, column in self.times if kind == "epoch")
             index = next(i for i, value in enumerate(first.values) if value)
-            raise first.error(index, f"is {first.values[index]!r}, not a recognised time")
+            raise first.error(index, _is(first.values[index], NOT_A_TIME))
         return np.concatenate(
             [np.full(len(v), NAT) if kind == "empty" else v for kind, v, _ in self.times]
         )
+
+
+NOT_A_TIME = msg("problem.track.not_recognised_time")
+
+
+def _is(value: object, why: Message) -> Message:
+    """A cell's fault: "is '...', <why>"."""
+    return msg("problem.track.is_value", value=value, why=why)
 
 
 def _time_piece(column: _Column, options: CsvOptions) -> tuple[str, NDArray[Any], _Column]:
@@ -296,8 +322,7 @@ def _time_piece(column: _Column, options: CsvOptions) -> tuple[str, NDArray[Any]
     try:
         times = parse_times(column.values, utc_offset_hours=options.utc_offset_hours)
     except TimeValueError as exc:
-        detail = f"is {exc.text!r}, {exc.why('not a recognised time')}"
-        raise column.error(exc.index, detail) from exc
+        raise column.error(exc.index, _is(exc.text, exc.why(NOT_A_TIME))) from exc
     return "text", times, first
 
 
@@ -307,7 +332,7 @@ def _numbers(column: _Column | None, count: int, *, required: bool) -> NDArray[n
         return np.full(count, np.nan)
     values = column.values
     if required and "" in values:
-        raise column.error(values.index(""), "is empty")
+        raise column.error(values.index(""), msg("problem.track.is_empty"))
     try:
         return np.array([v or "nan" for v in values], dtype=np.float64)
     except ValueError:
@@ -316,7 +341,7 @@ def _numbers(column: _Column | None, count: int, *, required: bool) -> NDArray[n
         try:
             float(value or "nan")
         except ValueError:
-            raise column.error(index, f"is {value!r}, not a number") from None
+            raise column.error(index, _is(value, msg("problem.track.not_a_number"))) from None
     raise AssertionError("unreachable: numpy refused a value that float() accepts")
 
 
@@ -329,7 +354,9 @@ def _strptime_times(column: _Column, layout: str, offset_h: float) -> NDArray[np
         try:
             parsed = datetime.strptime(value, layout)
         except ValueError:
-            raise column.error(index, f"is {value!r}, not in the format {layout!r}") from None
+            raise column.error(
+                index, _is(value, msg("problem.track.not_in_format", layout=layout))
+            ) from None
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(UTC).replace(tzinfo=None)
             out[index] = np.datetime64(parsed, "ms")
@@ -339,7 +366,7 @@ def _strptime_times(column: _Column, layout: str, offset_h: float) -> NDArray[np
             )
     late = first_implausible(out)
     if late is not None:
-        raise column.error(late, f"is {column.values[late]!r}, {OUTSIDE_YEARS}")
+        raise column.error(late, _is(column.values[late], OUTSIDE_YEARS))
     return out
 
 
@@ -350,8 +377,8 @@ def _check_range(lon: NDArray[np.float64], lat: NDArray[np.float64], columns: _C
         if len(bad):
             column = columns.column(key)
             index = int(bad[0])
-            detail = f"is {column.values[index]!r}, outside -{limit:g}..{limit:g}"
-            raise column.error(index, detail)
+            outside = msg("problem.track.outside_limit", limit=limit)
+            raise column.error(index, _is(column.values[index], outside))
 
 
 def parse_csv(data: bytes, *, filename: str, options: CsvOptions | None = None) -> TrackFile:

@@ -33,6 +33,7 @@ import ijson  # type: ignore[import-untyped]
 import numpy as np
 from numpy.typing import NDArray
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.times import TimeValueError, epoch_times, parse_times
 from geo_patrol.patrols.track.types import MAX_WAYPOINTS, NAT, PointChunks, TrackFile, Waypoint
@@ -48,15 +49,33 @@ _TEXT_KEYS = ("name", "description", "desc")
 _TIMES_PIECE = 4096  # time texts parsed at a time
 _POINTS_PIECE = 4096  # timed Point features collected before they become a numpy chunk
 _READ_PIECE = 64 * 1024
-_RANGE = "is outside lon -180..180 / lat -90..90"
 _OPEN = ("start_map", "start_array")
 _CLOSE = ("end_map", "end_array")
+
+
+NOT_A_TIME = msg("problem.track.not_a_time")
+MIXED = msg("problem.track.mixed_positions")
+
+
+def _values(count: int) -> Message:
+    """ "{count} values" of a time array."""
+    return msg("problem.track.values", count=count)
+
+
+def _times_differ(count: int, found: Message) -> Message:
+    """A line whose time array does not match its positions."""
+    return msg("problem.track.times_differ", count=count, found=found)
+
+
+def _bad_time(number: int, exc: TimeValueError) -> Message:
+    """Time `number` (1-based) of a time array cannot be read."""
+    return msg("problem.track.bad_time", number=number, text=exc.text, why=exc.why(NOT_A_TIME))
 
 
 class _FeatureError(Exception):
     """A problem in one feature, turned into an ImportFileError with the feature number."""
 
-    def __init__(self, detail: str, field: str) -> None:
+    def __init__(self, detail: Message, field: str) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
@@ -106,7 +125,7 @@ class _Events:
             self.depth += 1
             if self.depth > MAX_DEPTH:
                 raise ImportFileError(
-                    f"{self.filename}: not readable JSON: nested more than {MAX_DEPTH} deep",
+                    msg("problem.track.json_too_deep", filename=self.filename, max_depth=MAX_DEPTH),
                     file=self.filename,
                 )
         elif event in _CLOSE:
@@ -123,23 +142,32 @@ class _Events:
         except UnicodeDecodeError as exc:
             raise self.unreadable(str(exc)) from exc
 
-    def unreadable(self, detail: str) -> ImportFileError:
+    def unreadable(self, detail: Message | str) -> ImportFileError:
         """The document is not text in its encoding."""
-        return ImportFileError(f"{self.filename}: not readable JSON: {detail}", file=self.filename)
+        return ImportFileError(
+            msg("problem.track.json_unreadable", filename=self.filename, detail=detail),
+            file=self.filename,
+        )
 
     def invalid(self, message: str) -> ImportFileError:
         """yajl's error, with the line it points at when it can be found."""
         if message.startswith("b'") and "invalid bytes in UTF8" in message:
-            return self.unreadable("invalid UTF-8 text")
+            return self.unreadable(msg("problem.track.invalid_utf8"))
         lines = message.split("\n")
         summary = lines[0]
         line = _error_line(self.data, lines)
         if line is None:
             return ImportFileError(
-                f"{self.filename}: not valid JSON: {summary}", file=self.filename
+                msg("problem.track.json_invalid", filename=self.filename, summary=summary),
+                file=self.filename,
             )
         return ImportFileError(
-            f"{self.filename}: not valid JSON at line {line}: {summary}",
+            msg(
+                "problem.track.json_invalid_at_line",
+                filename=self.filename,
+                line=line,
+                summary=summary,
+            ),
             line=line,
             file=self.filename,
         )
@@ -247,13 +275,14 @@ class _Positions:
         """The (n, 3) positions; _FeatureError for the first problem."""
         if self.shape is not None:
             index, item = self.shape
-            detail = f"position {index + 1} is {item!r}, not [lon, lat(, ele)]"
-            raise _FeatureError(detail, "geometry")
+            raise _not_position(index, item)
         if self.mixed:
-            raise _FeatureError("positions mix numbers and other values", "geometry")
+            raise _FeatureError(MIXED, "geometry")
         if self.outside is not None:
             index, item = self.outside
-            raise _FeatureError(f"position {index + 1} {item!r} {_RANGE}", "geometry")
+            raise _FeatureError(
+                msg("problem.track.position_outside", number=index + 1, value=item), "geometry"
+            )
         return np.frombuffer(self.flat, dtype=np.float64).reshape(-1, 3).copy()
 
 
@@ -382,15 +411,14 @@ def _line_times(times: object, count: int) -> NDArray[np.datetime64]:
         return times.times
     size = _size(times)
     if size != count:
-        found = "no array" if size is None else f"{size} values"
-        raise _FeatureError(f"has {count} positions but its time array has {found}", "coordTimes")
+        found = msg("problem.track.no_array") if size is None else _values(size)
+        raise _FeatureError(_times_differ(count, found), "coordTimes")
     try:
         if not isinstance(times, _Times):  # arrays where times were expected
             raise TimeValueError(0, "[...]" if isinstance(times, list) and times else times)
         return times.values()
     except TimeValueError as exc:
-        detail = f"time {exc.index + 1} {exc.text!r} is {exc.why('not a time')}"
-        raise _FeatureError(detail, "coordTimes") from exc
+        raise _FeatureError(_bad_time(exc.index + 1, exc), "coordTimes") from exc
 
 
 def _point_time(value: object) -> NDArray[np.datetime64]:
@@ -404,13 +432,17 @@ def _point_time(value: object) -> NDArray[np.datetime64]:
             return parse_times([value])
         raise TimeValueError(0, value)
     except TimeValueError as exc:
-        raise _FeatureError(f"time {exc.text!r} is {exc.why('not a time')}", "time") from exc
+        raise _FeatureError(
+            msg("problem.track.time_is_not", text=exc.text, why=exc.why(NOT_A_TIME)), "time"
+        ) from exc
 
 
 def _not_position(index: int, item: object) -> _FeatureError:
     """Item `index` of a line is not an array of two or more numbers."""
     shown = item.heads if isinstance(item, _Positions) else item
-    return _FeatureError(f"position {index + 1} is {shown!r}, not [lon, lat(, ele)]", "geometry")
+    return _FeatureError(
+        msg("problem.track.not_a_position", number=index + 1, value=shown), "geometry"
+    )
 
 
 def _positions(coords: object) -> NDArray[np.float64]:
@@ -421,9 +453,9 @@ def _positions(coords: object) -> NDArray[np.float64]:
         for index, item in enumerate(coords):
             if (_size(item) or 0) < 2:
                 raise _not_position(index, item)
-        raise _FeatureError("positions mix numbers and other values", "geometry")
+        raise _FeatureError(MIXED, "geometry")
     if not isinstance(coords, list):
-        raise _FeatureError("coordinates are not an array of positions", "geometry")
+        raise _FeatureError(msg("problem.track.not_positions"), "geometry")
     if not coords:
         return np.zeros((0, 3))
     raise _not_position(0, coords[0])
@@ -434,7 +466,7 @@ def _one_position(coords: object) -> NDArray[np.float64]:
     if isinstance(coords, _Positions | _Parts):
         if (_size(coords) or 0) < 2:
             raise _not_position(0, coords.heads if isinstance(coords, _Positions) else coords)
-        raise _FeatureError("positions mix numbers and other values", "geometry")
+        raise _FeatureError(MIXED, "geometry")
     positions = _Positions()
     positions.add(coords)
     return positions.array()
@@ -539,19 +571,17 @@ class _Reader:
         """A MultiLineString: one segment per part; times per part or one flat array."""
         if isinstance(coords, _Positions):  # positions where lines were expected
             if isinstance(times, _Times) and times.count != coords.values:
-                detail = (
-                    f"has {coords.values} positions but its time array has {times.count} values"
-                )
+                detail = _times_differ(coords.values, _values(times.count))
                 raise _FeatureError(detail, "coordTimes")
             for part in coords.heads:
                 self.line(part[:1] if isinstance(part, list) else part, None)
             return
         if not isinstance(coords, list):
-            raise _FeatureError("coordinates are not an array of lines", "geometry")
+            raise _FeatureError(msg("problem.track.not_lines"), "geometry")
         if isinstance(times, _Times):
             sizes = [_size(part) or 0 for part in coords]
             if sum(sizes) != times.count:
-                detail = f"has {sum(sizes)} positions but its time array has {times.count} values"
+                detail = _times_differ(sum(sizes), _values(times.count))
                 raise _FeatureError(detail, "coordTimes")
             bounds = np.cumsum([0, *sizes]).tolist()
             try:
@@ -561,8 +591,7 @@ class _Reader:
                 for earlier in coords[: part + 1]:
                     _positions(earlier)
                 index = exc.index - bounds[part]
-                detail = f"time {index + 1} {exc.text!r} is {exc.why('not a time')}"
-                raise _FeatureError(detail, "coordTimes") from exc
+                raise _FeatureError(_bad_time(index + 1, exc), "coordTimes") from exc
             for part, (a, b) in zip(coords, itertools.pairwise(bounds), strict=True):
                 self.line(part, _Known(flat[a:b]))
             return
@@ -577,7 +606,9 @@ class _Reader:
         name = properties.get("name")
         if time is None and name is not None:
             if len(self.waypoints) >= MAX_WAYPOINTS:
-                raise _FeatureError(f"is one more than {MAX_WAYPOINTS:,} waypoints", "geometry")
+                raise _FeatureError(
+                    msg("problem.track.one_too_many_waypoints", limit=MAX_WAYPOINTS), "geometry"
+                )
             description = _property(properties, ("description", "desc"))
             lon, lat = float(position[0, 0]), float(position[0, 1])
             text = None if description is None else str(description)
@@ -600,7 +631,7 @@ class _Reader:
         if geometry is None:
             return
         if geometry is False or geometry is True:
-            raise _FeatureError("geometry is not an object", "geometry")
+            raise _FeatureError(msg("problem.track.geometry_not_object"), "geometry")
         kind, coords = geometry.kind, geometry.coordinates
         times = _property(properties, _TIME_ARRAYS)
         if kind == "LineString":
@@ -639,7 +670,7 @@ class _Known:
 def _feature_error(filename: str, number: int, exc: _FeatureError) -> ImportFileError:
     """The ImportFileError of a problem in feature `number`."""
     return ImportFileError(
-        f"{filename}: feature {number}: {exc.detail}",
+        msg("problem.track.geojson_feature", filename=filename, number=number, detail=exc.detail),
         feature=number,
         field=exc.field,
         file=filename,
@@ -686,7 +717,9 @@ def _features(events: _Events, event: str, doc: _Document, filename: str) -> Non
             return
         if event != "start_map":
             raise ImportFileError(
-                f"{filename}: feature {number} is not an object", feature=number, file=filename
+                msg("problem.track.feature_not_object", filename=filename, number=number),
+                feature=number,
+                file=filename,
             )
         geometry, properties = _feature(events)
         try:
@@ -701,7 +734,9 @@ def _document(events: _Events, filename: str) -> _Document:
     if event != "start_map":
         _skip(events, event)
         events.finish()
-        raise ImportFileError(f"{filename}: not a GeoJSON object", file=filename)
+        raise ImportFileError(
+            msg("problem.track.not_geojson_object", filename=filename), file=filename
+        )
     doc = _Document()
     while (item := events.next())[0] != "end_map":
         key, (event, value) = item[1], events.next()
@@ -732,7 +767,9 @@ def parse_geojson(data: bytes, *, filename: str) -> TrackFile:
     kind = doc.kind
     if kind == "FeatureCollection":
         if not doc.features_ok:
-            raise ImportFileError(f"{filename}: 'features' is not an array", file=filename)
+            raise ImportFileError(
+                msg("problem.track.features_not_array", filename=filename), file=filename
+            )
         reader = doc.reader
     else:
         reader = _Reader()
@@ -741,7 +778,9 @@ def parse_geojson(data: bytes, *, filename: str) -> TrackFile:
         elif (isinstance(kind, str) and doc.bare.has_coordinates) or kind == "GeometryCollection":
             geometry, properties = doc.bare, {}
         else:
-            raise ImportFileError(f"{filename}: not GeoJSON (type {kind!r})", file=filename)
+            raise ImportFileError(
+                msg("problem.track.not_geojson_type", filename=filename, kind=kind), file=filename
+            )
         try:
             reader.geometry(geometry, properties)
         except _FeatureError as exc:

@@ -31,6 +31,7 @@ import numpy as np
 from lxml import etree
 from numpy.typing import NDArray
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.formats.xml import SAFE_OPTIONS, local_name, safe_iterparse, xml_error
 from geo_patrol.patrols.track.times import TimeValueError, as_datetime, parse_times
@@ -173,7 +174,7 @@ class _Reader:
         line = elem.sourceline or 0
         if len(self.waypoints) >= MAX_WAYPOINTS:
             raise _Where(self.filename, "wpt", "wpt").error(
-                line, f"is one more than {MAX_WAYPOINTS:,} waypoints; refused"
+                line, msg("problem.track.too_many_waypoints", limit=MAX_WAYPOINTS)
             )
         lon, lat = (
             _floats([elem.get(axis)], [line], _Where(self.filename, "wpt", axis))
@@ -274,7 +275,9 @@ def parse_gpx_lxml(data: bytes, *, filename: str) -> TrackFile:
     root = context.root
     if root is None or local_name(root.tag) != "gpx":
         found = f"<{local_name(root.tag)}>" if root is not None else "no element"
-        raise ImportFileError(f"{filename}: not a GPX file (root is {found})", file=filename)
+        raise ImportFileError(
+            msg("problem.track.not_gpx", filename=filename, found=found), file=filename
+        )
     reader.read_header(root)
     name, creator = reader.header or (None, None)
     use_routes = not reader.tracks.count and bool(reader.routes.count)
@@ -297,13 +300,19 @@ class _Where:
     element: str  # the point element (trkpt, rtept, wpt)
     name: str  # the attribute (lat, lon) or child element (ele, hdop...)
 
-    def error(self, line: int, detail: str) -> ImportFileError:
+    def error(self, line: int, detail: Message) -> ImportFileError:
         """ImportFileError at `line` about this value."""
         attribute = self.name in ("lat", "lon")
         element = self.element if attribute else self.name
         what = f"<{self.element}> {self.name}" if attribute else f"<{self.element}> <{self.name}>"
         return ImportFileError(
-            f"{self.filename}: line {line}: {what} {detail}",
+            msg(
+                "problem.track.gpx_line",
+                filename=self.filename,
+                line=line,
+                what=what,
+                detail=detail,
+            ),
             line=line,
             element=element,
             field=self.name,
@@ -326,7 +335,9 @@ def _floats(texts: list[str | None], lines: list[int], where: _Where) -> NDArray
         try:
             float(text)
         except ValueError:
-            raise where.error(line, f"{text.strip()!r} is not a number") from None
+            raise where.error(
+                line, msg("problem.track.value_not_number", value=text.strip())
+            ) from None
     raise AssertionError("unreachable: numpy refused a value that float() accepts")
 
 
@@ -340,9 +351,9 @@ def _check_range(
             index = int(bad[0])
             value = values[index]
             detail = (
-                "is missing or not finite"
+                msg("problem.track.missing_or_not_finite")
                 if np.isnan(value)
-                else f"{value:g} is outside -{limit:g}..{limit:g}"
+                else msg("problem.track.value_outside", value=value, limit=limit)
             )
             raise _Where(file, element, axis).error(lines[index], detail)
 
@@ -354,7 +365,13 @@ def _times(texts: list[str | None], lines: list[int], filename: str) -> NDArray[
     except TimeValueError as exc:
         line = lines[exc.index]
         raise ImportFileError(
-            f"{filename}: line {line}: <time> {exc.text!r} is {exc.why('not an ISO 8601 time')}",
+            msg(
+                "problem.track.gpx_time",
+                filename=filename,
+                line=line,
+                text=exc.text,
+                why=exc.why(msg("problem.track.not_iso_time")),
+            ),
             line=line,
             element="time",
             field="time",

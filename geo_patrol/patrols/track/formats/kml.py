@@ -33,6 +33,7 @@ import numpy as np
 from lxml import etree
 from numpy.typing import NDArray
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import FileTooLarge, ImportFileError
 from geo_patrol.patrols.track.formats.xml import SAFE_OPTIONS, local_name, xml_error
 from geo_patrol.patrols.track.formats.xml_prolog import PROLOG_LIMIT, check_prolog
@@ -53,7 +54,6 @@ _BREAK = re.compile(r"(?<![,\s])\s+(?![\s,])")
 _TEXT_PIECE = 256 * 1024  # characters of a <coordinates> text converted at a time
 _TIMES_PIECE = 8192  # <when> texts of a gx:Track parsed at a time
 _READ_CHUNK = 256 * 1024
-_RANGE = "outside lon -180..180 / lat -90..90"
 
 
 class Readable(Protocol):
@@ -95,10 +95,16 @@ class _Reader:
     pending: tuple[NDArray[np.float64], int] | None = None  # a geometry's <coordinates>
     track: _TrackRun | None = None
 
-    def error(self, line: int, element: str, detail: str) -> ImportFileError:
+    def error(self, line: int, element: str, detail: Message) -> ImportFileError:
         """ImportFileError at `line` in `element`."""
         return ImportFileError(
-            f"{self.filename}: line {line}: <{element}> {detail}",
+            msg(
+                "problem.track.kml_line",
+                filename=self.filename,
+                line=line,
+                element=element,
+                detail=detail,
+            ),
             line=line,
             element=element,
             file=self.filename,
@@ -140,7 +146,9 @@ class _Reader:
         """The pending coordinates of the geometry ending now (an error if it had none)."""
         found, self.pending = self.pending, None
         if found is None:
-            raise self.error(elem.sourceline or 0, local_name(elem.tag), "has no <coordinates>")
+            raise self.error(
+                elem.sourceline or 0, local_name(elem.tag), msg("problem.track.no_coordinates")
+            )
         return found
 
     def line_string(self, elem: etree._Element, parent: str) -> None:
@@ -153,7 +161,7 @@ class _Reader:
         """A Point of a Placemark: a waypoint once the Placemark's name is known."""
         coords, line = self._coordinates_of(elem)
         if len(coords) != 1:
-            raise self.error(line, "Point", f"has {len(coords)} coordinate tuples, not 1")
+            raise self.error(line, "Point", msg("problem.track.point_tuples", count=len(coords)))
         if _in_placemark(elem):
             self.marks.append((float(coords[0, 0]), float(coords[0, 1]), line))
 
@@ -189,7 +197,7 @@ class _Reader:
         self._flush_times(run)
         coords = np.frombuffer(run.coords, dtype=np.float64).reshape(-1, 3)
         if run.when_count and run.when_count != len(coords):
-            detail = f"has {run.when_count} <when> but {len(coords)} <gx:coord> elements"
+            detail = msg("problem.track.when_count", whens=run.when_count, coords=len(coords))
             raise self.error(elem.sourceline or 0, "gx:Track", detail)
         if _in_placemark(elem):
             times = np.concatenate(run.times) if run.times else None
@@ -199,7 +207,9 @@ class _Reader:
         """The end of a Placemark: its Points become waypoints with its name."""
         for lon, lat, line in self.marks:
             if len(self.waypoints) >= MAX_WAYPOINTS:
-                raise self.error(line, "Point", f"is one more than {MAX_WAYPOINTS:,} waypoints")
+                raise self.error(
+                    line, "Point", msg("problem.track.too_many_waypoints", limit=MAX_WAYPOINTS)
+                )
             mark = Waypoint(self.name, lon, lat, None, self.description)
             self.waypoints.append((mark, self.stamp, line))
         if self.first_track is None and len(self.points) > self.before:
@@ -263,7 +273,9 @@ def _parse_piece(text: str, line: int, reader: _Reader) -> NDArray[np.float64]:
     bad = _out_of_range(array)
     if bad is not None:
         where = _line_of(text, tuples[bad], line)
-        raise reader.error(where, "coordinates", f"has {tuples[bad]!r}, {_RANGE}")
+        raise reader.error(
+            where, "coordinates", msg("problem.track.has_outside", value=tuples[bad])
+        )
     return array
 
 
@@ -277,7 +289,7 @@ def _parse_tuples(text: str, tuples: list[str], line: int, reader: _Reader) -> N
                 raise ValueError(item)
             values = [float(p) for p in parts]
         except ValueError:
-            detail = f"has {item!r}, not a lon,lat[,alt] tuple"
+            detail = msg("problem.track.not_a_tuple", value=item)
             raise reader.error(_line_of(text, item, line), "coordinates", detail) from None
         rows.append(values + [np.nan] * (3 - len(values)))
     return np.array(rows, dtype=np.float64).reshape(-1, 3)
@@ -298,9 +310,11 @@ def _parse_gx_coord(text: str, line: int, reader: _Reader) -> list[float]:
         values = [float(p) for p in parts] + [np.nan] * (3 - len(parts))
     except ValueError:
         shown = text.strip()[:80]
-        raise reader.error(line, "gx:coord", f"is {shown!r}, not 'lon lat alt'") from None
+        raise reader.error(
+            line, "gx:coord", msg("problem.track.not_gx_coord", value=shown)
+        ) from None
     if not (abs(values[0]) <= 180.0 and abs(values[1]) <= 90.0):
-        raise reader.error(line, "gx:coord", f"is {text.strip()!r}, {_RANGE}")
+        raise reader.error(line, "gx:coord", msg("problem.track.is_outside", value=text.strip()))
     return values
 
 
@@ -309,7 +323,9 @@ def _times(texts: list[str | None], lines: list[int], reader: _Reader) -> NDArra
     try:
         return parse_times(texts)
     except TimeValueError as exc:
-        detail = f"{exc.text!r} is {exc.why('not an ISO 8601 time')}"
+        detail = msg(
+            "problem.track.time_is", text=exc.text, why=exc.why(msg("problem.track.not_iso_time"))
+        )
         raise reader.error(lines[exc.index], "when", detail) from exc
 
 
@@ -351,7 +367,9 @@ def parse_kml_stream(source: Readable, *, filename: str, fmt: str = "kml") -> Tr
     root = context.root
     if root is None or local_name(root.tag) != "kml":
         found = f"<{local_name(root.tag)}>" if root is not None else "no element"
-        raise ImportFileError(f"{filename}: not a KML file (root is {found})", file=filename)
+        raise ImportFileError(
+            msg("problem.track.not_kml", filename=filename, found=found), file=filename
+        )
     marks = reader.waypoints
     waypoint_times = _times([t for _, t, _ in marks], [n for _, _, n in marks], reader)
     return TrackFile(
@@ -403,7 +421,10 @@ def parse_kmz(
     archive = _open_archive(data, filename)
     info = _choose_member(archive, filename)
     if info.flag_bits & 0x1:
-        raise ImportFileError(f"{filename}: {info.filename} is encrypted", file=filename)
+        raise ImportFileError(
+            msg("problem.track.kmz_encrypted", filename=filename, member=info.filename),
+            file=filename,
+        )
     if info.file_size > max_uncompressed_bytes:
         raise _too_big(filename, info.filename, max_uncompressed_bytes)
     try:
@@ -430,7 +451,8 @@ _ZIP_ERRORS = (
 def _unreadable(filename: str, member: str, exc: Exception) -> ImportFileError:
     """The error for a member zipfile cannot read."""
     return ImportFileError(
-        f"{filename}: {member} in the KMZ archive cannot be read: {exc}", file=filename
+        msg("problem.track.kmz_member_unreadable", filename=filename, member=member, error=exc),
+        file=filename,
     )
 
 
@@ -461,7 +483,7 @@ def _open_archive(data: bytes, filename: str) -> zipfile.ZipFile:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS as exc:
         raise ImportFileError(
-            f"{filename}: not a readable KMZ (zip) archive: {exc}", file=filename
+            msg("problem.track.bad_kmz", filename=filename, error=exc), file=filename
         ) from exc
     for info in archive.infolist():
         name = info.filename
@@ -473,8 +495,7 @@ def _open_archive(data: bytes, filename: str) -> zipfile.ZipFile:
             or "\x00" in name
         ):
             raise ImportFileError(
-                f"{filename}: the archive has an unsafe member name {name!r} "
-                "(absolute path or '..'); refused",
+                msg("problem.track.kmz_unsafe_name", filename=filename, name=name),
                 file=filename,
             )
     return archive
@@ -490,7 +511,9 @@ def _choose_member(archive: zipfile.ZipFile, filename: str) -> zipfile.ZipInfo:
         and not info.filename.startswith("__MACOSX/")
     ]
     if not members:
-        raise ImportFileError(f"{filename}: the KMZ archive contains no .kml file", file=filename)
+        raise ImportFileError(
+            msg("problem.track.kmz_without_kml", filename=filename), file=filename
+        )
     for info in members:
         if info.filename.lower() == "doc.kml":
             return info
@@ -503,7 +526,6 @@ def _choose_member(archive: zipfile.ZipFile, filename: str) -> zipfile.ZipInfo:
 def _too_big(filename: str, member: str, limit: int) -> FileTooLarge:
     """The error for a member over the uncompressed size cap."""
     return FileTooLarge(
-        f"{filename}: {member} in the KMZ archive is larger than {limit:,} bytes "
-        "uncompressed; refused (zip bomb protection; the limit is GEO_PATROL_MAX_UNPACKED_BYTES)",
+        msg("problem.track.kmz_member_too_large", filename=filename, member=member, limit=limit),
         file=filename,
     )

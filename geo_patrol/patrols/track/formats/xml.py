@@ -14,6 +14,7 @@ from typing import Literal, TypedDict
 
 from lxml import etree
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import ImportFileError
 from geo_patrol.patrols.track.formats.xml_prolog import check_prolog
 
@@ -66,8 +67,16 @@ def xml_error(exc: etree.XMLSyntaxError, filename: str) -> ImportFileError:
     """ImportFileError naming the line of an XML syntax error."""
     line = exc.lineno or None
     column = exc.position[1] if exc.position and line else None
-    where = f" at line {line}" + (f", column {column}" if column else "") if line else ""
+    where: Message | str = ""
+    if line:
+        where = (
+            msg("problem.track.at_line_column", line=line, column=column)
+            if column
+            else msg("problem.track.at_line", line=line)
+        )
     message = re.sub(r",? line \d+, column \d+$", "", (exc.msg or str(exc)).strip())
     return ImportFileError(
-        f"{filename}: not well-formed XML{where}: {message}", line=line, file=filename
+        msg("problem.track.xml_malformed", filename=filename, where=where, message=message),
+        line=line,
+        file=filename,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import ImportFileError
 
 __all__ = ["PROLOG_LIMIT", "check_prolog", "xml_encoding"]
@@ -69,11 +70,10 @@ _DECLARATION = re.compile(r"<\?xml[ \t\r\n][^>]*?\?>")
 _ENCODING = re.compile(r"""encoding[ \t\r\n]*=[ \t\r\n]*(["'])([^"']*)\1""")
 
 
-def _refused(filename: str, what: str) -> ImportFileError:
+def _refused(filename: str, what: Message) -> ImportFileError:
     """The error for a file in an encoding we do not read."""
     return ImportFileError(
-        f"{filename}: the XML file is {what}; accepted encodings are UTF-8, UTF-16 and "
-        "GB18030 (save or export the file as UTF-8)",
+        msg("problem.track.xml_encoding", filename=filename, what=what),
         field="encoding",
         file=filename,
     )
@@ -84,15 +84,15 @@ def _family(head: bytes, filename: str) -> tuple[str, int]:
     for mark, codec in _MARKS:
         if head.startswith(mark):
             if codec is None:
-                raise _refused(filename, "UTF-32 (UCS-4) text")
+                raise _refused(filename, msg("problem.track.utf32"))
             return codec, len(mark)
     for first, codec in _FIRST_BYTES:
         if head.startswith(first):
             if codec is None:
                 kind = (
-                    "EBCDIC"
+                    msg("problem.track.ebcdic")
                     if first[0] == 0x4C
-                    else "UTF-32 (UCS-4) text without a byte-order mark"
+                    else msg("problem.track.utf32_without_mark")
                 )
                 raise _refused(filename, kind)
             return codec, 0
@@ -109,7 +109,7 @@ def xml_encoding(data: bytes, filename: str) -> tuple[str, int]:
     codec, skip = _family(head, filename)
     text = head[skip:].decode(codec, errors="replace")
     if codec == "latin-1" and "\x00" in text[:PROLOG_LIMIT]:
-        raise _refused(filename, "not text in an ASCII-compatible encoding (it holds NUL bytes)")
+        raise _refused(filename, msg("problem.track.holds_nul"))
     declaration = _DECLARATION.match(text)
     encoding = _ENCODING.search(declaration.group()) if declaration else None
     if encoding is None:
@@ -120,7 +120,8 @@ def xml_encoding(data: bytes, filename: str) -> tuple[str, int]:
         accepted = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
     if declared not in accepted:
         raise _refused(
-            filename, f"declared as {encoding.group(2)!r} ({codec.upper()} by its first bytes)"
+            filename,
+            msg("problem.track.declared_as", declared=encoding.group(2), found=codec.upper()),
         )
     return codec, skip
 
@@ -137,10 +138,13 @@ def check_prolog(data: bytes, filename: str) -> None:
         elif text.startswith("<!--", start):
             end, close = text.find("-->", start + 4), 3
         elif text.startswith("<!", start):
-            what = "an entity declaration" if "<!ENTITY" in text.upper() else "a DOCTYPE"
+            what = (
+                msg("problem.track.entity_declaration")
+                if "<!ENTITY" in text.upper()
+                else msg("problem.track.doctype")
+            )
             raise ImportFileError(
-                f"{filename}: the XML file contains {what} (<!DOCTYPE ...>); DTDs and entities "
-                "are refused for safety (entity expansion, external entities)",
+                msg("problem.track.xml_doctype", filename=filename, what=what),
                 line=text.count("\n", 0, start) + 1,
                 file=filename,
             )
@@ -151,6 +155,6 @@ def check_prolog(data: bytes, filename: str) -> None:
         pos = end + close
     if len(data) > PROLOG_LIMIT:
         raise ImportFileError(
-            f"{filename}: no root element in the first {PROLOG_LIMIT // 1024} KB of the file",
+            msg("problem.track.xml_no_root", filename=filename, kilobytes=PROLOG_LIMIT // 1024),
             file=filename,
         )
