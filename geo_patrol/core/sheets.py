@@ -20,6 +20,7 @@ from datetime import date, datetime, time
 
 import openpyxl
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import FileTooLarge, ImportFileError
 
 MAX_FILE_BYTES = 5_000_000
@@ -44,51 +45,60 @@ class RowError:
 
     row: int
     field: str
-    detail: str
+    message: Message
+
+    @property
+    def detail(self) -> str:
+        """Why, in English (logs, the command line)."""
+        return str(self.message)
 
     def as_dict(self) -> dict[str, object]:
-        """As the problem+json lists it."""
-        return {"row": self.row, "field": self.field, "detail": self.detail}
+        """As the problem+json lists it (the detail in the reader's language, by its code)."""
+        return {
+            "row": self.row,
+            "field": self.field,
+            "code": self.message.code,
+            "detail": self.message,
+        }
 
 
 @dataclass(frozen=True)
 class Limits:
-    """How big a file of one kind may be; `name` says what it is in messages."""
+    """How big a file of one kind may be; `name` says what it is in messages (a catalog
+    message: "roster", "河长名册")."""
 
-    name: str = "roster"
+    name: Message
     max_bytes: int = MAX_FILE_BYTES
     max_rows: int = MAX_ROWS
 
 
-def read_table(data: bytes, limits: Limits | None = None) -> Table:
+def read_table(data: bytes, limits: Limits) -> Table:
     """The cells of a spreadsheet file, by its content (not its name)."""
-    limits = limits or Limits()
     if len(data) > limits.max_bytes:
         raise FileTooLarge(
-            f"a {limits.name} file may have at most {limits.max_bytes} bytes", field="file"
+            msg("problem.sheets.file_too_large", what=limits.name, max_bytes=limits.max_bytes),
+            field="file",
         )
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(data, limits)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError("old Excel (.xls) files are not read: save as XLSX", field="file")
+        raise ImportFileError(msg("problem.sheets.xls_not_read"), field="file")
     return _read_csv(decode(data), limits)
 
 
 def decode(data: bytes) -> str:
     """CSV text: UTF-8 (a BOM dropped), else GB18030 as Excel on Chinese Windows saves."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ImportFileError("UTF-16 text is not read: save as CSV (UTF-8)", field="file")
+        raise ImportFileError(msg("problem.sheets.utf16_not_read"), field="file")
     try:
         text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError:
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError as error:
-            raise ImportFileError(
-                "the file is neither XLSX nor CSV text in UTF-8 or GB18030", field="file"
-            ) from error
+            raise ImportFileError(msg("problem.sheets.unknown_encoding"), field="file") from error
     if "\x00" in text:
-        raise ImportFileError("the file holds NUL characters: it is not CSV text", field="file")
+        raise ImportFileError(msg("problem.sheets.nul_characters"), field="file")
     return text
 
 
@@ -106,7 +116,9 @@ def _read_csv(text: str, limits: Limits) -> Table:
             _keep(rows, number, list(record[:MAX_COLUMNS]), limits)
     except csv.Error as error:
         raise ImportFileError(
-            f"row {number + 1} is not CSV: {error}", row=number + 1, field="file"
+            msg("problem.sheets.row_not_csv", row=number + 1, error=str(error)),
+            row=number + 1,
+            field="file",
         ) from error
     return Table(rows)
 
@@ -119,7 +131,10 @@ def _keep(
     if not any(text_of(cell) for cell in cells):
         return
     if len(rows) >= limits.max_rows + 2:
-        raise FileTooLarge(f"a {limits.name} may have at most {limits.max_rows} rows", field="file")
+        raise FileTooLarge(
+            msg("problem.sheets.too_many_rows", what=limits.name, max_rows=limits.max_rows),
+            field="file",
+        )
     rows.append((number, cells))
 
 
@@ -131,10 +146,13 @@ def _read_xlsx(data: bytes, limits: Limits) -> Table:
     # NotImplementedError: a zip feature Python cannot read (a newer version, a compression
     # method it lacks), as a damaged header can also claim.
     except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as error:
-        raise ImportFileError(f"the XLSX file is damaged: {error}", field="file") from error
+        raise ImportFileError(
+            msg("problem.sheets.xlsx_damaged", error=str(error)), field="file"
+        ) from error
     if unpacked > MAX_UNPACKED_BYTES:
         raise FileTooLarge(
-            f"the XLSX file unpacks to more than {MAX_UNPACKED_BYTES} bytes", field="file"
+            msg("problem.sheets.xlsx_too_large", max_unpacked_bytes=MAX_UNPACKED_BYTES),
+            field="file",
         )
     try:
         return _first_sheet(data, limits)
@@ -143,7 +161,9 @@ def _read_xlsx(data: bytes, limits: Limits) -> Table:
     # openpyxl raises whatever its zip, XML and cell readers raise on a damaged workbook
     # (KeyError, ValueError, TypeError, IndexError, XML errors...): all mean "cannot read".
     except Exception as error:
-        raise ImportFileError(f"the XLSX file cannot be read: {error!r}", field="file") from error
+        raise ImportFileError(
+            msg("problem.sheets.xlsx_unreadable", error=repr(error)), field="file"
+        ) from error
 
 
 def _first_sheet(data: bytes, limits: Limits) -> Table:
@@ -152,7 +172,7 @@ def _first_sheet(data: bytes, limits: Limits) -> Table:
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None or not hasattr(sheet, "iter_rows"):
-            raise ImportFileError("the workbook's first sheet holds no cells", field="file")
+            raise ImportFileError(msg("problem.sheets.empty_sheet"), field="file")
         rows: list[tuple[int, list[Cell]]] = []
         formulas: set[tuple[int, int]] = set()
         for number, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS), start=1):

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.paging import CURSOR_FIELD, KeyValue, Page, decode_cursor, page_of
 from geo_patrol.db.clauses import Clause, after_key
@@ -97,7 +98,7 @@ class Keyset:
         if key is not None and not all(
             KINDS[kind](value) for kind, value in zip(self.kinds, key, strict=True)
         ):
-            raise InvalidInput("the cursor is not one this list gave out", field=CURSOR_FIELD)
+            raise InvalidInput(msg("problem.core.cursor_unknown"), field=CURSOR_FIELD)
         return after_key(self.columns, key, descending=self.descending)
 
     def order_by(self) -> str:
@@ -131,7 +132,7 @@ def page_in_memory(
     after = decode_cursor(cursor, arity=len(kinds))
     if after is not None:
         if not all(KINDS[kind](value) for kind, value in zip(kinds, after, strict=True)):
-            raise InvalidInput("the cursor is not one this list gave out", field=CURSOR_FIELD)
+            raise InvalidInput(msg("problem.core.cursor_unknown"), field=CURSOR_FIELD)
         rows = [row for row in rows if key(row) > after]
     if limit is None:
         return Page(list(rows))

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import cast
 
 from geo_patrol.core import sheets
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.core.sheets import Cell as Cell
 from geo_patrol.core.sheets import Limits
@@ -166,7 +167,7 @@ def read_roster(data: bytes) -> Roster:
 
 def read_table(data: bytes) -> Table:
     """The cells of a roster file, by its content (not its name)."""
-    return sheets.read_table(data, Limits("roster", MAX_FILE_BYTES, MAX_ROWS))
+    return sheets.read_table(data, Limits(msg("problem.roster.kind"), MAX_FILE_BYTES, MAX_ROWS))
 
 
 def _header_key(cell: Cell) -> str:

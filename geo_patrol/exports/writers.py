@@ -21,6 +21,7 @@ import xlsxwriter
 from pyogrio.raw import write as ogr_write
 
 from geo_patrol.core import catalog
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.duty.listing import formula_safe
@@ -240,8 +241,7 @@ def write_shp(table: Table, folder: Path, encoding: ShpEncoding = ShpEncoding.UT
     """A zipped Shapefile (.shp .shx .dbf .prj .cpg), fields by their short DBF names."""
     if table.geometry_type is None:
         raise InvalidInput(
-            f"the {table.name} list has no geometry: a Shapefile needs one;"
-            " ask for gpkg, xlsx or csv",
+            msg("problem.exports.no_geometry", list=table.name),
             field="fmt",
         )
     inner = folder / "shp"

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.paging import Page
 from geo_patrol.db.clauses import all_of, equals, statement
@@ -135,7 +136,7 @@ def version_page(
     sql = statement(VERSIONS, after=all_of(VERSION_ORDER.after(cursor)))
     rows = session.execute(sql, {"code": code, "limit": read_limit(limit)}).all()
     if not rows and cursor is None:
-        raise NotFound(f"no jurisdiction with code {code}", field="code")
+        raise NotFound(msg("problem.geography.no_jurisdiction", code=code), field="code")
     return _features(VERSION_ORDER.page(rows, limit), id_field="id")
 
 

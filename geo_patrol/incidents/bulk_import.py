@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.sheets import RowError
@@ -121,8 +122,7 @@ class ImportRejected(ImportFileError):
         rows = len({error.row for error in errors})
         truncated = len(errors) > MAX_ERRORS
         super().__init__(
-            f"{rows} row(s) of the file are refused; nothing was stored "
-            "(fix them, or import with skip_errors to store the others)",
+            msg("problem.incidents.import_rejected", rows=rows),
             errors=[error.as_dict() for error in errors[:MAX_ERRORS]],
             truncated=truncated,
             sha256=report.sha256,
@@ -168,7 +168,7 @@ def import_incidents(
     accepted = [item for item in good if item.result.row not in refused]
     report.results += [item.result for item in accepted]
     report.results += [
-        RowResult(number, "refused", errors=[error.as_dict() for error in errors])
+        RowResult(number, "refused", errors=[_in_english(error) for error in errors])
         for number, errors in refused.items()
     ]
     report.results.sort(key=lambda result: result.row)
@@ -235,14 +235,16 @@ def _checked(
         try:
             category = categories.code_of(row.category)
         except InvalidInput as error:
-            errors.append(RowError(row.row, parsed.column("category"), error.detail))
+            errors.append(RowError(row.row, parsed.column("category"), error.message))
         if errors or place is None:
             refused[row.row] = errors
             continue
         result.category = category
         result.tier = categories.tiers.get((category, row.severity))
         if result.tier is None:
-            detail = f"the category {category} has no tier rule for severity {row.severity}"
+            detail = msg(
+                "problem.incidents.import_no_tier_rule", category=category, severity=row.severity
+            )
             refused[row.row] = [RowError(row.row, parsed.column("category"), detail)]
             continue
         result.lon, result.lat = place.lon, place.lat
@@ -263,7 +265,7 @@ def _place(
     except InvalidInput as error:
         name = str(error.extra.get("field", "address"))
         column = parsed.columns.get(name) or parsed.columns.get("address") or name
-        errors.append(RowError(row.row, column, error.detail))
+        errors.append(RowError(row.row, column, error.message))
         return None
 
 
@@ -289,10 +291,20 @@ def _route(
         item.routing = routing
         _describe(item.result, routing)
         if not _may_report(scope, routing):
-            where = item.result.jurisdiction or "outside every jurisdiction"
+            where = item.result.jurisdiction
             column = parsed.columns.get("lon") or parsed.columns.get("address") or "place"
-            detail = f"you may not report for {where}: not in your jurisdictions"
+            detail = (
+                msg("problem.incidents.import_not_your_jurisdiction", where=where)
+                if where
+                else msg("problem.incidents.import_outside_jurisdictions")
+            )
             refused.setdefault(item.row.row, []).append(RowError(item.row.row, column, detail))
+
+
+def _in_english(error: RowError) -> dict[str, object]:
+    """A refused row's error as the report lists it (the report is plain JSON: its detail
+    in English, with the code a client matches)."""
+    return {**error.as_dict(), "detail": error.detail}
 
 
 def _describe(result: RowResult, routing: Routing) -> None:

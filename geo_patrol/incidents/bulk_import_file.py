@@ -16,13 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
+from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.sheets import Cell, Limits, RowError, Table, header_key, read_table, text_of
 from geo_patrol.core.values import FIRST_YEAR, LAST_YEAR, unstorable
 from geo_patrol.core.vocabulary import Datum, Severity
 
-LIMITS = Limits(name="report list", max_rows=10_000)
+LIMITS = Limits(name=msg("problem.incidents.import_kind"), max_rows=10_000)
 MAX_ERRORS = 500
 HEADER_SEARCH_ROWS = 10
 MAX_TEXT = 4000  # as a report's description through the API
@@ -160,7 +161,7 @@ def read_reports(data: bytes, *, source: str | None, datum: Datum) -> ReportFile
         if parsed is not None:
             first = seen.setdefault((parsed.source, parsed.external_id), number)
             if first != number:
-                detail = f"the same external id as row {first}"
+                detail = msg("problem.incidents.import_same_id", first=first)
                 row_errors.append(RowError(number, written["external_id"], detail))
                 parsed = None
         errors.extend(row_errors)
@@ -179,9 +180,7 @@ def _find_header(table: Table) -> tuple[int, dict[str, int], dict[str, str]]:
             break
     expected = ", ".join(f"{name} {CHINESE[name]}" for name in REQUIRED)
     raise ImportFileError(
-        f"no header row: name the columns ({expected}, and lon/lat or an address)",
-        row=1,
-        field="file",
+        msg("problem.incidents.import_no_header", expected=expected), row=1, field="file"
     )
 
 
@@ -191,22 +190,35 @@ def _columns(
     """Each field's column; a missing or doubled column refuses the file."""
     index: dict[str, int] = {}
     written: dict[str, str] = {}
-    problems: list[str] = []
+    problems: list[Message] = []
     for name, position in named:
         if name is None:
             continue  # a column we do not need (序号, 处理结果...) is left alone
         if name in index:
-            problems.append(f"a second column for {name}: {text_of(cells[position])}")
+            header = text_of(cells[position])
+            problems.append(msg("problem.incidents.import_second_column", name=name, header=header))
             continue
         index[name], written[name] = position, text_of(cells[position])
-    problems += [f"no column {name} ({CHINESE[name]})" for name in REQUIRED if name not in index]
+    problems += [
+        msg("problem.roster.no_column", name=name, chinese=CHINESE[name])
+        for name in REQUIRED
+        if name not in index
+    ]
     if ("lon" in index) != ("lat" in index):
-        problems.append("lon (经度) and lat (纬度) come together")
+        problems.append(msg("problem.incidents.import_lon_lat_together"))
     if "lon" not in index and not {"address", "village", "town"} & set(index):
-        problems.append("no place: give lon/lat (经度/纬度) or an address, village or town")
+        problems.append(msg("problem.incidents.import_no_place"))
     if problems:
-        raise ImportFileError("; ".join(problems), row=number, field="file")
+        raise ImportFileError(_joined(problems), row=number, field="file")
     return number, index, written
+
+
+def _joined(problems: list[Message]) -> Message:
+    """Several problems as one message, in the order found ("a; b; c")."""
+    joined = problems[-1]
+    for problem in reversed(problems[:-1]):
+        joined = msg("problem.incidents.import_problems", first=problem, rest=joined)
+    return joined
 
 
 def _cells(
@@ -223,10 +235,10 @@ def _cells(
         cell = cells[position] if position < len(cells) else None
         try:
             if (number, position) in formulas:
-                raise InvalidInput("a formula: paste the values instead")
+                raise InvalidInput(msg("problem.roster.formula"))
             values[name] = PARSERS[name](cell)
         except InvalidInput as error:
-            errors.append(RowError(number, written[name], error.detail))
+            errors.append(RowError(number, written[name], error.message))
     return values, errors
 
 
@@ -243,17 +255,18 @@ def _row(
     place = any(values.get(name) for name in ("address", "village", "town"))
     if (lon is None) != (lat is None):
         missing = "lat" if lat is None else "lon"
-        errors.append(RowError(number, written[missing], "empty: lon and lat come together"))
+        detail = msg("problem.incidents.import_lon_lat_empty")
+        errors.append(RowError(number, written[missing], detail))
         return None
     if lon is None and not place:
         column = written.get("lon") or written.get("address") or "place"
-        detail = "no place: give lon/lat (经度/纬度) or an address, village or town"
+        detail = msg("problem.incidents.import_no_place")
         errors.append(RowError(number, column, detail))
         return None
     row_source = values.get("source") or source
     if not row_source:
         column = written.get("source", "source")
-        errors.append(RowError(number, column, "no source: a 来源 column or the source option"))
+        errors.append(RowError(number, column, msg("problem.incidents.import_no_source")))
         return None
     return ReportRow(
         row=number,
@@ -278,10 +291,10 @@ def _text(cell: Cell, *, required: bool = False, limit: int = MAX_SHORT) -> str 
     value = text_of(cell)
     if not value:
         if required:
-            raise InvalidInput("empty")
+            raise InvalidInput(msg("problem.roster.empty"))
         return None
     if len(value) > limit:
-        raise InvalidInput(f"longer than {limit} characters")
+        raise InvalidInput(msg("problem.roster.cell_too_long", max_cell_chars=limit))
     if problem := unstorable(value):
         raise InvalidInput(problem)
     return value
@@ -301,14 +314,21 @@ def parse_moment(cell: Cell) -> datetime:
         moment = datetime.combine(cell, time(), LOCAL)
     elif isinstance(cell, int | float) and not isinstance(cell, bool):
         if not EXCEL_DAYS[0] <= cell < EXCEL_DAYS[1]:
-            raise InvalidInput(f"{text_of(cell)[:20]} is not a time")
+            raise InvalidInput(msg("problem.incidents.import_not_time", value=text_of(cell)[:20]))
         moment = (EXCEL_EPOCH + timedelta(days=float(cell))).replace(tzinfo=LOCAL)
     else:
         moment = _moment_text(str(_text(cell, required=True)))
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise InvalidInput(f"{moment.date().isoformat()} is not in {FIRST_YEAR}-{LAST_YEAR}")
+        raise InvalidInput(
+            msg(
+                "problem.incidents.import_year_out_of_range",
+                day=moment.date().isoformat(),
+                first_year=FIRST_YEAR,
+                last_year=LAST_YEAR,
+            )
+        )
     if moment > datetime.now(UTC) + timedelta(days=1):
-        raise InvalidInput(f"{moment.isoformat()} is in the future")
+        raise InvalidInput(msg("problem.incidents.import_future", moment=moment.isoformat()))
     return moment
 
 
@@ -316,7 +336,7 @@ def _moment_text(value: str) -> datetime:
     """A time written as text."""
     found = MOMENT.fullmatch(value)
     if found is None:
-        raise InvalidInput(f"{value[:30]} is not a time (YYYY-MM-DD HH:MM)")
+        raise InvalidInput(msg("problem.incidents.import_not_time_format", value=value[:30]))
     year, month, day, hour, minute, second, offset = found.groups()
     try:
         return datetime(
@@ -324,7 +344,9 @@ def _moment_text(value: str) -> datetime:
             int(second or 0), tzinfo=_zone(offset),
         )  # fmt: skip
     except ValueError as error:
-        raise InvalidInput(f"{value[:30]} is not a time of the calendar") from error
+        raise InvalidInput(
+            msg("problem.incidents.import_not_calendar_time", value=value[:30])
+        ) from error
 
 
 def _zone(offset: str | None) -> tzinfo:
@@ -349,9 +371,11 @@ def parse_coordinate(cell: Cell) -> float | None:
         try:
             value = float(written.replace("°", ""))
         except ValueError as error:
-            raise InvalidInput(f"{written[:20]} is not a number of degrees") from error
+            raise InvalidInput(
+                msg("problem.incidents.import_not_degrees", value=written[:20])
+            ) from error
     if not -180 <= value <= 180:  # the latitude's narrower range is checked with its pair
-        raise InvalidInput(f"{value} is not a coordinate in degrees")
+        raise InvalidInput(msg("problem.incidents.import_not_coordinate", value=value))
     return value
 
 
@@ -359,7 +383,7 @@ def parse_latitude(cell: Cell) -> float | None:
     """A latitude: -90..90."""
     value = parse_coordinate(cell)
     if value is not None and not -90 <= value <= 90:
-        raise InvalidInput(f"{value} is not a latitude (-90..90)")
+        raise InvalidInput(msg("problem.incidents.import_not_latitude", value=value))
     return value
 
 
@@ -370,7 +394,7 @@ def parse_datum(cell: Cell) -> Datum | None:
         return None
     datum = DATUMS.get(written.lower().replace(" ", ""))
     if datum is None:
-        raise InvalidInput(f"{written[:20]} is not a datum: wgs84, cgcs2000, gcj02, bd09")
+        raise InvalidInput(msg("problem.incidents.import_not_datum", value=written[:20]))
     return datum
 
 
@@ -381,7 +405,7 @@ def parse_severity(cell: Cell) -> Severity | None:
         return None
     severity = SEVERITIES.get(written.lower())
     if severity is None:
-        raise InvalidInput(f"{written[:20]} is not a severity: low, medium, high, critical")
+        raise InvalidInput(msg("problem.incidents.import_not_severity", value=written[:20]))
     return severity
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg, reason
 from geo_patrol.core.coords import to_wgs84
 from geo_patrol.core.errors import InvalidInput
 from geo_patrol.incidents.bulk_import_file import ReportRow
@@ -66,6 +67,11 @@ DEFAULT_CATEGORY_WORDS = {
     **dict.fromkeys(("岸坡坍塌", "河岸损毁", "堤岸损坏", "护岸损坏", "河岸坍塌"), "bank_damage"),
     **dict.fromkeys(("边界纠纷", "跨界纠纷", "界河纠纷"), "border_dispute"),
 }
+# What a place named in a row is, as a message names it.
+KINDS = {
+    "town": msg("problem.incidents.import_kind_town"),
+    "village": msg("problem.incidents.import_kind_village"),
+}
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,9 @@ class Categories:
         code = self.words.get(_word(word))
         if code is None:
             known = ", ".join(f"{code} ({name})" for code, name in sorted(self.names.items()))
-            raise InvalidInput(f"{word[:40]} is not a category we know: map it to one of {known}")
+            raise InvalidInput(
+                msg("problem.incidents.import_unknown_category", word=word[:40], known=known)
+            )
         return code
 
 
@@ -109,11 +117,14 @@ def parse_mapping(value: str | None) -> dict[str, str]:
         try:
             loaded = json.loads(value)
         except ValueError as error:
-            raise InvalidInput(f"not a JSON object: {error}", field="categories") from error
+            raise InvalidInput(
+                msg("problem.incidents.import_table_not_json", error=str(error)),
+                field="categories",
+            ) from error
         if not isinstance(loaded, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
         ):
-            raise InvalidInput("a JSON object of word → category code", field="categories")
+            raise InvalidInput(msg("problem.incidents.import_table_shape"), field="categories")
         return dict(loaded)
     mapping: dict[str, str] = {}
     for number, line in enumerate(value.lstrip("\ufeff").splitlines(), start=1):
@@ -124,7 +135,9 @@ def parse_mapping(value: str | None) -> dict[str, str]:
                 word, _, code = line.partition(separator)
                 break
         else:
-            raise InvalidInput(f"line {number}: write word,code", field="categories")
+            raise InvalidInput(
+                msg("problem.incidents.import_table_line", number=number), field="categories"
+            )
         mapping[word.strip()] = code.strip()
     return mapping
 
@@ -146,7 +159,12 @@ def load_categories(session: Session, *, mapping: dict[str, str]) -> Categories:
         if code not in names:
             known = ", ".join(sorted(names))
             raise InvalidInput(
-                f"the table maps {word[:40]} to {code[:40]}, which is not one of {known}",
+                msg(
+                    "problem.incidents.import_table_unknown_code",
+                    word=word[:40],
+                    code=code[:40],
+                    known=known,
+                ),
                 field="categories",
             )
         words[_word(word)] = code
@@ -166,7 +184,7 @@ class Gazetteer:
             try:
                 lon, lat = to_wgs84(row.lon, row.lat, datum=row.datum)
             except ValueError as error:
-                raise InvalidInput(str(error), field="datum") from error
+                raise InvalidInput(reason(error), field="datum") from error
             return Place(float(lon), float(lat), "coordinates")
         town = row.town or self._named(row.address, kinds={"town area"})
         village = row.village or self._named(row.address, kinds={"village point", "village area"})
@@ -174,7 +192,7 @@ class Gazetteer:
             return self._village(village, town)
         if town:
             return self._one(town, {"town area"}, None, field="town")
-        raise InvalidInput("no village or town we know in it: give lon/lat", field="address")
+        raise InvalidInput(msg("problem.incidents.import_no_known_place"), field="address")
 
     def _village(self, village: str, town: str | None) -> Place:
         """A village by name (its committee point first), in the town if one is named."""
@@ -192,10 +210,14 @@ class Gazetteer:
             codes = self.towns.get(town, set())
             found = [p for p in found if p[1] in codes]
         if not found:
-            raise InvalidInput(f"no {field} named {name[:40]} is known", field=field)
+            raise InvalidInput(
+                msg("problem.incidents.import_no_place_named", kind=KINDS[field], name=name[:40]),
+                field=field,
+            )
         if len(found) > 1:
             raise InvalidInput(
-                f"{len(found)} places are named {name[:40]}: name the town", field=field
+                msg("problem.incidents.import_places_named", count=len(found), name=name[:40]),
+                field=field,
             )
         kind, _, lon, lat = found[0]
         return Place(lon, lat, kind, name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.vocabulary import (
     ChiefLevel,
@@ -155,5 +156,7 @@ def collection_named(collection_id: str) -> Collection:
     """The collection with this id; 404 naming `collection_id`."""
     found = COLLECTIONS.get(collection_id)
     if found is None:
-        raise NotFound(f"no collection {collection_id!r}", field="collection_id")
+        raise NotFound(
+            msg("problem.ogc.no_collection", collection_id=collection_id), field="collection_id"
+        )
     return found

@@ -17,6 +17,7 @@ from typing import Any
 import shapely
 from sqlalchemy.orm import Session
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.paging import KeyValue, encode_cursor
 from geo_patrol.ogc.collections import Collection
@@ -108,7 +109,10 @@ def read_feature(
     session: Session, collection: Collection, *, caller: Caller, feature_id: str
 ) -> Feature:
     """One feature by its id, in the caller's scope; 404 naming `feature_id`."""
-    missing = NotFound(f"no feature {feature_id!r} in {collection.id}", field="feature_id")
+    missing = NotFound(
+        msg("problem.ogc.no_feature", feature_id=feature_id, collection=collection.id),
+        field="feature_id",
+    )
     if collection.paged is not None:
         if not feature_id.isdigit() or not 0 < int(feature_id) < 2**63:
             raise missing

@@ -20,11 +20,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import GeoPatrolError, InvalidInput
 from geo_patrol.core.paging import DEFAULT_LIMIT, MAX_LIMIT, KeyValue, decode_cursor
 
 
-class BadParameter(GeoPatrolError):
+class BadQueryParameter(GeoPatrolError):
     """A query parameter OGC API clients sent wrong or that the resource does not know
     (400, as OGC API - Features Part 1 requires, not the API's 422); `field` names it."""
 
@@ -54,8 +55,9 @@ def parse_crs(value: str | None, *, name: str = "crs") -> str:
         return CRS84
     found = CRS_ALIASES.get(value.strip())
     if found is None:
-        raise BadParameter(
-            f"{name} must be one of {', '.join(SUPPORTED_CRS)}, not {value!r}", field=name
+        raise BadQueryParameter(
+            msg("problem.ogc.crs_unknown", name=name, known=", ".join(SUPPORTED_CRS), value=value),
+            field=name,
         )
     return found
 
@@ -73,16 +75,16 @@ def parse_bbox(value: str | None, *, crs: str) -> tuple[float, float, float, flo
     try:
         numbers = [float(v) for v in value.split(",")]
     except ValueError:
-        raise BadParameter("bbox must be four comma-separated numbers", field="bbox") from None
+        raise BadQueryParameter(msg("problem.ogc.bbox_numbers"), field="bbox") from None
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4 or not all(map(math.isfinite, numbers)):
-        raise BadParameter("bbox must be four comma-separated numbers", field="bbox")
+        raise BadQueryParameter(msg("problem.ogc.bbox_numbers"), field="bbox")
     if lat_first(crs):
         numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
     west, south, east, north = numbers
     if south > north or not (-90 <= south <= 90 and -90 <= north <= 90):
-        raise BadParameter("bbox: the latitudes are not a range inside -90..90", field="bbox")
+        raise BadQueryParameter(msg("problem.ogc.bbox_latitudes"), field="bbox")
     return west, south, east, north
 
 
@@ -112,8 +114,8 @@ def _moment(text: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise BadParameter(
-            f"datetime: {text!r} is not an RFC 3339 date-time (or .. for an open end)",
+        raise BadQueryParameter(
+            msg("problem.ogc.datetime_format", text=text),
             field="datetime",
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -126,12 +128,12 @@ def parse_datetime(value: str | None) -> Interval | None:
     if "/" not in value:
         moment = _moment(value)
         if moment is None:
-            raise BadParameter("datetime: an instant cannot be open", field="datetime")
+            raise BadQueryParameter(msg("problem.ogc.datetime_open_instant"), field="datetime")
         return Interval(moment, moment)
     first, _, last = value.partition("/")
     interval = Interval(_moment(first), _moment(last))
     if interval.start and interval.end and interval.start > interval.end:
-        raise BadParameter("datetime: the interval ends before it starts", field="datetime")
+        raise BadQueryParameter(msg("problem.ogc.datetime_backwards"), field="datetime")
     return interval
 
 
@@ -142,9 +144,9 @@ def parse_limit(value: str | None) -> int:
     try:
         limit = int(value)
     except ValueError:
-        raise BadParameter("limit must be a whole number", field="limit") from None
+        raise BadQueryParameter(msg("problem.ogc.limit_number"), field="limit") from None
     if not 1 <= limit <= MAX_LIMIT:
-        raise BadParameter(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+        raise BadQueryParameter(msg("problem.ogc.limit_range", most=MAX_LIMIT), field="limit")
     return limit
 
 
@@ -168,19 +170,19 @@ def parse_cursor(value: str | None) -> Position:
     try:
         decoded = decode_cursor(value, arity=2)
     except InvalidInput:
-        raise BadParameter("the cursor is not one this service gave out", field="cursor") from None
+        raise BadQueryParameter(msg("problem.ogc.cursor_unknown"), field="cursor") from None
     if decoded is None:
         return Position()
     direction, key = decoded
     if direction not in (Direction.NEXT, Direction.PREV):
-        raise BadParameter("the cursor is not one this service gave out", field="cursor")
+        raise BadQueryParameter(msg("problem.ogc.cursor_unknown"), field="cursor")
     return Position(Direction(str(direction)), key)
 
 
 def text_value(name: str, value: str) -> str:
     """A text filter value, as given."""
     if not value or len(value) > 200:
-        raise BadParameter(f"{name} must be 1 to 200 characters", field=name)
+        raise BadQueryParameter(msg("problem.ogc.text_length", name=name), field=name)
     return value
 
 
@@ -189,9 +191,9 @@ def int_value(name: str, value: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise BadParameter(f"{name} must be a whole number", field=name) from None
+        raise BadQueryParameter(msg("problem.ogc.whole_number", name=name), field=name) from None
     if not 1 <= number <= 2**31 - 1:
-        raise BadParameter(f"{name} is not an id", field=name)
+        raise BadQueryParameter(msg("problem.ogc.not_an_id", name=name), field=name)
     return number
 
 
@@ -201,7 +203,7 @@ def bool_value(name: str, value: str) -> bool:
         return True
     if value.lower() in ("false", "0"):
         return False
-    raise BadParameter(f"{name} must be true or false", field=name)
+    raise BadQueryParameter(msg("problem.ogc.boolean", name=name), field=name)
 
 
 def choice(words: type[StrEnum]) -> Callable[[str, str], str]:
@@ -210,7 +212,9 @@ def choice(words: type[StrEnum]) -> Callable[[str, str], str]:
     def check(name: str, value: str) -> str:
         allowed = [str(w) for w in words]
         if value not in allowed:
-            raise BadParameter(f"{name} must be one of {', '.join(allowed)}", field=name)
+            raise BadQueryParameter(
+                msg("problem.ogc.one_of", name=name, known=", ".join(allowed)), field=name
+            )
         return value
 
     return check
@@ -236,7 +240,7 @@ def check_format(params: Mapping[str, str]) -> None:
     """Only JSON is served (`f` may say json or geojson)."""
     wanted = params.get("f")
     if wanted is not None and wanted.lower() not in FORMATS:
-        raise BadParameter("f: only json (GeoJSON) is served", field="f")
+        raise BadQueryParameter(msg("problem.ogc.format_json_only"), field="f")
 
 
 def parse_items(params: Mapping[str, str], *, filters: Mapping[str, Parser]) -> ItemsQuery:
@@ -245,7 +249,9 @@ def parse_items(params: Mapping[str, str], *, filters: Mapping[str, Parser]) -> 
     for name in params:
         if name not in COMMON and name not in filters:
             known = ", ".join(sorted(COMMON | set(filters)))
-            raise BadParameter(f"unknown parameter {name!r} (known: {known})", field=name)
+            raise BadQueryParameter(
+                msg("problem.ogc.unknown_parameter_known", name=name, known=known), field=name
+            )
     check_format(params)
     return ItemsQuery(
         bbox=parse_bbox(params.get("bbox"), crs=parse_crs(params.get("bbox-crs"), name="bbox-crs")),
@@ -262,6 +268,6 @@ def parse_plain(params: Mapping[str, str], *, allowed: frozenset[str]) -> str:
     parameters; the output CRS (CRS84 unless `crs` is allowed and given)."""
     for name in params:
         if name not in allowed:
-            raise BadParameter(f"unknown parameter {name!r}", field=name)
+            raise BadQueryParameter(msg("problem.ogc.unknown_parameter", name=name), field=name)
     check_format(params)
     return parse_crs(params.get("crs")) if "crs" in allowed else CRS84

@@ -170,7 +170,7 @@ def vendor_url(name: str) -> str:
     """Our `/static/vendor/...` URL of a file in the table, by its name there."""
     file = ASSETS[name][1]
     if file is None:
-        raise AssetMissing(f"asset {name!r} is not served: the table maps it to no file")
+        raise AssetMissing(msg("problem.web.asset_not_served", name=name))
     return f"{URL_PREFIX}/{file}"
 
 

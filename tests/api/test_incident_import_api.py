@@ -53,9 +53,17 @@ def test_refused_file_is_problem_json_naming_rows(
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["errors"] == [
-        {"row": 3, "field": "诉求类型", "detail": answer.json()["errors"][0]["detail"]}
+        {
+            "row": 3,
+            "field": "诉求类型",
+            "code": "incidents.import_unknown_category",
+            "detail": answer.json()["errors"][0]["detail"],
+        }
     ]
     assert "噪音" in answer.json()["errors"][0]["detail"]
+    chinese = post(demo_client, headers["admin"] | {"Accept-Language": "zh-CN"}, body)
+    assert chinese.json()["errors"][0]["detail"].startswith("噪音 不是已知的事件类别")
+    assert chinese.json()["detail"].startswith("文件中有 1 行被拒收")
     skipped = post(demo_client, headers["admin"], body, skip_errors="true")
     assert skipped.status_code == 200
     assert (skipped.json()["stored"], skipped.json()["refused"]) == (1, 1)

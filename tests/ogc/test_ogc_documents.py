@@ -15,7 +15,7 @@ from geo_patrol.ogc.documents import in_crs, openapi
 from geo_patrol.ogc.params import (
     CGCS2000,
     CRS84,
-    BadParameter,
+    BadQueryParameter,
     Direction,
     parse_bbox,
     parse_cursor,
@@ -46,7 +46,7 @@ def test_datetime_takes_instants_and_intervals_with_open_ends() -> None:
     after = parse_datetime("2026-12-01T04:00:00Z/")
     assert after is not None and (after.start, after.end) == (noon, None)
     for wrong in ("..", "soon", "2026-12-02T00:00:00Z/2026-12-01T00:00:00Z"):
-        with pytest.raises(BadParameter):
+        with pytest.raises(BadQueryParameter):
             parse_datetime(wrong)
 
 
@@ -64,6 +64,6 @@ def test_a_cgcs2000_box_and_geometry_are_latitude_first() -> None:
 def test_cursors_are_ours_or_refused() -> None:
     assert parse_cursor(encode_cursor(["p", 42])).direction is Direction.PREV
     for wrong in ("x", encode_cursor([42]), encode_cursor(["q", 42])):
-        with pytest.raises(BadParameter) as refused:
+        with pytest.raises(BadQueryParameter) as refused:
             parse_cursor(wrong)
         assert refused.value.extra["field"] == "cursor"

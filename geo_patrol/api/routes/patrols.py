@@ -331,7 +331,7 @@ def _in_datum(
 ) -> Response:
     """The track as GPX or KML in GCJ-02 or BD-09 (geo_patrol.exports.tracks)."""
     if fmt is ExportFormat.GEOJSON:
-        raise InvalidInput("GeoJSON is WGS84 (RFC 7946): ask for gpx or kml", field="datum")
+        raise InvalidInput(msg("problem.exports.geojson_is_wgs84"), field="datum")
     patrol = patrol_queries.patrol_header(session, scope=scope, patrol_id=patrol_id)
     track_format = TrackFormat(fmt.value)
     return send_file(

@@ -512,31 +512,34 @@ def _check_given(given: Mapping[str, str], table: _Table, source: _Source) -> No
     if given and count != 1:
         options = " and ".join(f"--{name}" for name in given)
         raise ImportFileError(
-            f"{source.file}: {options} give the values of a file of one feature (a bare "
-            f"geometry); this file has {count} features: name the columns that hold them "
-            f"instead (e.g. --code-field)",
+            msg(
+                "problem.imports.options_one_feature",
+                file=source.file,
+                options=options,
+                count=count,
+            ),
             field=next(iter(given)),
             file=source.file,
         )
 
 
-def _what_it_is(source: _Source, table: _Table) -> str | None:
+def _what_it_is(source: _Source, table: _Table) -> Message | None:
     """'a bare GeoJSON geometry (Polygon)' or 'a single GeoJSON Feature without properties'
     when that is what a file without columns is; None for anything else."""
     if table.columns or len(table.geometries) != 1:
         return None
     if source.format != "GeoJSON":
-        return "a single feature without attributes"
+        return msg("problem.imports.kind_single_feature")
     try:
         with source.path.open("rb") as handle:
             kind = json.load(handle).get("type")
     except (OSError, ValueError, AttributeError):
-        return "a single feature without attributes"
+        return msg("problem.imports.kind_single_feature")
     if kind == "Feature":
-        return "a single GeoJSON Feature without properties"
+        return msg("problem.imports.kind_geojson_feature")
     if kind == "FeatureCollection":
-        return "a GeoJSON FeatureCollection of one feature without properties"
-    return f"a bare GeoJSON geometry ({kind}), not a Feature or FeatureCollection"
+        return msg("problem.imports.kind_one_feature_collection")
+    return msg("problem.imports.kind_bare_geometry", kind=kind)
 
 
 def _resolve_columns(
@@ -550,8 +553,13 @@ def _resolve_columns(
     if what is not None:
         options = " and ".join(f"--{name}" for name in missing)
         raise ImportFileError(
-            f"{source.file}: the file is {what}: it holds no {' or '.join(missing)}; "
-            f"give {options}",
+            msg(
+                "problem.imports.bare_file",
+                file=source.file,
+                what=what,
+                missing=" or ".join(missing),
+                options=options,
+            ),
             field=missing[0],
             file=source.file,
         )
@@ -564,10 +572,13 @@ def _resolve_columns(
             raise ImportFileError(
                 msg(
                     "problem.imports.field_not_found",
-                    file=file,
+                    file=source.file,
                     ours=ours,
                     via=via,
                     listing=listing,
+                    single=msg("problem.imports.or_give_option", name=ours)
+                    if len(table.geometries) == 1
+                    else "",
                 ),
                 field=ours,
                 file=source.file,
