@@ -15,13 +15,14 @@ import io
 import math
 import re
 import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import openpyxl
 
 from geo_patrol.core.catalog import Message, msg
-from geo_patrol.core.errors import FileTooLarge, ImportFileError
+from geo_patrol.core.errors import FileTooLarge, ImportFileError, InvalidInput
 
 MAX_FILE_BYTES = 5_000_000
 MAX_UNPACKED_BYTES = 50_000_000  # an XLSX is a zip: what its parts unpack to
@@ -209,3 +210,28 @@ def text_of(cell: Cell) -> str:
     if isinstance(cell, date | time):
         return cell.isoformat()
     return str(cell).replace("\u3000", " ").strip()
+
+
+def parse_cells(
+    number: int,
+    cells: list[Cell],
+    *,
+    index: Mapping[str, int],
+    written: Mapping[str, str],
+    formulas: frozenset[tuple[int, int]],
+    parsers: Mapping[str, Callable[[Cell], object]],
+) -> tuple[dict[str, object], list[RowError]]:
+    """Each cell of row `number` read by its field's parser (a parser refuses a bad cell with
+    InvalidInput); a formula is refused; each bad cell an error naming its column as the
+    file writes it."""
+    values: dict[str, object] = {}
+    errors: list[RowError] = []
+    for name, position in index.items():
+        cell = cells[position] if position < len(cells) else None
+        try:
+            if (number, position) in formulas:
+                raise InvalidInput(msg("problem.roster.formula"))
+            values[name] = parsers[name](cell)
+        except InvalidInput as error:
+            errors.append(RowError(number, written[name], error.message))
+    return values, errors

@@ -243,16 +243,9 @@ def _parse_row(
     formulas: frozenset[tuple[int, int]],
 ) -> tuple[list[RowError], RosterRow | None]:
     """One row's cells checked; each bad one is an error naming its column."""
-    values: dict[str, object] = {}
-    errors: list[RowError] = []
-    for name, position in index.items():
-        cell = cells[position] if position < len(cells) else None
-        try:
-            if (number, position) in formulas:
-                raise InvalidInput(msg("problem.roster.formula"))
-            values[name] = PARSERS[name](cell)
-        except InvalidInput as error:
-            errors.append(RowError(number, written[name], error.message))
+    values, errors = sheets.parse_cells(
+        number, cells, index=index, written=written, formulas=formulas, parsers=PARSERS
+    )
     if errors:
         return errors, None
     valid_to, valid_from = values.get("to"), cast(date, values["from"])

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
+from geo_patrol.core import sheets
 from geo_patrol.core.catalog import Message, msg
 from geo_patrol.core.errors import ImportFileError, InvalidInput
 from geo_patrol.core.local_time import LOCAL
@@ -229,17 +230,9 @@ def _cells(
     formulas: frozenset[tuple[int, int]],
 ) -> tuple[dict[str, object], list[RowError]]:
     """Each cell of a row parsed by its field's parser; each bad one an error."""
-    values: dict[str, object] = {}
-    errors: list[RowError] = []
-    for name, position in index.items():
-        cell = cells[position] if position < len(cells) else None
-        try:
-            if (number, position) in formulas:
-                raise InvalidInput(msg("problem.roster.formula"))
-            values[name] = PARSERS[name](cell)
-        except InvalidInput as error:
-            errors.append(RowError(number, written[name], error.message))
-    return values, errors
+    return sheets.parse_cells(
+        number, cells, index=index, written=written, formulas=formulas, parsers=PARSERS
+    )
 
 
 def _row(
