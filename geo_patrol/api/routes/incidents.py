@@ -18,9 +18,9 @@ from geo_patrol.api.deps import (
     SettingsDep,
     client_address,
 )
+from geo_patrol.api.list_filters import IncidentFiltersDep
 from geo_patrol.api.openapi import file_answer
 from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
-from geo_patrol.api.params import parse_bbox
 from geo_patrol.api.schemas import (
     CategoryPublic,
     IncidentAction,
@@ -38,8 +38,8 @@ from geo_patrol.api.schemas import (
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
-from geo_patrol.core.values import BigId, Id, Moment
-from geo_patrol.core.vocabulary import Datum, IncidentOrder, IncidentStatus, Severity, Tier
+from geo_patrol.core.values import BigId, Moment
+from geo_patrol.core.vocabulary import Datum, IncidentOrder, Severity
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow
 from geo_patrol.incidents.photo_files import store_photo
@@ -186,18 +186,7 @@ def get_incidents(
     scope: ScopeDep,
     principal: CurrentPrincipal,
     paging: PagingDep,
-    status: IncidentStatus | None = None,
-    tier: Tier | None = None,
-    category: str | None = None,
-    jurisdiction: str | None = None,
-    zone_id: Id | None = None,
-    joint: bool = False,
-    overdue: bool = False,
-    unrouted: bool = False,
-    since: Moment | None = None,
-    until: Moment | None = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
+    filters: IncidentFiltersDep,
     order: Order = IncidentOrder.REPORTED,
 ) -> dict[str, Any]:
     """Filtered, newest first (or by deadline); a page at a time (Link rel=next, and the
@@ -208,19 +197,8 @@ def get_incidents(
         principal=principal,
         limit=paging.limit,
         cursor=paging.cursor,
-        status=status,
-        tier=tier,
-        category=category,
-        jurisdictions=[jurisdiction] if jurisdiction else None,
-        zone_id=zone_id,
-        joint=joint,
-        overdue=overdue,
-        unrouted=unrouted,
-        since=since,
-        until=until,
-        bbox=parse_bbox(bbox),
-        open=open,
         by_deadline=order is IncidentOrder.DEADLINE,
+        **filters,
     )
     link_page(request, response, page)
     return paged_collection(request, page, [_feature(row) for row in page.items])

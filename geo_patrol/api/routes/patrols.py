@@ -33,9 +33,10 @@ from geo_patrol.api.deps import (
     client_address,
     session_factory,
 )
+from geo_patrol.api.list_filters import PatrolFiltersDep
 from geo_patrol.api.openapi import file_answer
 from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
-from geo_patrol.api.params import parse_bbox, parse_ids
+from geo_patrol.api.params import parse_ids
 from geo_patrol.api.routes.exports import send_file
 from geo_patrol.api.schemas import (
     EffortRow,
@@ -55,7 +56,6 @@ from geo_patrol.core.vocabulary import (
     ExportFormat,
     Level,
     PatrolMode,
-    QualityFlag,
 )
 from geo_patrol.exports.sources import ExportDatum
 from geo_patrol.exports.tracks import TrackFormat, write_patrol
@@ -143,31 +143,11 @@ def get_patrols(
     session: SessionDep,
     scope: ScopeDep,
     paging: PagingDep,
-    team_id: Id | None = None,
-    member_id: Id | None = None,
-    jurisdiction: Annotated[str | None, Query(description="Code it passed through.")] = None,
-    zone_id: Id | None = None,
-    river: str | None = None,
-    since: Moment | None = None,
-    until: Moment | None = None,
-    flag: Annotated[QualityFlag | None, Query(description="A quality flag.")] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    filters: PatrolFiltersDep,
 ) -> list[dict[str, Any]]:
     """Newest first (untimed tracks last), filtered; a page at a time (Link rel=next)."""
     page = patrol_queries.patrol_page(
-        session,
-        scope=scope,
-        limit=paging.limit,
-        cursor=paging.cursor,
-        team_id=team_id,
-        member_id=member_id,
-        jurisdiction=jurisdiction,
-        zone_id=zone_id,
-        river=river,
-        since=since,
-        until=until,
-        flag=flag,
-        bbox=parse_bbox(bbox),
+        session, scope=scope, limit=paging.limit, cursor=paging.cursor, **filters
     )
     link_page(request, response, page)
     return page.items

@@ -1,0 +1,72 @@
+"""The filters of the patrol and incident lists, declared once: the JSON lists and their
+file exports take exactly the same query parameters (a filter added to one reaches both)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+
+from geo_patrol.api.params import parse_bbox
+from geo_patrol.core.values import Id, Moment
+from geo_patrol.core.vocabulary import IncidentStatus, QualityFlag, Tier
+
+
+def patrol_filters(
+    team_id: Id | None = None,
+    member_id: Id | None = None,
+    jurisdiction: Annotated[str | None, Query(description="Code it passed through.")] = None,
+    zone_id: Id | None = None,
+    river: str | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    flag: Annotated[QualityFlag | None, Query(description="A quality flag.")] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+) -> dict[str, Any]:
+    """The patrol list's filters (GET /api/v1/patrols)."""
+    return {
+        "team_id": team_id,
+        "member_id": member_id,
+        "jurisdiction": jurisdiction,
+        "zone_id": zone_id,
+        "river": river,
+        "since": since,
+        "until": until,
+        "flag": flag,
+        "bbox": parse_bbox(bbox),
+    }
+
+
+def incident_filters(
+    status: IncidentStatus | None = None,
+    tier: Tier | None = None,
+    category: str | None = None,
+    jurisdiction: str | None = None,
+    zone_id: Id | None = None,
+    joint: bool = False,
+    overdue: bool = False,
+    unrouted: bool = False,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    open: Annotated[bool, Query(description="Only cases not yet resolved.")] = False,
+) -> dict[str, Any]:
+    """The incident list's filters (GET /api/v1/incidents)."""
+    return {
+        "status": status,
+        "tier": tier,
+        "category": category,
+        "jurisdictions": [jurisdiction] if jurisdiction else None,
+        "zone_id": zone_id,
+        "joint": joint,
+        "overdue": overdue,
+        "unrouted": unrouted,
+        "since": since,
+        "until": until,
+        "bbox": parse_bbox(bbox),
+        "open": open,
+    }
+
+
+PatrolFiltersDep = Annotated[dict[str, Any], Depends(patrol_filters)]
+IncidentFiltersDep = Annotated[dict[str, Any], Depends(incident_filters)]
