@@ -1,15 +1,24 @@
-"""The filters of the patrol and incident lists, declared once: the JSON lists and their
-file exports take exactly the same query parameters (a filter added to one reaches both)."""
+"""The filters of the patrol, incident, effort and uncovered-stretch lists, declared once: the
+JSON lists and their file exports take exactly the same query parameters (a filter added to
+one reaches both), defaults (the last 30 days, the last 7) included."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
 from geo_patrol.api.params import parse_bbox
 from geo_patrol.core.values import Id, Moment
-from geo_patrol.core.vocabulary import IncidentStatus, QualityFlag, Tier
+from geo_patrol.core.vocabulary import (
+    EffortGroup,
+    EffortPeriod,
+    IncidentStatus,
+    Level,
+    QualityFlag,
+    Tier,
+)
 
 
 def patrol_filters(
@@ -70,3 +79,30 @@ def incident_filters(
 
 PatrolFiltersDep = Annotated[dict[str, Any], Depends(patrol_filters)]
 IncidentFiltersDep = Annotated[dict[str, Any], Depends(incident_filters)]
+
+
+def effort_filters(
+    by: EffortGroup = EffortGroup.JURISDICTION,
+    period: EffortPeriod = EffortPeriod.WEEK,
+    level: Level = Level.TOWN,
+    since: Moment | None = None,
+    until: Moment | None = None,
+) -> dict[str, Any]:
+    """The effort table's grouping and window (default: the last 30 days)."""
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=30)
+    return {"by": by, "period": period, "level": level, "since": since, "until": until}
+
+
+def uncovered_filters(
+    days: Annotated[int, Query(ge=1, le=366)] = 7,
+    border: Annotated[bool | None, Query(description="Only border segments.")] = None,
+    river: Annotated[str | None, Query(description="River code.")] = None,
+) -> dict[str, Any]:
+    """The uncovered stretches' window (the last `days` days) and which segments."""
+    until = datetime.now(UTC)
+    return {"since": until - timedelta(days=days), "until": until, "border": border, "river": river}
+
+
+EffortFiltersDep = Annotated[dict[str, Any], Depends(effort_filters)]
+UncoveredFiltersDep = Annotated[dict[str, Any], Depends(uncovered_filters)]

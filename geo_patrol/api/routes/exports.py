@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,14 +18,15 @@ from starlette.background import BackgroundTask
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
-from geo_patrol.api.list_filters import IncidentFiltersDep, PatrolFiltersDep
+from geo_patrol.api.list_filters import (
+    EffortFiltersDep,
+    IncidentFiltersDep,
+    PatrolFiltersDep,
+    UncoveredFiltersDep,
+)
 from geo_patrol.api.routes.duty import QueryDep as DutyQueryDep
-from geo_patrol.core.values import Moment
 from geo_patrol.core.vocabulary import (
-    EffortGroup,
-    EffortPeriod,
     Language,
-    Level,
 )
 from geo_patrol.duty import listing
 from geo_patrol.exports import sources
@@ -154,16 +154,9 @@ def export_effort(
     scope: ScopeDep,
     principal: CurrentPrincipal,
     options: OptionsDep,
-    by: EffortGroup = EffortGroup.JURISDICTION,
-    period: EffortPeriod = EffortPeriod.WEEK,
-    level: Level = Level.TOWN,
-    since: Moment | None = None,
-    until: Moment | None = None,
+    filters: EffortFiltersDep,
 ) -> FileResponse:
     """Patrols, metres and seconds per group and period (default: the last 30 days)."""
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=30)
-    filters = {"by": by, "period": period, "level": level, "since": since, "until": until}
     table = sources.effort(session, _request(scope, principal, options), filters)
     return _send_table(table, fmt, options)
 
@@ -180,14 +173,9 @@ def export_uncovered(
     scope: ScopeDep,
     principal: CurrentPrincipal,
     options: OptionsDep,
-    days: Annotated[int, Query(ge=1, le=366)] = 7,
-    border: Annotated[bool | None, Query(description="Only border segments.")] = None,
-    river: Annotated[str | None, Query(description="River code.")] = None,
+    filters: UncoveredFiltersDep,
 ) -> FileResponse:
     """The uncovered parts of each segment over the last `days` days, as lines."""
-    until = datetime.now(UTC)
-    since = until - timedelta(days=days)
-    filters = {"since": since, "until": until, "border": border, "river": river}
     table = sources.uncovered(session, _request(scope, principal, options), filters)
     return _send_table(table, fmt, options)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -33,7 +32,11 @@ from geo_patrol.api.deps import (
     client_address,
     session_factory,
 )
-from geo_patrol.api.list_filters import PatrolFiltersDep
+from geo_patrol.api.list_filters import (
+    EffortFiltersDep,
+    PatrolFiltersDep,
+    UncoveredFiltersDep,
+)
 from geo_patrol.api.openapi import file_answer
 from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.params import parse_ids
@@ -48,13 +51,10 @@ from geo_patrol.api.schemas import (
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.settings import Settings
-from geo_patrol.core.values import BigId, Id, Moment
+from geo_patrol.core.values import BigId, Id
 from geo_patrol.core.vocabulary import (
     Datum,
-    EffortGroup,
-    EffortPeriod,
     ExportFormat,
-    Level,
     PatrolMode,
 )
 from geo_patrol.exports.sources import ExportDatum
@@ -186,26 +186,12 @@ def get_effort(
     session: SessionDep,
     scope: ScopeDep,
     paging: PagingDep,
-    by: EffortGroup = EffortGroup.JURISDICTION,
-    period: EffortPeriod = EffortPeriod.WEEK,
-    level: Level = Level.TOWN,
-    since: Moment | None = None,
-    until: Moment | None = None,
+    filters: EffortFiltersDep,
 ) -> list[dict[str, Any]]:
     """Patrols, metres and seconds per group and period (default: the last 30 days), by
     period and group; a page at a time (Link rel=next)."""
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=30)
     page = patrol_queries.effort(
-        session,
-        scope=scope,
-        by=by,
-        period=period,
-        since=since,
-        until=until,
-        level=level,
-        limit=paging.limit,
-        cursor=paging.cursor,
+        session, scope=scope, limit=paging.limit, cursor=paging.cursor, **filters
     )
     link_page(request, response, page)
     return page.items
@@ -223,22 +209,16 @@ def get_uncovered(
     session: SessionDep,
     scope: ScopeDep,
     paging: PagingDep,
-    days: Annotated[int, Query(ge=1, le=366)] = 7,
-    border: Annotated[bool | None, Query(description="Only border segments.")] = None,
-    river: Annotated[str | None, Query(description="River code.")] = None,
+    filters: UncoveredFiltersDep,
 ) -> dict[str, Any]:
     """GeoJSON of the uncovered parts of each segment over the last `days` days, by river,
     segment and place along it; a page at a time (Link rel=next)."""
-    until = datetime.now(UTC)
     page = uncovered_stretches(
         session,
-        since=until - timedelta(days=days),
-        until=until,
         visible=patrol_queries.patrol_filter(scope),
-        border=border,
-        river=river,
         limit=paging.limit,
         cursor=paging.cursor,
+        **filters,
     )
     features = [
         {
