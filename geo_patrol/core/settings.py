@@ -190,6 +190,21 @@ class Settings(BaseSettings):
     verification_distance_m: float = Field(
         default=50.0, description="A patrol this close to a resolved incident verifies it."
     )
+    water_upstream_m: float = Field(
+        default=5000.0,
+        gt=0,
+        description="A worsening border section's case lists as leads what lies this far "
+        "upstream of it on the same river (metres along the flow)...",
+    )
+    water_lead_hours: float = Field(
+        default=48.0, gt=0, description="...in this many hours before the reading."
+    )
+    water_snap_max_m: float = Field(
+        default=500.0,
+        gt=0,
+        description="A monitoring section is snapped to the nearest river this close; further "
+        "from every river it is refused.",
+    )
     max_photo_bytes: int = Field(default=15_000_000, description="Largest photo (bytes).")
     max_accuracy_m: float = Field(default=100.0, description="Fixes less accurate are dropped.")
     future_tolerance_s: float = Field(

@@ -16,9 +16,12 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "AgendaKind",
     "CandidateReason",
     "ChiefLevel",
     "Datum",
+    "DecisionLinkKind",
+    "DecisionStatus",
     "DutyPeriod",
     "DutyStatus",
     "EffortGroup",
@@ -28,16 +31,21 @@ __all__ = [
     "IncidentOrder",
     "IncidentStatus",
     "Language",
+    "LeadKind",
     "Level",
+    "MeetingStatus",
     "PatrolMode",
     "PatrolSource",
     "QualityFlag",
     "ResponsibleRole",
+    "RiverFlow",
     "Role",
+    "SectionKind",
     "Severity",
     "StretchKind",
     "TeamRole",
     "Tier",
+    "WaterBody",
     "WorkflowAction",
     "values",
 ]
@@ -267,3 +275,74 @@ class TokenScope(StrEnum):
 
     FULL = "full"
     READ = "read"
+
+
+class MeetingStatus(StrEnum):
+    """A joint meeting (联席会议): being prepared, or held (its decisions recorded)."""
+
+    PLANNED = "planned"
+    HELD = "held"
+
+
+class AgendaKind(StrEnum):
+    """What an agenda item is about (the proposed agenda links each to its object)."""
+
+    DECISION = "decision"  # a decision of an earlier meeting not yet done
+    INCIDENT = "incident"  # an overdue or escalated joint case
+    UNCOVERED = "uncovered"  # a border stretch nobody patrolled in the period
+    CHIEF = "chief"  # a river chief who missed their duty
+    SECTION = "section"  # a border water-quality section that worsened
+    OTHER = "other"  # anything the coordinator adds by hand
+
+
+class DecisionStatus(StrEnum):
+    """Where a meeting's decision (议定事项) stands. Its owners move it from open to in
+    progress to done; overdue is never stored: an undone decision past its deadline."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    OVERDUE = "overdue"
+
+
+class DecisionLinkKind(StrEnum):
+    """The kinds of object a decision may be linked to."""
+
+    INCIDENT = "incident"
+    SEGMENT = "segment"
+    SECTION = "section"
+    CHIEF = "chief"  # a chief's appointment
+
+
+class SectionKind(StrEnum):
+    """Who runs a water-quality monitoring section: 国控, 省控, 市控, 县控, or a border
+    section (交界断面) set up by the two sides together."""
+
+    NATIONAL = "national"
+    PROVINCIAL = "provincial"
+    MUNICIPAL = "municipal"
+    COUNTY = "county"
+    BORDER = "border"
+
+
+class WaterBody(StrEnum):
+    """The water a section samples: a river, or a lake or reservoir (its own TP and TN
+    limits in GB 3838-2002)."""
+
+    RIVER = "river"
+    LAKE = "lake"
+
+
+class RiverFlow(StrEnum):
+    """Which way a river flows against the order its line was drawn in."""
+
+    AS_DRAWN = "as_drawn"
+    REVERSED = "reversed"
+
+
+class LeadKind(StrEnum):
+    """A lead of a water-quality case: something upstream in the hours before the reading."""
+
+    PATROL = "patrol"
+    INCIDENT = "incident"
+    UNCOVERED = "uncovered"

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -27,18 +28,25 @@ from sqlalchemy.dialects.postgresql import JSONB, NUMMULTIRANGE
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from geo_patrol.core.vocabulary import (
+    AgendaKind,
     ChiefLevel,
+    DecisionLinkKind,
     DutyPeriod,
     IncidentStatus,
+    LeadKind,
     Level,
+    MeetingStatus,
     PatrolMode,
     PatrolSource,
     ResponsibleRole,
+    RiverFlow,
     Role,
+    SectionKind,
     Severity,
     StretchKind,
     Tier,
     TokenScope,
+    WaterBody,
     values,
 )
 from geo_patrol.db.engine import Base
@@ -182,7 +190,10 @@ class River(Base):
     """A river or canal as imported; patrol coverage is counted on its segments."""
 
     __tablename__ = "rivers"
-    __table_args__ = (Index("ix_rivers_geom", "geom", postgresql_using="gist"),)
+    __table_args__ = (
+        Index("ix_rivers_geom", "geom", postgresql_using="gist"),
+        CheckConstraint(f"flow IS NULL OR flow IN {values(RiverFlow)!r}", name="flow"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -191,6 +202,8 @@ class River(Base):
     geom: Mapped[WKBElement] = mapped_column(_geometry("MULTILINESTRING"))
     geom_hash: Mapped[str] = mapped_column(String(32))
     source: Mapped[str | None] = mapped_column(Text)
+    # Which way the water runs against the drawn line (NULL: not known; migration 0019).
+    flow: Mapped[str | None] = mapped_column(String(16))
     segments: Mapped[list[RiverSegment]] = relationship(
         cascade="all, delete-orphan", order_by="RiverSegment.seq"
     )
@@ -211,6 +224,10 @@ class RiverSegment(Base):
     geom: Mapped[WKBElement] = mapped_column(_geometry("LINESTRING"))
     length_m: Mapped[float] = mapped_column(Float)
     is_border: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Along the flow (migration 0019; NULL while the river's flow is not known): 0 is the
+    # most upstream segment, and flow_start_m the metres of river above this segment.
+    flow_order: Mapped[int | None] = mapped_column(Integer)
+    flow_start_m: Mapped[float | None] = mapped_column(Float)
     sides: Mapped[list[RiverSegmentSide]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
@@ -921,3 +938,270 @@ class DutyDigest(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# Joint meetings and their decisions (议定事项督办; migration 0018): geo_patrol.meetings.
+
+
+class Meeting(Base):
+    """A joint meeting of a cooperation zone (联席会议, 月度会商): when and where, the period
+    it reviews, its minutes. Planned while it is prepared from the proposed agenda; held once
+    its decisions are recorded. Times are stored in UTC; the period's ends are local days."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        CheckConstraint(f"status IN {values(MeetingStatus)!r}", name="status"),
+        CheckConstraint("period_to >= period_from", name="period"),
+        Index("ix_meetings_zone_held", "zone_id", "held_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("cooperation_zones.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    place: Mapped[str | None] = mapped_column(Text)
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'planned'"))
+    minutes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MeetingAttendee(Base):
+    """Someone at a meeting, for a side of the zone (NULL: for the zone or a guest): a member,
+    or a name only (a guest from the environment bureau)."""
+
+    __tablename__ = "meeting_attendees"
+    __table_args__ = (CheckConstraint("member_id IS NOT NULL OR name IS NOT NULL", name="who"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    side_code: Mapped[str | None] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    name: Mapped[str | None] = mapped_column(Text)
+    post: Mapped[str | None] = mapped_column(Text)
+
+
+class MeetingAgendaItem(Base):
+    """An item of a meeting's agenda, in order: adopted from the proposed agenda (`kind` and
+    `target` name its object: an incident id, a segment id, an appointment id, a section id,
+    a decision id) or added by hand (`other`). `title` is as it was proposed, kept."""
+
+    __tablename__ = "meeting_agenda_items"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {values(AgendaKind)!r}", name="kind"),
+        UniqueConstraint("meeting_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+class MeetingDecision(Base):
+    """A decision of a meeting (议定事项): what, by when (a local day), where it stands.
+    `status` is the last step of its history (decision_updates), kept here for lists;
+    overdue is not stored (an undone decision past its deadline, as of the reader's clock)."""
+
+    __tablename__ = "meeting_decisions"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'in_progress', 'done')", name="status"),
+        UniqueConstraint("meeting_id", "position"),
+        Index("ix_meeting_decisions_status_deadline", "status", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'open'"))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DecisionOwner(Base):
+    """A side responsible for a decision, and (when named) the member who answers for it
+    there. The decision's sides are its owners' sides."""
+
+    __tablename__ = "decision_owners"
+    __table_args__ = (
+        Index(
+            "ix_decision_owners_unique",
+            "decision_id",
+            "side_code",
+            text("coalesce(member_id, 0)"),
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("meeting_decisions.id", ondelete="CASCADE"))
+    side_code: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+
+
+class DecisionLink(Base):
+    """An object a decision is about: an incident, a segment, a section, a chief."""
+
+    __tablename__ = "decision_links"
+    __table_args__ = (CheckConstraint(f"kind IN {values(DecisionLinkKind)!r}", name="kind"),)
+
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_decisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class DecisionUpdate(Base):
+    """One step of a decision's history, by one of its owners (or the meeting that made it):
+    a note, a change of status, a new deadline. The table refuses UPDATE and DELETE."""
+
+    __tablename__ = "decision_updates"
+    __table_args__ = (
+        CheckConstraint(
+            "to_status IS NULL OR to_status IN ('open', 'in_progress', 'done')", name="to_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("meeting_decisions.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    member_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(Text)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    to_deadline: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class MeetingPack(Base):
+    """A meeting pack as it was shown at a meeting: the file's bytes and their SHA-256, so it
+    can be shown again unchanged whatever the data became since."""
+
+    __tablename__ = "meeting_packs"
+    __table_args__ = (UniqueConstraint("meeting_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(8))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    kept_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    kept_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# Water quality at monitoring sections (交界断面水质; migration 0019): geo_patrol.water.
+
+
+class WaterSection(Base):
+    """A monitoring section (监测断面): a point on a river, snapped to the river's line
+    (`geom`; `given_geom` as imported) and to the segment it lies on (NULL after the river
+    was recut, until snapped again). `target_class` is 1..5 (I..V, 水质目标)."""
+
+    __tablename__ = "water_sections"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {values(SectionKind)!r}", name="kind"),
+        CheckConstraint(f"water_body IN {values(WaterBody)!r}", name="water_body"),
+        CheckConstraint("target_class BETWEEN 1 AND 5", name="target_class"),
+        Index("ix_water_sections_geom", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    water_body: Mapped[str] = mapped_column(String(8), server_default=text("'river'"))
+    target_class: Mapped[int] = mapped_column(Integer)
+    side_code: Mapped[str | None] = mapped_column(String(32))
+    river_id: Mapped[int] = mapped_column(ForeignKey("rivers.id", ondelete="CASCADE"), index=True)
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("river_segments.id", ondelete="SET NULL"), index=True
+    )
+    geom: Mapped[WKBElement] = mapped_column(_geometry("POINT"))
+    given_geom: Mapped[WKBElement] = mapped_column(_geometry("POINT"))
+    snap_distance_m: Mapped[float] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WaterReading(Base):
+    """One sample of a section: the parameters in mg/L as the station exported them
+    (`measured`, e.g. {"DO": 6.1, "NH3-N": 0.8}), its class by GB 3838-2002 single-factor
+    (1..6, 6 = 劣V; NULL when no parameter that counts was measured), the parameters that
+    decided it, and each parameter's exceedance factor against the section's target class.
+    A section has one reading per sampling time: a retried import adds nothing."""
+
+    __tablename__ = "water_readings"
+    __table_args__ = (
+        CheckConstraint("class IS NULL OR class BETWEEN 1 AND 6", name="class"),
+        UniqueConstraint("section_id", "sampled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("water_sections.id", ondelete="CASCADE"))
+    sampled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    measured: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    water_class: Mapped[int | None] = mapped_column("class", Integer)
+    deciding: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    factors: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    target_class: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), index=True
+    )
+
+
+class WaterLead(Base):
+    """A lead of a water-quality case, found when it opened: a patrol, an incident or an
+    uncovered stretch upstream of the section on the same river in the hours before the
+    reading. `upstream_m` is how far above the section along the flow it is (its nearest
+    point); an uncovered stretch is a segment's range of fractions (`from_fraction`..)."""
+
+    __tablename__ = "water_leads"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {values(LeadKind)!r}", name="kind"),
+        CheckConstraint(
+            "(kind = 'patrol') = (patrol_id IS NOT NULL)"
+            " AND (kind = 'incident') = (lead_incident_id IS NOT NULL)"
+            " AND (kind = 'uncovered') = (segment_id IS NOT NULL)",
+            name="target",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    reading_id: Mapped[int] = mapped_column(ForeignKey("water_readings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrols.id", ondelete="CASCADE"))
+    lead_incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("river_segments.id", ondelete="CASCADE")
+    )
+    from_fraction: Mapped[float | None] = mapped_column(Float)
+    to_fraction: Mapped[float | None] = mapped_column(Float)
+    upstream_m: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
