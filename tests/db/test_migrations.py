@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import Base, make_engine
@@ -159,5 +161,88 @@ def test_incident_external_ids_migration_keeps_incidents() -> None:
             assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == 2
             columns = {c["name"] for c in inspect(conn).get_columns("incidents")}
             assert "external_id" not in columns
+    finally:
+        engine.dispose()
+
+
+def test_meetings_migration_keeps_an_append_only_decision_history() -> None:
+    """0018 on a database holding a zone: a decision's history refuses UPDATE and DELETE;
+    downgrading drops the meetings and keeps the zone."""
+    engine = make_engine(fresh_database("geo_patrol_migration_0018"))
+    try:
+        migrate.upgrade(engine, "0017")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO cooperation_zones (code, name) VALUES ('Z', 'Zone')"))
+        migrate.upgrade(engine, "0018")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO meetings (zone_id, title, held_at, period_from, period_to) "
+                    "SELECT id, 'M', now(), '2026-11-01', '2026-11-30' FROM cooperation_zones"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO meeting_decisions (meeting_id, position, body, deadline) "
+                    "SELECT id, 1, 'Clear the outfall', '2026-12-20' FROM meetings"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO decision_updates (decision_id, to_status, note) "
+                    "SELECT id, 'open', 'created' FROM meeting_decisions"
+                )
+            )
+        for change in ("UPDATE decision_updates SET note = 'x'", "DELETE FROM decision_updates"):
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(text(change))
+        migrate.downgrade(engine, "0017")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM cooperation_zones")).scalar() == 1
+            assert "meetings" not in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_water_migration_keeps_rivers_and_a_used_category() -> None:
+    """0019 on a database holding a river and its segments: they keep their rows with no flow
+    known; a water-quality case keeps its category through a downgrade, and upgrading again
+    adds nothing twice."""
+    engine = make_engine(fresh_database("geo_patrol_migration_0019"))
+    try:
+        migrate.upgrade(engine, "0018")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO rivers (code, name, geom, geom_hash) VALUES ('R', 'River', "
+                    "ST_Multi(ST_GeomFromText('LINESTRING(120 30, 120.01 30)', 4326)), 'h')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO river_segments (river_id, seq, geom, length_m) "
+                    "SELECT id, 0, ST_GeometryN(geom, 1), 963.0 FROM rivers"
+                )
+            )
+        migrate.upgrade(engine, "0019")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT flow FROM rivers")).all() == [(None,)]
+            assert conn.execute(
+                text("SELECT flow_order, flow_start_m FROM river_segments")
+            ).all() == [(None, None)]
+            conn.execute(
+                text(
+                    "INSERT INTO incidents (source, category, severity, reported_at, geom, tier) "
+                    "VALUES ('water', 'water_quality', 'high', now(), "
+                    "ST_SetSRID(ST_MakePoint(120.005, 30), 4326), 'county')"
+                )
+            )
+        migrate.downgrade(engine, "0018")
+        migrate.upgrade(engine, "0019")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM river_segments")).scalar() == 1
+            rules = "SELECT count(*) FROM tier_rules WHERE category = 'water_quality'"
+            assert conn.execute(text(rules)).scalar() == 4
+            assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == 1
     finally:
         engine.dispose()
