@@ -56,7 +56,8 @@ def _geojson_table(data: bytes, limits: Limits) -> tuple[Table, list[RowError]]:
     try:
         document = json.loads(decode(data))
     except ValueError as error:
-        raise ImportFileError(msg("problem.water.geojson_invalid", error=str(error)), field="file")
+        problem = msg("problem.water.geojson_invalid", error=str(error))
+        raise ImportFileError(problem, field="file") from error
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list):
         raise ImportFileError(msg("problem.water.geojson_not_features"), field="file")
@@ -171,4 +172,3 @@ def text_cell(cell: Cell, *, required: bool = False, limit: int = MAX_SHORT) -> 
     if problem := unstorable(value):
         raise InvalidInput(problem)
     return value
-

@@ -64,13 +64,25 @@ WORDS = {
 }
 HEADERS = {
     **{header_key(word): name for name, word in CHINESE.items()},
-    **dict.fromkeys(("断面代码", "断面编号", "站点编码", "sectioncode", "code", "section"), "section"),
+    **dict.fromkeys(
+        ("断面代码", "断面编号", "站点编码", "sectioncode", "code", "section"), "section"
+    ),
     **dict.fromkeys(("断面", "站点名称", "sectionname", "name"), "section_name"),
     **dict.fromkeys(
-        ("监测时间", "采样日期", "监测日期", "时间", "日期", "sampledat", "samplingtime", "time",
-         "date", "datetime"),
+        (
+            "监测时间",
+            "采样日期",
+            "监测日期",
+            "时间",
+            "日期",
+            "sampledat",
+            "samplingtime",
+            "time",
+            "date",
+            "datetime",
+        ),
         "sampled_at",
-    ),  # fmt: skip
+    ),
     **{header_key(name): name for name in PARAMETERS},
     **{header_key(word): name for name, words in WORDS.items() for word in words},
 }
@@ -130,9 +142,13 @@ def read_readings(data: bytes) -> ReadingFile:
             continue
         data_rows += 1
         values, row_errors = sheets.parse_cells(
-            number, cells, index=columns.index, written=columns.written,
-            formulas=table.formulas, parsers=PARSERS,
-        )  # fmt: skip
+            number,
+            cells,
+            index=columns.index,
+            written=columns.written,
+            formulas=table.formulas,
+            parsers=PARSERS,
+        )
         measured = {
             p: float(values[p])  # type: ignore[arg-type]
             for p in PARAMETERS
@@ -149,9 +165,12 @@ def read_readings(data: bytes) -> ReadingFile:
         if not row_errors:
             rows.append(
                 ReadingRow(
-                    number, values.get("section"), values.get("section_name"),  # type: ignore[arg-type]
-                    values["sampled_at"], measured,  # type: ignore[arg-type]
-                )  # fmt: skip
+                    number,
+                    values.get("section"),  # type: ignore[arg-type]
+                    values.get("section_name"),  # type: ignore[arg-type]
+                    values["sampled_at"],  # type: ignore[arg-type]
+                    measured,
+                )
             )
     return ReadingFile(rows, errors, columns, data_rows)
 

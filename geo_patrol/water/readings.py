@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access import audit
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.core.catalog import Lang, msg
+from geo_patrol.core.catalog import Lang, Message, msg
 from geo_patrol.core.errors import ImportFileError, InvalidInput, localized
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.sheets import RowError
@@ -148,10 +148,11 @@ class ReadingImport:
         }
 
 
-ANSWER_FIELDS = ("dry_run", "filename", "sha256", "rows", "stored", "replaced", "unchanged")
-ANSWER_FIELDS += ("refused", "reading_ids")
-RESULT_FIELDS = ("row", "outcome", "section", "section_id", "reading_id", "sampled_at")
-RESULT_FIELDS += ("water_class", "class_name", "target_class", "deciding", "over_target")
+ANSWER_FIELDS: tuple[str, ...] = ("dry_run", "filename", "sha256", "rows", "stored")
+ANSWER_FIELDS += ("replaced", "unchanged", "refused", "reading_ids")
+RESULT_FIELDS: tuple[str, ...] = ("row", "outcome", "section", "section_id", "reading_id")
+RESULT_FIELDS += ("sampled_at", "water_class", "class_name", "target_class", "deciding")
+RESULT_FIELDS += ("over_target",)
 
 
 @dataclass
@@ -213,25 +214,28 @@ def _placed(
     """The rows whose section is known (by code, else by its one name) and the caller's,
     classed against that section; the others refused."""
     keys = sorted({str(row.section or row.section_name) for row in parsed.rows})
-    sections = session.execute(text(SECTIONS), {"keys": keys}).all()
-    by_code = {section.code: section for section in sections}
+    found: list[Any] = list(session.execute(text(SECTIONS), {"keys": keys}))
+    by_code = {hit.code: hit for hit in found}
     by_name: dict[str, list[Any]] = {}
-    for section in sections:
-        by_name.setdefault(section.name, []).append(section)
+    for hit in found:
+        by_name.setdefault(hit.name, []).append(hit)
     good: list[_Row] = []
     for row in parsed.rows:
         column = parsed.columns.written.get("section") or parsed.columns.column("section_name")
+        section: Any = None
+        problem: Message | None = None
         if row.section:
             section = by_code.get(row.section)
             problem = None if section else msg("problem.water.no_section", section=row.section)
         else:
             named = by_name.get(str(row.section_name), [])
             section = named[0] if len(named) == 1 else None
-            problem = (
-                msg("problem.water.section_ambiguous", section=row.section_name, count=len(named))
-                if named and not section
-                else (None if section else msg("problem.water.no_section", section=row.section_name))
-            )
+            if len(named) > 1:
+                problem = msg(
+                    "problem.water.section_ambiguous", section=row.section_name, count=len(named)
+                )
+            elif not named:
+                problem = msg("problem.water.no_section", section=row.section_name)
         if problem is None and not _may_write(scope, section):
             problem = msg("problem.water.not_your_section", section=section.code)
         if problem is not None:
@@ -241,10 +245,18 @@ def _placed(
             row.measured, water_body=WaterBody(section.water_body), target=section.target_class
         )
         result = ReadingResult(
-            row.row, "stored", section.code, int(section.id), None, row.sampled_at,
-            classified.water_class, CLASS_NAMES.get(classified.water_class or 0),
-            int(section.target_class), list(classified.deciding), list(classified.over_target),
-        )  # fmt: skip
+            row.row,
+            "stored",
+            section.code,
+            int(section.id),
+            None,
+            row.sampled_at,
+            classified.water_class,
+            CLASS_NAMES.get(classified.water_class or 0),
+            int(section.target_class),
+            list(classified.deciding),
+            list(classified.over_target),
+        )
         good.append(_Row(row, section, classified, result))
     return good
 
@@ -301,10 +313,14 @@ def _against_stored(
             elif replace:
                 item.result.outcome = "replaced"
             else:
-                differ = sorted(set(measured) ^ set(item.row.measured) | {
-                    p for p in set(measured) & set(item.row.measured)
-                    if measured[p] != item.row.measured[p]
-                })  # fmt: skip
+                differ = sorted(
+                    set(measured) ^ set(item.row.measured)
+                    | {
+                        p
+                        for p in set(measured) & set(item.row.measured)
+                        if measured[p] != item.row.measured[p]
+                    }
+                )
                 detail = msg("problem.water.differs_from_stored", changed=", ".join(differ))
                 refused[item.row.row] = [RowError(item.row.row, column, detail)]
                 continue
@@ -331,9 +347,7 @@ def _arrays(items: Sequence[_Row]) -> dict[str, list[Any]]:
     }
 
 
-def _store(
-    session: Session, good: list[_Row], source: str | None, report: ReadingImport
-) -> None:
+def _store(session: Session, good: list[_Row], source: str | None, report: ReadingImport) -> None:
     """Insert the new readings and update the replaced ones, one statement each."""
     new = [item for item in good if item.result.outcome == "stored"]
     if new:
@@ -349,8 +363,11 @@ def _store(
         for item in replacing:
             log.info(
                 "reading %s of section %s at %s replaced from %s",
-                item.stored_id, item.section.code, item.row.sampled_at.isoformat(), source,
-            )  # fmt: skip
+                item.stored_id,
+                item.section.code,
+                item.row.sampled_at.isoformat(),
+                source,
+            )
     report.reading_ids = sorted(
         int(item.result.reading_id)
         for item in good

@@ -30,9 +30,18 @@ from geo_patrol.water.files import Columns, find_header, read_rows, text_cell
 LIMITS = Limits(name=msg("problem.water.sections_kind"), max_rows=5_000)
 
 FIELDS = (
-    "code", "name", "name_en", "kind", "water_body", "target_class", "lon", "lat", "datum",
-    "river", "side",
-)  # fmt: skip
+    "code",
+    "name",
+    "name_en",
+    "kind",
+    "water_body",
+    "target_class",
+    "lon",
+    "lat",
+    "datum",
+    "river",
+    "side",
+)
 CHINESE = {
     "code": "断面编码",
     "name": "断面名称",
@@ -61,9 +70,7 @@ HEADERS = {
     **dict.fromkeys(("latitude", "y"), "lat"),
     **dict.fromkeys(("坐标类型", "crs"), "datum"),
     **dict.fromkeys(("所在河流", "河流名称", "河流编码", "rivercode"), "river"),
-    **dict.fromkeys(
-        ("所属辖区", "所属地区", "辖区", "行政区", "jurisdiction", "sidecode"), "side"
-    ),
+    **dict.fromkeys(("所属辖区", "所属地区", "辖区", "行政区", "jurisdiction", "sidecode"), "side"),
 }
 KINDS = {
     **{kind.value: kind for kind in SectionKind},
@@ -118,9 +125,11 @@ def read_sections(data: bytes, *, datum: Datum = Datum.WGS84) -> SectionFile:
     datum column (or an empty cell). ImportFileError if it cannot be read."""
     table, errors = read_rows(data, LIMITS)
     columns = find_header(
-        table, lookup=lambda cell: HEADERS.get(header_key(cell)), required=REQUIRED,
+        table,
+        lookup=lambda cell: HEADERS.get(header_key(cell)),
+        required=REQUIRED,
         chinese=CHINESE,
-    )  # fmt: skip
+    )
     rows: list[SectionRow] = []
     seen: dict[str, int] = {}
     data_rows = len(errors)
@@ -129,9 +138,13 @@ def read_sections(data: bytes, *, datum: Datum = Datum.WGS84) -> SectionFile:
             continue
         data_rows += 1
         values, row_errors = sheets.parse_cells(
-            number, cells, index=columns.index, written=columns.written,
-            formulas=table.formulas, parsers=PARSERS,
-        )  # fmt: skip
+            number,
+            cells,
+            index=columns.index,
+            written=columns.written,
+            formulas=table.formulas,
+            parsers=PARSERS,
+        )
         if not row_errors:
             first = seen.setdefault(str(values["code"]), number)
             if first != number:
@@ -148,9 +161,10 @@ def _row(number: int, values: dict[str, object], datum: Datum) -> SectionRow:
     """A row's values as a section, its point in WGS84."""
     given = values.get("datum") or datum
     lons, lats = to_wgs84(
-        np.array([values["lon"]], dtype=float), np.array([values["lat"]], dtype=float),
+        np.array([values["lon"]], dtype=float),
+        np.array([values["lat"]], dtype=float),
         datum=str(given),
-    )  # fmt: skip
+    )
     return SectionRow(
         row=number,
         code=str(values["code"]),

@@ -51,8 +51,7 @@ UTM_SRID = (
 )
 # The closest point of a line to a point, in the point's UTM plane, back in WGS84.
 CLOSEST = (
-    "ST_Transform(ST_ClosestPoint(ST_Transform({line}, {srid}), ST_Transform({pt}, {srid})),"
-    " 4326)"
+    "ST_Transform(ST_ClosestPoint(ST_Transform({line}, {srid}), ST_Transform({pt}, {srid})), 4326)"
 )
 
 
@@ -219,10 +218,10 @@ class SectionImport:
         }
 
 
-ANSWER_FIELDS = ("dry_run", "filename", "sha256", "rows", "added", "updated", "unchanged")
-ANSWER_FIELDS += ("refused",)
-RESULT_FIELDS = ("row", "outcome", "code", "section_id", "river", "segment_id", "lon", "lat")
-RESULT_FIELDS += ("snap_distance_m", "changed")
+ANSWER_FIELDS: tuple[str, ...] = ("dry_run", "filename", "sha256", "rows", "added")
+ANSWER_FIELDS += ("updated", "unchanged", "refused")
+RESULT_FIELDS: tuple[str, ...] = ("row", "outcome", "code", "section_id", "river", "segment_id")
+RESULT_FIELDS += ("lon", "lat", "snap_distance_m", "changed")
 
 
 def import_sections(
@@ -292,9 +291,14 @@ def snap(session: Session, *, rows: Sequence[SectionRow], max_m: float) -> dict[
     )
     return {
         int(hit.n): Snapped(
-            hit.river_id, hit.river_code, hit.distance_m, hit.lon, hit.lat, hit.snap_m,
+            hit.river_id,
+            hit.river_code,
+            hit.distance_m,
+            hit.lon,
+            hit.lat,
+            hit.snap_m,
             hit.segment_id,
-        )  # fmt: skip
+        )
         for hit in found
     }
 
@@ -339,7 +343,8 @@ def _check(
             errors.append(RowError(row.row, river_column, detail))
         side_column = parsed.columns.column("side")
         if row.side and row.side not in known:
-            errors.append(RowError(row.row, side_column, msg("problem.water.no_side", side=row.side)))
+            detail = msg("problem.water.no_side", side=row.side)
+            errors.append(RowError(row.row, side_column, detail))
         elif not scope.everything:
             previous = stored.get(row.code)
             for side in {row.side, previous.side_code if previous else row.side}:
@@ -354,25 +359,43 @@ def _check(
 def _result(row: SectionRow, where: Snapped, previous: Any) -> SectionResult:
     """What the row would do to the stored section (added, updated: what, unchanged)."""
     result = SectionResult(
-        row.row, "added", row.code, None, where.river_code, where.segment_id, where.lon,
-        where.lat, where.snap_m,
-    )  # fmt: skip
+        row.row,
+        "added",
+        row.code,
+        None,
+        where.river_code,
+        where.segment_id,
+        where.lon,
+        where.lat,
+        where.snap_m,
+    )
     if previous is None:
         return result
     result.section_id = int(previous.id)
     now = {
-        "name": row.name, "name_en": row.name_en, "kind": row.kind.value,
-        "water_body": row.water_body.value, "target_class": row.target_class,
-        "side": row.side, "river": where.river_code, "segment": where.segment_id,
-        "position": (row.lon, row.lat), "snapped": (where.lon, where.lat),
-    }  # fmt: skip
+        "name": row.name,
+        "name_en": row.name_en,
+        "kind": row.kind.value,
+        "water_body": row.water_body.value,
+        "target_class": row.target_class,
+        "side": row.side,
+        "river": where.river_code,
+        "segment": where.segment_id,
+        "position": (row.lon, row.lat),
+        "snapped": (where.lon, where.lat),
+    }
     before = {
-        "name": previous.name, "name_en": previous.name_en, "kind": previous.kind,
-        "water_body": previous.water_body, "target_class": previous.target_class,
-        "side": previous.side_code, "river": previous.river_code,
-        "segment": previous.segment_id, "position": (previous.given_lon, previous.given_lat),
+        "name": previous.name,
+        "name_en": previous.name_en,
+        "kind": previous.kind,
+        "water_body": previous.water_body,
+        "target_class": previous.target_class,
+        "side": previous.side_code,
+        "river": previous.river_code,
+        "segment": previous.segment_id,
+        "position": (previous.given_lon, previous.given_lat),
         "snapped": (previous.lon, previous.lat),
-    }  # fmt: skip
+    }
     result.changed = [name for name in now if now[name] != before[name]]
     result.outcome = "updated" if result.changed else "unchanged"
     return result

@@ -65,7 +65,9 @@ def test_classes_stored_equal_classify_of_the_stored_values(placed: Session) -> 
         kept = row["measured"]
         measured = {p: float(kept[p]) for p in PARAMETERS if p in kept}  # type: ignore[index, operator]
         again = classify(
-            measured, water_body=WaterBody(row["water_body"]), target=row["section_target"]
+            measured,
+            water_body=WaterBody(str(row["water_body"])),
+            target=int(row["section_target"]),  # type: ignore[call-overload]
         )
         assert row["class"] == again.water_class
         assert row["deciding"] == list(again.deciding)
@@ -183,8 +185,10 @@ def test_retry_stores_nothing_a_change_is_refused_unless_replace(
     refused = readings(placed, changed)
     [error] = refused.results[0].errors
     assert (error.row, error.field, error.message.key) == (
-        2, "采样时间", "problem.water.differs_from_stored",
-    )  # fmt: skip
+        2,
+        "采样时间",
+        "problem.water.differs_from_stored",
+    )
     assert error.message.fields["changed"] == "NH3-N"
     assert stored(placed)[0]["measured"] == {"DO": 6.5, "NH3-N": 0.3}
     with caplog.at_level(logging.INFO, logger="geo_patrol.water.readings"):

@@ -94,7 +94,9 @@ def test_reimport_changes_nothing_and_an_edit_updates_saying_what(session: Sessi
     again = sections(session, data)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
     moved = offset(RIVERS["T-BENT"], 0.6, 100)
-    edited = csv_of(EN, row("S1", *moved, target="II"), row("S2", *offset(RIVERS["T-NORTH"], 0.5, 50)))
+    edited = csv_of(
+        EN, row("S1", *moved, target="II"), row("S2", *offset(RIVERS["T-NORTH"], 0.5, 50))
+    )
     dry = sections(session, edited, dry_run=True)
     assert [r.outcome for r in dry.results] == ["would_update", "unchanged"]
     assert stored_sections(session)["S1"]["target_class"] == 3  # a dry run stores nothing
@@ -133,10 +135,13 @@ def test_xlsx_gb18030_geojson_and_datums(session: Session) -> None:
     assert made.results[1].errors[0].field == "geometry"
     stored = stored_sections(session)
     assert (stored["X1"]["kind"], stored["X1"]["water_body"], stored["X1"]["target_class"]) == (
-        "national", "lake", 3,
-    )  # fmt: skip
+        "national",
+        "lake",
+        3,
+    )
     # GCJ-02 converted: its forward conversion gives back the file's numbers.
-    back_lon, back_lat = wgs84_to_gcj02([stored["X1"]["given_lon"]], [stored["X1"]["given_lat"]])
+    x1 = stored["X1"]
+    back_lon, back_lat = wgs84_to_gcj02([float(x1["given_lon"])], [float(x1["given_lat"])])  # type: ignore[arg-type]
     assert (float(back_lon[0]), float(back_lat[0])) == pytest.approx((g_lon, g_lat), abs=1e-7)
     assert stored["X3"]["kind"] == "border" and stored["X4"]["target_class"] == 2
     assert stored["X4"]["given_lon"] == lon
@@ -177,9 +182,18 @@ def test_a_file_without_its_columns_is_refused(session: Session) -> None:
 
 @pytest.mark.parametrize(
     ("written", "expected"),
-    [("I", 1), ("ii", 2), ("III类", 3), ("Ⅳ", 4), ("Ⅴ类", 5), ("3", 3), (2, 2), (5.0, 5),
-     ("Ⅲ类水", 3)],
-)  # fmt: skip
+    [
+        ("I", 1),
+        ("ii", 2),
+        ("III类", 3),
+        ("Ⅳ", 4),
+        ("Ⅴ类", 5),
+        ("3", 3),
+        (2, 2),
+        (5.0, 5),
+        ("Ⅲ类水", 3),
+    ],
+)
 def test_target_classes_as_written(written: str | int | float, expected: int) -> None:
     assert parse_target(written) == expected
 
@@ -193,7 +207,9 @@ def test_not_targets(written: str | int | float) -> None:
 def test_resnap_after_the_river_is_recut_and_moved(session: Session) -> None:
     ids = add_rivers(session)
     lon, lat = offset(RIVERS["T-BENT"], 0.55, 120)
-    sections(session, csv_of(EN, row("R1", lon, lat), row("R2", *offset(RIVERS["T-NORTH"], 0.1, 60))))
+    sections(
+        session, csv_of(EN, row("R1", lon, lat), row("R2", *offset(RIVERS["T-NORTH"], 0.1, 60)))
+    )
     moved = translate(RIVERS["T-BENT"], yoff=0.0005)  # about 55 m north
     session.execute(
         text("UPDATE rivers SET geom = ST_Multi(ST_GeomFromText(:w, 4326)) WHERE id = :id"),
