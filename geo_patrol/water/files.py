@@ -110,16 +110,18 @@ def find_header(
     lookup: Callable[[Cell], str | None],
     required: Sequence[str],
     chinese: Mapping[str, str],
+    expected: str | None = None,
 ) -> Columns:
     """The header row (the first of the first rows naming three fields or more), each
-    field's column; a missing required or a doubled column refuses the file."""
+    field's column; a missing required or a doubled column refuses the file (`expected`
+    says what a header holds when none is found: by default the required columns)."""
     for seen, (number, cells) in enumerate(table.rows, start=1):
         named = [(lookup(cell), n) for n, cell in enumerate(cells)]
         if sum(1 for name, _ in named if name) >= 3:
             return _columns(number, cells, named, required, chinese)
         if seen >= HEADER_SEARCH_ROWS:
             break
-    expected = ", ".join(f"{name} {chinese[name]}" for name in required)
+    expected = expected or ", ".join(f"{name} {chinese[name]}" for name in required)
     raise ImportFileError(msg("problem.water.import_no_header", expected=expected), field="file")
 
 

@@ -37,6 +37,9 @@ LIMITS = Limits(name=msg("problem.water.readings_kind"), max_rows=10_000)
 # In the order of the standard's table 1 (the order a reading's parameters are kept in).
 PARAMETERS = ("pH", *STANDARD)
 CHINESE = {"section": "断面编码", "section_name": "断面名称", "sampled_at": "采样时间"}
+EXPECTED = (
+    "断面编码 or 断面名称 (section), 采样时间 (sampled_at), 溶解氧 (DO), 氨氮 (NH3-N), 总磷 (TP)..."
+)
 WORDS = {
     "DO": ("溶解氧", "dissolvedoxygen"),
     "CODMn": ("高锰酸盐指数", "高锰酸钾指数", "permanganateindex", "imn"),
@@ -132,7 +135,9 @@ class ReadingFile:
 def read_readings(data: bytes) -> ReadingFile:
     """Read a station export into rows and row errors; ImportFileError if it cannot be read."""
     table = read_table(data, LIMITS)
-    columns = find_header(table, lookup=lookup, required=("sampled_at",), chinese=CHINESE)
+    columns = find_header(
+        table, lookup=lookup, required=("sampled_at",), chinese=CHINESE, expected=EXPECTED
+    )
     _check_columns(columns)
     rows: list[ReadingRow] = []
     errors: list[RowError] = []
