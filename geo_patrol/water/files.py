@@ -20,7 +20,6 @@ from geo_patrol.core.values import unstorable
 
 HEADER_SEARCH_ROWS = 10
 MAX_SHORT = 200
-MAX_ERRORS = 500
 
 
 @dataclass(frozen=True)

@@ -89,25 +89,31 @@ HEADERS = {
     **{header_key(name): name for name in PARAMETERS},
     **{header_key(word): name for name, words in WORDS.items() for word in words},
 }
-# A unit after a header ("氨氮(mg/L)", "总磷 mg/L", "粪大肠菌群（个/L）"): dropped to look it up.
-UNIT = re.compile(r"[(（\[【/]*(?:mg/l|毫克/升|个/l|mpn/l|cfu/l|无量纲)[)）\]】]*$")
-OTHER_UNIT = re.compile(r"(?:μg/l|µg/l|ug/l|微克/升|ng/l|g/l)[)）\]】]*$")
+# What may follow a parameter's name in a header: its unit ("氨氮(mg/L)", "总磷 mg/L",
+# "粪大肠菌群（个/L）") or its symbol ("高锰酸盐指数(CODMn)"), dropped to look it up.
+UNIT = r"(?:mg/l|毫克/升|个/l|mpn/l|cfu/l|无量纲)"
+# Units other than mg/L: such a column is refused, not read a thousand times too high.
+OTHER_UNIT = r"(?:μg/l|µg/l|ug/l|微克/升|ng/l|纳克/升|(?<![mμµun])g/l)"
+TAIL = re.compile(rf"(?:[(（\[【][^()（）\[\]【】]*[)）\]】]|/?{UNIT}|/?{OTHER_UNIT})$")
 NUMBER = r"(\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
 BELOW = re.compile(rf"[<＜]\s*({NUMBER})|({NUMBER})\s*l")
 NOT_DETECTED = frozenset({"nd", "n.d.", "n.d", "未检出", "未检测出"})
 
 
 def lookup(cell: Cell) -> str | None:
-    """The field a header names (a unit after it is allowed; a unit other than mg/L refuses
-    the file)."""
+    """The field a header names (a unit or symbol after it is allowed; a unit other than
+    mg/L refuses the file)."""
     key = header_key(cell)
-    found = HEADERS.get(key) or HEADERS.get(UNIT.sub("", key))
-    if found is None and OTHER_UNIT.search(key):
-        bare = HEADERS.get(OTHER_UNIT.sub("", key).rstrip("(（[【/"))
-        if bare in PARAMETERS:
-            raise ImportFileError(
-                msg("problem.water.not_mg_per_litre", header=text_of(cell)), field="file"
-            )
+    if key in HEADERS:
+        return HEADERS[key]
+    bare = key
+    while (shorter := TAIL.sub("", bare)) != bare:
+        bare = shorter
+    found = HEADERS.get(bare)
+    if found in PARAMETERS and re.search(OTHER_UNIT, key):
+        raise ImportFileError(
+            msg("problem.water.not_mg_per_litre", header=text_of(cell)), field="file"
+        )
     return found
 
 

@@ -38,7 +38,6 @@ from geo_patrol.core.errors import ImportFileError, InvalidInput, localized
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.sheets import RowError
 from geo_patrol.core.vocabulary import WaterBody
-from geo_patrol.water.files import MAX_ERRORS
 from geo_patrol.water.reading_file import ReadingFile, ReadingRow, read_readings
 from geo_patrol.water.sections import may_import
 from geo_patrol.water.standard import CLASS_NAMES, Classified, classify
@@ -186,7 +185,7 @@ def import_readings(
         raise
     report.rows = parsed.data_rows
     refused: dict[int, list[RowError]] = {}
-    for bad in parsed.errors[:MAX_ERRORS]:
+    for bad in parsed.errors:
         refused.setdefault(bad.row, []).append(bad)
     good = _placed(session, parsed, scope, refused)
     good = _against_stored(session, good, parsed, options.replace, refused)

@@ -39,7 +39,6 @@ from geo_patrol.core.errors import Forbidden, ImportFileError, InvalidInput, loc
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.sheets import RowError
 from geo_patrol.core.vocabulary import Datum
-from geo_patrol.water.files import MAX_ERRORS
 from geo_patrol.water.section_file import SectionFile, SectionRow, read_sections
 
 log = logging.getLogger(__name__)
@@ -243,7 +242,7 @@ def import_sections(
         raise
     report.rows = parsed.data_rows
     refused: dict[int, list[RowError]] = {}
-    for bad in parsed.errors[:MAX_ERRORS]:
+    for bad in parsed.errors:
         refused.setdefault(bad.row, []).append(bad)
     snapped = snap(session, rows=parsed.rows, max_m=settings.water_snap_max_m)
     stored = _stored(session, [row.code for row in parsed.rows])

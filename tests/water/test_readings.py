@@ -138,8 +138,14 @@ def test_header_variants_xlsx_and_times(placed: Session) -> None:
     assert w1["sampled_at"] == datetime(2026, 11, 8, 1, 30, tzinfo=UTC)  # China time
     assert w2["sampled_at"] == datetime(2026, 11, 8, 9, 30, tzinfo=UTC)
     assert w1["measured"] == {"NH3-N": 0.3, "TP": 0.05, "pH": 7.0}
-    gb = csv_of("断面编码,采样日期,氨氮,总磷（mg/L）", "W3,2026/11/9,0.2,0.03", encoding="gb18030")
+    gb = csv_of(
+        "断面编码,采样日期,氨氮(NH3-N)(mg/L),总磷（mg/L）,高锰酸盐指数(CODMn),水温(℃)",
+        "W3,2026/11/9,0.2,0.03,3.5,12.5",
+        encoding="gb18030",
+    )
     assert readings(placed, gb).stored == 1
+    # 水温 has no class and is no parameter of the import: its column is left alone.
+    assert stored(placed)[2]["measured"] == {"CODMn": 3.5, "NH3-N": 0.2, "TP": 0.03}
     with pytest.raises(ImportFileError) as refused:
         readings(placed, csv_of("断面编码,采样时间,总磷(μg/L)", "W1,2026-11-09,30"))
     assert "μg/L" in refused.value.detail
