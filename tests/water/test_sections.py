@@ -4,6 +4,7 @@ zone and pyproj.Geod, refusals named and never stored, upsert by code, the file 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import shapely
 from shapely.affinity import translate
@@ -230,3 +231,42 @@ def test_resnap_after_the_river_is_recut_and_moved(session: Session) -> None:
     assert recut_river_ids(session) == []
     # On the line drawn in degrees within a few centimetres (closest in the UTM plane).
     assert shapely.Point(got["lon"], got["lat"]).distance(moved) < 1e-6
+
+
+def test_scattered_points_snap_as_the_oracle_says(session: Session) -> None:
+    """Thirty points scattered around both rivers: each goes to the river the oracle finds
+    nearest (or is refused beyond the limit), at the oracle's point and distance."""
+    ids = add_rivers(session)
+    generator = np.random.default_rng(16)
+    points = list(
+        zip(
+            generator.uniform(120.595, 120.645, 30).tolist(),
+            generator.uniform(30.893, 30.922, 30).tolist(),
+            strict=True,
+        )
+    )
+    oracle = {}
+    for n, (lon, lat) in enumerate(points):
+        by_river = {code: snapped(line, lon, lat) for code, line in RIVERS.items()}
+        ranked = sorted(by_river.items(), key=lambda item: item[1].distance_m)
+        (code, best), (_, other) = ranked
+        if other.distance_m - best.distance_m < 1 or abs(best.distance_m - 500) < 1:
+            continue  # too close to call between two rivers or at the limit: not a test
+        oracle[f"P{n}"] = (code if best.distance_m <= SETTINGS.water_snap_max_m else None, best)
+    rows = [row(f"P{n}", lon, lat) for n, (lon, lat) in enumerate(points) if f"P{n}" in oracle]
+    report = sections(session, csv_of(EN, *rows))
+    outcomes = {r.code: r.outcome for r in report.results if r.code}
+    stored = stored_sections(session)
+    assert set(stored) == {code for code, (river, _) in oracle.items() if river}
+    assert {r.row for r in report.results if r.outcome == "refused"} == {
+        n + 2 for n, code in enumerate(oracle) if oracle[code][0] is None
+    }
+    for code, (river, expected) in oracle.items():
+        if river is None:
+            continue
+        got = stored[code]
+        assert outcomes[code] == "added" and got["river"] == river
+        assert (got["lon"], got["lat"]) == pytest.approx((expected.lon, expected.lat), abs=1e-8)
+        assert got["snap_distance_m"] == pytest.approx(expected.distance_m, abs=0.01)
+        assert got["segment_id"] == segment_under(session, ids[river], expected.lon, expected.lat)
+    assert 5 <= len(stored) < len(oracle)  # both outcomes happen
