@@ -159,6 +159,10 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /ogc/collections/{collection_id}": Rule.MEMBER,
     "GET /ogc/collections/{collection_id}/items": Rule.MEMBER,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Rule.MEMBER,
+    # Water import: writers by role; inside, administrators any row and supervisors the
+    # sections (and their readings) of the sides they supervise; other writers get 403.
+    "POST /api/v1/water/sections/import": Rule.WRITER,
+    "POST /api/v1/water/readings/import": Rule.WRITER,
 }
 
 

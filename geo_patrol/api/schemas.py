@@ -1325,3 +1325,75 @@ class IncidentImportPublic(BaseModel):
     already_imported: int
     refused: int
     results: list[IncidentImportRow]
+
+
+class WaterImportRowError(BaseModel):
+    """Why a row of a water import is refused: its line (a GeoJSON's feature number), its
+    column as the file names it, the stable code and the reason in the reader's language."""
+
+    row: int
+    field: str
+    code: str
+    detail: str
+
+
+class SectionImportRow(BaseModel):
+    """What became (or, in a dry run, would become) of one row of a section import."""
+
+    row: int
+    outcome: Literal["added", "updated", "unchanged", "would_add", "would_update", "refused"]
+    code: str | None
+    section_id: int | None
+    river: str | None = Field(description="The river's code.")
+    segment_id: int | None
+    lon: float | None = Field(description="The snapped point (WGS84).")
+    lat: float | None
+    snap_distance_m: float | None = Field(description="How far it moved (on the ellipsoid).")
+    changed: list[str] = Field(description="What an update changes.")
+    errors: list[WaterImportRowError]
+
+
+class SectionImportPublic(BaseModel):
+    """Counts of a section import (or of what a dry run would do), and each row."""
+
+    dry_run: bool
+    filename: str | None
+    sha256: str
+    rows: int
+    added: int
+    updated: int
+    unchanged: int
+    refused: int
+    results: list[SectionImportRow]
+
+
+class ReadingImportRow(BaseModel):
+    """What became (or would become) of one row of a reading import, and its class."""
+
+    row: int
+    outcome: Literal["stored", "replaced", "unchanged", "would_store", "would_replace", "refused"]
+    section: str | None
+    section_id: int | None
+    reading_id: int | None
+    sampled_at: datetime | None
+    water_class: int | None = Field(description="1..6 (6 = 劣V) by GB 3838-2002.")
+    class_name: str | None
+    target_class: int | None
+    deciding: list[str]
+    over_target: list[str]
+    errors: list[WaterImportRowError]
+
+
+class ReadingImportPublic(BaseModel):
+    """Counts of a reading import, each row, and the ids of the readings stored."""
+
+    dry_run: bool
+    filename: str | None
+    sha256: str
+    rows: int
+    stored: int
+    replaced: int
+    unchanged: int
+    refused: int
+    reading_ids: list[int]
+    results: list[ReadingImportRow]

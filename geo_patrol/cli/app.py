@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, TextIO, TypeVar
 
 import typer
+from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from geo_patrol import __version__
@@ -17,6 +18,7 @@ from geo_patrol.cli.chiefs import chiefs_app, rules_app
 from geo_patrol.cli.digest import digest_app
 from geo_patrol.cli.incidents import incidents_app
 from geo_patrol.cli.maps import meeting_pack_command
+from geo_patrol.cli.water import water_app
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.logs import configure_logging
 from geo_patrol.core.settings import Settings
@@ -32,6 +34,7 @@ from geo_patrol.geography.imports.jurisdictions import (
     import_jurisdictions,
 )
 from geo_patrol.geography.imports.report import ImportReport
+from geo_patrol.water.sections import recut_river_ids, resnap
 
 app = typer.Typer(
     help="geo-patrol: joint river patrol on PostGIS.",
@@ -49,6 +52,7 @@ app.add_typer(rules_app, name="duty-rules")
 app.command("meeting-pack")(meeting_pack_command)
 app.add_typer(digest_app, name="digest")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(water_app, name="water")
 
 
 def _print_version(value: bool) -> None:
@@ -265,7 +269,23 @@ def import_rivers_command(
         code=code,
         name=name,
     )
-    _run_import(lambda s: import_rivers(s, path=file, options=options))
+    _run_import(lambda s: _rivers_and_sections(s, path=file, options=options))
+
+
+def _rivers_and_sections(
+    session: Session, *, path: Path, options: FeatureImportOptions
+) -> ImportReport:
+    """Import rivers, then snap again the monitoring sections of those recut (rebuilding a
+    river's segments leaves its sections without one)."""
+    report = import_rivers(session, path=path, options=options)
+    done = resnap(session, river_ids=recut_river_ids(session), settings=Settings())
+    if done.sections:
+        report.warnings.append(f"{done.sections} monitoring sections snapped again")
+    report.warnings += [
+        f"section {code} is {distance:.0f} m from its recut river"
+        for code, distance in done.too_far
+    ]
+    return report
 
 
 @import_app.command("villages")

@@ -157,6 +157,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /ogc/collections/{collection_id}": MEMBERS,
     "GET /ogc/collections/{collection_id}/items": MEMBERS,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": MEMBERS,
+    # Water import: writers by role (only administrators and supervisors inside).
+    "POST /api/v1/water/sections/import": WRITERS,
+    "POST /api/v1/water/readings/import": WRITERS,
 }
 
 
