@@ -3,12 +3,15 @@ a sample by the single-factor method (单因子评价法): each parameter's clas
 limit it meets, and the worst parameter decides the sample's class; a parameter that meets
 no limit is 劣V (class 6).
 
-Which parameters count follows the Ministry's assessment method (地表水环境质量评价办法
-(试行), 环办〔2011〕22号) for rivers: total nitrogen (TN) does not count for a river, whatever
-was measured (the standard gives its limits for lakes and reservoirs only), nor does faecal
-coliform; both are kept with the reading. On a lake or reservoir TN counts, and total
-phosphorus (TP) has the lake limits. Water temperature has
-no class (its limit is a change against the natural temperature).
+Which parameters count: for a river, the Ministry's assessment method (地表水环境质量评价办法
+(试行), 环办〔2011〕22号): total nitrogen (TN) and faecal coliform (FC) never decide the class,
+whatever was measured; they are kept with the reading. For a lake or reservoir we follow the
+standard's own table, where TN has limits for 湖、库: TN counts, and total phosphorus (TP) has
+the lake limits. This differs from the 2011 method, which leaves TN out of the class of a
+lake too and assesses it separately (and in the trophic-state index); to class a lake by that
+method, leave TN out of `measured`. Water temperature has no class (its limit is a
+change against the natural temperature). Class I's DO is "饱和率90%（或7.5）": the 7.5 mg/L
+bound is used, as saturation is rarely in a station's export.
 
 Limits are inclusive: a value equal to a limit meets it ("≤" and "≥" in the standard). The
 exceedance factor (超标倍数) of a parameter against a class is (value − limit) / limit, for
