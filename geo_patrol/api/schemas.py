@@ -1365,12 +1365,14 @@ class AgendaItemBody(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict, description="As proposed, kept.")
 
 
-class AgendaItemPublic(AgendaItemBody):
+class AgendaItemPublic(BaseModel):
     """An agenda item in its place (1, 2, ...)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     position: int
+    kind: AgendaKind
+    target_id: int | None
+    title: str
+    detail: dict[str, Any]
 
 
 class MeetingCreate(BaseModel):

@@ -31,10 +31,10 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo_patrol.core.local_time import LOCAL
-from geo_patrol.core.paging import Page
+from geo_patrol.core.paging import Page, page_of
 from geo_patrol.core.vocabulary import DecisionLinkKind, DecisionStatus
 from geo_patrol.db.clauses import FALSE, TRUE, Clause, all_of, any_of, equals, statement
-from geo_patrol.db.keyset import Keyset, read_limit
+from geo_patrol.db.keyset import Keyset, key_value, read_limit
 from geo_patrol.meetings.records import meeting_zone
 from geo_patrol.meetings.visibility import seen_zone_ids, zone_of
 
@@ -553,7 +553,9 @@ def list_decisions(
         order=DECISION_ORDER.order_by(),
         limit=read_limit(limit),
     )
-    return DECISION_ORDER.page(rows, limit)
+    if limit is None:
+        return Page(rows)
+    return page_of(rows, limit=limit, key=lambda d: (key_value(d.deadline), d.id))
 
 
 def get_decision(
