@@ -305,14 +305,13 @@ def _owner_rows(session: Session, *, sides: Sequence[str], owners: Sequence[Owne
     data = json.dumps(rows)
     bad = session.execute(text(BAD_OWNER), {"rows": data, "sides": list(sides)}).first()
     if bad is not None:
-        key = (
-            "problem.decisions.not_a_side"
+        value = str(rows[bad.i][bad.field])
+        message = (
+            msg("problem.decisions.not_a_side", value=value)
             if bad.field == "side_code"
-            else "problem.decisions.no_member"
+            else msg("problem.decisions.no_member", value=value)
         )
-        raise InvalidInput(
-            msg(key, value=str(rows[bad.i][bad.field])), field=f"owners[{bad.i}].{bad.field}"
-        )
+        raise InvalidInput(message, field=f"owners[{bad.i}].{bad.field}")
     return data
 
 

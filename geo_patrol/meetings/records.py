@@ -239,12 +239,12 @@ def _attendee_rows(
         text(BAD_ATTENDEE), {"rows": json.dumps(rows), "sides": list(zone.member_codes)}
     ).first()
     if bad is not None:
-        key = (
-            "problem.meetings.not_a_side"
+        message = (
+            msg("problem.meetings.not_a_side", zone=zone.code)
             if bad.field == "side_code"
-            else "problem.meetings.no_member"
+            else msg("problem.meetings.no_member")
         )
-        raise InvalidInput(msg(key, zone=zone.code), field=f"attendees[{bad.i}].{bad.field}")
+        raise InvalidInput(message, field=f"attendees[{bad.i}].{bad.field}")
     return rows
 
 
