@@ -1112,11 +1112,13 @@ class DutyReminder(BaseModel):
 
 
 class DutyReminders(BaseModel):
-    """Chiefs to remind, soonest first."""
+    """Chiefs to remind, soonest first; and (on the first page) the overdue decisions of
+    joint meetings to remind of: the caller's own, their sides', their zones'."""
 
     on: date
     within_days: int
     reminders: list[DutyReminder]
+    decisions: list[DecisionPublic]
 
 
 # --- Vector tiles: TileJSON 3.0 and MapLibre styles (geo-patrol 0.4.0) ----------------------

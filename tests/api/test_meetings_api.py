@@ -234,3 +234,40 @@ def test_lists_page_with_link(demo_client: TestClient, people: dict[str, dict[st
             assert len(seen) == 3
     bad = demo_client.get("/api/v1/decisions?cursor=nonsense", headers=coord)
     assert (bad.status_code, field_of(bad)) == (422, "cursor")
+
+
+def test_overdue_decisions_are_reminded(
+    demo_client: TestClient, demo_session: Session, people: dict[str, dict[str, str]]
+) -> None:
+    """An overdue decision owned by Shengze (its patrol member named) is in the reminders of
+    that member and of Shengze's supervisors, on the duty page too; not in Wangjiangjing's,
+    and no longer once done."""
+    coord = people["zone.coord"]
+    meeting_id = demo_client.post("/api/v1/meetings", json=MEETING, headers=coord).json()["id"]
+    owner = {"side_code": SZ, "member_id": member_id(demo_session, "sz.patrol")}
+    body = {"body": "盛泽侧清淤 <b>", "deadline": "2026-12-01", "owners": [owner]}
+    decision_id = demo_client.post(
+        f"/api/v1/meetings/{meeting_id}/decisions", json=body, headers=coord
+    ).json()["id"]
+
+    def reminded(login: str, on: str = "2026-12-02") -> list[int]:
+        answer = demo_client.get(f"/api/v1/duty/reminders?on={on}", headers=people[login])
+        assert answer.status_code == 200, answer.text
+        return [d["id"] for d in answer.json()["decisions"]]
+
+    assert decision_id in reminded("sz.patrol")
+    assert decision_id in reminded("shengze.sup")
+    assert decision_id in reminded("zone.coord")
+    assert decision_id not in reminded("wjj.sup")
+    assert decision_id not in reminded("wjj.patrol")
+    assert decision_id not in reminded("sz.patrol", on="2026-12-01")  # the deadline itself
+    page = demo_client.get("/duty?on=2026-12-02&lang=en", headers=people["shengze.sup"])
+    assert page.status_code == 200
+    assert f'data-decision="{decision_id}"' in page.text
+    assert "盛泽侧清淤 &lt;b&gt;" in page.text and "1 day(s) late" in page.text
+    demo_client.post(
+        f"/api/v1/decisions/{decision_id}/updates",
+        json={"note": "完成", "status": "done"},
+        headers=people["sz.patrol"],
+    )
+    assert decision_id not in reminded("sz.patrol")
