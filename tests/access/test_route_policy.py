@@ -168,6 +168,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/decisions": MEMBERS,
     "GET /api/v1/decisions/{decision_id}": MEMBERS,
     "POST /api/v1/decisions/{decision_id}/updates": WRITERS,
+    "GET /api/v1/decisions.{fmt}": MEMBERS,
 }
 
 
