@@ -163,6 +163,14 @@ def test_refusals_name_what_is_wrong(
     wrong_period = {**MEETING, "title": "x", "period_to": "2026-09-01"}
     answer = demo_client.post("/api/v1/meetings", json=wrong_period, headers=coord)
     assert (answer.status_code, field_of(answer)) == (422, "period_to")
+    patched = demo_client.patch(
+        f"/api/v1/meetings/{meeting_id}", json={"period_from": "2026-11-15"}, headers=coord
+    )
+    assert (patched.status_code, field_of(patched)) == (422, "period_to")
+    untitled = demo_client.patch(
+        f"/api/v1/meetings/{meeting_id}", json={"title": None}, headers=coord
+    )
+    assert (untitled.status_code, field_of(untitled)) == (422, "title")
     unknown = demo_client.post("/api/v1/meetings", json={**MEETING, "zone": "NOPE"}, headers=coord)
     assert (unknown.status_code, field_of(unknown)) == (404, "zone")
     attendee = {"attendees": [{"side_code": "999999", "name": "x"}]}
