@@ -618,3 +618,13 @@ def decisions_by_ids(session: Session, *, ids: Sequence[int], today: date) -> li
     """These decisions, oldest deadline first (the caller has checked the scope)."""
     where = Clause("d.id = ANY(CAST(:by_ids AS int[]))", {"by_ids": list(ids)})
     return _decisions(session, where=where, today=today, order=DECISION_ORDER.order_by())
+
+
+def may_update_decision(principal: Principal, scope: Scope, decision: Decision) -> bool:
+    """True when the caller posts updates of this decision (a page shows its form then)."""
+    return may_update(
+        principal,
+        scope,
+        sides=[o.side_code for o in decision.owners],
+        members=[o.member_id for o in decision.owners if o.member_id is not None],
+    )

@@ -469,3 +469,10 @@ def last_meeting(session: Session, *, zone_id: int, before: datetime) -> Meeting
     )
     found = _meetings(session, where=where, limit=1)
     return found[0] if found else None
+
+
+def may_edit_meeting(
+    session: Session, *, principal: Principal, scope: Scope, meeting: Meeting
+) -> bool:
+    """True when the caller records this meeting (a page shows its forms then)."""
+    return may_edit_zone(principal, scope, zone_by_id(session, zone_id=meeting.zone_id))

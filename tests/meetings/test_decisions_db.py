@@ -184,6 +184,27 @@ def test_owners_update_only_their_own(demo_session: Session) -> None:
         limit=10,
     ).items
     assert [d.id for d in mine] == [both]  # an owner sees their own decision only
+    # The helpers a page asks before showing its forms agree with the refusals above.
+    got = decisions.get_decision(demo_session, scope=ADMIN, decision_id=sz_only, today=DEADLINE)
+    allowed = {
+        login: decisions.may_update_decision(*who(demo_session, login), got)
+        for login in ("wjj.sup", "shengze.sup", "sz.patrol", "meeting.room")
+    }
+    assert allowed == {
+        "wjj.sup": False,
+        "shengze.sup": True,
+        "sz.patrol": False,  # named on the other decision only
+        "meeting.room": False,
+    }
+    meeting = records.get_meeting(demo_session, scope=ADMIN, meeting_id=meeting_id)
+    observer, observer_scope = who(demo_session, "meeting.room")
+    coordinator, coordinator_scope = who(demo_session, "zone.coord")
+    assert not records.may_edit_meeting(
+        demo_session, principal=observer, scope=observer_scope, meeting=meeting
+    )
+    assert records.may_edit_meeting(
+        demo_session, principal=coordinator, scope=coordinator_scope, meeting=meeting
+    )
 
 
 def test_history_drives_the_stored_status(demo_session: Session) -> None:
