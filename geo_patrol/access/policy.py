@@ -163,6 +163,19 @@ ROUTE_POLICY: dict[str, Rule] = {
     # sections (and their readings) of the sides they supervise; other writers get 403.
     "POST /api/v1/water/sections/import": Rule.WRITER,
     "POST /api/v1/water/readings/import": Rule.WRITER,
+    # Joint meetings and decisions (geo_patrol.meetings.visibility): people read the zones
+    # they see (404 otherwise); writers write where the zone or the decision lets them (403).
+    "GET /api/v1/meetings": Rule.MEMBER,
+    "POST /api/v1/meetings": Rule.WRITER,
+    "GET /api/v1/meetings/{meeting_id}": Rule.MEMBER,
+    "PATCH /api/v1/meetings/{meeting_id}": Rule.WRITER,
+    "PUT /api/v1/meetings/{meeting_id}/attendees": Rule.WRITER,
+    "PUT /api/v1/meetings/{meeting_id}/agenda": Rule.WRITER,
+    "POST /api/v1/meetings/{meeting_id}/decisions": Rule.WRITER,
+    "GET /api/v1/decisions": Rule.MEMBER,
+    "GET /api/v1/decisions/{decision_id}": Rule.MEMBER,
+    "POST /api/v1/decisions/{decision_id}/updates": Rule.WRITER,
+    "GET /api/v1/decisions.{fmt}": Rule.MEMBER,
 }
 
 
