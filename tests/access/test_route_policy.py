@@ -28,6 +28,7 @@ from geo_patrol.accounts.members import open_web_session
 from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import SESSION_COOKIE
 from geo_patrol.core.settings import Settings
+from geo_patrol.meetings.kept_packs import keep_pack
 from tests.support import oracle
 from tests.support.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
 
@@ -365,8 +366,10 @@ def make_objects(
     assert (role.status_code, device.status_code) == (201, 201), (role.text, device.text)
     assert chief.status_code == 201, chief.text
     meeting, decision = make_meeting(client, admin, side, member_id(session, side.patrol))
-    pack = client.post(f"/api/v1/meetings/{meeting}/packs", headers=admin)
-    assert pack.status_code == 201, pack.text
+    # A kept pack of the meeting (stored directly: rendering one per test costs seconds).
+    pack, _ = keep_pack(
+        session, meeting_id=meeting, content=side.town.encode(), language="zh", kept_by=None
+    )
     return Objects(
         patrol=patrol.json()["id"],
         incident=incident,
@@ -379,7 +382,7 @@ def make_objects(
         appointment=chief.json()["id"],
         meeting=meeting,
         decision=decision,
-        pack=pack.json()["id"],
+        pack=pack.id,
     )
 
 
