@@ -169,6 +169,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/decisions": MEMBERS,
     "GET /api/v1/decisions/{decision_id}": MEMBERS,
     "POST /api/v1/decisions/{decision_id}/updates": WRITERS,
+    "GET /api/v1/decisions.{fmt}": MEMBERS,
     # The proposed agenda and a meeting's kept packs (zone rights inside).
     "GET /api/v1/agenda/proposed": MEMBERS,
     "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
