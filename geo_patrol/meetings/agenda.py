@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.core.catalog import Message, msg
+from geo_patrol.core.catalog import Message
 from geo_patrol.core.selection import Selection
 from geo_patrol.core.vocabulary import AgendaKind, DecisionStatus, DutyPeriod, DutyStatus
 from geo_patrol.db.tables import TIERS
@@ -105,6 +105,11 @@ def default_period(today: date) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
+def _title(key: str, **fields: object) -> Message:
+    """An item's title: a catalog word with its fields, put into words per reader."""
+    return Message(key, fields)
+
+
 def agenda_period(
     date_from: date | None, date_to: date | None, *, today: date
 ) -> tuple[date, date]:
@@ -150,7 +155,7 @@ def _decision_item(d: Decision) -> AgendaItem:
     return AgendaItem(
         kind=AgendaKind.DECISION,
         target_id=d.id,
-        title=msg("agenda.title_decision", body=d.body),
+        title=_title("agenda.title_decision", body=d.body),
         detail={
             "meeting_id": d.meeting_id,
             "deadline": d.deadline.isoformat(),
@@ -186,7 +191,7 @@ def _incident_item(case: dict[str, Any], *, escalated: bool) -> AgendaItem:
     return AgendaItem(
         kind=AgendaKind.INCIDENT,
         target_id=int(case["id"]),
-        title=msg("agenda.title_incident", id=case["id"], category=case["category_name"]),
+        title=_title("agenda.title_incident", id=case["id"], category=case["category_name"]),
         detail={
             "status": case["status"],
             "tier": case["tier"],
@@ -294,7 +299,7 @@ def _uncovered_item(
     return AgendaItem(
         kind=AgendaKind.UNCOVERED,
         target_id=s.segment_ids[0],
-        title=msg("agenda.title_uncovered", river=s.river_name, metres=round(s.length_m)),
+        title=_title("agenda.title_uncovered", river=s.river_name, metres=round(s.length_m)),
         detail={
             "river_code": s.river_code,
             "river_name": s.river_name,
@@ -344,7 +349,7 @@ def _chief_item(missed: list[ChiefDuty], *, zone: Zone) -> AgendaItem:
     return AgendaItem(
         kind=AgendaKind.CHIEF,
         target_id=chief.appointment_id,
-        title=msg(
+        title=_title(
             "agenda.title_chief", name=chief.member_name, river=chief.river_name, missed=len(missed)
         ),
         detail={
@@ -383,7 +388,7 @@ def _section_item(t: SectionTrend) -> AgendaItem:
     return AgendaItem(
         kind=AgendaKind.SECTION,
         target_id=t.section_id,
-        title=msg(
+        title=_title(
             "agenda.title_section",
             name=t.name,
             water_class=CLASS_NAMES[t.water_class],

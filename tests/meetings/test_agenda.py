@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.core.catalog import msg
+from geo_patrol.core.catalog import Message
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import AgendaKind, DecisionStatus
 from geo_patrol.demo.accounts import ZONE
@@ -75,7 +75,7 @@ def test_default_period_is_the_month_before() -> None:
 
 def item(kind: AgendaKind, target: int, *severity: float) -> AgendaItem:
     """An item with only what ordering reads."""
-    return AgendaItem(kind, target, msg("agenda.kind_other"), {}, "", severity)
+    return AgendaItem(kind, target, Message("agenda.kind_other"), {}, "", severity)
 
 
 def test_items_are_ordered_by_kind_then_severity() -> None:
