@@ -33,7 +33,7 @@ from geo_patrol.meetings.agenda import Agenda, proposed_agenda
 from geo_patrol.meetings.decisions import Decision, decisions_of
 from geo_patrol.meetings.duty_figures import DutyFigures, duty_figures
 from geo_patrol.meetings.records import Meeting, last_meeting
-from geo_patrol.meetings.visibility import zone_of
+from geo_patrol.meetings.visibility import may_see_zone, zone_of
 from geo_patrol.patrols.coverage import border_river_gaps
 from geo_patrol.patrols.queries import patrol_filter
 from geo_patrol.water.trends import SectionTrend, border_trends
@@ -243,8 +243,14 @@ def follow_up(
 ) -> dict[str, Any]:
     """The pack's follow-up sections: the zone's last meeting before the period's end and its
     decisions as they stand `today` (with their history), the proposed agenda of the period,
-    and the border sections' water."""
+    and the border sections' water; to a caller who does not see the zone's meetings, the
+    water only."""
     zone = zone_of(session, code=str(filters.zone))
+    water = border_trends(
+        session, zone_id=zone.id, date_from=filters.date_from, date_to=filters.date_to
+    )
+    if not may_see_zone(scope, zone):  # the zone's meetings are not the caller's to read
+        return {"water": water}
     meeting = last_meeting(session, zone_id=zone.id, before=filters.until)
     decisions = (
         []
@@ -259,8 +265,5 @@ def follow_up(
         date_from=filters.date_from,
         date_to=filters.date_to,
         today=today,
-    )
-    water = border_trends(
-        session, zone_id=zone.id, date_from=filters.date_from, date_to=filters.date_to
     )
     return {"last_meeting": meeting, "decisions": decisions, "agenda": agenda, "water": water}

@@ -143,6 +143,7 @@ def follow_up_sections(pack: PackData, lang: str) -> dict[str, object]:
     meeting = pack.last_meeting
     agenda = pack.agenda.items if pack.agenda else []
     return {
+        "meetings_seen": pack.agenda is not None,
         "last_meeting": None
         if meeting is None
         else catalog.text(

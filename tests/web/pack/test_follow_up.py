@@ -10,8 +10,8 @@ import lxml.html
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_patrol.access.principal import command_line_principal
-from geo_patrol.access.scope import Scope
+from geo_patrol.access.principal import command_line_principal, load_member
+from geo_patrol.access.scope import Scope, scope_of
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.vocabulary import DecisionStatus
 from geo_patrol.demo.accounts import ZONE
@@ -184,3 +184,28 @@ def test_decisions_and_water_sections_of_the_pack(demo_session: Session) -> None
     links = [r.xpath("string(.//a/@href)") for r in agenda if r.get("data-kind") == "decision"]
     assert links == [f"/decisions/{d}" for d in (old, late, going)]
     assert kinds.count("section") == 1
+
+
+def test_a_caller_who_does_not_see_the_zones_meetings_gets_the_water_only(
+    demo_session: Session,
+) -> None:
+    today = datetime.now(LOCAL).date()
+    first, last = default_period(today)
+    shown = meeting(demo_session, "上月联席会议", first + timedelta(days=5))
+    decide(demo_session, shown, "只给本片区看的事项", today, [OwnerIn(SZ)])
+    principal = load_member(
+        demo_session, member_id=member_id(demo_session, "sz.patrol"), via="token"
+    )
+    assert principal is not None
+    page = meeting_pack(
+        demo_session,
+        scope=scope_of(demo_session, principal),
+        principal=principal,
+        filters=MapFilters(date_from=first, date_to=last, zone=ZONE, lang="en"),
+        generated_at=datetime(2026, 12, 6, 9, tzinfo=UTC),
+    )
+    doc = lxml.html.fromstring(page)
+    assert "只给本片区看的事项" not in page
+    assert doc.xpath('//section[@id="gp-decisions"]') == []
+    assert doc.xpath('//section[@id="gp-agenda"]') == []
+    assert doc.xpath('//section[@id="gp-water"]')
