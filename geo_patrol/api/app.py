@@ -34,6 +34,7 @@ from geo_patrol.api.routes import (
     incidents,
     jurisdictions,
     maps,
+    meeting_packs,
     meetings,
     members,
     metrics,
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ogc,
         water_imports,
         meetings,
+        meeting_packs,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

@@ -28,6 +28,7 @@ from geo_patrol.accounts.members import open_web_session
 from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import SESSION_COOKIE
 from geo_patrol.core.settings import Settings
+from geo_patrol.meetings.kept_packs import keep_pack
 from tests.support import oracle
 from tests.support.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
 
@@ -172,6 +173,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/decisions/{decision_id}": MEMBERS,
     "POST /api/v1/decisions/{decision_id}/updates": WRITERS,
     "GET /api/v1/decisions.{fmt}": MEMBERS,
+    # The proposed agenda and a meeting's kept packs (zone rights inside).
+    "GET /api/v1/agenda/proposed": MEMBERS,
+    "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
+    "GET /api/v1/meetings/{meeting_id}/packs": MEMBERS,
+    "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": MEMBERS,
 }
 
 
@@ -290,6 +296,7 @@ class Objects:
     appointment: int
     meeting: int
     decision: int
+    pack: int
 
 
 def gpx_inside(side: Side) -> bytes:
@@ -363,6 +370,10 @@ def make_objects(
     assert (role.status_code, device.status_code) == (201, 201), (role.text, device.text)
     assert chief.status_code == 201, chief.text
     meeting, decision = make_meeting(client, admin, side, member_id(session, side.patrol))
+    # A kept pack of the meeting (stored directly: rendering one per test costs seconds).
+    pack, _ = keep_pack(
+        session, meeting_id=meeting, content=side.town.encode(), language="zh", kept_by=None
+    )
     return Objects(
         patrol=patrol.json()["id"],
         incident=incident,
@@ -375,6 +386,7 @@ def make_objects(
         appointment=chief.json()["id"],
         meeting=meeting,
         decision=decision,
+        pack=pack.id,
     )
 
 
@@ -429,6 +441,7 @@ def path_values(made: Objects) -> dict[str, str]:
         "appointment_id": str(made.appointment),
         "meeting_id": str(made.meeting),
         "decision_id": str(made.decision),
+        "pack_id": str(made.pack),
         "token_id": "1",  # whose it is does not matter to the policy: another's is a 404
         "patrol_id": str(made.patrol),
         "incident_id": str(made.incident),
@@ -572,6 +585,10 @@ OBJECT_CALLS: dict[str, Call] = {
         },
         seen="meeting",
     ),
+    # A meeting's kept packs: its zone's readers list and read them; its editors keep one.
+    "POST /api/v1/meetings/{meeting_id}/packs": Call("meeting_edit", 201, 404, seen="meeting"),
+    "GET /api/v1/meetings/{meeting_id}/packs": Call("meeting", 200, 404),
+    "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Call("meeting", 200, 404),
     "GET /api/v1/decisions/{decision_id}": Call("decision", 200, 404),
     "POST /api/v1/decisions/{decision_id}/updates": Call(
         "decision_update", 201, 404, lambda o: {"note": "进展"}, seen="decision"
