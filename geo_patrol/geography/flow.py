@@ -81,7 +81,7 @@ def set_river_flow(session: Session, *, code: str, flow: RiverFlow | None) -> bo
     if row is None:
         raise NotFound(msg("problem.flow.no_river", code=code), field="code")
     order_along_flow(session, river_ids=[int(row.id)])
-    changed = row.before != (flow.value if flow else None)
+    changed = bool(row.before != (flow.value if flow else None))
     if changed:
         log.info("river %s: flow %s (was %s)", code, flow or "unknown", row.before or "unknown")
     return changed

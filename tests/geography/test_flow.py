@@ -5,7 +5,9 @@ river)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pyproj
 import pytest
@@ -24,7 +26,7 @@ GEOD = pyproj.Geod(ellps="WGS84")
 OPTIONS = FeatureImportOptions(segment_length_m=500.0)
 
 
-def rivers_with(tmp_path: Path, flows: dict[str, object]) -> Path:
+def rivers_with(tmp_path: Path, flows: Mapping[str, object]) -> Path:
     """The fixture rivers with a `flow` property on those named."""
     data = json.loads((FIXTURES / "rivers.geojson").read_text(encoding="utf-8"))
     for feature in data["features"]:
@@ -48,7 +50,7 @@ def above(line: shapely.Geometry, point: shapely.Point, flow: str) -> float:
     raise AssertionError("point not on the river")
 
 
-def stored(session: Session) -> list[tuple[str, int, int | None, float | None, shapely.Geometry]]:
+def stored(session: Session) -> list[tuple[str, int, Any, Any, shapely.Geometry]]:
     """(river code, seq, flow order, flow start, upstream end) of every segment."""
     rows = session.execute(
         text(
@@ -96,7 +98,7 @@ def test_a_flow_only_change_reorders_without_recutting(session: Session, tmp_pat
         session.execute(text("SELECT array_agg(id ORDER BY id) FROM river_segments")).scalar()
         == ids
     )
-    flows = dict(session.execute(text("SELECT code, flow FROM rivers")).all())
+    flows: dict[str, str] = dict(session.execute(text("SELECT code, flow FROM rivers")).all())
     assert flows == {"R-TPH": "reversed", "R-HQT": "as_drawn"}
     assert None not in {r[2] for r in stored(session)}
     # A file that says nothing keeps the flow; saying it again changes nothing.
