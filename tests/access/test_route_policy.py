@@ -157,6 +157,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /ogc/collections/{collection_id}": MEMBERS,
     "GET /ogc/collections/{collection_id}/items": MEMBERS,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": MEMBERS,
+    # A water-quality case's reading and leads: seen as the incident is.
+    "GET /api/v1/incidents/{incident_id}/leads": SIGNED_IN,
 }
 
 
@@ -483,6 +485,7 @@ OBJECT_CALLS: dict[str, Call] = {
     ),
     # The side's patrol as a feature of the OGC collection `patrols` (path_values).
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Call("patrol", 200, 404),
+    "GET /api/v1/incidents/{incident_id}/leads": Call("incident", 200, 404),
 }
 
 
