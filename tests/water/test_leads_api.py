@@ -50,7 +50,8 @@ def test_a_case_with_its_reading_and_leads(
     assert abs(over["TP"]["factor"] - 1.5) < 1e-9 and over["DO"]["factor"] is None
     stored = demo_session.execute(
         text(
-            "SELECT kind, upstream_m FROM water_leads WHERE incident_id = :i ORDER BY upstream_m, kind, id"
+            "SELECT kind, upstream_m FROM water_leads WHERE incident_id = :i"
+            " ORDER BY upstream_m, kind, id"
         ),
         {"i": case},
     ).all()
