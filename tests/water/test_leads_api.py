@@ -63,6 +63,17 @@ def test_a_case_with_its_reading_and_leads(
     assert demo_client.get(first["link"], headers=headers["admin"]).status_code == 200
     assert first["length_m"] > 0 and first["river_code"] == BORDER_RIVER
 
+    # The incident page shows the reading and each lead with its link.
+    page = demo_client.get(f"/incidents/{case}?lang=zh", headers=headers["xiuzhou.sup"])
+    assert page.status_code == 200
+    html = page.text
+    for words in ("触发本案的断面监测", "S-API", "劣V", "TP 0.5 (超标 1.50 倍)", "上游线索"):
+        assert words in html, words
+    assert html.count('class="lead-uncovered"') == len(stored)
+    assert f'href="{first["link"]}"' in html
+    english = demo_client.get(f"/incidents/{case}?lang=en", headers=headers["admin"]).text
+    assert "The reading that opened this case" in english and "1.50 times over" in english
+
 
 def test_an_incident_no_reading_opened(
     demo_client: TestClient, headers: dict[str, dict[str, str]]
