@@ -1388,3 +1388,19 @@ class CaseLeadsPublic(BaseModel):
     incident_id: int
     reading: CaseReadingPublic | None
     leads: list[CaseLeadPublic]
+
+
+class RiverFlowUpdate(BaseModel):
+    """Which way a river flows against its drawn line (null: not known)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flow: Literal["as_drawn", "reversed"] | None
+
+
+class RiverFlowPublic(BaseModel):
+    """A river's flow as now stored, and whether it changed."""
+
+    code: str
+    flow: Literal["as_drawn", "reversed"] | None
+    changed: bool

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from geo_patrol.access.principal import command_line_principal
 from geo_patrol.cli.accounts import in_transaction
 from geo_patrol.geography.flow import parse_flow, set_river_flow
 
@@ -21,5 +22,9 @@ def rivers_flow(
     ],
 ) -> None:
     """Say which way river CODE flows against its drawn line; reorders its segments."""
-    changed = in_transaction(lambda s: set_river_flow(s, code=code, flow=parse_flow(flow)))
+    changed = in_transaction(
+        lambda s: set_river_flow(
+            s, code=code, flow=parse_flow(flow), principal=command_line_principal()
+        )
+    )
     typer.echo(f"river {code}: flow {flow}" + ("" if changed else " (unchanged)"))

@@ -21,6 +21,8 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_patrol.access import audit
+from geo_patrol.access.principal import Principal
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput, NotFound
 from geo_patrol.core.vocabulary import RiverFlow
@@ -74,9 +76,16 @@ def order_along_flow(session: Session, *, river_ids: list[int]) -> None:
         session.execute(text(ORDER_ALONG_FLOW), {"river_ids": river_ids})
 
 
-def set_river_flow(session: Session, *, code: str, flow: RiverFlow | None) -> bool:
+def set_river_flow(
+    session: Session,
+    *,
+    code: str,
+    flow: RiverFlow | None,
+    principal: Principal | None = None,
+    address: str | None = None,
+) -> bool:
     """Say which way river `code` flows (None: not known) and reorder its segments; True
-    if the flow changed."""
+    if the flow changed (then audited)."""
     row = session.execute(text(SET_FLOW), {"code": code, "flow": flow}).first()
     if row is None:
         raise NotFound(msg("problem.flow.no_river", code=code), field="code")
@@ -84,4 +93,12 @@ def set_river_flow(session: Session, *, code: str, flow: RiverFlow | None) -> bo
     changed = bool(row.before != (flow.value if flow else None))
     if changed:
         log.info("river %s: flow %s (was %s)", code, flow or "unknown", row.before or "unknown")
+        audit.record(
+            session,
+            action="river.flow",
+            principal=principal,
+            target=f"river:{code}",
+            address=address,
+            detail={"flow": flow.value if flow else None, "before": row.before},
+        )
     return changed

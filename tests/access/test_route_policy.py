@@ -159,6 +159,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /ogc/collections/{collection_id}/items/{feature_id}": MEMBERS,
     # A water-quality case's reading and leads: seen as the incident is.
     "GET /api/v1/incidents/{incident_id}/leads": SIGNED_IN,
+    "PUT /api/v1/rivers/{river_code}/flow": ADMIN,
 }
 
 
@@ -378,6 +379,7 @@ def path_values(made: Objects) -> dict[str, str]:
         "z": "12",
         "x": "3419",
         "y": "1681",
+        "river_code": "R-320509-330411-01",
     }
 
 

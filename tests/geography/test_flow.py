@@ -12,6 +12,7 @@ from typing import Any
 import pyproj
 import pytest
 import shapely
+from fastapi.testclient import TestClient
 from shapely.ops import substring
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -129,3 +130,30 @@ def test_set_river_flow(session: Session) -> None:
     assert {r[2] for r in stored(session) if r[0] == "R-TPH"} == {None}
     with pytest.raises(NotFound):
         set_river_flow(session, code="R-NONE", flow=RiverFlow.REVERSED)
+
+
+def test_put_river_flow(
+    client: TestClient, session: Session, admin_headers: dict[str, str]
+) -> None:
+    import_rivers(session, path=FIXTURES / "rivers.geojson", options=OPTIONS)
+    put = client.put("/api/v1/rivers/R-TPH/flow", json={"flow": "reversed"}, headers=admin_headers)
+    assert put.status_code == 200, put.text
+    assert put.json() == {"code": "R-TPH", "flow": "reversed", "changed": True}
+    top = session.execute(
+        text(
+            "SELECT s.seq = (SELECT max(seq) FROM river_segments WHERE river_id = r.id)"
+            " FROM river_segments s JOIN rivers r ON r.id = s.river_id"
+            " WHERE r.code = 'R-TPH' AND s.flow_order = 0"
+        )
+    ).scalar_one()
+    assert top is True
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM audit_log WHERE action = 'river.flow'")
+        ).scalar_one()
+        == 1
+    )
+    bad = client.put("/api/v1/rivers/R-TPH/flow", json={"flow": "uphill"}, headers=admin_headers)
+    assert bad.status_code == 422
+    missing = client.put("/api/v1/rivers/R-NONE/flow", json={"flow": None}, headers=admin_headers)
+    assert missing.status_code == 404 and "R-NONE" in missing.json()["detail"]
