@@ -182,6 +182,10 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /api/v1/meetings/{meeting_id}/packs": Rule.WRITER,
     "GET /api/v1/meetings/{meeting_id}/packs": Rule.MEMBER,
     "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Rule.MEMBER,
+    # A water-quality case's reading and leads: whoever sees the incident (404 otherwise).
+    "GET /api/v1/incidents/{incident_id}/leads": Rule.SIGNED_IN,
+    # Which way a river flows (its segments' order, what "upstream" means): administrators.
+    "PUT /api/v1/rivers/{river_code}/flow": Rule.ADMIN,
 }
 
 

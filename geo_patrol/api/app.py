@@ -47,6 +47,7 @@ from geo_patrol.api.routes import (
     rivers,
     tiles,
     water_imports,
+    water_leads,
     web,
 )
 from geo_patrol.core.settings import Settings
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         water_imports,
         meetings,
         meeting_packs,
+        water_leads,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

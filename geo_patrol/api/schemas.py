@@ -1632,3 +1632,82 @@ class KeptPackPublic(BaseModel):
     language: str
     kept_at: datetime
     kept_by: int | None
+
+
+# Water-quality cases (water.case_leads): the reading that opened one, and its leads.
+
+
+class OverLimitPublic(BaseModel):
+    """A parameter over the limit of the section's target class."""
+
+    parameter: str = Field(description="GB 3838 key: NH3-N, CODMn, DO, ...")
+    value: float = Field(description="As measured (mg/L; pH none; FC per litre).")
+    factor: float | None = Field(
+        description="Exceedance factor (value − limit) / limit; none for DO and pH."
+    )
+
+
+class CaseSectionPublic(BaseModel):
+    """The monitoring section of a reading."""
+
+    id: int
+    code: str
+    name: str
+    name_en: str | None
+    kind: str
+    river_code: str
+    river_name: str
+
+
+class CaseReadingPublic(BaseModel):
+    """The reading that opened a water-quality case, classed by GB 3838-2002."""
+
+    id: int
+    sampled_at: datetime
+    section: CaseSectionPublic
+    water_class: int = Field(description="1..6 (6 = 劣V).")
+    class_name: str = Field(description="I, II, III, IV, V or 劣V.")
+    target_class: int
+    target_name: str
+    previous_class: int | None = Field(description="The section's previous classed reading.")
+    previous_name: str | None
+    over_limit: list[OverLimitPublic]
+
+
+class CaseLeadPublic(BaseModel):
+    """Something upstream of the section in the hours before the reading."""
+
+    kind: Literal["patrol", "incident", "uncovered"]
+    id: int = Field(description="The patrol's, the incident's or the segment's id.")
+    upstream_m: float = Field(description="Metres above the section along the flow.")
+    at: datetime | None = Field(description="When the patrol started or the report was made.")
+    link: str
+    river_code: str | None = Field(description="An uncovered stretch's river...")
+    segment_seq: int | None = Field(description="...its segment's place along the drawn line...")
+    from_fraction: float | None = Field(description="...and the part of that segment.")
+    to_fraction: float | None
+    length_m: float | None
+
+
+class CaseLeadsPublic(BaseModel):
+    """A case's reading (none if no reading opened it) and its leads, nearest first."""
+
+    incident_id: int
+    reading: CaseReadingPublic | None
+    leads: list[CaseLeadPublic]
+
+
+class RiverFlowUpdate(BaseModel):
+    """Which way a river flows against its drawn line (null: not known)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flow: Literal["as_drawn", "reversed"] | None
+
+
+class RiverFlowPublic(BaseModel):
+    """A river's flow as now stored, and whether it changed."""
+
+    code: str
+    flow: Literal["as_drawn", "reversed"] | None
+    changed: bool

@@ -178,6 +178,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
     "GET /api/v1/meetings/{meeting_id}/packs": MEMBERS,
     "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": MEMBERS,
+    # A water-quality case's reading and leads: seen as the incident is.
+    "GET /api/v1/incidents/{incident_id}/leads": SIGNED_IN,
+    "PUT /api/v1/rivers/{river_code}/flow": ADMIN,
 }
 
 
@@ -455,6 +458,7 @@ def path_values(made: Objects) -> dict[str, str]:
         "z": "12",
         "x": "3419",
         "y": "1681",
+        "river_code": "R-320509-330411-01",
     }
 
 
@@ -595,6 +599,7 @@ OBJECT_CALLS: dict[str, Call] = {
     ),
     # The side's patrol as a feature of the OGC collection `patrols` (path_values).
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Call("patrol", 200, 404),
+    "GET /api/v1/incidents/{incident_id}/leads": Call("incident", 200, 404),
 }
 
 

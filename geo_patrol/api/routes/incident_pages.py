@@ -23,6 +23,8 @@ from geo_patrol.core.vocabulary import IncidentListView, Language
 from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.incidents import workflow
 from geo_patrol.incidents.queries import get_incident, list_incidents
+from geo_patrol.water.case_leads import case_leads
+from geo_patrol.water.rule import CATEGORY as WATER_CATEGORY
 from geo_patrol.web.cases import incident_list, incident_page
 
 router = APIRouter(tags=["maps"])
@@ -46,8 +48,13 @@ def _page(
     drawing = incident_page.map_shapes(session, lon=lon, lat=lat, codes=codes)
     # Steps are offered to a browser session only: its form carries the session's CSRF token.
     steps = workflow.steps_open(session, principal, scope, record) if principal.csrf_token else []
+    water = (
+        case_leads(session, scope=scope, principal=principal, incident_id=incident_id)
+        if record["category"] == WATER_CATEGORY
+        else None
+    )
     return incident_page.render(
-        record, drawing, lang=lang, steps=steps, csrf=principal.csrf_token, error=error
+        record, drawing, lang=lang, steps=steps, csrf=principal.csrf_token, error=error, water=water
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from geo_patrol.api.deps import SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, SessionDep, client_address
 from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
-from geo_patrol.api.schemas import Rivers, Segments, ZonePublic
+from geo_patrol.api.schemas import RiverFlowPublic, RiverFlowUpdate, Rivers, Segments, ZonePublic
+from geo_patrol.core.vocabulary import RiverFlow
+from geo_patrol.geography.flow import set_river_flow
 from geo_patrol.geography.queries import river_page, segment_page, zone_page
 
 router = APIRouter(prefix="/api/v1", tags=["rivers"])
@@ -62,3 +64,23 @@ def get_zones(
     page = zone_page(session, limit=paging.limit, cursor=paging.cursor)
     link_page(request, response, page)
     return page.items
+
+
+@router.put(
+    "/rivers/{river_code}/flow",
+    summary="Say which way a river flows (its segments are ordered along it)",
+    response_model=RiverFlowPublic,
+)
+def put_river_flow(
+    river_code: Annotated[str, Path(max_length=64)],
+    body: RiverFlowUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> dict[str, Any]:
+    """as_drawn, reversed (against the drawn line) or null (not known); administrators."""
+    flow = RiverFlow(body.flow) if body.flow else None
+    changed = set_river_flow(
+        session, code=river_code, flow=flow, principal=principal, address=client_address(request)
+    )
+    return {"code": river_code, "flow": body.flow, "changed": changed}

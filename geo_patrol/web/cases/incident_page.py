@@ -3,6 +3,9 @@ case, who holds it, its deadline, photos, history and patrols that passed it, wi
 map of the place drawn as SVG on the server (no script, no tiles: it prints and works on
 an intranet).
 
+A water-quality case also shows the reading that opened it and its leads upstream
+(water.case_leads), each linking to what it names.
+
 The record comes from `incident_queries.get_incident` (the caller's scope); the map around
 it is shared geography: the responsible jurisdictions, their neighbours of the same level
 and the rivers within MAP_RADIUS_M. The page is templates/cases/incident_page.html, its map
@@ -18,6 +21,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from geo_patrol.geography.queries import Extent, shapes_in_box
+from geo_patrol.water.case_leads import CaseLeads
+from geo_patrol.water.standard import CLASS_NAMES
 from geo_patrol.web.render import render as render_template
 
 MAP_RADIUS_M = 1500.0
@@ -48,8 +53,10 @@ def render(
     steps: Sequence[str] = (),
     csrf: str | None = None,
     error: str | None = None,
+    water: CaseLeads | None = None,
 ) -> str:
-    """The whole page (with the step form when `steps` and a session's `csrf` are given)."""
+    """The whole page (with the step form when `steps` and a session's `csrf` are given, and
+    the reading and leads of a water-quality case when `water` is)."""
     return render_template(
         "cases/incident_page.html",
         lang=lang,
@@ -61,4 +68,6 @@ def render(
         steps=list(steps),
         csrf=csrf,
         error=error,
+        water=water,
+        class_names=CLASS_NAMES,
     )
