@@ -159,6 +159,12 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /ogc/collections/{collection_id}": Rule.MEMBER,
     "GET /ogc/collections/{collection_id}/items": Rule.MEMBER,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Rule.MEMBER,
+    # Water quality at monitoring sections (geo_patrol.water.queries): people only, each
+    # section seen by its sides' supervisors, their zones' coordinators and the admin.
+    "GET /api/v1/water/sections": Rule.MEMBER,
+    "GET /api/v1/water/sections/{section_id}": Rule.MEMBER,
+    "GET /api/v1/water/sections/{section_id}/readings": Rule.MEMBER,
+    "GET /api/v1/water/readings.{fmt}": Rule.MEMBER,
 }
 
 

@@ -44,6 +44,7 @@ from geo_patrol.api.routes import (
     patrols,
     rivers,
     tiles,
+    water,
     web,
 )
 from geo_patrol.core.settings import Settings
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         apidocs,
         incident_imports,
         ogc,
+        water,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from geo_patrol.core import catalog
+from geo_patrol.water.queries import PARAMETERS, parameter_key
 
 
 class Kind(StrEnum):
@@ -178,10 +179,23 @@ DUTY = (
     C("incidents_overdue", K.INT, 8, "inc_late"),
 )
 
+# A section's readings (geo_patrol.water): one column per GB 3838 parameter (keys in lower
+# case: `nh3_n` for NH3-N), the class and the target as words.
+WATER_READINGS = (
+    C("section_code", K.TEXT, 14, "sect_code"),
+    C("section_name", K.TEXT, 18, "sect_name"),
+    C("sampled_at", K.TIME, 17),
+    *(C(parameter_key(p), K.REAL, 10) for p in PARAMETERS),
+    C("water_class", K.TEXT, 8, "class"),
+    C("target_class", K.TEXT, 8, "target"),
+    C("over_target", K.TEXT, 16, "over_tgt"),
+)
+
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "patrols": PATROLS,
     "incidents": INCIDENTS,
     "effort": EFFORT,
     "uncovered": UNCOVERED,
     "duty": DUTY,
+    "water_readings": WATER_READINGS,
 }

@@ -157,6 +157,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /ogc/collections/{collection_id}": MEMBERS,
     "GET /ogc/collections/{collection_id}/items": MEMBERS,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": MEMBERS,
+    "GET /api/v1/water/sections": MEMBERS,
+    "GET /api/v1/water/sections/{section_id}": MEMBERS,
+    "GET /api/v1/water/sections/{section_id}/readings": MEMBERS,
+    "GET /api/v1/water/readings.{fmt}": MEMBERS,
 }
 
 
@@ -242,6 +246,9 @@ def readers(side: Side, kind: str) -> frozenset[str]:
         # a chief of the side's town (not in a joint pair): the side's supervisors; the
         # chief has no login
         "chief": {"admin", side.county_sup, side.town_sup},
+        # a water section run by the side's town: the side's supervisors, and the zone's
+        # coordinator and observer (the town is a member of the demo zone)
+        "section": {"admin", side.county_sup, side.town_sup, "zone.coord", "meeting.room"},
     }
     return frozenset(people[kind])
 
@@ -259,6 +266,7 @@ class Objects:
     role: int
     device: int
     appointment: int
+    section: int
 
 
 def gpx_inside(side: Side) -> bytes:
@@ -331,6 +339,15 @@ def make_objects(
     )
     assert (role.status_code, device.status_code) == (201, 201), (role.text, device.text)
     assert chief.status_code == 201, chief.text
+    section = session.execute(
+        text(
+            "INSERT INTO water_sections (code, name, kind, target_class, side_code, river_id,"
+            " geom, given_geom, snap_distance_m) SELECT :code, :code, 'county', 3, :side, id,"
+            " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), ST_SetSRID(ST_MakePoint(:lon, :lat),"
+            " 4326), 0 FROM rivers WHERE code = 'R-320509-330411-01' RETURNING id"
+        ),
+        {"code": f"WS-POLICY-{side.town}", "side": side.town, "lon": lon, "lat": lat},
+    ).scalar_one()
     return Objects(
         patrol=patrol.json()["id"],
         incident=incident,
@@ -341,6 +358,7 @@ def make_objects(
         role=role.json()["id"],
         device=device.json()["id"],
         appointment=chief.json()["id"],
+        section=section,
     )
 
 
@@ -363,6 +381,7 @@ def path_values(made: Objects) -> dict[str, str]:
         "team_id": str(made.team),
         "device_id": str(made.device),
         "appointment_id": str(made.appointment),
+        "section_id": str(made.section),
         "token_id": "1",  # whose it is does not matter to the policy: another's is a 404
         "patrol_id": str(made.patrol),
         "incident_id": str(made.incident),
@@ -483,6 +502,8 @@ OBJECT_CALLS: dict[str, Call] = {
     ),
     # The side's patrol as a feature of the OGC collection `patrols` (path_values).
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Call("patrol", 200, 404),
+    "GET /api/v1/water/sections/{section_id}": Call("section", 200, 404),
+    "GET /api/v1/water/sections/{section_id}/readings": Call("section", 200, 404),
 }
 
 
