@@ -342,11 +342,11 @@ def make_objects(
     section = session.execute(
         text(
             "INSERT INTO water_sections (code, name, kind, target_class, side_code, river_id,"
-            " geom, given_geom, snap_distance_m) SELECT :code, :code, 'county', 3, :side, id,"
+            " geom, given_geom, snap_distance_m) SELECT :code, :name, 'county', 3, :side, id,"
             " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), ST_SetSRID(ST_MakePoint(:lon, :lat),"
             " 4326), 0 FROM rivers WHERE code = 'R-320509-330411-01' RETURNING id"
         ),
-        {"code": f"WS-POLICY-{side.town}", "side": side.town, "lon": lon, "lat": lat},
+        {"code": f"WS-{side.town}", "name": side.town, "side": side.town, "lon": lon, "lat": lat},
     ).scalar_one()
     return Objects(
         patrol=patrol.json()["id"],
