@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import shapely
@@ -138,6 +138,8 @@ LAKE_SAMPLE = Sample({"DO": 8.0, "TP": 0.04}, 3)
 # The border section's classes, oldest first: 13 monthly readings (the trend shows 12).
 BORDER_CLASSES = (1, 2, 3, 2, 3, 3, 5, 2, 3, 3, 2, 3, 4)
 TOWN_A, TOWN_B = "320509100", "330411100"
+# The last reading of the seeded sections: 10:00 in China on 5 November 2026.
+WATER_LAST = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import openpyxl
@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.paging import MAX_LIMIT
 from tests.support.principals import headers_for
-from tests.support.water import Seeded, seed_sections
+from tests.support.water import WATER_LAST, Seeded, seed_sections
 
-LAST = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)  # 10:00 in China
+LAST = WATER_LAST
 ALL_CODES = {"WT-B1", "WT-A1", "WT-L1", "WT-B2", "WT-B3"}
 SIDE_A = {"WT-B1", "WT-A1", "WT-L1"}  # B1 is run by A's town, on a segment shared with B's
 SIDE_B = {"WT-B1", "WT-B2", "WT-B3"}
