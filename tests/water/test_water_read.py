@@ -216,9 +216,7 @@ def test_one_section_and_its_readings_only_in_scope(
     for login, status in (("xiuzhou.sup", 200), ("wujiang.sup", 404), ("zone.coord", 200)):
         one = demo_client.get(f"/api/v1/water/sections/{theirs}", headers=auth[login])
         assert one.status_code == status, (login, one.text)
-        readings = demo_client.get(
-            f"/api/v1/water/sections/{theirs}/readings", headers=auth[login]
-        )
+        readings = demo_client.get(f"/api/v1/water/sections/{theirs}/readings", headers=auth[login])
         assert readings.status_code == status, (login, readings.text)
     one = demo_client.get(f"/api/v1/water/sections/{theirs}", headers=auth["wujiang.sup"])
     assert one.headers["content-type"].startswith("application/problem+json")
@@ -274,9 +272,9 @@ def test_the_readings_as_xlsx_and_csv(
     table = list(csv.reader(io.StringIO(text.content.decode("utf-8-sig"))))
     assert table[0][:3] == ["section_code", "section_name", "sampled_at"]
     assert "nh3_n" in table[0] and table[0][-3:] == ["water_class", "target_class", "over_target"]
-    (row,) = table[1:]
-    assert row[0] == "WT-B2" and row[2] == "2026-11-05 10:00:00"
-    assert row[-3:] == ["worse than V", "III", "DO;COD"]
+    (line,) = table[1:]
+    assert line[0] == "WT-B2" and line[2] == "2026-11-05 10:00:00"
+    assert line[-3:] == ["worse than V", "III", "DO;COD"]
     # Out of scope: nothing of side B for side A's supervisor.
     hidden = demo_client.get(
         f"/api/v1/water/readings.csv?section_id={section}", headers=auth["wujiang.sup"]
