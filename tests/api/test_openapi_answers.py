@@ -71,6 +71,9 @@ TYPED = [
     ("get", "/api/v1/duty/joint", "200"),
     ("get", "/api/v1/duty/summary", "200"),
     ("get", "/api/v1/duty/reminders", "200"),
+    ("get", "/api/v1/water/sections", "200"),
+    ("get", "/api/v1/water/sections/{section_id}", "200"),
+    ("get", "/api/v1/water/sections/{section_id}/readings", "200"),
 ]
 
 
