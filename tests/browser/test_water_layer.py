@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support.browser import Watch, committed_demo_database, serving, sign_in
+from tests.support.browser import Watch, committed_demo_database, screenshot, serving, sign_in
 from tests.support.water import BORDER_CLASSES, WATER_LAST, seed_sections
 
 # GB 3838 class map colours as the layer draws them (I/II blue, III green, IV yellow,
@@ -73,6 +73,7 @@ def test_the_layer_shows_each_section_and_the_popup_draws_the_trend(
     border.dispatch_event("click")
     popup = page.locator(".leaflet-popup-content .gp-water-popup")
     popup.wait_for()
+    screenshot(page, "water-layer")
     text = popup.inner_text()
     assert "未达目标" in text and "IV类" in text and "III类" in text
     assert "NH3-N (超标倍数 0.20)" in text and "DO" in text
