@@ -100,7 +100,8 @@ def get_sections(
     kind: SectionKind | None = None,
     river: Annotated[str | None, Query(max_length=64, description="A river's code.")] = None,
     worse: Annotated[
-        bool | None, Query(description="Only sections whose latest class is (not) worse.")
+        bool | None,
+        Query(description="true: the latest class is worse than the target; false: not."),
     ] = None,
     f: Annotated[
         SectionsFormat | None,
@@ -126,6 +127,7 @@ def get_sections(
         response: JSONResponse = GeoJsonResponse(jsonable_encoder(body))
     else:
         response = JSONResponse(jsonable_encoder([section_answer(s) for s in page.items]))
+    response.headers["Vary"] = "Accept"  # one URL, two representations
     link_page(request, response, page)
     return response
 
