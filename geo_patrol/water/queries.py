@@ -133,8 +133,16 @@ def class_name(water_class: int | None) -> str | None:
 
 def over_target(measured: Mapping[str, Any], *, water_body: str, target: int) -> tuple[str, ...]:
     """The measured parameters whose class is worse than `target` (DO and pH included)."""
-    values = {k: float(v) for k, v in measured.items() if isinstance(v, int | float)}
-    return classify(values, water_body=WaterBody(water_body), target=target).over_target
+    return classify(numbers(measured), water_body=WaterBody(water_body), target=target).over_target
+
+
+def numbers(values: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric values of a JSON object (a station may leave a value out as null)."""
+    return {
+        k: float(v)
+        for k, v in values.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 @dataclass(frozen=True)
@@ -199,7 +207,7 @@ def _section(row: Any) -> Section:
             sampled_at=row.latest_sampled_at,
             water_class=row.latest_class,
             target_class=row.latest_target,
-            factors={k: float(v) for k, v in (row.latest_factors or {}).items()},
+            factors=numbers(row.latest_factors or {}),
             over_target=over_target(
                 row.latest_measured, water_body=row.water_body, target=row.latest_target
             ),
@@ -287,9 +295,9 @@ def _reading(row: Any) -> dict[str, Any]:
         "class_name": class_name(water_class),
         "target_class": row.target_class,
         "worse_than_target": water_class is not None and water_class > row.target_class,
-        "measured": {k: float(v) for k, v in row.measured.items()},
+        "measured": numbers(row.measured),
         "deciding": list(row.deciding),
-        "factors": {k: float(v) for k, v in row.factors.items()},
+        "factors": numbers(row.factors),
         "over_target": list(
             over_target(row.measured, water_body=row.water_body, target=row.target_class)
         ),
