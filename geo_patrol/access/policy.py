@@ -186,6 +186,12 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/incidents/{incident_id}/leads": Rule.SIGNED_IN,
     # Which way a river flows (its segments' order, what "upstream" means): administrators.
     "PUT /api/v1/rivers/{river_code}/flow": Rule.ADMIN,
+    # Water quality at monitoring sections (geo_patrol.water.queries): people only, each
+    # section seen by its sides' supervisors, their zones' coordinators and the admin.
+    "GET /api/v1/water/sections": Rule.MEMBER,
+    "GET /api/v1/water/sections/{section_id}": Rule.MEMBER,
+    "GET /api/v1/water/sections/{section_id}/readings": Rule.MEMBER,
+    "GET /api/v1/water/readings.{fmt}": Rule.MEMBER,
 }
 
 

@@ -46,6 +46,7 @@ from geo_patrol.api.routes import (
     patrols,
     rivers,
     tiles,
+    water,
     water_imports,
     water_leads,
     web,
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         meetings,
         meeting_packs,
         water_leads,
+        water,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

@@ -31,11 +31,13 @@ from geo_patrol.core.vocabulary import (
     QualityFlag,
     ResponsibleRole,
     Role,
+    SectionKind,
     Severity,
     StretchKind,
     TeamRole,
     Tier,
     TokenScope,
+    WaterBody,
     WorkflowAction,
 )
 
@@ -1650,6 +1652,43 @@ class OverLimitPublic(BaseModel):
 class CaseSectionPublic(BaseModel):
     """The monitoring section of a reading."""
 
+
+# Water quality at monitoring sections (geo_patrol.water.queries): classes are 1..6 (6 is
+# 劣V), with the standard's words beside them.
+WaterClass = Annotated[
+    int, Field(ge=1, le=6, description="GB 3838-2002 class: 1..5 (I..V), 6 (劣V).")
+]
+TargetClass = Annotated[int, Field(ge=1, le=5, description="The target class: 1..5 (I..V).")]
+
+
+class WaterTrendPoint(BaseModel):
+    """One reading of a section's trend (oldest first)."""
+
+    sampled_at: datetime
+    water_class: WaterClass | None
+    class_name: str | None
+
+
+class WaterLatest(BaseModel):
+    """A section's latest reading: its class against the target it was judged by, the
+    parameters worse than the target and each one's exceedance factor ((value − limit) /
+    limit; none for DO and pH)."""
+
+    id: int
+    sampled_at: datetime
+    water_class: WaterClass | None
+    class_name: str | None
+    target_class: TargetClass
+    worse_than_target: bool
+    over_target: list[str]
+    factors: dict[str, float]
+    incident_id: int | None
+
+
+class WaterSectionProperties(BaseModel):
+    """A monitoring section: who runs it, its target, the sides it belongs to, its latest
+    reading (none yet: null) and the classes of its last 12 readings."""
+
     id: int
     code: str
     name: str
@@ -1711,3 +1750,53 @@ class RiverFlowPublic(BaseModel):
     code: str
     flow: Literal["as_drawn", "reversed"] | None
     changed: bool
+    kind: SectionKind
+    water_body: WaterBody
+    target_class: TargetClass
+    target_class_name: str
+    side_code: str | None
+    sides: list[str]
+    segment_id: int | None
+    river_code: str
+    river_name: str
+    latest: WaterLatest | None
+    trend: list[WaterTrendPoint]
+
+
+class WaterSectionPublic(WaterSectionProperties):
+    """A monitoring section with its point (WGS84)."""
+
+    lon: float
+    lat: float
+
+
+class WaterSectionFeature(BaseModel):
+    """A monitoring section as a GeoJSON Feature (its point)."""
+
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry
+    properties: WaterSectionProperties
+
+
+WaterSections = FeatureCollection[WaterSectionFeature]
+
+
+class WaterReadingPublic(BaseModel):
+    """One sample of a section: what was measured (mg/L; pH; faecal coliform per litre),
+    its class, the parameters that decided it and those worse than the target, each
+    exceedance factor against the target, and the case it opened."""
+
+    id: int
+    section_id: int
+    sampled_at: datetime
+    water_class: WaterClass | None
+    class_name: str | None
+    target_class: TargetClass
+    worse_than_target: bool
+    measured: dict[str, float]
+    deciding: list[str]
+    factors: dict[str, float]
+    over_target: list[str]
+    incident_id: int | None
+    source: str | None

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from geo_patrol.core import catalog
+from geo_patrol.water.queries import PARAMETERS, parameter_key
 
 
 class Kind(StrEnum):
@@ -193,6 +194,18 @@ DECISIONS = (
     C("links", K.TEXT, 20),
 )
 
+# A section's readings (geo_patrol.water): one column per GB 3838 parameter (keys in lower
+# case: `nh3_n` for NH3-N), the class and the target as words.
+WATER_READINGS = (
+    C("section_code", K.TEXT, 14, "sect_code"),
+    C("section_name", K.TEXT, 18, "sect_name"),
+    C("sampled_at", K.TIME, 17),
+    *(C(parameter_key(p), K.REAL, 10) for p in PARAMETERS),
+    C("water_class", K.TEXT, 8, "class"),
+    C("target_class", K.TEXT, 8, "target"),
+    C("over_target", K.TEXT, 16, "over_tgt"),
+)
+
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "patrols": PATROLS,
     "incidents": INCIDENTS,
@@ -200,4 +213,5 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "uncovered": UNCOVERED,
     "duty": DUTY,
     "decisions": DECISIONS,
+    "water_readings": WATER_READINGS,
 }

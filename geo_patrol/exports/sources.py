@@ -36,6 +36,7 @@ from geo_patrol.incidents import queries as incident_queries
 from geo_patrol.meetings.decisions import Decision, list_decisions
 from geo_patrol.patrols import queries as patrol_queries
 from geo_patrol.patrols.coverage import uncovered_stretches
+from geo_patrol.water import queries as water_queries
 
 T = TypeVar("T")
 
@@ -337,3 +338,35 @@ def _decision_row(decision: Decision, lang: str) -> Row:
         owners,
         "; ".join(f"{link.kind}:{link.target_id}" for link in decision.links),
     )
+
+
+def water_readings(session: Session, request: Request, filters: dict[str, Any]) -> Table:
+    """Every reading of the visible sections (water.queries), a column per parameter; the
+    class and the target as words (I..劣V), the parameters over the target `;`-separated."""
+    lang = catalog.lang_of(request.lang)
+    rows = water_queries.each_reading(session, scope=request.scope, **filters)
+
+    def batches() -> Iterator[Batch]:
+        for chunk in chunks(rows):
+            yield Batch([_reading_row(row, lang) for row in chunk])
+
+    return _table("water_readings", None, batches(), lang)
+
+
+def _reading_row(row: dict[str, Any], lang: str) -> Row:
+    """One reading as export values."""
+    measured = row["measured"]
+    return (
+        row["section_code"],
+        row["section_name"],
+        row["sampled_at"],
+        *(_number(measured.get(parameter)) for parameter in water_queries.PARAMETERS),
+        word("water.class_", row["water_class"], lang),
+        word("water.class_", row["target_class"], lang),
+        ";".join(row["over_target"]),
+    )
+
+
+def _number(value: object) -> float | None:
+    """A measured value as a number (None when not measured)."""
+    return float(value) if isinstance(value, int | float) else None

@@ -5,8 +5,8 @@ rather than one with a `level` filter: QGIS and GDAL turn each collection into a
 layer has one style and one place in the layer order, and a province drawn over its towns
 hides them; a filter would also have to be typed into each layer's URI by hand, which QGIS's
 OAPIF dialog does not offer. Rivers, segments, zones, border zones and villages are public
-geography to every member; patrols, incidents, uncovered stretches and chief stretches are
-read through the same scope filter as the JSON API.
+geography to every member; patrols, incidents, uncovered stretches, chief stretches and water
+sections are read through the same scope filter as the JSON API.
 
 Introduced in: geo-patrol 0.4.0
 """
@@ -25,6 +25,7 @@ from geo_patrol.core.vocabulary import (
     Level,
     PatrolMode,
     PatrolSource,
+    SectionKind,
     Tier,
 )
 from geo_patrol.ogc import readers
@@ -146,6 +147,20 @@ COLLECTIONS: dict[str, Collection] = {
             },
             whole=readers.chief_stretches,
             temporal="period_first/period_last",
+            scoped=True,
+        ),
+        Collection(
+            "water_sections",
+            "Water-quality sections",
+            "Monitoring sections with their target class and the class of their latest "
+            "reading (GB 3838-2002: 1..5 are I..V, 6 is 劣V); over_target: the latest is "
+            "worse than the target.",
+            filters={
+                "kind": choice(SectionKind),
+                "river": text_value,
+                "over_target": bool_value,
+            },
+            whole=readers.water_sections,
             scoped=True,
         ),
     )

@@ -1,7 +1,7 @@
 """How each OGC collection is read: the small ones whole, through the domains' own query
-functions (geography, border zones, coverage, duty.assessment and duty.map_layer: nothing
-recomputed here), incidents and patrols a page at a time in SQL (geo_patrol.ogc.queries)
-with the domains' scope and filter clauses.
+functions (geography, border zones, coverage, duty.assessment, duty.map_layer and
+water.queries: nothing recomputed here), incidents and patrols a page at a time in SQL
+(geo_patrol.ogc.queries) with the domains' scope and filter clauses.
 
 Introduced in: geo-patrol 0.4.0
 """
@@ -29,6 +29,7 @@ from geo_patrol.ogc.params import ItemsQuery
 from geo_patrol.ogc.queries import SqlPage, incident_page, patrol_page
 from geo_patrol.patrols import queries as patrol_queries
 from geo_patrol.patrols.coverage import uncovered_stretches
+from geo_patrol.water import queries as water_queries
 
 Feature = dict[str, Any]
 
@@ -243,3 +244,37 @@ def patrols(session: Session, caller: Caller, query: ItemsQuery) -> SqlPage:
         position=query.position,
         limit=query.limit,
     )
+
+
+def water_sections(session: Session, caller: Caller, query: ItemsQuery) -> list[Feature]:
+    """Each monitoring section the caller may see (water.queries decides), flat for a GIS:
+    the target and the latest class as numbers and words, when it was sampled, whether it
+    is worse than the target and which parameters are."""
+    features = []
+    for section in water_queries.section_page(
+        session,
+        scope=caller.scope,
+        kind=query.filters.get("kind"),
+        river=query.filters.get("river"),
+        worse=query.filters.get("over_target"),
+        limit=None,
+    ).items:
+        latest = section.latest
+        properties = {
+            "code": section.code,
+            "name": section.name,
+            "kind": section.kind,
+            "water_body": section.water_body,
+            "river_code": section.river_code,
+            "side_code": section.side_code,
+            "target_class": section.target_class,
+            "target_class_name": water_queries.class_name(section.target_class),
+            "latest_class": latest.water_class if latest else None,
+            "latest_class_name": water_queries.class_name(latest.water_class) if latest else None,
+            "latest_sampled_at": latest.sampled_at if latest else None,
+            "over_target": latest.worse_than_target if latest else False,
+            "over_target_parameters": ";".join(latest.over_target) if latest else "",
+        }
+        point = {"type": "Point", "coordinates": [section.lon, section.lat]}
+        features.append(feature(section.id, point, properties))
+    return sorted(features, key=lambda f: int(f["id"]))

@@ -181,6 +181,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     # A water-quality case's reading and leads: seen as the incident is.
     "GET /api/v1/incidents/{incident_id}/leads": SIGNED_IN,
     "PUT /api/v1/rivers/{river_code}/flow": ADMIN,
+    "GET /api/v1/water/sections": MEMBERS,
+    "GET /api/v1/water/sections/{section_id}": MEMBERS,
+    "GET /api/v1/water/sections/{section_id}/readings": MEMBERS,
+    "GET /api/v1/water/readings.{fmt}": MEMBERS,
 }
 
 
@@ -280,6 +284,9 @@ def readers(side: Side, kind: str) -> frozenset[str]:
         # the owner, who may post its updates with the side's supervisors
         "decision": ZONE_READERS | {side.patrol},
         "decision_update": {"admin", side.county_sup, side.town_sup, side.patrol},
+        # a water section run by the side's town: the side's supervisors, and the zone's
+        # coordinator and observer (the town is a member of the demo zone)
+        "section": {"admin", side.county_sup, side.town_sup, "zone.coord", "meeting.room"},
     }
     return frozenset(people[kind])
 
@@ -300,6 +307,7 @@ class Objects:
     meeting: int
     decision: int
     pack: int
+    section: int
 
 
 def gpx_inside(side: Side) -> bytes:
@@ -377,6 +385,15 @@ def make_objects(
     pack, _ = keep_pack(
         session, meeting_id=meeting, content=side.town.encode(), language="zh", kept_by=None
     )
+    section = session.execute(
+        text(
+            "INSERT INTO water_sections (code, name, kind, target_class, side_code, river_id,"
+            " geom, given_geom, snap_distance_m) SELECT :code, :name, 'county', 3, :side, id,"
+            " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), ST_SetSRID(ST_MakePoint(:lon, :lat),"
+            " 4326), 0 FROM rivers WHERE code = 'R-320509-330411-01' RETURNING id"
+        ),
+        {"code": f"WS-{side.town}", "name": side.town, "side": side.town, "lon": lon, "lat": lat},
+    ).scalar_one()
     return Objects(
         patrol=patrol.json()["id"],
         incident=incident,
@@ -390,6 +407,7 @@ def make_objects(
         meeting=meeting,
         decision=decision,
         pack=pack.id,
+        section=section,
     )
 
 
@@ -445,6 +463,7 @@ def path_values(made: Objects) -> dict[str, str]:
         "meeting_id": str(made.meeting),
         "decision_id": str(made.decision),
         "pack_id": str(made.pack),
+        "section_id": str(made.section),
         "token_id": "1",  # whose it is does not matter to the policy: another's is a 404
         "patrol_id": str(made.patrol),
         "incident_id": str(made.incident),
@@ -600,6 +619,8 @@ OBJECT_CALLS: dict[str, Call] = {
     # The side's patrol as a feature of the OGC collection `patrols` (path_values).
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Call("patrol", 200, 404),
     "GET /api/v1/incidents/{incident_id}/leads": Call("incident", 200, 404),
+    "GET /api/v1/water/sections/{section_id}": Call("section", 200, 404),
+    "GET /api/v1/water/sections/{section_id}/readings": Call("section", 200, 404),
 }
 
 

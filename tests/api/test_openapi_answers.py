@@ -81,6 +81,9 @@ TYPED = [
     ("get", "/api/v1/decisions", "200"),
     ("get", "/api/v1/decisions/{decision_id}", "200"),
     ("post", "/api/v1/decisions/{decision_id}/updates", "201"),
+    ("get", "/api/v1/water/sections", "200"),
+    ("get", "/api/v1/water/sections/{section_id}", "200"),
+    ("get", "/api/v1/water/sections/{section_id}/readings", "200"),
 ]
 
 

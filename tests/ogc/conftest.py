@@ -13,6 +13,7 @@ import pytest
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD
 from tests.support.browser import committed_demo_database
 from tests.support.service import running_service
+from tests.support.water import WATER_LAST, seed_sections
 
 READERS = ("admin", "wujiang.sup", "xiuzhou.sup", "shengze.sup")
 
@@ -32,8 +33,11 @@ class Ogc:
 
 @pytest.fixture(scope="package")
 def live_database_url() -> str:
-    """The committed demo (patrols of a quarter and a week, incidents), a copy of its own."""
-    return committed_demo_database("geo_patrol_ogc")
+    """The committed demo (patrols of a quarter and a week, incidents) and the water test
+    sections (tests/support/water.py), a copy of its own."""
+    return committed_demo_database(
+        "geo_patrol_ogc", then=lambda session: seed_sections(session, last=WATER_LAST)
+    )
 
 
 def _token(base: str, login: str, scope: str) -> str:

@@ -1,7 +1,8 @@
 """What the map shows, read through the caller's scope: one function per layer.
 
 Boundaries, rivers and villages are shared geography (every signed-in member reads them);
-patrols, coverage and incidents go through the scope filters of their own modules.
+patrols, coverage, incidents and water sections go through the scope filters of their own
+modules.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from geo_patrol.geography.queries import extent_of, list_villages, list_zones, m
 from geo_patrol.incidents.queries import category_names, list_incidents
 from geo_patrol.patrols.coverage import river_recency
 from geo_patrol.patrols.queries import PatrolFilters, patrol_filter, patrol_totals
+from geo_patrol.water.queries import Section, list_sections
 from geo_patrol.web.map.filters import MapFilters
 
 
@@ -44,6 +46,7 @@ class MapData:
     points: int = 0
     all_zones: list[dict[str, Any]] = field(default_factory=list)
     duty: list[DutyStretch] = field(default_factory=list)
+    water: list[Section] = field(default_factory=list)
 
 
 def patrol_filters(filters: MapFilters, zone_id: int | None) -> dict[str, Any]:
@@ -141,4 +144,5 @@ def map_data(
         duty=duty_layer(
             session, scope=scope, principal=principal, filters=filters, zone_id=zone_id
         ),
+        water=list_sections(session, scope=scope),
     )

@@ -22,6 +22,7 @@ from geo_patrol.web.assets import localise
 from geo_patrol.web.map.basemaps import TileSource
 from geo_patrol.web.map.layers import MapData
 from geo_patrol.web.map.measure import DistanceMeasure
+from geo_patrol.web.map.water_layer import CLASS_COLOUR, NO_READING_COLOUR, add_water
 from geo_patrol.web.render import html_text, literal_safe, render
 
 MAX_ZOOM = 19  # needed without a base layer: marker clusters and vector grids ask the map
@@ -282,6 +283,8 @@ def panels(data: MapData, *, basemap: bool) -> str:
         status_colours=STATUS_COLOUR,
         track_colour=TRACK_COLOUR,
         duty_colours={s: DUTY_COLOUR[s] for s in WORST_FIRST},
+        water_colours=CLASS_COLOUR,
+        water_none=NO_READING_COLOUR,
         basemap=basemap,
     )
 
@@ -326,6 +329,7 @@ def build_map(
     if tracks is not None:
         _add_tracks_inline(m, tracks, w)
     _add_incidents(m, data, w)
+    add_water(m, data.water, w["lang"])
     _add_villages(m, data, w)
     folium.LayerControl(collapsed=False).add_to(m)
     if controls:
