@@ -1,0 +1,1 @@
+"""The joint meetings' pages: a zone's meetings, preparing one, recording it, following its decisions."""
