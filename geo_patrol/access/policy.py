@@ -165,6 +165,21 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /api/v1/meetings/{meeting_id}/packs": Rule.WRITER,
     "GET /api/v1/meetings/{meeting_id}/packs": Rule.MEMBER,
     "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Rule.MEMBER,
+    # The meetings' pages (api/routes/meeting_pages.py): zone rights inside (may_see_zone,
+    # may_edit_zone); a decision's update by its owners, whatever their role, and the owning
+    # sides' supervisors (meetings.decisions.may_update).
+    "GET /meetings": Rule.MEMBER,
+    "GET /meetings/new": Rule.WRITER,
+    "POST /meetings": Rule.WRITER,
+    "GET /meetings/{meeting_id}": Rule.MEMBER,
+    "POST /meetings/{meeting_id}/attendees": Rule.WRITER,
+    "POST /meetings/{meeting_id}/minutes": Rule.WRITER,
+    "POST /meetings/{meeting_id}/decisions": Rule.WRITER,
+    "POST /meetings/{meeting_id}/held": Rule.WRITER,
+    "POST /meetings/{meeting_id}/packs": Rule.WRITER,
+    "GET /decisions": Rule.MEMBER,
+    "GET /decisions/{decision_id}": Rule.MEMBER,
+    "POST /decisions/{decision_id}/updates": Rule.MEMBER,
 }
 
 

@@ -35,6 +35,7 @@ from geo_patrol.api.routes import (
     jurisdictions,
     maps,
     meeting_packs,
+    meeting_pages,
     members,
     metrics,
     mobile,
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incident_imports,
         ogc,
         meeting_packs,
+        meeting_pages,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

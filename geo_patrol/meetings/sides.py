@@ -1,5 +1,5 @@
 """The sides of a cooperation zone as a meeting's pages offer them: each member jurisdiction
-of the zone with its name and the people who live under it (their home jurisdiction in its
+of the zone under no other member (its county, not also its town), with its name and the people who live under it (their home jurisdiction in its
 subtree), so a coordinator picks attendees and a decision's owners per side.
 
 The people listed are active members; the pages show this only to those who may edit the
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-# Each side (a member code of the zone) with the members whose home lies in its subtree.
+# The sides: the member codes of the zone that lie under no other member code (a zone of two
+# counties and a town of each has two sides), each with the members whose home is under it.
 SIDE_PEOPLE = """
 WITH RECURSIVE tree AS (
     SELECT code AS side, code, 0 AS depth FROM jurisdictions
@@ -22,10 +23,13 @@ WITH RECURSIVE tree AS (
     UNION
     SELECT t.side, j.code, t.depth + 1 FROM jurisdictions j JOIN tree t ON j.parent_code = t.code
     WHERE j.valid_to IS NULL AND t.depth < 10
+), sides AS (
+    SELECT s.code FROM unnest(CAST(:codes AS text[])) AS s(code)
+    WHERE NOT EXISTS (SELECT 1 FROM tree t WHERE t.code = s.code AND t.side <> s.code)
 )
 SELECT s.code AS side, coalesce(j.name, s.code) AS side_name, m.id AS member_id,
        m.name AS member_name
-FROM unnest(CAST(:codes AS text[])) AS s(code)
+FROM sides s
 LEFT JOIN jurisdictions j ON j.code = s.code AND j.valid_to IS NULL
 LEFT JOIN LATERAL (
     SELECT DISTINCT m.id, m.name FROM tree t JOIN members m ON m.home_jurisdiction_code = t.code

@@ -74,7 +74,10 @@ def get_proposed_agenda(
     words = lang or settings.map_language
     items = [
         AgendaItemPublic(
-            kind=i.kind, target_id=i.target_id, title=i.title.text(words), detail=i.detail,
+            kind=i.kind,
+            target_id=i.target_id,
+            title=i.title.text(words),
+            detail=i.detail,
             link=i.link,
         )
         for i in agenda.items

@@ -19,7 +19,7 @@ from geo_patrol.core.errors import Forbidden, GeoPatrolError, InvalidInput
 from geo_patrol.core.values import BigId, Day
 from geo_patrol.core.vocabulary import DecisionStatus, Language, MeetingStatus
 from geo_patrol.meetings import decisions, records
-from geo_patrol.meetings.visibility import may_edit_zone, zone_of
+from geo_patrol.meetings.visibility import Zone, may_edit_zone, zone_of
 from geo_patrol.web.meetings import decision_pages, forms, meeting_list, meeting_page, packs
 from geo_patrol.web.meetings import prepare as prepare_page
 
@@ -50,9 +50,7 @@ def meetings(
     return HTMLResponse(meeting_list.render(shown, lang=lang or settings.map_language))
 
 
-def _prepare(
-    session: SessionDep, principal: Principal, scope: Scope, zone_code: str
-) -> prepare_page.Zone:
+def _prepare(session: SessionDep, principal: Principal, scope: Scope, zone_code: str) -> Zone:
     """The zone of a meeting being prepared, if the caller may prepare its meetings."""
     zone = zone_of(session, code=zone_code)
     if not may_edit_zone(principal, scope, zone):
@@ -81,7 +79,13 @@ def new_meeting(
     if date_from and date_to and date_to < date_from:
         raise InvalidInput(msg("problem.core.period_reversed"), field="to")
     form = prepare_page.blank(
-        session, scope=scope, zone=chosen, start=date_from, end=date_to, lang=language
+        session,
+        principal=principal,
+        scope=scope,
+        zone=chosen,
+        start=date_from,
+        end=date_to,
+        lang=language,
     )
     sides = prepare_page.side_list(session, zone=chosen)
     page = prepare_page.render(
@@ -178,9 +182,7 @@ def meeting(
 ) -> HTMLResponse:
     """The meeting, with the forms that record it for those who may edit it."""
     shown = meeting_page.gather(session, principal=principal, scope=scope, meeting_id=meeting_id)
-    page = meeting_page.render(
-        shown, csrf=principal.csrf_token, lang=lang or settings.map_language
-    )
+    page = meeting_page.render(shown, csrf=principal.csrf_token, lang=lang or settings.map_language)
     return HTMLResponse(page)
 
 
@@ -340,7 +342,9 @@ def meeting_decision(
     def write(shown: meeting_page.MeetingPage) -> None:
         offered = {
             (kind, int(target))
-            for kind, _, target in (o["value"].partition(":") for o in meeting_page.offered_links(shown.meeting))
+            for kind, _, target in (
+                o["value"].partition(":") for o in meeting_page.offered_links(shown.meeting)
+            )
         }
         decisions.add_decision(
             session,
@@ -385,12 +389,20 @@ def meeting_pack(
 
     def write(_: meeting_page.MeetingPage) -> None:
         packs.keep(
-            session, principal=principal, scope=scope, meeting_id=meeting_id, settings=settings,
+            session,
+            principal=principal,
+            scope=scope,
+            meeting_id=meeting_id,
+            settings=settings,
             lang=language,
         )
 
     return _record(
-        session, principal=principal, scope=scope, meeting_id=meeting_id, language=language,
+        session,
+        principal=principal,
+        scope=scope,
+        meeting_id=meeting_id,
+        language=language,
         write=write,
     )
 
@@ -469,7 +481,7 @@ def decision_update(
                 decision_id=decision_id,
                 note=forms.words(note, "note"),
                 status=forms.new_status(status),
-                deadline=forms.day(deadline, "new_deadline", required=False),
+                deadline=forms.maybe_day(deadline, "new_deadline"),
             )
     except GeoPatrolError as error:
         shown = decision_pages.gather(

@@ -15,6 +15,7 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.vocabulary import DecisionStatus
 from geo_patrol.geography.queries import list_zones
+from geo_patrol.meetings import decisions
 from geo_patrol.meetings.decisions import Decision
 from geo_patrol.meetings.visibility import Zone, may_see_zone, zone_of
 
@@ -59,13 +60,14 @@ def counts(decisions: Iterable[Decision]) -> dict[int, dict[str, int]]:
 
 
 def may_update(principal: Principal, scope: Scope, decision: Decision) -> bool:
-    """Whether the caller may post an update (an owner, a supervisor of an owning side, the
-    administrator): the page offers the form only then; the domain decides on the post."""
-    if principal.is_admin:
-        return True
-    if any(owner.member_id == principal.member_id for owner in decision.owners):
-        return True
-    return any(owner.side_code in scope.writable_codes for owner in decision.owners)
+    """Whether the caller may post an update on the decision (the page offers the form only
+    then; the domain decides on the post)."""
+    return decisions.may_update(
+        principal,
+        scope,
+        sides=[owner.side_code for owner in decision.owners],
+        members=[owner.member_id for owner in decision.owners if owner.member_id],
+    )
 
 
 def decision_view(

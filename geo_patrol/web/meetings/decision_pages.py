@@ -17,7 +17,6 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.vocabulary import DecisionStatus
 from geo_patrol.meetings.decisions import Decision, get_decision, list_decisions
-from geo_patrol.meetings.records import get_meeting
 from geo_patrol.meetings.sides import sides_of
 from geo_patrol.meetings.visibility import Zone, zone_of
 from geo_patrol.web.meetings.common import (
@@ -65,6 +64,7 @@ def render_list(
         status=filters.status,
         member_id=principal.member_id if filters.mine else None,
         today=today(),
+        viewer_id=principal.member_id,
         limit=LIMIT,
         cursor=filters.cursor,
     )
@@ -93,7 +93,6 @@ class DecisionPage:
     """One decision with its history, its meeting and whether the caller may update it."""
 
     decision: Decision
-    meeting_title: str
     side_names: dict[str, str]
     may_update: bool
 
@@ -102,21 +101,24 @@ def gather(
     session: Session, *, principal: Principal, scope: Scope, decision_id: int
 ) -> DecisionPage:
     """The decision in the caller's scope (NotFound otherwise)."""
-    decision = get_decision(session, scope=scope, decision_id=decision_id, today=today())
-    meeting = get_meeting(session, scope=scope, meeting_id=decision.meeting_id)
-    zone = zone_of(session, code=meeting.zone_code)
+    decision = get_decision(
+        session, scope=scope, decision_id=decision_id, today=today(), viewer_id=principal.member_id
+    )
+    zone = zone_of(session, code=decision.zone_code)
     names = {s.code: s.name for s in sides_of(session, member_codes=zone.member_codes)}
-    return DecisionPage(decision, meeting.title, names, may_update(principal, scope, decision))
+    return DecisionPage(decision, names, may_update(principal, scope, decision))
 
 
-def render_one(shown: DecisionPage, *, csrf: str | None, lang: str, error: str | None = None) -> str:
+def render_one(
+    shown: DecisionPage, *, csrf: str | None, lang: str, error: str | None = None
+) -> str:
     """The decision's page (the update form only for those who may post one)."""
     d = shown.decision
     return render_template(
         "meetings/decision.html",
         lang=lang,
         d=decision_view(d, lang=lang, side_names=shown.side_names),
-        meeting_title=shown.meeting_title,
+        meeting_title=d.meeting_title,
         history=[
             {
                 "at": u.at,

@@ -63,18 +63,20 @@ def local_time(value: str | None, field: str) -> datetime:
     raise _bad("bad_time", field)
 
 
-def day(value: str | None, field: str, *, required: bool = True) -> date | None:
-    """A local day (YYYY-MM-DD) from the form; None when empty and not `required`."""
-    cleaned = (value or "").strip()
-    if not cleaned and not required:
-        return None
+def day(value: str | None, field: str) -> date:
+    """A local day (YYYY-MM-DD) from the form."""
     try:
-        found = date.fromisoformat(cleaned)
+        found = date.fromisoformat((value or "").strip())
     except ValueError:
         raise _bad("bad_day", field) from None
     if not 1900 < found.year < 2200:
         raise _bad("bad_day", field)
     return found
+
+
+def maybe_day(value: str | None, field: str) -> date | None:
+    """A local day from the form, None when left empty."""
+    return day(value, field) if (value or "").strip() else None
 
 
 def _pair(value: str, field: str) -> tuple[str, int]:

@@ -38,9 +38,7 @@ class MeetingPage:
     kept: list[dict[str, Any]] = field(default_factory=list)
 
 
-def gather(
-    session: Session, *, principal: Principal, scope: Scope, meeting_id: int
-) -> MeetingPage:
+def gather(session: Session, *, principal: Principal, scope: Scope, meeting_id: int) -> MeetingPage:
     """The meeting in the caller's scope, its zone's sides and its decisions."""
     meeting = get_meeting(session, scope=scope, meeting_id=meeting_id)
     zone = zone_of(session, code=meeting.zone_code)
@@ -50,7 +48,7 @@ def gather(
         sides=sides_of(session, member_codes=zone.member_codes),
         decisions=decisions_of(session, meeting_ids=[meeting.id], today=today()),
         may_edit=may_edit_zone(principal, scope, zone),
-        kept=packs.kept(session, scope=scope, meeting_id=meeting.id),
+        kept=packs.kept(session, meeting_id=meeting.id),
     )
 
 
@@ -89,9 +87,7 @@ def pack_link(meeting: Meeting, lang: str) -> str:
     return f"/api/v1/meeting-pack?{urlencode(query)}"
 
 
-def render(
-    shown: MeetingPage, *, csrf: str | None, lang: str, error: str | None = None
-) -> str:
+def render(shown: MeetingPage, *, csrf: str | None, lang: str, error: str | None = None) -> str:
     """The whole page (its forms only for an editor's signed-in browser)."""
     m = shown.meeting
     side_names = {side.code: side.name for side in shown.sides}
@@ -121,5 +117,4 @@ def render(
         error=error,
         pack=pack_link(m, lang),
         kept=shown.kept,
-        can_keep=packs.CAN_KEEP,
     )

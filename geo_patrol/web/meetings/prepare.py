@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core import catalog
-from geo_patrol.core.local_time import LOCAL
 from geo_patrol.meetings.agenda import proposed_agenda
-from geo_patrol.meetings.records import last_meeting
 from geo_patrol.meetings.sides import Side, sides_of
 from geo_patrol.meetings.visibility import Zone
 from geo_patrol.web.meetings import forms
 from geo_patrol.web.meetings.common import target_link, today
 from geo_patrol.web.render import render as render_template
 
-# Without an earlier meeting, the first one reviews the last 30 days.
-FIRST_PERIOD_DAYS = 30
 MEETING_HOUR = 9
 
 
@@ -83,33 +80,39 @@ def _local(link: str | None) -> str | None:
     return link if link and link.startswith("/") and not link.startswith("//") else None
 
 
-def default_period(session: Session, *, zone: Zone) -> tuple[date, date]:
-    """From the day after the last meeting's period (or 30 days back) to today."""
-    day = today()
-    last = last_meeting(session, zone_id=zone.id, before=datetime.now(LOCAL))
-    start = last.period_to + timedelta(days=1) if last else day - timedelta(days=FIRST_PERIOD_DAYS)
-    return min(start, day), day
-
-
 def blank(
-    session: Session, *, scope: Scope, zone: Zone, start: date | None, end: date | None, lang: str
+    session: Session,
+    *,
+    principal: Principal,
+    scope: Scope,
+    zone: Zone,
+    start: date | None,
+    end: date | None,
+    lang: str,
 ) -> NewMeeting:
-    """The form as first shown: the period (the one asked, or the default), its proposed
-    agenda all ticked, tomorrow at nine, a title naming the zone."""
-    first, last = default_period(session, zone=zone)
-    start, end = start or first, end or last
-    items = proposed_agenda(
-        session, scope=scope, zone_code=zone.code, period_from=start, period_to=end
+    """The form as first shown: the period (the one asked, or the agenda's default: last
+    month), its proposed agenda all ticked, tomorrow at nine, a title naming the zone."""
+    proposal = proposed_agenda(
+        session,
+        scope=scope,
+        principal=principal,
+        zone=zone,
+        date_from=start,
+        date_to=end,
+        today=today(),
     )
+    items, start, end = proposal.items, proposal.date_from, proposal.date_to
     return NewMeeting(
         zone=zone.code,
-        title=catalog.text("page.meetings.default_title", lang, zone=zone.name, day=end.isoformat()),
+        title=catalog.text(
+            "page.meetings.default_title", lang, zone=zone.name, day=end.isoformat()
+        ),
         held_at=f"{(today() + timedelta(days=1)).isoformat()}T{MEETING_HOUR:02d}:00",
         period_from=start.isoformat(),
         period_to=end.isoformat(),
         kinds=[str(item.kind) for item in items],
         targets=["" if item.target_id is None else str(item.target_id) for item in items],
-        titles=[item.title for item in items],
+        titles=[item.title.text(lang) for item in items],
         details=[json.dumps(item.detail, ensure_ascii=False, default=str) for item in items],
         links=[item.link or "" for item in items],
         picks=[str(i) for i in range(len(items))],
@@ -117,7 +120,12 @@ def blank(
 
 
 def render(
-    form: NewMeeting, *, zone: Zone, sides: list[Side], csrf: str | None, lang: str,
+    form: NewMeeting,
+    *,
+    zone: Zone,
+    sides: list[Side],
+    csrf: str | None,
+    lang: str,
     error: str | None = None,
 ) -> str:
     """The whole page."""
