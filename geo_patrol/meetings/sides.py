@@ -1,8 +1,9 @@
 """The sides of a cooperation zone as a meeting's pages offer them: each member jurisdiction
-of the zone under no other member (its county, not also its town), with its name and the people who live under it (their home jurisdiction in its
-subtree), so a coordinator picks attendees and a decision's owners per side.
+of the zone under no other member (its county, not also its town), with its name and the
+people who live under it (their home jurisdiction in its subtree), so a coordinator picks
+attendees and a decision's owners per side.
 
-The people listed are active members; the pages show this only to those who may edit the
+The people listed are active members; the pages show them only to those who may edit the
 zone's meetings (meetings.visibility.may_edit_zone), who name both sides' people anyway.
 """
 
