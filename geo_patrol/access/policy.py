@@ -166,7 +166,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/meetings/{meeting_id}/packs": Rule.MEMBER,
     "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Rule.MEMBER,
     # The meetings' pages (api/routes/meeting_pages.py): zone rights inside (may_see_zone,
-    # may_edit_zone); a decision's update by its owners, whatever their role, and the owning
+    # may_edit_zone); a decision's update by its owners and the owning
     # sides' supervisors (meetings.decisions.may_update).
     "GET /meetings": Rule.MEMBER,
     "GET /meetings/new": Rule.WRITER,
@@ -179,7 +179,19 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /meetings/{meeting_id}/packs": Rule.WRITER,
     "GET /decisions": Rule.MEMBER,
     "GET /decisions/{decision_id}": Rule.MEMBER,
-    "POST /decisions/{decision_id}/updates": Rule.MEMBER,
+    "POST /decisions/{decision_id}/updates": Rule.WRITER,
+    # Joint meetings and decisions (geo_patrol.meetings.visibility): people read the zones
+    # they see (404 otherwise); writers write where the zone or the decision lets them (403).
+    "GET /api/v1/meetings": Rule.MEMBER,
+    "POST /api/v1/meetings": Rule.WRITER,
+    "GET /api/v1/meetings/{meeting_id}": Rule.MEMBER,
+    "PATCH /api/v1/meetings/{meeting_id}": Rule.WRITER,
+    "PUT /api/v1/meetings/{meeting_id}/attendees": Rule.WRITER,
+    "PUT /api/v1/meetings/{meeting_id}/agenda": Rule.WRITER,
+    "POST /api/v1/meetings/{meeting_id}/decisions": Rule.WRITER,
+    "GET /api/v1/decisions": Rule.MEMBER,
+    "GET /api/v1/decisions/{decision_id}": Rule.MEMBER,
+    "POST /api/v1/decisions/{decision_id}/updates": Rule.WRITER,
 }
 
 

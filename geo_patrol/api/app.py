@@ -36,6 +36,7 @@ from geo_patrol.api.routes import (
     maps,
     meeting_packs,
     meeting_pages,
+    meetings,
     members,
     metrics,
     mobile,
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ogc,
         meeting_packs,
         meeting_pages,
+        meetings,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).
