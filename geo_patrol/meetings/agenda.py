@@ -273,9 +273,7 @@ def _uncovered_item(
 ) -> AgendaItem:
     """An unpatrolled stretch as an agenda item, linked to the map of the period at it."""
     lon, lat = middle
-    query = urlencode(
-        {"zone": zone.code, "date_from": period.date_from, "date_to": period.date_to}
-    )
+    query = urlencode({"zone": zone.code, "date_from": period.date_from, "date_to": period.date_to})
     return AgendaItem(
         kind=AgendaKind.UNCOVERED,
         target_id=s.segment_ids[0],

@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.catalog import msg
-from geo_patrol.core.errors import Forbidden, NotFound
-from geo_patrol.meetings.records import Meeting, get_meeting
-from geo_patrol.meetings.visibility import may_edit_zone, may_see_zone, zone_of
+from geo_patrol.core.errors import NotFound
+from geo_patrol.meetings.records import Meeting, get_meeting, meeting_zone
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,9 @@ ON CONFLICT (meeting_id, sha256) DO NOTHING
 RETURNING id
 """
 COLUMNS = "id, meeting_id, sha256, size_bytes, language, kept_at, kept_by"
-EXISTING = f"SELECT {COLUMNS} FROM meeting_packs WHERE meeting_id = :meeting_id AND sha256 = :sha256"
+EXISTING = (
+    f"SELECT {COLUMNS} FROM meeting_packs WHERE meeting_id = :meeting_id AND sha256 = :sha256"
+)
 ONE = f"SELECT {COLUMNS} FROM meeting_packs WHERE id = :id"
 LIST = f"SELECT {COLUMNS} FROM meeting_packs WHERE meeting_id = :meeting_id ORDER BY kept_at, id"
 CONTENT = "SELECT content FROM meeting_packs WHERE id = :id AND meeting_id = :meeting_id"
@@ -60,21 +61,16 @@ class PackFile:
 
 
 def seen_meeting(session: Session, *, scope: Scope, meeting_id: int) -> Meeting:
-    """The meeting, if the caller sees its zone (else NotFound, as for a meeting that is not)."""
-    meeting = get_meeting(session, scope=scope, meeting_id=meeting_id)
-    if not may_see_zone(scope, zone_of(session, code=meeting.zone_code)):
-        raise NotFound(msg("problem.packs.no_meeting", meeting_id=meeting_id), field="meeting_id")
-    return meeting
+    """The meeting, if the caller sees its zone (NotFound otherwise)."""
+    return get_meeting(session, scope=scope, meeting_id=meeting_id)
 
 
 def editable_meeting(
     session: Session, *, principal: Principal, scope: Scope, meeting_id: int
 ) -> Meeting:
     """The meeting, if the caller may keep a pack with it (seen but not editable: Forbidden)."""
-    meeting = seen_meeting(session, scope=scope, meeting_id=meeting_id)
-    if not may_edit_zone(principal, scope, zone_of(session, code=meeting.zone_code)):
-        raise Forbidden(msg("problem.packs.not_yours"))
-    return meeting
+    meeting_zone(session, principal=principal, scope=scope, meeting_id=meeting_id)
+    return get_meeting(session, scope=scope, meeting_id=meeting_id)
 
 
 def keep_pack(

@@ -21,15 +21,15 @@ from geo_patrol.core import catalog
 from geo_patrol.core.local_time import local_day
 from geo_patrol.core.settings import CHECKOUT_VENDOR_DIR
 from geo_patrol.db.tables import INCIDENT_STATUSES, TIERS
-from geo_patrol.meetings.duty_figures import DutyFigures
 from geo_patrol.meetings.decisions import Decision
+from geo_patrol.meetings.duty_figures import DutyFigures
 from geo_patrol.meetings.pack_figures import PackData, pack_data
+from geo_patrol.water.standard import CLASS_NAMES
+from geo_patrol.water.trends import SectionTrend
 from geo_patrol.web.assets import inline
 from geo_patrol.web.map.filters import MapFilters
 from geo_patrol.web.map.layers import MapData, map_data
 from geo_patrol.web.map.page import DUTY_COLOUR, STATUS_COLOUR, build_map
-from geo_patrol.water.standard import CLASS_NAMES
-from geo_patrol.water.trends import SectionTrend
 from geo_patrol.web.render import macro, render
 
 # The effort table's number columns, after the side's name.
