@@ -32,14 +32,20 @@ LINKABLE = {
 MAX_LINES = 200
 
 
-def _label(field: str) -> Message:
+def label(field: str) -> Message:
     """The field's word on the page (a message field, put into the reader's language)."""
-    return msg(f"page.meetings.{field}")
+    return Message(f"page.meetings.{field}")
 
 
 def _bad(key: str, field: str) -> InvalidInput:
-    """A refusal of `field` with the catalog's `problem.page.meetings.<key>`."""
-    return InvalidInput(msg(f"problem.page.meetings.{key}", field=_label(field)), field=field)
+    """A refusal of `field`: it is required, not a time, not a day, or not a choice offered."""
+    messages = {
+        "required": msg("problem.page.meetings.required", field=label(field)),
+        "bad_time": msg("problem.page.meetings.bad_time", field=label(field)),
+        "bad_day": msg("problem.page.meetings.bad_day", field=label(field)),
+        "bad_choice": msg("problem.page.meetings.bad_choice", field=label(field)),
+    }
+    return InvalidInput(messages[key], field=field)
 
 
 def words(value: str | None, field: str, *, required: bool = False) -> str | None:
