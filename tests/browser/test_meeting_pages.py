@@ -122,7 +122,7 @@ def test_prepare_record_and_follow_up_a_meeting(
     with page.expect_navigation():
         page.click("#language")
     assert "Open" in page.locator(f"#decisions tr[data-id='{joint}']").inner_text()
-    assert page.locator("h2", has_text="Decisions to follow up").count() == 1
+    assert page.locator("h2", has_text="Decisions of this meeting").count() == 1
 
     # The owner on the Wangjiangjing side posts an update from the decision's page.
     owner_context = browser.new_context(viewport={"width": 1400, "height": 900})

@@ -76,6 +76,16 @@ def _attendees(meeting: Meeting, sides: list[Side]) -> list[dict[str, Any]]:
     ]
 
 
+def _typed(meeting: Meeting) -> dict[str, str]:
+    """The attendees named without a member, one a line per side (the form shows them back,
+    so saving the attendees keeps them)."""
+    typed: dict[str, list[str]] = {}
+    for person in meeting.attendees:
+        if person.member_id is None and person.name:
+            typed.setdefault(person.side_code or "", []).append(person.name)
+    return {side: "\n".join(names) for side, names in typed.items()}
+
+
 def pack_link(meeting: Meeting, lang: str) -> str:
     """The meeting pack of the meeting's zone and period (the file as it is now)."""
     query = {
@@ -108,7 +118,7 @@ def render(shown: MeetingPage, *, csrf: str | None, lang: str, error: str | None
         ],
         attendees=_attendees(m, shown.sides),
         ticked=[f"{a.side_code}:{a.member_id}" for a in m.attendees if a.member_id],
-        typed={},
+        typed=_typed(m),
         sides=shown.sides,
         decisions=views(shown.decisions, lang=lang, side_names=side_names),
         offered=offered_links(m),

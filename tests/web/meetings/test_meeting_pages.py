@@ -17,6 +17,8 @@ from lxml import html
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.scope import Scope
+from geo_patrol.core import catalog
+from geo_patrol.core.vocabulary import AgendaKind, DecisionStatus, MeetingStatus
 from geo_patrol.demo.accounts import DEFAULT_PASSWORD, ZONE
 from geo_patrol.meetings.decisions import decisions_of, get_decision
 from geo_patrol.meetings.records import get_meeting, list_meetings
@@ -123,6 +125,9 @@ def test_the_coordinator_prepares_records_and_owners_follow_up(
 
     # A decision owned on both sides, linked to the first object of the agenda offered.
     page = html.fromstring(demo_client.get(f"/meetings/{meeting_id}?lang=en").text)
+    again = form_fields(page.get_element_by_id("attendees-form"))
+    assert ("attendee_names", "环保局 张工") in again  # saving the attendees keeps the guest
+    assert {v for k, v in again if k == "attendee"} == {f"320509:{sz}", f"330411:{wjj}"}
     decision_form = page.get_element_by_id("decision-form")
     offered = [box.get("value") for box in decision_form.xpath(".//input[@name='link']")]
     deadline = TODAY + timedelta(days=20)
@@ -269,3 +274,14 @@ def test_an_observer_reads_the_meetings_but_prepares_none(
     assert demo_client.get(f"/meetings/new?zone={ZONE}").status_code == 403
     sign_in(demo_client, "zone.coord")
     assert 'id="prepare"' in demo_client.get(f"/meetings?zone={ZONE}").text
+
+
+def test_every_status_and_kind_has_its_words() -> None:
+    codes = [
+        *(f"status_{s}" for s in DecisionStatus),
+        *(f"kind_{k}" for k in AgendaKind),
+        *(f"meeting_{m}" for m in MeetingStatus),
+    ]
+    for code in codes:
+        zh, en = (catalog.text(f"page.meetings.{code}", lang) for lang in ("zh", "en"))
+        assert zh and en and zh != en, code
