@@ -124,8 +124,10 @@ def agenda(
     titles: Sequence[str],
     details: Sequence[str],
     free: str | None,
+    links: Sequence[str] = (),
 ) -> list[AgendaItemIn]:
-    """The proposed items ticked (by their index among the proposed), then the free lines."""
+    """The proposed items ticked (by their index among the proposed), then the free lines;
+    an item's address on this service is kept in its detail (`link`), for the meeting page."""
     chosen: list[AgendaItemIn] = []
     offered = len(kinds)
     if not len(targets) == len(titles) == len(details) == offered:
@@ -139,11 +141,22 @@ def agenda(
                 kind=_kind(kinds[i]),
                 target_id=int(targets[i]) if targets[i].isdigit() else None,
                 title=words(titles[i], "agenda", required=True) or "",
-                detail=_detail(details[i]),
+                detail=_with_link(_detail(details[i]), links[i] if i < len(links) else ""),
             )
         )
     chosen.extend(AgendaItemIn(kind=AgendaKind.OTHER, title=line) for line in lines(free))
     return chosen
+
+
+def local_link(link: str | None) -> str | None:
+    """A link of this service (a path), or None: a carried value never leads elsewhere."""
+    return link if link and link.startswith("/") and not link.startswith("//") else None
+
+
+def _with_link(detail: dict[str, Any], link: str) -> dict[str, Any]:
+    """The detail with the item's address, when it is one of ours and not there already."""
+    local = local_link(link)
+    return {**detail, "link": local} if local and "link" not in detail else detail
 
 
 def _kind(value: str) -> AgendaKind:

@@ -20,7 +20,7 @@ from geo_patrol.meetings.decisions import Decision, decisions_of
 from geo_patrol.meetings.records import Meeting, get_meeting
 from geo_patrol.meetings.sides import Side, sides_of
 from geo_patrol.meetings.visibility import may_edit_zone, zone_of
-from geo_patrol.web.meetings import packs
+from geo_patrol.web.meetings import forms, packs
 from geo_patrol.web.meetings.common import target_link, today, views
 from geo_patrol.web.meetings.forms import LINKABLE
 from geo_patrol.web.render import render as render_template
@@ -76,6 +76,16 @@ def _attendees(meeting: Meeting, sides: list[Side]) -> list[dict[str, Any]]:
     ]
 
 
+def _item_link(link: object, lang: str) -> str | None:
+    """The address an adopted item kept (the proposed agenda's), in the page's language."""
+    local = forms.local_link(link) if isinstance(link, str) else None
+    if local is None:
+        return None
+    joint = "&" if "?" in local.split("#")[0] else "?"
+    path, hash_mark, fragment = local.partition("#")
+    return f"{path}{joint}lang={lang}{hash_mark}{fragment}"
+
+
 def _typed(meeting: Meeting) -> dict[str, str]:
     """The attendees named without a member, one a line per side (the form shows them back,
     so saving the attendees keeps them)."""
@@ -112,7 +122,8 @@ def render(shown: MeetingPage, *, csrf: str | None, lang: str, error: str | None
                 "position": item.position,
                 "kind": str(item.kind),
                 "title": item.title,
-                "href": target_link(str(item.kind), item.target_id, lang),
+                "href": _item_link(item.detail.get("link"), lang)
+                or target_link(str(item.kind), item.target_id, lang),
             }
             for item in m.agenda
         ],

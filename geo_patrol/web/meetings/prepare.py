@@ -68,16 +68,11 @@ class NewMeeting:
                 "title": title,
                 "detail": detail,
                 "link": given[i],
-                "href": _local(given[i])
+                "href": forms.local_link(given[i])
                 or target_link(kind, int(target) if target.isdigit() else None, lang),
             }
             for i, (kind, target, title, detail) in enumerate(rows)
         ]
-
-
-def _local(link: str | None) -> str | None:
-    """A link of this service (a path), or None: a carried value never leads elsewhere."""
-    return link if link and link.startswith("/") and not link.startswith("//") else None
 
 
 def blank(
@@ -166,5 +161,6 @@ def parse(form: NewMeeting, *, sides: list[Side]) -> dict[str, Any]:
             titles=form.titles,
             details=form.details,
             free=form.free,
+            links=form.links,
         ),
     }

@@ -125,6 +125,10 @@ def test_the_coordinator_prepares_records_and_owners_follow_up(
 
     # A decision owned on both sides, linked to the first object of the agenda offered.
     page = html.fromstring(demo_client.get(f"/meetings/{meeting_id}?lang=en").text)
+    hrefs = [a.get("href") for a in page.get_element_by_id("agenda").iter("a")]
+    assert [h.replace("?lang=en", "").replace("&lang=en", "") for h in hrefs] == [
+        i["link"] for i in adopted
+    ]  # each adopted item leads where the proposed agenda said, in the page's language
     again = form_fields(page.get_element_by_id("attendees-form"))
     assert ("attendee_names", "环保局 张工") in again  # saving the attendees keeps the guest
     assert {v for k, v in again if k == "attendee"} == {f"320509:{sz}", f"330411:{wjj}"}
