@@ -125,7 +125,7 @@ def test_the_coordinator_prepares_records_and_owners_follow_up(
 
     # A decision owned on both sides, linked to the first object of the agenda offered.
     page = html.fromstring(demo_client.get(f"/meetings/{meeting_id}?lang=en").text)
-    hrefs = [a.get("href") for a in page.get_element_by_id("agenda").iter("a")]
+    hrefs = [a.get("href") or "" for a in page.get_element_by_id("agenda").iter("a")]
     assert [h.replace("?lang=en", "").replace("&lang=en", "") for h in hrefs] == [
         i["link"] for i in adopted
     ]  # each adopted item leads where the proposed agenda said, in the page's language
