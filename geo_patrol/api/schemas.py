@@ -1112,11 +1112,13 @@ class DutyReminder(BaseModel):
 
 
 class DutyReminders(BaseModel):
-    """Chiefs to remind, soonest first."""
+    """Chiefs to remind, soonest first; and (on the first page) the overdue decisions of
+    joint meetings to remind of: the caller's own, their sides', their zones'."""
 
     on: date
     within_days: int
     reminders: list[DutyReminder]
+    decisions: list[DecisionPublic]
 
 
 # --- Vector tiles: TileJSON 3.0 and MapLibre styles (geo-patrol 0.4.0) ----------------------
@@ -1397,12 +1399,14 @@ class AgendaItemBody(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict, description="As proposed, kept.")
 
 
-class AgendaItemPublic(AgendaItemBody):
+class AgendaItemPublic(BaseModel):
     """An agenda item in its place (1, 2, ...)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     position: int
+    kind: AgendaKind
+    target_id: int | None
+    title: str
+    detail: dict[str, Any]
 
 
 class MeetingCreate(BaseModel):

@@ -31,10 +31,10 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo_patrol.core.local_time import LOCAL
-from geo_patrol.core.paging import Page
+from geo_patrol.core.paging import Page, page_of
 from geo_patrol.core.vocabulary import DecisionLinkKind, DecisionStatus
 from geo_patrol.db.clauses import FALSE, TRUE, Clause, all_of, any_of, equals, statement
-from geo_patrol.db.keyset import Keyset, read_limit
+from geo_patrol.db.keyset import Keyset, key_value, read_limit
 from geo_patrol.meetings.records import meeting_zone
 from geo_patrol.meetings.visibility import seen_zone_ids, zone_of
 
@@ -305,14 +305,13 @@ def _owner_rows(session: Session, *, sides: Sequence[str], owners: Sequence[Owne
     data = json.dumps(rows)
     bad = session.execute(text(BAD_OWNER), {"rows": data, "sides": list(sides)}).first()
     if bad is not None:
-        key = (
-            "problem.decisions.not_a_side"
+        value = str(rows[bad.i][bad.field])
+        message = (
+            msg("problem.decisions.not_a_side", value=value)
             if bad.field == "side_code"
-            else "problem.decisions.no_member"
+            else msg("problem.decisions.no_member", value=value)
         )
-        raise InvalidInput(
-            msg(key, value=str(rows[bad.i][bad.field])), field=f"owners[{bad.i}].{bad.field}"
-        )
+        raise InvalidInput(message, field=f"owners[{bad.i}].{bad.field}")
     return data
 
 
@@ -553,7 +552,9 @@ def list_decisions(
         order=DECISION_ORDER.order_by(),
         limit=read_limit(limit),
     )
-    return DECISION_ORDER.page(rows, limit)
+    if limit is None:
+        return Page(rows)
+    return page_of(rows, limit=limit, key=lambda d: (key_value(d.deadline), d.id))
 
 
 def get_decision(

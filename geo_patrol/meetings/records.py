@@ -22,10 +22,10 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Forbidden, InvalidInput, NotFound
-from geo_patrol.core.paging import Page
+from geo_patrol.core.paging import Page, page_of
 from geo_patrol.core.vocabulary import AgendaKind, MeetingStatus
 from geo_patrol.db.clauses import Clause, all_of, equals, statement
-from geo_patrol.db.keyset import Keyset, read_limit
+from geo_patrol.db.keyset import Keyset, key_value, read_limit
 from geo_patrol.meetings.visibility import (
     Zone,
     may_edit_zone,
@@ -239,12 +239,12 @@ def _attendee_rows(
         text(BAD_ATTENDEE), {"rows": json.dumps(rows), "sides": list(zone.member_codes)}
     ).first()
     if bad is not None:
-        key = (
-            "problem.meetings.not_a_side"
+        message = (
+            msg("problem.meetings.not_a_side", zone=zone.code)
             if bad.field == "side_code"
-            else "problem.meetings.no_member"
+            else msg("problem.meetings.no_member")
         )
-        raise InvalidInput(msg(key, zone=zone.code), field=f"attendees[{bad.i}].{bad.field}")
+        raise InvalidInput(message, field=f"attendees[{bad.i}].{bad.field}")
     return rows
 
 
@@ -367,7 +367,9 @@ def list_meetings(
         MEETING_ORDER.after(cursor),
     )
     rows = _meetings(session, where=where, limit=read_limit(limit))
-    return MEETING_ORDER.page(rows, limit)
+    if limit is None:
+        return Page(rows)
+    return page_of(rows, limit=limit, key=lambda m: (key_value(m.held_at), m.id))
 
 
 def update_meeting(

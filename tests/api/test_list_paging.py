@@ -128,6 +128,8 @@ CASES = [
     ListCase("/api/v1/mobile/teams", _items, _by_id),
     ListCase("/api/v1/me/duty", _items, _reminder_of_mine, who="sz.patrol", limit=1),
     ListCase("/api/v1/coverage/uncovered?border=true&days=30", _features, _gap),
+    ListCase("/api/v1/meetings", _items, _by_id),
+    ListCase("/api/v1/decisions", _items, _by_id),
 ]
 
 
@@ -249,6 +251,24 @@ def seed(session: Session) -> None:
                 "d": deadline,
                 "t": ("village", "town", "county")[n % 3],
             },
+        )
+    # Three meetings of the demo zone (two at the same moment) with three decisions (two
+    # due the same day).
+    for n, held in enumerate((NOW, NOW, NOW - timedelta(days=30))):
+        meeting = session.execute(
+            text(
+                "INSERT INTO meetings (zone_id, title, held_at, period_from, period_to)"
+                " SELECT id, :t, :h, '2026-10-01', '2026-10-31' FROM cooperation_zones"
+                " WHERE code = 'ZONE-SZ-WJJ' RETURNING id"
+            ),
+            {"t": f"paging {n}", "h": held},
+        ).scalar_one()
+        session.execute(
+            text(
+                "INSERT INTO meeting_decisions (meeting_id, position, body, deadline)"
+                " VALUES (:m, 1, 'paging', :d)"
+            ),
+            {"m": meeting, "d": (NOW + timedelta(days=n // 2)).date()},
         )
     session.flush()
 

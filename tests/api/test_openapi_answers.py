@@ -71,6 +71,16 @@ TYPED = [
     ("get", "/api/v1/duty/joint", "200"),
     ("get", "/api/v1/duty/summary", "200"),
     ("get", "/api/v1/duty/reminders", "200"),
+    ("get", "/api/v1/meetings", "200"),
+    ("post", "/api/v1/meetings", "201"),
+    ("get", "/api/v1/meetings/{meeting_id}", "200"),
+    ("patch", "/api/v1/meetings/{meeting_id}", "200"),
+    ("put", "/api/v1/meetings/{meeting_id}/attendees", "200"),
+    ("put", "/api/v1/meetings/{meeting_id}/agenda", "200"),
+    ("post", "/api/v1/meetings/{meeting_id}/decisions", "201"),
+    ("get", "/api/v1/decisions", "200"),
+    ("get", "/api/v1/decisions/{decision_id}", "200"),
+    ("post", "/api/v1/decisions/{decision_id}/updates", "201"),
 ]
 
 

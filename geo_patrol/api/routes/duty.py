@@ -12,6 +12,7 @@ from geo_patrol.api.duty_answers import chief_duty_public, joint_duty_public, su
 from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
     ChiefDuties,
+    DecisionPublic,
     DutyReminder,
     DutyReminders,
     DutySummaryPublic,
@@ -26,6 +27,7 @@ from geo_patrol.duty.reminders import (
     due_soon,
     reminder_page,
 )
+from geo_patrol.meetings.decisions import overdue_decisions
 
 router = APIRouter(prefix="/api/v1", tags=["duty"])
 
@@ -178,7 +180,8 @@ def get_duty_reminders(
     lang: Lang = None,
 ) -> DutyReminders:
     """Soonest first; 0 days left: the period's last day is today; a page at a time (Link
-    rel=next)."""
+    rel=next). The first page also lists the overdue decisions of joint meetings the caller
+    is reminded of (their own, their sides', their zones'), oldest deadline first."""
     day = query.on or listing.today()
     reminders = due_soon(
         session,
@@ -191,6 +194,11 @@ def get_duty_reminders(
     page = reminder_page(reminders, limit=paging.limit, cursor=paging.cursor)
     link_page(request, response, page)
     language = lang or settings.map_language
+    overdue = (
+        overdue_decisions(session, scope=scope, member_id=principal.member_id, today=day)
+        if paging.cursor is None
+        else []
+    )
     return DutyReminders(
         on=day,
         within_days=within_days,
@@ -198,4 +206,5 @@ def get_duty_reminders(
             DutyReminder(days_left=r.days_left, duty=chief_duty_public(r.duty, language))
             for r in page.items
         ],
+        decisions=[DecisionPublic.model_validate(d, from_attributes=True) for d in overdue],
     )

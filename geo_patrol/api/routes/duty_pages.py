@@ -17,6 +17,7 @@ from geo_patrol.duty import listing, rollups
 from geo_patrol.duty.assessment import assess_joint
 from geo_patrol.duty.reminders import due_soon, reminders_of
 from geo_patrol.geography.queries import list_zones
+from geo_patrol.meetings.decisions import overdue_decisions
 from geo_patrol.web.duty import page
 
 router = APIRouter(tags=["maps"])
@@ -94,5 +95,6 @@ def duty_page(
         if query.on is None
         else due_soon(session, scope=scope, member_id=me, today=day, selected=selected),
         zones=list_zones(session),
+        decisions=overdue_decisions(session, scope=scope, member_id=me, today=day),
     )
     return HTMLResponse(page.render(shown, lang=lang or settings.map_language))

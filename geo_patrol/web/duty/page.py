@@ -6,7 +6,7 @@ the URL like the map's. The page is templates/duty/page.html.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +18,7 @@ from geo_patrol.duty.assessment import Candidate, ChiefDuty, JointDuty
 from geo_patrol.duty.listing import DutyQuery, percent, reason_words
 from geo_patrol.duty.reminders import Reminder
 from geo_patrol.duty.rollups import DutySummary, Rollup, Tally, TrendPoint
+from geo_patrol.meetings.decisions import Decision
 from geo_patrol.web.render import render as render_template
 
 STATUS_COLOUR = {
@@ -39,6 +40,9 @@ class DutyPage:
     summary: DutySummary
     reminders: list[Reminder]
     zones: list[dict[str, Any]]
+    # Overdue decisions of joint meetings (the route composes them: duty/ does not know
+    # meetings/).
+    decisions: list[Decision] = field(default_factory=list)
 
 
 def _candidate(c: Candidate, duty: ChiefDuty | None, lang: str) -> dict[str, Any]:
@@ -117,6 +121,24 @@ def _trend(points: list[TrendPoint], lang: str) -> list[dict[str, Any]]:
     return [{"kind": str(kind), "points": cells} for kind, cells in rows.items()]
 
 
+def _decision(decision: Decision, day: date) -> dict[str, Any]:
+    """An overdue decision's row: what, of which meeting, who, due when, how late."""
+    return {
+        "id": decision.id,
+        "body": decision.body,
+        "meeting": decision.meeting_title,
+        "meeting_id": decision.meeting_id,
+        "held": local_day(decision.meeting_held_at),
+        "zone": decision.zone_code,
+        "owners": [
+            f"{o.side_code} {o.member_name}" if o.member_name else o.side_code
+            for o in decision.owners
+        ],
+        "deadline": decision.deadline.isoformat(),
+        "late": (day - decision.deadline).days,
+    }
+
+
 def query_string(query: DutyQuery) -> str:
     """The filters as a URL query (the language link and the CSV link keep them)."""
     fields = {
@@ -159,5 +181,6 @@ def render(page: DutyPage, *, lang: str) -> str:
         rollups=[_rollup(r, lang) for r in page.summary.rollups],
         trend=_trend(page.summary.trend, lang),
         reminders=[{"days_left": r.days_left, **_duty(r.duty, lang)} for r in page.reminders],
+        decisions=[_decision(d, page.day) for d in page.decisions],
         colours={str(k): v for k, v in STATUS_COLOUR.items()},
     )
