@@ -179,9 +179,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         apidocs,
         incident_imports,
         ogc,
+        meetings,
         meeting_packs,
         meeting_pages,
-        meetings,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

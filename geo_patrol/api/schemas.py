@@ -1333,38 +1333,6 @@ class IncidentImportPublic(BaseModel):
     results: list[IncidentImportRow]
 
 
-class ProposedItemPublic(BaseModel):
-    """A proposed agenda item: what it is about, its object, its title in the asked
-    language, its figures and the address of its object."""
-
-    kind: AgendaKind
-    target_id: int | None
-    title: str
-    detail: dict[str, Any]
-    link: str
-
-
-class ProposedAgendaPublic(BaseModel):
-    """The proposed agenda of a zone for a period (local days, both included), in order:
-    by kind (decision, incident, uncovered, chief, section), the most severe first."""
-
-    zone: str
-    date_from: date
-    date_to: date
-    items: list[ProposedItemPublic]
-
-
-class KeptPackPublic(BaseModel):
-    """A meeting pack kept with its meeting: the checksum and size of its bytes."""
-
-    id: int
-    sha256: str = Field(description="SHA-256 of the stored bytes, hexadecimal")
-    size: int = Field(description="bytes")
-    language: str
-    kept_at: datetime
-    kept_by: int | None
-
-
 # --- Joint meetings and their decisions (议定事项督办, geo-patrol 0.5.0): geo_patrol.meetings ---
 
 
@@ -1560,3 +1528,35 @@ class DecisionPublic(BaseModel):
     owners: list[DecisionOwnerPublic]
     links: list[DecisionLinkPublic]
     updates: list[DecisionUpdatePublic]
+
+
+class ProposedItemPublic(BaseModel):
+    """A proposed agenda item: what it is about, its object, its title in the asked
+    language, its figures and the address of its object."""
+
+    kind: AgendaKind
+    target_id: int | None
+    title: str
+    detail: dict[str, Any]
+    link: str
+
+
+class ProposedAgendaPublic(BaseModel):
+    """The proposed agenda of a zone for a period (local days, both included), in order:
+    by kind (decision, incident, uncovered, chief, section), the most severe first."""
+
+    zone: str
+    date_from: date
+    date_to: date
+    items: list[ProposedItemPublic]
+
+
+class KeptPackPublic(BaseModel):
+    """A meeting pack kept with its meeting: the checksum and size of its bytes."""
+
+    id: int
+    sha256: str = Field(description="SHA-256 of the stored bytes, hexadecimal")
+    size: int = Field(description="bytes")
+    language: str
+    kept_at: datetime
+    kept_by: int | None

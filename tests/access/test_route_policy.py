@@ -28,6 +28,7 @@ from geo_patrol.accounts.members import open_web_session
 from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import SESSION_COOKIE
 from geo_patrol.core.settings import Settings
+from geo_patrol.meetings.kept_packs import keep_pack
 from tests.support import oracle
 from tests.support.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
 
@@ -157,11 +158,6 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /ogc/collections/{collection_id}": MEMBERS,
     "GET /ogc/collections/{collection_id}/items": MEMBERS,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": MEMBERS,
-    # The proposed agenda and a meeting's kept packs (zone rights inside).
-    "GET /api/v1/agenda/proposed": MEMBERS,
-    "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
-    "GET /api/v1/meetings/{meeting_id}/packs": MEMBERS,
-    "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": MEMBERS,
     # Joint meetings and decisions: people read (zones by scope inside); writers write.
     "GET /api/v1/meetings": MEMBERS,
     "POST /api/v1/meetings": WRITERS,
@@ -186,6 +182,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /decisions": MEMBERS,
     "GET /decisions/{decision_id}": MEMBERS,
     "POST /decisions/{decision_id}/updates": WRITERS,
+    # The proposed agenda and a meeting's kept packs (zone rights inside).
+    "GET /api/v1/agenda/proposed": MEMBERS,
+    "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
+    "GET /api/v1/meetings/{meeting_id}/packs": MEMBERS,
+    "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": MEMBERS,
 }
 
 
@@ -304,6 +305,7 @@ class Objects:
     appointment: int
     meeting: int
     decision: int
+    pack: int
 
 
 def gpx_inside(side: Side) -> bytes:
@@ -377,6 +379,10 @@ def make_objects(
     assert (role.status_code, device.status_code) == (201, 201), (role.text, device.text)
     assert chief.status_code == 201, chief.text
     meeting, decision = make_meeting(client, admin, side, member_id(session, side.patrol))
+    # A kept pack of the meeting (stored directly: rendering one per test costs seconds).
+    pack, _ = keep_pack(
+        session, meeting_id=meeting, content=side.town.encode(), language="zh", kept_by=None
+    )
     return Objects(
         patrol=patrol.json()["id"],
         incident=incident,
@@ -389,6 +395,7 @@ def make_objects(
         appointment=chief.json()["id"],
         meeting=meeting,
         decision=decision,
+        pack=pack.id,
     )
 
 
@@ -443,6 +450,7 @@ def path_values(made: Objects) -> dict[str, str]:
         "appointment_id": str(made.appointment),
         "meeting_id": str(made.meeting),
         "decision_id": str(made.decision),
+        "pack_id": str(made.pack),
         "token_id": "1",  # whose it is does not matter to the policy: another's is a 404
         "patrol_id": str(made.patrol),
         "incident_id": str(made.incident),
@@ -586,6 +594,10 @@ OBJECT_CALLS: dict[str, Call] = {
         },
         seen="meeting",
     ),
+    # A meeting's kept packs: its zone's readers list and read them; its editors keep one.
+    "POST /api/v1/meetings/{meeting_id}/packs": Call("meeting_edit", 201, 404, seen="meeting"),
+    "GET /api/v1/meetings/{meeting_id}/packs": Call("meeting", 200, 404),
+    "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Call("meeting", 200, 404),
     "GET /api/v1/decisions/{decision_id}": Call("decision", 200, 404),
     "POST /api/v1/decisions/{decision_id}/updates": Call(
         "decision_update", 201, 404, lambda o: {"note": "进展"}, seen="decision"
