@@ -289,3 +289,42 @@ def test_every_status_and_kind_has_its_words() -> None:
     for code in codes:
         zh, en = (catalog.text(f"page.meetings.{code}", lang) for lang in ("zh", "en"))
         assert zh and en and zh != en, code
+
+
+def test_the_follow_up_list_filters_and_highlights_overdue(
+    demo_client: TestClient, demo_session: Session, headers: dict[str, dict[str, str]]
+) -> None:
+    token = sign_in(demo_client, "zone.coord")
+    fields = form_fields(prepared_form(demo_client))
+    fields = [(k, "会商 <b>逾期</b>" if k == "title" else v) for k, v in fields]
+    meeting_id = create(demo_client, fields)
+    page = demo_client.get(f"/meetings/{meeting_id}")
+    assert "会商 &lt;b&gt;逾期&lt;/b&gt;" in page.text and "<b>逾期" not in page.text
+    wjj = member_id(demo_session, "wjj.sup")
+    late = (TODAY - timedelta(days=3)).isoformat()
+    for body, deadline in (("已过期限的事项", late), ("尚未到期的事项", "2099-01-01")):
+        fields = [("csrf_token", token), ("body", body), ("deadline", deadline)]
+        fields += [("owner_side", "330411"), ("owner", f"330411:{wjj}")]
+        assert post(demo_client, f"/meetings/{meeting_id}/decisions", fields).status_code == 303
+
+    def rows(query: str) -> dict[int, str]:
+        doc = html.fromstring(demo_client.get(f"/decisions?{query}").text)
+        found = doc.get_element_by_id("decisions").xpath(".//tr[@data-id]")
+        return {int(r.get("data-id")): r.get("class") for r in found}
+
+    # The JSON API as the reference, asked by the same person with a bearer token.
+    def ids(query: str, who: str = "zone.coord") -> set[int]:
+        listed = demo_client.get(f"/api/v1/decisions?{query}", headers=headers[who]).json()
+        return {d["id"] for d in listed}
+
+    overdue = rows(f"status=overdue&zone={ZONE}&lang=en")
+    assert set(overdue) == ids(f"status=overdue&zone={ZONE}&limit=200") != set()
+    assert set(overdue.values()) == {"decision overdue"}
+    opened = rows("status=open")
+    assert set(opened) == ids("status=open&limit=200")
+    assert all(cls == "decision" for cls in opened.values())
+    sign_in(demo_client, "wjj.sup")
+    mine = rows("mine=1")
+    assert set(mine) == ids("mine=true&limit=200", "wjj.sup")
+    made = {d.body: d.id for d in decisions_of(demo_session, meeting_ids=[meeting_id], today=TODAY)}
+    assert set(made.values()) <= set(mine) and mine[made["已过期限的事项"]] == "decision overdue"
