@@ -7,6 +7,7 @@ through the meetings domain, not through the pages."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -328,3 +329,19 @@ def test_the_follow_up_list_filters_and_highlights_overdue(
     assert set(mine) == ids("mine=true&limit=200", "wjj.sup")
     made = {d.body: d.id for d in decisions_of(demo_session, meeting_ids=[meeting_id], today=TODAY)}
     assert set(made.values()) <= set(mine) and mine[made["已过期限的事项"]] == "decision overdue"
+
+
+def test_the_pack_shown_is_kept_and_listed_with_its_checksum(
+    demo_client: TestClient, demo_session: Session
+) -> None:
+    token = sign_in(demo_client, "zone.coord")
+    meeting_id = create(demo_client, form_fields(prepared_form(demo_client)))
+    kept = post(demo_client, f"/meetings/{meeting_id}/packs?lang=en", [("csrf_token", token)])
+    assert kept.status_code == 303
+    page = html.fromstring(demo_client.get(f"/meetings/{meeting_id}?lang=en").text)
+    [link] = page.get_element_by_id("kept").iter("a")
+    shown = link.getnext()
+    assert shown is not None
+    content = demo_client.get(link.get("href") or "").content
+    assert len(shown.text_content()) == 12 and b"<html" in content
+    assert hashlib.sha256(content).hexdigest().startswith(shown.text_content())
