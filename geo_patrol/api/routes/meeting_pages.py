@@ -15,11 +15,11 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import CurrentPrincipal, FormPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.core.catalog import msg
-from geo_patrol.core.errors import Forbidden, GeoPatrolError, InvalidInput
+from geo_patrol.core.errors import Forbidden, GeoPatrolError, InvalidInput, NotFound
 from geo_patrol.core.values import BigId, Day
 from geo_patrol.core.vocabulary import DecisionStatus, Language, MeetingStatus
 from geo_patrol.meetings import decisions, records
-from geo_patrol.meetings.visibility import Zone, may_edit_zone, zone_of
+from geo_patrol.meetings.visibility import Zone, may_edit_zone, may_see_zone, zone_of
 from geo_patrol.web.meetings import decision_pages, forms, meeting_list, meeting_page, packs
 from geo_patrol.web.meetings import prepare as prepare_page
 
@@ -51,8 +51,11 @@ def meetings(
 
 
 def _prepare(session: SessionDep, principal: Principal, scope: Scope, zone_code: str) -> Zone:
-    """The zone of a meeting being prepared, if the caller may prepare its meetings."""
+    """The zone of a meeting being prepared, if the caller may prepare its meetings (a zone
+    they do not see is one that is not: 404; seen but not theirs to prepare: 403)."""
     zone = zone_of(session, code=zone_code)
+    if not may_see_zone(scope, zone):
+        raise NotFound(msg("problem.meetings.no_zone", zone=zone_code), field="zone")
     if not may_edit_zone(principal, scope, zone):
         raise Forbidden(msg("problem.page.meetings.may_not_edit"))
     return zone

@@ -277,6 +277,9 @@ def test_an_observer_reads_the_meetings_but_prepares_none(
     listing = demo_client.get(f"/meetings?zone={ZONE}&lang=en")
     assert listing.status_code == 200 and 'id="prepare"' not in listing.text
     assert demo_client.get(f"/meetings/new?zone={ZONE}").status_code == 403
+    sign_in(demo_client, "sz.patrol")  # sees no zone's meetings
+    assert demo_client.get(f"/meetings/new?zone={ZONE}").status_code == 404
+    assert 'id="planned"' not in demo_client.get("/meetings").text
     sign_in(demo_client, "zone.coord")
     assert 'id="prepare"' in demo_client.get(f"/meetings?zone={ZONE}").text
 
