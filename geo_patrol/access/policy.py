@@ -192,6 +192,7 @@ ROUTE_POLICY: dict[str, Rule] = {
     "POST /api/v1/meetings/{meeting_id}/packs": Rule.WRITER,
     "GET /api/v1/meetings/{meeting_id}/packs": Rule.MEMBER,
     "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Rule.MEMBER,
+    "GET /api/v1/decisions.{fmt}": Rule.MEMBER,
 }
 
 

@@ -53,6 +53,7 @@ from geo_patrol.core.settings import Settings
 from geo_patrol.db.engine import UNREACHABLE, Timeouts, database_url, make_engine, make_sessionmaker
 from geo_patrol.duty.digest import DigestRounds, send_due_digests
 from geo_patrol.incidents.workflow import escalate_overdue
+from geo_patrol.meetings.reminders import overdue_section
 from geo_patrol.patrols.live.store import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.patrols.live.writer import LiveWriter
 from geo_patrol.web.apidocs import STATIC_DIR as DOCS_STATIC_DIR
@@ -84,7 +85,9 @@ def run_digests(sessionmaker: sessionmaker[Session], rounds: DigestRounds) -> in
     if not rounds.due(now):
         return 0
     with sessionmaker() as session, session.begin():
-        run = send_due_digests(session, settings=rounds.settings, now=now)
+        run = send_due_digests(
+            session, settings=rounds.settings, now=now, extras=(overdue_section,)
+        )
     rounds.ran(run, now)
     return run.count("sent")
 

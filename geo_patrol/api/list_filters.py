@@ -12,6 +12,7 @@ from fastapi import Depends, Query
 from geo_patrol.api.params import parse_bbox
 from geo_patrol.core.values import Id, Moment
 from geo_patrol.core.vocabulary import (
+    DecisionStatus,
     EffortGroup,
     EffortPeriod,
     IncidentStatus,
@@ -104,5 +105,18 @@ def uncovered_filters(
     return {"since": until - timedelta(days=days), "until": until, "border": border, "river": river}
 
 
+def decision_filters(
+    zone: Annotated[str | None, Query(max_length=64, description="Cooperation zone code.")] = None,
+    meeting_id: Annotated[Id | None, Query(description="One meeting's decisions.")] = None,
+    status: Annotated[
+        DecisionStatus | None, Query(description="As shown: overdue is derived.")
+    ] = None,
+    mine: Annotated[bool, Query(description="Only those I own.")] = False,
+) -> dict[str, Any]:
+    """The decision list's filters (GET /api/v1/decisions); `mine` is the caller's to fill."""
+    return {"zone_code": zone or None, "meeting_id": meeting_id, "status": status, "mine": mine}
+
+
+DecisionFiltersDep = Annotated[dict[str, Any], Depends(decision_filters)]
 EffortFiltersDep = Annotated[dict[str, Any], Depends(effort_filters)]
 UncoveredFiltersDep = Annotated[dict[str, Any], Depends(uncovered_filters)]

@@ -11,6 +11,7 @@ from geo_patrol.cli.accounts import in_transaction
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.settings import Settings
 from geo_patrol.duty.digest import DigestRun, send_due_digests
+from geo_patrol.meetings.reminders import overdue_section
 
 digest_app = typer.Typer(help="The daily duty digest to supervisors.", no_args_is_help=True)
 
@@ -36,6 +37,7 @@ def digest_send(
             now=now,
             day=day.date() if day else now.astimezone(LOCAL).date(),
             dry_run=dry_run,
+            extras=(overdue_section,),
         )
     )
     typer.echo(describe(run, dry_run=dry_run))

@@ -6,6 +6,10 @@ concerned by a chief are the supervisors whose jurisdiction subtree holds the ch
 the pair's zone. Each gets one digest listing their chiefs, in Chinese with English below,
 over each configured channel (duty.digest_channels); with none configured nothing happens.
 
+Other domains add sections (the overdue decisions of joint meetings): the caller passes
+`extras`, functions giving a `DigestSection` of lines per member for the day, since this
+layer does not know them. A member with only such lines gets a digest too.
+
 Exactly once: a round runs under a transaction-level advisory lock, so one node at a time
 sends; and each digest first claims its row of `duty_digests` (unique per local day,
 recipient and channel) with FOR UPDATE SKIP LOCKED, so a row sent is never sent again. A
@@ -17,7 +21,7 @@ transaction: a process killed between a send and its commit sends that digest ag
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -104,12 +108,41 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class DigestItem:
+    """A line of another domain's section: its words in each language and its JSON."""
+
+    lines: Mapping[str, str]
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """Another domain's section of the day's digests: its key in the webhook's JSON, its
+    title in each language, and each member's items."""
+
+    key: str
+    titles: Mapping[str, str]
+    items: Mapping[int, Sequence[DigestItem]]
+
+
+# A section's maker, given by the caller (api/app.py, the CLI): (session, day) -> section.
+SectionMaker = Callable[[Session, date], DigestSection]
+
+MEMBERS = """
+SELECT id AS member_id, name, login, email, phone FROM members
+WHERE id = ANY(:ids) AND is_active ORDER BY id
+"""
+
+
+@dataclass(frozen=True)
 class Digest:
-    """One recipient's digest of one local day: the chiefs due soon they are concerned by."""
+    """One recipient's digest of one local day: the chiefs due soon they are concerned by,
+    and their items of the other sections."""
 
     day: date
     recipient: Recipient
     reminders: list[Reminder]
+    sections: list[tuple[DigestSection, list[DigestItem]]] = field(default_factory=list)
 
     @property
     def subject(self) -> str:
@@ -126,10 +159,15 @@ class Digest:
 
     def _text(self, lang: str) -> str:
         """The body in one language."""
-        greeting = catalog.text(
-            "digest.greeting", lang, name=self.recipient.name, count=len(self.reminders)
+        name = self.recipient.name
+        greeting = (
+            catalog.text("digest.greeting", lang, name=name, count=len(self.reminders))
+            if self.reminders
+            else catalog.text("digest.greeting_sections", lang, name=name)
         )
         lines = [_line(reminder, lang) for reminder in self.reminders]
+        for section, items in self.sections:
+            lines += ["", section.titles[lang], *("- " + item.lines[lang] for item in items)]
         return "\n".join([greeting, "", *lines, "", catalog.text("digest.footer", lang)])
 
     @property
@@ -154,6 +192,10 @@ class Digest:
             "subject": self.subject,
             "text": self.text,
             "chiefs": [_chief(reminder) for reminder in self.reminders],
+            **{
+                section.key: [dict(item.payload) for item in items]
+                for section, items in self.sections
+            },
         }
 
 
@@ -201,28 +243,46 @@ def _chief(reminder: Reminder) -> dict[str, Any]:
     }
 
 
-def compose_digests(session: Session, *, reminders: Sequence[Reminder], day: date) -> list[Digest]:
-    """One digest per member concerned by any of the reminders, their chiefs in order."""
-    if not reminders:
-        return []
-    rows = session.execute(
-        text(RECIPIENTS),
-        {
-            "ids": [r.duty.appointment_id for r in reminders],
-            "sides": [r.duty.side_code for r in reminders],
-        },
-    )
-    digests = []
-    for row in rows:
-        mine = set(row.appointment_ids)
-        digests.append(
-            Digest(
-                day=day,
-                recipient=Recipient(row.member_id, row.name, row.login, row.email, row.phone),
-                reminders=[r for r in reminders if r.duty.appointment_id in mine],
-            )
+def compose_digests(
+    session: Session,
+    *,
+    reminders: Sequence[Reminder],
+    day: date,
+    sections: Sequence[DigestSection] = (),
+) -> list[Digest]:
+    """One digest per member concerned by any of the reminders (their chiefs in order) or
+    named in a section (their items)."""
+    chiefs: dict[int, list[Reminder]] = {}
+    people: dict[int, Recipient] = {}
+    if reminders:
+        rows = session.execute(
+            text(RECIPIENTS),
+            {
+                "ids": [r.duty.appointment_id for r in reminders],
+                "sides": [r.duty.side_code for r in reminders],
+            },
         )
-    return digests
+        for row in rows:
+            mine = set(row.appointment_ids)
+            people[row.member_id] = Recipient(
+                row.member_id, row.name, row.login, row.email, row.phone
+            )
+            chiefs[row.member_id] = [r for r in reminders if r.duty.appointment_id in mine]
+    others = sorted({m for s in sections for m in s.items if s.items[m]} - set(people))
+    if others:
+        for row in session.execute(text(MEMBERS), {"ids": others}):
+            people[row.member_id] = Recipient(
+                row.member_id, row.name, row.login, row.email, row.phone
+            )
+    return [
+        Digest(
+            day=day,
+            recipient=people[member],
+            reminders=chiefs.get(member, []),
+            sections=[(s, list(s.items[member])) for s in sections if s.items.get(member)],
+        )
+        for member in sorted(people)
+    ]
 
 
 @dataclass(frozen=True)
@@ -253,8 +313,15 @@ class DigestRun:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
 
 
-def digests_due(session: Session, *, settings: Settings, day: date, now: datetime) -> list[Digest]:
-    """The day's digests, as due_soon sees the chiefs that day."""
+def digests_due(
+    session: Session,
+    *,
+    settings: Settings,
+    day: date,
+    now: datetime,
+    extras: Sequence[SectionMaker] = (),
+) -> list[Digest]:
+    """The day's digests, as due_soon sees the chiefs that day, with the extra sections."""
     reminders = due_soon(
         session,
         scope=Scope(everything=True),
@@ -263,7 +330,8 @@ def digests_due(session: Session, *, settings: Settings, day: date, now: datetim
         today=day,
         now=now if day == local_date(now) else None,
     )
-    return compose_digests(session, reminders=reminders, day=day)
+    sections = [make(session, day) for make in extras]
+    return compose_digests(session, reminders=reminders, day=day, sections=sections)
 
 
 def send_due_digests(
@@ -274,9 +342,11 @@ def send_due_digests(
     day: date | None = None,
     dry_run: bool = False,
     channels: Sequence[Channel] | None = None,
+    extras: Sequence[SectionMaker] = (),
 ) -> DigestRun:
     """Send the digests of `day` (default: today, once the local digest hour has come) over
-    the configured channels; the caller commits. A dry run computes them and sends nothing."""
+    the configured channels, with the `extras` sections; the caller commits. A dry run
+    computes them and sends nothing."""
     channels = list(channels_of(settings) if channels is None else channels)
     local = now.astimezone(LOCAL)
     run = DigestRun(day=day or local.date(), channels=[c.name for c in channels])
@@ -286,7 +356,7 @@ def send_due_digests(
         log.debug("digest %s: another node is sending", run.day)
         run.locked_out = True
         return run
-    run.digests = digests_due(session, settings=settings, day=run.day, now=now)
+    run.digests = digests_due(session, settings=settings, day=run.day, now=now, extras=extras)
     for channel in channels:
         if dry_run:
             run.outcomes += [_would_send(channel, digest) for digest in run.digests]

@@ -178,10 +178,26 @@ DUTY = (
     C("incidents_overdue", K.INT, 8, "inc_late"),
 )
 
+DECISIONS = (
+    C("id", K.INT, 8),
+    C("meeting_id", K.INT, 8),
+    C("meeting_title", K.TEXT, 20, "meeting"),
+    C("meeting_held_at", K.TIME, 17, "held_at"),
+    C("zone_code", K.TEXT, 14),
+    C("position", K.INT, 6),
+    C("body", K.TEXT, 40),
+    C("deadline", K.DATE, 12),
+    C("status", K.TEXT, 10),
+    C("done_at", K.TIME, 17),
+    C("owners", K.TEXT, 24),
+    C("links", K.TEXT, 20),
+)
+
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "patrols": PATROLS,
     "incidents": INCIDENTS,
     "effort": EFFORT,
     "uncovered": UNCOVERED,
     "duty": DUTY,
+    "decisions": DECISIONS,
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from itertools import islice
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from geo_patrol.duty.map_layer import stretch_geometries
 from geo_patrol.exports.columns import COLUMNS, Batch, Row, Table
 from geo_patrol.exports.writers import ShpEncoding
 from geo_patrol.incidents import queries as incident_queries
+from geo_patrol.meetings.decisions import Decision, list_decisions
 from geo_patrol.patrols import queries as patrol_queries
 from geo_patrol.patrols.coverage import uncovered_stretches
 
@@ -296,4 +297,43 @@ def _duty_row(duty: ChiefDuty, lang: str) -> Row:
         duty.incidents.total,
         duty.incidents.open,
         duty.incidents.overdue,
+    )
+
+
+def decisions(session: Session, request: Request, filters: dict[str, Any], *, today: date) -> Table:
+    """The decisions of the decision list's query (by deadline), status as shown that day."""
+    rows = list_decisions(
+        session,
+        scope=request.scope,
+        viewer_id=request.principal.member_id,
+        today=today,
+        limit=None,
+        **filters,
+    ).items
+
+    def batches() -> Iterator[Batch]:
+        for chunk in chunks(rows):
+            yield Batch([_decision_row(d, request.lang) for d in chunk])
+
+    return _table("decisions", None, batches(), request.lang)
+
+
+def _decision_row(decision: Decision, lang: str) -> Row:
+    """One decision as export values (its status in `lang`; owners and links as text)."""
+    owners = "; ".join(
+        f"{o.side_code} {o.member_name}" if o.member_name else o.side_code for o in decision.owners
+    )
+    return (
+        decision.id,
+        decision.meeting_id,
+        decision.meeting_title,
+        decision.meeting_held_at,
+        decision.zone_code,
+        decision.position,
+        decision.body,
+        decision.deadline,
+        word("decisions.status_", decision.status, lang),
+        decision.done_at,
+        owners,
+        "; ".join(f"{link.kind}:{link.target_id}" for link in decision.links),
     )

@@ -612,3 +612,9 @@ def overdue_decisions(
 def local_today(now: datetime) -> date:
     """The local (CST) day of a moment: the day against which deadlines are read."""
     return now.astimezone(LOCAL).date()
+
+
+def decisions_by_ids(session: Session, *, ids: Sequence[int], today: date) -> list[Decision]:
+    """These decisions, oldest deadline first (the caller has checked the scope)."""
+    where = Clause("d.id = ANY(CAST(:by_ids AS int[]))", {"by_ids": list(ids)})
+    return _decisions(session, where=where, today=today, order=DECISION_ORDER.order_by())

@@ -390,15 +390,18 @@ def update_meeting(
         raise InvalidInput(msg("problem.meetings.status", status=fields["status"]), field="status")
     if not fields:
         return
-    sets = ", ".join(f"{name} = :{name}" for name in EDITABLE if name in fields)
     period = session.execute(
-        text(
-            f"UPDATE meetings SET {sets}, updated_at = now() WHERE id = :meeting_id "
-            "RETURNING period_from, period_to"
-        ),
-        {**fields, "meeting_id": meeting_id},
+        text("SELECT period_from, period_to FROM meetings WHERE id = :meeting_id"),
+        {"meeting_id": meeting_id},
     ).one()
-    _check_period(period.period_from, period.period_to)
+    _check_period(
+        fields.get("period_from", period.period_from), fields.get("period_to", period.period_to)
+    )
+    sets = ", ".join(f"{name} = :{name}" for name in EDITABLE if name in fields)
+    session.execute(
+        text(f"UPDATE meetings SET {sets}, updated_at = now() WHERE id = :meeting_id"),
+        {**fields, "meeting_id": meeting_id},
+    )
     audit.record(
         session,
         action="meeting.update",

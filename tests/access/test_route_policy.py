@@ -187,6 +187,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
     "GET /api/v1/meetings/{meeting_id}/packs": MEMBERS,
     "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": MEMBERS,
+    "GET /api/v1/decisions.{fmt}": MEMBERS,
 }
 
 

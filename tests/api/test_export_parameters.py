@@ -17,6 +17,7 @@ PAIRS = [
     ("/api/v1/incidents", "/api/v1/incidents.{fmt}"),
     ("/api/v1/effort", "/api/v1/effort.{fmt}"),
     ("/api/v1/coverage/uncovered", "/api/v1/coverage/uncovered.{fmt}"),
+    ("/api/v1/decisions", "/api/v1/decisions.{fmt}"),
 ]
 ONLY_JSON = {"limit", "cursor", "order"}
 ONLY_FILE = {"fmt", "lang", "datum", "encoding"}

@@ -5,9 +5,12 @@ held to the OpenAPI document."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import jsonschema_rs
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -160,6 +163,14 @@ def test_refusals_name_what_is_wrong(
     wrong_period = {**MEETING, "title": "x", "period_to": "2026-09-01"}
     answer = demo_client.post("/api/v1/meetings", json=wrong_period, headers=coord)
     assert (answer.status_code, field_of(answer)) == (422, "period_to")
+    patched = demo_client.patch(
+        f"/api/v1/meetings/{meeting_id}", json={"period_from": "2026-11-15"}, headers=coord
+    )
+    assert (patched.status_code, field_of(patched)) == (422, "period_to")
+    untitled = demo_client.patch(
+        f"/api/v1/meetings/{meeting_id}", json={"title": None}, headers=coord
+    )
+    assert (untitled.status_code, field_of(untitled)) == (422, "title")
     unknown = demo_client.post("/api/v1/meetings", json={**MEETING, "zone": "NOPE"}, headers=coord)
     assert (unknown.status_code, field_of(unknown)) == (404, "zone")
     attendee = {"attendees": [{"side_code": "999999", "name": "x"}]}
@@ -271,3 +282,37 @@ def test_overdue_decisions_are_reminded(
         headers=people["sz.patrol"],
     )
     assert decision_id not in reminded("sz.patrol")
+
+
+def test_decisions_export_matches_the_json_list(
+    demo_client: TestClient, demo_session: Session, people: dict[str, dict[str, str]]
+) -> None:
+    """The CSV and XLSX exports hold the JSON list's decisions, read back independently
+    (csv module, openpyxl), with the list's filters."""
+    coord = people["zone.coord"]
+    meeting_id = demo_client.post("/api/v1/meetings", json=MEETING, headers=coord).json()["id"]
+    for n, deadline in enumerate(("2020-01-01", "2099-01-01")):
+        demo_client.post(
+            f"/api/v1/meetings/{meeting_id}/decisions",
+            json={"body": f"事项 {n}", "deadline": deadline, "owners": [{"side_code": SZ}]},
+            headers=coord,
+        )
+    query = f"meeting_id={meeting_id}"
+    listed = demo_client.get(f"/api/v1/decisions?{query}", headers=coord).json()
+    assert [d["status"] for d in listed] == ["overdue", "open"]
+    answer = demo_client.get(f"/api/v1/decisions.csv?{query}&lang=en", headers=coord)
+    assert answer.status_code == 200, answer.text
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert [(int(r["id"]), r["body"], r["deadline"], r["status"]) for r in rows] == [
+        (d["id"], d["body"], d["deadline"], d["status"]) for d in listed
+    ]
+    assert rows[0]["owners"] == SZ
+    book = demo_client.get(f"/api/v1/decisions.xlsx?{query}&status=overdue", headers=coord)
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content)).worksheets[0]
+    cells = list(sheet.iter_rows(values_only=True))
+    assert cells[0][:3] == ("编号", "会议编号", "会议")
+    assert [(row[0], row[6], row[8]) for row in cells[1:]] == [
+        (listed[0]["id"], "事项 0", "已逾期")
+    ]
+    hidden = demo_client.get(f"/api/v1/decisions.csv?{query}", headers=people["wjj.lead"])
+    assert hidden.content.decode("utf-8-sig").count("\n") == 1  # the header only

@@ -19,12 +19,14 @@ from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
 from geo_patrol.api.list_filters import (
+    DecisionFiltersDep,
     EffortFiltersDep,
     IncidentFiltersDep,
     PatrolFiltersDep,
     UncoveredFiltersDep,
 )
 from geo_patrol.api.routes.duty import QueryDep as DutyQueryDep
+from geo_patrol.api.routes.meetings import decision_query, today
 from geo_patrol.core.vocabulary import (
     Language,
 )
@@ -227,3 +229,27 @@ def export_tracks(
         ),
         TRACK_TYPES[fmt],
     )
+
+
+@router.get(
+    "/decisions.{fmt}",
+    summary="The decisions of joint meetings as a file (no geometry: no Shapefile)",
+    response_class=FileResponse,
+    responses=FILE_ANSWER,
+)
+def export_decisions(
+    fmt: ListFormatParam,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: CurrentPrincipal,
+    options: OptionsDep,
+    filters: DecisionFiltersDep,
+) -> FileResponse:
+    """The decision list's rows (filters as GET /api/v1/decisions), by deadline."""
+    table = sources.decisions(
+        session,
+        _request(scope, principal, options),
+        decision_query(filters, principal.member_id),
+        today=today(),
+    )
+    return _send_table(table, fmt, options)

@@ -5,11 +5,12 @@ callers who do not see a zone's meetings are told 404, those who see but may not
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.list_filters import DecisionFiltersDep
 from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
     AgendaItemBody,
@@ -25,7 +26,6 @@ from geo_patrol.api.schemas import (
     MeetingUpdate,
 )
 from geo_patrol.core.values import Id
-from geo_patrol.core.vocabulary import DecisionStatus
 from geo_patrol.meetings import decisions, records
 
 router = APIRouter(prefix="/api/v1", tags=["meetings"])
@@ -36,6 +36,17 @@ Zone = Annotated[str | None, Query(max_length=64, description="Cooperation zone 
 def today() -> date:
     """Today's local day (CST): deadlines are read against it."""
     return decisions.local_today(datetime.now(UTC))
+
+
+def decision_query(filters: dict[str, Any], member_id: int) -> dict[str, Any]:
+    """The list's filters as list_decisions takes them (`mine`: owned by the caller)."""
+    mine = filters["mine"]
+    return {
+        "zone_code": filters["zone_code"],
+        "meeting_id": filters["meeting_id"],
+        "status": filters["status"],
+        "member_id": member_id if mine else None,
+    }
 
 
 def _attendees(given: list[MeetingAttendeeIn]) -> list[records.AttendeeIn]:
@@ -190,21 +201,13 @@ def get_decisions(
     scope: ScopeDep,
     principal: CurrentPrincipal,
     paging: PagingDep,
-    zone: Zone = None,
-    meeting_id: Annotated[Id | None, Query(description="One meeting's decisions.")] = None,
-    status: Annotated[
-        DecisionStatus | None, Query(description="As shown: overdue is derived.")
-    ] = None,
-    mine: Annotated[bool, Query(description="Only those I own.")] = False,
+    filters: DecisionFiltersDep,
 ) -> list[decisions.Decision]:
     """By deadline, a page at a time (Link rel=next); owners see their own decisions too."""
     page = decisions.list_decisions(
         session,
         scope=scope,
-        zone_code=zone or None,
-        meeting_id=meeting_id,
-        status=status,
-        member_id=principal.member_id if mine else None,
+        **decision_query(filters, principal.member_id),
         viewer_id=principal.member_id,
         today=today(),
         limit=paging.limit,
