@@ -186,13 +186,13 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /api/v1/decisions": Rule.MEMBER,
     "GET /api/v1/decisions/{decision_id}": Rule.MEMBER,
     "POST /api/v1/decisions/{decision_id}/updates": Rule.WRITER,
+    "GET /api/v1/decisions.{fmt}": Rule.MEMBER,
     # The proposed agenda and the packs kept with a meeting: zone rights inside
     # (meetings.visibility: view = may_see_zone, keep = may_edit_zone).
     "GET /api/v1/agenda/proposed": Rule.MEMBER,
     "POST /api/v1/meetings/{meeting_id}/packs": Rule.WRITER,
     "GET /api/v1/meetings/{meeting_id}/packs": Rule.MEMBER,
     "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Rule.MEMBER,
-    "GET /api/v1/decisions.{fmt}": Rule.MEMBER,
 }
 
 

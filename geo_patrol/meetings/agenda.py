@@ -8,10 +8,11 @@ their duty in a period that ended in it (most missed first), and the border wate
 that worsened (class this period worse than the last, or than the target; furthest from the
 target first).
 
-The period is given as local days; by default it is the calendar month before the one of
-`today`: the meeting at the start of a month reviews the month just ended (the pack of the
-meeting takes the meeting's own period). Cases, stretches and chiefs are those the caller's
-scope holds; the zone itself is checked by the caller (meetings.visibility).
+The period is given as local days (one end alone: its calendar month); by default it is
+the calendar month before the one of `today`: the meeting at the start of a month reviews
+the month just ended (the pack of the meeting takes the meeting's own period). Cases,
+stretches and chiefs are those the caller's scope holds; the zone itself is checked by the
+caller (meetings.visibility).
 """
 
 from __future__ import annotations
@@ -102,6 +103,22 @@ def default_period(today: date) -> tuple[date, date]:
     """The calendar month before the one of `today`."""
     last = today.replace(day=1) - timedelta(days=1)
     return last.replace(day=1), last
+
+
+def agenda_period(
+    date_from: date | None, date_to: date | None, *, today: date
+) -> tuple[date, date]:
+    """The period asked for; a missing end is the end of the start's calendar month, a missing
+    start the first day of the end's month; neither: default_period."""
+    if date_from is None and date_to is None:
+        return default_period(today)
+    if date_from is None:
+        assert date_to is not None
+        return date_to.replace(day=1), date_to
+    if date_to is None:
+        next_month = (date_from.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return date_from, next_month - timedelta(days=1)
+    return date_from, date_to
 
 
 def ordered(items: Sequence[AgendaItem]) -> list[AgendaItem]:
@@ -401,9 +418,7 @@ def proposed_agenda(
     today: date,
 ) -> Agenda:
     """The proposed agenda of `zone` for [date_from, date_to] (default: default_period)."""
-    if date_from is None or date_to is None:
-        first, last = default_period(today)
-        date_from, date_to = date_from or first, date_to or last
+    date_from, date_to = agenda_period(date_from, date_to, today=today)
     period = Selection(date_from=date_from, date_to=date_to, zone=zone.code)
     items = [
         *decision_items(session, zone=zone, period=period, today=today),

@@ -4,6 +4,10 @@ The sides of a zone are its member jurisdictions. A joint patrol is one by a tea
 zone (a joint team). Border crossings count at the side's own level. Coverage is that of
 the border river segments on the zone's sides; the longest unpatrolled stretch joins gaps
 that run over a segment end.
+
+The follow-up sections (follow_up) read the zone's last meeting held before the period's end
+and its decisions as they stand today, the proposed agenda of the period (meetings.agenda)
+and the border sections' water (water.trends).
 """
 
 from __future__ import annotations

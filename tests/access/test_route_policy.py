@@ -182,12 +182,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /decisions": MEMBERS,
     "GET /decisions/{decision_id}": MEMBERS,
     "POST /decisions/{decision_id}/updates": WRITERS,
+    "GET /api/v1/decisions.{fmt}": MEMBERS,
     # The proposed agenda and a meeting's kept packs (zone rights inside).
     "GET /api/v1/agenda/proposed": MEMBERS,
     "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
     "GET /api/v1/meetings/{meeting_id}/packs": MEMBERS,
     "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": MEMBERS,
-    "GET /api/v1/decisions.{fmt}": MEMBERS,
 }
 
 

@@ -65,7 +65,9 @@ def test_pack_from_the_command_line_opens_from_a_usb_stick(
     page.set_viewport_size({"width": 1123, "height": 794})  # A4 landscape at 96 dpi
     screenshot(page, "meeting-pack")
     text = page.inner_text("body")
-    for heading in ("各方巡查工作量", "界河巡查覆盖", "事件状态", "联合案件", "超期事项"):
+    headings = ("各方巡查工作量", "界河巡查覆盖", "事件状态", "联合案件", "超期事项")
+    follow_up = ("上次会议议定事项及办理情况", "建议议题", "交界断面水质")
+    for heading in (*headings, *follow_up):
         assert heading in text, heading
     assert page.locator("svg[role=img]").count() == 2
     # The chiefs' duty: a table for each side, each chief with their stretch's figures.
@@ -74,7 +76,7 @@ def test_pack_from_the_command_line_opens_from_a_usb_stick(
     assert re.search(r"钱美芳\s+村级\s+前跃村\s+小天圩河（演示）\s+\S+ 至 \S+\s+\d+ / 1", duty)
     assert re.search(r"沈丽华\s+村级\s+民主村\s+小天圩河（演示）\s+\S+ 至 \S+\s+\d+ / 1", duty)
     assert page.locator("#gp-duty h3").count() >= 3  # two sides and the joint pairs
-    effort_rows = page.locator("table").first.locator("tbody tr").count()
+    effort_rows = page.locator("#gp-effort table tbody tr").count()
     assert effort_rows == 4  # two counties, two towns
     assert page.locator(".leaflet-control-layers-overlays label").count() >= 8
     assert watch.outside == [] and watch.errors == []

@@ -23,6 +23,7 @@ from geo_patrol.incidents.reports import IncidentReport, create_incident
 from geo_patrol.meetings import decisions, records
 from geo_patrol.meetings.agenda import (
     AgendaItem,
+    agenda_period,
     default_period,
     ordered,
     proposed_agenda,
@@ -57,6 +58,19 @@ WHERE s.is_border AND EXISTS (SELECT 1 FROM river_segment_sides x JOIN area a
 def test_default_period_is_the_month_before() -> None:
     assert default_period(date(2026, 12, 6)) == (date(2026, 11, 1), date(2026, 11, 30))
     assert default_period(date(2026, 1, 1)) == (date(2025, 12, 1), date(2025, 12, 31))
+    assert agenda_period(None, None, today=TODAY) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert agenda_period(date(2026, 2, 10), None, today=TODAY) == (
+        date(2026, 2, 10),
+        date(2026, 2, 28),
+    )
+    assert agenda_period(date(2026, 12, 10), None, today=TODAY) == (
+        date(2026, 12, 10),
+        date(2026, 12, 31),
+    )
+    assert agenda_period(None, date(2026, 9, 15), today=TODAY) == (
+        date(2026, 9, 1),
+        date(2026, 9, 15),
+    )
 
 
 def item(kind: AgendaKind, target: int, *severity: float) -> AgendaItem:

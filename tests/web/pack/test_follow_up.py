@@ -97,7 +97,7 @@ def test_decisions_and_water_sections_of_the_pack(demo_session: Session) -> None
     )
     done = decide(demo_session, shown, "补植护岸", today + timedelta(days=9), [OwnerIn(WJJ)])
     going = decide(
-        demo_session, shown, "联合巡河每月两次", today + timedelta(days=30), [OwnerIn(SZ)]
+        demo_session, shown, "联合巡河<b>每月两次</b>", today + timedelta(days=30), [OwnerIn(SZ)]
     )
     update(demo_session, done, "已补植 200 株", DecisionStatus.DONE)
     update(demo_session, going, "已排班", DecisionStatus.IN_PROGRESS)
@@ -142,6 +142,7 @@ def test_decisions_and_water_sections_of_the_pack(demo_session: Session) -> None
         generated_at=datetime(2026, 12, 6, 9, tzinfo=UTC),
     )
     doc = lxml.html.fromstring(page)
+    assert "联合巡河&lt;b&gt;每月两次&lt;/b&gt;" in page  # a decision's text is text, not markup
     assert "上月联席会议" in doc.xpath('string(//section[@id="gp-decisions"]/p)')
     rows = doc.xpath('//section[@id="gp-decisions"]//table/tbody/tr')
     # Hand-written from what was stored above: position, text, owners, deadline, status, last.
@@ -166,7 +167,7 @@ def test_decisions_and_water_sections_of_the_pack(demo_session: Session) -> None
         ],
         [
             "3",
-            "联合巡河每月两次",
+            "联合巡河<b>每月两次</b>",
             names[SZ],
             str(today + timedelta(days=30)),
             "in progress",
