@@ -95,6 +95,7 @@ def test_prepare_record_and_follow_up_a_meeting(
     page.check(f"input[name=attendee][value='320509:{ids['sz.lead']}']")
     page.check(f"input[name=attendee][value='330411:{ids['wjj.sup']}']")
     page.fill("textarea[name=free_items]", "汛期联合巡河安排")
+    screenshot(page, "meeting-new")
     submit(page, "#new-meeting")
     meeting_id = int(page.url.split("/meetings/")[1].split("?")[0])
     stored = reference.get(f"/api/v1/meetings/{meeting_id}").json()
@@ -137,6 +138,7 @@ def test_prepare_record_and_follow_up_a_meeting(
     submit(owner, "#update-form")
     assert owner.locator("#status").get_attribute("data-status") == "in_progress"
     assert "已安排打捞船两艘" in owner.locator("#history").inner_text()
+    screenshot(owner, "decision-page")
     record = reference.get(f"/api/v1/decisions/{joint}").json()
     assert record["status"] == "in_progress"
     assert record["updates"][-1]["note"] == "已安排打捞船两艘"
