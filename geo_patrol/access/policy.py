@@ -163,6 +163,21 @@ ROUTE_POLICY: dict[str, Rule] = {
     # sections (and their readings) of the sides they supervise; other writers get 403.
     "POST /api/v1/water/sections/import": Rule.WRITER,
     "POST /api/v1/water/readings/import": Rule.WRITER,
+    # The meetings' pages (api/routes/meeting_pages.py): zone rights inside (may_see_zone,
+    # may_edit_zone); a decision's update by its owners and the owning
+    # sides' supervisors (meetings.decisions.may_update).
+    "GET /meetings": Rule.MEMBER,
+    "GET /meetings/new": Rule.WRITER,
+    "POST /meetings": Rule.WRITER,
+    "GET /meetings/{meeting_id}": Rule.MEMBER,
+    "POST /meetings/{meeting_id}/attendees": Rule.WRITER,
+    "POST /meetings/{meeting_id}/minutes": Rule.WRITER,
+    "POST /meetings/{meeting_id}/decisions": Rule.WRITER,
+    "POST /meetings/{meeting_id}/held": Rule.WRITER,
+    "POST /meetings/{meeting_id}/packs": Rule.WRITER,
+    "GET /decisions": Rule.MEMBER,
+    "GET /decisions/{decision_id}": Rule.MEMBER,
+    "POST /decisions/{decision_id}/updates": Rule.WRITER,
     # Joint meetings and decisions (geo_patrol.meetings.visibility): people read the zones
     # they see (404 otherwise); writers write where the zone or the decision lets them (403).
     "GET /api/v1/meetings": Rule.MEMBER,

@@ -35,6 +35,7 @@ from geo_patrol.api.routes import (
     jurisdictions,
     maps,
     meeting_packs,
+    meeting_pages,
     meetings,
     members,
     metrics,
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         meeting_packs,
         water_leads,
         water,
+        meeting_pages,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

@@ -29,7 +29,10 @@ SESSION_COOKIE = "gp_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Page forms that check the CSRF token in their form body themselves.
-FORM_POSTS = re.compile(r"/logout|/incidents/\d+/steps")
+FORM_POSTS = re.compile(
+    r"/logout|/incidents/\d+/steps|/meetings|/meetings/\d+/(attendees|minutes|decisions|held|packs)"
+    r"|/decisions/\d+/updates"
+)
 
 
 def get_settings(request: Request) -> Settings:

@@ -172,6 +172,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /api/v1/decisions": MEMBERS,
     "GET /api/v1/decisions/{decision_id}": MEMBERS,
     "POST /api/v1/decisions/{decision_id}/updates": WRITERS,
+    # The meetings' pages: the same rights as the JSON API's (page forms post with CSRF).
+    "GET /meetings": MEMBERS,
+    "GET /meetings/new": WRITERS,
+    "POST /meetings": WRITERS,
+    "GET /meetings/{meeting_id}": MEMBERS,
+    "POST /meetings/{meeting_id}/attendees": WRITERS,
+    "POST /meetings/{meeting_id}/minutes": WRITERS,
+    "POST /meetings/{meeting_id}/decisions": WRITERS,
+    "POST /meetings/{meeting_id}/held": WRITERS,
+    "POST /meetings/{meeting_id}/packs": WRITERS,
+    "GET /decisions": MEMBERS,
+    "GET /decisions/{decision_id}": MEMBERS,
+    "POST /decisions/{decision_id}/updates": WRITERS,
     "GET /api/v1/decisions.{fmt}": MEMBERS,
     # The proposed agenda and a meeting's kept packs (zone rights inside).
     "GET /api/v1/agenda/proposed": MEMBERS,
@@ -615,6 +628,37 @@ OBJECT_CALLS: dict[str, Call] = {
     "GET /api/v1/decisions/{decision_id}": Call("decision", 200, 404),
     "POST /api/v1/decisions/{decision_id}/updates": Call(
         "decision_update", 201, 404, lambda o: {"note": "进展"}, seen="decision"
+    ),
+    # The meetings' pages, their forms posted from a web session (303 back to the page).
+    "GET /meetings/{meeting_id}": Call("meeting", 200, 404),
+    "POST /meetings/{meeting_id}/attendees": Call(
+        "meeting_edit",
+        303,
+        404,
+        data={"attendee_side": "320509", "attendee_names": "客人"},
+        browser=True,
+        seen="meeting",
+    ),
+    "POST /meetings/{meeting_id}/minutes": Call(
+        "meeting_edit", 303, 404, data={"minutes": "纪要"}, browser=True, seen="meeting"
+    ),
+    "POST /meetings/{meeting_id}/decisions": Call(
+        "meeting_edit",
+        303,
+        404,
+        data={"body": "议定", "deadline": "2027-01-31", "owner_side": "320509"},
+        browser=True,
+        seen="meeting",
+    ),
+    "POST /meetings/{meeting_id}/held": Call(
+        "meeting_edit", 303, 404, data={}, browser=True, seen="meeting"
+    ),
+    "POST /meetings/{meeting_id}/packs": Call(
+        "meeting_edit", 303, 404, data={}, browser=True, seen="meeting"
+    ),
+    "GET /decisions/{decision_id}": Call("decision", 200, 404),
+    "POST /decisions/{decision_id}/updates": Call(
+        "decision_update", 303, 404, data={"note": "进展"}, browser=True, seen="decision"
     ),
     # The side's patrol as a feature of the OGC collection `patrols` (path_values).
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Call("patrol", 200, 404),

@@ -13,7 +13,12 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "geo_patrol"
-PAGE_ROUTES = ("api/routes/web.py", "api/routes/incident_pages.py", "api/routes/mobile.py")
+PAGE_ROUTES = (
+    "api/routes/web.py",
+    "api/routes/incident_pages.py",
+    "api/routes/mobile.py",
+    "api/routes/meeting_pages.py",
+)
 
 TAG = re.compile(
     r"<(a|b|body|br|button|circle|code|dd|div|dl|dt|figure|form|g|h[1-6]|head|html|img|input"
