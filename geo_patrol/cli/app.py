@@ -17,11 +17,13 @@ from geo_patrol.cli.chiefs import chiefs_app, rules_app
 from geo_patrol.cli.digest import digest_app
 from geo_patrol.cli.incidents import incidents_app
 from geo_patrol.cli.maps import meeting_pack_command
+from geo_patrol.cli.rivers import rivers_app
 from geo_patrol.core.errors import GeoPatrolError
 from geo_patrol.core.logs import configure_logging
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import database_url, embedded_cluster, make_engine, make_sessionmaker
+from geo_patrol.geography.flow import parse_flow
 from geo_patrol.geography.imports.features import (
     FeatureImportOptions,
     import_rivers,
@@ -49,6 +51,7 @@ app.add_typer(rules_app, name="duty-rules")
 app.command("meeting-pack")(meeting_pack_command)
 app.add_typer(digest_app, name="digest")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(rivers_app, name="rivers")
 
 
 def _print_version(value: bool) -> None:
@@ -253,18 +256,29 @@ def import_rivers_command(
     segment_length: Annotated[float, typer.Option(help="Segment length, metres.")] = 1000.0,
     code: CodeOption = None,
     name: NameOption = None,
+    flow: Annotated[
+        str | None,
+        typer.Option(
+            help="Which way the rivers flow: as_drawn or reversed (a feature's own `flow` "
+            "property wins; not given: each river keeps the flow it had)."
+        ),
+    ] = None,
 ) -> None:
     """Import rivers (lines) and cut them into segments."""
-    options = FeatureImportOptions(
-        code_field=code_field,
-        name_field=name_field,
-        crs=crs,
-        layer=layer,
-        source=file.name,
-        segment_length_m=segment_length,
-        code=code,
-        name=name,
-    )
+    try:
+        options = FeatureImportOptions(
+            code_field=code_field,
+            name_field=name_field,
+            crs=crs,
+            layer=layer,
+            source=file.name,
+            segment_length_m=segment_length,
+            code=code,
+            name=name,
+            flow=parse_flow(flow),
+        )
+    except GeoPatrolError as error:
+        raise _fail(error) from error
     _run_import(lambda s: import_rivers(s, path=file, options=options))
 
 

@@ -3,13 +3,17 @@
 Coverage and responsibility are counted per stretch of river, not per river: a river is cut
 into pieces of about `segment_length_m` metres (equal parts of each line, measured on the
 ellipsoid). A segment belongs to every town within `side_distance_m` of it; a segment with
-more than one side is a border segment, patrolled and answered for by both sides.
+more than one side is a border segment, patrolled and answered for by both sides. Each
+segment's place along the flow (`flow_order`, `flow_start_m`) follows from its river's flow
+(geo_patrol.geography.flow).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from geo_patrol.geography.flow import order_along_flow
 
 CUT_SEGMENTS = """
 INSERT INTO river_segments (river_id, seq, geom, length_m)
@@ -59,7 +63,8 @@ def rebuild_segments(
     side_distance_m: float = 50.0,
     side_level: str = "town",
 ) -> int:
-    """Recut the given rivers into segments and assign their sides; returns segments made."""
+    """Recut the given rivers into segments, assign their sides and order them along the
+    flow; returns segments made."""
     if not river_ids:
         return 0
     if side_distance_m > MAX_SIDE_DISTANCE_M:
@@ -74,4 +79,5 @@ def rebuild_segments(
     made = session.execute(text(CUT_SEGMENTS), params).rowcount  # type: ignore[attr-defined]
     session.execute(text(ASSIGN_SIDES), params)
     session.execute(text(MARK_BORDER), params)
+    order_along_flow(session, river_ids=river_ids)
     return int(made)

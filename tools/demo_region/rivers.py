@@ -24,6 +24,19 @@ from .region import (
     LonLat,
 )
 
+# Which way each river runs against its drawn line (rivers.flow; DATA_SOURCES.md says how we
+# know). The real 小天圩 border river is 麻溪塘/麻溪港, which runs from 盛泽 (upstream) past
+# 王江泾 into the 苏嘉运河: towards the southern end of our border stretch, against its drawing.
+# 澜溪塘 runs north-east with the plain's drainage towards 太浦河 (drawn south to north); 太浦河
+# carries Lake Tai's water east towards 黄浦江 (drawn from the lake end); 新塍塘 runs east from
+# 新塍 towards Jiaxing (drawn west to east).
+FLOWS = {
+    "R-320509-330411-01": "reversed",
+    "R-320509-330411-02": "as_drawn",
+    "R-320509-01": "as_drawn",
+    "R-330411-01": "as_drawn",
+}
+
 
 def chaikin(xy: FloatArray, iterations: int = 3, max_cut: float = 20.0) -> FloatArray:
     """Chaikin corner cutting with cuts of at most max_cut metres; end points kept."""
@@ -117,6 +130,14 @@ def make_rivers(
         ),
     ]
     return [
-        {"code": c, "name": n, "name_en": e, "border": b, "source": DEMO_SOURCE, "geom": g}
+        {
+            "code": c,
+            "name": n,
+            "name_en": e,
+            "border": b,
+            "flow": FLOWS[c],
+            "source": DEMO_SOURCE,
+            "geom": g,
+        }
         for c, n, e, b, g in rivers
     ]

@@ -10,7 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.catalog import msg
-from geo_patrol.core.errors import ImportFileError
+from geo_patrol.core.errors import ImportFileError, InvalidInput
+from geo_patrol.core.vocabulary import RiverFlow
+from geo_patrol.geography.flow import order_along_flow, parse_flow
 from geo_patrol.geography.imports.report import ImportReport
 from geo_patrol.geography.imports.vector import VectorFile, read_vector
 from geo_patrol.geography.segments import rebuild_segments
@@ -32,6 +34,9 @@ class FeatureImportOptions:
     # The code and name of a file of one feature that does not hold them (a bare geometry).
     code: str | None = None
     name: str | None = None
+    # Which way the rivers of the file flow, for a feature without a `flow` property of its
+    # own (as_drawn | reversed; None: not said, a river keeps the flow it had).
+    flow: RiverFlow | None = None
 
 
 UPSERT_RIVER = """
@@ -54,6 +59,11 @@ SET name = excluded.name, village_code = excluded.village_code, geom = excluded.
 WHERE (villages.name, villages.village_code, ST_AsBinary(villages.geom))
       IS DISTINCT FROM (excluded.name, excluded.village_code, ST_AsBinary(excluded.geom))
 RETURNING (xmax = 0) AS inserted
+"""
+
+# A flow given in the file (or by the option) replaces the river's; none given keeps it.
+SET_FLOW = """
+UPDATE rivers SET flow = :flow WHERE code = :code AND flow IS DISTINCT FROM :flow RETURNING id
 """
 
 
@@ -96,7 +106,9 @@ def import_rivers(session: Session, *, path: Path, options: FeatureImportOptions
     report = ImportReport(kind="rivers", file=path.name, features=len(vector.features))
     report.warnings.extend(vector.warnings)
     changed: list[int] = []
+    reflowed: list[int] = []
     for feature in vector.features:
+        flow = _flow_of(feature.properties, feature.number, options.flow)
         row = session.execute(
             text(UPSERT_RIVER),
             {
@@ -111,14 +123,37 @@ def import_rivers(session: Session, *, path: Path, options: FeatureImportOptions
             changed.append(row.id)
             report.added += int(row.inserted)
             report.updated += int(not row.inserted)
-    report.unchanged = report.features - len(changed)
+        if flow is not None:
+            code = str(feature.properties["code"])
+            flowed = session.execute(text(SET_FLOW), {"code": code, "flow": flow}).scalar()
+            if flowed is not None and flowed not in changed:
+                reflowed.append(int(flowed))
+    report.updated += len(reflowed)
+    report.unchanged = report.features - len(changed) - len(reflowed)
     rebuild_segments(
         session,
         river_ids=changed,
         segment_length_m=options.segment_length_m,
         side_distance_m=options.side_distance_m,
     )
+    # Only the flow changed: the segments stay (and their coverage); their order is redone.
+    order_along_flow(session, river_ids=reflowed)
     return report
+
+
+def _flow_of(properties: dict[str, object], number: int, default: RiverFlow | None) -> str | None:
+    """The flow a feature says (its `flow` property), else the file's option; checked."""
+    given = properties.get("flow")
+    try:
+        flow = parse_flow(given) or default
+    except InvalidInput as error:
+        choices = ", ".join(RiverFlow)
+        raise ImportFileError(
+            msg("problem.flow.feature_choice", number=number, value=given, choices=choices),
+            feature=number,
+            field="flow",
+        ) from error
+    return flow.value if flow else None
 
 
 def import_villages(session: Session, *, path: Path, options: FeatureImportOptions) -> ImportReport:
