@@ -159,6 +159,12 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /ogc/collections/{collection_id}": Rule.MEMBER,
     "GET /ogc/collections/{collection_id}/items": Rule.MEMBER,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Rule.MEMBER,
+    # The proposed agenda and the packs kept with a meeting: zone rights inside
+    # (meetings.visibility: view = may_see_zone, keep = may_edit_zone).
+    "GET /api/v1/agenda/proposed": Rule.MEMBER,
+    "POST /api/v1/meetings/{meeting_id}/packs": Rule.WRITER,
+    "GET /api/v1/meetings/{meeting_id}/packs": Rule.MEMBER,
+    "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Rule.MEMBER,
 }
 
 

@@ -34,6 +34,7 @@ from geo_patrol.api.routes import (
     incidents,
     jurisdictions,
     maps,
+    meeting_packs,
     members,
     metrics,
     mobile,
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         apidocs,
         incident_imports,
         ogc,
+        meeting_packs,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd
         # protocol declare their own).

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from geo_patrol.access.principal import Via
 from geo_patrol.core.values import BigId, Day, Id, Moment, Text
 from geo_patrol.core.vocabulary import (
+    AgendaKind,
     CandidateReason,
     ChiefLevel,
     Datum,
@@ -1325,3 +1326,35 @@ class IncidentImportPublic(BaseModel):
     already_imported: int
     refused: int
     results: list[IncidentImportRow]
+
+
+class AgendaItemPublic(BaseModel):
+    """A proposed agenda item: what it is about, its object, its title in the asked
+    language, its figures and the address of its object."""
+
+    kind: AgendaKind
+    target_id: int | None
+    title: str
+    detail: dict[str, Any]
+    link: str
+
+
+class ProposedAgendaPublic(BaseModel):
+    """The proposed agenda of a zone for a period (local days, both included), in order:
+    by kind (decision, incident, uncovered, chief, section), the most severe first."""
+
+    zone: str
+    date_from: date
+    date_to: date
+    items: list[AgendaItemPublic]
+
+
+class KeptPackPublic(BaseModel):
+    """A meeting pack kept with its meeting: the checksum and size of its bytes."""
+
+    id: int
+    sha256: str = Field(description="SHA-256 of the stored bytes, hexadecimal")
+    size: int = Field(description="bytes")
+    language: str
+    kept_at: datetime
+    kept_by: int | None

@@ -9,8 +9,8 @@ that run over a segment end.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -25,9 +25,14 @@ from geo_patrol.core.selection import Selection
 from geo_patrol.db.clauses import statement
 from geo_patrol.db.tables import LEVELS
 from geo_patrol.incidents.queries import list_incidents
+from geo_patrol.meetings.agenda import Agenda, proposed_agenda
+from geo_patrol.meetings.decisions import Decision, decisions_of
 from geo_patrol.meetings.duty_figures import DutyFigures, duty_figures
+from geo_patrol.meetings.records import Meeting, last_meeting
+from geo_patrol.meetings.visibility import zone_of
 from geo_patrol.patrols.coverage import border_river_gaps
 from geo_patrol.patrols.queries import patrol_filter
+from geo_patrol.water.trends import SectionTrend, border_trends
 
 ZONE = "SELECT id, code, name, border_zone_width_m FROM cooperation_zones WHERE code = :code"
 
@@ -119,6 +124,10 @@ class PackData:
     names: dict[str, str]
     tracks: list[dict[str, Any]]
     duty: DutyFigures
+    last_meeting: Meeting | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    agenda: Agenda | None = None
+    water: list[SectionTrend] = field(default_factory=list)
 
     def counts(self, key: str) -> Counter[str]:
         """Incidents (duplicates merged into their case) counted by `key`."""
@@ -204,6 +213,7 @@ def pack_data(
         dict(r._mapping)
         for r in session.execute(statement(TRACKS, visible=seen), {**period, "zone": ZONE_NAME})
     ]
+    today = datetime.now(LOCAL).date()
     return PackData(
         zone=zone,
         filters=filters,
@@ -218,6 +228,35 @@ def pack_data(
             scope=scope,
             member_id=principal.member_id,
             zone_id=zone["id"],
-            day=min(filters.date_to, datetime.now(LOCAL).date()),
+            day=min(filters.date_to, today),
         ),
+        **follow_up(session, scope=scope, principal=principal, filters=filters, today=today),
     )
+
+
+def follow_up(
+    session: Session, *, scope: Scope, principal: Principal, filters: Selection, today: date
+) -> dict[str, Any]:
+    """The pack's follow-up sections: the zone's last meeting before the period's end and its
+    decisions as they stand `today` (with their history), the proposed agenda of the period,
+    and the border sections' water."""
+    zone = zone_of(session, code=str(filters.zone))
+    meeting = last_meeting(session, zone_id=zone.id, before=filters.until)
+    decisions = (
+        []
+        if meeting is None
+        else decisions_of(session, meeting_ids=[meeting.id], today=today, history=True)
+    )
+    agenda = proposed_agenda(
+        session,
+        scope=scope,
+        principal=principal,
+        zone=zone,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        today=today,
+    )
+    water = border_trends(
+        session, zone_id=zone.id, date_from=filters.date_from, date_to=filters.date_to
+    )
+    return {"last_meeting": meeting, "decisions": decisions, "agenda": agenda, "water": water}

@@ -157,6 +157,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /ogc/collections/{collection_id}": MEMBERS,
     "GET /ogc/collections/{collection_id}/items": MEMBERS,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": MEMBERS,
+    # The proposed agenda and a meeting's kept packs (zone rights inside).
+    "GET /api/v1/agenda/proposed": MEMBERS,
+    "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
+    "GET /api/v1/meetings/{meeting_id}/packs": MEMBERS,
+    "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": MEMBERS,
 }
 
 

@@ -21,8 +21,11 @@ from geo_patrol.core import catalog
 from geo_patrol.core.local_time import local_day
 from geo_patrol.core.settings import CHECKOUT_VENDOR_DIR
 from geo_patrol.db.tables import INCIDENT_STATUSES, TIERS
+from geo_patrol.meetings.decisions import Decision
 from geo_patrol.meetings.duty_figures import DutyFigures
 from geo_patrol.meetings.pack_figures import PackData, pack_data
+from geo_patrol.water.standard import CLASS_NAMES
+from geo_patrol.water.trends import SectionTrend
 from geo_patrol.web.assets import inline
 from geo_patrol.web.map.filters import MapFilters
 from geo_patrol.web.map.layers import MapData, map_data
@@ -94,6 +97,70 @@ def duty_tables(duty: DutyFigures, names: dict[str, str], lang: str) -> dict[str
     return {"duty_sides": sides, "duty_joints": joints, "duty_colours": DUTY_COLOUR}
 
 
+def _class(water_class: int | None) -> str:
+    """A class's name (I..劣V), or a dash for none."""
+    return CLASS_NAMES[water_class] if water_class else "—"
+
+
+def _decision_row(d: Decision, names: dict[str, str], lang: str) -> dict[str, object]:
+    """One decision of the last meeting: its text, owners, deadline, shown status and last
+    update (date and note)."""
+    owners = "; ".join(
+        names.get(o.side_code, o.side_code) + (f" · {o.member_name}" if o.member_name else "")
+        for o in d.owners
+    )
+    last = d.updates[-1] if d.updates else None
+    update = "—" if last is None else f"{local_day(last.at)} {last.note or ''}".strip()
+    return {
+        "id": d.id,
+        "status": str(d.status),
+        "cells": [
+            d.position,
+            d.body,
+            owners or "—",
+            d.deadline.isoformat(),
+            catalog.text(f"pack.status_{d.status}", lang),
+            update,
+        ],
+    }
+
+
+def _water_row(t: SectionTrend, lang: str) -> list[object]:
+    """One border section: name, river, class this period, last, target, over the limit."""
+    over = ", ".join(f"{o.parameter} ×{o.factor:.2f}" for o in t.over) or "—"
+    return [
+        t.display_name(lang),
+        t.river_name,
+        _class(t.water_class),
+        _class(t.last_class),
+        _class(t.target_class),
+        over,
+    ]
+
+
+def follow_up_sections(pack: PackData, lang: str) -> dict[str, object]:
+    """The last meeting's decisions, the proposed agenda and the water at the border."""
+    meeting = pack.last_meeting
+    agenda = pack.agenda.items if pack.agenda else []
+    return {
+        "last_meeting": None
+        if meeting is None
+        else catalog.text(
+            "pack.last_meeting", lang, title=meeting.title, held=local_day(meeting.held_at)
+        ),
+        "decision_rows": [_decision_row(d, pack.names, lang) for d in pack.decisions],
+        "agenda_rows": [
+            {
+                "kind": str(i.kind),
+                "link": i.link,
+                "cells": [catalog.text(f"agenda.kind_{i.kind}", lang), i.title.text(lang)],
+            }
+            for i in agenda
+        ],
+        "water_rows": [_water_row(t, lang) for t in pack.water],
+    }
+
+
 def _sections(pack: PackData, lang: str) -> str:
     """The tables and charts under the map."""
     w = catalog.words("map", lang)
@@ -122,6 +189,7 @@ def _sections(pack: PackData, lang: str) -> str:
         joint=[_case_row(i, w, name) for i in pack.cases if i["is_joint"]],
         overdue=[_case_row(i, w, name) for i in pack.cases if i["overdue"]],
         **duty_tables(pack.duty, pack.names, lang),
+        **follow_up_sections(pack, lang),
     )
 
 
