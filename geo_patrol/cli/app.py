@@ -327,8 +327,10 @@ def demo_command() -> None:
     """Load the demo region (Shengze–Wangjiangjing border); safe to run again."""
     from geo_patrol.demo.incidents import load_demo_incidents
     from geo_patrol.demo.load import load_demo
+    from geo_patrol.demo.meeting import load_demo_meeting
     from geo_patrol.demo.quarter import simulate_quarter
     from geo_patrol.demo.simulate import simulate_week
+    from geo_patrol.demo.water import load_demo_water
 
     engine = make_engine(_url())
     migrate.upgrade(engine)
@@ -339,6 +341,9 @@ def demo_command() -> None:
         # The quarter before the week: its live patrols are older than today's, still open.
         typer.echo(simulate_quarter(session, settings=Settings()))
         typer.echo(simulate_week(session, settings=Settings()))
+        # Last month's water readings and the meeting that discussed the case they opened.
+        typer.echo(load_demo_water(session, settings=Settings()))
+        typer.echo(load_demo_meeting(session))
     typer.echo(show_demo_credentials(sys.stdout, folder=Settings().data_dir))
 
 
