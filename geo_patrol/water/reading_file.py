@@ -34,7 +34,8 @@ from geo_patrol.water.files import Columns, find_header, text_cell
 from geo_patrol.water.standard import LIMITS as STANDARD
 
 LIMITS = Limits(name=msg("problem.water.readings_kind"), max_rows=10_000)
-PARAMETERS = (*STANDARD, "pH")
+# In the order of the standard's table 1 (the order a reading's parameters are kept in).
+PARAMETERS = ("pH", *STANDARD)
 CHINESE = {"section": "断面编码", "section_name": "断面名称", "sampled_at": "采样时间"}
 WORDS = {
     "DO": ("溶解氧", "dissolvedoxygen"),
@@ -132,7 +133,11 @@ def read_readings(data: bytes) -> ReadingFile:
             number, cells, index=columns.index, written=columns.written,
             formulas=table.formulas, parsers=PARSERS,
         )  # fmt: skip
-        measured = {p: float(v) for p, v in values.items() if p in PARAMETERS and v is not None}  # type: ignore[arg-type]
+        measured = {
+            p: float(values[p])  # type: ignore[arg-type]
+            for p in PARAMETERS
+            if values.get(p) is not None
+        }
         section = values.get("section") or values.get("section_name")
         if not row_errors and not section:
             column = columns.written.get("section") or columns.column("section_name")
@@ -191,7 +196,7 @@ def parse_value(parameter: str) -> Callable[[Cell], float | None]:
 
 def _number(word: str, written: str) -> float:
     """A decimal number written as text."""
-    if re.fullmatch(NUMBER, word) is None:
+    if re.fullmatch(rf"[-+]?{NUMBER}", word) is None:
         raise InvalidInput(msg("problem.water.not_value", value=written[:20]))
     return float(word)
 

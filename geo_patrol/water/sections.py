@@ -254,10 +254,10 @@ def import_sections(
     if not options.dry_run:
         _upsert(session, good, snapped, results, options.filename)
     for result in results:
-        kind = result.outcome.removeprefix("would_")
-        if kind != "unchanged" and options.dry_run:
-            result.outcome = f"would_{kind}"
+        kind = result.outcome
         setattr(report, kind, getattr(report, kind) + 1)
+        if options.dry_run and kind != "unchanged":
+            result.outcome = {"added": "would_add", "updated": "would_update"}[kind]
     report.results = results + [
         SectionResult(number, "refused", errors=errors) for number, errors in refused.items()
     ]
