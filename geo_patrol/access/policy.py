@@ -159,6 +159,18 @@ ROUTE_POLICY: dict[str, Rule] = {
     "GET /ogc/collections/{collection_id}": Rule.MEMBER,
     "GET /ogc/collections/{collection_id}/items": Rule.MEMBER,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Rule.MEMBER,
+    # Joint meetings and decisions (geo_patrol.meetings.visibility): people read the zones
+    # they see (404 otherwise); writers write where the zone or the decision lets them (403).
+    "GET /api/v1/meetings": Rule.MEMBER,
+    "POST /api/v1/meetings": Rule.WRITER,
+    "GET /api/v1/meetings/{meeting_id}": Rule.MEMBER,
+    "PATCH /api/v1/meetings/{meeting_id}": Rule.WRITER,
+    "PUT /api/v1/meetings/{meeting_id}/attendees": Rule.WRITER,
+    "PUT /api/v1/meetings/{meeting_id}/agenda": Rule.WRITER,
+    "POST /api/v1/meetings/{meeting_id}/decisions": Rule.WRITER,
+    "GET /api/v1/decisions": Rule.MEMBER,
+    "GET /api/v1/decisions/{decision_id}": Rule.MEMBER,
+    "POST /api/v1/decisions/{decision_id}/updates": Rule.WRITER,
     # The proposed agenda and the packs kept with a meeting: zone rights inside
     # (meetings.visibility: view = may_see_zone, keep = may_edit_zone).
     "GET /api/v1/agenda/proposed": Rule.MEMBER,

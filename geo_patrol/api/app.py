@@ -35,6 +35,7 @@ from geo_patrol.api.routes import (
     jurisdictions,
     maps,
     meeting_packs,
+    meetings,
     members,
     metrics,
     mobile,
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         apidocs,
         incident_imports,
         ogc,
+        meetings,
         meeting_packs,
     ):
         # Every operation declares the problems it may answer (Open311 and the OsmAnd

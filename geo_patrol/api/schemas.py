@@ -19,10 +19,13 @@ from geo_patrol.core.vocabulary import (
     CandidateReason,
     ChiefLevel,
     Datum,
+    DecisionLinkKind,
+    DecisionStatus,
     DutyPeriod,
     DutyStatus,
     IncidentStatus,
     Level,
+    MeetingStatus,
     PatrolMode,
     PatrolSource,
     QualityFlag,
@@ -1328,7 +1331,202 @@ class IncidentImportPublic(BaseModel):
     results: list[IncidentImportRow]
 
 
-class AgendaItemPublic(BaseModel):
+# --- Joint meetings and their decisions (议定事项督办, geo-patrol 0.5.0): geo_patrol.meetings ---
+
+
+class MeetingAttendeeIn(BaseModel):
+    """Someone at a meeting: a member, or a name (a guest), for a side of the zone or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    side_code: Text | None = Field(default=None, max_length=32, description="A zone member.")
+    member_id: Id | None = None
+    name: Text | None = Field(default=None, max_length=200, description="A guest's name.")
+    post: Text | None = Field(default=None, max_length=200)
+
+
+class MeetingAttendeePublic(BaseModel):
+    """Someone at a meeting (`name`: the member's when a member attended)."""
+
+    side_code: str | None
+    member_id: int | None
+    name: str | None
+    post: str | None
+
+
+class AgendaItemBody(BaseModel):
+    """An agenda item as adopted from the proposed agenda (or added by hand: `other`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AgendaKind
+    target_id: BigId | None = Field(default=None, description="The id of its object.")
+    title: Text = Field(min_length=1, max_length=500)
+    detail: dict[str, Any] = Field(default_factory=dict, description="As proposed, kept.")
+
+
+class AgendaItemPublic(AgendaItemBody):
+    """An agenda item in its place (1, 2, ...)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    position: int
+
+
+class MeetingCreate(BaseModel):
+    """Prepare a meeting of a zone: when, where, the period it reviews, who, the agenda.
+    A retry with the same zone, time and title answers the meeting already made."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    zone: Text = Field(min_length=1, max_length=64, description="Cooperation zone code.")
+    title: Text = Field(min_length=1, max_length=500)
+    held_at: Moment
+    place: Text | None = Field(default=None, max_length=500)
+    period_from: Day
+    period_to: Day
+    attendees: list[MeetingAttendeeIn] = Field(default_factory=list, max_length=200)
+    agenda: list[AgendaItemBody] = Field(default_factory=list, max_length=200)
+
+
+class MeetingUpdate(BaseModel):
+    """Change a meeting: only the fields given are written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Text | None = Field(default=None, min_length=1, max_length=500)
+    held_at: Moment | None = None
+    place: Text | None = Field(default=None, max_length=500)
+    period_from: Day | None = None
+    period_to: Day | None = None
+    status: MeetingStatus | None = None
+    minutes: Text | None = Field(default=None, max_length=100_000)
+
+
+class MeetingAttendeesSet(BaseModel):
+    """A meeting's attendees, replacing those it had."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attendees: list[MeetingAttendeeIn] = Field(max_length=200)
+
+
+class MeetingAgendaSet(BaseModel):
+    """A meeting's agenda in order, replacing the one it had."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[AgendaItemBody] = Field(max_length=200)
+
+
+class MeetingPublic(BaseModel):
+    """A joint meeting with its attendees and agenda (times UTC; the period's local days)."""
+
+    id: int
+    zone_id: int
+    zone_code: str
+    title: str
+    held_at: datetime
+    place: str | None
+    period_from: date
+    period_to: date
+    status: MeetingStatus
+    minutes: str | None
+    attendees: list[MeetingAttendeePublic]
+    agenda: list[AgendaItemPublic]
+
+
+class DecisionOwnerIn(BaseModel):
+    """A side of the zone responsible for a decision, and the member answering for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    side_code: Text = Field(min_length=1, max_length=32)
+    member_id: Id | None = None
+
+
+class DecisionLinkIn(BaseModel):
+    """An object a decision is about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DecisionLinkKind
+    target_id: BigId
+
+
+class DecisionCreate(BaseModel):
+    """Record a decision: what, by when (a local day), who (at least one side), about what.
+    A double submit (same text and deadline) answers the decision already recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: Text = Field(min_length=1, max_length=4000)
+    deadline: Day
+    owners: list[DecisionOwnerIn] = Field(min_length=1, max_length=20)
+    links: list[DecisionLinkIn] = Field(default_factory=list, max_length=50)
+
+
+class DecisionUpdateCreate(BaseModel):
+    """An owner's update: a note, and optionally a new status or a new deadline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Text | None = Field(default=None, max_length=4000)
+    status: Literal["open", "in_progress", "done"] | None = None
+    deadline: Day | None = None
+
+
+class DecisionOwnerPublic(BaseModel):
+    """A side responsible for a decision, and the member answering for it there."""
+
+    side_code: str
+    member_id: int | None
+    member_name: str | None
+
+
+class DecisionLinkPublic(BaseModel):
+    """An object a decision is about, with a label to show."""
+
+    kind: DecisionLinkKind
+    target_id: int
+    label: str | None
+
+
+class DecisionUpdatePublic(BaseModel):
+    """One step of a decision's history (created, status, deadline or note)."""
+
+    id: int
+    at: datetime
+    kind: Literal["created", "status", "deadline", "note"]
+    member_id: int | None
+    actor: str | None
+    from_status: str | None
+    to_status: str | None
+    to_deadline: date | None
+    note: str | None
+
+
+class DecisionPublic(BaseModel):
+    """A decision: `status` as shown (overdue when not done past its deadline, local day),
+    `stored_status` as its history left it; `updates` only on the single decision."""
+
+    id: int
+    meeting_id: int
+    meeting_title: str
+    meeting_held_at: datetime | None
+    zone_code: str
+    position: int
+    body: str
+    deadline: date
+    status: DecisionStatus
+    stored_status: Literal["open", "in_progress", "done"]
+    done_at: datetime | None
+    owners: list[DecisionOwnerPublic]
+    links: list[DecisionLinkPublic]
+    updates: list[DecisionUpdatePublic]
+
+
+class ProposedItemPublic(BaseModel):
     """A proposed agenda item: what it is about, its object, its title in the asked
     language, its figures and the address of its object."""
 
@@ -1346,7 +1544,7 @@ class ProposedAgendaPublic(BaseModel):
     zone: str
     date_from: date
     date_to: date
-    items: list[AgendaItemPublic]
+    items: list[ProposedItemPublic]
 
 
 class KeptPackPublic(BaseModel):

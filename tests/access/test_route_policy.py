@@ -157,6 +157,17 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /ogc/collections/{collection_id}": MEMBERS,
     "GET /ogc/collections/{collection_id}/items": MEMBERS,
     "GET /ogc/collections/{collection_id}/items/{feature_id}": MEMBERS,
+    # Joint meetings and decisions: people read (zones by scope inside); writers write.
+    "GET /api/v1/meetings": MEMBERS,
+    "POST /api/v1/meetings": WRITERS,
+    "GET /api/v1/meetings/{meeting_id}": MEMBERS,
+    "PATCH /api/v1/meetings/{meeting_id}": WRITERS,
+    "PUT /api/v1/meetings/{meeting_id}/attendees": WRITERS,
+    "PUT /api/v1/meetings/{meeting_id}/agenda": WRITERS,
+    "POST /api/v1/meetings/{meeting_id}/decisions": WRITERS,
+    "GET /api/v1/decisions": MEMBERS,
+    "GET /api/v1/decisions/{decision_id}": MEMBERS,
+    "POST /api/v1/decisions/{decision_id}/updates": WRITERS,
     # The proposed agenda and a meeting's kept packs (zone rights inside).
     "GET /api/v1/agenda/proposed": MEMBERS,
     "POST /api/v1/meetings/{meeting_id}/packs": WRITERS,
@@ -223,6 +234,12 @@ SIDES = {
 }
 
 
+# Who sees the demo zone's meetings (geo_patrol.meetings.visibility).
+ZONE_READERS = frozenset(
+    {"admin", "wujiang.sup", "xiuzhou.sup", "shengze.sup", "wjj.sup", "zone.coord", "meeting.room"}
+)
+
+
 def readers(side: Side, kind: str) -> frozenset[str]:
     """Who may see (or act on) a side's object of `kind`, from the scope rules of
     geo_patrol.access.scope and the set-up below; written out, not asked of the code."""
@@ -247,6 +264,14 @@ def readers(side: Side, kind: str) -> frozenset[str]:
         # a chief of the side's town (not in a joint pair): the side's supervisors; the
         # chief has no login
         "chief": {"admin", side.county_sup, side.town_sup},
+        # the zone's meetings: both sides' supervisors, the zone's coordinator and observer
+        "meeting": ZONE_READERS,
+        # prepare and record them: the same, but the observer
+        "meeting_edit": ZONE_READERS - {"meeting.room"},
+        # a decision owned by the side (its patrol member named): the zone's readers and
+        # the owner, who may post its updates with the side's supervisors
+        "decision": ZONE_READERS | {side.patrol},
+        "decision_update": {"admin", side.county_sup, side.town_sup, side.patrol},
     }
     return frozenset(people[kind])
 
@@ -264,6 +289,9 @@ class Objects:
     role: int
     device: int
     appointment: int
+    meeting: int
+    decision: int
+    pack: int
 
 
 def gpx_inside(side: Side) -> bytes:
@@ -336,6 +364,9 @@ def make_objects(
     )
     assert (role.status_code, device.status_code) == (201, 201), (role.text, device.text)
     assert chief.status_code == 201, chief.text
+    meeting, decision = make_meeting(client, admin, side, member_id(session, side.patrol))
+    pack = client.post(f"/api/v1/meetings/{meeting}/packs", headers=admin)
+    assert pack.status_code == 201, pack.text
     return Objects(
         patrol=patrol.json()["id"],
         incident=incident,
@@ -346,7 +377,40 @@ def make_objects(
         role=role.json()["id"],
         device=device.json()["id"],
         appointment=chief.json()["id"],
+        meeting=meeting,
+        decision=decision,
+        pack=pack.json()["id"],
     )
+
+
+def make_meeting(
+    client: TestClient, admin: dict[str, str], side: Side, patrol_id: int
+) -> tuple[int, int]:
+    """A meeting of the demo zone, and a decision of it owned by the side (its patrol
+    member named)."""
+    meeting = client.post(
+        "/api/v1/meetings",
+        json={
+            "zone": "ZONE-SZ-WJJ",
+            "title": f"meeting of side {side.town}",
+            "held_at": "2026-11-20T02:00:00Z",
+            "period_from": "2026-10-01",
+            "period_to": "2026-10-31",
+        },
+        headers=admin,
+    )
+    assert meeting.status_code == 201, meeting.text
+    decision = client.post(
+        f"/api/v1/meetings/{meeting.json()['id']}/decisions",
+        json={
+            "body": f"clear the border stretch ({side.town})",
+            "deadline": "2026-12-31",
+            "owners": [{"side_code": side.town, "member_id": patrol_id}],
+        },
+        headers=admin,
+    )
+    assert decision.status_code == 201, decision.text
+    return meeting.json()["id"], decision.json()["id"]
 
 
 @pytest.fixture
@@ -368,6 +432,9 @@ def path_values(made: Objects) -> dict[str, str]:
         "team_id": str(made.team),
         "device_id": str(made.device),
         "appointment_id": str(made.appointment),
+        "meeting_id": str(made.meeting),
+        "decision_id": str(made.decision),
+        "pack_id": str(made.pack),
         "token_id": "1",  # whose it is does not matter to the policy: another's is a 404
         "patrol_id": str(made.patrol),
         "incident_id": str(made.incident),
@@ -485,6 +552,39 @@ OBJECT_CALLS: dict[str, Call] = {
     ),
     "POST /api/v1/chiefs/{appointment_id}/replace": Call(
         "chief", 201, 404, lambda o: {"member_id": o.member, "valid_from": "2026-07-01"}
+    ),
+    "GET /api/v1/meetings/{meeting_id}": Call("meeting", 200, 404),
+    "PATCH /api/v1/meetings/{meeting_id}": Call(
+        "meeting_edit", 200, 404, lambda o: {"minutes": "纪要"}, seen="meeting"
+    ),
+    "PUT /api/v1/meetings/{meeting_id}/attendees": Call(
+        "meeting_edit", 200, 404, lambda o: {"attendees": [{"name": "客人"}]}, seen="meeting"
+    ),
+    "PUT /api/v1/meetings/{meeting_id}/agenda": Call(
+        "meeting_edit",
+        200,
+        404,
+        lambda o: {"items": [{"kind": "other", "title": "议题"}]},
+        seen="meeting",
+    ),
+    "POST /api/v1/meetings/{meeting_id}/decisions": Call(
+        "meeting_edit",
+        201,
+        404,
+        lambda o: {
+            "body": "new",
+            "deadline": "2026-12-31",
+            "owners": [{"side_code": "320509100"}],
+        },
+        seen="meeting",
+    ),
+    # A meeting's kept packs: its zone's readers list and read them; its editors keep one.
+    "POST /api/v1/meetings/{meeting_id}/packs": Call("meeting_edit", 201, 404, seen="meeting"),
+    "GET /api/v1/meetings/{meeting_id}/packs": Call("meeting", 200, 404),
+    "GET /api/v1/meetings/{meeting_id}/packs/{pack_id}": Call("meeting", 200, 404),
+    "GET /api/v1/decisions/{decision_id}": Call("decision", 200, 404),
+    "POST /api/v1/decisions/{decision_id}/updates": Call(
+        "decision_update", 201, 404, lambda o: {"note": "进展"}, seen="decision"
     ),
     # The side's patrol as a feature of the OGC collection `patrols` (path_values).
     "GET /ogc/collections/{collection_id}/items/{feature_id}": Call("patrol", 200, 404),

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.openapi import file_answer
-from geo_patrol.api.schemas import AgendaItemPublic, KeptPackPublic, ProposedAgendaPublic
+from geo_patrol.api.schemas import KeptPackPublic, ProposedAgendaPublic, ProposedItemPublic
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.local_time import LOCAL
@@ -73,7 +73,7 @@ def get_proposed_agenda(
     )
     words = lang or settings.map_language
     items = [
-        AgendaItemPublic(
+        ProposedItemPublic(
             kind=i.kind,
             target_id=i.target_id,
             title=i.title.text(words),

@@ -126,7 +126,7 @@ def test_decisions_and_water_sections_of_the_pack(demo_session: Session) -> None
         ),
         {"i": section},
     ).scalar_one()
-    names = dict(
+    names: dict[str, str] = dict(
         demo_session.execute(
             text(
                 "SELECT code, name FROM jurisdictions WHERE valid_to IS NULL AND code IN (:a, :b)"
