@@ -337,13 +337,14 @@ def demo_command() -> None:
     with make_sessionmaker(engine)() as session, session.begin():
         for report in load_demo(session):
             typer.echo(report)
+        # Last month's water readings, the case they opened and the meeting that took it up;
+        # before the incidents, whose escalation by deadline takes in the water demo's report.
+        typer.echo(load_demo_water(session, settings=Settings()))
+        typer.echo(load_demo_meeting(session))
         typer.echo(load_demo_incidents(session, settings=Settings()))
         # The quarter before the week: its live patrols are older than today's, still open.
         typer.echo(simulate_quarter(session, settings=Settings()))
         typer.echo(simulate_week(session, settings=Settings()))
-        # Last month's water readings and the meeting that discussed the case they opened.
-        typer.echo(load_demo_water(session, settings=Settings()))
-        typer.echo(load_demo_meeting(session))
     typer.echo(show_demo_credentials(sys.stdout, folder=Settings().data_dir))
 
 

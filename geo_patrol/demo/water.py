@@ -73,6 +73,16 @@ def load_demo_water(session: Session, *, settings: Settings, now: datetime | Non
     """Import the sections, place the patrol and report upstream of the worsening one, import
     the readings and open the cases they call for. One line to report."""
     now = now or datetime.now(UTC)
+    data, sampled = shifted_readings(now=now)
+    there = session.execute(
+        text(
+            "SELECT count(*) FROM water_readings r JOIN water_sections s ON s.id = r.section_id "
+            "WHERE s.code = :code AND r.sampled_at = :at"
+        ),
+        {"code": WORSENING, "at": sampled},
+    ).scalar_one()
+    if there:  # loaded before (an import of the same files would still be audited)
+        return "demo water: the sections and last month's readings are already there"
     admin = principal_of(session, "admin")
     scope = scope_of(session, admin)
     sections = import_sections(
@@ -83,7 +93,6 @@ def load_demo_water(session: Session, *, settings: Settings, now: datetime | Non
         principal=admin,
         settings=settings,
     )
-    data, sampled = shifted_readings(now=now)
     patrol, pond = _upstream(session, settings=settings, sampled=sampled)
     readings = import_readings(
         session,
