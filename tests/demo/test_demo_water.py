@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyproj
 import pytest
 import shapely
+import shapely.ops
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
@@ -267,3 +268,54 @@ def test_loading_again_adds_nothing(
     load_demo_water(demo_session, settings=settings)
     load_demo_meeting(demo_session)
     assert demo_session.execute(text(counts)).one() == before
+
+
+def along(line: shapely.LineString, a: float, b: float) -> float:
+    """Metres along the line between two of its fractions (geodesic)."""
+    low, high = sorted((a, b))
+    return float(GEOD.geometry_length(shapely.ops.substring(line, low, high, normalized=True)))
+
+
+def test_the_patrol_and_the_uncovered_stretch_lie_where_shapely_puts_them(
+    demo_session: Session,
+) -> None:
+    # The river flows towards the start of its line: upstream of 南桥 is further along it.
+    line = river_line(XTW)
+    case = case_of(demo_session)
+    section = demo_session.execute(
+        text("SELECT ST_X(geom) AS x, ST_Y(geom) AS y FROM water_sections WHERE code = :c"),
+        {"c": SOUTH},
+    ).one()
+    at_section = line.project(shapely.Point(section.x, section.y), normalized=True)
+    patrol = demo_session.execute(
+        text(
+            "SELECT l.upstream_m, ST_AsText(p.track) AS track, u.client_upload_id "
+            "FROM water_leads l JOIN patrols p ON p.id = l.patrol_id "
+            "JOIN uploads u ON u.id = p.upload_id "
+            "WHERE l.incident_id = :i"
+        ),
+        {"i": case},
+    ).one()
+    assert patrol.client_upload_id.startswith("demo-water-patrol-")
+    track = shapely.from_wkt(patrol.track)
+    nearest = min(line.project(shapely.Point(c), normalized=True) for c in track.coords)
+    assert nearest > at_section
+    # The coverage counts a track within a few metres of the line: tens of metres of play.
+    assert patrol.upstream_m == pytest.approx(along(line, at_section, nearest), abs=60)
+    gaps = demo_session.execute(
+        text(
+            "SELECT l.upstream_m, "
+            "ST_AsText(ST_LineInterpolatePoint(s.geom, l.from_fraction)) AS a, "
+            "ST_AsText(ST_LineInterpolatePoint(s.geom, l.to_fraction)) AS b "
+            "FROM water_leads l JOIN river_segments s ON s.id = l.segment_id "
+            "WHERE l.incident_id = :i AND l.kind = 'uncovered'"
+        ),
+        {"i": case},
+    ).all()
+    assert gaps
+    for gap in gaps:
+        ends = [line.project(shapely.from_wkt(end), normalized=True) for end in (gap.a, gap.b)]
+        assert min(ends) >= at_section - 1e-6
+        assert gap.upstream_m == pytest.approx(along(line, at_section, min(ends)), abs=15)
+    # Between the section and the patrol nobody walked: a gap starts at the section itself.
+    assert min(gap.upstream_m for gap in gaps) == pytest.approx(0, abs=15)
