@@ -347,14 +347,20 @@ def demo_command() -> None:
     """Load the demo region (Shengze–Wangjiangjing border); safe to run again."""
     from geo_patrol.demo.incidents import load_demo_incidents
     from geo_patrol.demo.load import load_demo
+    from geo_patrol.demo.meeting import load_demo_meeting
     from geo_patrol.demo.quarter import simulate_quarter
     from geo_patrol.demo.simulate import simulate_week
+    from geo_patrol.demo.water import load_demo_water
 
     engine = make_engine(_url())
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as session, session.begin():
         for report in load_demo(session):
             typer.echo(report)
+        # Last month's water readings, the case they opened and the meeting that took it up;
+        # before the incidents, whose escalation by deadline takes in the water demo's report.
+        typer.echo(load_demo_water(session, settings=Settings()))
+        typer.echo(load_demo_meeting(session))
         typer.echo(load_demo_incidents(session, settings=Settings()))
         # The quarter before the week: its live patrols are older than today's, still open.
         typer.echo(simulate_quarter(session, settings=Settings()))

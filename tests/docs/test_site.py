@@ -36,6 +36,8 @@ BILINGUAL = [
     "patrol-teams/phone-app.md",
     "patrol-teams/traccar-osmand.md",
     "patrol-teams/uploads.md",
+    "meetings.md",
+    "water.md",
 ]
 # Attributes through which a browser loads something (an <a href> is only a link).
 LOADING = {
