@@ -1393,7 +1393,8 @@ class ReadingImportRow(BaseModel):
 
 
 class ReadingImportPublic(BaseModel):
-    """Counts of a reading import, each row, and the ids of the readings stored."""
+    """Counts of a reading import, each row, the ids of the readings stored, and the joint
+    water-quality cases they opened (a worse reading at a border section; water.rule)."""
 
     dry_run: bool
     filename: str | None
@@ -1404,6 +1405,7 @@ class ReadingImportPublic(BaseModel):
     unchanged: int
     refused: int
     reading_ids: list[int]
+    cases: list[int]
     results: list[ReadingImportRow]
 
 

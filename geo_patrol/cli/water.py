@@ -101,6 +101,8 @@ def readings_import(
             f"{result.sampled_at.isoformat() if result.sampled_at else '-'}\t"
             f"{result.class_name or '-'}\t{','.join(result.deciding)}"
         )
+    for case in report.cases:
+        typer.echo(f"joint water-quality case {case} opened")
     _finish(report.summary(), report.refused)
 
 

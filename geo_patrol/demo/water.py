@@ -41,7 +41,6 @@ from geo_patrol.duty.periods import local_date, period_of
 from geo_patrol.incidents.reports import IncidentReport, create_incident
 from geo_patrol.patrols.upload import UploadRequest, upload_patrol
 from geo_patrol.water.readings import ReadingOptions, import_readings
-from geo_patrol.water.rule import open_cases
 from geo_patrol.water.sections import SectionOptions, import_sections
 
 SECTIONS = DEMO_DATA / "water_sections.csv"
@@ -102,18 +101,9 @@ def load_demo_water(session: Session, *, settings: Settings, now: datetime | Non
         principal=admin,
         settings=settings,
     )
-    codes = [result.code for result in sections.results if result.code]
-    ids = session.execute(
-        text(
-            "SELECT r.id FROM water_readings r JOIN water_sections s ON s.id = r.section_id "
-            "WHERE s.code = ANY(:codes) ORDER BY r.id"
-        ),
-        {"codes": codes},
-    ).scalars()
-    opened = open_cases(session, reading_ids=[int(i) for i in ids], settings=settings)
     return (
         f"demo water: {sections.added} sections, {readings.stored} readings stored, "
-        f"{len(opened)} joint cases opened (upstream: patrol {int(patrol)} new, "
+        f"{len(readings.cases)} joint cases opened (upstream: patrol {int(patrol)} new, "
         f"report {int(pond)} new)"
     )
 

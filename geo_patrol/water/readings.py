@@ -39,6 +39,7 @@ from geo_patrol.core.settings import Settings
 from geo_patrol.core.sheets import RowError
 from geo_patrol.core.vocabulary import WaterBody
 from geo_patrol.water.reading_file import ReadingFile, ReadingRow, read_readings
+from geo_patrol.water.rule import open_cases
 from geo_patrol.water.sections import may_import
 from geo_patrol.water.standard import CLASS_NAMES, Classified, classify
 
@@ -123,6 +124,7 @@ class ReadingImport:
     unchanged: int = 0
     refused: int = 0
     reading_ids: list[int] = field(default_factory=list)
+    cases: list[int] = field(default_factory=list)  # the water cases opened (water.rule)
     results: list[ReadingResult] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -148,7 +150,7 @@ class ReadingImport:
 
 
 ANSWER_FIELDS: tuple[str, ...] = ("dry_run", "filename", "sha256", "rows", "stored")
-ANSWER_FIELDS += ("replaced", "unchanged", "refused", "reading_ids")
+ANSWER_FIELDS += ("replaced", "unchanged", "refused", "reading_ids", "cases")
 RESULT_FIELDS: tuple[str, ...] = ("row", "outcome", "section", "section_id", "reading_id")
 RESULT_FIELDS += ("sampled_at", "water_class", "class_name", "target_class", "deciding")
 RESULT_FIELDS += ("over_target",)
@@ -174,8 +176,8 @@ def import_readings(
     principal: Principal,
     settings: Settings,
 ) -> ReadingImport:
-    """Check, class and (unless a dry run) store every row of a station export."""
-    del settings  # the rule's settings are the caller's (water.rule.open_cases)
+    """Check, class and (unless a dry run) store every row of a station export, then open
+    the joint cases the stored readings call for (water.rule)."""
     report = ReadingImport(options.dry_run, options.filename, hashlib.sha256(data).hexdigest())
     may_import(scope)
     try:
@@ -204,6 +206,7 @@ def import_readings(
     log.info("%s", report.summary())
     if not options.dry_run:
         _audit(session, principal, report)
+        report.cases = open_cases(session, reading_ids=report.reading_ids, settings=settings)
     return report
 
 

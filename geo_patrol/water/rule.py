@@ -15,7 +15,11 @@ Severity, by how bad the water is (the tier rules of migration 0019 send high to
 Nothing opens `critical`: that is a person's call (escalation).
 
 Retries open nothing new: the case's client id is "reading:<id>" (source "water"), and a
-reading already linked to a case is passed over.
+reading already linked to a case is passed over. A section that stays bad opens one case, not
+one a month: while the section has an open water-quality case (one linked to an earlier
+reading of it), a later reading the rule applies to joins that case (linked to it, with a
+note in its history) instead of opening another; once that case is closed, the next bad
+reading opens a new one.
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ from geo_patrol.core import catalog
 from geo_patrol.core.local_time import local_minute
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import WaterBody
+from geo_patrol.db.clauses import statement
 from geo_patrol.db.tables import WaterLead, WaterReading
-from geo_patrol.incidents.reports import IncidentReport, create_incident
+from geo_patrol.incidents.queries import is_open
+from geo_patrol.incidents.reports import IncidentReport, create_incident, record_event
 from geo_patrol.water.leads import Lead, find_leads
 from geo_patrol.water.standard import CLASS_NAMES, WORST, classify
 from geo_patrol.water.upstream import place_on_river, upstream_stretch
@@ -64,6 +70,15 @@ WHERE w.id = ANY(CAST(:ids AS bigint[])) AND w.class IS NOT NULL AND w.incident_
 ORDER BY w.sampled_at, w.id
 """
 
+# The section's open water-quality case, if any: the latest open incident linked to one of
+# its earlier readings.
+OPEN_CASE = """
+SELECT i.id FROM water_readings w JOIN incidents i ON i.id = w.incident_id
+WHERE w.section_id = :section_id AND w.sampled_at < :sampled_at AND i.category = :category
+  AND {open}
+ORDER BY w.sampled_at DESC LIMIT 1
+"""
+
 
 @dataclass(frozen=True)
 class Worse:
@@ -78,6 +93,7 @@ class Worse:
     section_code: str
     section_name: str
     water_body: WaterBody
+    section_id: int
     river_id: int
     lon: float
     lat: float
@@ -108,6 +124,7 @@ def open_cases(
             section_code=row.code,
             section_name=row.name,
             water_body=WaterBody(row.water_body),
+            section_id=int(row.section_id),
             river_id=int(row.river_id),
             lon=float(row.lon),
             lat=float(row.lat),
@@ -122,7 +139,9 @@ def _open_case(
     session: Session, *, worse: Worse, settings: Settings, now: datetime | None
 ) -> int | None:
     """Open (or find, on a retry) the case of one reading, link it, store its leads; its id
-    if it was opened now."""
+    if it was opened now. A reading of a section with an open case joins that case."""
+    if _join_open_case(session, worse=worse):
+        return None
     report = IncidentReport(
         category=CATEGORY,
         severity=severity_of(worse.water_class, worse.target_class),
@@ -159,6 +178,32 @@ def _open_case(
         len(leads),
     )
     return incident_id
+
+
+def _join_open_case(session: Session, *, worse: Worse) -> bool:
+    """Link the reading to its section's open water-quality case, noting it in the case's
+    history; whether there was one."""
+    case_id = session.execute(
+        statement(OPEN_CASE, open=is_open()),
+        {"section_id": worse.section_id, "sampled_at": worse.sampled_at, "category": CATEGORY},
+    ).scalar()
+    if case_id is None:
+        return False
+    session.execute(
+        update(WaterReading).where(WaterReading.id == worse.id).values(incident_id=case_id)
+    )
+    record_event(
+        session, incident_id=int(case_id), kind="reading", principal=None, note=describe(worse)
+    )
+    log.info(
+        "reading %s at section %s (class %s, target %s) joins its open water case %s",
+        worse.id,
+        worse.section_code,
+        CLASS_NAMES[worse.water_class],
+        CLASS_NAMES[worse.target_class],
+        case_id,
+    )
+    return True
 
 
 def _leads(session: Session, *, worse: Worse, settings: Settings, incident_id: int) -> list[Lead]:

@@ -164,3 +164,29 @@ def test_severity_by_how_bad() -> None:
         "high",
     ]
     assert severity_of(6, 5) == "high" and severity_of(5, 4) == "medium"
+
+
+def test_a_section_that_stays_bad_has_one_case_until_it_is_closed(demo_session: Session) -> None:
+    """Readings over the target month after month join the section's open case (linked, noted
+    in its history); once that case is closed, the next bad reading opens a new one."""
+    section = border_section(demo_session)
+    ids = readings(demo_session, section, IV, IV, V)
+    opened = open_cases(demo_session, reading_ids=ids, settings=SETTINGS)
+    assert len(opened) == 1 and cases(demo_session) == 1
+    links = demo_session.execute(
+        text("SELECT DISTINCT incident_id FROM water_readings WHERE id = ANY(:ids)"), {"ids": ids}
+    ).scalars()
+    assert list(links) == opened
+    notes = demo_session.execute(
+        text("SELECT note FROM incident_events WHERE incident_id = :i AND kind = 'reading'"),
+        {"i": opened[0]},
+    ).scalars()
+    assert [n.split("，")[0].split("水质为")[1] for n in notes] == ["IV类", "V类"]
+    demo_session.execute(
+        text("UPDATE incidents SET status = 'closed' WHERE id = :i"), {"i": opened[0]}
+    )
+    later = add_reading(
+        demo_session, section_id=section, at=NOW + MONTH, measured={"NH3-N": V, "DO": 6.5}
+    )
+    again = open_cases(demo_session, reading_ids=[later], settings=SETTINGS)
+    assert len(again) == 1 and again != opened and cases(demo_session) == 2

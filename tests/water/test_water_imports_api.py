@@ -81,8 +81,22 @@ def test_supervisors_import_their_sides_sections_and_shared_readings(
     assert (row["outcome"], row["water_class"], row["class_name"]) == ("stored", 5, "V")
     assert row["deciding"] == ["NH3-N"] and row["over_target"] == ["NH3-N"]
     assert shared.json()["reading_ids"] == [row["reading_id"]]  # type: ignore[attr-defined]
+    # Class V at a border section with a class III target: the import opened a joint case,
+    # which both sides' supervisors read with the reading as its lead's source.
+    [case] = shared.json()["cases"]  # type: ignore[attr-defined]
+    for login in ("shengze.sup", "wjj.sup"):
+        seen = demo_client.get(f"/api/v1/incidents/{case}", headers=headers[login])
+        assert seen.status_code == 200, (login, seen.text)
+        assert (seen.json()["properties"]["category"], seen.json()["properties"]["is_joint"]) == (
+            "water_quality",
+            True,
+        )
+        leads = demo_client.get(f"/api/v1/incidents/{case}/leads", headers=headers[login])
+        assert leads.status_code == 200, (login, leads.text)
+        assert leads.json()["reading"]["id"] == row["reading_id"]
     again = post(demo_client, "readings", readings, headers["admin"])
     assert again.json()["unchanged"] == 1 and again.json()["reading_ids"] == []  # type: ignore[attr-defined]
+    assert again.json()["cases"] == []  # type: ignore[attr-defined]
 
 
 def test_other_writers_are_refused(
