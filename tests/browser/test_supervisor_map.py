@@ -307,3 +307,28 @@ def test_the_duty_layer_colours_stretches_and_names_their_chiefs(
         assert "沈丽华" not in shown  # the other side's chief: not the Wujiang supervisor's
         screenshot(page, "supervisor-map-duty")
     assert watch.errors == [] and watch.outside == []
+
+
+def test_a_place_in_the_address_centres_the_map(watched_page: tuple[Page, Watch]) -> None:
+    """`/map#lat,lon` (the proposed agenda's link to an unpatrolled stretch) opens there, and
+    a new fragment moves the map; a fragment that is not a place changes nothing."""
+    page, watch = watched_page
+    sign_in(page, watch.base, "admin")
+    centre = (
+        "() => { const m = window[Object.keys(window).find(k => k.startsWith('map_'))];"
+        " const c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }"
+    )
+    page.goto(f"{watch.base}/map#30.912345,120.612345")
+    page.wait_for_function("() => document.querySelector('.folium-map').dataset.place")
+    lat, lon, zoom = page.evaluate(centre)
+    assert (round(lat, 6), round(lon, 6), zoom) == (30.912345, 120.612345, 16)
+    page.evaluate("() => { location.hash = '#30.9,120.65'; }")
+    page.wait_for_function(
+        "() => document.querySelector('.folium-map').dataset.place === '30.900000,120.650000'"
+    )
+    lat, lon, _ = page.evaluate(centre)
+    assert (round(lat, 6), round(lon, 6)) == (30.9, 120.65)
+    page.evaluate("() => { location.hash = '#gp-effort'; }")
+    page.evaluate("() => { location.hash = '#91,120'; }")
+    assert page.evaluate(centre)[:2] == [lat, lon]
+    assert watch.errors == [] and watch.outside == []

@@ -22,6 +22,7 @@ from geo_patrol.web.assets import localise
 from geo_patrol.web.map.basemaps import TileSource
 from geo_patrol.web.map.layers import MapData
 from geo_patrol.web.map.measure import DistanceMeasure
+from geo_patrol.web.map.place import PlaceFromFragment
 from geo_patrol.web.map.water_layer import CLASS_COLOUR, NO_READING_COLOUR, add_water
 from geo_patrol.web.render import html_text, literal_safe, render
 
@@ -337,6 +338,8 @@ def build_map(
         DistanceMeasure(title=w["measure"], start=w["measure_start"]).add_to(m)
     if data.bounds:
         m.fit_bounds(data.bounds)
+    if controls:  # after the data's bounds: a place in the address wins
+        PlaceFromFragment().add_to(m)
     cast(folium.Figure, m.get_root()).header.add_child(
         folium.Element(render("map/head.html", lang=data.filters.lang))
     )
