@@ -348,3 +348,19 @@ def test_the_pack_shown_is_kept_and_listed_with_its_checksum(
     content = demo_client.get(link.get("href") or "").content
     assert len(shown.text_content()) == 12 and b"<html" in content
     assert hashlib.sha256(content).hexdigest().startswith(shown.text_content())
+
+
+def test_the_other_pages_lead_to_the_meetings(demo_client: TestClient) -> None:
+    """The map, the duty page, the incident list and an incident's page link to /meetings
+    (and the duty page to /decisions, where reminders send owners) in the page's language."""
+    csrf = sign_in(demo_client, "admin")
+    report = {"category": "other", "severity": "low", "lon": 120.62, "lat": 30.92}
+    made = demo_client.post("/api/v1/incidents", json=report, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201, made.text
+    case = made.json()["id"]
+    for path in ("/map", "/duty", "/incidents", f"/incidents/{case}"):
+        for lang in ("zh", "en"):
+            page = html.fromstring(demo_client.get(f"{path}?lang={lang}").text)
+            assert page.xpath(f'//a[@href="/meetings?lang={lang}"]'), (path, lang)
+    duty = html.fromstring(demo_client.get("/duty?lang=en").text)
+    assert duty.xpath('//a[@href="/decisions?lang=en"]')
