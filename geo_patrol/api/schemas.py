@@ -1654,43 +1654,6 @@ class OverLimitPublic(BaseModel):
 class CaseSectionPublic(BaseModel):
     """The monitoring section of a reading."""
 
-
-# Water quality at monitoring sections (geo_patrol.water.queries): classes are 1..6 (6 is
-# 劣V), with the standard's words beside them.
-WaterClass = Annotated[
-    int, Field(ge=1, le=6, description="GB 3838-2002 class: 1..5 (I..V), 6 (劣V).")
-]
-TargetClass = Annotated[int, Field(ge=1, le=5, description="The target class: 1..5 (I..V).")]
-
-
-class WaterTrendPoint(BaseModel):
-    """One reading of a section's trend (oldest first)."""
-
-    sampled_at: datetime
-    water_class: WaterClass | None
-    class_name: str | None
-
-
-class WaterLatest(BaseModel):
-    """A section's latest reading: its class against the target it was judged by, the
-    parameters worse than the target and each one's exceedance factor ((value − limit) /
-    limit; none for DO and pH)."""
-
-    id: int
-    sampled_at: datetime
-    water_class: WaterClass | None
-    class_name: str | None
-    target_class: TargetClass
-    worse_than_target: bool
-    over_target: list[str]
-    factors: dict[str, float]
-    incident_id: int | None
-
-
-class WaterSectionProperties(BaseModel):
-    """A monitoring section: who runs it, its target, the sides it belongs to, its latest
-    reading (none yet: null) and the classes of its last 12 readings."""
-
     id: int
     code: str
     name: str
@@ -1752,6 +1715,48 @@ class RiverFlowPublic(BaseModel):
     code: str
     flow: Literal["as_drawn", "reversed"] | None
     changed: bool
+
+
+# Water quality at monitoring sections (geo_patrol.water.queries): classes are 1..6 (6 is
+# 劣V), with the standard's words beside them.
+WaterClass = Annotated[
+    int, Field(ge=1, le=6, description="GB 3838-2002 class: 1..5 (I..V), 6 (劣V).")
+]
+TargetClass = Annotated[int, Field(ge=1, le=5, description="The target class: 1..5 (I..V).")]
+
+
+class WaterTrendPoint(BaseModel):
+    """One reading of a section's trend (oldest first)."""
+
+    sampled_at: datetime
+    water_class: WaterClass | None
+    class_name: str | None
+
+
+class WaterLatest(BaseModel):
+    """A section's latest reading: its class against the target it was judged by, the
+    parameters worse than the target and each one's exceedance factor ((value − limit) /
+    limit; none for DO and pH)."""
+
+    id: int
+    sampled_at: datetime
+    water_class: WaterClass | None
+    class_name: str | None
+    target_class: TargetClass
+    worse_than_target: bool
+    over_target: list[str]
+    factors: dict[str, float]
+    incident_id: int | None
+
+
+class WaterSectionProperties(BaseModel):
+    """A monitoring section: who runs it, its target, the sides it belongs to, its latest
+    reading (none yet: null) and the classes of its last 12 readings."""
+
+    id: int
+    code: str
+    name: str
+    name_en: str | None
     kind: SectionKind
     water_body: WaterBody
     target_class: TargetClass

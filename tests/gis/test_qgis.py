@@ -27,6 +27,7 @@ from geo_patrol.core.vocabulary import TokenScope
 from tests.support.browser import committed_demo_database, serving
 from tests.support.paths import ROOT
 from tests.support.principals import member_id
+from tests.support.water import WATER_LAST, seed_sections
 
 QGIS_PYTHON = os.environ.get("GEO_PATROL_QGIS_PYTHON", "/usr/bin/python3")
 CHECK = ROOT / "tools" / "qgis_check.py"
@@ -67,6 +68,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
             address=None,
             scope=TokenScope.READ,
         )
+        seed_sections(session, last=WATER_LAST)  # the water_sections collection has rows
 
     url = committed_demo_database("geo_patrol_qgis", then=read_token)
     with serving(url, tmp_path_factory.mktemp("data"), basemap="none") as base:
