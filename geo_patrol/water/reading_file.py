@@ -10,8 +10,9 @@ the file rather than be read a thousand times too high.
 
 A value is a number, empty (not measured), or below the detection limit as labs write it:
 "<0.01", "0.01L" (the limit followed by L, as Chinese reports write it), "ND" or "未检出"
-(the limit not given). Such a value counts as half its detection limit, the rule HJ/T
-91-2002 gives for statistics (未检出按检出限的一半计), and as 0 when no limit is written:
+(the limit not given). Such a value counts as half its detection limit, the convention for
+statistics of monitoring data (环办监测函〔2020〕82号, SL 219-2013; HJ/T 91-2002 only says
+to report the limit followed by "L"), and as 0 when no limit is written:
 either way it meets every limit its detection limit lets it meet, and is stored as that
 number. Below detection means little dissolved oxygen, so "<0.5" for DO counts as 0.25
 (劣V), as it should. pH has no detection limit: only a number 0..14 is a pH.
