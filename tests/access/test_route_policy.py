@@ -11,7 +11,7 @@ succeed, every other caller the policy lets in is told 404 or 403.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import shapely
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.accounts.members import open_web_session
@@ -30,6 +30,7 @@ from geo_patrol.api.deps import SESSION_COOKIE
 from geo_patrol.core.settings import Settings
 from geo_patrol.meetings.kept_packs import keep_pack
 from tests.support import oracle
+from tests.support.clients import app_on
 from tests.support.principals import ALL, ANONYMOUS, DEVICE, PEOPLE, REVOKED, headers_for, member_id
 
 SIGNED_IN = frozenset({*PEOPLE, DEVICE})
@@ -454,14 +455,22 @@ def make_meeting(
     return meeting.json()["id"], decision.json()["id"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def objects(
-    demo_client: TestClient, demo_session: Session
-) -> tuple[dict[str, dict[str, str]], dict[str, Objects]]:
-    """Bearer headers per principal, and real objects of each side."""
-    headers = headers_for(demo_session)
-    made = {name: make_objects(demo_client, demo_session, headers, s) for name, s in SIDES.items()}
-    return headers, made
+    database_url: str, demo_connection: Connection
+) -> Iterator[tuple[dict[str, dict[str, str]], dict[str, Objects]]]:
+    """Bearer headers per principal, and real objects of each side: made once for the module,
+    in a savepoint of the module's demo connection kept to its end. Every call of a test
+    runs in a savepoint of its own that is rolled back, so no test changes them for the next
+    (making them per test was most of this module's minutes)."""
+    kept = demo_connection.begin_nested()
+    with Session(bind=demo_connection, join_transaction_mode="create_savepoint") as session:
+        with TestClient(app_on(session, Settings(database_url=database_url))) as client:
+            headers = headers_for(session)
+            made = {name: make_objects(client, session, headers, s) for name, s in SIDES.items()}
+        session.commit()  # into `kept`: closing the session must not undo them
+    yield headers, made
+    kept.rollback()
 
 
 def path_values(made: Objects) -> dict[str, str]:
