@@ -20,6 +20,7 @@ BENCHMARKS = {
     "run": "track upload to attribution (vs GeoPandas) and live positions over HTTP",
     "routing": "batch incident routing (vs GeoPandas) and the report API's latency",
     "maps": "the map page, its tiles and the meeting pack at 10k-10M track points",
+    "map_year": "the map page and its tiles z8-z16 at a county's year (110M fixes)",
     "export": "GPX/KML export of a big patrol: time to first byte, memory",
     "memory": "peak memory of reading each track format and the hostile KMZ files",
     "cleaning": "the speed-jump filter on tracks of a million fixes",
