@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -588,6 +589,18 @@ class PatrolCrossing(Base):
     from_code: Mapped[str] = mapped_column(String(32))
     to_code: Mapped[str] = mapped_column(String(32))
     geom: Mapped[WKBElement] = mapped_column(_geometry("POINT"))
+
+
+class PatrolOverview(Base):
+    """A patrol's track simplified for the map's zooms up to max_zoom (patrols/overviews.py)."""
+
+    __tablename__ = "patrol_overviews"
+
+    patrol_id: Mapped[int] = mapped_column(
+        ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_zoom: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    geom: Mapped[WKBElement] = mapped_column(_geometry("LINESTRING"))
 
 
 class PatrolCoverage(Base):

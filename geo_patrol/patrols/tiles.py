@@ -4,7 +4,9 @@ A month of a county's patrols is millions of fixes: the map never receives them 
 Each tile holds the tracks that cross it, clipped to the tile (plus a small buffer so lines
 join across tile edges), simplified to a quarter of a screen pixel at that zoom (in degrees,
 before projecting, so only the kept vertices are transformed), in the tile's own 4096-unit
-grid. The scope filter and the list filters are the patrol list's own.
+grid. The scope filter and the list filters are the patrol list's own. Up to zoom 13 the
+lines are the tracks' overviews (`patrols/overviews.py`: simplified when the track was
+written), which a year of tracks needs at the low zooms.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.local_time import ZONE_NAME
 from geo_patrol.db.clauses import Clause, statement
 from geo_patrol.geography.queries import Extent
+from geo_patrol.patrols.overviews import overview_level
 from geo_patrol.patrols.queries import PatrolFilters, patrol_where
 
 EXTENT = 4096  # units across a tile
@@ -38,8 +41,9 @@ WITH tile AS (
                AS env_4326
 ),
 visible_tracks AS (
-    SELECT p.id, p.team_id, t.name AS team_name, p.mode, p.started_at, p.length_m, p.track
-    FROM patrols p JOIN teams t ON t.id = p.team_id, tile
+    SELECT p.id, p.team_id, t.name AS team_name, p.mode, p.started_at, p.length_m,
+           {line} AS track
+    FROM patrols p JOIN teams t ON t.id = p.team_id {overview}, tile
     WHERE p.track && tile.env_4326 AND {visible} AND {where}
 ),
 shapes AS (
@@ -54,6 +58,9 @@ shapes AS (
 )
 SELECT ST_AsMVT(shapes, 'tracks', :extent, 'geom', 'id') FROM shapes WHERE geom IS NOT NULL
 """
+
+# Up to zoom 13 the lines come from the overviews (patrols/overviews.py), not the track.
+OVERVIEW_JOIN = "JOIN patrol_overviews o ON o.patrol_id = p.id AND o.max_zoom = :level"
 
 # What a track tile holds, as TileJSON's vector_layers says it: the one MVT layer and its
 # attributes (the columns of `shapes` above besides geom; the patrol id is the feature id),
@@ -117,7 +124,14 @@ def track_tile(
         "margin": BUFFER / EXTENT,
         "zone": ZONE_NAME,
     }
-    tile = session.execute(statement(TRACKS, visible=visible, where=where), values).scalar()
+    level = overview_level(z)
+    if level is None:
+        line, overview = "p.track", ""
+    else:  # the track simplified beforehand for this zoom (patrols/overviews.py)
+        line, overview = "o.geom", OVERVIEW_JOIN
+        values["level"] = level
+    sql = statement(TRACKS, visible=visible, where=where, line=line, overview=overview)
+    tile = session.execute(sql, values).scalar()
     return bytes(tile) if tile else b""
 
 

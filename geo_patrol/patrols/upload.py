@@ -34,6 +34,7 @@ from geo_patrol.patrols.attribution import (
     store_attribution,
 )
 from geo_patrol.patrols.coverage import cover_patrol
+from geo_patrol.patrols.overviews import store_overviews
 from geo_patrol.patrols.quality import flag_patrol
 from geo_patrol.patrols.track.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions
@@ -429,6 +430,7 @@ def summarize_kept(
             "length_m": float(leg_metres(kept.lon, kept.lat).sum()) if len(kept) >= 2 else 0.0,
         },
     )
+    store_overviews(session, patrol_ids=[patrol_id])  # the map's low zooms read these
 
 
 # A track of at least this many kept fixes is attributed on a connection of its own while

@@ -246,3 +246,62 @@ def test_water_migration_keeps_rivers_and_a_used_category() -> None:
             assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_overview_migration_simplifies_the_stored_tracks() -> None:
+    """0021 on a database holding patrols: each stored track gets its three overviews, each
+    within a quarter pixel of its zoom (at 55 N) of the track (shapely, UTM 51N); a patrol
+    without a track gets none; the downgrade keeps the patrols."""
+    import math
+
+    import numpy as np
+    import pyproj
+    import shapely
+
+    before = "0019"
+    engine = make_engine(fresh_database("geo_patrol_migration_0021"))
+    rng = np.random.default_rng(21)
+    n = 2000
+    lons = 120.6 + np.arange(n) * 1.5 / 95_500
+    lats = 30.9 + (30 * np.sin(np.arange(n) / 50) + rng.normal(0, 2, n)) / 110_900
+    track = shapely.LineString(np.column_stack([lons, lats]))
+    try:
+        migrate.upgrade(engine, before)
+        with engine.begin() as conn:
+            team = conn.execute(text("INSERT INTO teams (name) VALUES ('t') RETURNING id"))
+            team_id = team.scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO patrols (team_id, source, track) VALUES "
+                    "(:t, 'upload', ST_GeomFromText(:wkt, 4326)), (:t, 'live', NULL)"
+                ),
+                {"t": team_id, "wkt": track.wkt},
+            )
+        migrate.upgrade(engine, "0021")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT o.max_zoom, ST_AsBinary(o.geom) FROM patrol_overviews o "
+                    "JOIN patrols p ON p.id = o.patrol_id WHERE p.source = 'upload' "
+                    "ORDER BY o.max_zoom"
+                )
+            ).all()
+            assert conn.execute(text("SELECT count(*) FROM patrol_overviews")).scalar() == 3
+        utm = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32651", always_xy=True)
+
+        def metres(g: shapely.Geometry) -> shapely.Geometry:
+            return shapely.transform(g, lambda xy: np.column_stack(utm.transform(*xy.T)))
+
+        assert [z for z, _ in rows] == [9, 11, 13]
+        for z, wkb in rows:
+            overview = shapely.from_wkb(bytes(wkb))
+            quarter_px_m = 40075016.69 / 2**z / 1024 * math.cos(math.radians(55)) * 1.0034
+            assert shapely.get_num_points(overview) < (n / 20 if z == 9 else n)
+            distance = shapely.hausdorff_distance(metres(overview), metres(track), densify=0.1)
+            assert distance <= quarter_px_m, (z, distance)
+        migrate.downgrade(engine, before)
+        with engine.connect() as conn:
+            assert "patrol_overviews" not in inspect(conn).get_table_names()
+            assert conn.execute(text("SELECT count(*) FROM patrols")).scalar() == 2
+    finally:
+        engine.dispose()
