@@ -153,7 +153,9 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
         pool_timeout=timeouts.pool_s,
         connect_args={
             "connect_timeout": max(2, math.ceil(timeouts.connect_s)),
-            "options": f"-c statement_timeout={round(timeouts.statement_s * 1000)}",
+            # No JIT: it compiled the map's queries for seconds (their estimated cost passes
+            # jit_above_cost once a year of patrols is stored) to save milliseconds.
+            "options": f"-c statement_timeout={round(timeouts.statement_s * 1000)} -c jit=off",
         },
     )
     _bound_waits(engine, timeouts)

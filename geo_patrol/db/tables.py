@@ -595,6 +595,7 @@ class PatrolOverview(Base):
     """A patrol's track simplified for the map's zooms up to max_zoom (patrols/overviews.py)."""
 
     __tablename__ = "patrol_overviews"
+    __table_args__ = (Index("ix_patrol_overviews_geom", "geom", postgresql_using="gist"),)
 
     patrol_id: Mapped[int] = mapped_column(
         ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True

@@ -43,8 +43,10 @@ WITH tile AS (
 visible_tracks AS (
     SELECT p.id, p.team_id, t.name AS team_name, p.mode, p.started_at, p.length_m,
            {line} AS track
-    FROM patrols p JOIN teams t ON t.id = p.team_id {overview}, tile
-    WHERE p.track && tile.env_4326 AND {visible} AND {where}
+    FROM {lines} JOIN teams t ON t.id = p.team_id
+    -- The box written out (not tile.env_4326): planned as a constant, its rows are estimated.
+    WHERE {line} && ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326)
+      AND {visible} AND {where}
 ),
 shapes AS (
     SELECT v.id, v.team_id, v.team_name, v.mode,
@@ -59,8 +61,10 @@ shapes AS (
 SELECT ST_AsMVT(shapes, 'tracks', :extent, 'geom', 'id') FROM shapes WHERE geom IS NOT NULL
 """
 
-# Up to zoom 13 the lines come from the overviews (patrols/overviews.py), not the track.
-OVERVIEW_JOIN = "JOIN patrol_overviews o ON o.patrol_id = p.id AND o.max_zoom = :level"
+# Where the lines come from: the tracks, or up to zoom 13 their overviews (the overview's
+# box is within the track's, found by its own index; patrols/overviews.py).
+TRACK_LINES = "patrols p"
+OVERVIEW_LINES = "patrol_overviews o JOIN patrols p ON p.id = o.patrol_id AND o.max_zoom = :level"
 
 # What a track tile holds, as TileJSON's vector_layers says it: the one MVT layer and its
 # attributes (the columns of `shapes` above besides geom; the patrol id is the feature id),
@@ -126,11 +130,11 @@ def track_tile(
     }
     level = overview_level(z)
     if level is None:
-        line, overview = "p.track", ""
+        line, lines = "p.track", TRACK_LINES
     else:  # the track simplified beforehand for this zoom (patrols/overviews.py)
-        line, overview = "o.geom", OVERVIEW_JOIN
+        line, lines = "o.geom", OVERVIEW_LINES
         values["level"] = level
-    sql = statement(TRACKS, visible=visible, where=where, line=line, overview=overview)
+    sql = statement(TRACKS, visible=visible, where=where, line=line, lines=lines)
     tile = session.execute(sql, values).scalar()
     return bytes(tile) if tile else b""
 

@@ -53,8 +53,21 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(["patrol_id"], ["patrols.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("patrol_id", "max_zoom"),
+        sa.ForeignKeyConstraint(
+            ["patrol_id"],
+            ["patrols.id"],
+            name=op.f("fk_patrol_overviews_patrol_id_patrols"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("patrol_id", "max_zoom", name=op.f("pk_patrol_overviews")),
+    )
+    op.create_geospatial_index(
+        "ix_patrol_overviews_geom",
+        "patrol_overviews",
+        ["geom"],
+        unique=False,
+        postgresql_using="gist",
+        postgresql_ops={},
     )
     levels = ", ".join(f"({z}, {tolerance(z)!r})" for z in ZOOMS)
     op.execute(
@@ -67,4 +80,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this migration."""
+    op.drop_geospatial_index(
+        "ix_patrol_overviews_geom",
+        table_name="patrol_overviews",
+        postgresql_using="gist",
+        column_name="geom",
+    )
     op.drop_geospatial_table("patrol_overviews")
