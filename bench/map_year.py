@@ -14,24 +14,28 @@ page statements to show it). So the year is written straight into those tables w
   afternoons), each `--fixes` fixes a second apart (1.4 m/s) along one of its team's routes
   from a random place, turning back at the route's ends, with GPS noise drifting as a
   receiver's does: 36,500 patrols and 109.5M fixes by default;
-- the county of every patrol in `patrol_jurisdictions`; the covered stretch of its route in
-  `patrol_coverage` for the patrols of the last 31 days (the recency layer reads no older).
+- the county of every patrol in `patrol_jurisdictions`, the covered stretch of its route in
+  `patrol_coverage`, its overviews (`store_overviews`, as the write paths do).
   Raw fixes are not written (`patrol_points` stays empty: the map never reads it).
 
-Then, in the same run, as the county's supervisor (wujiang.sup): the /map page (HTML bytes,
-bytes transferred, time to interactive in headless Chromium, as `bench.maps` measures it)
-for the default period (the last 30 days) and for the whole year; and the track tiles of
-zooms 8 to 16 under both periods, one by one over HTTP: every tile at zoom 8 to 11 where
-tracks are, and at 12 to 16 the tiles under 40 fixes drawn at random from the tracks
-(where a supervisor looks), p50 / p95 per zoom.
+Then, in the same run, as the county's supervisor (wujiang.sup), with the tiles drawn from
+the full tracks ("before": `geo-patrol serve` with `overview_level` patched to None, as the
+tiles were before migration 0021) and from the overviews ("after"), alternating: the /map
+page (HTML bytes, bytes transferred, time to interactive in headless Chromium, as
+`bench.maps` measures it) for the default period (the last 30 days) and for the whole year;
+and the track tiles of zooms 8 to 16 under both periods, one by one over HTTP: every tile at
+zoom 8 to 11 over the tracks' box, and at 12 to 16 the tiles under 40 fixes drawn at random
+from the tracks (where a supervisor looks), p50 / p95 per zoom.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import itertools
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -56,6 +60,7 @@ from bench.service import running_service
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.db.bulk import copy_rows, ewkb_lines
 from geo_patrol.db.engine import make_engine
+from geo_patrol.patrols.overviews import store_overviews
 
 NAME = "geo_patrol_bench_map_year"
 COUNTY = "320509"  # Wujiang
@@ -221,9 +226,6 @@ def fill(url: str, *, days: int, teams_n: int, fixes: int, seed: int = 17) -> di
         )
         route_of = plan_team * ROUTES_PER_TEAM + rng.integers(0, ROUTES_PER_TEAM, n)
         start_m = rng.uniform(0, 1, n) * np.array([routes[r].along[-1] for r in route_of])
-        recent = starts >= np.datetime64(datetime.now(UTC).replace(tzinfo=None)) - np.timedelta64(
-            31, "D"
-        )
         coverage: list[tuple[int, int, float, float]] = []
         index = np.arange(fixes)[None, :]
         for begin in range(0, n, BATCH):
@@ -238,10 +240,9 @@ def fill(url: str, *, days: int, teams_n: int, fixes: int, seed: int = 17) -> di
                         np.hypot(np.diff(xy[:, 0]) * m_lon, np.diff(xy[:, 1]) * M_PER_DEG_LAT).sum()
                     )
                 )
-                if recent[i]:
-                    coverage += covered(
-                        routes[route_of[i]], segments[route_of[i]], i, start_m[i], fixes
-                    )
+                coverage += covered(
+                    routes[route_of[i]], segments[route_of[i]], i, start_m[i], fixes
+                )
             count = len(rows)
             s = starts[begin : begin + count]
             e = s + np.timedelta64(fixes - 1, "s")
@@ -270,6 +271,8 @@ def fill(url: str, *, days: int, teams_n: int, fixes: int, seed: int = 17) -> di
                 )
                 columns["patrol_day"] = local_days.view(np.uint8).reshape(count, 4)
             copy_rows(session, table="patrols", columns=columns)
+            first_id = after + begin + 1
+            store_overviews(session, patrol_ids=list(range(first_id, first_id + count)))
             session.commit()
             print(f"  patrols {begin + count:,} / {n:,}", file=sys.stderr, flush=True)
         ids = session.execute(
@@ -302,7 +305,13 @@ def fill(url: str, *, days: int, teams_n: int, fixes: int, seed: int = 17) -> di
             )
         session.commit()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table_name in ("patrols", "patrol_jurisdictions", "patrol_coverage", "river_segments"):
+        for table_name in (
+            "patrols",
+            "patrol_jurisdictions",
+            "patrol_coverage",
+            "patrol_overviews",
+            "river_segments",
+        ):
             conn.execute(text(f"VACUUM ANALYZE {table_name}"))
     engine.dispose()
     return {
@@ -374,21 +383,31 @@ def tiles_to_measure(url: str, seed: int = 5) -> dict[int, list[tuple[int, int]]
 
 
 def measure_tiles(
-    client: httpx.Client, tiles: dict[int, list[tuple[int, int]]], query: str
-) -> tuple[dict[int, list[float]], dict[int, int]]:
-    """Milliseconds per tile request and the largest tile's bytes, by zoom."""
-    result: dict[int, list[float]] = {}
-    largest: dict[int, int] = {}
+    clients: dict[str, httpx.Client], tiles: dict[int, list[tuple[int, int]]], query: str
+) -> tuple[dict[str, dict[int, list[float]]], dict[str, dict[int, int]]]:
+    """Milliseconds per tile request and the largest tile's bytes, by way and zoom; the ways
+    take turns tile by tile (the same load on both)."""
+    times: dict[str, dict[int, list[float]]] = {way: {} for way in clients}
+    largest: dict[str, dict[int, int]] = {way: {} for way in clients}
     for z, coords in tiles.items():
-        times, sizes = [], []
+        for way in clients:
+            times[way][z], largest[way][z] = [], 0
         for x, y in coords:
-            started = time.perf_counter()
-            response = client.get(f"/tiles/tracks/{z}/{x}/{y}.pbf{query}")
-            times.append((time.perf_counter() - started) * 1000)
-            response.raise_for_status()
-            sizes.append(len(response.content))
-        result[z], largest[z] = times, max(sizes)
-    return result, largest
+            for way, client in clients.items():
+                started = time.perf_counter()
+                response = client.get(f"/tiles/tracks/{z}/{x}/{y}.pbf{query}")
+                times[way][z].append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                largest[way][z] = max(largest[way][z], len(response.content))
+    return times, largest
+
+
+# The service as it was before the overviews: every tile cut from the full tracks.
+FULL_TRACKS = (
+    "import sys; import geo_patrol.patrols.tiles as t; t.overview_level = lambda z: None; "
+    "from geo_patrol.cli.app import app; sys.argv = ['geo-patrol', 'serve']; app()"
+)
+WAYS = {"full tracks (before)": [sys.executable, "-c", FULL_TRACKS], "overviews (after)": None}
 
 
 def pct(values: list[float], q: float) -> str:
@@ -405,12 +424,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure a kept database again")
     parser.add_argument("--workers", type=int, default=1, help="service worker processes")
+    parser.add_argument("--database", default=NAME, help="the benchmark database's name")
     args = parser.parse_args(argv)
     if args.reuse:
-        url = make_url(server_url()).set(database=NAME).render_as_string(hide_password=False)
+        server = make_url(server_url())
+        url = server.set(database=args.database).render_as_string(hide_password=False)
         filled = None
     else:
-        url = create(NAME, resolved_incidents=0)
+        url = create(args.database, resolved_incidents=0)
         filled = fill(url, days=args.days, teams_n=args.teams, fixes=args.fixes)
         print(f"filled: {filled}", file=sys.stderr, flush=True)
     today = datetime.now(LOCAL).date()
@@ -419,40 +440,62 @@ def main(argv: Sequence[str] | None = None) -> None:
         "the whole year": f"?date_from={today - timedelta(days=YEAR_DAYS)}",
     }
     page_rows, tile_rows, size_rows = [], [], []
+    loads_at = [(datetime.now(UTC), os.getloadavg())]
     try:
         tiles = tiles_to_measure(url)
-        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as driver:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            sync_playwright() as driver,
+            contextlib.ExitStack() as stack,
+        ):
             work = Path(tmp)
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            with running_service(url, work / "data", work / "serve.log", args.workers) as server:
-                client = sign_in(server.http, SUPERVISOR)
-                client.get("/tiles/tracks/8/213/105.pbf").raise_for_status()  # warm the pool
-                for label, query in periods.items():
+            servers = {
+                way: stack.enter_context(
+                    running_service(
+                        url, work / "data", work / f"serve-{n}.log", args.workers, command=command
+                    )
+                )
+                for n, (way, command) in enumerate(WAYS.items())
+            }
+            clients = {way: sign_in(server.http, SUPERVISOR) for way, server in servers.items()}
+            for label, query in periods.items():
+                for way, client in clients.items():
+                    started = time.perf_counter()
                     html = client.get(f"/map{query}")
+                    served_ms = (time.perf_counter() - started) * 1000
                     html.raise_for_status()
+                    base = servers[way].http
                     loads = [
-                        time_to_interactive(browser, server.http, f"{server.http}/map{query}")
+                        time_to_interactive(browser, base, f"{base}/map{query}")
                         for _ in range(args.runs)
                     ]
                     page_rows.append(
                         [
                             label,
+                            way,
                             f"{len(html.content) / 1e6:,.2f}",
+                            f"{served_ms:,.0f}",
                             f"{statistics.median(b for _, b in loads) / 1e6:,.2f}",
                             f"{statistics.median(ms for ms, _ in loads):,.0f}",
                             f"{max(ms for ms, _ in loads):,.0f}",
                         ]
                     )
                     print(page_rows[-1], file=sys.stderr, flush=True)
-                    times, largest = measure_tiles(client, tiles, query)
-                    every = [ms for values in times.values() for ms in values]
+                times, largest = measure_tiles(clients, tiles, query)
+                for way in clients:
+                    every = [ms for values in times[way].values() for ms in values]
                     tile_rows.append(
-                        [label, str(len(every)), pct(every, 50), pct(every, 95)]
-                        + [f"{pct(times[z], 50)} / {pct(times[z], 95)}" for z in ZOOMS]
+                        [label, way, str(len(every)), pct(every, 50), pct(every, 95)]
+                        + [f"{pct(times[way][z], 50)} / {pct(times[way][z], 95)}" for z in ZOOMS]
                     )
-                    size_rows.append([label] + [f"{largest[z] / 1e3:,.0f}" for z in ZOOMS])
+                    size_rows.append(
+                        [label, way] + [f"{largest[way][z] / 1e3:,.0f}" for z in ZOOMS]
+                    )
                     print(tile_rows[-1], file=sys.stderr, flush=True)
+            for client in clients.values():
                 client.close()
+            loads_at.append((datetime.now(UTC), os.getloadavg()))
             browser.close()
     finally:
         if args.keep or args.reuse:
@@ -465,17 +508,28 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"tracks, {filled['coverage rows']:,.0f} coverage rows; written in "
             f"{filled['seconds']:,.0f} s\n"
         )
+    for at, (one, five, fifteen) in loads_at:
+        print(f"{at:%Y-%m-%d %H:%M} UTC: load average {one:.1f}, {five:.1f}, {fifteen:.1f}")
     print("\n### The map page at a county's year (wujiang.sup)\n")
     print(
         table(
-            ["period", "HTML MB", "transferred MB", "interactive ms (median)", "slowest ms"],
+            [
+                "period",
+                "tiles from",
+                "HTML MB",
+                "HTML served ms",
+                "transferred MB",
+                "interactive ms (median)",
+                "slowest ms",
+            ],
             page_rows,
         )
     )
     print("\n### Track tiles over HTTP (ms; per zoom p50 / p95)\n")
-    print(table(["period", "tiles", "p50", "p95", *(f"z{z}" for z in ZOOMS)], tile_rows))
+    headers = ["period", "tiles from", "tiles", "p50", "p95", *(f"z{z}" for z in ZOOMS)]
+    print(table(headers, tile_rows))
     print("\n### Largest tile per zoom (kB)\n")
-    print(table(["period", *(f"z{z}" for z in ZOOMS)], size_rows))
+    print(table(["period", "tiles from", *(f"z{z}" for z in ZOOMS)], size_rows))
 
 
 if __name__ == "__main__":
