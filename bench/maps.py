@@ -13,7 +13,8 @@ rivers (5,000 fixes each, GPS noise of a few metres), and measures, in the same 
   first): HTML bytes, build seconds, time to interactive of the file in Chromium.
 
 Patrols are written straight into `patrols` (track, counts, times), with their county in
-`patrol_jurisdictions` for scoping; the map never reads `patrol_points`, so those are not
+`patrol_jurisdictions` for scoping and their overviews (`store_overviews`, as the write
+paths make them: the tiles up to zoom 13 draw those); the map never reads `patrol_points`, so those are not
 made. Tiles and the page are asked for by a county supervisor (wujiang.sup), the way a
 supervisor uses them; the meeting pack by an administrator (the command line).
 """
@@ -48,6 +49,7 @@ from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import scope_of
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.db.engine import make_engine
+from geo_patrol.patrols.overviews import store_overviews
 from geo_patrol.web.assets import inline, localise
 from geo_patrol.web.map.filters import MapFilters
 from geo_patrol.web.pack.page import meeting_pack
@@ -135,9 +137,17 @@ def add_patrols(url: str, count: int, seed: int) -> None:
             copy.write(buffer.getvalue())
         conn.execute(COUNTY_OF_START.replace(":after", str(int(after))))
         conn.commit()
+    engine = make_engine(url)
+    with Session(engine) as session:  # the low zooms' overviews, as the write paths make them
+        ids = session.execute(text("SELECT id FROM patrols WHERE id > :a"), {"a": after})
+        store_overviews(session, patrol_ids=list(ids.scalars()))
+        session.commit()
+    engine.dispose()
+    with psycopg.connect(conninfo) as conn:
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE patrols")
         conn.execute("ANALYZE patrol_jurisdictions")
+        conn.execute("ANALYZE patrol_overviews")
 
 
 def sign_in(base: str, login: str) -> httpx.Client:
