@@ -15,8 +15,9 @@ rivers (5,000 fixes each, GPS noise of a few metres), and measures, in the same 
 Patrols are written straight into `patrols` (track, counts, times), with their county in
 `patrol_jurisdictions` for scoping and their overviews (`store_overviews`, as the write
 paths make them: the tiles up to zoom 13 draw those); the map never reads `patrol_points`,
-so those are not made. Tiles and the page are asked for by a county supervisor (wujiang.sup), the way a
-supervisor uses them; the meeting pack by an administrator (the command line).
+so those are not made. Tiles and the page are asked for by a county supervisor
+(wujiang.sup), the way a supervisor uses them; the meeting pack by an administrator (the
+command line).
 """
 
 from __future__ import annotations
