@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.catalog import msg
@@ -135,6 +136,10 @@ def track_tile(
         line, lines = "o.geom", OVERVIEW_LINES
         values["level"] = level
     sql = statement(TRACKS, visible=visible, where=where, line=line, lines=lines)
+    # Planned for this tile's box every time: the driver prepares a statement run five times,
+    # and the server's generic plan for it (any box, any level) read a year of patrols for a
+    # month's (2.6 s instead of 0.2 s at zoom 8).
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     tile = session.execute(sql, values).scalar()
     return bytes(tile) if tile else b""
 
