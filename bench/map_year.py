@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import itertools
 import math
 import os
@@ -42,7 +41,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -61,6 +60,7 @@ from geo_patrol.core.local_time import LOCAL
 from geo_patrol.db.bulk import copy_rows, ewkb_lines
 from geo_patrol.db.engine import make_engine
 from geo_patrol.patrols.overviews import store_overviews
+from geo_patrol.patrols.partitions import ensure_months
 
 NAME = "geo_patrol_bench_map_year"
 COUNTY = "320509"  # Wujiang
@@ -171,18 +171,6 @@ def walk(route: Route, start_m: float, fixes: int, rng: np.random.Generator) -> 
     return out
 
 
-def has_patrol_day(session: Session) -> bool:
-    """Whether this schema has patrols.patrol_day (the partitioning of migration 0020)."""
-    return bool(
-        session.execute(
-            text(
-                "SELECT count(*) FROM information_schema.columns "
-                "WHERE table_name = 'patrols' AND column_name = 'patrol_day'"
-            )
-        ).scalar_one()
-    )
-
-
 def fill(url: str, *, days: int, teams_n: int, fixes: int, seed: int = 17) -> dict[str, float]:
     """Write the county's year; returns counts and seconds."""
     started = time.perf_counter()
@@ -204,10 +192,9 @@ def fill(url: str, *, days: int, teams_n: int, fixes: int, seed: int = 17) -> di
         ]
         routes = make_routes(county, team_ids, seed)
         segments = store_routes(session, routes)
-        with_day = has_patrol_day(session)
-        if with_day:
-            partitions = importlib.import_module("geo_patrol.patrols.partitions")  # 0020
-            partitions.ensure_months(session, first=first_day, last=today)
+        # The months of raw fixes these patrols' days need (none are written: the map never
+        # reads them; made as a bulk load must, docs/partitioning.md).
+        ensure_months(session, first=first_day, last=today)
         after = session.execute(text("SELECT coalesce(max(id), 0) FROM patrols")).scalar_one()
         session.commit()
         # One patrol a morning and one an afternoon per team per day (local time).
@@ -261,15 +248,11 @@ def fill(url: str, *, days: int, teams_n: int, fixes: int, seed: int = 17) -> di
                 "duration_s": np.full(count, float(fixes - 1)),
                 "track": np.vstack(lines),
             }
-            if with_day:  # the local day, as a binary COPY date: days since 2000-01-01
-                local_days = np.array(
-                    [
-                        (first_day + timedelta(days=int(d)) - date(2000, 1, 1)).days
-                        for d in plan_day[begin : begin + count]
-                    ],
-                    ">i4",
-                )
-                columns["patrol_day"] = local_days.view(np.uint8).reshape(count, 4)
+            # The local day each was made (the day it started: written the day it was walked).
+            columns["patrol_day"] = np.array(
+                [first_day + timedelta(days=int(d)) for d in plan_day[begin : begin + count]],
+                "datetime64[D]",
+            )
             copy_rows(session, table="patrols", columns=columns)
             first_id = after + begin + 1
             store_overviews(session, patrol_ids=list(range(first_id, first_id + count)))

@@ -51,6 +51,7 @@ from geo_patrol.access.scope import scope_of
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.db.engine import make_engine
 from geo_patrol.patrols.overviews import store_overviews
+from geo_patrol.patrols.partitions import ensure_months
 from geo_patrol.web.assets import inline, localise
 from geo_patrol.web.map.filters import MapFilters
 from geo_patrol.web.pack.page import meeting_pack
@@ -113,6 +114,11 @@ def add_patrols(url: str, count: int, seed: int) -> None:
         network = rivers(session)
         teams = list(session.execute(text(TEAMS)).scalars())
         after = session.execute(text("SELECT coalesce(max(id), 0) FROM patrols")).scalar_one()
+        # The months of raw fixes these patrols' days need (none are written), as a bulk
+        # load must make them (docs/partitioning.md).
+        today = datetime.now(LOCAL).date()
+        ensure_months(session, first=today - timedelta(days=31), last=today)
+        session.commit()
     engine.dispose()
     rng = np.random.default_rng(seed + 1)
     now = datetime.now(UTC)
@@ -126,13 +132,14 @@ def add_patrols(url: str, count: int, seed: int) -> None:
         buffer.write(
             f"{team}\tupload\tfoot\t{started.isoformat()}\t{ended.isoformat()}\t"
             f"{ended.isoformat()}\t{POINTS_PER_PATROL}\t{POINTS_PER_PATROL}\t{length:.1f}\t"
-            f"{POINTS_PER_PATROL}\tSRID=4326;{shapely.to_wkb(line, hex=True)}\n"
+            f"{POINTS_PER_PATROL}\tSRID=4326;{shapely.to_wkb(line, hex=True)}\t"
+            f"{started.astimezone(LOCAL).date().isoformat()}\n"
         )
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as conn:
         columns = (
             "team_id, source, mode, started_at, ended_at, closed_at, points_raw, "
-            "points_kept, length_m, duration_s, track"
+            "points_kept, length_m, duration_s, track, patrol_day"
         )
         with conn.cursor().copy(f"COPY patrols ({columns}) FROM STDIN") as copy:
             copy.write(buffer.getvalue())

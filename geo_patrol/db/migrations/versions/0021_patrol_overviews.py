@@ -5,7 +5,7 @@ pixel of zooms 9, 11 and 13 (geo_patrol/patrols/overviews.py), written for the p
 already stored.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-06
 Introduced in: geo-patrol 0.6.0
 """
@@ -20,7 +20,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision: str = "0021"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
