@@ -43,12 +43,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import shapely
 from playwright.sync_api import sync_playwright
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -56,11 +57,17 @@ from bench.database import create, drop, server_url
 from bench.maps import CHROMIUM, SUPERVISOR, sign_in, time_to_interactive
 from bench.report import table
 from bench.service import running_service
+from geo_patrol.access.principal import load_member
+from geo_patrol.access.scope import scope_of
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.db.bulk import copy_rows, ewkb_lines
 from geo_patrol.db.engine import make_engine
 from geo_patrol.patrols.overviews import store_overviews
 from geo_patrol.patrols.partitions import ensure_months
+from geo_patrol.patrols.queries import patrol_filter
+from geo_patrol.patrols.tiles import track_tile
+from geo_patrol.web.map.filters import MapFilters
+from geo_patrol.web.map.layers import map_data, patrol_filters
 
 NAME = "geo_patrol_bench_map_year"
 COUNTY = "320509"  # Wujiang
@@ -393,6 +400,65 @@ FULL_TRACKS = (
 WAYS = {"full tracks (before)": [sys.executable, "-c", FULL_TRACKS], "overviews (after)": None}
 
 
+def relations(plan: object) -> set[str]:
+    """Every relation a JSON plan names."""
+    found: set[str] = set()
+    if isinstance(plan, dict):
+        if "Relation Name" in plan:
+            found.add(str(plan["Relation Name"]))
+        for value in plan.values():
+            found |= relations(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found |= relations(value)
+    return found
+
+
+def explain(url: str) -> list[list[str]]:
+    """Every statement the map page and two tiles (zoom 8 from the overviews, zoom 14 from
+    the tracks) send for wujiang.sup, with the tables their plans read."""
+    engine = make_engine(url)
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+        if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            sent.append((sql, params))
+
+    with Session(engine) as session:
+        member = session.execute(
+            text("SELECT id FROM members WHERE login = :l"), {"l": SUPERVISOR}
+        ).scalar_one()
+        principal = load_member(session, member_id=member, via="session")
+        assert principal is not None
+        scope = scope_of(session, principal)
+        filters = MapFilters.default()
+        event.listen(engine, "before_cursor_execute", record)
+        map_data(session, scope=scope, principal=principal, filters=filters)
+        for z, x, y in ((8, *tile_of(120.6, 31.0, 8)), (14, *tile_of(120.6, 31.0, 14))):
+            track_tile(
+                session,
+                z=z,
+                x=x,
+                y=y,
+                visible=patrol_filter(scope),
+                **patrol_filters(filters, None),
+            )
+        event.remove(engine, "before_cursor_execute", record)
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        rows = []
+        for sql, params in sent:
+            with raw.cursor() as cursor:
+                cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+                plan = cursor.fetchone()
+            assert plan is not None
+            tables = sorted(relations(plan[0]))
+            assert not any(t.startswith("patrol_points") for t in tables), sql
+            rows.append([f"`{' '.join(sql.split())[:70]}`", ", ".join(tables) or "—"])
+    engine.dispose()
+    return rows
+
+
 def pct(values: list[float], q: float) -> str:
     """A percentile in ms."""
     return f"{np.percentile(values, q):,.0f}" if values else "—"
@@ -408,6 +474,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="measure a kept database again")
     parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     parser.add_argument("--database", default=NAME, help="the benchmark database's name")
+    parser.add_argument(
+        "--explain", action="store_true", help="only list the tables the map's statements read"
+    )
     args = parser.parse_args(argv)
     if args.reuse:
         server = make_url(server_url())
@@ -417,6 +486,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         url = create(args.database, resolved_incidents=0)
         filled = fill(url, days=args.days, teams_n=args.teams, fixes=args.fixes)
         print(f"filled: {filled}", file=sys.stderr, flush=True)
+    if args.explain:
+        print("\n### What the map's statements read (their plans)\n")
+        print(table(["statement", "tables in its plan"], explain(url)))
+        return
     today = datetime.now(LOCAL).date()
     periods = {
         "last 30 days (default)": "",
