@@ -102,16 +102,17 @@ def test_an_upload_writes_its_overviews(demo_client: TestClient, demo_session: S
 
 
 def send(client: TestClient, lons: np.ndarray, lats: np.ndarray, when: list[datetime]) -> None:
-    """Positions as OsmAnd sends them, one request each."""
-    for lon, lat, at in zip(lons, lats, when, strict=True):
-        query = {
-            "id": SZ_PHONE_TOKEN,
-            "lat": f"{lat:.7f}",
-            "lon": f"{lon:.7f}",
-            "timestamp": str(int(at.timestamp())),
-            "accuracy": "5",
+    """Positions as Traccar Client posts a buffer of them, in one request."""
+    locations = [
+        {
+            "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "coords": {"latitude": lat, "longitude": lon, "accuracy": 5.0},
+            "is_moving": True,
         }
-        assert client.get("/osmand", params=query).status_code == 200
+        for lon, lat, at in zip(lons, lats, when, strict=True)
+    ]
+    body = {"device_id": SZ_PHONE_TOKEN, "location": locations}
+    assert client.post("/osmand", json=body).status_code == 200
 
 
 def test_live_positions_keep_the_overviews_up_to_date(
