@@ -48,7 +48,7 @@ LSN = re.compile(r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")
 # Samples of the primary's position kept per lagging replica (one per check: over half an
 # hour at the default 2 s); past it the second oldest goes, the oldest still dates the lag.
 MAX_SAMPLES = 1000
-FAILED = (*UNREACHABLE, psycopg.Error)
+FAILED: tuple[type[Exception], ...] = (*UNREACHABLE, psycopg.Error)
 
 PRIMARY_POSITION = text("SELECT pg_current_wal_lsn()::text")
 WRITTEN_POSITION = text("SELECT pg_current_wal_insert_lsn()::text")

@@ -17,7 +17,7 @@ from starlette.background import BackgroundTask
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep
 from geo_patrol.api.list_filters import (
     DecisionFiltersDep,
     EffortFiltersDep,
@@ -114,7 +114,7 @@ def _request(scope: Scope, principal: Principal, options: sources.Options) -> so
 )
 def export_patrols(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     filters: PatrolFiltersDep,
@@ -133,7 +133,7 @@ def export_patrols(
 )
 def export_incidents(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     filters: IncidentFiltersDep,
@@ -152,7 +152,7 @@ def export_incidents(
 )
 def export_effort(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     options: OptionsDep,
@@ -171,7 +171,7 @@ def export_effort(
 )
 def export_uncovered(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     options: OptionsDep,
@@ -190,7 +190,7 @@ def export_uncovered(
 )
 def export_duty(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     query: DutyQueryDep,
@@ -213,7 +213,7 @@ def export_duty(
 )
 def export_tracks(
     fmt: Annotated[TrackFormat, PathParam(description="gpx, kml or gpkg.")],
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     filters: PatrolFiltersDep,
@@ -239,7 +239,7 @@ def export_tracks(
 )
 def export_decisions(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     options: OptionsDep,

@@ -16,7 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from geo_patrol import __version__
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep
 from geo_patrol.api.ogc_schemas import (
     FEATURE_ANSWER,
     GEOJSON_ANSWER,
@@ -75,7 +75,7 @@ def get_api(request: Request) -> Response:
 
 
 @router.get("/collections", summary="OGC API collections", response_model=OgcCollections)
-def get_collections(request: Request, session: SessionDep) -> dict[str, Any]:
+def get_collections(request: Request, session: ReadSessionDep) -> dict[str, Any]:
     """Every collection with its links, extent and CRS."""
     parse_plain(request.query_params, allowed=PLAIN)
     extent = extent_of(session, at=datetime.now(UTC), codes=None)
@@ -85,7 +85,7 @@ def get_collections(request: Request, session: SessionDep) -> dict[str, Any]:
 @router.get(
     "/collections/{collection_id}", summary="One OGC API collection", response_model=OgcCollection
 )
-def get_collection(collection_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
+def get_collection(collection_id: str, request: Request, session: ReadSessionDep) -> dict[str, Any]:
     """The collection's description."""
     collection = collection_named(collection_id)
     parse_plain(request.query_params, allowed=PLAIN)
@@ -102,7 +102,7 @@ def get_collection(collection_id: str, request: Request, session: SessionDep) ->
 def get_items(
     collection_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> Response:
@@ -125,7 +125,7 @@ def get_feature(
     collection_id: str,
     feature_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> Response:
