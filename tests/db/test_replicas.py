@@ -17,29 +17,29 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from geo_patrol.accounts.members import issue_api_token
 from geo_patrol.api import routes
 from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import get_read_session
 from geo_patrol.api.written import WRITTEN_COOKIE, WRITTEN_HEADER
 from geo_patrol.core.settings import Settings
 from geo_patrol.db.embedded import EmbeddedCluster, drop_database
-from geo_patrol.db.engine import make_engine
+from geo_patrol.db.engine import Timeouts, make_engine
 from geo_patrol.db.replicas import ReadReplicas, written_position
-from tests.support.database import fresh_demo_database, server_url
+from tests.support.database import migrated_database
 from tests.support.paths import FIXTURES, ROOT
-from tests.support.principals import headers_for
 from tests.support.replica import Standby
 
 DATABASE = "geo_patrol_test_replicas"
 MAX_LAG_S = 5.0
+TIMEOUTS = Timeouts(connect_s=2, statement_s=10, pool_s=2, pool_size=1, pool_overflow=0)
 
 
 @pytest.fixture(scope="module")
 def primary_url() -> Iterator[str]:
-    """A database with the demo loaded on the test cluster (made before the standby: the base
+    """A migrated database of its own on the test cluster (made before the standby: the base
     backup carries it)."""
-    server_url()  # the embedded test cluster, started
-    url = fresh_demo_database(DATABASE)
+    url = migrated_database(DATABASE)
     yield url
     drop_database(url)
 
@@ -205,12 +205,28 @@ def app_client(
         yield client
 
 
+def _admin(session: Session) -> dict[str, str]:
+    """The bearer header of a new administrator."""
+    member = session.execute(
+        text(
+            "INSERT INTO members (name, home_jurisdiction_code, login) VALUES ('admin', '320509', 'admin') RETURNING id"
+        )
+    ).scalar_one()
+    session.execute(
+        text("INSERT INTO member_roles (member_id, role) VALUES (:m, 'admin')"), {"m": member}
+    )
+    token = issue_api_token(session, member_id=member, label="test", days=1, address=None)
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_a_phone_reads_its_own_upload_while_others_read_the_replica(
     app_client: TestClient, primary: Engine, standby: Standby
 ) -> None:
     with Session(primary) as session:
-        admin = headers_for(session)["admin"]
-        team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
+        admin = _admin(session)
+        team = session.execute(
+            text("INSERT INTO teams (name) VALUES ('river team') RETURNING id")
+        ).scalar_one()
         session.commit()
     replicas: ReadReplicas = app_client.app.state.read_replicas  # type: ignore[attr-defined]
     replicas.check()
@@ -272,3 +288,18 @@ def test_only_reading_methods_take_a_read_session() -> None:
     ]
     assert len({path for _, path in readers}) >= 60
     assert {method for method, _ in readers} == {"GET"}
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced(primary: Engine) -> None:
+    """A server that restarted (a replica coming back) closed the pool's connections: the
+    next checkout replaces them instead of failing (it raised a TypeError, a 500, before)."""
+    engine = make_engine(str(primary.url.render_as_string(hide_password=False)), TIMEOUTS)
+    try:
+        with engine.connect() as connection:
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with primary.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        engine.dispose()

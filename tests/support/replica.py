@@ -110,7 +110,8 @@ class Standby:
     def remove(self) -> None:
         """Stop the standby if it runs, and delete its folder."""
         if (self.data / "postmaster.pid").exists():
-            self.stop()
+            pg_ctl = find_server_binaries().program("pg_ctl")
+            _as_server([pg_ctl, "stop", "-D", str(self.data), "-m", "immediate", "-w"])
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, database: str) -> str:
