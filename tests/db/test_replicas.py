@@ -209,7 +209,8 @@ def _admin(session: Session) -> dict[str, str]:
     """The bearer header of a new administrator."""
     member = session.execute(
         text(
-            "INSERT INTO members (name, home_jurisdiction_code, login) VALUES ('admin', '320509', 'admin') RETURNING id"
+            "INSERT INTO members (name, home_jurisdiction_code, login) "
+            "VALUES ('admin', '320509', 'admin') RETURNING id"
         )
     ).scalar_one()
     session.execute(
