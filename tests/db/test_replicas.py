@@ -23,11 +23,11 @@ from geo_patrol.api.app import create_app
 from geo_patrol.api.deps import get_read_session
 from geo_patrol.api.written import WRITTEN_COOKIE, WRITTEN_HEADER
 from geo_patrol.core.settings import Settings
-from geo_patrol.db.embedded import EmbeddedCluster, drop_database
+from geo_patrol.db.embedded import drop_database
 from geo_patrol.db.engine import Timeouts, make_engine
 from geo_patrol.db.replicas import ReadReplicas, written_position
 from tests.support.database import migrated_database
-from tests.support.paths import FIXTURES, ROOT
+from tests.support.paths import FIXTURES
 from tests.support.replica import Standby
 
 DATABASE = "geo_patrol_test_replicas"
@@ -47,7 +47,7 @@ def primary_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def standby(primary_url: str) -> Iterator[Standby]:
     """A streaming hot standby of the test cluster."""
-    replica = Standby.of(EmbeddedCluster(ROOT / "var" / "test" / "pg"))
+    replica = Standby.of(primary_url)
     yield replica
     replica.remove()
 

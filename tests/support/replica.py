@@ -1,6 +1,6 @@
 """A real streaming replica of the test cluster, for the read-replica tests.
 
-`Standby.of(primary)` takes a base backup of the embedded test cluster with
+`Standby.of(url)` takes a base backup of the test cluster (the server of `url`) with
 `pg_basebackup -R` (which writes standby.signal and primary_conninfo: streaming replication
 over the primary's Unix socket, as its superuser; the embedded cluster's pg_hba trusts local
 replication connections, and PostgreSQL's defaults give wal_level=replica and 10 WAL
@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 from geo_patrol.db.embedded import (
     SERVER_USER,
     SUPERUSER,
-    EmbeddedCluster,
     find_server_binaries,
     free_port,
     running_as_root,
@@ -35,11 +35,14 @@ from geo_patrol.db.embedded import (
 DEADLINE_S = 120
 
 
-def _as_server(args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _as_server(
+    args: list[str], *, check: bool = True, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a server program, as the postgres user when we are root."""
     if running_as_root():
         args = ["runuser", "-u", SERVER_USER, "--", *args]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=DEADLINE_S)
+    env = {**os.environ, "PGPASSWORD": password} if password else None
+    done = subprocess.run(args, capture_output=True, text=True, timeout=DEADLINE_S, env=env)
     if check and done.returncode != 0:
         raise RuntimeError(f"{Path(args[0]).name} failed: {done.stderr or done.stdout}")
     return done
@@ -58,8 +61,10 @@ class Standby:
         return self.root / "data"
 
     @classmethod
-    def of(cls, primary: EmbeddedCluster) -> Standby:
-        """Base-back-up the running `primary` into a new standby and start it."""
+    def of(cls, primary_url: str) -> Standby:
+        """Base-back-up the server of `primary_url` (the test cluster) into a new standby and
+        start it."""
+        primary = make_url(primary_url)
         # Under /var/tmp: the server user must reach it, and the socket path must stay short.
         root = Path(tempfile.mkdtemp(prefix="gp-replica-", dir="/var/tmp"))
         if running_as_root():
@@ -70,15 +75,16 @@ class Standby:
         _as_server(
             [
                 bins.program("pg_basebackup"),
-                f"--host={primary.socket_dir}",
-                f"--port={primary.port()}",
-                f"--username={SUPERUSER}",
+                f"--host={primary.query.get('host') or primary.host}",
+                f"--port={primary.query.get('port') or primary.port or 5432}",
+                f"--username={primary.username or SUPERUSER}",
                 f"--pgdata={standby.data}",
                 "--write-recovery-conf",
                 "--wal-method=stream",
                 "--checkpoint=fast",
                 "--no-sync",
-            ]
+            ],
+            password=primary.password,
         )
         standby.start()
         return standby
