@@ -16,10 +16,12 @@ Jiangsu's server ("js") publishes the incidents it owns that are joint cases; Zh
 4. inserts a joint and a local case in Jiangsu, and a case of Zhejiang's own;
 5. waits until Zhejiang has the joint one, then makes the local case joint (an UPDATE that
    now passes the filter arrives as an INSERT) and checks the update of a joint case arrives;
-6. shows that with the default replica identity (the primary key) an UPDATE is refused;
-7. stops both clusters by their data folders and removes the folder.
+6. makes that case local again with deletes no longer published: it still disappears from
+   Zhejiang (an UPDATE that leaves the filter is sent as a DELETE, whatever `publish` says);
+7. shows that with the default replica identity (the primary key) an UPDATE is refused;
+8. stops both clusters by their data folders and removes the folder.
 
-It prints one JSON report and exits 0 when Zhejiang holds exactly the joint cases.
+It prints one JSON report and exits 0 when Zhejiang held exactly the joint cases at each step.
 
 Introduced in: geo-patrol 0.6.0
 """
@@ -120,6 +122,9 @@ def demonstrate(js: EmbeddedCluster, zj: EmbeddedCluster) -> dict[str, Any]:
     run(js, "UPDATE incidents SET status = 'assigned' WHERE id = 1")
     states = "SELECT id, is_joint, status FROM incidents WHERE origin = 'js' ORDER BY id"
     then = wait_for(zj, states, [(1, True, "assigned"), (2, True, "reported")], 30)
+    run(js, "ALTER PUBLICATION joint_cases SET (publish = 'insert, update')")
+    run(js, "UPDATE incidents SET is_joint = false WHERE id = 2")
+    unjoined = wait_for(zj, states, [(1, True, "assigned")], 30)
     run(js, "ALTER TABLE incidents REPLICA IDENTITY DEFAULT")
     try:
         run(js, "UPDATE incidents SET status = 'accepted' WHERE id = 1")
@@ -129,6 +134,7 @@ def demonstrate(js: EmbeddedCluster, zj: EmbeddedCluster) -> dict[str, Any]:
     return {
         "zhejiang_after_inserts": [list(r) for r in first],
         "zhejiang_after_updates": [list(r) for r in then],
+        "zhejiang_after_unjoining_2_without_publishing_deletes": [list(r) for r in unjoined],
         "zhejiang_all_ids": [r[0] for r in run(zj, "SELECT id FROM incidents ORDER BY id")],
         "jiangsu_all_ids": [r[0] for r in run(js, "SELECT id FROM incidents ORDER BY id")],
         "update_refused_with_primary_key_identity": refused,
@@ -140,7 +146,13 @@ def main() -> int:
     os.umask(0o022)
     with two_clusters() as (js, zj):
         report = demonstrate(js, zj)
-    ok = report["zhejiang_after_updates"] == [[1, True, "assigned"], [2, True, "reported"]]
+    ok = (
+        report["zhejiang_after_inserts"] == [[1, "js", "joint: dye in the border canal"]]
+        and report["zhejiang_after_updates"] == [[1, True, "assigned"], [2, True, "reported"]]
+        and report["zhejiang_after_unjoining_2_without_publishing_deletes"]
+        == [[1, True, "assigned"]]
+        and bool(report["update_refused_with_primary_key_identity"])
+    )
     print(json.dumps({**report, "ok": ok}, ensure_ascii=False, indent=2))
     return 0 if ok else 1
 

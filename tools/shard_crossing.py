@@ -180,6 +180,7 @@ PARAMETER_TYPES = {
         name: "float8" for name in ("west", "south", "east", "north", "pad", "position", "distance")
     },
 }
+SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE TEMP|DROP TABLE)\b")
 DDL = re.compile(r"^\s*(CREATE|DROP)\b", re.I)
 # A constant that is a piece of other statements (a subquery, a CTE) fails planning so.
 FRAGMENT = re.compile(r"missing FROM-clause entry|syntax error at end of input")
@@ -253,7 +254,10 @@ def statements() -> list[Statement]:
     """Every SQL constant and literal text() statement of geo_patrol/, in source order."""
     found: list[Statement] = []
     for module_name, path in _modules():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        source = path.read_text(encoding="utf-8")
+        if not SQL_WORD.search(source):
+            continue  # nothing to find, and no need to import it
+        tree = ast.parse(source)
         module = importlib.import_module(module_name)
         for node in tree.body:
             targets = node.targets if isinstance(node, ast.Assign) else []
@@ -532,7 +536,7 @@ def _reasons(found: _Plan) -> list[str]:
                     reasons.append(f"joins {x.table}.{lc} = {y.table}.{rc} (not the key)")
     for scan in distributed:
         if not scan.pinned:
-            reasons.append(f"{scan.table}: no {DESIGN[scan.table].column} = one value")
+            reasons.append(f"{scan.table}: {DESIGN[scan.table].column} not pinned")
     groups = {DESIGN[s.table].group for s in distributed}
     if len(groups) > 1:
         reasons.append(f"reads two groups ({', '.join(sorted(groups))})")
@@ -566,9 +570,10 @@ def _catalog(conn: psycopg.Connection[Any]) -> tuple[dict[str, str], dict[str, l
     return parents, columns
 
 
-def findings(url: str) -> list[Finding]:
-    """Every statement of the code, analysed on the database at `url` (nothing is kept)."""
-    found = statements()
+def findings(url: str, found: list[Statement] | None = None) -> list[Finding]:
+    """The statements (default: every statement of the code), analysed on the database at
+    `url` (nothing is kept there)."""
+    found = statements() if found is None else found
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, prepare_threshold=None) as conn:
         conn.execute("SET plan_cache_mode = force_generic_plan")
@@ -588,11 +593,16 @@ def findings(url: str) -> list[Finding]:
 def markdown(result: list[Finding]) -> str:
     """The crossing statements as a Markdown table, with a count of those that do not."""
     crossing = [f for f in result if f.crosses]
-    fragments = [f"`{f.statement.name}`" for f in result if f.fragment]
+    fragments = [
+        f"`{f.statement.module.removeprefix('geo_patrol.')}.{f.statement.name}`"
+        for f in result
+        if f.fragment
+    ]
+    unplanned = sum(not f.planned for f in result)
     lines = [
         f"{len(result)} statements, {len(crossing)} cross shards"
-        f" ({sum(not f.planned for f in result)} not planned: read them by hand)."
-        f" Pieces of other statements, not planned alone: {', '.join(fragments)}.",
+        + (f" ({unplanned} could not be planned: read them by hand)." if unplanned else ".")
+        + f" Pieces of other statements, not planned alone: {', '.join(fragments)}.",
         "",
         "| module | statement | tables | why it crosses |",
         "|---|---|---|---|",
