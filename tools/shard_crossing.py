@@ -180,6 +180,8 @@ PARAMETER_TYPES = {
         name: "float8" for name in ("west", "south", "east", "north", "pad", "position", "distance")
     },
 }
+CORE = {"select", "insert", "update", "delete"}
+CORE_IMPORT = re.compile(r"^from sqlalchemy import .*\b(select|insert|update|delete)\b", re.M)
 SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE TEMP|DROP TABLE)\b")
 DDL = re.compile(r"^\s*(CREATE|DROP)\b", re.I)
 # A constant that is a piece of other statements (a subquery, a CTE) fails planning so.
@@ -197,6 +199,7 @@ class Statement:
     module: str
     name: str
     sql: str
+    core: bool = False  # a SQLAlchemy Core statement: `sql` is its Python source
 
 
 @dataclass
@@ -255,7 +258,7 @@ def statements() -> list[Statement]:
     found: list[Statement] = []
     for module_name, path in _modules():
         source = path.read_text(encoding="utf-8")
-        if not SQL_WORD.search(source):
+        if not SQL_WORD.search(source) and not CORE_IMPORT.search(source):
             continue  # nothing to find, and no need to import it
         tree = ast.parse(source)
         module = importlib.import_module(module_name)
@@ -290,7 +293,75 @@ def statements() -> list[Statement]:
             seen[where] = seen.get(where, 0) + 1
             name = f"{where}()" + (f" #{seen[where]}" if seen[where] > 1 else "")
             found.append(Statement(module_name, name, str(call.args[0].value)))
+        found.extend(_core_statements(module_name, tree, functions))
     return found
+
+
+def _chain_root(node: ast.expr) -> ast.expr:
+    """The first call of a method chain (`update(X)` of `update(X).where(...).values(...)`)."""
+    while (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Call)
+    ):
+        node = node.func.value
+    return node
+
+
+def _core_statements(
+    module_name: str, tree: ast.Module, functions: dict[int, str]
+) -> list[Statement]:
+    """The SQLAlchemy Core statements (select/insert/update/delete of a table class), each
+    as the source of its whole method chain."""
+    chains: dict[int, ast.Call] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        root = _chain_root(node)
+        if isinstance(root, ast.Call) and getattr(root.func, "id", None) in CORE:
+            longest = chains.get(id(root))
+            if longest is None or len(ast.unparse(node)) > len(ast.unparse(longest)):
+                chains[id(root)] = node
+    found = []
+    for chain in sorted(chains.values(), key=lambda c: c.lineno):
+        where = functions.get(chain.lineno, "<module>")
+        source = ast.unparse(chain)
+        for model in _models(chain, tree):
+            name = f"{where}(): {_chain_root(chain).func.id}({model})"  # type: ignore[attr-defined]
+            found.append(
+                Statement(
+                    module_name,
+                    name,
+                    source.replace("model", model) if model != "model" else source,
+                    core=True,
+                )
+            )
+    return found
+
+
+def _models(chain: ast.Call, tree: ast.Module) -> list[str]:
+    """The table classes a chain's statement is on: its first argument, or the classes a
+    `for model in (A, B)` loop around it gives that name."""
+    root = _chain_root(chain)
+    assert isinstance(root, ast.Call)
+    first = root.args[0] if root.args else None
+    name = (
+        first.id
+        if isinstance(first, ast.Name)
+        else getattr(getattr(first, "value", None), "id", "")
+    )
+    if name in _table_names():
+        return [name]
+    for loop in ast.walk(tree):
+        if (
+            isinstance(loop, ast.For)
+            and isinstance(loop.target, ast.Name)
+            and loop.target.id == name
+            and isinstance(loop.iter, ast.Tuple)
+            and loop.lineno <= chain.lineno <= (loop.end_lineno or loop.lineno)
+        ):
+            return [e.id for e in loop.iter.elts if isinstance(e, ast.Name)]
+    return [name or "?"]
 
 
 # -- parameters and plans ----------------------------------------------------------------
@@ -471,6 +542,42 @@ def _inserted_value(
     return value
 
 
+def _table_names() -> dict[str, str]:
+    """Table class → table name, from the declarative base."""
+    from geo_patrol.db.engine import Base
+
+    return {m.class_.__name__: m.local_table.name for m in Base.registry.mappers}
+
+
+def _core_reasons(statement: Statement) -> tuple[list[str], list[str]]:
+    """The tables and crossing reasons of a Core statement, read from its source: a
+    distributed table is pinned by `.where(Class.<distribution column> == value)`, or, for
+    an insert, by `.values(...)` (one row; its new id or given key picks the shard)."""
+    chain = ast.parse(statement.sql, mode="eval").body
+    assert isinstance(chain, ast.Call)
+    root = _chain_root(chain)
+    assert isinstance(root, ast.Call) and isinstance(root.func, ast.Name)
+    kind, names = root.func.id, _table_names()
+    classes = [n.id for n in ast.walk(root) if isinstance(n, ast.Name) and n.id in names]
+    pinned: set[str] = set()
+    for node in ast.walk(chain):
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
+            for side in (node.left, node.comparators[0]):
+                if isinstance(side, ast.Attribute) and isinstance(side.value, ast.Name):
+                    pinned.add(f"{side.value.id}.{side.attr}")
+    one_row = kind == "insert" and ".values(" in statement.sql
+    reasons = []
+    for cls in dict.fromkeys(classes):
+        placement = DESIGN.get(names[cls], LOCAL)
+        if placement.kind != "distributed" or one_row or f"{cls}.{placement.column}" in pinned:
+            continue
+        if kind == "insert":
+            reasons.append(f"inserts into {names[cls]} the rows it is given (each routed)")
+        else:
+            reasons.append(f"{names[cls]}: {placement.column} not pinned")
+    return sorted({names[c] for c in classes}), reasons
+
+
 def analyse(
     statement: Statement,
     conn: psycopg.Connection[Any],
@@ -479,6 +586,9 @@ def analyse(
 ) -> Finding:
     """The tables of one statement and why it crosses shards."""
     finding = Finding(statement)
+    if statement.core:
+        finding.tables, finding.reasons = _core_reasons(statement)
+        return finding
     for sql in split(statement.sql):
         if DDL.match(sql) and not CREATE_TEMP.match(sql):
             continue  # a temporary table made or dropped: no shard is touched

@@ -32,6 +32,15 @@ def test_known_crossing_statements_are_found(code: list[Finding]) -> None:
     assert "joins water_readings.incident_id = incidents.id (two groups)" in case.reasons
 
 
+def test_core_statements_are_read_from_their_source(code: list[Finding]) -> None:
+    """SQLAlchemy Core: a water case updates its reading by the reading's id (not its
+    section), where flagging a patrol updates it by the patrol's id."""
+    reading = _of(code, "geo_patrol.water.rule", "_open_case(): update(WaterReading)")
+    assert reading.reasons == ["water_readings: section_id not pinned"]
+    flagged = _of(code, "geo_patrol.patrols.quality", "flag_patrol(): update(Patrol)")
+    assert flagged.tables == ["patrols"] and not flagged.crosses
+
+
 def test_single_shard_statements_are_not_flagged(code: list[Finding]) -> None:
     """Attribution reads one patrol's fixes; a photo is read by its incident."""
     kept = _of(code, "geo_patrol.patrols.attribution", "KEPT")
