@@ -714,12 +714,16 @@ def markdown(result: list[Finding]) -> str:
         + (f" ({unplanned} could not be planned: read them by hand)." if unplanned else ".")
         + f" Pieces of other statements, not planned alone: {', '.join(fragments)}.",
         "",
-        "| module | statement | tables | why it crosses |",
+        "| module | statement | tables (not reference) | why it crosses |",
         "|---|---|---|---|",
     ]
     for f in crossing:
         module = f.statement.module.removeprefix("geo_patrol.")
-        tables = ", ".join(t for t in f.tables if DESIGN.get(t, LOCAL).kind != "reference")
+        tables = ", ".join(
+            t if t in DESIGN else f"{t} (temporary)"
+            for t in f.tables
+            if DESIGN.get(t, LOCAL).kind != "reference"
+        )
         why = "; ".join(f.reasons).replace("|", "\\|")
         lines.append(f"| {module} | `{f.statement.name}` | {tables} | {why} |")
     return "\n".join(lines) + "\n"
