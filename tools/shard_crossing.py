@@ -20,7 +20,8 @@ Temporary tables the code creates (CREATE TEMP TABLE ... AS) are created first, 
 The analysis errs towards "crosses": an equality inside an OR does not pin.
 
 The database is GEO_PATROL_DATABASE_URL or --database-url; without either, a fresh database
-`geo_patrol_shard_crossing` migrated on the tests' embedded cluster (var/test/pg).
+`geo_patrol_shard_crossing` migrated on the tests' embedded cluster (var/test/pg), dropped
+at the end.
 
 Introduced in: geo-patrol 0.6.0
 """
@@ -754,7 +755,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=os.environ.get("GEO_PATROL_DATABASE_URL"))
     parser.add_argument("--write", action="store_true", help="refresh the table in docs/scale.md")
     args = parser.parse_args(argv)
-    table = markdown(findings(args.database_url or _default_url()))
+    url = args.database_url or _default_url()
+    try:
+        table = markdown(findings(url))
+    finally:
+        if not args.database_url:
+            from geo_patrol.db.embedded import drop_database
+
+            drop_database(url)
     if args.write:
         DOC.write_text(replace_block(DOC.read_text(encoding="utf-8"), table), encoding="utf-8")
     else:
