@@ -547,7 +547,7 @@ def _table_names() -> dict[str, str]:
     """Table class → table name, from the declarative base."""
     from geo_patrol.db.engine import Base
 
-    return {m.class_.__name__: m.local_table.name for m in Base.registry.mappers}
+    return {m.class_.__name__: str(m.local_table.description) for m in Base.registry.mappers}
 
 
 def _core_reasons(statement: Statement) -> tuple[list[str], list[str]]:
