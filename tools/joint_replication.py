@@ -12,9 +12,11 @@ Jiangsu's server ("js") publishes the incidents it owns that are joint cases; Zh
    postgres user when we are root); Jiangsu's gets wal_level = logical;
 2. creates the same `incidents` table on both, with the replica identity (id, origin,
    is_joint): the row filter of an UPDATE or DELETE may only use replica-identity columns;
+   Zhejiang's also has a foreign key to its (empty) table of zones;
 3. publishes `incidents WHERE (is_joint AND origin = 'js')` and subscribes to it;
 4. inserts a joint and a local case in Jiangsu, and a case of Zhejiang's own;
-5. waits until Zhejiang has the joint one, then makes the local case joint (an UPDATE that
+5. waits until Zhejiang has the joint one (its zone unknown there: the apply worker does
+   not check foreign keys), then makes the local case joint (an UPDATE that
    now passes the filter arrives as an INSERT) and checks the update of a joint case arrives;
 6. makes that case local again with deletes no longer published: it still disappears from
    Zhejiang (an UPDATE that leaves the filter is sent as a DELETE, whatever `publish` says);
@@ -56,6 +58,12 @@ CREATE TABLE incidents (
 );
 CREATE UNIQUE INDEX incidents_replica ON incidents (id, origin, is_joint);
 ALTER TABLE incidents REPLICA IDENTITY USING INDEX incidents_replica
+"""
+# Zhejiang checks a case's zone against its own zones, which are empty here: a replicated
+# row is applied without the check (foreign keys do not fire for the apply worker).
+ZONES = """
+CREATE TABLE zones (code text PRIMARY KEY);
+ALTER TABLE incidents ADD FOREIGN KEY (zone_code) REFERENCES zones (code)
 """
 PUBLICATION = (
     "CREATE PUBLICATION joint_cases FOR TABLE incidents WHERE (is_joint AND origin = 'js')"
@@ -110,6 +118,7 @@ def demonstrate(js: EmbeddedCluster, zj: EmbeddedCluster) -> dict[str, Any]:
     """The steps of the module's docstring on two running clusters; what each shows."""
     run(js, TABLE.format(first=1))
     run(zj, TABLE.format(first=ZHEJIANG_FIRST_ID))
+    run(zj, ZONES)
     run(js, PUBLICATION)
     run(zj, SUBSCRIPTION.format(conninfo=conninfo(js)))
     insert = "INSERT INTO incidents (origin, zone_code, is_joint, description) VALUES "
@@ -138,6 +147,7 @@ def demonstrate(js: EmbeddedCluster, zj: EmbeddedCluster) -> dict[str, Any]:
         "zhejiang_all_ids": [r[0] for r in run(zj, "SELECT id FROM incidents ORDER BY id")],
         "jiangsu_all_ids": [r[0] for r in run(js, "SELECT id FROM incidents ORDER BY id")],
         "update_refused_with_primary_key_identity": refused,
+        "zhejiang_zones": [r[0] for r in run(zj, "SELECT code FROM zones")],
     }
 
 

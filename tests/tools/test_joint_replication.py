@@ -22,4 +22,5 @@ def test_only_joint_cases_arrive_and_the_clusters_stop() -> None:
     assert report["zhejiang_all_ids"] == [1, ZHEJIANG_FIRST_ID]
     assert report["jiangsu_all_ids"] == [1, 2]
     assert report["update_refused_with_primary_key_identity"].startswith("cannot update table")
+    assert report["zhejiang_zones"] == []  # case 1's zone arrived unchecked
     assert not any(cluster.root.exists() for cluster in clusters)
