@@ -184,6 +184,7 @@ PARAMETER_TYPES = {
 CORE = {"select", "insert", "update", "delete"}
 CORE_IMPORT = re.compile(r"^from sqlalchemy import .*\b(select|insert|update|delete)\b", re.M)
 SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE TEMP|DROP TABLE)\b")
+ALIASED = re.compile(r"^\s*\(.*\)\s+AS\s+\w+\s*$", re.S | re.I)
 DDL = re.compile(r"^\s*(CREATE|DROP)\b", re.I)
 # A constant that is a piece of other statements (a subquery, a CTE) fails planning so.
 FRAGMENT = re.compile(r"missing FROM-clause entry|syntax error at end of input")
@@ -590,6 +591,9 @@ def analyse(
     if statement.core:
         finding.tables, finding.reasons = _core_reasons(statement)
         return finding
+    if ALIASED.match(statement.sql):
+        finding.fragment = True  # `(SELECT …) AS name`: a FROM item of other statements
+        return finding
     for sql in split(statement.sql):
         if DDL.match(sql) and not CREATE_TEMP.match(sql):
             continue  # a temporary table made or dropped: no shard is touched
@@ -688,6 +692,8 @@ def findings(url: str, found: list[Statement] | None = None) -> list[Finding]:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, prepare_threshold=None) as conn:
         conn.execute("SET plan_cache_mode = force_generic_plan")
+        # Partitions pruned at executor start (by the NULLs given) would vanish from the plan.
+        conn.execute("SET enable_partition_pruning = off")
         parents, columns = _catalog(conn)
         missing = set(columns) - set(DESIGN) - set(parents)
         if missing:

@@ -70,6 +70,11 @@ HAND = {
             "reads two groups (incident, patrol)",
         ],
     ),
+    # a month of fixes: one partition, every shard (the partitions are not pruned away)
+    "a month": (
+        "SELECT count(*) FROM patrol_points WHERE patrol_day = :day",
+        ["patrol_points: patrol_id not pinned"],
+    ),
     # several patrols at once
     "any of": ("SELECT id FROM patrols WHERE id = ANY(:ids)", ["patrols: id not pinned"]),
     # reference tables only
