@@ -611,7 +611,7 @@ def analyse(
         finding.tables.extend(s.table for s in found.scans)
         finding.tables.extend(t for t, _ in found.inserts)
     finding.tables = sorted({t for t in finding.tables if t in DESIGN or not t.startswith("pg_")})
-    finding.reasons = list(dict.fromkeys(finding.reasons))
+    finding.reasons = sorted(set(finding.reasons))
     return finding
 
 
@@ -645,10 +645,12 @@ def _reasons(found: _Plan) -> list[str]:
         for x in by_alias.get(la, []):
             for y in by_alias.get(ra, []):
                 px, py = DESIGN[x.table], DESIGN[y.table]
+                # in a fixed order: the planner may write a join either way round
+                pair = " = ".join(sorted((f"{x.table}.{lc}", f"{y.table}.{rc}")))
                 if px.group != py.group:
-                    reasons.append(f"joins {x.table}.{lc} = {y.table}.{rc} (two groups)")
+                    reasons.append(f"joins {pair} (two groups)")
                 elif lc != px.column or rc != py.column:
-                    reasons.append(f"joins {x.table}.{lc} = {y.table}.{rc} (not the key)")
+                    reasons.append(f"joins {pair} (not the key)")
     for scan in distributed:
         if not scan.pinned:
             reasons.append(f"{scan.table}: {DESIGN[scan.table].column} not pinned")
@@ -660,10 +662,13 @@ def _reasons(found: _Plan) -> list[str]:
         reasons.append(f"joins coordinator table {', '.join(local)}")
     for table, value in found.inserts:
         if value:
-            reasons.append(
-                f"inserts into {table} rows whose {DESIGN[table].column} is {value}"
-                " (rows of a query: routed through the coordinator)"
-            )
+            column = DESIGN[table].column
+            if "nextval" in value:
+                reasons.append(
+                    f"inserts into {table} the rows of a query, each with a new {column}"
+                )
+            else:
+                reasons.append(f"inserts into {table} rows whose {column} comes from a query")
     return reasons
 
 

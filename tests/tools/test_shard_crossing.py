@@ -29,7 +29,7 @@ def test_known_crossing_statements_are_found(code: list[Finding]) -> None:
         r.startswith("inserts into patrol_points rows whose patrol_id") for r in batch.reasons
     )
     case = _of(code, "geo_patrol.water.rule", "OPEN_CASE")
-    assert "joins water_readings.incident_id = incidents.id (two groups)" in case.reasons
+    assert "joins incidents.id = water_readings.incident_id (two groups)" in case.reasons
 
 
 def test_core_statements_are_read_from_their_source(code: list[Finding]) -> None:
@@ -65,7 +65,7 @@ HAND = {
     "case and patrol": (
         "SELECT p.length_m FROM incidents i JOIN patrols p ON p.id = i.patrol_id WHERE i.id = :id",
         [
-            "joins patrols.id = incidents.patrol_id (two groups)",
+            "joins incidents.patrol_id = patrols.id (two groups)",
             "patrols: id not pinned",
             "reads two groups (incident, patrol)",
         ],
