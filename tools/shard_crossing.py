@@ -703,6 +703,9 @@ def findings(url: str, found: list[Statement] | None = None) -> list[Finding]:
         missing = set(columns) - set(DESIGN) - set(parents)
         if missing:
             raise SystemExit(f"tables not placed in DESIGN: {sorted(missing)}")
+        gone = set(DESIGN) - set(columns)
+        if gone:
+            raise SystemExit(f"tables of DESIGN not in the schema: {sorted(gone)}")
         create_temp_tables(conn, found)
         result = [analyse(s, conn, parents, columns) for s in found]
         conn.rollback()
