@@ -5,12 +5,15 @@ docs/scale.md, found by PostgreSQL's own planner.
     .venv/bin/python -m tools.shard_crossing --write    # refresh it in docs/scale.md
 
 The statements are the SQL constants of every module (strings, and dicts of strings, that
-start with SELECT, WITH, INSERT, UPDATE, DELETE or CREATE TEMP) and the literal SQL of every
-text("...") call. Each is prepared on a migrated database with its parameters left open
-(`:name` and `%(name)s` become `$n` of the type the planner infers) and explained as a
-generic plan (plan_cache_mode = force_generic_plan), so no value folds a scan away. The
-plan names every table read or written (a partition counts as its parent) and every
-condition: a scan of a distributed table is on one shard when a condition of its own pins
+start with SELECT, WITH, INSERT, UPDATE, DELETE, CREATE TEMP or DROP TABLE; templates with
+their condition slots filled by TRUE), the literal SQL of every text("...") call, and the
+SQLAlchemy Core statements (select/insert/update/delete of a table class, read from their
+source). Each SQL statement is prepared on a migrated database with its parameters left
+open (`:name` and `%(name)s` become `$n` of the type the planner infers) and explained as a
+generic plan (plan_cache_mode = force_generic_plan, partition pruning off), so no value
+folds a scan away. The plan names every table read or written (a partition counts as its
+parent) and every condition: a scan of a distributed table is on one shard when a condition
+of its own pins
 the distribution column to one value (`= $n` or a constant), or when it is joined on the
 distribution column to a pinned scan of its co-location group. A statement crosses shards
 when a distributed table is not pinned (a filter on another column, `= ANY(...)`, a join on
