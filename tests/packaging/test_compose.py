@@ -9,12 +9,7 @@ test_replica_scripts.py, the proxy in front of two real app processes in test_pr
 from __future__ import annotations
 
 import ipaddress
-import json
-import os
 import re
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,46 +17,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from geo_patrol.api.routes.health import router as health_router
+from tests.support.caddy import adapt, walk
 from tests.support.compose import COMPOSE, compose_file, server_settings
 
 DOCKER = COMPOSE.parent
-CADDYFILE = DOCKER / "Caddyfile"
 # ${NAME}, ${NAME:?message} or ${NAME:-default}: a value compose takes from the environment.
 VARIABLE = re.compile(r"\$\{[A-Z][A-Z0-9_]*(?::[?-][^}]*)?\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
-
-
-def caddy() -> str:
-    """The caddy program (`./run test` installs Debian's package)."""
-    found = shutil.which("caddy")
-    assert found, "caddy is not installed: apt-get install caddy (./run test does it)"
-    return found
-
-
-def adapt(environment: dict[str, str], home: Path) -> dict[str, Any]:
-    """The Caddyfile as Caddy itself reads it (its JSON), with these variables set."""
-    done = subprocess.run(
-        [caddy(), "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env={"PATH": os.environ["PATH"], "HOME": str(home), **environment},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    config: dict[str, Any] = json.loads(done.stdout)
-    return config
-
-
-def walk(node: object) -> Iterator[dict[str, Any]]:
-    """Every JSON object in `node`, depth first."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from walk(value)
 
 
 def reverse_proxies(config: dict[str, Any]) -> list[dict[str, Any]]:
