@@ -12,9 +12,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The advisory lock every migration run holds until it commits: app nodes that start at once
+# (each `geo-patrol serve` migrates first) migrate one after the other, the later ones then
+# finding nothing to do, instead of failing on the tables the first is creating.
+MIGRATION_LOCK = 0x67505F6D69677261  # "gP_migra"
 
 # How autogenerate compares geo_patrol.db.tables with a database (env.py, `alembic check`,
 # `alembic revision --autogenerate`, and the drift test): GeoAlchemy2's helpers leave out the
@@ -46,9 +50,11 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _run(engine: Engine, action: object, revision: str) -> None:
-    """Run an alembic command inside one transaction on one connection."""
+    """Run an alembic command inside one transaction on one connection, holding the
+    migration lock (waiting for another node's run to commit first)."""
     config = alembic_config()
     with engine.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         action(config, revision)  # type: ignore[operator]
 
