@@ -15,11 +15,13 @@ from alembic.config import Config
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine, text
 
+from geo_patrol.db import locks
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# The advisory lock every migration run holds until it commits: app nodes that start at once
+# Every migration run holds an advisory lock until it commits: app nodes that start at once
 # (each `geo-patrol serve` migrates first) migrate one after the other, the later ones then
 # finding nothing to do, instead of failing on the tables the first is creating.
-MIGRATION_LOCK = 0x67505F6D69677261  # "gP_migra"
+WAIT_FOR_LOCK = "SELECT pg_advisory_xact_lock(:key)"
 
 
 # How autogenerate compares geo_patrol.db.tables with a database (env.py, `alembic check`,
@@ -71,7 +73,7 @@ def _run(engine: Engine, action: object, revision: str) -> None:
     migration lock (waiting for another node's run to commit first)."""
     config = alembic_config()
     with engine.begin() as connection:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.execute(text(WAIT_FOR_LOCK), {"key": locks.MIGRATIONS})
         config.attributes["connection"] = connection
         action(config, revision)  # type: ignore[operator]
 
