@@ -4,8 +4,8 @@ Caddy reads the Caddyfile itself (`caddy adapt`, GEO_PATROL_SITE=localhost, `tls
 only the addresses change: its ports become free ones, `app1:8000` and `app2:8000` the two
 `geo-patrol serve` processes. Requests over https (checked against Caddy's own root
 certificate) reach both nodes in turn, the app sees https (it sends HSTS, which it does not
-to a plain request), port 80 redirects to https, and with one node stopped every request is
-answered by the other.
+to a plain request) and the client's own address (not one the client claimed), port 80
+redirects to https, and with one node stopped every request is answered by the other.
 """
 
 from __future__ import annotations
@@ -41,11 +41,15 @@ class Proxy:
     nodes: dict[str, Service]
     root_certificate: Path
 
-    def get(self, path: str) -> httpx.Response:
-        """GET https://localhost:PORT/path through the proxy, checking its certificate."""
-        url = f"https://localhost:{self.https}{path}"
+    def get(
+        self, path: str, *, source: str = "127.0.0.1", headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """GET https://localhost:PORT/path through the proxy from the address `source`,
+        checking the proxy's certificate."""
         trusted = ssl.create_default_context(cafile=str(self.root_certificate))
-        return httpx.get(url, verify=trusted, timeout=10)
+        transport = httpx.HTTPTransport(verify=trusted, local_address=source)
+        with httpx.Client(transport=transport, timeout=10) as client:
+            return client.get(f"https://localhost:{self.https}{path}", headers=headers)
 
 
 def served(node: Service, marker: str) -> int:
@@ -133,6 +137,21 @@ def test_requests_reach_both_nodes_over_tls_and_the_app_sees_https(proxy: Proxy)
     assert direct.status_code == 200 and "strict-transport-security" not in direct.headers
     counts = {name: served(node, "both") for name, node in proxy.nodes.items()}
     assert sum(counts.values()) == 6 and min(counts.values()) >= 1, counts
+
+
+def test_the_app_sees_the_clients_address_not_one_the_client_made_up(proxy: Proxy) -> None:
+    """A phone at 127.0.0.2 (the proxy is at 127.0.0.1, the one address the app trusts)
+    claims another address in X-Forwarded-For: the app logs the phone's real one."""
+    claimed = {"X-Forwarded-For": "203.0.113.7"}
+    assert proxy.get("/healthz?via=address-1", source="127.0.0.2", headers=claimed).is_success
+    lines = [
+        line
+        for node in proxy.nodes.values()
+        for line in node.log_text().splitlines()
+        if "/healthz?via=address-1 " in line
+    ]
+    assert len(lines) == 1 and "127.0.0.2:" in lines[0], lines
+    assert "203.0.113.7" not in lines[0]
 
 
 def test_plain_http_is_redirected_to_https(proxy: Proxy) -> None:
