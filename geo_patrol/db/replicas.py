@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_patrol.core.settings import Settings
@@ -143,6 +143,8 @@ class ReadReplicas:
                 session.connection()
                 if after is None or session.execute(REPLAYED_PAST, {"lsn": after}).scalar_one():
                     return session
+            except exc.TimeoutError:
+                pass  # its pool is busy, not the replica lost: this read goes elsewhere
             except FAILED as error:
                 self._drop(replica, f"unreachable ({short_error(error)})")
             session.close()

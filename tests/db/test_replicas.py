@@ -164,6 +164,21 @@ def test_a_lagging_replica_is_skipped_until_it_catches_up(
     assert "taken back" in caplog.text
 
 
+def test_a_replica_whose_pool_is_busy_is_passed_over_not_dropped(
+    primary: Engine, standby: Standby
+) -> None:
+    one = Timeouts(connect_s=2, statement_s=10, pool_s=0.2, pool_size=1, pool_overflow=0)
+    chooser = ReadReplicas(primary, [standby.url(DATABASE)], one, max_lag_s=5, check_s=1)
+    try:
+        chooser.check()
+        with _replica_session(chooser) as busy:
+            busy.execute(text("SELECT 1"))  # holds the pool's only connection
+            assert chooser.session() is None  # this read goes to the primary
+            assert chooser.healthy()
+    finally:
+        chooser.dispose()
+
+
 def test_a_lost_replica_falls_back_to_the_primary_and_is_taken_back(
     replicas: ReadReplicas, standby: Standby, caplog: pytest.LogCaptureFixture
 ) -> None:
