@@ -30,6 +30,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,7 @@ SELECT column_name, data_type, is_identity = 'YES' OR is_generated = 'ALWAYS'
 FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = :t ORDER BY ordinal_position
 """
+SUPERUSER = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
 CLONES_TABLE = """
 CREATE UNLOGGED TABLE bench_clones (id int8 PRIMARY KEY, template int8, shift_us int8,
                                     team_id int4, created_at timestamptz)
@@ -116,14 +118,16 @@ def walk(parts: list[shapely.LineString], n: int, rng: np.random.Generator) -> N
     along = np.abs((along + length_m) % (2 * length_m) - length_m)
     xy = shapely.get_coordinates(shapely.line_interpolate_point(line, along / METRES_PER_DEGREE))
     noise = rng.normal(0, NOISE_M / METRES_PER_DEGREE, size=(n // 60 + 2, 2))
-    return xy + np.repeat(noise, 60, axis=0)[:n]
+    moved: NDArray[np.float64] = xy + np.repeat(noise, 60, axis=0)[:n]
+    return moved
 
 
 class CountyYear:
     """The generator: one seeded numpy generator, sizes as a share of the year."""
 
-    def __init__(self, *, share: float, seed: int, today: date) -> None:
+    def __init__(self, *, share: float, seed: int, today: date, templates: int = TEMPLATES) -> None:
         self.share = share
+        self.templates = templates
         self.patrols = max(1, round(YEAR_PATROLS * share))
         self.incidents = max(1, round(INCIDENTS_PER_DAY * DAYS * share))
         self.rng = np.random.default_rng(seed)
@@ -145,7 +149,7 @@ class CountyYear:
         duration = rng.integers(3600, 3 * 3600 + 1, n)  # clones take their template's
         team = np.array(teams)[rng.integers(0, len(teams), n)]
         parts = network(session)
-        templates = min(TEMPLATES, n)
+        templates = min(self.templates, n)
         template_ids: list[int] = []
         template_starts: list[datetime] = []
         for k in range(templates):
@@ -207,8 +211,6 @@ class CountyYear:
         partitioned = has_column(session, "patrol_points", "patrol_day")
         first = min(starts).astimezone(LOCAL).date()
         if partitioned:
-            from importlib import import_module  # noqa: PLC0415 (lands with migration 0020)
-
             partitions = import_module("geo_patrol.patrols.partitions")
             made = partitions.ensure_months(session, first=first, last=self.today)
             filled.partitions_created = len(made)
@@ -219,11 +221,16 @@ class CountyYear:
         base = int(session.execute(text("SELECT max(id) FROM patrols")).scalar_one())
         which = np.arange(count) % templates
         source_start = np.array(
-            [np.datetime64(template_starts[w].astimezone(UTC).replace(tzinfo=None), "us")
-             for w in which]
+            [
+                np.datetime64(template_starts[w].astimezone(UTC).replace(tzinfo=None), "us")
+                for w in which
+            ]
         )
         own_start = np.array(
-            [np.datetime64(s.astimezone(UTC).replace(tzinfo=None), "us") for s in starts[templates:]]
+            [
+                np.datetime64(s.astimezone(UTC).replace(tzinfo=None), "us")
+                for s in starts[templates:]
+            ]
         )
         shift = (own_start - source_start).astype(np.int64)
         # Uploaded ten minutes after the walk ended: the row's day is that day (China time).
@@ -241,15 +248,14 @@ class CountyYear:
             },
         )
         session.execute(text("ANALYZE bench_clones"))
-        if session.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one():
-            session.execute(text("SET session_replication_role = replica"))
+        superuser = session.execute(text(SUPERUSER)).scalar_one()
         statements = [self._clone_sql(session, table) for table in CLONED_TABLES]
         for low in range(base + 1, base + count + 1, CLONE_BATCH):
+            if superuser:  # no foreign-key or trigger work per row (as duty_province)
+                session.execute(text("SET session_replication_role = replica"))
             for sql in statements:
                 session.execute(text(sql), {"low": low, "high": low + CLONE_BATCH - 1})
             session.commit()
-            if session.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one():
-                session.execute(text("SET session_replication_role = replica"))
         session.execute(text("SET session_replication_role = origin"))
         session.execute(text("DROP TABLE bench_clones"))
         session.execute(

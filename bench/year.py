@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench import database, live
-from bench.county_year import CountyYear, Filled, walk, network
+from bench.county_year import CountyYear, Filled, network, walk
 from bench.report import number, table
 from bench.service import running_service
 from bench.tracks import Track, gpx_bytes
@@ -151,6 +151,11 @@ def get(client: httpx.Client, path: str) -> int:
     return len(answer.content)
 
 
+def get_all(client: httpx.Client, paths: list[str]) -> int:
+    """GET each path in turn; their bytes."""
+    return sum(get(client, path) for path in paths)
+
+
 def walk_collection(client: httpx.Client, first: str, pages: int | None) -> int:
     """Follow an OGC API collection's next links (at most `pages`); features seen."""
     seen, path, page = 0, first, 0
@@ -178,7 +183,7 @@ def tile_paths(z: int, query: str) -> list[str]:
     return [f"/tiles/tracks/{z}/{x}/{y}.pbf{query}" for x, y in near]
 
 
-def http_measures(url: str, size: Size, runs: int, work: Path) -> None:
+def http_measures(url: str, size: Size, runs: int, work: Path, live_seconds: float) -> None:
     """Everything asked over HTTP of one `geo-patrol serve` (quiet, one worker), signed in
     as the demo administrator."""
     day = today()
@@ -189,7 +194,8 @@ def http_measures(url: str, size: Size, runs: int, work: Path) -> None:
         "GET /map (30 days)": "/map",
         "GET /map (the year)": f"/map?{year}",
         "effort by town, 30 days": "/api/v1/effort?by=jurisdiction&level=town&period=week",
-        "effort by town, the year": f"/api/v1/effort?by=jurisdiction&level=town&period=month&{since}",
+        "effort by town, the year": f"/api/v1/effort?by=jurisdiction&level=town&period=month"
+        f"&{since}",
         "uncovered stretches, 30 days": "/api/v1/coverage/uncovered?days=30",
         "uncovered stretches, the year": "/api/v1/coverage/uncovered?days=365",
         "duty (current periods)": "/api/v1/duty",
@@ -211,10 +217,8 @@ def http_measures(url: str, size: Size, runs: int, work: Path) -> None:
         for z in ZOOMS:
             for label, query in (("30 days", ""), ("the year", f"?{year}")):
                 tiles = tile_paths(z, query)
-                size.seconds[f"tile z{z} ({label})"] = [
-                    t / len(tiles)
-                    for t in timed_runs(runs, lambda tiles=tiles: [get(client, p) for p in tiles])
-                ]
+                seconds = timed_runs(runs, partial(get_all, client, tiles))
+                size.seconds[f"tile z{z} ({label})"] = [t / len(tiles) for t in seconds]
         size.seconds["OGC patrols: 10 pages of 100"] = timed_runs(
             runs,
             partial(walk_collection, client, "/ogc/collections/patrols/items?limit=100", 10),
@@ -229,14 +233,11 @@ def http_measures(url: str, size: Size, runs: int, work: Path) -> None:
         rates = []
         for _ in range(runs):
             result = live.run_load(
-                server.osmand, phones, seconds=LIVE_SECONDS, rate=None, mode="flat out"
+                server.osmand, phones, seconds=live_seconds, rate=None, mode="flat out"
             )
             rates.append(result.ok / result.seconds)
             size.notes["live p99 ms"] = number(result.percentile_ms(99), 0)
         size.seconds["live ingest (positions/s, higher is better)"] = rates
-
-
-LIVE_SECONDS = 5.0
 
 
 def one_upload(url: str, settings: Settings, seed: int) -> float:
@@ -273,7 +274,9 @@ def backup_restore(url: str, size: Size, settings: Settings, work: Path) -> None
     target = fresh_database(database.server_url(), database_name(size.scale) + "_restored")
     try:
         started = time.perf_counter()
-        restore(settings.model_copy(update={"data_dir": work / "restored"}), url=target, archive=archive)
+        restore(
+            settings.model_copy(update={"data_dir": work / "restored"}), url=target, archive=archive
+        )
         size.seconds["restore"] = [time.perf_counter() - started]
     finally:
         drop_database(target)
@@ -312,7 +315,9 @@ def province_duty(scale: float, runs: int, size: Size) -> None:
     for name, side in (("duty: a county of the province", county), ("duty: the province", None)):
         seconds, _, _ = duty.timed(built.url, runs, partial(duty.ours, side=side, day=today()))
         size.seconds[name] = seconds
-    size.notes["province"] = f"{built.rows['chief_appointments']:,} chiefs, {built.rows['patrols']:,} patrols"
+    size.notes["province"] = (
+        f"{built.rows['chief_appointments']:,} chiefs, {built.rows['patrols']:,} patrols"
+    )
 
 
 def slope(xs: list[float], ys: list[float | None]) -> float | None:
@@ -334,8 +339,18 @@ def verdict(value: float | None) -> str:
 
 def report(sizes: list[Size]) -> str:
     """The Markdown tables: the fill, each measure at each size, slope and verdict."""
-    head = ["size", "patrols", "raw fixes", "jurisdiction rows", "coverage rows",
-            "incidents", "DB MB", "templates uploaded (s/patrol)", "cloned s", "import s"]
+    head = [
+        "size",
+        "patrols",
+        "raw fixes",
+        "jurisdiction rows",
+        "coverage rows",
+        "incidents",
+        "DB MB",
+        "templates uploaded (s/patrol)",
+        "cloned s",
+        "import s",
+    ]
     rows = []
     for s in sizes:
         f = s.filled
@@ -356,19 +371,27 @@ def report(sizes: list[Size]) -> str:
         values = [s.median(name) for s in sizes]
         k = slope(xs, values)
         unit = 1.0 if "positions/s" in name or name in ("backup", "restore") else 1000.0
-        cells = [number(v * unit if v is not None else None, 0 if unit == 1.0 else 1) for v in values]
+        cells = [
+            number(v * unit if v is not None else None, 0 if unit == 1.0 else 1) for v in values
+        ]
         measures.append([name, *cells, number(k, 2) if k is not None else "—", verdict(k)])
     heads = ["measure (ms; backup/restore s)", *[f"{s:g}×" for s in xs], "slope", "verdict"]
-    notes = [f"- {s.scale:g}×: " + "; ".join(f"{k}: {v}" for k, v in s.notes.items()) for s in sizes]
+    notes = [
+        f"- {s.scale:g}×: " + "; ".join(f"{k}: {v}" for k, v in s.notes.items()) for s in sizes
+    ]
     return "\n\n".join([table(head, rows), table(heads, measures), "\n".join(notes)])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench year", description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", default="1,10", help="sizes, comma separated (1 = 1 %% of a year)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench year", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--scale", default="1,10", help="sizes, comma separated (1 = 1 %% of a year)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--live-seconds", type=float, default=LIVE_SECONDS)
+    parser.add_argument("--live-seconds", type=float, default=5.0)
     parser.add_argument("--skip-province", action="store_true")
     parser.add_argument("--skip-backup", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
@@ -377,11 +400,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def measure(url: str, size: Size, args: argparse.Namespace, settings: Settings, work: Path) -> None:
     """Every measure of one size (retention last: it removes a month)."""
-    size.load = os.getloadavg().__repr__()
+    size.load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     size.seconds["one upload (2 h, 7,200 fixes)"] = [
         one_upload(url, settings, seed=1000 + k) for k in range(args.runs)
     ]
-    http_measures(url, size, args.runs, work)
+    http_measures(url, size, args.runs, work, args.live_seconds)
     if not args.skip_province:
         province_duty(size.scale, args.runs, size)
     if not args.skip_backup:
@@ -391,8 +414,6 @@ def measure(url: str, size: Size, args: argparse.Namespace, settings: Settings, 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    global LIVE_SECONDS
-    LIVE_SECONDS = args.live_seconds
     sizes = []
     started = datetime.now()
     for scale in (float(s) for s in args.scale.split(",")):
@@ -410,8 +431,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             sizes.append(size)
             print(report(sizes), flush=True)
     text_out = (
-        f"`python -m bench year --scale {args.scale} --runs {args.runs}`, started {started:%Y-%m-%d %H:%M} UTC, "
-        f"load averages at each size's measures: "
+        f"`python -m bench year --scale {args.scale} --runs {args.runs}`, "
+        f"started {started:%Y-%m-%d %H:%M} UTC, load averages at each size's measures: "
         + ", ".join(f"{s.scale:g}× {s.load}" for s in sizes)
         + "\n\n"
         + report(sizes)
