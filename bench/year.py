@@ -219,9 +219,8 @@ def http_measures(url: str, size: Size, runs: int, work: Path, live_seconds: flo
                 tiles = tile_paths(z, query)
                 seconds = timed_runs(runs, partial(get_all, client, tiles))
                 size.seconds[f"tile z{z} ({label})"] = [t / len(tiles) for t in seconds]
-        size.seconds["OGC patrols: 10 pages of 100"] = timed_runs(
-            runs,
-            partial(walk_collection, client, "/ogc/collections/patrols/items?limit=100", 10),
+        size.seconds["OGC patrols: 3 pages of 10 (with tracks)"] = timed_runs(
+            runs, partial(walk_collection, client, "/ogc/collections/patrols/items?limit=10", 3)
         )
         size.seconds["OGC incidents: every page of 1,000"] = timed_runs(
             runs,
