@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from bench import database, live
 from bench.county_year import CountyYear, Filled, network, walk
+from bench.duty import backend_cpu
 from bench.report import number, table
 from bench.service import running_service
 from bench.tracks import Track, gpx_bytes
@@ -74,12 +75,18 @@ class Size:
     rows: dict[str, int] = field(default_factory=dict)
     database_mb: float = 0.0
     seconds: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     load: str = ""
 
-    def median(self, name: str) -> float | None:
-        values = self.seconds.get(name)
+    def median(self, name: str, cpu: bool = False) -> float | None:
+        values = (self.cpu if cpu else self.seconds).get(name)
         return statistics.median(values) if values else None
+
+    def record(self, name: str, measured: tuple[list[float], list[float]], per: int = 1) -> None:
+        self.seconds[name] = [t / per for t in measured[0]]
+        if measured[1]:
+            self.cpu[name] = [t / per for t in measured[1]]
 
 
 def today() -> date:
@@ -133,15 +140,47 @@ def counts(url: str) -> dict[str, int]:
     return found
 
 
-def timed_runs(runs: int, work: Callable[[], object]) -> list[float]:
-    """Wall seconds of `runs` calls (after one warm-up call)."""
+class CpuMeter:
+    """CPU seconds of the service (with its workers) and of the database's backends: what a
+    call costs on an idle machine, where wall time follows the other work on the 2 cores.
+    (Parallel workers of a query, short-lived, are not seen.)"""
+
+    def __init__(self, url: str, pid: int) -> None:
+        self.conn = psycopg.connect(plain(url), autocommit=True)
+        self.pid = pid
+
+    def read(self) -> dict[int, float]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        found = {int(pid): backend_cpu(int(pid)) for (pid,) in rows}
+        spent = {pid: cpu for pid, cpu in found.items() if cpu is not None}
+        spent[0] = live.cpu_seconds(self.pid)
+        return spent
+
+    def spent(self, before: dict[int, float]) -> float:
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in self.read().items())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def timed_runs(
+    runs: int, work: Callable[[], object], meter: CpuMeter | None = None
+) -> tuple[list[float], list[float]]:
+    """Wall seconds of `runs` calls (after one warm-up call), and their CPU seconds when a
+    meter is given."""
     work()
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(runs):
+        before = meter.read() if meter else {}
         started = time.perf_counter()
         work()
         seconds.append(time.perf_counter() - started)
-    return seconds
+        if meter:
+            cpu.append(meter.spent(before))
+    return seconds, cpu
 
 
 def get(client: httpx.Client, path: str) -> int:
@@ -191,6 +230,7 @@ def http_measures(url: str, size: Size, runs: int, work: Path, live_seconds: flo
     since = f"since={day - timedelta(days=365)}T00:00:00Z"
     month_ago = day - timedelta(days=30)
     paths = {
+        "GET /healthz (control: no data read)": "/healthz",
         "GET /map (30 days)": "/map",
         "GET /map (the year)": f"/map?{year}",
         "effort by town, 30 days": "/api/v1/effort?by=jurisdiction&level=town&period=week",
@@ -209,23 +249,38 @@ def http_measures(url: str, size: Size, runs: int, work: Path, live_seconds: flo
         client.post(
             "/api/v1/auth/login", json={"login": "admin", "password": PASSWORD}
         ).raise_for_status()
+        meter = CpuMeter(url, server.process.pid)
         for name, path in paths.items():
             try:
-                size.seconds[name] = timed_runs(runs, partial(get, client, path))
+                size.record(name, timed_runs(runs, partial(get, client, path), meter))
+                if any(word in name for word in ("/map", "pack", "CSV")):
+                    size.notes[f"{name} kB"] = number(get(client, path) / 1000, 0)
             except httpx.HTTPError as error:
                 size.notes[name] = f"failed: {error}"[:120]
         for z in ZOOMS:
             for label, query in (("30 days", ""), ("the year", f"?{year}")):
                 tiles = tile_paths(z, query)
-                seconds = timed_runs(runs, partial(get_all, client, tiles))
-                size.seconds[f"tile z{z} ({label})"] = [t / len(tiles) for t in seconds]
-        size.seconds["OGC patrols: 3 pages of 10 (with tracks)"] = timed_runs(
-            runs, partial(walk_collection, client, "/ogc/collections/patrols/items?limit=10", 3)
+                measured = timed_runs(runs, partial(get_all, client, tiles), meter)
+                size.record(f"tile z{z} ({label})", measured, per=len(tiles))
+        size.record(
+            "OGC patrols: 3 pages of 10 (with tracks)",
+            timed_runs(
+                runs,
+                partial(walk_collection, client, "/ogc/collections/patrols/items?limit=10", 3),
+                meter,
+            ),
         )
-        size.seconds["OGC incidents: every page of 1,000"] = timed_runs(
-            runs,
-            partial(walk_collection, client, "/ogc/collections/incidents/items?limit=1000", None),
+        size.record(
+            "OGC incidents: every page of 1,000",
+            timed_runs(
+                runs,
+                partial(
+                    walk_collection, client, "/ogc/collections/incidents/items?limit=1000", None
+                ),
+                meter,
+            ),
         )
+        meter.close()
         client.close()
         devices = database.issue_devices(url, PHONES)
         phones = [live.Phone(token, seed=i) for i, (_, token) in enumerate(devices)]
@@ -239,7 +294,7 @@ def http_measures(url: str, size: Size, runs: int, work: Path, live_seconds: flo
         size.seconds["live ingest (positions/s, higher is better)"] = rates
 
 
-def one_upload(url: str, settings: Settings, seed: int) -> float:
+def one_upload(url: str, settings: Settings, seed: int) -> tuple[float, float | None]:
     """Seconds of one `upload_patrol` of a 2-hour walk (7,200 fixes) along the rivers."""
     engine = make_engine(url)
     with Session(engine) as session:
@@ -249,6 +304,8 @@ def one_upload(url: str, settings: Settings, seed: int) -> float:
         times = end - np.arange(len(xy))[::-1].astype("timedelta64[s]")
         data = gpx_bytes(Track(xy[:, 0].copy(), xy[:, 1].copy(), times), f"u{seed}")
         team = session.execute(text("SELECT min(id) FROM teams")).scalar_one()
+        backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        cpu_before, own_before = backend_cpu(backend), time.process_time()
         started = time.perf_counter()
         upload_patrol(
             session,
@@ -259,8 +316,14 @@ def one_upload(url: str, settings: Settings, seed: int) -> float:
         )
         session.commit()
         seconds = time.perf_counter() - started
+        cpu_after = backend_cpu(backend)
+        cpu = (
+            None
+            if cpu_before is None or cpu_after is None
+            else cpu_after - cpu_before + time.process_time() - own_before
+        )
     engine.dispose()
-    return seconds
+    return seconds, cpu
 
 
 def backup_restore(url: str, size: Size, settings: Settings, work: Path) -> None:
@@ -312,8 +375,10 @@ def province_duty(scale: float, runs: int, size: Size) -> None:
     built = duty.province(scale=scale / 100, seed=14, rebuild=False)
     county = duty.a_county(built.url)
     for name, side in (("duty: a county of the province", county), ("duty: the province", None)):
-        seconds, _, _ = duty.timed(built.url, runs, partial(duty.ours, side=side, day=today()))
+        seconds, cpu, _ = duty.timed(built.url, runs, partial(duty.ours, side=side, day=today()))
         size.seconds[name] = seconds
+        if all(c is not None for c in cpu):
+            size.cpu[name] = [float(c) for c in cpu if c is not None]
     size.notes["province"] = (
         f"{built.rows['chief_appointments']:,} chiefs, {built.rows['patrols']:,} patrols"
     )
@@ -367,14 +432,19 @@ def report(sizes: list[Size]) -> str:
     xs = [s.scale for s in sizes]
     measures = []
     for name in names:
-        values = [s.median(name) for s in sizes]
-        k = slope(xs, values)
         unit = 1.0 if "positions/s" in name or name in ("backup", "restore") else 1000.0
-        cells = [
-            number(v * unit if v is not None else None, 0 if unit == 1.0 else 1) for v in values
-        ]
-        measures.append([name, *cells, number(k, 2) if k is not None else "—", verdict(k)])
-    heads = ["measure (ms; backup/restore s)", *[f"{s:g}×" for s in xs], "slope", "verdict"]
+        row = [name]
+        for cpu in (False, True):
+            values = [s.median(name, cpu) for s in sizes]
+            k = slope(xs, values)
+            row += [
+                number(v * unit if v is not None else None, 0 if unit == 1.0 else 1) for v in values
+            ]
+            row += [number(k, 2) if k is not None else "—", verdict(k)]
+        measures.append(row)
+    heads = ["measure (ms; backup/restore s)"]
+    for kind in ("wall", "CPU"):
+        heads += [*[f"{kind} {s:g}×" for s in xs], f"{kind} slope", f"{kind} verdict"]
     notes = [
         f"- {s.scale:g}×: " + "; ".join(f"{k}: {v}" for k, v in s.notes.items()) for s in sizes
     ]
@@ -400,9 +470,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def measure(url: str, size: Size, args: argparse.Namespace, settings: Settings, work: Path) -> None:
     """Every measure of one size (retention last: it removes a month)."""
     size.load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    size.seconds["one upload (2 h, 7,200 fixes)"] = [
-        one_upload(url, settings, seed=1000 + k) for k in range(args.runs)
-    ]
+    uploads = [one_upload(url, settings, seed=1000 + k) for k in range(args.runs)]
+    name = "one upload (2 h, 7,200 fixes)"
+    size.seconds[name] = [wall for wall, _ in uploads]
+    if all(cpu is not None for _, cpu in uploads):
+        size.cpu[name] = [float(cpu) for _, cpu in uploads if cpu is not None]
     http_measures(url, size, args.runs, work, args.live_seconds)
     if not args.skip_province:
         province_duty(size.scale, args.runs, size)
