@@ -249,12 +249,23 @@ class CountyYear:
         )
         session.execute(text("ANALYZE bench_clones"))
         superuser = session.execute(text(SUPERUSER)).scalar_one()
-        statements = [self._clone_sql(session, table) for table in CLONED_TABLES]
+        statements = [self._clone_sql(session, table, partitioned) for table in CLONED_TABLES]
+        # The templates' day: their fixes are read from that month's partition alone.
+        days = list(
+            session.execute(
+                text("SELECT DISTINCT patrol_day FROM patrols WHERE id = ANY(:ids)"),
+                {"ids": template_ids},
+            ).scalars()
+            if partitioned
+            else []
+        )
         for low in range(base + 1, base + count + 1, CLONE_BATCH):
             if superuser:  # no foreign-key or trigger work per row (as duty_province)
                 session.execute(text("SET session_replication_role = replica"))
             for sql in statements:
-                session.execute(text(sql), {"low": low, "high": low + CLONE_BATCH - 1})
+                session.execute(
+                    text(sql), {"low": low, "high": low + CLONE_BATCH - 1, "days": days}
+                )
             session.commit()
         session.execute(text("SET session_replication_role = origin"))
         session.execute(text("DROP TABLE bench_clones"))
@@ -264,7 +275,7 @@ class CountyYear:
         session.commit()
 
     @staticmethod
-    def _clone_sql(session: Session, table: str) -> str:
+    def _clone_sql(session: Session, table: str, partitioned: bool) -> str:
         """INSERT ... SELECT of a batch of clones' rows of `table` from their templates."""
         targets, values = [], []
         for name, kind, generated in session.execute(text(COLUMNS), {"t": table}).all():
@@ -289,9 +300,14 @@ class CountyYear:
             values.append(value)
         key = "id" if table == "patrols" else "patrol_id"
         order = ", t.seq" if table == "patrol_points" else ""
+        day = (
+            " AND t.patrol_day = ANY(CAST(:days AS date[]))"
+            if partitioned and table == "patrol_points"
+            else ""
+        )
         return (
             f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(values)} "
-            f"FROM bench_clones c JOIN {table} t ON t.{key} = c.template "
+            f"FROM bench_clones c JOIN {table} t ON t.{key} = c.template{day} "
             f"WHERE c.id BETWEEN :low AND :high ORDER BY c.id{order}"
         )
 

@@ -107,9 +107,14 @@ def build(scale: float, seed: int, settings: Settings) -> tuple[str, Size]:
     url = database.create(database_name(scale), resolved_incidents=0)
     size = Size(scale)
     engine = make_engine(url)
-    with Session(engine) as session:
-        generator = CountyYear(share=scale / 100, seed=seed, today=today())
-        size.filled = generator.fill(session, settings)
+    try:
+        with Session(engine) as session:
+            generator = CountyYear(share=scale / 100, seed=seed, today=today())
+            size.filled = generator.fill(session, settings)
+    except BaseException:
+        engine.dispose()
+        drop_database(url)
+        raise
     engine.dispose()
     with psycopg.connect(plain(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
