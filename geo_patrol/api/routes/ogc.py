@@ -48,7 +48,8 @@ def _geojson(body: dict[str, Any], crs: str) -> Response:
 
     The bytes JSONResponse(jsonable_encoder(body)) would send, but json's C encoder walks
     the coordinates: jsonable_encoder visited each number in Python (0.26 s of CPU for ten
-    two-hour tracks, now 0.05 s), and is called only for what json cannot write itself (times, decimals)."""
+    two-hour tracks, now 0.05 s), and is called only for what json cannot write itself
+    (times, decimals)."""
     content = json.dumps(
         body, default=jsonable_encoder, ensure_ascii=False, allow_nan=False, separators=(",", ":")
     )
