@@ -8,7 +8,8 @@ the year's, still spread over its 365 days, so 1 % is 146 patrols and about a mi
 
 How rows are made:
 
-- **templates, through the real upload path**: `min(TEMPLATES, patrols)` walks are made as
+- **templates, through the real upload path**: `min(TEMPLATES, patrols)` walks (the same at
+  every size: a random stream of their own) are made as
   GPX files and stored by `geo_patrol.patrols.upload.upload_patrol` (parse, COPY, clean,
   attribution at every level, crossings, river coverage, quality flags). Their seconds per
   patrol are what filling the whole year through that path would cost.
@@ -127,6 +128,7 @@ class CountyYear:
 
     def __init__(self, *, share: float, seed: int, today: date, templates: int = TEMPLATES) -> None:
         self.share = share
+        self.seed = seed
         self.templates = templates
         self.patrols = max(1, round(YEAR_PATROLS * share))
         self.incidents = max(1, round(INCIDENTS_PER_DAY * DAYS * share))
@@ -146,14 +148,19 @@ class CountyYear:
             + timedelta(seconds=float(s))
             for d, s in zip(day, local_start, strict=True)
         ]
-        duration = rng.integers(3600, 3 * 3600 + 1, n)  # clones take their template's
+        # The templates (walks, lengths) come from a stream of their own: the same 40 at every
+        # size, so that sizes differ in how many patrols there are, not in which tracks.
+        walks = np.random.default_rng([self.seed, 1])
+        duration = walks.integers(
+            3600, 3 * 3600 + 1, max(TEMPLATES, self.templates)
+        )  # clones take their template's
         team = np.array(teams)[rng.integers(0, len(teams), n)]
         parts = network(session)
         templates = min(self.templates, n)
         template_ids: list[int] = []
         template_starts: list[datetime] = []
         for k in range(templates):
-            xy = walk(parts, int(duration[k]), rng)
+            xy = walk(parts, int(duration[k]), walks)
             begin = np.datetime64(starts[k].astimezone(UTC).replace(tzinfo=None), "s")
             times = begin + np.arange(len(xy)).astype("timedelta64[s]")
             track = Track(xy[:, 0].copy(), xy[:, 1].copy(), times)
