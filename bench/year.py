@@ -445,7 +445,11 @@ def report(sizes: list[Size]) -> str:
             row += [
                 number(v * unit if v is not None else None, 0 if unit == 1.0 else 1) for v in values
             ]
-            row += [number(k, 2) if k is not None else "—", verdict(k)]
+            small = cpu and unit == 1000.0 and all(v is not None and v < 0.02 for v in values)
+            row += [
+                number(k, 2) if k is not None else "—",
+                "flat (under 20 ms)" if small and k is not None else verdict(k),
+            ]
         measures.append(row)
     heads = ["measure (ms; backup/restore s)"]
     for kind in ("wall", "CPU"):
