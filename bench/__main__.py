@@ -32,6 +32,7 @@ BENCHMARKS = {
     "upload": "one upload run in a process of its own (a child of `run`)",
     "list_exports": "every incident of a big list as CSV/XLSX/GPKG/SHP: seconds, peak memory",
     "incident_import": "bulk incident import (CSV) against one report per request, same rows",
+    "year": "a county zone's year at 1x/10x/100x of a base: every page and call, growth fitted",
 }
 
 

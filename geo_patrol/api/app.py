@@ -52,11 +52,13 @@ from geo_patrol.api.routes import (
     water_leads,
     web,
 )
+from geo_patrol.api.written import WrittenMarker
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import locks
 from geo_patrol.db.engine import UNREACHABLE, Timeouts, database_url, make_engine, make_sessionmaker
 from geo_patrol.db.locks import try_lock
+from geo_patrol.db.replicas import ReadReplicas
 from geo_patrol.duty.digest import DigestRounds, send_due_digests
 from geo_patrol.incidents.workflow import escalate_overdue
 from geo_patrol.meetings.reminders import overdue_section
@@ -158,8 +160,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             observer=app.state.metrics.live_batch,
         )
         task = asyncio.create_task(maintenance_loop(app, settings))
+        # Read-only routes on the replicas, when there are any (db/replicas.py).
+        replicas = app.state.read_replicas = ReadReplicas.of(settings, engine)
+        watch = asyncio.create_task(replicas.watch()) if replicas is not None else None
         yield
         task.cancel()
+        if replicas is not None and watch is not None:
+            watch.cancel()
+            replicas.dispose()
         app.state.live_writer.close()
         engine.dispose()
 
@@ -180,8 +188,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.read_replicas = None  # set by the lifespan when replicas are configured
     problems.install(app)
     install_security(app, settings)
+    if settings.read_database_urls:
+        app.add_middleware(WrittenMarker, settings=settings)
     # Outermost: every request is timed, the refused ones too.
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     for module in (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -21,9 +22,15 @@ from geo_patrol.access.principal import (
     from_session_cookie,
 )
 from geo_patrol.access.scope import Scope, scope_of
+from geo_patrol.api.written import STATE_KEY, read_after
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Forbidden, NotAuthenticated
 from geo_patrol.core.settings import Settings
+from geo_patrol.db.engine import UNREACHABLE
+from geo_patrol.db.outages import short_error
+from geo_patrol.db.replicas import ReadReplicas, written_position
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "gp_session"
 CSRF_HEADER = "x-csrf-token"
@@ -44,10 +51,22 @@ def get_settings(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     """A session for one request, committed when the handler returns without error (rolled
     back otherwise). A handler may commit earlier to hand its connection back to the pool
-    before a long wait (uploads waiting for a parse slot); the session begins again on use."""
+    before a long wait (uploads waiting for a parse slot); the session begins again on use.
+    With replicas, a write leaves its WAL position for the response (api/written.py)."""
     with request.app.state.sessionmaker() as session:
         yield session
         session.commit()
+        if request.method not in SAFE_METHODS and request.app.state.read_replicas is not None:
+            _mark_written(request, session)
+
+
+def _mark_written(request: Request, session: Session) -> None:
+    """Keep the primary's WAL position after the request's commit for its response."""
+    try:
+        setattr(request.state, STATE_KEY, written_position(session))
+    except UNREACHABLE as error:
+        # The write is stored; only the marker is missing (the next reads may miss it briefly).
+        log.warning("no WAL position for the written marker (%s)", short_error(error))
 
 
 def session_factory(app: FastAPI) -> Callable[[], AbstractContextManager[Session]]:
@@ -64,6 +83,25 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the commit happens before the response is sent, so a client (a phone
 # that deletes a buffered position on 200) never hears "stored" for a write that failed.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_read_session(request: Request, session: SessionDep) -> Iterator[Session]:
+    """A session for a read-only handler: on a healthy replica that has replayed the caller's
+    own last write (api/written.py), else the request's primary session (no replicas
+    configured, none healthy, or none caught up). Never for a handler that writes."""
+    replicas: ReadReplicas | None = request.app.state.read_replicas
+    replica = replicas.session(after=read_after(request)) if replicas is not None else None
+    if replica is None:
+        yield session
+        return
+    with replica:
+        yield replica
+
+
+# Routes that only read: map pages and tiles, lists, exports, OGC API, packs, duty. The
+# caller's principal and scope still come from the primary (SessionDep): a revoked token or a
+# role taken away counts at once.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 def client_address(request: Request) -> str | None:

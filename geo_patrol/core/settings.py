@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -122,6 +123,23 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
     db_pool_overflow: int = Field(
         default=10, ge=0, description="Connections a process may open beyond the pool when busy."
+    )
+    read_database_url: str = Field(
+        default="",
+        description="Streaming replicas for read-only work (map, tiles, lists, exports, OGC API, "
+        "packs, duty): one PostgreSQL URL or several separated by commas or spaces. Empty: every "
+        "read goes to the primary (docs/operators/replicas.md).",
+    )
+    replica_max_lag_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A replica further behind the primary than this is skipped until it catches "
+        "up; its reads go to the primary.",
+    )
+    replica_check_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often each replica's reachability and replay lag are checked.",
     )
 
     http_header_timeout_s: float = Field(
@@ -318,6 +336,11 @@ class Settings(BaseSettings):
         if url is not None and not url.get_secret_value().startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return url
+
+    @property
+    def read_database_urls(self) -> list[str]:
+        """The replicas' URLs of `read_database_url`, in the order given."""
+        return [url for url in re.split(r"[\s,]+", self.read_database_url) if url]
 
     @property
     def unpacked_limit(self) -> int:

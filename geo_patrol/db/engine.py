@@ -184,7 +184,7 @@ def _bound_waits(engine: Engine, timeouts: Timeouts) -> None:
         except NoAnswer:
             raise
         except psycopg.Error as error:
-            raise exc.DisconnectionError(str(error), invalidate_pool=True) from error
+            raise exc.InvalidatePoolError(str(error)) from error
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

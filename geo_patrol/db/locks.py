@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 # pg_try_advisory_xact_lock keys, eight ASCII bytes each (the digest's is in duty.digest).
 MAINTENANCE = int.from_bytes(b"gpmaint1", "big") & 0x7FFF_FFFF_FFFF_FFFF
 PARTITIONS = int.from_bytes(b"gpmonths", "big") & 0x7FFF_FFFF_FFFF_FFFF
+# Held (waiting) by every migration run until it commits: nodes that start at once migrate
+# one after the other (geo_patrol.db.migrate).
+MIGRATIONS = int.from_bytes(b"gpmigrat", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 TRY_LOCK = "SELECT pg_try_advisory_xact_lock(:key)"
 

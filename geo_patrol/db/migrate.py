@@ -13,9 +13,15 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+from geo_patrol.db import locks
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Every migration run holds an advisory lock until it commits: app nodes that start at once
+# (each `geo-patrol serve` migrates first) migrate one after the other, the later ones then
+# finding nothing to do, instead of failing on the tables the first is creating.
+WAIT_FOR_LOCK = "SELECT pg_advisory_xact_lock(:key)"
 
 
 # How autogenerate compares geo_patrol.db.tables with a database (env.py, `alembic check`,
@@ -63,9 +69,11 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _run(engine: Engine, action: object, revision: str) -> None:
-    """Run an alembic command inside one transaction on one connection."""
+    """Run an alembic command inside one transaction on one connection, holding the
+    migration lock (waiting for another node's run to commit first)."""
     config = alembic_config()
     with engine.begin() as connection:
+        connection.execute(text(WAIT_FOR_LOCK), {"key": locks.MIGRATIONS})
         config.attributes["connection"] = connection
         action(config, revision)  # type: ignore[operator]
 

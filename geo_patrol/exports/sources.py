@@ -115,6 +115,7 @@ class Request:
     principal: Principal
     lang: str = "zh"
     datum: Datum = Datum.WGS84
+    geometry: bool = True  # False: the file has no geometry (CSV, XLSX): tracks are not read
 
 
 def _table(name: str, geometry_type: str | None, batches: Iterator[Batch], lang: str) -> Table:
@@ -128,6 +129,9 @@ def patrols(session: Session, request: Request, filters: dict[str, Any]) -> Tabl
 
     def batches() -> Iterator[Batch]:
         for chunk in chunks(rows):
+            if not request.geometry:
+                yield Batch([_patrol_row(row, request.lang) for row in chunk], None)
+                continue
             ids = [row["id"] for row in chunk]
             found = session.execute(text(TRACKS), {"ids": ids})
             tracks = {r.id: (bytes(r.track) if r.track is not None else None) for r in found}

@@ -27,7 +27,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from lxml import etree
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.core import catalog
@@ -299,6 +299,34 @@ def test_the_patrol_list_exports_the_same_patrols_for_the_same_person(
         assert row[2] == patrol["team_name"] and row[5] == patrol["title"]
         assert abs(row[6] - local(patrol["started_at"])) < timedelta(milliseconds=2)
         assert row[9] == pytest.approx(patrol["length_m"])
+
+
+def test_the_patrol_sheets_read_no_track_and_the_geopackage_does(
+    world: World, demo_connection: Connection
+) -> None:
+    """A CSV or XLSX has no geometry column: reading every track of the list for it (about
+    100 kB a two-hour patrol) was work for nothing that grew with the year's patrols."""
+    seen: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    event.listen(demo_connection, "before_cursor_execute", note)
+    try:
+        asked = {}
+        for fmt in ("csv", "xlsx", "gpkg"):
+            seen.clear()
+            body = get(world, f"/api/v1/patrols.{fmt}")
+            asked[fmt] = any("ST_AsBinary(track)" in statement for statement in seen)
+            if fmt == "csv":
+                ids = {
+                    int(row[0])
+                    for row in list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[1:]
+                }
+                assert set(world.patrols) <= ids
+    finally:
+        event.remove(demo_connection, "before_cursor_execute", note)
+    assert asked == {"csv": False, "xlsx": False, "gpkg": True}
 
 
 def test_the_patrols_of_a_period_are_one_track_each(world: World, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep, SessionDep
 from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
     ChiefCreate,
@@ -41,7 +41,7 @@ router = APIRouter(prefix="/api/v1", tags=["chiefs"])
 def get_chiefs(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     paging: PagingDep,
@@ -135,7 +135,7 @@ def post_roster(
 
 @router.get("/chiefs/{appointment_id}", summary="One appointment", response_model=ChiefPublic)
 def get_chief(
-    appointment_id: Id, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+    appointment_id: Id, session: ReadSessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> chiefs.Appointment:
     """An appointment in the caller's scope; 404 otherwise."""
     return chiefs.get_appointment(
@@ -191,7 +191,7 @@ def post_chief_replace(
     "/duty/rules", summary="Duty rules", response_model=list[DutyRulePublic], responses=PAGED
 )
 def get_duty_rules(
-    request: Request, response: Response, session: SessionDep, paging: PagingDep
+    request: Request, response: Response, session: ReadSessionDep, paging: PagingDep
 ) -> list[dict[str, Any]]:
     """Every rule: the defaults per level, then those per zone, appointment and pair; a
     page at a time (Link rel=next)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep, SettingsDep
 from geo_patrol.api.duty_answers import chief_duty_public, joint_duty_public, summary_public
 from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
@@ -73,7 +73,7 @@ Lang = Annotated[Language | None, Query(description="Words (labels, reasons): zh
 def get_duty(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -107,7 +107,7 @@ def get_duty(
 def get_joint_duty(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -139,7 +139,7 @@ def get_joint_duty(
     response_model=DutySummaryPublic,
 )
 def get_duty_summary(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -170,7 +170,7 @@ def get_duty_summary(
 def get_duty_reminders(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,

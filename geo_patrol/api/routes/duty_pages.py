@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep, SettingsDep
 from geo_patrol.api.routes.duty import Lang
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import InvalidInput
@@ -65,7 +65,7 @@ def _choice(kind: type[E], value: str | None, field: str) -> E | None:
 
 @router.get("/duty", response_class=HTMLResponse, summary="River chiefs' duty as a page")
 def duty_page(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,

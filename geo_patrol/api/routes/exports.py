@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from starlette.background import BackgroundTask
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep
 from geo_patrol.api.list_filters import (
     DecisionFiltersDep,
     EffortFiltersDep,
@@ -114,14 +115,17 @@ def _request(scope: Scope, principal: Principal, options: sources.Options) -> so
 )
 def export_patrols(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     filters: PatrolFiltersDep,
     options: OptionsDep,
 ) -> FileResponse:
     """Patrols with their tracks (GeoPackage, Shapefile) or as rows (XLSX, CSV)."""
-    table = sources.patrols(session, _request(scope, principal, options), filters)
+    request = _request(scope, principal, options)
+    # CSV and XLSX have no geometry: the tracks (about 100 kB each) are not read for them.
+    request = replace(request, geometry=fmt in (ListFormat.GPKG, ListFormat.SHP))
+    table = sources.patrols(session, request, filters)
     return _send_table(table, fmt, options)
 
 
@@ -133,7 +137,7 @@ def export_patrols(
 )
 def export_incidents(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     filters: IncidentFiltersDep,
@@ -152,7 +156,7 @@ def export_incidents(
 )
 def export_effort(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     options: OptionsDep,
@@ -171,7 +175,7 @@ def export_effort(
 )
 def export_uncovered(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     options: OptionsDep,
@@ -190,7 +194,7 @@ def export_uncovered(
 )
 def export_duty(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     query: DutyQueryDep,
@@ -213,7 +217,7 @@ def export_duty(
 )
 def export_tracks(
     fmt: Annotated[TrackFormat, PathParam(description="gpx, kml or gpkg.")],
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     filters: PatrolFiltersDep,
@@ -239,7 +243,7 @@ def export_tracks(
 )
 def export_decisions(
     fmt: ListFormatParam,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     options: OptionsDep,

@@ -12,6 +12,7 @@ from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import (
     CurrentPrincipal,
     FormPrincipal,
+    ReadSessionDep,
     ScopeDep,
     SessionDep,
     SettingsDep,
@@ -64,7 +65,7 @@ def _page(
     summary="Incidents in my scope as a page (open ones by deadline)",
 )
 def incidents(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -105,7 +106,7 @@ def incidents(
 )
 def incident(
     incident_id: BigId,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,

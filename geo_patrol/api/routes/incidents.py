@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.principal import Principal
 from geo_patrol.api.deps import (
     CurrentPrincipal,
+    ReadSessionDep,
     ScopeDep,
     SessionDep,
     SettingsDep,
@@ -182,7 +183,7 @@ Order = Annotated[IncidentOrder, Query(description="Newest first, or soonest dea
 def get_incidents(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     paging: PagingDep,
@@ -213,7 +214,7 @@ def get_incidents(
 def get_incident_stats(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     paging: PagingDep,
     since: Moment | None = None,
@@ -236,7 +237,7 @@ def get_incident_stats(
     response_model=IncidentFeature,
 )
 def get_incident(
-    incident_id: BigId, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+    incident_id: BigId, session: ReadSessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Sides, history, photos, duplicates, verification evidence."""
     row = incident_queries.get_incident(
@@ -372,7 +373,7 @@ async def post_photo(
 def get_photo(
     incident_id: BigId,
     photo_id: BigId,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -392,6 +393,6 @@ def get_photo(
     summary="The categories, with tier rules and deadlines",
     response_model=list[CategoryPublic],
 )
-def get_categories(session: SessionDep) -> list[dict[str, Any]]:
+def get_categories(session: ReadSessionDep) -> list[dict[str, Any]]:
     """Configurable categories (three-tier rule per severity, deadline per tier)."""
     return incident_queries.categories(session)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from geo_patrol.api.deps import SessionDep
+from geo_patrol.api.deps import ReadSessionDep
 from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.schemas import (
     JurisdictionFeature,
@@ -34,7 +34,7 @@ AtQuery = Annotated[
 def get_jurisdictions(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     paging: PagingDep,
     level: LevelQuery = None,
     parent: Annotated[str | None, Query(description="Code of the parent.")] = None,
@@ -60,7 +60,7 @@ def get_jurisdictions(
     response_model=JurisdictionsAtPublic,
 )
 def get_jurisdictions_at(
-    session: SessionDep,
+    session: ReadSessionDep,
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     at: AtQuery = None,
@@ -88,7 +88,7 @@ def _ref(ref: JurisdictionRef) -> JurisdictionRefPublic:
     summary="One jurisdiction in force, as a GeoJSON Feature",
     response_model=JurisdictionFeature,
 )
-def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict[str, Any]:
+def get_jurisdiction(session: ReadSessionDep, code: str, at: AtQuery = None) -> dict[str, Any]:
     """The version of `code` in force at `at`."""
     found = list_jurisdictions(session, at=at or datetime.now(UTC), code=code, limit=1)
     if not found["features"]:
@@ -104,7 +104,7 @@ def get_jurisdiction(session: SessionDep, code: str, at: AtQuery = None) -> dict
     responses=PAGED,
 )
 def get_jurisdiction_versions(
-    request: Request, response: Response, session: SessionDep, code: str, paging: PagingDep
+    request: Request, response: Response, session: ReadSessionDep, code: str, paging: PagingDep
 ) -> dict[str, Any]:
     """All versions of `code`, oldest first; a page at a time (Link rel=next)."""
     page = version_page(session, code=code, limit=paging.limit, cursor=paging.cursor)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep, SettingsDep
 from geo_patrol.api.middleware import CONTENT_SECURITY_POLICY
 from geo_patrol.api.openapi import file_answer
 from geo_patrol.core.local_time import LOCAL
@@ -73,7 +73,7 @@ def _csp(origins: list[str]) -> str:
 
 @router.get("/map", response_class=HTMLResponse, summary="The supervisor map (HTML)")
 async def supervisor_map(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -99,7 +99,7 @@ async def supervisor_map(
     responses=file_answer(MVT, description="The tile (empty where nothing crosses it)"),
 )
 async def tile(
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     filters: Filters,
     layer: Annotated[str, Path(pattern="^tracks$")],
@@ -128,7 +128,7 @@ async def tile(
     summary="Joint-meeting pack of a zone for a period: one self-contained HTML file",
 )
 async def get_meeting_pack(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,

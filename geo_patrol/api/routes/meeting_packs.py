@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep, SettingsDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep, SessionDep, SettingsDep
 from geo_patrol.api.openapi import file_answer
 from geo_patrol.api.schemas import KeptPackPublic, ProposedAgendaPublic, ProposedItemPublic
 from geo_patrol.core.catalog import msg
@@ -47,7 +47,7 @@ def _public(pack: KeptPack) -> KeptPackPublic:
     response_model=ProposedAgendaPublic,
 )
 def get_proposed_agenda(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -124,7 +124,7 @@ async def post_meeting_pack(
     response_model=list[KeptPackPublic],
 )
 def get_meeting_packs(
-    session: SessionDep, scope: ScopeDep, meeting_id: MeetingId
+    session: ReadSessionDep, scope: ScopeDep, meeting_id: MeetingId
 ) -> list[KeptPackPublic]:
     """Every pack kept with the meeting, oldest first (a meeting keeps a few)."""
     meeting = seen_meeting(session, scope=scope, meeting_id=meeting_id)
@@ -138,7 +138,7 @@ def get_meeting_packs(
     responses={**file_answer("text/html"), 304: {"description": "Not modified"}},
 )
 def get_meeting_pack_file(
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     meeting_id: MeetingId,
     pack_id: Annotated[Id, Path()],

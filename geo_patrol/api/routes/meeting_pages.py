@@ -13,7 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from geo_patrol.access.principal import Principal
 from geo_patrol.access.scope import Scope
-from geo_patrol.api.deps import CurrentPrincipal, FormPrincipal, ScopeDep, SessionDep, SettingsDep
+from geo_patrol.api.deps import (
+    CurrentPrincipal,
+    FormPrincipal,
+    ReadSessionDep,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+)
 from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import Forbidden, GeoPatrolError, InvalidInput, NotFound
 from geo_patrol.core.values import BigId, Day
@@ -38,7 +45,7 @@ def _back(path: str, language: str) -> RedirectResponse:
 
 @router.get("/meetings", response_class=HTMLResponse, summary="A zone's joint meetings as a page")
 def meetings(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -177,7 +184,7 @@ def create_meeting(
 )
 def meeting(
     meeting_id: BigId,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -412,7 +419,7 @@ def meeting_pack(
 
 @router.get("/decisions", response_class=HTMLResponse, summary="Meetings' decisions to follow up")
 def decision_list(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
@@ -441,7 +448,7 @@ def decision_list(
 )
 def decision(
     decision_id: BigId,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep, SessionDep
 from geo_patrol.api.list_filters import DecisionFiltersDep
 from geo_patrol.api.paging import PAGED, PagingDep, link_page
 from geo_patrol.api.schemas import (
@@ -65,7 +65,7 @@ def _agenda(given: list[AgendaItemBody]) -> list[records.AgendaItemIn]:
 def get_meetings(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     paging: PagingDep,
     zone: Zone = None,
@@ -100,7 +100,7 @@ def post_meeting(
 
 
 @router.get("/meetings/{meeting_id}", summary="One meeting", response_model=MeetingPublic)
-def get_meeting(meeting_id: Id, session: SessionDep, scope: ScopeDep) -> records.Meeting:
+def get_meeting(meeting_id: Id, session: ReadSessionDep, scope: ScopeDep) -> records.Meeting:
     """A meeting with its attendees and agenda; 404 when the caller does not see its zone."""
     return records.get_meeting(session, scope=scope, meeting_id=meeting_id)
 
@@ -197,7 +197,7 @@ def post_decision(
 def get_decisions(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     paging: PagingDep,
@@ -219,7 +219,7 @@ def get_decisions(
 
 @router.get("/decisions/{decision_id}", summary="One decision", response_model=DecisionPublic)
 def get_decision(
-    decision_id: Id, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+    decision_id: Id, session: ReadSessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> decisions.Decision:
     """A decision with its history; 404 when the caller does not see it."""
     return decisions.get_decision(

@@ -18,6 +18,7 @@ from geo_patrol.accounts.phone_setup import (
 )
 from geo_patrol.api.deps import (
     CurrentPrincipal,
+    ReadSessionDep,
     ScopeDep,
     SessionDep,
     SettingsDep,
@@ -89,7 +90,7 @@ def service_worker() -> Response:
 def get_patrol_teams(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: CurrentPrincipal,
     paging: PagingDep,
 ) -> list[dict[str, Any]]:
@@ -132,7 +133,7 @@ def _my_duty(own: OwnDuty, lang: str) -> MyDutyPublic:
 def get_my_duty(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,

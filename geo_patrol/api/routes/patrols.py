@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from geo_patrol.access.scope import Scope
 from geo_patrol.api.deps import (
     CurrentPrincipal,
+    ReadSessionDep,
     ScopeDep,
     SessionDep,
     SettingsDep,
@@ -140,7 +141,7 @@ async def post_patrol(
 def get_patrols(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     paging: PagingDep,
     filters: PatrolFiltersDep,
@@ -159,7 +160,7 @@ def get_patrols(
     response_class=JSONResponse,
     response_model=PatrolFeature,  # documents the answer; the handler sends the text itself
 )
-def get_patrol(patrol_id: BigId, session: SessionDep, scope: ScopeDep) -> Response:
+def get_patrol(patrol_id: BigId, session: ReadSessionDep, scope: ScopeDep) -> Response:
     """A GeoJSON Feature of the cleaned track with everything computed about it."""
     patrol = patrol_queries.get_patrol(session, scope=scope, patrol_id=patrol_id)
     return Response(_feature(patrol_id, patrol), media_type="application/json")
@@ -183,7 +184,7 @@ def _feature(patrol_id: int, patrol: dict[str, Any]) -> str:
 def get_effort(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     paging: PagingDep,
     filters: EffortFiltersDep,
@@ -206,7 +207,7 @@ def get_effort(
 def get_uncovered(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     paging: PagingDep,
     filters: UncoveredFiltersDep,
@@ -261,7 +262,7 @@ def export_patrol(
     patrol_id: BigId,
     fmt: Annotated[ExportFormat, Path()],
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     datum: Annotated[
         ExportDatum, Query(description="GPX and KML coordinates: wgs84, gcj02 (Amap), bd09.")
@@ -309,7 +310,7 @@ def _in_datum(
     responses=file_answer("application/octet-stream", description="The file as uploaded"),
 )
 def original_file(
-    patrol_id: BigId, session: SessionDep, scope: ScopeDep, settings: SettingsDep
+    patrol_id: BigId, session: ReadSessionDep, scope: ScopeDep, settings: SettingsDep
 ) -> Response:
     """The original upload (checksum-named on disk)."""
     patrol_queries.patrol_header(session, scope=scope, patrol_id=patrol_id)

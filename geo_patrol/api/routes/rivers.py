@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from geo_patrol.api.deps import CurrentPrincipal, SessionDep, client_address
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, SessionDep, client_address
 from geo_patrol.api.paging import PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.schemas import RiverFlowPublic, RiverFlowUpdate, Rivers, Segments, ZonePublic
 from geo_patrol.core.vocabulary import RiverFlow
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["rivers"])
 
 @router.get("/rivers", summary="Rivers as GeoJSON", response_model=Rivers, responses=PAGED)
 def get_rivers(
-    request: Request, response: Response, session: SessionDep, paging: PagingDep
+    request: Request, response: Response, session: ReadSessionDep, paging: PagingDep
 ) -> dict[str, Any]:
     """Rivers by code with their length in metres; a page at a time (Link rel=next)."""
     page = river_page(session, limit=paging.limit, cursor=paging.cursor)
@@ -35,7 +35,7 @@ def get_rivers(
 def get_segments(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     paging: PagingDep,
     river: Annotated[str | None, Query(description="River code.")] = None,
     border: Annotated[bool | None, Query(description="Only border segments (true).")] = None,
@@ -57,7 +57,7 @@ def get_segments(
     responses=PAGED,
 )
 def get_zones(
-    request: Request, response: Response, session: SessionDep, paging: PagingDep
+    request: Request, response: Response, session: ReadSessionDep, paging: PagingDep
 ) -> list[dict[str, Any]]:
     """Zones by code with member codes, border-zone width and agreements; a page at a time
     (Link rel=next)."""

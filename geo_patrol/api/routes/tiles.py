@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from geo_patrol.accounts.phone_setup import public_base
-from geo_patrol.api.deps import ScopeDep, SessionDep, SettingsDep
+from geo_patrol.api.deps import ReadSessionDep, ScopeDep, SettingsDep
 from geo_patrol.api.routes.maps import Filters
 from geo_patrol.api.schemas import MapStyle, TileJSON
 from geo_patrol.web.map.tilejson import TILE_LAYERS, style, tilejson
@@ -31,7 +31,7 @@ PRIVATE = "private, max-age=60"
 async def get_tilejson(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ScopeDep,
     filters: Filters,

@@ -13,7 +13,7 @@ from fastapi import Path as PathParam
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
 
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep
 from geo_patrol.api.paging import GEOJSON, PAGED, PagingDep, link_page, paged_collection
 from geo_patrol.api.routes.exports import FILE_ANSWER, send_file
 from geo_patrol.api.schemas import WaterReadingPublic, WaterSectionPublic, WaterSections
@@ -94,7 +94,7 @@ def _feature(section: Section) -> dict[str, Any]:
 )
 def get_sections(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     paging: PagingDep,
     kind: SectionKind | None = None,
@@ -137,7 +137,7 @@ def get_sections(
     summary="One monitoring section, with the latest class and the trend",
     response_model=WaterSectionPublic,
 )
-def get_section(section_id: Id, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
+def get_section(section_id: Id, session: ReadSessionDep, scope: ScopeDep) -> dict[str, Any]:
     """404 for a section out of my scope."""
     section = water_queries.get_section(session, scope=scope, section_id=section_id)
     return section_answer(section)
@@ -152,7 +152,7 @@ def get_section(section_id: Id, session: SessionDep, scope: ScopeDep) -> dict[st
 def get_readings(
     section_id: Id,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     paging: PagingDep,
 ) -> JSONResponse:
@@ -173,7 +173,7 @@ def get_readings(
 )
 def export_readings(
     fmt: Annotated[ReadingsFormat, PathParam(description="csv or xlsx.")],
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     principal: CurrentPrincipal,
     section_id: Annotated[Id | None, Query(description="One section's readings.")] = None,

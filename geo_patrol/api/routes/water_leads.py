@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from geo_patrol.api.deps import CurrentPrincipal, ScopeDep, SessionDep
+from geo_patrol.api.deps import CurrentPrincipal, ReadSessionDep, ScopeDep
 from geo_patrol.api.schemas import CaseLeadsPublic
 from geo_patrol.core.values import BigId
 from geo_patrol.water.case_leads import CaseReading, case_leads
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["water"])
     response_model=CaseLeadsPublic,
 )
 def get_case_leads(
-    incident_id: BigId, session: SessionDep, scope: ScopeDep, principal: CurrentPrincipal
+    incident_id: BigId, session: ReadSessionDep, scope: ScopeDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Section, class, target and parameters over the limit; patrols, reports and uncovered
     stretches upstream in the hours before the sample, nearest first (seen as the incident)."""
