@@ -66,6 +66,7 @@ CLONED_TABLES = (
     "patrol_jurisdictions",
     "patrol_crossings",
     "patrol_coverage",
+    "patrol_overviews",  # the map's low zooms draw these (migration 0021)
 )
 RIVERS = "SELECT ST_AsBinary(geom) FROM river_segments ORDER BY id"
 CHIEF_MEMBERS = "SELECT DISTINCT member_id FROM chief_appointments ORDER BY member_id"

@@ -47,7 +47,8 @@ def test_a_tiny_year_is_what_it_says(demo_session: Session, tmp_path: Path) -> N
             "  (SELECT count(*) FROM patrol_points pp WHERE pp.patrol_id = p.id "
             "     AND pp.time NOT BETWEEN p.started_at AND p.ended_at) AS outside, "
             "  (SELECT count(*) FROM patrol_jurisdictions j WHERE j.patrol_id = p.id) AS places, "
-            "  (SELECT count(*) FROM patrol_members m WHERE m.patrol_id = p.id) AS members "
+            "  (SELECT count(*) FROM patrol_members m WHERE m.patrol_id = p.id) AS members, "
+            "  (SELECT count(*) FROM patrol_overviews o WHERE o.patrol_id = p.id) AS overviews "
             "FROM patrols p ORDER BY p.id"
         )
     ).all()
@@ -62,6 +63,7 @@ def test_a_tiny_year_is_what_it_says(demo_session: Session, tmp_path: Path) -> N
         assert today - timedelta(days=365) <= start.date() < today, row
         assert row.places > 0, row  # attributed (the clones copy their template's)
         assert row.members == 1, row
+        assert row.overviews == 3, row  # the map's low zooms draw them (clones copy them)
     # The clones were written by SQL, not uploaded: 12 patrols, 3 uploads.
     assert count(session, "SELECT count(*) FROM uploads") == 3
     # Crossings move with their patrol.
