@@ -5,10 +5,21 @@ the zone's border-zone width of another member's jurisdiction. The area where th
 is, for every pair of members (a, b) at the same level, the part of a within the width of
 b (a town and its own county are one side, not a pair): drawn here on
 the boundaries in force at `at`, simplified to about 5 m for the screen.
+
+Drawing them buffers and unions whole boundaries: over a second on the demo region, on
+every map page and every read of the OGC `border_zones` collection, though they change only
+when a zone or one of its members' boundaries does. So each answer is kept, in the process,
+under a fingerprint of everything it is made from (the zones, their widths and members, and
+the id and geometry hash of each member's boundary in force at `at`): the fingerprint is
+one indexed query; a changed zone or boundary gives a new fingerprint, so a kept answer is
+never stale.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -49,9 +60,56 @@ ORDER BY z.code
 """
 
 
+# What the answer is made from: the zones (all, or one) and the boundaries of their members in
+# force at `at`.
+FINGERPRINT = """
+SELECT md5(coalesce(string_agg(
+           concat_ws('|', z.id, z.code, z.name, z.border_zone_width_m, m.jurisdiction_code,
+                     j.id, j.level, j.geom_hash),
+           ',' ORDER BY z.id, m.jurisdiction_code, j.id), ''))
+FROM cooperation_zones z
+LEFT JOIN cooperation_zone_members m ON m.zone_id = z.id
+LEFT JOIN jurisdictions j ON j.code = m.jurisdiction_code
+     AND j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+WHERE CAST(:zone_id AS int) IS NULL OR z.id = :zone_id
+"""
+
+KEPT_ANSWERS = 16
+
+
+class _Kept:
+    """The last few answers by (fingerprint, zone), shared by the process's threads."""
+
+    def __init__(self) -> None:
+        self.answers: OrderedDict[tuple[str, int | None], list[dict[str, Any]]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, int | None]) -> list[dict[str, Any]] | None:
+        with self.lock:
+            found = self.answers.get(key)
+            if found is not None:
+                self.answers.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, int | None], answer: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.answers[key] = answer
+            while len(self.answers) > KEPT_ANSWERS:
+                self.answers.popitem(last=False)
+
+
+_kept = _Kept()
+
+
 def zones_with_border_zone(
     session: Session, *, at: datetime, zone_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """Each zone (or one) with its outline and its border-zone area as GeoJSON geometries."""
-    rows = session.execute(text(ZONES), {"at": at, "zone_id": zone_id})
-    return [dict(row._mapping) for row in rows]
+    """Each zone (or one) with its outline and its border-zone area as GeoJSON geometries
+    (kept while what they are made from is unchanged; each caller gets its own copy)."""
+    params = {"at": at, "zone_id": zone_id}
+    key = (str(session.execute(text(FINGERPRINT), params).scalar_one()), zone_id)
+    answer = _kept.get(key)
+    if answer is None:
+        answer = [dict(row._mapping) for row in session.execute(text(ZONES), params)]
+        _kept.put(key, answer)
+    return copy.deepcopy(answer)

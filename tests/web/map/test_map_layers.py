@@ -14,7 +14,7 @@ import pytest
 import shapely
 import shapely.ops
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import command_line_principal
@@ -213,6 +213,42 @@ def test_border_zone_is_where_the_other_side_is_within_the_width(demo_session: S
         assert drawn.covers(point) == expected, (px, py)
         checked += 1
     assert checked > 3000
+
+
+def test_border_zone_is_kept_until_what_it_is_made_of_changes(demo_session: Session) -> None:
+    """The second drawing runs only the fingerprint; a mutated answer stays the caller's; a
+    wider zone is drawn again, wider, at once (its points against the towns themselves)."""
+    at = MapFilters.default().until
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    connection = demo_session.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        (first,) = zones_with_border_zone(demo_session, at=at)
+        first["border_zone"] = None
+        statements.clear()
+        (again,) = zones_with_border_zone(demo_session, at=at)
+        assert again["border_zone"] is not None
+        assert not any("ST_Buffer" in statement for statement in statements)
+        demo_session.execute(
+            text("UPDATE cooperation_zones SET border_zone_width_m = border_zone_width_m + 400")
+        )
+        statements.clear()
+        (wider,) = zones_with_border_zone(demo_session, at=at)
+        assert any("ST_Buffer" in statement for statement in statements)
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    assert wider["border_zone_width_m"] == again["border_zone_width_m"] + 400
+    narrow = to_utm(shapely.geometry.shape(again["border_zone"]))
+    wide = to_utm(shapely.geometry.shape(wider["border_zone"]))
+    towns = [to_utm(oracle.polygons()[code][1]) for code in ("320509100", "330411100")]
+    # A point of Shengze 400 m from Wangjiangjing: outside the old band, inside the new one.
+    probe = towns[0].intersection(towns[1].buffer(410).difference(towns[1].buffer(390)))
+    point = probe.representative_point()
+    assert not narrow.covers(point) and wide.covers(point)
 
 
 def test_meeting_pack_figures_match_shapely(demo_session: Session, walks: Walks) -> None:
