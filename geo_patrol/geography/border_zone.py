@@ -12,19 +12,18 @@ when a zone or one of its members' boundaries does. So each answer is kept, in t
 under a fingerprint of everything it is made from (the zones, their widths and members, and
 the id and geometry hash of each member's boundary in force at `at`): the fingerprint is
 one indexed query; a changed zone or boundary gives a new fingerprint, so a kept answer is
-never stale.
+never stale (geo_patrol.db.kept).
 """
 
 from __future__ import annotations
 
-import copy
-import threading
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from geo_patrol.db.kept import KeptAnswers
 
 SIMPLIFY_DEG = 0.00005
 
@@ -74,31 +73,7 @@ LEFT JOIN jurisdictions j ON j.code = m.jurisdiction_code
 WHERE CAST(:zone_id AS int) IS NULL OR z.id = :zone_id
 """
 
-KEPT_ANSWERS = 16
-
-
-class _Kept:
-    """The last few answers by (fingerprint, zone), shared by the process's threads."""
-
-    def __init__(self) -> None:
-        self.answers: OrderedDict[tuple[str, int | None], list[dict[str, Any]]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[str, int | None]) -> list[dict[str, Any]] | None:
-        with self.lock:
-            found = self.answers.get(key)
-            if found is not None:
-                self.answers.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, int | None], answer: list[dict[str, Any]]) -> None:
-        with self.lock:
-            self.answers[key] = answer
-            while len(self.answers) > KEPT_ANSWERS:
-                self.answers.popitem(last=False)
-
-
-_kept = _Kept()
+_kept = KeptAnswers(FINGERPRINT)
 
 
 def zones_with_border_zone(
@@ -107,9 +82,9 @@ def zones_with_border_zone(
     """Each zone (or one) with its outline and its border-zone area as GeoJSON geometries
     (kept while what they are made from is unchanged; each caller gets its own copy)."""
     params = {"at": at, "zone_id": zone_id}
-    key = (str(session.execute(text(FINGERPRINT), params).scalar_one()), zone_id)
-    answer = _kept.get(key)
-    if answer is None:
-        answer = [dict(row._mapping) for row in session.execute(text(ZONES), params)]
-        _kept.put(key, answer)
-    return copy.deepcopy(answer)
+
+    def draw() -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in session.execute(text(ZONES), params)]
+
+    answer: list[dict[str, Any]] = _kept.get(session, params, draw, key=zone_id)
+    return answer

@@ -13,6 +13,7 @@ from geo_patrol.core.catalog import msg
 from geo_patrol.core.errors import NotFound
 from geo_patrol.core.paging import Page
 from geo_patrol.db.clauses import all_of, equals, statement
+from geo_patrol.db.kept import KeptAnswers
 from geo_patrol.db.keyset import Keyset, read_limit
 from geo_patrol.geography.levels import level_rank
 
@@ -277,10 +278,26 @@ class MapShape(NamedTuple):
     label_y: float | None
 
 
+# What the map's boundaries are made from: the versions in force at :at.
+MAP_JURISDICTIONS_FINGERPRINT = """
+SELECT md5(coalesce(string_agg(concat_ws('|', j.id, j.code, j.name, j.level, j.parent_code,
+                                         j.geom_hash), ',' ORDER BY j.id), ''))
+FROM jurisdictions j
+WHERE j.valid_from <= :at AND (j.valid_to IS NULL OR j.valid_to > :at)
+"""
+_kept_boundaries = KeptAnswers(MAP_JURISDICTIONS_FINGERPRINT)
+
+
 def map_jurisdictions(session: Session, *, at: datetime | None) -> list[dict[str, Any]]:
-    """Every jurisdiction in force at `at`, simplified for the map, coarse levels first."""
-    rows = session.execute(text(MAP_JURISDICTIONS), {"at": at})
-    return [dict(row._mapping) for row in rows]
+    """Every jurisdiction in force at `at`, simplified for the map, coarse levels first
+    (simplifying them all took most of a second on every map page: kept while the versions
+    in force are the same, geo_patrol.db.kept)."""
+
+    def draw() -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in session.execute(text(MAP_JURISDICTIONS), {"at": at})]
+
+    boundaries: list[dict[str, Any]] = _kept_boundaries.get(session, {"at": at}, draw)
+    return boundaries
 
 
 def list_villages(session: Session) -> list[dict[str, Any]]:

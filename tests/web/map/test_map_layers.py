@@ -21,6 +21,7 @@ from geo_patrol.access.principal import command_line_principal
 from geo_patrol.access.scope import Scope
 from geo_patrol.demo.load import DEMO_DATA
 from geo_patrol.geography.border_zone import zones_with_border_zone
+from geo_patrol.geography.queries import map_jurisdictions
 from geo_patrol.meetings.pack_figures import pack_data
 from geo_patrol.patrols.coverage import river_recency
 from geo_patrol.patrols.queries import patrol_filter
@@ -249,6 +250,40 @@ def test_border_zone_is_kept_until_what_it_is_made_of_changes(demo_session: Sess
     probe = towns[0].intersection(towns[1].buffer(410).difference(towns[1].buffer(390)))
     point = probe.representative_point()
     assert not narrow.covers(point) and wide.covers(point)
+
+
+def test_the_maps_boundaries_are_kept_until_a_version_changes(demo_session: Session) -> None:
+    """The second drawing simplifies nothing; a corrected boundary is drawn at once (its
+    new shape against shapely's)."""
+    at = MapFilters.default().until
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    connection = demo_session.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        map_jurisdictions(demo_session, at=at)
+        statements.clear()
+        before = {j["code"]: j for j in map_jurisdictions(demo_session, at=at)}
+        assert not any("ST_SimplifyPreserveTopology" in s for s in statements)
+        demo_session.execute(
+            text(
+                "UPDATE jurisdictions SET geom = ST_Multi(ST_Buffer(ST_Centroid(geom), 0.01, 4)),"
+                " geom_hash = 'moved' WHERE code = '320509100' AND valid_to IS NULL"
+            )
+        )
+        statements.clear()
+        after = {j["code"]: j for j in map_jurisdictions(demo_session, at=at)}
+        assert any("ST_SimplifyPreserveTopology" in s for s in statements)
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    town = shapely.geometry.shape(after["320509100"]["geometry"])
+    old = shapely.geometry.shape(before["320509100"]["geometry"])
+    assert town.area == pytest.approx(shapely.Point(0, 0).buffer(0.01, 4).area, rel=1e-3)
+    assert not town.equals(old)
+    assert after["330411100"] == before["330411100"]
 
 
 def test_meeting_pack_figures_match_shapely(demo_session: Session, walks: Walks) -> None:
