@@ -82,3 +82,10 @@ def test_batch_routing_uses_the_boundary_in_force_at_the_time(
     point = {"lons": [120.66], "lats": [30.90]}  # east of the old corner, west of the new one
     assert lead_codes_batch(session, **point, at=moment - timedelta(days=1)) == {0: "330421"}
     assert lead_codes_batch(session, **point, at=moment + timedelta(days=1)) == {0: "320509"}
+
+
+def test_batch_routing_runs_without_jit_for_the_rest_of_its_transaction(session: Session) -> None:
+    """JIT compiling the lookup of a million points cost more than it saved (bench/README.md)."""
+    session.execute(text("SET LOCAL jit = on"))
+    lead_codes_batch(session, lons=[120.605], lats=[30.885], at=datetime.now(UTC))
+    assert session.execute(text("SELECT current_setting('jit')")).scalar_one() == "off"
