@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import ceiling, children, database, live, report, service, tracks
+from bench import ceiling, children, database, live, report, service, targets, tracks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,6 +180,19 @@ def print_targets(
             ]
         )
     say("### Targets\n\n" + report.table(("target", "measured", "met"), rows))
+    peers = [
+        v for points, engines in uploads.items() for v in targets.upload_verdicts(points, engines)
+    ]
+    peers += [
+        targets.live_verdict(r)
+        for r in lives
+        if r.phones == LIVE_PHONES and r.rate is None and r.stored is not None
+    ]
+    if peers:
+        say(
+            "### Against the honest peers (issue 17)\n\n"
+            + report.table(targets.HEADERS, [v.row() for v in peers])
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
