@@ -60,7 +60,7 @@ def upload_verdicts(points: int, engines: dict[str, list[Run]]) -> list[Verdict]
         peer = median_run(engines[engine])
         ratio = peer.seconds / ours.seconds if ours.seconds and peer.seconds else None
         if engine == "ogr":
-            measured = f"{ratio:.2f}× faster" if ratio else "—"
+            measured = "—" if ratio is None else _faster(ratio)
             met = None if ratio is None else ratio >= factor
         else:
             measured = f"ours ÷ peer = {1 / ratio:.2f}" if ratio else "—"
@@ -105,7 +105,7 @@ def routing_verdict(points: int, ours_s: float, peer_s: float, identical: bool) 
         f"≥ {ROUTING_SPEEDUP:g}× faster, identical codes",
         f"{ours_s:.2f} s",
         f"{peer_s:.2f} s",
-        f"{speedup:.2f}× faster, {'identical' if identical else 'NOT identical'}",
+        f"{_faster(speedup)}, {'identical' if identical else 'NOT identical'}",
         speedup >= ROUTING_SPEEDUP and identical,
     )
 
@@ -151,6 +151,11 @@ def live_verdict(run: LiveRun) -> Verdict:
         f"{lost} lost, {errors} errors",
         rate >= LIVE_RATE and p99 < LIVE_P99_MS and lost == 0 and errors == 0,
     )
+
+
+def _faster(ratio: float) -> str:
+    """ "4.50× faster" / "2.70× slower" (ours against the peer)."""
+    return f"{ratio:.2f}× faster" if ratio >= 1 else f"{1 / ratio:.2f}× slower"
 
 
 def _median(values: Sequence[float]) -> float:
