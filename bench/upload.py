@@ -265,14 +265,16 @@ def run_peer(data: bytes) -> dict[str, Any]:
 
     layers = load_layers()
     baseline = reset_peak_rss()
+    phases: dict[str, float] = {}
     start = perf_counter()
-    answers = analyse(data, layers)
+    answers = analyse(data, layers, phases)
     seconds = perf_counter() - start
     peak = peak_rss_mb()
     return {
         "seconds": seconds,
         "rss_delta_mb": peak - baseline,
         "rss_peak_mb": peak,
+        "phases": phases,
         "answers": answers,
     }
 

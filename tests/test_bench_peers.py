@@ -85,6 +85,20 @@ def test_upload_targets_as_the_issue_states_them() -> None:
     agree_ogr = by_name["upload 1M: per-county metres vs ogr2ogr + SQL"]
     assert agree_ogr.met is True and agree_ogr.measured == "largest difference 0.398 %"
     assert by_name["upload 1M: per-county metres vs GeoPandas"].met is False
+    assert "upload 1M vs GeoPandas lengths only" not in " ".join(by_name)  # no split timed
+
+
+def test_geopandas_without_its_river_buffer_is_judged_too() -> None:
+    ours = _run("ours", 2.0, {"a": 1.0})
+    peer = Run(
+        "peer", 1_000_000, seconds=5.0, phases={"rivers": 3.6}, answers={"county": {"a": 1.0}}
+    )
+    rows = targets.upload_verdicts(1_000_000, {"ours": [ours], "peer": [peer]})
+    full, lengths = rows[0], rows[-1]
+    assert full.met is True  # 2.0 / 5.0
+    assert lengths.comparison.startswith("upload 1M vs GeoPandas lengths only (3.60 s")
+    assert lengths.peer == "1.40 s" and lengths.measured == "ours ÷ peer = 1.43"
+    assert lengths.met is True  # 2.0 / 1.4 = 1.43 <= 1.5
 
 
 def test_report_and_live_targets() -> None:
