@@ -1,6 +1,6 @@
 """Honest peers in the same run (issue 17, item 4): four comparisons and the peer table.
 
-    .venv/bin/python -m bench peers            # upload 1M, routing 1M, 3 runs each; ~10 min
+    .venv/bin/python -m bench peers            # upload 1M (1 round), routing 1M (3); ~15 min
     .venv/bin/python -m bench peers --quick    # upload 100k, routing 100k, short load runs
 
 1. upload -> stored and attributed (ours) against `ogr2ogr` GPX -> PostGIS by COPY + the SQL of
@@ -49,6 +49,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100k points, 5 s load runs")
     parser.add_argument("--runs", type=int, default=3, help="runs of each, alternating")
+    parser.add_argument(
+        "--upload-runs", type=int, help="upload rounds (default 1 at 1M points, else 3)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="service worker processes")
     parser.add_argument("--points", type=int, help="upload and routing size (default 1M)")
     parser.add_argument("--only", help=f"comma-separated parts of {','.join(PARTS)}")
@@ -313,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         url = database.create(NAME)
         try:
             if "upload" in parts:
-                verdicts += upload_part(url, work, points, args.runs, say)
+                verdicts += upload_part(url, work, points, args.upload_runs, say)
             if "routing" in parts:
                 verdicts += routing_part(url, points, args.runs, say)
             if "report" in parts:
