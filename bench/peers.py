@@ -78,7 +78,7 @@ def header() -> str:
 
 
 def upload_part(
-    url: str, work: Path, points: int, runs: int, say: Printer
+    url: str, work: Path, points: int, runs: int | None, say: Printer
 ) -> list[targets.Verdict]:
     """Ours, ogr2ogr + SQL and GeoPandas, alternating."""
     results = upload_benchmark(url, work, [points], None, say, runs=runs)
