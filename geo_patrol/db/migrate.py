@@ -6,6 +6,7 @@ migrations/env.py): `alembic upgrade head`, `alembic upgrade head --sql`, `alemb
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,27 @@ from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+
 # How autogenerate compares geo_patrol.db.tables with a database (env.py, `alembic check`,
 # `alembic revision --autogenerate`, and the drift test): GeoAlchemy2's helpers leave out the
 # spatial indexes and PostGIS's own tables it creates itself, and write its types in revisions.
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """GeoAlchemy2's filter, and the monthly partitions of patrol_points left out: they are
+    made by the maintenance (geo_patrol.patrols.partitions), not declared as models."""
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    if reflected and table and PARTITION.fullmatch(table):
+        return False
+    keep = alembic_helpers.include_object(obj, name, type_, reflected, compare_to)  # type: ignore[no-untyped-call]
+    return bool(keep)
+
+
+# The partitions of patrol_points: one a month, and the default.
+PARTITION = re.compile(r"patrol_points_(\d{4}_\d{2}|default)")
+
 COMPARE_OPTIONS: dict[str, Any] = {
-    "include_object": alembic_helpers.include_object,
+    "include_object": include_object,
     "process_revision_directives": alembic_helpers.writer,
     "render_item": alembic_helpers.render_item,
     "compare_type": True,
