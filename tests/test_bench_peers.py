@@ -59,13 +59,13 @@ def test_open_loop_keeps_its_schedule_and_counts_the_queue_from_it() -> None:
     count = round(RATE * SECONDS)  # 20
     assert load.created == count and load.errors == 0
     # Sent on schedule although answers queue: the 20 arrivals span about 19 intervals.
-    assert arrivals[-1] - arrivals[0] == pytest.approx((count - 1) / RATE, abs=0.015)
+    assert arrivals[-1] - arrivals[0] == pytest.approx((count - 1) / RATE, abs=0.05)
     # The last one waits for the 19 before it: 20 x 30 ms of service from its scheduled time
     # minus the 19 x 20 ms it was scheduled after the first (a closed loop would say 30 ms);
-    # more on a busy machine, where every sleep of the server overshoots a little.
+    # more on a busy machine (every sleep overshoots a little): the bounds are loose there.
     expected_last = count * SERVICE_S - (count - 1) / RATE  # 0.22 s
-    assert expected_last - 0.01 <= max(load.latencies_s) <= expected_last + 0.15
-    assert min(load.latencies_s) == pytest.approx(SERVICE_S, abs=0.015)
+    assert expected_last - 0.01 <= max(load.latencies_s) <= expected_last + 0.3
+    assert SERVICE_S - 0.005 <= min(load.latencies_s) <= SERVICE_S + 0.05
 
 
 def _run(engine: str, seconds: float, county: dict[str, float]) -> Run:
