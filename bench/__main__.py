@@ -1,6 +1,7 @@
 """`python -m bench <name> [options]`: one benchmark; `python -m bench` lists them.
 
     python -m bench run --quick        upload to attribution and live positions (./run bench)
+    python -m bench peers --quick      ours against the honest peers, same run; the targets
     python -m bench routing --quick    batch routing against GeoPandas; report API latency
     python -m bench memory --quick     peak memory of reading each track format
 
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 # Name -> what it measures (the modules not named here are the benchmarks' shared parts).
 BENCHMARKS = {
     "run": "track upload to attribution (vs GeoPandas) and live positions over HTTP",
+    "peers": "the four comparisons with honest peers and the table of targets (issue 17)",
     "routing": "batch incident routing (vs GeoPandas) and the report API's latency",
     "maps": "the map page, its tiles and the meeting pack at 10k-10M track points",
     "map_year": "the map page and its tiles z8-z16 at a county's year (110M fixes)",

@@ -75,6 +75,8 @@ def run(
     args = [sys.executable, "-m", "bench.upload", engine, str(gpx)]
     if engine == "ours":
         args += [str(url), str(team_id), str(data_dir)]
+    elif engine == "ogr":
+        args += [str(url)]
     child = subprocess.Popen(
         args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

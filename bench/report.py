@@ -58,23 +58,29 @@ def median_run(runs: list[Run]) -> Run:
     return done[len(done) // 2] if done else runs[0]
 
 
+ENGINE_LABELS = {"ours": "ours", "ogr": "ogr2ogr + SQL", "peer": "GeoPandas"}
+
+
 def upload_rows(results: dict[int, dict[str, list[Run]]]) -> list[list[str]]:
-    """size, engine, seconds, points/s, peak RSS, DB backend peak, ratio ours/peer, runs."""
+    """size, engine, seconds, points/s, peak RSS, DB backend peak, time ÷ ours, runs."""
     rows = []
     for points, engines in results.items():
-        peer = median_run(engines["peer"]) if engines.get("peer") else None
+        ours = median_run(engines["ours"]) if engines.get("ours") else None
         for engine, runs in engines.items():
             best = median_run(runs)
             finished = [r for r in runs if r.seconds is not None]
             seconds = best.seconds
             ratio = "—"
-            if engine == "ours" and peer and peer.seconds:
-                ratio = f"{seconds / peer.seconds:.1f}×" if seconds else _lower_bound(best, peer)
+            if ours and ours.seconds and seconds:
+                ratio = f"{seconds / ours.seconds:.2f}×"
+            elif engine == "ours" and runs and not seconds:
+                peer = engines.get("peer")
+                ratio = _lower_bound(best, median_run(peer)) if peer else "—"
             rss = max((r.rss_delta_mb or 0.0 for r in finished), default=None)
             rows.append(
                 [
                     size_label(points),
-                    engine,
+                    ENGINE_LABELS.get(engine, engine),
                     number(seconds, 2) if seconds else _limit_cell(best),
                     number(points / seconds, 0) if seconds else "—",
                     number(rss, 0),
@@ -105,7 +111,7 @@ def failure_notes(results: dict[int, dict[str, list[Run]]]) -> str:
 
 
 def _lower_bound(ours: Run, peer: Run) -> str:
-    """ "> N×" for a run stopped at its limit."""
+    """ "> N×" (ours ÷ GeoPandas) for a run of ours stopped at its limit."""
     failure = ours.failure or ""
     if failure.startswith("> ") and peer.seconds:
         limit = float(failure[2:].split(" ", 1)[0])
@@ -120,7 +126,7 @@ UPLOAD_HEADERS = (
     "points/s",
     "peak RSS Δ MB",
     "DB backend peak MB",
-    "ours/peer time",
+    "time ÷ ours",
     "runs done",
 )
 
@@ -148,29 +154,35 @@ def sql_rows(run: Run) -> list[list[str]]:
 
 
 def agreement_rows(results: dict[int, dict[str, list[Run]]]) -> tuple[list[list[str]], bool]:
-    """ours vs peer metres per county, town, river and in total; and whether counties agree."""
+    """ours vs each peer: metres per county, town, river and in total (what the peer
+    answers); and whether the per-county metres agree within AGREEMENT for every peer."""
     rows, agree = [], True
     for points, engines in results.items():
-        ours, peer = median_run(engines.get("ours", [])), median_run(engines.get("peer", []))
-        if ours.seconds is None or peer.seconds is None:
-            continue
-        for level in ("county", "town", "river", "total"):
-            mine, theirs = ours.answers.get(level, {}), peer.answers.get(level, {})
-            for code in sorted(set(mine) | set(theirs)):
-                a, b = mine.get(code), theirs.get(code)
-                diff = (a - b) / b if a is not None and b else None
-                if level == "county" and (diff is None or abs(diff) > AGREEMENT):
-                    agree = False
-                rows.append(
-                    [
-                        size_label(points),
-                        level,
-                        code,
-                        number(a),
-                        number(b),
-                        f"{diff * 100:+.3f}%" if diff is not None else "—",
-                    ]
-                )
+        ours = median_run(engines.get("ours", []) or [Run("ours", points)])
+        for engine in (e for e in engines if e != "ours"):
+            peer = median_run(engines[engine])
+            if ours.seconds is None or peer.seconds is None:
+                continue
+            for level in ("county", "town", "river", "total"):
+                mine, theirs = ours.answers.get(level, {}), peer.answers.get(level)
+                if theirs is None:
+                    continue  # a question this peer does not answer
+                for code in sorted(set(mine) | set(theirs)):
+                    a, b = mine.get(code), theirs.get(code)
+                    diff = (a - b) / b if a is not None and b else None
+                    if level == "county" and (diff is None or abs(diff) > AGREEMENT):
+                        agree = False
+                    rows.append(
+                        [
+                            size_label(points),
+                            ENGINE_LABELS.get(engine, engine),
+                            level,
+                            code,
+                            number(a),
+                            number(b),
+                            f"{diff * 100:+.3f}%" if diff is not None else "—",
+                        ]
+                    )
     return rows, agree
 
 

@@ -2,11 +2,13 @@
 
     python -m bench.upload ours GPX_FILE DATABASE_URL TEAM_ID DATA_DIR
     python -m bench.upload peer GPX_FILE
+    python -m bench.upload ogr GPX_FILE DATABASE_URL
 
 Prints one JSON object: seconds, phases, peak memory and the answers (metres per county and
 town, covered river metres) so that the caller can compare the two engines. Run from the
 repository root. The file is read before the clock starts; the clock stops once the patrol
-is committed (ours) or the answers are computed (peer).
+is committed (ours) or the answers are computed (peer: GeoPandas in memory; ogr: ogr2ogr into
+PostGIS and the SQL of bench.ogr_peer).
 """
 
 from __future__ import annotations
@@ -263,14 +265,16 @@ def run_peer(data: bytes) -> dict[str, Any]:
 
     layers = load_layers()
     baseline = reset_peak_rss()
+    phases: dict[str, float] = {}
     start = perf_counter()
-    answers = analyse(data, layers)
+    answers = analyse(data, layers, phases)
     seconds = perf_counter() - start
     peak = peak_rss_mb()
     return {
         "seconds": seconds,
         "rss_delta_mb": peak - baseline,
         "rss_peak_mb": peak,
+        "phases": phases,
         "answers": answers,
     }
 
@@ -285,8 +289,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         outcome = run_ours(data, url=url, team_id=team_id, data_dir=data_dir)
     elif engine_name == "peer":
         outcome = run_peer(data)
+    elif engine_name == "ogr":
+        from bench.ogr_peer import run_ogr
+
+        outcome = run_ogr(gpx, url=argv[2])
     else:
-        raise SystemExit(f"unknown engine {engine_name!r}: ours or peer")
+        raise SystemExit(f"unknown engine {engine_name!r}: ours, peer or ogr")
     print(json.dumps(outcome))
 
 

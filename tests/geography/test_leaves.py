@@ -82,3 +82,33 @@ def test_batch_routing_uses_the_boundary_in_force_at_the_time(
     point = {"lons": [120.66], "lats": [30.90]}  # east of the old corner, west of the new one
     assert lead_codes_batch(session, **point, at=moment - timedelta(days=1)) == {0: "330421"}
     assert lead_codes_batch(session, **point, at=moment + timedelta(days=1)) == {0: "320509"}
+
+
+def test_batch_routing_runs_without_jit_for_the_rest_of_its_transaction(session: Session) -> None:
+    """JIT compiling the lookup of a million points cost more than it saved (bench/README.md)."""
+    session.execute(text("SET LOCAL jit = on"))
+    lead_codes_batch(session, lons=[120.605], lats=[30.885], at=datetime.now(UTC))
+    assert session.execute(text("SELECT current_setting('jit')")).scalar_one() == "off"
+
+
+def test_batch_routing_on_cell_edges_and_on_the_shared_border(session: Session) -> None:
+    """Batch routing stages points in 0.005-degree cells and answers a cell that lies inside
+    one piece without testing its points: points on cell edges, on the fixture's shared
+    border (a tie between the two counties: the lower code) and just outside the region."""
+    import_jurisdictions(session, path=FIXTURES / "boundaries.geojson", options=COUNTY)
+    points = {
+        (120.655, 30.90): "320509",  # the border's vertex, shared: both counties, tie
+        (120.65, 30.88): "320509",  # the border's end, a corner of both
+        (120.65, 30.92): "320509",
+        (120.62, 30.90): "320509",  # on cell corners, inside one county
+        (120.68, 30.905): "330421",
+        (120.60, 30.90): "320509",  # on the region's outer edge (and a cell edge)
+        (120.70, 30.90): "330421",
+        (120.595, 30.90): None,  # one cell west of the edge: outside both
+        (120.7025, 30.90): None,  # inside a cell the region's edge crosses, but outside
+        (120.6501, 30.89): "320509",  # in a cell the border crosses (at 120.6525), west of it
+        (120.6549, 30.89): "330421",  # the same cell, east of it
+    }
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    got = lead_codes_batch(session, lons=lons, lats=lats, at=datetime.now(UTC))
+    assert {p: got.get(n) for n, p in enumerate(points)} == points
