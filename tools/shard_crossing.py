@@ -79,6 +79,7 @@ DESIGN: dict[str, Placement] = {
     "patrol_points": _distributed("patrol_id", "patrol"),
     "patrol_members": _distributed("patrol_id", "patrol"),
     "patrol_jurisdictions": _distributed("patrol_id", "patrol"),
+    "patrol_overviews": _distributed("patrol_id", "patrol"),
     "patrol_crossings": _distributed("patrol_id", "patrol"),
     "patrol_coverage": _distributed("patrol_id", "patrol"),
     # The incident group: a case, its sides, history, photos and evidence, by its id.
