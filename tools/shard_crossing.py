@@ -176,6 +176,8 @@ SLOTS = {
     "length_expr": "p.length_m",
     "duration_expr": "p.duration_s",
     "join": "",
+    "line": "p.track",
+    "lines": "patrols p",
 }
 # Parameters whose type the planner cannot infer from the statement (`:a - :b`), by name.
 PARAMETER_TYPES = {
