@@ -42,9 +42,8 @@ DATABASE_HELPERS = ("tests.support.database", "tests.support.service", "tests.su
 
 # Files whose tests must not overlap one another on two workers: they kill or pause
 # processes and a cluster of their own, measure memory or hold timing bounds under load.
-# They form one xdist group: one worker runs them one after another while the other runs
-# the rest. A new file of that kind: add it here.
-EXCLUSIVE_GROUP = "exclusive"
+# They form one group (tests/support/scheduling.py): one worker runs them one after another
+# while the other runs the rest. A new file of that kind: add it here (paths from the root).
 EXCLUSIVE = frozenset(
     {
         "tests/db/test_database_timeouts.py",
@@ -67,7 +66,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "database: needs PostgreSQL (set by tests/conftest.py; -m 'not database')"
     )
-    config.addinivalue_line("markers", "xdist_group(name): run with the group on one worker")
     folder = tempfile.mkdtemp(prefix=f"geo-patrol-test-data-{worker_id() or 'serial'}-")
     config.stash[DATA_DIR] = Path(folder)
     os.environ["GEO_PATROL_DATA_DIR"] = folder
@@ -82,12 +80,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under `--dist loadgroup`, a test file at a time (tests/support/scheduling.py)."""
+    """Under `--dist loadgroup`, a test file at a time, the EXCLUSIVE files as one group
+    (tests/support/scheduling.py)."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from tests.support.scheduling import FileOrGroupScheduling
 
-    return FileOrGroupScheduling(config, log)
+    return FileOrGroupScheduling(config, log, groups=dict.fromkeys(EXCLUSIVE, "exclusive"))
 
 
 def _needs_database(item: pytest.Item) -> bool:
@@ -101,7 +100,6 @@ def _needs_database(item: pytest.Item) -> bool:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that need PostgreSQL `database` (`pytest -m "not database"` runs the
     rest in seconds); browser tests last: Playwright's sync driver keeps an event loop
@@ -110,8 +108,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _needs_database(item):
             item.add_marker(pytest.mark.database)
-        if item.nodeid.split("::", 1)[0] in EXCLUSIVE:
-            item.add_marker(pytest.mark.xdist_group(EXCLUSIVE_GROUP))
     items.sort(key=lambda item: "tests/browser/" in item.nodeid)
 
 

@@ -12,8 +12,10 @@ wherever a test asks for a migrated or a demo database.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -42,9 +44,16 @@ def server_url() -> str:
     if external:
         return external
     if "url" not in _SERVER:
-        with run_lock("cluster"):
-            _SERVER["url"] = EmbeddedCluster(ROOT / "var" / "test" / "pg").up()
+        _SERVER["url"] = start_cluster(ROOT / "var" / "test" / "pg")
     return _SERVER["url"]
+
+
+def start_cluster(folder: Path) -> str:
+    """Create and start the embedded cluster in `folder` if needed, holding a lock on it so
+    that processes starting it at once make one cluster; its URL."""
+    key = hashlib.sha256(str(folder.absolute()).encode()).hexdigest()[:12]
+    with run_lock(f"cluster-{key}"):
+        return EmbeddedCluster(folder).up()
 
 
 def fresh_database(name: str) -> str:
