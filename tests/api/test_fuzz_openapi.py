@@ -100,7 +100,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     engine = make_engine(url)
     app.dependency_overrides[get_session] = lambda: (yield from _rolled_back(engine))
     with serving(app) as base:
-        schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+        # The first /openapi.json builds the whole document: over schemathesis's default 10 s
+        # on a loaded machine (two workers and other work), a failure that says nothing.
+        schema = schemathesis.openapi.from_url(f"{base}/openapi.json", timeout=120)
         yield Service(base, schema, {"admin": admin_token, "phone": SZ_PHONE_TOKEN})
     engine.dispose()
 

@@ -84,13 +84,16 @@ def committed_demo_database(name: str, *, then: Callable[[Session], object] | No
 
 @contextmanager
 def serving(database_url: str, data_dir: Path, **settings: object) -> Iterator[str]:
-    """The service with `settings` in a thread on a free port; stopped on leaving."""
+    """The service with `settings` in a thread on a free port; stopped on leaving. Its
+    pooled connections' ping may take 30 s, not 3: the page tests are not outage tests (those
+    are tests/db/test_database_timeouts.py and tests/service/test_faults.py), and on a loaded
+    machine a ping late by seconds made a tile answer 503 and the page log an error."""
     config = Settings(
         database_url=database_url,
         data_dir=data_dir,
         maintenance_seconds=0,
         osmand_port=None,
-        **settings,  # type: ignore[arg-type]
+        **{"db_connect_timeout_s": 30.0, **settings},  # type: ignore[arg-type]
     )
     with serving_app(create_app(config)) as base:
         yield base
