@@ -13,4 +13,4 @@ The map of every package: docs/developers/layout.md.
 
 # The one place the version is written: pyproject.toml reads it (dynamic = ["version"]),
 # CHANGELOG.md names it, each migration says which version introduced it.
-__version__ = "0.5.0"
+__version__ = "0.6.0"

@@ -52,11 +52,15 @@ from geo_patrol.api.routes import (
     water_leads,
     web,
 )
+from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.settings import Settings
+from geo_patrol.db import locks
 from geo_patrol.db.engine import UNREACHABLE, Timeouts, database_url, make_engine, make_sessionmaker
+from geo_patrol.db.locks import try_lock
 from geo_patrol.duty.digest import DigestRounds, send_due_digests
 from geo_patrol.incidents.workflow import escalate_overdue
 from geo_patrol.meetings.reminders import overdue_section
+from geo_patrol.patrols import partitions
 from geo_patrol.patrols.live.store import close_silent_patrols, refresh_stale_patrols
 from geo_patrol.patrols.live.writer import LiveWriter
 from geo_patrol.web.apidocs import STATIC_DIR as DOCS_STATIC_DIR
@@ -66,19 +70,38 @@ log = logging.getLogger(__name__)
 
 
 def run_maintenance(sessionmaker: sessionmaker[Session], settings: Settings) -> dict[str, int]:
-    """Close silent live patrols, recompute fed ones, escalate overdue incidents."""
+    """Close silent live patrols, recompute fed ones, escalate overdue incidents; then make
+    the coming months of raw fixes and retire the old ones. Each part runs under an advisory
+    lock, so with several app nodes one node does it and the others skip the round."""
+    counts = {"closed": 0, "refreshed": 0, "escalated": 0, "months": 0, "skipped": 0}
     with sessionmaker() as session, session.begin():
-        closed = close_silent_patrols(session, settings=settings)
-        refreshed = refresh_stale_patrols(session, settings=settings)
-        escalated = escalate_overdue(session)
-    if closed or refreshed or escalated:
+        if try_lock(session, locks.MAINTENANCE):
+            counts["closed"] = close_silent_patrols(session, settings=settings)
+            counts["refreshed"] = refresh_stale_patrols(session, settings=settings)
+            counts["escalated"] = escalate_overdue(session)
+        else:
+            counts["skipped"] = 1
+    if counts["closed"] or counts["refreshed"] or counts["escalated"]:
         log.info(
             "maintenance: %d live patrols closed, %d refreshed; %d incidents escalated",
-            closed,
-            refreshed,
-            escalated,
+            counts["closed"],
+            counts["refreshed"],
+            counts["escalated"],
         )
-    return {"closed": closed, "refreshed": refreshed, "escalated": escalated}
+    # In a transaction of its own: a month that cannot be made now (a lock not granted in
+    # time) never undoes the work above, and is tried again next round.
+    with sessionmaker() as session, session.begin():
+        if try_lock(session, locks.PARTITIONS):
+            months = partitions.maintain(
+                session,
+                today=datetime.now(LOCAL).date(),
+                ahead=settings.partitions_ahead,
+                keep_months=settings.raw_fix_months,
+            )
+            counts["months"] = len(months.made) + len(
+                months.retired.dropped if months.retired else ()
+            )
+    return counts
 
 
 def run_digests(sessionmaker: sessionmaker[Session], rounds: DigestRounds) -> int:

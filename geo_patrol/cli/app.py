@@ -16,6 +16,7 @@ from geo_patrol import __version__
 from geo_patrol.cli.accounts import device_app, member_app
 from geo_patrol.cli.chiefs import chiefs_app, rules_app
 from geo_patrol.cli.digest import digest_app
+from geo_patrol.cli.fixes import fixes_app
 from geo_patrol.cli.incidents import incidents_app
 from geo_patrol.cli.maps import meeting_pack_command
 from geo_patrol.cli.rivers import rivers_app
@@ -53,6 +54,7 @@ app.add_typer(chiefs_app, name="chiefs")
 app.add_typer(rules_app, name="duty-rules")
 app.command("meeting-pack")(meeting_pack_command)
 app.add_typer(digest_app, name="digest")
+app.add_typer(fixes_app, name="fixes")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(water_app, name="water")
 app.add_typer(rivers_app, name="rivers")

@@ -172,6 +172,19 @@ class Settings(BaseSettings):
         default=30.0,
         description="How often live patrols are closed and refreshed in the background (0: never).",
     )
+    raw_fix_months: int = Field(
+        default=0,
+        ge=0,
+        description="Raw GPS fixes are kept this many months before the current one, then "
+        "their months are dropped by the maintenance (0: kept forever). Cleaned tracks, "
+        "attribution, coverage and duty stay.",
+    )
+    partitions_ahead: int = Field(
+        default=2,
+        ge=1,
+        le=24,
+        description="Months of raw fixes the maintenance prepares ahead of the current one.",
+    )
     crossing_margin_m: float = Field(
         default=15.0,
         description="...or reached this far from the other side (GPS noise is a few metres).",

@@ -4,8 +4,8 @@ A text COPY of a million fixes formats a million rows in Python (about 10 s); th
 format is fixed-width big-endian fields, which numpy writes in one pass. Each row is a
 16-bit field count, then per field a 32-bit length (-1 for NULL, with no bytes after it)
 and the value. Supported columns: int32 (`int4`), int64 (`int8`), float64 (`float8`, NaN
-is NULL), bool, datetime64 (`timestamptz`, NaT is NULL), bytes (`text`, numpy "S": each
-value without its NUL padding), masked arrays (masked is NULL), and points as EWKB
+is NULL), bool, datetime64 (`timestamptz`, NaT is NULL; in days: `date`), bytes (`text`,
+numpy "S": each value without its NUL padding), masked arrays (masked is NULL), and points as EWKB
 (`geometry`, from `ewkb_points`).
 """
 
@@ -49,7 +49,11 @@ def _field(values: NDArray[Any]) -> tuple[NDArray[np.uint8], NDArray[np.int32]]:
     if kind == "S":
         value = values.view(np.uint8).reshape(len(values), values.dtype.itemsize)
         return value, np.char.str_len(values).astype(np.int32)
-    if kind == "M":
+    if kind == "M" and np.datetime_data(values.dtype)[0] == "D":
+        null = np.isnat(values)
+        days = (values - PG_EPOCH.astype("datetime64[D]")).astype(np.int64)
+        encoded = np.where(null, 0, days).astype(">i4")
+    elif kind == "M":
         null = np.isnat(values)
         micros = (values.astype("datetime64[us]") - PG_EPOCH).astype(np.int64)
         encoded = np.where(null, 0, micros).astype(">i8")

@@ -51,6 +51,9 @@ from geo_patrol.core.vocabulary import (
 )
 from geo_patrol.db.engine import Base
 
+# The local (China Standard Time) day, as the database computes it.
+LOCAL_DAY = "(now() AT TIME ZONE 'Asia/Shanghai')::date"
+
 # The vocabularies as plain words (core.vocabulary), for the CHECK constraints: their text
 # stays exactly what the migrations wrote ("level IN ('province', ...)").
 LEVELS = values(Level)
@@ -509,6 +512,8 @@ class Patrol(Base):
     stale: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     track: Mapped[WKBElement | None] = mapped_column(_geometry("LINESTRING"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The local day the row was made, never changed: the month partition of its raw fixes.
+    patrol_day: Mapped[date] = mapped_column(Date, server_default=text(LOCAL_DAY))
 
 
 class PatrolMember(Base):
@@ -527,8 +532,9 @@ class PatrolMember(Base):
 class PatrolPoint(Base):
     """A GPS fix as received (raw points are kept); `ord` orders the cleaned track.
 
-    The big table: a county produces millions a day. The growth path is declarative
-    partitioning by `time` (monthly) with these indexes on each partition.
+    The big table: a county produces millions a day. Partitioned by month of its patrol's
+    `patrol_day` (migration 0020, geo_patrol.patrols.partitions): every read gives the day,
+    so one partition is searched, and old months of raw fixes can be dropped whole.
     """
 
     __tablename__ = "patrol_points"
@@ -538,9 +544,11 @@ class PatrolPoint(Base):
             "ix_patrol_points_live_time",
             "patrol_id",
             "time",
+            "patrol_day",
             unique=True,
             postgresql_where=text("live"),
         ),
+        {"postgresql_partition_by": "RANGE (patrol_day)"},
     )
 
     # References patrols(id) ON DELETE CASCADE through statement-level triggers rather than
@@ -555,6 +563,7 @@ class PatrolPoint(Base):
     live: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     mock: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     drop_reason: Mapped[str | None] = mapped_column(String(32))
+    patrol_day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class PatrolJurisdiction(Base):

@@ -27,6 +27,8 @@ from geo_patrol.core.vocabulary import Datum
 from geo_patrol.exports import sources
 from geo_patrol.exports.writers import write_gpkg
 from geo_patrol.patrols import queries as patrol_queries
+from geo_patrol.patrols.exports import FIXES_OF
+from geo_patrol.patrols.partitions import day_of
 
 
 class TrackFormat(StrEnum):
@@ -46,9 +48,9 @@ MEDIA_TYPES = {
 FIXES_PER_BLOCK = 20_000
 
 # A patrol's cleaned fixes in order (the rows behind its track), block by block.
-FIXES = """
+FIXES = f"""
 SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat, ele, time
-FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL ORDER BY ord
+FROM {FIXES_OF} ORDER BY ord
 """
 
 GPX_HEAD = (
@@ -66,7 +68,8 @@ def fixes(
 ) -> Iterator[tuple[np.ndarray, np.ndarray, list[Any], list[datetime | None]]]:
     """A patrol's cleaned fixes in blocks: lon, lat (in `datum`), elevations, times."""
     query = text(FIXES).execution_options(stream_results=True, yield_per=FIXES_PER_BLOCK)
-    rows = session.execute(query, {"patrol_id": patrol_id})
+    day = day_of(session, patrol_id=patrol_id)
+    rows = session.execute(query, {"patrol_id": patrol_id, "patrol_day": day})
     for block in rows.partitions(FIXES_PER_BLOCK):
         lon = np.array([r.lon for r in block], dtype=np.float64)
         lat = np.array([r.lat for r in block], dtype=np.float64)

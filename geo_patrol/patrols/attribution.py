@@ -45,6 +45,7 @@ from geo_patrol.db.bulk import copy_rows, ewkb_lines, ewkb_points, fetch_rows
 from geo_patrol.db.tables import PatrolCrossing, PatrolJurisdiction
 from geo_patrol.geography.levels import level_rank
 from geo_patrol.geography.pieces import BoundaryPieces, lowest_level_pieces
+from geo_patrol.patrols.partitions import day_of
 from geo_patrol.patrols.track.times import as_datetime, epoch_millis, from_epoch_millis
 from geo_patrol.patrols.track.types import TrackPoints
 from geo_patrol.patrols.track_pieces import Pieces
@@ -56,7 +57,8 @@ CHUNK_LEGS = 16
 
 KEPT = """
 SELECT ST_X(geom), ST_Y(geom), extract(epoch FROM time) * 1000
-FROM patrol_points WHERE patrol_id = %(patrol_id)s AND ord IS NOT NULL ORDER BY ord
+FROM patrol_points
+WHERE patrol_id = %(patrol_id)s AND patrol_day = %(patrol_day)s AND ord IS NOT NULL ORDER BY ord
 """
 
 CHUNKS = """
@@ -361,7 +363,10 @@ def kept_fixes(session: Session, *, patrol_id: int, kept: TrackPoints | None) ->
     """The kept fixes in time order (index = ord): the caller's, or read from patrol_points."""
     if kept is not None:
         return kept
-    rows = np.array(fetch_rows(session, KEPT, {"patrol_id": patrol_id}), np.float64)
+    day = day_of(session, patrol_id=patrol_id)
+    rows = np.array(
+        fetch_rows(session, KEPT, {"patrol_id": patrol_id, "patrol_day": day}), np.float64
+    )
     rows = rows.reshape(-1, 3)
     return TrackPoints.from_arrays(rows[:, 0], rows[:, 1], time=from_epoch_millis(rows[:, 2]))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import date
 from enum import Enum
 from xml.sax.saxutils import escape
 
@@ -20,10 +21,30 @@ FIXES_PER_BLOCK = 20_000
 ISO_UTC = """to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
 LAT, LON = "round(ST_Y(geom)::numeric, 7)", "round(ST_X(geom)::numeric, 7)"
 
+# A patrol's cleaned fixes (geom, ele, time, ord) from its month of raw fixes; once that
+# month was retired (geo_patrol.patrols.partitions.retire), the vertices of its cleaned
+# track, which stays, without elevations or times.
+FIXES_OF = """(
+    SELECT geom, ele, time, ord FROM patrol_points
+    WHERE patrol_id = :patrol_id AND patrol_day = :patrol_day AND ord IS NOT NULL
+    UNION ALL
+    SELECT d.geom, CAST(NULL AS float8), CAST(NULL AS timestamptz), d.path[1] - 1
+    FROM patrols p CROSS JOIN LATERAL ST_DumpPoints(p.track) AS d
+    WHERE p.id = :patrol_id AND NOT EXISTS (
+        SELECT 1 FROM patrol_points WHERE patrol_id = :patrol_id AND patrol_day = :patrol_day)
+) AS fixes"""
+
+# Whether the patrol's raw fixes are still stored (its day given: one month is searched).
+RAW_KEPT = """
+SELECT EXISTS (SELECT 1 FROM patrol_points
+               WHERE patrol_id = :patrol_id AND patrol_day = :patrol_day)
+"""
+DAY = "SELECT patrol_day FROM patrols WHERE id = :patrol_id"
+
 # Each block: the text of FIXES_PER_BLOCK fixes in time order; blocks in time order.
-BLOCKS = """
-SELECT string_agg({item}, E'\\n' ORDER BY ord)
-FROM patrol_points WHERE patrol_id = :patrol_id AND ord IS NOT NULL
+BLOCKS = f"""
+SELECT string_agg({{item}}, E'\\n' ORDER BY ord)
+FROM {FIXES_OF}
 GROUP BY ord / :per_block ORDER BY ord / :per_block
 """
 
@@ -65,10 +86,21 @@ class FixText(Enum):
 BLOCKS_OF = {kind: BLOCKS.format(item=kind.value) for kind in FixText}
 
 
+def raw_fixes(connection: Connection, *, patrol_id: int) -> tuple[date | None, bool]:
+    """The patrol's day (None: no such patrol) and whether its raw fixes are still kept."""
+    day = connection.execute(text(DAY), {"patrol_id": patrol_id}).scalar_one_or_none()
+    if day is None:
+        return None, False
+    kept = connection.execute(text(RAW_KEPT), {"patrol_id": patrol_id, "patrol_day": day})
+    return day, bool(kept.scalar_one())
+
+
 def _blocks(connection: Connection, item: FixText, patrol_id: int) -> Iterator[str]:
     """The fixes' text, block by block, through a server-side cursor."""
+    day, _ = raw_fixes(connection, patrol_id=patrol_id)
     query = text(BLOCKS_OF[item]).execution_options(stream_results=True, yield_per=1)
-    rows = connection.execute(query, {"patrol_id": patrol_id, "per_block": FIXES_PER_BLOCK})
+    params = {"patrol_id": patrol_id, "patrol_day": day, "per_block": FIXES_PER_BLOCK}
+    rows = connection.execute(query, params)
     for (block,) in rows:
         yield block + "\n"
 
@@ -84,7 +116,8 @@ def kml_text(
     connection: Connection, *, name: str, patrol_id: int, timed: bool = True
 ) -> Iterator[str]:
     """A KML 2.2 document with the track as a gx:Track (times kept), or as a LineString
-    when the track has no times, in pieces."""
+    when the track has no times (or its raw fixes were retired), in pieces."""
+    timed = timed and raw_fixes(connection, patrol_id=patrol_id)[1]
     opening, closing = KML_TRACK if timed else KML_LINE
     yield KML_HEAD.format(name=escape(name), open=opening)
     if timed:

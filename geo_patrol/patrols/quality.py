@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from geo_patrol.core.coords import leg_metres
 from geo_patrol.db.tables import Patrol
+from geo_patrol.patrols.partitions import day_of
 from geo_patrol.patrols.track.cleaning import clock_faults
 from geo_patrol.patrols.track.types import TrackPoints
 
@@ -54,7 +55,8 @@ SELECT
         > CASE p.mode WHEN 'boat' THEN 12 WHEN 'car' THEN 40 ELSE 3 END AS too_fast,
     coalesce(CAST(:max_gap_s AS float8), 0) >= 600 AS long_gap,
     CAST(:read_mock AS boolean)
-        AND EXISTS (SELECT 1 FROM patrol_points WHERE patrol_id = :patrol_id AND mock)
+        AND EXISTS (SELECT 1 FROM patrol_points
+                    WHERE patrol_id = :patrol_id AND patrol_day = :patrol_day AND mock)
         AS mocked,
     :steps >= 20 AND coalesce(CAST(:length_cv AS float8), 1) < 0.1
         AND coalesce(CAST(:interval_cv AS float8), 1) < 0.01 AS too_regular,
@@ -119,6 +121,7 @@ def flag_patrol(
     ones; `reordered`: cleaning put an upload's fixes in time order)."""
     params = {
         "patrol_id": patrol_id,
+        "patrol_day": day_of(session, patrol_id=patrol_id),
         "read_mock": read_mock,
         "reordered": reordered,
         **asdict(steps_of(kept)),

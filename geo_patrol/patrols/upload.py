@@ -7,7 +7,7 @@ import json
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from geo_patrol.patrols.attribution import (
     store_attribution,
 )
 from geo_patrol.patrols.coverage import cover_patrol
+from geo_patrol.patrols.partitions import day_of
 from geo_patrol.patrols.quality import flag_patrol
 from geo_patrol.patrols.track.cleaning import MODE_SPEEDS, CleaningRules, clean
 from geo_patrol.patrols.track.formats.csv_file import CsvOptions
@@ -281,7 +282,12 @@ def _add_members(session: Session, patrol_id: int, member_ids: tuple[int, ...]) 
 
 
 def store_points(
-    session: Session, *, patrol_id: int, points: TrackPoints, order: NDArray[np.int64]
+    session: Session,
+    *,
+    patrol_id: int,
+    points: TrackPoints,
+    order: NDArray[np.int64],
+    patrol_day: date | None = None,
 ) -> None:
     """Copy the raw fixes into patrol_points, and their number into the patrol's points_raw.
 
@@ -291,11 +297,13 @@ def store_points(
     # A fix without finite coordinates cannot be a geometry (cleaning counted it as invalid).
     finite = np.flatnonzero(np.isfinite(points.lon) & np.isfinite(points.lat))
     kept = ~np.ma.getmaskarray(ords)[finite]
+    day = patrol_day or day_of(session, patrol_id=patrol_id)
     copy_rows(
         session,
         table="patrol_points",
         columns={
             "patrol_id": np.full(len(finite), patrol_id, np.int64),
+            "patrol_day": np.full(len(finite), np.datetime64(day, "D")),
             "seq": finite.astype(np.int32),
             "ord": ords[finite],
             "time": points.time[finite],
@@ -322,7 +330,7 @@ def _keep_original(folder: Path, sha256: str, data: bytes) -> None:
 
 LOAD = """
 SELECT seq, ST_X(geom) AS lon, ST_Y(geom) AS lat, time, ele, accuracy_m
-FROM patrol_points WHERE patrol_id = :patrol_id ORDER BY seq
+FROM patrol_points WHERE patrol_id = :patrol_id AND patrol_day = :patrol_day ORDER BY seq
 """
 
 DROPPED = b"dropped"  # drop_reason of a fix that cleaning left out
@@ -331,7 +339,7 @@ WRITE_ORDER = """
 UPDATE patrol_points p SET ord = u.ord,
        drop_reason = CASE WHEN u.ord IS NULL THEN 'dropped' END
 FROM unnest(CAST(:seqs AS int[]), CAST(:ords AS int[])) AS u(seq, ord)
-WHERE p.patrol_id = :patrol_id AND p.seq = u.seq
+WHERE p.patrol_id = :patrol_id AND p.patrol_day = :patrol_day AND p.seq = u.seq
 """
 
 # A patrol's summary from its kept fixes in time order: their line comes as EWKB, the
@@ -358,7 +366,8 @@ def _column(rows: list[Any], name: str) -> NDArray[np.float64]:
 
 def load_points(session: Session, *, patrol_id: int) -> tuple[list[int], TrackPoints]:
     """The stored raw fixes of a patrol (seq numbers and arrays)."""
-    rows = list(session.execute(text(LOAD), {"patrol_id": patrol_id}).all())
+    day = day_of(session, patrol_id=patrol_id)
+    rows = list(session.execute(text(LOAD), {"patrol_id": patrol_id, "patrol_day": day}).all())
     times = np.array(
         [r.time.astimezone(UTC).replace(tzinfo=None) if r.time else None for r in rows],
         dtype="datetime64[ms]",
@@ -397,7 +406,15 @@ def clean_stored(
     ords: list[int | None] = [None] * len(seqs)
     for rank, index in enumerate(cleaned.order.tolist()):
         ords[index] = rank
-    session.execute(text(WRITE_ORDER), {"patrol_id": patrol_id, "seqs": seqs, "ords": ords})
+    session.execute(
+        text(WRITE_ORDER),
+        {
+            "patrol_id": patrol_id,
+            "patrol_day": day_of(session, patrol_id=patrol_id),
+            "seqs": seqs,
+            "ords": ords,
+        },
+    )
     return cleaned.dropped, cleaned.select(points), len(seqs)
 
 

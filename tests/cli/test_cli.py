@@ -108,17 +108,17 @@ def test_a_bare_geometry_imports_with_code_and_name(cli_database: str) -> None:
 
 
 def every_table_rows(url: str) -> dict[str, list[tuple[str, str]]]:
-    """Every row of every declared table as (ctid, xmin): an INSERT, UPDATE or DELETE
-    anywhere changes this."""
+    """Every row of every declared table as (partition and ctid, xmin): an INSERT, UPDATE or
+    DELETE anywhere changes this."""
     import geo_patrol.db.tables  # noqa: F401  (declares the tables on Base.metadata)
 
     engine = make_engine(url)
     with engine.connect() as conn:
         present = conn.execute(
             text(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
-                "AND table_type = 'BASE TABLE' AND table_name NOT IN "
-                "('alembic_version', 'spatial_ref_sys')"
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                "AND c.relname NOT IN ('alembic_version', 'spatial_ref_sys')"
             )
         ).scalars()
         assert set(present) == set(Base.metadata.tables)  # every table, none left out
@@ -126,7 +126,10 @@ def every_table_rows(url: str) -> dict[str, list[tuple[str, str]]]:
             table.name: [
                 (str(ctid), str(xmin))
                 for ctid, xmin in conn.execute(
-                    text(f"SELECT ctid::text, xmin::text FROM {table.name} ORDER BY ctid")
+                    text(
+                        f"SELECT tableoid::regclass::text || ctid::text, xmin::text "
+                        f"FROM {table.name} ORDER BY 1"
+                    )
                 )
             ]
             for table in Base.metadata.sorted_tables

@@ -6,9 +6,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from geoalchemy2 import alembic_helpers
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import Base, make_engine
@@ -46,7 +45,7 @@ def test_models_match_migrated_schema(engine: object) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"include_object": alembic_helpers.include_object, "compare_type": True},
+            opts={"include_object": migrate.include_object, "compare_type": True},
         )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
@@ -244,5 +243,72 @@ def test_water_migration_keeps_rivers_and_a_used_category() -> None:
             rules = "SELECT count(*) FROM tier_rules WHERE category = 'water_quality'"
             assert conn.execute(text(rules)).scalar() == 4
             assert conn.execute(text("SELECT count(*) FROM incidents")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_partitioning_migration_keeps_every_fix_in_its_patrols_month() -> None:
+    """0020 on a database holding fixes of patrols made in two months: each fix lands in the
+    partition of its patrol's local day (a patrol made at 23:30 UTC belongs to the next local
+    day); a downgrade puts them all back in one plain table, and upgrading again is the
+    same."""
+    engine = make_engine(fresh_database("geo_patrol_migration_0020"))
+    made = {"a": "2026-08-31 15:30+00", "b": "2026-08-31 16:30+00", "c": "2026-10-05 03:00+00"}
+    try:
+        migrate.upgrade(engine, "0019")
+        with engine.begin() as conn:
+            team = conn.execute(text("INSERT INTO teams (name) VALUES ('t') RETURNING id"))
+            team_id = team.scalar_one()
+            for title, created in made.items():
+                patrol = conn.execute(
+                    text(
+                        "INSERT INTO patrols (team_id, source, title, created_at) "
+                        "VALUES (:t, 'upload', :title, :c) RETURNING id"
+                    ),
+                    {"t": team_id, "title": title, "c": created},
+                ).scalar_one()
+                conn.execute(
+                    text(
+                        "INSERT INTO patrol_points (patrol_id, seq, ord, geom, live, time) "
+                        "SELECT :p, s, s, ST_SetSRID(ST_MakePoint(120 + s * 1e-5, 30), 4326), "
+                        "s % 2 = 0, CAST(:c AS timestamptz) + s * interval '1 second' "
+                        "FROM generate_series(0, 9) s"
+                    ),
+                    {"p": patrol, "c": created},
+                )
+        where = (
+            "SELECT p.title, f.tableoid::regclass::text AS part, count(*) FROM patrol_points f "
+            "JOIN patrols p ON p.id = f.patrol_id GROUP BY 1, 2 ORDER BY 1"
+        )
+        migrate.upgrade(engine, "0020")
+        with engine.connect() as conn:
+            # 15:30 UTC is 23:30 in China on Aug 31; 16:30 UTC is already Sep 1 there.
+            assert conn.execute(text(where)).all() == [
+                ("a", "patrol_points_2026_08", 10),
+                ("b", "patrol_points_2026_09", 10),
+                ("c", "patrol_points_2026_10", 10),
+            ]
+            kind = "SELECT relkind FROM pg_class WHERE relname = 'patrol_points'"
+            assert conn.execute(text(kind)).scalar() == "p"
+        migrate.downgrade(engine, "0019")
+        with engine.begin() as conn:
+            assert conn.execute(text(kind)).scalar() == "r"
+            rows = "SELECT count(*), count(*) FILTER (WHERE live) FROM patrol_points"
+            assert conn.execute(text(rows)).one() == (30, 15)
+            # The foreign-key triggers are back on the plain table.
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                conn.execute(
+                    text(
+                        "INSERT INTO patrol_points (patrol_id, seq, geom) "
+                        "VALUES (999999, 0, ST_SetSRID(ST_MakePoint(120, 30), 4326))"
+                    )
+                )
+        migrate.upgrade(engine, "0020")
+        with engine.connect() as conn:
+            assert [row[1] for row in conn.execute(text(where))] == [
+                "patrol_points_2026_08",
+                "patrol_points_2026_09",
+                "patrol_points_2026_10",
+            ]
     finally:
         engine.dispose()

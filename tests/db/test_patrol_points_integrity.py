@@ -9,8 +9,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 POINTS = """
-INSERT INTO patrol_points (patrol_id, seq, geom)
-SELECT :patrol_id, s, ST_SetSRID(ST_MakePoint(120.6 + s * 1e-5, 30.9), 4326)
+INSERT INTO patrol_points (patrol_id, seq, geom, patrol_day)
+SELECT :patrol_id, s, ST_SetSRID(ST_MakePoint(120.6 + s * 1e-5, 30.9), 4326),
+       coalesce((SELECT patrol_day FROM patrols WHERE id = :patrol_id), CURRENT_DATE)
 FROM generate_series(0, :n - 1) AS s
 """
 

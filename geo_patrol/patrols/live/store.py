@@ -97,13 +97,16 @@ once AS (
     ORDER BY patrol_id, time, i
 ),
 added AS (
-    INSERT INTO patrol_points (patrol_id, seq, time, geom, ele, accuracy_m, live, mock)
+    INSERT INTO patrol_points (patrol_id, seq, time, geom, ele, accuracy_m, live, mock,
+                               patrol_day)
     SELECT o.patrol_id, last.seq + row_number() OVER (PARTITION BY o.patrol_id ORDER BY o.time),
-           o.time, ST_SetSRID(ST_MakePoint(o.lon, o.lat), 4326), o.ele, o.accuracy_m, true, o.mock
+           o.time, ST_SetSRID(ST_MakePoint(o.lon, o.lat), 4326), o.ele, o.accuracy_m, true, o.mock,
+           p.patrol_day
     FROM once o
+    JOIN patrols p ON p.id = o.patrol_id
     CROSS JOIN LATERAL (SELECT coalesce(max(seq), -1) AS seq FROM patrol_points
-                        WHERE patrol_id = o.patrol_id) last
-    ON CONFLICT (patrol_id, time) WHERE live DO NOTHING
+                        WHERE patrol_id = o.patrol_id AND patrol_day = p.patrol_day) last
+    ON CONFLICT (patrol_id, time, patrol_day) WHERE live DO NOTHING
     RETURNING patrol_id, time
 ),
 widened AS (
