@@ -2,11 +2,20 @@
 
 The test database is a real PostGIS, always (tests/support/database.py): the run migrates a
 fresh database once and gives each test a transaction that is rolled back.
+
+`./run test` runs the suite on two pytest-xdist workers, a test file at a time
+(tests/support/scheduling.py); each worker has its own databases and data folder
+(tests/support/workers.py). The files of EXCLUSIVE run one after another on one worker.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,18 +33,60 @@ from tests.support.database import (
     migrated_database,
 )
 from tests.support.principals import headers_for
+from tests.support.workers import worker_id, worker_name
 
 # A test needs PostgreSQL if it asks for one of these fixtures, or if its module holds a
 # helper that makes a database or a cluster (the fault and backup tests make their own).
 DATABASE_FIXTURES = {"database_url", "demo_url", "live_database_url"}
 DATABASE_HELPERS = ("tests.support.database", "tests.support.service", "tests.support.browser")
 
+# Files whose tests must not overlap one another on two workers: they kill or pause
+# processes and a cluster of their own, measure memory or hold timing bounds under load.
+# They form one group (tests/support/scheduling.py): one worker runs them one after another
+# while the other runs the rest. A new file of that kind: add it here (paths from the root).
+EXCLUSIVE = frozenset(
+    {
+        "tests/db/test_database_timeouts.py",
+        "tests/db/test_embedded.py",
+        "tests/db/test_pitr.py",
+        "tests/patrols/test_upload_memory.py",
+        "tests/service/test_faults.py",
+        "tests/service/test_slow_clients.py",
+    }
+)
+
+
+DATA_DIR = pytest.StashKey[Path]()
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the `database` marker (given by pytest_collection_modifyitems)."""
+    """Register the `database` marker (given by pytest_collection_modifyitems) and give this
+    process (one xdist worker, or the serial run) a data folder of its own for the files the
+    app stores (uploads, photos), removed at the end."""
     config.addinivalue_line(
         "markers", "database: needs PostgreSQL (set by tests/conftest.py; -m 'not database')"
     )
+    folder = tempfile.mkdtemp(prefix=f"geo-patrol-test-data-{worker_id() or 'serial'}-")
+    config.stash[DATA_DIR] = Path(folder)
+    os.environ["GEO_PATROL_DATA_DIR"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the data folder of pytest_configure."""
+    folder = config.stash.get(DATA_DIR, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `--dist loadgroup`, a test file at a time, the EXCLUSIVE files as one group
+    (tests/support/scheduling.py)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests.support.scheduling import FileOrGroupScheduling
+
+    return FileOrGroupScheduling(config, log, groups=dict.fromkeys(EXCLUSIVE, "exclusive"))
 
 
 def _needs_database(item: pytest.Item) -> bool:
@@ -155,11 +206,12 @@ def headers(demo_session: Session) -> dict[str, dict[str, str]]:
 
 @pytest.fixture
 def new_database(database_url: str) -> Iterator[Callable[[str], str]]:
-    """Makes fresh databases on the test server by name; drops them after the test."""
+    """Makes fresh databases on the test server by name (this worker's: suffixed under
+    xdist); drops them after the test."""
     made: list[str] = []
 
     def make(name: str) -> str:
-        made.append(fresh_database(database_url, name))
+        made.append(fresh_database(database_url, worker_name(name)))
         return made[-1]
 
     yield make

@@ -232,7 +232,8 @@ def test_restore_refuses_a_database_that_is_not_empty_unless_forced(
 
     refused = run_cli(restore, url=url, data_dir=data_dir)
     assert refused.exit_code == 2
-    assert f"database {OTHER} is not empty" in refused.output and "--force" in refused.output
+    name = make_url(url).database
+    assert f"database {name} is not empty" in refused.output and "--force" in refused.output
     assert state_of(url, data_dir) == changed
 
     forced = run_cli([*restore, "--force"], url=url, data_dir=data_dir)
@@ -346,7 +347,7 @@ def test_a_failing_pg_restore_leaves_the_database_as_it_was(
     )
     assert forced.exit_code == 2 and "injected" in forced.output
     assert state_of(url, data_dir) == installed
-    assert f"{OTHER}_restoring" not in _databases(url)
+    assert f"{make_url(url).database}_restoring" not in _databases(url)
 
 
 def _recording_bindir(folder: Path, log: Path) -> Path:

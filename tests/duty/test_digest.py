@@ -24,13 +24,11 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -42,6 +40,7 @@ from geo_patrol.core.errors import InvalidInput
 from geo_patrol.core.local_time import LOCAL
 from geo_patrol.core.settings import Settings
 from geo_patrol.core.vocabulary import ChiefLevel
+from geo_patrol.db.embedded import drop_database
 from geo_patrol.db.engine import make_engine
 from geo_patrol.duty.appointments import AppointmentSpec, create_appointment, create_joint
 from geo_patrol.duty.digest import DigestRounds, digests_due, send_due_digests
@@ -445,9 +444,7 @@ def committed() -> Iterator[Engine]:
         appoint_chiefs(session)
     yield engine
     engine.dispose()
-    server = make_url(url).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{CONCURRENT_DATABASE}" WITH (FORCE)')
+    drop_database(url)
 
 
 def test_two_nodes_sending_at_once_send_each_digest_once(

@@ -18,7 +18,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from geo_patrol.db.tables import LEVEL_RANK
-from geo_patrol.demo.load import DEMO_DATA, load_demo
+from geo_patrol.demo.load import DEMO_DATA
 from geo_patrol.geography.lookup import jurisdictions_at
 
 NOW = datetime.now(UTC)
@@ -72,10 +72,10 @@ def random_points(count: int) -> Iterator[tuple[float, float]]:
 
 
 @pytest.fixture
-def demo(session: Session) -> Session:
-    """The demo region loaded into the rolled-back test transaction."""
-    load_demo(session)
-    return session
+def demo(demo_session: Session) -> Session:
+    """The demo region (loaded once per run into the demo database), in a transaction
+    rolled back after the test."""
+    return demo_session
 
 
 def check(session: Session, lon: float, lat: float) -> None:

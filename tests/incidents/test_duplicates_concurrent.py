@@ -8,18 +8,16 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pyproj
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from geo_patrol.core.settings import Settings
-from geo_patrol.db import migrate
+from geo_patrol.db.embedded import drop_database
 from geo_patrol.db.engine import make_engine
 from geo_patrol.incidents.reports import IncidentReport, create_incident
-from tests.support.database import fresh_database
+from tests.support.database import migrated_database
 
 GEOD = pyproj.Geod(ellps="WGS84")
 DATABASE = "geo_patrol_test_dups_race"
@@ -31,14 +29,11 @@ WAIT_S = 30.0  # generous: only a hang would reach it
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Engine]:
     """An engine on a freshly migrated database of this module's own; dropped afterwards."""
-    url = fresh_database(DATABASE)
+    url = migrated_database(DATABASE)
     engine = make_engine(url)
-    migrate.upgrade(engine)
     yield engine
     engine.dispose()
-    server = make_url(url).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    drop_database(url)
 
 
 def report(east_m: float, hours: float, category: str) -> IncidentReport:

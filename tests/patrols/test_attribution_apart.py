@@ -11,23 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from geo_patrol.access.principal import command_line_principal
 from geo_patrol.core.settings import Settings
-from geo_patrol.db import migrate
+from geo_patrol.db.embedded import drop_database
 from geo_patrol.db.engine import make_engine
-from geo_patrol.demo.load import load_demo
 from geo_patrol.patrols import upload as patrols
 from geo_patrol.patrols.attribution import attribute_patrol
 from geo_patrol.patrols.track.types import TrackPoints
 from tests.support import oracle
-from tests.support.database import fresh_database
+from tests.support.database import fresh_demo_database
 from tests.support.oracle import assert_like_shapely, meander
 
 CROSSINGS = """
@@ -73,17 +70,11 @@ def county_lengths(rows: Any) -> dict[str, tuple[float, float | None]]:
 @pytest.fixture(scope="module")
 def committed_demo() -> Iterator[Engine]:
     """An engine on a database with the demo region committed; dropped afterwards."""
-    url = fresh_database("geo_patrol_test_apart")
+    url = fresh_demo_database("geo_patrol_test_apart")
     engine = make_engine(url)
-    migrate.upgrade(engine)
-    with Session(engine) as session:
-        load_demo(session)
-        session.commit()
     yield engine
     engine.dispose()
-    server = make_url(url).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "geo_patrol_test_apart" WITH (FORCE)')
+    drop_database(url)
 
 
 def test_big_upload_attributed_apart_gives_the_same_answers(

@@ -21,9 +21,8 @@ from sqlalchemy import text
 from bench.hostile_files import dense_kmz
 from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
-from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.support.database import fresh_database
+from tests.support.database import fresh_demo_database
 from tests.support.live_server import serving
 from tests.support.memory import reset_peak, status_kb, worker_rss_mb
 from tests.support.principals import headers_for
@@ -35,13 +34,9 @@ SLOTS = 2
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], int]]:
     """(base URL, the Shengze patrol member's headers, the joint team's id)."""
-    from geo_patrol.demo.load import load_demo
-
-    url = fresh_database("geo_patrol_uploads")
+    url = fresh_demo_database("geo_patrol_uploads")
     engine = make_engine(url)
-    migrate.upgrade(engine)
     with make_sessionmaker(engine)() as session, session.begin():
-        list(load_demo(session))
         headers = headers_for(session)["sz.patrol"]
         team = session.execute(
             text("SELECT id FROM teams WHERE name = '联合巡河队一队'")

@@ -21,10 +21,11 @@ from geo_patrol.api.app import create_app
 from geo_patrol.core.settings import Settings
 from geo_patrol.db import migrate
 from geo_patrol.db.engine import make_engine, make_sessionmaker
-from tests.support.database import copy_database, fresh_database
+from tests.support.database import copy_database, demo_template, shared_copy
 from tests.support.live_server import serving as serving_app
 from tests.support.paths import ROOT
 from tests.support.principals import SZ_PHONE_TOKEN
+from tests.support.workers import once_per_run
 
 CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = ROOT / "var" / "artefacts"
@@ -36,32 +37,31 @@ ANSWER_S = 10
 DEVICE_TOKEN = SZ_PHONE_TOKEN  # the demo phone of sz.patrol
 
 
-# The committed demo is built once per test run and copied for each module that asks:
-# loading it (region, accounts, chiefs, incidents, a quarter and a week of patrols through
-# the real upload and live paths) takes 15-40 s, a copy about a second.
-DEMO_TEMPLATE = "geo_patrol_browser_demo"
-_TEMPLATE: dict[str, str] = {}
+# The committed demo is built once per test run (by one worker, the others wait for it) and
+# copied for each module that asks: loading it (incidents, a quarter and a week of patrols
+# through the real upload and live paths, on a copy of the demo region and accounts) takes
+# 15-40 s, a copy about a second.
+DEMO_TEMPLATE = "geo_patrol_template_browser"
 
 
 def _demo_template() -> str:
     """The URL of the committed demo every module's database is copied from."""
-    if "url" not in _TEMPLATE:
-        _TEMPLATE["url"] = _build_demo(fresh_database(DEMO_TEMPLATE))
-    return _TEMPLATE["url"]
+    return once_per_run(
+        DEMO_TEMPLATE, lambda: _build_demo(shared_copy(demo_template(), DEMO_TEMPLATE))
+    )
 
 
 def _build_demo(url: str) -> str:
-    """Commit the whole demo into the empty database of `url`, as `geo-patrol demo` leaves
-    it; its URL (every connection closed, so it can serve as a template)."""
+    """Commit the rest of the demo into the database of `url` (which has the region and
+    accounts), as `geo-patrol demo` leaves it; its URL (every connection closed, so it can
+    serve as a template)."""
     from geo_patrol.demo.incidents import load_demo_incidents
-    from geo_patrol.demo.load import load_demo
     from geo_patrol.demo.quarter import simulate_quarter
     from geo_patrol.demo.simulate import simulate_week
 
     engine = make_engine(url)
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as session, session.begin():
-        list(load_demo(session))
         load_demo_incidents(session, settings=Settings(database_url=url))
         simulate_quarter(session, settings=Settings(database_url=url))
         simulate_week(session, settings=Settings(database_url=url))
@@ -84,13 +84,16 @@ def committed_demo_database(name: str, *, then: Callable[[Session], object] | No
 
 @contextmanager
 def serving(database_url: str, data_dir: Path, **settings: object) -> Iterator[str]:
-    """The service with `settings` in a thread on a free port; stopped on leaving."""
+    """The service with `settings` in a thread on a free port; stopped on leaving. Its
+    pooled connections' ping may take 30 s, not 3: the page tests are not outage tests (those
+    are tests/db/test_database_timeouts.py and tests/service/test_faults.py), and on a loaded
+    machine a ping late by seconds made a tile answer 503 and the page log an error."""
     config = Settings(
         database_url=database_url,
         data_dir=data_dir,
         maintenance_seconds=0,
         osmand_port=None,
-        **settings,  # type: ignore[arg-type]
+        **{"db_connect_timeout_s": 30.0, **settings},  # type: ignore[arg-type]
     )
     with serving_app(create_app(config)) as base:
         yield base

@@ -70,7 +70,33 @@ def start_service(
     settings: dict[str, str] | None = None,
 ) -> Service:
     """Start the service on `ports` (free ones by default) with `settings` (GEO_PATROL_*
-    variables without the prefix)."""
+    variables without the prefix). Free ports are chosen before the service binds them:
+    when another process (another xdist worker) took one meanwhile, the service is started
+    again on others."""
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            return _start(database_url, folder, name, ports, settings)
+        except PortTaken:
+            if ports is not None or attempt == PORT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+PORT_ATTEMPTS = 3
+
+
+class PortTaken(RuntimeError):
+    """The service could not bind a port chosen for it."""
+
+
+def _start(
+    database_url: str,
+    folder: Path,
+    name: str,
+    ports: tuple[int, int] | None,
+    settings: dict[str, str] | None,
+) -> Service:
+    """One attempt of start_service."""
     http_port, osmand_port = ports or (free_port(), free_port())
     environment = {
         **os.environ,
@@ -84,6 +110,7 @@ def start_service(
     }
     environment |= {f"GEO_PATROL_{key.upper()}": value for key, value in (settings or {}).items()}
     log = folder / f"{name}.log"
+    start = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         command = [sys.executable, "-m", "geo_patrol", "serve"]
         process = subprocess.Popen(
@@ -94,8 +121,12 @@ def start_service(
     )
     try:
         service.wait_until_up()
-    except BaseException:
+    except BaseException as error:
         service.stop(signal.SIGKILL)
+        with log.open("rb") as written:
+            written.seek(start)
+            if b"address already in use" in written.read().lower():
+                raise PortTaken(str(error)) from error
         raise
     return service
 
