@@ -52,6 +52,13 @@ EXCLUSIVE = frozenset(
         "tests/patrols/test_upload_memory.py",
         "tests/service/test_faults.py",
         "tests/service/test_slow_clients.py",
+        # Standbys and throwaway clusters of their own, replay paused, two app processes
+        # behind a proxy: timing-sensitive, so one at a time.
+        "tests/db/test_replicas.py",
+        "tests/db/test_migrate_concurrently.py",
+        "tests/packaging/test_proxy.py",
+        "tests/packaging/test_replica_scripts.py",
+        "tests/tools/test_joint_replication.py",
     }
 )
 
