@@ -4,6 +4,8 @@ the meeting pack's figures, and what each side's supervisor gets on the map."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -216,18 +218,27 @@ def test_border_zone_is_where_the_other_side_is_within_the_width(demo_session: S
     assert checked > 3000
 
 
-def test_border_zone_is_kept_until_what_it_is_made_of_changes(demo_session: Session) -> None:
-    """The second drawing runs only the fingerprint; a mutated answer stays the caller's; a
-    wider zone is drawn again, wider, at once (its points against the towns themselves)."""
-    at = MapFilters.default().until
+@contextmanager
+def recorded(session: Session) -> Iterator[list[str]]:
+    """The SQL statements the session's connection sends inside the block."""
     statements: list[str] = []
 
     def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
         statements.append(statement)
 
-    connection = demo_session.connection()
+    connection = session.connection()
     event.listen(connection, "before_cursor_execute", seen)
     try:
+        yield statements
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+
+
+def test_border_zone_is_kept_until_what_it_is_made_of_changes(demo_session: Session) -> None:
+    """The second drawing runs only the fingerprint; a mutated answer stays the caller's; a
+    wider zone is drawn again, wider, at once (its points against the towns themselves)."""
+    at = MapFilters.default().until
+    with recorded(demo_session) as statements:
         (first,) = zones_with_border_zone(demo_session, at=at)
         first["border_zone"] = None
         statements.clear()
@@ -240,8 +251,6 @@ def test_border_zone_is_kept_until_what_it_is_made_of_changes(demo_session: Sess
         statements.clear()
         (wider,) = zones_with_border_zone(demo_session, at=at)
         assert any("ST_Buffer" in statement for statement in statements)
-    finally:
-        event.remove(connection, "before_cursor_execute", seen)
     assert wider["border_zone_width_m"] == again["border_zone_width_m"] + 400
     narrow = to_utm(shapely.geometry.shape(again["border_zone"]))
     wide = to_utm(shapely.geometry.shape(wider["border_zone"]))
@@ -256,14 +265,7 @@ def test_the_maps_boundaries_are_kept_until_a_version_changes(demo_session: Sess
     """The second drawing simplifies nothing; a corrected boundary is drawn at once (its
     new shape against shapely's)."""
     at = MapFilters.default().until
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    connection = demo_session.connection()
-    event.listen(connection, "before_cursor_execute", seen)
-    try:
+    with recorded(demo_session) as statements:
         map_jurisdictions(demo_session, at=at)
         statements.clear()
         before = {j["code"]: j for j in map_jurisdictions(demo_session, at=at)}
@@ -277,8 +279,6 @@ def test_the_maps_boundaries_are_kept_until_a_version_changes(demo_session: Sess
         statements.clear()
         after = {j["code"]: j for j in map_jurisdictions(demo_session, at=at)}
         assert any("ST_SimplifyPreserveTopology" in s for s in statements)
-    finally:
-        event.remove(connection, "before_cursor_execute", seen)
     town = shapely.geometry.shape(after["320509100"]["geometry"])
     old = shapely.geometry.shape(before["320509100"]["geometry"])
     assert town.area == pytest.approx(shapely.Point(0, 0).buffer(0.01, 4).area, rel=1e-3)
