@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from geo_patrol.accounts.members import issue_api_token
@@ -53,6 +54,12 @@ def standby(primary_url: str) -> Iterator[Standby]:
 
 
 @pytest.fixture(scope="module")
+def replica_url(primary_url: str, standby: Standby) -> str:
+    """The primary's database on the standby (its name as made: suffixed per test worker)."""
+    return standby.url(str(make_url(primary_url).database))
+
+
+@pytest.fixture(scope="module")
 def primary(primary_url: str) -> Iterator[Engine]:
     """An engine on the primary's database."""
     engine = make_engine(primary_url)
@@ -77,11 +84,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def replicas(primary: Engine, standby: Standby, clock: Clock) -> Iterator[ReadReplicas]:
+def replicas(primary: Engine, replica_url: str, clock: Clock) -> Iterator[ReadReplicas]:
     """The chooser over the one standby, checked once."""
-    chooser = ReadReplicas(
-        primary, [standby.url(DATABASE)], max_lag_s=MAX_LAG_S, check_s=1.0, clock=clock
-    )
+    chooser = ReadReplicas(primary, [replica_url], max_lag_s=MAX_LAG_S, check_s=1.0, clock=clock)
     chooser.check()
     yield chooser
     chooser.dispose()
@@ -108,8 +113,11 @@ def _sees(session: Session, name: str) -> bool:
     return bool(found.scalar_one())
 
 
-def test_reads_are_served_by_the_replica(replicas: ReadReplicas, standby: Standby) -> None:
-    assert replicas.healthy() == [f"{standby.root}:{standby.port}/{DATABASE}"]
+def test_reads_are_served_by_the_replica(
+    replicas: ReadReplicas, standby: Standby, primary_url: str
+) -> None:
+    name = make_url(primary_url).database
+    assert replicas.healthy() == [f"{standby.root}:{standby.port}/{name}"]
     with _replica_session(replicas) as session:
         assert session.execute(text("SELECT pg_is_in_recovery()")).scalar_one() is True
 
@@ -165,10 +173,10 @@ def test_a_lagging_replica_is_skipped_until_it_catches_up(
 
 
 def test_a_replica_whose_pool_is_busy_is_passed_over_not_dropped(
-    primary: Engine, standby: Standby
+    primary: Engine, replica_url: str
 ) -> None:
     one = Timeouts(connect_s=2, statement_s=10, pool_s=0.2, pool_size=1, pool_overflow=0)
-    chooser = ReadReplicas(primary, [standby.url(DATABASE)], one, max_lag_s=5, check_s=1)
+    chooser = ReadReplicas(primary, [replica_url], one, max_lag_s=5, check_s=1)
     try:
         chooser.check()
         with _replica_session(chooser) as busy:
@@ -203,13 +211,13 @@ def test_a_lost_replica_falls_back_to_the_primary_and_is_taken_back(
 
 @pytest.fixture(scope="module")
 def app_client(
-    primary_url: str, standby: Standby, tmp_path_factory: pytest.TempPathFactory
+    primary_url: str, replica_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     """The whole app on the primary with the standby as its replica (a long lag bound: the
     paused standby stays in use)."""
     settings = Settings(
         database_url=primary_url,
-        read_database_url=standby.url(DATABASE),
+        read_database_url=replica_url,
         replica_max_lag_s=600,
         replica_check_s=0.2,
         maintenance_seconds=0,
